@@ -1,0 +1,3 @@
+"""clm: customer lifecycle management in the terminal."""
+
+__version__ = "0.1.0"

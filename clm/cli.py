@@ -1,0 +1,114 @@
+"""The `clm` command: global options, the one place errors become `Error: …`, the nouns."""
+
+import os
+import sys
+from typing import Annotated
+
+import typer
+from typer.core import TyperGroup
+
+from clm import __version__
+from clm.commands import customer, db, stage, user
+from clm.errors import ClmError
+
+
+def _fail(message: str) -> None:
+    from clm.output import visible
+
+    sys.stderr.write(f"Error: {visible(message)}\n")
+    raise typer.Exit(1)
+
+
+class ClmRoot(TyperGroup):
+    """Maps every ClmError (and database errors a user can act on) to one line and exit 1."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except ClmError as exc:
+            _fail(str(exc))
+        except (typer.Exit, typer.Abort, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            if os.environ.get("CLM_DEBUG"):
+                raise
+            message = None
+            if "sqlalchemy" in sys.modules:
+                from clm.db import friendly_error
+
+                message = friendly_error(exc)
+            _fail(
+                message
+                or f"unexpected {type(exc).__name__}: {exc} (CLM_DEBUG=1 shows the traceback)"
+            )
+
+
+app = typer.Typer(
+    cls=ClmRoot,
+    name="clm",
+    help="Customer lifecycle management in the terminal.",
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+    pretty_exceptions_show_locals=False,
+    context_settings={"help_option_names": ["--help", "-h"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"clm {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    db_target: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            metavar="PATH|URL",
+            help="Database file or URL (default: $CLM_DB, else the user data dir).",
+            show_default=False,
+        ),
+    ] = None,
+    today: Annotated[
+        str | None,
+        typer.Option(
+            help="The date clm takes as today (default: $CLM_TODAY, else the local date)."
+        ),
+    ] = None,
+    as_user: Annotated[
+        str | None,
+        typer.Option("--as", metavar="USER", help="The current user (default: $CLM_USER)."),
+    ] = None,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """Customer lifecycle management in the terminal.
+
+    Accounts move through lifecycle stages; milestones carry due dates and reminders;
+    a daily `clm tick` applies the rules and prints what is due.
+    """
+    from clm.context import Env
+
+    try:
+        ctx.obj = Env.from_options(db=db_target, today=today, user=as_user)
+    except ClmError as exc:
+        _fail(str(exc))
+
+
+app.add_typer(customer.app, name="customer")
+app.command("note")(customer.note)
+app.command("why")(customer.why)
+app.add_typer(user.app, name="user")
+app.add_typer(stage.app, name="stage")
+app.command("init")(db.init)
+app.command("demo")(db.demo)
+app.add_typer(db.app, name="db")
+
+
+def main() -> None:
+    app(prog_name="clm")

@@ -1,0 +1,291 @@
+"""`clm customer …`, `clm note` and `clm why`: accounts and their timeline."""
+
+from typing import Annotated
+
+import typer
+
+from clm.commands.common import FormatOpt, YesOpt, confirm, noun
+from clm.output import Col, Format, Section, render_record, render_rows, say
+
+app = noun("Customers (accounts): add, list, show, edit, move, renew, remove. Lists by default.")
+
+COLUMNS = (
+    Col("slug"),
+    Col("name"),
+    Col("stage"),
+    Col("owner"),
+    Col("start", table=False),
+    Col("renewal"),
+    Col("term", table=False),
+    Col("arr", "ARR", money=True),
+    Col("health"),
+    Col("lead_score", table=False),
+    Col("source", table=False),
+    Col("tags", table=False),
+    Col("influencers", table=False),
+    Col("stage_entered", table=False),
+    Col("days_in_stage", "days"),
+    Col("uuid", table=False),
+)
+SHOW_FIELDS = tuple(
+    Col(c.key, c.header, money=c.money) for c in COLUMNS if c.key not in ("slug", "name", "uuid")
+)
+TIMELINE = (Col("on"), Col("kind"), Col("text"), Col("by"), Col("reason"))
+HISTORY = (Col("on"), Col("from"), Col("to"), Col("by"), Col("reason"))
+
+Slug = Annotated[str, typer.Argument(help="The customer's slug, e.g. acme-corp.")]
+Owner = Annotated[str | None, typer.Option(help="Owner's user handle.")]
+Start = Annotated[str | None, typer.Option(help="Contract start date (default: today).")]
+Renewal = Annotated[
+    str | None, typer.Option(help="Renewal date, the contract's end (default: start + term).")
+]
+Term = Annotated[str | None, typer.Option(help="Contract term, e.g. 1y, 6m (default: 1y).")]
+Arr = Annotated[float | None, typer.Option("--arr", help="Annual recurring revenue.")]
+Health = Annotated[int | None, typer.Option(help="Health score, 0–100.")]
+LeadScore = Annotated[int | None, typer.Option(help="Lead score, 0–100.")]
+Source = Annotated[str | None, typer.Option(help="Where it came from: marketing, referral, …")]
+Tags = Annotated[list[str] | None, typer.Option("--tag", help="A tag (repeatable).")]
+Influencers = Annotated[
+    list[str] | None,
+    typer.Option("--influencer", help="A user who follows the account (repeatable)."),
+]
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+@app.command("add")
+def add(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The customer's name, e.g. 'Acme Corp'.")],
+    slug: Annotated[
+        str | None, typer.Option(help="Handle (default: derived from the name).")
+    ] = None,
+    stage: Annotated[str | None, typer.Option(help="Stage key (default: the entry stage).")] = None,
+    owner: Owner = None,
+    start: Start = None,
+    renewal: Renewal = None,
+    term: Term = None,
+    arr: Arr = None,
+    health: Health = None,
+    lead_score: LeadScore = None,
+    source: Source = None,
+    tag: Tags = None,
+    influencer: Influencers = None,
+) -> None:
+    """Add a customer.
+
+    Example: clm customer add "Acme Corp" --owner alice --arr 24000 --tag enterprise
+    """
+    env = ctx.obj
+    from clm.domain.customers import add_customer
+
+    values = {
+        "start": env.date(start, "--start"),
+        "renewal": env.date(renewal, "--renewal"),
+        "term": env.duration(term, "--term"),
+    }
+    with env.database().write() as conn:
+        record = add_customer(
+            conn, env.today, env.user, name, slug=slug, stage=stage, owner=owner, arr=arr,
+            health=health, lead_score=lead_score, source=source, tags=tag or (),
+            influencers=influencer or (), **values,
+        )  # fmt: skip
+    owned = f", owned by {record['owner']}" if record["owner"] else ", no owner"
+    say(env, f"Added {record['slug']} ({record['name']}) in {record['stage']}{owned}.")
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    stage: Annotated[str | None, typer.Option(help="Only customers in this stage.")] = None,
+    owner: Annotated[str | None, typer.Option(help="Only customers this user owns.")] = None,
+    tag: Annotated[str | None, typer.Option(help="Only customers with this tag.")] = None,
+    renewal_within: Annotated[
+        str | None, typer.Option(help="Only renewals from today to this far ahead, e.g. 90d.")
+    ] = None,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """List customers.
+
+    Example: clm customer list --stage onboarding --format csv
+    """
+    env = ctx.obj
+    from clm.domain.customers import list_customers
+
+    within = env.duration(renewal_within, "--renewal-within")
+    with env.database().read() as conn:
+        rows = list_customers(
+            conn, env.today, stage=stage, owner=owner, tag=tag, renewal_within=within
+        )
+        render_rows(env, rows, COLUMNS, fmt, noun="customers")
+
+
+@app.command("show")
+def show(ctx: typer.Context, slug: Slug, fmt: FormatOpt = Format.table) -> None:
+    """Show a customer: details and timeline.
+
+    Example: clm customer show acme-corp
+    """
+    env = ctx.obj
+    from clm.domain.customers import show_customer
+
+    with env.database().read() as conn:
+        record, timeline = show_customer(conn, env.today, slug)
+    title = f"{record['name']} ({record['slug']})"
+    sections = [Section("timeline", "Timeline", TIMELINE, timeline)]
+    render_record(env, title, record, (*SHOW_FIELDS, Col("uuid")), fmt, sections)
+
+
+@app.command("edit")
+def edit(
+    ctx: typer.Context,
+    slug: Slug,
+    name: Annotated[str | None, typer.Option(help="New name (the slug stays).")] = None,
+    owner: Owner = None,
+    start: Start = None,
+    renewal: Renewal = None,
+    term: Term = None,
+    arr: Arr = None,
+    health: Health = None,
+    lead_score: LeadScore = None,
+    source: Source = None,
+    tag: Annotated[list[str] | None, typer.Option("--tag", help="Add a tag (repeatable).")] = None,
+    untag: Annotated[
+        list[str] | None, typer.Option("--untag", help="Remove a tag (repeatable).")
+    ] = None,
+    influencer: Annotated[
+        list[str] | None, typer.Option("--influencer", help="Add an influencer (repeatable).")
+    ] = None,
+    remove_influencer: Annotated[
+        list[str] | None,
+        typer.Option("--remove-influencer", help="Remove an influencer (repeatable)."),
+    ] = None,
+) -> None:
+    """Change a customer's fields, tags and influencers.
+
+    Example: clm customer edit acme-corp --health 35 --tag at-risk
+    """
+    env = ctx.obj
+    from clm.domain.customers import edit_customer
+    from clm.errors import Invalid
+
+    fields = {
+        "name": name, "owner": owner, "start": env.date(start, "--start"),
+        "renewal": env.date(renewal, "--renewal"), "term": env.duration(term, "--term"),
+        "arr": arr, "health": health, "lead_score": lead_score, "source": source,
+    }  # fmt: skip
+    links = {
+        "add_tags": tag or (), "remove_tags": untag or (),
+        "add_influencers": influencer or (), "remove_influencers": remove_influencer or (),
+    }  # fmt: skip
+    if all(v is None for v in fields.values()) and not any(links.values()):
+        raise Invalid("nothing to change: pass at least one option (see clm customer edit --help)")
+    with env.database().write() as conn:
+        changed = edit_customer(conn, env.today, slug, fields, **links)
+    say(env, f"Changed {', '.join(changed)} of {slug}." if changed else f"No change to {slug}.")
+
+
+@app.command("move")
+def move(
+    ctx: typer.Context,
+    slug: Slug,
+    stage: Annotated[str, typer.Argument(help="The stage to move to.")],
+    reason: Annotated[str | None, typer.Option(help="Why (needed to move back).")] = None,
+    on: Annotated[str | None, typer.Option(help="When it happened (default: today).")] = None,
+) -> None:
+    """Move a customer to another stage by hand.
+
+    Example: clm customer move acme-corp adopting --reason "kick-off done"
+    """
+    env = ctx.obj
+    from clm.domain.customers import move_customer
+
+    when = env.date(on, "--on")
+    with env.database().write() as conn:
+        moved = move_customer(conn, env.today, env.user, slug, stage, reason=reason, on=when)
+    say(env, _moved_message(moved))
+
+
+def _moved_message(moved: dict) -> str:
+    text = f"Moved {moved['customer']} from {moved['from']} to {moved['to']} on {moved['on']}."
+    if moved["handoff"]:
+        to = moved["to_owner"] or f"nobody (team {moved['team']} has no default owner)"
+        text += f" Owner: {moved['from_owner'] or 'none'} → {to}."
+    return text
+
+
+@app.command("renew")
+def renew(
+    ctx: typer.Context,
+    slug: Slug,
+    until: Annotated[
+        str | None, typer.Option(help="New renewal date (default: one term on).")
+    ] = None,
+) -> None:
+    """Record a renewal: the renewal date moves one term ahead.
+
+    A customer in the renewal stage goes back to the stage it came from.
+    Example: clm customer renew acme-corp
+    """
+    env = ctx.obj
+    from clm.domain.customers import renew_customer
+
+    when = env.date(until, "--until")
+    with env.database().write() as conn:
+        renewed = renew_customer(conn, env.today, env.user, slug, until=when)
+    say(env, f"Renewed {renewed['customer']} until {renewed['renewal']}.")
+    if renewed["moved"]:
+        say(env, _moved_message(renewed["moved"]))
+
+
+@app.command("rm")
+def rm(ctx: typer.Context, slug: Slug, yes: YesOpt = False) -> None:
+    """Remove a customer (kept as a tombstone; its history stays).
+
+    Example: clm customer rm acme-corp --yes
+    """
+    env = ctx.obj
+    from clm.domain.customers import get_customer, remove_customer
+
+    with env.database().write() as conn:
+        get_customer(conn, slug)
+        confirm(env, f"remove customer '{slug}'", yes)
+        name = remove_customer(conn, slug)
+    say(env, f"Removed {slug} ({name}).")
+
+
+def note(
+    ctx: typer.Context,
+    slug: Slug,
+    text: Annotated[str, typer.Argument(help="What happened.")],
+    kind: Annotated[str, typer.Option(help="note, call, email or meeting.")] = "note",
+    on: Annotated[str | None, typer.Option(help="When (default: today).")] = None,
+) -> None:
+    """Add a note, call, email or meeting to a customer's timeline.
+
+    Example: clm note acme-corp "QBR went well" --kind meeting
+    """
+    env = ctx.obj
+    from clm.domain.customers import NOTE_KINDS, add_note
+    from clm.errors import Invalid
+
+    if kind not in NOTE_KINDS:
+        raise Invalid(f"invalid --kind '{kind}': use {', '.join(NOTE_KINDS)}")
+    when = env.date(on, "--on")
+    with env.database().write() as conn:
+        add_note(conn, env.today, env.user, slug, text, kind=kind, on=when)
+    say(env, f"Noted on {slug}.")
+
+
+def why(ctx: typer.Context, slug: Slug, fmt: FormatOpt = Format.table) -> None:
+    """Show a customer's stage history: when, from, to, by whom or which rule, and why.
+
+    Example: clm why acme-corp
+    """
+    env = ctx.obj
+    from clm.domain.customers import stage_history
+
+    with env.database().read() as conn:
+        render_rows(env, stage_history(conn, slug), HISTORY, fmt, noun="stage changes")

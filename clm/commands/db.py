@@ -1,0 +1,138 @@
+"""`clm init`, `clm demo` and `clm db …`: creating, checking and backing up the database."""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from clm.output import say
+
+app = typer.Typer(
+    help="The database: where it is, its health, its schema, backups.", no_args_is_help=True
+)
+
+DEMO_FILE = "clm-demo.db"
+
+
+def init(
+    ctx: typer.Context,
+    template: Annotated[
+        str, typer.Option(help="Lifecycle template: default or simple.")
+    ] = "default",
+    force: Annotated[
+        bool, typer.Option(help="Recreate an existing database (a backup is kept).")
+    ] = False,
+) -> None:
+    """Create a database with a lifecycle template.
+
+    Example: clm --db team.db init --template simple
+    """
+    env = ctx.obj
+    from clm.domain.setup import init_database
+
+    database, saved = init_database(env.db_target, template, force)
+    if saved:
+        say(env, f"Saved the old database as {saved}.")
+    say(env, f"Created {database.describe()} with the {template} lifecycle.")
+
+
+def demo(
+    ctx: typer.Context,
+    customers: Annotated[int, typer.Option(min=1, max=100_000, help="How many customers.")] = 24,
+) -> None:
+    """Create a sample book of business to try clm on (./clm-demo.db unless --db is given).
+
+    Example: clm demo && clm --db clm-demo.db customer list
+    """
+    env = ctx.obj
+    from clm.db import get_meta
+    from clm.domain.demo import fill_demo
+    from clm.domain.setup import init_database
+    from clm.errors import Conflict
+
+    target = env.db_target or DEMO_FILE
+    env.db_target = target
+    try:
+        database, _ = init_database(target, "default", force=False)
+    except Conflict:
+        with env.database().read() as conn:
+            if get_meta(conn, "demo") != "true":
+                raise Conflict(
+                    f"{target} holds a database that is not a demo: pick another --db"
+                ) from None
+        env._database = None
+        database, _ = init_database(target, "default", force=True)
+    with database.write() as conn:
+        fill_demo(conn, env.today, customers)
+    say(env, f"Created a demo book of {customers} customers in {database.describe()}.")
+    say(env, "Try next:")
+    for command in ("customer list", "stage list", "customer show acme-corp", "why acme-corp"):
+        say(env, f"  clm --db {target} {command}")
+
+
+@app.command("path")
+def path(ctx: typer.Context) -> None:
+    """Print where the database is (a file path or a server URL).
+
+    Example: clm db path
+    """
+    env = ctx.obj
+    from clm.db import resolve
+
+    url, file = resolve(env.db_target)
+    env.stdout.write(f"{file if file is not None else url}\n")
+
+
+@app.command("check")
+def check(ctx: typer.Context) -> None:
+    """Check the database: integrity, foreign keys and schema version.
+
+    Example: clm db check
+    """
+    env = ctx.obj
+    from clm.db import integrity_problems
+    from clm.errors import ClmError
+
+    database = env.database()
+    env.stdout.write(
+        f"database: {database.describe()}\nschema version: {database.schema_version()}\n"
+    )
+    problems = integrity_problems(database)
+    for problem in problems:
+        env.stdout.write(f"problem: {problem}\n")
+    if problems:
+        raise ClmError(
+            f"{database.describe()} is damaged: restore a backup (clm db backup makes one)"
+        )
+    env.stdout.write("integrity: ok\n")
+
+
+@app.command("migrate")
+def migrate(ctx: typer.Context) -> None:
+    """Bring the schema up to date (every command does this itself; this says what it did).
+
+    Example: clm db migrate
+    """
+    env = ctx.obj
+    database = env.database()
+    say(env, f"{database.describe()} is at schema version {database.schema_version()}.")
+
+
+@app.command("backup")
+def backup(
+    ctx: typer.Context,
+    dest: Annotated[Path, typer.Argument(help="The new backup file.")],
+) -> None:
+    """Write a consistent copy of the database file, readable by you only.
+
+    Example: clm db backup ~/clm-backup.db
+    """
+    env = ctx.obj
+    from clm.errors import ClmError
+
+    database = env.database()
+    if not database.is_sqlite:
+        raise ClmError("db backup is for SQLite files: on a server use pg_dump")
+    if dest.exists() or dest.is_symlink():
+        raise ClmError(f"'{dest}' already exists: pick a new file")
+    say(env, f"Backed up to {database.backup(dest)}.")

@@ -1,0 +1,61 @@
+"""`clm user …`: the people who own and follow customers, and their teams."""
+
+from typing import Annotated
+
+import typer
+
+from clm.commands.common import FormatOpt, noun
+from clm.output import Col, Format, render_rows, say
+
+app = noun("Users and teams. Lists by default.")
+
+COLUMNS = (
+    Col("handle"),
+    Col("name"),
+    Col("email"),
+    Col("team"),
+    Col("default_owner"),
+    Col("uuid", table=False),
+)
+
+
+@app.command("add")
+def add(
+    ctx: typer.Context,
+    handle: Annotated[str, typer.Argument(help="Short lowercase handle, e.g. alice.")],
+    name: Annotated[str | None, typer.Option(help="Full name.")] = None,
+    email: Annotated[str | None, typer.Option(help="Email address.")] = None,
+    team: Annotated[str | None, typer.Option(help="Team, e.g. sales, customer-success.")] = None,
+    default_owner: Annotated[
+        bool,
+        typer.Option("--default-owner", help="Customers handed to TEAM go to this user."),
+    ] = False,
+) -> None:
+    """Add a user.
+
+    Example: clm user add alice --name "Alice Smith" --team customer-success --default-owner
+    """
+    env = ctx.obj
+    from clm.domain.users import add_user
+
+    with env.database().write() as conn:
+        user = add_user(
+            conn, handle, name=name, email=email, team=team, is_default_owner=default_owner
+        )
+    text = f"Added user {user['handle']}" + (f" in team {user['team']}" if user["team"] else "")
+    if user["default_owner"]:
+        text += f", its default owner (was {user['replaced'] or 'nobody'})"
+    say(env, text + ".")
+
+
+@app.command("list")
+def list_(ctx: typer.Context, fmt: FormatOpt = Format.table) -> None:
+    """List users.
+
+    Example: clm user list --format json
+    """
+    env = ctx.obj
+    from clm.domain.users import list_users
+
+    with env.database().read() as conn:
+        render_rows(env, list_users(conn), COLUMNS, fmt, noun="users")

@@ -1,0 +1,66 @@
+"""The environment of one invocation: database, today, current user and output streams.
+
+Read once per command from options and environment variables, never at import time, so
+tests can replace any of it.
+"""
+
+import os
+import sys
+from dataclasses import dataclass, field
+from datetime import date
+from typing import TYPE_CHECKING, TextIO
+from urllib.parse import urlsplit
+
+from clm.dates import Duration, parse_date, parse_duration
+from clm.errors import Invalid
+
+if TYPE_CHECKING:
+    from clm.db import Database
+
+
+@dataclass
+class Env:
+    db_target: str | None
+    today: date
+    user: str | None
+    stdout: TextIO = field(default_factory=lambda: sys.stdout)
+    stderr: TextIO = field(default_factory=lambda: sys.stderr)
+    stdin: TextIO = field(default_factory=lambda: sys.stdin)
+    _database: "Database | None" = None
+
+    @classmethod
+    def from_options(cls, db: str | None, today: str | None, user: str | None) -> "Env":
+        """`--db` > CLM_DB > the user data dir; `--today` > CLM_TODAY > the local date;
+        `--as` > CLM_USER > none."""
+        if db and "://" in db and urlsplit(db).password:
+            # The process list is world-readable; the environment is not.
+            raise Invalid(
+                "a database password on the command line is visible to other users: "
+                "set CLM_DB instead, or use PGPASSWORD or ~/.pgpass"
+            )
+        real_today = date.today()
+        today_text = today or os.environ.get("CLM_TODAY")
+        return cls(
+            db_target=db or os.environ.get("CLM_DB") or None,
+            today=parse_date(today_text, real_today, "--today") if today_text else real_today,
+            user=(user or os.environ.get("CLM_USER") or "").strip().lower() or None,
+        )
+
+    def database(self) -> "Database":
+        """The database, opened (and created or migrated) on first use in this invocation."""
+        if self._database is None:
+            from clm.db import Database
+            from clm.domain.stages import install_template
+
+            self._database = Database.open(self.db_target, on_create=install_template)
+        return self._database
+
+    def date(self, text: str | None, what: str = "date") -> date | None:
+        """A date option as SPEC.md accepts it, relative to --today; None stays None."""
+        return None if text is None else parse_date(text, self.today, what)
+
+    def duration(self, text: str | None, what: str = "duration") -> Duration | None:
+        return None if text is None else parse_duration(text, what)
+
+    def interactive(self) -> bool:
+        return self.stdin.isatty()

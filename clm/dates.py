@@ -1,0 +1,136 @@
+"""The date and duration grammar of SPEC.md, and month-end-safe date arithmetic."""
+
+import re
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from dateutil.relativedelta import relativedelta
+
+from clm.errors import Invalid
+
+DATE_FORMS = (
+    "YYYY-MM-DD, today, tomorrow, yesterday, an offset from today (+30d, -2w, +3m, +1y, +5bd), "
+    "eom, eoq, eoy (end of month, quarter, year), som, soq, soy, sow, eow"
+)
+DURATION_FORMS = "30d, 2w, 3m, 1y, 5bd (business days), or words: '30 days', '2 months', '1 year'"
+
+_UNIT_NAMES = {
+    "d": ("d", "day", "days"),
+    "w": ("w", "wk", "wks", "week", "weeks"),
+    "m": ("m", "mo", "mon", "month", "months"),
+    "y": ("y", "yr", "yrs", "year", "years"),
+    "bd": ("bd", "business day", "business days", "workday", "workdays"),
+}
+_UNITS = {name: unit for unit, names in _UNIT_NAMES.items() for name in names}
+_DURATION = re.compile(r"(\d{1,6})\s*([a-z][a-z ]*?)", re.ASCII)
+_ISO = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+
+
+@dataclass(frozen=True, order=True)
+class Duration:
+    """A count of days, weeks, months, years or business days, e.g. `Duration(2, "m")`."""
+
+    count: int
+    unit: str
+
+    def __str__(self) -> str:
+        return f"{self.count}{self.unit}"
+
+    def shift(self, anchor: date, times: int = 1, holidays: Collection[date] = ()) -> date:
+        """`anchor` moved by `times` of this duration (negative: back), always from the anchor.
+
+        Months and years clamp to the month's end (Jan 31 + 1m = Feb 28/29) and are computed
+        from the anchor, never chained, so a monthly series never drifts.
+        """
+        n = self.count * times
+        try:
+            if self.unit == "bd":
+                return _add_business_days(anchor, n, holidays)
+            if self.unit == "d":
+                return anchor + timedelta(days=n)
+            if self.unit == "w":
+                return anchor + timedelta(weeks=n)
+            if self.unit == "m":
+                return anchor + relativedelta(months=n)
+            return anchor + relativedelta(years=n)
+        except (OverflowError, ValueError) as exc:
+            raise Invalid(
+                f"{anchor} {'+' if n >= 0 else '-'} {abs(n)}{self.unit} is out of range"
+            ) from exc
+
+    def after(self, anchor: date, holidays: Collection[date] = ()) -> date:
+        return self.shift(anchor, 1, holidays)
+
+    def before(self, anchor: date, holidays: Collection[date] = ()) -> date:
+        return self.shift(anchor, -1, holidays)
+
+
+def _add_business_days(anchor: date, n: int, holidays: Collection[date]) -> date:
+    """Step `n` business days (Monday to Friday, not a holiday) from `anchor`."""
+    step = 1 if n >= 0 else -1
+    day = anchor
+    for _ in range(abs(n)):
+        day += timedelta(days=step)
+        while day.weekday() >= 5 or day in holidays:
+            day += timedelta(days=step)
+    return day
+
+
+def parse_duration(text: str, what: str = "duration") -> Duration:
+    """Parse `30d`, `2w`, `3m`, `1y`, `5bd`, `30 days`, `2 months`, `1 business day`."""
+    match = _DURATION.fullmatch(text.strip().lower())
+    unit = _UNITS.get(match.group(2).strip()) if match else None
+    if unit is None:
+        raise Invalid(f"invalid {what} '{text}': use {DURATION_FORMS}")
+    return Duration(int(match.group(1)), unit)
+
+
+def _end_of_month(day: date) -> date:
+    return day + relativedelta(day=31)
+
+
+def _named_day(name: str, today: date) -> date | None:
+    quarter_start = date(today.year, 3 * ((today.month - 1) // 3) + 1, 1)
+    return {
+        "today": lambda: today,
+        "tomorrow": lambda: today + timedelta(days=1),
+        "yesterday": lambda: today - timedelta(days=1),
+        "som": lambda: today.replace(day=1),
+        "eom": lambda: _end_of_month(today),
+        "soq": lambda: quarter_start,
+        "eoq": lambda: _end_of_month(quarter_start + relativedelta(months=2)),
+        "soy": lambda: date(today.year, 1, 1),
+        "eoy": lambda: date(today.year, 12, 31),
+        "sow": lambda: today - timedelta(days=today.weekday()),
+        "eow": lambda: today + timedelta(days=6 - today.weekday()),
+    }.get(name, lambda: None)()
+
+
+def parse_date(text: str, today: date, what: str = "date", holidays: Collection[date] = ()) -> date:
+    """Parse a date as SPEC.md accepts it; anything else raises `Invalid` naming the forms.
+
+    No day-first or fuzzy guessing: `01/02/2026` and `next friday` are refused.
+    """
+    word = text.strip().lower()
+    if _ISO.fullmatch(word):
+        try:
+            return date.fromisoformat(word)
+        except ValueError as exc:
+            raise Invalid(f"invalid {what} '{text}': {exc}; use {DATE_FORMS}") from None
+    named = _named_day(word, today)
+    if named is not None:
+        return named
+    if word[:1] in "+-" and len(word) > 1:
+        try:
+            offset = parse_duration(word[1:])
+        except Invalid:
+            pass
+        else:
+            return offset.shift(today, -1 if word[0] == "-" else 1, holidays)
+    raise Invalid(f"invalid {what} '{text}': use {DATE_FORMS}")
+
+
+def days_between(start: date, end: date) -> int:
+    """Whole days from `start` to `end` (negative when `end` is earlier)."""
+    return (end - start).days

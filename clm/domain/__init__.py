@@ -1,0 +1,1 @@
+"""The domain layer: what clm decides. Functions take a Connection and plain values."""

@@ -1,0 +1,454 @@
+"""Customers (accounts): add, list, show, edit, move, renew, remove, notes and stage history."""
+
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator
+from datetime import date
+
+from sqlalchemy import Connection, delete, func, select
+
+from clm.dates import Duration, days_between, parse_duration
+from clm.db import utcnow
+from clm.domain.records import find_live, new_row, update_row
+from clm.domain.stages import entry_stage, get_stage
+from clm.domain.transitions import enter_stage, record_transition
+from clm.domain.users import default_owner, get_user, user_ids
+from clm.errors import Conflict, Invalid
+from clm.lifecycle import RENEWAL_STAGE
+from clm.models import (
+    customer_influencers,
+    customer_tags,
+    customers,
+    notes,
+    stages,
+    transitions,
+    users,
+)
+
+CUSTOMER_KEYS = (
+    "slug", "name", "stage", "owner", "start", "renewal", "term", "arr", "health",
+    "lead_score", "source", "tags", "influencers", "stage_entered", "days_in_stage", "uuid",
+)  # fmt: skip
+NOTE_KINDS = ("note", "call", "email", "meeting")
+SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*", re.ASCII)
+TAG = re.compile(r"[^;\s][^;]{0,63}")
+
+
+def slugify(name: str) -> str:
+    """`Acme Corp` -> `acme-corp`: lowercased, accents folded, other runs a single `-`."""
+    folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"[^a-z0-9]+", "-", folded.lower()).strip("-")[:128].rstrip("-")
+
+
+def _check_slug(slug: str) -> str:
+    if not SLUG.fullmatch(slug) or len(slug) > 128:
+        raise Invalid(f"invalid slug '{slug}': use lowercase letters and digits joined by '-'")
+    return slug
+
+
+def _check_metric(value, what: str, low: float, high: float | None = None):
+    if value is not None and (value < low or (high is not None and value > high)):
+        accepted = f"{low}–{high}" if high is not None else f"{low} or more"
+        raise Invalid(f"invalid {what} {value}: use a number {accepted}")
+    return value
+
+
+def _check_tags(tags: Iterable[str]) -> list[str]:
+    cleaned = [tag.strip() for tag in tags]
+    for tag in cleaned:
+        if not TAG.fullmatch(tag):
+            raise Invalid(f"invalid tag '{tag}': use up to 64 characters without ';'")
+    return list(dict.fromkeys(cleaned))
+
+
+def _metrics(arr=None, health=None, lead_score=None) -> dict:
+    values = {
+        "arr": _check_metric(arr, "ARR", 0),
+        "health": _check_metric(health, "health", 0, 100),
+        "lead_score": _check_metric(lead_score, "lead score", 0, 100),
+    }
+    return {key: value for key, value in values.items() if value is not None}
+
+
+def _dated(changes: dict, today: date) -> dict:
+    """Each changed metric with the day it changed: the day a metric rule became true."""
+    return changes | {
+        f"{key}_on": today for key in ("arr", "health", "lead_score") if key in changes
+    }
+
+
+def get_customer(conn: Connection, slug: str):
+    return find_live(conn, customers, "slug", slug.strip().lower(), "customer")
+
+
+def add_customer(
+    conn: Connection,
+    today: date,
+    by: str | None,
+    name: str,
+    slug: str | None = None,
+    stage: str | None = None,
+    owner: str | None = None,
+    start: date | None = None,
+    renewal: date | None = None,
+    term: Duration | None = None,
+    arr: float | None = None,
+    health: int | None = None,
+    lead_score: int | None = None,
+    source: str | None = None,
+    tags: Iterable[str] = (),
+    influencers: Iterable[str] = (),
+) -> dict:
+    """Add a customer in `stage` (the model's entry stage by default), entered on its start.
+
+    Its owner is `owner`, else the default owner of the stage's team. A customer at or past the
+    entry stage has a contract: its renewal defaults to start + term.
+    """
+    name = name.strip()
+    if not name:
+        raise Invalid("invalid name '': a customer needs a name")
+    slug = _check_slug(slug.strip().lower()) if slug else slugify(name)
+    if not slug:
+        raise Invalid(f"cannot derive a slug from '{name}': pass --slug")
+    taken = conn.scalar(
+        select(customers.c.name).where(customers.c.slug == slug, customers.c.deleted_at.is_(None))
+    )
+    if taken is not None:
+        raise Conflict(f"customer slug '{slug}' is already taken by '{taken}': pass --slug")
+    stage_row = get_stage(conn, stage or entry_stage(conn))
+    start = start or today
+    term = term or Duration(1, "y")
+    if renewal is None and stage_row.position >= get_stage(conn, entry_stage(conn)).position:
+        renewal = term.after(start)
+    if renewal is not None and renewal <= start:
+        raise Invalid(f"invalid renewal {renewal}: it must be after the start {start}")
+    if owner is not None:
+        owner_id = get_user(conn, owner).id
+    else:
+        team_owner = default_owner(conn, stage_row.team)
+        owner_id = team_owner.id if team_owner else None
+    influencer_ids = user_ids(conn, influencers)
+    tags = _check_tags(tags)
+    entered = min(start, today)
+    row = new_row(
+        conn,
+        slug=slug,
+        name=name,
+        stage=stage_row.key,
+        stage_entered=entered,
+        owner_id=owner_id,
+        start=start,
+        renewal=renewal,
+        term=str(term),
+        source=source.strip() if source else None,
+        **_dated(_metrics(arr, health, lead_score), today),
+    )
+    customer_id = conn.execute(customers.insert().values(row)).inserted_primary_key[0]
+    _add_links(conn, customer_id, tags, influencer_ids.values())
+    record_transition(
+        conn,
+        customer_id=customer_id,
+        from_stage=None,
+        to_stage=stage_row.key,
+        on=entered,
+        by=by,
+        reason="added",
+        to_owner_id=owner_id,
+    )
+    return show_customer(conn, today, slug)[0]
+
+
+def _add_links(conn: Connection, customer_id: int, tags, influencer_ids) -> None:
+    if tags:
+        conn.execute(customer_tags.insert(), [{"customer_id": customer_id, "tag": t} for t in tags])
+    if influencer_ids:
+        conn.execute(
+            customer_influencers.insert(),
+            [{"customer_id": customer_id, "user_id": i} for i in influencer_ids],
+        )
+
+
+def _select_customers():
+    owner = users.alias("owner")
+    follower = users.alias("follower")
+    tags = (
+        select(func.aggregate_strings(customer_tags.c.tag, ";"))
+        .where(customer_tags.c.customer_id == customers.c.id)
+        .scalar_subquery()
+    )
+    influencers = (
+        select(func.aggregate_strings(follower.c.handle, ";"))
+        .select_from(
+            customer_influencers.join(follower, follower.c.id == customer_influencers.c.user_id)
+        )
+        .where(customer_influencers.c.customer_id == customers.c.id)
+        .scalar_subquery()
+    )
+    return (
+        select(
+            customers.c.slug,
+            customers.c.name,
+            customers.c.stage,
+            owner.c.handle.label("owner"),
+            customers.c.start,
+            customers.c.renewal,
+            customers.c.term,
+            customers.c.arr,
+            customers.c.health,
+            customers.c.lead_score,
+            customers.c.source,
+            tags.label("tags"),
+            influencers.label("influencers"),
+            customers.c.stage_entered,
+            customers.c.uuid,
+        )
+        .select_from(customers.outerjoin(owner, owner.c.id == customers.c.owner_id))
+        .where(customers.c.deleted_at.is_(None))
+    )
+
+
+def _as_dict(row, today: date) -> dict:
+    record = row._asdict()
+    record["tags"] = sorted(record["tags"].split(";")) if record["tags"] else []
+    record["influencers"] = (
+        sorted(record["influencers"].split(";")) if record["influencers"] else []
+    )
+    record["days_in_stage"] = days_between(record["stage_entered"], today)
+    return {key: record[key] for key in CUSTOMER_KEYS}
+
+
+def list_customers(
+    conn: Connection,
+    today: date,
+    stage: str | None = None,
+    owner: str | None = None,
+    tag: str | None = None,
+    renewal_within: Duration | None = None,
+) -> Iterator[dict]:
+    """Live customers by slug, filtered; streamed row by row."""
+    query = _select_customers().order_by(customers.c.slug)
+    if stage is not None:
+        query = query.where(customers.c.stage == get_stage(conn, stage).key)
+    if owner is not None:
+        query = query.where(customers.c.owner_id == get_user(conn, owner).id)
+    if tag is not None:
+        tagged = select(customer_tags.c.customer_id).where(customer_tags.c.tag == tag.strip())
+        query = query.where(customers.c.id.in_(tagged))
+    if renewal_within is not None:
+        query = query.where(customers.c.renewal.between(today, renewal_within.after(today)))
+    for row in conn.execute(query):
+        yield _as_dict(row, today)
+
+
+def show_customer(conn: Connection, today: date, slug: str) -> tuple[dict, list[dict]]:
+    """A customer's details and its timeline: notes interleaved with stage changes."""
+    customer = get_customer(conn, slug)
+    record = _as_dict(
+        conn.execute(_select_customers().where(customers.c.id == customer.id)).one(), today
+    )
+    return record, list(timeline(conn, customer.id))
+
+
+def timeline(conn: Connection, customer_id: int) -> Iterator[dict]:
+    """Notes and stage changes of one customer, oldest first."""
+    moves = conn.execute(
+        select(transitions.c.on, transitions.c.from_stage, transitions.c.to_stage, transitions.c.by,
+               transitions.c.rule, transitions.c.reason, transitions.c.created_at)
+        .where(transitions.c.customer_id == customer_id)
+    )  # fmt: skip
+    entries = [
+        {
+            "on": m.on,
+            "kind": "stage",
+            "text": f"{m.from_stage} → {m.to_stage}" if m.from_stage else f"entered {m.to_stage}",
+            "by": f"rule:{m.rule}" if m.rule else m.by,
+            "reason": m.reason,
+            "_at": m.created_at,
+        }
+        for m in moves
+    ]
+    entries += [
+        {
+            "on": n.on,
+            "kind": n.kind,
+            "text": n.text,
+            "by": n.by,
+            "reason": None,
+            "_at": n.created_at,
+        }
+        for n in conn.execute(
+            select(notes.c.on, notes.c.kind, notes.c.text, notes.c.by, notes.c.created_at).where(
+                notes.c.customer_id == customer_id
+            )
+        )
+    ]
+    for entry in sorted(entries, key=lambda e: (e["on"], e["_at"])):
+        del entry["_at"]
+        yield entry
+
+
+def edit_customer(
+    conn: Connection,
+    today: date,
+    slug: str,
+    fields: dict,
+    add_tags: Iterable[str] = (),
+    remove_tags: Iterable[str] = (),
+    add_influencers: Iterable[str] = (),
+    remove_influencers: Iterable[str] = (),
+) -> list[str]:
+    """Change the given fields (None means unchanged); the names of the fields that changed."""
+    customer = get_customer(conn, slug)
+    changes: dict = {}
+    if fields.get("name") is not None:
+        if not fields["name"].strip():
+            raise Invalid("invalid name '': a customer needs a name")
+        changes["name"] = fields["name"].strip()
+    if fields.get("owner") is not None:
+        changes["owner_id"] = get_user(conn, fields["owner"]).id
+    for key in ("start", "renewal", "source"):
+        if fields.get(key) is not None:
+            changes[key] = fields[key]
+    if fields.get("term") is not None:
+        changes["term"] = str(fields["term"])
+    changes |= _metrics(fields.get("arr"), fields.get("health"), fields.get("lead_score"))
+    start, renewal = changes.get("start", customer.start), changes.get("renewal", customer.renewal)
+    if renewal is not None and renewal <= start:
+        raise Invalid(f"invalid renewal {renewal}: it must be after the start {start}")
+    changes = {key: value for key, value in changes.items() if getattr(customer, key) != value}
+    touched = []
+    if _relink(
+        conn, customer_tags, "tag", customer.id, _check_tags(add_tags), _check_tags(remove_tags)
+    ):
+        touched.append("tags")
+    add_ids, remove_ids = user_ids(conn, add_influencers), user_ids(conn, remove_influencers)
+    if _relink(
+        conn, customer_influencers, "user_id", customer.id, add_ids.values(), remove_ids.values()
+    ):
+        touched.append("influencers")
+    # Tags and influencers merge as whole fields of the customer: stamped on it.
+    update_row(conn, customers, customer, _dated(changes, today), touched)
+    changed = [key.removesuffix("_id") for key in changes] + touched
+    return changed
+
+
+def _relink(conn: Connection, table, column: str, customer_id: int, add, remove) -> bool:
+    """Add and remove link rows; whether anything changed."""
+    present = set(conn.scalars(select(table.c[column]).where(table.c.customer_id == customer_id)))
+    to_add = [value for value in add if value not in present]
+    to_remove = [value for value in remove if value in present]
+    if to_add:
+        conn.execute(table.insert(), [{"customer_id": customer_id, column: v} for v in to_add])
+    if to_remove:
+        conn.execute(
+            delete(table).where(table.c.customer_id == customer_id, table.c[column].in_(to_remove))
+        )
+    return bool(to_add or to_remove)
+
+
+def move_customer(
+    conn: Connection,
+    today: date,
+    by: str | None,
+    slug: str,
+    stage: str,
+    reason: str | None = None,
+    on: date | None = None,
+) -> dict:
+    """Move by hand; a move to an earlier stage (a step back, a win-back) needs a reason."""
+    customer = get_customer(conn, slug)
+    target = get_stage(conn, stage)
+    if target.key == customer.stage:
+        raise Conflict(f"'{customer.slug}' is already in {target.key}")
+    on = on or today
+    if on > today:
+        raise Invalid(f"invalid --on {on}: a move cannot be dated after today ({today})")
+    if on < customer.stage_entered:
+        raise Invalid(
+            f"invalid --on {on}: '{customer.slug}' entered {customer.stage} on "
+            f"{customer.stage_entered}; a move cannot be dated before that"
+        )
+    current = conn.scalar(select(stages.c.position).where(stages.c.key == customer.stage))
+    if current is not None and target.position < current and not (reason and reason.strip()):
+        raise Invalid(
+            f"moving '{customer.slug}' back from {customer.stage} to {target.key} needs --reason"
+        )
+    return enter_stage(conn, customer, target, on, by, reason=reason)
+
+
+def renew_customer(
+    conn: Connection, today: date, by: str | None, slug: str, until: date | None = None
+) -> dict:
+    """Record a renewal: the renewal date one term ahead (or to `until`), a timeline entry, and
+    a customer in the renewal stage back to the stage it entered renewal from."""
+    customer = get_customer(conn, slug)
+    previous = customer.renewal
+    renewal = until or parse_duration(customer.term).after(previous or today)
+    if renewal <= (previous or today):
+        raise Invalid(f"invalid --until {renewal}: it must be after {previous or today}")
+    update_row(conn, customers, customer, {"renewal": renewal})
+    text = f"renewed until {renewal}" + (f" (was {previous})" if previous else "")
+    add_note(conn, today, by, slug, text, kind="renewal")
+    moved = None
+    if customer.stage == RENEWAL_STAGE:
+        came_from = conn.scalar(
+            select(transitions.c.from_stage)
+            .where(
+                transitions.c.customer_id == customer.id, transitions.c.to_stage == RENEWAL_STAGE
+            )
+            .order_by(transitions.c.on.desc(), transitions.c.id.desc())
+            .limit(1)
+        )
+        if came_from:
+            moved = enter_stage(
+                conn,
+                get_customer(conn, slug),
+                get_stage(conn, came_from),
+                today,
+                by,
+                reason="renewed",
+            )
+    return {"customer": customer.slug, "renewal": renewal, "previous": previous, "moved": moved}
+
+
+def remove_customer(conn: Connection, slug: str) -> str:
+    """Tombstone a customer: it disappears from every list; its history is kept."""
+    customer = get_customer(conn, slug)
+    update_row(conn, customers, customer, {"deleted_at": utcnow()})
+    return customer.name
+
+
+def add_note(
+    conn: Connection,
+    today: date,
+    by: str | None,
+    slug: str,
+    text: str,
+    kind: str = "note",
+    on: date | None = None,
+) -> None:
+    customer = get_customer(conn, slug)
+    if not text.strip():
+        raise Invalid("invalid note '': write some text")
+    row = new_row(conn, customer_id=customer.id, on=on or today, kind=kind, text=text, by=by)
+    del row["stamps"], row["updated_at"]
+    conn.execute(notes.insert().values(row))
+
+
+def stage_history(conn: Connection, slug: str) -> Iterator[dict]:
+    """Every stage change of a customer: when, from, to, by whom or which rule, and why."""
+    customer = get_customer(conn, slug)
+    query = (
+        select(transitions.c.on, transitions.c.from_stage, transitions.c.to_stage, transitions.c.by,
+               transitions.c.rule, transitions.c.reason)
+        .where(transitions.c.customer_id == customer.id)
+        .order_by(transitions.c.on, transitions.c.id)
+    )  # fmt: skip
+    for row in conn.execute(query):
+        yield {
+            "on": row.on,
+            "from": row.from_stage,
+            "to": row.to_stage,
+            "by": f"rule:{row.rule}" if row.rule else row.by,
+            "reason": row.reason,
+        }

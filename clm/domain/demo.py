@@ -1,0 +1,73 @@
+"""A deterministic sample book of business: users in each team, customers spread over every
+stage with a history of moves, notes, renewals coming up."""
+
+import random
+from datetime import date, timedelta
+
+from sqlalchemy import Connection
+
+from clm.db import set_meta
+from clm.domain.customers import add_customer, add_note, move_customer
+from clm.domain.users import add_user
+
+USERS = (
+    ("mia", "Mia Marketing", "marketing", True),
+    ("sam", "Sam Sales", "sales", True),
+    ("alice", "Alice Success", "customer-success", True),
+    ("bob", "Bob Success", "customer-success", False),
+    ("amy", "Amy Accounts", "account-management", True),
+)
+FIRST = ("Acme", "Globex", "Initech", "Umbrella", "Hooli", "Stark", "Wayne", "Wonka",
+         "Tyrell", "Cyberdyne", "Soylent", "Vandelay", "Pied Piper", "Aperture", "Gringotts",
+         "Oscorp")  # fmt: skip
+SECOND = ("Corp", "Labs", "Industries", "Systems", "Foods", "Logistics", "Health", "Bank")
+# Where demo customers stand: the lifecycle path each walks, and how many take each path.
+PATHS = (
+    ("lead",),
+    ("lead", "prospect"),
+    ("onboarding",),
+    ("onboarding", "launched"),
+    ("onboarding", "launched", "adopting"),
+    ("onboarding", "launched", "adopting", "renewal"),
+    ("onboarding", "launched", "will-churn"),
+    ("onboarding", "launched", "adopting", "churned"),
+)
+NOTES = ("Kick-off call with the champion", "Sent the onboarding guide", "QBR: usage up 20%",
+         "Champion left the company", "Asked about the enterprise plan")  # fmt: skip
+
+
+def fill_demo(conn: Connection, today: date, customers: int = 24) -> int:
+    """Fill an empty database with `customers` demo accounts; deterministic for `today`."""
+    rng = random.Random(f"clm-demo-{customers}-{today}")
+    for handle, name, team, default in USERS:
+        add_user(conn, handle, name=name, email=f"{handle}@example.com", team=team,
+                 is_default_owner=default)  # fmt: skip
+    for i in range(customers):
+        name = f"{FIRST[i % len(FIRST)]} {SECOND[(i // len(FIRST)) % len(SECOND)]}"
+        if i >= len(FIRST) * len(SECOND):
+            name += f" {i // (len(FIRST) * len(SECOND)) + 1}"
+        path = PATHS[i % len(PATHS)]
+        start = today - timedelta(days=rng.randint(20 * len(path), 330))
+        is_lead = path[0] == "lead"
+        arr = None if is_lead else rng.randrange(6, 120) * 1000
+        record = add_customer(
+            conn, start, "demo", name, stage=path[0], arr=arr,
+            health=rng.randint(25, 95), lead_score=rng.randint(10, 90) if is_lead else None,
+            source=rng.choice(("marketing", "sales", "referral", "partner")),
+            tags=rng.sample(("enterprise", "smb", "emea", "us", "apac"), 2),
+        )  # fmt: skip
+        day = start
+        for stage in path[1:]:
+            day += timedelta(days=rng.randint(10, max(11, (today - day).days // 2)))
+            day = min(day, today)
+            move_customer(conn, day, "demo", record["slug"], stage, reason="demo history", on=day)
+        add_note(
+            conn,
+            day,
+            "demo",
+            record["slug"],
+            rng.choice(NOTES),
+            kind=rng.choice(("note", "call", "meeting")),
+        )
+    set_meta(conn, "demo", "true")
+    return customers

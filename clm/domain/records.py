@@ -1,0 +1,70 @@
+"""New rows and stamped edits of mergeable tables: uuid, times and per-field change stamps."""
+
+import json
+import re
+import uuid
+
+from sqlalchemy import Connection, Table, select, update
+
+from clm.db import clock, utcnow
+from clm.errors import Invalid, not_found
+
+HANDLE = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}", re.ASCII)
+# The stamp of fields never edited since the row was created.
+CREATED = "*"
+
+
+def new_row(conn: Connection, **fields) -> dict:
+    """Values for inserting a mergeable row: a fresh uuid, times and the creation stamp."""
+    now = utcnow()
+    stamps = json.dumps({CREATED: clock(conn).stamp()})
+    return {
+        "uuid": str(uuid.uuid4()),
+        "created_at": now,
+        "updated_at": now,
+        "stamps": stamps,
+    } | fields
+
+
+def update_row(conn: Connection, table: Table, row, changes: dict, touched=()) -> None:
+    """Write `changes` to one row, stamping each changed field for merging copies later;
+    `touched` names fields stored elsewhere (link tables) that changed too."""
+    if not changes and not touched:
+        return
+    stamps = json.loads(row.stamps)
+    stamp = clock(conn).stamp()
+    stamps.update(dict.fromkeys([*changes, *touched], stamp))
+    conn.execute(
+        update(table)
+        .where(table.c.id == row.id)
+        .values(**changes, stamps=json.dumps(stamps, sort_keys=True), updated_at=utcnow())
+    )
+
+
+def check_handle(value: str, what: str) -> str:
+    """A user handle or team name: lowercase letters, digits, `.`, `_` and `-`."""
+    handle = value.strip().lower()
+    if not HANDLE.fullmatch(handle):
+        raise Invalid(
+            f"invalid {what} '{value}': use lowercase letters, digits, '.', '_' and '-' "
+            "(up to 64, starting with a letter or digit)"
+        )
+    return handle
+
+
+def find_live(conn: Connection, table: Table, key_column: str, key: str, kind: str):
+    """The live row whose `key_column` is `key`, or NotFound with the closest keys suggested."""
+    column = table.c[key_column]
+    row = conn.execute(select(table).where(column == key, table.c.deleted_at.is_(None))).first()
+    if row is not None:
+        return row
+    # Suggest from the keys that share a prefix or contain the text, not the whole table.
+    like = key[:3].replace("%", "").replace("_", "") + "%"
+    candidates = conn.scalars(
+        select(column)
+        .where(
+            table.c.deleted_at.is_(None), column.like(like) | column.contains(key, autoescape=True)
+        )
+        .limit(500)
+    )
+    raise not_found(kind, key, candidates)

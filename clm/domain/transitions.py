@@ -1,0 +1,69 @@
+"""Stage entries: the one way a customer changes stage, with its handoff and its history row."""
+
+from datetime import date
+
+from sqlalchemy import Connection, select
+
+from clm.domain.records import new_row, update_row
+from clm.domain.users import default_owner
+from clm.models import customers, stages, transitions, users
+
+
+def record_transition(conn: Connection, **fields) -> None:
+    row = new_row(conn, **fields)
+    del row["stamps"], row["updated_at"]  # history is append-only: never edited, never stamped
+    conn.execute(transitions.insert().values(row))
+
+
+def enter_stage(
+    conn: Connection,
+    customer,
+    to_stage,
+    on: date,
+    by: str | None,
+    rule: str | None = None,
+    reason: str | None = None,
+) -> dict:
+    """Move `customer` into `to_stage` on `on`; a stage of another team hands the customer to
+    that team's default owner, or leaves it unowned when the team has none."""
+    from_team = conn.scalar(select(stages.c.team).where(stages.c.key == customer.stage))
+    owner_id = customer.owner_id
+    if to_stage.team and to_stage.team != from_team:
+        new_owner = default_owner(conn, to_stage.team)
+        owner_id = new_owner.id if new_owner else None
+    update_row(
+        conn,
+        customers,
+        customer,
+        {"stage": to_stage.key, "stage_entered": on}
+        | ({"owner_id": owner_id} if owner_id != customer.owner_id else {}),
+    )
+    record_transition(
+        conn,
+        customer_id=customer.id,
+        from_stage=customer.stage,
+        to_stage=to_stage.key,
+        on=on,
+        by=by,
+        rule=rule,
+        reason=reason,
+        from_owner_id=customer.owner_id,
+        to_owner_id=owner_id,
+    )
+    handles = dict(
+        conn.execute(
+            select(users.c.id, users.c.handle).where(
+                users.c.id.in_([i for i in (customer.owner_id, owner_id) if i is not None])
+            )
+        ).all()
+    )
+    return {
+        "customer": customer.slug,
+        "from": customer.stage,
+        "to": to_stage.key,
+        "on": on,
+        "team": to_stage.team,
+        "from_owner": handles.get(customer.owner_id),
+        "to_owner": handles.get(owner_id),
+        "handoff": owner_id != customer.owner_id,
+    }

@@ -1,0 +1,236 @@
+"""One renderer for every listing and record: a Rich table on a terminal, plain text in a pipe,
+csv/tsv/json/jsonl on request. Rows are streamed; user text is never read as markup."""
+
+import csv
+import json
+import os
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from enum import StrEnum
+
+from clm.context import Env
+
+
+class Format(StrEnum):
+    table = "table"
+    csv = "csv"
+    tsv = "tsv"
+    json = "json"
+    jsonl = "jsonl"
+
+
+@dataclass(frozen=True)
+class Col:
+    """A column: its JSON key, its table header, and whether the table format shows it."""
+
+    key: str
+    header: str = ""
+    table: bool = True
+    money: bool = False
+
+    @property
+    def title(self) -> str:
+        return self.header or self.key.replace("_", " ")
+
+
+@dataclass
+class Section:
+    """A titled list under a record in `show`: its JSON key, columns and rows."""
+
+    key: str
+    title: str
+    columns: Sequence[Col]
+    rows: list[dict] = field(default_factory=list)
+
+
+# C0 controls but tab and newline, DEL, C1 controls, and bidi overrides and isolates.
+_HIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def visible(text: str) -> str:
+    """Text safe for a terminal: control characters shown as `\\x1b`, `\\u202e`, never sent."""
+    return _HIDDEN.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
+def neutralise_formula(text: str) -> str:
+    """A leading `'` on text a spreadsheet would run as a formula (and on text that already
+    looks neutralised), so `unneutralise_formula` gives back exactly what was stored."""
+    return "'" + text if text.lstrip("'").startswith(_FORMULA_START) else text
+
+
+def unneutralise_formula(text: str) -> str:
+    if text.startswith("'") and text.lstrip("'").startswith(_FORMULA_START):
+        return text[1:]
+    return text
+
+
+def number(value: float) -> int | float:
+    return int(value) if float(value).is_integer() else value
+
+
+def _plain(value) -> str:
+    """A cell of csv/tsv or of a table: ISO dates, `;`-joined lists, true/false."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        return utc_text(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return str(number(value))
+    if isinstance(value, list | tuple):
+        return ";".join(_plain(item) for item in value)
+    return str(value)
+
+
+def utc_text(moment: datetime) -> str:
+    """UTC ISO 8601 with a Z; a naive time is taken as UTC (SQLite stores them naive)."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _jsonable(value):
+    if isinstance(value, datetime):
+        return utc_text(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return number(value)
+    if isinstance(value, list | tuple):
+        return [_jsonable(item) for item in value]
+    return value
+
+
+def _record(row: dict, columns: Sequence[Col]) -> dict:
+    return {col.key: _jsonable(row.get(col.key)) for col in columns}
+
+
+def console(env: Env, stderr: bool = False):
+    """A Rich console on the invocation's stream; plain, uncoloured and unwrapped in a pipe."""
+    from rich.console import Console
+
+    stream = env.stderr if stderr else env.stdout
+    force = os.environ.get("CLICOLOR_FORCE", "0") not in ("", "0") or None
+    no_color = "NO_COLOR" in os.environ or os.environ.get("CLICOLOR") == "0"
+    width = None
+    if not (force or stream.isatty()) and "COLUMNS" not in os.environ:
+        width = 10_000  # a table in a pipe keeps whole lines for grep and cut
+    return Console(
+        file=stream,
+        force_terminal=force,
+        no_color=no_color,
+        width=width,
+        highlight=False,
+        markup=False,
+        emoji=False,
+    )
+
+
+def say(env: Env, message: str) -> None:
+    """A message for people, on stderr."""
+    env.stderr.write(visible(message) + "\n")
+
+
+def _table_cell(value, col: Col):
+    from rich.text import Text
+
+    if col.money and isinstance(value, int | float):
+        return Text(f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}")
+    return Text(visible(_plain(value)))
+
+
+def _table(columns: Sequence[Col], rows: Iterable[dict], title: str | None = None):
+    from rich import box
+    from rich.table import Table
+
+    shown = [col for col in columns if col.table]
+    table = Table(
+        box=box.SIMPLE_HEAD, title=title, title_justify="left", show_edge=False, pad_edge=False
+    )
+    for col in shown:
+        numeric = col.money or col.key in ("id", "days_in_stage", "health", "lead_score")
+        table.add_column(col.title, justify="right" if numeric else "left", overflow="fold")
+    for row in rows:
+        table.add_row(*(_table_cell(row.get(col.key), col) for col in shown))
+    return table
+
+
+def render_rows(
+    env: Env, rows: Iterable[dict], columns: Sequence[Col], fmt: Format, noun: str = "rows"
+) -> None:
+    """Write `rows` in `fmt`: streamed for csv/tsv/json/jsonl, a table for people."""
+    out = env.stdout
+    if fmt in (Format.csv, Format.tsv):
+        writer = csv.writer(out, delimiter="\t" if fmt is Format.tsv else ",", lineterminator="\n")
+        writer.writerow(col.key for col in columns)
+        tty = out.isatty()
+        for row in rows:
+            cells = (_plain(row.get(col.key)) for col in columns)
+            writer.writerow(visible(c) if tty else neutralise_formula(c) for c in cells)
+    elif fmt is Format.jsonl:
+        for row in rows:
+            out.write(json.dumps(_record(row, columns), ensure_ascii=False) + "\n")
+    elif fmt is Format.json:
+        _stream_json_array(out, (_record(row, columns) for row in rows))
+    else:
+        rows = iter(rows)
+        first = next(rows, None)
+        if first is None:
+            say(env, f"No {noun}.")
+            return
+        console(env).print(_table(columns, _chain(first, rows)))
+
+
+def _chain(first: dict, rest: Iterator[dict]) -> Iterator[dict]:
+    yield first
+    yield from rest
+
+
+def _stream_json_array(out, records: Iterable[dict]) -> None:
+    """`[{...},\\n {...}]`, written one record at a time; `[]` when empty."""
+    out.write("[")
+    for i, record in enumerate(records):
+        out.write((",\n " if i else "") + json.dumps(record, ensure_ascii=False))
+    out.write("]\n")
+
+
+def render_record(
+    env: Env,
+    title: str,
+    record: dict,
+    fields: Sequence[Col],
+    fmt: Format,
+    sections: Sequence[Section] = (),
+) -> None:
+    """One record: a page of details and sections for people, one object in JSON, one row in
+    csv/tsv/jsonl."""
+    if fmt is Format.json:
+        obj = _record(record, fields)
+        obj.update({s.key: [_record(r, s.columns) for r in s.rows] for s in sections})
+        env.stdout.write(json.dumps(obj, ensure_ascii=False, indent=2) + "\n")
+        return
+    if fmt is not Format.table:
+        render_rows(env, [record], fields, fmt)
+        return
+    from rich.table import Table
+    from rich.text import Text
+
+    out = console(env)
+    out.print(Text(visible(title), style="bold"))
+    details = Table.grid(padding=(0, 2))
+    details.add_column(style="dim")
+    details.add_column(overflow="fold")
+    for col in fields:
+        if col.table and record.get(col.key) not in (None, "", []):
+            details.add_row(col.title, _table_cell(record.get(col.key), col))
+    out.print(details)
+    for section in sections:
+        if section.rows:
+            out.print()
+            out.print(_table(section.columns, section.rows, title=section.title))
