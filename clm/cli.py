@@ -5,6 +5,7 @@ import sys
 from typing import Annotated
 
 import typer
+from typer._click.exceptions import ClickException  # Typer ships its own Click
 from typer.core import TyperGroup
 
 from clm import __version__
@@ -27,7 +28,7 @@ class ClmRoot(TyperGroup):
             return super().invoke(ctx)
         except ClmError as exc:
             _fail(str(exc))
-        except (typer.Exit, typer.Abort, KeyboardInterrupt):
+        except (ClickException, typer.Exit, typer.Abort, KeyboardInterrupt):
             raise
         except Exception as exc:
             if os.environ.get("CLM_DEBUG"):

@@ -26,6 +26,7 @@ class Env:
     stdout: TextIO = field(default_factory=lambda: sys.stdout)
     stderr: TextIO = field(default_factory=lambda: sys.stderr)
     stdin: TextIO = field(default_factory=lambda: sys.stdin)
+    db_option: str | None = None  # --db as given: `clm demo` never writes into $CLM_DB
     _database: "Database | None" = None
 
     @classmethod
@@ -42,6 +43,7 @@ class Env:
         today_text = today or os.environ.get("CLM_TODAY")
         return cls(
             db_target=db or os.environ.get("CLM_DB") or None,
+            db_option=db,
             today=parse_date(today_text, real_today, "--today") if today_text else real_today,
             user=(user or os.environ.get("CLM_USER") or "").strip().lower() or None,
         )

@@ -207,9 +207,10 @@ def render_record(
     fields: Sequence[Col],
     fmt: Format,
     sections: Sequence[Section] = (),
+    page: Sequence[Col] | None = None,
 ) -> None:
-    """One record: a page of details and sections for people, one object in JSON, one row in
-    csv/tsv/jsonl."""
+    """One record: a page of details (`page`, else `fields`) and sections for people, one
+    object in JSON, one row in csv/tsv/jsonl."""
     if fmt is Format.json:
         obj = _record(record, fields)
         obj.update({s.key: [_record(r, s.columns) for r in s.rows] for s in sections})
@@ -226,8 +227,8 @@ def render_record(
     details = Table.grid(padding=(0, 2))
     details.add_column(style="dim")
     details.add_column(overflow="fold")
-    for col in fields:
-        if col.table and record.get(col.key) not in (None, "", []):
+    for col in page or fields:
+        if record.get(col.key) not in (None, "", []):
             details.add_row(col.title, _table_cell(record.get(col.key), col))
     out.print(details)
     for section in sections:

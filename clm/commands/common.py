@@ -23,6 +23,8 @@ class ListByDefault(TyperGroup):
     """A noun group whose bare form (`clm customer`, `clm customer --stage lead`) lists."""
 
     def parse_args(self, ctx, args):
+        if ctx.resilient_parsing:  # completing: `clm customer <TAB>` offers the subcommands
+            return super().parse_args(ctx, args)
         if not args or (args[0].startswith("-") and args[0] not in HELP_OPTIONS):
             args = ["list", *args]
         return super().parse_args(ctx, args)

@@ -27,8 +27,10 @@ COLUMNS = (
     Col("days_in_stage", "days"),
     Col("uuid", table=False),
 )
-SHOW_FIELDS = tuple(
-    Col(c.key, c.header, money=c.money) for c in COLUMNS if c.key not in ("slug", "name", "uuid")
+PAGE = tuple(
+    Col(c.key, c.header if c.key != "days_in_stage" else "", money=c.money)
+    for c in COLUMNS
+    if c.key not in ("slug", "name")
 )
 TIMELINE = (Col("on"), Col("kind"), Col("text"), Col("by"), Col("reason"))
 HISTORY = (Col("on"), Col("from"), Col("to"), Col("by"), Col("reason"))
@@ -135,7 +137,7 @@ def show(ctx: typer.Context, slug: Slug, fmt: FormatOpt = Format.table) -> None:
         record, timeline = show_customer(conn, env.today, slug)
     title = f"{record['name']} ({record['slug']})"
     sections = [Section("timeline", "Timeline", TIMELINE, timeline)]
-    render_record(env, title, record, (*SHOW_FIELDS, Col("uuid")), fmt, sections)
+    render_record(env, title, record, COLUMNS, fmt, sections, page=PAGE)
 
 
 @app.command("edit")

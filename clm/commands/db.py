@@ -40,7 +40,8 @@ def demo(
     ctx: typer.Context,
     customers: Annotated[int, typer.Option(min=1, max=100_000, help="How many customers.")] = 24,
 ) -> None:
-    """Create a sample book of business to try clm on (./clm-demo.db unless --db is given).
+    """Create a sample book of business to try clm on (./clm-demo.db unless --db is given;
+    never $CLM_DB).
 
     Example: clm demo && clm --db clm-demo.db customer list
     """
@@ -50,7 +51,7 @@ def demo(
     from clm.domain.setup import init_database
     from clm.errors import Conflict
 
-    target = env.db_target or DEMO_FILE
+    target = env.db_option or DEMO_FILE
     env.db_target = target
     try:
         database, _ = init_database(target, "default", force=False)

@@ -8,9 +8,9 @@ from clm.output import Col, Format, render_rows
 app = noun("Lifecycle stages. Lists by default.")
 
 COLUMNS = (
-    Col("position", "#"),
     Col("key"),
     Col("name"),
+    Col("position", table=False),
     Col("team"),
     Col("expected_days", "SLA days"),
     Col("playbook"),

@@ -59,7 +59,7 @@ def find_live(conn: Connection, table: Table, key_column: str, key: str, kind: s
     if row is not None:
         return row
     # Suggest from the keys that share a prefix or contain the text, not the whole table.
-    like = key[:3].replace("%", "").replace("_", "") + "%"
+    like = key[:2].replace("%", "").replace("_", "") + "%"
     candidates = conn.scalars(
         select(column)
         .where(

@@ -1,0 +1,333 @@
+"""`clm customer …`, `clm note` and `clm why` through the CLI."""
+
+import json
+
+import pytest
+
+from tests.conftest import dump
+
+CUSTOMER_KEYS = [
+    "slug", "name", "stage", "owner", "start", "renewal", "term", "arr", "health", "lead_score",
+    "source", "tags", "influencers", "stage_entered", "days_in_stage", "uuid",
+]  # fmt: skip
+
+
+def test_add_derives_slug_enters_the_entry_stage_and_team_owner(team):
+    result = team("customer", "add", "Ångström Café & Co.", "--arr", "24000", "--tag", "emea")
+    assert result.stderr == (
+        "Added angstrom-cafe-co (Ångström Café & Co.) in onboarding, owned by alice.\n"
+    )
+    assert result.stdout == ""
+    [row] = team.json("customer", "list")
+    assert list(row) == CUSTOMER_KEYS
+    assert row | {"uuid": "-"} == {
+        "slug": "angstrom-cafe-co", "name": "Ångström Café & Co.", "stage": "onboarding",
+        "owner": "alice", "start": "2026-11-23", "renewal": "2027-11-23", "term": "1y",
+        "arr": 24000, "health": None, "lead_score": None, "source": None, "tags": ["emea"],
+        "influencers": [], "stage_entered": "2026-11-23", "days_in_stage": 0, "uuid": "-",
+    }  # fmt: skip
+
+
+def test_add_with_every_field(team):
+    team(
+        "customer", "add", "Globex", "--slug", "globex-eu", "--stage", "adopting", "--owner", "bob",
+        "--start", "2025-02-28", "--term", "6m", "--health", "80", "--lead-score", "40",
+        "--source", "referral", "--tag", "b", "--tag", "a", "--influencer", "sam",
+        "--influencer", "mia",
+    )  # fmt: skip
+    [row] = team.json("customer", "list")
+    assert row["slug"] == "globex-eu" and row["stage"] == "adopting" and row["owner"] == "bob"
+    # Renewal is start + term, clamped to the month's end.
+    assert (row["start"], row["renewal"], row["term"]) == ("2025-02-28", "2025-08-28", "6m")
+    assert row["tags"] == ["a", "b"] and row["influencers"] == ["mia", "sam"]
+    assert (row["health"], row["lead_score"], row["source"]) == (80, 40, "referral")
+    assert (row["stage_entered"], row["days_in_stage"]) == ("2025-02-28", 633)
+
+
+def test_a_lead_has_no_contract_and_goes_to_marketing(team):
+    team("customer", "add", "Initech", "--stage", "lead", "--lead-score", "30")
+    [row] = team.json("customer", "list")
+    assert (row["stage"], row["owner"], row["renewal"]) == ("lead", "mia", None)
+
+
+def test_add_without_users_leaves_it_unowned(clm):
+    result = clm("customer", "add", "Acme")
+    assert "no owner" in result.stderr
+    assert clm.json("customer", "show", "acme")["owner"] is None
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--start", "2026-13-45"], "invalid --start '2026-13-45'"),
+        (["--start", "2023-02-29"], "invalid --start '2023-02-29'"),
+        (["--start", "01/02/2026"], "invalid --start '01/02/2026'"),
+        (["--renewal", "next friday"], "invalid --renewal 'next friday'"),
+        (["--term", "fortnight"], "invalid --term 'fortnight'"),
+        (["--health", "101"], "invalid health 101: use a number 0–100"),
+        (["--health", "-1"], "invalid health -1: use a number 0–100"),
+        (["--lead-score", "200"], "invalid lead score 200"),
+        (["--arr", "-5"], "invalid ARR -5.0"),
+        (["--stage", "onbaording"], "no stage 'onbaording'; did you mean 'onboarding'?"),
+        (["--owner", "alcie"], "no user 'alcie'; did you mean 'alice'?"),
+        (["--influencer", "nobody"], "no user 'nobody'"),
+        (["--slug", "Not A Slug"], "invalid slug 'not a slug'"),
+        (["--start", "2026-01-01", "--renewal", "2025-01-01"], "invalid renewal 2025-01-01"),
+    ],
+)
+def test_add_refuses_bad_input_and_changes_nothing(team, db_path, args, message):
+    before = dump(db_path)
+    error = team.error("customer", "add", "Acme Corp", *args)
+    assert message in error
+    assert dump(db_path) == before
+
+
+def test_invalid_dates_show_the_accepted_forms(clm):
+    error = clm.error("customer", "add", "Acme", "--start", "next friday")
+    assert "YYYY-MM-DD" in error and "today" in error and "+30d" in error and "eom" in error
+
+
+def test_duplicate_slug_is_refused(team, db_path):
+    team("customer", "add", "Acme Corp")
+    before = dump(db_path)
+    error = team.error("customer", "add", "ACME corp!")
+    assert error == "Error: customer slug 'acme-corp' is already taken by 'Acme Corp': pass --slug"
+    assert dump(db_path) == before
+    team("customer", "add", "ACME corp!", "--slug", "acme-corp-2")
+    assert [r["slug"] for r in team.json("customer", "list")] == ["acme-corp", "acme-corp-2"]
+
+
+def test_a_name_with_no_letters_needs_a_slug(clm):
+    assert "pass --slug" in clm.error("customer", "add", "日本")
+    clm("customer", "add", "日本", "--slug", "nihon")
+    assert clm.json("customer", "show", "nihon")["name"] == "日本"
+
+
+def test_unknown_customer_suggests_the_closest(team):
+    team("customer", "add", "Acme Corp")
+    assert team.error("customer", "show", "acme") == (
+        "Error: no customer 'acme'; did you mean 'acme-corp'?"
+    )
+    assert team.error("customer", "show", "zzz") == "Error: no customer 'zzz'"
+
+
+@pytest.fixture
+def book(team):
+    team("customer", "add", "Acme Corp", "--tag", "enterprise", "--renewal", "2027-01-10")
+    team("customer", "add", "Globex", "--stage", "adopting", "--owner", "bob", "--tag", "smb")
+    team("customer", "add", "Initech", "--stage", "lead")
+    return team
+
+
+@pytest.mark.parametrize(
+    ("filters", "slugs"),
+    [
+        ([], ["acme-corp", "globex", "initech"]),
+        (["--stage", "adopting"], ["globex"]),
+        (["--owner", "bob"], ["globex"]),
+        (["--tag", "enterprise"], ["acme-corp"]),
+        (["--renewal-within", "60d"], ["acme-corp"]),
+        (["--renewal-within", "2 years"], ["acme-corp", "globex"]),
+        (["--stage", "renewal"], []),
+    ],
+)
+def test_list_filters(book, filters, slugs):
+    assert [r["slug"] for r in book.json("customer", "list", *filters)] == slugs
+
+
+def test_bare_noun_lists_and_takes_list_options(book):
+    assert book("customer").stdout == book("customer", "list").stdout
+    assert (
+        book("customer", "--stage", "lead", "-f", "csv")
+        .stdout.splitlines()[1]
+        .startswith("initech,Initech,lead,mia,")
+    )
+
+
+def test_list_formats(book):
+    csv_lines = book("customer", "list", "--format", "csv").stdout.splitlines()
+    assert csv_lines[0] == ",".join(CUSTOMER_KEYS)
+    assert csv_lines[1].startswith("acme-corp,Acme Corp,onboarding,alice,2026-11-23,2027-01-10,1y,")
+    tsv_lines = book("customer", "list", "--format", "tsv").stdout.splitlines()
+    assert tsv_lines[0] == "\t".join(CUSTOMER_KEYS)
+    jsonl = [
+        json.loads(line) for line in book("customer", "list", "-f", "jsonl").stdout.splitlines()
+    ]
+    assert jsonl == book.json("customer", "list")
+    table = book("customer", "list").stdout
+    assert table.splitlines()[0].split() == [
+        "slug",
+        "name",
+        "stage",
+        "owner",
+        "renewal",
+        "ARR",
+        "health",
+        "days",
+    ]
+    assert "\x1b" not in table
+
+
+def test_empty_lists_are_valid_output(clm):
+    assert clm("customer", "list", "-f", "json").stdout == "[]\n"
+    assert clm("customer", "list", "-f", "jsonl").stdout == ""
+    assert clm("customer", "list", "-f", "csv").stdout == ",".join(CUSTOMER_KEYS) + "\n"
+    result = clm("customer", "list")
+    assert (result.stdout, result.stderr) == ("", "No customers.\n")
+
+
+def test_unknown_format_is_a_usage_error(clm):
+    result = clm("customer", "list", "--format", "xml", code=2)
+    assert "xml" in result.stderr
+
+
+def test_markup_and_escapes_are_stored_verbatim_and_shown_safely(clm):
+    name = "Acme [red]Ltd[/] \x1b[2J\u202eevil"
+    clm("customer", "add", name, "--slug", "acme")
+    assert clm.json("customer", "show", "acme")["name"] == name
+    for args in (["customer", "list"], ["customer", "show", "acme"]):
+        out = clm(*args).stdout
+        assert "[red]Ltd[/]" in out
+        assert "\x1b" not in out and "\u202e" not in out
+        assert "\\x1b[2J" in out and "\\u202e" in out
+
+
+def test_show_page_and_timeline(team):
+    team("customer", "add", "Acme Corp", "--start", "2026-10-01", "--health", "70")
+    team("note", "acme-corp", "Kick-off call", "--kind", "call", "--on", "2026-10-05")
+    team("--as", "bob", "customer", "move", "acme-corp", "launched", "--on", "2026-11-01")
+    page = team("customer", "show", "acme-corp").stdout
+    assert page.startswith("Acme Corp (acme-corp)\n")
+    assert "Timeline" in page and "Kick-off call" in page and "onboarding → launched" in page
+    shown = team.json("customer", "show", "acme-corp")
+    assert [(e["on"], e["kind"], e["text"], e["by"]) for e in shown["timeline"]] == [
+        ("2026-10-01", "stage", "entered onboarding", None),
+        ("2026-10-05", "call", "Kick-off call", None),
+        ("2026-11-01", "stage", "onboarding → launched", "bob"),
+    ]
+    assert shown["days_in_stage"] == 22
+
+
+def test_edit_fields_tags_and_influencers(book):
+    result = book(
+        "customer", "edit", "acme-corp", "--name", "Acme Corporation", "--health", "35",
+        "--owner", "bob", "--tag", "at-risk", "--untag", "enterprise", "--influencer", "sam",
+    )  # fmt: skip
+    assert result.stderr == "Changed name, owner, health, tags, influencers of acme-corp.\n"
+    row = book.json("customer", "show", "acme-corp")
+    assert (row["name"], row["health"], row["owner"]) == ("Acme Corporation", 35, "bob")
+    assert (row["tags"], row["influencers"]) == (["at-risk"], ["sam"])
+    book("customer", "edit", "acme-corp", "--remove-influencer", "sam")
+    assert book.json("customer", "show", "acme-corp")["influencers"] == []
+    assert (
+        book("customer", "edit", "acme-corp", "--health", "35").stderr
+        == "No change to acme-corp.\n"
+    )
+
+
+def test_edit_refusals_change_nothing(book, db_path):
+    before = dump(db_path)
+    assert "nothing to change" in book.error("customer", "edit", "acme-corp")
+    assert "invalid health 150" in book.error("customer", "edit", "acme-corp", "--health", "150")
+    assert "no user 'zed'" in book.error("customer", "edit", "acme-corp", "--owner", "zed")
+    assert "no customer 'nope'" in book.error("customer", "edit", "nope", "--health", "5")
+    assert "invalid --renewal" in book.error(
+        "customer", "edit", "acme-corp", "--renewal", "2026-02-30"
+    )
+    assert dump(db_path) == before
+
+
+def test_move_forward_hands_off_to_the_new_team(book):
+    result = book(
+        "--as", "bob", "customer", "move", "acme-corp", "renewal", "--reason", "90 days left"
+    )
+    assert result.stderr == (
+        "Moved acme-corp from onboarding to renewal on 2026-11-23. Owner: alice → amy.\n"
+    )
+    assert book.json("why", "acme-corp") == [
+        {"on": "2026-11-23", "from": None, "to": "onboarding", "by": None, "reason": "added"},
+        {"on": "2026-11-23", "from": "onboarding", "to": "renewal", "by": "bob",
+         "reason": "90 days left"},
+    ]  # fmt: skip
+    assert book.json("customer", "show", "acme-corp")["owner"] == "amy"
+
+
+def test_a_team_without_default_owner_leaves_the_customer_unowned(clm):
+    clm("user", "add", "alice", "--team", "customer-success", "--default-owner")
+    clm("customer", "add", "Acme")
+    result = clm("customer", "move", "acme", "renewal")
+    assert "Owner: alice → nobody (team account-management has no default owner)." in result.stderr
+    assert clm.json("customer", "show", "acme")["owner"] is None
+
+
+def test_moving_back_needs_a_reason(book, db_path):
+    before = dump(db_path)
+    error = book.error("customer", "move", "globex", "onboarding")
+    assert error == "Error: moving 'globex' back from adopting to onboarding needs --reason"
+    assert dump(db_path) == before
+    book("customer", "move", "globex", "churned")
+    book("customer", "move", "globex", "onboarding", "--reason", "win-back")
+    assert book.json("customer", "show", "globex")["stage"] == "onboarding"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["onboarding"], "'acme-corp' is already in onboarding"),
+        (["launched", "--on", "2026-11-24"], "cannot be dated after today"),
+        (["launched", "--on", "2026-11-01"], "entered onboarding on 2026-11-23"),
+        (["nowhere"], "no stage 'nowhere'"),
+        (["launched", "--on", "soon"], "invalid --on 'soon'"),
+    ],
+)
+def test_move_refusals(book, db_path, args, message):
+    before = dump(db_path)
+    assert message in book.error("customer", "move", "acme-corp", *args)
+    assert dump(db_path) == before
+
+
+def test_renew_moves_the_date_a_term_ahead_and_leaves_renewal(team):
+    team("--today", "2024-02-29", "customer", "add", "Acme", "--start", "2024-02-29")
+    team("--today", "2024-12-15", "customer", "move", "acme", "adopting")
+    team("--today", "2024-12-20", "customer", "move", "acme", "renewal")
+    assert team.json("customer", "show", "acme")["renewal"] == "2025-02-28"
+    result = team("--today", "2025-01-10", "customer", "renew", "acme")
+    assert result.stderr == (
+        "Renewed acme until 2026-02-28.\n"
+        "Moved acme from renewal to adopting on 2025-01-10. Owner: amy → alice.\n"
+    )
+    shown = team.json("--today", "2025-01-10", "customer", "show", "acme")
+    assert (shown["renewal"], shown["stage"]) == ("2026-02-28", "adopting")
+    assert ("renewal", "renewed until 2026-02-28 (was 2025-02-28)") in [
+        (e["kind"], e["text"]) for e in shown["timeline"]
+    ]
+    team("--today", "2025-01-10", "customer", "renew", "acme", "--until", "2027-03-31")
+    assert team.json("customer", "show", "acme")["renewal"] == "2027-03-31"
+    assert "must be after" in team.error("customer", "renew", "acme", "--until", "2020-01-01")
+
+
+def test_rm_needs_yes_when_not_interactive(book, db_path):
+    before = dump(db_path)
+    error = book.error("customer", "rm", "acme-corp")
+    assert "pass --yes" in error
+    assert dump(db_path) == before
+    assert book("customer", "rm", "acme-corp", "--yes").stderr == "Removed acme-corp (Acme Corp).\n"
+    assert [r["slug"] for r in book.json("customer", "list")] == ["globex", "initech"]
+    assert "no customer 'acme-corp'" in book.error("customer", "show", "acme-corp")
+    book("customer", "add", "Acme Corp")  # a removed slug can be taken again
+    assert book.json("customer", "show", "acme-corp")["stage"] == "onboarding"
+
+
+def test_notes(book):
+    book("--as", "sam", "note", "acme-corp", "Sent the proposal", "--kind", "email")
+    entry = book.json("customer", "show", "acme-corp")["timeline"][-1]
+    assert entry == {
+        "on": "2026-11-23",
+        "kind": "email",
+        "text": "Sent the proposal",
+        "by": "sam",
+        "reason": None,
+    }
+    assert "invalid --kind 'fax'" in book.error("note", "acme-corp", "hi", "--kind", "fax")
+    assert "write some text" in book.error("note", "acme-corp", "  ")
+    assert "no customer 'acme'" in book.error("note", "acme", "hi")

@@ -1,0 +1,108 @@
+"""`clm init`, `clm demo`, `clm db …`, and how the database file is created and opened."""
+
+import sqlite3
+import stat
+
+from tests.conftest import dump
+
+
+def test_first_use_creates_a_private_db_in_rollback_journal_mode(clm, db_path):
+    assert not db_path.exists()
+    clm("customer", "list")
+    assert stat.S_IMODE(db_path.stat().st_mode) == 0o600
+    conn = sqlite3.connect(db_path)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+    version = conn.execute("SELECT value FROM clm_meta WHERE key='schema_version'").fetchone()[0]
+    assert version == "1"
+
+
+def test_default_db_lives_in_the_user_data_dir(clm, tmp_path, monkeypatch):
+    monkeypatch.delenv("CLM_DB")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    assert clm("db", "path").stdout == f"{tmp_path}/data/clm/clm.db\n"
+    clm("customer", "add", "Acme")
+    assert (tmp_path / "data" / "clm" / "clm.db").exists()
+
+
+def test_db_option_beats_the_environment(clm, tmp_path):
+    clm("--db", tmp_path / "other.db", "customer", "add", "Acme")
+    assert clm.json("customer", "list") == []
+    assert len(clm.json("--db", f"sqlite:///{tmp_path}/other.db", "customer", "list")) == 1
+
+
+def test_a_password_on_the_command_line_is_refused(clm):
+    error = clm.error("--db", "postgresql://me:secret@localhost/clm", "customer", "list")
+    assert "CLM_DB" in error and "PGPASSWORD" in error and "secret" not in error
+
+
+def test_unsupported_url(clm):
+    assert "unsupported database 'mysql://x/y'" in clm.error(
+        "--db", "mysql://x/y", "customer", "list"
+    )
+
+
+def test_invalid_today(clm):
+    assert "invalid --today '2026-02-30'" in clm.error("--today", "2026-02-30", "customer", "list")
+
+
+def test_init_refuses_an_existing_db_and_force_keeps_a_backup(clm, db_path, tmp_path):
+    clm("customer", "add", "Acme")
+    before = dump(db_path)
+    assert "pass --force" in clm.error("init")
+    assert dump(db_path) == before
+    result = clm("init", "--force", "--template", "simple")
+    assert "Saved the old database as" in result.stderr
+    assert [s["key"] for s in clm.json("stage", "list")] == [
+        "onboarding",
+        "active",
+        "renewal",
+        "churned",
+    ]
+    assert clm.json("customer", "list") == []
+    [backup] = tmp_path.glob("clm.db.before-init-*.bak")
+    assert dump(backup) == before
+
+
+def test_init_unknown_template(clm):
+    assert clm.error("init", "--template", "nope") == (
+        "Error: unknown template 'nope': use one of default, simple"
+    )
+
+
+def test_a_file_that_is_not_a_clm_db_is_refused(clm, tmp_path):
+    other = tmp_path / "other.db"
+    sqlite3.connect(other).execute("CREATE TABLE notes (x)").connection.commit()
+    assert clm.error("--db", other, "customer", "list") == f"Error: {other} is not a clm database"
+
+
+def test_a_newer_schema_is_refused(clm, db_path):
+    clm("stage", "list")
+    conn = sqlite3.connect(db_path)
+    conn.execute("UPDATE clm_meta SET value='99' WHERE key='schema_version'")
+    conn.commit()
+    assert "schema version 99, newer than this clm knows (1): upgrade clm" in clm.error(
+        "stage", "list"
+    )
+
+
+def test_db_check_and_backup(clm, db_path, tmp_path):
+    clm("customer", "add", "Acme")
+    out = clm("db", "check").stdout
+    assert out == f"database: {db_path}\nschema version: 1\nintegrity: ok\n"
+    clm("db", "backup", tmp_path / "copy.db")
+    assert stat.S_IMODE((tmp_path / "copy.db").stat().st_mode) == 0o600
+    assert dump(tmp_path / "copy.db") == dump(db_path)
+    assert "already exists" in clm.error("db", "backup", tmp_path / "copy.db")
+
+
+def test_demo_is_deterministic_and_only_overwrites_a_demo(clm, tmp_path):
+    result = clm("demo", "--customers", "12")
+    assert "Try next:" in result.stderr
+    first = clm.json("--db", "clm-demo.db", "customer", "list")
+    assert len(first) == 12
+    assert {c["stage"] for c in first} >= {"lead", "onboarding", "adopting", "churned"}
+    clm("demo", "--customers", "12")
+    again = clm.json("--db", "clm-demo.db", "customer", "list")
+    assert [c | {"uuid": ""} for c in again] == [c | {"uuid": ""} for c in first]
+    clm("customer", "add", "Real")
+    assert "not a demo" in clm.error("--db", str(tmp_path / "clm.db"), "demo")

@@ -1,0 +1,90 @@
+"""The whole command tree: help everywhere, the version, errors, and a light start-up."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+import typer
+
+from clm import __version__
+from clm.cli import app
+
+
+def _commands(group, path=()):
+    for name, command in group.commands.items():
+        yield (*path, name)
+        if hasattr(command, "commands"):
+            yield from _commands(command, (*path, name))
+
+
+COMMANDS = list(_commands(typer.main.get_command(app)))
+
+
+@pytest.mark.parametrize("path", COMMANDS, ids=" ".join)
+def test_every_command_has_help_with_an_example(clm, path):
+    result = clm(*path, "--help")
+    assert result.stdout.strip()
+    command = typer.main.get_command(app)
+    for name in path:
+        command = command.commands[name]
+    if not hasattr(command, "commands"):
+        assert "Example:" in (command.help or ""), f"clm {' '.join(path)} has no example"
+
+
+def test_version(clm):
+    assert clm("--version").stdout == f"clm {__version__}\n"
+
+
+def test_usage_errors_exit_2(clm):
+    assert clm("customer", "frobnicate", code=2).stdout == ""
+    assert "Missing argument" in clm("customer", "add", code=2).stderr
+
+
+def test_debug_shows_tracebacks_otherwise_one_line(clm, monkeypatch):
+    monkeypatch.setattr("clm.domain.stages.list_stages", lambda conn: 1 / 0)
+    assert clm.error("stage", "list").startswith("Error: unexpected ZeroDivisionError")
+    monkeypatch.setenv("CLM_DEBUG", "1")
+    result = clm("stage", "list", code=1)
+    assert isinstance(result.exception, ZeroDivisionError)
+
+
+# Typer itself imports pydantic to coerce any option value it parses, so only the bare
+# `--help` and `--version` avoid it; no help or completion opens the database.
+@pytest.mark.parametrize(
+    ("args", "heavy"),
+    [
+        (["--help"], ("sqlalchemy", "sqlmodel", "pydantic")),
+        (["--version"], ("sqlalchemy", "sqlmodel", "pydantic")),
+        (["customer", "--help"], ("sqlalchemy", "sqlmodel")),
+        (["customer", "add", "--help"], ("sqlalchemy", "sqlmodel")),
+    ],
+)
+def test_help_and_version_do_not_import_the_database_stack(args, heavy, tmp_path):
+    code = (
+        "import sys\n"
+        "from clm.cli import app\n"
+        f"try:\n    app({args!r}, prog_name='clm')\n"
+        "except SystemExit:\n    pass\n"
+        f"print(','.join(m for m in {heavy!r} if m in sys.modules), file=sys.stderr)\n"
+    )
+    env = os.environ | {"CLM_DB": str(tmp_path / "x.db")}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert result.stderr.strip() == ""
+    assert not (tmp_path / "x.db").exists()
+
+
+def test_completion_does_not_import_the_database_stack(tmp_path):
+    env = os.environ | {
+        "_CLM_COMPLETE": "complete_bash",
+        "COMP_WORDS": "clm customer li",
+        "COMP_CWORD": "2",
+    }
+    code = (
+        "import sys\nfrom clm.cli import app\n"
+        "try:\n    app(prog_name='clm')\nexcept SystemExit:\n    pass\n"
+        "print([m for m in ('sqlalchemy', 'sqlmodel') if m in sys.modules], file=sys.stderr)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert result.stdout.split() == ["list"]
+    assert result.stderr.strip() == "[]"
