@@ -142,6 +142,8 @@ def _table_cell(value, col: Col):
 
     if col.money and isinstance(value, int | float):
         return Text(f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}")
+    if isinstance(value, list | tuple):
+        return Text(visible(", ".join(map(_plain, value))))
     return Text(visible(_plain(value)))
 
 
