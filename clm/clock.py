@@ -22,12 +22,13 @@ class Clock:
     merging a copy from a machine whose clock runs ahead still wins over that copy's edits.
     """
 
-    def __init__(self, last: str | None = None, node: str | None = None):
+    def __init__(self, last: str | None = None, node: str | None = None, wall=time.time_ns):
         self.last = last
         self.node = node or node_id()
+        self.wall = wall  # nanoseconds since the epoch
 
     def stamp(self) -> str:
-        wall = time.time_ns() // 1_000_000
+        wall = self.wall() // 1_000_000
         last_ms, last_counter = _parts(self.last)
         ms, counter = (wall, 0) if wall > last_ms else (last_ms, last_counter + 1)
         self.last = f"{ms:0{_WIDTH_MS}d}-{counter:0{_WIDTH_COUNTER}d}-{self.node}"

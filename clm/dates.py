@@ -127,7 +127,10 @@ def parse_date(text: str, today: date, what: str = "date", holidays: Collection[
         except Invalid:
             pass
         else:
-            return offset.shift(today, -1 if word[0] == "-" else 1, holidays)
+            try:
+                return offset.shift(today, -1 if word[0] == "-" else 1, holidays)
+            except Invalid:
+                raise Invalid(f"invalid {what} '{text}': out of range; use {DATE_FORMS}") from None
     raise Invalid(f"invalid {what} '{text}': use {DATE_FORMS}")
 
 
