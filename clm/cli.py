@@ -28,7 +28,7 @@ class ClmRoot(TyperGroup):
             return super().invoke(ctx)
         except ClmError as exc:
             _fail(str(exc))
-        except (ClickException, typer.Exit, typer.Abort, KeyboardInterrupt):
+        except (ClickException, typer.Exit, typer.Abort, KeyboardInterrupt, BrokenPipeError):
             raise
         except Exception as exc:
             if os.environ.get("CLM_DEBUG"):
@@ -48,7 +48,7 @@ app = typer.Typer(
     cls=ClmRoot,
     name="clm",
     help="Customer lifecycle management in the terminal.",
-    rich_markup_mode="rich",
+    rich_markup_mode=None,
     pretty_exceptions_enable=False,
     pretty_exceptions_show_locals=False,
     context_settings={"help_option_names": ["--help", "-h"]},
@@ -76,7 +76,8 @@ def root(
     today: Annotated[
         str | None,
         typer.Option(
-            help="The date clm takes as today (default: $CLM_TODAY, else the local date)."
+            metavar="DATE",
+            help="The date clm takes as today (default: $CLM_TODAY, else the local date).",
         ),
     ] = None,
     as_user: Annotated[
@@ -112,4 +113,9 @@ app.add_typer(db.app, name="db")
 
 
 def main() -> None:
-    app(prog_name="clm")
+    try:
+        app(prog_name="clm")
+    except BrokenPipeError:
+        # The reader (head, less) went away: stop quietly, as a Unix filter does.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)

@@ -84,6 +84,10 @@ def _postgres_engine(url: str):
         engine = create_engine(url, poolclass=NullPool)
     except ModuleNotFoundError as exc:
         raise ClmError("PostgreSQL needs the driver: pip install 'clm[postgres]'") from exc
+    for table in SQLModel.metadata.tables.values():
+        for index in table.indexes:
+            if "where" in index.info:
+                index.dialect_options["postgresql"]["where"] = index.info["where"]
 
     @event.listens_for(engine, "begin")
     def _begin(conn):

@@ -9,9 +9,11 @@ from sqlmodel import Field, SQLModel
 LIVE = text("deleted_at IS NULL")
 
 
-def live_unique(name: str, *columns: str) -> Index:
-    """A unique index over the rows that are not tombstoned, so a removed slug can be reused."""
-    return Index(name, *columns, unique=True, sqlite_where=LIVE, postgresql_where=LIVE)
+def partial_unique(name: str, *columns: str, where=LIVE) -> Index:
+    """A unique index over the rows `where` holds (by default: not tombstoned, so a removed
+    slug can be reused). `clm.db` gives PostgreSQL the same condition when it connects to one:
+    naming it here would load SQLAlchemy's PostgreSQL dialect on every start."""
+    return Index(name, *columns, unique=True, sqlite_where=where, info={"where": where})
 
 
 def user_fk(**kwargs) -> int | None:
@@ -51,14 +53,12 @@ class Migration(Base, table=True):
 class User(Record, table=True):
     __tablename__ = "users"
     __table_args__ = (
-        live_unique("uq_users_handle", "handle"),
+        partial_unique("uq_users_handle", "handle"),
         # At most one default owner per team: the database guarantees it, not a check.
-        Index(
+        partial_unique(
             "uq_users_team_default_owner",
             "team",
-            unique=True,
-            sqlite_where=text("default_owner AND deleted_at IS NULL"),
-            postgresql_where=text("default_owner AND deleted_at IS NULL"),
+            where=text("default_owner AND deleted_at IS NULL"),
         ),
     )
     handle: str = Field(max_length=64)
@@ -70,7 +70,7 @@ class User(Record, table=True):
 
 class Stage(Record, table=True):
     __tablename__ = "stages"
-    __table_args__ = (live_unique("uq_stages_key", "key"),)
+    __table_args__ = (partial_unique("uq_stages_key", "key"),)
     key: str = Field(max_length=64)
     name: str
     position: int
@@ -83,7 +83,7 @@ class Stage(Record, table=True):
 class Customer(Record, table=True):
     __tablename__ = "customers"
     __table_args__ = (
-        live_unique("uq_customers_slug", "slug"),
+        partial_unique("uq_customers_slug", "slug"),
         Index("ix_customers_stage_entered", "stage", "stage_entered"),
     )
     slug: str = Field(max_length=128)

@@ -137,14 +137,47 @@ def say(env: Env, message: str) -> None:
     env.stderr.write(visible(message) + "\n")
 
 
+def _shown(value, col: Col) -> str:
+    """A cell as people read it: thousands separators, comma-joined lists, visible controls."""
+    if col.money and isinstance(value, int | float):
+        return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+    if isinstance(value, list | tuple):
+        return visible(", ".join(map(_plain, value)))
+    return visible(_plain(value))
+
+
 def _table_cell(value, col: Col):
     from rich.text import Text
 
-    if col.money and isinstance(value, int | float):
-        return Text(f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}")
-    if isinstance(value, list | tuple):
-        return Text(visible(", ".join(map(_plain, value))))
-    return Text(visible(_plain(value)))
+    return Text(_shown(value, col))
+
+
+def _right_aligned(col: Col) -> bool:
+    return col.money or col.key in ("id", "days_in_stage", "health", "lead_score")
+
+
+def _write_plain_table(out, columns: Sequence[Col], rows: Iterable[dict]) -> None:
+    """The table's layout as plain text, for a pipe: no colour, whole lines, quick for big lists."""
+    from rich.cells import cell_len
+
+    shown = [col for col in columns if col.table]
+    cells = [[_shown(row.get(col.key), col) for col in shown] for row in rows]
+    header = [col.title for col in shown]
+    widths = [max(map(cell_len, column)) for column in zip(header, *cells, strict=True)]
+
+    def line(values: list[str]) -> str:
+        padded = (
+            " " * (width - cell_len(v)) + v
+            if _right_aligned(col)
+            else v + " " * (width - cell_len(v))
+            for v, width, col in zip(values, widths, shown, strict=True)
+        )
+        return "   ".join(padded).rstrip() + "\n"
+
+    out.write(line(header))
+    out.write("-" * (sum(widths) + 3 * (len(widths) - 1)) + "\n")
+    for values in cells:
+        out.write(line(values))
 
 
 def _table(columns: Sequence[Col], rows: Iterable[dict], title: str | None = None):
@@ -156,8 +189,8 @@ def _table(columns: Sequence[Col], rows: Iterable[dict], title: str | None = Non
         box=box.SIMPLE_HEAD, title=title, title_justify="left", show_edge=False, pad_edge=False
     )
     for col in shown:
-        numeric = col.money or col.key in ("id", "days_in_stage", "health", "lead_score")
-        table.add_column(col.title, justify="right" if numeric else "left", overflow="fold")
+        justify = "right" if _right_aligned(col) else "left"
+        table.add_column(col.title, justify=justify, overflow="fold")
     for row in rows:
         table.add_row(*(_table_cell(row.get(col.key), col) for col in shown))
     return table
@@ -186,7 +219,11 @@ def render_rows(
         if first is None:
             say(env, f"No {noun}.")
             return
-        console(env).print(_table(columns, _chain(first, rows)))
+        out_console = console(env)
+        if out_console.is_terminal:
+            out_console.print(_table(columns, _chain(first, rows)))
+        else:
+            _write_plain_table(out, columns, _chain(first, rows))
 
 
 def _chain(first: dict, rest: Iterator[dict]) -> Iterator[dict]:

@@ -37,11 +37,16 @@ HISTORY = (Col("on"), Col("from"), Col("to"), Col("by"), Col("reason"))
 
 Slug = Annotated[str, typer.Argument(help="The customer's slug, e.g. acme-corp.")]
 Owner = Annotated[str | None, typer.Option(help="Owner's user handle.")]
-Start = Annotated[str | None, typer.Option(help="Contract start date (default: today).")]
-Renewal = Annotated[
-    str | None, typer.Option(help="Renewal date, the contract's end (default: start + term).")
+Start = Annotated[
+    str | None, typer.Option(metavar="DATE", help="Contract start date (default: today).")
 ]
-Term = Annotated[str | None, typer.Option(help="Contract term, e.g. 1y, 6m (default: 1y).")]
+Renewal = Annotated[
+    str | None,
+    typer.Option(metavar="DATE", help="Renewal date, the contract's end (default: start + term)."),
+]
+Term = Annotated[
+    str | None, typer.Option(metavar="DUR", help="Contract term, e.g. 1y, 6m (default: 1y).")
+]
 Arr = Annotated[float | None, typer.Option("--arr", help="Annual recurring revenue.")]
 Health = Annotated[int | None, typer.Option(help="Health score, 0–100.")]
 LeadScore = Annotated[int | None, typer.Option(help="Lead score, 0–100.")]
@@ -105,7 +110,8 @@ def list_(
     owner: Annotated[str | None, typer.Option(help="Only customers this user owns.")] = None,
     tag: Annotated[str | None, typer.Option(help="Only customers with this tag.")] = None,
     renewal_within: Annotated[
-        str | None, typer.Option(help="Only renewals from today to this far ahead, e.g. 90d.")
+        str | None,
+        typer.Option(metavar="DUR", help="Only renewals from today to this far ahead, e.g. 90d."),
     ] = None,
     fmt: FormatOpt = Format.table,
 ) -> None:
@@ -195,7 +201,9 @@ def move(
     slug: Slug,
     stage: Annotated[str, typer.Argument(help="The stage to move to.")],
     reason: Annotated[str | None, typer.Option(help="Why (needed to move back).")] = None,
-    on: Annotated[str | None, typer.Option(help="When it happened (default: today).")] = None,
+    on: Annotated[
+        str | None, typer.Option(metavar="DATE", help="When it happened (default: today).")
+    ] = None,
 ) -> None:
     """Move a customer to another stage by hand.
 
@@ -223,7 +231,7 @@ def renew(
     ctx: typer.Context,
     slug: Slug,
     until: Annotated[
-        str | None, typer.Option(help="New renewal date (default: one term on).")
+        str | None, typer.Option(metavar="DATE", help="New renewal date (default: one term on).")
     ] = None,
 ) -> None:
     """Record a renewal: the renewal date moves one term ahead.
@@ -263,7 +271,7 @@ def note(
     slug: Slug,
     text: Annotated[str, typer.Argument(help="What happened.")],
     kind: Annotated[str, typer.Option(help="note, call, email or meeting.")] = "note",
-    on: Annotated[str | None, typer.Option(help="When (default: today).")] = None,
+    on: Annotated[str | None, typer.Option(metavar="DATE", help="When (default: today).")] = None,
 ) -> None:
     """Add a note, call, email or meeting to a customer's timeline.
 
