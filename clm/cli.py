@@ -9,7 +9,7 @@ from typer._click.exceptions import ClickException  # Typer ships its own Click
 from typer.core import TyperGroup
 
 from clm import __version__
-from clm.commands import customer, db, stage, user
+from clm.commands import cta, customer, db, holiday, milestone, my, playbook, stage, task, user
 from clm.errors import ClmError
 
 
@@ -105,8 +105,14 @@ def root(
 app.add_typer(customer.app, name="customer")
 app.command("note")(customer.note)
 app.command("why")(customer.why)
+app.add_typer(milestone.app, name="milestone")
+app.add_typer(task.app, name="task")
+app.add_typer(cta.app, name="cta")
+app.add_typer(playbook.app, name="playbook")
+app.command("my")(my.my)
 app.add_typer(user.app, name="user")
 app.add_typer(stage.app, name="stage")
+app.add_typer(holiday.app, name="holiday")
 app.command("init")(db.init)
 app.command("demo")(db.demo)
 app.add_typer(db.app, name="db")

@@ -86,6 +86,30 @@ def parse_duration(text: str, what: str = "duration") -> Duration:
     return Duration(int(match.group(1)), unit)
 
 
+def parse_offset(text: str, what: str = "offset") -> tuple[int, Duration]:
+    """A signed duration, `+1m`, `-14d`, `0d`: the sign (1 or -1) and the duration."""
+    word = text.strip()
+    sign = -1 if word.startswith("-") else 1
+    return sign, parse_duration(word.lstrip("+-"), what)
+
+
+RECURRENCES = {"year": Duration(1, "y"), "quarter": Duration(3, "m"), "month": Duration(1, "m"),
+               "week": Duration(1, "w")}  # fmt: skip
+
+
+def parse_every(text: str) -> Duration:
+    """A recurrence: year, quarter, month, week or a duration (`6m`, `2w`)."""
+    word = text.strip().lower().removesuffix("ly")
+    every = RECURRENCES.get(word) or RECURRENCES.get(text.strip().lower())
+    if every is None:
+        every = parse_duration(text, "--every")
+    if every.unit == "bd" or every.count == 0:
+        raise Invalid(
+            f"invalid --every '{text}': use year, quarter, month, week or a duration like 6m"
+        )
+    return every
+
+
 def _end_of_month(day: date) -> date:
     return day + relativedelta(day=31)
 

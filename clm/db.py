@@ -225,6 +225,18 @@ def _create_private_file(path: Path, exclusive: bool = False) -> None:
             raise ClmError(f"'{path}' already exists") from None
 
 
+def insert_ignore(conn: Connection, table, rows: list[dict]) -> int:
+    """Insert rows, skipping those a unique key already holds; how many went in. The database
+    decides uniqueness, so concurrent writers can never both insert."""
+    if not rows:
+        return 0
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return conn.execute(insert(table).on_conflict_do_nothing(), rows).rowcount
+
+
 def get_meta(conn: Connection, key: str) -> str | None:
     return conn.scalar(select(meta.c.value).where(meta.c.key == key))
 

@@ -1,6 +1,29 @@
-"""The lifecycle templates `clm init` installs: stages in order, their teams and SLAs."""
+"""The lifecycle templates `clm init` installs: stages in order, their teams, SLAs and
+playbooks."""
 
 from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ItemSpec:
+    """A playbook's task or milestone: due `offset` after its anchor (`entry` into the stage,
+    `start`, `renewal`, or `run`: the day the playbook runs)."""
+
+    kind: str
+    title: str
+    offset: str = "0d"
+    anchor: str = "entry"
+    remind: tuple[str, ...] = ()
+    every: str | None = None
+    milestone: str | None = None
+
+
+@dataclass(frozen=True)
+class PlaybookSpec:
+    name: str
+    description: str
+    items: tuple[ItemSpec, ...]
+    on_start: bool = False
 
 
 @dataclass(frozen=True)
@@ -10,6 +33,61 @@ class StageSpec:
     team: str | None = None
     expected_days: int | None = None
     terminal: bool = False
+    playbook: str | None = None
+
+
+def _milestone(title, offset, anchor="entry", remind=(), every=None) -> ItemSpec:
+    return ItemSpec("milestone", title, offset, anchor, remind, every)
+
+
+def _task(title, offset, milestone=None, anchor="entry") -> ItemSpec:
+    return ItemSpec("task", title, offset, anchor, milestone=milestone)
+
+
+PLAYBOOKS = (
+    PlaybookSpec(
+        "lifecycle",
+        "Lifecycle-phase milestones from the start date, for every customer added",
+        (
+            _milestone("Introduction", "+1m", "start"),
+            _milestone("Adoption", "+3m", "start"),
+            _milestone("Retention", "+12m", "start"),
+            _milestone("Renewal", "+1y", "start", remind=("2m",), every="1y"),
+        ),
+        on_start=True,
+    ),
+    PlaybookSpec(
+        "onboarding",
+        "Deliver, install and train in the first month",
+        (
+            _milestone("Product delivery", "+14d", remind=("3d",)),
+            _task("Schedule the kick-off call", "+2d", "Product delivery"),
+            _task("Ship the product", "+10d", "Product delivery"),
+            _milestone("Setup and installation", "+21d", remind=("3d",)),
+            _task("Install and configure", "+18d", "Setup and installation"),
+            _milestone("Personnel training", "+30d", remind=("5bd",)),
+            _task("Train the admins", "+25d", "Personnel training"),
+        ),
+    ),
+    PlaybookSpec(
+        "renewal",
+        "Prepare and sign the renewal",
+        (
+            _task("Review usage and health before the renewal", "+7d"),
+            _task("Send the renewal proposal", "+30d"),
+            _milestone("Renewal signed", "+0d", "renewal", remind=("2w",)),
+        ),
+    ),
+    PlaybookSpec(
+        "save",
+        "Win back a customer at risk of churning",
+        (
+            _task("Call the executive sponsor", "+2d"),
+            _task("Agree a save plan", "+7d"),
+            _milestone("Save plan agreed", "+14d", remind=("3d",)),
+        ),
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -17,6 +95,7 @@ class Template:
     description: str
     entry_stage: str
     stages: tuple[StageSpec, ...]
+    playbooks: tuple[PlaybookSpec, ...] = PLAYBOOKS
 
 
 TEMPLATES = {
@@ -26,11 +105,11 @@ TEMPLATES = {
         stages=(
             StageSpec("lead", "Lead", "marketing"),
             StageSpec("prospect", "Prospect", "sales"),
-            StageSpec("onboarding", "Onboarding", "customer-success", 30),
+            StageSpec("onboarding", "Onboarding", "customer-success", 30, playbook="onboarding"),
             StageSpec("launched", "Launched", "customer-success", 60),
             StageSpec("adopting", "Adopting", "customer-success"),
-            StageSpec("renewal", "Renewal", "account-management", 90),
-            StageSpec("will-churn", "Will churn", "customer-success"),
+            StageSpec("renewal", "Renewal", "account-management", 90, playbook="renewal"),
+            StageSpec("will-churn", "Will churn", "customer-success", playbook="save"),
             StageSpec("churned", "Churned", terminal=True),
         ),
     ),
@@ -38,14 +117,16 @@ TEMPLATES = {
         "four stages for a small book: onboarding, active, renewal, churned",
         entry_stage="onboarding",
         stages=(
-            StageSpec("onboarding", "Onboarding", "customer-success", 30),
+            StageSpec("onboarding", "Onboarding", "customer-success", 30, playbook="onboarding"),
             StageSpec("active", "Active", "customer-success"),
-            StageSpec("renewal", "Renewal", "customer-success", 90),
+            StageSpec("renewal", "Renewal", "customer-success", 90, playbook="renewal"),
             StageSpec("churned", "Churned", terminal=True),
         ),
     ),
 }
 DEFAULT_TEMPLATE = "default"
 
-# `customer renew` sends a customer in this stage back to the stage it came from.
+# `customer renew` sends a customer in this stage back to the stage it came from, and rolls
+# its recurring milestone of this title to the next occurrence.
 RENEWAL_STAGE = "renewal"
+RENEWAL_MILESTONE = "Renewal"

@@ -154,6 +154,153 @@ class Note(Base, table=True):
     text: str
     by: str | None = None
     created_at: datetime
+    milestone_id: int | None = Field(default=None, foreign_key="milestones.id", index=True)
+
+
+class Holiday(Base, table=True):
+    """Days business-day durations (`5bd`) skip besides weekends."""
+
+    __tablename__ = "holidays"
+    day: date = Field(primary_key=True)
+    name: str | None = None
+
+
+class Milestone(Record, table=True):
+    """A dated objective on a customer. A recurring one is a series of rows, one per
+    occurrence, each due `every` × `occurrence` after the series' first due date."""
+
+    __tablename__ = "milestones"
+    __table_args__ = (
+        Index("ix_milestones_status_due", "status", "due"),
+        # Marking an occurrence done creates the next one at most once.
+        partial_unique("uq_milestones_occurrence", "series", "occurrence"),
+    )
+    customer_id: int = Field(foreign_key="customers.id", index=True)
+    title: str
+    due: date
+    status: str = Field(default="open", max_length=16)
+    every: str | None = None
+    series: str = Field(max_length=36)  # the uuid of the series' first occurrence
+    occurrence: int = 0
+    anchor: date  # the series' first due date: occurrences are computed from it, never chained
+    pinned: bool = False
+    blocked_reason: str | None = None
+    done_on: date | None = None
+    source: str | None = None
+
+
+class MilestoneReminder(Base, table=True):
+    """When a milestone reminds: its due date minus each offset."""
+
+    __tablename__ = "milestone_reminders"
+    milestone_id: int = Field(foreign_key="milestones.id", primary_key=True)
+    offset: str = Field(primary_key=True, max_length=16)
+    remind_on: date = Field(index=True)
+
+
+class MilestoneCollaborator(Base, table=True):
+    __tablename__ = "milestone_collaborators"
+    milestone_id: int = Field(foreign_key="milestones.id", primary_key=True)
+    user_id: int = Field(foreign_key="users.id", primary_key=True, index=True)
+
+
+class ReminderLog(Base, table=True):
+    """Append-only: each reminder that fired. The unique key makes a reminder fire once per
+    milestone occurrence and offset, across re-runs, concurrent ticks and merged copies."""
+
+    __tablename__ = "reminder_log"
+    __table_args__ = (Index("uq_reminder_log", "milestone_uuid", "offset", unique=True),)
+    id: int | None = Field(default=None, primary_key=True)
+    uuid: str = Field(max_length=36, unique=True)
+    milestone_uuid: str = Field(max_length=36)
+    offset: str = Field(max_length=16)
+    remind_on: date
+    fired_on: date
+    recipients: str
+    created_at: datetime
+
+
+class Cta(Record, table=True):
+    """A call to action. At most one open CTA per customer, type and reason."""
+
+    __tablename__ = "ctas"
+    __table_args__ = (
+        partial_unique(
+            "uq_ctas_open",
+            "customer_id",
+            "type",
+            "reason",
+            where=text("status = 'open' AND deleted_at IS NULL"),
+        ),
+        Index("ix_ctas_status_due", "status", "due"),
+    )
+    customer_id: int = Field(foreign_key="customers.id", index=True)
+    type: str = Field(max_length=16)
+    reason: str
+    priority: str = Field(default="medium", max_length=8)
+    status: str = Field(default="open", max_length=16)
+    owner_id: int | None = user_fk(index=True)
+    due: date | None = None
+    snoozed_until: date | None = None
+    outcome: str | None = None
+    closed_on: date | None = None
+    source: str | None = None
+
+
+class Task(Record, table=True):
+    __tablename__ = "tasks"
+    __table_args__ = (Index("ix_tasks_status_due", "status", "due"),)
+    customer_id: int = Field(foreign_key="customers.id", index=True)
+    title: str
+    due: date | None = None
+    status: str = Field(default="open", max_length=16)
+    assignee_id: int | None = user_fk(index=True)
+    milestone_id: int | None = Field(default=None, foreign_key="milestones.id", index=True)
+    cta_id: int | None = Field(default=None, foreign_key="ctas.id", index=True)
+    done_on: date | None = None
+    source: str | None = None
+
+
+class Playbook(Record, table=True):
+    """A named list of task and milestone templates; `on_start` ones apply to every customer
+    added (anchored on its start date), others through a stage, a rule or a CTA."""
+
+    __tablename__ = "playbooks"
+    __table_args__ = (partial_unique("uq_playbooks_name", "name"),)
+    name: str = Field(max_length=64)
+    description: str | None = None
+    on_start: bool = False
+
+
+class PlaybookItem(Record, table=True):
+    """A template: a task or milestone due `offset` after an anchor (stage entry, start,
+    renewal, or the day the playbook runs), with reminders and recurrence for milestones."""
+
+    __tablename__ = "playbook_items"
+    playbook_id: int = Field(foreign_key="playbooks.id", index=True)
+    position: int
+    kind: str = Field(max_length=16)
+    title: str
+    anchor: str = Field(default="entry", max_length=16)
+    offset: str = "0d"
+    remind: str = ""  # offsets joined by ';'
+    every: str | None = None
+    milestone: str | None = None  # a task goes under the milestone item with this title
+
+
+class PlaybookRun(Base, table=True):
+    """Append-only: a playbook applied to a customer, once per `run_key` (a stage entry's
+    transition uuid, `start`, or a CTA's uuid), guaranteed by the unique key."""
+
+    __tablename__ = "playbook_runs"
+    __table_args__ = (Index("uq_playbook_runs", "customer_id", "playbook", "run_key", unique=True),)
+    id: int | None = Field(default=None, primary_key=True)
+    uuid: str = Field(max_length=36, unique=True)
+    customer_id: int = Field(foreign_key="customers.id")
+    playbook: str = Field(max_length=64)
+    run_key: str = Field(max_length=64)
+    anchor_day: date
+    created_at: datetime
 
 
 users = User.__table__
@@ -163,5 +310,15 @@ customer_tags = CustomerTag.__table__
 customer_influencers = CustomerInfluencer.__table__
 transitions = Transition.__table__
 notes = Note.__table__
+holidays = Holiday.__table__
+milestones = Milestone.__table__
+milestone_reminders = MilestoneReminder.__table__
+milestone_collaborators = MilestoneCollaborator.__table__
+reminder_log = ReminderLog.__table__
+ctas = Cta.__table__
+tasks = Task.__table__
+playbooks = Playbook.__table__
+playbook_items = PlaybookItem.__table__
+playbook_runs = PlaybookRun.__table__
 meta = Meta.__table__
 migrations = Migration.__table__

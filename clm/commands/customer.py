@@ -27,10 +27,21 @@ COLUMNS = (
     Col("days_in_stage", "days"),
     Col("uuid", table=False),
 )
-PAGE = tuple(
-    Col(c.key, c.header if c.key != "days_in_stage" else "", money=c.money)
-    for c in COLUMNS
-    if c.key not in ("slug", "name")
+PAGE = (
+    *(
+        Col(c.key, c.header if c.key != "days_in_stage" else "", money=c.money)
+        for c in COLUMNS
+        if c.key not in ("slug", "name")
+    ),
+    Col("pinned", "pinned dates"),
+)
+MILESTONES = (
+    Col("id"),
+    Col("title"),
+    Col("due"),
+    Col("status"),
+    Col("remind_on", "reminds"),
+    Col("every"),
 )
 TIMELINE = (Col("on"), Col("kind"), Col("text"), Col("by"), Col("reason"))
 HISTORY = (Col("on"), Col("from"), Col("to"), Col("by"), Col("reason"))
@@ -140,10 +151,13 @@ def show(ctx: typer.Context, slug: Slug, fmt: FormatOpt = Format.table) -> None:
     from clm.domain.customers import show_customer
 
     with env.database().read() as conn:
-        record, timeline = show_customer(conn, env.today, slug)
+        record, lists = show_customer(conn, env.today, slug)
     title = f"{record['name']} ({record['slug']})"
-    sections = [Section("timeline", "Timeline", TIMELINE, timeline)]
-    render_record(env, title, record, COLUMNS, fmt, sections, page=PAGE)
+    sections = [
+        Section("milestones", "Milestones", MILESTONES, lists["milestones"]),
+        Section("timeline", "Timeline", TIMELINE, lists["timeline"]),
+    ]
+    render_record(env, title, record, (*COLUMNS, Col("pinned")), fmt, sections, page=PAGE)
 
 
 @app.command("edit")
@@ -246,6 +260,9 @@ def renew(
     with env.database().write() as conn:
         renewed = renew_customer(conn, env.today, env.user, slug, until=when)
     say(env, f"Renewed {renewed['customer']} until {renewed['renewal']}.")
+    if renewed["milestone"] and renewed["milestone"]["next"]:
+        rolled = renewed["milestone"]
+        say(env, f"Renewal milestone {rolled['id']} done; next: milestone {rolled['next']}.")
     if renewed["moved"]:
         say(env, _moved_message(renewed["moved"]))
 

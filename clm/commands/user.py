@@ -4,7 +4,7 @@ from typing import Annotated
 
 import typer
 
-from clm.commands.common import FormatOpt, noun
+from clm.commands.common import FormatOpt, YesOpt, confirm, noun
 from clm.output import Col, Format, render_rows, say
 
 app = noun("Users and teams. Lists by default.")
@@ -59,3 +59,23 @@ def list_(ctx: typer.Context, fmt: FormatOpt = Format.table) -> None:
 
     with env.database().read() as conn:
         render_rows(env, list_users(conn), COLUMNS, fmt, noun="users")
+
+
+@app.command("rm")
+def rm(
+    ctx: typer.Context,
+    handle: Annotated[str, typer.Argument(help="The user's handle.")],
+    yes: YesOpt = False,
+) -> None:
+    """Remove a user: no more reminders, collaborations or default ownership.
+
+    Example: clm user rm bob --yes
+    """
+    env = ctx.obj
+    from clm.domain.users import get_user, remove_user
+
+    with env.database().write() as conn:
+        get_user(conn, handle)
+        confirm(env, f"remove user '{handle}'", yes)
+        remove_user(conn, handle)
+    say(env, f"Removed user {handle}.")

@@ -11,14 +11,15 @@ from clm.dates import Duration, days_between, parse_duration
 from clm.db import utcnow
 from clm.domain.records import find_live, new_row, update_row
 from clm.domain.stages import entry_stage, get_stage
-from clm.domain.transitions import enter_stage, record_transition
+from clm.domain.transitions import enter_stage, record_transition, run_stage_playbooks
 from clm.domain.users import default_owner, get_user, user_ids
 from clm.errors import Conflict, Invalid
-from clm.lifecycle import RENEWAL_STAGE
+from clm.lifecycle import RENEWAL_MILESTONE, RENEWAL_STAGE
 from clm.models import (
     customer_influencers,
     customer_tags,
     customers,
+    milestones,
     notes,
     stages,
     transitions,
@@ -145,7 +146,7 @@ def add_customer(
     )
     customer_id = conn.execute(customers.insert().values(row)).inserted_primary_key[0]
     _add_links(conn, customer_id, tags, influencer_ids.values())
-    record_transition(
+    entry_key = record_transition(
         conn,
         customer_id=customer_id,
         from_stage=None,
@@ -155,6 +156,7 @@ def add_customer(
         reason="added",
         to_owner_id=owner_id,
     )
+    run_stage_playbooks(conn, customer_id, stage_row, entry_key, today)
     return show_customer(conn, today, slug)[0]
 
 
@@ -240,13 +242,18 @@ def list_customers(
         yield _as_dict(row, today)
 
 
-def show_customer(conn: Connection, today: date, slug: str) -> tuple[dict, list[dict]]:
-    """A customer's details and its timeline: notes interleaved with stage changes."""
+def show_customer(conn: Connection, today: date, slug: str) -> tuple[dict, dict[str, list]]:
+    """A customer's details and what hangs off it: its unfinished milestones (pinned ones also
+    as `pinned` dates), and the timeline of notes interleaved with stage changes."""
+    from clm.domain.milestones import list_milestones
+
     customer = get_customer(conn, slug)
     record = _as_dict(
         conn.execute(_select_customers().where(customers.c.id == customer.id)).one(), today
     )
-    return record, list(timeline(conn, customer.id))
+    unfinished = list(list_milestones(conn, today, customer=customer.slug))
+    record["pinned"] = [f"{m['title']} {m['due']}" for m in unfinished if m["pinned"]]
+    return record, {"milestones": unfinished, "timeline": list(timeline(conn, customer.id))}
 
 
 def timeline(conn: Connection, customer_id: int) -> Iterator[dict]:
@@ -389,6 +396,7 @@ def renew_customer(
     update_row(conn, customers, customer, {"renewal": renewal})
     text = f"renewed until {renewal}" + (f" (was {previous})" if previous else "")
     add_note(conn, today, by, slug, text, kind="renewal")
+    rolled = _roll_renewal_milestone(conn, today, customer.id)
     moved = None
     if customer.stage == RENEWAL_STAGE:
         came_from = conn.scalar(
@@ -408,7 +416,32 @@ def renew_customer(
                 by,
                 reason="renewed",
             )
-    return {"customer": customer.slug, "renewal": renewal, "previous": previous, "moved": moved}
+    return {
+        "customer": customer.slug,
+        "renewal": renewal,
+        "previous": previous,
+        "moved": moved,
+        "milestone": rolled,
+    }
+
+
+def _roll_renewal_milestone(conn: Connection, today: date, customer_id: int) -> dict | None:
+    """Mark the customer's next recurring Renewal milestone done: its next occurrence follows."""
+    from clm.domain.milestones import complete_milestone
+
+    milestone_id = conn.scalar(
+        select(milestones.c.id)
+        .where(
+            milestones.c.customer_id == customer_id,
+            milestones.c.title == RENEWAL_MILESTONE,
+            milestones.c.every.is_not(None),
+            milestones.c.status.in_(("open", "blocked")),
+            milestones.c.deleted_at.is_(None),
+        )
+        .order_by(milestones.c.due)
+        .limit(1)
+    )
+    return complete_milestone(conn, today, milestone_id) if milestone_id else None
 
 
 def remove_customer(conn: Connection, slug: str) -> str:

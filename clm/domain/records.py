@@ -7,7 +7,7 @@ import uuid
 from sqlalchemy import Connection, Table, select, update
 
 from clm.db import clock, utcnow
-from clm.errors import Invalid, not_found
+from clm.errors import Invalid, NotFound, not_found
 
 HANDLE = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}", re.ASCII)
 # The stamp of fields never edited since the row was created.
@@ -50,6 +50,16 @@ def check_handle(value: str, what: str) -> str:
             "(up to 64, starting with a letter or digit)"
         )
     return handle
+
+
+def find_by_id(conn: Connection, table: Table, row_id: int, kind: str):
+    """The live row with this id, or NotFound."""
+    row = conn.execute(
+        select(table).where(table.c.id == row_id, table.c.deleted_at.is_(None))
+    ).first()
+    if row is None:
+        raise NotFound(f"no {kind} {row_id}")
+    return row
 
 
 def find_live(conn: Connection, table: Table, key_column: str, key: str, kind: str):

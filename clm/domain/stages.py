@@ -5,10 +5,11 @@ from collections.abc import Iterator
 from sqlalchemy import Connection, delete, select
 
 from clm.db import get_meta, set_meta
+from clm.domain.playbooks import install_playbooks
 from clm.domain.records import find_live, new_row
 from clm.errors import Invalid
 from clm.lifecycle import DEFAULT_TEMPLATE, TEMPLATES
-from clm.models import stages
+from clm.models import playbook_items, playbooks, stages
 
 STAGE_KEYS = ("key", "name", "position", "team", "expected_days", "playbook", "terminal")
 
@@ -19,6 +20,9 @@ def install_template(conn: Connection, name: str = DEFAULT_TEMPLATE) -> None:
     if template is None:
         raise Invalid(f"unknown template '{name}': use one of {', '.join(TEMPLATES)}")
     conn.execute(delete(stages))
+    conn.execute(delete(playbook_items))
+    conn.execute(delete(playbooks))
+    install_playbooks(conn, template.playbooks)
     conn.execute(
         stages.insert(),
         [
@@ -30,6 +34,7 @@ def install_template(conn: Connection, name: str = DEFAULT_TEMPLATE) -> None:
                 team=spec.team,
                 expected_days=spec.expected_days,
                 terminal=spec.terminal,
+                playbook=spec.playbook,
             )
             for position, spec in enumerate(template.stages, start=1)
         ],

@@ -4,15 +4,35 @@ from datetime import date
 
 from sqlalchemy import Connection, select
 
+from clm.domain.playbooks import apply_playbook
 from clm.domain.records import new_row, update_row
 from clm.domain.users import default_owner
-from clm.models import customers, stages, transitions, users
+from clm.domain.stages import entry_stage, get_stage
+from clm.models import customers, playbooks, stages, transitions, users
 
 
-def record_transition(conn: Connection, **fields) -> None:
+def record_transition(conn: Connection, **fields) -> str:
+    """Append a stage change to the history; its uuid (the key of the entry's playbook run)."""
     row = new_row(conn, **fields)
     del row["stamps"], row["updated_at"]  # history is append-only: never edited, never stamped
     conn.execute(transitions.insert().values(row))
+    return row["uuid"]
+
+
+def run_stage_playbooks(conn: Connection, customer_id: int, stage, entry_key: str, today: date):
+    """Apply the stage's playbook for this entry (once per entry). A customer at or past the
+    entry stage has a contract: it also gets the start playbooks, once (lifecycle phases)."""
+    customer = conn.execute(select(customers).where(customers.c.id == customer_id)).one()
+    anchors = {"entry": customer.stage_entered, "start": customer.start,
+               "renewal": customer.renewal, "run": today}  # fmt: skip
+    if stage.position >= get_stage(conn, entry_stage(conn)).position:
+        for name in conn.scalars(
+            select(playbooks.c.name).where(playbooks.c.on_start, playbooks.c.deleted_at.is_(None))
+        ):
+            apply_playbook(conn, customer, name, "start", anchors)
+    if stage.playbook:
+        return apply_playbook(conn, customer, stage.playbook, entry_key, anchors)
+    return None
 
 
 def enter_stage(
@@ -38,7 +58,7 @@ def enter_stage(
         {"stage": to_stage.key, "stage_entered": on}
         | ({"owner_id": owner_id} if owner_id != customer.owner_id else {}),
     )
-    record_transition(
+    entry_key = record_transition(
         conn,
         customer_id=customer.id,
         from_stage=customer.stage,
@@ -66,4 +86,5 @@ def enter_stage(
         "from_owner": handles.get(customer.owner_id),
         "to_owner": handles.get(owner_id),
         "handoff": owner_id != customer.owner_id,
+        "playbook": run_stage_playbooks(conn, customer.id, to_stage, entry_key, on),
     }

@@ -4,6 +4,7 @@ from collections.abc import Iterator
 
 from sqlalchemy import Connection, select
 
+from clm.db import utcnow
 from clm.domain.records import check_handle, find_live, new_row, update_row
 from clm.errors import Conflict, Invalid
 from clm.models import users
@@ -61,6 +62,14 @@ def add_user(
     return {key: row[key] for key in USER_KEYS} | {
         "replaced": replaced.handle if replaced else None
     }
+
+
+def remove_user(conn: Connection, handle: str) -> None:
+    """Tombstone a user: no longer a recipient, collaborator or default owner; what they owned
+    keeps their name in its history."""
+    update_row(
+        conn, users, get_user(conn, handle), {"deleted_at": utcnow(), "default_owner": False}
+    )
 
 
 def list_users(conn: Connection) -> Iterator[dict]:

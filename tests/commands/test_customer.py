@@ -294,8 +294,17 @@ def test_renew_moves_the_date_a_term_ahead_and_leaves_renewal(team):
     result = team("--today", "2025-01-10", "customer", "renew", "acme")
     assert result.stderr == (
         "Renewed acme until 2026-02-28.\n"
+        "Renewal milestone 4 done; next: milestone 9.\n"
         "Moved acme from renewal to adopting on 2025-01-10. Owner: amy → alice.\n"
     )
+    # The recurring Renewal milestone rolls on from its leap-day anchor: 2025-02-28, 2026-02-28.
+    renewals = [
+        m for m in team.json("milestone", "list", "--status", "all") if m["title"] == "Renewal"
+    ]
+    assert [(m["due"], m["status"]) for m in renewals] == [
+        ("2025-02-28", "done"),
+        ("2026-02-28", "open"),
+    ]
     shown = team.json("--today", "2025-01-10", "customer", "show", "acme")
     assert (shown["renewal"], shown["stage"]) == ("2026-02-28", "adopting")
     assert ("renewal", "renewed until 2026-02-28 (was 2025-02-28)") in [

@@ -3,6 +3,7 @@
 import sqlite3
 import stat
 
+from clm.migrations import SCHEMA_VERSION
 from tests.conftest import dump
 
 
@@ -13,7 +14,7 @@ def test_first_use_creates_a_private_db_in_rollback_journal_mode(clm, db_path):
     conn = sqlite3.connect(db_path)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
     version = conn.execute("SELECT value FROM clm_meta WHERE key='schema_version'").fetchone()[0]
-    assert version == "1"
+    assert version == str(SCHEMA_VERSION)
 
 
 def test_default_db_lives_in_the_user_data_dir(clm, tmp_path, monkeypatch):
@@ -80,15 +81,16 @@ def test_a_newer_schema_is_refused(clm, db_path):
     conn = sqlite3.connect(db_path)
     conn.execute("UPDATE clm_meta SET value='99' WHERE key='schema_version'")
     conn.commit()
-    assert "schema version 99, newer than this clm knows (1): upgrade clm" in clm.error(
-        "stage", "list"
+    assert (
+        f"schema version 99, newer than this clm knows ({SCHEMA_VERSION}): upgrade clm"
+        in clm.error("stage", "list")
     )
 
 
 def test_db_check_and_backup(clm, db_path, tmp_path):
     clm("customer", "add", "Acme")
     out = clm("db", "check").stdout
-    assert out == f"database: {db_path}\nschema version: 1\nintegrity: ok\n"
+    assert out == f"database: {db_path}\nschema version: {SCHEMA_VERSION}\nintegrity: ok\n"
     clm("db", "backup", tmp_path / "copy.db")
     assert stat.S_IMODE((tmp_path / "copy.db").stat().st_mode) == 0o600
     assert dump(tmp_path / "copy.db") == dump(db_path)

@@ -1,0 +1,5 @@
+"""`clm cta …`."""
+
+from clm.commands.common import noun
+
+app = noun("cta")

@@ -1,0 +1,5 @@
+"""`clm task …`."""
+
+from clm.commands.common import noun
+
+app = noun("task")

@@ -1,0 +1,102 @@
+"""`clm my`: what the current user owns, follows, is assigned and is reminded of."""
+
+from collections.abc import Iterator
+from datetime import date
+
+from sqlalchemy import Connection, or_, select
+
+from clm.domain.milestones import UNFINISHED, reminders_due
+from clm.domain.users import get_user
+from clm.errors import Invalid
+from clm.models import (
+    customer_influencers,
+    customers,
+    ctas,
+    milestone_collaborators,
+    milestones,
+    tasks,
+)
+
+AGENDA_KEYS = ("kind", "id", "customer", "title", "due", "detail")
+
+
+def my_agenda(conn: Connection, today: date, handle: str | None) -> Iterator[dict]:
+    """Reminders due, tasks and CTAs assigned, milestones collaborated on, customers owned or
+    followed: one row each, in that order."""
+    if handle is None:
+        raise Invalid("who are you? pass --as USER or set CLM_USER")
+    user = get_user(conn, handle)
+    live = (customers.c.deleted_at.is_(None),)
+    for reminder in reminders_due(conn, today, user.id, include_fired=True):
+        yield _row("reminder", reminder["milestone"], reminder["customer"], reminder["title"],
+                   reminder["due"], f"{reminder['offset']} before, on {reminder['remind_on']}")  # fmt: skip
+    query = (
+        select(tasks.c.id, customers.c.slug, tasks.c.title, tasks.c.due)
+        .join(customers, customers.c.id == tasks.c.customer_id)
+        .where(
+            tasks.c.assignee_id == user.id,
+            tasks.c.status == "open",
+            tasks.c.deleted_at.is_(None),
+            *live,
+        )
+        .order_by(tasks.c.due.is_(None), tasks.c.due, tasks.c.id)
+    )
+    for row in conn.execute(query):
+        yield _row("task", row.id, row.slug, row.title, row.due, _lateness(row.due, today))
+    query = (
+        select(ctas.c.id, customers.c.slug, ctas.c.type, ctas.c.reason, ctas.c.due, ctas.c.priority)
+        .join(customers, customers.c.id == ctas.c.customer_id)
+        .where(
+            ctas.c.owner_id == user.id,
+            ctas.c.status == "open",
+            ctas.c.deleted_at.is_(None),
+            or_(ctas.c.snoozed_until.is_(None), ctas.c.snoozed_until <= today),
+            *live,
+        )  # fmt: skip
+        .order_by(ctas.c.due.is_(None), ctas.c.due, ctas.c.id)
+    )
+    for row in conn.execute(query):
+        yield _row("cta", row.id, row.slug, f"{row.type}: {row.reason}", row.due, row.priority)
+    collaborating = select(milestone_collaborators.c.milestone_id).where(
+        milestone_collaborators.c.user_id == user.id
+    )
+    query = (
+        select(
+            milestones.c.id,
+            customers.c.slug,
+            milestones.c.title,
+            milestones.c.due,
+            milestones.c.status,
+        )
+        .join(customers, customers.c.id == milestones.c.customer_id)
+        .where(
+            milestones.c.id.in_(collaborating),
+            milestones.c.status.in_(UNFINISHED),
+            milestones.c.deleted_at.is_(None),
+            *live,
+        )  # fmt: skip
+        .order_by(milestones.c.due, milestones.c.id)
+    )
+    for row in conn.execute(query):
+        yield _row("milestone", row.id, row.slug, row.title, row.due,
+                   _lateness(row.due, today) or (row.status if row.status != "open" else None))  # fmt: skip
+    following = select(customer_influencers.c.customer_id).where(
+        customer_influencers.c.user_id == user.id
+    )
+    query = (
+        select(customers.c.id, customers.c.slug, customers.c.name, customers.c.renewal,
+               customers.c.stage, customers.c.owner_id)
+        .where(or_(customers.c.owner_id == user.id, customers.c.id.in_(following)), *live)
+        .order_by(customers.c.slug)
+    )  # fmt: skip
+    for row in conn.execute(query):
+        relation = "owner" if row.owner_id == user.id else "influencer"
+        yield _row("customer", None, row.slug, row.name, row.renewal, f"{row.stage}, {relation}")
+
+
+def _lateness(due: date | None, today: date) -> str | None:
+    return f"{(today - due).days} days overdue" if due is not None and due < today else None
+
+
+def _row(kind, row_id, customer, title, due, detail) -> dict:
+    return dict(zip(AGENDA_KEYS, (kind, row_id, customer, title, due, detail), strict=True))

@@ -1,0 +1,423 @@
+"""Milestones: dated objectives with reminders, recurrence and collaborators; the reminder log."""
+
+from collections.abc import Iterable, Iterator
+from datetime import date
+
+from sqlalchemy import Connection, String, cast, delete, func, or_, select
+
+from clm.dates import Duration, parse_duration
+from clm.db import insert_ignore, utcnow
+from clm.domain.records import find_by_id, new_row, update_row
+from clm.domain.users import user_ids
+from clm.errors import Conflict, Invalid, NotFound
+from clm.models import (
+    customers,
+    holidays,
+    milestone_collaborators,
+    milestone_reminders,
+    milestones,
+    notes,
+    reminder_log,
+    tasks,
+    users,
+)
+
+MILESTONE_KEYS = (
+    "id", "uuid", "customer", "title", "due", "status", "remind", "remind_on", "every",
+    "collaborators", "pinned", "blocked_reason", "done_on", "tasks",
+)  # fmt: skip
+STATUSES = ("open", "done", "blocked", "cancelled")
+UNFINISHED = ("open", "blocked")
+
+
+def holiday_days(conn: Connection) -> frozenset[date]:
+    return frozenset(conn.scalars(select(holidays.c.day)))
+
+
+def _set_reminders(
+    conn: Connection, milestone_id: int, due: date, offsets: Iterable[Duration]
+) -> None:
+    """Each offset's reminder day, computed from the due date (months clamp to month end;
+    business days skip weekends and the model's holidays)."""
+    conn.execute(
+        delete(milestone_reminders).where(milestone_reminders.c.milestone_id == milestone_id)
+    )
+    rows = {str(d): d for d in offsets}
+    if rows:
+        days_off = holiday_days(conn) if any(d.unit == "bd" for d in rows.values()) else ()
+        conn.execute(
+            milestone_reminders.insert(),
+            [
+                {"milestone_id": milestone_id, "offset": key, "remind_on": d.before(due, days_off)}
+                for key, d in rows.items()
+            ],
+        )
+
+
+def create_milestone(
+    conn: Connection,
+    customer_id: int,
+    title: str,
+    due: date,
+    remind: Iterable[Duration] = (),
+    every: Duration | None = None,
+    collaborator_ids: Iterable[int] = (),
+    pinned: bool = False,
+    source: str | None = None,
+    series: str | None = None,
+    occurrence: int = 0,
+    anchor: date | None = None,
+) -> int | None:
+    """Insert a milestone with its reminders and collaborators; None when this occurrence of
+    its series exists already (the database's unique key decides)."""
+    if not title.strip():
+        raise Invalid("invalid title '': a milestone needs a title")
+    row = new_row(
+        conn, customer_id=customer_id, title=title.strip(), due=due, status="open",
+        every=str(every) if every else None, occurrence=occurrence, anchor=anchor or due,
+        pinned=pinned, source=source,
+    )  # fmt: skip
+    row["series"] = series or row["uuid"]
+    if not insert_ignore(conn, milestones, [row]):
+        return None
+    milestone_id = conn.scalar(select(milestones.c.id).where(milestones.c.uuid == row["uuid"]))
+    _set_reminders(conn, milestone_id, due, remind)
+    collaborators = [
+        {"milestone_id": milestone_id, "user_id": i} for i in dict.fromkeys(collaborator_ids)
+    ]
+    if collaborators:
+        conn.execute(milestone_collaborators.insert(), collaborators)
+    return milestone_id
+
+
+def add_milestone(
+    conn: Connection,
+    slug: str,
+    title: str,
+    due: date,
+    remind: Iterable[Duration] = (),
+    every: Duration | None = None,
+    collaborators: Iterable[str] = (),
+    pinned: bool = False,
+) -> dict:
+    from clm.domain.customers import get_customer
+
+    customer = get_customer(conn, slug)
+    ids = user_ids(conn, collaborators).values()
+    milestone_id = create_milestone(conn, customer.id, title, due, remind, every, ids, pinned)
+    return next(_milestone_rows(conn, milestones.c.id == milestone_id))
+
+
+def get_milestone(conn: Connection, milestone_id: int):
+    """A live milestone of a live customer, or NotFound."""
+    row = find_by_id(conn, milestones, milestone_id, "milestone")
+    if conn.scalar(select(customers.c.deleted_at).where(customers.c.id == row.customer_id)):
+        raise NotFound(f"no milestone {milestone_id} (its customer was removed)")
+    return row
+
+
+def _milestone_rows(conn: Connection, *where) -> Iterator[dict]:
+    offsets = (
+        select(func.aggregate_strings(milestone_reminders.c.offset, ";"))
+        .where(milestone_reminders.c.milestone_id == milestones.c.id)
+        .scalar_subquery()
+    )
+    remind_days = (
+        select(func.aggregate_strings(cast(milestone_reminders.c.remind_on, String), ";"))
+        .where(milestone_reminders.c.milestone_id == milestones.c.id)
+        .scalar_subquery()
+    )
+    collaborators = (
+        select(func.aggregate_strings(users.c.handle, ";"))
+        .select_from(
+            milestone_collaborators.join(users, users.c.id == milestone_collaborators.c.user_id)
+        )
+        .where(
+            milestone_collaborators.c.milestone_id == milestones.c.id, users.c.deleted_at.is_(None)
+        )
+        .scalar_subquery()
+    )
+    task_ids = (
+        select(func.aggregate_strings(cast(tasks.c.id, String), ";"))
+        .where(tasks.c.milestone_id == milestones.c.id, tasks.c.deleted_at.is_(None))
+        .scalar_subquery()
+    )
+    query = (
+        select(
+            milestones.c.id, milestones.c.uuid, customers.c.slug.label("customer"), milestones.c.title,
+            milestones.c.due, milestones.c.status, offsets.label("remind"), remind_days.label("remind_on"),
+            milestones.c.every, collaborators.label("collaborators"), milestones.c.pinned,
+            milestones.c.blocked_reason, milestones.c.done_on, task_ids.label("tasks"),
+        )
+        .select_from(milestones.join(customers, customers.c.id == milestones.c.customer_id))
+        .where(milestones.c.deleted_at.is_(None), customers.c.deleted_at.is_(None), *where)
+        .order_by(milestones.c.due, milestones.c.id)
+    )  # fmt: skip
+    for row in conn.execute(query):
+        record = row._asdict()
+        pairs = sorted(zip(_split(record["remind"]), _split(record["remind_on"]), strict=True),
+                       key=lambda pair: pair[1], reverse=True)  # fmt: skip
+        record["remind"] = [offset for offset, _ in pairs]
+        record["remind_on"] = [date.fromisoformat(day) for _, day in pairs]
+        record["collaborators"] = sorted(_split(record["collaborators"]))
+        record["tasks"] = sorted(int(i) for i in _split(record["tasks"]))
+        yield record
+
+
+def _split(joined: str | None) -> list[str]:
+    return joined.split(";") if joined else []
+
+
+def list_milestones(
+    conn: Connection,
+    today: date,
+    customer: str | None = None,
+    status: str | None = None,
+    due_within: Duration | None = None,
+    overdue: bool = False,
+) -> Iterator[dict]:
+    """Milestones by due date: unfinished (open or blocked) unless `status` says otherwise."""
+    where = []
+    if status is None:
+        where.append(milestones.c.status.in_(UNFINISHED))
+    elif status != "all":
+        if status not in STATUSES:
+            raise Invalid(f"invalid --status '{status}': use {', '.join(STATUSES)} or all")
+        where.append(milestones.c.status == status)
+    if customer is not None:
+        from clm.domain.customers import get_customer
+
+        where.append(milestones.c.customer_id == get_customer(conn, customer).id)
+    if overdue:
+        where += [milestones.c.status.in_(UNFINISHED), milestones.c.due < today]
+    if due_within is not None:
+        where.append(milestones.c.due.between(today, due_within.after(today)))
+    return _milestone_rows(conn, *where)
+
+
+def show_milestone(conn: Connection, milestone_id: int) -> tuple[dict, list[dict]]:
+    """A milestone and the notes written on it."""
+    get_milestone(conn, milestone_id)
+    record = next(_milestone_rows(conn, milestones.c.id == milestone_id))
+    events = [
+        row._asdict()
+        for row in conn.execute(
+            select(notes.c.on, notes.c.kind, notes.c.text, notes.c.by)
+            .where(notes.c.milestone_id == milestone_id)
+            .order_by(notes.c.on, notes.c.id)
+        )
+    ]
+    return record, events
+
+
+def complete_milestone(
+    conn: Connection, today: date, milestone_id: int, on: date | None = None
+) -> dict:
+    """Mark done; a recurring milestone gets its next occurrence, computed from the series'
+    anchor, once however often this runs."""
+    row = get_milestone(conn, milestone_id)
+    if row.status == "cancelled":
+        raise Conflict(f"milestone {milestone_id} is cancelled: reopen it first")
+    done_on = row.done_on if row.status == "done" else (on or today)
+    next_id = None
+    if row.status == "done":
+        next_id = _find_occurrence(conn, row.series, row.occurrence + 1)
+    else:
+        update_row(
+            conn, milestones, row, {"status": "done", "done_on": done_on, "blocked_reason": None}
+        )
+        if row.every:
+            next_id = _next_occurrence(conn, row)
+    return {
+        "id": milestone_id,
+        "already": row.status == "done",
+        "done_on": done_on,
+        "next": next_id,
+    }
+
+
+def _next_occurrence(conn: Connection, row) -> int | None:
+    every = parse_duration(row.every)
+    offsets = conn.scalars(
+        select(milestone_reminders.c.offset).where(milestone_reminders.c.milestone_id == row.id)
+    )
+    collaborator_ids = conn.scalars(
+        select(milestone_collaborators.c.user_id).where(
+            milestone_collaborators.c.milestone_id == row.id
+        )
+    )
+    created = create_milestone(
+        conn, row.customer_id, row.title, every.shift(row.anchor, row.occurrence + 1),
+        [parse_duration(o) for o in offsets], every, list(collaborator_ids), row.pinned,
+        row.source, row.series, row.occurrence + 1, row.anchor,
+    )  # fmt: skip
+    return created or _find_occurrence(conn, row.series, row.occurrence + 1)
+
+
+def _find_occurrence(conn: Connection, series: str, occurrence: int) -> int | None:
+    return conn.scalar(
+        select(milestones.c.id).where(
+            milestones.c.series == series,
+            milestones.c.occurrence == occurrence,
+            milestones.c.deleted_at.is_(None),
+        )
+    )
+
+
+def set_status(conn: Connection, milestone_id: int, status: str, reason: str | None = None) -> None:
+    """Block (with a reason), reopen or cancel a milestone."""
+    row = get_milestone(conn, milestone_id)
+    if status == "blocked" and not (reason and reason.strip()):
+        raise Invalid("blocking a milestone needs --reason")
+    if row.status == status and status != "blocked":
+        raise Conflict(f"milestone {milestone_id} is already {status}")
+    update_row(
+        conn, milestones, row,
+        {"status": status, "blocked_reason": reason if status == "blocked" else None}
+        | ({"done_on": None} if status == "open" else {}),
+    )  # fmt: skip
+
+
+def edit_milestone(
+    conn: Connection,
+    milestone_id: int,
+    title: str | None = None,
+    due: date | None = None,
+    remind: list[Duration] | None = None,
+    add_collaborators: Iterable[str] = (),
+    remove_collaborators: Iterable[str] = (),
+    pinned: bool | None = None,
+) -> list[str]:
+    """Change the given fields; the names of what changed. A new due date moves the reminders."""
+    row = get_milestone(conn, milestone_id)
+    changes = {}
+    if title is not None:
+        if not title.strip():
+            raise Invalid("invalid title '': a milestone needs a title")
+        changes["title"] = title.strip()
+    if due is not None:
+        changes["due"] = due
+        if row.occurrence == 0:
+            changes["anchor"] = due
+    if pinned is not None:
+        changes["pinned"] = pinned
+    changes = {key: value for key, value in changes.items() if getattr(row, key) != value}
+    touched = []
+    current = list(
+        conn.scalars(
+            select(milestone_reminders.c.offset).where(milestone_reminders.c.milestone_id == row.id)
+        )
+    )
+    if remind is not None and sorted(map(str, remind)) != sorted(current):
+        touched.append("remind")
+    if "due" in changes or touched:
+        offsets = remind if remind is not None else [parse_duration(o) for o in current]
+        _set_reminders(conn, row.id, changes.get("due", row.due), offsets)
+    link = milestone_collaborators
+    present = set(conn.scalars(select(link.c.user_id).where(link.c.milestone_id == row.id)))
+    add = [i for i in user_ids(conn, add_collaborators).values() if i not in present]
+    remove = [i for i in user_ids(conn, remove_collaborators).values() if i in present]
+    if add:
+        conn.execute(link.insert(), [{"milestone_id": row.id, "user_id": i} for i in add])
+    if remove:
+        conn.execute(delete(link).where(link.c.milestone_id == row.id, link.c.user_id.in_(remove)))
+    if add or remove:
+        touched.append("collaborators")
+    update_row(conn, milestones, row, changes, touched)
+    return [key for key in changes if key != "anchor"] + touched
+
+
+def remove_milestone(conn: Connection, milestone_id: int) -> str:
+    """Tombstone a milestone: it leaves every list and never reminds again."""
+    row = get_milestone(conn, milestone_id)
+    update_row(conn, milestones, row, {"deleted_at": utcnow()})
+    return row.title
+
+
+def reminders_due(
+    conn: Connection, day: date, user_id: int | None = None, include_fired: bool = False
+) -> Iterator[dict]:
+    """Reminders whose day has come (remind_on <= day) and that have not fired, of unfinished
+    milestones of live customers; one indexed query. With `user_id`: those addressed to them;
+    with `include_fired`: fired ones too, while their milestone is not yet past due."""
+    owner = users.alias("owner")
+    query = (
+        select(
+            milestones.c.id.label("milestone"), milestones.c.uuid, customers.c.slug.label("customer"),
+            milestones.c.title, milestones.c.due, milestone_reminders.c.remind_on,
+            milestone_reminders.c.offset, owner.c.handle.label("owner"),
+        )
+        .select_from(
+            milestone_reminders.join(milestones, milestones.c.id == milestone_reminders.c.milestone_id)
+            .join(customers, customers.c.id == milestones.c.customer_id)
+            .outerjoin(owner, (owner.c.id == customers.c.owner_id) & owner.c.deleted_at.is_(None))
+        )
+        .where(
+            milestone_reminders.c.remind_on <= day,
+            milestones.c.status.in_(UNFINISHED),
+            milestones.c.deleted_at.is_(None),
+            customers.c.deleted_at.is_(None),
+        )
+        .order_by(milestone_reminders.c.remind_on, milestones.c.id)
+    )  # fmt: skip
+    if include_fired:
+        query = query.where(milestones.c.due >= day)
+    else:
+        query = query.where(
+            ~select(reminder_log.c.id)
+            .where(
+                reminder_log.c.milestone_uuid == milestones.c.uuid,
+                reminder_log.c.offset == milestone_reminders.c.offset,
+            )
+            .exists()
+        )
+    if user_id is not None:
+        query = query.where(
+            or_(
+                customers.c.owner_id == user_id,
+                milestones.c.id.in_(
+                    select(milestone_collaborators.c.milestone_id).where(
+                        milestone_collaborators.c.user_id == user_id
+                    )
+                ),
+            )
+        )
+    rows = [row._asdict() for row in conn.execute(query)]
+    collaborators = _collaborators(conn, [row["milestone"] for row in rows])
+    for row in rows:
+        owner_handle = row.pop("owner")
+        row["recipients"] = list(dict.fromkeys([*([owner_handle] if owner_handle else []),
+                                                *collaborators.get(row["milestone"], [])]))  # fmt: skip
+        yield row
+
+
+def _collaborators(conn: Connection, milestone_ids: list[int]) -> dict[int, list[str]]:
+    found: dict[int, list[str]] = {}
+    for start in range(0, len(milestone_ids), 500):
+        query = (
+            select(milestone_collaborators.c.milestone_id, users.c.handle)
+            .join(users, users.c.id == milestone_collaborators.c.user_id)
+            .where(
+                milestone_collaborators.c.milestone_id.in_(milestone_ids[start : start + 500]),
+                users.c.deleted_at.is_(None),
+            )
+            .order_by(users.c.handle)
+        )
+        for milestone_id, handle in conn.execute(query):
+            found.setdefault(milestone_id, []).append(handle)
+    return found
+
+
+def fire_reminders(conn: Connection, day: date) -> list[dict]:
+    """Fire every reminder due by `day` that has not fired: each is logged once, the log's
+    unique key deciding, so re-runs and concurrent ticks never fire one twice."""
+    fired = []
+    for reminder in reminders_due(conn, day):
+        entry = new_row(
+            conn, milestone_uuid=reminder["uuid"], offset=reminder["offset"],
+            remind_on=reminder["remind_on"], fired_on=day, recipients=";".join(reminder["recipients"]),
+        )  # fmt: skip
+        del entry["stamps"], entry["updated_at"]
+        if insert_ignore(conn, reminder_log, [entry]):
+            fired.append(reminder)
+    return fired
