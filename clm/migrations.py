@@ -61,80 +61,124 @@ def _milestones_tasks_ctas_playbooks(conn: Connection) -> None:
     Table("users", md, Column("id", Integer, primary_key=True))
     Table("holidays", md, Column("day", Date, primary_key=True), Column("name", String))
     Table(
-        "milestones", md, *_record_columns(),
+        "milestones",
+        md,
+        *_record_columns(),
         Column("customer_id", Integer, ForeignKey("customers.id"), nullable=False, index=True),
-        Column("title", String, nullable=False), Column("due", Date, nullable=False),
-        Column("status", String(16), nullable=False), Column("every", String),
-        Column("series", String(36), nullable=False), Column("occurrence", Integer, nullable=False),
-        Column("anchor", Date, nullable=False), Column("pinned", Boolean, nullable=False),
-        Column("blocked_reason", String), Column("done_on", Date), Column("source", String),
+        Column("title", String, nullable=False),
+        Column("due", Date, nullable=False),
+        Column("status", String(16), nullable=False),
+        Column("every", String),
+        Column("series", String(36), nullable=False),
+        Column("occurrence", Integer, nullable=False),
+        Column("anchor", Date, nullable=False),
+        Column("pinned", Boolean, nullable=False),
+        Column("blocked_reason", String),
+        Column("done_on", Date),
+        Column("source", String),
         Index("ix_milestones_status_due", "status", "due"),
         _partial("uq_milestones_occurrence", "series", "occurrence"),
-    )  # fmt: skip
+    )
     Table(
-        "milestone_reminders", md,
+        "milestone_reminders",
+        md,
         Column("milestone_id", Integer, ForeignKey("milestones.id"), primary_key=True),
         Column("offset", String(16), primary_key=True),
         Column("remind_on", Date, nullable=False, index=True),
-    )  # fmt: skip
+    )
     Table(
-        "milestone_collaborators", md,
+        "milestone_collaborators",
+        md,
         Column("milestone_id", Integer, ForeignKey("milestones.id"), primary_key=True),
         Column("user_id", Integer, user, primary_key=True, index=True),
-    )  # fmt: skip
+    )
     Table(
-        "reminder_log", md, Column("id", Integer, primary_key=True),
+        "reminder_log",
+        md,
+        Column("id", Integer, primary_key=True),
         Column("uuid", String(36), nullable=False, unique=True),
         Column("milestone_uuid", String(36), nullable=False),
-        Column("offset", String(16), nullable=False), Column("remind_on", Date, nullable=False),
-        Column("fired_on", Date, nullable=False), Column("recipients", String, nullable=False),
+        Column("offset", String(16), nullable=False),
+        Column("remind_on", Date, nullable=False),
+        Column("fired_on", Date, nullable=False),
+        Column("recipients", String, nullable=False),
         Column("created_at", DateTime, nullable=False),
         Index("uq_reminder_log", "milestone_uuid", "offset", unique=True),
-    )  # fmt: skip
+    )
     Table(
-        "ctas", md, *_record_columns(),
+        "ctas",
+        md,
+        *_record_columns(),
         Column("customer_id", Integer, ForeignKey("customers.id"), nullable=False, index=True),
-        Column("type", String(16), nullable=False), Column("reason", String, nullable=False),
-        Column("priority", String(8), nullable=False), Column("status", String(16), nullable=False),
-        Column("owner_id", Integer, ForeignKey("users.id"), index=True), Column("due", Date),
-        Column("snoozed_until", Date), Column("outcome", String), Column("closed_on", Date),
+        Column("type", String(16), nullable=False),
+        Column("reason", String, nullable=False),
+        Column("priority", String(8), nullable=False),
+        Column("status", String(16), nullable=False),
+        Column("owner_id", Integer, ForeignKey("users.id"), index=True),
+        Column("due", Date),
+        Column("snoozed_until", Date),
+        Column("outcome", String),
+        Column("closed_on", Date),
         Column("source", String),
-        _partial("uq_ctas_open", "customer_id", "type", "reason",
-                 where="status = 'open' AND deleted_at IS NULL"),
+        _partial(
+            "uq_ctas_open",
+            "customer_id",
+            "type",
+            "reason",
+            where="status = 'open' AND deleted_at IS NULL",
+        ),
         Index("ix_ctas_status_due", "status", "due"),
-    )  # fmt: skip
+    )
     Table(
-        "tasks", md, *_record_columns(),
+        "tasks",
+        md,
+        *_record_columns(),
         Column("customer_id", Integer, ForeignKey("customers.id"), nullable=False, index=True),
-        Column("title", String, nullable=False), Column("due", Date),
+        Column("title", String, nullable=False),
+        Column("due", Date),
         Column("status", String(16), nullable=False),
         Column("assignee_id", Integer, ForeignKey("users.id"), index=True),
         Column("milestone_id", Integer, ForeignKey("milestones.id"), index=True),
         Column("cta_id", Integer, ForeignKey("ctas.id"), index=True),
-        Column("done_on", Date), Column("source", String),
+        Column("done_on", Date),
+        Column("source", String),
         Index("ix_tasks_status_due", "status", "due"),
-    )  # fmt: skip
+    )
     playbooks = Table(
-        "playbooks", md, *_record_columns(),
-        Column("name", String(64), nullable=False), Column("description", String),
-        Column("on_start", Boolean, nullable=False), _partial("uq_playbooks_name", "name"),
-    )  # fmt: skip
+        "playbooks",
+        md,
+        *_record_columns(),
+        Column("name", String(64), nullable=False),
+        Column("description", String),
+        Column("on_start", Boolean, nullable=False),
+        _partial("uq_playbooks_name", "name"),
+    )
     items = Table(
-        "playbook_items", md, *_record_columns(),
+        "playbook_items",
+        md,
+        *_record_columns(),
         Column("playbook_id", Integer, ForeignKey("playbooks.id"), nullable=False, index=True),
-        Column("position", Integer, nullable=False), Column("kind", String(16), nullable=False),
-        Column("title", String, nullable=False), Column("anchor", String(16), nullable=False),
-        Column("offset", String, nullable=False), Column("remind", String, nullable=False),
-        Column("every", String), Column("milestone", String),
-    )  # fmt: skip
+        Column("position", Integer, nullable=False),
+        Column("kind", String(16), nullable=False),
+        Column("title", String, nullable=False),
+        Column("anchor", String(16), nullable=False),
+        Column("offset", String, nullable=False),
+        Column("remind", String, nullable=False),
+        Column("every", String),
+        Column("milestone", String),
+    )
     Table(
-        "playbook_runs", md, Column("id", Integer, primary_key=True),
+        "playbook_runs",
+        md,
+        Column("id", Integer, primary_key=True),
         Column("uuid", String(36), nullable=False, unique=True),
         Column("customer_id", Integer, ForeignKey("customers.id"), nullable=False),
-        Column("playbook", String(64), nullable=False), Column("run_key", String(64), nullable=False),
-        Column("anchor_day", Date, nullable=False), Column("created_at", DateTime, nullable=False),
+        Column("playbook", String(64), nullable=False),
+        Column("run_key", String(64), nullable=False),
+        Column("anchor_day", Date, nullable=False),
+        Column("created_at", DateTime, nullable=False),
         Index("uq_playbook_runs", "customer_id", "playbook", "run_key", unique=True),
-    )  # fmt: skip
+    )
     md.create_all(
         conn, tables=[t for t in md.sorted_tables if t.name not in ("customers", "users")]
     )
@@ -167,11 +211,23 @@ def _seed_default_playbooks(conn: Connection, playbooks: Table, items: Table) ->
                 record(name=spec.name, description=spec.description, on_start=spec.on_start)
             )
         ).inserted_primary_key[0]
-        conn.execute(items.insert(), [
-            record(playbook_id=playbook_id, position=i, kind=item.kind, title=item.title, anchor=item.anchor,
-                   offset=item.offset, remind=";".join(item.remind), every=item.every, milestone=item.milestone)
-            for i, item in enumerate(spec.items, start=1)
-        ])  # fmt: skip
+        conn.execute(
+            items.insert(),
+            [
+                record(
+                    playbook_id=playbook_id,
+                    position=i,
+                    kind=item.kind,
+                    title=item.title,
+                    anchor=item.anchor,
+                    offset=item.offset,
+                    remind=";".join(item.remind),
+                    every=item.every,
+                    milestone=item.milestone,
+                )
+                for i, item in enumerate(spec.items, start=1)
+            ],
+        )
     stages = Table("stages", MetaData(), Column("key", String), Column("playbook", String))
     for stage in TEMPLATES["default"].stages:
         if stage.playbook:

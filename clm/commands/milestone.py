@@ -76,8 +76,12 @@ def add(
             conn, slug, title, due_day, offsets, recurrence, collaborator or (), pin
         )
     reminds = ", ".join(map(str, record["remind_on"]))
-    say(env, f"Added milestone {record['id']} to {record['customer']}, due {record['due']}"
-             + (f", reminding on {reminds}" if reminds else "") + ".")  # fmt: skip
+    say(
+        env,
+        f"Added milestone {record['id']} to {record['customer']}, due {record['due']}"
+        + (f", reminding on {reminds}" if reminds else "")
+        + ".",
+    )
 
 
 @app.command("list")
@@ -140,7 +144,8 @@ def done(
     when = env.date(on, "--on")
     with env.database().write() as conn:
         result = complete_milestone(conn, env.today, milestone_id, when)
-    text = f"Milestone {milestone_id} {'was already' if result['already'] else 'is'} done ({result['done_on']})."
+    state = "was already" if result["already"] else "is"
+    text = f"Milestone {milestone_id} {state} done ({result['done_on']})."
     if result["next"]:
         text += f" Next occurrence: milestone {result['next']}."
     say(env, text)
@@ -226,8 +231,12 @@ def edit(
             remove_collaborator or (),
             pin,
         )
-    say(env, f"Changed {', '.join(changed)} of milestone {milestone_id}." if changed
-             else f"No change to milestone {milestone_id}.")  # fmt: skip
+    say(
+        env,
+        f"Changed {', '.join(changed)} of milestone {milestone_id}."
+        if changed
+        else f"No change to milestone {milestone_id}.",
+    )
 
 
 @app.command("rm")

@@ -9,9 +9,9 @@ from clm.domain.milestones import UNFINISHED, reminders_due
 from clm.domain.users import get_user
 from clm.errors import Invalid
 from clm.models import (
+    ctas,
     customer_influencers,
     customers,
-    ctas,
     milestone_collaborators,
     milestones,
     tasks,
@@ -28,8 +28,14 @@ def my_agenda(conn: Connection, today: date, handle: str | None) -> Iterator[dic
     user = get_user(conn, handle)
     live = (customers.c.deleted_at.is_(None),)
     for reminder in reminders_due(conn, today, user.id, include_fired=True):
-        yield _row("reminder", reminder["milestone"], reminder["customer"], reminder["title"],
-                   reminder["due"], f"{reminder['offset']} before, on {reminder['remind_on']}")  # fmt: skip
+        yield _row(
+            "reminder",
+            reminder["milestone"],
+            reminder["customer"],
+            reminder["title"],
+            reminder["due"],
+            f"{reminder['offset']} before, on {reminder['remind_on']}",
+        )
     query = (
         select(tasks.c.id, customers.c.slug, tasks.c.title, tasks.c.due)
         .join(customers, customers.c.id == tasks.c.customer_id)
@@ -52,7 +58,7 @@ def my_agenda(conn: Connection, today: date, handle: str | None) -> Iterator[dic
             ctas.c.deleted_at.is_(None),
             or_(ctas.c.snoozed_until.is_(None), ctas.c.snoozed_until <= today),
             *live,
-        )  # fmt: skip
+        )
         .order_by(ctas.c.due.is_(None), ctas.c.due, ctas.c.id)
     )
     for row in conn.execute(query):
@@ -74,21 +80,33 @@ def my_agenda(conn: Connection, today: date, handle: str | None) -> Iterator[dic
             milestones.c.status.in_(UNFINISHED),
             milestones.c.deleted_at.is_(None),
             *live,
-        )  # fmt: skip
+        )
         .order_by(milestones.c.due, milestones.c.id)
     )
     for row in conn.execute(query):
-        yield _row("milestone", row.id, row.slug, row.title, row.due,
-                   _lateness(row.due, today) or (row.status if row.status != "open" else None))  # fmt: skip
+        yield _row(
+            "milestone",
+            row.id,
+            row.slug,
+            row.title,
+            row.due,
+            _lateness(row.due, today) or (row.status if row.status != "open" else None),
+        )
     following = select(customer_influencers.c.customer_id).where(
         customer_influencers.c.user_id == user.id
     )
     query = (
-        select(customers.c.id, customers.c.slug, customers.c.name, customers.c.renewal,
-               customers.c.stage, customers.c.owner_id)
+        select(
+            customers.c.id,
+            customers.c.slug,
+            customers.c.name,
+            customers.c.renewal,
+            customers.c.stage,
+            customers.c.owner_id,
+        )
         .where(or_(customers.c.owner_id == user.id, customers.c.id.in_(following)), *live)
         .order_by(customers.c.slug)
-    )  # fmt: skip
+    )
     for row in conn.execute(query):
         relation = "owner" if row.owner_id == user.id else "influencer"
         yield _row("customer", None, row.slug, row.name, row.renewal, f"{row.stage}, {relation}")

@@ -23,9 +23,21 @@ from clm.models import (
 )
 
 MILESTONE_KEYS = (
-    "id", "uuid", "customer", "title", "due", "status", "remind", "remind_on", "every",
-    "collaborators", "pinned", "blocked_reason", "done_on", "tasks",
-)  # fmt: skip
+    "id",
+    "uuid",
+    "customer",
+    "title",
+    "due",
+    "status",
+    "remind",
+    "remind_on",
+    "every",
+    "collaborators",
+    "pinned",
+    "blocked_reason",
+    "done_on",
+    "tasks",
+)
 STATUSES = ("open", "done", "blocked", "cancelled")
 UNFINISHED = ("open", "blocked")
 
@@ -73,10 +85,17 @@ def create_milestone(
     if not title.strip():
         raise Invalid("invalid title '': a milestone needs a title")
     row = new_row(
-        conn, customer_id=customer_id, title=title.strip(), due=due, status="open",
-        every=str(every) if every else None, occurrence=occurrence, anchor=anchor or due,
-        pinned=pinned, source=source,
-    )  # fmt: skip
+        conn,
+        customer_id=customer_id,
+        title=title.strip(),
+        due=due,
+        status="open",
+        every=str(every) if every else None,
+        occurrence=occurrence,
+        anchor=anchor or due,
+        pinned=pinned,
+        source=source,
+    )
     row["series"] = series or row["uuid"]
     if not insert_ignore(conn, milestones, [row]):
         return None
@@ -144,19 +163,32 @@ def _milestone_rows(conn: Connection, *where) -> Iterator[dict]:
     )
     query = (
         select(
-            milestones.c.id, milestones.c.uuid, customers.c.slug.label("customer"), milestones.c.title,
-            milestones.c.due, milestones.c.status, offsets.label("remind"), remind_days.label("remind_on"),
-            milestones.c.every, collaborators.label("collaborators"), milestones.c.pinned,
-            milestones.c.blocked_reason, milestones.c.done_on, task_ids.label("tasks"),
+            milestones.c.id,
+            milestones.c.uuid,
+            customers.c.slug.label("customer"),
+            milestones.c.title,
+            milestones.c.due,
+            milestones.c.status,
+            offsets.label("remind"),
+            remind_days.label("remind_on"),
+            milestones.c.every,
+            collaborators.label("collaborators"),
+            milestones.c.pinned,
+            milestones.c.blocked_reason,
+            milestones.c.done_on,
+            task_ids.label("tasks"),
         )
         .select_from(milestones.join(customers, customers.c.id == milestones.c.customer_id))
         .where(milestones.c.deleted_at.is_(None), customers.c.deleted_at.is_(None), *where)
         .order_by(milestones.c.due, milestones.c.id)
-    )  # fmt: skip
+    )
     for row in conn.execute(query):
         record = row._asdict()
-        pairs = sorted(zip(_split(record["remind"]), _split(record["remind_on"]), strict=True),
-                       key=lambda pair: pair[1], reverse=True)  # fmt: skip
+        pairs = sorted(
+            zip(_split(record["remind"]), _split(record["remind_on"]), strict=True),
+            key=lambda pair: pair[1],
+            reverse=True,
+        )
         record["remind"] = [offset for offset, _ in pairs]
         record["remind_on"] = [date.fromisoformat(day) for _, day in pairs]
         record["collaborators"] = sorted(_split(record["collaborators"]))
@@ -247,10 +279,19 @@ def _next_occurrence(conn: Connection, row) -> int | None:
         )
     )
     created = create_milestone(
-        conn, row.customer_id, row.title, every.shift(row.anchor, row.occurrence + 1),
-        [parse_duration(o) for o in offsets], every, list(collaborator_ids), row.pinned,
-        row.source, row.series, row.occurrence + 1, row.anchor,
-    )  # fmt: skip
+        conn,
+        row.customer_id,
+        row.title,
+        every.shift(row.anchor, row.occurrence + 1),
+        [parse_duration(o) for o in offsets],
+        every,
+        list(collaborator_ids),
+        row.pinned,
+        row.source,
+        row.series,
+        row.occurrence + 1,
+        row.anchor,
+    )
     return created or _find_occurrence(conn, row.series, row.occurrence + 1)
 
 
@@ -272,10 +313,12 @@ def set_status(conn: Connection, milestone_id: int, status: str, reason: str | N
     if row.status == status and status != "blocked":
         raise Conflict(f"milestone {milestone_id} is already {status}")
     update_row(
-        conn, milestones, row,
+        conn,
+        milestones,
+        row,
         {"status": status, "blocked_reason": reason if status == "blocked" else None}
         | ({"done_on": None} if status == "open" else {}),
-    )  # fmt: skip
+    )
 
 
 def edit_milestone(
@@ -343,12 +386,19 @@ def reminders_due(
     owner = users.alias("owner")
     query = (
         select(
-            milestones.c.id.label("milestone"), milestones.c.uuid, customers.c.slug.label("customer"),
-            milestones.c.title, milestones.c.due, milestone_reminders.c.remind_on,
-            milestone_reminders.c.offset, owner.c.handle.label("owner"),
+            milestones.c.id.label("milestone"),
+            milestones.c.uuid,
+            customers.c.slug.label("customer"),
+            milestones.c.title,
+            milestones.c.due,
+            milestone_reminders.c.remind_on,
+            milestone_reminders.c.offset,
+            owner.c.handle.label("owner"),
         )
         .select_from(
-            milestone_reminders.join(milestones, milestones.c.id == milestone_reminders.c.milestone_id)
+            milestone_reminders.join(
+                milestones, milestones.c.id == milestone_reminders.c.milestone_id
+            )
             .join(customers, customers.c.id == milestones.c.customer_id)
             .outerjoin(owner, (owner.c.id == customers.c.owner_id) & owner.c.deleted_at.is_(None))
         )
@@ -359,7 +409,7 @@ def reminders_due(
             customers.c.deleted_at.is_(None),
         )
         .order_by(milestone_reminders.c.remind_on, milestones.c.id)
-    )  # fmt: skip
+    )
     if include_fired:
         query = query.where(milestones.c.due >= day)
     else:
@@ -386,8 +436,14 @@ def reminders_due(
     collaborators = _collaborators(conn, [row["milestone"] for row in rows])
     for row in rows:
         owner_handle = row.pop("owner")
-        row["recipients"] = list(dict.fromkeys([*([owner_handle] if owner_handle else []),
-                                                *collaborators.get(row["milestone"], [])]))  # fmt: skip
+        row["recipients"] = list(
+            dict.fromkeys(
+                [
+                    *([owner_handle] if owner_handle else []),
+                    *collaborators.get(row["milestone"], []),
+                ]
+            )
+        )
         yield row
 
 
@@ -414,9 +470,13 @@ def fire_reminders(conn: Connection, day: date) -> list[dict]:
     fired = []
     for reminder in reminders_due(conn, day):
         entry = new_row(
-            conn, milestone_uuid=reminder["uuid"], offset=reminder["offset"],
-            remind_on=reminder["remind_on"], fired_on=day, recipients=";".join(reminder["recipients"]),
-        )  # fmt: skip
+            conn,
+            milestone_uuid=reminder["uuid"],
+            offset=reminder["offset"],
+            remind_on=reminder["remind_on"],
+            fired_on=day,
+            recipients=";".join(reminder["recipients"]),
+        )
         del entry["stamps"], entry["updated_at"]
         if insert_ignore(conn, reminder_log, [entry]):
             fired.append(reminder)

@@ -34,7 +34,7 @@ def install_playbooks(conn: Connection, specs: Iterable[PlaybookSpec]) -> None:
                     remind=";".join(item.remind),
                     every=item.every,
                     milestone=item.milestone,
-                )  # fmt: skip
+                )
                 for position, item in enumerate(spec.items, start=1)
             ],
         )
@@ -58,11 +58,16 @@ def list_playbooks(conn: Connection) -> Iterator[dict]:
         .scalar_subquery()
     )
     query = (
-        select(playbooks.c.name, playbooks.c.description, playbooks.c.on_start,
-               items.label("items"), used_by.label("stages"))
+        select(
+            playbooks.c.name,
+            playbooks.c.description,
+            playbooks.c.on_start,
+            items.label("items"),
+            used_by.label("stages"),
+        )
         .where(playbooks.c.deleted_at.is_(None))
         .order_by(playbooks.c.name)
-    )  # fmt: skip
+    )
     for row in conn.execute(query):
         record = row._asdict()
         record["stages"] = sorted(record["stages"].split(";")) if record["stages"] else []
@@ -71,12 +76,19 @@ def list_playbooks(conn: Connection) -> Iterator[dict]:
 
 def playbook_items_of(conn: Connection, playbook_id: int) -> list[dict]:
     query = (
-        select(playbook_items.c.position, playbook_items.c.kind, playbook_items.c.title,
-               playbook_items.c.anchor, playbook_items.c.offset, playbook_items.c.remind,
-               playbook_items.c.every, playbook_items.c.milestone)
+        select(
+            playbook_items.c.position,
+            playbook_items.c.kind,
+            playbook_items.c.title,
+            playbook_items.c.anchor,
+            playbook_items.c.offset,
+            playbook_items.c.remind,
+            playbook_items.c.every,
+            playbook_items.c.milestone,
+        )
         .where(playbook_items.c.playbook_id == playbook_id, playbook_items.c.deleted_at.is_(None))
         .order_by(playbook_items.c.position)
-    )  # fmt: skip
+    )
     return [row._asdict() | {"remind": _split(row.remind)} for row in conn.execute(query)]
 
 
@@ -102,8 +114,13 @@ def apply_playbook(
     run's unique key decides); None when it ran already. Items whose anchor day is unknown
     (no renewal date) are skipped. Tasks go to the customer's owner."""
     playbook = get_playbook(conn, name)
-    run = new_row(conn, customer_id=customer.id, playbook=playbook.name, run_key=run_key,
-                  anchor_day=anchors.get("entry") or anchors.get("run") or anchors["start"])  # fmt: skip
+    run = new_row(
+        conn,
+        customer_id=customer.id,
+        playbook=playbook.name,
+        run_key=run_key,
+        anchor_day=anchors.get("entry") or anchors.get("run") or anchors["start"],
+    )
     del run["stamps"], run["updated_at"]
     if not insert_ignore(conn, playbook_runs, [run]):
         return None
@@ -119,15 +136,26 @@ def apply_playbook(
         if item["kind"] == "milestone":
             every = parse_duration(item["every"]) if item["every"] else None
             milestone_id = create_milestone(
-                conn, customer.id, item["title"], due, [parse_duration(r) for r in item["remind"]],
-                every, source=source,
-            )  # fmt: skip
+                conn,
+                customer.id,
+                item["title"],
+                due,
+                [parse_duration(r) for r in item["remind"]],
+                every,
+                source=source,
+            )
             milestone_ids[item["title"]] = milestone_id
             created["milestones"].append(milestone_id)
         else:
             task_id = create_task(
-                conn, customer.id, item["title"], due, customer.owner_id,
-                milestone_ids.get(item["milestone"]), cta_id, source,
-            )  # fmt: skip
+                conn,
+                customer.id,
+                item["title"],
+                due,
+                customer.owner_id,
+                milestone_ids.get(item["milestone"]),
+                cta_id,
+                source,
+            )
             created["tasks"].append(task_id)
     return created

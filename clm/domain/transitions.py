@@ -6,8 +6,8 @@ from sqlalchemy import Connection, select
 
 from clm.domain.playbooks import apply_playbook
 from clm.domain.records import new_row, update_row
-from clm.domain.users import default_owner
 from clm.domain.stages import entry_stage, get_stage
+from clm.domain.users import default_owner
 from clm.models import customers, playbooks, stages, transitions, users
 
 

@@ -271,8 +271,10 @@ def test_stage_playbooks_run_once_per_entry(team):
     team("customer", "move", "acme", "onboarding", "--reason", "relaunch")
     assert [t for t, _ in titles_and_dues(team)].count("Product delivery") == 2
     [playbook] = [p for p in team.json("playbook", "list") if p["name"] == "onboarding"]
-    assert playbook == {"name": "onboarding", "description": "Deliver, install and train in the first month",
-                        "on_start": False, "items": 7, "stages": ["onboarding"]}  # fmt: skip
+    assert playbook == {
+        "name": "onboarding", "description": "Deliver, install and train in the first month",
+        "on_start": False, "items": 7, "stages": ["onboarding"],
+    }  # fmt: skip
     shown = team.json("playbook", "show", "onboarding")
     assert [(i["kind"], i["title"], i["offset"], i["milestone"]) for i in shown["items"]][:2] == [
         ("milestone", "Product delivery", "+14d", None),
