@@ -9,7 +9,21 @@ from typer._click.exceptions import ClickException  # Typer ships its own Click
 from typer.core import TyperGroup
 
 from clm import __version__
-from clm.commands import cta, customer, db, holiday, milestone, my, playbook, stage, task, user
+from clm.commands import (
+    cta,
+    customer,
+    db,
+    holiday,
+    milestone,
+    model,
+    my,
+    playbook,
+    rule,
+    stage,
+    task,
+    tick,
+    user,
+)
 from clm.errors import ClmError
 
 
@@ -113,6 +127,10 @@ app.command("my")(my.my)
 app.add_typer(user.app, name="user")
 app.add_typer(stage.app, name="stage")
 app.add_typer(holiday.app, name="holiday")
+app.add_typer(rule.app, name="rule")
+app.command("explain")(rule.explain)
+app.add_typer(model.app, name="model")
+app.command("tick")(tick.tick)
 app.command("init")(db.init)
 app.command("demo")(db.demo)
 app.add_typer(db.app, name="db")

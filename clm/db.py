@@ -128,22 +128,31 @@ class Database:
         return str(self.path) if self.is_sqlite else self.engine.url.render_as_string()
 
     @contextmanager
-    def connect(self, write: bool) -> Iterator[Connection]:
-        """One transaction; a writer holds the write lock from its first statement."""
+    def connect(self, write: bool, dry_run: bool = False) -> Iterator[Connection]:
+        """One transaction; a writer holds the write lock from its first statement. A dry run
+        does all its work and rolls it back: what it shows is exactly what would happen."""
         with self.engine.connect() as conn:
             if write:
                 conn.execution_options(clm_write=True)
-            with conn.begin():
+            transaction = conn.begin()
+            try:
                 yield conn
                 clock = conn.info.pop("clm_clock", None)
-                if clock is not None:
+                if clock is not None and not dry_run:
                     set_meta(conn, "hlc", clock.last)
+            except BaseException:
+                transaction.rollback()
+                raise
+            if dry_run:
+                transaction.rollback()
+            else:
+                transaction.commit()
 
     def read(self):
         return self.connect(write=False)
 
-    def write(self):
-        return self.connect(write=True)
+    def write(self, dry_run: bool = False):
+        return self.connect(write=True, dry_run=dry_run)
 
     def schema_version(self) -> int | None:
         """The schema version, read with one query; None for an empty database."""

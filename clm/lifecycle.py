@@ -91,11 +91,43 @@ PLAYBOOKS = (
 
 
 @dataclass(frozen=True)
+class RuleSpec:
+    name: str
+    from_stages: tuple[str, ...]
+    when: tuple[str, ...]
+    to: str | None = None
+    cta: str | None = None
+    playbook: str | None = None
+
+
+RULES = (
+    RuleSpec("qualify", ("lead",), ("lead_score >= 50",), to="prospect"),
+    RuleSpec("onboarded", ("onboarding",), ("milestone_done:Personnel training",), to="launched"),
+    RuleSpec("launch", ("onboarding",), ("days_in_stage >= 30",), to="launched"),
+    RuleSpec("adopt", ("launched",), ("days_in_stage >= 60",), to="adopting"),
+    RuleSpec(
+        "renewal-due",
+        ("onboarding", "launched", "adopting"),
+        ("days_to_renewal <= 90",),
+        to="renewal",
+    ),
+    RuleSpec(
+        "at-risk",
+        ("onboarding", "launched", "adopting", "renewal"),
+        ("health < 40",),
+        to="will-churn",
+        cta="risk:health below 40",
+    ),
+)
+
+
+@dataclass(frozen=True)
 class Template:
     description: str
     entry_stage: str
     stages: tuple[StageSpec, ...]
     playbooks: tuple[PlaybookSpec, ...] = PLAYBOOKS
+    rules: tuple[RuleSpec, ...] = RULES
 
 
 TEMPLATES = {
@@ -121,6 +153,12 @@ TEMPLATES = {
             StageSpec("active", "Active", "customer-success"),
             StageSpec("renewal", "Renewal", "customer-success", 90, playbook="renewal"),
             StageSpec("churned", "Churned", terminal=True),
+        ),
+        rules=(
+            RuleSpec("activate", ("onboarding",), ("days_in_stage >= 30",), to="active"),
+            RuleSpec(
+                "renewal-due", ("onboarding", "active"), ("days_to_renewal <= 90",), to="renewal"
+            ),
         ),
     ),
 }

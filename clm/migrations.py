@@ -23,6 +23,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    select,
     text,
     update,
 )
@@ -238,8 +239,77 @@ def _seed_default_playbooks(conn: Connection, playbooks: Table, items: Table) ->
             )
 
 
+def _rules(conn: Connection) -> None:
+    """Transition rules and their firings (once per customer per stay); each customer's
+    current stay; the default rules where the default lifecycle's stages exist."""
+    md = MetaData()
+    Table("customers", md, Column("id", Integer, primary_key=True))
+    rules = Table(
+        "rules",
+        md,
+        *_record_columns(),
+        Column("name", String(64), nullable=False),
+        Column("position", Integer, nullable=False),
+        Column("from_stages", String, nullable=False),
+        Column("to_stage", String),
+        Column("conditions", String, nullable=False),
+        Column("cta", String),
+        Column("playbook", String),
+        Column("enabled", Boolean, nullable=False),
+        _partial("uq_rules_name", "name"),
+    )
+    Table(
+        "rule_firings",
+        md,
+        Column("id", Integer, primary_key=True),
+        Column("uuid", String(36), nullable=False, unique=True),
+        Column("rule", String(64), nullable=False),
+        Column("customer_id", Integer, ForeignKey("customers.id"), nullable=False),
+        Column("stay", String(36), nullable=False),
+        Column("fired_on", Date, nullable=False),
+        Column("created_at", DateTime, nullable=False),
+        Index("uq_rule_firings", "rule", "customer_id", "stay", unique=True),
+    )
+    md.create_all(conn, tables=[rules, md.tables["rule_firings"]])
+    conn.execute(text("ALTER TABLE customers ADD COLUMN stay VARCHAR(36)"))
+    customers = Table("customers", MetaData(), Column("id", Integer), Column("stay", String))
+    transitions = Table(
+        "transitions", MetaData(), Column("id", Integer), Column("uuid", String),
+        Column("customer_id", Integer), Column("on", Date),
+    )  # fmt: skip
+    latest = (
+        select(transitions.c.uuid)
+        .where(transitions.c.customer_id == customers.c.id)
+        .order_by(transitions.c.on.desc(), transitions.c.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    conn.execute(update(customers).values(stay=latest))
+    _seed_default_rules(conn, rules)
+
+
+def _seed_default_rules(conn: Connection, rules: Table) -> None:
+    from clm.lifecycle import RULES
+
+    stages = Table("stages", MetaData(), Column("key", String), Column("deleted_at", DateTime))
+    keys = set(conn.scalars(select(stages.c.key).where(stages.c.deleted_at.is_(None))))
+    now = datetime.now(UTC)
+    stamps = json.dumps({"*": f"{int(now.timestamp() * 1000):013d}-0000-00000000"})
+    rows = [
+        {"uuid": str(uuid.uuid4()), "created_at": now, "updated_at": now, "stamps": stamps,
+         "name": spec.name, "position": position, "from_stages": ";".join(spec.from_stages),
+         "to_stage": spec.to, "conditions": json.dumps(list(spec.when)), "cta": spec.cta,
+         "playbook": spec.playbook, "enabled": True}
+        for position, spec in enumerate(RULES, start=1)
+        if keys.issuperset(spec.from_stages) and (spec.to is None or spec.to in keys)
+    ]  # fmt: skip
+    if rows:
+        conn.execute(rules.insert(), rows)
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0001_initial", _initial),
     ("0002_milestones_tasks_ctas_playbooks", _milestones_tasks_ctas_playbooks),
+    ("0003_rules", _rules),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -102,6 +102,8 @@ class Customer(Record, table=True):
     health_on: date | None = None
     lead_score_on: date | None = None
     arr_on: date | None = None
+    # The uuid of the transition that began this stay in `stage`: a rule fires once per stay.
+    stay: str | None = Field(default=None, max_length=36)
 
 
 def customer_fk() -> int:
@@ -303,6 +305,36 @@ class PlaybookRun(Base, table=True):
     created_at: datetime
 
 
+class Rule(Record, table=True):
+    """Moves customers between stages and opens CTAs when all its conditions hold."""
+
+    __tablename__ = "rules"
+    __table_args__ = (partial_unique("uq_rules_name", "name"),)
+    name: str = Field(max_length=64)
+    position: int
+    from_stages: str  # stage keys joined by ';'
+    to_stage: str | None = None
+    conditions: str  # a JSON list of `FIELD OP VALUE` strings
+    cta: str | None = None  # `TYPE:REASON`
+    playbook: str | None = None
+    enabled: bool = True
+
+
+class RuleFiring(Base, table=True):
+    """Append-only: a rule fired for a customer during one stay in a stage. The unique key makes
+    a rule fire at most once per stay, so a CTA a person closed is not reopened tomorrow."""
+
+    __tablename__ = "rule_firings"
+    __table_args__ = (Index("uq_rule_firings", "rule", "customer_id", "stay", unique=True),)
+    id: int | None = Field(default=None, primary_key=True)
+    uuid: str = Field(max_length=36, unique=True)
+    rule: str = Field(max_length=64)
+    customer_id: int = Field(foreign_key="customers.id")
+    stay: str = Field(max_length=36)
+    fired_on: date
+    created_at: datetime
+
+
 users = User.__table__
 stages = Stage.__table__
 customers = Customer.__table__
@@ -320,5 +352,7 @@ tasks = Task.__table__
 playbooks = Playbook.__table__
 playbook_items = PlaybookItem.__table__
 playbook_runs = PlaybookRun.__table__
+rules = Rule.__table__
+rule_firings = RuleFiring.__table__
 meta = Meta.__table__
 migrations = Migration.__table__

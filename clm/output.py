@@ -95,7 +95,7 @@ def utc_text(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _jsonable(value):
+def jsonable(value):
     if isinstance(value, datetime):
         return utc_text(value)
     if isinstance(value, date):
@@ -103,12 +103,14 @@ def _jsonable(value):
     if isinstance(value, float):
         return number(value)
     if isinstance(value, list | tuple):
-        return [_jsonable(item) for item in value]
+        return [jsonable(item) for item in value]
+    if isinstance(value, dict):
+        return {key: jsonable(item) for key, item in value.items()}
     return value
 
 
 def _record(row: dict, columns: Sequence[Col]) -> dict:
-    return {col.key: _jsonable(row.get(col.key)) for col in columns}
+    return {col.key: jsonable(row.get(col.key)) for col in columns}
 
 
 def console(env: Env, stderr: bool = False):
@@ -180,7 +182,7 @@ def _write_plain_table(out, columns: Sequence[Col], rows: Iterable[dict]) -> Non
         out.write(line(values))
 
 
-def _table(columns: Sequence[Col], rows: Iterable[dict], title: str | None = None):
+def table(columns: Sequence[Col], rows: Iterable[dict], title: str | None = None):
     from rich import box
     from rich.table import Table
 
@@ -221,7 +223,7 @@ def render_rows(
             return
         out_console = console(env)
         if out_console.is_terminal:
-            out_console.print(_table(columns, _chain(first, rows)))
+            out_console.print(table(columns, _chain(first, rows)))
         else:
             _write_plain_table(out, columns, _chain(first, rows))
 
@@ -273,4 +275,4 @@ def render_record(
     for section in sections:
         if section.rows:
             out.print()
-            out.print(_table(section.columns, section.rows, title=section.title))
+            out.print(table(section.columns, section.rows, title=section.title))

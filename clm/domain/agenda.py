@@ -15,6 +15,7 @@ from clm.models import (
     milestone_collaborators,
     milestones,
     tasks,
+    users,
 )
 
 AGENDA_KEYS = ("kind", "id", "customer", "title", "due", "detail")
@@ -118,3 +119,87 @@ def _lateness(due: date | None, today: date) -> str | None:
 
 def _row(kind, row_id, customer, title, due, detail) -> dict:
     return dict(zip(AGENDA_KEYS, (kind, row_id, customer, title, due, detail), strict=True))
+
+
+OVERDUE_KEYS = ("kind", "id", "customer", "title", "due", "days_overdue", "owner")
+
+
+def overdue_items(conn: Connection, today: date) -> Iterator[dict]:
+    """Unfinished milestones, open tasks and open (not snoozed) CTAs past due, oldest first,
+    each with who it is on: the task's assignee, the CTA's owner, the customer's owner."""
+    from sqlalchemy import literal, union_all
+
+    owner = users.alias("owner")
+    live = (customers.c.deleted_at.is_(None),)
+    parts = [
+        select(
+            literal("milestone").label("kind"),
+            milestones.c.id,
+            customers.c.slug,
+            milestones.c.title,
+            milestones.c.due,
+            owner.c.handle,
+        )
+        .select_from(
+            milestones.join(customers, customers.c.id == milestones.c.customer_id).outerjoin(
+                owner, owner.c.id == customers.c.owner_id
+            )
+        )
+        .where(
+            milestones.c.status.in_(UNFINISHED),
+            milestones.c.due < today,
+            milestones.c.deleted_at.is_(None),
+            *live,
+        ),
+        select(
+            literal("task").label("kind"),
+            tasks.c.id,
+            customers.c.slug,
+            tasks.c.title,
+            tasks.c.due,
+            owner.c.handle,
+        )
+        .select_from(
+            tasks.join(customers, customers.c.id == tasks.c.customer_id).outerjoin(
+                owner, owner.c.id == tasks.c.assignee_id
+            )
+        )
+        .where(tasks.c.status == "open", tasks.c.due < today, tasks.c.deleted_at.is_(None), *live),
+        select(
+            literal("cta").label("kind"),
+            ctas.c.id,
+            customers.c.slug,
+            (ctas.c.type + literal(": ") + ctas.c.reason).label("title"),
+            ctas.c.due,
+            owner.c.handle,
+        )
+        .select_from(
+            ctas.join(customers, customers.c.id == ctas.c.customer_id).outerjoin(
+                owner, owner.c.id == ctas.c.owner_id
+            )
+        )
+        .where(
+            ctas.c.status == "open",
+            ctas.c.due < today,
+            ctas.c.deleted_at.is_(None),
+            or_(ctas.c.snoozed_until.is_(None), ctas.c.snoozed_until <= today),
+            *live,
+        ),
+    ]
+    query = union_all(*parts).subquery()
+    for row in conn.execute(select(query).order_by(query.c.due, query.c.kind, query.c.id)):
+        yield dict(
+            zip(
+                OVERDUE_KEYS,
+                (
+                    row.kind,
+                    row.id,
+                    row.slug,
+                    row.title,
+                    row.due,
+                    (today - row.due).days,
+                    row.handle,
+                ),
+                strict=True,
+            )
+        )

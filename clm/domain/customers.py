@@ -5,7 +5,7 @@ import unicodedata
 from collections.abc import Iterable, Iterator
 from datetime import date
 
-from sqlalchemy import Connection, delete, func, select
+from sqlalchemy import Connection, delete, func, select, update
 
 from clm.dates import Duration, days_between, parse_duration
 from clm.db import utcnow
@@ -156,6 +156,7 @@ def add_customer(
         reason="added",
         to_owner_id=owner_id,
     )
+    conn.execute(update(customers).where(customers.c.id == customer_id).values(stay=entry_key))
     run_stage_playbooks(conn, customer_id, stage_row, entry_key, today)
     return show_customer(conn, today, slug)[0]
 

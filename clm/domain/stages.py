@@ -9,16 +9,19 @@ from clm.domain.playbooks import install_playbooks
 from clm.domain.records import find_live, new_row
 from clm.errors import Invalid
 from clm.lifecycle import DEFAULT_TEMPLATE, TEMPLATES
-from clm.models import playbook_items, playbooks, stages
+from clm.models import playbook_items, playbooks, rules, stages
 
 STAGE_KEYS = ("key", "name", "position", "team", "expected_days", "playbook", "terminal")
 
 
 def install_template(conn: Connection, name: str = DEFAULT_TEMPLATE) -> None:
-    """Replace the stages with those of a lifecycle template."""
+    """Replace the model (stages, playbooks, rules) with those of a lifecycle template."""
+    from clm.rules import install_rules
+
     template = TEMPLATES.get(name)
     if template is None:
         raise Invalid(f"unknown template '{name}': use one of {', '.join(TEMPLATES)}")
+    conn.execute(delete(rules))
     conn.execute(delete(stages))
     conn.execute(delete(playbook_items))
     conn.execute(delete(playbooks))
@@ -40,6 +43,7 @@ def install_template(conn: Connection, name: str = DEFAULT_TEMPLATE) -> None:
         ],
     )
     set_meta(conn, "entry_stage", template.entry_stage)
+    install_rules(conn, template.rules)
 
 
 def get_stage(conn: Connection, key: str):

@@ -51,13 +51,6 @@ def enter_stage(
     if to_stage.team and to_stage.team != from_team:
         new_owner = default_owner(conn, to_stage.team)
         owner_id = new_owner.id if new_owner else None
-    update_row(
-        conn,
-        customers,
-        customer,
-        {"stage": to_stage.key, "stage_entered": on}
-        | ({"owner_id": owner_id} if owner_id != customer.owner_id else {}),
-    )
     entry_key = record_transition(
         conn,
         customer_id=customer.id,
@@ -69,6 +62,13 @@ def enter_stage(
         reason=reason,
         from_owner_id=customer.owner_id,
         to_owner_id=owner_id,
+    )
+    update_row(
+        conn,
+        customers,
+        customer,
+        {"stage": to_stage.key, "stage_entered": on, "stay": entry_key}
+        | ({"owner_id": owner_id} if owner_id != customer.owner_id else {}),
     )
     handles = dict(
         conn.execute(

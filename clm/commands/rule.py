@@ -1,0 +1,136 @@
+"""`clm rule …` and `clm explain`: the rules that move customers and open CTAs."""
+
+from typing import Annotated
+
+import typer
+
+from clm.commands.common import FormatOpt, noun
+from clm.output import Col, Format, render_rows, say
+
+app = noun("Transition rules: from stages, conditions, actions. Lists by default.")
+
+COLUMNS = (
+    Col("name"),
+    Col("from"),
+    Col("to"),
+    Col("when"),
+    Col("cta", "CTA"),
+    Col("playbook"),
+    Col("enabled"),
+)
+EXPLAIN = (
+    Col("rule"),
+    Col("condition"),
+    Col("value"),
+    Col("holds"),
+    Col("since"),
+    Col("verdict"),
+)
+RuleName = Annotated[str, typer.Argument(help="The rule's name.")]
+
+
+@app.command("list")
+def list_(ctx: typer.Context, fmt: FormatOpt = Format.table) -> None:
+    """List the rules in the order the tick tries them.
+
+    Example: clm rule list
+    """
+    env = ctx.obj
+    from clm.rules import list_rules
+
+    with env.database().read() as conn:
+        render_rows(env, list_rules(conn), COLUMNS, fmt, noun="rules")
+
+
+@app.command("add")
+def add(
+    ctx: typer.Context,
+    name: RuleName,
+    from_: Annotated[
+        str, typer.Option("--from", metavar="KEY[,KEY...]", help="The stages it applies in.")
+    ],
+    when: Annotated[
+        list[str],
+        typer.Option(
+            metavar="COND",
+            help="A condition, e.g. 'days_in_stage >= 30', 'health < 40', "
+            "'milestone_done:Kick-off' (repeatable; all must hold).",
+        ),
+    ],
+    to: Annotated[str | None, typer.Option(metavar="KEY", help="Move to this stage.")] = None,
+    cta: Annotated[
+        str | None, typer.Option(metavar="TYPE:REASON", help="Open a CTA, e.g. risk:low health.")
+    ] = None,
+    playbook: Annotated[str | None, typer.Option(help="Run this playbook.")] = None,
+    disabled: Annotated[bool, typer.Option("--disabled", help="Add it disabled.")] = False,
+) -> None:
+    """Add a rule; every problem with it is reported at once.
+
+    Example: clm rule add stalled --from onboarding --when "days_in_stage >= 45" --cta risk:stalled
+    """
+    env = ctx.obj
+    from clm.rules import add_rule
+
+    stages = [key for key in from_.split(",") if key.strip()]
+    with env.database().write() as conn:
+        rule = add_rule(conn, name, stages, when, to, cta, playbook, enabled=not disabled)
+    say(env, f"Added rule {rule['name']}. Preview it: clm tick --dry-run --until +30d")
+
+
+@app.command("rm")
+def rm(ctx: typer.Context, name: RuleName) -> None:
+    """Remove a rule.
+
+    Example: clm rule rm stalled
+    """
+    env = ctx.obj
+    from clm.rules import remove_rule
+
+    with env.database().write() as conn:
+        remove_rule(conn, name)
+    say(env, f"Removed rule {name}.")
+
+
+def _enable(env, name: str, enabled: bool) -> None:
+    from clm.rules import set_enabled
+
+    with env.database().write() as conn:
+        set_enabled(conn, name, enabled)
+    say(env, f"Rule {name} is {'enabled' if enabled else 'disabled'}.")
+
+
+@app.command("enable")
+def enable(ctx: typer.Context, name: RuleName) -> None:
+    """Enable a rule: the next tick applies it.
+
+    Example: clm rule enable stalled
+    """
+    _enable(ctx.obj, name, True)
+
+
+@app.command("disable")
+def disable(ctx: typer.Context, name: RuleName) -> None:
+    """Disable a rule: ticks skip it until it is enabled again.
+
+    Example: clm rule disable stalled
+    """
+    _enable(ctx.obj, name, False)
+
+
+def explain(
+    ctx: typer.Context,
+    slug: Annotated[str, typer.Argument(help="The customer's slug.")],
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Explain each rule from a customer's stage: every condition's value, whether it holds
+    and since when, and what the rule would do or why it won't.
+
+    Example: clm explain acme-corp
+    """
+    env = ctx.obj
+    from clm.rules import explain as explain_rules
+
+    with env.database().read() as conn:
+        render_rows(
+            env, explain_rules(conn, env.today, slug), EXPLAIN, fmt, noun="rules from its stage"
+        )

@@ -1,0 +1,100 @@
+"""`clm tick`: the daily engine cron runs."""
+
+import json
+from datetime import timedelta
+from typing import Annotated
+
+import typer
+
+from clm.output import Col, Format, console, say
+
+TRANSITIONS = (Col("customer"), Col("from"), Col("to"), Col("on"), Col("rule"))
+REMINDERS = (
+    Col("milestone"),
+    Col("customer"),
+    Col("title"),
+    Col("due"),
+    Col("remind_on"),
+    Col("recipients"),
+)
+CTAS = (Col("id"), Col("customer"), Col("type"), Col("reason"), Col("on"), Col("rule"))
+TASKS = (Col("id"), Col("customer"), Col("title"), Col("due"), Col("assignee"))
+OVERDUE = (Col("kind"), Col("id"), Col("customer"), Col("title"), Col("due"), Col("days_overdue"))
+NEWS = (
+    ("transitions", "Stage changes", TRANSITIONS),
+    ("reminders", "Reminders", REMINDERS),
+    ("ctas_opened", "CTAs opened", CTAS),
+    ("tasks_created", "Tasks created", TASKS),
+)
+
+
+def tick(
+    ctx: typer.Context,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what it would do; write nothing.")
+    ] = False,
+    until: Annotated[
+        str | None,
+        typer.Option(metavar="DATE", help="With --dry-run: play every day from today to DATE."),
+    ] = None,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Print only what is new; nothing on a quiet day.")
+    ] = False,
+    fmt: Annotated[
+        Format,
+        typer.Option("--format", "-f", help="table (default) or json.", case_sensitive=False),
+    ] = Format.table,
+) -> None:
+    """Apply the rules, fire due reminders, list what is overdue: once a day, from cron.
+
+    Example: clm tick --dry-run --until +30d
+    """
+    env = ctx.obj
+    from clm.errors import Invalid
+    from clm.rules import tick as run_tick
+
+    last = env.date(until, "--until") or env.today
+    if until and not dry_run:
+        raise Invalid("--until plays days ahead without writing: use it with --dry-run")
+    if last < env.today:
+        raise Invalid(f"invalid --until {last}: it must not be before today ({env.today})")
+    if fmt not in (Format.table, Format.json):
+        raise Invalid(f"invalid --format '{fmt.value}' for tick: use table or json")
+    results = []
+    with env.database().write(dry_run=dry_run) as conn:
+        day = env.today
+        while day <= last:
+            results.append(run_tick(conn, day, dry_run=dry_run))
+            day += timedelta(days=1)
+    for result in results:
+        _render(env, result, fmt, quiet)
+
+
+def _render(env, result, fmt: Format, quiet: bool) -> None:
+    from clm.output import jsonable
+
+    news = any(getattr(result, key) for key, _, _ in NEWS)
+    if fmt is Format.json:
+        if not quiet or news:
+            obj = {
+                "date": result.date,
+                **{k: getattr(result, k) for k, _, _ in NEWS},
+                "overdue": result.overdue,
+                "dry_run": result.dry_run,
+            }
+            env.stdout.write(json.dumps(jsonable(obj), ensure_ascii=False) + "\n")
+        return
+    if quiet and not news:
+        return
+    from clm.output import table
+
+    out = console(env)
+    prefix = "Dry run: " if result.dry_run else ""
+    out.print(f"{prefix}tick of {result.date}", markup=False, highlight=False)
+    sections = [*NEWS] + ([] if quiet else [("overdue", "Overdue", OVERDUE)])
+    for key, title, columns in sections:
+        rows = getattr(result, key)
+        if rows:
+            out.print(table(columns, rows, title=f"{title} ({len(rows)})"))
+    if not news and not quiet:
+        say(env, "Nothing new today.")

@@ -1,0 +1,240 @@
+"""`clm tick`, `clm rule …` and `clm explain` through the CLI: the engine's scenarios."""
+
+import json
+import subprocess
+import sys
+from datetime import date, timedelta
+
+from tests.conftest import dump
+
+
+def moves(clm, slug):
+    return [(m["on"], m["from"], m["to"], m["by"]) for m in clm.json("why", slug)]
+
+
+def test_a_first_tick_dates_each_move_the_day_it_became_due(team):
+    team("--today", "2026-01-01", "customer", "add", "Acme", "--start", "2026-01-01",
+         "--renewal", "2027-06-30")  # fmt: skip
+    result = team.json("--today", "2026-04-15", "tick")
+    assert result["transitions"] == [
+        {"customer": "acme", "from": "onboarding", "to": "launched", "on": "2026-01-31", "rule": "launch"},
+        {"customer": "acme", "from": "launched", "to": "adopting", "on": "2026-04-01", "rule": "adopt"},
+    ]  # fmt: skip
+    assert moves(team, "acme")[1:] == [
+        ("2026-01-31", "onboarding", "launched", "rule:launch"),
+        ("2026-04-01", "launched", "adopting", "rule:adopt"),
+    ]
+    again = team.json("--today", "2026-04-15", "tick")
+    assert (again["transitions"], again["reminders"], again["ctas_opened"], again["tasks_created"]) == (
+        [], [], [], [],
+    )  # fmt: skip
+    assert again["overdue"] == result["overdue"] and again["dry_run"] is False
+
+
+def test_daily_ticks_and_one_late_tick_write_the_same_history(team, tmp_path):
+    def book(db):
+        team("--db", db, "--today", "2026-01-01", "user", "add", "alice", "--team", "customer-success",
+             "--default-owner")  # fmt: skip
+        team(
+            "--db",
+            db,
+            "--today",
+            "2026-01-01",
+            "customer",
+            "add",
+            "Acme",
+            "--renewal",
+            "2026-05-20",
+        )
+        team(
+            "--db", db, "--today", "2026-01-10", "customer", "add", "Beta", "--start", "2026-01-10"
+        )
+        team("--db", db, "--today", "2026-01-05", "customer", "add", "Gamma", "--stage", "lead")
+        team("--db", db, "--today", "2026-02-03", "customer", "edit", "gamma", "--lead-score", "70")
+        team("--db", db, "--today", "2026-02-07", "customer", "edit", "beta", "--health", "20")
+
+    daily, late = tmp_path / "daily.db", tmp_path / "late.db"
+    book(daily)
+    book(late)
+    day = date(2026, 1, 1)
+    while day <= date(2026, 3, 31):
+        team("--db", daily, "--today", day.isoformat(), "tick", "--quiet")
+        day += timedelta(days=1)
+    team("--db", late, "--today", "2026-03-31", "tick", "--quiet")
+    histories = {}
+    for db in (daily, late):
+        histories[db] = {slug: [(m["on"], m["from"], m["to"], m["by"]) for m in team.json("--db", db, "why", slug)]
+                         for slug in ("acme", "beta", "gamma")}  # fmt: skip
+    assert histories[late] == histories[daily]
+    assert [m[2] for m in histories[late]["acme"]] == ["onboarding", "launched", "renewal"]
+    assert [m[2] for m in histories[late]["beta"]] == ["onboarding", "will-churn"]
+    assert [m[2] for m in histories[late]["gamma"]] == ["lead", "prospect"]
+
+
+def test_a_lead_qualifies_and_is_handed_to_sales(team):
+    team(
+        "--today",
+        "2026-03-01",
+        "customer",
+        "add",
+        "Initech",
+        "--stage",
+        "lead",
+        "--lead-score",
+        "20",
+    )
+    team("--today", "2026-03-10", "customer", "edit", "initech", "--lead-score", "60")
+    result = team.json("--today", "2026-03-20", "tick")
+    assert result["transitions"] == [
+        {
+            "customer": "initech",
+            "from": "lead",
+            "to": "prospect",
+            "on": "2026-03-10",
+            "rule": "qualify",
+        }
+    ]
+    assert team.json("customer", "show", "initech")["owner"] == "sam"
+    [handoff] = [m for m in team.json("why", "initech") if m["to"] == "prospect"]
+    assert handoff["by"] == "rule:qualify" and handoff["reason"] == "lead_score >= 50"
+
+
+def test_renewal_within_90_days_moves_on_exactly_the_90th_day_before(team):
+    team(
+        "--today",
+        "2026-01-01",
+        "customer",
+        "add",
+        "Acme",
+        "--stage",
+        "adopting",
+        "--renewal",
+        "2026-09-30",
+    )
+    assert team.json("--today", "2026-07-01", "tick")["transitions"] == []
+    team.json("--today", "2026-07-20", "tick")
+    assert moves(team, "acme")[-1] == ("2026-07-02", "adopting", "renewal", "rule:renewal-due")
+    assert team.json("customer", "show", "acme")["owner"] == "amy"
+
+
+def test_low_health_opens_one_risk_cta_dated_the_edit(team):
+    team("--today", "2026-01-01", "customer", "add", "Acme", "--stage", "adopting")
+    team("--today", "2026-02-10", "customer", "edit", "acme", "--health", "30")
+    first = team.json("--today", "2026-02-20", "tick")
+    assert first["ctas_opened"] == [{"id": 1, "customer": "acme", "type": "risk",
+                                     "reason": "health below 40", "on": "2026-02-10", "rule": "at-risk"}]  # fmt: skip
+    assert moves(team, "acme")[-1] == ("2026-02-10", "adopting", "will-churn", "rule:at-risk")
+    titles = {t["title"] for t in first["tasks_created"]}
+    assert titles == {"Call the executive sponsor", "Agree a save plan"}
+    for day in ("2026-02-20", "2026-02-21", "2026-03-15"):
+        assert team.json("--today", day, "tick")["ctas_opened"] == []
+    assert len(team.json("cta", "list", "--status", "all")) == 1
+
+
+def test_a_closed_cta_is_not_reopened_while_the_condition_holds(team):
+    team(
+        "rule",
+        "add",
+        "watch",
+        "--from",
+        "adopting",
+        "--when",
+        "health < 60",
+        "--cta",
+        "risk:watch it",
+    )
+    team("customer", "add", "Acme", "--stage", "adopting", "--health", "50")
+    assert len(team.json("tick")["ctas_opened"]) == 1
+    team("cta", "close", 1, "--outcome", "called them")
+    assert team.json("--today", "2026-11-24", "tick")["ctas_opened"] == []
+
+
+def test_dry_run_until_plays_each_day_and_writes_nothing(team, db_path):
+    team("--today", "2026-11-01", "customer", "add", "Acme", "--start", "2026-11-01")
+    before = dump(db_path)
+    out = team("tick", "--dry-run", "--until", "2026-12-05", "-f", "json").stdout.splitlines()
+    days = [json.loads(line) for line in out]
+    assert [d["date"] for d in days][:2] == ["2026-11-23", "2026-11-24"] and len(days) == 13
+    assert all(d["dry_run"] for d in days)
+    assert [(d["date"], t["to"]) for d in days for t in d["transitions"]] == [
+        ("2026-12-01", "launched")
+    ]
+    assert dump(db_path) == before
+    assert "use it with --dry-run" in team.error("tick", "--until", "+3d")
+
+
+def test_quiet_prints_nothing_on_a_quiet_day(team):
+    team("customer", "add", "Acme")
+    team("tick")
+    result = team("tick", "--quiet")
+    assert (result.stdout, result.stderr) == ("", "")
+    assert team("tick", "--quiet", "-f", "json").stdout == ""
+    assert team("--today", "2026-12-23", "tick", "--quiet").stdout.startswith("tick of 2026-12-23")
+
+
+def test_rule_book(team, db_path):
+    before = dump(db_path)
+    error = team.error("rule", "add", "Bad Name", "--from", "nowhere", "--when", "mood > 3",
+                       "--when", "health >= 1.5", "--cta", "panic:now")  # fmt: skip
+    for part in ("invalid rule name 'bad name'", "no stage 'nowhere'", "invalid condition 'mood > 3'",
+                 "health takes a whole number", "invalid --cta 'panic:now'"):  # fmt: skip
+        assert part in error
+    assert dump(db_path) == before
+    assert "already exists" in team.error("rule", "add", "launch", "--from", "onboarding",
+                                          "--when", "health < 1", "--to", "launched")  # fmt: skip
+    team("rule", "add", "stalled", "--from", "onboarding,launched", "--when", "days_in_stage >= 45",
+         "--cta", "risk:stalled", "--disabled")  # fmt: skip
+    [rule] = [r for r in team.json("rule", "list") if r["name"] == "stalled"]
+    assert rule == {"name": "stalled", "from": ["onboarding", "launched"], "to": None,
+                    "when": ["days_in_stage >= 45"], "cta": "risk:stalled", "playbook": None,
+                    "enabled": False}  # fmt: skip
+    team("rule", "enable", "stalled")
+    assert "already enabled" in team.error("rule", "enable", "stalled")
+    team("rule", "rm", "stalled")
+    assert "no rule 'stalled'" in team.error("rule", "disable", "stalled")
+
+
+def test_explain_says_what_each_rule_would_do(team):
+    team("--today", "2026-11-01", "customer", "add", "Acme", "--health", "35")
+    rows = team.json("explain", "acme")
+    by_rule = {r["rule"]: r for r in rows}
+    assert by_rule["launch"] | {"verdict": ""} == {
+        "rule": "launch", "condition": "days_in_stage >= 30", "value": 22, "holds": False,
+        "since": None, "verdict": "",
+    }  # fmt: skip
+    assert by_rule["launch"]["verdict"] == "won't yet: days_in_stage >= 30 does not hold"
+    assert by_rule["at-risk"]["holds"] is True and by_rule["at-risk"]["since"] == "2026-11-01"
+    assert by_rule["at-risk"]["verdict"] == (
+        "will move to will-churn, open a risk CTA 'health below 40', dated 2026-11-01"
+    )
+    team("tick")
+    assert team.json("explain", "acme") == []  # will-churn has no rules out
+
+
+def _tick(db: str, out):
+    result = subprocess.run(
+        [sys.executable, "-m", "clm", "--db", db, "tick", "-f", "json"],
+        capture_output=True,
+        text=True,
+    )
+    out.put((result.returncode, result.stdout, result.stderr))
+
+
+def test_concurrent_ticks_fire_each_reminder_once(team, db_path):
+    import multiprocessing
+
+    for n in range(5):
+        team("customer", "add", f"Customer {n}", "--stage", "lead")
+        team("milestone", "add", f"customer-{n}", "Go-live", "--due", "+5d", "--remind", "1w")
+    results = multiprocessing.Queue()
+    workers = [
+        multiprocessing.Process(target=_tick, args=(str(db_path), results)) for _ in range(4)
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(120)
+    outputs = [results.get() for _ in workers]
+    assert [code for code, _, _ in outputs] == [0, 0, 0, 0], outputs
+    fired = [len(json.loads(out)["reminders"]) for _, out, _ in outputs]
+    assert sorted(fired) == [0, 0, 0, 5]
