@@ -286,6 +286,35 @@ def _rules(conn: Connection) -> None:
     )
     conn.execute(update(customers).values(stay=latest))
     _seed_default_rules(conn, rules)
+    conn.execute(
+        text("ALTER TABLE milestone_reminders ADD COLUMN pending BOOLEAN NOT NULL DEFAULT TRUE")
+    )
+    reminders = Table(
+        "milestone_reminders", MetaData(), Column("milestone_id", Integer),
+        Column("offset", String), Column("remind_on", Date), Column("pending", Boolean),
+    )  # fmt: skip
+    milestones = Table(
+        "milestones", MetaData(), Column("id", Integer), Column("uuid", String),
+        Column("status", String), Column("deleted_at", DateTime),
+    )  # fmt: skip
+    log = Table(
+        "reminder_log", MetaData(), Column("milestone_uuid", String), Column("offset", String)
+    )
+    fired = select(log.c.milestone_uuid).where(
+        log.c.milestone_uuid == milestones.c.uuid, log.c.offset == reminders.c.offset
+    )
+    settled = select(milestones.c.id).where(
+        milestones.c.id == reminders.c.milestone_id,
+        (milestones.c.status.in_(("done", "cancelled")) | milestones.c.deleted_at.is_not(None))
+        | fired.exists(),
+    )
+    conn.execute(update(reminders).where(settled.exists()).values(pending=False))
+    Index(
+        "ix_milestone_reminders_pending",
+        reminders.c.remind_on,
+        sqlite_where=text("pending"),
+        postgresql_where=text("pending"),
+    ).create(conn)
 
 
 def _seed_default_rules(conn: Connection, rules: Table) -> None:

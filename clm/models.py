@@ -9,11 +9,11 @@ from sqlmodel import Field, SQLModel
 LIVE = text("deleted_at IS NULL")
 
 
-def partial_unique(name: str, *columns: str, where=LIVE) -> Index:
-    """A unique index over the rows `where` holds (by default: not tombstoned, so a removed
+def partial_unique(name: str, *columns: str, where=LIVE, unique: bool = True) -> Index:
+    """A (unique) index over the rows `where` holds (by default: not tombstoned, so a removed
     slug can be reused). `clm.db` gives PostgreSQL the same condition when it connects to one:
     naming it here would load SQLAlchemy's PostgreSQL dialect on every start."""
-    return Index(name, *columns, unique=True, sqlite_where=where, info={"where": where})
+    return Index(name, *columns, unique=unique, sqlite_where=where, info={"where": where})
 
 
 def user_fk(**kwargs) -> int | None:
@@ -192,12 +192,19 @@ class Milestone(Record, table=True):
 
 
 class MilestoneReminder(Base, table=True):
-    """When a milestone reminds: its due date minus each offset."""
+    """When a milestone reminds: its due date minus each offset. `pending` until it fires or
+    its milestone is finished, so the tick scans only what may still fire, not all history."""
 
     __tablename__ = "milestone_reminders"
+    __table_args__ = (
+        partial_unique(
+            "ix_milestone_reminders_pending", "remind_on", where=text("pending"), unique=False
+        ),
+    )
     milestone_id: int = Field(foreign_key="milestones.id", primary_key=True)
     offset: str = Field(primary_key=True, max_length=16)
     remind_on: date = Field(index=True)
+    pending: bool = True
 
 
 class MilestoneCollaborator(Base, table=True):

@@ -447,8 +447,17 @@ def _roll_renewal_milestone(conn: Connection, today: date, customer_id: int) -> 
 
 def remove_customer(conn: Connection, slug: str) -> str:
     """Tombstone a customer: it disappears from every list; its history is kept."""
+    from clm.models import milestone_reminders
+
     customer = get_customer(conn, slug)
     update_row(conn, customers, customer, {"deleted_at": utcnow()})
+    # Its milestones never remind again: nothing left for the tick to scan.
+    theirs = select(milestones.c.id).where(milestones.c.customer_id == customer.id)
+    conn.execute(
+        update(milestone_reminders)
+        .where(milestone_reminders.c.milestone_id.in_(theirs))
+        .values(pending=False)
+    )
     return customer.name
 
 

@@ -3,7 +3,7 @@
 from collections.abc import Iterable, Iterator
 from datetime import date
 
-from sqlalchemy import Connection, String, cast, delete, func, or_, select
+from sqlalchemy import Connection, String, cast, delete, func, or_, select, update
 
 from clm.dates import Duration, parse_duration
 from clm.db import insert_ignore, utcnow
@@ -63,6 +63,30 @@ def _set_reminders(
                 {"milestone_id": milestone_id, "offset": key, "remind_on": d.before(due, days_off)}
                 for key, d in rows.items()
             ],
+        )
+        settle_reminders(conn, milestone_id)
+
+
+def settle_reminders(conn: Connection, milestone_id: int) -> None:
+    """Mark which of a milestone's reminders may still fire: not yet fired, and the milestone
+    unfinished and not removed."""
+    row = conn.execute(select(milestones).where(milestones.c.id == milestone_id)).one()
+    live = row.status in UNFINISHED and row.deleted_at is None
+    fired = set(
+        conn.scalars(select(reminder_log.c.offset).where(reminder_log.c.milestone_uuid == row.uuid))
+    )
+    for offset in conn.scalars(
+        select(milestone_reminders.c.offset).where(
+            milestone_reminders.c.milestone_id == milestone_id
+        )
+    ).all():
+        conn.execute(
+            update(milestone_reminders)
+            .where(
+                milestone_reminders.c.milestone_id == milestone_id,
+                milestone_reminders.c.offset == offset,
+            )
+            .values(pending=live and offset not in fired)
         )
 
 
@@ -258,6 +282,7 @@ def complete_milestone(
         update_row(
             conn, milestones, row, {"status": "done", "done_on": done_on, "blocked_reason": None}
         )
+        settle_reminders(conn, milestone_id)
         if row.every:
             next_id = _next_occurrence(conn, row)
     return {
@@ -319,6 +344,7 @@ def set_status(conn: Connection, milestone_id: int, status: str, reason: str | N
         {"status": status, "blocked_reason": reason if status == "blocked" else None}
         | ({"done_on": None} if status == "open" else {}),
     )
+    settle_reminders(conn, milestone_id)
 
 
 def edit_milestone(
@@ -374,6 +400,7 @@ def remove_milestone(conn: Connection, milestone_id: int) -> str:
     """Tombstone a milestone: it leaves every list and never reminds again."""
     row = get_milestone(conn, milestone_id)
     update_row(conn, milestones, row, {"deleted_at": utcnow()})
+    settle_reminders(conn, milestone_id)
     return row.title
 
 
@@ -413,14 +440,7 @@ def reminders_due(
     if include_fired:
         query = query.where(milestones.c.due >= day)
     else:
-        query = query.where(
-            ~select(reminder_log.c.id)
-            .where(
-                reminder_log.c.milestone_uuid == milestones.c.uuid,
-                reminder_log.c.offset == milestone_reminders.c.offset,
-            )
-            .exists()
-        )
+        query = query.where(milestone_reminders.c.pending)
     if user_id is not None:
         query = query.where(
             or_(
@@ -480,4 +500,12 @@ def fire_reminders(conn: Connection, day: date) -> list[dict]:
         del entry["stamps"], entry["updated_at"]
         if insert_ignore(conn, reminder_log, [entry]):
             fired.append(reminder)
+        conn.execute(
+            update(milestone_reminders)
+            .where(
+                milestone_reminders.c.milestone_id == reminder["milestone"],
+                milestone_reminders.c.offset == reminder["offset"],
+            )
+            .values(pending=False)
+        )
     return fired

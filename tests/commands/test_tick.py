@@ -13,28 +13,67 @@ def moves(clm, slug):
 
 
 def test_a_first_tick_dates_each_move_the_day_it_became_due(team):
-    team("--today", "2026-01-01", "customer", "add", "Acme", "--start", "2026-01-01",
-         "--renewal", "2027-06-30")  # fmt: skip
+    team(
+        "--today",
+        "2026-01-01",
+        "customer",
+        "add",
+        "Acme",
+        "--start",
+        "2026-01-01",
+        "--renewal",
+        "2027-06-30",
+    )
     result = team.json("--today", "2026-04-15", "tick")
     assert result["transitions"] == [
-        {"customer": "acme", "from": "onboarding", "to": "launched", "on": "2026-01-31", "rule": "launch"},
-        {"customer": "acme", "from": "launched", "to": "adopting", "on": "2026-04-01", "rule": "adopt"},
-    ]  # fmt: skip
+        {
+            "customer": "acme",
+            "from": "onboarding",
+            "to": "launched",
+            "on": "2026-01-31",
+            "rule": "launch",
+        },
+        {
+            "customer": "acme",
+            "from": "launched",
+            "to": "adopting",
+            "on": "2026-04-01",
+            "rule": "adopt",
+        },
+    ]
     assert moves(team, "acme")[1:] == [
         ("2026-01-31", "onboarding", "launched", "rule:launch"),
         ("2026-04-01", "launched", "adopting", "rule:adopt"),
     ]
     again = team.json("--today", "2026-04-15", "tick")
-    assert (again["transitions"], again["reminders"], again["ctas_opened"], again["tasks_created"]) == (
-        [], [], [], [],
-    )  # fmt: skip
+    assert (
+        again["transitions"],
+        again["reminders"],
+        again["ctas_opened"],
+        again["tasks_created"],
+    ) == (
+        [],
+        [],
+        [],
+        [],
+    )
     assert again["overdue"] == result["overdue"] and again["dry_run"] is False
 
 
 def test_daily_ticks_and_one_late_tick_write_the_same_history(team, tmp_path):
     def book(db):
-        team("--db", db, "--today", "2026-01-01", "user", "add", "alice", "--team", "customer-success",
-             "--default-owner")  # fmt: skip
+        team(
+            "--db",
+            db,
+            "--today",
+            "2026-01-01",
+            "user",
+            "add",
+            "alice",
+            "--team",
+            "customer-success",
+            "--default-owner",
+        )
         team(
             "--db",
             db,
@@ -63,8 +102,12 @@ def test_daily_ticks_and_one_late_tick_write_the_same_history(team, tmp_path):
     team("--db", late, "--today", "2026-03-31", "tick", "--quiet")
     histories = {}
     for db in (daily, late):
-        histories[db] = {slug: [(m["on"], m["from"], m["to"], m["by"]) for m in team.json("--db", db, "why", slug)]
-                         for slug in ("acme", "beta", "gamma")}  # fmt: skip
+        histories[db] = {
+            slug: [
+                (m["on"], m["from"], m["to"], m["by"]) for m in team.json("--db", db, "why", slug)
+            ]
+            for slug in ("acme", "beta", "gamma")
+        }
     assert histories[late] == histories[daily]
     assert [m[2] for m in histories[late]["acme"]] == ["onboarding", "launched", "renewal"]
     assert [m[2] for m in histories[late]["beta"]] == ["onboarding", "will-churn"]
@@ -121,8 +164,16 @@ def test_low_health_opens_one_risk_cta_dated_the_edit(team):
     team("--today", "2026-01-01", "customer", "add", "Acme", "--stage", "adopting")
     team("--today", "2026-02-10", "customer", "edit", "acme", "--health", "30")
     first = team.json("--today", "2026-02-20", "tick")
-    assert first["ctas_opened"] == [{"id": 1, "customer": "acme", "type": "risk",
-                                     "reason": "health below 40", "on": "2026-02-10", "rule": "at-risk"}]  # fmt: skip
+    assert first["ctas_opened"] == [
+        {
+            "id": 1,
+            "customer": "acme",
+            "type": "risk",
+            "reason": "health below 40",
+            "on": "2026-02-10",
+            "rule": "at-risk",
+        }
+    ]
     assert moves(team, "acme")[-1] == ("2026-02-10", "adopting", "will-churn", "rule:at-risk")
     titles = {t["title"] for t in first["tasks_created"]}
     assert titles == {"Call the executive sponsor", "Agree a save plan"}
@@ -174,20 +225,53 @@ def test_quiet_prints_nothing_on_a_quiet_day(team):
 
 def test_rule_book(team, db_path):
     before = dump(db_path)
-    error = team.error("rule", "add", "Bad Name", "--from", "nowhere", "--when", "mood > 3",
-                       "--when", "health >= 1.5", "--cta", "panic:now")  # fmt: skip
-    for part in ("invalid rule name 'bad name'", "no stage 'nowhere'", "invalid condition 'mood > 3'",
-                 "health takes a whole number", "invalid --cta 'panic:now'"):  # fmt: skip
+    error = team.error(
+        "rule",
+        "add",
+        "Bad Name",
+        "--from",
+        "nowhere",
+        "--when",
+        "mood > 3",
+        "--when",
+        "health >= 1.5",
+        "--cta",
+        "panic:now",
+    )
+    for part in (
+        "invalid rule name 'bad name'",
+        "no stage 'nowhere'",
+        "invalid condition 'mood > 3'",
+        "health takes a whole number",
+        "invalid --cta 'panic:now'",
+    ):
         assert part in error
     assert dump(db_path) == before
-    assert "already exists" in team.error("rule", "add", "launch", "--from", "onboarding",
-                                          "--when", "health < 1", "--to", "launched")  # fmt: skip
-    team("rule", "add", "stalled", "--from", "onboarding,launched", "--when", "days_in_stage >= 45",
-         "--cta", "risk:stalled", "--disabled")  # fmt: skip
+    assert "already exists" in team.error(
+        "rule", "add", "launch", "--from", "onboarding", "--when", "health < 1", "--to", "launched"
+    )
+    team(
+        "rule",
+        "add",
+        "stalled",
+        "--from",
+        "onboarding,launched",
+        "--when",
+        "days_in_stage >= 45",
+        "--cta",
+        "risk:stalled",
+        "--disabled",
+    )
     [rule] = [r for r in team.json("rule", "list") if r["name"] == "stalled"]
-    assert rule == {"name": "stalled", "from": ["onboarding", "launched"], "to": None,
-                    "when": ["days_in_stage >= 45"], "cta": "risk:stalled", "playbook": None,
-                    "enabled": False}  # fmt: skip
+    assert rule == {
+        "name": "stalled",
+        "from": ["onboarding", "launched"],
+        "to": None,
+        "when": ["days_in_stage >= 45"],
+        "cta": "risk:stalled",
+        "playbook": None,
+        "enabled": False,
+    }
     team("rule", "enable", "stalled")
     assert "already enabled" in team.error("rule", "enable", "stalled")
     team("rule", "rm", "stalled")
@@ -199,9 +283,13 @@ def test_explain_says_what_each_rule_would_do(team):
     rows = team.json("explain", "acme")
     by_rule = {r["rule"]: r for r in rows}
     assert by_rule["launch"] | {"verdict": ""} == {
-        "rule": "launch", "condition": "days_in_stage >= 30", "value": 22, "holds": False,
-        "since": None, "verdict": "",
-    }  # fmt: skip
+        "rule": "launch",
+        "condition": "days_in_stage >= 30",
+        "value": 22,
+        "holds": False,
+        "since": None,
+        "verdict": "",
+    }
     assert by_rule["launch"]["verdict"] == "won't yet: days_in_stage >= 30 does not hold"
     assert by_rule["at-risk"]["holds"] is True and by_rule["at-risk"]["since"] == "2026-11-01"
     assert by_rule["at-risk"]["verdict"] == (
