@@ -373,9 +373,12 @@ class TickResult:
     dry_run: bool = False
 
 
-def tick(conn: Connection, today: date, dry_run: bool = False) -> TickResult:
+def tick(
+    conn: Connection, today: date, dry_run: bool = False, trying: Iterable[str] = ()
+) -> TickResult:
     """One day of the engine: rules to a fixed point, due reminders fired once, overdue listed.
-    Runs inside the caller's write transaction; a dry run is rolled back by the caller."""
+    Runs inside the caller's write transaction; a dry run is rolled back by the caller.
+    `trying` names disabled rules to apply as if enabled (for a dry run before enabling)."""
     from clm.domain.agenda import overdue_items
     from clm.domain.milestones import fire_reminders
     from clm.domain.tasks import task_rows
@@ -385,7 +388,7 @@ def tick(conn: Connection, today: date, dry_run: bool = False) -> TickResult:
         _loaded(row)
         for row in conn.execute(
             select(rules)
-            .where(rules.c.deleted_at.is_(None), rules.c.enabled)
+            .where(rules.c.deleted_at.is_(None), rules.c.enabled | rules.c.name.in_(trying))
             .order_by(rules.c.position)
         )
     ]

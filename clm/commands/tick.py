@@ -37,6 +37,10 @@ def tick(
         str | None,
         typer.Option(metavar="DATE", help="With --dry-run: play every day from today to DATE."),
     ] = None,
+    trying: Annotated[
+        list[str] | None,
+        typer.Option("--try", metavar="RULE", help="With --dry-run: apply this disabled rule too."),
+    ] = None,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="Print only what is new; nothing on a quiet day.")
     ] = False,
@@ -47,24 +51,28 @@ def tick(
 ) -> None:
     """Apply the rules, fire due reminders, list what is overdue: once a day, from cron.
 
-    Example: clm tick --dry-run --until +30d
+    Example: clm tick --dry-run --until +30d --try stalled
     """
+    from clm.rules import get_rule
+
     env = ctx.obj
     from clm.errors import Invalid
     from clm.rules import tick as run_tick
 
     last = env.date(until, "--until") or env.today
-    if until and not dry_run:
-        raise Invalid("--until plays days ahead without writing: use it with --dry-run")
+    if (until or trying) and not dry_run:
+        raise Invalid("--until and --try play what would happen: use them with --dry-run")
     if last < env.today:
         raise Invalid(f"invalid --until {last}: it must not be before today ({env.today})")
     if fmt not in (Format.table, Format.json):
         raise Invalid(f"invalid --format '{fmt.value}' for tick: use table or json")
     results = []
     with env.database().write(dry_run=dry_run) as conn:
+        for name in trying or ():
+            get_rule(conn, name)
         day = env.today
         while day <= last:
-            results.append(run_tick(conn, day, dry_run=dry_run))
+            results.append(run_tick(conn, day, dry_run=dry_run, trying=trying or ()))
             day += timedelta(days=1)
     for result in results:
         _render(env, result, fmt, quiet)

@@ -211,7 +211,21 @@ def test_dry_run_until_plays_each_day_and_writes_nothing(team, db_path):
         ("2026-12-01", "launched")
     ]
     assert dump(db_path) == before
-    assert "use it with --dry-run" in team.error("tick", "--until", "+3d")
+    assert "use them with --dry-run" in team.error("tick", "--until", "+3d")
+
+
+def test_a_disabled_rule_can_be_tried_in_a_dry_run(team, db_path):
+    team("rule", "add", "stalled", "--from", "onboarding", "--when", "days_in_stage >= 10",
+         "--cta", "risk:stalled", "--disabled")  # fmt: skip
+    team("--today", "2026-11-01", "customer", "add", "Acme")
+    assert team.json("tick", "--dry-run")["ctas_opened"] == []
+    before = dump(db_path)
+    tried = team.json("tick", "--dry-run", "--try", "stalled")["ctas_opened"]
+    assert [(c["customer"], c["reason"], c["on"]) for c in tried] == [
+        ("acme", "stalled", "2026-11-11")
+    ]
+    assert dump(db_path) == before
+    assert "no rule 'stale'" in team.error("tick", "--dry-run", "--try", "stale")
 
 
 def test_quiet_prints_nothing_on_a_quiet_day(team):
