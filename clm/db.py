@@ -243,7 +243,9 @@ def insert_ignore(conn: Connection, table, rows: list[dict]) -> int:
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    return conn.execute(insert(table).on_conflict_do_nothing(), rows).rowcount
+    # Count the rows RETURNING gives back: psycopg reports no rowcount for a batch.
+    statement = insert(table).on_conflict_do_nothing().returning(*table.primary_key.columns)
+    return len(conn.execute(statement, rows).all())
 
 
 def get_meta(conn: Connection, key: str) -> str | None:

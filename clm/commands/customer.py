@@ -43,6 +43,8 @@ MILESTONES = (
     Col("remind_on", "reminds"),
     Col("every"),
 )
+CTAS = (Col("id"), Col("type"), Col("reason"), Col("priority"), Col("owner"), Col("due"))
+TASKS = (Col("id"), Col("title"), Col("due"), Col("assignee"), Col("milestone"), Col("cta", "CTA"))
 TIMELINE = (Col("on"), Col("kind"), Col("text"), Col("by"), Col("reason"))
 HISTORY = (Col("on"), Col("from"), Col("to"), Col("by"), Col("reason"))
 
@@ -155,6 +157,8 @@ def show(ctx: typer.Context, slug: Slug, fmt: FormatOpt = Format.table) -> None:
     title = f"{record['name']} ({record['slug']})"
     sections = [
         Section("milestones", "Milestones", MILESTONES, lists["milestones"]),
+        Section("ctas", "Open CTAs", CTAS, lists["ctas"]),
+        Section("tasks", "Open tasks", TASKS, lists["tasks"]),
         Section("timeline", "Timeline", TIMELINE, lists["timeline"]),
     ]
     render_record(env, title, record, (*COLUMNS, Col("pinned")), fmt, sections, page=PAGE)

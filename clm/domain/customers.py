@@ -245,16 +245,24 @@ def list_customers(
 
 def show_customer(conn: Connection, today: date, slug: str) -> tuple[dict, dict[str, list]]:
     """A customer's details and what hangs off it: its unfinished milestones (pinned ones also
-    as `pinned` dates), and the timeline of notes interleaved with stage changes."""
+    as `pinned` dates), open CTAs and tasks, and the timeline of notes and stage changes."""
     from clm.domain.milestones import list_milestones
 
     customer = get_customer(conn, slug)
     record = _as_dict(
         conn.execute(_select_customers().where(customers.c.id == customer.id)).one(), today
     )
+    from clm.domain.ctas import list_ctas
+    from clm.domain.tasks import list_tasks
+
     unfinished = list(list_milestones(conn, today, customer=customer.slug))
     record["pinned"] = [f"{m['title']} {m['due']}" for m in unfinished if m["pinned"]]
-    return record, {"milestones": unfinished, "timeline": list(timeline(conn, customer.id))}
+    return record, {
+        "milestones": unfinished,
+        "ctas": list(list_ctas(conn, today, customer=customer.slug)),
+        "tasks": list(list_tasks(conn, today, customer=customer.slug)),
+        "timeline": list(timeline(conn, customer.id)),
+    }
 
 
 def timeline(conn: Connection, customer_id: int) -> Iterator[dict]:

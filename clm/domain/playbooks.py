@@ -109,10 +109,11 @@ def apply_playbook(
     run_key: str,
     anchors: dict[str, date | None],
     cta_id: int | None = None,
+    assignee_id: int | None = None,
 ) -> dict | None:
     """Create the playbook's milestones and tasks for `customer`, once per `run_key` (the
     run's unique key decides); None when it ran already. Items whose anchor day is unknown
-    (no renewal date) are skipped. Tasks go to the customer's owner."""
+    (no renewal date) are skipped. Tasks go to `assignee_id`, else the customer's owner."""
     playbook = get_playbook(conn, name)
     run = new_row(
         conn,
@@ -152,7 +153,7 @@ def apply_playbook(
                 customer.id,
                 item["title"],
                 due,
-                customer.owner_id,
+                assignee_id or customer.owner_id,
                 milestone_ids.get(item["milestone"]),
                 cta_id,
                 source,

@@ -1,0 +1,235 @@
+"""CTAs (calls to action): alerts that ask for action, at most one open per customer, type and
+reason; snoozed until a date, closed with an outcome, with tasks from a playbook under them."""
+
+from collections.abc import Iterator
+from datetime import date
+
+from sqlalchemy import Connection, String, and_, case, cast, func, or_, select
+
+from clm.db import insert_ignore
+from clm.domain.customers import get_customer
+from clm.domain.playbooks import apply_playbook, get_playbook
+from clm.domain.records import find_by_id, new_row, update_row
+from clm.domain.users import get_user
+from clm.errors import Conflict, Invalid, NotFound
+from clm.models import ctas, customers, tasks, users
+
+CTA_KEYS = (
+    "id",
+    "uuid",
+    "customer",
+    "type",
+    "reason",
+    "priority",
+    "status",
+    "owner",
+    "due",
+    "tasks",
+    "source",
+)
+TYPES = ("risk", "lifecycle", "expansion", "objective", "activity")
+PRIORITIES = ("low", "medium", "high")
+# Stored: open or closed. Shown: snoozed while an open CTA's snooze date is ahead.
+STATUSES = ("open", "closed", "snoozed")
+
+
+def _choice(value: str, choices: tuple[str, ...], option: str) -> str:
+    if value not in choices:
+        raise Invalid(f"invalid {option} '{value}': use {', '.join(choices)}")
+    return value
+
+
+def _check(type_: str, priority: str, reason: str) -> None:
+    _choice(type_, TYPES, "--type")
+    _choice(priority, PRIORITIES, "--priority")
+    if not reason.strip():
+        raise Invalid("invalid --reason '': a CTA needs a reason")
+
+
+def create_cta(
+    conn: Connection,
+    today: date,
+    customer,
+    type_: str,
+    reason: str,
+    priority: str = "medium",
+    due: date | None = None,
+    owner_id: int | None = None,
+    playbook: str | None = None,
+    source: str | None = None,
+) -> dict | None:
+    """Insert an open CTA on `customer` (a row), owned by `owner_id` else the customer's owner,
+    and run `playbook` with its tasks under the CTA; None when an open CTA of the same customer,
+    type and reason exists (the database's unique key decides). Returns the CTA's id and what
+    the playbook created."""
+    _check(type_, priority, reason)
+    if playbook is not None:
+        playbook = get_playbook(conn, playbook).name
+    row = new_row(
+        conn, customer_id=customer.id, type=type_, reason=reason.strip(), priority=priority,
+        status="open", owner_id=owner_id or customer.owner_id, due=due, source=source,
+    )  # fmt: skip
+    insert_ignore(conn, ctas, [row])
+    # Found by its uuid, not by insert_ignore's count: psycopg reports -1 for it.
+    cta_id = conn.scalar(select(ctas.c.id).where(ctas.c.uuid == row["uuid"]))
+    if cta_id is None:
+        return None
+    created = None
+    if playbook is not None:
+        anchors = {
+            "run": today,
+            "entry": today,
+            "start": customer.start,
+            "renewal": customer.renewal,
+        }
+        created = apply_playbook(
+            conn,
+            customer,
+            playbook,
+            row["uuid"],
+            anchors,
+            cta_id=cta_id,
+            assignee_id=row["owner_id"],
+        )
+    return {"id": cta_id, "playbook": created}
+
+
+def open_cta_of(conn: Connection, customer_id: int, type_: str, reason: str):
+    """The open (or snoozed) CTA of this customer, type and reason, or None."""
+    return conn.execute(
+        select(ctas.c.id, ctas.c.snoozed_until).where(
+            ctas.c.customer_id == customer_id,
+            ctas.c.type == type_,
+            ctas.c.reason == reason.strip(),
+            ctas.c.status == "open",
+            ctas.c.deleted_at.is_(None),
+        )
+    ).first()
+
+
+def open_cta(
+    conn: Connection,
+    today: date,
+    slug: str,
+    type_: str,
+    reason: str,
+    priority: str = "medium",
+    due: date | None = None,
+    owner: str | None = None,
+    playbook: str | None = None,
+) -> tuple[dict, dict | None]:
+    """Open a CTA by hand; refused while one of the same customer, type and reason is open.
+    The new CTA and what its playbook created."""
+    customer = get_customer(conn, slug)
+    owner_id = get_user(conn, owner).id if owner is not None else None
+    _check(type_, priority, reason)
+    existing = open_cta_of(conn, customer.id, type_, reason)
+    if existing is not None:
+        snoozed = (
+            f", snoozed until {existing.snoozed_until}"
+            if existing.snoozed_until and existing.snoozed_until > today
+            else ""
+        )
+        raise Conflict(
+            f"CTA {existing.id} ({type_}: {reason.strip()}) is already open on "
+            f"{customer.slug}{snoozed}: close it first"
+        )
+    created = create_cta(conn, today, customer, type_, reason, priority, due, owner_id, playbook)
+    if created is None:  # the unique key caught what the check above could not see
+        raise Conflict(f"a {type_} CTA '{reason.strip()}' is already open on {customer.slug}")
+    return next(_cta_rows(conn, today, ctas.c.id == created["id"])), created["playbook"]
+
+
+def get_cta(conn: Connection, cta_id: int):
+    """A live CTA of a live customer, or NotFound."""
+    row = find_by_id(conn, ctas, cta_id, "CTA")
+    if conn.scalar(select(customers.c.deleted_at).where(customers.c.id == row.customer_id)):
+        raise NotFound(f"no CTA {cta_id} (its customer was removed)")
+    return row
+
+
+def _snoozed(today: date):
+    return and_(ctas.c.status == "open", ctas.c.snoozed_until > today)
+
+
+def _cta_rows(conn: Connection, today: date, *where) -> Iterator[dict]:
+    task_ids = (
+        select(func.aggregate_strings(cast(tasks.c.id, String), ";"))
+        .where(tasks.c.cta_id == ctas.c.id, tasks.c.deleted_at.is_(None))
+        .scalar_subquery()
+    )
+    query = (
+        select(
+            ctas.c.id,
+            ctas.c.uuid,
+            customers.c.slug.label("customer"),
+            ctas.c.type,
+            ctas.c.reason,
+            ctas.c.priority,
+            case((_snoozed(today), "snoozed"), else_=ctas.c.status).label("status"),
+            users.c.handle.label("owner"),
+            ctas.c.due,
+            task_ids.label("tasks"),
+            ctas.c.source,
+        )
+        .select_from(
+            ctas.join(customers, customers.c.id == ctas.c.customer_id).outerjoin(
+                users, users.c.id == ctas.c.owner_id
+            )
+        )
+        .where(ctas.c.deleted_at.is_(None), customers.c.deleted_at.is_(None), *where)
+        .order_by(ctas.c.due.is_(None), ctas.c.due, ctas.c.id)
+    )
+    for row in conn.execute(query):
+        record = row._asdict()
+        record["tasks"] = (
+            sorted(int(i) for i in record["tasks"].split(";")) if record["tasks"] else []
+        )
+        yield record
+
+
+def list_ctas(
+    conn: Connection,
+    today: date,
+    customer: str | None = None,
+    status: str | None = None,
+    owner: str | None = None,
+) -> Iterator[dict]:
+    """CTAs by due date (undated last): open ones, not snoozed, unless `status` says otherwise."""
+    where = []
+    if status is None or status == "open":
+        where += [
+            ctas.c.status == "open",
+            or_(ctas.c.snoozed_until.is_(None), ctas.c.snoozed_until <= today),
+        ]
+    elif status == "snoozed":
+        where.append(_snoozed(today))
+    elif status != "all":
+        where.append(ctas.c.status == _choice(status, (*STATUSES, "all"), "--status"))
+    if customer is not None:
+        where.append(ctas.c.customer_id == get_customer(conn, customer).id)
+    if owner is not None:
+        where.append(ctas.c.owner_id == get_user(conn, owner).id)
+    return _cta_rows(conn, today, *where)
+
+
+def close_cta(conn: Connection, today: date, cta_id: int, outcome: str | None = None) -> dict:
+    """Close a CTA today, with what came of it."""
+    row = get_cta(conn, cta_id)
+    if row.status == "closed":
+        raise Conflict(f"CTA {cta_id} is already closed (on {row.closed_on})")
+    outcome = (outcome or "").strip() or None
+    changes = {"status": "closed", "outcome": outcome, "closed_on": today}
+    update_row(conn, ctas, row, changes | ({"snoozed_until": None} if row.snoozed_until else {}))
+    return {"id": cta_id, "closed_on": today, "outcome": outcome}
+
+
+def snooze_cta(conn: Connection, today: date, cta_id: int, until: date) -> dict:
+    """Hide an open CTA from the open list until `until`; from that day on it is open again."""
+    row = get_cta(conn, cta_id)
+    if row.status == "closed":
+        raise Conflict(f"CTA {cta_id} is closed (on {row.closed_on}): only an open CTA snoozes")
+    if until <= today:
+        raise Invalid(f"invalid --until {until}: snooze until a day after today ({today})")
+    update_row(conn, ctas, row, {"snoozed_until": until} if row.snoozed_until != until else {})
+    return {"id": cta_id, "until": until}
