@@ -293,6 +293,9 @@ def note(
     text: Annotated[str, typer.Argument(help="What happened.")],
     kind: Annotated[str, typer.Option(help="note, call, email or meeting.")] = "note",
     on: Annotated[str | None, typer.Option(metavar="DATE", help="When (default: today).")] = None,
+    milestone: Annotated[
+        int | None, typer.Option(metavar="ID", help="The milestone it is about (shows on it too).")
+    ] = None,
 ) -> None:
     """Add a note, call, email or meeting to a customer's timeline.
 
@@ -306,7 +309,7 @@ def note(
         raise Invalid(f"invalid --kind '{kind}': use {', '.join(NOTE_KINDS)}")
     when = env.date(on, "--on")
     with env.database().write() as conn:
-        add_note(conn, env.today, env.user, slug, text, kind=kind, on=when)
+        add_note(conn, env.today, env.user, slug, text, kind=kind, on=when, milestone_id=milestone)
     say(env, f"Noted on {slug}.")
 
 

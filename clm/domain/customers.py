@@ -477,11 +477,26 @@ def add_note(
     text: str,
     kind: str = "note",
     on: date | None = None,
+    milestone_id: int | None = None,
 ) -> None:
+    """A timeline entry; on a milestone, it also shows on that milestone."""
     customer = get_customer(conn, slug)
     if not text.strip():
         raise Invalid("invalid note '': write some text")
-    row = new_row(conn, customer_id=customer.id, on=on or today, kind=kind, text=text, by=by)
+    if milestone_id is not None:
+        from clm.domain.milestones import get_milestone
+
+        if get_milestone(conn, milestone_id).customer_id != customer.id:
+            owner = conn.scalar(
+                select(customers.c.slug)
+                .join(milestones, milestones.c.customer_id == customers.c.id)
+                .where(milestones.c.id == milestone_id)
+            )
+            raise Invalid(f"milestone {milestone_id} is on {owner}, not {customer.slug}")
+    row = new_row(
+        conn, customer_id=customer.id, on=on or today, kind=kind, text=text, by=by,
+        milestone_id=milestone_id,
+    )  # fmt: skip
     del row["stamps"], row["updated_at"]
     conn.execute(notes.insert().values(row))
 

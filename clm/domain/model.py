@@ -143,7 +143,7 @@ def to_toml(model: dict) -> str:
         ],
         "holidays": [_set(holiday) for holiday in model["holidays"]],
     }
-    return HEADER + tomli_w.dumps(document)
+    return HEADER + tomli_w.dumps({key: value for key, value in document.items() if value != []})
 
 
 def parse_toml(text: str, source: str) -> dict:
@@ -551,7 +551,7 @@ def apply_model(conn: Connection, document: dict) -> list[dict]:
     _write_playbooks(conn, model["playbooks"])
     problems += _rule_problems(conn, model["rules"], checked.rule_places)
     if problems:
-        raise ModelProblems(problems)
+        raise ModelProblems(sorted(problems, key=_place_order))
     _write_rules(conn, model["rules"])
     if current["holidays"] != model["holidays"]:
         conn.execute(delete(holidays))
@@ -560,6 +560,13 @@ def apply_model(conn: Connection, document: dict) -> list[dict]:
     if get_meta(conn, "entry_stage") != model["entry_stage"]:
         set_meta(conn, "entry_stage", model["entry_stage"])
     return model_changes(current, model)
+
+
+def _place_order(problem: str) -> tuple[int, int]:
+    """Problems in the order of the file: by section, then by entry (`rules[10]` after `[2]`)."""
+    section, _, rest = problem.partition(":")[0].partition("[")
+    order = TOP_LEVEL.index(section) if section in TOP_LEVEL else -1
+    return order, int(rest.partition("]")[0]) if rest else -1
 
 
 def _rule_problems(conn: Connection, rule_list: list[dict], places: list[str]) -> list[str]:

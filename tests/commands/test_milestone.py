@@ -287,3 +287,66 @@ def test_stage_playbooks_run_once_per_entry(team):
 
 def test_my_needs_a_current_user(team):
     assert team.error("my") == "Error: who are you? pass --as USER or set CLM_USER"
+
+
+def test_the_seed_delivery_schedule_with_tasks_under_the_first(team):
+    """The seed: delivery Sept 1, installation Oct 1, training Oct 15; tasks under the first;
+    one blocked with a reason; a note on a milestone shows on it."""
+    today = ("--today", "2017-08-25")
+    team(*today, "customer", "add", "Seed Co", "--stage", "lead", "--owner", "alice")
+    for title, due in (
+        ("Delivery", "2017-09-01"),
+        ("Installation", "2017-10-01"),
+        ("Training", "2017-10-15"),
+    ):
+        team(*today, "milestone", "add", "seed-co", title, "--due", due, "--collaborator", "bob")
+    team(
+        *today,
+        "task",
+        "add",
+        "seed-co",
+        "Ship the hardware",
+        "--milestone",
+        1,
+        "--due",
+        "2017-08-30",
+    )
+    team(
+        *today,
+        "task",
+        "add",
+        "seed-co",
+        "Confirm the address",
+        "--milestone",
+        1,
+        "--assignee",
+        "bob",
+    )
+    team(*today, "milestone", "block", 2, "--reason", "customer's IT has not opened the firewall")
+    rows = team.json(*today, "milestone", "list")
+    assert [(m["title"], m["due"], m["status"], m["tasks"]) for m in rows] == [
+        ("Delivery", "2017-09-01", "open", [1, 2]),
+        ("Installation", "2017-10-01", "blocked", []),
+        ("Training", "2017-10-15", "open", []),
+    ]
+    assert [
+        (t["title"], t["assignee"]) for t in team.json("task", "list", "--customer", "seed-co")
+    ] == [
+        ("Ship the hardware", "alice"),
+        ("Confirm the address", "bob"),
+    ]
+    shown = team.json(*today, "customer", "show", "seed-co")
+    assert [t["id"] for t in shown["tasks"]] == [1, 2]
+    assert {m["title"] for m in shown["milestones"]} == {"Delivery", "Installation", "Training"}
+    # A delivery-team collaborator sees the milestones of a customer they do not own.
+    agenda = team.json(*today, "--as", "bob", "my")
+    assert [r["title"] for r in agenda if r["kind"] == "milestone"] == [
+        "Delivery", "Installation", "Training",
+    ]  # fmt: skip
+    team(*today, "note", "seed-co", "Firewall ticket opened", "--milestone", 2, "--kind", "email")
+    [event] = team.json(*today, "milestone", "show", 2)["notes"]
+    assert (event["kind"], event["text"]) == ("email", "Firewall ticket opened")
+    team("customer", "add", "Other", "--stage", "lead")
+    assert "milestone 2 is on seed-co, not other" in team.error(
+        "note", "other", "x", "--milestone", 2
+    )
