@@ -63,11 +63,19 @@ def demo(
                 ) from None
         env._database = None
         database, _ = init_database(target, "default", force=True)
+    from clm.rules import tick
+
     with database.write() as conn:
         fill_demo(conn, env.today, customers)
+    with database.write() as conn:
+        ticked = tick(conn, env.today)
     say(env, f"Created a demo book of {customers} customers in {database.describe()}.")
+    say(env, f"Ticked {env.today}: {len(ticked.transitions)} stage changes, "
+             f"{len(ticked.reminders)} reminders, {len(ticked.ctas_opened)} CTAs opened, "
+             f"{len(ticked.overdue)} items overdue.")  # fmt: skip
     say(env, "Try next:")
-    for command in ("customer list", "stage list", "customer show acme-corp", "why acme-corp"):
+    for command in ("customer list", "customer show aperture-corp", "why aperture-corp",
+                    "--as alice my", "tick --dry-run --until +30d"):  # fmt: skip
         say(env, f"  clm --db {target} {command}")
 
 

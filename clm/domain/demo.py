@@ -47,7 +47,11 @@ def fill_demo(conn: Connection, today: date, customers: int = 24) -> int:
         if i >= len(FIRST) * len(SECOND):
             name += f" {i // (len(FIRST) * len(SECOND)) + 1}"
         path = PATHS[i % len(PATHS)]
-        start = today - timedelta(days=rng.randint(20 * len(path), 330))
+        # Those still onboarding started within its 30-day SLA; the others long enough ago.
+        first_day = (
+            rng.randint(3, 25) if path == ("onboarding",) else rng.randint(20 * len(path), 330)
+        )
+        start = today - timedelta(days=first_day)
         is_lead = path[0] == "lead"
         arr = None if is_lead else rng.randrange(6, 120) * 1000
         record = add_customer(
@@ -69,5 +73,23 @@ def fill_demo(conn: Connection, today: date, customers: int = 24) -> int:
             rng.choice(NOTES),
             kind=rng.choice(("note", "call", "meeting")),
         )
+    _finish_old_work(conn, today)
     set_meta(conn, "demo", "true")
     return customers
+
+
+def _finish_old_work(conn: Connection, today: date) -> None:
+    """A CSM finishes most work on time: mark done what was due over two weeks ago, but for
+    one item in six, so the book has some overdue work to show."""
+    from sqlalchemy import select
+
+    from clm.domain.milestones import complete_milestone
+    from clm.domain.tasks import complete_task
+    from clm.models import milestones, tasks
+
+    old = today - timedelta(days=14)
+    for table, complete in ((tasks, complete_task), (milestones, complete_milestone)):
+        query = select(table.c.id, table.c.due).where(table.c.status == "open", table.c.due < old)
+        for n, (item_id, due) in enumerate(conn.execute(query).all()):
+            if n % 6:
+                complete(conn, due, item_id)

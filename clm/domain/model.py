@@ -461,18 +461,21 @@ def _compare(kind: str, key: str, old: list[dict], new: list[dict], fields) -> l
     changes = []
     for name, entry in after.items():
         if name not in before:
-            shown = [f"{f} {_shown(entry[f])}" for f in fields if entry.get(f) not in (None, [])]
+            shown = [
+                f"{f} {len(entry[f]) if f == 'items' else _shown(entry[f])}"
+                for f in fields
+                if entry.get(f) not in (None, [])
+            ]
             changes.append(_change("added", kind, name, ", ".join(shown)))
             continue
         diff = [
-            f"{f}: {_shown(before[name][f])} → {_shown(entry[f])}"
+            _field_change(f, before[name][f], entry[f])
             for f in fields
             if before[name][f] != entry[f]
         ]
         if diff:
             changes.append(_change("changed", kind, name, "; ".join(diff)))
-    for name in before.keys() - after.keys():
-        changes.append(_change("removed", kind, name, ""))
+    changes += [_change("removed", kind, name, "") for name in before if name not in after]
     kept_old = [name for name in before if name in after]
     kept_new = [name for name in after if name in before]
     if kept_old != kept_new:
@@ -480,6 +483,15 @@ def _compare(kind: str, key: str, old: list[dict], new: list[dict], fields) -> l
             _change("changed", kind, "(order)", f"{', '.join(kept_old)} → {', '.join(kept_new)}")
         )
     return changes
+
+
+def _field_change(field: str, old, new) -> str:
+    """`team: sales → marketing`; for a playbook's items, those gone (-) and come (+)."""
+    if field != "items":
+        return f"{field}: {_shown(old)} → {_shown(new)}"
+    parts = [f"- {item}" for item in old if item not in new]
+    parts += [f"+ {item}" for item in new if item not in old]
+    return "items: " + ("; ".join(parts) if parts else "reordered")
 
 
 def _change(change: str, kind: str, name: str, detail: str) -> dict:
