@@ -8,6 +8,7 @@ from sqlalchemy import Connection, Table, select, update
 
 from clm.db import clock, utcnow
 from clm.errors import Invalid, NotFound, not_found
+from clm.models import customers
 
 HANDLE = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}", re.ASCII)
 # The stamp of fields never edited since the row was created.
@@ -53,12 +54,16 @@ def check_handle(value: str, what: str) -> str:
 
 
 def find_by_id(conn: Connection, table: Table, row_id: int, kind: str):
-    """The live row with this id, or NotFound."""
+    """The live row with this id, or NotFound; a row with a customer must be of a live one."""
     row = conn.execute(
         select(table).where(table.c.id == row_id, table.c.deleted_at.is_(None))
     ).first()
     if row is None:
         raise NotFound(f"no {kind} {row_id}")
+    if "customer_id" in table.c and conn.scalar(
+        select(customers.c.deleted_at).where(customers.c.id == row.customer_id)
+    ):
+        raise NotFound(f"no {kind} {row_id} (its customer was removed)")
     return row
 
 

@@ -245,7 +245,7 @@ def remove_stage(conn: Connection, key: str, force: bool = False) -> list[str]:
             f"stage '{row.key}' cannot be removed: {count} {customer_s} in it; "
             f"move them first (clm customer list --stage {row.key})"
         )
-    used = rules_using(conn, row.key)
+    used = sorted(rules_using(conn, row.key))
     if used and not force:
         raise Conflict(
             f"stage '{row.key}' is used by rule{'s' if len(used) > 1 else ''} {', '.join(used)}: "
