@@ -234,18 +234,19 @@ def _create_private_file(path: Path, exclusive: bool = False) -> None:
             raise ClmError(f"'{path}' already exists") from None
 
 
-def insert_ignore(conn: Connection, table, rows: list[dict]) -> int:
-    """Insert rows, skipping those a unique key already holds; how many went in. The database
-    decides uniqueness, so concurrent writers can never both insert."""
+def insert_ignore(conn: Connection, table, rows: list[dict], returning=None) -> list:
+    """Insert rows, skipping those a unique key already holds; the `returning` columns (by
+    default the primary key) of the rows that went in. The database decides uniqueness, so
+    concurrent writers can never both insert."""
     if not rows:
-        return 0
+        return []
     if conn.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
     # Count the rows RETURNING gives back: psycopg reports no rowcount for a batch.
-    statement = insert(table).on_conflict_do_nothing().returning(*table.primary_key.columns)
-    return len(conn.execute(statement, rows).all())
+    columns = returning or tuple(table.primary_key.columns)
+    return conn.execute(insert(table).on_conflict_do_nothing().returning(*columns), rows).all()
 
 
 def get_meta(conn: Connection, key: str) -> str | None:

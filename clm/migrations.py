@@ -285,6 +285,12 @@ def _rules(conn: Connection) -> None:
         .scalar_subquery()
     )
     conn.execute(update(customers).values(stay=latest))
+    indexed = Table(
+        "customers", MetaData(), Column("stage", String), Column("renewal", Date),
+        Column("health", Integer), Column("lead_score", Integer),
+    )  # fmt: skip
+    for column in ("renewal", "health", "lead_score"):
+        Index(f"ix_customers_stage_{column}", indexed.c.stage, indexed.c[column]).create(conn)
     _seed_default_rules(conn, rules)
     conn.execute(
         text("ALTER TABLE milestone_reminders ADD COLUMN pending BOOLEAN NOT NULL DEFAULT TRUE")

@@ -84,7 +84,11 @@ class Customer(Record, table=True):
     __tablename__ = "customers"
     __table_args__ = (
         partial_unique("uq_customers_slug", "slug"),
+        # What the rules filter on: a stage, then a date or a metric.
         Index("ix_customers_stage_entered", "stage", "stage_entered"),
+        Index("ix_customers_stage_renewal", "stage", "renewal"),
+        Index("ix_customers_stage_health", "stage", "health"),
+        Index("ix_customers_stage_lead_score", "stage", "lead_score"),
     )
     slug: str = Field(max_length=128)
     name: str

@@ -374,7 +374,11 @@ class TickResult:
 
 
 def tick(
-    conn: Connection, today: date, dry_run: bool = False, trying: Iterable[str] = ()
+    conn: Connection,
+    today: date,
+    dry_run: bool = False,
+    trying: Iterable[str] = (),
+    with_overdue: bool = True,
 ) -> TickResult:
     """One day of the engine: rules to a fixed point, due reminders fired once, overdue listed.
     Runs inside the caller's write transaction; a dry run is rolled back by the caller.
@@ -442,7 +446,7 @@ def tick(
         ],
         opened,
         list(task_rows(conn, task_ids)),
-        list(overdue_items(conn, today)),
+        list(overdue_items(conn, today)) if with_overdue else [],
         dry_run,
     )
 

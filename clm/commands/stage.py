@@ -69,7 +69,7 @@ def add(
             conn, key, name, after=after, before=before, team=team, expected_days=expected_days,
             playbook=playbook, terminal=terminal,
         )  # fmt: skip
-    where = f"after {after}" if after else f"before {before}"
+    where = f"after {after.strip().lower()}" if after else f"before {before.strip().lower()}"
     say(
         env,
         f"Added stage {stage['key']} ({stage['name']}) at position {stage['position']}, {where}.",

@@ -72,7 +72,9 @@ def tick(
             get_rule(conn, name)
         day = env.today
         while day <= last:
-            results.append(run_tick(conn, day, dry_run=dry_run, trying=trying or ()))
+            # --quiet shows only news: the backlog of overdue work is not worth its query.
+            result = run_tick(conn, day, dry_run, trying or (), with_overdue=not quiet)
+            results.append(result)
             day += timedelta(days=1)
     for result in results:
         _render(env, result, fmt, quiet)

@@ -384,7 +384,11 @@ def move_customer(
             f"invalid --on {on}: '{customer.slug}' entered {customer.stage} on "
             f"{customer.stage_entered}; a move cannot be dated before that"
         )
-    current = conn.scalar(select(stages.c.position).where(stages.c.key == customer.stage))
+    current = conn.scalar(
+        select(stages.c.position).where(
+            stages.c.key == customer.stage, stages.c.deleted_at.is_(None)
+        )
+    )
     if current is not None and target.position < current and not (reason and reason.strip()):
         raise Invalid(
             f"moving '{customer.slug}' back from {customer.stage} to {target.key} needs --reason"

@@ -3,7 +3,19 @@
 from collections.abc import Iterable, Iterator
 from datetime import date
 
-from sqlalchemy import Connection, String, cast, delete, func, or_, select, update
+from sqlalchemy import (
+    Boolean,
+    Connection,
+    String,
+    bindparam,
+    cast,
+    delete,
+    func,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 
 from clm.dates import Duration, parse_duration
 from clm.db import insert_ignore, utcnow
@@ -47,13 +59,14 @@ def holiday_days(conn: Connection) -> frozenset[date]:
 
 
 def _set_reminders(
-    conn: Connection, milestone_id: int, due: date, offsets: Iterable[Duration]
+    conn: Connection, milestone_id: int, due: date, offsets: Iterable[Duration], new: bool = False
 ) -> None:
     """Each offset's reminder day, computed from the due date (months clamp to month end;
-    business days skip weekends and the model's holidays)."""
-    conn.execute(
-        delete(milestone_reminders).where(milestone_reminders.c.milestone_id == milestone_id)
-    )
+    business days skip weekends and the model's holidays). A new milestone's are all pending."""
+    if not new:
+        conn.execute(
+            delete(milestone_reminders).where(milestone_reminders.c.milestone_id == milestone_id)
+        )
     rows = {str(d): d for d in offsets}
     if rows:
         days_off = holiday_days(conn) if any(d.unit == "bd" for d in rows.values()) else ()
@@ -64,7 +77,8 @@ def _set_reminders(
                 for key, d in rows.items()
             ],
         )
-        settle_reminders(conn, milestone_id)
+        if not new:
+            settle_reminders(conn, milestone_id)
 
 
 def settle_reminders(conn: Connection, milestone_id: int) -> None:
@@ -121,10 +135,11 @@ def create_milestone(
         source=source,
     )
     row["series"] = series or row["uuid"]
-    if not insert_ignore(conn, milestones, [row]):
+    inserted = insert_ignore(conn, milestones, [row])
+    if not inserted:
         return None
-    milestone_id = conn.scalar(select(milestones.c.id).where(milestones.c.uuid == row["uuid"]))
-    _set_reminders(conn, milestone_id, due, remind)
+    milestone_id = inserted[0].id
+    _set_reminders(conn, milestone_id, due, remind, new=True)
     collaborators = [
         {"milestone_id": milestone_id, "user_id": i} for i in dict.fromkeys(collaborator_ids)
     ]
@@ -428,16 +443,20 @@ def reminders_due(
         )
         .where(
             milestone_reminders.c.remind_on <= day,
-            milestones.c.status.in_(UNFINISHED),
-            milestones.c.deleted_at.is_(None),
-            customers.c.deleted_at.is_(None),
         )
         .order_by(milestone_reminders.c.remind_on, milestones.c.id)
     )
     if include_fired:
-        query = query.where(milestones.c.due >= day)
+        query = query.where(
+            milestones.c.due >= day,
+            milestones.c.status.in_(UNFINISHED),
+            milestones.c.deleted_at.is_(None),
+            customers.c.deleted_at.is_(None),
+        )
     else:
-        query = query.where(milestone_reminders.c.pending)
+        # Bare `pending` (not `pending = 1`) so the partial index on pending reminders is used;
+        # a pending reminder's milestone is unfinished and live by construction.
+        query = query.where(literal_column("milestone_reminders.pending", Boolean))
     if user_id is not None:
         query = query.where(
             or_(
@@ -484,8 +503,11 @@ def _collaborators(conn: Connection, milestone_ids: list[int]) -> dict[int, list
 def fire_reminders(conn: Connection, day: date) -> list[dict]:
     """Fire every reminder due by `day` that has not fired: each is logged once, the log's
     unique key deciding, so re-runs and concurrent ticks never fire one twice."""
-    fired = []
-    for reminder in reminders_due(conn, day):
+    due = list(reminders_due(conn, day))
+    if not due:
+        return []
+    entries = []
+    for reminder in due:
         entry = new_row(
             conn,
             milestone_uuid=reminder["uuid"],
@@ -495,14 +517,20 @@ def fire_reminders(conn: Connection, day: date) -> list[dict]:
             recipients=";".join(reminder["recipients"]),
         )
         del entry["stamps"], entry["updated_at"]
-        if insert_ignore(conn, reminder_log, [entry]):
-            fired.append(reminder)
-        conn.execute(
-            update(milestone_reminders)
-            .where(
-                milestone_reminders.c.milestone_id == reminder["milestone"],
-                milestone_reminders.c.offset == reminder["offset"],
-            )
-            .values(pending=False)
+        entries.append(entry)
+    logged = {
+        (row.milestone_uuid, row.offset)
+        for row in insert_ignore(
+            conn, reminder_log, entries, (reminder_log.c.milestone_uuid, reminder_log.c.offset)
         )
-    return fired
+    }
+    conn.execute(
+        update(milestone_reminders)
+        .where(
+            milestone_reminders.c.milestone_id == bindparam("reminder_milestone"),
+            milestone_reminders.c.offset == bindparam("reminder_offset"),
+        )
+        .values(pending=False),
+        [{"reminder_milestone": r["milestone"], "reminder_offset": r["offset"]} for r in due],
+    )
+    return [r for r in due if (r["uuid"], r["offset"]) in logged]

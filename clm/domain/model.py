@@ -417,7 +417,7 @@ def _check_item(table, place: str, before: list[dict], anchors, problems: list[s
     if item["kind"] == "task" and (item["remind"] or item["every"] is not None):
         problems.append(f"{place}: a task has no reminders or recurrence (milestones do)")
     if item["milestone"] is not None:
-        titles = [i["title"] for i in before if i["kind"] == "milestone"]
+        titles = [i["title"] for i in before if i["kind"] != "task"]
         if item["kind"] != "task":
             problems.append(f"{place}.milestone: only a task goes under a milestone")
         elif item["milestone"] not in titles:
@@ -453,9 +453,12 @@ def _shown(value) -> str:
     return str(value)
 
 
-def _compare(kind: str, key: str, old: list[dict], new: list[dict], fields) -> list[dict]:
-    """Entries added, changed (field by field) and removed, matched by `key`; and a change of
-    the order of those in both, which is the stages' positions and the rules' tick order."""
+def _compare(
+    kind: str, key: str, old: list[dict], new: list[dict], fields, ordered: bool = False
+) -> list[dict]:
+    """Entries added, changed (field by field) and removed, matched by `key`; and when
+    `ordered` (the stages' positions, the rules' tick order), a change of the order of those
+    in both."""
     before = {entry[key]: entry for entry in old}
     after = {entry[key]: entry for entry in new}
     changes = []
@@ -478,7 +481,7 @@ def _compare(kind: str, key: str, old: list[dict], new: list[dict], fields) -> l
     changes += [_change("removed", kind, name, "") for name in before if name not in after]
     kept_old = [name for name in before if name in after]
     kept_new = [name for name in after if name in before]
-    if kept_old != kept_new:
+    if ordered and kept_old != kept_new:
         changes.append(
             _change("changed", kind, "(order)", f"{', '.join(kept_old)} → {', '.join(kept_new)}")
         )
@@ -505,26 +508,20 @@ def model_changes(old: dict, new: dict) -> list[dict]:
     if old["entry_stage"] != new["entry_stage"]:
         detail = f"{old['entry_stage']} → {new['entry_stage']}"
         changes.append(_change("changed", "entry_stage", new["entry_stage"], detail))
-    changes += _compare("stage", "key", old["stages"], new["stages"], STAGE_FIELDS[1:])
-    changes += _compare("rule", "name", old["rules"], new["rules"], RULE_FIELDS[1:])
-    books = [
-        {**book, "items": [_item_text(item) for item in book["items"]]}
-        for book in (*old["playbooks"], *new["playbooks"])
-    ]
-    old_books, new_books = books[: len(old["playbooks"])], books[len(old["playbooks"]) :]
-    changes += [
-        c
-        for c in _compare("playbook", "name", old_books, new_books, (*PLAYBOOK_FIELDS[1:], "items"))
-        if c["name"] != "(order)"  # playbooks have no order
-    ]
-    days = ({**h, "day": h["day"].isoformat()} for h in old["holidays"])
-    new_days = [{**h, "day": h["day"].isoformat()} for h in new["holidays"]]
-    changes += [
-        c
-        for c in _compare("holiday", "day", list(days), new_days, ("name",))
-        if c["name"] != "(order)"
-    ]
+    changes += _compare("stage", "key", old["stages"], new["stages"], STAGE_FIELDS[1:], True)
+    changes += _compare("rule", "name", old["rules"], new["rules"], RULE_FIELDS[1:], True)
+    fields = (*PLAYBOOK_FIELDS[1:], "items")
+    changes += _compare("playbook", "name", _items_as_text(old), _items_as_text(new), fields)
+    changes += _compare("holiday", "day", _days_as_text(old), _days_as_text(new), ("name",))
     return changes
+
+
+def _items_as_text(model: dict) -> list[dict]:
+    return [{**book, "items": list(map(_item_text, book["items"]))} for book in model["playbooks"]]
+
+
+def _days_as_text(model: dict) -> list[dict]:
+    return [{**holiday, "day": holiday["day"].isoformat()} for holiday in model["holidays"]]
 
 
 def _item_text(item: dict) -> str:

@@ -210,7 +210,8 @@ def edit_stage(
     given = {"name": name, "team": team, "expected_days": expected_days, "playbook": playbook}
     for field in clear:
         if field not in CLEARABLE:
-            raise Invalid(f"cannot clear '{field}': use one of {', '.join(CLEARABLE)}")
+            shown = ", ".join(name.replace("_", "-") for name in CLEARABLE)
+            raise Invalid(f"cannot clear '{field.replace('_', '-')}': use one of {shown}")
         if given.get(field) is not None:
             raise Invalid(f"both a new {field.replace('_', ' ')} and clearing it: pass one")
     fields = (

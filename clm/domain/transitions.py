@@ -46,7 +46,9 @@ def enter_stage(
 ) -> dict:
     """Move `customer` into `to_stage` on `on`; a stage of another team hands the customer to
     that team's default owner, or leaves it unowned when the team has none."""
-    from_team = conn.scalar(select(stages.c.team).where(stages.c.key == customer.stage))
+    from_team = conn.scalar(
+        select(stages.c.team).where(stages.c.key == customer.stage, stages.c.deleted_at.is_(None))
+    )
     owner_id = customer.owner_id
     if to_stage.team and to_stage.team != from_team:
         new_owner = default_owner(conn, to_stage.team)

@@ -336,7 +336,7 @@ def test_concurrent_ticks_fire_each_reminder_once(team, db_path):
         worker.start()
     for worker in workers:
         worker.join(120)
-    outputs = [results.get() for _ in workers]
+    outputs = [results.get(timeout=120) for _ in workers]
     assert [code for code, _, _ in outputs] == [0, 0, 0, 0], outputs
     fired = [len(json.loads(out)["reminders"]) for _, out, _ in outputs]
     assert sorted(fired) == [0, 0, 0, 5]

@@ -55,7 +55,7 @@ def test_concurrent_firing_fires_each_reminder_exactly_once(tmp_path):
         worker.start()
     for worker in workers:
         worker.join(60)
-    assert sorted(results.get() for _ in workers) == [0, 0, 0, 27]
+    assert sorted(results.get(timeout=60) for _ in workers) == [0, 0, 0, 27]
 
 
 def test_done_and_removed_milestones_never_remind(tmp_path):

@@ -1,0 +1,339 @@
+"""`clm model …`: the whole lifecycle model as a TOML file to export, edit and apply, and drawn."""
+
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+
+from clm.commands.common import FormatOpt
+from clm.context import Env
+from clm.output import Col, Format, render_rows, say, visible
+
+app = typer.Typer(
+    help="The lifecycle model as a whole: export it as TOML, apply an edited file, draw it.",
+    no_args_is_help=True,
+)
+
+CHANGES = (Col("change"), Col("kind"), Col("name"), Col("detail"))
+STAGES = (
+    Col("position", "#"),
+    Col("key"),
+    Col("name"),
+    Col("team"),
+    Col("expected_days", "SLA days"),
+    Col("playbook"),
+    Col("terminal"),
+)
+PLAYBOOKS = (Col("name"), Col("runs"), Col("items"), Col("description"))
+
+
+class ShowFormat(StrEnum):
+    table = "table"
+    mermaid = "mermaid"
+    json = "json"
+
+
+@app.command("export")
+def export(
+    ctx: typer.Context,
+    file: Annotated[
+        str | None,
+        typer.Argument(metavar="FILE", help="The file to write (default: standard output)."),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite FILE if it exists.")] = False,
+) -> None:
+    """Export the whole model (stages, rules, playbooks, holidays, entry stage) as TOML.
+
+    Example: clm model export lifecycle.toml
+    """
+    env = ctx.obj
+    from clm.domain.model import read_model, to_toml
+
+    if file not in (None, "-") and not force:
+        _refuse_existing(file, "pass --force to overwrite it")
+    with env.database().read() as conn:
+        model = read_model(conn)
+    text = to_toml(model)
+    if file in (None, "-"):
+        env.stdout.write(text)
+        return
+    _write_new(file, text, force)
+    counts = ", ".join(f"{len(model[part])} {part}" for part in ("stages", "rules", "playbooks"))
+    say(env, f"Wrote the model to {file} ({counts}).")
+
+
+@app.command("apply")
+def apply(
+    ctx: typer.Context,
+    file: Annotated[
+        str,
+        typer.Argument(metavar="FILE", help="The TOML file of the model ('-': standard input)."),
+    ],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would change; change nothing.")
+    ] = False,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Replace the model with a TOML file's, in one transaction, after checking all of it.
+
+    Every problem is listed with its place in the file, and then nothing changes. The stages,
+    rules and playbooks added, changed and removed are shown.
+    Example: clm model apply lifecycle.toml --dry-run
+    """
+    env = ctx.obj
+    from clm.domain.model import ModelProblems, apply_model, parse_toml
+
+    document = parse_toml(_read(env, file), file)
+    try:
+        with env.database().write(dry_run=dry_run) as conn:
+            changes = apply_model(conn, document)
+    except ModelProblems as exc:
+        for problem in exc.problems:
+            say(env, f"{file}: {problem}")
+        raise
+    if not changes:
+        say(env, f"No changes: the model already is the one in {file}.")
+        return
+    render_rows(env, changes, CHANGES, fmt, noun="changes")
+    counts = {kind: sum(c["change"] == kind for c in changes) for kind in ("added", "changed")}
+    counts["removed"] = len(changes) - sum(counts.values())
+    summary = ", ".join(f"{n} {kind}" for kind, n in counts.items() if n)
+    say(env, f"Dry run: {summary}; nothing changed." if dry_run else f"Applied {file}: {summary}.")
+
+
+@app.command("show")
+def show(
+    ctx: typer.Context,
+    team: Annotated[
+        str | None,
+        typer.Option(help="Mark where this team owns stages, hands customers off and receives."),
+    ] = None,
+    fmt: Annotated[
+        ShowFormat,
+        typer.Option(
+            "--format", "-f", help="table (default), mermaid or json.", case_sensitive=False
+        ),
+    ] = ShowFormat.table,
+    svg: Annotated[
+        str | None, typer.Option(metavar="FILE", help="Also save the drawing as an SVG picture.")
+    ] = None,
+) -> None:
+    """Draw the lifecycle: stages in order with teams and SLAs, rules as arrows, playbooks.
+
+    Example: clm model show --team customer-success
+    """
+    env = ctx.obj
+    from clm.domain.model import as_json, read_model
+    from clm.errors import Invalid
+
+    if svg is not None:
+        if fmt is not ShowFormat.table:
+            raise Invalid(f"--svg saves the table drawing: leave out --format {fmt.value}")
+        _refuse_existing(svg, "choose another name or remove it")
+    with env.database().read() as conn:
+        model = read_model(conn)
+    if team is not None:
+        team = _check_team(model, team)
+    if fmt is ShowFormat.json:
+        import json
+
+        from clm.output import jsonable
+
+        env.stdout.write(json.dumps(jsonable(as_json(model)), ensure_ascii=False, indent=2) + "\n")
+    elif fmt is ShowFormat.mermaid:
+        env.stdout.write(_mermaid(model, team))
+    else:
+        drawing = _drawing(model, team)
+        _print(env, drawing)
+        if svg is not None:
+            _write_new(svg, _svg(env, drawing))
+            say(env, f"Saved the drawing to {svg}.")
+
+
+# --- files ---------------------------------------------------------------------------------
+
+
+def _read(env: Env, file: str) -> str:
+    from clm.errors import Invalid, NotFound
+
+    if file == "-":
+        return env.stdin.read()
+    try:
+        with open(file, encoding="utf-8") as stream:
+            return stream.read()
+    except FileNotFoundError:
+        raise NotFound(f"no file '{file}'") from None
+    except UnicodeDecodeError:
+        raise Invalid(f"'{file}' is not UTF-8 text") from None
+    except OSError as exc:
+        raise Invalid(f"cannot read '{file}': {exc.strerror}") from None
+
+
+def _refuse_existing(file: str, hint: str) -> None:
+    import os
+
+    from clm.errors import Conflict
+
+    if os.path.lexists(file):
+        raise Conflict(f"'{file}' already exists: {hint}")
+
+
+def _write_new(file: str, text: str, force: bool = False) -> None:
+    """Write a new file readable by its owner only; with `force`, an existing file (or
+    symlink: never followed) is replaced."""
+    import os
+
+    from clm.errors import Conflict, Invalid
+
+    if force and os.path.lexists(file) and not os.path.isdir(file):
+        os.unlink(file)
+    flags = os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        descriptor = os.open(file, flags, 0o600)
+    except FileExistsError:
+        raise Conflict(f"'{file}' already exists") from None
+    except OSError as exc:
+        raise Invalid(f"cannot write '{file}': {exc.strerror}") from None
+    with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
+        stream.write(text)
+
+
+# --- the drawing ---------------------------------------------------------------------------
+
+
+def _check_team(model: dict, team: str) -> str:
+    from clm.domain.model import teams
+    from clm.domain.records import check_handle
+    from clm.errors import NotFound, did_you_mean
+
+    name = check_handle(team, "team")
+    known = teams(model)
+    if name not in known:
+        raise NotFound(
+            f"no stage belongs to team '{name}'{did_you_mean(name, known)}; "
+            f"teams: {', '.join(known) or 'none'}"
+        )
+    return name
+
+
+def _arrow_text(arrow: dict) -> str:
+    """`onboarding ──launch (days_in_stage >= 30)──▶ launched`, with the rule's other actions."""
+    target = arrow["to"] or "(stays)"
+    text = f"{arrow['from']} ──{arrow['rule']} ({' and '.join(arrow['when'])})──▶ {target}"
+    if arrow["cta"]:
+        text += f"  + CTA {arrow['cta']}"
+    if arrow["playbook"]:
+        text += f"  + playbook {arrow['playbook']}"
+    if not arrow["enabled"]:
+        text += "  (disabled)"
+    return text
+
+
+def _runs(model: dict, book: dict) -> list[str]:
+    """What runs a playbook: every start, stages on entry, rules."""
+    runs = ["every start"] if book["on_start"] else []
+    runs += [f"stage {s['key']}" for s in model["stages"] if s["playbook"] == book["name"]]
+    return runs + [f"rule {r['name']}" for r in model["rules"] if r["playbook"] == book["name"]]
+
+
+def _drawing(model: dict, team: str | None) -> list:
+    """The lifecycle as Rich renderables: a title, the stages, the rules' arrows, playbooks."""
+    from rich.text import Text
+
+    from clm.domain.model import edges
+    from clm.output import table
+
+    title = Text(f"Lifecycle: {len(model['stages'])} stages, entry stage ", style="bold")
+    title.append(visible(model["entry_stage"]), style="bold cyan")
+    stage_rows = [stage | {"position": i} for i, stage in enumerate(model["stages"], start=1)]
+    columns = STAGES
+    if team is not None:
+        title.append(f"; team {team}", style="bold")
+        columns = (*STAGES, Col("owns", team))
+        stage_rows = [row | {"owns": "◀ owns" if row["team"] == team else ""} for row in stage_rows]
+    drawing = [title, table(columns, stage_rows), Text(), Text("Rules", style="bold")]
+    arrows = edges(model, team)
+    if not arrows:
+        drawing.append(Text("  (none)", style="dim"))
+    for arrow in arrows:
+        line = Text("  ")
+        if team is not None:
+            role = arrow["role"] or ""
+            style = {"hands off": "yellow", "receives": "green", "works": "cyan"}.get(role, "dim")
+            line.append(f"{role:<10}", style=style)
+        line.append(visible(_arrow_text(arrow)), style="dim" if not arrow["enabled"] else "")
+        drawing.append(line)
+    books = [
+        {"name": b["name"], "runs": _runs(model, b), "items": len(b["items"])}
+        | {"description": b["description"]}
+        for b in model["playbooks"]
+    ]
+    drawing += [Text(), Text("Playbooks", style="bold"), table(PLAYBOOKS, books)]
+    return drawing
+
+
+def _print(env: Env, drawing: list) -> None:
+    from clm.output import console
+
+    out = console(env)
+    for part in drawing:
+        out.print(part)
+
+
+def _svg(env: Env, drawing: list) -> str:
+    """The drawing as an SVG picture of a terminal, in colour, as wide as it needs."""
+    import io
+
+    from rich.console import Console
+
+    shown = _console_width(env)
+    recorder = Console(
+        file=io.StringIO(), record=True, width=shown, force_terminal=True,
+        color_system="truecolor", highlight=False, markup=False, emoji=False,
+    )  # fmt: skip
+    for part in drawing:
+        recorder.print(part)
+    return recorder.export_svg(title="clm model show")
+
+
+def _console_width(env: Env) -> int:
+    """The terminal's width, or 120 columns when the output is not a terminal."""
+    from clm.output import console
+
+    out = console(env)
+    return out.width if out.is_terminal else 120
+
+
+def _mermaid_text(text: str) -> str:
+    """A label safe inside Mermaid's `["…"]`: its entity codes for # \" < >."""
+    for char, code in (("#", "#35;"), ('"', "#quot;"), ("<", "#lt;"), (">", "#gt;")):
+        text = text.replace(char, code)
+    return visible(text)
+
+
+def _mermaid(model: dict, team: str | None) -> str:
+    """A Mermaid `flowchart LR`: a node per stage (name, team, SLA), an edge per rule and
+    from-stage labelled with the rule's name; dotted when disabled, a loop when it only acts."""
+    from clm.domain.model import edges
+
+    node = {stage["key"]: "stage_" + stage["key"].replace("-", "_") for stage in model["stages"]}
+    lines = ["flowchart LR"]
+    for stage in model["stages"]:
+        label = _mermaid_text(stage["name"])
+        if stage["team"]:
+            label += f"<br/>{_mermaid_text(stage['team'])}"
+        if stage["expected_days"]:
+            label += f"<br/>{stage['expected_days']} days"
+        shape = '(["{}"])' if stage["terminal"] else '["{}"]'
+        lines.append(f"    {node[stage['key']]}{shape.format(label)}")
+    if model["entry_stage"] in node:
+        lines.append(f'    entry(("entry")) --> {node[model["entry_stage"]]}')
+    for arrow in edges(model):
+        link = "-->" if arrow["enabled"] else "-.->"
+        label = arrow["rule"] + ("" if arrow["enabled"] else " (disabled)")
+        target = node[arrow["to"] or arrow["from"]]
+        lines.append(f"    {node[arrow['from']]} {link}|{_mermaid_text(label)}| {target}")
+    owned = [node[s["key"]] for s in model["stages"] if team and s["team"] == team]
+    if owned:
+        lines += ["    classDef team stroke-width:3px", f"    class {','.join(owned)} team"]
+    return "\n".join(lines) + "\n"
