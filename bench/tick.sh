@@ -1,0 +1,161 @@
+#!/usr/bin/env bash
+# Tick benchmark: the first (catch-up) tick and the steady daily tick on large books.
+# Usage (from the repo root): bash bench/tick.sh [SIZES]   (default: "10000 100000")
+# Uses the first `clm` and `python` on PATH, or $CLM / $PYTHON if set. $FIRST_RUNS (3) and
+# $STEADY_RUNS (5) set hyperfine's run counts.
+set -euo pipefail
+
+PYTHON=$(command -v "${PYTHON:-python}") || { echo "error: no python on PATH (set PYTHON)" >&2; exit 1; }
+CLM=$(command -v "${CLM:-clm}") || { echo "error: no clm on PATH (set CLM)" >&2; exit 1; }
+here=$(cd "$(dirname "$0")" && pwd)
+out="$here/results-tick.md"
+sizes=${*:-10000 100000}
+first_runs=${FIRST_RUNS:-3}
+steady_runs=${STEADY_RUNS:-5}
+today=2026-11-23
+tomorrow=2026-11-24
+for n in $sizes; do
+    [[ $n =~ ^[1-9][0-9]*$ ]] || { echo "error: '$n' is not a number of customers" >&2; exit 1; }
+done
+
+if ! "$PYTHON" -c "import typer, rich.table, sqlmodel" 2>/dev/null; then
+    echo "error: $PYTHON cannot import typer, rich, sqlmodel (activate the venv or set PYTHON)" >&2
+    exit 1
+fi
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+py=$(printf %q "$PYTHON") clm=$(printf %q "$CLM")
+floor="$py -c 'import typer, rich.table, sqlmodel' >/dev/null"
+peak_kb() { /usr/bin/time -v "$@" 2>&1 >/dev/null | awk '/Maximum resident/ {print $NF}'; }
+
+for n in $sizes; do
+    dir="$tmp/$n"
+    mkdir -p "$dir"
+    pristine="$dir/pristine.db" work="$dir/work.db" ticked="$dir/after-first-tick.db"
+    echo "== $n customers: building the book" >&2
+    "$PYTHON" "$here/make_book.py" "$n" "$pristine" --today "$today" --clm "$CLM" 2>"$dir/book.json"
+    cat "$dir/book.json" >&2
+    q=$(printf %q "$work")
+
+    # The first tick catches up on a fresh copy of the book every run. The copy is synced
+    # first: else the tick's fsync at commit would also write out the whole copy.
+    hyperfine --runs "$first_runs" --export-json "$dir/first.json" \
+        --prepare "cp $(printf %q "$pristine") $q && sync $q" \
+        -n "first tick ($n)" "$clm --db $q --today $today tick -q -f json >/dev/null"
+
+    # Once more to keep its result (the steady tick's starting point), its peak RSS and news.
+    cp "$pristine" "$ticked"
+    /usr/bin/time -v "$CLM" --db "$ticked" --today "$today" tick -q -f json \
+        >"$dir/first-news.json" 2>"$dir/first-time.txt"
+    awk '/Maximum resident/ {print $NF}' "$dir/first-time.txt" >"$dir/first-rss"
+
+    # The steady tick: the next day, on a fresh copy of the ticked book every run, next to
+    # the dependency floor in the same hyperfine run.
+    hyperfine --warmup 1 --runs "$steady_runs" --export-json "$dir/steady.json" \
+        --prepare "true" --prepare "cp $(printf %q "$ticked") $q && sync $q" \
+        -n "import typer, rich.table, sqlmodel" "$floor" \
+        -n "steady tick ($n)" "$clm --db $q --today $tomorrow tick -q -f json >/dev/null"
+
+    cp "$ticked" "$work"
+    /usr/bin/time -v "$CLM" --db "$work" --today "$tomorrow" tick -q -f json \
+        >"$dir/steady-news.json" 2>"$dir/steady-time.txt"
+    awk '/Maximum resident/ {print $NF}' "$dir/steady-time.txt" >"$dir/steady-rss"
+    peak_kb "$PYTHON" -c "import typer, rich.table, sqlmodel" >"$dir/floor-rss"
+    rm -f "$work" "$pristine"
+done
+
+{
+    echo "# clm tick benchmark"
+    echo
+    echo "$(date -u '+%Y-%m-%d %H:%M UTC') · $(uname -srm) · $(nproc) CPUs · $("$PYTHON" -V 2>&1)"
+    echo
+    # shellcheck disable=SC2086  # one argument per size
+    "$PYTHON" - "$tmp" $sizes <<'EOF'
+import json, sys
+from pathlib import Path
+
+tmp, sizes = Path(sys.argv[1]), [int(s) for s in sys.argv[2:]]
+
+
+def load(n, name):
+    return json.loads((tmp / str(n) / name).read_text())
+
+
+def med(n, name, prefix):
+    (result,) = [r for r in load(n, name)["results"] if r["command"].startswith(prefix)]
+    return result["median"], result["min"]
+
+
+def kb(n, name):
+    return int((tmp / str(n) / name).read_text().strip())
+
+
+def news(n, name):
+    text = (tmp / str(n) / name).read_text().strip()
+    counts = {"transitions": 0, "reminders": 0, "tasks_created": 0, "overdue": 0}
+    for line in text.splitlines():  # one JSON object per day, none on a quiet day (-q)
+        obj = json.loads(line)
+        for key in counts:
+            counts[key] += len(obj[key])
+    return counts
+
+
+rows = {}
+for n in sizes:
+    book = json.loads((tmp / str(n) / "book.json").read_text().strip().splitlines()[-1])
+    rows[n] = {
+        "book": book["seconds"]["total"],
+        "mb": book["mb"],
+        "first": med(n, "first.json", "first tick"),
+        "steady": med(n, "steady.json", "steady tick"),
+        "floor": med(n, "steady.json", "import"),
+        "rss": (kb(n, "first-rss"), kb(n, "steady-rss"), kb(n, "floor-rss")),
+        "news": (news(n, "first-news.json"), news(n, "steady-news.json")),
+    }
+
+print("| customers | book build (s) | db (MB) | first tick median (min) s | "
+      "steady tick median (min) s | floor median s | steady / floor | "
+      "peak RSS first / steady / floor (MB) |")
+print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+for n, r in rows.items():
+    rss = " / ".join(f"{v / 1024:.0f}" for v in r["rss"])
+    print(f"| {n:,} | {r['book']:.1f} | {r['mb']:.0f} | {r['first'][0]:.2f} ({r['first'][1]:.2f})"
+          f" | {r['steady'][0]:.3f} ({r['steady'][1]:.3f}) | {r['floor'][0]:.3f}"
+          f" | {r['steady'][0] / r['floor'][0]:.2f}x | {rss} |")
+print()
+print("What each tick did (transitions, reminders fired, tasks created; overdue rows listed):")
+print()
+print("| customers | first tick | steady tick |")
+print("| ---: | --- | --- |")
+for n, r in rows.items():
+    cells = [", ".join(f"{v:,} {k.replace('_created', '')}" for k, v in c.items())
+             for c in r["news"]]
+    print(f"| {n:,} | {cells[0]} | {cells[1]} |")
+print()
+
+
+def verdict(ok):
+    return "met" if ok else "**missed**"
+
+
+small, large = min(rows), max(rows)
+print("Targets:")
+print()
+if small != large:
+    ratio = rows[large]["steady"][0] / rows[small]["steady"][0]
+    print(f"- steady tick on {large:,} / on {small:,} customers: {ratio:.2f}x "
+          f"(target ≤ 1.5x for a book 10x larger; this one is {large / small:g}x): "
+          f"{verdict(ratio <= 1.5)}")
+ratio = rows[large]["steady"][0] / rows[large]["floor"][0]
+print(f"- steady tick on {large:,} customers / the floor import: {ratio:.2f}x (target ≤ 2x): "
+      f"{verdict(ratio <= 2)}")
+first = rows[large]["first"][0]
+print(f"- first tick on {large:,} customers: {first:.1f} s (target < 20 s): {verdict(first < 20)}")
+EOF
+    echo
+    echo "Books by \`bench/make_book.py\` (today $today, seed 1, 10 milestones per customer);" \
+        "the steady tick runs on $tomorrow after the first tick. Floor:" \
+        "\`python -c \"import typer, rich.table, sqlmodel\"\`, in the steady tick's hyperfine run."
+} | tee "$out"
