@@ -22,6 +22,7 @@ from clm.commands import (
     stage,
     task,
     tick,
+    transfer,
     user,
 )
 from clm.errors import ClmError
@@ -131,6 +132,8 @@ app.add_typer(rule.app, name="rule")
 app.command("explain")(rule.explain)
 app.add_typer(model.app, name="model")
 app.command("tick")(tick.tick)
+app.command("export")(transfer.export)
+app.command("import")(transfer.import_)
 app.command("init")(db.init)
 app.command("demo")(db.demo)
 app.add_typer(db.app, name="db")
