@@ -249,6 +249,14 @@ def insert_ignore(conn: Connection, table, rows: list[dict], returning=None) -> 
     return conn.execute(insert(table).on_conflict_do_nothing().returning(*columns), rows).all()
 
 
+def optimize(database: "Database") -> None:
+    """Let SQLite refresh the planner's statistics when they are stale (cheap when not), so
+    the tick's queries keep choosing their indexes as the book grows; a server does its own."""
+    if database.is_sqlite:
+        with database.engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA optimize")
+
+
 def get_meta(conn: Connection, key: str) -> str | None:
     return conn.scalar(select(meta.c.value).where(meta.c.key == key))
 

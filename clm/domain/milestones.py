@@ -4,16 +4,15 @@ from collections.abc import Iterable, Iterator
 from datetime import date
 
 from sqlalchemy import (
-    Boolean,
     Connection,
     String,
     bindparam,
     cast,
     delete,
     func,
-    literal_column,
     or_,
     select,
+    text,
     update,
 )
 
@@ -456,7 +455,7 @@ def reminders_due(
     else:
         # Bare `pending` (not `pending = 1`) so the partial index on pending reminders is used;
         # a pending reminder's milestone is unfinished and live by construction.
-        query = query.where(literal_column("milestone_reminders.pending", Boolean))
+        query = query.where(text("milestone_reminders.pending"))
     if user_id is not None:
         query = query.where(
             or_(

@@ -19,13 +19,22 @@ def record_transition(conn: Connection, **fields) -> str:
     return row["uuid"]
 
 
-def run_stage_playbooks(conn: Connection, customer_id: int, stage, entry_key: str, today: date):
-    """Apply the stage's playbook for this entry (once per entry). A customer at or past the
-    entry stage has a contract: it also gets the start playbooks, once (lifecycle phases)."""
+def run_stage_playbooks(
+    conn: Connection,
+    customer_id: int,
+    stage,
+    entry_key: str,
+    today: date,
+    from_position: int | None = None,
+):
+    """Apply the stage's playbook for this entry (once per entry). A customer that reaches
+    the entry stage or beyond (from before it) has a contract: it also gets the start
+    playbooks, once (lifecycle phases)."""
     customer = conn.execute(select(customers).where(customers.c.id == customer_id)).one()
     anchors = {"entry": customer.stage_entered, "start": customer.start,
                "renewal": customer.renewal, "run": today}  # fmt: skip
-    if stage.position >= get_stage(conn, entry_stage(conn)).position:
+    contract_from = get_stage(conn, entry_stage(conn)).position
+    if stage.position >= contract_from and (from_position or 0) < contract_from:
         for name in conn.scalars(
             select(playbooks.c.name).where(playbooks.c.on_start, playbooks.c.deleted_at.is_(None))
         ):
@@ -46,9 +55,11 @@ def enter_stage(
 ) -> dict:
     """Move `customer` into `to_stage` on `on`; a stage of another team hands the customer to
     that team's default owner, or leaves it unowned when the team has none."""
-    from_team = conn.scalar(
-        select(stages.c.team).where(stages.c.key == customer.stage, stages.c.deleted_at.is_(None))
-    )
+    from_team, from_position = conn.execute(
+        select(stages.c.team, stages.c.position).where(
+            stages.c.key == customer.stage, stages.c.deleted_at.is_(None)
+        )
+    ).first() or (None, None)
     owner_id = customer.owner_id
     if to_stage.team and to_stage.team != from_team:
         new_owner = default_owner(conn, to_stage.team)
@@ -88,5 +99,5 @@ def enter_stage(
         "from_owner": handles.get(customer.owner_id),
         "to_owner": handles.get(owner_id),
         "handoff": owner_id != customer.owner_id,
-        "playbook": run_stage_playbooks(conn, customer.id, to_stage, entry_key, on),
+        "playbook": run_stage_playbooks(conn, customer.id, to_stage, entry_key, on, from_position),
     }
