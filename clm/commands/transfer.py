@@ -1,0 +1,203 @@
+"""`clm export` and `clm import`: tables in and out as csv, tsv, json or jsonl."""
+
+from contextlib import contextmanager
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+
+from clm.output import say
+
+LARGE_FILE_ROWS = 10_000  # a progress bar shows from this many rows on (on a terminal)
+
+
+class Table(StrEnum):
+    customers = "customers"
+    milestones = "milestones"
+    tasks = "tasks"
+    ctas = "ctas"
+    transitions = "transitions"
+    notes = "notes"
+    users = "users"
+
+
+class ImportTable(StrEnum):
+    customers = "customers"
+    milestones = "milestones"
+    tasks = "tasks"
+    users = "users"
+
+
+class DataFormat(StrEnum):
+    csv = "csv"
+    tsv = "tsv"
+    json = "json"
+    jsonl = "jsonl"
+
+
+def _plural(n: int, noun: str) -> str:
+    return f"{n} {noun if n == 1 else noun + 's'}"
+
+
+def export(
+    ctx: typer.Context,
+    table: Annotated[
+        Table, typer.Argument(metavar="TABLE", help="The table to export.", case_sensitive=False)
+    ],
+    fmt: Annotated[
+        DataFormat,
+        typer.Option(
+            "--format", "-f", help="csv (default), tsv, json or jsonl.", case_sensitive=False
+        ),
+    ] = DataFormat.csv,
+    output: Annotated[
+        str | None,
+        typer.Option(
+            "--output", "-o", metavar="FILE", help="Write to FILE (default: standard output)."
+        ),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace FILE if it exists.")] = False,
+) -> None:
+    """Export a table's stored columns, streamed: the columns and their order are fixed.
+
+    Lists are joined by ';' in csv and tsv, arrays in json; dates are ISO; removed rows are
+    left out. Text a spreadsheet would run as a formula gets a leading ' in csv and tsv.
+    Example: clm export customers --output customers.csv
+    """
+    env = ctx.obj
+    from clm.domain.transfer.export import export_table
+    from clm.domain.transfer.files import open_output
+
+    database = env.database()
+    with database.read() as conn:
+        if output in (None, "-"):
+            export_table(conn, table, env.stdout, fmt)
+            return
+        with open_output(output, force, database.path) as stream:
+            count = export_table(conn, table, stream, fmt)
+    say(env, f"Exported {_plural(count, table.removesuffix('s'))} to {output}.")
+
+
+def import_(
+    ctx: typer.Context,
+    table: Annotated[
+        ImportTable,
+        typer.Argument(metavar="TABLE", help="The table to import into.", case_sensitive=False),
+    ],
+    file: Annotated[str, typer.Argument(metavar="FILE|-", help="The file ('-': standard input).")],
+    fmt: Annotated[
+        DataFormat | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help="csv, tsv, json or jsonl (default: from FILE's extension).",
+            case_sensitive=False,
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Check the file and show what would change; write nothing."),
+    ] = False,
+    maps: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--map",
+            metavar="'HEADER=column'",
+            help="Read the file's column HEADER as column (repeatable); 'HEADER=' skips it.",
+        ),
+    ] = None,
+) -> None:
+    """Import rows from a file: matching rows are updated, the others created.
+
+    Rows match by uuid, else by natural key (customer slug, user handle; milestone customer,
+    title and due; a task's id). Every row is checked first: any problem is listed with its
+    line and field, and nothing is written. No playbook runs and no rule fires (the next tick
+    does); a customer's stage_entered is recorded as its entry into its stage. Import users,
+    then customers, milestones and tasks.
+    Example: clm import customers crm.csv --map 'Company Name=name' --map 'Owner Email=owner'
+    """
+    env = ctx.obj
+    from clm.domain.transfer import COLUMNS
+    from clm.domain.transfer.files import format_of, parse_mapping
+    from clm.domain.transfer.importer import ImportProblems
+    from clm.domain.transfer.imports import import_table
+
+    file_format = format_of(file, fmt.value if fmt else None)
+    mapping = parse_mapping(maps or (), COLUMNS[table])
+    try:
+        with (
+            _opened(env, file) as (stream, size),
+            _Progress(env, size) as progress,
+            env.database().write(dry_run=dry_run) as conn,
+        ):
+            result = import_table(
+                conn, env.today, env.user, table, stream, file_format, mapping, progress
+            )
+    except ImportProblems as exc:
+        for line in exc.listed():
+            say(env, line)
+        raise
+    total = result.created + result.updated + result.unchanged
+    counts = f"{result.created} created, {result.updated} updated"
+    if result.unchanged:
+        counts += f", {result.unchanged} unchanged"
+    noun = _plural(total, table.removesuffix("s"))
+    if not dry_run:
+        say(env, f"Imported {noun}: {counts}.")
+        return
+    say(env, f"Dry run: would import {noun}: {counts}; nothing written.")
+    for change in result.changes:
+        say(env, f"  {change}")
+    shown = result.created + result.updated - len(result.changes)
+    if shown > 0:
+        say(env, f"  and {shown} more")
+
+
+@contextmanager
+def _opened(env, file: str):
+    """The file (or standard input) as bytes, and its size when known."""
+    from clm.errors import Invalid, NotFound
+
+    if file == "-":
+        yield getattr(env.stdin, "buffer", env.stdin), None
+        return
+    try:
+        stream = open(file, "rb")  # noqa: SIM115 - closed below
+    except FileNotFoundError:
+        raise NotFound(f"no file '{file}'") from None
+    except IsADirectoryError:
+        raise Invalid(f"'{file}' is a directory: name a file") from None
+    except OSError as exc:
+        raise Invalid(f"cannot read '{file}': {exc.strerror}") from None
+    with stream:
+        import os
+
+        yield stream, os.fstat(stream.fileno()).st_size
+
+
+class _Progress:
+    """A progress bar on stderr for a large file on a terminal; silent otherwise."""
+
+    def __init__(self, env, size: int | None):
+        self.env, self.size = env, size
+        self.bar = self.task = None
+
+    def __enter__(self):
+        return self
+
+    def __call__(self, rows: int, bytes_read: int) -> None:
+        if self.bar is None:
+            if rows <= LARGE_FILE_ROWS or not self.env.stderr.isatty():
+                return
+            from rich.progress import Progress
+
+            from clm.output import console
+
+            self.bar = Progress(console=console(self.env, stderr=True), transient=True)
+            self.bar.start()
+            self.task = self.bar.add_task("Importing", total=self.size)
+        self.bar.update(self.task, completed=bytes_read if self.size else None)
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.stop()

@@ -1,0 +1,73 @@
+"""Tables in and out: streamed export, validated all-or-nothing import, safe files.
+
+The columns of each table, in SPEC.md's order, are the contract of both directions.
+"""
+
+COLUMNS = {
+    "users": ("handle", "name", "email", "team", "default_owner", "uuid"),
+    "customers": (
+        "slug",
+        "name",
+        "stage",
+        "stage_entered",
+        "owner",
+        "start",
+        "renewal",
+        "term",
+        "arr",
+        "health",
+        "lead_score",
+        "source",
+        "tags",
+        "influencers",
+        "uuid",
+    ),
+    "milestones": (
+        "id",
+        "customer",
+        "title",
+        "due",
+        "status",
+        "remind",
+        "every",
+        "collaborators",
+        "pinned",
+        "blocked_reason",
+        "done_on",
+        "uuid",
+    ),
+    "tasks": (
+        "id",
+        "customer",
+        "title",
+        "due",
+        "status",
+        "assignee",
+        "milestone",
+        "cta",
+        "source",
+        "uuid",
+    ),
+    "ctas": (
+        "id",
+        "customer",
+        "type",
+        "reason",
+        "priority",
+        "status",
+        "owner",
+        "due",
+        "snoozed_until",
+        "outcome",
+        "source",
+        "uuid",
+    ),
+    "transitions": ("customer", "from", "to", "on", "by", "rule", "reason", "uuid"),
+    "notes": ("customer", "on", "kind", "text", "by", "uuid"),
+}
+# The tables an import writes, in the order a whole book goes in (each refers to the ones
+# before it). Transitions, notes and CTAs are history and the engine's: export only.
+IMPORTABLE = ("users", "customers", "milestones", "tasks")
+# Columns holding a list: `;`-joined in csv and tsv, an array in json and jsonl.
+LIST_COLUMNS = frozenset({"tags", "influencers", "remind", "collaborators"})
+FORMATS = ("csv", "tsv", "json", "jsonl")

@@ -1,0 +1,435 @@
+"""The machinery every table's import shares: rows checked and written a batch at a time,
+matched to stored rows, counted, and every problem kept with its line.
+
+Rows are read, checked and written a batch at a time, so memory stays flat however long the
+file. A key a row shares with an earlier row of its batch is found in the batch; one it shares
+with an earlier batch, in the database, where that batch is by then. After the first problem
+nothing more is written and the rest is only checked: the caller's transaction rolls back
+what was.
+"""
+
+import json
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import ClassVar
+
+from sqlalchemy import Connection, Table, bindparam, delete, func, select, update
+
+from clm.db import clock, utcnow
+from clm.domain.records import CREATED
+from clm.domain.transfer import values as v
+from clm.domain.transfer.files import BadRow, Records
+from clm.errors import Invalid, did_you_mean
+from clm.models import users
+from clm.output import jsonable
+
+BATCH = 2000  # rows checked and written at a time
+SHOWN_PROBLEMS = 20
+SHOWN_CHANGES = 10
+SKIP = object()  # a matched row that is refused (its problem is listed)
+
+
+class ImportProblems(Invalid):
+    """Rows that do not import: each `line N, field F: …`, the first SHOWN_PROBLEMS of them."""
+
+    def __init__(self, problems: list[tuple[int, str]], total: int):
+        # In line order (a row's own problems first found, those against other rows later).
+        self.problems = [text for _, text in sorted(problems, key=lambda problem: problem[0])]
+        self.total = total
+        if total == 1:
+            super().__init__(f"{self.problems[0]}; nothing imported")
+        else:
+            super().__init__(f"{total} problems in the file; nothing imported")
+
+    def listed(self) -> list[str]:
+        """The lines to show before the error (none when the error itself names the one)."""
+        if self.total == 1:
+            return []
+        more = self.total - len(self.problems)
+        return self.problems + ([f"and {more} more"] if more else [])
+
+
+@dataclass
+class ImportResult:
+    table: str
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    changes: list[str] = field(default_factory=list)  # the first few, as people read them
+
+
+def _changes_text(label: str, changed: list[tuple[str, object, object]]) -> str:
+    shown = ", ".join(f"{name} {_cell(old)} → {_cell(new)}" for name, old, new in changed)
+    return f"update {label}: {shown}"
+
+
+def _cell(value) -> str:
+    """A value as a change shows it: ISO dates, `;`-joined lists, true/false, (none)."""
+    value = jsonable(value)
+    if isinstance(value, list):
+        value = ";".join(map(str, value))
+    elif isinstance(value, bool):
+        value = "true" if value else "false"
+    text = "" if value is None else str(value)
+    if not text:
+        return "(none)"
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+class Importer:
+    """What every table's import shares: reading, checking in batches, matching, counting."""
+
+    table: Table
+    noun: str
+    required: tuple[str, ...]
+    parsers: ClassVar[dict[str, Callable]]
+    # Columns that cannot be empty: an empty cell means "the default" on create, "as it is"
+    # on update.
+    defaulted: frozenset[str] = frozenset()
+    keeps_ids = False  # the file has ids, kept into an empty table
+
+    def __init__(self, conn: Connection, today: date, by: str | None):
+        self.conn, self.today, self.by = conn, today, by
+        self.now = utcnow()
+        self.stamp = clock(conn).stamp()  # one change stamp for the whole import
+        self.created_stamps = json.dumps({CREATED: self.stamp})
+        self.empty = conn.scalar(select(self.table.c.id).limit(1)) is None
+        self.keep_ids = self.keeps_ids and self.empty
+        self.next_id = (conn.scalar(select(func.max(self.table.c.id))) or 0) + 1
+        self.problems: list[tuple[int, str]] = []
+        self.problem_count = 0
+        self.first_new = self.next_id  # rows from this id on are this import's
+        self.last_kept_id = 0
+        self.claimed: set[int] = set()  # ids of the stored rows the file updates
+        self.default_owners: dict[str, int] = {}  # team -> the line making its default owner
+        self.deferred: list[tuple[int, dict]] = []  # rows without an id into an empty table
+        self.result = ImportResult(self.table.name)
+        self.user_ids, self.handles = _users(conn)
+
+    # --- problems --------------------------------------------------------------------------
+
+    def problem(self, line: int, column: str | None, message: str) -> None:
+        self.problem_count += 1
+        if len(self.problems) < SHOWN_PROBLEMS:
+            where = f"line {line}, field {column}" if column else f"line {line}"
+            self.problems.append((line, f"{where}: {message}"))
+
+    def user(self, line: int, column: str, handle: str) -> int | None:
+        """The id of the user with this handle or email (a live one, else a removed one), or a
+        problem: another system's export names people by email."""
+        key = handle.strip().lower()
+        found = self.user_ids.get(key)
+        if found is None:
+            self.problem(line, column, f"no user '{handle}'{did_you_mean(key, self.user_ids)}")
+        return found
+
+    # --- the run ---------------------------------------------------------------------------
+
+    def run(self, records: Records, progress) -> ImportResult:
+        batch: list[tuple[int, dict]] = []
+        rows = 0
+        for line, record in records:
+            rows += 1
+            if isinstance(record, BadRow):
+                self.problem(line, record.column, record.message)
+                continue
+            values = self.parse(line, record)
+            if values is None:
+                continue
+            if self.keep_ids and values.get("id") is None:
+                self.deferred.append((line, values))
+            else:
+                batch.append((line, values))
+            if len(batch) >= BATCH:
+                self.flush(batch)
+                batch = []
+                if progress:
+                    progress(rows, records.bytes_read)
+        self.flush(batch)
+        if self.deferred:
+            # Ids of their own come after every id the file kept.
+            self.next_id = (self.conn.scalar(select(func.max(self.table.c.id))) or 0) + 1
+            self.keep_ids = False
+            for start in range(0, len(self.deferred), BATCH):
+                self.flush(self.deferred[start : start + BATCH])
+        if progress:
+            progress(rows, records.bytes_read)
+        if self.problem_count:
+            raise ImportProblems(self.problems, self.problem_count)
+        self.finish()
+        return self.result
+
+    def parse(self, line: int, record: dict) -> dict | None:
+        """The row's values, typed and checked; None (and its problems listed) when bad."""
+        values = {}
+        before = self.problem_count
+        parsers = self.parsers
+        for column, raw in record.items():
+            try:
+                values[column] = parsers[column](raw)
+            except v.BadValue as exc:
+                self.problem(line, column, str(exc))
+        for column in self.required:
+            if column in values and values[column] is None:
+                self.problem(line, column, f"missing: every row needs {', '.join(self.required)}")
+        for column in self.defaulted:
+            if column in values and values[column] is None:
+                del values[column]
+        self.check(line, values)
+        return values if self.problem_count == before else None
+
+    def check(self, line: int, values: dict) -> None:
+        """Checks of one row beyond its cells (references, slugs), listing problems."""
+
+    def keys(self, values: dict) -> list[tuple[str, object]]:
+        """(column, key) of each key a row must not share with another row of the file."""
+        found: list[tuple[str, object]] = []
+        if values.get("uuid"):
+            found.append(("uuid", values["uuid"]))
+        if values.get("id") is not None and self.uses_id(values):
+            found.append(("id", values["id"]))
+        return found
+
+    def uses_id(self, values: dict) -> bool:
+        return self.keep_ids
+
+    def _distinct(self, batch: list[tuple[int, dict]]) -> list[tuple[int, dict]]:
+        """The rows of a batch that share no key with an earlier row of it. (Earlier batches
+        are in the database by now: `match` finds what a row shares with them.)"""
+        seen: dict[tuple[str, object], int] = {}
+        distinct = []
+        for line, values in batch:
+            clash = False
+            for column, key in self.keys(values):
+                earlier = seen.setdefault((column, key), line)
+                if earlier != line:
+                    shown = key[1] if isinstance(key, tuple) else key
+                    self.problem(line, column, f"'{_cell(shown)}' is also on line {earlier}")
+                    clash = True
+                    break
+            if not clash:
+                distinct.append((line, values))
+        return distinct
+
+    def _repeated(self, line: int, column: str, key) -> None:
+        shown = key[1] if isinstance(key, tuple) else key
+        self.problem(line, column, f"'{_cell(shown)}' is also on an earlier line")
+
+    def created_here(self, row_id: int) -> bool:
+        """Whether a stored row was created by this import (so the file has it twice)."""
+        return self.empty or row_id >= self.first_new
+
+    def flush(self, batch: list[tuple[int, dict]]) -> None:
+        batch = self._distinct(batch)
+        if not batch:
+            return
+        creates, updates = [], []
+        for (line, values), row in zip(batch, self.match(batch), strict=True):
+            if row is SKIP:
+                continue
+            if row is None:
+                creates.append((line, values))
+            elif row.id in self.claimed:
+                self.problem(line, None, f"the same {self.noun} as an earlier line")
+            else:
+                self.claimed.add(row.id)
+                updates.append((line, values, row))
+        creates, updates = self.check_batch(creates, updates)
+        if self.problem_count:
+            return  # only checking from now on: the transaction rolls back
+        if creates:
+            self.create(creates)
+            self.result.created += len(creates)
+            for _line, values in creates[: SHOWN_CHANGES - len(self.result.changes)]:
+                self.note(f"create {self.label(values)}")
+        if updates:
+            self.update(updates)
+
+    def note(self, change: str) -> None:
+        if len(self.result.changes) < SHOWN_CHANGES:
+            self.result.changes.append(change)
+
+    def match(self, batch: list[tuple[int, dict]]) -> list:
+        """The stored row each file row updates (None: it is new; SKIP: refused), by uuid,
+        else by natural key. A row this import created means the file has that key twice."""
+        found: list = [None] * len(batch)
+        if self.keep_ids:
+            self._check_kept_ids(batch, found)
+        by_uuid = {
+            values["uuid"]: i
+            for i, (_, values) in enumerate(batch)
+            if values.get("uuid") and found[i] is None
+        }
+        if by_uuid:
+            query = select(self.table).where(self.table.c.uuid.in_(list(by_uuid)))
+            for row in self.conn.execute(query):
+                i = by_uuid[row.uuid]
+                found[i] = SKIP
+                if row.deleted_at is not None:
+                    self.problem(batch[i][0], "uuid", f"this {self.noun} was removed")
+                elif self.created_here(row.id):
+                    self._repeated(batch[i][0], "uuid", row.uuid)
+                else:
+                    found[i] = row
+        rest = [(i, values) for i, (_, values) in enumerate(batch) if found[i] is None]
+        for i, row in self.match_key(rest, batch):
+            found[i] = row
+        return found
+
+    def _check_kept_ids(self, batch: list[tuple[int, dict]], found: list) -> None:
+        """A kept id the file had on an earlier line. Exports are in id order: only a batch
+        whose ids do not all come after the ones before needs a look in the database."""
+        ids = {values["id"]: i for i, (_, values) in enumerate(batch)}
+        if min(ids) > self.last_kept_id:
+            self.last_kept_id = max(ids)
+            return
+        self.last_kept_id = max(self.last_kept_id, *ids)
+        query = select(self.table.c.id).where(self.table.c.id.in_(list(ids)))
+        for (row_id,) in self.conn.execute(query):
+            self._repeated(batch[ids[row_id]][0], "id", row_id)
+            found[ids[row_id]] = SKIP
+
+    def match_key(self, rest: list[tuple[int, dict]], batch) -> Iterable[tuple[int, object]]:
+        return ()
+
+    def match_column(self, rest, batch, column: str) -> Iterable[tuple[int, object]]:
+        """Matches by a unique key column of live rows (a slug, a handle)."""
+        wanted = {values[column]: i for i, values in rest}
+        if not wanted:
+            return
+        key = self.table.c[column]
+        query = select(self.table).where(key.in_(list(wanted)), self.table.c.deleted_at.is_(None))
+        for row in self.conn.execute(query):
+            i = wanted[getattr(row, column)]
+            if self.created_here(row.id):
+                self._repeated(batch[i][0], column, getattr(row, column))
+                yield i, SKIP
+            else:
+                yield i, row
+
+    def rows_by_id(self, wanted: list[tuple[int, int]]) -> Iterable[tuple[int, object]]:
+        """(position, whole stored row) for (position, id) pairs."""
+        positions = {row_id: i for i, row_id in wanted}
+        ids = list(positions)
+        for start in range(0, len(ids), BATCH):
+            query = select(self.table).where(self.table.c.id.in_(ids[start : start + BATCH]))
+            for row in self.conn.execute(query):
+                yield positions[row.id], row
+
+    def check_batch(self, creates: list, updates: list) -> tuple[list, list]:
+        """Checks that need the database (references, clashes); the rows still good."""
+        return creates, updates
+
+    def take_id(self, values: dict) -> int:
+        if self.keep_ids and values.get("id") is not None:
+            return values["id"]
+        self.next_id += 1
+        return self.next_id - 1
+
+    def new_row(self, values: dict, **fields) -> dict:
+        """A new row's id, uuid, times and creation stamp."""
+        return {
+            "id": self.take_id(values),
+            "uuid": values.get("uuid") or str(uuid.uuid4()),
+            "created_at": self.now,
+            "updated_at": self.now,
+            "deleted_at": None,
+            "stamps": self.created_stamps,
+        } | fields
+
+    def write_updates(self, changed_rows: list[tuple[object, dict, list[str]]]) -> None:
+        """Update rows in batches of the same changed columns, each stamped per field."""
+        groups: dict[tuple[str, ...], list[dict]] = {}
+        for row, changes, touched in changed_rows:
+            stamps = json.loads(row.stamps)
+            stamps.update(dict.fromkeys([*changes, *touched], self.stamp))
+            params = {f"new_{k}": value for k, value in changes.items()}
+            params |= {"_id": row.id, "new_stamps": json.dumps(stamps, sort_keys=True)}
+            groups.setdefault(tuple(sorted(changes)), []).append(params)
+        for columns, params in groups.items():
+            statement = (
+                update(self.table)
+                .where(self.table.c.id == bindparam("_id"))
+                .values(
+                    {c: bindparam(f"new_{c}") for c in columns}
+                    | {"stamps": bindparam("new_stamps"), "updated_at": self.now}
+                )
+            )
+            self.conn.execute(statement, params)
+
+    def finish(self) -> None:
+        """After the last row: ids given by hand move a server's id sequence past them."""
+        if self.conn.dialect.name == "postgresql" and self.result.created:
+            _advance_sequence(self.conn, self.table)
+
+    def label(self, values: dict, row=None) -> str:
+        raise NotImplementedError
+
+    def create(self, creates: list[tuple[int, dict]]) -> None:
+        raise NotImplementedError
+
+    def update(self, updates: list[tuple[int, dict, object]]) -> None:
+        raise NotImplementedError
+
+    def counted(self, values: dict, row, changed: list[tuple[str, object, object]]) -> bool:
+        """Count an update (noting what changes) or an unchanged row; whether it changes."""
+        if not changed:
+            self.result.unchanged += 1
+            return False
+        self.result.updated += 1
+        self.note(_changes_text(self.label(values, row), changed))
+        return True
+
+
+def _advance_sequence(conn: Connection, table: Table) -> None:
+    # PostgreSQL: rows inserted with their ids leave the id sequence behind.
+    conn.exec_driver_sql(
+        f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+        f"(SELECT max(id) FROM {table.name}))"
+    )
+
+
+def _users(conn: Connection) -> tuple[dict[str, int], dict[int, str]]:
+    """Handle or email -> id (a live user, else the last removed one) and id -> handle. A
+    handle never has an `@`, so the two never clash."""
+    by_name: dict[str, int] = {}
+    by_id: dict[int, str] = {}
+    query = select(users.c.id, users.c.handle, users.c.email).order_by(
+        users.c.deleted_at.is_(None), users.c.id
+    )
+    for user_id, handle, email in conn.execute(query):
+        by_name[handle] = user_id  # live users come last and win
+        if email:
+            by_name[email.strip().lower()] = user_id
+        by_id[user_id] = handle
+    return by_name, by_id
+
+
+def linked_values(conn: Connection, link: Table, owner: str, column: str, ids: list[int]) -> dict:
+    """Owner id -> sorted values of a link table, for `ids`."""
+    found: dict[int, list] = {i: [] for i in ids}
+    for start in range(0, len(ids), BATCH):
+        query = select(link.c[owner], link.c[column]).where(
+            link.c[owner].in_(ids[start : start + BATCH])
+        )
+        for owner_id, value in conn.execute(query):
+            found[owner_id].append(value)
+    return {key: sorted(value) for key, value in found.items()}
+
+
+def replace_links(
+    conn: Connection, link: Table, owner: str, column: str, rows: dict[int, list]
+) -> None:
+    """Replace the link rows of each owner id in `rows` with its values."""
+    ids = list(rows)
+    for start in range(0, len(ids), BATCH):
+        conn.execute(delete(link).where(link.c[owner].in_(ids[start : start + BATCH])))
+    add_links(conn, link, owner, column, rows.items())
+
+
+def add_links(conn: Connection, link: Table, owner: str, column: str, rows) -> None:
+    params = [{owner: owner_id, column: value} for owner_id, values in rows for value in values]
+    if params:
+        conn.execute(link.insert(), params)

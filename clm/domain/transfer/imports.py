@@ -1,0 +1,842 @@
+"""Import: every row of a file checked, then written in the caller's one transaction with
+batched Core inserts and updates, so a bad row imports nothing.
+
+Rows match stored ones by uuid, else by natural key (a customer's slug, a user's handle, a
+milestone's customer, title and due date; a task without a uuid by its id), and update them,
+stamping each changed field; the others are created. A column the file has sets the field (an
+empty cell empties it, or for a field that cannot be empty keeps it); a column it lacks leaves
+the field as it is. Into an empty table a file's ids are kept, so an exported book imported
+into a new database exports the same bytes. Import loads data as it is: no playbook runs and
+no rule fires (the next tick does that). A customer's `stage_entered` is recorded as its entry
+into its stage: a transition, and its stay.
+"""
+
+import uuid
+from collections.abc import Callable
+from datetime import date
+from functools import lru_cache
+from typing import BinaryIO, ClassVar
+
+from sqlalchemy import Connection, delete, select
+
+from clm.dates import parse_duration
+from clm.domain.records import check_handle
+from clm.domain.transfer import COLUMNS
+from clm.domain.transfer import values as v
+from clm.domain.transfer.files import Records
+from clm.domain.transfer.importer import (
+    BATCH,
+    SHOWN_PROBLEMS,
+    SKIP,
+    Importer,
+    ImportResult,
+    add_links,
+    linked_values,
+    replace_links,
+)
+from clm.errors import Invalid, did_you_mean
+from clm.models import (
+    ctas,
+    customer_influencers,
+    customer_tags,
+    customers,
+    holidays,
+    milestone_collaborators,
+    milestone_reminders,
+    milestones,
+    reminder_log,
+    stages,
+    tasks,
+    transitions,
+    users,
+)
+
+
+def import_table(
+    conn: Connection,
+    today: date,
+    by: str | None,
+    table: str,
+    stream: BinaryIO,
+    fmt: str,
+    mapping: dict[str, str | None],
+    progress: Callable[[int, int], None] | None = None,
+) -> ImportResult:
+    """Import one file into `table` (users, customers, milestones or tasks) inside the
+    caller's write transaction; `ImportProblems` lists what is wrong and writes nothing.
+    `progress(rows, bytes_read)` is called after each batch."""
+    importer = IMPORTERS[table](conn, today, by)
+    records = Records(stream, fmt, COLUMNS[table], importer.required, mapping)
+    return importer.run(records, progress)
+
+
+# --- users -------------------------------------------------------------------------------
+
+
+class UserImporter(Importer):
+    table, noun = users, "user"
+    required = ("handle",)
+    parsers: ClassVar[dict[str, Callable]] = {
+        "handle": v.stripped,
+        "name": v.text,
+        "email": v.text,
+        "team": v.stripped,
+        "default_owner": v.flag,
+        "uuid": v.uuid_text,
+    }
+    defaulted = frozenset({"default_owner"})
+
+    def check(self, line: int, values: dict) -> None:
+        for column in ("handle", "team"):
+            if values.get(column) is not None:
+                try:
+                    values[column] = check_handle(values[column], column)
+                except Invalid as exc:
+                    self.problem(line, column, str(exc))
+        if values.get("email") is not None and "@" not in values["email"]:
+            self.problem(line, "email", f"invalid email '{values['email']}': expected name@domain")
+
+    def keys(self, values: dict) -> list:
+        return [*super().keys(values), ("handle", values["handle"])]
+
+    def label(self, values: dict, row=None) -> str:
+        return row.handle if row is not None else values["handle"]
+
+    def match_key(self, rest, batch):
+        return self.match_column(rest, batch, "handle")
+
+    def check_batch(self, creates, updates):
+        """A handle changed to another user's; a team's second default owner."""
+        renamed = {
+            values["handle"]: (line, row)
+            for line, values, row in updates
+            if values["handle"] != row.handle
+        }
+        if renamed:
+            query = select(users.c.id, users.c.handle).where(
+                users.c.handle.in_(list(renamed)), users.c.deleted_at.is_(None)
+            )
+            for other_id, handle in self.conn.execute(query):
+                line, row = renamed[handle]
+                if other_id != row.id:
+                    self.problem(line, "handle", f"'{handle}' is another user's handle")
+        good = [
+            (line, values, row)
+            for line, values, row in updates
+            if self._owner_ok(line, {"team": row.team, "default_owner": row.default_owner} | values)
+        ]
+        return [(line, values) for line, values in creates if self._owner_ok(line, values)], good
+
+    def _owner_ok(self, line: int, values: dict) -> bool:
+        """At most one default owner per team, and only of a team."""
+        if not values.get("default_owner"):
+            return True
+        team = values.get("team")
+        if team is None:
+            self.problem(line, "default_owner", "a default owner needs a team")
+            return False
+        earlier = self.default_owners.setdefault(team, line)
+        if earlier != line:
+            self.problem(
+                line, "default_owner", f"team {team} has its default owner on line {earlier}"
+            )
+            return False
+        return True
+
+    def _demote(self, teams: dict[str, int | None]) -> None:
+        """The current default owners of teams that get a new one stop being it (as
+        `user add --default-owner` does)."""
+        query = select(users).where(
+            users.c.team.in_(list(teams)), users.c.default_owner, users.c.deleted_at.is_(None)
+        )
+        demoted = [row for row in self.conn.execute(query) if row.id != teams[row.team]]
+        self.write_updates([(row, {"default_owner": False}, []) for row in demoted])
+
+    def create(self, creates):
+        claims = {values["team"]: None for _, values in creates if values.get("default_owner")}
+        if claims:
+            self._demote(claims)
+        rows = [
+            self.new_row(
+                values,
+                handle=values["handle"],
+                name=values.get("name"),
+                email=values.get("email"),
+                team=values.get("team"),
+                default_owner=values.get("default_owner", False),
+            )
+            for _, values in creates
+        ]
+        self.conn.execute(users.insert(), rows)
+        for row in rows:
+            self.user_ids[row["handle"]] = row["id"]
+            self.handles[row["id"]] = row["handle"]
+
+    def update(self, updates):
+        changed_rows, claims = [], {}
+        for _line, values, row in updates:
+            changes = {
+                column: values[column]
+                for column in ("handle", "name", "email", "team", "default_owner")
+                if column in values and values[column] != getattr(row, column)
+            }
+            if self.counted(values, row, [(c, getattr(row, c), new) for c, new in changes.items()]):
+                changed_rows.append((row, changes, []))
+            if values.get("default_owner", row.default_owner):
+                claims[values.get("team", row.team)] = row.id
+        if claims:
+            self._demote(claims)
+        self.write_updates(changed_rows)
+
+
+# --- customers ---------------------------------------------------------------------------
+
+
+class CustomerImporter(Importer):
+    table, noun = customers, "customer"
+    required = ("name",)
+    parsers: ClassVar[dict[str, Callable]] = {
+        "slug": v.stripped,
+        "name": v.stripped,
+        "stage": v.stripped,
+        "stage_entered": v.iso_date,
+        "owner": v.stripped,
+        "start": v.iso_date,
+        "renewal": v.iso_date,
+        "term": v.duration,
+        "arr": v.amount,
+        "health": v.score,
+        "lead_score": v.score,
+        "source": v.stripped,
+        "tags": v.items,
+        "influencers": v.items,
+        "uuid": v.uuid_text,
+    }
+    defaulted = frozenset({"stage", "stage_entered", "start", "term"})
+    METRICS = ("arr", "health", "lead_score")
+    SCALARS = (
+        "slug",
+        "name",
+        "stage",
+        "stage_entered",
+        "owner_id",
+        "start",
+        "renewal",
+        "term",
+        "arr",
+        "health",
+        "lead_score",
+        "source",
+    )
+
+    def __init__(self, conn, today, by):
+        super().__init__(conn, today, by)
+        from clm.domain.stages import entry_stage
+
+        self.stages = set(conn.scalars(select(stages.c.key).where(stages.c.deleted_at.is_(None))))
+        self.entry_stage = entry_stage(conn)
+
+    def check(self, line: int, values: dict) -> None:
+        from clm.domain.customers import SLUG, TAG, slugify
+
+        slug = values.get("slug")
+        if slug is not None:
+            slug = slug.lower()
+            if not SLUG.fullmatch(slug) or len(slug) > 128:
+                self.problem(
+                    line,
+                    "slug",
+                    f"invalid slug '{slug}': use lowercase letters and digits joined by '-'",
+                )
+            values["slug"] = slug
+        elif values.get("name") is not None:
+            values["_derived"] = True
+            values["slug"] = slugify(values["name"])
+            if not values["slug"]:
+                self.problem(
+                    line, "slug", f"cannot derive a slug from '{values['name']}': give one"
+                )
+        if values.get("stage") is not None:
+            stage = values["stage"].lower()
+            if stage not in self.stages:
+                self.problem(line, "stage", f"no stage '{stage}'{did_you_mean(stage, self.stages)}")
+            values["stage"] = stage
+        if values.get("owner") is not None:
+            values["owner_id"] = self.user(line, "owner", values["owner"])
+            values["owner"] = self.handles.get(values["owner_id"])
+        elif "owner" in values:
+            values["owner_id"] = None
+        if "influencers" in values:
+            ids = [self.user(line, "influencers", handle) for handle in values["influencers"]]
+            values["influencers"] = sorted({self.handles[i] for i in ids if i is not None})
+            values["influencer_ids"] = sorted(set(filter(None, ids)))
+        if "tags" in values:
+            for tag in values["tags"]:
+                if not TAG.fullmatch(tag):
+                    self.problem(
+                        line, "tags", f"invalid tag '{tag}': use up to 64 characters without ';'"
+                    )
+            values["tags"] = sorted(set(values["tags"]))
+        entered = values.get("stage_entered")
+        if entered is not None and entered > self.today:
+            self.problem(line, "stage_entered", f"{entered} is after today ({self.today})")
+
+    def keys(self, values: dict) -> list:
+        return [*super().keys(values), ("slug", values["slug"])]
+
+    def label(self, values: dict, row=None) -> str:
+        return row.slug if row is not None else values["slug"]
+
+    def match_key(self, rest, batch):
+        return self.match_column(rest, batch, "slug")
+
+    def check_batch(self, creates, updates):
+        renamed = {
+            values["slug"]: (line, row)
+            for line, values, row in updates
+            if not values.get("_derived") and values["slug"] != row.slug
+        }
+        if renamed:
+            query = select(customers.c.id, customers.c.slug).where(
+                customers.c.slug.in_(list(renamed)), customers.c.deleted_at.is_(None)
+            )
+            for other_id, slug in self.conn.execute(query):
+                line, row = renamed[slug]
+                if other_id != row.id:
+                    self.problem(line, "slug", f"'{slug}' is another customer's slug")
+        good = []
+        for line, values, row in updates:
+            start, renewal = values.get("start", row.start), values.get("renewal", row.renewal)
+            if self._dates_ok(line, start, renewal):
+                good.append((line, values, row))
+        creates = [
+            (line, values)
+            for line, values in creates
+            if self._dates_ok(line, values.get("start", self.today), values.get("renewal"))
+        ]
+        return creates, good
+
+    def _dates_ok(self, line: int, start: date, renewal: date | None) -> bool:
+        if renewal is not None and renewal <= start:
+            self.problem(line, "renewal", f"{renewal} is not after the start {start}")
+            return False
+        return True
+
+    def create(self, creates):
+        rows, entries, tags, followers = [], [], [], []
+        for _, values in creates:
+            start = values.get("start", self.today)
+            entered = values.get("stage_entered", min(start, self.today))
+            stay = str(uuid.uuid4())
+            row = self.new_row(
+                values,
+                slug=values["slug"],
+                name=values["name"],
+                stage=values.get("stage", self.entry_stage),
+                stage_entered=entered,
+                owner_id=values.get("owner_id"),
+                start=start,
+                renewal=values.get("renewal"),
+                term=values.get("term", "1y"),
+                arr=values.get("arr"),
+                health=values.get("health"),
+                lead_score=values.get("lead_score"),
+                source=values.get("source"),
+                stay=stay,
+            )
+            for metric in self.METRICS:
+                row[f"{metric}_on"] = self.today if row[metric] is not None else None
+            rows.append(row)
+            entries.append(
+                self._entry(row["id"], None, row["stage"], entered, stay, None, row["owner_id"])
+            )
+            tags.append((row["id"], values.get("tags", ())))
+            followers.append((row["id"], values.get("influencer_ids", ())))
+        self.conn.execute(customers.insert(), rows)
+        self.conn.execute(transitions.insert(), entries)
+        add_links(self.conn, customer_tags, "customer_id", "tag", tags)
+        add_links(self.conn, customer_influencers, "customer_id", "user_id", followers)
+
+    def _entry(self, customer_id, from_stage, to_stage, on, stay, from_owner, to_owner) -> dict:
+        """The transition recording an imported stage entry."""
+        return {
+            "uuid": stay,
+            "customer_id": customer_id,
+            "from_stage": from_stage,
+            "to_stage": to_stage,
+            "on": on,
+            "by": self.by,
+            "rule": None,
+            "reason": "imported",
+            "from_owner_id": from_owner,
+            "to_owner_id": to_owner,
+            "created_at": self.now,
+        }
+
+    def update(self, updates):
+        ids = [row.id for _, _, row in updates]
+        has = set().union(*(values.keys() for _, values, _ in updates))
+        tags = (
+            linked_values(self.conn, customer_tags, "customer_id", "tag", ids)
+            if "tags" in has
+            else {}
+        )
+        followers = (
+            linked_values(self.conn, customer_influencers, "customer_id", "user_id", ids)
+            if "influencers" in has
+            else {}
+        )
+        changed_rows, entries, new_tags, new_followers = [], [], {}, {}
+        for _line, values, row in updates:
+            if values.get("_derived"):
+                values = {key: value for key, value in values.items() if key != "slug"}
+            changes = {
+                column: values[column]
+                for column in self.SCALARS
+                if column in values and values[column] != getattr(row, column)
+            }
+            if "stage" in changes and "stage_entered" not in values:
+                changes["stage_entered"] = self.today
+            shown = [
+                (
+                    "owner" if c == "owner_id" else c,
+                    self.handles.get(getattr(row, c)) if c == "owner_id" else getattr(row, c),
+                    self.handles.get(new) if c == "owner_id" else new,
+                )
+                for c, new in changes.items()
+            ]
+            touched = []
+            if "tags" in values and values["tags"] != tags[row.id]:
+                touched.append("tags")
+                new_tags[row.id] = values["tags"]
+                shown.append(("tags", tags[row.id], values["tags"]))
+            if "influencers" in values and values["influencer_ids"] != followers[row.id]:
+                touched.append("influencers")
+                new_followers[row.id] = values["influencer_ids"]
+                old = sorted(self.handles[i] for i in followers[row.id])
+                shown.append(("influencers", old, values["influencers"]))
+            if not self.counted(values, row, shown):
+                continue
+            for metric in self.METRICS:
+                if metric in changes:
+                    changes[f"{metric}_on"] = self.today
+            if "stage" in changes:
+                changes["stay"] = str(uuid.uuid4())
+                entries.append(
+                    self._entry(
+                        row.id,
+                        row.stage,
+                        changes["stage"],
+                        changes.get("stage_entered", row.stage_entered),
+                        changes["stay"],
+                        row.owner_id,
+                        changes.get("owner_id", row.owner_id),
+                    )
+                )
+            changed_rows.append((row, changes, touched))
+        self.write_updates(changed_rows)
+        if entries:
+            self.conn.execute(transitions.insert(), entries)
+        replace_links(self.conn, customer_tags, "customer_id", "tag", new_tags)
+        replace_links(self.conn, customer_influencers, "customer_id", "user_id", new_followers)
+
+
+# --- milestones and tasks: rows of a customer ---------------------------------------------
+
+
+class CustomerRowImporter(Importer):
+    """Rows that belong to a customer, named by its slug in the file."""
+
+    keeps_ids = True
+
+    def __init__(self, conn, today, by):
+        super().__init__(conn, today, by)
+        query = select(customers.c.slug, customers.c.id).where(customers.c.deleted_at.is_(None))
+        self.customer_ids: dict[str, int] = dict(conn.execute(query).all())
+        self.slugs = {customer_id: slug for slug, customer_id in self.customer_ids.items()}
+
+    def check(self, line: int, values: dict) -> None:
+        if values.get("customer") is None:
+            return
+        slug = values["customer"].lower()
+        values["customer_id"] = self.customer_ids.get(slug)
+        if values["customer_id"] is None:
+            close = (
+                [s for s in self.customer_ids if s[:2] == slug[:2]]
+                if self.problem_count <= SHOWN_PROBLEMS
+                else []
+            )
+            self.problem(line, "customer", f"no customer '{slug}'{did_you_mean(slug, close)}")
+        values["customer"] = slug
+
+    def label(self, values: dict, row=None) -> str:
+        number = f" {row.id}" if row is not None else ""
+        return f"{self.noun}{number} ({values['customer']}: {values.get('title') or row.title})"
+
+
+@lru_cache(maxsize=65536)
+def _remind_on(offset: str, due: date, days_off: frozenset[date]) -> date:
+    return parse_duration(offset).before(due, days_off)
+
+
+class MilestoneImporter(CustomerRowImporter):
+    table, noun = milestones, "milestone"
+    required = ("customer", "title", "due")
+    STATUSES = ("open", "done", "blocked", "cancelled")
+    UNFINISHED = ("open", "blocked")
+    parsers: ClassVar[dict[str, Callable]] = {
+        "id": v.identifier,
+        "customer": v.stripped,
+        "title": v.stripped,
+        "due": v.iso_date,
+        "status": lambda raw: v.choice(raw, MilestoneImporter.STATUSES),
+        "remind": v.items,
+        "every": v.recurrence,
+        "collaborators": v.items,
+        "pinned": v.flag,
+        "blocked_reason": v.text,
+        "done_on": v.iso_date,
+        "uuid": v.uuid_text,
+    }
+    defaulted = frozenset({"status", "pinned"})
+    SCALARS = (
+        "customer_id",
+        "title",
+        "due",
+        "status",
+        "every",
+        "pinned",
+        "blocked_reason",
+        "done_on",
+    )
+
+    def __init__(self, conn, today, by):
+        super().__init__(conn, today, by)
+        self.days_off = frozenset(conn.scalars(select(holidays.c.day)))
+        self.fired_any = conn.scalar(select(reminder_log.c.id).limit(1)) is not None
+
+    def check(self, line: int, values: dict) -> None:
+        super().check(line, values)
+        if "remind" in values:
+            offsets = set()
+            for offset in values["remind"]:
+                try:
+                    offsets.add(v.duration(offset))
+                except v.BadValue as exc:
+                    self.problem(line, "remind", str(exc))
+            values["remind"] = sorted(offsets)
+        if "collaborators" in values:
+            ids = [self.user(line, "collaborators", handle) for handle in values["collaborators"]]
+            values["collaborator_ids"] = sorted(set(filter(None, ids)))
+            values["collaborators"] = sorted(self.handles[i] for i in values["collaborator_ids"])
+
+    def keys(self, values: dict) -> list:
+        key = (values["customer_id"], values["title"], values["due"])
+        return [*super().keys(values), ("title", key)]
+
+    def match_key(self, rest, batch):
+        """By customer, title and due date: the customers' milestones are looked at (their
+        keys only, then the whole rows of those that match)."""
+        wanted = {(values["customer_id"], values["title"], values["due"]): i for i, values in rest}
+        customer_ids = sorted({key[0] for key in wanted})
+        matched: dict[int, list[int]] = {}
+        columns = (milestones.c.id, milestones.c.customer_id, milestones.c.title, milestones.c.due)
+        for start in range(0, len(customer_ids), BATCH):
+            query = select(*columns).where(
+                milestones.c.customer_id.in_(customer_ids[start : start + BATCH]),
+                milestones.c.deleted_at.is_(None),
+            )
+            for row_id, *key in self.conn.execute(query):
+                i = wanted.get(tuple(key))
+                if i is not None:
+                    matched.setdefault(i, []).append(row_id)
+        stored = []
+        for i, ids in matched.items():
+            line = batch[i][0]
+            if any(self.created_here(row_id) for row_id in ids):
+                self._repeated(line, "title", batch[i][1]["title"])
+                yield i, SKIP
+            elif len(ids) > 1:
+                listed = " and ".join(map(str, sorted(ids)))
+                self.problem(
+                    line, "title", f"matches milestones {listed}: give its uuid to say which"
+                )
+                yield i, SKIP
+            else:
+                stored.append((i, ids[0]))
+        yield from self.rows_by_id(stored)
+
+    def check_batch(self, creates, updates):
+        good = []
+        for line, values, row in updates:
+            if self._reason_ok(
+                line, {"status": row.status, "blocked_reason": row.blocked_reason} | values
+            ):
+                good.append((line, values, row))
+        return [(line, values) for line, values in creates if self._reason_ok(line, values)], good
+
+    def _reason_ok(self, line: int, values: dict) -> bool:
+        if values.get("status") == "blocked" and not values.get("blocked_reason"):
+            self.problem(line, "blocked_reason", "a blocked milestone needs a reason")
+            return False
+        return True
+
+    def _reminders(self, milestone_id: int, due: date, offsets, live: bool, fired=()) -> list[dict]:
+        return [
+            {
+                "milestone_id": milestone_id,
+                "offset": offset,
+                "remind_on": _remind_on(offset, due, self.days_off),
+                "pending": live and offset not in fired,
+            }
+            for offset in offsets
+        ]
+
+    def create(self, creates):
+        rows, reminders, collaborators = [], [], []
+        for _, values in creates:
+            status = values.get("status", "open")
+            row = self.new_row(
+                values,
+                customer_id=values["customer_id"],
+                title=values["title"],
+                due=values["due"],
+                status=status,
+                every=values.get("every"),
+                occurrence=0,
+                anchor=values["due"],
+                pinned=values.get("pinned", False),
+                blocked_reason=values.get("blocked_reason"),
+                done_on=values.get("done_on"),
+                source=None,
+            )
+            row["series"] = row["uuid"]
+            rows.append(row)
+            live = status in self.UNFINISHED
+            reminders += self._reminders(row["id"], row["due"], values.get("remind", ()), live)
+            collaborators.append((row["id"], values.get("collaborator_ids", ())))
+        self.conn.execute(milestones.insert(), rows)
+        if reminders:
+            self.conn.execute(milestone_reminders.insert(), reminders)
+        add_links(self.conn, milestone_collaborators, "milestone_id", "user_id", collaborators)
+
+    def update(self, updates):
+        ids = [row.id for _, _, row in updates]
+        offsets = linked_values(self.conn, milestone_reminders, "milestone_id", "offset", ids)
+        has = set().union(*(values.keys() for _, values, _ in updates))
+        people = (
+            linked_values(self.conn, milestone_collaborators, "milestone_id", "user_id", ids)
+            if "collaborators" in has
+            else {}
+        )
+        changed_rows, remind_again, new_people = [], [], {}
+        for _line, values, row in updates:
+            changes = {
+                column: values[column]
+                for column in self.SCALARS
+                if column in values and values[column] != getattr(row, column)
+            }
+            shown = [
+                (
+                    "customer" if c == "customer_id" else c,
+                    self.slugs.get(getattr(row, c), "?") if c == "customer_id" else getattr(row, c),
+                    values["customer"] if c == "customer_id" else new,
+                )
+                for c, new in changes.items()
+            ]
+            touched = []
+            remind = values.get("remind", offsets[row.id])
+            if remind != offsets[row.id]:
+                touched.append("remind")
+                shown.append(("remind", offsets[row.id], remind))
+            if "collaborators" in values and values["collaborator_ids"] != people[row.id]:
+                touched.append("collaborators")
+                new_people[row.id] = values["collaborator_ids"]
+                old = sorted(self.handles[i] for i in people[row.id])
+                shown.append(("collaborators", old, values["collaborators"]))
+            if not self.counted(values, row, shown):
+                continue
+            if "due" in changes and row.occurrence == 0:
+                changes["anchor"] = changes["due"]
+            if "remind" in touched or {"due", "status"} & changes.keys():
+                remind_again.append(
+                    (row, changes.get("due", row.due), changes.get("status", row.status), remind)
+                )
+            changed_rows.append((row, changes, touched))
+        self.write_updates(changed_rows)
+        self._remind_again(remind_again)
+        replace_links(self.conn, milestone_collaborators, "milestone_id", "user_id", new_people)
+
+    def _remind_again(self, rows: list) -> None:
+        """New reminder days for milestones whose due date, reminders or status changed; one
+        that fired already stays fired."""
+        if not rows:
+            return
+        fired: dict[str, set] = {}
+        if self.fired_any:
+            uuids = [row.uuid for row, *_ in rows]
+            for start in range(0, len(uuids), BATCH):
+                query = select(reminder_log.c.milestone_uuid, reminder_log.c.offset).where(
+                    reminder_log.c.milestone_uuid.in_(uuids[start : start + BATCH])
+                )
+                for milestone_uuid, offset in self.conn.execute(query):
+                    fired.setdefault(milestone_uuid, set()).add(offset)
+        reminders = []
+        for row, due, status, offsets in rows:
+            live = status in self.UNFINISHED
+            reminders += self._reminders(row.id, due, offsets, live, fired.get(row.uuid, ()))
+        ids = [row.id for row, *_ in rows]
+        for start in range(0, len(ids), BATCH):
+            self.conn.execute(
+                delete(milestone_reminders).where(
+                    milestone_reminders.c.milestone_id.in_(ids[start : start + BATCH])
+                )
+            )
+        if reminders:
+            self.conn.execute(milestone_reminders.insert(), reminders)
+
+
+class TaskImporter(CustomerRowImporter):
+    table, noun = tasks, "task"
+    required = ("customer", "title")
+    STATUSES = ("open", "done")
+    parsers: ClassVar[dict[str, Callable]] = {
+        "id": v.identifier,
+        "customer": v.stripped,
+        "title": v.stripped,
+        "due": v.iso_date,
+        "status": lambda raw: v.choice(raw, TaskImporter.STATUSES),
+        "assignee": v.stripped,
+        "milestone": v.identifier,
+        "cta": v.identifier,
+        "source": v.text,
+        "uuid": v.uuid_text,
+    }
+    defaulted = frozenset({"status"})
+    SCALARS = (
+        "customer_id",
+        "title",
+        "due",
+        "status",
+        "assignee_id",
+        "milestone_id",
+        "cta_id",
+        "source",
+    )
+
+    def check(self, line: int, values: dict) -> None:
+        super().check(line, values)
+        if values.get("assignee") is not None:
+            values["assignee_id"] = self.user(line, "assignee", values["assignee"])
+        elif "assignee" in values:
+            values["assignee_id"] = None
+        for column in ("milestone", "cta"):
+            if column in values:
+                values[f"{column}_id"] = values[column]
+
+    def uses_id(self, values: dict) -> bool:
+        # A task has no natural key: a row without a uuid is matched by its id.
+        return self.keep_ids or not values.get("uuid")
+
+    def match_key(self, rest, batch):
+        wanted = {
+            values["id"]: i
+            for i, values in rest
+            if values.get("id") is not None and not values.get("uuid")
+        }
+        if wanted:
+            for row in self.conn.execute(select(tasks).where(tasks.c.id.in_(list(wanted)))):
+                i = wanted[row.id]
+                if row.deleted_at is not None:
+                    self.problem(batch[i][0], "id", f"task {row.id} was removed")
+                    yield i, SKIP
+                elif self.created_here(row.id):
+                    self._repeated(batch[i][0], "id", row.id)
+                    yield i, SKIP
+                else:
+                    yield i, row
+
+    def check_batch(self, creates, updates):
+        """A task's milestone and CTA must exist and be on its own customer."""
+        rows = creates + [(line, values) for line, values, _ in updates]
+        bad = set()
+        for column, table, what in (("milestone", milestones, "milestone"), ("cta", ctas, "CTA")):
+            ids = sorted({values[column] for _, values in rows if values.get(column)})
+            owners = {}
+            for start in range(0, len(ids), BATCH):
+                query = select(table.c.id, table.c.customer_id).where(
+                    table.c.id.in_(ids[start : start + BATCH])
+                )
+                owners.update(self.conn.execute(query).all())
+            for line, values in rows:
+                target = values.get(column)
+                if target is None:
+                    continue
+                if target not in owners:
+                    hint = (
+                        " (CTAs are not imported: skip the column with --map cta=)"
+                        if column == "cta"
+                        else ""
+                    )
+                    self.problem(line, column, f"no {what} {target}{hint}")
+                    bad.add(line)
+                elif owners[target] != values["customer_id"]:
+                    other = self.slugs.get(owners[target], "another customer")
+                    self.problem(
+                        line, column, f"{what} {target} is on {other}, not {values['customer']}"
+                    )
+                    bad.add(line)
+        return (
+            [(line, values) for line, values in creates if line not in bad],
+            [(line, values, row) for line, values, row in updates if line not in bad],
+        )
+
+    def create(self, creates):
+        rows = [
+            self.new_row(
+                values,
+                customer_id=values["customer_id"],
+                title=values["title"],
+                due=values.get("due"),
+                status=values.get("status", "open"),
+                assignee_id=values.get("assignee_id"),
+                milestone_id=values.get("milestone_id"),
+                cta_id=values.get("cta_id"),
+                source=values.get("source"),
+                done_on=self.today if values.get("status") == "done" else None,
+            )
+            for _, values in creates
+        ]
+        self.conn.execute(tasks.insert(), rows)
+
+    def update(self, updates):
+        changed_rows = []
+        for _line, values, row in updates:
+            changes = {
+                column: values[column]
+                for column in self.SCALARS
+                if column in values and values[column] != getattr(row, column)
+            }
+            shown = []
+            for column, new in changes.items():
+                name = column.removesuffix("_id")
+                old = getattr(row, column)
+                if column == "customer_id":
+                    old, new = self.slugs.get(old, "?"), values["customer"]
+                elif column == "assignee_id":
+                    old, new = self.handles.get(old), self.handles.get(new)
+                shown.append((name, old, new))
+            if not self.counted(values, row, shown):
+                continue
+            if "status" in changes:
+                changes["done_on"] = self.today if changes["status"] == "done" else None
+            changed_rows.append((row, changes, []))
+        self.write_updates(changed_rows)
+
+
+IMPORTERS: dict[str, type[Importer]] = {
+    "users": UserImporter,
+    "customers": CustomerImporter,
+    "milestones": MilestoneImporter,
+    "tasks": TaskImporter,
+}

@@ -1,0 +1,188 @@
+"""The cells of an imported file as typed values: strict ISO dates, whole numbers in range,
+amounts, true/false, `;`-joined lists, durations, ids and uuids. Each parser takes a csv cell
+(text) or a JSON value and raises `BadValue` saying what it accepts."""
+
+import math
+import re
+import uuid
+from datetime import date
+from functools import lru_cache
+
+from clm.dates import DURATION_FORMS, parse_duration, parse_every
+from clm.errors import Invalid
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.ASCII)
+_TRUE = frozenset({"true", "yes", "1"})
+_FALSE = frozenset({"false", "no", "0"})
+
+
+class BadValue(Exception):
+    """A cell that does not parse: the message names the value and what is accepted."""
+
+
+def _shown(raw) -> str:
+    text = raw if isinstance(raw, str) else repr(raw)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def text(raw, strip: bool = False) -> str | None:
+    """Text, verbatim (or stripped); empty is None. A JSON number is taken as its text."""
+    if raw.__class__ is str:
+        return (raw.strip() if strip else raw) or None
+    if raw is None:
+        return None
+    if isinstance(raw, int | float) and not isinstance(raw, bool):
+        return str(raw)
+    raise BadValue(f"expected text, not {_shown(raw)}")
+
+
+def stripped(raw) -> str | None:
+    """Text without the blanks around it (names, titles, slugs); empty is None."""
+    return text(raw, strip=True)
+
+
+@lru_cache(maxsize=8192)
+def _iso(raw: str) -> date:
+    day = raw.strip()
+    if not _ISO_DATE.fullmatch(day):
+        raise BadValue(f"invalid date '{_shown(raw)}': use YYYY-MM-DD")
+    try:
+        return date.fromisoformat(day)
+    except ValueError:
+        raise BadValue(f"invalid date '{day}': no such day; use YYYY-MM-DD") from None
+
+
+def iso_date(raw) -> date | None:
+    """A date written as YYYY-MM-DD, strictly: no `today`, no offsets, no day-first guessing."""
+    if raw.__class__ is str and raw:
+        return _iso(raw)
+    if raw is None or raw == "":
+        return None
+    raise BadValue(f"invalid date {_shown(raw)}: use YYYY-MM-DD")
+
+
+def whole(raw, low: int, high: int) -> int | None:
+    """A whole number from `low` to `high`."""
+    if raw is None or raw == "":
+        return None
+    value = _number(raw)
+    if not float(value).is_integer() or not low <= value <= high:
+        raise BadValue(f"invalid value '{_shown(raw)}': use a whole number {low}–{high}")
+    return int(value)
+
+
+def score(raw) -> int | None:
+    """A health or lead score: a whole number 0–100."""
+    return whole(raw, 0, 100)
+
+
+def amount(raw) -> float | None:
+    """A number of 0 or more (ARR)."""
+    if raw is None or raw == "":
+        return None
+    value = float(_number(raw))
+    if value < 0:
+        raise BadValue(f"invalid value '{_shown(raw)}': use a number of 0 or more")
+    return value
+
+
+def _number(raw) -> int | float:
+    if isinstance(raw, bool) or not isinstance(raw, int | float | str):
+        raise BadValue(f"invalid number {_shown(raw)}")
+    if isinstance(raw, str):
+        try:
+            raw = int(raw) if raw.strip().lstrip("+-").isdigit() else float(raw)
+        except ValueError:
+            raise BadValue(f"invalid number '{_shown(raw)}'") from None
+    if isinstance(raw, float) and not math.isfinite(raw):
+        raise BadValue(f"invalid number '{raw}'")
+    return raw
+
+
+def flag(raw) -> bool | None:
+    """true or false (also yes/no, 1/0)."""
+    if raw is None or raw == "":
+        return None
+    if isinstance(raw, bool):
+        return raw
+    word = str(raw).strip().lower()
+    if word in _TRUE:
+        return True
+    if word in _FALSE:
+        return False
+    raise BadValue(f"invalid value '{_shown(raw)}': use true or false")
+
+
+def items(raw) -> list[str]:
+    """A list: `;`-joined text (csv, tsv) or an array of text (json); items stripped."""
+    if raw is None or raw == "":
+        return []
+    if isinstance(raw, str):
+        parts = raw.split(";")
+    elif isinstance(raw, list) and all(isinstance(item, str) for item in raw):
+        parts = raw
+    else:
+        raise BadValue(f"invalid list {_shown(raw)}: use text joined by ';' or an array of text")
+    return [part.strip() for part in parts if part.strip()]
+
+
+def duration(raw) -> str | None:
+    """A duration in its stored form: `2 months` -> `2m`."""
+    value = text(raw, strip=True)
+    return None if value is None else _duration(value)
+
+
+@lru_cache(maxsize=1024)
+def _duration(value: str) -> str:
+    try:
+        return str(parse_duration(value))
+    except Invalid:
+        raise BadValue(f"invalid duration '{_shown(value)}': use {DURATION_FORMS}") from None
+
+
+def recurrence(raw) -> str | None:
+    """A milestone's `every` in its stored form: `year` -> `1y`."""
+    value = text(raw, strip=True)
+    return None if value is None else _recurrence(value)
+
+
+@lru_cache(maxsize=1024)
+def _recurrence(value: str) -> str:
+    try:
+        return str(parse_every(value))
+    except Invalid:
+        raise BadValue(
+            f"invalid recurrence '{_shown(value)}': use year, quarter, month, week or a "
+            "duration like 6m"
+        ) from None
+
+
+def identifier(raw) -> int | None:
+    """A row id: a whole number of 1 or more."""
+    if raw is None or raw == "":
+        return None
+    value = _number(raw)
+    if not float(value).is_integer() or value < 1:
+        raise BadValue(f"invalid id '{_shown(raw)}': use a whole number of 1 or more")
+    return int(value)
+
+
+def uuid_text(raw) -> str | None:
+    """A uuid in its stored form: lowercase, with hyphens."""
+    value = text(raw, strip=True)
+    if value is None or _UUID.fullmatch(value):
+        return value
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise BadValue(f"invalid uuid '{_shown(value)}'") from None
+
+
+def choice(raw, choices: tuple[str, ...]) -> str | None:
+    value = text(raw, strip=True)
+    if value is None:
+        return None
+    if value.lower() not in choices:
+        raise BadValue(f"invalid value '{_shown(value)}': use {', '.join(choices)}")
+    return value.lower()
