@@ -1,5 +1,6 @@
 """`clm export` and `clm import`: tables in and out as csv, tsv, json or jsonl."""
 
+import os
 from contextlib import contextmanager
 from enum import StrEnum
 from typing import Annotated
@@ -148,9 +149,9 @@ def import_(
     say(env, f"Dry run: would import {noun}: {counts}; nothing written.")
     for change in result.changes:
         say(env, f"  {change}")
-    shown = result.created + result.updated - len(result.changes)
-    if shown > 0:
-        say(env, f"  and {shown} more")
+    more = result.created + result.updated - len(result.changes)
+    if more > 0:
+        say(env, f"  and {more} more")
 
 
 @contextmanager
@@ -159,10 +160,12 @@ def _opened(env, file: str):
     from clm.errors import Invalid, NotFound
 
     if file == "-":
+        if env.interactive():
+            raise Invalid("standard input is a terminal: pipe a file in, or name the file")
         yield getattr(env.stdin, "buffer", env.stdin), None
         return
     try:
-        stream = open(file, "rb")  # noqa: SIM115 - closed below
+        stream = open(file, "rb")  # noqa: SIM115 - closed by the `with` below
     except FileNotFoundError:
         raise NotFound(f"no file '{file}'") from None
     except IsADirectoryError:
@@ -170,8 +173,6 @@ def _opened(env, file: str):
     except OSError as exc:
         raise Invalid(f"cannot read '{file}': {exc.strerror}") from None
     with stream:
-        import os
-
         yield stream, os.fstat(stream.fileno()).st_size
 
 

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from clm.domain.transfer import COLUMNS, IMPORTABLE
-from tests.conftest import Clm, dump
+from tests.conftest import TODAY, Clm, dump
 
 FORMATS = ("csv", "tsv", "json", "jsonl")
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -85,15 +85,16 @@ def book(team):
 # --- export --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("fmt", FORMATS)
-@pytest.mark.parametrize("table", list(COLUMNS))
-def test_every_table_exports_its_columns_in_order_in_every_format(book, table, fmt):
-    out = book("export", table, "--format", fmt).stdout
-    if fmt in ("csv", "tsv"):
-        assert out.splitlines()[0] == ("\t" if fmt == "tsv" else ",").join(COLUMNS[table])
-    records = rows(out, fmt)
-    assert records, f"no {table} exported"
-    assert all(list(record) == list(COLUMNS[table]) for record in records)
+def test_every_table_exports_its_columns_in_order_in_every_format(book):
+    for table in COLUMNS:
+        for fmt in FORMATS:
+            out = book("export", table, "--format", fmt).stdout
+            if fmt in ("csv", "tsv"):
+                header = ("\t" if fmt == "tsv" else ",").join(COLUMNS[table])
+                assert out.splitlines()[0] == header, (table, fmt)
+            records = rows(out, fmt)
+            assert records, f"no {table} exported"
+            assert all(list(record) == list(COLUMNS[table]) for record in records), (table, fmt)
 
 
 def test_export_defaults_to_csv_and_writes_nothing_else(book):
@@ -882,3 +883,26 @@ def _unique_milestones(book: dict, here: Path) -> Path:
     path = here / "seed-milestones.jsonl"
     path.write_text("".join(json.dumps(m) + "\n" for m in kept))
     return path
+
+
+# --- progress ------------------------------------------------------------------------------
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(
+    ("stream", "rows", "shown"),
+    [(Terminal(), 10_001, True), (Terminal(), 10_000, False), (io.StringIO(), 50_000, False)],
+)
+def test_a_progress_bar_only_for_a_large_file_on_a_terminal(stream, rows, shown):
+    from clm.commands.transfer import _Progress
+    from clm.context import Env
+
+    env = Env(None, TODAY, None, stderr=stream)
+    with _Progress(env, 1000) as progress:
+        progress(rows, 500)
+        assert (progress.bar is not None) == shown
+    assert (stream.getvalue() != "") == shown

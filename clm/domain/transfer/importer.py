@@ -53,7 +53,6 @@ class ImportProblems(Invalid):
 
 @dataclass
 class ImportResult:
-    table: str
     created: int = 0
     updated: int = 0
     unchanged: int = 0
@@ -89,6 +88,7 @@ class Importer:
     # on update.
     defaulted: frozenset[str] = frozenset()
     keeps_ids = False  # the file has ids, kept into an empty table
+    key_column = "id"  # the column of the natural key, for messages
 
     def __init__(self, conn: Connection, today: date, by: str | None):
         self.conn, self.today, self.by = conn, today, by
@@ -105,7 +105,7 @@ class Importer:
         self.claimed: set[int] = set()  # ids of the stored rows the file updates
         self.default_owners: dict[str, int] = {}  # team -> the line making its default owner
         self.deferred: list[tuple[int, dict]] = []  # rows without an id into an empty table
-        self.result = ImportResult(self.table.name)
+        self.result = ImportResult()
         self.user_ids, self.handles = _users(conn)
 
     # --- problems --------------------------------------------------------------------------
@@ -232,7 +232,8 @@ class Importer:
             if row is None:
                 creates.append((line, values))
             elif row.id in self.claimed:
-                self.problem(line, None, f"the same {self.noun} as an earlier line")
+                column = "uuid" if values.get("uuid") == row.uuid else self.key_column
+                self.problem(line, column, f"the same {self.noun} as an earlier line")
             else:
                 self.claimed.add(row.id)
                 updates.append((line, values, row))

@@ -75,6 +75,7 @@ def import_table(
 
 class UserImporter(Importer):
     table, noun = users, "user"
+    key_column = "handle"
     required = ("handle",)
     parsers: ClassVar[dict[str, Callable]] = {
         "handle": v.stripped,
@@ -194,6 +195,7 @@ class UserImporter(Importer):
 
 class CustomerImporter(Importer):
     table, noun = customers, "customer"
+    key_column = "slug"
     required = ("name",)
     parsers: ClassVar[dict[str, Callable]] = {
         "slug": v.stripped,
@@ -481,6 +483,7 @@ def _remind_on(offset: str, due: date, days_off: frozenset[date]) -> date:
 
 class MilestoneImporter(CustomerRowImporter):
     table, noun = milestones, "milestone"
+    key_column = "title"
     required = ("customer", "title", "due")
     STATUSES = ("open", "done", "blocked", "cancelled")
     UNFINISHED = ("open", "blocked")

@@ -1,0 +1,276 @@
+"""The transfer library from Python: reading files with their line numbers, cell parsers,
+safe output files, and imports larger than a batch."""
+
+import io
+import os
+import stat
+from datetime import date
+
+import pytest
+
+from clm.db import Database
+from clm.domain import customers, users
+from clm.domain.stages import install_template
+from clm.domain.transfer import COLUMNS
+from clm.domain.transfer import values as v
+from clm.domain.transfer.export import export_table
+from clm.domain.transfer.files import BadRow, FileProblem, Records, open_output
+from clm.domain.transfer.importer import ImportProblems
+from clm.domain.transfer.imports import import_table
+from clm.errors import Conflict
+
+TODAY = date(2026, 11, 23)
+
+
+def read(content: str | bytes, fmt: str = "csv", table: str = "customers", mapping=None):
+    data = content.encode() if isinstance(content, str) else content
+    required = {"customers": ("name",), "users": ("handle",)}[table]
+    return list(Records(io.BytesIO(data), fmt, COLUMNS[table], required, mapping or {}))
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+def test_each_csv_record_has_the_line_it_starts_on():
+    content = 'name,source\n"Acme\nCorp",web\n\nGlobex,"a\n\nb"\nInitech,\n'
+    assert read(content) == [
+        (2, {"name": "Acme\nCorp", "source": "web"}),
+        (5, {"name": "Globex", "source": "a\n\nb"}),
+        (8, {"name": "Initech", "source": ""}),
+    ]
+
+
+def test_the_formula_guard_comes_off_csv_cells_only():
+    assert read("name\n'=1\n''=2\n'plain\n") == [
+        (2, {"name": "=1"}),
+        (3, {"name": "'=2"}),
+        (4, {"name": "'plain"}),
+    ]
+    assert read('{"name": "\'=1"}\n', "jsonl") == [(1, {"name": "'=1"})]
+
+
+def test_json_arrays_are_read_an_object_at_a_time_with_their_lines():
+    content = '[\n  {"name": "A",\n   "tags": ["x"]},\n  {"name": "B"}\n]\n'
+    assert read(content, "json") == [(2, {"name": "A", "tags": ["x"]}), (4, {"name": "B"})]
+    assert read("[]", "json") == []
+    assert read(' [ { "name" : "A" } ] ', "json") == [(1, {"name": "A"})]
+
+
+def test_maps_rename_and_skip_columns_and_headers_are_read_loosely():
+    mapping = {"Company": "name", "Notes": None}
+    assert read(" Company ,Notes, SOURCE\nAcme,x,web\n", mapping=mapping) == [
+        (2, {"name": "Acme", "source": "web"})
+    ]
+    assert read('{"Company": "Acme", "Notes": 1}\n', "jsonl", mapping=mapping) == [
+        (1, {"name": "Acme"})
+    ]
+
+
+def test_rows_that_do_not_fit_come_out_as_bad_rows():
+    assert read("name\nA,B\n") == [(2, BadRow(None, "2 cells, but the header has 1"))]
+    assert read('{"name": "A", "name ": "B"}\n', "jsonl") == [
+        (1, BadRow(None, "two fields are name"))
+    ]
+    assert read('{"name": "\\ud800"}\n', "jsonl") == [
+        (1, BadRow("name", "a NUL character or broken Unicode"))
+    ]
+
+
+@pytest.mark.parametrize(
+    ("content", "fmt", "message"),
+    [
+        (b"name\nA\n\x80\n", "csv", "line 3: invalid UTF-8 (byte 0x80 at column 1)"),
+        (b"\xef\xbb\xbfname\nA\x00\n", "csv", "line 2: a NUL byte at column 2"),
+        (b'name\n"A\n\nB\n', "csv", "line 2: unmatched quote"),
+        (b'[{"name": "A"}, 3', "json", "line 1: invalid JSON: expected ',' or ']' after an object"),
+        (b"[\n\n", "json", "line 3: invalid JSON: the object that starts here is cut off"),
+    ],
+)
+def test_unreadable_files(content, fmt, message):
+    with pytest.raises(FileProblem) as raised:
+        read(content, fmt)
+    assert str(raised.value).startswith(message)
+
+
+def test_bytes_read_follow_the_file():
+    records = Records(io.BytesIO(b"name\nA\nB\n"), "csv", COLUMNS["customers"], ("name",), {})
+    assert [line for line, _ in records] == [2, 3] and records.bytes_read == 9
+
+
+# --- cells ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("parse", "raw", "value"),
+    [
+        (v.iso_date, "2026-02-28", date(2026, 2, 28)),
+        (v.iso_date, "", None),
+        (v.score, "100", 100),
+        (v.score, 35.0, 35),
+        (v.amount, "1e3", 1000.0),
+        (v.amount, 0, 0.0),
+        (v.flag, "TRUE", True),
+        (v.flag, "no", False),
+        (v.flag, False, False),
+        (v.items, " a ; b;;", ["a", "b"]),
+        (v.items, ["a", " b "], ["a", "b"]),
+        (v.duration, "2 months", "2m"),
+        (v.recurrence, "yearly", "1y"),
+        (v.identifier, "7", 7),
+        (
+            v.uuid_text,
+            "3F2504E0-4F89-11D3-9A0C-0305E82C3301",
+            "3f2504e0-4f89-11d3-9a0c-0305e82c3301",
+        ),
+        (v.text, 12, "12"),
+        (v.stripped, "  ", None),
+    ],
+)
+def test_cells_parse(parse, raw, value):
+    assert parse(raw) == value
+
+
+@pytest.mark.parametrize(
+    ("parse", "raw", "message"),
+    [
+        (v.iso_date, "2026-2-28", "invalid date '2026-2-28': use YYYY-MM-DD"),
+        (v.iso_date, "today", "invalid date 'today': use YYYY-MM-DD"),
+        (v.iso_date, "2026-02-30", "invalid date '2026-02-30': no such day"),
+        (v.score, "101", "invalid value '101': use a whole number 0–100"),
+        (v.score, "3.5", "invalid value '3.5': use a whole number 0–100"),
+        (v.amount, "nan", "invalid number 'nan'"),
+        (v.amount, "-1", "invalid value '-1': use a number of 0 or more"),
+        (v.flag, "maybe", "invalid value 'maybe': use true or false"),
+        (v.items, [1], "invalid list [1]"),
+        (v.identifier, "0", "invalid id '0'"),
+        (v.uuid_text, "nope", "invalid uuid 'nope'"),
+        (v.text, {"a": 1}, "expected text"),
+    ],
+)
+def test_bad_cells_say_what_is_accepted(parse, raw, message):
+    with pytest.raises(v.BadValue) as raised:
+        parse(raw)
+    assert str(raised.value).startswith(message)
+
+
+# --- output files --------------------------------------------------------------------------
+
+
+def test_output_appears_only_when_the_block_ends_well(tmp_path):
+    target = tmp_path / "out.csv"
+    with open_output(str(target), force=False, database=None) as stream:
+        stream.write("a\n")
+        [temporary] = [p for p in tmp_path.iterdir()]
+        assert temporary.name.startswith(".out.csv.") and not target.exists()
+        assert stat.S_IMODE(temporary.stat().st_mode) == 0o600
+    assert target.read_text() == "a\n"
+    with pytest.raises(Conflict):
+        open_output(str(target), force=False, database=None).__enter__()
+    with pytest.raises(ZeroDivisionError), open_output(str(target), True, None) as stream:
+        stream.write("b\n")
+        1 / 0  # noqa: B018
+    assert target.read_text() == "a\n" and os.listdir(tmp_path) == ["out.csv"]
+
+
+def test_a_hard_link_to_the_database_is_the_database(tmp_path):
+    db = tmp_path / "x.db"
+    db.write_text("")
+    os.link(db, tmp_path / "other.csv")
+    with pytest.raises(Conflict, match="is the database itself"):
+        open_output(str(tmp_path / "other.csv"), force=True, database=db).__enter__()
+
+
+# --- imports larger than a batch -----------------------------------------------------------
+
+
+@pytest.fixture
+def db(tmp_path, monkeypatch):
+    """A database with a user, and imports that write three rows at a time."""
+    monkeypatch.setattr("clm.domain.transfer.importer.BATCH", 3)
+    database = Database.open(str(tmp_path / "t.db"), on_create=install_template)
+    with database.write() as conn:
+        users.add_user(conn, "alice")
+    return database
+
+
+def load(database, table: str, content: str, fmt: str = "csv", progress=None):
+    with database.write() as conn:
+        return import_table(
+            conn, TODAY, None, table, io.BytesIO(content.encode()), fmt, {}, progress
+        )
+
+
+def problems(database, table: str, content: str) -> list[str]:
+    with pytest.raises(ImportProblems) as raised:
+        load(database, table, content)
+    return raised.value.problems
+
+
+def exported(database, table: str, fmt: str = "csv") -> str:
+    out = io.StringIO()
+    with database.read() as conn:
+        export_table(conn, table, out, fmt)
+    return out.getvalue()
+
+
+def test_keys_repeated_in_a_later_batch_are_found(db):
+    names = "".join(f"C{i}\n" for i in range(7))
+    # Lines 2-4, 5-7 and 8-10 are batches: a key of an earlier one is found in the database.
+    assert problems(db, "customers", f"name\n{names}c1\n") == [
+        "line 9, field slug: 'c1' is also on an earlier line"
+    ]
+    assert problems(db, "customers", "name\nA\nB\na\n") == [
+        "line 4, field slug: 'a' is also on line 2"
+    ]
+    load(db, "customers", f"name\n{names}")
+    uuids = [line.rsplit(",", 1)[1] for line in exported(db, "customers").splitlines()[1:]]
+    again = "slug,name,uuid\n" + "".join(f"c{i},C{i},{u}\n" for i, u in enumerate(uuids))
+    assert load(db, "customers", again).unchanged == 7
+    assert problems(db, "customers", again + f"other,C0,{uuids[0]}\n") == [
+        "line 9, field uuid: the same customer as an earlier line"
+    ]
+    assert problems(db, "customers", again + "c0,C0 again,\n") == [
+        "line 9, field slug: the same customer as an earlier line"
+    ]
+
+
+def test_the_same_stored_row_matched_twice_in_a_batch_is_refused(db):
+    load(db, "customers", "name\nAcme\nGlobex\n")
+    uuid = exported(db, "customers").splitlines()[1].rsplit(",", 1)[1]
+    # Line 2 renames acme by its uuid; line 3 names it by its slug: the same customer.
+    assert problems(db, "customers", f"slug,name,uuid\nacme-2,Acme,{uuid}\nacme,Again,\n") == [
+        "line 3, field slug: the same customer as an earlier line"
+    ]
+
+
+def test_milestone_keys_across_batches_and_kept_ids(db):
+    load(db, "customers", "name\nAcme\n")
+    rows = "".join(f"{i},acme,M{i},2027-01-0{i}\n" for i in range(1, 8))
+    assert problems(db, "milestones", f"id,customer,title,due\n{rows}8,acme,M2,2027-01-02\n") == [
+        "line 9, field title: 'M2' is also on an earlier line"
+    ]
+    assert problems(db, "milestones", f"id,customer,title,due\n{rows}3,acme,X,2027-02-01\n") == [
+        "line 9, field id: '3' is also on an earlier line"
+    ]
+    # Into an empty table the file's ids are kept; a row without one comes after them all.
+    load(db, "milestones", f"id,customer,title,due\n,acme,First,2027-03-01\n{rows}")
+    ids = [line.split(",")[:3] for line in exported(db, "milestones").splitlines()[1:]]
+    assert ids == [[str(i), "acme", f"M{i}"] for i in range(1, 8)] + [["8", "acme", "First"]]
+
+
+def test_progress_is_told_rows_and_bytes(db):
+    calls = []
+    content = "name\n" + "".join(f"C{i}\n" for i in range(7))
+    load(db, "customers", content, progress=lambda rows, done: calls.append((rows, done)))
+    assert calls[-1] == (7, len(content)) and len(calls) >= 3
+
+
+def test_an_empty_cell_empties_a_field_and_a_missing_column_keeps_it(db):
+    with db.write() as conn:
+        customers.add_customer(conn, TODAY, None, "Acme", health=50, source="web", tags=["a"])
+    result = load(db, "customers", "name,source,tags\nAcme,,\n")
+    assert (result.created, result.updated) == (0, 1)
+    assert result.changes == ["update acme: source web → (none), tags a → (none)"]
+    with db.read() as conn:
+        record = customers.show_customer(conn, TODAY, "acme")[0]
+    assert (record["health"], record["source"], record["tags"]) == (50, None, [])
