@@ -257,6 +257,16 @@ def optimize(database: "Database") -> None:
             conn.exec_driver_sql("PRAGMA optimize")
 
 
+def advance_id_sequence(conn: Connection, table) -> None:
+    """After rows were inserted with their own ids: a server's id sequence moves past them
+    (SQLite's rowid needs nothing)."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(
+            f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+            f"(SELECT max(id) FROM {table.name}))"
+        )
+
+
 def get_meta(conn: Connection, key: str) -> str | None:
     return conn.scalar(select(meta.c.value).where(meta.c.key == key))
 

@@ -206,10 +206,15 @@ def render_rows(
     if fmt in (Format.csv, Format.tsv):
         writer = csv.writer(out, delimiter="\t" if fmt is Format.tsv else ",", lineterminator="\n")
         writer.writerow(col.key for col in columns)
+        # csv leaves a bare carriage return unquoted, which no reader gets back: quote its row.
+        quoted = csv.writer(
+            out, delimiter=writer.dialect.delimiter, lineterminator="\n", quoting=csv.QUOTE_ALL
+        )
         tty = out.isatty()
         for row in rows:
-            cells = (_plain(row.get(col.key)) for col in columns)
-            writer.writerow(visible(c) if tty else neutralise_formula(c) for c in cells)
+            cells = [_plain(row.get(col.key)) for col in columns]
+            shown = [visible(c) if tty else neutralise_formula(c) for c in cells]
+            (quoted if any("\r" in c for c in shown) else writer).writerow(shown)
     elif fmt is Format.jsonl:
         for row in rows:
             out.write(json.dumps(_record(row, columns), ensure_ascii=False) + "\n")

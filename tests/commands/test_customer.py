@@ -340,3 +340,12 @@ def test_notes(book):
     assert "invalid --kind 'fax'" in book.error("note", "acme-corp", "hi", "--kind", "fax")
     assert "write some text" in book.error("note", "acme-corp", "  ")
     assert "no customer 'acme'" in book.error("note", "acme", "hi")
+
+
+def test_csv_output_reads_back_a_bare_carriage_return(clm):
+    import csv
+    import io
+
+    clm("customer", "add", "Acme\rCorp", "--slug", "acme")
+    rows = list(csv.DictReader(io.StringIO(clm("customer", "list", "-f", "csv").stdout)))
+    assert [r["name"] for r in rows] == ["Acme\rCorp"]

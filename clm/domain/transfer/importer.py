@@ -17,7 +17,7 @@ from typing import ClassVar
 
 from sqlalchemy import Connection, Table, bindparam, delete, func, select, update
 
-from clm.db import clock, utcnow
+from clm.db import advance_id_sequence, clock, utcnow
 from clm.domain.records import CREATED
 from clm.domain.transfer import values as v
 from clm.domain.transfer.files import BadRow, Records
@@ -362,8 +362,8 @@ class Importer:
 
     def finish(self) -> None:
         """After the last row: ids given by hand move a server's id sequence past them."""
-        if self.conn.dialect.name == "postgresql" and self.result.created:
-            _advance_sequence(self.conn, self.table)
+        if self.result.created:
+            advance_id_sequence(self.conn, self.table)
 
     def label(self, values: dict, row=None) -> str:
         raise NotImplementedError
@@ -382,14 +382,6 @@ class Importer:
         self.result.updated += 1
         self.note(_changes_text(self.label(values, row), changed))
         return True
-
-
-def _advance_sequence(conn: Connection, table: Table) -> None:
-    # PostgreSQL: rows inserted with their ids leave the id sequence behind.
-    conn.exec_driver_sql(
-        f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
-        f"(SELECT max(id) FROM {table.name}))"
-    )
 
 
 def _users(conn: Connection) -> tuple[dict[str, int], dict[int, str]]:
