@@ -65,17 +65,33 @@ def list_(ctx: typer.Context, fmt: FormatOpt = Format.table) -> None:
 def rm(
     ctx: typer.Context,
     handle: Annotated[str, typer.Argument(help="The user's handle.")],
+    reassign: Annotated[
+        str | None,
+        typer.Option(help="Hand their customers, open tasks and CTAs to this user."),
+    ] = None,
+    unassign: Annotated[
+        bool, typer.Option(help="Leave their customers, open tasks and CTAs without an owner.")
+    ] = False,
     yes: YesOpt = False,
 ) -> None:
     """Remove a user: no more reminders, collaborations or default ownership.
 
-    Example: clm user rm bob --yes
+    A user who still owns customers or has open tasks or CTAs is refused unless you say
+    where that work goes. Closed work keeps their name as history.
+
+    Example: clm user rm bob --reassign alice --yes
     """
     env = ctx.obj
-    from clm.domain.users import get_user, remove_user
+    from clm.domain.users import plan_removal, plural_counts, remove_user
+    from clm.errors import Invalid
 
+    if reassign and unassign:
+        raise Invalid("--reassign and --unassign exclude each other: pick one")
     with env.database().write() as conn:
-        get_user(conn, handle)
-        confirm(env, f"remove user '{handle}'", yes)
-        remove_user(conn, handle)
-    say(env, f"Removed user {handle}.")
+        removal = plan_removal(conn, handle, reassign, unassign)
+        confirm(env, f"remove user '{removal.user.handle}'", yes)
+        remove_user(conn, removal)
+    say(env, f"Removed user {removal.user.handle}.")
+    if removal.moved:
+        heir = f"to {removal.heir.handle}" if removal.heir else "to nobody"
+        say(env, f"Handed {plural_counts(removal.moved)} {heir}.")

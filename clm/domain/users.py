@@ -1,13 +1,14 @@
 """Users and teams: who owns customers, who follows them, who a team hands off to."""
 
 from collections.abc import Iterator
+from typing import NamedTuple
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Row, select
 
 from clm.db import utcnow
 from clm.domain.records import check_handle, find_live, new_row, update_row
 from clm.errors import Conflict, Invalid
-from clm.models import users
+from clm.models import ctas, customers, tasks, users
 
 USER_KEYS = ("handle", "name", "email", "team", "default_owner", "uuid")
 
@@ -64,12 +65,68 @@ def add_user(
     }
 
 
-def remove_user(conn: Connection, handle: str) -> None:
-    """Tombstone a user: no longer a recipient, collaborator or default owner; what they owned
-    keeps their name in its history."""
-    update_row(
-        conn, users, get_user(conn, handle), {"deleted_at": utcnow(), "default_owner": False}
-    )
+def _responsibilities():
+    """What a user answers for now, per kind: (label, table, user column, the rows that count).
+    Closed tasks and CTAs keep a removed user's name as history."""
+    live = customers.c.deleted_at.is_(None)
+    of_live_customer = select(customers.c.id).where(live).scalar_subquery()
+    return (
+        ("customer", customers, customers.c.owner_id, live),
+        ("open task", tasks, tasks.c.assignee_id,
+         (tasks.c.status == "open") & tasks.c.customer_id.in_(of_live_customer)),
+        ("open CTA", ctas, ctas.c.owner_id,
+         (ctas.c.status == "open") & ctas.c.customer_id.in_(of_live_customer)),
+    )  # fmt: skip
+
+
+class Removal(NamedTuple):
+    user: Row
+    heir: Row | None
+    rows: dict[str, list]  # label -> the (id, stamps) rows that change hands
+
+    @property
+    def moved(self) -> dict[str, int]:
+        return {label: len(found) for label, found in self.rows.items() if found}
+
+
+def plan_removal(
+    conn: Connection, handle: str, reassign: str | None = None, unassign: bool = False
+) -> Removal:
+    """Check a user can go: customers, open tasks and CTAs they answer for need `reassign`
+    (an heir) or `unassign`, so no live work is left with a user who is gone."""
+    user = get_user(conn, handle)
+    heir = get_user(conn, reassign) if reassign else None
+    if heir is not None and heir.id == user.id:
+        raise Invalid(f"--reassign {heir.handle}: that is the user being removed")
+    rows = {
+        label: conn.execute(
+            select(table.c.id, table.c.stamps).where(column == user.id, counts)
+        ).all()
+        for label, table, column, counts in _responsibilities()
+    }
+    removal = Removal(user, heir, rows)
+    if removal.moved and heir is None and not unassign:
+        raise Conflict(
+            f"user '{user.handle}' still has {plural_counts(removal.moved)}: pass --reassign "
+            "HANDLE to hand them over, or --unassign to leave them without an owner"
+        )
+    return removal
+
+
+def remove_user(conn: Connection, removal: Removal) -> None:
+    """Tombstone a user: no longer a recipient, collaborator or default owner; their work
+    goes to the heir (or nobody)."""
+    heir_id = removal.heir.id if removal.heir else None
+    for label, table, column, _ in _responsibilities():
+        for row in removal.rows[label]:
+            update_row(conn, table, row, {column.key: heir_id})
+    update_row(conn, users, removal.user, {"deleted_at": utcnow(), "default_owner": False})
+
+
+def plural_counts(counts: dict[str, int]) -> str:
+    """{"customer": 2, "open task": 1} -> "2 customers and 1 open task"."""
+    parts = [f"{n} {label}{'' if n == 1 else 's'}" for label, n in counts.items()]
+    return ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1]
 
 
 def list_users(conn: Connection) -> Iterator[dict]:

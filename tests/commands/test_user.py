@@ -36,3 +36,38 @@ def test_user_refusals_change_nothing(clm, db_path):
     assert "invalid email 'nope'" in clm.error("user", "add", "zed", "--email", "nope")
     assert "invalid team" in clm.error("user", "add", "zed", "--team", "Sales Team!")
     assert dump(db_path) == before
+
+
+def test_a_user_with_live_work_is_removed_only_when_it_has_somewhere_to_go(team, db_path):
+    team("customer", "add", "Acme", "--stage", "adopting", "--owner", "bob")
+    team("customer", "add", "Globex", "--stage", "adopting", "--owner", "bob")
+    team("task", "add", "acme", "Send the deck", "--assignee", "bob")
+    team("task", "add", "acme", "Old chore", "--assignee", "bob")
+    team("task", "done", 2)
+    before = dump(db_path)
+    assert team.error("user", "rm", "bob", "--yes") == (
+        "Error: user 'bob' still has 2 customers and 1 open task: pass --reassign HANDLE "
+        "to hand them over, or --unassign to leave them without an owner"
+    )
+    assert "no user 'zed'" in team.error("user", "rm", "bob", "--reassign", "zed", "--yes")
+    assert "that is the user being removed" in team.error(
+        "user", "rm", "bob", "--reassign", "bob", "--yes"
+    )
+    assert "exclude each other" in team.error(
+        "user", "rm", "bob", "--reassign", "alice", "--unassign", "--yes"
+    )
+    assert dump(db_path) == before
+
+    result = team("user", "rm", "bob", "--reassign", "alice", "--yes")
+    assert result.stderr == ("Removed user bob.\nHanded 2 customers and 1 open task to alice.\n")
+    assert {c["owner"] for c in team.json("customer", "list")} == {"alice"}
+    tasks = {t["title"]: t["assignee"] for t in team.json("task", "list", "--status", "all")}
+    assert tasks == {"Send the deck": "alice", "Old chore": "bob"}  # closed work keeps history
+
+
+def test_unassign_leaves_the_work_without_an_owner(team):
+    team("customer", "add", "Acme", "--stage", "adopting", "--owner", "bob")
+    result = team("user", "rm", "bob", "--unassign", "--yes")
+    assert result.stderr == "Removed user bob.\nHanded 1 customer to nobody.\n"
+    assert team.json("customer", "show", "acme")["owner"] is None
+    assert "no user 'bob'" in team.error("customer", "list", "--owner", "bob")
