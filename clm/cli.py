@@ -26,6 +26,9 @@ from clm.commands import (
     user,
 )
 from clm.errors import ClmError
+from clm.param_coercion import install as install_param_coercion
+
+install_param_coercion()  # option values without pydantic: see clm/param_coercion.py
 
 
 def _fail(message: str) -> None:
