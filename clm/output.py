@@ -1,8 +1,6 @@
 """One renderer for every listing and record: a Rich table on a terminal, plain text in a pipe,
 csv/tsv/json/jsonl on request. Rows are streamed; user text is never read as markup."""
 
-import csv
-import json
 import os
 import re
 from collections.abc import Iterable, Iterator, Sequence
@@ -246,6 +244,8 @@ def render_rows(
     """Write `rows` in `fmt`: streamed for csv/tsv/json/jsonl, a table for people."""
     out = env.stdout
     if fmt in (Format.csv, Format.tsv):
+        import csv
+
         writer = csv.writer(out, delimiter="\t" if fmt is Format.tsv else ",", lineterminator="\n")
         writer.writerow(col.key for col in columns)
         # csv leaves a bare carriage return unquoted, which no reader gets back: quote its row.
@@ -258,6 +258,8 @@ def render_rows(
             shown = [visible(c) if tty else neutralise_formula(c) for c in cells]
             (quoted if any("\r" in c for c in shown) else writer).writerow(shown)
     elif fmt is Format.jsonl:
+        import json
+
         for row in rows:
             out.write(json.dumps(_record(row, columns), ensure_ascii=False) + "\n")
     elif fmt is Format.json:
@@ -287,6 +289,8 @@ def _chain(first: dict, rest: Iterator[dict]) -> Iterator[dict]:
 
 def _stream_json_array(out, records: Iterable[dict]) -> None:
     """`[{...},\\n {...}]`, written one record at a time; `[]` when empty."""
+    import json
+
     out.write("[")
     for i, record in enumerate(records):
         out.write((",\n " if i else "") + json.dumps(record, ensure_ascii=False))
@@ -305,6 +309,8 @@ def render_record(
     """One record: a page of details (`page`, else `fields`) and sections for people, one
     object in JSON, one row in csv/tsv/jsonl."""
     if fmt is Format.json:
+        import json
+
         obj = _record(record, fields)
         obj.update({s.key: [_record(r, s.columns) for r in s.rows] for s in sections})
         env.stdout.write(json.dumps(obj, ensure_ascii=False, indent=2) + "\n")
