@@ -6,7 +6,6 @@ from typing import Annotated
 
 import typer
 from typer._click.exceptions import ClickException  # Typer ships its own Click
-from typer.core import TyperGroup
 
 from clm import __version__
 from clm.commands import (
@@ -26,6 +25,10 @@ from clm.commands import (
     user,
 )
 from clm.errors import ClmError
+from clm.lazy_commands import LazyGroup, lazy_root
+from clm.param_coercion import install as install_param_coercion
+
+install_param_coercion()  # option values without pydantic: see clm/param_coercion.py
 
 
 def _fail(message: str) -> None:
@@ -35,7 +38,7 @@ def _fail(message: str) -> None:
     raise typer.Exit(1)
 
 
-class ClmRoot(TyperGroup):
+class ClmRoot(LazyGroup):
     """Maps every ClmError (and database errors a user can act on) to one line and exit 1."""
 
     def invoke(self, ctx):
@@ -141,7 +144,7 @@ app.add_typer(db.app, name="db")
 
 def main() -> None:
     try:
-        app(prog_name="clm")
+        lazy_root(app)(prog_name="clm")  # builds only the commands the line names
     except BrokenPipeError:
         # The reader (head, less) went away: stop quietly, as a Unix filter does.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

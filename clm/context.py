@@ -9,7 +9,6 @@ import sys
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, TextIO
-from urllib.parse import urlsplit
 
 from clm.dates import Duration, parse_date, parse_duration
 from clm.errors import Invalid
@@ -33,7 +32,7 @@ class Env:
     def from_options(cls, db: str | None, today: str | None, user: str | None) -> "Env":
         """`--db` > CLM_DB > the user data dir; `--today` > CLM_TODAY > the local date;
         `--as` > CLM_USER > none."""
-        if db and "://" in db and urlsplit(db).password:
+        if db and "://" in db and _has_password(db):
             # The process list is world-readable; the environment is not.
             raise Invalid(
                 "a database password on the command line is visible to other users: "
@@ -66,3 +65,9 @@ class Env:
 
     def interactive(self) -> bool:
         return self.stdin.isatty()
+
+
+def _has_password(url: str) -> bool:
+    from urllib.parse import urlsplit
+
+    return urlsplit(url).password is not None

@@ -16,7 +16,7 @@ from sqlalchemy.pool import NullPool
 from clm import migrations as migrations_module
 from clm.clock import Clock
 from clm.errors import ClmError, Invalid
-from clm.models import SQLModel, meta, migrations
+from clm.models import meta, metadata, migrations
 
 BUSY_TIMEOUT_MS = 15_000
 # Every write on a server takes this transaction-level advisory lock: the PostgreSQL
@@ -84,7 +84,7 @@ def _postgres_engine(url: str):
         engine = create_engine(url, poolclass=NullPool)
     except ModuleNotFoundError as exc:
         raise ClmError("PostgreSQL needs the driver: pip install 'clm[postgres]'") from exc
-    for table in SQLModel.metadata.tables.values():
+    for table in metadata.tables.values():
         for index in table.indexes:
             if "where" in index.info:
                 index.dialect_options["postgresql"]["where"] = index.info["where"]
@@ -169,7 +169,7 @@ class Database:
         with self.write() as conn:
             if inspect(conn).has_table(meta.name):  # another process created it meanwhile
                 return
-            SQLModel.metadata.create_all(conn)
+            metadata.create_all(conn)
             now = utcnow()
             conn.execute(
                 meta.insert(),
@@ -300,7 +300,7 @@ def recreate(target: str | None) -> Path | None:
     path returned); a server database has its clm tables dropped."""
     url, path = resolve(target)
     if path is None:
-        SQLModel.metadata.drop_all(Database(url, None).engine)
+        metadata.drop_all(Database(url, None).engine)
         return None
     if not path.exists() or path.stat().st_size == 0:
         return None

@@ -1,12 +1,63 @@
-"""The SQLModel tables. Commands and the domain layer use them through SQLAlchemy Core."""
+"""The tables, as SQLAlchemy Core `Table`s: commands and the domain layer use nothing else.
 
-from datetime import date, datetime
+Declared in Core rather than as SQLModel classes: a class costs a pydantic model and an ORM
+mapper at import, which every command paid (a third of `clm customer list`) and none used.
+The columns are those the SQLModel classes made (types, nullability, defaults, keys, index
+names), so the DDL is the same; tests/test_migrations.py holds it to the fixture dumps.
+"""
 
-from pydantic import ConfigDict
-from sqlalchemy import Column, ForeignKey, Index, Integer, text
-from sqlmodel import Field, SQLModel
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    text,
+    types,
+)
+
+metadata = MetaData()
 
 LIVE = text("deleted_at IS NULL")
+
+
+class UTCDateTime(types.TypeDecorator):
+    """Aware datetimes in, UTC datetimes out (SQLite stores them naive, as UTC): the type
+    SQLModel gives a `datetime` field."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def __init__(self) -> None:
+        super().__init__(timezone=True)
+
+    def __repr__(self) -> str:
+        return "UTCDateTime()"
+
+    def coerce_compared_value(self, op, value):
+        return types.Interval() if isinstance(value, timedelta) else self
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.utcoffset() is None:
+            raise ValueError("datetime values must have timezone information")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.utcoffset() is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
 
 
 def partial_unique(name: str, *columns: str, where=LIVE, unique: bool = True) -> Index:
@@ -16,354 +67,357 @@ def partial_unique(name: str, *columns: str, where=LIVE, unique: bool = True) ->
     return Index(name, *columns, unique=unique, sqlite_where=where, info={"where": where})
 
 
-def user_fk(**kwargs) -> int | None:
-    return Field(default=None, foreign_key="users.id", **kwargs)
+# Column shorthands. A string is a VARCHAR (of `length` if given).
+def string(name: str, length: int | None = None, required: bool = True, **kw) -> Column:
+    return Column(name, String(length), nullable=not required, **kw)
 
 
-class Base(SQLModel):
-    # Tables are used through SQLAlchemy Core; building pydantic validators at import time
-    # would only slow every command's start.
-    model_config = ConfigDict(defer_build=True)
+def day(name: str, required: bool = True, **kw) -> Column:
+    return Column(name, Date, nullable=not required, **kw)
 
 
-class Record(Base):
+def moment(name: str, required: bool = True) -> Column:
+    return Column(name, UTCDateTime(), nullable=not required)
+
+
+def number(name: str, required: bool = True, **kw) -> Column:
+    return Column(name, Integer, nullable=not required, **kw)
+
+
+def flag(name: str, default: bool) -> Column:
+    return Column(name, Boolean, nullable=False, default=default)
+
+
+def ref(name: str, target: str, required: bool = True, **kw) -> Column:
+    """An integer foreign key to `target` (`table.column`)."""
+    return Column(name, Integer, ForeignKey(target), nullable=not required, **kw)
+
+
+def user_ref(name: str, **kw) -> Column:
+    return ref(name, "users.id", required=False, **kw)
+
+
+def serial() -> Column:
+    return Column("id", Integer, primary_key=True)
+
+
+def identity() -> list[Column]:
+    """An append-only row's id people type and uuid for identity across copies."""
+    return [serial(), string("uuid", 36, unique=True)]
+
+
+def record() -> list[Column]:
     """What every mergeable row carries: an id people type, a uuid for identity across copies,
-    times, per-field change stamps (JSON: field -> hybrid logical clock stamp) and a tombstone."""
-
-    id: int | None = Field(default=None, primary_key=True)
-    uuid: str = Field(max_length=36, unique=True)
-    created_at: datetime
-    updated_at: datetime
-    deleted_at: datetime | None = None
-    stamps: str = "{}"
-
-
-class Meta(Base, table=True):
-    __tablename__ = "clm_meta"
-    key: str = Field(primary_key=True, max_length=64)
-    value: str
+    times, per-field change stamps (JSON: field -> hybrid logical clock stamp) and a
+    tombstone."""
+    return [
+        *identity(),
+        moment("created_at"),
+        moment("updated_at"),
+        moment("deleted_at", required=False),
+        string("stamps", default="{}"),
+    ]
 
 
-class Migration(Base, table=True):
-    __tablename__ = "clm_migrations"
-    name: str = Field(primary_key=True, max_length=128)
-    applied_at: datetime
+meta = Table(
+    "clm_meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    string("value"),
+)
 
+migrations = Table(
+    "clm_migrations",
+    metadata,
+    Column("name", String(128), primary_key=True),
+    moment("applied_at"),
+)
 
-class User(Record, table=True):
-    __tablename__ = "users"
-    __table_args__ = (
-        partial_unique("uq_users_handle", "handle"),
-        # At most one default owner per team: the database guarantees it, not a check.
-        partial_unique(
-            "uq_users_team_default_owner",
-            "team",
-            where=text("default_owner AND deleted_at IS NULL"),
-        ),
-    )
-    handle: str = Field(max_length=64)
-    name: str | None = None
-    email: str | None = None
-    team: str | None = Field(default=None, index=True)
-    default_owner: bool = False
+users = Table(
+    "users",
+    metadata,
+    *record(),
+    string("handle", 64),
+    string("name", required=False),
+    string("email", required=False),
+    string("team", required=False, index=True),
+    flag("default_owner", False),
+    partial_unique("uq_users_handle", "handle"),
+    # At most one default owner per team: the database guarantees it, not a check.
+    partial_unique(
+        "uq_users_team_default_owner", "team", where=text("default_owner AND deleted_at IS NULL")
+    ),
+)
 
+stages = Table(
+    "stages",
+    metadata,
+    *record(),
+    string("key", 64),
+    string("name"),
+    number("position"),
+    string("team", required=False),
+    number("expected_days", required=False),
+    string("playbook", required=False),
+    flag("terminal", False),
+    partial_unique("uq_stages_key", "key"),
+)
 
-class Stage(Record, table=True):
-    __tablename__ = "stages"
-    __table_args__ = (partial_unique("uq_stages_key", "key"),)
-    key: str = Field(max_length=64)
-    name: str
-    position: int
-    team: str | None = None
-    expected_days: int | None = None
-    playbook: str | None = None
-    terminal: bool = False
-
-
-class Customer(Record, table=True):
-    __tablename__ = "customers"
-    __table_args__ = (
-        partial_unique("uq_customers_slug", "slug"),
-        # What the rules filter on: a stage, then a date or a metric.
-        Index("ix_customers_stage_entered", "stage", "stage_entered"),
-        Index("ix_customers_stage_renewal", "stage", "renewal"),
-        Index("ix_customers_stage_health", "stage", "health"),
-        Index("ix_customers_stage_lead_score", "stage", "lead_score"),
-    )
-    slug: str = Field(max_length=128)
-    name: str
-    stage: str = Field(max_length=64)
-    stage_entered: date
-    owner_id: int | None = user_fk(index=True)
-    start: date
-    renewal: date | None = Field(default=None, index=True)
-    term: str = "1y"
-    arr: float | None = None
-    health: int | None = None
-    lead_score: int | None = None
-    source: str | None = None
+customers = Table(
+    "customers",
+    metadata,
+    *record(),
+    string("slug", 128),
+    string("name"),
+    string("stage", 64),
+    day("stage_entered"),
+    user_ref("owner_id", index=True),
+    day("start"),
+    day("renewal", required=False, index=True),
+    string("term", default="1y"),
+    Column("arr", Float, nullable=True),
+    number("health", required=False),
+    number("lead_score", required=False),
+    string("source", required=False),
     # The day (as --today saw it) each metric last changed: when a metric rule became true.
-    health_on: date | None = None
-    lead_score_on: date | None = None
-    arr_on: date | None = None
+    day("health_on", required=False),
+    day("lead_score_on", required=False),
+    day("arr_on", required=False),
     # The uuid of the transition that began this stay in `stage`: a rule fires once per stay.
-    stay: str | None = Field(default=None, max_length=36)
+    string("stay", 36, required=False),
+    partial_unique("uq_customers_slug", "slug"),
+    # What the rules filter on: a stage, then a date or a metric.
+    Index("ix_customers_stage_entered", "stage", "stage_entered"),
+    Index("ix_customers_stage_renewal", "stage", "renewal"),
+    Index("ix_customers_stage_health", "stage", "health"),
+    Index("ix_customers_stage_lead_score", "stage", "lead_score"),
+)
 
+customer_tags = Table(
+    "customer_tags",
+    metadata,
+    Column("customer_id", Integer, ForeignKey("customers.id"), primary_key=True),
+    Column("tag", String(64), primary_key=True, index=True),
+)
 
-def customer_fk() -> int:
-    return Field(
-        sa_column=Column(Integer, ForeignKey("customers.id"), primary_key=True, nullable=False)
-    )
+customer_influencers = Table(
+    "customer_influencers",
+    metadata,
+    Column("customer_id", Integer, ForeignKey("customers.id"), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id"), primary_key=True, index=True),
+)
 
+# Append-only stage history: who moved which customer where, on which day, and why.
+transitions = Table(
+    "transitions",
+    metadata,
+    *identity(),
+    ref("customer_id", "customers.id"),
+    string("from_stage", required=False),
+    string("to_stage"),
+    day("on", index=True),
+    string("by", required=False),
+    string("rule", required=False),
+    string("reason", required=False),
+    user_ref("from_owner_id"),
+    user_ref("to_owner_id"),
+    moment("created_at"),
+    Index("ix_transitions_customer_on", "customer_id", "on"),
+)
 
-class CustomerTag(Base, table=True):
-    __tablename__ = "customer_tags"
-    customer_id: int = customer_fk()
-    tag: str = Field(primary_key=True, max_length=64, index=True)
+# Append-only timeline entries: notes, calls, emails, meetings and system events.
+notes = Table(
+    "notes",
+    metadata,
+    *identity(),
+    ref("customer_id", "customers.id"),
+    day("on"),
+    string("kind", 16),
+    string("text"),
+    string("by", required=False),
+    moment("created_at"),
+    ref("milestone_id", "milestones.id", required=False, index=True),
+    Index("ix_notes_customer_on", "customer_id", "on"),
+)
 
+# Days business-day durations (`5bd`) skip besides weekends.
+holidays = Table(
+    "holidays",
+    metadata,
+    Column("day", Date, primary_key=True),
+    string("name", required=False),
+)
 
-class CustomerInfluencer(Base, table=True):
-    __tablename__ = "customer_influencers"
-    customer_id: int = customer_fk()
-    user_id: int = Field(foreign_key="users.id", primary_key=True, index=True)
+# A dated objective on a customer. A recurring one is a series of rows, one per occurrence,
+# each due `every` × `occurrence` after the series' first due date.
+milestones = Table(
+    "milestones",
+    metadata,
+    *record(),
+    ref("customer_id", "customers.id", index=True),
+    string("title"),
+    day("due"),
+    string("status", 16, default="open"),
+    string("every", required=False),
+    string("series", 36),  # the uuid of the series' first occurrence
+    number("occurrence", default=0),
+    day("anchor"),  # the series' first due date: occurrences are computed from it, not chained
+    flag("pinned", False),
+    string("blocked_reason", required=False),
+    day("done_on", required=False),
+    string("source", required=False),
+    Index("ix_milestones_status_due", "status", "due"),
+    # Marking an occurrence done creates the next one at most once.
+    partial_unique("uq_milestones_occurrence", "series", "occurrence"),
+)
 
+# When a milestone reminds: its due date minus each offset. `pending` until it fires or its
+# milestone is finished, so the tick scans only what may still fire, not all history.
+milestone_reminders = Table(
+    "milestone_reminders",
+    metadata,
+    Column("milestone_id", Integer, ForeignKey("milestones.id"), primary_key=True),
+    Column("offset", String(16), primary_key=True),
+    day("remind_on", index=True),
+    flag("pending", True),
+    partial_unique(
+        "ix_milestone_reminders_pending", "remind_on", where=text("pending"), unique=False
+    ),
+)
 
-class Transition(Base, table=True):
-    """Append-only stage history: who moved which customer where, on which day, and why."""
+milestone_collaborators = Table(
+    "milestone_collaborators",
+    metadata,
+    Column("milestone_id", Integer, ForeignKey("milestones.id"), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id"), primary_key=True, index=True),
+)
 
-    __tablename__ = "transitions"
-    __table_args__ = (Index("ix_transitions_customer_on", "customer_id", "on"),)
-    id: int | None = Field(default=None, primary_key=True)
-    uuid: str = Field(max_length=36, unique=True)
-    customer_id: int = Field(foreign_key="customers.id")
-    from_stage: str | None = None
-    to_stage: str
-    on: date = Field(index=True)
-    by: str | None = None
-    rule: str | None = None
-    reason: str | None = None
-    from_owner_id: int | None = user_fk()
-    to_owner_id: int | None = user_fk()
-    created_at: datetime
+# Append-only: each reminder that fired. The unique key makes a reminder fire once per
+# milestone occurrence and offset, across re-runs, concurrent ticks and merged copies.
+reminder_log = Table(
+    "reminder_log",
+    metadata,
+    *identity(),
+    string("milestone_uuid", 36),
+    string("offset", 16),
+    day("remind_on"),
+    day("fired_on"),
+    string("recipients"),
+    moment("created_at"),
+    Index("uq_reminder_log", "milestone_uuid", "offset", unique=True),
+)
 
+# A call to action. At most one open CTA per customer, type and reason.
+ctas = Table(
+    "ctas",
+    metadata,
+    *record(),
+    ref("customer_id", "customers.id", index=True),
+    string("type", 16),
+    string("reason"),
+    string("priority", 8, default="medium"),
+    string("status", 16, default="open"),
+    user_ref("owner_id", index=True),
+    day("due", required=False),
+    day("snoozed_until", required=False),
+    string("outcome", required=False),
+    day("closed_on", required=False),
+    string("source", required=False),
+    partial_unique(
+        "uq_ctas_open",
+        "customer_id",
+        "type",
+        "reason",
+        where=text("status = 'open' AND deleted_at IS NULL"),
+    ),
+    Index("ix_ctas_status_due", "status", "due"),
+)
 
-class Note(Base, table=True):
-    """Append-only timeline entries: notes, calls, emails, meetings and system events."""
+tasks = Table(
+    "tasks",
+    metadata,
+    *record(),
+    ref("customer_id", "customers.id", index=True),
+    string("title"),
+    day("due", required=False),
+    string("status", 16, default="open"),
+    user_ref("assignee_id", index=True),
+    ref("milestone_id", "milestones.id", required=False, index=True),
+    ref("cta_id", "ctas.id", required=False, index=True),
+    day("done_on", required=False),
+    string("source", required=False),
+    Index("ix_tasks_status_due", "status", "due"),
+)
 
-    __tablename__ = "notes"
-    __table_args__ = (Index("ix_notes_customer_on", "customer_id", "on"),)
-    id: int | None = Field(default=None, primary_key=True)
-    uuid: str = Field(max_length=36, unique=True)
-    customer_id: int = Field(foreign_key="customers.id")
-    on: date
-    kind: str = Field(max_length=16)
-    text: str
-    by: str | None = None
-    created_at: datetime
-    milestone_id: int | None = Field(default=None, foreign_key="milestones.id", index=True)
+# A named list of task and milestone templates; `on_start` ones apply to every customer added
+# (anchored on its start date), others through a stage, a rule or a CTA.
+playbooks = Table(
+    "playbooks",
+    metadata,
+    *record(),
+    string("name", 64),
+    string("description", required=False),
+    flag("on_start", False),
+    partial_unique("uq_playbooks_name", "name"),
+)
 
+# A template: a task or milestone due `offset` after an anchor (stage entry, start, renewal,
+# or the day the playbook runs), with reminders and recurrence for milestones.
+playbook_items = Table(
+    "playbook_items",
+    metadata,
+    *record(),
+    ref("playbook_id", "playbooks.id", index=True),
+    number("position"),
+    string("kind", 16),
+    string("title"),
+    string("anchor", 16, default="entry"),
+    string("offset", default="0d"),
+    string("remind", default=""),  # offsets joined by ';'
+    string("every", required=False),
+    string("milestone", required=False),  # a task goes under the milestone item with this title
+)
 
-class Holiday(Base, table=True):
-    """Days business-day durations (`5bd`) skip besides weekends."""
+# Append-only: a playbook applied to a customer, once per `run_key` (a stage entry's
+# transition uuid, `start`, or a CTA's uuid), guaranteed by the unique key.
+playbook_runs = Table(
+    "playbook_runs",
+    metadata,
+    *identity(),
+    ref("customer_id", "customers.id"),
+    string("playbook", 64),
+    string("run_key", 64),
+    day("anchor_day"),
+    moment("created_at"),
+    Index("uq_playbook_runs", "customer_id", "playbook", "run_key", unique=True),
+)
 
-    __tablename__ = "holidays"
-    day: date = Field(primary_key=True)
-    name: str | None = None
+# Moves customers between stages and opens CTAs when all its conditions hold.
+rules = Table(
+    "rules",
+    metadata,
+    *record(),
+    string("name", 64),
+    number("position"),
+    string("from_stages"),  # stage keys joined by ';'
+    string("to_stage", required=False),
+    string("conditions"),  # a JSON list of `FIELD OP VALUE` strings
+    string("cta", required=False),  # `TYPE:REASON`
+    string("playbook", required=False),
+    flag("enabled", True),
+    partial_unique("uq_rules_name", "name"),
+)
 
-
-class Milestone(Record, table=True):
-    """A dated objective on a customer. A recurring one is a series of rows, one per
-    occurrence, each due `every` × `occurrence` after the series' first due date."""
-
-    __tablename__ = "milestones"
-    __table_args__ = (
-        Index("ix_milestones_status_due", "status", "due"),
-        # Marking an occurrence done creates the next one at most once.
-        partial_unique("uq_milestones_occurrence", "series", "occurrence"),
-    )
-    customer_id: int = Field(foreign_key="customers.id", index=True)
-    title: str
-    due: date
-    status: str = Field(default="open", max_length=16)
-    every: str | None = None
-    series: str = Field(max_length=36)  # the uuid of the series' first occurrence
-    occurrence: int = 0
-    anchor: date  # the series' first due date: occurrences are computed from it, never chained
-    pinned: bool = False
-    blocked_reason: str | None = None
-    done_on: date | None = None
-    source: str | None = None
-
-
-class MilestoneReminder(Base, table=True):
-    """When a milestone reminds: its due date minus each offset. `pending` until it fires or
-    its milestone is finished, so the tick scans only what may still fire, not all history."""
-
-    __tablename__ = "milestone_reminders"
-    __table_args__ = (
-        partial_unique(
-            "ix_milestone_reminders_pending", "remind_on", where=text("pending"), unique=False
-        ),
-    )
-    milestone_id: int = Field(foreign_key="milestones.id", primary_key=True)
-    offset: str = Field(primary_key=True, max_length=16)
-    remind_on: date = Field(index=True)
-    pending: bool = True
-
-
-class MilestoneCollaborator(Base, table=True):
-    __tablename__ = "milestone_collaborators"
-    milestone_id: int = Field(foreign_key="milestones.id", primary_key=True)
-    user_id: int = Field(foreign_key="users.id", primary_key=True, index=True)
-
-
-class ReminderLog(Base, table=True):
-    """Append-only: each reminder that fired. The unique key makes a reminder fire once per
-    milestone occurrence and offset, across re-runs, concurrent ticks and merged copies."""
-
-    __tablename__ = "reminder_log"
-    __table_args__ = (Index("uq_reminder_log", "milestone_uuid", "offset", unique=True),)
-    id: int | None = Field(default=None, primary_key=True)
-    uuid: str = Field(max_length=36, unique=True)
-    milestone_uuid: str = Field(max_length=36)
-    offset: str = Field(max_length=16)
-    remind_on: date
-    fired_on: date
-    recipients: str
-    created_at: datetime
-
-
-class Cta(Record, table=True):
-    """A call to action. At most one open CTA per customer, type and reason."""
-
-    __tablename__ = "ctas"
-    __table_args__ = (
-        partial_unique(
-            "uq_ctas_open",
-            "customer_id",
-            "type",
-            "reason",
-            where=text("status = 'open' AND deleted_at IS NULL"),
-        ),
-        Index("ix_ctas_status_due", "status", "due"),
-    )
-    customer_id: int = Field(foreign_key="customers.id", index=True)
-    type: str = Field(max_length=16)
-    reason: str
-    priority: str = Field(default="medium", max_length=8)
-    status: str = Field(default="open", max_length=16)
-    owner_id: int | None = user_fk(index=True)
-    due: date | None = None
-    snoozed_until: date | None = None
-    outcome: str | None = None
-    closed_on: date | None = None
-    source: str | None = None
-
-
-class Task(Record, table=True):
-    __tablename__ = "tasks"
-    __table_args__ = (Index("ix_tasks_status_due", "status", "due"),)
-    customer_id: int = Field(foreign_key="customers.id", index=True)
-    title: str
-    due: date | None = None
-    status: str = Field(default="open", max_length=16)
-    assignee_id: int | None = user_fk(index=True)
-    milestone_id: int | None = Field(default=None, foreign_key="milestones.id", index=True)
-    cta_id: int | None = Field(default=None, foreign_key="ctas.id", index=True)
-    done_on: date | None = None
-    source: str | None = None
-
-
-class Playbook(Record, table=True):
-    """A named list of task and milestone templates; `on_start` ones apply to every customer
-    added (anchored on its start date), others through a stage, a rule or a CTA."""
-
-    __tablename__ = "playbooks"
-    __table_args__ = (partial_unique("uq_playbooks_name", "name"),)
-    name: str = Field(max_length=64)
-    description: str | None = None
-    on_start: bool = False
-
-
-class PlaybookItem(Record, table=True):
-    """A template: a task or milestone due `offset` after an anchor (stage entry, start,
-    renewal, or the day the playbook runs), with reminders and recurrence for milestones."""
-
-    __tablename__ = "playbook_items"
-    playbook_id: int = Field(foreign_key="playbooks.id", index=True)
-    position: int
-    kind: str = Field(max_length=16)
-    title: str
-    anchor: str = Field(default="entry", max_length=16)
-    offset: str = "0d"
-    remind: str = ""  # offsets joined by ';'
-    every: str | None = None
-    milestone: str | None = None  # a task goes under the milestone item with this title
-
-
-class PlaybookRun(Base, table=True):
-    """Append-only: a playbook applied to a customer, once per `run_key` (a stage entry's
-    transition uuid, `start`, or a CTA's uuid), guaranteed by the unique key."""
-
-    __tablename__ = "playbook_runs"
-    __table_args__ = (Index("uq_playbook_runs", "customer_id", "playbook", "run_key", unique=True),)
-    id: int | None = Field(default=None, primary_key=True)
-    uuid: str = Field(max_length=36, unique=True)
-    customer_id: int = Field(foreign_key="customers.id")
-    playbook: str = Field(max_length=64)
-    run_key: str = Field(max_length=64)
-    anchor_day: date
-    created_at: datetime
-
-
-class Rule(Record, table=True):
-    """Moves customers between stages and opens CTAs when all its conditions hold."""
-
-    __tablename__ = "rules"
-    __table_args__ = (partial_unique("uq_rules_name", "name"),)
-    name: str = Field(max_length=64)
-    position: int
-    from_stages: str  # stage keys joined by ';'
-    to_stage: str | None = None
-    conditions: str  # a JSON list of `FIELD OP VALUE` strings
-    cta: str | None = None  # `TYPE:REASON`
-    playbook: str | None = None
-    enabled: bool = True
-
-
-class RuleFiring(Base, table=True):
-    """Append-only: a rule fired for a customer during one stay in a stage. The unique key makes
-    a rule fire at most once per stay, so a CTA a person closed is not reopened tomorrow."""
-
-    __tablename__ = "rule_firings"
-    __table_args__ = (Index("uq_rule_firings", "rule", "customer_id", "stay", unique=True),)
-    id: int | None = Field(default=None, primary_key=True)
-    uuid: str = Field(max_length=36, unique=True)
-    rule: str = Field(max_length=64)
-    customer_id: int = Field(foreign_key="customers.id")
-    stay: str = Field(max_length=36)
-    fired_on: date
-    created_at: datetime
-
-
-users = User.__table__
-stages = Stage.__table__
-customers = Customer.__table__
-customer_tags = CustomerTag.__table__
-customer_influencers = CustomerInfluencer.__table__
-transitions = Transition.__table__
-notes = Note.__table__
-holidays = Holiday.__table__
-milestones = Milestone.__table__
-milestone_reminders = MilestoneReminder.__table__
-milestone_collaborators = MilestoneCollaborator.__table__
-reminder_log = ReminderLog.__table__
-ctas = Cta.__table__
-tasks = Task.__table__
-playbooks = Playbook.__table__
-playbook_items = PlaybookItem.__table__
-playbook_runs = PlaybookRun.__table__
-rules = Rule.__table__
-rule_firings = RuleFiring.__table__
-meta = Meta.__table__
-migrations = Migration.__table__
+# Append-only: a rule fired for a customer during one stay in a stage. The unique key makes a
+# rule fire at most once per stay, so a CTA a person closed is not reopened tomorrow.
+rule_firings = Table(
+    "rule_firings",
+    metadata,
+    *identity(),
+    string("rule", 64),
+    ref("customer_id", "customers.id"),
+    string("stay", 36),
+    day("fired_on"),
+    moment("created_at"),
+    Index("uq_rule_firings", "rule", "customer_id", "stay", unique=True),
+)

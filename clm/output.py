@@ -1,16 +1,18 @@
 """One renderer for every listing and record: a Rich table on a terminal, plain text in a pipe,
 csv/tsv/json/jsonl on request. Rows are streamed; user text is never read as markup."""
 
-import csv
-import json
 import os
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from enum import StrEnum
+from itertools import chain, islice
 
 from clm.context import Env
+
+# The most rows a table on a terminal lays out with Rich; a longer one is written plain.
+RICH_ROWS = 1000
 
 
 class Format(StrEnum):
@@ -113,6 +115,19 @@ def _record(row: dict, columns: Sequence[Col]) -> dict:
     return {col.key: jsonable(row.get(col.key)) for col in columns}
 
 
+def is_terminal(env: Env, stderr: bool = False) -> bool:
+    """Whether the stream is a terminal, as the Rich console on it would see it. Asked of the
+    stream itself unless a variable overrides it: a Rich console costs a listing in a pipe more
+    than writing it does."""
+    stream = env.stderr if stderr else env.stdout
+    if any(name in os.environ for name in ("CLICOLOR_FORCE", "FORCE_COLOR", "TTY_COMPATIBLE")):
+        return console(env, stderr).is_terminal
+    try:
+        return stream.isatty()
+    except ValueError:  # closed
+        return False
+
+
 def console(env: Env, stderr: bool = False):
     """A Rich console on the invocation's stream; plain, uncoloured and unwrapped in a pipe."""
     from rich.console import Console
@@ -148,6 +163,15 @@ def _shown(value, col: Col) -> str:
     return visible(_plain(value))
 
 
+def _width(text: str) -> int:
+    """Terminal cells `text` takes: its length for printable ASCII, Rich's measure otherwise."""
+    if text.isascii() and text.isprintable():
+        return len(text)
+    from rich.cells import cell_len
+
+    return cell_len(text)
+
+
 def _table_cell(value, col: Col):
     from rich.text import Text
 
@@ -160,26 +184,42 @@ def _right_aligned(col: Col) -> bool:
 
 def _write_plain_table(out, columns: Sequence[Col], rows: Iterable[dict]) -> None:
     """The table's layout as plain text, for a pipe: no colour, whole lines, quick for big lists."""
-    from rich.cells import cell_len
-
     shown = [col for col in columns if col.table]
     cells = [[_shown(row.get(col.key), col) for col in shown] for row in rows]
     header = [col.title for col in shown]
-    widths = [max(map(cell_len, column)) for column in zip(header, *cells, strict=True)]
+    widths = [max(map(_width, column)) for column in zip(header, *cells, strict=True)]
+    right = [_right_aligned(col) for col in shown]
 
     def line(values: list[str]) -> str:
         padded = (
-            " " * (width - cell_len(v)) + v
-            if _right_aligned(col)
-            else v + " " * (width - cell_len(v))
-            for v, width, col in zip(values, widths, shown, strict=True)
+            " " * (width - _width(v)) + v if flush_right else v + " " * (width - _width(v))
+            for v, width, flush_right in zip(values, widths, right, strict=True)
         )
         return "   ".join(padded).rstrip() + "\n"
 
     out.write(line(header))
     out.write("-" * (sum(widths) + 3 * (len(widths) - 1)) + "\n")
-    for values in cells:
-        out.write(line(values))
+    out.writelines(map(line, cells))
+
+
+def _write_plain_record(out, title: str, record: dict, fields: Sequence[Col], sections) -> None:
+    """A record's page as plain text, for a pipe: a title, `field  value` lines, then each
+    section's title and plain table."""
+    out.write(visible(title) + "\n")
+    lines = [
+        (col.title, _shown(record.get(col.key), col))
+        for col in fields
+        if record.get(col.key) not in (None, "", [])
+    ]
+    width = max((_width(name) for name, _ in lines), default=0)
+    indent = "\n" + " " * (width + 2)
+    for name, value in lines:
+        value = value.replace("\n", indent)  # a multi-line value stays in its column
+        out.write(f"{name}{' ' * (width - _width(name))}  {value}\n")
+    for section in sections:
+        if section.rows:
+            out.write(f"\n{section.title}\n")
+            _write_plain_table(out, section.columns, section.rows)
 
 
 def table(columns: Sequence[Col], rows: Iterable[dict], title: str | None = None):
@@ -204,6 +244,8 @@ def render_rows(
     """Write `rows` in `fmt`: streamed for csv/tsv/json/jsonl, a table for people."""
     out = env.stdout
     if fmt in (Format.csv, Format.tsv):
+        import csv
+
         writer = csv.writer(out, delimiter="\t" if fmt is Format.tsv else ",", lineterminator="\n")
         writer.writerow(col.key for col in columns)
         # csv leaves a bare carriage return unquoted, which no reader gets back: quote its row.
@@ -216,6 +258,8 @@ def render_rows(
             shown = [visible(c) if tty else neutralise_formula(c) for c in cells]
             (quoted if any("\r" in c for c in shown) else writer).writerow(shown)
     elif fmt is Format.jsonl:
+        import json
+
         for row in rows:
             out.write(json.dumps(_record(row, columns), ensure_ascii=False) + "\n")
     elif fmt is Format.json:
@@ -226,11 +270,16 @@ def render_rows(
         if first is None:
             say(env, f"No {noun}.")
             return
-        out_console = console(env)
-        if out_console.is_terminal:
-            out_console.print(table(columns, _chain(first, rows)))
-        else:
+        if not is_terminal(env):
             _write_plain_table(out, columns, _chain(first, rows))
+            return
+        # Rich lays a table out at about a millisecond a row: a list longer than RICH_ROWS
+        # is written plain, in seconds rather than minutes.
+        head = [first, *islice(rows, RICH_ROWS)]
+        if len(head) > RICH_ROWS:
+            _write_plain_table(out, columns, chain(head, rows))
+        else:
+            console(env).print(table(columns, head))
 
 
 def _chain(first: dict, rest: Iterator[dict]) -> Iterator[dict]:
@@ -240,6 +289,8 @@ def _chain(first: dict, rest: Iterator[dict]) -> Iterator[dict]:
 
 def _stream_json_array(out, records: Iterable[dict]) -> None:
     """`[{...},\\n {...}]`, written one record at a time; `[]` when empty."""
+    import json
+
     out.write("[")
     for i, record in enumerate(records):
         out.write((",\n " if i else "") + json.dumps(record, ensure_ascii=False))
@@ -258,12 +309,17 @@ def render_record(
     """One record: a page of details (`page`, else `fields`) and sections for people, one
     object in JSON, one row in csv/tsv/jsonl."""
     if fmt is Format.json:
+        import json
+
         obj = _record(record, fields)
         obj.update({s.key: [_record(r, s.columns) for r in s.rows] for s in sections})
         env.stdout.write(json.dumps(obj, ensure_ascii=False, indent=2) + "\n")
         return
     if fmt is not Format.table:
         render_rows(env, [record], fields, fmt)
+        return
+    if not is_terminal(env):
+        _write_plain_record(env.stdout, title, record, page or fields, sections)
         return
     from rich.table import Table
     from rich.text import Text

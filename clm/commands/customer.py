@@ -126,6 +126,9 @@ def list_(
         str | None,
         typer.Option(metavar="DUR", help="Only renewals from today to this far ahead, e.g. 90d."),
     ] = None,
+    limit: Annotated[
+        int | None, typer.Option(metavar="N", help="At most N customers, the first by slug.")
+    ] = None,
     fmt: FormatOpt = Format.table,
 ) -> None:
     """List customers.
@@ -134,11 +137,14 @@ def list_(
     """
     env = ctx.obj
     from clm.domain.customers import list_customers
+    from clm.errors import Invalid
 
+    if limit is not None and limit < 1:
+        raise Invalid(f"invalid --limit {limit}: use a number of customers, 1 or more")
     within = env.duration(renewal_within, "--renewal-within")
     with env.database().read() as conn:
         rows = list_customers(
-            conn, env.today, stage=stage, owner=owner, tag=tag, renewal_within=within
+            conn, env.today, stage=stage, owner=owner, tag=tag, renewal_within=within, limit=limit
         )
         render_rows(env, rows, COLUMNS, fmt, noun="customers")
 

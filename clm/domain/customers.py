@@ -227,8 +227,9 @@ def list_customers(
     owner: str | None = None,
     tag: str | None = None,
     renewal_within: Duration | None = None,
+    limit: int | None = None,
 ) -> Iterator[dict]:
-    """Live customers by slug, filtered; streamed row by row."""
+    """Live customers by slug, filtered, the first `limit` of them; streamed row by row."""
     query = _select_customers().order_by(customers.c.slug)
     if stage is not None:
         query = query.where(customers.c.stage == get_stage(conn, stage).key)
@@ -239,6 +240,8 @@ def list_customers(
         query = query.where(customers.c.id.in_(tagged))
     if renewal_within is not None:
         query = query.where(customers.c.renewal.between(today, renewal_within.after(today)))
+    if limit is not None:
+        query = query.limit(limit)
     for row in conn.execute(query):
         yield _as_dict(row, today)
 

@@ -456,18 +456,21 @@ def reminders_due(
         # Bare `pending` (not `pending = 1`) so the partial index on pending reminders is used;
         # a pending reminder's milestone is unfinished and live by construction.
         query = query.where(text("milestone_reminders.pending"))
-    if user_id is not None:
-        query = query.where(
-            or_(
-                customers.c.owner_id == user_id,
-                milestones.c.id.in_(
-                    select(milestone_collaborators.c.milestone_id).where(
-                        milestone_collaborators.c.user_id == user_id
-                    )
-                ),
-            )
+    if user_id is None:
+        rows = [row._asdict() for row in conn.execute(query)]
+    else:
+        # One query for each way a reminder reaches the user, each led by its own index (an
+        # OR of the two scanned every unfinished milestone: 2 s on 100,000 customers).
+        owned = query.where(customers.c.owner_id == user_id)
+        collaborating = query.join(
+            milestone_collaborators,
+            (milestone_collaborators.c.milestone_id == milestones.c.id)
+            & (milestone_collaborators.c.user_id == user_id),
+        ).where(or_(customers.c.owner_id.is_(None), customers.c.owner_id != user_id))
+        rows = sorted(
+            (row._asdict() for part in (owned, collaborating) for row in conn.execute(part)),
+            key=lambda row: (row["remind_on"], row["milestone"]),
         )
-    rows = [row._asdict() for row in conn.execute(query)]
     collaborators = _collaborators(conn, [row["milestone"] for row in rows])
     for row in rows:
         owner_handle = row.pop("owner")

@@ -129,10 +129,17 @@ def book(team):
         (["--renewal-within", "60d"], ["acme-corp"]),
         (["--renewal-within", "2 years"], ["acme-corp", "globex"]),
         (["--stage", "renewal"], []),
+        (["--limit", "2"], ["acme-corp", "globex"]),
+        (["--limit", "1", "--stage", "lead"], ["initech"]),
     ],
 )
 def test_list_filters(book, filters, slugs):
     assert [r["slug"] for r in book.json("customer", "list", *filters)] == slugs
+
+
+def test_list_limit_must_be_positive(book):
+    expected = "Error: invalid --limit 0: use a number of customers, 1 or more"
+    assert book.error("customer", "list", "--limit", "0") == expected
 
 
 def test_bare_noun_lists_and_takes_list_options(book):

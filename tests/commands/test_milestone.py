@@ -350,3 +350,17 @@ def test_the_seed_delivery_schedule_with_tasks_under_the_first(team):
     assert "milestone 2 is on seed-co, not other" in team.error(
         "note", "other", "x", "--milestone", 2
     )
+
+
+def test_my_reminders_as_owner_and_collaborator_once_each_by_day(team):
+    team("customer", "add", "Acme", "--stage", "lead")  # owned by mia
+    team("customer", "add", "Globex", "--stage", "lead", "--owner", "bob")
+    team("milestone", "add", "acme", "Kick-off", "--due", "2026-12-03", "--remind", "2w",
+         "--collaborator", "mia")  # fmt: skip
+    team("milestone", "add", "globex", "Review", "--due", "2026-12-01", "--remind", "2w",
+         "--collaborator", "mia")  # fmt: skip
+    team("milestone", "add", "acme", "Launch", "--due", "2026-12-05", "--remind", "2w")
+    reminders = [r for r in team.json("--as", "mia", "my") if r["kind"] == "reminder"]
+    assert [(r["customer"], r["title"]) for r in reminders] == [
+        ("globex", "Review"), ("acme", "Kick-off"), ("acme", "Launch"),
+    ]  # fmt: skip
