@@ -2,7 +2,8 @@
 # Tick benchmark: the first (catch-up) tick and the steady daily tick on large books.
 # Usage (from the repo root): bash bench/tick.sh [SIZES]   (default: "10000 100000")
 # Uses the first `clm` and `python` on PATH, or $CLM / $PYTHON if set. $FIRST_RUNS (3) and
-# $STEADY_RUNS (5) set hyperfine's run counts.
+# $STEADY_RUNS (5) set hyperfine's run counts. $BOOK_CACHE=DIR keeps the books built there
+# (one per size and version of make_book.py) for the next run.
 set -euo pipefail
 
 PYTHON=$(command -v "${PYTHON:-python}") || { echo "error: no python on PATH (set PYTHON)" >&2; exit 1; }
@@ -34,8 +35,24 @@ for n in $sizes; do
     dir="$tmp/$n"
     mkdir -p "$dir"
     pristine="$dir/pristine.db" work="$dir/work.db" ticked="$dir/after-first-tick.db"
-    echo "== $n customers: building the book" >&2
-    "$PYTHON" "$here/make_book.py" "$n" "$pristine" --today "$today" --clm "$CLM" 2>"$dir/book.json"
+    if [[ -n ${BOOK_CACHE:-} ]]; then
+        mkdir -p "$BOOK_CACHE"
+        cached="$BOOK_CACHE/book-$n-$today-$(sha1sum "$here/make_book.py" | cut -c1-12).db"
+        if [[ ! -f $cached ]]; then
+            echo "== $n customers: building the book into $cached" >&2
+            rm -f "$cached.tmp"
+            "$PYTHON" "$here/make_book.py" "$n" "$cached.tmp" --today "$today" --clm "$CLM" \
+                2>"$cached.json"
+            mv "$cached.tmp" "$cached"
+        fi
+        echo "== $n customers: the book from $cached" >&2
+        cp "$cached" "$pristine"
+        cp "$cached.json" "$dir/book.json"
+    else
+        echo "== $n customers: building the book" >&2
+        "$PYTHON" "$here/make_book.py" "$n" "$pristine" --today "$today" --clm "$CLM" \
+            2>"$dir/book.json"
+    fi
     cat "$dir/book.json" >&2
     q=$(printf %q "$work")
 
