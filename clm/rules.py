@@ -16,7 +16,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import Connection, and_, func, select
 
-from clm.db import insert_ignore, set_meta, utcnow
+from clm.db import insert_ignore, roomy_write, set_meta, utcnow
 from clm.domain.records import find_live, new_row, update_row
 from clm.errors import Conflict, Invalid
 from clm.lifecycle import RuleSpec
@@ -379,6 +379,7 @@ def tick(
     from clm.domain.tasks import task_rows
     from clm.domain.transitions import Lookups
 
+    roomy_write(conn)
     news = {"moved": [], "opened": [], "task_ids": []}
     loaded = [
         _loaded(row)
