@@ -26,6 +26,11 @@ fi
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+# What people wrote below the numbers (from a line starting `<!-- notes`) survives a new run.
+notes=""
+if [[ -f $out ]]; then
+    notes=$(sed -n '/^<!-- notes/,$p' "$out")
+fi
 
 py=$(printf %q "$PYTHON") clm=$(printf %q "$CLM")
 floor="$py -c 'import typer, rich.table, sqlmodel' >/dev/null"
@@ -175,4 +180,8 @@ EOF
     echo "Books by \`bench/make_book.py\` (today $today, seed 1, 10 milestones per customer);" \
         "the steady tick runs on $tomorrow after the first tick. Floor:" \
         "\`python -c \"import typer, rich.table, sqlmodel\"\`, in the steady tick's hyperfine run."
+    if [[ -n $notes ]]; then
+        echo
+        echo "$notes"
+    fi
 } | tee "$out"

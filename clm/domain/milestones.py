@@ -17,7 +17,7 @@ from sqlalchemy import (
 )
 
 from clm.dates import Duration, parse_duration
-from clm.db import insert_ignore, utcnow
+from clm.db import insert_ignore, roomy_write, utcnow
 from clm.domain.records import find_by_id, new_row, update_row
 from clm.domain.users import user_ids
 from clm.errors import Conflict, Invalid
@@ -544,6 +544,8 @@ def fire_reminders(conn: Connection, day: date) -> list[dict]:
     due = list(reminders_due(conn, day))
     if not due:
         return []
+    if len(due) >= 5000:
+        roomy_write(conn)  # a backlog: keep its many dirty pages in memory until the commit
     now = utcnow()
     entries = [
         {
