@@ -27,8 +27,9 @@ fi
 # Time clm as it is installed: with its modules' bytecode compiled. (With PYTHONDONTWRITEBYTECODE
 # in the environment, every run would otherwise compile clm's 40 modules from source, ~0.1 s
 # of CPU the floor's installed packages do not pay.)
-"$PYTHON" -m compileall -q "$("$PYTHON" -c 'import clm, os; print(os.path.dirname(clm.__file__))')" \
-    >/dev/null
+# (From /, so that a clm source tree in the current directory does not shadow the one run.)
+clm_dir=$(cd / && "$PYTHON" -c 'import clm, os; print(os.path.dirname(clm.__file__))')
+"$PYTHON" -m compileall -q "$clm_dir" >/dev/null
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
