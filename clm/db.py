@@ -249,6 +249,16 @@ def insert_ignore(conn: Connection, table, rows: list[dict], returning=None) -> 
     return conn.execute(insert(table).on_conflict_do_nothing().returning(*columns), rows).all()
 
 
+def roomy_write(conn: Connection, cache_mb: int = 256) -> None:
+    """Room for a large write transaction (a catch-up tick rewrites a good part of the file):
+    on SQLite, up to `cache_mb` of pages kept in memory, so that dirty pages are not spilled
+    to the file mid-transaction (each spill syncs the journal: a hundred syncs instead of one
+    on a 100,000-customer catch-up). Memory grows only with the pages touched, and the
+    connection closes with the command. A server needs nothing."""
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql(f"PRAGMA cache_size=-{cache_mb * 1024}")
+
+
 def optimize(database: "Database") -> None:
     """Let SQLite refresh the planner's statistics when they are stale (cheap when not), so
     the tick's queries keep choosing their indexes as the book grows; a server does its own."""

@@ -9,13 +9,14 @@ days writes the history daily ticks would have written.
 import json
 import operator
 import re
+import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 from sqlalchemy import Connection, and_, func, select
 
-from clm.db import insert_ignore, set_meta
+from clm.db import insert_ignore, roomy_write, set_meta, utcnow
 from clm.domain.records import find_live, new_row, update_row
 from clm.errors import Conflict, Invalid
 from clm.lifecycle import RuleSpec
@@ -40,6 +41,7 @@ CONDITION_FORMS = (
     "lead_score, arr and OP one of < <= > >= = !=; or milestone_done:TITLE, milestone_overdue:TITLE"
 )
 MAX_PASSES = 25  # a cycle of rules cannot loop for ever
+BIG_DAY = 1000  # rules fired (or reminders: 5x) from which a tick asks for a bigger page cache
 RULE_KEYS = ("name", "from", "to", "when", "cta", "playbook", "enabled")
 
 
@@ -249,8 +251,6 @@ def list_rules(conn: Connection) -> Iterator[dict]:
 
 
 def remove_rule(conn: Connection, name: str) -> None:
-    from clm.db import utcnow
-
     update_row(conn, rules, get_rule(conn, name), {"deleted_at": utcnow()})
 
 
@@ -294,9 +294,25 @@ def _loaded(row) -> LoadedRule:
     )
 
 
-def matches(conn: Connection, rule: LoadedRule, day: date) -> list[tuple[object, date]]:
+ID_CHUNK = 500  # ids per IN list (SQLite's old limit on bound parameters is 999)
+
+
+def matches(
+    conn: Connection, rule: LoadedRule, day: date, among: list[int] | None = None
+) -> list[tuple[object, date]]:
     """The customers `rule` fires for on `day` (all conditions hold, not yet fired in this
-    stay), each with the day its conditions became true; one indexed query."""
+    stay), each with the day its conditions became true; one indexed query (with `among`, only
+    those customers, a few hundred ids a query)."""
+    if among is not None:
+        return [
+            found
+            for start in range(0, len(among), ID_CHUNK)
+            for found in _matches(conn, rule, day, among[start : start + ID_CHUNK])
+        ]
+    return _matches(conn, rule, day)
+
+
+def _matches(conn: Connection, rule: LoadedRule, day: date, among=None):
     firsts = {
         i: condition.first_milestone_day(day).label(f"first_{i}")
         for i, condition in enumerate(rule.conditions)
@@ -307,14 +323,16 @@ def matches(conn: Connection, rule: LoadedRule, day: date) -> list[tuple[object,
         rule_firings.c.customer_id == customers.c.id,
         rule_firings.c.stay == customers.c.stay,
     )
+    # No `stage_entered <= day` here (the day check below covers it): the planner then picks
+    # the index of the rule's own condition (lead score, health, renewal…) after the stage.
     query = (
         select(customers, *firsts.values())
         .where(
             customers.c.deleted_at.is_(None),
             customers.c.stage.in_(rule.from_stages),
-            customers.c.stage_entered <= day,
             *(condition.clause(day) for condition in rule.conditions),
             ~fired.exists(),
+            *([customers.c.id.in_(among)] if among is not None else []),
         )
         .order_by(customers.c.id)
     )
@@ -327,39 +345,9 @@ def matches(conn: Connection, rule: LoadedRule, day: date) -> list[tuple[object,
                 for i, condition in enumerate(rule.conditions)
             ),
         )
-        if became_true <= day:  # an edit dated after `day` (by --today) is not true yet
+        if became_true <= day:  # an edit or entry dated after `day` (by --today) is not true yet
             found.append((row, became_true))
     return found
-
-
-def fire(conn: Connection, rule: LoadedRule, customer, on: date, today: date) -> dict | None:
-    """Record the firing (once per stay: the unique key decides), open its CTA, run its
-    playbook, and move the customer; what it did, or None when it fired already."""
-    from clm.domain.ctas import create_cta
-    from clm.domain.playbooks import apply_playbook
-    from clm.domain.stages import get_stage
-    from clm.domain.transitions import enter_stage
-
-    firing = new_row(conn, rule=rule.name, customer_id=customer.id, stay=customer.stay, fired_on=on)
-    del firing["stamps"], firing["updated_at"]
-    if not insert_ignore(conn, rule_firings, [firing]):
-        return None
-    done: dict = {"cta": None, "tasks": [], "transition": None}
-    source = f"rule:{rule.name}"
-    if rule.cta:
-        kind, _, reason = rule.cta.partition(":")
-        done["cta"] = create_cta(
-            conn, on, customer, kind, reason, source=source, playbook=rule.playbook
-        )
-    elif rule.playbook:
-        anchors = {"run": on, "entry": on, "start": customer.start, "renewal": customer.renewal}
-        ran = apply_playbook(conn, customer, rule.playbook, f"{source}:{customer.stay}", anchors)
-        done["tasks"] += ran["tasks"] if ran else []
-    if rule.to:
-        reason = " and ".join(map(str, rule.conditions))
-        moved = enter_stage(conn, customer, get_stage(conn, rule.to), on, source, rule.name, reason)
-        done["transition"] = moved
-    return done
 
 
 @dataclass
@@ -382,12 +370,16 @@ def tick(
 ) -> TickResult:
     """One day of the engine: rules to a fixed point, due reminders fired once, overdue listed.
     Runs inside the caller's write transaction; a dry run is rolled back by the caller.
-    `trying` names disabled rules to apply as if enabled (for a dry run before enabling)."""
-    from clm.domain.agenda import overdue_items
+    `trying` names disabled rules to apply as if enabled (for a dry run before enabling).
+
+    Each pass matches every rule (one query each), then fires what matched, all customers at
+    once: a pass costs a fixed number of statements, whatever the number of customers moved.
+    The next pass looks only at the customers the last one touched: nobody else changed."""
     from clm.domain.milestones import fire_reminders
     from clm.domain.tasks import task_rows
+    from clm.domain.transitions import Lookups
 
-    moved, opened, task_ids = [], [], []
+    news = {"moved": [], "opened": [], "task_ids": []}
     loaded = [
         _loaded(row)
         for row in conn.execute(
@@ -396,59 +388,128 @@ def tick(
             .order_by(rules.c.position)
         )
     ]
+    lookups = None
+    touched: dict[int, str] | None = None  # customer id -> stage, after the last pass
     for _ in range(MAX_PASSES):
+        found = []
+        for position, rule in enumerate(loaded):
+            if touched is None:
+                among = None
+            else:
+                among = [i for i, stage in touched.items() if stage in rule.from_stages]
+                if not among:
+                    continue
+            found += [(on, position, rule, c) for c, on in matches(conn, rule, today, among)]
         # Fire in the order the days came: the history a tick every day would have written.
-        candidates = sorted(
-            (
-                (on, position, rule, customer)
-                for position, rule in enumerate(loaded)
-                for customer, on in matches(conn, rule, today)
-            ),
-            key=lambda c: (c[0], c[1], c[3].id),
-        )
-        fired_any = False
-        for on, _position, rule, customer in candidates:
-            current = conn.execute(select(customers).where(customers.c.id == customer.id)).one()
-            if current.stay != customer.stay:
-                continue  # moved earlier in this pass: it is matched again in the next one
-            done = fire(conn, rule, current, on, today)
-            if done is None:
-                continue
-            fired_any = True
-            if done["transition"]:
-                moved.append(done["transition"] | {"rule": rule.name})
-                task_ids += (done["transition"]["playbook"] or {}).get("tasks", [])
-            if done["cta"]:
-                kind, _, reason = rule.cta.partition(":")
-                opened.append(
-                    {
-                        "id": done["cta"]["id"],
-                        "customer": current.slug,
-                        "type": kind,
-                        "reason": reason,
-                        "on": on,
-                        "rule": rule.name,
-                    }
-                )
-                task_ids += (done["cta"]["playbook"] or {}).get("tasks", [])
-            task_ids += done["tasks"]
-        if not fired_any:
+        # A customer's move ends its stay: its later matches wait for the next pass.
+        found.sort(key=lambda c: (c[0], c[1], c[3].id))
+        firing, moving = [], set()
+        for on, _position, rule, customer in found:
+            if customer.id not in moving:
+                firing.append((on, rule, customer))
+                if rule.to:
+                    moving.add(customer.id)
+        if not firing:
+            break
+        lookups = lookups or Lookups(conn)
+        touched = _fire(conn, firing, lookups, news)
+        if not touched:
             break
     reminders = fire_reminders(conn, today)
     if not dry_run:
         set_meta(conn, "last_tick", today.isoformat())
+    overdue = []
+    if with_overdue:  # not with --quiet: cron's tick skips the query and its imports
+        from clm.domain.agenda import overdue_items
+
+        overdue = list(overdue_items(conn, today))
     return TickResult(
         today,
-        [{k: t[k] for k in ("customer", "from", "to", "on", "rule")} for t in moved],
+        news["moved"],
         [
             {k: r[k] for k in ("milestone", "customer", "title", "due", "remind_on", "recipients")}
             for r in reminders
         ],
-        opened,
-        list(task_rows(conn, task_ids)),
-        list(overdue_items(conn, today)) if with_overdue else [],
+        news["opened"],
+        list(task_rows(conn, news["task_ids"])),
+        overdue,
         dry_run,
     )
+
+
+def _fire(conn: Connection, firing: list, lookups, news: dict) -> dict[int, str]:
+    """Fire rules for customers, in a few statements for all of them: record each firing (once
+    per stay: the unique key decides), open the CTAs, run the rules' playbooks, move the
+    customers. Adds what happened to `news`; the customers touched, with their stage now."""
+    from clm.domain.ctas import NewCta, insert_ctas
+    from clm.domain.playbooks import Run
+    from clm.domain.transitions import Move, enter_stages
+
+    if len(firing) >= BIG_DAY:
+        roomy_write(conn)  # a catch-up: keep its many dirty pages in memory until the commit
+    now = utcnow()
+    rows = [
+        {"uuid": str(uuid.uuid4()), "rule": rule.name, "customer_id": customer.id,
+         "stay": customer.stay, "fired_on": on, "created_at": now}
+        for on, rule, customer in firing
+    ]  # fmt: skip
+    columns = (rule_firings.c.rule, rule_firings.c.customer_id, rule_firings.c.stay)
+    recorded = set(map(tuple, insert_ignore(conn, rule_firings, rows, columns)))
+    fired = [f for f in firing if (f[1].name, f[2].id, f[2].stay) in recorded]
+    with_cta = [f for f in fired if f[1].cta]
+    wanted = []
+    for on, rule, customer in with_cta:
+        kind, _, reason = rule.cta.partition(":")
+        source = f"rule:{rule.name}"
+        wanted.append(NewCta(on, customer, kind, reason, playbook=rule.playbook, source=source))
+    opened = insert_ctas(conn, wanted, lookups.templates)
+    runs, opened_news = [], []
+    for (on, rule, customer), cta in zip(with_cta, opened, strict=True):
+        if cta is None:
+            continue
+        kind, _, reason = rule.cta.partition(":")
+        cta_id, run = cta
+        opened_news.append(
+            {
+                "id": cta_id,
+                "customer": customer.slug,
+                "type": kind,
+                "reason": reason,
+                "on": on,
+                "rule": rule.name,
+            }
+        )
+        if run is not None:
+            runs.append(run)
+    for on, rule, customer in fired:
+        if rule.playbook and not rule.cta:
+            anchors = {"run": on, "entry": on, "start": customer.start, "renewal": customer.renewal}
+            key = f"rule:{rule.name}:{customer.stay}"
+            runs.append(Run(customer.id, customer.owner_id, rule.playbook, key, anchors))
+    moves = [
+        Move(
+            customer,
+            lookups.stage(rule.to),
+            on,
+            f"rule:{rule.name}",
+            rule.name,
+            " and ".join(map(str, rule.conditions)),
+        )
+        for on, rule, customer in fired
+        if rule.to
+    ]
+    moved, ran = enter_stages(conn, moves, lookups, runs)
+    for move, done in zip(moves, moved, strict=True):
+        news["moved"].append(
+            {k: done[k] for k in ("customer", "from", "to", "on")} | {"rule": move.rule}
+        )
+        news["task_ids"] += (done["playbook"] or {}).get("tasks", [])
+    news["opened"] += opened_news
+    for done in ran:
+        news["task_ids"] += (done or {}).get("tasks", [])
+    touched = {customer.id: customer.stage for _, _, customer in fired}
+    touched |= {move.customer.id: move.to.key for move in moves}
+    return touched
 
 
 def explain(conn: Connection, today: date, slug: str) -> Iterator[dict]:

@@ -84,8 +84,16 @@ def tick(
         _render(env, result, fmt, quiet)
 
 
-def _render(env, result, fmt: Format, quiet: bool) -> None:
+def _json_value(value):
+    """What json.dumps cannot write itself, as `jsonable` writes it (dates, times, floats
+    become what `jsonable` makes of them): a first tick can list tens of thousands of rows."""
     from clm.output import jsonable
+
+    return jsonable(value)
+
+
+def _render(env, result, fmt: Format, quiet: bool) -> None:
+    from clm.output import number
 
     news = any(getattr(result, key) for key, _, _ in NEWS)
     if fmt is Format.json:
@@ -93,10 +101,14 @@ def _render(env, result, fmt: Format, quiet: bool) -> None:
             obj = {
                 "date": result.date,
                 **{k: getattr(result, k) for k, _, _ in NEWS},
-                "overdue": result.overdue,
+                "overdue": [
+                    {k: number(v) if isinstance(v, float) else v for k, v in row.items()}
+                    for row in result.overdue
+                ],
                 "dry_run": result.dry_run,
             }
-            env.stdout.write(json.dumps(jsonable(obj), ensure_ascii=False) + "\n")
+            text = json.dumps(obj, ensure_ascii=False, default=_json_value)
+            env.stdout.write(text + "\n")
         return
     if quiet and not news:
         return

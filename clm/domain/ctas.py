@@ -2,13 +2,14 @@
 reason; snoozed until a date, closed with an outcome, with tasks from a playbook under them."""
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import Connection, String, and_, case, cast, func, or_, select
 
 from clm.db import insert_ignore
 from clm.domain.customers import get_customer
-from clm.domain.playbooks import apply_playbook, get_playbook
+from clm.domain.playbooks import Run, Templates, apply_playbooks
 from clm.domain.records import find_by_id, new_row, update_row
 from clm.domain.users import get_user
 from clm.errors import Conflict, Invalid
@@ -46,6 +47,57 @@ def _check(type_: str, priority: str, reason: str) -> None:
         raise Invalid("invalid --reason '': a CTA needs a reason")
 
 
+@dataclass
+class NewCta:
+    """A CTA to open on `customer` (a row) on `today`, owned by `owner_id` else the customer's
+    owner, with `playbook`'s tasks under it."""
+
+    today: date
+    customer: object
+    type: str
+    reason: str
+    priority: str = "medium"
+    due: date | None = None
+    owner_id: int | None = None
+    playbook: str | None = None
+    source: str | None = None
+
+
+def insert_ctas(
+    conn: Connection, wanted: list[NewCta], templates: Templates | None = None
+) -> list[tuple[int, Run | None] | None]:
+    """Insert open CTAs in one statement; for each, its id and the playbook run it calls for
+    (for the caller to apply), or None when an open CTA of the same customer, type and reason
+    exists (the database's unique key decides)."""
+    templates = templates or Templates(conn)
+    rows, runs = [], []
+    for cta in wanted:
+        _check(cta.type, cta.priority, cta.reason)
+        customer = cta.customer
+        row = new_row(
+            conn, customer_id=customer.id, type=cta.type, reason=cta.reason.strip(),
+            priority=cta.priority, status="open", owner_id=cta.owner_id or customer.owner_id,
+            due=cta.due, source=cta.source,
+        )  # fmt: skip
+        rows.append(row)
+        run = None
+        if cta.playbook is not None:
+            anchors = {"run": cta.today, "entry": cta.today, "start": customer.start,
+                       "renewal": customer.renewal}  # fmt: skip
+            name = templates.get(cta.playbook)[0]
+            run = Run(customer.id, customer.owner_id, name, row["uuid"], anchors,
+                      assignee_id=row["owner_id"])  # fmt: skip
+        runs.append(run)
+    ids = dict(insert_ignore(conn, ctas, rows, (ctas.c.uuid, ctas.c.id)))
+    found = []
+    for row, run in zip(rows, runs, strict=True):
+        cta_id = ids.get(row["uuid"])
+        if cta_id is not None and run is not None:
+            run.cta_id = cta_id
+        found.append(None if cta_id is None else (cta_id, run))
+    return found
+
+
 def create_cta(
     conn: Connection,
     today: date,
@@ -62,36 +114,12 @@ def create_cta(
     and run `playbook` with its tasks under the CTA; None when an open CTA of the same customer,
     type and reason exists (the database's unique key decides). Returns the CTA's id and what
     the playbook created."""
-    _check(type_, priority, reason)
-    if playbook is not None:
-        playbook = get_playbook(conn, playbook).name
-    row = new_row(
-        conn, customer_id=customer.id, type=type_, reason=reason.strip(), priority=priority,
-        status="open", owner_id=owner_id or customer.owner_id, due=due, source=source,
-    )  # fmt: skip
-    insert_ignore(conn, ctas, [row])
-    # Found by its uuid, not by insert_ignore's count: psycopg reports -1 for it.
-    cta_id = conn.scalar(select(ctas.c.id).where(ctas.c.uuid == row["uuid"]))
-    if cta_id is None:
+    wanted = NewCta(today, customer, type_, reason, priority, due, owner_id, playbook, source)
+    [found] = insert_ctas(conn, [wanted])
+    if found is None:
         return None
-    created = None
-    if playbook is not None:
-        anchors = {
-            "run": today,
-            "entry": today,
-            "start": customer.start,
-            "renewal": customer.renewal,
-        }
-        created = apply_playbook(
-            conn,
-            customer,
-            playbook,
-            row["uuid"],
-            anchors,
-            cta_id=cta_id,
-            assignee_id=row["owner_id"],
-        )
-    return {"id": cta_id, "playbook": created}
+    cta_id, run = found
+    return {"id": cta_id, "playbook": apply_playbooks(conn, [run])[0] if run else None}
 
 
 def open_cta_of(conn: Connection, customer_id: int, type_: str, reason: str):

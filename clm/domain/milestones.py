@@ -1,12 +1,12 @@
 """Milestones: dated objectives with reminders, recurrence and collaborators; the reminder log."""
 
+import uuid
 from collections.abc import Iterable, Iterator
 from datetime import date
 
 from sqlalchemy import (
     Connection,
     String,
-    bindparam,
     cast,
     delete,
     func,
@@ -17,7 +17,7 @@ from sqlalchemy import (
 )
 
 from clm.dates import Duration, parse_duration
-from clm.db import insert_ignore, utcnow
+from clm.db import insert_ignore, roomy_write, utcnow
 from clm.domain.records import find_by_id, new_row, update_row
 from clm.domain.users import user_ids
 from clm.errors import Conflict, Invalid
@@ -57,15 +57,12 @@ def holiday_days(conn: Connection) -> frozenset[date]:
     return frozenset(conn.scalars(select(holidays.c.day)))
 
 
-def _set_reminders(
-    conn: Connection, milestone_id: int, due: date, offsets: Iterable[Duration], new: bool = False
-) -> None:
-    """Each offset's reminder day, computed from the due date (months clamp to month end;
-    business days skip weekends and the model's holidays). A new milestone's are all pending."""
-    if not new:
-        conn.execute(
-            delete(milestone_reminders).where(milestone_reminders.c.milestone_id == milestone_id)
-        )
+def _set_reminders(conn: Connection, milestone_id: int, due: date, offsets: Iterable[Duration]):
+    """Replace a milestone's reminders: each offset's day computed from the due date (months
+    clamp to month end; business days skip weekends and the model's holidays)."""
+    conn.execute(
+        delete(milestone_reminders).where(milestone_reminders.c.milestone_id == milestone_id)
+    )
     rows = {str(d): d for d in offsets}
     if rows:
         days_off = holiday_days(conn) if any(d.unit == "bd" for d in rows.values()) else ()
@@ -76,8 +73,7 @@ def _set_reminders(
                 for key, d in rows.items()
             ],
         )
-        if not new:
-            settle_reminders(conn, milestone_id)
+        settle_reminders(conn, milestone_id)
 
 
 def settle_reminders(conn: Connection, milestone_id: int) -> None:
@@ -103,6 +99,61 @@ def settle_reminders(conn: Connection, milestone_id: int) -> None:
         )
 
 
+def milestone_row(
+    conn: Connection,
+    customer_id: int,
+    title: str,
+    due: date,
+    every: Duration | str | None = None,
+    source: str | None = None,
+    pinned: bool = False,
+    series: str | None = None,
+    occurrence: int = 0,
+    anchor: date | None = None,
+) -> dict:
+    """The values of a new open milestone (the first of its series unless `series` is given)."""
+    if not title.strip():
+        raise Invalid("invalid title '': a milestone needs a title")
+    row = new_row(
+        conn,
+        customer_id=customer_id,
+        title=title.strip(),
+        due=due,
+        status="open",
+        every=str(every) if every else None,
+        occurrence=occurrence,
+        anchor=anchor or due,
+        pinned=pinned,
+        source=source,
+    )
+    row["series"] = series or row["uuid"]
+    return row
+
+
+def insert_milestones(
+    conn: Connection, rows: list[dict], reminders: list[tuple[str, date, list[Duration]]]
+) -> dict[str, int]:
+    """Insert milestones (skipping an occurrence of a series that exists already: the unique
+    key decides) and, for each (uuid, due, offsets) in `reminders`, the pending reminders of
+    those that went in; uuid -> id of the inserted ones. A few statements for any number."""
+    if not rows:
+        return {}
+    ids = dict(insert_ignore(conn, milestones, rows, (milestones.c.uuid, milestones.c.id)))
+    wanted = [(ids.get(u), due, {str(d): d for d in offsets}) for u, due, offsets in reminders]
+    days_off = ()
+    if any(d.unit == "bd" for _, _, offsets in wanted for d in offsets.values()):
+        days_off = holiday_days(conn)
+    values = [
+        {"milestone_id": i, "offset": key, "remind_on": d.before(due, days_off), "pending": True}
+        for i, due, offsets in wanted
+        for key, d in offsets.items()
+        if i is not None
+    ]
+    if values:
+        conn.execute(milestone_reminders.insert(), values)
+    return ids
+
+
 def create_milestone(
     conn: Connection,
     customer_id: int,
@@ -119,26 +170,14 @@ def create_milestone(
 ) -> int | None:
     """Insert a milestone with its reminders and collaborators; None when this occurrence of
     its series exists already (the database's unique key decides)."""
-    if not title.strip():
-        raise Invalid("invalid title '': a milestone needs a title")
-    row = new_row(
-        conn,
-        customer_id=customer_id,
-        title=title.strip(),
-        due=due,
-        status="open",
-        every=str(every) if every else None,
-        occurrence=occurrence,
-        anchor=anchor or due,
-        pinned=pinned,
-        source=source,
+    row = milestone_row(
+        conn, customer_id, title, due, every, source, pinned, series, occurrence, anchor
     )
-    row["series"] = series or row["uuid"]
-    inserted = insert_ignore(conn, milestones, [row])
-    if not inserted:
+    milestone_id = insert_milestones(conn, [row], [(row["uuid"], due, list(remind))]).get(
+        row["uuid"]
+    )
+    if milestone_id is None:
         return None
-    milestone_id = inserted[0].id
-    _set_reminders(conn, milestone_id, due, remind, new=True)
     collaborators = [
         {"milestone_id": milestone_id, "user_id": i} for i in dict.fromkeys(collaborator_ids)
     ]
@@ -457,7 +496,8 @@ def reminders_due(
         # a pending reminder's milestone is unfinished and live by construction.
         query = query.where(text("milestone_reminders.pending"))
     if user_id is None:
-        rows = [row._asdict() for row in conn.execute(query)]
+        rows = conn.execute(query).all()
+        ids = query.with_only_columns(milestones.c.id).order_by(None)
     else:
         # One query for each way a reminder reaches the user, each led by its own index (an
         # OR of the two scanned every unfinished milestone: 2 s on 100,000 customers).
@@ -468,37 +508,38 @@ def reminders_due(
             & (milestone_collaborators.c.user_id == user_id),
         ).where(or_(customers.c.owner_id.is_(None), customers.c.owner_id != user_id))
         rows = sorted(
-            (row._asdict() for part in (owned, collaborating) for row in conn.execute(part)),
-            key=lambda row: (row["remind_on"], row["milestone"]),
+            (row for part in (owned, collaborating) for row in conn.execute(part)),
+            key=lambda row: (row.remind_on, row.milestone),
         )
-    collaborators = _collaborators(conn, [row["milestone"] for row in rows])
+        ids = [row.milestone for row in rows]
+    # The collaborators of the same milestones: one query, whatever their number.
+    collaborators = _collaborators(conn, ids)
+    keys = ("milestone", "uuid", "customer", "title", "due", "remind_on", "offset")
     for row in rows:
-        owner_handle = row.pop("owner")
-        row["recipients"] = list(
-            dict.fromkeys(
-                [
-                    *([owner_handle] if owner_handle else []),
-                    *collaborators.get(row["milestone"], []),
-                ]
-            )
-        )
-        yield row
+        record = dict(zip(keys, row, strict=False))
+        owner_handle = row.owner
+        others = collaborators.get(row.milestone)
+        if others:
+            recipients = list(dict.fromkeys([owner_handle, *others] if owner_handle else others))
+        else:
+            recipients = [owner_handle] if owner_handle else []
+        record["recipients"] = recipients
+        yield record
 
 
-def _collaborators(conn: Connection, milestone_ids: list[int]) -> dict[int, list[str]]:
+def _collaborators(conn: Connection, milestone_ids) -> dict[int, list[str]]:
+    """Milestone id -> its live collaborators' handles in order, for the ids a query selects."""
     found: dict[int, list[str]] = {}
-    for start in range(0, len(milestone_ids), 500):
-        query = (
-            select(milestone_collaborators.c.milestone_id, users.c.handle)
-            .join(users, users.c.id == milestone_collaborators.c.user_id)
-            .where(
-                milestone_collaborators.c.milestone_id.in_(milestone_ids[start : start + 500]),
-                users.c.deleted_at.is_(None),
-            )
-            .order_by(users.c.handle)
+    query = (
+        select(milestone_collaborators.c.milestone_id, users.c.handle)
+        .join(users, users.c.id == milestone_collaborators.c.user_id)
+        .where(
+            milestone_collaborators.c.milestone_id.in_(milestone_ids), users.c.deleted_at.is_(None)
         )
-        for milestone_id, handle in conn.execute(query):
-            found.setdefault(milestone_id, []).append(handle)
+        .order_by(users.c.handle)
+    )
+    for milestone_id, handle in conn.execute(query):
+        found.setdefault(milestone_id, []).append(handle)
     return found
 
 
@@ -508,31 +549,33 @@ def fire_reminders(conn: Connection, day: date) -> list[dict]:
     due = list(reminders_due(conn, day))
     if not due:
         return []
-    entries = []
-    for reminder in due:
-        entry = new_row(
-            conn,
-            milestone_uuid=reminder["uuid"],
-            offset=reminder["offset"],
-            remind_on=reminder["remind_on"],
-            fired_on=day,
-            recipients=";".join(reminder["recipients"]),
+    if len(due) >= 5000:
+        roomy_write(conn)  # a backlog: keep its many dirty pages in memory until the commit
+    now = utcnow()
+    entries = [
+        {
+            "uuid": str(uuid.uuid4()),
+            "milestone_uuid": r["uuid"],
+            "offset": r["offset"],
+            "remind_on": r["remind_on"],
+            "fired_on": day,
+            "recipients": ";".join(r["recipients"]),
+            "created_at": now,
+        }
+        for r in due
+    ]
+    logged = set(
+        map(
+            tuple,
+            insert_ignore(
+                conn, reminder_log, entries, (reminder_log.c.milestone_uuid, reminder_log.c.offset)
+            ),
         )
-        del entry["stamps"], entry["updated_at"]
-        entries.append(entry)
-    logged = {
-        (row.milestone_uuid, row.offset)
-        for row in insert_ignore(
-            conn, reminder_log, entries, (reminder_log.c.milestone_uuid, reminder_log.c.offset)
-        )
-    }
+    )
+    # Exactly the reminders read above: the pending ones whose day has come.
     conn.execute(
         update(milestone_reminders)
-        .where(
-            milestone_reminders.c.milestone_id == bindparam("reminder_milestone"),
-            milestone_reminders.c.offset == bindparam("reminder_offset"),
-        )
-        .values(pending=False),
-        [{"reminder_milestone": r["milestone"], "reminder_offset": r["offset"]} for r in due],
+        .where(text("milestone_reminders.pending"), milestone_reminders.c.remind_on <= day)
+        .values(pending=False)
     )
     return [r for r in due if (r["uuid"], r["offset"]) in logged]

@@ -1,17 +1,19 @@
 """Playbooks: templates of tasks and milestones, applied once per stage entry, start or CTA."""
 
+import uuid
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import Connection, func, select
 
 from clm.dates import parse_duration, parse_offset
-from clm.db import insert_ignore
-from clm.domain.milestones import create_milestone
+from clm.db import insert_ignore, utcnow
+from clm.domain.milestones import insert_milestones, milestone_row
 from clm.domain.records import find_live, new_row
-from clm.domain.tasks import create_task
+from clm.errors import Invalid
 from clm.lifecycle import PlaybookSpec
-from clm.models import playbook_items, playbook_runs, playbooks, stages
+from clm.models import playbook_items, playbook_runs, playbooks, stages, tasks
 
 ANCHORS = ("entry", "start", "renewal", "run")
 
@@ -98,8 +100,43 @@ def show_playbook(conn: Connection, name: str) -> tuple[dict, list[dict]]:
     return record, playbook_items_of(conn, playbook.id)
 
 
+def _anchor_day(anchors: dict[str, date | None]) -> date:
+    return anchors.get("entry") or anchors.get("run") or anchors["start"]
+
+
 def _split(joined: str | None) -> list[str]:
     return joined.split(";") if joined else []
+
+
+@dataclass
+class Run:
+    """One playbook to apply to one customer, once per `run_key`. Tasks go to `assignee_id`,
+    else `owner_id` (the customer's owner)."""
+
+    customer_id: int
+    owner_id: int | None
+    playbook: str
+    run_key: str
+    anchors: dict[str, date | None]
+    cta_id: int | None = None
+    assignee_id: int | None = None
+
+
+class Templates:
+    """The playbooks' items, read once per name: a tick applies the same few playbooks to many
+    customers."""
+
+    def __init__(self, conn: Connection):
+        self.conn = conn
+        self._found: dict[str, tuple[str, list[dict]]] = {}
+
+    def get(self, name: str) -> tuple[str, list[dict]]:
+        """The playbook's name as stored and its items in order; NotFound names the closest."""
+        key = name.strip().lower()
+        if key not in self._found:
+            playbook = get_playbook(self.conn, key)
+            self._found[key] = (playbook.name, playbook_items_of(self.conn, playbook.id))
+        return self._found[key]
 
 
 def apply_playbook(
@@ -114,49 +151,76 @@ def apply_playbook(
     """Create the playbook's milestones and tasks for `customer`, once per `run_key` (the
     run's unique key decides); None when it ran already. Items whose anchor day is unknown
     (no renewal date) are skipped. Tasks go to `assignee_id`, else the customer's owner."""
-    playbook = get_playbook(conn, name)
-    run = new_row(
-        conn,
-        customer_id=customer.id,
-        playbook=playbook.name,
-        run_key=run_key,
-        anchor_day=anchors.get("entry") or anchors.get("run") or anchors["start"],
-    )
-    del run["stamps"], run["updated_at"]
-    if not insert_ignore(conn, playbook_runs, [run]):
-        return None
-    source = f"playbook:{playbook.name}"
-    created: dict = {"playbook": playbook.name, "milestones": [], "tasks": []}
-    milestone_ids: dict[str, int] = {}
-    for item in playbook_items_of(conn, playbook.id):
-        anchor_day = anchors.get(item["anchor"])
-        if anchor_day is None:
+    run = Run(customer.id, customer.owner_id, name, run_key, anchors, cta_id, assignee_id)
+    return apply_playbooks(conn, [run])[0]
+
+
+def apply_playbooks(
+    conn: Connection, runs: list[Run], templates: Templates | None = None
+) -> list[dict | None]:
+    """Apply many runs at once, in a few statements whatever their number: for each run, what
+    it created (`playbook`, `milestones` and `tasks` ids in item order), or None when that run
+    had happened already (the unique key of playbook_runs decides)."""
+    if not runs:
+        return []
+    templates = templates or Templates(conn)
+    resolved = [templates.get(run.playbook) for run in runs]
+    now = utcnow()
+    rows = [
+        {
+            "uuid": str(uuid.uuid4()),
+            "customer_id": run.customer_id,
+            "playbook": name,
+            "run_key": run.run_key,
+            "anchor_day": _anchor_day(run.anchors),
+            "created_at": now,
+        }
+        for run, (name, _) in zip(runs, resolved, strict=True)
+    ]
+    columns = (playbook_runs.c.customer_id, playbook_runs.c.playbook, playbook_runs.c.run_key)
+    ran = set(map(tuple, insert_ignore(conn, playbook_runs, rows, columns)))
+    results: list[dict | None] = [None] * len(runs)
+    milestone_rows, reminders, task_rows, task_parent = [], [], [], []
+    plans = []  # (run index, [("milestone"|"task", row uuid)])
+    for i, (run, (name, items)) in enumerate(zip(runs, resolved, strict=True)):
+        if (run.customer_id, name, run.run_key) not in ran:
             continue
-        sign, offset = parse_offset(item["offset"])
-        due = offset.shift(anchor_day, sign)
-        if item["kind"] == "milestone":
-            every = parse_duration(item["every"]) if item["every"] else None
-            milestone_id = create_milestone(
-                conn,
-                customer.id,
-                item["title"],
-                due,
-                [parse_duration(r) for r in item["remind"]],
-                every,
-                source=source,
-            )
-            milestone_ids[item["title"]] = milestone_id
-            created["milestones"].append(milestone_id)
-        else:
-            task_id = create_task(
-                conn,
-                customer.id,
-                item["title"],
-                due,
-                assignee_id or customer.owner_id,
-                milestone_ids.get(item["milestone"]),
-                cta_id,
-                source,
-            )
-            created["tasks"].append(task_id)
-    return created
+        results[i] = {"playbook": name, "milestones": [], "tasks": []}
+        source = f"playbook:{name}"
+        made, milestone_uuids = [], {}
+        for item in items:
+            anchor_day = run.anchors.get(item["anchor"])
+            if anchor_day is None:
+                continue
+            sign, offset = parse_offset(item["offset"])
+            due = offset.shift(anchor_day, sign)
+            if item["kind"] == "milestone":
+                row = milestone_row(
+                    conn, run.customer_id, item["title"], due, item["every"], source
+                )
+                milestone_rows.append(row)
+                reminders.append((row["uuid"], due, [parse_duration(r) for r in item["remind"]]))
+                milestone_uuids[item["title"]] = row["uuid"]
+                made.append(("milestone", row["uuid"]))
+            else:
+                if not item["title"].strip():
+                    raise Invalid("invalid title '': a task needs a title")
+                row = new_row(
+                    conn, customer_id=run.customer_id, title=item["title"].strip(), due=due,
+                    status="open", assignee_id=run.assignee_id or run.owner_id,
+                    milestone_id=None, cta_id=run.cta_id, source=source,
+                )  # fmt: skip
+                task_rows.append(row)
+                task_parent.append(milestone_uuids.get(item["milestone"]))
+                made.append(("task", row["uuid"]))
+        plans.append((i, made))
+    ids = insert_milestones(conn, milestone_rows, reminders)
+    for row, parent in zip(task_rows, task_parent, strict=True):
+        row["milestone_id"] = ids.get(parent) if parent else None
+    if task_rows:
+        returned = conn.execute(tasks.insert().returning(tasks.c.uuid, tasks.c.id), task_rows)
+        ids |= dict(returned.all())
+    for i, made in plans:
+        for kind, row_uuid in made:
+            results[i][f"{kind}s"].append(ids.get(row_uuid))
+    return results

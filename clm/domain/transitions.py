@@ -1,14 +1,62 @@
 """Stage entries: the one way a customer changes stage, with its handoff and its history row."""
 
+import json
+import uuid
+from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select, update
 
-from clm.domain.playbooks import apply_playbook
-from clm.domain.records import new_row, update_row
+from clm.db import clock, utcnow
+from clm.domain.playbooks import Run, Templates, apply_playbooks
+from clm.domain.records import new_row
 from clm.domain.stages import entry_stage, get_stage
-from clm.domain.users import default_owner
 from clm.models import customers, playbooks, stages, transitions, users
+
+
+class Lookups:
+    """What stage entries look up, read once per transaction instead of once per move: live
+    stages, teams' default owners, user handles, the entry stage, the start playbooks and the
+    playbooks' items. Valid while the model does not change (a tick never changes it)."""
+
+    def __init__(self, conn: Connection):
+        self.conn = conn
+        self.stages = {
+            row.key: row
+            for row in conn.execute(select(stages).where(stages.c.deleted_at.is_(None)))
+        }
+        self.handles = dict(conn.execute(select(users.c.id, users.c.handle)).all())
+        self.owners: dict[str, int] = {}  # team -> its live default owner
+        for user_id, team in conn.execute(
+            select(users.c.id, users.c.team).where(
+                users.c.default_owner, users.c.deleted_at.is_(None), users.c.team.is_not(None)
+            )
+        ):
+            self.owners[team] = user_id
+        self.templates = Templates(conn)
+        self._contract_from: int | None = None
+        self._start_playbooks: list[str] | None = None
+
+    def stage(self, key: str):
+        """A live stage row; NotFound (with suggestions) when there is none."""
+        return self.stages.get(key) or get_stage(self.conn, key)
+
+    def contract_from(self) -> int:
+        """The entry stage's position: reaching it from before means the deal is won."""
+        if self._contract_from is None:
+            self._contract_from = self.stage(entry_stage(self.conn)).position
+        return self._contract_from
+
+    def start_playbooks(self) -> list[str]:
+        if self._start_playbooks is None:
+            self._start_playbooks = list(
+                self.conn.scalars(
+                    select(playbooks.c.name).where(
+                        playbooks.c.on_start, playbooks.c.deleted_at.is_(None)
+                    )
+                )
+            )
+        return self._start_playbooks
 
 
 def record_transition(conn: Connection, **fields) -> str:
@@ -19,6 +67,33 @@ def record_transition(conn: Connection, **fields) -> str:
     return row["uuid"]
 
 
+def stage_runs(
+    lookups: Lookups,
+    customer,
+    stage,
+    entry_key: str,
+    today: date,
+    from_position: int | None = None,
+) -> tuple[list[Run], int | None]:
+    """The playbooks an entry into `stage` applies (`customer` as it is after the entry): the
+    stage's own, once per entry; and for a customer that reaches the entry stage or beyond
+    (from before it), who then has a contract, the start playbooks, once (lifecycle phases).
+    Also the index of the stage's own run in the list, if any."""
+    anchors = {"entry": customer.stage_entered, "start": customer.start,
+               "renewal": customer.renewal, "run": today}  # fmt: skip
+    runs = []
+    contract_from = lookups.contract_from()
+    if stage.position >= contract_from and (from_position or 0) < contract_from:
+        runs += [
+            Run(customer.id, customer.owner_id, name, "start", anchors)
+            for name in lookups.start_playbooks()
+        ]
+    if not stage.playbook:
+        return runs, None
+    runs.append(Run(customer.id, customer.owner_id, stage.playbook, entry_key, anchors))
+    return runs, len(runs) - 1
+
+
 def run_stage_playbooks(
     conn: Connection,
     customer_id: int,
@@ -27,21 +102,35 @@ def run_stage_playbooks(
     today: date,
     from_position: int | None = None,
 ):
-    """Apply the stage's playbook for this entry (once per entry). A customer that reaches
-    the entry stage or beyond (from before it) has a contract: it also gets the start
-    playbooks, once (lifecycle phases)."""
+    """Apply the playbooks of an entry into `stage` (see `stage_runs`); what the stage's own
+    playbook created, or None."""
     customer = conn.execute(select(customers).where(customers.c.id == customer_id)).one()
-    anchors = {"entry": customer.stage_entered, "start": customer.start,
-               "renewal": customer.renewal, "run": today}  # fmt: skip
-    contract_from = get_stage(conn, entry_stage(conn)).position
-    if stage.position >= contract_from and (from_position or 0) < contract_from:
-        for name in conn.scalars(
-            select(playbooks.c.name).where(playbooks.c.on_start, playbooks.c.deleted_at.is_(None))
-        ):
-            apply_playbook(conn, customer, name, "start", anchors)
-    if stage.playbook:
-        return apply_playbook(conn, customer, stage.playbook, entry_key, anchors)
-    return None
+    runs, own = stage_runs(Lookups(conn), customer, stage, entry_key, today, from_position)
+    done = apply_playbooks(conn, runs)
+    return done[own] if own is not None else None
+
+
+@dataclass
+class Move:
+    """A customer (its row as it is now) entering `to` (a stage row) on `on`."""
+
+    customer: object
+    to: object
+    on: date
+    by: str | None
+    rule: str | None = None
+    reason: str | None = None
+
+
+@dataclass
+class _Entered:
+    """A customer row as it is after its move: what its entry's playbooks are anchored on."""
+
+    id: int
+    owner_id: int | None
+    stage_entered: date
+    start: date
+    renewal: date | None
 
 
 def enter_stage(
@@ -55,49 +144,91 @@ def enter_stage(
 ) -> dict:
     """Move `customer` into `to_stage` on `on`; a stage of another team hands the customer to
     that team's default owner, or leaves it unowned when the team has none."""
-    from_team, from_position = conn.execute(
-        select(stages.c.team, stages.c.position).where(
-            stages.c.key == customer.stage, stages.c.deleted_at.is_(None)
+    return enter_stages(conn, [Move(customer, to_stage, on, by, rule, reason)])[0][0]
+
+
+SET = ("stage", "stage_entered", "stay", "owner_id", "stamps", "updated_at")
+
+
+def enter_stages(
+    conn: Connection, moves: list[Move], lookups: Lookups | None = None, extra_runs=()
+) -> tuple[list[dict], list[dict | None]]:
+    """Make many moves at once (at most one per customer), in a few statements whatever their
+    number: the transitions, the customers' new stage, stay and owner (stamped field by field),
+    then every entry's playbooks, with `extra_runs` (a tick's CTA and rule playbooks) applied in
+    the same statements. What each move did, and what each of `extra_runs` created."""
+    lookups = lookups or Lookups(conn)
+    now = utcnow()
+    hlc = clock(conn)
+    history, changes, done = [], [], []
+    runs = list(extra_runs)
+    own_runs: list[int | None] = []
+    for move in moves:
+        customer, to_stage = move.customer, move.to
+        came_from = lookups.stages.get(customer.stage)
+        from_team, from_position = (
+            (came_from.team, came_from.position) if came_from else (None, None)
         )
-    ).first() or (None, None)
-    owner_id = customer.owner_id
-    if to_stage.team and to_stage.team != from_team:
-        new_owner = default_owner(conn, to_stage.team)
-        owner_id = new_owner.id if new_owner else None
-    entry_key = record_transition(
-        conn,
-        customer_id=customer.id,
-        from_stage=customer.stage,
-        to_stage=to_stage.key,
-        on=on,
-        by=by,
-        rule=rule,
-        reason=reason,
-        from_owner_id=customer.owner_id,
-        to_owner_id=owner_id,
-    )
-    update_row(
-        conn,
-        customers,
-        customer,
-        {"stage": to_stage.key, "stage_entered": on, "stay": entry_key}
-        | ({"owner_id": owner_id} if owner_id != customer.owner_id else {}),
-    )
-    handles = dict(
+        owner_id = customer.owner_id
+        if to_stage.team and to_stage.team != from_team:
+            owner_id = lookups.owners.get(to_stage.team)
+        entry_key = str(uuid.uuid4())
+        history.append(
+            {
+                "uuid": entry_key,
+                "customer_id": customer.id,
+                "from_stage": customer.stage,
+                "to_stage": to_stage.key,
+                "on": move.on,
+                "by": move.by,
+                "rule": move.rule,
+                "reason": move.reason,
+                "from_owner_id": customer.owner_id,
+                "to_owner_id": owner_id,
+                "created_at": now,
+            }
+        )
+        changed = ["stage", "stage_entered", "stay"]
+        if owner_id != customer.owner_id:
+            changed.append("owner_id")
+        stamps = json.loads(customer.stamps)
+        stamps.update(dict.fromkeys(changed, hlc.stamp()))
+        changes.append(
+            {
+                "moved_id": customer.id,
+                "new_stage": to_stage.key,
+                "new_stage_entered": move.on,
+                "new_stay": entry_key,
+                "new_owner_id": owner_id,
+                "new_stamps": json.dumps(stamps, sort_keys=True),
+                "new_updated_at": now,
+            }
+        )
+        entered = _Entered(customer.id, owner_id, move.on, customer.start, customer.renewal)
+        mine, own = stage_runs(lookups, entered, to_stage, entry_key, move.on, from_position)
+        own_runs.append(None if own is None else len(runs) + own)
+        runs += mine
+        done.append(
+            {
+                "customer": customer.slug,
+                "from": customer.stage,
+                "to": to_stage.key,
+                "on": move.on,
+                "team": to_stage.team,
+                "from_owner": lookups.handles.get(customer.owner_id),
+                "to_owner": lookups.handles.get(owner_id),
+                "handoff": owner_id != customer.owner_id,
+            }
+        )
+    if history:
+        conn.execute(transitions.insert(), history)
         conn.execute(
-            select(users.c.id, users.c.handle).where(
-                users.c.id.in_([i for i in (customer.owner_id, owner_id) if i is not None])
-            )
-        ).all()
-    )
-    return {
-        "customer": customer.slug,
-        "from": customer.stage,
-        "to": to_stage.key,
-        "on": on,
-        "team": to_stage.team,
-        "from_owner": handles.get(customer.owner_id),
-        "to_owner": handles.get(owner_id),
-        "handoff": owner_id != customer.owner_id,
-        "playbook": run_stage_playbooks(conn, customer.id, to_stage, entry_key, on, from_position),
-    }
+            update(customers)
+            .where(customers.c.id == bindparam("moved_id"))
+            .values({name: bindparam(f"new_{name}") for name in SET}),
+            changes,
+        )
+    applied = apply_playbooks(conn, runs, lookups.templates)
+    for record, own in zip(done, own_runs, strict=True):
+        record["playbook"] = applied[own] if own is not None else None
+    return done, applied[: len(extra_runs)]
