@@ -20,6 +20,7 @@ from typing import BinaryIO, ClassVar
 from sqlalchemy import Connection, delete, select
 
 from clm.dates import parse_duration
+from clm.db import one_of
 from clm.domain.records import check_handle
 from clm.domain.transfer import COLUMNS
 from clm.domain.transfer import values as v
@@ -31,6 +32,7 @@ from clm.domain.transfer.importer import (
     Importer,
     ImportResult,
     add_links,
+    insert,
     linked_values,
     replace_links,
 )
@@ -115,7 +117,7 @@ class UserImporter(Importer):
         }
         if renamed:
             query = select(users.c.id, users.c.handle).where(
-                users.c.handle.in_(list(renamed)), users.c.deleted_at.is_(None)
+                one_of(self.conn, users.c.handle, list(renamed)), users.c.deleted_at.is_(None)
             )
             for other_id, handle in self.conn.execute(query):
                 line, row = renamed[handle]
@@ -148,7 +150,9 @@ class UserImporter(Importer):
         """The current default owners of teams that get a new one stop being it (as
         `user add --default-owner` does)."""
         query = select(users).where(
-            users.c.team.in_(list(teams)), users.c.default_owner, users.c.deleted_at.is_(None)
+            one_of(self.conn, users.c.team, list(teams)),
+            users.c.default_owner,
+            users.c.deleted_at.is_(None),
         )
         demoted = [row for row in self.conn.execute(query) if row.id != teams[row.team]]
         self.write_updates([(row, {"default_owner": False}, []) for row in demoted])
@@ -168,7 +172,7 @@ class UserImporter(Importer):
             )
             for _, values in creates
         ]
-        self.conn.execute(users.insert(), rows)
+        insert(self.conn, users, rows)
         for row in rows:
             self.user_ids[row["handle"]] = row["id"]
             self.handles[row["id"]] = row["handle"]
@@ -215,6 +219,7 @@ class CustomerImporter(Importer):
         "uuid": v.uuid_text,
     }
     defaulted = frozenset({"stage", "stage_entered", "start", "term"})
+    deferrable: ClassVar[dict] = {customers: ("uq_customers_slug",)}  # matching by slug
     METRICS = ("arr", "health", "lead_score")
     SCALARS = (
         "slug",
@@ -300,7 +305,7 @@ class CustomerImporter(Importer):
         }
         if renamed:
             query = select(customers.c.id, customers.c.slug).where(
-                customers.c.slug.in_(list(renamed)), customers.c.deleted_at.is_(None)
+                one_of(self.conn, customers.c.slug, list(renamed)), customers.c.deleted_at.is_(None)
             )
             for other_id, slug in self.conn.execute(query):
                 line, row = renamed[slug]
@@ -354,8 +359,8 @@ class CustomerImporter(Importer):
             )
             tags.append((row["id"], values.get("tags", ())))
             followers.append((row["id"], values.get("influencer_ids", ())))
-        self.conn.execute(customers.insert(), rows)
-        self.conn.execute(transitions.insert(), entries)
+        insert(self.conn, customers, rows)
+        insert(self.conn, transitions, entries)
         add_links(self.conn, customer_tags, "customer_id", "tag", tags)
         add_links(self.conn, customer_influencers, "customer_id", "user_id", followers)
 
@@ -438,7 +443,7 @@ class CustomerImporter(Importer):
             changed_rows.append((row, changes, touched))
         self.write_updates(changed_rows)
         if entries:
-            self.conn.execute(transitions.insert(), entries)
+            insert(self.conn, transitions, entries)
         replace_links(self.conn, customer_tags, "customer_id", "tag", new_tags)
         replace_links(self.conn, customer_influencers, "customer_id", "user_id", new_followers)
 
@@ -476,6 +481,12 @@ class CustomerRowImporter(Importer):
         return f"{self.noun}{number} ({values['customer']}: {values.get('title') or row.title})"
 
 
+@lru_cache(maxsize=1024)
+def _offsets(listed: tuple[str, ...]) -> tuple[str, ...]:
+    """Reminder offsets in their stored form, once each, sorted."""
+    return tuple(sorted({v.duration(offset) for offset in listed}))
+
+
 @lru_cache(maxsize=65536)
 def _remind_on(offset: str, due: date, days_off: frozenset[date]) -> date:
     return parse_duration(offset).before(due, days_off)
@@ -502,6 +513,10 @@ class MilestoneImporter(CustomerRowImporter):
         "uuid": v.uuid_text,
     }
     defaulted = frozenset({"status", "pinned"})
+    deferrable: ClassVar[dict] = {
+        milestones: ("ix_milestones_customer_id",),  # matching by natural key goes through it
+        milestone_reminders: (),
+    }
     SCALARS = (
         "customer_id",
         "title",
@@ -521,14 +536,17 @@ class MilestoneImporter(CustomerRowImporter):
     def check(self, line: int, values: dict) -> None:
         super().check(line, values)
         if "remind" in values:
-            offsets = set()
-            for offset in values["remind"]:
-                try:
-                    offsets.add(v.duration(offset))
-                except v.BadValue as exc:
-                    self.problem(line, "remind", str(exc))
-            values["remind"] = sorted(offsets)
-        if "collaborators" in values:
+            try:
+                values["remind"] = list(_offsets(tuple(values["remind"])))
+            except v.BadValue:
+                for offset in values["remind"]:
+                    try:
+                        v.duration(offset)
+                    except v.BadValue as exc:
+                        self.problem(line, "remind", str(exc))
+        if not values.get("collaborators", True):
+            values["collaborator_ids"] = []
+        elif "collaborators" in values:
             ids = [self.user(line, "collaborators", handle) for handle in values["collaborators"]]
             values["collaborator_ids"] = sorted(set(filter(None, ids)))
             values["collaborators"] = sorted(self.handles[i] for i in values["collaborator_ids"])
@@ -546,7 +564,7 @@ class MilestoneImporter(CustomerRowImporter):
         columns = (milestones.c.id, milestones.c.customer_id, milestones.c.title, milestones.c.due)
         for start in range(0, len(customer_ids), BATCH):
             query = select(*columns).where(
-                milestones.c.customer_id.in_(customer_ids[start : start + BATCH]),
+                one_of(self.conn, milestones.c.customer_id, customer_ids[start : start + BATCH]),
                 milestones.c.deleted_at.is_(None),
             )
             for row_id, *key in self.conn.execute(query):
@@ -618,9 +636,9 @@ class MilestoneImporter(CustomerRowImporter):
             live = status in self.UNFINISHED
             reminders += self._reminders(row["id"], row["due"], values.get("remind", ()), live)
             collaborators.append((row["id"], values.get("collaborator_ids", ())))
-        self.conn.execute(milestones.insert(), rows)
+        insert(self.conn, milestones, rows)
         if reminders:
-            self.conn.execute(milestone_reminders.insert(), reminders)
+            insert(self.conn, milestone_reminders, reminders)
         add_links(self.conn, milestone_collaborators, "milestone_id", "user_id", collaborators)
 
     def update(self, updates):
@@ -680,7 +698,7 @@ class MilestoneImporter(CustomerRowImporter):
             uuids = [row.uuid for row, *_ in rows]
             for start in range(0, len(uuids), BATCH):
                 query = select(reminder_log.c.milestone_uuid, reminder_log.c.offset).where(
-                    reminder_log.c.milestone_uuid.in_(uuids[start : start + BATCH])
+                    one_of(self.conn, reminder_log.c.milestone_uuid, uuids[start : start + BATCH])
                 )
                 for milestone_uuid, offset in self.conn.execute(query):
                     fired.setdefault(milestone_uuid, set()).add(offset)
@@ -692,11 +710,13 @@ class MilestoneImporter(CustomerRowImporter):
         for start in range(0, len(ids), BATCH):
             self.conn.execute(
                 delete(milestone_reminders).where(
-                    milestone_reminders.c.milestone_id.in_(ids[start : start + BATCH])
+                    one_of(
+                        self.conn, milestone_reminders.c.milestone_id, ids[start : start + BATCH]
+                    )
                 )
             )
         if reminders:
-            self.conn.execute(milestone_reminders.insert(), reminders)
+            insert(self.conn, milestone_reminders, reminders)
 
 
 class TaskImporter(CustomerRowImporter):
@@ -748,7 +768,9 @@ class TaskImporter(CustomerRowImporter):
             if values.get("id") is not None and not values.get("uuid")
         }
         if wanted:
-            for row in self.conn.execute(select(tasks).where(tasks.c.id.in_(list(wanted)))):
+            for row in self.conn.execute(
+                select(tasks).where(one_of(self.conn, tasks.c.id, list(wanted)))
+            ):
                 i = wanted[row.id]
                 if row.deleted_at is not None:
                     self.problem(batch[i][0], "id", f"task {row.id} was removed")
@@ -768,7 +790,7 @@ class TaskImporter(CustomerRowImporter):
             owners = {}
             for start in range(0, len(ids), BATCH):
                 query = select(table.c.id, table.c.customer_id).where(
-                    table.c.id.in_(ids[start : start + BATCH])
+                    one_of(self.conn, table.c.id, ids[start : start + BATCH])
                 )
                 owners.update(self.conn.execute(query).all())
             for line, values in rows:
@@ -810,7 +832,7 @@ class TaskImporter(CustomerRowImporter):
             )
             for _, values in creates
         ]
-        self.conn.execute(tasks.insert(), rows)
+        insert(self.conn, tasks, rows)
 
     def update(self, updates):
         changed_rows = []
