@@ -426,3 +426,23 @@ def one_of(conn: Connection, column, values: list):
         return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
     listed = bindparam(None, json.dumps(list(values)), type_=String)
     return column.in_(select(literal_column("value")).select_from(func.json_each(listed)))
+
+
+def stream_rows(conn: Connection, query, batch: int) -> Iterator[list[tuple]]:
+    """The rows of a query a batch at a time, as plain tuples of what the driver returns (no
+    result processing: a boolean may come as 0/1). SQLite: straight from the driver's cursor;
+    PostgreSQL: through a server-side cursor, so memory stays flat either way."""
+    if conn.dialect.name != "sqlite":
+        result = conn.execution_options(stream_results=True, yield_per=batch).execute(query)
+        for rows in result.partitions():
+            yield [tuple(row) for row in rows]
+        return
+    compiled = query.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    params = compiled.construct_params()
+    cursor = conn.connection.driver_connection.cursor()
+    try:
+        cursor.execute(str(compiled), [params[name] for name in compiled.positiontup])
+        while rows := cursor.fetchmany(batch):
+            yield rows
+    finally:
+        cursor.close()
