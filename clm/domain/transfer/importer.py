@@ -422,6 +422,16 @@ class Importer:
     def update(self, updates: list[tuple[int, dict, object]]) -> None:
         raise NotImplementedError
 
+    SCALARS: tuple[str, ...] = ()  # the stored columns an update may change as they are
+
+    def changes(self, values: dict, row) -> dict:
+        """The stored columns whose value the row changes: column -> new value."""
+        return {
+            column: values[column]
+            for column in self.SCALARS
+            if column in values and values[column] != getattr(row, column)
+        }
+
     def counted(self, values: dict, row, changed: list[tuple[str, object, object]]) -> bool:
         """Count an update (noting what changes) or an unchanged row; whether it changes."""
         if not changed:

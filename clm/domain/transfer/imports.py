@@ -75,7 +75,35 @@ def import_table(
 # --- users -------------------------------------------------------------------------------
 
 
-class UserImporter(Importer):
+class KeyedImporter(Importer):
+    """Rows with a unique key column of their own (a user's handle, a customer's slug)."""
+
+    def keys(self, values: dict) -> list:
+        return [*super().keys(values), (self.key_column, values[self.key_column])]
+
+    def label(self, values: dict, row=None) -> str:
+        return getattr(row, self.key_column) if row is not None else values[self.key_column]
+
+    def match_key(self, rest, batch):
+        return self.match_column(rest, batch, self.key_column)
+
+    def check_renames(self, renamed: dict) -> None:
+        """A key changed to another live row's: `renamed` is new key -> (line, stored row)."""
+        if not renamed:
+            return
+        key = self.table.c[self.key_column]
+        query = select(self.table.c.id, key).where(
+            one_of(self.conn, key, list(renamed)), self.table.c.deleted_at.is_(None)
+        )
+        for other_id, value in self.conn.execute(query):
+            line, row = renamed[value]
+            if other_id != row.id:
+                self.problem(
+                    line, self.key_column, f"'{value}' is another {self.noun}'s {self.key_column}"
+                )
+
+
+class UserImporter(KeyedImporter):
     table, noun = users, "user"
     key_column = "handle"
     required = ("handle",)
@@ -88,6 +116,7 @@ class UserImporter(Importer):
         "uuid": v.uuid_text,
     }
     defaulted = frozenset({"default_owner"})
+    SCALARS = ("handle", "name", "email", "team", "default_owner")
 
     def check(self, line: int, values: dict) -> None:
         for column in ("handle", "team"):
@@ -99,15 +128,6 @@ class UserImporter(Importer):
         if values.get("email") is not None and "@" not in values["email"]:
             self.problem(line, "email", f"invalid email '{values['email']}': expected name@domain")
 
-    def keys(self, values: dict) -> list:
-        return [*super().keys(values), ("handle", values["handle"])]
-
-    def label(self, values: dict, row=None) -> str:
-        return row.handle if row is not None else values["handle"]
-
-    def match_key(self, rest, batch):
-        return self.match_column(rest, batch, "handle")
-
     def check_batch(self, creates, updates):
         """A handle changed to another user's; a team's second default owner."""
         renamed = {
@@ -115,14 +135,7 @@ class UserImporter(Importer):
             for line, values, row in updates
             if values["handle"] != row.handle
         }
-        if renamed:
-            query = select(users.c.id, users.c.handle).where(
-                one_of(self.conn, users.c.handle, list(renamed)), users.c.deleted_at.is_(None)
-            )
-            for other_id, handle in self.conn.execute(query):
-                line, row = renamed[handle]
-                if other_id != row.id:
-                    self.problem(line, "handle", f"'{handle}' is another user's handle")
+        self.check_renames(renamed)
         good = [
             (line, values, row)
             for line, values, row in updates
@@ -180,11 +193,7 @@ class UserImporter(Importer):
     def update(self, updates):
         changed_rows, claims = [], {}
         for _line, values, row in updates:
-            changes = {
-                column: values[column]
-                for column in ("handle", "name", "email", "team", "default_owner")
-                if column in values and values[column] != getattr(row, column)
-            }
+            changes = self.changes(values, row)
             if self.counted(values, row, [(c, getattr(row, c), new) for c, new in changes.items()]):
                 changed_rows.append((row, changes, []))
             if values.get("default_owner", row.default_owner):
@@ -197,7 +206,7 @@ class UserImporter(Importer):
 # --- customers ---------------------------------------------------------------------------
 
 
-class CustomerImporter(Importer):
+class CustomerImporter(KeyedImporter):
     table, noun = customers, "customer"
     key_column = "slug"
     required = ("name",)
@@ -288,29 +297,13 @@ class CustomerImporter(Importer):
         if entered is not None and entered > self.today:
             self.problem(line, "stage_entered", f"{entered} is after today ({self.today})")
 
-    def keys(self, values: dict) -> list:
-        return [*super().keys(values), ("slug", values["slug"])]
-
-    def label(self, values: dict, row=None) -> str:
-        return row.slug if row is not None else values["slug"]
-
-    def match_key(self, rest, batch):
-        return self.match_column(rest, batch, "slug")
-
     def check_batch(self, creates, updates):
         renamed = {
             values["slug"]: (line, row)
             for line, values, row in updates
             if not values.get("_derived") and values["slug"] != row.slug
         }
-        if renamed:
-            query = select(customers.c.id, customers.c.slug).where(
-                one_of(self.conn, customers.c.slug, list(renamed)), customers.c.deleted_at.is_(None)
-            )
-            for other_id, slug in self.conn.execute(query):
-                line, row = renamed[slug]
-                if other_id != row.id:
-                    self.problem(line, "slug", f"'{slug}' is another customer's slug")
+        self.check_renames(renamed)
         good = []
         for line, values, row in updates:
             start, renewal = values.get("start", row.start), values.get("renewal", row.renewal)
@@ -397,11 +390,7 @@ class CustomerImporter(Importer):
         for _line, values, row in updates:
             if values.get("_derived"):
                 values = {key: value for key, value in values.items() if key != "slug"}
-            changes = {
-                column: values[column]
-                for column in self.SCALARS
-                if column in values and values[column] != getattr(row, column)
-            }
+            changes = self.changes(values, row)
             if "stage" in changes and "stage_entered" not in values:
                 changes["stage_entered"] = self.today
             shown = [
@@ -652,11 +641,7 @@ class MilestoneImporter(CustomerRowImporter):
         )
         changed_rows, remind_again, new_people = [], [], {}
         for _line, values, row in updates:
-            changes = {
-                column: values[column]
-                for column in self.SCALARS
-                if column in values and values[column] != getattr(row, column)
-            }
+            changes = self.changes(values, row)
             shown = [
                 (
                     "customer" if c == "customer_id" else c,
@@ -837,11 +822,7 @@ class TaskImporter(CustomerRowImporter):
     def update(self, updates):
         changed_rows = []
         for _line, values, row in updates:
-            changes = {
-                column: values[column]
-                for column in self.SCALARS
-                if column in values and values[column] != getattr(row, column)
-            }
+            changes = self.changes(values, row)
             shown = []
             for column, new in changes.items():
                 name = column.removesuffix("_id")
