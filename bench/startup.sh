@@ -9,7 +9,7 @@ set -euo pipefail
 PYTHON=$(command -v "${PYTHON:-python}") || { echo "error: no python on PATH (set PYTHON)" >&2; exit 1; }
 CLM=$(command -v "${CLM:-clm}") || { echo "error: no clm on PATH (set CLM)" >&2; exit 1; }
 here=$(cd "$(dirname "$0")" && pwd)
-out="$here/results.md"
+out="$here/results-startup.md"
 runs=${RUNS:-15}
 size=${BOOK_SIZE:-100000}
 today=2026-11-23

@@ -15,6 +15,7 @@ from typing import TextIO
 from sqlalchemy import Connection, String, Table, func, literal, null, select, type_coerce
 
 from clm.dates import parse_duration
+from clm.db import stream_rows
 from clm.domain.transfer import COLUMNS, LIST_COLUMNS
 from clm.models import (
     ctas,
@@ -31,7 +32,7 @@ from clm.models import (
 )
 from clm.output import neutralise_formula, number, visible
 
-STREAM_ROWS = 2000  # rows fetched at a time (a server-side cursor on PostgreSQL)
+STREAM_ROWS = 5000  # rows fetched at a time (a server-side cursor on PostgreSQL)
 
 
 def _listed(conn: Connection, name: str, link: Table, column: str, owner):
@@ -226,8 +227,7 @@ def export_table(conn: Connection, table: str, stream: TextIO, fmt: str) -> int:
     """Write `table` to `stream` in `fmt` (csv, tsv, json or jsonl), streamed in id order; the
     number of rows written."""
     build, stored = QUERIES[table]
-    query = build(conn).order_by(stored.c.id).execution_options(yield_per=STREAM_ROWS)
-    rows = conn.execute(query)
+    rows = stream_rows(conn, build(conn).order_by(stored.c.id), STREAM_ROWS)
     if fmt in ("csv", "tsv"):
         return _write_delimited(stream, COLUMNS[table], rows, "\t" if fmt == "tsv" else ",")
     return _write_json(stream, COLUMNS[table], rows, array=fmt == "json")
@@ -284,7 +284,9 @@ def _cell(column: str, i: int, as_json: bool) -> str:
         if as_json:
             return f"list(items({value}, {column!r}))"
         return f"((x := {value}) and cell_items(x, {column!r}))"
-    if column in ("default_owner", "pinned") and not as_json:
+    if column in ("default_owner", "pinned"):  # the driver may give 0/1
+        if as_json:
+            return f"(None if (x := {value}) is None else bool(x))"
         return f'("true" if {value} else "false")'
     if column == "arr":
         return f"(None if (x := {value}) is None else number(x))"
@@ -314,7 +316,7 @@ def _converter(columns: tuple[str, ...], as_json: bool) -> Callable[[tuple], tup
 def _converted(rows, columns: tuple[str, ...], as_json: bool) -> Iterator[tuple]:
     """Each row as the cells the writer takes, fetched a batch at a time."""
     convert = _converter(columns, as_json)
-    for batch in rows.partitions():
+    for batch in rows:
         yield from map(convert, batch)
 
 

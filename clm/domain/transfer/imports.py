@@ -20,6 +20,7 @@ from typing import BinaryIO, ClassVar
 from sqlalchemy import Connection, delete, select
 
 from clm.dates import parse_duration
+from clm.db import one_of
 from clm.domain.records import check_handle
 from clm.domain.transfer import COLUMNS
 from clm.domain.transfer import values as v
@@ -31,6 +32,7 @@ from clm.domain.transfer.importer import (
     Importer,
     ImportResult,
     add_links,
+    insert,
     linked_values,
     replace_links,
 )
@@ -73,7 +75,35 @@ def import_table(
 # --- users -------------------------------------------------------------------------------
 
 
-class UserImporter(Importer):
+class KeyedImporter(Importer):
+    """Rows with a unique key column of their own (a user's handle, a customer's slug)."""
+
+    def keys(self, values: dict) -> list:
+        return [*super().keys(values), (self.key_column, values[self.key_column])]
+
+    def label(self, values: dict, row=None) -> str:
+        return getattr(row, self.key_column) if row is not None else values[self.key_column]
+
+    def match_key(self, rest, batch):
+        return self.match_column(rest, batch, self.key_column)
+
+    def check_renames(self, renamed: dict) -> None:
+        """A key changed to another live row's: `renamed` is new key -> (line, stored row)."""
+        if not renamed:
+            return
+        key = self.table.c[self.key_column]
+        query = select(self.table.c.id, key).where(
+            one_of(self.conn, key, list(renamed)), self.table.c.deleted_at.is_(None)
+        )
+        for other_id, value in self.conn.execute(query):
+            line, row = renamed[value]
+            if other_id != row.id:
+                self.problem(
+                    line, self.key_column, f"'{value}' is another {self.noun}'s {self.key_column}"
+                )
+
+
+class UserImporter(KeyedImporter):
     table, noun = users, "user"
     key_column = "handle"
     required = ("handle",)
@@ -86,6 +116,7 @@ class UserImporter(Importer):
         "uuid": v.uuid_text,
     }
     defaulted = frozenset({"default_owner"})
+    SCALARS = ("handle", "name", "email", "team", "default_owner")
 
     def check(self, line: int, values: dict) -> None:
         for column in ("handle", "team"):
@@ -97,15 +128,6 @@ class UserImporter(Importer):
         if values.get("email") is not None and "@" not in values["email"]:
             self.problem(line, "email", f"invalid email '{values['email']}': expected name@domain")
 
-    def keys(self, values: dict) -> list:
-        return [*super().keys(values), ("handle", values["handle"])]
-
-    def label(self, values: dict, row=None) -> str:
-        return row.handle if row is not None else values["handle"]
-
-    def match_key(self, rest, batch):
-        return self.match_column(rest, batch, "handle")
-
     def check_batch(self, creates, updates):
         """A handle changed to another user's; a team's second default owner."""
         renamed = {
@@ -113,14 +135,7 @@ class UserImporter(Importer):
             for line, values, row in updates
             if values["handle"] != row.handle
         }
-        if renamed:
-            query = select(users.c.id, users.c.handle).where(
-                users.c.handle.in_(list(renamed)), users.c.deleted_at.is_(None)
-            )
-            for other_id, handle in self.conn.execute(query):
-                line, row = renamed[handle]
-                if other_id != row.id:
-                    self.problem(line, "handle", f"'{handle}' is another user's handle")
+        self.check_renames(renamed)
         good = [
             (line, values, row)
             for line, values, row in updates
@@ -148,7 +163,9 @@ class UserImporter(Importer):
         """The current default owners of teams that get a new one stop being it (as
         `user add --default-owner` does)."""
         query = select(users).where(
-            users.c.team.in_(list(teams)), users.c.default_owner, users.c.deleted_at.is_(None)
+            one_of(self.conn, users.c.team, list(teams)),
+            users.c.default_owner,
+            users.c.deleted_at.is_(None),
         )
         demoted = [row for row in self.conn.execute(query) if row.id != teams[row.team]]
         self.write_updates([(row, {"default_owner": False}, []) for row in demoted])
@@ -168,7 +185,7 @@ class UserImporter(Importer):
             )
             for _, values in creates
         ]
-        self.conn.execute(users.insert(), rows)
+        insert(self.conn, users, rows)
         for row in rows:
             self.user_ids[row["handle"]] = row["id"]
             self.handles[row["id"]] = row["handle"]
@@ -176,11 +193,7 @@ class UserImporter(Importer):
     def update(self, updates):
         changed_rows, claims = [], {}
         for _line, values, row in updates:
-            changes = {
-                column: values[column]
-                for column in ("handle", "name", "email", "team", "default_owner")
-                if column in values and values[column] != getattr(row, column)
-            }
+            changes = self.changes(values, row)
             if self.counted(values, row, [(c, getattr(row, c), new) for c, new in changes.items()]):
                 changed_rows.append((row, changes, []))
             if values.get("default_owner", row.default_owner):
@@ -193,7 +206,7 @@ class UserImporter(Importer):
 # --- customers ---------------------------------------------------------------------------
 
 
-class CustomerImporter(Importer):
+class CustomerImporter(KeyedImporter):
     table, noun = customers, "customer"
     key_column = "slug"
     required = ("name",)
@@ -215,6 +228,7 @@ class CustomerImporter(Importer):
         "uuid": v.uuid_text,
     }
     defaulted = frozenset({"stage", "stage_entered", "start", "term"})
+    deferrable: ClassVar[dict] = {customers: ("uq_customers_slug",)}  # matching by slug
     METRICS = ("arr", "health", "lead_score")
     SCALARS = (
         "slug",
@@ -283,29 +297,13 @@ class CustomerImporter(Importer):
         if entered is not None and entered > self.today:
             self.problem(line, "stage_entered", f"{entered} is after today ({self.today})")
 
-    def keys(self, values: dict) -> list:
-        return [*super().keys(values), ("slug", values["slug"])]
-
-    def label(self, values: dict, row=None) -> str:
-        return row.slug if row is not None else values["slug"]
-
-    def match_key(self, rest, batch):
-        return self.match_column(rest, batch, "slug")
-
     def check_batch(self, creates, updates):
         renamed = {
             values["slug"]: (line, row)
             for line, values, row in updates
             if not values.get("_derived") and values["slug"] != row.slug
         }
-        if renamed:
-            query = select(customers.c.id, customers.c.slug).where(
-                customers.c.slug.in_(list(renamed)), customers.c.deleted_at.is_(None)
-            )
-            for other_id, slug in self.conn.execute(query):
-                line, row = renamed[slug]
-                if other_id != row.id:
-                    self.problem(line, "slug", f"'{slug}' is another customer's slug")
+        self.check_renames(renamed)
         good = []
         for line, values, row in updates:
             start, renewal = values.get("start", row.start), values.get("renewal", row.renewal)
@@ -354,8 +352,8 @@ class CustomerImporter(Importer):
             )
             tags.append((row["id"], values.get("tags", ())))
             followers.append((row["id"], values.get("influencer_ids", ())))
-        self.conn.execute(customers.insert(), rows)
-        self.conn.execute(transitions.insert(), entries)
+        insert(self.conn, customers, rows)
+        insert(self.conn, transitions, entries)
         add_links(self.conn, customer_tags, "customer_id", "tag", tags)
         add_links(self.conn, customer_influencers, "customer_id", "user_id", followers)
 
@@ -392,11 +390,7 @@ class CustomerImporter(Importer):
         for _line, values, row in updates:
             if values.get("_derived"):
                 values = {key: value for key, value in values.items() if key != "slug"}
-            changes = {
-                column: values[column]
-                for column in self.SCALARS
-                if column in values and values[column] != getattr(row, column)
-            }
+            changes = self.changes(values, row)
             if "stage" in changes and "stage_entered" not in values:
                 changes["stage_entered"] = self.today
             shown = [
@@ -438,7 +432,7 @@ class CustomerImporter(Importer):
             changed_rows.append((row, changes, touched))
         self.write_updates(changed_rows)
         if entries:
-            self.conn.execute(transitions.insert(), entries)
+            insert(self.conn, transitions, entries)
         replace_links(self.conn, customer_tags, "customer_id", "tag", new_tags)
         replace_links(self.conn, customer_influencers, "customer_id", "user_id", new_followers)
 
@@ -476,6 +470,12 @@ class CustomerRowImporter(Importer):
         return f"{self.noun}{number} ({values['customer']}: {values.get('title') or row.title})"
 
 
+@lru_cache(maxsize=1024)
+def _offsets(listed: tuple[str, ...]) -> tuple[str, ...]:
+    """Reminder offsets in their stored form, once each, sorted."""
+    return tuple(sorted({v.duration(offset) for offset in listed}))
+
+
 @lru_cache(maxsize=65536)
 def _remind_on(offset: str, due: date, days_off: frozenset[date]) -> date:
     return parse_duration(offset).before(due, days_off)
@@ -502,6 +502,10 @@ class MilestoneImporter(CustomerRowImporter):
         "uuid": v.uuid_text,
     }
     defaulted = frozenset({"status", "pinned"})
+    deferrable: ClassVar[dict] = {
+        milestones: ("ix_milestones_customer_id",),  # matching by natural key goes through it
+        milestone_reminders: (),
+    }
     SCALARS = (
         "customer_id",
         "title",
@@ -521,14 +525,17 @@ class MilestoneImporter(CustomerRowImporter):
     def check(self, line: int, values: dict) -> None:
         super().check(line, values)
         if "remind" in values:
-            offsets = set()
-            for offset in values["remind"]:
-                try:
-                    offsets.add(v.duration(offset))
-                except v.BadValue as exc:
-                    self.problem(line, "remind", str(exc))
-            values["remind"] = sorted(offsets)
-        if "collaborators" in values:
+            try:
+                values["remind"] = list(_offsets(tuple(values["remind"])))
+            except v.BadValue:
+                for offset in values["remind"]:
+                    try:
+                        v.duration(offset)
+                    except v.BadValue as exc:
+                        self.problem(line, "remind", str(exc))
+        if not values.get("collaborators", True):
+            values["collaborator_ids"] = []
+        elif "collaborators" in values:
             ids = [self.user(line, "collaborators", handle) for handle in values["collaborators"]]
             values["collaborator_ids"] = sorted(set(filter(None, ids)))
             values["collaborators"] = sorted(self.handles[i] for i in values["collaborator_ids"])
@@ -546,7 +553,7 @@ class MilestoneImporter(CustomerRowImporter):
         columns = (milestones.c.id, milestones.c.customer_id, milestones.c.title, milestones.c.due)
         for start in range(0, len(customer_ids), BATCH):
             query = select(*columns).where(
-                milestones.c.customer_id.in_(customer_ids[start : start + BATCH]),
+                one_of(self.conn, milestones.c.customer_id, customer_ids[start : start + BATCH]),
                 milestones.c.deleted_at.is_(None),
             )
             for row_id, *key in self.conn.execute(query):
@@ -618,9 +625,9 @@ class MilestoneImporter(CustomerRowImporter):
             live = status in self.UNFINISHED
             reminders += self._reminders(row["id"], row["due"], values.get("remind", ()), live)
             collaborators.append((row["id"], values.get("collaborator_ids", ())))
-        self.conn.execute(milestones.insert(), rows)
+        insert(self.conn, milestones, rows)
         if reminders:
-            self.conn.execute(milestone_reminders.insert(), reminders)
+            insert(self.conn, milestone_reminders, reminders)
         add_links(self.conn, milestone_collaborators, "milestone_id", "user_id", collaborators)
 
     def update(self, updates):
@@ -634,11 +641,7 @@ class MilestoneImporter(CustomerRowImporter):
         )
         changed_rows, remind_again, new_people = [], [], {}
         for _line, values, row in updates:
-            changes = {
-                column: values[column]
-                for column in self.SCALARS
-                if column in values and values[column] != getattr(row, column)
-            }
+            changes = self.changes(values, row)
             shown = [
                 (
                     "customer" if c == "customer_id" else c,
@@ -680,7 +683,7 @@ class MilestoneImporter(CustomerRowImporter):
             uuids = [row.uuid for row, *_ in rows]
             for start in range(0, len(uuids), BATCH):
                 query = select(reminder_log.c.milestone_uuid, reminder_log.c.offset).where(
-                    reminder_log.c.milestone_uuid.in_(uuids[start : start + BATCH])
+                    one_of(self.conn, reminder_log.c.milestone_uuid, uuids[start : start + BATCH])
                 )
                 for milestone_uuid, offset in self.conn.execute(query):
                     fired.setdefault(milestone_uuid, set()).add(offset)
@@ -692,11 +695,13 @@ class MilestoneImporter(CustomerRowImporter):
         for start in range(0, len(ids), BATCH):
             self.conn.execute(
                 delete(milestone_reminders).where(
-                    milestone_reminders.c.milestone_id.in_(ids[start : start + BATCH])
+                    one_of(
+                        self.conn, milestone_reminders.c.milestone_id, ids[start : start + BATCH]
+                    )
                 )
             )
         if reminders:
-            self.conn.execute(milestone_reminders.insert(), reminders)
+            insert(self.conn, milestone_reminders, reminders)
 
 
 class TaskImporter(CustomerRowImporter):
@@ -748,7 +753,9 @@ class TaskImporter(CustomerRowImporter):
             if values.get("id") is not None and not values.get("uuid")
         }
         if wanted:
-            for row in self.conn.execute(select(tasks).where(tasks.c.id.in_(list(wanted)))):
+            for row in self.conn.execute(
+                select(tasks).where(one_of(self.conn, tasks.c.id, list(wanted)))
+            ):
                 i = wanted[row.id]
                 if row.deleted_at is not None:
                     self.problem(batch[i][0], "id", f"task {row.id} was removed")
@@ -768,7 +775,7 @@ class TaskImporter(CustomerRowImporter):
             owners = {}
             for start in range(0, len(ids), BATCH):
                 query = select(table.c.id, table.c.customer_id).where(
-                    table.c.id.in_(ids[start : start + BATCH])
+                    one_of(self.conn, table.c.id, ids[start : start + BATCH])
                 )
                 owners.update(self.conn.execute(query).all())
             for line, values in rows:
@@ -810,16 +817,12 @@ class TaskImporter(CustomerRowImporter):
             )
             for _, values in creates
         ]
-        self.conn.execute(tasks.insert(), rows)
+        insert(self.conn, tasks, rows)
 
     def update(self, updates):
         changed_rows = []
         for _line, values, row in updates:
-            changes = {
-                column: values[column]
-                for column in self.SCALARS
-                if column in values and values[column] != getattr(row, column)
-            }
+            changes = self.changes(values, row)
             shown = []
             for column, new in changes.items():
                 name = column.removesuffix("_id")

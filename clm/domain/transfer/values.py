@@ -39,6 +39,8 @@ def text(raw, strip: bool = False) -> str | None:
 
 def stripped(raw) -> str | None:
     """Text without the blanks around it (names, titles, slugs); empty is None."""
+    if raw.__class__ is str:
+        return raw.strip() or None
     return text(raw, strip=True)
 
 
@@ -116,7 +118,9 @@ def flag(raw) -> bool | None:
 
 def items(raw) -> list[str]:
     """A list: `;`-joined text (csv, tsv) or an array of text (json); items stripped."""
-    if raw is None or raw == "":
+    if raw.__class__ is str:
+        return list(_split(raw))
+    if raw is None:
         return []
     if isinstance(raw, str):
         parts = raw.split(";")
@@ -127,9 +131,14 @@ def items(raw) -> list[str]:
     return [part.strip() for part in parts if part.strip()]
 
 
+@lru_cache(maxsize=4096)
+def _split(raw: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in raw.split(";") if part.strip())
+
+
 def duration(raw) -> str | None:
     """A duration in its stored form: `2 months` -> `2m`."""
-    value = text(raw, strip=True)
+    value = stripped(raw)
     return None if value is None else _duration(value)
 
 
@@ -143,7 +152,7 @@ def _duration(value: str) -> str:
 
 def recurrence(raw) -> str | None:
     """A milestone's `every` in its stored form: `year` -> `1y`."""
-    value = text(raw, strip=True)
+    value = stripped(raw)
     return None if value is None else _recurrence(value)
 
 
@@ -160,6 +169,8 @@ def _recurrence(value: str) -> str:
 
 def identifier(raw) -> int | None:
     """A row id: a whole number of 1 or more."""
+    if raw.__class__ is str and raw.isdigit() and raw.isascii() and raw[0] != "0":
+        return int(raw)  # the common case, in short
     if raw is None or raw == "":
         return None
     value = _number(raw)
@@ -170,7 +181,7 @@ def identifier(raw) -> int | None:
 
 def uuid_text(raw) -> str | None:
     """A uuid in its stored form: lowercase, with hyphens."""
-    value = text(raw, strip=True)
+    value = stripped(raw)
     if value is None or _UUID.fullmatch(value):
         return value
     try:
@@ -180,7 +191,9 @@ def uuid_text(raw) -> str | None:
 
 
 def choice(raw, choices: tuple[str, ...]) -> str | None:
-    value = text(raw, strip=True)
+    if raw in choices:
+        return raw  # the common case, in short
+    value = stripped(raw)
     if value is None:
         return None
     if value.lower() not in choices:
