@@ -9,9 +9,11 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import Connection, create_engine, event, inspect, select, update
+from sqlalchemy import Connection, Integer, create_engine, event, inspect, select, update
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.pool import NullPool
+from sqlalchemy.sql.functions import FunctionElement
 
 from clm import migrations as migrations_module
 from clm.clock import Clock
@@ -330,3 +332,23 @@ def integrity_problems(database: Database) -> list[str]:
             for table, rowid, parent, _ in conn.exec_driver_sql("PRAGMA foreign_key_check")
         ]
     return problems
+
+
+class days_from(FunctionElement):
+    """SQL: the whole days from the first date to the second (`b - a`), on either dialect."""
+
+    type = Integer()
+    name = "days_from"
+    inherit_cache = True
+
+
+@compiles(days_from, "sqlite")
+def _days_from_sqlite(element, compiler, **kw) -> str:
+    start, end = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"CAST(julianday({end}) - julianday({start}) AS INTEGER)"
+
+
+@compiles(days_from, "postgresql")
+def _days_from_postgresql(element, compiler, **kw) -> str:
+    start, end = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"(CAST({end} AS DATE) - CAST({start} AS DATE))"

@@ -346,6 +346,20 @@ class RuleFiring(Base, table=True):
     created_at: datetime
 
 
+class HealthLog(Base, table=True):
+    """Append-only: a customer's health score from a day on, written whenever it is set, so
+    `customer show` can draw health over time."""
+
+    __tablename__ = "health_log"
+    __table_args__ = (Index("ix_health_log_customer_on", "customer_id", "on"),)
+    id: int | None = Field(default=None, primary_key=True)
+    uuid: str = Field(max_length=36, unique=True)
+    customer_id: int = Field(foreign_key="customers.id")
+    on: date
+    health: int
+    created_at: datetime
+
+
 users = User.__table__
 stages = Stage.__table__
 customers = Customer.__table__
@@ -365,5 +379,10 @@ playbook_items = PlaybookItem.__table__
 playbook_runs = PlaybookRun.__table__
 rules = Rule.__table__
 rule_firings = RuleFiring.__table__
+health_log = HealthLog.__table__
 meta = Meta.__table__
 migrations = Migration.__table__
+
+# History: rows only ever appended, never edited or tombstoned. Copies of a database merge
+# them as a union by uuid.
+APPEND_ONLY = (transitions, notes, reminder_log, rule_firings, playbook_runs, health_log)

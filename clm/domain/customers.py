@@ -9,6 +9,7 @@ from sqlalchemy import Connection, delete, func, select, update
 
 from clm.dates import Duration, days_between, parse_duration
 from clm.db import utcnow
+from clm.domain.health import log_health
 from clm.domain.records import find_live, new_row, update_row
 from clm.domain.stages import entry_stage, get_stage
 from clm.domain.transitions import enter_stage, record_transition, run_stage_playbooks
@@ -145,6 +146,8 @@ def add_customer(
         **_dated(_metrics(arr, health, lead_score), today),
     )
     customer_id = conn.execute(customers.insert().values(row)).inserted_primary_key[0]
+    if row.get("health") is not None:
+        log_health(conn, [(customer_id, today, row["health"])])
     _add_links(conn, customer_id, tags, influencer_ids.values())
     entry_key = record_transition(
         conn,
@@ -344,6 +347,8 @@ def edit_customer(
         touched.append("influencers")
     # Tags and influencers merge as whole fields of the customer: stamped on it.
     update_row(conn, customers, customer, _dated(changes, today), touched)
+    if "health" in changes:
+        log_health(conn, [(customer.id, today, changes["health"])])
     changed = [key.removesuffix("_id") for key in changes] + touched
     return changed
 
