@@ -124,9 +124,10 @@ def _row(kind, row_id, customer, title, due, detail) -> dict:
 OVERDUE_KEYS = ("kind", "id", "customer", "title", "due", "days_overdue", "owner")
 
 
-def overdue_items(conn: Connection, today: date) -> Iterator[dict]:
-    """Unfinished milestones, open tasks and open (not snoozed) CTAs past due, oldest first,
-    each with who it is on: the task's assignee, the CTA's owner, the customer's owner."""
+def overdue_items(conn: Connection, today: date, by_owner: bool = False) -> Iterator[dict]:
+    """Unfinished milestones, open tasks and open (not snoozed) CTAs past due, oldest first
+    (`by_owner`: grouped by owner, the unowned last), each with who it is on: the task's
+    assignee, the CTA's owner, the customer's owner."""
     from sqlalchemy import literal, union_all
 
     owner = users.alias("owner")
@@ -187,7 +188,10 @@ def overdue_items(conn: Connection, today: date) -> Iterator[dict]:
         ),
     ]
     query = union_all(*parts).subquery()
-    for row in conn.execute(select(query).order_by(query.c.due, query.c.kind, query.c.id)):
+    order = (query.c.due, query.c.kind, query.c.id)
+    if by_owner:
+        order = (query.c.handle.is_(None), query.c.handle, *order)
+    for row in conn.execute(select(query).order_by(*order)):
         yield dict(
             zip(
                 OVERDUE_KEYS,

@@ -1,0 +1,337 @@
+"""Reports over the book and its history, computed in SQL: stages, funnel, time in stage,
+renewals, overdue work, handoffs and flows. `as_of` rebuilds the book as it stood on a day
+from the transition history.
+
+A stay is one customer's time in one stage: from a transition into the stage to the next
+transition of that customer (or, while it lasts, to today). Medians and p90s are picked by
+rank in SQL (window functions), so no history is loaded into Python.
+"""
+
+from collections.abc import Iterator
+from datetime import date, timedelta
+
+from sqlalchemy import Connection, and_, case, false, func, literal, not_, or_, select
+from sqlalchemy.sql import Select
+
+from clm.db import days_from
+from clm.domain.agenda import overdue_items
+from clm.models import customers, stages, transitions, users
+from clm.output import number
+
+STAGES_KEYS = ("stage", "customers", "arr")
+FUNNEL_KEYS = ("stage", "entered", "moved_on", "conversion", "median_days")
+TIME_KEYS = ("stage", "customers", "median_days", "p90_days", "expected_days", "over")
+OVER_KEYS = ("customer", "stage", "owner", "days_in_stage", "expected_days", "days_over")
+HANDOFF_KEYS = ("customer", "on", "from_stage", "to_stage", "from_owner", "to_owner")
+FLOW_KEYS = ("from_stage", "to_stage", "moves", "direction")
+RENEWAL_WITHIN_DAYS = 90
+
+
+def lifecycle(conn: Connection) -> list[dict]:
+    """The live stages in order: key, name, team, position, expected days, terminal."""
+    query = (
+        select(stages.c.key, stages.c.name, stages.c.team, stages.c.position,
+               stages.c.expected_days, stages.c.terminal)
+        .where(stages.c.deleted_at.is_(None))
+        .order_by(stages.c.position)
+    )  # fmt: skip
+    return [row._asdict() for row in conn.execute(query)]
+
+
+def _per_stage(conn: Connection, found: dict[str, dict], empty: dict) -> list[dict]:
+    """One row per stage in lifecycle order (zeros where none), then stages no longer in the
+    model that the history still names."""
+    keys = [stage["key"] for stage in lifecycle(conn)]
+    keys += sorted(set(found) - set(keys))
+    return [{"stage": key} | found.get(key, empty) for key in keys]
+
+
+def _live_customer():
+    return and_(customers.c.id == transitions.c.customer_id, customers.c.deleted_at.is_(None))
+
+
+def _stays(as_of: date | None = None):
+    """Every stay of a live customer: stage, entered, the next stage and the day it left
+    (None while it lasts). With `as_of`, the history as it stood that day."""
+    window = {"partition_by": transitions.c.customer_id,
+              "order_by": (transitions.c.on, transitions.c.id)}  # fmt: skip
+    query = select(
+        transitions.c.customer_id,
+        transitions.c.to_stage.label("stage"),
+        transitions.c.on.label("entered"),
+        func.lead(transitions.c.to_stage).over(**window).label("next_stage"),
+        func.lead(transitions.c.on).over(**window).label("left"),
+    ).join(customers, _live_customer())
+    if as_of is not None:
+        query = query.where(transitions.c.on <= as_of)
+    return query.subquery("stays")
+
+
+def _percentiles(conn: Connection, values: Select) -> dict[str, tuple]:
+    """Per group of a query of (group, value): the median (the mean of the middle two of an
+    even count) and the p90 (nearest rank: the ceil(0.9 n)-th smallest)."""
+    measured = values.subquery("measured")
+    group, value = measured.c
+    ranked = select(
+        group.label("grp"),
+        value.label("value"),
+        func.row_number().over(partition_by=group, order_by=value).label("rank"),
+        func.count().over(partition_by=group).label("n"),
+    ).subquery("ranked")
+    rank, n, value = ranked.c.rank, ranked.c.n, ranked.c.value
+    middle = or_(rank == (n + 1) // 2, rank == (n + 2) // 2)
+    query = select(
+        ranked.c.grp,
+        func.avg(case((middle, value))),
+        func.max(case((rank == (n * 9 + 9) // 10, value))),
+    ).group_by(ranked.c.grp)
+    return {row[0]: (_days(row[1]), _days(row[2])) for row in conn.execute(query)}
+
+
+def _days(value) -> int | float | None:
+    return None if value is None else number(round(float(value), 1))
+
+
+def _money(value) -> int | float:
+    return number(round(float(value or 0), 2))
+
+
+# --- the book per stage ----------------------------------------------------------------------
+
+
+def stage_counts(conn: Connection, as_of: date | None = None) -> list[dict]:
+    """Customers and ARR per stage: now, or as the history says they stood on `as_of`.
+    ARR is the customer's current ARR (its history is not kept)."""
+    if as_of is None:
+        stage = customers.c.stage
+        query = select(stage, func.count(), func.sum(customers.c.arr)).where(
+            customers.c.deleted_at.is_(None)
+        )
+    else:
+        latest = (
+            select(
+                transitions.c.customer_id,
+                transitions.c.to_stage,
+                func.row_number()
+                .over(
+                    partition_by=transitions.c.customer_id,
+                    order_by=(transitions.c.on.desc(), transitions.c.id.desc()),
+                )
+                .label("latest"),
+            )
+            .where(transitions.c.on <= as_of)
+            .subquery("standing")
+        )
+        stage = latest.c.to_stage
+        query = (
+            select(stage, func.count(), func.sum(customers.c.arr))
+            .join(customers, customers.c.id == latest.c.customer_id)
+            .where(latest.c.latest == 1, customers.c.deleted_at.is_(None))
+        )
+    found = {
+        key: {"customers": count, "arr": _money(arr)}
+        for key, count, arr in conn.execute(query.group_by(stage))
+    }
+    return _per_stage(conn, found, {"customers": 0, "arr": 0})
+
+
+def funnel(conn: Connection, since: date | None = None, as_of: date | None = None) -> list[dict]:
+    """Per stage: customers who entered it (from `since`, up to `as_of`), those who moved on to
+    a later stage (not a terminal one: churn is no progress), the share, and the median days
+    they took to move on."""
+    stays = _stays(as_of)
+    here, after = stages.alias("here"), stages.alias("after")
+    moved = and_(
+        stays.c.next_stage.is_not(None), after.c.position > here.c.position, not_(after.c.terminal)
+    )
+    joined = stays.join(here, and_(here.c.key == stays.c.stage, here.c.deleted_at.is_(None)))
+    joined = joined.outerjoin(
+        after, and_(after.c.key == stays.c.next_stage, after.c.deleted_at.is_(None))
+    )
+    window = [stays.c.entered >= since] if since is not None else []
+    counts = (
+        select(
+            stays.c.stage,
+            func.count(stays.c.customer_id.distinct()),
+            func.count(case((moved, stays.c.customer_id)).distinct()),
+        )
+        .select_from(joined)
+        .where(*window)
+        .group_by(stays.c.stage)
+    )
+    took = _percentiles(
+        conn,
+        select(stays.c.stage, days_from(stays.c.entered, stays.c.left))
+        .select_from(joined)
+        .where(moved, *window),
+    )
+    found = {
+        key: {
+            "entered": entered,
+            "moved_on": moved_on,
+            "conversion": round(moved_on / entered, 3) if entered else None,
+            "median_days": took.get(key, (None,))[0],
+        }
+        for key, entered, moved_on in conn.execute(counts)
+    }
+    empty = {"entered": 0, "moved_on": 0, "conversion": None, "median_days": None}
+    return _per_stage(conn, found, empty)
+
+
+def _over_sla(today: date, stage_list: list[dict]):
+    """SQL: the customer has been in its stage longer than the stage's expected days."""
+    bounds = [
+        and_(
+            customers.c.stage == stage["key"],
+            customers.c.stage_entered < today - timedelta(days=stage["expected_days"]),
+        )
+        for stage in stage_list
+        if stage["expected_days"]
+    ]
+    return or_(*bounds) if bounds else false()
+
+
+def time_in_stage(conn: Connection, today: date) -> list[dict]:
+    """Per stage: the median and p90 days of its stays (open ones counted up to today) against
+    its expected days, the customers in it now and how many of them are over."""
+    stays = _stays()
+    spent = days_from(stays.c.entered, func.coalesce(stays.c.left, literal(today)))
+    measured = _percentiles(conn, select(stays.c.stage, spent))
+    stage_list = lifecycle(conn)
+    over = _over_sla(today, stage_list)
+    query = (
+        select(customers.c.stage, func.count(), func.sum(case((over, 1), else_=0)))
+        .where(customers.c.deleted_at.is_(None))
+        .group_by(customers.c.stage)
+    )
+    now = {key: (count, late) for key, count, late in conn.execute(query)}
+    expected = {stage["key"]: stage["expected_days"] for stage in stage_list}
+    found = {
+        key: {
+            "customers": now.get(key, (0, 0))[0],
+            "median_days": median,
+            "p90_days": p90,
+            "expected_days": expected.get(key),
+            "over": now.get(key, (0, 0))[1],
+        }
+        for key, (median, p90) in measured.items()
+    }
+    empty = {"customers": 0, "median_days": None, "p90_days": None, "over": 0}
+    rows = _per_stage(conn, found, empty)
+    return [{key: row.get(key, expected.get(row["stage"])) for key in TIME_KEYS} for row in rows]
+
+
+def over_sla(conn: Connection, today: date) -> Iterator[dict]:
+    """The customers in their stage longer than its expected days, longest over first."""
+    stage_list = lifecycle(conn)
+    expected = {stage["key"]: stage["expected_days"] for stage in stage_list}
+    owner = users.alias("owner")
+    query = (
+        select(customers.c.slug, customers.c.stage, owner.c.handle, customers.c.stage_entered)
+        .select_from(customers.outerjoin(owner, owner.c.id == customers.c.owner_id))
+        .where(customers.c.deleted_at.is_(None), _over_sla(today, stage_list))
+        .order_by(customers.c.stage_entered, customers.c.slug)
+    )
+    for slug, stage, handle, entered in conn.execute(query):
+        days = (today - entered).days
+        yield dict(zip(OVER_KEYS, (slug, stage, handle, days, expected[stage],
+                                   days - expected[stage]), strict=True))  # fmt: skip
+
+
+# --- renewals and overdue work -----------------------------------------------------------------
+
+
+def _renewing(today: date, within_days: int):
+    terminal = select(stages.c.key).where(stages.c.terminal, stages.c.deleted_at.is_(None))
+    return and_(
+        customers.c.deleted_at.is_(None),
+        customers.c.renewal.between(today, today + timedelta(days=within_days)),
+        customers.c.stage.not_in(terminal),
+    )
+
+
+def renewals(conn: Connection, today: date, within_days: int) -> Iterator[dict]:
+    """Customers (not churned) renewing from today to `within_days` ahead, soonest first, with
+    the days left."""
+    from clm.domain.customers import _as_dict, _select_customers
+
+    query = _select_customers().where(_renewing(today, within_days))
+    for row in conn.execute(query.order_by(customers.c.renewal, customers.c.slug)):
+        record = _as_dict(row, today)
+        yield record | {"days_left": (record["renewal"] - today).days}
+
+
+def renewals_at_stake(conn: Connection, today: date, within_days: int) -> tuple[int, float]:
+    """How many customers renew in the window, and their ARR."""
+    query = select(func.count(), func.sum(customers.c.arr)).where(_renewing(today, within_days))
+    count, arr = conn.execute(query).one()
+    return count, _money(arr)
+
+
+def overdue(conn: Connection, today: date) -> Iterator[dict]:
+    """Overdue milestones, tasks and CTAs, grouped by who they are on, most overdue first."""
+    return overdue_items(conn, today, by_owner=True)
+
+
+# --- moves -------------------------------------------------------------------------------------
+
+
+def _moves(since: date | None, as_of: date | None) -> list:
+    where = [transitions.c.from_stage.is_not(None)]
+    if since is not None:
+        where.append(transitions.c.on >= since)
+    if as_of is not None:
+        where.append(transitions.c.on <= as_of)
+    return where
+
+
+def handoffs(
+    conn: Connection, since: date | None = None, as_of: date | None = None
+) -> Iterator[dict]:
+    """Stage changes into a stage of another team, with the owner before and after."""
+    here, there = stages.alias("here"), stages.alias("there")
+    before, after = users.alias("before"), users.alias("after")
+    joined = (
+        transitions.join(customers, _live_customer())
+        .outerjoin(here, and_(here.c.key == transitions.c.from_stage, here.c.deleted_at.is_(None)))
+        .outerjoin(there, and_(there.c.key == transitions.c.to_stage, there.c.deleted_at.is_(None)))
+        .outerjoin(before, before.c.id == transitions.c.from_owner_id)
+        .outerjoin(after, after.c.id == transitions.c.to_owner_id)
+    )
+    query = (
+        select(customers.c.slug, transitions.c.on, transitions.c.from_stage,
+               transitions.c.to_stage, before.c.handle, after.c.handle, here.c.team, there.c.team)
+        .select_from(joined)
+        .where(*_moves(since, as_of), here.c.team.is_distinct_from(there.c.team))
+        .order_by(transitions.c.on, transitions.c.id)
+    )  # fmt: skip
+    for row in conn.execute(query):
+        yield dict(zip((*HANDOFF_KEYS, "from_team", "to_team"), row, strict=True))
+
+
+def flows(conn: Connection, since: date | None = None, as_of: date | None = None) -> list[dict]:
+    """How many moves went from each stage to each other stage, and which way: forward,
+    backward, or churn (into a terminal stage). In lifecycle order."""
+    query = (
+        select(transitions.c.from_stage, transitions.c.to_stage, func.count())
+        .join(customers, _live_customer())
+        .where(*_moves(since, as_of))
+        .group_by(transitions.c.from_stage, transitions.c.to_stage)
+    )
+    stage_list = {stage["key"]: stage for stage in lifecycle(conn)}
+    far = len(stage_list) + 1
+
+    def position(key: str) -> int:
+        return stage_list[key]["position"] if key in stage_list else far
+
+    rows = []
+    for from_stage, to_stage, moves in conn.execute(query):
+        if to_stage in stage_list and stage_list[to_stage]["terminal"]:
+            direction = "churn"
+        elif from_stage not in stage_list or to_stage not in stage_list:
+            direction = "other"
+        else:
+            direction = "forward" if position(to_stage) > position(from_stage) else "backward"
+        rows.append(dict(zip(FLOW_KEYS, (from_stage, to_stage, moves, direction), strict=True)))
+    return sorted(rows, key=lambda r: (position(r["from_stage"]), position(r["to_stage"]),
+                                       r["from_stage"], r["to_stage"]))  # fmt: skip
