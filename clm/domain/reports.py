@@ -288,7 +288,8 @@ def _moves(since: date | None, as_of: date | None) -> list:
 def handoffs(
     conn: Connection, since: date | None = None, as_of: date | None = None
 ) -> Iterator[dict]:
-    """Stage changes into a stage of another team, with the owner before and after."""
+    """Stage changes into a stage another team owns, with the owner before and after (a move
+    into a stage of no team, such as churned, hands nothing off)."""
     here, there = stages.alias("here"), stages.alias("there")
     before, after = users.alias("before"), users.alias("after")
     joined = (
@@ -302,7 +303,11 @@ def handoffs(
         select(customers.c.slug, transitions.c.on, transitions.c.from_stage,
                transitions.c.to_stage, before.c.handle, after.c.handle, here.c.team, there.c.team)
         .select_from(joined)
-        .where(*_moves(since, as_of), here.c.team.is_distinct_from(there.c.team))
+        .where(
+            *_moves(since, as_of),
+            there.c.team.is_not(None),
+            here.c.team.is_distinct_from(there.c.team),
+        )
         .order_by(transitions.c.on, transitions.c.id)
     )  # fmt: skip
     for row in conn.execute(query):
