@@ -83,7 +83,8 @@ def test_stages_counts_customers_and_arr_in_lifecycle_order(book):
 
 
 def test_stages_as_of_rebuilds_the_book_from_the_history(book):
-    counts = {r["stage"]: (r["customers"], r["arr"]) for r in rows(book, "stages", "--as-of", "2026-04-30")}  # fmt: skip
+    found = rows(book, "stages", "--as-of", "2026-04-30")
+    counts = {r["stage"]: (r["customers"], r["arr"]) for r in found}
     assert counts == {
         "lead": (0, 0), "prospect": (0, 0), "onboarding": (1, 50000), "launched": (2, 50000),
         "adopting": (1, 10000), "renewal": (0, 0), "will-churn": (0, 0), "churned": (0, 0),
@@ -225,8 +226,10 @@ def test_flows_count_moves_each_way(book):
         {"from_stage": "launched", "to_stage": "onboarding", "moves": 1, "direction": "backward"},
         {"from_stage": "launched", "to_stage": "adopting", "moves": 1, "direction": "forward"},
     ]
-    assert [(r["from_stage"], r["to_stage"]) for r in rows(book, "flows", "--since", "2026-05-01")]\
-        == [("lead", "prospect"), ("onboarding", "churned"), ("launched", "onboarding")]  # fmt: skip
+    since = rows(book, "flows", "--since", "2026-05-01")
+    assert [(r["from_stage"], r["to_stage"]) for r in since] == [
+        ("lead", "prospect"), ("onboarding", "churned"), ("launched", "onboarding"),
+    ]  # fmt: skip
     matrix = book("report", "flows").stdout.splitlines()
     assert matrix[1].split() == ["from", "\\", "to", "lead", "prospect", "onboarding", "launched",
                                  "adopting", "churned", "total"]  # fmt: skip
