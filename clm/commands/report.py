@@ -8,7 +8,7 @@ import typer
 
 from clm.commands.common import FormatOpt, HtmlOpt, SvgOpt, check_pictures, save_pictures
 from clm.context import Env
-from clm.output import Col, Format
+from clm.output import Col, Format, say
 
 app = typer.Typer(
     help="Reports: stages, funnel, time in stage, renewals, overdue, handoffs, flows, dashboard.",
@@ -245,3 +245,31 @@ def flows(
         rows = flows(conn, start, day)
         keys = [stage["key"] for stage in lifecycle(conn)]
     _show(env, fmt, FLOWS, rows, lambda: flows_page(rows, keys, start), (svg, html), "flows")
+
+
+@app.command("dashboard")
+def dashboard(
+    ctx: typer.Context,
+    html: Annotated[
+        str, typer.Option("--html", metavar="FILE", help="The page to write, e.g. book.html.")
+    ],
+    since: Since = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite FILE if it exists.")] = False,
+) -> None:
+    """Write every report and the lifecycle drawn on one self-contained HTML page.
+
+    The page needs no network to view: send it to a team or open it in a browser.
+    Example: clm report dashboard --html book.html --since 2026-10-01
+    """
+    env = ctx.obj
+    from clm.commands.common import refuse_existing, write_new_file
+    from clm.dashboard import render
+    from clm.domain.reports import dashboard
+
+    if not force:
+        refuse_existing(html, "pass --force to overwrite it")
+    start = env.date(since, "--since")
+    with env.database().read() as conn:
+        data = dashboard(conn, env.today, start)
+    write_new_file(html, render(data), force=force)
+    say(env, f"Wrote the dashboard to {html}.")

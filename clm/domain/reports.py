@@ -285,11 +285,7 @@ def _moves(since: date | None, as_of: date | None) -> list:
     return where
 
 
-def handoffs(
-    conn: Connection, since: date | None = None, as_of: date | None = None
-) -> Iterator[dict]:
-    """Stage changes into a stage another team owns, with the owner before and after (a move
-    into a stage of no team, such as churned, hands nothing off)."""
+def _handoffs(since: date | None, as_of: date | None, *columns) -> Select:
     here, there = stages.alias("here"), stages.alias("there")
     before, after = users.alias("before"), users.alias("after")
     joined = (
@@ -299,19 +295,41 @@ def handoffs(
         .outerjoin(before, before.c.id == transitions.c.from_owner_id)
         .outerjoin(after, after.c.id == transitions.c.to_owner_id)
     )
-    query = (
-        select(customers.c.slug, transitions.c.on, transitions.c.from_stage,
-               transitions.c.to_stage, before.c.handle, after.c.handle, here.c.team, there.c.team)
+    shown = columns or (
+        customers.c.slug, transitions.c.on, transitions.c.from_stage, transitions.c.to_stage,
+        before.c.handle, after.c.handle, here.c.team, there.c.team,
+    )  # fmt: skip
+    return (
+        select(*shown)
         .select_from(joined)
         .where(
             *_moves(since, as_of),
             there.c.team.is_not(None),
             here.c.team.is_distinct_from(there.c.team),
         )
-        .order_by(transitions.c.on, transitions.c.id)
-    )  # fmt: skip
+    )
+
+
+def handoffs(
+    conn: Connection,
+    since: date | None = None,
+    as_of: date | None = None,
+    latest: int | None = None,
+) -> Iterator[dict]:
+    """Stage changes into a stage another team owns, with the owner before and after (a move
+    into a stage of no team, such as churned, hands nothing off); oldest first, or the
+    `latest` few, newest first."""
+    query = _handoffs(since, as_of)
+    if latest is None:
+        query = query.order_by(transitions.c.on, transitions.c.id)
+    else:
+        query = query.order_by(transitions.c.on.desc(), transitions.c.id.desc()).limit(latest)
     for row in conn.execute(query):
         yield dict(zip((*HANDOFF_KEYS, "from_team", "to_team"), row, strict=True))
+
+
+def handoff_count(conn: Connection, since: date | None = None) -> int:
+    return conn.scalar(_handoffs(since, None, func.count()))
 
 
 def flows(conn: Connection, since: date | None = None, as_of: date | None = None) -> list[dict]:
@@ -340,3 +358,40 @@ def flows(conn: Connection, since: date | None = None, as_of: date | None = None
         rows.append(dict(zip(FLOW_KEYS, (from_stage, to_stage, moves, direction), strict=True)))
     return sorted(rows, key=lambda r: (position(r["from_stage"]), position(r["to_stage"]),
                                        r["from_stage"], r["to_stage"]))  # fmt: skip
+
+
+# --- everything on one page -------------------------------------------------------------------
+
+LISTED = 50  # rows of a long list on the dashboard; the rest are counted
+
+
+def dashboard(conn: Connection, today: date, since: date | None = None) -> dict:
+    """Every report for the dashboard page, long lists cut to their first rows and counted."""
+    from itertools import islice
+
+    from clm.domain.model import edges, read_model
+
+    model = read_model(conn)
+    owed: dict[str | None, int] = {}
+    oldest = []
+    for item in overdue_items(conn, today):
+        owed[item["owner"]] = owed.get(item["owner"], 0) + 1
+        if len(oldest) < LISTED:
+            oldest.append(item)
+    return {
+        "today": today,
+        "since": since,
+        "lifecycle": lifecycle(conn),
+        "rules": edges(model),
+        "stages": stage_counts(conn),
+        "funnel": funnel(conn, since),
+        "time_in_stage": time_in_stage(conn, today),
+        "over_sla": list(islice(over_sla(conn, today), LISTED)),
+        "renewals": list(islice(renewals(conn, today, RENEWAL_WITHIN_DAYS), LISTED)),
+        "renewals_at_stake": renewals_at_stake(conn, today, RENEWAL_WITHIN_DAYS),
+        "overdue": oldest,
+        "overdue_by_owner": sorted(owed.items(), key=lambda item: (-item[1], item[0] or "")),
+        "handoffs": list(handoffs(conn, since, latest=LISTED)),
+        "handoff_count": handoff_count(conn, since),
+        "flows": flows(conn, since),
+    }
