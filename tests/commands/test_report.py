@@ -310,3 +310,55 @@ def test_the_stages_picture_shows_the_bars(book, tmp_path):
 def test_model_show_saves_html_too(clm, tmp_path):
     clm("model", "show", "--html", "model.html")
     assert "onboarding" in (tmp_path / "model.html").read_text()
+
+
+# --- the dashboard ---------------------------------------------------------------------------
+
+
+def test_dashboard_writes_one_self_contained_page(book, tmp_path):
+    result = book("report", "dashboard", "--html", "book.html")
+    assert result.stderr == "Wrote the dashboard to book.html.\n"
+    page = (tmp_path / "book.html").read_text()
+    assert page.startswith("<!DOCTYPE html>")
+    for fetching in ("<script", "<link", "@import", "url(http", 'src="http', "<img"):
+        assert fetching not in page
+    assert book.error("report", "dashboard", "--html", "book.html") == (
+        "Error: 'book.html' already exists: pass --force to overwrite it"
+    )
+    book("report", "dashboard", "--html", "book.html", "--force", "--since", "2026-06-01")
+    assert "Funnel since 2026-06-01" in (tmp_path / "book.html").read_text()
+
+
+def test_dashboard_shows_user_text_as_text(team, tmp_path):
+    team("customer", "add", "<b>Bold</b> & Co", "--slug", "bold", "--renewal", "2026-12-01")
+    team("report", "dashboard", "--html", "book.html")
+    page = (tmp_path / "book.html").read_text()
+    assert "&lt;b&gt;Bold&lt;/b&gt; &amp; Co" in page and "<b>Bold</b>" not in page
+
+
+def test_dashboard_renders_in_chromium(book, tmp_path):
+    import os
+
+    from tests.browser import chromium, visit
+
+    if chromium() is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI needs chromium to check the dashboard (see .ci/run)")
+        pytest.skip("chromium is not installed: apt-get install chromium")
+    book("milestone", "add", "delta", "Kick-off", "--due", "2026-11-13")
+    book("report", "dashboard", "--html", "book.html")
+    seen = visit((tmp_path / "book.html").as_uri())
+    assert seen.console == [] and seen.errors == []
+    assert seen.requests == [(tmp_path / "book.html").as_uri()]  # nothing from a network
+    lines = seen.text.splitlines()
+    for stage in ("Lead", "Prospect", "Onboarding", "Launched", "Adopting", "Renewal",
+                  "Will churn", "Churned"):  # fmt: skip
+        assert any(line.endswith(f". {stage}") for line in lines), stage
+    for team_name in ("marketing", "sales", "customer-success", "account-management"):
+        assert team_name in lines
+    assert "2 customers · ARR 70,000" in lines  # onboarding in the drawing
+    assert "3 renewals, ARR at stake 70,000" in lines
+    assert "onboarding\t5\t3\t60.0%\t20\t" in seen.text  # the funnel's row
+    assert "launched\t1\t60\t275\t60\t1\tover SLA" not in seen.text
+    assert "launched\t1\t60\t275\t60\t1\t" in seen.text  # median 60 = SLA 60: within
+    assert "Kick-off" in seen.text
