@@ -45,6 +45,7 @@ class Section:
     title: str
     columns: Sequence[Col]
     rows: list[dict] = field(default_factory=list)
+    extra: Sequence[tuple[str, Callable[[dict], Any]]] = ()  # drawn columns, for people only
 
 
 # C0 controls but tab and newline, DEL, C1 controls, and bidi overrides and isolates.
@@ -355,4 +356,4 @@ def render_record(
     for section in sections:
         if section.rows:
             out.print()
-            out.print(table(section.columns, section.rows, title=section.title))
+            out.print(table(section.columns, section.rows, section.title, section.extra))

@@ -22,6 +22,20 @@ def log_health(conn: Connection, scores: Iterable[tuple[int, date, int]]) -> Non
         conn.execute(health_log.insert(), rows)
 
 
+SPARKS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(history: list[dict], last: int = 40) -> str:
+    """Health over time in one line: `▇▇▂ 80 → 35 since 2026-09-01`; empty without history."""
+    if not history:
+        return ""
+    shown = history[-last:]
+    line = "".join(SPARKS[min(7, entry["health"] * 8 // 101)] for entry in shown)
+    if len(shown) == 1:
+        return f"{line} {shown[0]['health']} since {shown[0]['on']}"
+    return f"{line} {shown[0]['health']} → {shown[-1]['health']} since {shown[0]['on']}"
+
+
 def health_history(conn: Connection, customer_id: int) -> list[dict]:
     """A customer's health scores, oldest first, the last of a day only."""
     query = (
