@@ -95,7 +95,8 @@ def funnel(
     """Per stage: customers who entered, who moved on to a later stage, conversion, and the
     median days they took.
 
-    A move into a terminal stage (churned) is not moving on.
+    Entries count: a customer who comes back to a stage counts again. A move into a terminal
+    stage (churned) is not moving on.
     Example: clm report funnel --since 2026-01-01
     """
     env = ctx.obj

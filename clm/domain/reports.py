@@ -10,11 +10,11 @@ rank in SQL (window functions), so no history is loaded into Python.
 from collections.abc import Iterator
 from datetime import date, timedelta
 
-from sqlalchemy import Connection, and_, case, false, func, literal, not_, or_, select
+from sqlalchemy import Connection, and_, case, false, func, literal, or_, select
 from sqlalchemy.sql import Select
 
 from clm.db import days_from
-from clm.domain.agenda import overdue_items
+from clm.domain.agenda import overdue_by_owner, overdue_items
 from clm.models import customers, stages, transitions, users
 from clm.output import number
 
@@ -50,6 +50,12 @@ def _live_customer():
     return and_(customers.c.id == transitions.c.customer_id, customers.c.deleted_at.is_(None))
 
 
+def _of_live_customer():
+    """A transition of a customer not removed (the removed are few: no join with every row)."""
+    removed = select(customers.c.id).where(customers.c.deleted_at.is_not(None))
+    return transitions.c.customer_id.not_in(removed)
+
+
 def _stays(as_of: date | None = None):
     """Every stay of a live customer: stage, entered, the next stage and the day it left
     (None while it lasts). With `as_of`, the history as it stood that day."""
@@ -61,31 +67,39 @@ def _stays(as_of: date | None = None):
         transitions.c.on.label("entered"),
         func.lead(transitions.c.to_stage).over(**window).label("next_stage"),
         func.lead(transitions.c.on).over(**window).label("left"),
-    ).join(customers, _live_customer())
+    ).where(_of_live_customer())
     if as_of is not None:
         query = query.where(transitions.c.on <= as_of)
     return query.subquery("stays")
 
 
 def _percentiles(conn: Connection, values: Select) -> dict[str, tuple]:
-    """Per group of a query of (group, value): the median (the mean of the middle two of an
-    even count) and the p90 (nearest rank: the ceil(0.9 n)-th smallest)."""
+    """Per group of a query of (group, whole days): the median (the mean of the middle two of
+    an even count) and the p90 (nearest rank: the ceil(0.9 n)-th smallest). SQL counts each
+    (group, days); days are few, so the histogram is small whatever the history's size."""
     measured = values.subquery("measured")
     group, value = measured.c
-    ranked = select(
-        group.label("grp"),
-        value.label("value"),
-        func.row_number().over(partition_by=group, order_by=value).label("rank"),
-        func.count().over(partition_by=group).label("n"),
-    ).subquery("ranked")
-    rank, n, value = ranked.c.rank, ranked.c.n, ranked.c.value
-    middle = or_(rank == (n + 1) // 2, rank == (n + 2) // 2)
-    query = select(
-        ranked.c.grp,
-        func.avg(case((middle, value))),
-        func.max(case((rank == (n * 9 + 9) // 10, value))),
-    ).group_by(ranked.c.grp)
-    return {row[0]: (_days(row[1]), _days(row[2])) for row in conn.execute(query)}
+    query = select(group, value, func.count()).group_by(group, value).order_by(group, value)
+    histograms: dict[str, list[tuple[int, int]]] = {}
+    for key, days, count in conn.execute(query):
+        histograms.setdefault(key, []).append((days, count))
+    return {key: _median_p90(histogram) for key, histogram in histograms.items()}
+
+
+def _median_p90(histogram: list[tuple[int, int]]) -> tuple:
+    """The median and nearest-rank p90 of sorted (value, count) pairs."""
+    n = sum(count for _, count in histogram)
+
+    def ranked(rank: int) -> int:  # the rank-th smallest value, from 1
+        seen = 0
+        for value, count in histogram:
+            seen += count
+            if seen >= rank:
+                return value
+        raise ValueError(rank)
+
+    median = (ranked((n + 1) // 2) + ranked((n + 2) // 2)) / 2
+    return _days(median), _days(ranked(-(-9 * n // 10)))
 
 
 def _days(value) -> int | float | None:
@@ -135,45 +149,52 @@ def stage_counts(conn: Connection, as_of: date | None = None) -> list[dict]:
     return _per_stage(conn, found, {"customers": 0, "arr": 0})
 
 
+def _moved_on(stage_list: list[dict], stays):
+    """SQL: the stay ended in a move to a later stage that is not terminal."""
+    later = {
+        stage["key"]: [other["key"] for other in stage_list
+                       if other["position"] > stage["position"] and not other["terminal"]]
+        for stage in stage_list
+    }  # fmt: skip
+    moves = [and_(stays.c.stage == key, stays.c.next_stage.in_(keys))
+             for key, keys in later.items() if keys]  # fmt: skip
+    return or_(*moves) if moves else false()
+
+
 def funnel(conn: Connection, since: date | None = None, as_of: date | None = None) -> list[dict]:
-    """Per stage: customers who entered it (from `since`, up to `as_of`), those who moved on to
-    a later stage (not a terminal one: churn is no progress), the share, and the median days
-    they took to move on."""
+    """Per stage: entries into it (from `since`, up to `as_of`; a customer who comes back
+    counts again), those that moved on to a later stage (not a terminal one: churn is no
+    progress), the share, and the median days they took to move on. One pass over the
+    history: SQL counts the stays per stage, moved on or not, and days taken."""
     stays = _stays(as_of)
-    here, after = stages.alias("here"), stages.alias("after")
-    moved = and_(
-        stays.c.next_stage.is_not(None), after.c.position > here.c.position, not_(after.c.terminal)
+    stage_list = lifecycle(conn)
+    moved = _moved_on(stage_list, stays)
+    window = [stays.c.stage.in_([stage["key"] for stage in stage_list])]
+    if since is not None:
+        window.append(stays.c.entered >= since)
+    flag = case((moved, 1), else_=0).label("moved")
+    took = case((moved, days_from(stays.c.entered, stays.c.left))).label("took")
+    measured = select(stays.c.stage, flag, took).where(*window).subquery("measured")
+    query = (
+        select(measured.c.stage, measured.c.moved, measured.c.took, func.count())
+        .group_by(measured.c.stage, measured.c.moved, measured.c.took)
+        .order_by(measured.c.stage, measured.c.took)
     )
-    joined = stays.join(here, and_(here.c.key == stays.c.stage, here.c.deleted_at.is_(None)))
-    joined = joined.outerjoin(
-        after, and_(after.c.key == stays.c.next_stage, after.c.deleted_at.is_(None))
-    )
-    window = [stays.c.entered >= since] if since is not None else []
-    counts = (
-        select(
-            stays.c.stage,
-            func.count(stays.c.customer_id.distinct()),
-            func.count(case((moved, stays.c.customer_id)).distinct()),
-        )
-        .select_from(joined)
-        .where(*window)
-        .group_by(stays.c.stage)
-    )
-    took = _percentiles(
-        conn,
-        select(stays.c.stage, days_from(stays.c.entered, stays.c.left))
-        .select_from(joined)
-        .where(moved, *window),
-    )
-    found = {
-        key: {
-            "entered": entered,
+    entered: dict[str, int] = {}
+    histograms: dict[str, list[tuple[int, int]]] = {}
+    for key, was_moved, days, count in conn.execute(query):
+        entered[key] = entered.get(key, 0) + count
+        if was_moved:
+            histograms.setdefault(key, []).append((days, count))
+    found = {}
+    for key, count in entered.items():
+        moved_on = sum(n for _, n in histograms.get(key, ()))
+        found[key] = {
+            "entered": count,
             "moved_on": moved_on,
-            "conversion": round(moved_on / entered, 3) if entered else None,
-            "median_days": took.get(key, (None,))[0],
+            "conversion": round(moved_on / count, 3),
+            "median_days": _median_p90(histograms[key])[0] if moved_on else None,
         }
-        for key, entered, moved_on in conn.execute(counts)
-    }
     empty = {"entered": 0, "moved_on": 0, "conversion": None, "median_days": None}
     return _per_stage(conn, found, empty)
 
@@ -285,7 +306,19 @@ def _moves(since: date | None, as_of: date | None) -> list:
     return where
 
 
-def _handoffs(since: date | None, as_of: date | None, *columns) -> Select:
+def _handed_off(stage_list: list[dict]):
+    """SQL: a move into a stage of a team from a stage of another (or of none, or removed)."""
+    moves = [
+        and_(transitions.c.to_stage == stage["key"],
+             transitions.c.from_stage.not_in([other["key"] for other in stage_list
+                                              if other["team"] == stage["team"]]))
+        for stage in stage_list
+        if stage["team"]
+    ]  # fmt: skip
+    return or_(*moves) if moves else false()
+
+
+def _handoffs(stage_list: list[dict], since: date | None) -> Select:
     here, there = stages.alias("here"), stages.alias("there")
     before, after = users.alias("before"), users.alias("after")
     joined = (
@@ -295,31 +328,20 @@ def _handoffs(since: date | None, as_of: date | None, *columns) -> Select:
         .outerjoin(before, before.c.id == transitions.c.from_owner_id)
         .outerjoin(after, after.c.id == transitions.c.to_owner_id)
     )
-    shown = columns or (
+    shown = (
         customers.c.slug, transitions.c.on, transitions.c.from_stage, transitions.c.to_stage,
         before.c.handle, after.c.handle, here.c.team, there.c.team,
     )  # fmt: skip
-    return (
-        select(*shown)
-        .select_from(joined)
-        .where(
-            *_moves(since, as_of),
-            there.c.team.is_not(None),
-            here.c.team.is_distinct_from(there.c.team),
-        )
-    )
+    return select(*shown).select_from(joined).where(*_moves(since, None), _handed_off(stage_list))
 
 
 def handoffs(
-    conn: Connection,
-    since: date | None = None,
-    as_of: date | None = None,
-    latest: int | None = None,
+    conn: Connection, since: date | None = None, latest: int | None = None
 ) -> Iterator[dict]:
     """Stage changes into a stage another team owns, with the owner before and after (a move
     into a stage of no team, such as churned, hands nothing off); oldest first, or the
     `latest` few, newest first."""
-    query = _handoffs(since, as_of)
+    query = _handoffs(lifecycle(conn), since)
     if latest is None:
         query = query.order_by(transitions.c.on, transitions.c.id)
     else:
@@ -329,7 +351,10 @@ def handoffs(
 
 
 def handoff_count(conn: Connection, since: date | None = None) -> int:
-    return conn.scalar(_handoffs(since, None, func.count()))
+    query = select(func.count()).where(
+        *_moves(since, None), _of_live_customer(), _handed_off(lifecycle(conn))
+    )
+    return conn.scalar(query)
 
 
 def flows(conn: Connection, since: date | None = None, as_of: date | None = None) -> list[dict]:
@@ -337,8 +362,7 @@ def flows(conn: Connection, since: date | None = None, as_of: date | None = None
     backward, or churn (into a terminal stage). In lifecycle order."""
     query = (
         select(transitions.c.from_stage, transitions.c.to_stage, func.count())
-        .join(customers, _live_customer())
-        .where(*_moves(since, as_of))
+        .where(*_moves(since, as_of), _of_live_customer())
         .group_by(transitions.c.from_stage, transitions.c.to_stage)
     )
     stage_list = {stage["key"]: stage for stage in lifecycle(conn)}
@@ -372,12 +396,6 @@ def dashboard(conn: Connection, today: date, since: date | None = None) -> dict:
     from clm.domain.model import edges, read_model
 
     model = read_model(conn)
-    owed: dict[str | None, int] = {}
-    oldest = []
-    for item in overdue_items(conn, today):
-        owed[item["owner"]] = owed.get(item["owner"], 0) + 1
-        if len(oldest) < LISTED:
-            oldest.append(item)
     return {
         "today": today,
         "since": since,
@@ -389,8 +407,8 @@ def dashboard(conn: Connection, today: date, since: date | None = None) -> dict:
         "over_sla": list(islice(over_sla(conn, today), LISTED)),
         "renewals": list(islice(renewals(conn, today, RENEWAL_WITHIN_DAYS), LISTED)),
         "renewals_at_stake": renewals_at_stake(conn, today, RENEWAL_WITHIN_DAYS),
-        "overdue": oldest,
-        "overdue_by_owner": sorted(owed.items(), key=lambda item: (-item[1], item[0] or "")),
+        "overdue": list(overdue_items(conn, today, limit=LISTED)),
+        "overdue_by_owner": overdue_by_owner(conn, today),
         "handoffs": list(handoffs(conn, since, latest=LISTED)),
         "handoff_count": handoff_count(conn, since),
         "flows": flows(conn, since),

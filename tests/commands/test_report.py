@@ -104,8 +104,9 @@ def test_stages_table_has_a_total_and_no_bars_in_a_pipe(book):
 FUNNEL = {
     "lead": {"entered": 1, "moved_on": 1, "conversion": 1.0, "median_days": 10},
     "prospect": {"entered": 1, "moved_on": 0, "conversion": 0.0, "median_days": None},
-    # alpha 10, beta 20, gamma 40 days; delta still there; zeta churned (no progress).
-    "onboarding": {"entered": 5, "moved_on": 3, "conversion": 0.6, "median_days": 20},
+    # alpha 10, beta 20, gamma 40 days; gamma again and delta still there; zeta churned (no
+    # progress). Gamma entered twice: entries count, not customers.
+    "onboarding": {"entered": 6, "moved_on": 3, "conversion": 0.5, "median_days": 20},
     "launched": {"entered": 3, "moved_on": 1, "conversion": 0.333, "median_days": 60},
     "adopting": {"entered": 1, "moved_on": 0, "conversion": 0.0, "median_days": None},
     "renewal": {"entered": 0, "moved_on": 0, "conversion": None, "median_days": None},
@@ -120,8 +121,8 @@ def test_funnel_counts_entries_moves_on_and_median_days(book):
 
 def test_funnel_since_and_as_of(book):
     since = by_stage(rows(book, "funnel", "--since", "2026-02-01"))
-    # beta 20 and gamma 40 days (gamma counts once though it entered twice): median 30.
-    assert since["onboarding"] == {"entered": 3, "moved_on": 2, "conversion": 0.667,
+    # beta 20 and gamma 40 days (gamma's second entry still open, delta too): median 30.
+    assert since["onboarding"] == {"entered": 4, "moved_on": 2, "conversion": 0.5,
                                    "median_days": 30}  # fmt: skip
     assert since["launched"] == {"entered": 2, "moved_on": 0, "conversion": 0.0,
                                  "median_days": None}  # fmt: skip
@@ -358,7 +359,7 @@ def test_dashboard_renders_in_chromium(book, tmp_path):
         assert team_name in lines
     assert "2 customers · ARR 70,000" in lines  # onboarding in the drawing
     assert "3 renewals, ARR at stake 70,000" in lines
-    assert "onboarding\t5\t3\t60.0%\t20\t" in seen.text  # the funnel's row
+    assert "onboarding\t6\t3\t50.0%\t20\t" in seen.text  # the funnel's row
     assert "launched\t1\t60\t275\t60\t1\tover SLA" not in seen.text
     assert "launched\t1\t60\t275\t60\t1\t" in seen.text  # median 60 = SLA 60: within
     assert "Kick-off" in seen.text
