@@ -61,20 +61,23 @@ hyperfine --warmup 1 --runs "$runs" --export-json "$tmp/reports.json" \
 import json, sys
 
 results = json.load(open(sys.argv[1]))["results"]
-floor = results[0]["median"]
-print("| command | median (s) | min (s) | median / floor |")
-print("| --- | ---: | ---: | ---: |")
-worst = 0
+floor, floor_cpu = results[0]["median"], results[0]["user"] + results[0]["system"]
+print("| command | median (s) | min (s) | median / floor | CPU (user+sys, s) | CPU / floor |")
+print("| --- | ---: | ---: | ---: | ---: | ---: |")
+worst = worst_cpu = 0
 for r in results:
-    ratio = r["median"] / floor
-    if r is not results[0]:
-        worst = max(worst, ratio)
-    shown = "(floor)" if r is results[0] else f"{ratio:.2f}x"
-    print(f"| `{r['command']}` | {r['median']:.3f} | {r['min']:.3f} | {shown} |")
+    ratio, cpu = r["median"] / floor, r["user"] + r["system"]
+    if r is not results[0] and r["command"] != "report dashboard":
+        worst, worst_cpu = max(worst, ratio), max(worst_cpu, cpu / floor_cpu)
+    shown = ("(floor)", "(floor)") if r is results[0] else (f"{ratio:.2f}x",
+                                                             f"{cpu / floor_cpu:.2f}x")
+    print(f"| `{r['command']}` | {r['median']:.3f} | {r['min']:.3f} | {shown[0]} | {cpu:.3f} "
+          f"| {shown[1]} |")
 print()
 verdict = "met" if worst <= 4 else "**missed**"
 print(f"Target: every report within 4x the floor on {int(sys.argv[2]):,} customers; "
-      f"the slowest is {worst:.2f}x: {verdict}.")
+      f"the slowest is {worst:.2f}x by median wall time ({worst_cpu:.2f}x by CPU time): "
+      f"{verdict}. The dashboard runs them all.")
 EOF
     echo
     echo "Book: \`bench/make_book.py $n\` (today $today, seed 1) with \`bench/history.sql\`" \
