@@ -3,8 +3,9 @@ renewals, overdue work, handoffs and flows. `as_of` rebuilds the book as it stoo
 from the transition history.
 
 A stay is one customer's time in one stage: from a transition into the stage to the next
-transition of that customer (or, while it lasts, to today). Medians and p90s are picked by
-rank in SQL (window functions), so no history is loaded into Python.
+transition of that customer (or, while it lasts, to today), found with a window function over
+the (customer, day) index. Medians and p90s come from SQL's count of stays per stage and whole
+days: a histogram of a few thousand rows, however long the history, read in Python.
 """
 
 from collections.abc import Iterator
@@ -18,7 +19,6 @@ from clm.domain.agenda import overdue_by_owner, overdue_items
 from clm.models import customers, stages, transitions, users
 from clm.output import number
 
-STAGES_KEYS = ("stage", "customers", "arr")
 FUNNEL_KEYS = ("stage", "entered", "moved_on", "conversion", "median_days")
 TIME_KEYS = ("stage", "customers", "median_days", "p90_days", "expected_days", "over")
 OVER_KEYS = ("customer", "stage", "owner", "days_in_stage", "expected_days", "days_over")
