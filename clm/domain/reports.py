@@ -122,25 +122,12 @@ def stage_counts(conn: Connection, as_of: date | None = None) -> list[dict]:
             customers.c.deleted_at.is_(None)
         )
     else:
-        latest = (
-            select(
-                transitions.c.customer_id,
-                transitions.c.to_stage,
-                func.row_number()
-                .over(
-                    partition_by=transitions.c.customer_id,
-                    order_by=(transitions.c.on.desc(), transitions.c.id.desc()),
-                )
-                .label("latest"),
-            )
-            .where(transitions.c.on <= as_of)
-            .subquery("standing")
-        )
-        stage = latest.c.to_stage
+        standing = _stays(as_of)  # the history up to that day: its open stays
+        stage = standing.c.stage
         query = (
             select(stage, func.count(), func.sum(customers.c.arr))
-            .join(customers, customers.c.id == latest.c.customer_id)
-            .where(latest.c.latest == 1, customers.c.deleted_at.is_(None))
+            .join(customers, customers.c.id == standing.c.customer_id)
+            .where(standing.c.left.is_(None))
         )
     found = {
         key: {"customers": count, "arr": _money(arr)}
