@@ -76,6 +76,8 @@ def number(value: float) -> int | float:
 
 def _plain(value) -> str:
     """A cell of csv/tsv or of a table: ISO dates, `;`-joined lists, true/false."""
+    if type(value) is str:  # the common case first: long lists render faster
+        return value
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -144,6 +146,8 @@ def say(env: Env, message: str) -> None:
 
 def _shown(value, col: Col) -> str:
     """A cell as people read it: thousands separators, comma-joined lists, visible controls."""
+    if type(value) is str:
+        return visible(value)
     if col.number and isinstance(value, int | float) and not isinstance(value, bool):
         return f"{number(value):,}"
     if col.money and isinstance(value, int | float):
