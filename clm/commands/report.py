@@ -2,6 +2,7 @@
 handoffs and flows; as tables, data or pictures, and all of them on one dashboard page."""
 
 from collections.abc import Callable, Iterable, Sequence
+from functools import partial
 from typing import Annotated
 
 import typer
@@ -145,7 +146,7 @@ def time_in_stage(
         shown = list(islice(late, 20)) if fmt is Format.table else []
         more = sum(row["over"] for row in rows) - len(shown)
     columns = [Col(key) for key in TIME_KEYS]
-    page = lambda: time_page(rows, shown, more)  # noqa: E731
+    page = partial(time_page, rows, shown, more)
     _show(env, fmt, columns, rows, page, (svg, html), "time-in-stage")
 
 
@@ -174,7 +175,7 @@ def renewals(
         rows = renewals(conn, env.today, days)
         count, arr = renewals_at_stake(conn, env.today, days)
         columns = (*COLUMNS, Col("days_left"))
-        page = lambda: renewals_page(rows, count, arr, days)  # noqa: E731
+        page = partial(renewals_page, rows, count, arr, days)
         _show(env, fmt, columns, rows, page, (svg, html), "renewals")
 
 
@@ -219,7 +220,7 @@ def handoffs(
     start = env.date(since, "--since")
     with env.database().read() as conn:
         rows = handoffs(conn, start)
-        page = lambda: handoffs_page(rows, start)  # noqa: E731
+        page = partial(handoffs_page, rows, start)
         _show(env, fmt, HANDOFFS, rows, page, (svg, html), "handoffs")
 
 
