@@ -132,7 +132,8 @@ class Transition(Base, table=True):
     """Append-only stage history: who moved which customer where, on which day, and why."""
 
     __tablename__ = "transitions"
-    __table_args__ = (Index("ix_transitions_customer_on", "customer_id", "on"),)
+    # A customer's history in order, covering the stage: reports read stays from the index.
+    __table_args__ = (Index("ix_transitions_stays", "customer_id", "on", "id", "to_stage"),)
     id: int | None = Field(default=None, primary_key=True)
     uuid: str = Field(max_length=36, unique=True)
     customer_id: int = Field(foreign_key="customers.id")
