@@ -17,6 +17,7 @@ from clm.commands import (
     model,
     my,
     playbook,
+    report,
     rule,
     stage,
     task,
@@ -135,6 +136,7 @@ app.add_typer(rule.app, name="rule")
 app.command("explain")(rule.explain)
 app.add_typer(model.app, name="model")
 app.command("tick")(tick.tick)
+app.add_typer(report.app, name="report")
 app.command("export")(transfer.export)
 app.command("import")(transfer.import_)
 app.command("init")(db.init)

@@ -11,9 +11,11 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import Connection, create_engine, event, inspect, select, update
+from sqlalchemy import Connection, Integer, create_engine, event, inspect, select, update
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.pool import NullPool
+from sqlalchemy.sql.functions import FunctionElement
 
 from clm import migrations as migrations_module
 from clm.clock import Clock
@@ -456,3 +458,23 @@ def stream_rows(conn: Connection, query, batch: int) -> Iterator[list[tuple]]:
             yield rows
     finally:
         cursor.close()
+
+
+class days_from(FunctionElement):
+    """SQL: the whole days from the first date to the second (`b - a`), on either dialect."""
+
+    type = Integer()
+    name = "days_from"
+    inherit_cache = True
+
+
+@compiles(days_from, "sqlite")
+def _days_from_sqlite(element, compiler, **kw) -> str:
+    start, end = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"CAST(julianday({end}) - julianday({start}) AS INTEGER)"
+
+
+@compiles(days_from, "postgresql")
+def _days_from_postgresql(element, compiler, **kw) -> str:
+    start, end = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"(CAST({end} AS DATE) - CAST({start} AS DATE))"

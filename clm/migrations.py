@@ -342,9 +342,52 @@ def _seed_default_rules(conn: Connection, rules: Table) -> None:
         conn.execute(rules.insert(), rows)
 
 
+def _health_history(conn: Connection) -> None:
+    """Health over time: an append-only log, begun with each customer's health as it is now,
+    from the day it was last set. The transitions' index covers the stage, so reports read a
+    customer's stays from the index alone."""
+    transitions = Table(
+        "transitions", MetaData(), Column("id", Integer), Column("customer_id", Integer),
+        Column("on", Date), Column("to_stage", String),
+    )  # fmt: skip
+    conn.execute(text("DROP INDEX ix_transitions_customer_on"))
+    Index(
+        "ix_transitions_stays",
+        transitions.c.customer_id, transitions.c.on, transitions.c.id, transitions.c.to_stage,
+    ).create(conn)  # fmt: skip
+    md = MetaData()
+    Table("customers", md, Column("id", Integer, primary_key=True))
+    log = Table(
+        "health_log",
+        md,
+        Column("id", Integer, primary_key=True),
+        Column("uuid", String(36), nullable=False, unique=True),
+        Column("customer_id", Integer, ForeignKey("customers.id"), nullable=False),
+        Column("on", Date, nullable=False),
+        Column("health", Integer, nullable=False),
+        Column("created_at", DateTime, nullable=False),
+        Index("ix_health_log_customer_on", "customer_id", "on"),
+    )
+    log.create(conn)
+    customers = Table(
+        "customers", MetaData(), Column("id", Integer), Column("health", Integer),
+        Column("health_on", Date), Column("start", Date),
+    )  # fmt: skip
+    query = select(customers.c.id, customers.c.health, customers.c.health_on, customers.c.start)
+    now = datetime.now(UTC)
+    rows = [
+        {"uuid": str(uuid.uuid4()), "customer_id": row.id, "on": row.health_on or row.start,
+         "health": row.health, "created_at": now}
+        for row in conn.execute(query.where(customers.c.health.is_not(None)))
+    ]  # fmt: skip
+    if rows:
+        conn.execute(log.insert(), rows)
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0001_initial", _initial),
     ("0002_milestones_tasks_ctas_playbooks", _milestones_tasks_ctas_playbooks),
     ("0003_rules", _rules),
+    ("0004_health_history", _health_history),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

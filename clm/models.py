@@ -222,7 +222,8 @@ transitions = Table(
     user_ref("from_owner_id"),
     user_ref("to_owner_id"),
     moment("created_at"),
-    Index("ix_transitions_customer_on", "customer_id", "on"),
+    # A customer's history in order, covering the stage: reports read stays from the index.
+    Index("ix_transitions_stays", "customer_id", "on", "id", "to_stage"),
 )
 
 # Append-only timeline entries: notes, calls, emails, meetings and system events.
@@ -421,3 +422,20 @@ rule_firings = Table(
     moment("created_at"),
     Index("uq_rule_firings", "rule", "customer_id", "stay", unique=True),
 )
+
+# Append-only: a customer's health score from a day on, written whenever it is set, so
+# `customer show` can draw health over time.
+health_log = Table(
+    "health_log",
+    metadata,
+    *identity(),
+    ref("customer_id", "customers.id"),
+    day("on"),
+    number("health"),
+    moment("created_at"),
+    Index("ix_health_log_customer_on", "customer_id", "on"),
+)
+
+# History: rows only ever appended, never edited or tombstoned. Copies of a database merge
+# them as a union by uuid.
+APPEND_ONLY = (transitions, notes, reminder_log, rule_firings, playbook_runs, health_log)

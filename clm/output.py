@@ -3,11 +3,12 @@ csv/tsv/json/jsonl on request. Rows are streamed; user text is never read as mar
 
 import os
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from itertools import chain, islice
+from typing import Any
 
 from clm.context import Env
 
@@ -31,6 +32,7 @@ class Col:
     header: str = ""
     table: bool = True
     money: bool = False
+    number: bool = False  # a count or days: right-aligned, thousands separated, as precise as it is
 
     @property
     def title(self) -> str:
@@ -45,6 +47,7 @@ class Section:
     title: str
     columns: Sequence[Col]
     rows: list[dict] = field(default_factory=list)
+    extra: Sequence[tuple[str, Callable[[dict], Any]]] = ()  # drawn columns, for people only
 
 
 # C0 controls but tab and newline, DEL, C1 controls, and bidi overrides and isolates.
@@ -75,6 +78,8 @@ def number(value: float) -> int | float:
 
 def _plain(value) -> str:
     """A cell of csv/tsv or of a table: ISO dates, `;`-joined lists, true/false."""
+    if type(value) is str:  # the common case first: long lists render faster
+        return value
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -156,6 +161,10 @@ def say(env: Env, message: str) -> None:
 
 def _shown(value, col: Col) -> str:
     """A cell as people read it: thousands separators, comma-joined lists, visible controls."""
+    if type(value) is str:
+        return visible(value)
+    if col.number and isinstance(value, int | float) and not isinstance(value, bool):
+        return f"{number(value):,}"
     if col.money and isinstance(value, int | float):
         return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
     if isinstance(value, list | tuple):
@@ -179,7 +188,7 @@ def _table_cell(value, col: Col):
 
 
 def _right_aligned(col: Col) -> bool:
-    return col.money or col.key in ("id", "days_in_stage", "health", "lead_score")
+    return col.money or col.number or col.key in ("id", "days_in_stage", "health", "lead_score")
 
 
 def _write_plain_table(out, columns: Sequence[Col], rows: Iterable[dict]) -> None:
@@ -222,7 +231,13 @@ def _write_plain_record(out, title: str, record: dict, fields: Sequence[Col], se
             _write_plain_table(out, section.columns, section.rows)
 
 
-def table(columns: Sequence[Col], rows: Iterable[dict], title: str | None = None):
+def table(
+    columns: Sequence[Col],
+    rows: Iterable[dict],
+    title: str | None = None,
+    extra: Sequence[tuple[str, Callable[[dict], Any]]] = (),
+):
+    """A Rich table of `rows`; `extra` columns (header, row -> renderable) go on the right."""
     from rich import box
     from rich.table import Table
 
@@ -233,9 +248,74 @@ def table(columns: Sequence[Col], rows: Iterable[dict], title: str | None = None
     for col in shown:
         justify = "right" if _right_aligned(col) else "left"
         table.add_column(col.title, justify=justify, overflow="fold")
+    for header, _ in extra:
+        table.add_column(header, no_wrap=True)
     for row in rows:
-        table.add_row(*(_table_cell(row.get(col.key), col) for col in shown))
+        cells = [_table_cell(row.get(col.key), col) for col in shown]
+        table.add_row(*cells, *(draw(row) for _, draw in extra))
     return table
+
+
+@dataclass
+class Listing:
+    """Rows on a page of renderables: a plain table in a pipe (quick for long lists), a Rich
+    table with its `extra` columns (bars) on a terminal and in a picture."""
+
+    columns: Sequence[Col]
+    rows: Iterable[dict]
+    extra: Sequence[tuple[str, Callable[[dict], Any]]] = ()
+    empty: str = "none"
+
+    def rich(self):
+        from rich.text import Text
+
+        rows = list(self.rows)
+        return table(self.columns, rows, extra=self.extra) if rows else Text(self.empty)
+
+
+def print_page(env: Env, parts: Sequence) -> None:
+    """Print renderables and listings, in order, on stdout."""
+    out = console(env)
+    for part in parts:
+        if isinstance(part, Listing) and not out.is_terminal:
+            rows = iter(part.rows)
+            first = next(rows, None)
+            if first is None:
+                env.stdout.write(part.empty + "\n")
+            else:
+                _write_plain_table(env.stdout, part.columns, _chain(first, rows))
+        else:
+            out.print(part.rich() if isinstance(part, Listing) else part)
+
+
+def picture_console(width: int = 120):
+    """A console that records what it prints, in colour, for a picture (SVG or HTML)."""
+    import io
+
+    from rich.console import Console
+
+    return Console(
+        file=io.StringIO(), record=True, width=width, force_terminal=True,
+        color_system="truecolor", highlight=False, markup=False, emoji=False,
+    )  # fmt: skip
+
+
+def picture(parts: Sequence, kind: str, title: str, width: int = 120) -> str:
+    """The page as an SVG or a self-contained HTML picture of a terminal."""
+    recorder = picture_console(width)
+    for part in parts:
+        recorder.print(part.rich() if isinstance(part, Listing) else part)
+    if kind == "svg":
+        return recorder.export_svg(title=title, code_format=_offline_svg_format())
+    return recorder.export_html(inline_styles=True)
+
+
+def _offline_svg_format() -> str:
+    """Rich's SVG page without its web font: a picture that never fetches anything (the
+    font is used when installed, else the viewer's monospace)."""
+    from rich._export_format import CONSOLE_SVG_FORMAT
+
+    return re.sub(r',\s*url\("https?://[^"]*"\) format\("[^"]*"\)', "", CONSOLE_SVG_FORMAT)
 
 
 def render_rows(
@@ -336,4 +416,4 @@ def render_record(
     for section in sections:
         if section.rows:
             out.print()
-            out.print(table(section.columns, section.rows, title=section.title))
+            out.print(table(section.columns, section.rows, section.title, section.extra))

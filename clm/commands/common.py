@@ -1,12 +1,15 @@
-"""What every command module shares: the format option, the default-to-list group, confirmation."""
+"""What every command module shares: the format and picture options, the default-to-list group,
+confirmation, new files."""
 
+import os
+from collections.abc import Sequence
 from typing import Annotated
 
 import typer
 from typer.core import TyperGroup
 
 from clm.context import Env
-from clm.errors import Refused
+from clm.errors import Conflict, Invalid, Refused
 from clm.output import Format
 
 FormatOpt = Annotated[
@@ -14,6 +17,14 @@ FormatOpt = Annotated[
     typer.Option(
         "--format", "-f", help="table (default), csv, tsv, json or jsonl.", case_sensitive=False
     ),
+]
+SvgOpt = Annotated[
+    str | None,
+    typer.Option("--svg", metavar="FILE", help="Also save what the table shows as an SVG picture."),
+]
+HtmlOpt = Annotated[
+    str | None,
+    typer.Option("--html", metavar="FILE", help="Also save it as a self-contained HTML page."),
 ]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
 HELP_OPTIONS = ("--help", "-h")
@@ -42,3 +53,48 @@ def confirm(env: Env, question: str, yes: bool) -> None:
         raise Refused(f"{question} needs confirmation: pass --yes (stdin is not a terminal)")
     if not typer.confirm(f"{question}?", default=False, err=True):
         raise Refused(f"{question}: not confirmed; nothing changed")
+
+
+def refuse_existing(file: str, hint: str) -> None:
+    if os.path.lexists(file):
+        raise Conflict(f"'{file}' already exists: {hint}")
+
+
+def write_new_file(file: str, text: str, force: bool = False) -> None:
+    """Write a new file readable by its owner only; with `force`, an existing file (or
+    symlink: never followed) is replaced."""
+    if force and os.path.lexists(file) and not os.path.isdir(file):
+        os.unlink(file)
+    flags = os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        descriptor = os.open(file, flags, 0o600)
+    except FileExistsError:
+        raise Conflict(f"'{file}' already exists") from None
+    except OSError as exc:
+        raise Invalid(f"cannot write '{file}': {exc.strerror}") from None
+    with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
+        stream.write(text)
+
+
+def check_pictures(fmt: str, svg: str | None, html: str | None) -> None:
+    """Before any work: pictures are of the table, and never overwrite a file."""
+    for option, file in (("--svg", svg), ("--html", html)):
+        if file is None:
+            continue
+        if fmt != "table":
+            raise Invalid(f"{option} saves the table drawing: leave out --format {fmt}")
+        refuse_existing(file, "choose another name or remove it")
+
+
+def save_pictures(
+    env: Env, parts: Sequence, svg: str | None, html: str | None, title: str, what: str
+) -> None:
+    """Save the page `parts` as an SVG and/or HTML picture of a terminal."""
+    from clm.output import console, picture, say
+
+    out = console(env)
+    width = out.width if out.is_terminal else 120
+    for kind, file in (("svg", svg), ("html", html)):
+        if file is not None:
+            write_new_file(file, picture(parts, kind, title, width))
+            say(env, f"Saved {what} to {file}.")

@@ -34,6 +34,7 @@ PAGE = (
         if c.key not in ("slug", "name")
     ),
     Col("pinned", "pinned dates"),
+    Col("health_trend", "health over time"),
 )
 MILESTONES = (
     Col("id"),
@@ -46,6 +47,8 @@ MILESTONES = (
 CTAS = (Col("id"), Col("type"), Col("reason"), Col("priority"), Col("owner"), Col("due"))
 TASKS = (Col("id"), Col("title"), Col("due"), Col("assignee"), Col("milestone"), Col("cta", "CTA"))
 TIMELINE = (Col("on"), Col("kind"), Col("text"), Col("by"), Col("reason"))
+STAYS = (Col("stage"), Col("entered"), Col("left"), Col("days", number=True))
+HEALTH = (Col("on"), Col("health"))
 HISTORY = (Col("on"), Col("from"), Col("to"), Col("by"), Col("reason"))
 
 Slug = Annotated[str, typer.Argument(help="The customer's slug, e.g. acme-corp.")]
@@ -165,9 +168,21 @@ def show(ctx: typer.Context, slug: Slug, fmt: FormatOpt = Format.table) -> None:
         Section("milestones", "Milestones", MILESTONES, lists["milestones"]),
         Section("ctas", "Open CTAs", CTAS, lists["ctas"]),
         Section("tasks", "Open tasks", TASKS, lists["tasks"]),
+        Section("stays", "Stages", STAYS, lists["stays"], extra=_stay_bars(lists["stays"])),
         Section("timeline", "Timeline", TIMELINE, lists["timeline"]),
     ]
+    hidden = [Section("health_history", "Health", HEALTH, lists["health_history"])]
+    if fmt is Format.json:
+        sections += hidden
     render_record(env, title, record, (*COLUMNS, Col("pinned")), fmt, sections, page=PAGE)
+
+
+def _stay_bars(stays: list[dict]) -> list:
+    """A bar per stay, as long as its share of the customer's life: the stages as a timeline."""
+    from clm.report_views import bar
+
+    longest = max((stay["days"] for stay in stays), default=0)
+    return [("", lambda stay: bar(stay["days"], longest, width=24))]
 
 
 @app.command("edit")

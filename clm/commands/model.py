@@ -5,7 +5,15 @@ from typing import Annotated
 
 import typer
 
-from clm.commands.common import FormatOpt
+from clm.commands.common import (
+    FormatOpt,
+    HtmlOpt,
+    SvgOpt,
+    check_pictures,
+    refuse_existing,
+    save_pictures,
+    write_new_file,
+)
 from clm.context import Env
 from clm.output import Col, Format, render_rows, say, visible
 
@@ -50,14 +58,14 @@ def export(
     from clm.domain.model import read_model, to_toml
 
     if file not in (None, "-") and not force:
-        _refuse_existing(file, "pass --force to overwrite it")
+        refuse_existing(file, "pass --force to overwrite it")
     with env.database().read() as conn:
         model = read_model(conn)
     text = to_toml(model)
     if file in (None, "-"):
         env.stdout.write(text)
         return
-    _write_new(file, text, force)
+    write_new_file(file, text, force)
     counts = ", ".join(f"{len(model[part])} {part}" for part in ("stages", "rules", "playbooks"))
     say(env, f"Wrote the model to {file} ({counts}).")
 
@@ -114,22 +122,17 @@ def show(
             "--format", "-f", help="table (default), mermaid or json.", case_sensitive=False
         ),
     ] = ShowFormat.table,
-    svg: Annotated[
-        str | None, typer.Option(metavar="FILE", help="Also save the drawing as an SVG picture.")
-    ] = None,
+    svg: SvgOpt = None,
+    html: HtmlOpt = None,
 ) -> None:
     """Draw the lifecycle: stages in order with teams and SLAs, rules as arrows, playbooks.
 
-    Example: clm model show --team customer-success
+    Example: clm model show --team customer-success --svg lifecycle.svg
     """
     env = ctx.obj
     from clm.domain.model import as_json, read_model
-    from clm.errors import Invalid
 
-    if svg is not None:
-        if fmt is not ShowFormat.table:
-            raise Invalid(f"--svg saves the table drawing: leave out --format {fmt.value}")
-        _refuse_existing(svg, "choose another name or remove it")
+    check_pictures(fmt.value, svg, html)
     with env.database().read() as conn:
         model = read_model(conn)
     if team is not None:
@@ -145,9 +148,7 @@ def show(
     else:
         drawing = _drawing(model, team)
         _print(env, drawing)
-        if svg is not None:
-            _write_new(svg, _svg(env, drawing))
-            say(env, f"Saved the drawing to {svg}.")
+        save_pictures(env, drawing, svg, html, "clm model show", "the drawing")
 
 
 # --- files ---------------------------------------------------------------------------------
@@ -167,35 +168,6 @@ def _read(env: Env, file: str) -> str:
         raise Invalid(f"'{file}' is not UTF-8 text") from None
     except OSError as exc:
         raise Invalid(f"cannot read '{file}': {exc.strerror}") from None
-
-
-def _refuse_existing(file: str, hint: str) -> None:
-    import os
-
-    from clm.errors import Conflict
-
-    if os.path.lexists(file):
-        raise Conflict(f"'{file}' already exists: {hint}")
-
-
-def _write_new(file: str, text: str, force: bool = False) -> None:
-    """Write a new file readable by its owner only; with `force`, an existing file (or
-    symlink: never followed) is replaced."""
-    import os
-
-    from clm.errors import Conflict, Invalid
-
-    if force and os.path.lexists(file) and not os.path.isdir(file):
-        os.unlink(file)
-    flags = os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_NOFOLLOW", 0)
-    try:
-        descriptor = os.open(file, flags, 0o600)
-    except FileExistsError:
-        raise Conflict(f"'{file}' already exists") from None
-    except OSError as exc:
-        raise Invalid(f"cannot write '{file}': {exc.strerror}") from None
-    with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
-        stream.write(text)
 
 
 # --- the drawing ---------------------------------------------------------------------------
@@ -278,30 +250,6 @@ def _print(env: Env, drawing: list) -> None:
     out = console(env)
     for part in drawing:
         out.print(part)
-
-
-def _svg(env: Env, drawing: list) -> str:
-    """The drawing as an SVG picture of a terminal, in colour, as wide as it needs."""
-    import io
-
-    from rich.console import Console
-
-    shown = _console_width(env)
-    recorder = Console(
-        file=io.StringIO(), record=True, width=shown, force_terminal=True,
-        color_system="truecolor", highlight=False, markup=False, emoji=False,
-    )  # fmt: skip
-    for part in drawing:
-        recorder.print(part)
-    return recorder.export_svg(title="clm model show")
-
-
-def _console_width(env: Env) -> int:
-    """The terminal's width, or 120 columns when the output is not a terminal."""
-    from clm.output import console
-
-    out = console(env)
-    return out.width if out.is_terminal else 120
 
 
 def _mermaid_text(text: str) -> str:

@@ -124,9 +124,46 @@ def _row(kind, row_id, customer, title, due, detail) -> dict:
 OVERDUE_KEYS = ("kind", "id", "customer", "title", "due", "days_overdue", "owner")
 
 
-def overdue_items(conn: Connection, today: date) -> Iterator[dict]:
-    """Unfinished milestones, open tasks and open (not snoozed) CTAs past due, oldest first,
-    each with who it is on: the task's assignee, the CTA's owner, the customer's owner."""
+def overdue_items(
+    conn: Connection, today: date, by_owner: bool = False, limit: int | None = None
+) -> Iterator[dict]:
+    """Unfinished milestones, open tasks and open (not snoozed) CTAs past due, oldest first
+    (`by_owner`: grouped by owner, the unowned last), each with who it is on: the task's
+    assignee, the CTA's owner, the customer's owner."""
+    query = _overdue(today)
+    order = (query.c.due, query.c.kind, query.c.id)
+    if by_owner:
+        order = (query.c.handle.is_(None), query.c.handle, *order)
+    for row in conn.execute(select(query).order_by(*order).limit(limit)):
+        yield dict(
+            zip(
+                OVERDUE_KEYS,
+                (
+                    row.kind,
+                    row.id,
+                    row.slug,
+                    row.title,
+                    row.due,
+                    (today - row.due).days,
+                    row.handle,
+                ),
+                strict=True,
+            )
+        )
+
+
+def overdue_by_owner(conn: Connection, today: date) -> list[tuple[str | None, int]]:
+    """How many overdue items each owner has, most first."""
+    from sqlalchemy import func
+
+    query = _overdue(today)
+    count = func.count().label("items")
+    grouped = select(query.c.handle, count).group_by(query.c.handle)
+    return [tuple(row) for row in conn.execute(grouped.order_by(count.desc(), query.c.handle))]
+
+
+def _overdue(today: date):
+    """The overdue items as one subquery: kind, id, slug, title, due, handle (of the owner)."""
     from sqlalchemy import literal, union_all
 
     owner = users.alias("owner")
@@ -186,20 +223,4 @@ def overdue_items(conn: Connection, today: date) -> Iterator[dict]:
             *live,
         ),
     ]
-    query = union_all(*parts).subquery()
-    for row in conn.execute(select(query).order_by(query.c.due, query.c.kind, query.c.id)):
-        yield dict(
-            zip(
-                OVERDUE_KEYS,
-                (
-                    row.kind,
-                    row.id,
-                    row.slug,
-                    row.title,
-                    row.due,
-                    (today - row.due).days,
-                    row.handle,
-                ),
-                strict=True,
-            )
-        )
+    return union_all(*parts).subquery()

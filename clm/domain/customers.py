@@ -9,6 +9,7 @@ from sqlalchemy import Connection, delete, func, select, update
 
 from clm.dates import Duration, days_between, parse_duration
 from clm.db import utcnow
+from clm.domain.health import health_history, log_health, sparkline
 from clm.domain.records import find_live, new_row, update_row
 from clm.domain.stages import entry_stage, get_stage
 from clm.domain.transitions import enter_stage, record_transition, run_stage_playbooks
@@ -145,6 +146,8 @@ def add_customer(
         **_dated(_metrics(arr, health, lead_score), today),
     )
     customer_id = conn.execute(customers.insert().values(row)).inserted_primary_key[0]
+    if row.get("health") is not None:
+        log_health(conn, [(customer_id, today, row["health"])])
     _add_links(conn, customer_id, tags, influencer_ids.values())
     entry_key = record_transition(
         conn,
@@ -260,12 +263,33 @@ def show_customer(conn: Connection, today: date, slug: str) -> tuple[dict, dict[
 
     unfinished = list(list_milestones(conn, today, customer=customer.slug))
     record["pinned"] = [f"{m['title']} {m['due']}" for m in unfinished if m["pinned"]]
+    health = health_history(conn, customer.id)
+    record["health_trend"] = sparkline(health)
     return record, {
         "milestones": unfinished,
         "ctas": list(list_ctas(conn, today, customer=customer.slug)),
         "tasks": list(list_tasks(conn, today, customer=customer.slug)),
+        "stays": stays(conn, customer.id, today),
+        "health_history": health,
         "timeline": list(timeline(conn, customer.id)),
     }
+
+
+def stays(conn: Connection, customer_id: int, today: date) -> list[dict]:
+    """The customer's stays in stages, oldest first: stage, entered, left (None while it
+    lasts) and days."""
+    query = (
+        select(transitions.c.to_stage, transitions.c.on)
+        .where(transitions.c.customer_id == customer_id)
+        .order_by(transitions.c.on, transitions.c.id)
+    )
+    entries = list(conn.execute(query))
+    ends = [on for _, on in entries[1:]] + [None]
+    return [
+        {"stage": stage, "entered": entered, "left": left,
+         "days": days_between(entered, left or today)}
+        for (stage, entered), left in zip(entries, ends, strict=True)
+    ]  # fmt: skip
 
 
 def timeline(conn: Connection, customer_id: int) -> Iterator[dict]:
@@ -347,6 +371,8 @@ def edit_customer(
         touched.append("influencers")
     # Tags and influencers merge as whole fields of the customer: stamped on it.
     update_row(conn, customers, customer, _dated(changes, today), touched)
+    if "health" in changes:
+        log_health(conn, [(customer.id, today, changes["health"])])
     changed = [key.removesuffix("_id") for key in changes] + touched
     return changed
 

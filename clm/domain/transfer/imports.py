@@ -21,6 +21,7 @@ from sqlalchemy import Connection, delete, select
 
 from clm.dates import parse_duration
 from clm.db import one_of
+from clm.domain.health import log_health
 from clm.domain.records import check_handle
 from clm.domain.transfer import COLUMNS
 from clm.domain.transfer import values as v
@@ -354,6 +355,8 @@ class CustomerImporter(KeyedImporter):
             followers.append((row["id"], values.get("influencer_ids", ())))
         insert(self.conn, customers, rows)
         insert(self.conn, transitions, entries)
+        scores = [(row["id"], self.today, row["health"]) for row in rows]
+        log_health(self.conn, [score for score in scores if score[2] is not None])
         add_links(self.conn, customer_tags, "customer_id", "tag", tags)
         add_links(self.conn, customer_influencers, "customer_id", "user_id", followers)
 
@@ -433,6 +436,11 @@ class CustomerImporter(KeyedImporter):
         self.write_updates(changed_rows)
         if entries:
             insert(self.conn, transitions, entries)
+        log_health(
+            self.conn,
+            [(row.id, self.today, changes["health"]) for row, changes, _ in changed_rows
+             if changes.get("health") is not None],
+        )  # fmt: skip
         replace_links(self.conn, customer_tags, "customer_id", "tag", new_tags)
         replace_links(self.conn, customer_influencers, "customer_id", "user_id", new_followers)
 

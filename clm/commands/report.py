@@ -1,0 +1,277 @@
+"""`clm report …`: the book per stage, the funnel, time in stage, renewals, overdue work,
+handoffs and flows; as tables, data or pictures, and all of them on one dashboard page."""
+
+from collections.abc import Callable, Iterable, Sequence
+from functools import partial
+from typing import Annotated
+
+import typer
+
+from clm.commands.common import FormatOpt, HtmlOpt, SvgOpt, check_pictures, save_pictures
+from clm.context import Env
+from clm.output import Col, Format, say
+
+app = typer.Typer(
+    help="Reports: stages, funnel, time in stage, renewals, overdue, handoffs, flows, dashboard.",
+    no_args_is_help=True,
+)
+
+Since = Annotated[
+    str | None,
+    typer.Option(metavar="DATE", help="Only what happened from this day on (default: always)."),
+]
+AsOf = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of", metavar="DATE", help="The book as it stood on this day, from the history."
+    ),
+]
+
+
+def _as_of(env: Env, text: str | None):
+    from clm.errors import Invalid
+
+    day = env.date(text, "--as-of")
+    if day is not None and day > env.today:
+        raise Invalid(f"invalid --as-of {day}: it must not be after today ({env.today})")
+    return day
+
+
+def _show(
+    env: Env,
+    fmt: Format,
+    columns: Sequence[Col],
+    rows: Iterable[dict],
+    page: Callable[[], list],
+    pictures: tuple[str | None, str | None],
+    name: str,
+) -> None:
+    """Data in `fmt`, or for people the report's page, also saved as pictures."""
+    from clm.output import Listing, print_page, render_rows
+
+    if fmt is not Format.table:
+        render_rows(env, rows, columns, fmt, noun=name)
+        return
+    parts = page()
+    if any(pictures):
+        for part in parts:
+            if isinstance(part, Listing):
+                part.rows = list(part.rows)
+    print_page(env, parts)
+    save_pictures(env, parts, *pictures, title=f"clm report {name}", what=f"the {name} report")
+
+
+@app.command("stages")
+def stages(
+    ctx: typer.Context,
+    as_of: AsOf = None,
+    fmt: FormatOpt = Format.table,
+    svg: SvgOpt = None,
+    html: HtmlOpt = None,
+) -> None:
+    """Customers and ARR per stage, in lifecycle order, with a bar chart.
+
+    Example: clm report stages --as-of 2026-09-30
+    """
+    env = ctx.obj
+    from clm.domain.reports import stage_counts
+    from clm.report_views import STAGES, stages_page
+
+    check_pictures(fmt.value, svg, html)
+    day = _as_of(env, as_of)
+    with env.database().read() as conn:
+        rows = stage_counts(conn, day)
+    _show(env, fmt, STAGES, rows, lambda: stages_page(rows, day), (svg, html), "stages")
+
+
+@app.command("funnel")
+def funnel(
+    ctx: typer.Context,
+    since: Since = None,
+    as_of: AsOf = None,
+    fmt: FormatOpt = Format.table,
+    svg: SvgOpt = None,
+    html: HtmlOpt = None,
+) -> None:
+    """Per stage: customers who entered, who moved on to a later stage, conversion, and the
+    median days they took.
+
+    Entries count: a customer who comes back to a stage counts again. A move into a terminal
+    stage (churned) is not moving on.
+    Example: clm report funnel --since 2026-01-01
+    """
+    env = ctx.obj
+    from clm.domain.reports import FUNNEL_KEYS, funnel
+    from clm.report_views import funnel_page
+
+    check_pictures(fmt.value, svg, html)
+    start, day = env.date(since, "--since"), _as_of(env, as_of)
+    with env.database().read() as conn:
+        rows = funnel(conn, start, day)
+    columns = [Col(key) for key in FUNNEL_KEYS]
+    _show(env, fmt, columns, rows, lambda: funnel_page(rows, start, day), (svg, html), "funnel")
+
+
+@app.command("time-in-stage")
+def time_in_stage(
+    ctx: typer.Context,
+    over: Annotated[
+        bool, typer.Option("--over", help="List the customers over their stage's SLA instead.")
+    ] = False,
+    fmt: FormatOpt = Format.table,
+    svg: SvgOpt = None,
+    html: HtmlOpt = None,
+) -> None:
+    """Median and p90 days per stage against its expected days, and who is over.
+
+    Stays that have not ended count up to today.
+    Example: clm report time-in-stage --over --format csv
+    """
+    env = ctx.obj
+    from itertools import islice
+
+    from clm.domain.reports import TIME_KEYS, over_sla, time_in_stage
+    from clm.output import Listing
+    from clm.report_views import OVER, time_page, title
+
+    check_pictures(fmt.value, svg, html)
+    with env.database().read() as conn:
+        if over:
+            rows = over_sla(conn, env.today)
+            page = [title("Customers over their stage's SLA"), Listing(OVER, rows, empty="None.")]
+            _show(env, fmt, OVER, rows, lambda: page, (svg, html), "time-in-stage")
+            return
+        rows = time_in_stage(conn, env.today)
+        late = over_sla(conn, env.today)
+        shown = list(islice(late, 20)) if fmt is Format.table else []
+        more = sum(row["over"] for row in rows) - len(shown)
+    columns = [Col(key) for key in TIME_KEYS]
+    page = partial(time_page, rows, shown, more)
+    _show(env, fmt, columns, rows, page, (svg, html), "time-in-stage")
+
+
+@app.command("renewals")
+def renewals(
+    ctx: typer.Context,
+    within: Annotated[
+        str, typer.Option(metavar="DUR", help="How far ahead, e.g. 30d, 2m, 1y.")
+    ] = "90d",
+    fmt: FormatOpt = Format.table,
+    svg: SvgOpt = None,
+    html: HtmlOpt = None,
+) -> None:
+    """Upcoming renewals, soonest first: ARR, stage, health, owner, days left; the ARR at stake.
+
+    Example: clm report renewals --within 30d
+    """
+    env = ctx.obj
+    from clm.commands.customer import COLUMNS
+    from clm.domain.reports import renewals, renewals_at_stake
+    from clm.report_views import renewals_page
+
+    check_pictures(fmt.value, svg, html)
+    days = (env.duration(within, "--within").after(env.today) - env.today).days
+    with env.database().read() as conn:
+        rows = renewals(conn, env.today, days)
+        count, arr = renewals_at_stake(conn, env.today, days)
+        columns = (*COLUMNS, Col("days_left"))
+        page = partial(renewals_page, rows, count, arr, days)
+        _show(env, fmt, columns, rows, page, (svg, html), "renewals")
+
+
+@app.command("overdue")
+def overdue(
+    ctx: typer.Context,
+    fmt: FormatOpt = Format.table,
+    svg: SvgOpt = None,
+    html: HtmlOpt = None,
+) -> None:
+    """Overdue milestones, tasks and CTAs by owner, with the days overdue.
+
+    Example: clm report overdue --format csv
+    """
+    env = ctx.obj
+    from clm.domain.reports import overdue
+    from clm.report_views import OVERDUE, overdue_page
+
+    check_pictures(fmt.value, svg, html)
+    with env.database().read() as conn:
+        rows = overdue(conn, env.today)
+        _show(env, fmt, OVERDUE, rows, lambda: overdue_page(rows), (svg, html), "overdue")
+
+
+@app.command("handoffs")
+def handoffs(
+    ctx: typer.Context,
+    since: Since = None,
+    fmt: FormatOpt = Format.table,
+    svg: SvgOpt = None,
+    html: HtmlOpt = None,
+) -> None:
+    """Stage changes that handed a customer to another team, with the owner before and after.
+
+    Example: clm report handoffs --since 2026-10-01
+    """
+    env = ctx.obj
+    from clm.domain.reports import handoffs
+    from clm.report_views import HANDOFFS, handoffs_page
+
+    check_pictures(fmt.value, svg, html)
+    start = env.date(since, "--since")
+    with env.database().read() as conn:
+        rows = handoffs(conn, start)
+        page = partial(handoffs_page, rows, start)
+        _show(env, fmt, HANDOFFS, rows, page, (svg, html), "handoffs")
+
+
+@app.command("flows")
+def flows(
+    ctx: typer.Context,
+    since: Since = None,
+    as_of: AsOf = None,
+    fmt: FormatOpt = Format.table,
+    svg: SvgOpt = None,
+    html: HtmlOpt = None,
+) -> None:
+    """How many customers moved from each stage to each other stage: forward, backward, churn.
+
+    Example: clm report flows --since 2026-01-01
+    """
+    env = ctx.obj
+    from clm.domain.reports import flows, lifecycle
+    from clm.report_views import FLOWS, flows_page
+
+    check_pictures(fmt.value, svg, html)
+    start, day = env.date(since, "--since"), _as_of(env, as_of)
+    with env.database().read() as conn:
+        rows = flows(conn, start, day)
+        keys = [stage["key"] for stage in lifecycle(conn)]
+    _show(env, fmt, FLOWS, rows, lambda: flows_page(rows, keys, start), (svg, html), "flows")
+
+
+@app.command("dashboard")
+def dashboard(
+    ctx: typer.Context,
+    html: Annotated[
+        str, typer.Option("--html", metavar="FILE", help="The page to write, e.g. book.html.")
+    ],
+    since: Since = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite FILE if it exists.")] = False,
+) -> None:
+    """Write every report and the lifecycle drawn on one self-contained HTML page.
+
+    The page needs no network to view: send it to a team or open it in a browser.
+    Example: clm report dashboard --html book.html --since 2026-10-01
+    """
+    env = ctx.obj
+    from clm.commands.common import refuse_existing, write_new_file
+    from clm.dashboard import render
+    from clm.domain.reports import dashboard
+
+    if not force:
+        refuse_existing(html, "pass --force to overwrite it")
+    start = env.date(since, "--since")
+    with env.database().read() as conn:
+        data = dashboard(conn, env.today, start)
+    write_new_file(html, render(data), force=force)
+    say(env, f"Wrote the dashboard to {html}.")

@@ -1,0 +1,402 @@
+"""Reports over the book and its history, computed in SQL: stages, funnel, time in stage,
+renewals, overdue work, handoffs and flows. `as_of` rebuilds the book as it stood on a day
+from the transition history.
+
+A stay is one customer's time in one stage: from a transition into the stage to the next
+transition of that customer (or, while it lasts, to today), found with a window function over
+the (customer, day) index. Medians and p90s come from SQL's count of stays per stage and whole
+days: a histogram of a few thousand rows, however long the history, read in Python.
+"""
+
+from collections.abc import Iterator
+from datetime import date, timedelta
+
+from sqlalchemy import Connection, and_, case, false, func, literal, or_, select
+from sqlalchemy.sql import Select
+
+from clm.db import days_from
+from clm.domain.agenda import overdue_by_owner, overdue_items
+from clm.models import customers, stages, transitions, users
+from clm.output import number
+
+FUNNEL_KEYS = ("stage", "entered", "moved_on", "conversion", "median_days")
+TIME_KEYS = ("stage", "customers", "median_days", "p90_days", "expected_days", "over")
+OVER_KEYS = ("customer", "stage", "owner", "days_in_stage", "expected_days", "days_over")
+HANDOFF_KEYS = ("customer", "on", "from_stage", "to_stage", "from_owner", "to_owner")
+FLOW_KEYS = ("from_stage", "to_stage", "moves", "direction")
+RENEWAL_WITHIN_DAYS = 90
+
+
+def lifecycle(conn: Connection) -> list[dict]:
+    """The live stages in order: key, name, team, position, expected days, terminal."""
+    query = (
+        select(stages.c.key, stages.c.name, stages.c.team, stages.c.position,
+               stages.c.expected_days, stages.c.terminal)
+        .where(stages.c.deleted_at.is_(None))
+        .order_by(stages.c.position)
+    )  # fmt: skip
+    return [row._asdict() for row in conn.execute(query)]
+
+
+def _per_stage(conn: Connection, found: dict[str, dict], empty: dict) -> list[dict]:
+    """One row per stage in lifecycle order (zeros where none), then stages no longer in the
+    model that the history still names."""
+    keys = [stage["key"] for stage in lifecycle(conn)]
+    keys += sorted(set(found) - set(keys))
+    return [{"stage": key} | found.get(key, empty) for key in keys]
+
+
+def _live_customer():
+    return and_(customers.c.id == transitions.c.customer_id, customers.c.deleted_at.is_(None))
+
+
+def _of_live_customer():
+    """A transition of a customer not removed (the removed are few: no join with every row)."""
+    removed = select(customers.c.id).where(customers.c.deleted_at.is_not(None))
+    return transitions.c.customer_id.not_in(removed)
+
+
+def _stays(as_of: date | None = None):
+    """Every stay of a live customer: stage, entered, the next stage and the day it left
+    (None while it lasts). With `as_of`, the history as it stood that day."""
+    window = {"partition_by": transitions.c.customer_id,
+              "order_by": (transitions.c.on, transitions.c.id)}  # fmt: skip
+    query = select(
+        transitions.c.customer_id,
+        transitions.c.to_stage.label("stage"),
+        transitions.c.on.label("entered"),
+        func.lead(transitions.c.to_stage).over(**window).label("next_stage"),
+        func.lead(transitions.c.on).over(**window).label("left"),
+    ).where(_of_live_customer())
+    if as_of is not None:
+        query = query.where(transitions.c.on <= as_of)
+    return query.subquery("stays")
+
+
+def _percentiles(conn: Connection, values: Select) -> dict[str, tuple]:
+    """Per group of a query of (group, whole days): the median (the mean of the middle two of
+    an even count) and the p90 (nearest rank: the ceil(0.9 n)-th smallest). SQL counts each
+    (group, days); days are few, so the histogram is small whatever the history's size."""
+    measured = values.subquery("measured")
+    group, value = measured.c
+    query = select(group, value, func.count()).group_by(group, value).order_by(group, value)
+    histograms: dict[str, list[tuple[int, int]]] = {}
+    for key, days, count in conn.execute(query):
+        histograms.setdefault(key, []).append((days, count))
+    return {key: _median_p90(histogram) for key, histogram in histograms.items()}
+
+
+def _median_p90(histogram: list[tuple[int, int]]) -> tuple:
+    """The median and nearest-rank p90 of sorted (value, count) pairs."""
+    n = sum(count for _, count in histogram)
+
+    def ranked(rank: int) -> int:  # the rank-th smallest value, from 1
+        seen = 0
+        for value, count in histogram:
+            seen += count
+            if seen >= rank:
+                return value
+        raise ValueError(rank)
+
+    median = (ranked((n + 1) // 2) + ranked((n + 2) // 2)) / 2
+    return _days(median), _days(ranked(-(-9 * n // 10)))
+
+
+def _days(value) -> int | float | None:
+    return None if value is None else number(round(float(value), 1))
+
+
+def _money(value) -> int | float:
+    return number(round(float(value or 0), 2))
+
+
+# --- the book per stage ----------------------------------------------------------------------
+
+
+def stage_counts(conn: Connection, as_of: date | None = None) -> list[dict]:
+    """Customers and ARR per stage: now, or as the history says they stood on `as_of`.
+    ARR is the customer's current ARR (its history is not kept)."""
+    if as_of is None:
+        stage = customers.c.stage
+        query = select(stage, func.count(), func.sum(customers.c.arr)).where(
+            customers.c.deleted_at.is_(None)
+        )
+    else:
+        standing = _stays(as_of)  # the history up to that day: its open stays
+        stage = standing.c.stage
+        query = (
+            select(stage, func.count(), func.sum(customers.c.arr))
+            .join(customers, customers.c.id == standing.c.customer_id)
+            .where(standing.c.left.is_(None))
+        )
+    found = {
+        key: {"customers": count, "arr": _money(arr)}
+        for key, count, arr in conn.execute(query.group_by(stage))
+    }
+    return _per_stage(conn, found, {"customers": 0, "arr": 0})
+
+
+def _moved_on(stage_list: list[dict], stays):
+    """SQL: the stay ended in a move to a later stage that is not terminal."""
+    later = {
+        stage["key"]: [other["key"] for other in stage_list
+                       if other["position"] > stage["position"] and not other["terminal"]]
+        for stage in stage_list
+    }  # fmt: skip
+    moves = [and_(stays.c.stage == key, stays.c.next_stage.in_(keys))
+             for key, keys in later.items() if keys]  # fmt: skip
+    return or_(*moves) if moves else false()
+
+
+def funnel(conn: Connection, since: date | None = None, as_of: date | None = None) -> list[dict]:
+    """Per stage: entries into it (from `since`, up to `as_of`; a customer who comes back
+    counts again), those that moved on to a later stage (not a terminal one: churn is no
+    progress), the share, and the median days they took to move on. One pass over the
+    history: SQL counts the stays per stage, moved on or not, and days taken."""
+    stays = _stays(as_of)
+    stage_list = lifecycle(conn)
+    moved = _moved_on(stage_list, stays)
+    window = [stays.c.stage.in_([stage["key"] for stage in stage_list])]
+    if since is not None:
+        window.append(stays.c.entered >= since)
+    flag = case((moved, 1), else_=0).label("moved")
+    took = case((moved, days_from(stays.c.entered, stays.c.left))).label("took")
+    measured = select(stays.c.stage, flag, took).where(*window).subquery("measured")
+    query = (
+        select(measured.c.stage, measured.c.moved, measured.c.took, func.count())
+        .group_by(measured.c.stage, measured.c.moved, measured.c.took)
+        .order_by(measured.c.stage, measured.c.took)
+    )
+    entered: dict[str, int] = {}
+    histograms: dict[str, list[tuple[int, int]]] = {}
+    for key, was_moved, days, count in conn.execute(query):
+        entered[key] = entered.get(key, 0) + count
+        if was_moved:
+            histograms.setdefault(key, []).append((days, count))
+    found = {}
+    for key, count in entered.items():
+        moved_on = sum(n for _, n in histograms.get(key, ()))
+        found[key] = {
+            "entered": count,
+            "moved_on": moved_on,
+            "conversion": round(moved_on / count, 3),
+            "median_days": _median_p90(histograms[key])[0] if moved_on else None,
+        }
+    empty = {"entered": 0, "moved_on": 0, "conversion": None, "median_days": None}
+    return _per_stage(conn, found, empty)
+
+
+def _over_sla(today: date, stage_list: list[dict]):
+    """SQL: the customer has been in its stage longer than the stage's expected days."""
+    bounds = [
+        and_(
+            customers.c.stage == stage["key"],
+            customers.c.stage_entered < today - timedelta(days=stage["expected_days"]),
+        )
+        for stage in stage_list
+        if stage["expected_days"]
+    ]
+    return or_(*bounds) if bounds else false()
+
+
+def time_in_stage(conn: Connection, today: date) -> list[dict]:
+    """Per stage: the median and p90 days of its stays (open ones counted up to today) against
+    its expected days, the customers in it now and how many of them are over."""
+    stays = _stays()
+    spent = days_from(stays.c.entered, func.coalesce(stays.c.left, literal(today)))
+    measured = _percentiles(conn, select(stays.c.stage, spent))
+    stage_list = lifecycle(conn)
+    over = _over_sla(today, stage_list)
+    query = (
+        select(customers.c.stage, func.count(), func.sum(case((over, 1), else_=0)))
+        .where(customers.c.deleted_at.is_(None))
+        .group_by(customers.c.stage)
+    )
+    now = {key: (count, late) for key, count, late in conn.execute(query)}
+    expected = {stage["key"]: stage["expected_days"] for stage in stage_list}
+    found = {
+        key: {
+            "customers": now.get(key, (0, 0))[0],
+            "median_days": median,
+            "p90_days": p90,
+            "expected_days": expected.get(key),
+            "over": now.get(key, (0, 0))[1],
+        }
+        for key, (median, p90) in measured.items()
+    }
+    empty = {"customers": 0, "median_days": None, "p90_days": None, "over": 0}
+    rows = _per_stage(conn, found, empty)
+    return [{key: row.get(key, expected.get(row["stage"])) for key in TIME_KEYS} for row in rows]
+
+
+def over_sla(conn: Connection, today: date) -> Iterator[dict]:
+    """The customers in their stage longer than its expected days, longest over first."""
+    stage_list = lifecycle(conn)
+    expected = {stage["key"]: stage["expected_days"] for stage in stage_list}
+    owner = users.alias("owner")
+    query = (
+        select(customers.c.slug, customers.c.stage, owner.c.handle, customers.c.stage_entered)
+        .select_from(customers.outerjoin(owner, owner.c.id == customers.c.owner_id))
+        .where(customers.c.deleted_at.is_(None), _over_sla(today, stage_list))
+        .order_by(customers.c.stage_entered, customers.c.slug)
+    )
+    for slug, stage, handle, entered in conn.execute(query):
+        days = (today - entered).days
+        yield dict(zip(OVER_KEYS, (slug, stage, handle, days, expected[stage],
+                                   days - expected[stage]), strict=True))  # fmt: skip
+
+
+# --- renewals and overdue work -----------------------------------------------------------------
+
+
+def _renewing(today: date, within_days: int):
+    terminal = select(stages.c.key).where(stages.c.terminal, stages.c.deleted_at.is_(None))
+    return and_(
+        customers.c.deleted_at.is_(None),
+        customers.c.renewal.between(today, today + timedelta(days=within_days)),
+        customers.c.stage.not_in(terminal),
+    )
+
+
+def renewals(conn: Connection, today: date, within_days: int) -> Iterator[dict]:
+    """Customers (not churned) renewing from today to `within_days` ahead, soonest first, with
+    the days left."""
+    from clm.domain.customers import _as_dict, _select_customers
+
+    query = _select_customers().where(_renewing(today, within_days))
+    for row in conn.execute(query.order_by(customers.c.renewal, customers.c.slug)):
+        record = _as_dict(row, today)
+        yield record | {"days_left": (record["renewal"] - today).days}
+
+
+def renewals_at_stake(conn: Connection, today: date, within_days: int) -> tuple[int, float]:
+    """How many customers renew in the window, and their ARR."""
+    query = select(func.count(), func.sum(customers.c.arr)).where(_renewing(today, within_days))
+    count, arr = conn.execute(query).one()
+    return count, _money(arr)
+
+
+def overdue(conn: Connection, today: date) -> Iterator[dict]:
+    """Overdue milestones, tasks and CTAs, grouped by who they are on, most overdue first."""
+    return overdue_items(conn, today, by_owner=True)
+
+
+# --- moves -------------------------------------------------------------------------------------
+
+
+def _moves(since: date | None, as_of: date | None) -> list:
+    where = [transitions.c.from_stage.is_not(None)]
+    if since is not None:
+        where.append(transitions.c.on >= since)
+    if as_of is not None:
+        where.append(transitions.c.on <= as_of)
+    return where
+
+
+def _handed_off(stage_list: list[dict]):
+    """SQL: a move into a stage of a team from a stage of another (or of none, or removed)."""
+    moves = [
+        and_(transitions.c.to_stage == stage["key"],
+             transitions.c.from_stage.not_in([other["key"] for other in stage_list
+                                              if other["team"] == stage["team"]]))
+        for stage in stage_list
+        if stage["team"]
+    ]  # fmt: skip
+    return or_(*moves) if moves else false()
+
+
+def _handoffs(stage_list: list[dict], since: date | None) -> Select:
+    here, there = stages.alias("here"), stages.alias("there")
+    before, after = users.alias("before"), users.alias("after")
+    joined = (
+        transitions.join(customers, _live_customer())
+        .outerjoin(here, and_(here.c.key == transitions.c.from_stage, here.c.deleted_at.is_(None)))
+        .outerjoin(there, and_(there.c.key == transitions.c.to_stage, there.c.deleted_at.is_(None)))
+        .outerjoin(before, before.c.id == transitions.c.from_owner_id)
+        .outerjoin(after, after.c.id == transitions.c.to_owner_id)
+    )
+    shown = (
+        customers.c.slug, transitions.c.on, transitions.c.from_stage, transitions.c.to_stage,
+        before.c.handle, after.c.handle, here.c.team, there.c.team,
+    )  # fmt: skip
+    return select(*shown).select_from(joined).where(*_moves(since, None), _handed_off(stage_list))
+
+
+def handoffs(
+    conn: Connection, since: date | None = None, latest: int | None = None
+) -> Iterator[dict]:
+    """Stage changes into a stage another team owns, with the owner before and after (a move
+    into a stage of no team, such as churned, hands nothing off); oldest first, or the
+    `latest` few, newest first."""
+    query = _handoffs(lifecycle(conn), since)
+    if latest is None:
+        query = query.order_by(transitions.c.on, transitions.c.id)
+    else:
+        query = query.order_by(transitions.c.on.desc(), transitions.c.id.desc()).limit(latest)
+    for row in conn.execute(query):
+        yield dict(zip((*HANDOFF_KEYS, "from_team", "to_team"), row, strict=True))
+
+
+def handoff_count(conn: Connection, since: date | None = None) -> int:
+    query = select(func.count()).where(
+        *_moves(since, None), _of_live_customer(), _handed_off(lifecycle(conn))
+    )
+    return conn.scalar(query)
+
+
+def flows(conn: Connection, since: date | None = None, as_of: date | None = None) -> list[dict]:
+    """How many moves went from each stage to each other stage, and which way: forward,
+    backward, or churn (into a terminal stage). In lifecycle order."""
+    query = (
+        select(transitions.c.from_stage, transitions.c.to_stage, func.count())
+        .where(*_moves(since, as_of), _of_live_customer())
+        .group_by(transitions.c.from_stage, transitions.c.to_stage)
+    )
+    stage_list = {stage["key"]: stage for stage in lifecycle(conn)}
+    far = len(stage_list) + 1
+
+    def position(key: str) -> int:
+        return stage_list[key]["position"] if key in stage_list else far
+
+    rows = []
+    for from_stage, to_stage, moves in conn.execute(query):
+        if to_stage in stage_list and stage_list[to_stage]["terminal"]:
+            direction = "churn"
+        elif from_stage not in stage_list or to_stage not in stage_list:
+            direction = "other"
+        else:
+            direction = "forward" if position(to_stage) > position(from_stage) else "backward"
+        rows.append(dict(zip(FLOW_KEYS, (from_stage, to_stage, moves, direction), strict=True)))
+    return sorted(rows, key=lambda r: (position(r["from_stage"]), position(r["to_stage"]),
+                                       r["from_stage"], r["to_stage"]))  # fmt: skip
+
+
+# --- everything on one page -------------------------------------------------------------------
+
+LISTED = 50  # rows of a long list on the dashboard; the rest are counted
+
+
+def dashboard(conn: Connection, today: date, since: date | None = None) -> dict:
+    """Every report for the dashboard page, long lists cut to their first rows and counted."""
+    from itertools import islice
+
+    from clm.domain.model import edges, read_model
+
+    model = read_model(conn)
+    return {
+        "today": today,
+        "since": since,
+        "lifecycle": lifecycle(conn),
+        "rules": edges(model),
+        "stages": stage_counts(conn),
+        "funnel": funnel(conn, since),
+        "time_in_stage": time_in_stage(conn, today),
+        "over_sla": list(islice(over_sla(conn, today), LISTED)),
+        "renewals": list(islice(renewals(conn, today, RENEWAL_WITHIN_DAYS), LISTED)),
+        "renewals_at_stake": renewals_at_stake(conn, today, RENEWAL_WITHIN_DAYS),
+        "overdue": list(overdue_items(conn, today, limit=LISTED)),
+        "overdue_by_owner": overdue_by_owner(conn, today),
+        "handoffs": list(handoffs(conn, since, latest=LISTED)),
+        "handoff_count": handoff_count(conn, since),
+        "flows": flows(conn, since),
+    }
