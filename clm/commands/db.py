@@ -145,3 +145,32 @@ def backup(
     if dest.exists() or dest.is_symlink():
         raise ClmError(f"'{dest}' already exists: pick a new file")
     say(env, f"Backed up to {database.backup(dest)}.")
+
+
+@app.command("merge")
+def merge(
+    ctx: typer.Context,
+    other: Annotated[Path, typer.Argument(help="A conflicted copy of the database file.")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would change; change nothing.")
+    ] = False,
+) -> None:
+    """Fold a conflicted copy of the db file back in: the newer edit wins field by field,
+    history is unioned, deletes are kept. The copy itself is never modified.
+
+    Example: clm db merge "clm (Mia's conflicted copy 2026-11-20).db" --dry-run
+    """
+    env = ctx.obj
+    from clm.domain.merge import merge_file
+
+    database = env.database()
+    report, saved = merge_file(database, other, dry_run)
+    for line in report.lines():
+        env.stdout.write(f"{line}\n")
+    if not report.changed:
+        say(env, f"Nothing to merge: {database.describe()} already holds all of {other}.")
+        return
+    if saved:
+        say(env, f"Saved the db as it was before the merge as {saved}.")
+    verb = "Dry run: would merge" if dry_run else "Merged"
+    say(env, f"{verb} {other} into {database.describe()}.")

@@ -103,6 +103,19 @@ def settle_reminders(conn: Connection, milestone_id: int) -> None:
         )
 
 
+def refresh_reminders(conn: Connection, milestone_ids: Iterable[int]) -> None:
+    """Recompute the reminder days (from the due date) and pending flags of these milestones:
+    after a merge brought a due date, offsets, a status or fired reminders from a copy."""
+    for milestone_id in milestone_ids:
+        due = conn.scalar(select(milestones.c.due).where(milestones.c.id == milestone_id))
+        offsets = conn.scalars(
+            select(milestone_reminders.c.offset).where(
+                milestone_reminders.c.milestone_id == milestone_id
+            )
+        ).all()
+        _set_reminders(conn, milestone_id, due, [parse_duration(o) for o in offsets])
+
+
 def create_milestone(
     conn: Connection,
     customer_id: int,
