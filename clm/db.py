@@ -270,7 +270,11 @@ class Database:
 
 def backup_path(path: Path, label: str) -> Path:
     stamp = utcnow().strftime("%Y%m%dT%H%M%S")
-    return path.with_name(f"{path.name}.{label}-{stamp}.bak")
+    backup, n = path.with_name(f"{path.name}.{label}-{stamp}.bak"), 1
+    while backup.exists():  # two backups within a second
+        n += 1
+        backup = path.with_name(f"{path.name}.{label}-{stamp}-{n}.bak")
+    return backup
 
 
 def _create_private_file(path: Path, exclusive: bool = False) -> None:
@@ -473,20 +477,28 @@ def open_copy(path: Path) -> Iterator[Connection]:
             f"{path} has a journal beside it (a crash, or a sync in progress): open it once "
             f"with clm (clm --db '{path}' db check) to recover it, then merge"
         )
-    found = sqlite_meta(path, ("schema_version",))
-    if not found:
-        raise ClmError(f"{path} is not a clm database")
-    version = int(found["schema_version"])
-    if version > migrations_module.SCHEMA_VERSION:
-        raise ClmError(f"{path} has schema version {version}, newer than this clm knows: upgrade")
+    with path.open("rb") as f:
+        if f.read(16) != SQLITE_HEADER:
+            raise ClmError(f"{path} is not a clm database")
     raw = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
     try:
-        status = [r[0] for r in raw.execute("PRAGMA integrity_check")]
-        status += [
-            f"foreign key problem in {r[0]}" for r in raw.execute("PRAGMA foreign_key_check")
-        ]
+        try:
+            status = [r[0] for r in raw.execute("PRAGMA integrity_check")]
+            status += [
+                f"foreign key problem in {r[0]}" for r in raw.execute("PRAGMA foreign_key_check")
+            ]
+        except sqlite3.DatabaseError as exc:
+            status = [str(exc)]
         if status != ["ok"]:
             raise ClmError(f"{path} is damaged ({status[0]}): it cannot be merged")
+        found = sqlite_meta(path, ("schema_version",))
+        if not found:
+            raise ClmError(f"{path} is not a clm database")
+        version = int(found["schema_version"])
+        if version > migrations_module.SCHEMA_VERSION:
+            raise ClmError(
+                f"{path} has schema version {version}, newer than this clm knows: upgrade"
+            )
         with tempfile.TemporaryDirectory() as tmp:
             if version < migrations_module.SCHEMA_VERSION:
                 snapshot = Path(tmp) / "copy.db"
