@@ -258,12 +258,16 @@ class Database:
                 status = [str(exc.orig)]
             if status != ["ok"]:
                 newest = newest_backup(self.path)
+                restore = (
+                    f"the newest backup is {newest}: copy it over the db"
+                    if newest
+                    else "no backup was found: copy a sound copy over the db"
+                )
                 marker.write_text(
                     f"{self.path} is damaged after recovering a hot journal ({status[0]}): "
-                    f"writes are refused. The db and journal as found are {saved[0]} and "
-                    f"{saved[1]}; " + (f"the newest backup is {newest}" if newest else
-                    "there is no backup") + "; restore one over the db, then run clm db check\n"
-                )  # fmt: skip
+                    f"writes are refused. The db and journal as found are saved as {saved[0]} "
+                    f"and {saved[1]}; {restore}, then run clm db check\n"
+                )
         if marker.exists():
             self.damaged = marker.read_text().strip()
 

@@ -41,6 +41,12 @@ def tick(
         list[str] | None,
         typer.Option("--try", metavar="RULE", help="With --dry-run: apply this disabled rule too."),
     ] = None,
+    take_over: Annotated[
+        bool,
+        typer.Option(
+            "--take-over", help="Tick here from now on (a synced db is ticked by one machine)."
+        ),
+    ] = False,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="Print only what is new; nothing on a quiet day.")
     ] = False,
@@ -68,6 +74,12 @@ def tick(
         raise Invalid(f"invalid --format '{fmt.value}' for tick: use table or json")
     results = []
     with env.database().write(dry_run=dry_run) as conn:
+        if not dry_run:
+            from clm.domain.tick_owner import claim_tick
+
+            previous = claim_tick(conn, take_over)
+            if previous:
+                say(env, f"Took the tick over from {previous}.")
         for name in trying or ():
             get_rule(conn, name)
         day = env.today

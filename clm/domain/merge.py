@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Table, delete, select, update
 
 from clm.db import clock, get_meta, utcnow
 from clm.domain.records import CREATED
+from clm.domain.tick_owner import merge_owner
 from clm.errors import ClmError
 from clm.models import SQLModel, customers, milestone_reminders, milestones
 
@@ -157,6 +158,7 @@ def merge_copy(conn: Connection, other: Connection) -> Report:
     for name in KEYED:
         _union_keyed(tables()[name], conn, other, report)
     _refresh_reminders(conn, mine, touched_milestones)
+    merge_owner(conn, other)
     return report
 
 
