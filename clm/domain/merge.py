@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from sqlalchemy import Connection, Table, delete, select, update
+from sqlalchemy import Connection, Table, bindparam, delete, select, update
 
 from clm.db import clock, get_meta, utcnow
 from clm.domain.records import CREATED
 from clm.domain.tick_owner import merge_owner
 from clm.errors import ClmError
-from clm.models import SQLModel, customers, milestone_reminders, milestones
+from clm.models import SQLModel
 
 # History: unioned by uuid. Two rows holding one unique key under different uuids (both
 # copies fired the same reminder) keep the smaller uuid, whichever way the merge runs.
@@ -95,21 +95,29 @@ class Side:
 
     def __init__(self, conn: Connection):
         self.conn = conn
-        self._ids: dict[str, dict[int, str]] = {}
+        self._uuids: dict[str, dict[int, str]] = {}
+        self._ids: dict[str, dict[str, int]] = {}
 
     def uuids(self, table: str) -> dict[int, str]:
         """id -> uuid of a table (read once)."""
-        if table not in self._ids:
+        if table not in self._uuids:
             t = tables()[table]
-            self._ids[table] = dict(self.conn.execute(select(t.c.id, t.c.uuid)).all())
+            self._uuids[table] = dict(self.conn.execute(select(t.c.id, t.c.uuid)).all())
+        return self._uuids[table]
+
+    def ids(self, table: str) -> dict[str, int]:
+        """uuid -> id of a table."""
+        if table not in self._ids:
+            self._ids[table] = {u: i for i, u in self.uuids(table).items()}
         return self._ids[table]
 
     def forget(self, table: str) -> None:
+        """After inserting rows into `table`: read its ids again when needed."""
+        self._uuids.pop(table, None)
         self._ids.pop(table, None)
 
-    def rows(self, table: Table, where=None) -> list[dict]:
-        query = select(table) if where is None else select(table).where(where)
-        return [self.to_uuids(table, r._asdict()) for r in self.conn.execute(query)]
+    def rows(self, table: Table) -> list[dict]:
+        return [self.to_uuids(table, r._asdict()) for r in self.conn.execute(select(table))]
 
     def to_uuids(self, table: Table, row: dict) -> dict:
         for column, target in foreign_keys(table).items():
@@ -124,9 +132,6 @@ class Side:
             if row[column] is not None:
                 row[column] = self.ids(target)[row[column]]
         return row
-
-    def ids(self, table: str) -> dict[str, int]:
-        return {u: i for i, u in self.uuids(table).items()}
 
 
 @cache
@@ -150,11 +155,9 @@ def merge_copy(conn: Connection, other: Connection) -> Report:
     for table in mutable_tables():
         rows = _merge_mutable(table, mine, theirs, report)
         if table.name == "milestones":
-            touched_milestones |= rows
+            touched_milestones = rows
     for name in APPEND_ONLY:
-        new = _union_history(tables()[name], mine, theirs, report)
-        if name == "reminder_log":
-            touched_milestones |= {r["milestone_uuid"] for r in new}
+        _union_history(tables()[name], mine, theirs, report)
     for name in KEYED:
         _union_keyed(tables()[name], conn, other, report)
     _refresh_reminders(conn, mine, touched_milestones)
@@ -214,6 +217,8 @@ def _merge_mutable(table: Table, mine: Side, theirs: Side, report: Report) -> se
             row[link.field] = their_links.get(uuid, ())
     final = {uuid: dict(row) for uuid, row in my_rows.items()}
     for uuid, theirs_row in their_rows.items():
+        if theirs_row == my_rows.get(uuid):
+            continue  # most of a book: untouched since the copies parted
         clock(mine.conn).observe(max(json.loads(theirs_row["stamps"]).values(), default=""))
         final[uuid] = merge_fields(my_rows[uuid], theirs_row) if uuid in my_rows else theirs_row
     _give_way(table, final, mine.conn, report)
@@ -223,12 +228,13 @@ def _merge_mutable(table: Table, mine: Side, theirs: Side, report: Report) -> se
         return set()
     # Rows about to change leave the live unique indexes first (every one of them is partial
     # on `deleted_at IS NULL`), so no intermediate state clashes.
-    conn = mine.conn
-    conn.execute(
-        update(table)
-        .where(table.c.uuid.in_(changed), table.c.deleted_at.is_(None))
-        .values(deleted_at=utcnow())
-    )
+    conn, ids = mine.conn, mine.ids(table.name)
+    by_id = update(table).where(table.c.id == bindparam("_id"))
+    if changed:
+        conn.execute(
+            by_id.where(table.c.deleted_at.is_(None)).values(deleted_at=utcnow()),
+            [{"_id": ids[u]} for u in changed],
+        )
     columns = [c.name for c in table.c if c.name != "id"]
     if new:
         conn.execute(
@@ -237,11 +243,16 @@ def _merge_mutable(table: Table, mine: Side, theirs: Side, report: Report) -> se
         )
         mine.forget(table.name)
         report.added[table.name] += len(new)
-    ids = mine.ids(table.name)
+    if changed:
+        conn.execute(
+            by_id,
+            [
+                mine.to_ids(table, {c: final[u][c] for c in columns}) | {"_id": ids[u]}
+                for u in changed
+            ],
+        )
     for uuid in changed:
         before, after = my_rows[uuid], final[uuid]
-        values = mine.to_ids(table, {c: after[c] for c in columns})
-        conn.execute(update(table).where(table.c.id == ids[uuid]).values(values))
         edited = {k for k in after if k not in SYSTEM and after[k] != before[k]}
         if edited:
             report.updated[table.name] += 1
@@ -261,14 +272,14 @@ def _write_links(link: Link, mine: Side, theirs: Side, parents: list[str], final
         return
     t = tables()[link.table]
     ids = mine.ids(foreign_keys(t)[link.parent])
-    mine.conn.execute(delete(t).where(t.c[link.parent].in_([ids[u] for u in parents])))
+    mine.conn.execute(
+        delete(t).where(t.c[link.parent] == bindparam("_id")), [{"_id": ids[u]} for u in parents]
+    )
     value_columns = [c.name for c in t.c if c.name != link.parent and c.name not in link.derived]
     # Derived columns start from the other copy's values (they are recomputed afterwards).
     derived = {}
     if link.derived:
-        parent_ids = theirs.ids(foreign_keys(t)[link.parent])
-        wanted = [parent_ids[u] for u in parents if u in parent_ids]
-        for row in theirs.rows(t, t.c[link.parent].in_(wanted)):
+        for row in theirs.rows(t):
             key = (row[link.parent], *(row[c] for c in value_columns))
             derived[key] = {c: row[c] for c in link.derived}
     rows = []
@@ -341,14 +352,13 @@ def _give_way_row(table, index: str, row: dict, final, conn, report: Report, win
     row.update(changes, stamps=json.dumps(stamps, sort_keys=True))
 
 
-def _union_history(table: Table, mine: Side, theirs: Side, report: Report) -> list[dict]:
-    """Add the other copy's history rows this one lacks; the rows added."""
+def _union_history(table: Table, mine: Side, theirs: Side, report: Report) -> None:
+    """Add the other copy's history rows this one lacks."""
     conn = mine.conn
     have = set(conn.scalars(select(table.c.uuid)))
-    their_uuids = [u for u in theirs.conn.scalars(select(table.c.uuid)) if u not in have]
-    if not their_uuids:
-        return []
-    new = [mine.to_ids(table, r) for r in theirs.rows(table, table.c.uuid.in_(their_uuids))]
+    if not set(theirs.conn.scalars(select(table.c.uuid))) - have:
+        return
+    new = [mine.to_ids(table, r) for r in theirs.rows(table) if r["uuid"] not in have]
     for row in new:
         del row["id"]
     for index in table.indexes:
@@ -367,7 +377,6 @@ def _union_history(table: Table, mine: Side, theirs: Side, report: Report) -> li
     if new:
         conn.execute(table.insert(), new)
         report.added[table.name] += len(new)
-    return new
 
 
 def _union_keyed(table: Table, conn: Connection, other: Connection, report: Report) -> None:
@@ -388,21 +397,12 @@ def _union_keyed(table: Table, conn: Connection, other: Connection, report: Repo
 
 
 def _refresh_reminders(conn: Connection, mine: Side, milestone_uuids: set[str]) -> None:
-    """Reminder days and pending flags follow from the merged due dates, statuses and log."""
+    """Reminder days follow from the merged due dates and offsets; pending flags from the
+    merged statuses, removals and reminder log."""
     from clm.domain.milestones import refresh_reminders
 
     ids = mine.ids("milestones")
     refresh_reminders(conn, sorted(ids[u] for u in milestone_uuids if u in ids))
-    # A removed customer's milestones never remind (remove_customer does the same).
-    gone = select(milestones.c.id).join(customers, customers.c.id == milestones.c.customer_id)
-    conn.execute(
-        update(milestone_reminders)
-        .where(
-            milestone_reminders.c.pending,
-            milestone_reminders.c.milestone_id.in_(gone.where(customers.c.deleted_at.is_not(None))),
-        )
-        .values(pending=False)
-    )
 
 
 def merge_file(database, other_path, dry_run: bool = False) -> tuple[Report, Path | None]:
