@@ -73,8 +73,10 @@ def tick(
     if fmt not in (Format.table, Format.json):
         raise Invalid(f"invalid --format '{fmt.value}' for tick: use table or json")
     results = []
-    with env.database().write(dry_run=dry_run) as conn:
-        if not dry_run:
+    database = env.database()
+    with database.write(dry_run=dry_run) as conn:
+        # A file may be synced to diverged copies; a server has one copy, any machine ticks it.
+        if not dry_run and database.is_sqlite:
             from clm.domain.tick_owner import claim_tick
 
             previous = claim_tick(conn, take_over)

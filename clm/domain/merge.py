@@ -343,10 +343,12 @@ def _give_way_row(table, index: str, row: dict, final, conn, report: Report, win
         )
     elif isinstance(how, dict):
         changes = dict(how)
-        report.clashes.append(f"{index}: kept {winner['uuid'][:8]}, cleared it on {label}")
+        cleared = ", ".join(changes)
+        report.clashes.append(f"{cleared} was set in both copies ({label}): kept the first")
     else:
-        changes = {"deleted_at": utcnow()}
-        report.clashes.append(f"{index}: made in both copies ({label}): kept the first")
+        # A time both copies agree on, so either direction of the merge writes the same.
+        changes = {"deleted_at": max(row["updated_at"], winner["updated_at"])}
+        report.clashes.append(f"{label} are the same, made in both copies: removed the later")
     stamps = json.loads(row["stamps"])
     stamps.update(dict.fromkeys(changes, clock(conn).stamp()))
     row.update(changes, stamps=json.dumps(stamps, sort_keys=True))

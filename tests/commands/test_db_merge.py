@@ -115,3 +115,26 @@ def test_merge_is_for_sqlite_files(clm, tmp_path):
         assert "pg_dump" in error
     finally:
         subprocess.run(["dropdb", name], capture_output=True)
+
+
+def test_things_made_in_both_copies(clm, tmp_path, db_path):
+    clm("customer", "add", "Acme")
+    laptop = tmp_path / "laptop" / "clm.db"
+    laptop.parent.mkdir()
+    shutil.copyfile(db_path, laptop)
+    for db in (db_path, laptop):
+        clm("--db", db, "stage", "add", "paused", "--after", "adopting")
+    clm("user", "add", "mia", "--team", "marketing", "--default-owner")
+    clm("--db", laptop, "user", "add", "zoe", "--team", "marketing", "--default-owner")
+    mine = tmp_path / "mine.db"
+    shutil.copyfile(db_path, mine)
+    result = clm("db", "merge", laptop)
+    assert "are the same, made in both copies: removed the later" in result.stdout
+    assert "default_owner was set in both copies" in result.stdout
+    clm("--db", laptop, "db", "merge", mine)
+    for db in (db_path, laptop):
+        assert [s["key"] for s in clm.json("--db", db, "stage", "list")].count("paused") == 1
+        users = {u["handle"]: u for u in clm.json("--db", db, "user", "list")}
+        assert users["mia"]["default_owner"] is True and users["zoe"]["default_owner"] is False
+    stages = [clm.json("--db", db, "stage", "list") for db in (db_path, laptop)]
+    assert stages[0] == stages[1]
