@@ -26,6 +26,7 @@ class Env:
     stderr: TextIO = field(default_factory=lambda: sys.stderr)
     stdin: TextIO = field(default_factory=lambda: sys.stdin)
     db_option: str | None = None  # --db as given: `clm demo` never writes into $CLM_DB
+    warn_copies: bool = True  # `db check` and `db merge` list the copies themselves
     _database: "Database | None" = None
 
     @classmethod
@@ -54,7 +55,18 @@ class Env:
             from clm.domain.stages import install_template
 
             self._database = Database.open(self.db_target, on_create=install_template)
+            self._warn(self._database)
         return self._database
+
+    def _warn(self, database: "Database") -> None:
+        """Once per command: a recovered hot journal, conflicted copies beside the db."""
+        notices = list(database.notices)
+        if self.warn_copies and database.is_sqlite:
+            from clm.domain.copies import copies_warning
+
+            notices.append(copies_warning(database.path))
+        for notice in filter(None, notices):
+            self.stderr.write(f"Warning: {notice}\n")
 
     def date(self, text: str | None, what: str = "date") -> date | None:
         """A date option as SPEC.md accepts it, relative to --today; None stays None."""

@@ -3,6 +3,7 @@ migrations. The only module with dialect-specific code (SQLite and PostgreSQL)."
 
 import json
 import os
+import shutil
 import sqlite3
 import uuid
 from collections.abc import Callable, Iterator
@@ -22,7 +23,9 @@ from clm.clock import Clock
 from clm.errors import ClmError, Invalid
 from clm.models import meta, metadata, migrations
 
-BUSY_TIMEOUT_MS = 15_000
+# How long a writer waits for another's write lock before "database busy" (CLM_BUSY_TIMEOUT
+# seconds overrides it).
+BUSY_TIMEOUT_MS = int(float(os.environ.get("CLM_BUSY_TIMEOUT", "15")) * 1000)
 # Every write on a server takes this transaction-level advisory lock: the PostgreSQL
 # counterpart of SQLite's BEGIN IMMEDIATE, so read-modify-write commands never lose updates.
 PG_WRITE_LOCK = 0x636C6D  # "clm"
@@ -107,16 +110,27 @@ class Database:
     def __init__(self, url: str, path: Path | None):
         self.url, self.path = url, path
         self.is_sqlite = path is not None
+        self.notices: list[str] = []  # warnings for the user (stderr), once per command
+        self.damaged: str | None = None  # why writes are refused, when they are
         self.engine = _sqlite_engine(url) if self.is_sqlite else _postgres_engine(url)
 
     @classmethod
     def open(cls, target: str | None, on_create: Callable[[Connection], None]) -> "Database":
         """Open (creating it on first use) and bring the schema up to date."""
         url, path = resolve(target)
+        saved = None
         if path is not None:
             _create_private_file(path)
+            saved = save_hot_journal(path)
         db = cls(url, path)
-        version = db.schema_version()
+        if path is not None:
+            db._check_recovery(saved)
+        try:
+            version = db.schema_version()
+        except DBAPIError:
+            if db.damaged:
+                raise ClmError(db.damaged) from None
+            raise
         if version is None:
             db._create(on_create)
         elif version < migrations_module.SCHEMA_VERSION:
@@ -135,6 +149,8 @@ class Database:
     def connect(self, write: bool, dry_run: bool = False) -> Iterator[Connection]:
         """One transaction; a writer holds the write lock from its first statement. A dry run
         does all its work and rolls it back: what it shows is exactly what would happen."""
+        if write and self.damaged:
+            raise ClmError(self.damaged)
         with self.engine.connect() as conn:
             if write:
                 conn.execution_options(clm_write=True)
@@ -206,22 +222,67 @@ class Database:
                 set_meta(conn, "schema_version", str(len(done)))
         return [name for name, _ in pending]
 
-    def backup(self, dest: Path) -> Path:
-        """A consistent copy of the SQLite file (SQLite's backup API), private to its owner."""
+    def backup(self, dest: Path, mark: bool = False) -> Path:
+        """A consistent copy of the SQLite file (SQLite's backup API: one read transaction, so
+        writers elsewhere wait rather than tear it), private to its owner and checked. `mark`
+        records it as a backup, so it is not taken for a conflicted copy beside the db."""
         _create_private_file(dest, exclusive=True)
         source = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000)
         target = sqlite3.connect(dest)
         try:
             source.backup(target)
+            if mark:
+                target.execute(
+                    "INSERT OR REPLACE INTO clm_meta VALUES ('backup_at', ?)",
+                    (utcnow().strftime("%Y-%m-%dT%H:%M:%SZ"),),
+                )
+                target.commit()
+            status = target.execute("PRAGMA quick_check").fetchone()[0]
         finally:
             target.close()
             source.close()
+        if status != "ok":
+            raise ClmError(f"the backup {dest} does not check out ({status}): keep the db as is")
         return dest
+
+    def _check_recovery(self, saved: tuple[Path, Path] | None) -> None:
+        """After a hot journal: let SQLite roll it back, then check the result before any write.
+        A damaged file stays refused (a marker beside it) until `clm db check` finds it sound."""
+        marker = damage_marker(self.path)
+        if saved:
+            self.notices.append(
+                f"found a hot journal beside {self.path} (a crash, or a journal a sync service "
+                f"brought from another machine): saved the db and journal as {saved[0]} and "
+                f"{saved[1]}, then recovered it"
+            )
+            try:
+                with self.engine.connect() as conn:
+                    status = [r[0] for r in conn.exec_driver_sql("PRAGMA quick_check")]
+            except DBAPIError as exc:
+                status = [str(exc.orig)]
+            if status != ["ok"]:
+                newest = newest_backup(self.path)
+                restore = (
+                    f"the newest backup is {newest}: copy it over the db"
+                    if newest
+                    else "no backup was found: copy a sound copy over the db"
+                )
+                marker.write_text(
+                    f"{self.path} is damaged after recovering a hot journal ({status[0]}): "
+                    f"writes are refused. The db and journal as found are saved as {saved[0]} "
+                    f"and {saved[1]}; {restore}, then run clm db check\n"
+                )
+        if marker.exists():
+            self.damaged = marker.read_text().strip()
 
 
 def backup_path(path: Path, label: str) -> Path:
     stamp = utcnow().strftime("%Y%m%dT%H%M%S")
-    return path.with_name(f"{path.name}.{label}-{stamp}.bak")
+    backup, n = path.with_name(f"{path.name}.{label}-{stamp}.bak"), 1
+    while backup.exists():  # two backups within a second
+        n += 1
+        backup = path.with_name(f"{path.name}.{label}-{stamp}-{n}.bak")
+    return backup
 
 
 def _create_private_file(path: Path, exclusive: bool = False) -> None:
@@ -478,3 +539,130 @@ def _days_from_sqlite(element, compiler, **kw) -> str:
 def _days_from_postgresql(element, compiler, **kw) -> str:
     start, end = (compiler.process(clause, **kw) for clause in element.clauses)
     return f"(CAST({end} AS DATE) - CAST({start} AS DATE))"
+
+
+# Shared files: hot journals, copies beside the db, read-only copies to merge.
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+JOURNAL_MAGIC = bytes.fromhex("d9d505f920a163d7")
+_PENDING_BYTE = 0x40000000  # SQLite's lock bytes: PENDING, then RESERVED
+
+
+def damage_marker(path: Path) -> Path:
+    return path.with_name(f"{path.name}.damaged")
+
+
+def newest_backup(path: Path) -> Path | None:
+    """The newest backup clm made beside the db (before a migration, init or merge)."""
+    backups = [p for p in path.parent.glob(f"{path.name}.*.bak") if ".hot-" not in p.name]
+    return max(backups, key=lambda p: p.stat().st_mtime, default=None)
+
+
+def _journal_is_hot(path: Path, journal: Path) -> bool:
+    """A journal with a valid header whose writer is gone: no process holds the db's RESERVED
+    or PENDING lock (a live writer's journal is not hot, it is in use)."""
+    import fcntl
+    import struct
+
+    try:
+        with journal.open("rb") as f:
+            if f.read(8) != JOURNAL_MAGIC:
+                return False
+    except OSError:
+        return False
+    layout = "hhqqi"  # struct flock: type, whence, start, len, pid
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        probe = struct.pack(layout, fcntl.F_WRLCK, os.SEEK_SET, _PENDING_BYTE, 2, 0)
+        held = struct.unpack(layout, fcntl.fcntl(fd, fcntl.F_GETLK, probe))[0]
+    finally:
+        os.close(fd)
+    return held == fcntl.F_UNLCK
+
+
+def save_hot_journal(path: Path) -> tuple[Path, Path] | None:
+    """Before SQLite rolls a hot journal back into the db, save both aside (a journal a sync
+    service delivered from another machine would turn the db into garbage); their paths."""
+    journal = Path(f"{path}-journal")
+    if not journal.exists() or not _journal_is_hot(path, journal):
+        return None
+    stamp = utcnow().strftime("%Y%m%dT%H%M%S%f")
+    pair = (path.with_name(f"{path.name}.hot-{stamp}.db.bak"),
+            path.with_name(f"{path.name}.hot-{stamp}.journal.bak"))  # fmt: skip
+    for source, dest in zip((path, journal), pair, strict=True):
+        _create_private_file(dest, exclusive=True)
+        shutil.copyfile(source, dest)
+    return pair
+
+
+def sqlite_meta(path: Path, keys: tuple[str, ...]) -> dict[str, str] | None:
+    """Some meta values of a SQLite file, read without locking or recovering it (cheap: for
+    files beside the db); None when it is not a clm database."""
+    try:
+        with path.open("rb") as f:
+            if f.read(16) != SQLITE_HEADER:
+                return None
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
+    except OSError:
+        return None
+    try:
+        marks = ",".join("?" * len(keys))
+        rows = conn.execute(f"SELECT key, value FROM clm_meta WHERE key IN ({marks})", keys)
+        return dict(rows.fetchall())
+    except sqlite3.DatabaseError:
+        return None
+    finally:
+        conn.close()
+
+
+@contextmanager
+def open_copy(path: Path) -> Iterator[Connection]:
+    """A connection to another clm SQLite file, read-only and checked first (a clm db, sound,
+    a schema this clm knows). A copy of an older schema is migrated in a temporary snapshot:
+    the file itself is never modified."""
+    import tempfile
+
+    if not path.is_file():
+        raise Invalid(f"no database file '{path}'")
+    if Path(f"{path}-journal").exists():
+        raise ClmError(
+            f"{path} has a journal beside it (a crash, or a sync in progress): open it once "
+            f"with clm (clm --db '{path}' db check) to recover it, then merge"
+        )
+    with path.open("rb") as f:
+        if f.read(16) != SQLITE_HEADER:
+            raise ClmError(f"{path} is not a clm database")
+    raw = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        try:
+            status = [r[0] for r in raw.execute("PRAGMA integrity_check")]
+            status += [
+                f"foreign key problem in {r[0]}" for r in raw.execute("PRAGMA foreign_key_check")
+            ]
+        except sqlite3.DatabaseError as exc:
+            status = [str(exc)]
+        if status != ["ok"]:
+            raise ClmError(f"{path} is damaged ({status[0]}): it cannot be merged")
+        found = sqlite_meta(path, ("schema_version",))
+        if not found:
+            raise ClmError(f"{path} is not a clm database")
+        version = int(found["schema_version"])
+        if version > migrations_module.SCHEMA_VERSION:
+            raise ClmError(
+                f"{path} has schema version {version}, newer than this clm knows: upgrade"
+            )
+        with tempfile.TemporaryDirectory() as tmp:
+            if version < migrations_module.SCHEMA_VERSION:
+                snapshot = Path(tmp) / "copy.db"
+                target = sqlite3.connect(snapshot)
+                raw.backup(target)
+                target.close()
+                Database.open(str(snapshot), on_create=lambda conn: None)
+                raw.close()
+                raw = sqlite3.connect(f"{snapshot.as_uri()}?mode=ro", uri=True)
+            engine = create_engine("sqlite://", poolclass=NullPool, creator=lambda: raw)
+            with engine.connect() as conn:
+                yield conn
+            engine.dispose()
+    finally:
+        raw.close()

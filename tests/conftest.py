@@ -18,6 +18,7 @@ def env_setup(tmp_path, monkeypatch):
     monkeypatch.setenv("CLM_TODAY", TODAY.isoformat())
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))  # this machine's id
     for name in ("CLM_USER", "CLM_DEBUG", "CLICOLOR", "CLICOLOR_FORCE", "FORCE_COLOR"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)

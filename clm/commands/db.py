@@ -94,14 +94,17 @@ def path(ctx: typer.Context) -> None:
 
 @app.command("check")
 def check(ctx: typer.Context) -> None:
-    """Check the database: integrity, foreign keys and schema version.
+    """Check the database: integrity, foreign keys, schema version, and the conflicted copies
+    a sync service left beside it (with the command that merges each).
 
     Example: clm db check
     """
     env = ctx.obj
-    from clm.db import integrity_problems
+    from clm.db import damage_marker, integrity_problems
+    from clm.domain.copies import find_copies, merge_command
     from clm.errors import ClmError
 
+    env.warn_copies = False
     database = env.database()
     env.stdout.write(
         f"database: {database.describe()}\nschema version: {database.schema_version()}\n"
@@ -114,6 +117,14 @@ def check(ctx: typer.Context) -> None:
             f"{database.describe()} is damaged: restore a backup (clm db backup makes one)"
         )
     env.stdout.write("integrity: ok\n")
+    if database.damaged:
+        damage_marker(database.path).unlink()
+        say(env, "The db checks out again: writes are allowed.")
+    for copy in find_copies(database.path) if database.is_sqlite else ():
+        env.stdout.write(
+            f"conflicted copy ({copy.service}): {copy.path}\n"
+            f"  merge it: {merge_command(env.db_option, copy.path)}\n"
+        )
 
 
 @app.command("migrate")
@@ -144,4 +155,34 @@ def backup(
         raise ClmError("db backup is for SQLite files: on a server use pg_dump")
     if dest.exists() or dest.is_symlink():
         raise ClmError(f"'{dest}' already exists: pick a new file")
-    say(env, f"Backed up to {database.backup(dest)}.")
+    say(env, f"Backed up to {database.backup(dest, mark=True)}.")
+
+
+@app.command("merge")
+def merge(
+    ctx: typer.Context,
+    other: Annotated[Path, typer.Argument(help="A conflicted copy of the database file.")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would change; change nothing.")
+    ] = False,
+) -> None:
+    """Fold a conflicted copy of the db file back in: the newer edit wins field by field,
+    history is unioned, deletes are kept. The copy itself is never modified.
+
+    Example: clm db merge "clm (Mia's conflicted copy 2026-11-20).db" --dry-run
+    """
+    env = ctx.obj
+    from clm.domain.merge import merge_file
+
+    env.warn_copies = False
+    database = env.database()
+    report, saved = merge_file(database, other, dry_run)
+    for line in report.lines():
+        env.stdout.write(f"{line}\n")
+    if not report.changed:
+        say(env, f"Nothing to merge: {database.describe()} already holds all of {other}.")
+        return
+    if saved:
+        say(env, f"Saved the db as it was before the merge as {saved}.")
+    verb = "Dry run: would merge" if dry_run else "Merged"
+    say(env, f"{verb} {other} into {database.describe()}.")

@@ -41,6 +41,12 @@ def tick(
         list[str] | None,
         typer.Option("--try", metavar="RULE", help="With --dry-run: apply this disabled rule too."),
     ] = None,
+    take_over: Annotated[
+        bool,
+        typer.Option(
+            "--take-over", help="Tick here from now on (a synced db is ticked by one machine)."
+        ),
+    ] = False,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="Print only what is new; nothing on a quiet day.")
     ] = False,
@@ -67,7 +73,15 @@ def tick(
     if fmt not in (Format.table, Format.json):
         raise Invalid(f"invalid --format '{fmt.value}' for tick: use table or json")
     results = []
-    with env.database().write(dry_run=dry_run) as conn:
+    database = env.database()
+    with database.write(dry_run=dry_run) as conn:
+        # A file may be synced to diverged copies; a server has one copy, any machine ticks it.
+        if not dry_run and database.is_sqlite:
+            from clm.domain.tick_owner import claim_tick
+
+            previous = claim_tick(conn, take_over)
+            if previous:
+                say(env, f"Took the tick over from {previous}.")
         for name in trying or ():
             get_rule(conn, name)
         day = env.today

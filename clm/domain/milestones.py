@@ -154,6 +154,35 @@ def insert_milestones(
     return ids
 
 
+def refresh_reminders(conn: Connection, milestone_ids: Iterable[int]) -> None:
+    """After a merge brought due dates, offsets, statuses or fired reminders from a copy: the
+    reminder days of these milestones again (from their due date), then every pending flag."""
+    for milestone_id in milestone_ids:
+        due = conn.scalar(select(milestones.c.due).where(milestones.c.id == milestone_id))
+        offsets = conn.scalars(
+            select(milestone_reminders.c.offset).where(
+                milestone_reminders.c.milestone_id == milestone_id
+            )
+        ).all()
+        _set_reminders(conn, milestone_id, due, [parse_duration(o) for o in offsets])
+    reminder, log = milestone_reminders, reminder_log
+    may_fire = (
+        select(milestones.c.id)
+        .join(customers, customers.c.id == milestones.c.customer_id)
+        .where(
+            milestones.c.id == reminder.c.milestone_id,
+            milestones.c.status.in_(UNFINISHED),
+            milestones.c.deleted_at.is_(None),
+            customers.c.deleted_at.is_(None),
+            ~select(log.c.id)
+            .where(log.c.milestone_uuid == milestones.c.uuid, log.c.offset == reminder.c.offset)
+            .exists(),
+        )
+        .exists()
+    )
+    conn.execute(update(reminder).where(reminder.c.pending != may_fire).values(pending=may_fire))
+
+
 def create_milestone(
     conn: Connection,
     customer_id: int,

@@ -1,0 +1,426 @@
+"""Folding a diverged copy of the database back in (`clm db merge`).
+
+Rows are matched by uuid. Mutable rows merge field by field: the edit with the later hybrid
+logical clock stamp wins, a tie goes to the greater value, so the result does not depend on
+which copy merges into which. Tombstones are fields like any other (nothing undeletes), so
+deletes are kept. Append-only history is unioned. New rows keep their uuid and get local ids;
+foreign keys travel as uuids. The tables are classified below: a new table is one line here.
+"""
+
+import json
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+from sqlalchemy import Connection, Table, bindparam, delete, select, update
+
+from clm.db import clock, get_meta, utcnow
+from clm.domain.records import CREATED
+from clm.domain.tick_owner import merge_owner
+from clm.errors import ClmError
+from clm.models import APPEND_ONLY as HISTORY_TABLES
+from clm.models import metadata
+
+# History: unioned by uuid. Two rows holding one unique key under different uuids (both
+# copies fired the same reminder) keep the smaller uuid, whichever way the merge runs.
+APPEND_ONLY = tuple(table.name for table in HISTORY_TABLES)
+# Rows without uuid or stamps, unioned by primary key (on a clash the greater value wins).
+KEYED = ("holidays",)
+NOT_MERGED = ("clm_meta", "clm_migrations")
+
+
+@dataclass(frozen=True)
+class Link:
+    """A link table: a set of values under a parent row, stamped as one field of the parent
+    (`touched` in update_row). `derived` columns are recomputed after the merge."""
+
+    table: str
+    parent: str
+    field: str
+    derived: tuple[str, ...] = ()
+
+
+LINKS = (
+    Link("customer_tags", "customer_id", "tags"),
+    Link("customer_influencers", "customer_id", "influencers"),
+    Link("milestone_collaborators", "milestone_id", "collaborators"),
+    Link("milestone_reminders", "milestone_id", "remind", derived=("remind_on", "pending")),
+)
+# How the loser of a clash on a live unique key gives way: a text column gets a suffix, a
+# flag is cleared; otherwise (the same stage, playbook, rule or occurrence made twice) it is
+# removed. The row made first keeps the key.
+GIVE_WAY = {
+    "uq_customers_slug": "slug",
+    "uq_users_handle": "handle",
+    "uq_users_team_default_owner": {"default_owner": False},
+}
+SYSTEM = ("id", "uuid", "created_at", "updated_at", "stamps")
+
+
+@cache
+def tables() -> dict[str, Table]:
+    """Every table in foreign key order (parents first)."""
+    return {t.name: t for t in metadata.sorted_tables}
+
+
+def mutable_tables() -> list[Table]:
+    return [t for t in tables().values() if "stamps" in t.c]
+
+
+@dataclass
+class Report:
+    added: Counter = field(default_factory=Counter)
+    updated: Counter = field(default_factory=Counter)
+    fields: dict[str, set] = field(default_factory=lambda: defaultdict(set))
+    clashes: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        out = []
+        for name in tables():
+            parts = [f"{self.added[name]} added"] if self.added[name] else []
+            if self.updated[name]:
+                changed = ", ".join(sorted(self.fields[name]))
+                parts.append(f"{self.updated[name]} updated ({changed})")
+            if parts:
+                out.append(f"{name}: {'; '.join(parts)}")
+        return out + self.clashes
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.clashes)
+
+
+class Side:
+    """One copy's rows with foreign keys as uuids, so rows compare across copies."""
+
+    def __init__(self, conn: Connection):
+        self.conn = conn
+        self._uuids: dict[str, dict[int, str]] = {}
+        self._ids: dict[str, dict[str, int]] = {}
+
+    def uuids(self, table: str) -> dict[int, str]:
+        """id -> uuid of a table (read once)."""
+        if table not in self._uuids:
+            t = tables()[table]
+            self._uuids[table] = dict(self.conn.execute(select(t.c.id, t.c.uuid)).all())
+        return self._uuids[table]
+
+    def ids(self, table: str) -> dict[str, int]:
+        """uuid -> id of a table."""
+        if table not in self._ids:
+            self._ids[table] = {u: i for i, u in self.uuids(table).items()}
+        return self._ids[table]
+
+    def forget(self, table: str) -> None:
+        """After inserting rows into `table`: read its ids again when needed."""
+        self._uuids.pop(table, None)
+        self._ids.pop(table, None)
+
+    def rows(self, table: Table) -> list[dict]:
+        return [self.to_uuids(table, r._asdict()) for r in self.conn.execute(select(table))]
+
+    def to_uuids(self, table: Table, row: dict) -> dict:
+        for column, target in foreign_keys(table).items():
+            if row[column] is not None:
+                row[column] = self.uuids(target)[row[column]]
+        return row
+
+    def to_ids(self, table: Table, row: dict) -> dict:
+        """A row in uuid space as this copy stores it (its parents are already here)."""
+        row = dict(row)
+        for column, target in foreign_keys(table).items():
+            if row[column] is not None:
+                row[column] = self.ids(target)[row[column]]
+        return row
+
+
+@cache
+def foreign_keys(table: Table) -> dict[str, str]:
+    """Column -> the table it points to (every such table has uuids)."""
+    return {fk.parent.name: fk.column.table.name for fk in table.foreign_keys}
+
+
+def merge_copy(conn: Connection, other: Connection) -> Report:
+    """Fold `other` (a read-only copy of this database) into `conn`'s write transaction."""
+    mine_lineage, their_lineage = get_meta(conn, "lineage"), get_meta(other, "lineage")
+    if mine_lineage != their_lineage:
+        raise ClmError(
+            "not a copy of this database (another lineage): merge only copies of one file"
+        )
+    report = Report()
+    mine, theirs = Side(conn), Side(other)
+    # Edits made here after the merge must follow every edit merged in, whatever the clocks.
+    clock(conn).observe(get_meta(other, "hlc") or "")
+    touched_milestones: set[str] = set()
+    for table in mutable_tables():
+        rows = _merge_mutable(table, mine, theirs, report)
+        if table.name == "milestones":
+            touched_milestones = rows
+    for name in APPEND_ONLY:
+        _union_history(tables()[name], mine, theirs, report)
+    for name in KEYED:
+        _union_keyed(tables()[name], conn, other, report)
+    _refresh_reminders(conn, mine, touched_milestones)
+    merge_owner(conn, other)
+    return report
+
+
+def _stamp(stamps: dict, name: str) -> str:
+    return stamps.get(name) or stamps.get(CREATED, "")
+
+
+def merge_fields(mine: dict, theirs: dict) -> dict:
+    """One row from two versions: per field, the later stamp wins; a tie (the same stamp, or
+    none on either side) goes to the greater value, so the order of the merge does not matter."""
+    my_stamps, their_stamps = json.loads(mine["stamps"]), json.loads(theirs["stamps"])
+    merged = dict(mine)
+    for name in mine:
+        if name in SYSTEM:
+            continue
+        a, b = _stamp(my_stamps, name), _stamp(their_stamps, name)
+        if (b, repr(theirs[name])) > (a, repr(mine[name])):
+            merged[name] = theirs[name]
+    stamps = {
+        k: max(my_stamps.get(k, ""), their_stamps.get(k, "")) for k in {**my_stamps, **their_stamps}
+    }
+    merged["stamps"] = json.dumps(stamps, sort_keys=True)
+    merged["updated_at"] = max(mine["updated_at"], theirs["updated_at"])
+    return merged
+
+
+def _links_of(table: Table) -> list[Link]:
+    return [link for link in LINKS if foreign_keys(tables()[link.table])[link.parent] == table.name]
+
+
+def _link_values(side: Side, link: Link) -> dict[str, tuple]:
+    """Parent uuid -> the sorted tuple of its link values (foreign keys as uuids)."""
+    t = tables()[link.table]
+    values = defaultdict(list)
+    for row in side.rows(t):
+        parent = row.pop(link.parent)
+        for name in link.derived:
+            row.pop(name)
+        values[parent].append(tuple(row.values()))
+    return {p: tuple(sorted(v, key=repr)) for p, v in values.items()}
+
+
+def _merge_mutable(table: Table, mine: Side, theirs: Side, report: Report) -> set[str]:
+    """Merge one table of stamped rows; the uuids of the rows that changed here."""
+    links = _links_of(table)
+    my_rows = {r["uuid"]: r for r in mine.rows(table)}
+    their_rows = {r["uuid"]: r for r in theirs.rows(table)}
+    for link in links:
+        my_links, their_links = _link_values(mine, link), _link_values(theirs, link)
+        for uuid, row in my_rows.items():
+            row[link.field] = my_links.get(uuid, ())
+        for uuid, row in their_rows.items():
+            row[link.field] = their_links.get(uuid, ())
+    final = {uuid: dict(row) for uuid, row in my_rows.items()}
+    for uuid, theirs_row in their_rows.items():
+        if theirs_row == my_rows.get(uuid):
+            continue  # most of a book: untouched since the copies parted
+        clock(mine.conn).observe(max(json.loads(theirs_row["stamps"]).values(), default=""))
+        final[uuid] = merge_fields(my_rows[uuid], theirs_row) if uuid in my_rows else theirs_row
+    _give_way(table, final, mine.conn, report)
+    new = [u for u in final if u not in my_rows]
+    changed = [u for u in final if u in my_rows and final[u] != my_rows[u]]
+    if not new and not changed:
+        return set()
+    # Rows about to change leave the live unique indexes first (every one of them is partial
+    # on `deleted_at IS NULL`), so no intermediate state clashes.
+    conn, ids = mine.conn, mine.ids(table.name)
+    by_id = update(table).where(table.c.id == bindparam("_id"))
+    if changed:
+        conn.execute(
+            by_id.where(table.c.deleted_at.is_(None)).values(deleted_at=utcnow()),
+            [{"_id": ids[u]} for u in changed],
+        )
+    columns = [c.name for c in table.c if c.name != "id"]
+    if new:
+        conn.execute(
+            table.insert(),
+            [mine.to_ids(table, {c: final[u][c] for c in columns}) for u in new],
+        )
+        mine.forget(table.name)
+        report.added[table.name] += len(new)
+    if changed:
+        conn.execute(
+            by_id,
+            [
+                mine.to_ids(table, {c: final[u][c] for c in columns}) | {"_id": ids[u]}
+                for u in changed
+            ],
+        )
+    for uuid in changed:
+        before, after = my_rows[uuid], final[uuid]
+        edited = {k for k in after if k not in SYSTEM and after[k] != before[k]}
+        if edited:
+            report.updated[table.name] += 1
+            report.fields[table.name] |= edited
+    for link in links:
+        relinked = [
+            u
+            for u in new + changed
+            if u not in my_rows or final[u][link.field] != my_rows[u][link.field]
+        ]
+        _write_links(link, mine, theirs, relinked, final)
+    return set(new) | set(changed)
+
+
+def _write_links(link: Link, mine: Side, theirs: Side, parents: list[str], final: dict) -> None:
+    if not parents:
+        return
+    t = tables()[link.table]
+    ids = mine.ids(foreign_keys(t)[link.parent])
+    mine.conn.execute(
+        delete(t).where(t.c[link.parent] == bindparam("_id")), [{"_id": ids[u]} for u in parents]
+    )
+    value_columns = [c.name for c in t.c if c.name != link.parent and c.name not in link.derived]
+    # Derived columns start from the other copy's values (they are recomputed afterwards).
+    derived = {}
+    if link.derived:
+        for row in theirs.rows(t):
+            key = (row[link.parent], *(row[c] for c in value_columns))
+            derived[key] = {c: row[c] for c in link.derived}
+    rows = []
+    for uuid in parents:
+        for values in final[uuid][link.field]:
+            row = {link.parent: uuid, **dict(zip(value_columns, values, strict=True))}
+            row |= derived.get((uuid, *values), {})
+            rows.append(mine.to_ids(t, row))
+    if rows:
+        mine.conn.execute(t.insert(), rows)
+
+
+def _live(where: str):
+    """A Python test for a partial index's condition (`A AND B`, each `col IS NULL`,
+    `col = 'text'` or a boolean `col`)."""
+    tests = []
+    for term in str(where).split(" AND "):
+        term = term.strip()
+        if term.endswith(" IS NULL"):
+            tests.append(lambda r, c=term.removesuffix(" IS NULL"): r[c] is None)
+        elif " = " in term:
+            column, value = term.split(" = ")
+            tests.append(lambda r, c=column, v=value.strip("'"): r[c] == v)
+        elif term.isidentifier():
+            tests.append(lambda r, c=term: bool(r[c]))
+        else:
+            raise ValueError(f"merge cannot read the index condition {where!r}")
+    return lambda row: all(t(row) for t in tests)
+
+
+def _give_way(table: Table, final: dict[str, dict], conn: Connection, report: Report) -> None:
+    """Resolve clashes on live unique keys in the merged rows (a slug both copies gave to
+    different customers): the row made first keeps the key, the others give way."""
+    for index in table.indexes:
+        if not index.unique or "where" not in index.info:
+            continue
+        live = _live(index.info["where"])
+        columns = [c.name for c in index.columns]
+        groups = defaultdict(list)
+        for row in final.values():
+            if live(row):
+                groups[tuple(row[c] for c in columns)].append(row)
+        for rows in (groups[key] for key in sorted(groups, key=repr)):
+            rows.sort(key=lambda r: (_stamp(json.loads(r["stamps"]), CREATED), r["uuid"]))
+            for loser in rows[1:]:
+                _give_way_row(table, index.name, loser, final, conn, report, rows[0])
+
+
+def _give_way_row(table, index: str, row: dict, final, conn, report: Report, winner) -> None:
+    how = GIVE_WAY.get(index)
+    label = f"{table.name} {winner['uuid'][:8]} and {row['uuid'][:8]}"
+    if isinstance(how, str):
+        taken = {r[how] for r in final.values()}
+        width, value = 4, row[how]
+        while f"{value}-{row['uuid'][:width]}" in taken:
+            width += 2
+        changes = {how: f"{value}-{row['uuid'][:width]}"}
+        report.clashes.append(
+            f"{how} '{value}' was taken in both copies ({label}): the later one is now "
+            f"'{changes[how]}'"
+        )
+    elif isinstance(how, dict):
+        changes = dict(how)
+        cleared = ", ".join(changes)
+        report.clashes.append(f"{cleared} was set in both copies ({label}): kept the first")
+    else:
+        # A time both copies agree on, so either direction of the merge writes the same.
+        changes = {"deleted_at": max(row["updated_at"], winner["updated_at"])}
+        report.clashes.append(f"{label} are the same, made in both copies: removed the later")
+    stamps = json.loads(row["stamps"])
+    stamps.update(dict.fromkeys(changes, clock(conn).stamp()))
+    row.update(changes, stamps=json.dumps(stamps, sort_keys=True))
+
+
+def _union_history(table: Table, mine: Side, theirs: Side, report: Report) -> None:
+    """Add the other copy's history rows this one lacks."""
+    conn = mine.conn
+    have = set(conn.scalars(select(table.c.uuid)))
+    if not set(theirs.conn.scalars(select(table.c.uuid))) - have:
+        return
+    new = [mine.to_ids(table, r) for r in theirs.rows(table) if r["uuid"] not in have]
+    for row in new:
+        del row["id"]
+    for index in table.indexes:
+        if not index.unique or len(index.columns) == 1:
+            continue
+        columns = [c.name for c in index.columns]
+        held = {tuple(r[:-1]): r[-1] for r in conn.execute(select(*index.columns, table.c.uuid))}
+        for row in list(new):
+            holder = held.get(tuple(row[c] for c in columns))
+            if holder is None:
+                continue
+            if row["uuid"] < holder:
+                conn.execute(delete(table).where(table.c.uuid == holder))
+            else:
+                new.remove(row)
+    if new:
+        conn.execute(table.insert(), new)
+        report.added[table.name] += len(new)
+
+
+def _union_keyed(table: Table, conn: Connection, other: Connection, report: Report) -> None:
+    key = [c.name for c in table.primary_key.columns]
+    mine = {
+        tuple(r[k] for k in key): r for r in map(lambda r: r._asdict(), conn.execute(select(table)))
+    }
+    for row in (r._asdict() for r in other.execute(select(table))):
+        k = tuple(row[c] for c in key)
+        if k not in mine:
+            conn.execute(table.insert().values(row))
+            report.added[table.name] += 1
+        elif repr(row) > repr(mine[k]):
+            where = [table.c[c] == v for c, v in zip(key, k, strict=True)]
+            conn.execute(update(table).where(*where).values(row))
+            report.updated[table.name] += 1
+            report.fields[table.name] |= {c for c in row if row[c] != mine[k][c]}
+
+
+def _refresh_reminders(conn: Connection, mine: Side, milestone_uuids: set[str]) -> None:
+    """Reminder days follow from the merged due dates and offsets; pending flags from the
+    merged statuses, removals and reminder log."""
+    from clm.domain.milestones import refresh_reminders
+
+    ids = mine.ids("milestones")
+    refresh_reminders(conn, sorted(ids[u] for u in milestone_uuids if u in ids))
+
+
+def merge_file(database, other_path, dry_run: bool = False) -> tuple[Report, Path | None]:
+    """Merge the copy at `other_path` into `database` in one transaction, after a backup of
+    the db (none for a dry run, which changes nothing); the report and the backup's path."""
+    from clm.db import backup_path, open_copy
+
+    if not database.is_sqlite:
+        raise ClmError(
+            "db merge is for SQLite files: on a server, copy data across with pg_dump/pg_restore"
+        )
+    if other_path.resolve() == database.path.resolve():
+        raise ClmError(f"'{other_path}' is the database itself: name a copy of it")
+    with open_copy(other_path) as other:
+        saved = None if dry_run else database.backup(backup_path(database.path, "before-merge"))
+        with database.write(dry_run=dry_run) as conn:
+            report = merge_copy(conn, other)
+    return report, saved

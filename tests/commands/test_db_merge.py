@@ -1,0 +1,140 @@
+"""`clm db merge`: folding a real diverged copy of the db file back in."""
+
+import shutil
+import sqlite3
+import subprocess
+
+import pytest
+
+from clm.clock import Clock
+from tests.conftest import dump
+
+HOUR_NS = 3_600 * 10**9
+
+
+@pytest.fixture
+def diverged(clm, tmp_path, db_path):
+    """clm.db and Mia's conflicted copy of it, edited apart."""
+    clm("user", "add", "alice", "--team", "customer-success")
+    clm("customer", "add", "Acme", "--health", "50", "--tag", "a")
+    clm("customer", "add", "Beta")
+    copy = tmp_path / "clm (Mia's conflicted copy 2026-11-20).db"
+    shutil.copyfile(db_path, copy)
+    mia = ("--db", copy)
+    clm("customer", "edit", "acme", "--health", "70")  # here: health
+    clm(*mia, "customer", "edit", "acme", "--name", "Acme Inc", "--tag", "vip")  # there: name
+    clm("customer", "edit", "beta", "--source", "web")
+    clm(*mia, "customer", "edit", "beta", "--source", "event")  # later: wins
+    clm(*mia, "note", "acme", "Called them")
+    clm(*mia, "customer", "rm", "beta", "--yes")  # a delete there
+    clm("customer", "add", "Gamma", "--owner", "alice")  # the same slug on both sides
+    clm(*mia, "customer", "add", "Gamma", "--source", "event")
+    clm(*mia, "customer", "add", "Delta")
+    return copy
+
+
+def test_merge_two_diverged_files(clm, diverged, db_path):
+    theirs = dump(diverged)
+    before = dump(db_path)
+    dry = clm("db", "merge", diverged, "--dry-run")
+    assert dump(db_path) == before
+    assert "Dry run: would merge" in dry.stderr
+    result = clm("db", "merge", diverged)
+    assert result.stdout == dry.stdout
+    assert "customers: 2 added; 2 updated (deleted_at, name, source, tags)" in result.stdout
+    assert "notes: 1 added" in result.stdout
+    assert "slug 'gamma' was taken in both copies" in result.stdout
+    assert "Saved the db as it was before the merge as" in result.stderr
+    assert dump(diverged) == theirs  # the copy is never modified
+    customers = {c["slug"]: c for c in clm.json("customer", "list")}
+    assert "beta" not in customers  # the delete is kept
+    acme = clm.json("customer", "show", "acme")
+    assert (acme["name"], acme["health"], acme["tags"]) == ("Acme Inc", 70, ["a", "vip"])
+    gammas = sorted(slug for slug in customers if slug.startswith("gamma"))
+    assert gammas[0] == "gamma" and gammas[1].startswith("gamma-") and "delta" in customers
+    again = clm("db", "merge", diverged)
+    assert again.stdout == "" and "Nothing to merge" in again.stderr
+
+
+def test_both_directions_give_the_same_data(clm, diverged, db_path, tmp_path):
+    mine = tmp_path / "mine.db"
+    shutil.copyfile(db_path, mine)
+    clm("db", "merge", diverged)
+    clm("--db", diverged, "db", "merge", mine)
+    fields = ("slug", "name", "stage", "health", "source", "tags")
+
+    def book(path):
+        rows = clm.json("--db", path, "customer", "list")
+        return sorted(tuple(str(c.get(f)) for f in fields) for c in rows)
+
+    assert book(db_path) == book(diverged)
+
+
+def test_a_later_edit_wins_over_a_clock_that_runs_ahead(clm, monkeypatch, db_path, tmp_path):
+    clm("customer", "add", "Acme")
+    laptop = tmp_path / "laptop.db"
+    shutil.copyfile(db_path, laptop)
+    import time
+
+    def skewed(offset_ns):
+        return lambda last=None: Clock(last, wall=lambda: time.time_ns() + offset_ns)
+
+    monkeypatch.setattr("clm.db.Clock", skewed(HOUR_NS))  # the laptop runs an hour ahead
+    clm("--db", laptop, "customer", "edit", "acme", "--name", "Laptop name")
+    monkeypatch.setattr("clm.db.Clock", skewed(0))
+    clm("db", "merge", laptop)
+    clm("customer", "edit", "acme", "--name", "Fixed later")  # after seeing the laptop's edit
+    clm("--db", laptop, "db", "merge", db_path)
+    assert clm.json("--db", laptop, "customer", "show", "acme")["name"] == "Fixed later"
+
+
+def test_what_merge_refuses(clm, tmp_path, db_path):
+    clm("customer", "add", "Acme")
+    assert "no database file" in clm.error("db", "merge", tmp_path / "nope.db")
+    assert "is the database itself" in clm.error("db", "merge", db_path)
+    other = tmp_path / "other.db"
+    clm("--db", other, "customer", "add", "Acme")
+    assert "another lineage" in clm.error("db", "merge", other)
+    junk = tmp_path / "junk.db"
+    sqlite3.connect(junk).execute("CREATE TABLE t (x)").connection.close()
+    assert "is not a clm database" in clm.error("db", "merge", junk)
+    damaged = tmp_path / "clm (1).db"
+    shutil.copyfile(db_path, damaged)
+    with open(damaged, "r+b") as f:
+        f.seek(damaged.stat().st_size // 2)
+        f.write(b"\xff" * 20_000)
+    assert "is damaged" in clm.error("db", "merge", damaged)
+
+
+def test_merge_is_for_sqlite_files(clm, tmp_path):
+    name = "sync_merge_refusal"
+    if subprocess.run(["createdb", name], capture_output=True).returncode:
+        pytest.skip("no PostgreSQL server")
+    try:
+        error = clm.error("--db", f"postgresql:///{name}", "db", "merge", tmp_path / "x.db")
+        assert "pg_dump" in error
+    finally:
+        subprocess.run(["dropdb", name], capture_output=True)
+
+
+def test_things_made_in_both_copies(clm, tmp_path, db_path):
+    clm("customer", "add", "Acme")
+    laptop = tmp_path / "laptop" / "clm.db"
+    laptop.parent.mkdir()
+    shutil.copyfile(db_path, laptop)
+    for db in (db_path, laptop):
+        clm("--db", db, "stage", "add", "paused", "--after", "adopting")
+    clm("user", "add", "mia", "--team", "marketing", "--default-owner")
+    clm("--db", laptop, "user", "add", "zoe", "--team", "marketing", "--default-owner")
+    mine = tmp_path / "mine.db"
+    shutil.copyfile(db_path, mine)
+    result = clm("db", "merge", laptop)
+    assert "are the same, made in both copies: removed the later" in result.stdout
+    assert "default_owner was set in both copies" in result.stdout
+    clm("--db", laptop, "db", "merge", mine)
+    for db in (db_path, laptop):
+        assert [s["key"] for s in clm.json("--db", db, "stage", "list")].count("paused") == 1
+        users = {u["handle"]: u for u in clm.json("--db", db, "user", "list")}
+        assert users["mia"]["default_owner"] is True and users["zoe"]["default_owner"] is False
+    stages = [clm.json("--db", db, "stage", "list") for db in (db_path, laptop)]
+    assert stages[0] == stages[1]

@@ -1,0 +1,62 @@
+"""Conflicted copies beside the db: every sync service's naming, confirmed by lineage."""
+
+import shutil
+import sqlite3
+
+import pytest
+
+from clm.domain.copies import find_copies
+
+COPIES = {
+    "clm (Mia's conflicted copy 2026-11-20).db": "Dropbox",
+    "clm (Sam Smith's conflicted copy 2026-11-20 (1)).db": "Dropbox",
+    "clm.sync-conflict-20261120-142233-ABCDEF7.db": "Syncthing",
+    "clm (conflicted copy mia 2026-11-20 142233).db": "Nextcloud",
+    "clm-LAPTOP-MIA.db": "OneDrive",
+    "clm 2.db": "iCloud",
+    "clm (1).db": "Google Drive or Box",
+    "customers-archive.db": "renamed",
+}
+
+
+@pytest.fixture
+def book(clm, db_path):
+    clm("customer", "add", "Acme")
+    return db_path
+
+
+@pytest.mark.parametrize(("name", "service"), COPIES.items())
+def test_every_conflicted_copy_pattern_is_found(clm, book, name, service):
+    shutil.copyfile(book, book.with_name(name))
+    [copy] = find_copies(book)
+    assert (copy.path.name, copy.service) == (name, service)
+    result = clm("customer", "list")
+    assert result.stderr == (
+        f"Warning: 1 conflicted copy of clm.db beside it ({name}): "
+        "clm db check shows them, clm db merge FILE folds one in\n"
+    )
+    out = clm("db", "check").stdout
+    assert f"conflicted copy ({service}): {book.with_name(name)}\n  merge it: clm db merge" in out
+
+
+def test_no_false_positives(clm, book, tmp_path):
+    # Named like a copy but another database; a journal, clm's backups, exports, a db backup.
+    other = tmp_path / "other"
+    clm("--db", other / "clm.db", "customer", "list")
+    shutil.copyfile(other / "clm.db", tmp_path / "clm (1).db")
+    shutil.copyfile(other / "clm.db", tmp_path / "clm-old.db")
+    (tmp_path / "clm 2.db").write_text("not a database")
+    sqlite3.connect(tmp_path / "clm-notes.db").execute("CREATE TABLE t (x)").connection.close()
+    shutil.copyfile(book, tmp_path / "clm.db.before-merge-20261120T101010.bak")
+    clm("export", "customers", "--output", tmp_path / "clm-export.csv")
+    clm("db", "backup", tmp_path / "clm-backup.db")
+    assert find_copies(book) == []
+    assert clm("customer", "list").stderr == ""
+    assert "conflicted" not in clm("db", "check").stdout
+
+
+def test_help_and_version_do_not_look_for_copies(clm, book):
+    shutil.copyfile(book, book.with_name("clm (1).db"))
+    assert clm("--help").stderr == ""
+    assert clm("--version").stderr == ""
+    assert clm("customer", "--help").stderr == ""
