@@ -136,6 +136,14 @@ def db_path(tmp_path):
     return os.environ["CLM_DB"] if ON_PG else tmp_path / "clm.db"
 
 
+@pytest.fixture
+def new_db(tmp_path):
+    """A function giving one more empty database on the test's backend each call: a new file
+    on SQLite, a new schema's URL on PostgreSQL."""
+    made = itertools.count(1)
+    return lambda: _PG.schema() if ON_PG else tmp_path / f"new-{next(made)}.db"
+
+
 @pytest.fixture(autouse=True)
 def env_setup(tmp_path, monkeypatch):
     monkeypatch.setenv("CLM_DB", _PG.schema() if ON_PG else str(tmp_path / "clm.db"))
