@@ -302,7 +302,10 @@ def friendly_error(exc: BaseException) -> str | None:
     if "unable to open database" in text or "readonly database" in text:
         return f"cannot open the database: {text}"
     if "could not connect" in text or "connection failed" in text:
-        return f"cannot connect to the database server: {text.splitlines()[0]}"
+        first = text.splitlines()[0]
+        if first.rstrip().endswith("does not exist") and "database" in first:
+            first += " (create it with createdb NAME)"
+        return f"cannot connect to the database server: {first}"
     return None
 
 

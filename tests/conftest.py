@@ -1,17 +1,23 @@
 """Every test gets its own database and a frozen today; none touches a real db or clock.
 
 Two backends, one suite. By default each test's database is a SQLite file in its tmp_path.
-With `CLM_TEST_DB=postgresql:///clm_test` (a base URL; the database is created when missing)
-each test gets its own empty schema on that server instead, reached through the URL's
-`options=-csearch_path=SCHEMA` (a schema costs milliseconds; a database per test would cost
-far more), and dropped after the test. Writing tests for both:
+With `CLM_TEST_DB=postgresql:///clm_test` (a base URL: server and database name) the run
+creates a database `clm_test_PID` on that server, gives each test an empty schema of its own
+in it, reached through the URL's `options=-csearch_path=SCHEMA`, and drops the whole database
+when the run ends. (Measured: a schema costs milliseconds, a database per test, even cloned
+from a template, half a second or more; dropping schemas one by one costs as much as making
+their tables, dropping the run's database costs one step.) A server that cannot be reached
+ends the run with its reason. Writing tests for both:
 
 - `db_path` is the test's database, `$CLM_DB`: a Path on SQLite, a URL on PostgreSQL. Pass it
-  to `--db`, `Database.open(str(db_path), …)` and `dump(db_path)`, which reads any backend.
-- A test about the SQLite file itself (its mode, pragmas, journal, backup, raw sqlite3
-  access) is marked `@pytest.mark.sqlite_only` (or uses its own `tmp_path / "x.db"` file
-  with `--db`, which stays SQLite on either run).
-- `pg_only` marks a test that needs a server; it is skipped on a SQLite run.
+  to `--db`, `Database.open(str(db_path), …)`, `dump(db_path)` (every row of every table)
+  and `sql(db_path, "SELECT …")` (one statement, committed), which work on either backend.
+  Never `sqlite3.connect(db_path)` or `db_path.read_bytes()` on it.
+- `new_db()` gives one more empty database on the same backend (a file, or a schema).
+- A test about the SQLite file itself (its mode, pragmas, journal, backup) is marked
+  `@pytest.mark.sqlite_only("why")`, skipped on the PostgreSQL run; a test that makes its own
+  file (`--db tmp_path / "x.db"`) stays on SQLite in either run. `@pytest.mark.pg_only`
+  marks a test that needs a server; it is skipped on the SQLite run.
 
 Run on PostgreSQL: `CLM_TEST_DB=postgresql:///clm_test .venv/bin/pytest` (.ci/run does both).
 """

@@ -68,6 +68,20 @@ def test_init_refuses_an_existing_db_and_force_keeps_a_backup(clm, db_path, tmp_
     assert dump(backup) == before
 
 
+def test_init_force_recreates_the_database_on_any_backend(clm):
+    clm("customer", "add", "Acme")
+    assert "pass --force" in clm.error("init")
+    clm("init", "--force", "--template", "simple")
+    assert [s["key"] for s in clm.json("stage", "list")] == [
+        "onboarding",
+        "active",
+        "renewal",
+        "churned",
+    ]
+    assert clm.json("customer", "list") == []
+    assert clm.json("milestone", "list") == []
+
+
 def test_init_unknown_template(clm):
     assert clm.error("init", "--template", "nope") == (
         "Error: unknown template 'nope': use one of default, simple"
