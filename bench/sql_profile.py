@@ -126,7 +126,7 @@ class _Replay:
         self._cursor, self._rows, self._i = cursor, rows, 0
         self.description = cursor.description
         self.rowcount = cursor.rowcount
-        self.lastrowid = cursor.lastrowid
+        self.lastrowid = getattr(cursor, "lastrowid", None)  # psycopg has none
 
     def fetchone(self):
         if self._i >= len(self._rows):

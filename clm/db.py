@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from sqlalchemy import Connection, Integer, create_engine, event, inspect, select, update
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -96,6 +97,13 @@ def _postgres_engine(url: str):
             if "where" in index.info:
                 index.dialect_options["postgresql"]["where"] = index.info["where"]
 
+    @event.listens_for(engine, "connect")
+    def _utc(dbapi_conn, _record):
+        # Timestamps read back in UTC whatever the server's or the client's (PGTZ) zone, as
+        # they do from SQLite, so SQL on dates of timestamps agrees on every machine.
+        dbapi_conn.execute("SET TIME ZONE 'UTC'")
+        dbapi_conn.commit()
+
     @event.listens_for(engine, "begin")
     def _begin(conn):
         if conn.get_execution_options().get("clm_write"):
@@ -143,7 +151,10 @@ class Database:
         return db
 
     def describe(self) -> str:
-        return str(self.path) if self.is_sqlite else self.engine.url.render_as_string()
+        if self.is_sqlite:
+            return str(self.path)
+        # As people write it (a plain postgresql:// means psycopg), any password hidden.
+        return self.engine.url.set(drivername="postgresql").render_as_string()
 
     @contextmanager
     def connect(self, write: bool, dry_run: bool = False) -> Iterator[Connection]:
@@ -366,7 +377,10 @@ def friendly_error(exc: BaseException) -> str | None:
     if "unable to open database" in text or "readonly database" in text:
         return f"cannot open the database: {text}"
     if "could not connect" in text or "connection failed" in text:
-        return f"cannot connect to the database server: {text.splitlines()[0]}"
+        first = text.splitlines()[0]
+        if first.rstrip().endswith("does not exist") and "database" in first:
+            first += " (create it with createdb NAME)"
+        return f"cannot connect to the database server: {first}"
     return None
 
 
@@ -666,3 +680,85 @@ def open_copy(path: Path) -> Iterator[Connection]:
             engine.dispose()
     finally:
         raw.close()
+
+# --- Copying a whole database (clm db copy) -------------------------------------------------
+
+
+@contextmanager
+def snapshot(database: Database) -> Iterator[Connection]:
+    """A read transaction that sees one moment of the whole database, however long it lasts:
+    SQLite's read transaction does; a server needs REPEATABLE READ."""
+    if database.is_sqlite:
+        with database.read() as conn:
+            yield conn
+        return
+    with database.engine.connect() as conn:
+        conn.execution_options(isolation_level="REPEATABLE READ")
+        with conn.begin():
+            conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+            yield conn
+
+
+def open_empty(target: str) -> Database:
+    """The database at `target` (a path or a URL) to copy into: a new (or empty) file, or a
+    server database without tables. Anything else is refused: a copy never overwrites."""
+    if "://" in target and urlsplit(target).password:
+        raise Invalid(
+            "a database password on the command line is visible to other users: "
+            "use PGPASSWORD or ~/.pgpass"
+        )
+    url, path = resolve(target)
+    if path is not None:
+        if path.is_symlink() or (path.exists() and path.stat().st_size > 0):
+            raise ClmError(f"'{path}' already exists: copy into a new file")
+        _create_private_file(path)
+        return Database(url, path)
+    database = Database(url, None)
+    try:
+        tables = inspect(database.engine).get_table_names()
+    except OperationalError as exc:
+        raise ClmError(friendly_error(exc) or str(exc.orig).strip()) from None
+    if tables:
+        raise ClmError(
+            f"{database.describe()} is not empty ({len(tables)} tables): copy into an empty "
+            "database (createdb NAME) or schema"
+        )
+    return database
+
+
+def create_schema(database: Database) -> None:
+    """The current schema, without any rows (a copy brings its own)."""
+    with database.write() as conn:
+        SQLModel.metadata.create_all(conn)
+
+
+def remove_copy(database: Database) -> None:
+    """Undo a failed copy: the new file goes; on a server, the tables it created."""
+    database.engine.dispose()
+    if database.is_sqlite:
+        for suffix in ("", "-journal"):
+            Path(f"{database.path}{suffix}").unlink(missing_ok=True)
+        return
+    with database.write() as conn:
+        SQLModel.metadata.drop_all(conn)
+
+
+def server_description(database: Database) -> dict[str, str]:
+    """What `db check` reports about a server: who is connected, and the server's version."""
+    if database.is_sqlite:
+        return {}
+    with database.read() as conn:
+        user, version = conn.exec_driver_sql(
+            "SELECT current_user, current_setting('server_version')"
+        ).one()
+    return {"connection": f"ok (as {user})", "server": f"PostgreSQL {version}"}
+
+
+def analyze(database: Database) -> None:
+    """Fresh planner statistics after a bulk load: without them a server plans the first
+    queries on a copied book as if its tables were empty (sequential scans, bad joins)."""
+    with database.engine.connect() as conn:
+        if database.is_sqlite:
+            conn.exec_driver_sql("ANALYZE")
+        else:
+            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")

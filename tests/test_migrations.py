@@ -1,16 +1,19 @@
-"""A database made by every released schema opens, migrates and ends up like a new one."""
+"""A database made by every released schema opens, migrates and ends up like a new one, on
+SQLite and (on the PostgreSQL run) on a server."""
 
 import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from clm.migrations import SCHEMA_VERSION
+from tests.conftest import ON_PG, sql
 
 FIXTURES = sorted((Path(__file__).parent / "fixtures").glob("schema-*.sql"))
 
 
-def schema(path) -> set:
+def sqlite_schema(path) -> set:
     """Tables, their columns and indexes: what a migration must bring up to date."""
     conn = sqlite3.connect(path)
     tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
@@ -25,20 +28,119 @@ def schema(path) -> set:
     return shape
 
 
-@pytest.mark.parametrize("fixture", FIXTURES, ids=lambda p: p.stem)
-def test_an_old_database_upgrades_to_the_current_schema(clm, tmp_path, fixture):
+def server_schema(url) -> set:
+    """The same on a server: columns with their types and nullability; indexes, unique
+    constraints and foreign keys with their columns (and a partial index's condition)."""
+    from sqlalchemy import create_engine, inspect
+    from sqlalchemy.pool import NullPool
+
+    from clm.db import resolve
+
+    engine = create_engine(resolve(url)[0], poolclass=NullPool)
+    try:
+        found = inspect(engine)
+        shape = set()
+        for t in found.get_table_names():
+            shape |= {(t, c["name"], str(c["type"]), c["nullable"]) for c in found.get_columns(t)}
+            shape |= {
+                (t, "index", i["name"], tuple(i["column_names"]), bool(i["unique"]),
+                 str(i.get("dialect_options", {}).get("postgresql_where")))
+                for i in found.get_indexes(t)
+            }  # fmt: skip
+            shape |= {
+                (t, "unique", tuple(u["column_names"])) for u in found.get_unique_constraints(t)
+            }
+            shape |= {
+                (t, "fk", tuple(f["constrained_columns"]), f["referred_table"])
+                for f in found.get_foreign_keys(t)
+            }
+        return shape
+    finally:
+        engine.dispose()
+
+
+def old_database(fixture: Path, tmp_path: Path, new_db):
+    """A database of the fixture's schema and rows: the file itself, or on the PostgreSQL run
+    the same tables on the server, typed as clm types them there."""
     old = tmp_path / "old.db"
     conn = sqlite3.connect(old)
     conn.executescript(fixture.read_text())
     conn.close()
+    if not ON_PG:
+        return old
+    target = new_db()
+    _to_server(old, target)
+    return target
+
+
+def _to_server(path: Path, url: str) -> None:
+    from sqlalchemy import Column, ForeignKey, Index, MetaData, Table, create_engine, select, text
+    from sqlalchemy.pool import NullPool
+
+    from clm.db import advance_id_sequence, resolve
+    from clm.models import SQLModel
+
+    source = create_engine(f"sqlite:///{path}", poolclass=NullPool)
+    found = MetaData()
+    found.reflect(source)
+    server = MetaData()
+    for table in found.sorted_tables:
+        model = SQLModel.metadata.tables.get(table.name)
+        columns = [
+            Column(
+                c.name,
+                model.c[c.name].type if model is not None and c.name in model.c else c.type,
+                *[ForeignKey(f"{fk.column.table.name}.{fk.column.name}") for fk in c.foreign_keys],
+                primary_key=c.primary_key,
+                nullable=c.nullable,
+                unique=any(
+                    list(u.columns.keys()) == [c.name]
+                    for u in table.constraints
+                    if u.__class__.__name__ == "UniqueConstraint"
+                ),
+            )
+            for c in table.c
+        ]
+        copy = Table(table.name, server, *columns)
+        for index in table.indexes:
+            where = index.dialect_options["sqlite"].get("where")
+            Index(
+                index.name,
+                *[copy.c[c.name] for c in index.columns],
+                unique=index.unique,
+                postgresql_where=text(str(where)) if where is not None else None,
+            )
+    dest = create_engine(resolve(url)[0], poolclass=NullPool)
+    with source.connect() as reader, dest.begin() as writer:
+        server.create_all(writer)
+        for table in found.sorted_tables:
+            rows = [
+                {k: _utc(v) for k, v in r._mapping.items()} for r in reader.execute(select(table))
+            ]
+            if rows:
+                writer.execute(server.tables[table.name].insert(), rows)
+            if "id" in table.c:
+                advance_id_sequence(writer, server.tables[table.name])
+    source.dispose()
+    dest.dispose()
+
+
+def _utc(value):
+    """SQLite keeps times naive, in UTC; clm's time columns take them with their zone."""
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+@pytest.mark.parametrize("fixture", FIXTURES, ids=lambda p: p.stem)
+def test_an_old_database_upgrades_to_the_current_schema(clm, tmp_path, fixture, new_db):
+    old = old_database(fixture, tmp_path, new_db)
     assert clm.json("--db", old, "customer", "list")[0]["slug"] == "acme-corp"
-    clm("--db", tmp_path / "new.db", "stage", "list")
-    assert schema(old) == schema(tmp_path / "new.db")
-    version = (
-        sqlite3.connect(old)
-        .execute("SELECT value FROM clm_meta WHERE key='schema_version'")
-        .fetchone()[0]
-    )
+    new = new_db()
+    clm("--db", new, "stage", "list")
+    shape = server_schema if ON_PG else sqlite_schema
+    assert shape(old) == shape(new)
+    [(version,)] = sql(old, "SELECT value FROM clm_meta WHERE key='schema_version'")
     assert int(version) == SCHEMA_VERSION
 
 

@@ -95,20 +95,24 @@ def path(ctx: typer.Context) -> None:
 @app.command("check")
 def check(ctx: typer.Context) -> None:
     """Check the database: integrity, foreign keys, schema version, and the conflicted copies
-    a sync service left beside it (with the command that merges each).
+    a sync service left beside it, with the command that merges each (on a server: the
+    connection, the server's version and the schema version).
 
     Example: clm db check
     """
     env = ctx.obj
-    from clm.db import damage_marker, integrity_problems
+    from clm.db import damage_marker, integrity_problems, server_description
     from clm.domain.copies import find_copies, merge_command
     from clm.errors import ClmError
 
     env.warn_copies = False
     database = env.database()
-    env.stdout.write(
-        f"database: {database.describe()}\nschema version: {database.schema_version()}\n"
-    )
+    env.stdout.write(f"database: {database.describe()}\n")
+    for key, value in server_description(database).items():
+        env.stdout.write(f"{key}: {value}\n")
+    env.stdout.write(f"schema version: {database.schema_version()}\n")
+    if not database.is_sqlite:
+        return  # the server enforces its own integrity and keys
     problems = integrity_problems(database)
     for problem in problems:
         env.stdout.write(f"problem: {problem}\n")
@@ -152,7 +156,10 @@ def backup(
 
     database = env.database()
     if not database.is_sqlite:
-        raise ClmError("db backup is for SQLite files: on a server use pg_dump")
+        raise ClmError(
+            "db backup is for SQLite files: on a server use pg_dump (pg_dump -Fc NAME > FILE), "
+            "or clm db copy to a file"
+        )
     if dest.exists() or dest.is_symlink():
         raise ClmError(f"'{dest}' already exists: pick a new file")
     say(env, f"Backed up to {database.backup(dest, mark=True)}.")
@@ -186,3 +193,53 @@ def merge(
         say(env, f"Saved the db as it was before the merge as {saved}.")
     verb = "Dry run: would merge" if dry_run else "Merged"
     say(env, f"{verb} {other} into {database.describe()}.")
+
+
+@app.command("copy")
+def copy(
+    ctx: typer.Context,
+    dest: Annotated[
+        str, typer.Argument(metavar="DEST", help="An empty database: a new file or a URL.")
+    ],
+) -> None:
+    """Copy the whole database, history included, into an empty one: a file to a server and
+    back. A URL's password comes from PGPASSWORD or ~/.pgpass, never the command line.
+
+    Example: clm db copy postgresql://db.example.com/clm
+    """
+    env = ctx.obj
+    from clm.domain.copy import copy_database
+
+    database = env.database()
+    with _CopyProgress(env) as progress:
+        copied = copy_database(database, dest, progress)
+    total = sum(copied.rows.values())
+    say(env, f"Copied {total} rows in {len(copied.rows)} tables to {copied.dest}.")
+
+
+class _CopyProgress:
+    """A bar per table on stderr when it is a terminal; silent in a pipe."""
+
+    def __init__(self, env):
+        self.env, self.bar, self.tasks = env, None, {}
+
+    def __enter__(self):
+        if self.env.stderr.isatty():
+            from rich.progress import Progress
+
+            from clm.output import console
+
+            self.bar = Progress(console=console(self.env, stderr=True), transient=True)
+            self.bar.start()
+        return self
+
+    def __call__(self, table: str, done: int, total: int) -> None:
+        if self.bar is None:
+            return
+        if table not in self.tasks:
+            self.tasks[table] = self.bar.add_task(f"Copying {table}", total=total)
+        self.bar.update(self.tasks[table], completed=done)
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.stop()

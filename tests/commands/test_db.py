@@ -3,10 +3,13 @@
 import sqlite3
 import stat
 
+import pytest
+
 from clm.migrations import SCHEMA_VERSION
-from tests.conftest import dump
+from tests.conftest import dump, sql
 
 
+@pytest.mark.sqlite_only("the file's mode and journal")
 def test_first_use_creates_a_private_db_in_rollback_journal_mode(clm, db_path):
     assert not db_path.exists()
     clm("customer", "list")
@@ -46,6 +49,7 @@ def test_invalid_today(clm):
     assert "invalid --today '2026-02-30'" in clm.error("--today", "2026-02-30", "customer", "list")
 
 
+@pytest.mark.sqlite_only("the old file is kept beside the new one")
 def test_init_refuses_an_existing_db_and_force_keeps_a_backup(clm, db_path, tmp_path):
     clm("customer", "add", "Acme")
     before = dump(db_path)
@@ -64,6 +68,20 @@ def test_init_refuses_an_existing_db_and_force_keeps_a_backup(clm, db_path, tmp_
     assert dump(backup) == before
 
 
+def test_init_force_recreates_the_database_on_any_backend(clm):
+    clm("customer", "add", "Acme")
+    assert "pass --force" in clm.error("init")
+    clm("init", "--force", "--template", "simple")
+    assert [s["key"] for s in clm.json("stage", "list")] == [
+        "onboarding",
+        "active",
+        "renewal",
+        "churned",
+    ]
+    assert clm.json("customer", "list") == []
+    assert clm.json("milestone", "list") == []
+
+
 def test_init_unknown_template(clm):
     assert clm.error("init", "--template", "nope") == (
         "Error: unknown template 'nope': use one of default, simple"
@@ -78,15 +96,14 @@ def test_a_file_that_is_not_a_clm_db_is_refused(clm, tmp_path):
 
 def test_a_newer_schema_is_refused(clm, db_path):
     clm("stage", "list")
-    conn = sqlite3.connect(db_path)
-    conn.execute("UPDATE clm_meta SET value='99' WHERE key='schema_version'")
-    conn.commit()
+    sql(db_path, "UPDATE clm_meta SET value='99' WHERE key='schema_version'")
     assert (
         f"schema version 99, newer than this clm knows ({SCHEMA_VERSION}): upgrade clm"
         in clm.error("stage", "list")
     )
 
 
+@pytest.mark.sqlite_only("integrity checks and backups of the file")
 def test_db_check_and_backup(clm, db_path, tmp_path):
     clm("customer", "add", "Acme")
     out = clm("db", "check").stdout
@@ -100,7 +117,7 @@ def test_db_check_and_backup(clm, db_path, tmp_path):
     assert "already exists" in clm.error("db", "backup", tmp_path / "copy.db")
 
 
-def test_demo_is_deterministic_and_only_overwrites_a_demo(clm, tmp_path):
+def test_demo_is_deterministic_and_only_overwrites_a_demo(clm, db_path):
     result = clm("demo", "--customers", "12")
     assert "Try next:" in result.stderr
     first = clm.json("--db", "clm-demo.db", "customer", "list")
@@ -110,4 +127,4 @@ def test_demo_is_deterministic_and_only_overwrites_a_demo(clm, tmp_path):
     again = clm.json("--db", "clm-demo.db", "customer", "list")
     assert [c | {"uuid": ""} for c in again] == [c | {"uuid": ""} for c in first]
     clm("customer", "add", "Real")
-    assert "not a demo" in clm.error("--db", str(tmp_path / "clm.db"), "demo")
+    assert "not a demo" in clm.error("--db", str(db_path), "demo")

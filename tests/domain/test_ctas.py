@@ -18,8 +18,8 @@ TODAY = date(2026, 11, 23)
 
 
 @pytest.fixture
-def db(tmp_path) -> Database:
-    database = Database.open(str(tmp_path / "x.db"), on_create=install_template)
+def db(db_path) -> Database:
+    database = Database.open(str(db_path), on_create=install_template)
     with database.write() as conn:
         users.add_user(conn, "alice", team="customer-success", is_default_owner=True)
         users.add_user(conn, "bob")

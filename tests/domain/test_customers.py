@@ -33,8 +33,8 @@ def test_slug_examples():
     assert slugify("A&B__C") == "a-b-c"
 
 
-def test_edits_stamp_each_changed_field_and_date_metrics(tmp_path):
-    db = open_db(tmp_path / "x.db")
+def test_edits_stamp_each_changed_field_and_date_metrics(db_path):
+    db = open_db(db_path)
     with db.write() as conn:
         users.add_user(conn, "alice")
         customers.add_customer(conn, TODAY, "alice", "Acme", health=80)
@@ -51,8 +51,8 @@ def test_edits_stamp_each_changed_field_and_date_metrics(tmp_path):
     assert (row.health, row.health_on) == (30, date(2026, 12, 1))
 
 
-def test_a_failed_write_leaves_nothing_behind(tmp_path):
-    db = open_db(tmp_path / "x.db")
+def test_a_failed_write_leaves_nothing_behind(db_path):
+    db = open_db(db_path)
     try:
         with db.write() as conn:
             customers.add_customer(conn, TODAY, None, "Acme")
@@ -73,8 +73,8 @@ def _bump_health(path: str, times: int) -> None:
             customers.edit_customer(conn, TODAY, "acme", {"health": health + 1})
 
 
-def test_concurrent_read_modify_write_loses_no_update(tmp_path):
-    path = str(tmp_path / "x.db")
+def test_concurrent_read_modify_write_loses_no_update(db_path):
+    path = str(db_path)
     with open_db(path).write() as conn:
         customers.add_customer(conn, TODAY, None, "Acme", health=0)
     workers = [multiprocessing.Process(target=_bump_health, args=(path, 25)) for _ in range(4)]

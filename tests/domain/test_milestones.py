@@ -27,9 +27,9 @@ def _book(path) -> None:
             )  # fmt: skip
 
 
-def test_reminders_fire_once_addressed_to_owner_and_collaborators(tmp_path):
-    _book(tmp_path / "x.db")
-    db = open_db(tmp_path / "x.db")
+def test_reminders_fire_once_addressed_to_owner_and_collaborators(db_path):
+    _book(db_path)
+    db = open_db(db_path)
     with db.write() as conn:
         fired = milestones.fire_reminders(conn, TODAY)
     # Due Dec 1..20: the 1m reminders (Nov 1..20) are all due, and the 2w ones of Dec 1..7.
@@ -46,8 +46,8 @@ def _fire(path: str, day: date, out) -> None:
         out.put(len(milestones.fire_reminders(conn, day)))
 
 
-def test_concurrent_firing_fires_each_reminder_exactly_once(tmp_path):
-    path = str(tmp_path / "x.db")
+def test_concurrent_firing_fires_each_reminder_exactly_once(db_path):
+    path = str(db_path)
     _book(path)
     results = multiprocessing.Queue()
     workers = [multiprocessing.Process(target=_fire, args=(path, TODAY, results)) for _ in range(4)]
@@ -58,9 +58,9 @@ def test_concurrent_firing_fires_each_reminder_exactly_once(tmp_path):
     assert sorted(results.get(timeout=60) for _ in workers) == [0, 0, 0, 27]
 
 
-def test_done_and_removed_milestones_never_remind(tmp_path):
-    _book(tmp_path / "x.db")
-    db = open_db(tmp_path / "x.db")
+def test_done_and_removed_milestones_never_remind(db_path):
+    _book(db_path)
+    db = open_db(db_path)
     with db.write() as conn:
         milestones.complete_milestone(conn, TODAY, 1)
         milestones.set_status(conn, 2, "cancelled")

@@ -184,10 +184,10 @@ def test_a_hard_link_to_the_database_is_the_database(tmp_path):
 
 
 @pytest.fixture
-def db(tmp_path, monkeypatch):
+def db(db_path, monkeypatch):
     """A database with a user, and imports that write three rows at a time."""
     monkeypatch.setattr("clm.domain.transfer.importer.BATCH", 3)
-    database = Database.open(str(tmp_path / "t.db"), on_create=install_template)
+    database = Database.open(str(db_path), on_create=install_template)
     with database.write() as conn:
         users.add_user(conn, "alice")
     return database

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# The steady daily tick on PostgreSQL next to the same tick on SQLite, in one hyperfine run.
+# Usage (from the repo root): bash bench/tick_pg.sh [N]   (default 100000 customers)
+# Builds the book with make_book.py, runs the first (catch-up) tick on the file, copies the
+# ticked book to the server with `clm db copy`, then times the next day's tick on a fresh
+# copy of each every run. Needs a PostgreSQL server you may create databases on ($PGHOST etc.
+# as libpq reads them); $BENCH_PGDB (clm_bench) names the databases it creates and drops.
+# $STEADY_RUNS (5) sets hyperfine's run count. Writes bench/results-tick-pg.md.
+set -euo pipefail
+
+PYTHON=$(command -v "${PYTHON:-python}") || { echo "error: no python on PATH (set PYTHON)" >&2; exit 1; }
+CLM=$(command -v "${CLM:-clm}") || { echo "error: no clm on PATH (set CLM)" >&2; exit 1; }
+here=$(cd "$(dirname "$0")" && pwd)
+out="$here/results-tick-pg.md"
+n=${1:-100000}
+runs=${STEADY_RUNS:-5}
+db=${BENCH_PGDB:-clm_bench}
+today=2026-11-23
+tomorrow=2026-11-24
+[[ $n =~ ^[1-9][0-9]*$ ]] || { echo "error: '$n' is not a number of customers" >&2; exit 1; }
+[[ $db =~ ^[a-z_][a-z0-9_]*$ ]] || { echo "error: BENCH_PGDB '$db' is not a plain name" >&2; exit 1; }
+psql -Xq -d postgres -c "SELECT 1" >/dev/null || { echo "error: cannot reach PostgreSQL" >&2; exit 1; }
+
+tmp=$(mktemp -d)
+cleanup() {
+    rm -rf "$tmp"
+    dropdb --if-exists "${db}_work" 2>/dev/null || true
+    dropdb --if-exists "${db}_ticked" 2>/dev/null || true
+}
+trap cleanup EXIT
+
+clm=$(printf %q "$CLM")
+ticked="$tmp/ticked.db" work="$tmp/work.db"
+echo "== $n customers: building the book" >&2
+"$PYTHON" "$here/make_book.py" "$n" "$ticked" --today "$today" --clm "$CLM" >&2
+echo "== the first tick, on the file" >&2
+"$CLM" --db "$ticked" --today "$today" tick -q -f json >/dev/null
+echo "== copying the ticked book to the server" >&2
+dropdb --if-exists "${db}_ticked" && createdb "${db}_ticked"
+start=$(date +%s.%N)
+"$CLM" --db "$ticked" db copy "postgresql:///${db}_ticked"
+copy_s=$(echo "$(date +%s.%N) - $start" | bc)
+
+# Each run ticks a fresh copy: the file copied and synced, the server database cloned from
+# the ticked one (FILE_COPY: a checkpoint and a file copy, far faster than WAL_LOG here).
+q=$(printf %q "$work")
+clone="dropdb --if-exists ${db}_work && psql -Xq -d postgres -c 'CREATE DATABASE ${db}_work TEMPLATE ${db}_ticked STRATEGY FILE_COPY'"
+hyperfine --runs "$runs" --export-json "$tmp/steady.json" \
+    --prepare "cp $(printf %q "$ticked") $q && sync $q" \
+    -n "steady tick, SQLite ($n)" "$clm --db $q --today $tomorrow tick -q -f json >/dev/null" \
+    --prepare "$clone" \
+    -n "steady tick, PostgreSQL ($n)" \
+    "CLM_DB=postgresql:///${db}_work $clm --today $tomorrow tick -q -f json >/dev/null"
+
+{
+    echo "# clm steady tick: PostgreSQL vs SQLite"
+    echo
+    echo "$(date -u '+%Y-%m-%d %H:%M UTC') · $(uname -srm) · $(nproc) CPUs · $("$PYTHON" -V 2>&1)" \
+        "· $(psql -XAtd postgres -c 'SHOW server_version')"
+    echo
+    "$PYTHON" - "$tmp/steady.json" "$n" "$copy_s" <<'PY'
+import json, sys
+
+results = json.load(open(sys.argv[1]))["results"]
+n, copy_s = int(sys.argv[2]), float(sys.argv[3])
+sqlite, pg = (next(r for r in results if name in r["command"]) for name in ("SQLite", "PostgreSQL"))
+print("| customers | SQLite median (min) s | PostgreSQL median (min) s | PostgreSQL / SQLite |")
+print("| ---: | ---: | ---: | ---: |")
+ratio = pg["median"] / sqlite["median"]
+print(f"| {n:,} | {sqlite['median']:.3f} ({sqlite['min']:.3f}) | {pg['median']:.3f} "
+      f"({pg['min']:.3f}) | {ratio:.2f}x |")
+print()
+print(f"`clm db copy` of the ticked book to the server: {copy_s:.0f} s.")
+print(f"Target: PostgreSQL within 1.5x of SQLite: {'met' if ratio <= 1.5 else '**missed**'}.")
+PY
+} | tee "$out"
