@@ -10,6 +10,7 @@ from typer.core import TyperGroup
 
 from clm import __version__
 from clm.commands import (
+    completion,
     cta,
     customer,
     db,
@@ -25,6 +26,7 @@ from clm.commands import (
     transfer,
     user,
 )
+from clm.completion import COMPLETE_VAR
 from clm.errors import ClmError
 
 
@@ -64,6 +66,7 @@ app = typer.Typer(
     name="clm",
     help="Customer lifecycle management in the terminal.",
     rich_markup_mode=None,
+    add_completion=False,  # `clm completion SHELL` instead: answered without loading Typer
     pretty_exceptions_enable=False,
     pretty_exceptions_show_locals=False,
     context_settings={"help_option_names": ["--help", "-h"]},
@@ -137,9 +140,14 @@ app.command("import")(transfer.import_)
 app.command("init")(db.init)
 app.command("demo")(db.demo)
 app.add_typer(db.app, name="db")
+app.command("completion")(completion.completion)
 
 
 def main() -> None:
+    if COMPLETE_VAR in os.environ:  # a shell asking for completions, on every TAB: be quick
+        from clm.completion import respond
+
+        sys.exit(respond())
     try:
         app(prog_name="clm")
     except BrokenPipeError:

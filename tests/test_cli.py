@@ -72,19 +72,3 @@ def test_help_and_version_do_not_import_the_database_stack(args, heavy, tmp_path
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert result.stderr.strip() == ""
     assert not (tmp_path / "x.db").exists()
-
-
-def test_completion_does_not_import_the_database_stack(tmp_path):
-    env = os.environ | {
-        "_CLM_COMPLETE": "complete_bash",
-        "COMP_WORDS": "clm customer li",
-        "COMP_CWORD": "2",
-    }
-    code = (
-        "import sys\nfrom clm.cli import app\n"
-        "try:\n    app(prog_name='clm')\nexcept SystemExit:\n    pass\n"
-        "print([m for m in ('sqlalchemy', 'sqlmodel') if m in sys.modules], file=sys.stderr)\n"
-    )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
-    assert result.stdout.split() == ["list"]
-    assert result.stderr.strip() == "[]"
