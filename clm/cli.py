@@ -10,6 +10,7 @@ from typer.core import TyperGroup
 
 from clm import __version__
 from clm.commands import (
+    agenda,
     completion,
     cta,
     customer,
@@ -79,7 +80,7 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
+@app.callback(invoke_without_command=True)
 def root(
     ctx: typer.Context,
     db_target: Annotated[
@@ -110,7 +111,8 @@ def root(
     """Customer lifecycle management in the terminal.
 
     Accounts move through lifecycle stages; milestones carry due dates and reminders;
-    a daily `clm tick` applies the rules and prints what is due.
+    a daily `clm tick` applies the rules and prints what is due. `clm` alone shows today's
+    agenda; `clm help` lists the help topics (dates, durations, conditions).
     """
     from clm.context import Env
 
@@ -118,6 +120,8 @@ def root(
         ctx.obj = Env.from_options(db=db_target, today=today, user=as_user)
     except ClmError as exc:
         _fail(str(exc))
+    if ctx.invoked_subcommand is None and not ctx.resilient_parsing:
+        ctx.invoke(agenda.agenda, ctx)
 
 
 app.add_typer(customer.app, name="customer")
@@ -128,6 +132,7 @@ app.add_typer(task.app, name="task")
 app.add_typer(cta.app, name="cta")
 app.add_typer(playbook.app, name="playbook")
 app.command("my")(my.my)
+app.command("agenda")(agenda.agenda)
 app.add_typer(user.app, name="user")
 app.add_typer(stage.app, name="stage")
 app.add_typer(holiday.app, name="holiday")

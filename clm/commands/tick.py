@@ -76,6 +76,10 @@ def tick(
             result = run_tick(conn, day, dry_run, trying or (), with_overdue=not quiet)
             results.append(result)
             day += timedelta(days=1)
+        if not dry_run:
+            from clm.domain.agenda import remember_tick
+
+            remember_tick(conn, env.today, results)
     if not dry_run:
         from clm.db import optimize
 

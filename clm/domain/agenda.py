@@ -1,7 +1,9 @@
-"""`clm my`: what the current user owns, follows, is assigned and is reminded of."""
+"""Agendas: `clm my` (what the current user owns, follows, is assigned and is reminded of) and
+`clm` alone (what the day asks for: reminders, overdue work, customers over SLA, renewals)."""
 
 from collections.abc import Iterator
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import date, timedelta
 
 from sqlalchemy import Connection, or_, select
 
@@ -203,3 +205,181 @@ def overdue_items(conn: Connection, today: date) -> Iterator[dict]:
                 strict=True,
             )
         )
+
+
+# `clm` alone: the day's agenda, for the current user or the whole book.
+
+SHOWN_PER_SECTION = 5
+LAST_TICK = "last_tick"  # meta key: a summary of the last tick that wrote
+RENEWALS_WITHIN_DAYS = 30
+DAY_KEYS = ("section", "kind", "id", "customer", "title", "due", "detail", "command")
+
+
+@dataclass
+class DayAgenda:
+    """What the day asks for: rows by section (the first few of each), each section's full
+    count and the command that lists all of it, and what the last tick did."""
+
+    user: str | None
+    rows: list[dict] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+    more: dict[str, str] = field(default_factory=dict)
+    last_tick: dict | None = None
+
+
+def day_agenda(
+    conn: Connection, today: date, handle: str | None, shown: int = SHOWN_PER_SECTION
+) -> DayAgenda:
+    """Reminders due, overdue work, customers over their stage's SLA, renewals in the next
+    30 days: each line with the command that acts on it. With a user: only theirs."""
+    user = get_user(conn, handle) if handle else None
+    agenda = DayAgenda(user=user.handle if user else None, last_tick=last_tick(conn))
+    mine = f" --owner {user.handle}" if user else ""
+    sections = (
+        ("reminders", _reminders(conn, today, user), "clm my" if user else "clm milestone list"),
+        ("overdue", _overdue(conn, today, user), "clm report overdue"),
+        ("over_sla", _over_sla(conn, today, user), f"clm customer list{mine}"),
+        ("renewals", _renewals(conn, today, user), f"clm customer list --renewal-within 30d{mine}"),
+    )
+    for section, rows, more in sections:
+        rows = list(rows)
+        agenda.counts[section] = len(rows)
+        agenda.rows += [{"section": section, **row} for row in rows[:shown]]
+        if len(rows) > shown:
+            agenda.more[section] = more
+    return agenda
+
+
+def _item(kind, item_id, customer, title, due, detail, command) -> dict:
+    keys = DAY_KEYS[1:]
+    return dict(zip(keys, (kind, item_id, customer, title, due, detail, command), strict=True))
+
+
+def _reminders(conn, today, user) -> Iterator[dict]:
+    for r in reminders_due(conn, today, user.id if user else None, include_fired=True):
+        detail = f"{r['offset']} before, since {r['remind_on']}"
+        command = f"clm milestone done {r['milestone']}"
+        yield _item(
+            "reminder", r["milestone"], r["customer"], r["title"], r["due"], detail, command
+        )
+
+
+ACT_ON = {
+    "milestone": "clm milestone done {}",
+    "task": "clm task done {}",
+    "cta": "clm cta close {}",
+}
+
+
+def _overdue(conn, today, user) -> Iterator[dict]:
+    for row in overdue_items(conn, today):
+        if user is None or row["owner"] == user.handle:
+            yield _item(
+                row["kind"],
+                row["id"],
+                row["customer"],
+                row["title"],
+                row["due"],
+                f"{row['days_overdue']} days overdue" + ("" if user else f", {row['owner']}"),
+                ACT_ON[row["kind"]].format(row["id"]),
+            )
+
+
+def _over_sla(conn, today, user) -> Iterator[dict]:
+    from sqlalchemy import false
+
+    from clm.models import stages
+
+    sla = conn.execute(
+        select(stages.c.key, stages.c.expected_days).where(
+            stages.c.expected_days.is_not(None), stages.c.deleted_at.is_(None)
+        )
+    ).all()
+    # One bound per stage, computed here: the query stays portable and uses the stage index.
+    over = or_(
+        false(),
+        *(
+            (customers.c.stage == key) & (customers.c.stage_entered < today - timedelta(days))
+            for key, days in sla
+        ),
+    )
+    expected = dict(sla)
+    query = _customers_of(user).where(over).order_by(customers.c.stage_entered, customers.c.slug)
+    for row in conn.execute(query):
+        days = (today - row.stage_entered).days
+        yield _item(
+            "customer",
+            None,
+            row.slug,
+            row.name,
+            None,
+            f"{days} days in {row.stage}, expected {expected[row.stage]}",
+            f"clm explain {row.slug}",
+        )
+
+
+def _renewals(conn, today, user) -> Iterator[dict]:
+    from clm.models import stages
+
+    terminal = select(stages.c.key).where(stages.c.terminal, stages.c.deleted_at.is_(None))
+    query = (
+        _customers_of(user)
+        .where(
+            customers.c.renewal >= today,
+            customers.c.renewal <= today + timedelta(RENEWALS_WITHIN_DAYS),
+            customers.c.stage.not_in(terminal),
+        )
+        .order_by(customers.c.renewal, customers.c.slug)
+    )
+    for row in conn.execute(query):
+        arr = f", ARR {row.arr:,.0f}" if row.arr is not None else ""
+        detail = f"in {(row.renewal - today).days} days{arr}"
+        yield _item(
+            "renewal",
+            None,
+            row.slug,
+            row.name,
+            row.renewal,
+            detail,
+            f"clm customer renew {row.slug}",
+        )
+
+
+def _customers_of(user):
+    columns = (
+        customers.c.slug,
+        customers.c.name,
+        customers.c.stage,
+        customers.c.stage_entered,
+        customers.c.renewal,
+        customers.c.arr,
+    )
+    query = select(*columns).where(customers.c.deleted_at.is_(None))
+    return query if user is None else query.where(customers.c.owner_id == user.id)
+
+
+def remember_tick(conn: Connection, day: date, results) -> None:
+    """Keep a short summary of what a tick did (counts of each kind of news), for `clm`."""
+    import json
+
+    from clm.db import set_meta, utcnow
+
+    summary = {
+        "date": day.isoformat(),
+        "ran_at": utcnow().strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "days": len(results),
+        **{
+            key: sum(len(getattr(r, key)) for r in results)
+            for key in ("transitions", "reminders", "ctas_opened", "tasks_created")
+        },
+    }
+    set_meta(conn, LAST_TICK, json.dumps(summary))
+
+
+def last_tick(conn: Connection) -> dict | None:
+    import json
+
+    from clm.db import get_meta
+
+    text = get_meta(conn, LAST_TICK)
+    return json.loads(text) if text else None
