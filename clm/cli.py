@@ -15,6 +15,7 @@ from clm.commands import (
     cta,
     customer,
     db,
+    help,
     holiday,
     milestone,
     model,
@@ -146,6 +147,7 @@ app.command("init")(db.init)
 app.command("demo")(db.demo)
 app.add_typer(db.app, name="db")
 app.command("completion")(completion.completion)
+app.command("help")(help.help_)
 
 
 def main() -> None:

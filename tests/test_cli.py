@@ -28,8 +28,25 @@ def test_every_command_has_help_with_an_example(clm, path):
     command = typer.main.get_command(app)
     for name in path:
         command = command.commands[name]
+    assert command.get_short_help_str().strip(), f"clm {' '.join(path)} has no summary"
     if not hasattr(command, "commands"):
         assert "Example:" in (command.help or ""), f"clm {' '.join(path)} has no example"
+
+
+@pytest.mark.parametrize("path", [(), *COMMANDS], ids=lambda p: " ".join(p) or "clm")
+def test_help_command_shows_the_same_help(clm, path):
+    assert clm("help", *path).stdout.startswith(clm(*path, "--help").stdout.rstrip())
+
+
+def test_help_topics_and_suggestions(clm):
+    assert "Help topics (clm help TOPIC):" in clm("help").stdout
+    dates = clm("help", "dates").stdout
+    assert "+5bd" in dates and "eoq" in dates and "Jan 31 + 1m" in dates
+    assert clm.error("help", "dtaes") == "Error: no command or topic 'dtaes'; did you mean 'dates'?"
+    assert clm.error("help", "customer", "shwo") == (
+        "Error: no command 'clm customer shwo'; did you mean 'show'?"
+    )
+    assert "Did you mean 'customer'" in clm("custmer", code=2).stderr
 
 
 def test_version(clm):

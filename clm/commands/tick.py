@@ -66,8 +66,14 @@ def tick(
         raise Invalid(f"invalid --until {last}: it must not be before today ({env.today})")
     if fmt not in (Format.table, Format.json):
         raise Invalid(f"invalid --format '{fmt.value}' for tick: use table or json")
+    from clm.progress import progress
+
     results = []
-    with env.database().write(dry_run=dry_run) as conn:
+    days = (last - env.today).days + 1
+    with (
+        progress(env, "Ticking", total=days if days > 1 else None, unit="days") as bar,
+        env.database().write(dry_run=dry_run) as conn,
+    ):
         for name in trying or ():
             get_rule(conn, name)
         day = env.today
@@ -76,6 +82,7 @@ def tick(
             result = run_tick(conn, day, dry_run, trying or (), with_overdue=not quiet)
             results.append(result)
             day += timedelta(days=1)
+            bar.advance()
         if not dry_run:
             from clm.domain.agenda import remember_tick
 
