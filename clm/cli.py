@@ -66,7 +66,13 @@ class ClmRoot(TyperGroup):
 app = typer.Typer(
     cls=ClmRoot,
     name="clm",
-    help="Customer lifecycle management in the terminal.",
+    help=(
+        "Customer lifecycle management in the terminal.\n\n"
+        "`clm` alone shows today's agenda (yours with --as USER or $CLM_USER). `clm demo` "
+        "builds a sample book to try; `clm help` lists the help topics (dates, conditions, "
+        "output, environment); `clm completion bash` teaches your shell to complete.\n\n"
+        "Example: clm --as alice customer list --stage onboarding"
+    ),
     rich_markup_mode=None,
     add_completion=False,  # `clm completion SHELL` instead: answered without loading Typer
     pretty_exceptions_enable=False,
@@ -122,7 +128,7 @@ def root(
     except ClmError as exc:
         _fail(str(exc))
     if ctx.invoked_subcommand is None and not ctx.resilient_parsing:
-        ctx.invoke(agenda.agenda, ctx)
+        agenda.agenda(ctx)
 
 
 app.add_typer(customer.app, name="customer")

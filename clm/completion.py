@@ -173,7 +173,10 @@ def respond(environ=os.environ) -> int:
     except ValueError:
         cword = len(words)
     incomplete = words[cword] if cword < len(words) else ""
-    candidates = complete(INDEX, words[1:cword], incomplete, environ)
+    # bash splits `--format=js` into `--format`, `=`, `js`: read it as `--format js`.
+    args = [word for word in words[1:cword] if word != "="]
+    incomplete = "" if incomplete == "=" else incomplete
+    candidates = complete(INDEX, args, incomplete, environ)
     lines = []
     for value, help_text in candidates:
         if shell == "zsh":

@@ -106,12 +106,15 @@ def test_bash_script(clm, book):
         f"{script}\n"
         "COMP_WORDS=(clm customer show ac); COMP_CWORD=3; _clm_completion; "
         'echo "${COMPREPLY[@]}"; '
-        'COMP_WORDS=(clm cust); COMP_CWORD=1; _clm_completion; echo "${COMPREPLY[@]}"'
+        'COMP_WORDS=(clm cust); COMP_CWORD=1; _clm_completion; echo "${COMPREPLY[@]}"; '
+        # bash splits words at `=`: `--format=j` comes as three words.
+        "COMP_WORDS=(clm user list --format = j); COMP_CWORD=5; _clm_completion; "
+        'echo "${COMPREPLY[@]}"'
     )
     result = subprocess.run(
         ["bash", "--norc", "-c", run], capture_output=True, text=True, env=_env(book)
     )
-    assert result.stdout.splitlines() == ["acme-corp", "customer"], result.stderr
+    assert result.stdout.splitlines() == ["acme-corp", "customer", "json jsonl"], result.stderr
 
 
 @pytest.mark.skipif(shutil.which("zsh") is None, reason="zsh is not installed")

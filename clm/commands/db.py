@@ -75,7 +75,8 @@ def demo(
         database, _ = init_database(target, "default", force=True)
     ticked = build_demo(database, env.today, customers)
     say(env, f"Created a demo book of {customers} customers in {database.describe()}.")
-    say(env, f"Ticked {env.today}: {len(ticked.transitions)} stage changes, "
+    say(env, f"Ticked every day of its history; today ({env.today}): "
+             f"{len(ticked.transitions)} stage changes, "
              f"{len(ticked.reminders)} reminders, {len(ticked.ctas_opened)} CTAs opened, "
              f"{len(ticked.overdue)} items overdue.")  # fmt: skip
     where = shlex.quote(str(database.path.resolve())) if database.path else target
