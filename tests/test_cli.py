@@ -49,6 +49,21 @@ def test_help_topics_and_suggestions(clm):
     assert "Did you mean 'customer'" in clm("custmer", code=2).stderr
 
 
+def test_mistyped_names_get_suggestions(team):
+    clm = team
+    clm("customer", "add", "Acme Corp")
+    clm("customer", "add", "Acme Labs")
+    assert clm.error("customer", "show", "acme") == (
+        "Error: no customer 'acme'; did you mean 'acme-corp' or 'acme-labs'?"
+    )
+    assert clm.error("customer", "move", "acme-corp", "onbaording") == (
+        "Error: no stage 'onbaording'; did you mean 'onboarding'?"
+    )
+    assert clm.error("customer", "list", "--owner", "alcie").endswith("did you mean 'alice'?")
+    assert clm.error("rule", "disable", "qualfy").endswith("did you mean 'qualify'?")
+    assert clm.error("playbook", "show", "onbording").endswith("did you mean 'onboarding'?")
+
+
 def test_version(clm):
     assert clm("--version").stdout == f"clm {__version__}\n"
 

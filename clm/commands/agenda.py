@@ -37,11 +37,16 @@ def agenda(ctx: typer.Context, fmt: FormatOpt = Format.table) -> None:
     Example: clm --as alice agenda
     """
     env = ctx.obj
+    from pathlib import Path
+
+    from clm.commands.db import DEMO_FILE
     from clm.db import exists, resolve
 
     if not exists(env.db_target):
         url, path = resolve(env.db_target)
         say(env, START.format(where=path if path is not None else url))
+        if Path(DEMO_FILE).is_file():
+            say(env, f"A demo book is here: export CLM_DB={Path(DEMO_FILE).resolve()}")
         return
     from clm.domain.agenda import day_agenda
 

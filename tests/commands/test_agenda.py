@@ -10,6 +10,7 @@ def test_no_database_says_how_to_start(clm, db_path):
 
 def test_demo_then_the_agenda(clm, tmp_path, monkeypatch):
     result = clm("demo")
+    assert f"A demo book is here: export CLM_DB={tmp_path / 'clm-demo.db'}" in clm().stderr
     assert "export CLM_DB=" in result.stderr and "CLM_USER=alice" in result.stderr
     monkeypatch.setenv("CLM_DB", str(tmp_path / "clm-demo.db"))
     book = clm().stdout
