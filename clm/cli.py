@@ -42,6 +42,12 @@ def _fail(message: str) -> None:
 class ClmRoot(TyperGroup):
     """Maps every ClmError (and database errors a user can act on) to one line and exit 1."""
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from clm.help import verbatim_examples
+
+        verbatim_examples(self)
+
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)

@@ -89,6 +89,24 @@ Examples
 }
 
 
+def verbatim_examples(command) -> None:
+    """Make each `Example:` of the help of `command` and its subcommands a paragraph of its
+    own that Click prints as written (`\\b`): an example is never rewrapped into the text
+    above it, nor broken in the middle of a command line."""
+    text = command.help
+    if text and "Example" in text and "\b" not in text:
+        lines = []
+        for line in text.splitlines():
+            if line.startswith(("Example:", "Examples:")):
+                if lines and lines[-1].strip():
+                    lines.append("")
+                lines.append("\b")
+            lines.append(line)
+        command.help = "\n".join(lines)
+    for sub in getattr(command, "commands", {}).values():
+        verbatim_examples(sub)
+
+
 def topics_text() -> str:
     width = max(map(len, TOPICS))
     lines = [f"  {name:<{width}}  {summary}" for name, (summary, _) in TOPICS.items()]

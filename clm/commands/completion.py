@@ -19,11 +19,14 @@ def completion(
     """Print the shell completion script: commands, options, customer slugs, user handles,
     stage keys, rule and playbook names, open milestone, task and CTA ids.
 
+    \b
     Load it from your shell's start-up file:
       bash (~/.bashrc):                eval "$(clm completion bash)"
       zsh (~/.zshrc, after compinit):  eval "$(clm completion zsh)"
       fish:                            clm completion fish > ~/.config/fish/completions/clm.fish
+
     Values come from the database of $CLM_DB (or --db typed before the command).
+
     Example: clm completion bash >> ~/.bashrc
     """
     from clm.completion import SCRIPTS
