@@ -6,7 +6,7 @@ from clm.commands.common import FormatOpt
 from clm.output import Col, Format, console, render_rows, say
 
 TITLES = {
-    "reminders": "Reminders due",
+    "reminders": "Reminders of the last two weeks",
     "overdue": "Overdue",
     "over_sla": "Over their stage's expected days",
     "renewals": "Renewals in the next 30 days",
@@ -30,9 +30,9 @@ START = (
 
 
 def agenda(ctx: typer.Context, fmt: FormatOpt = Format.table) -> None:
-    """Today's agenda: reminders due, overdue work, customers over their stage's expected
-    days, renewals in the next 30 days, and what the last tick did. For the current user
-    (--as USER or CLM_USER), else the whole book. `clm` with no command shows it.
+    """Today's agenda: reminders of the last two weeks, overdue work, customers over their
+    stage's expected days, renewals in the next 30 days, and what the last tick did. For the
+    current user (--as USER or CLM_USER), else the whole book. `clm` alone shows it.
 
     Example: clm --as alice agenda
     """

@@ -15,6 +15,7 @@ from clm.models import (
     customer_influencers,
     customers,
     milestone_collaborators,
+    milestone_reminders,
     milestones,
     tasks,
     users,
@@ -126,9 +127,10 @@ def _row(kind, row_id, customer, title, due, detail) -> dict:
 OVERDUE_KEYS = ("kind", "id", "customer", "title", "due", "days_overdue", "owner")
 
 
-def overdue_items(conn: Connection, today: date) -> Iterator[dict]:
-    """Unfinished milestones, open tasks and open (not snoozed) CTAs past due, oldest first,
-    each with who it is on: the task's assignee, the CTA's owner, the customer's owner."""
+def overdue_query(today: date):
+    """Unfinished milestones, open tasks and open (not snoozed) CTAs past due, as one
+    subquery (kind, id, slug, title, due, handle), each with who it is on: the task's
+    assignee, the CTA's owner, the customer's owner."""
     from sqlalchemy import literal, union_all
 
     owner = users.alias("owner")
@@ -188,7 +190,12 @@ def overdue_items(conn: Connection, today: date) -> Iterator[dict]:
             *live,
         ),
     ]
-    query = union_all(*parts).subquery()
+    return union_all(*parts).subquery()
+
+
+def overdue_items(conn: Connection, today: date) -> Iterator[dict]:
+    """Everything past due (see overdue_query), oldest first."""
+    query = overdue_query(today)
     for row in conn.execute(select(query).order_by(query.c.due, query.c.kind, query.c.id)):
         yield dict(
             zip(
@@ -212,7 +219,13 @@ def overdue_items(conn: Connection, today: date) -> Iterator[dict]:
 SHOWN_PER_SECTION = 5
 LAST_TICK = "last_tick"  # meta key: a summary of the last tick that wrote
 RENEWALS_WITHIN_DAYS = 30
+REMINDERS_SINCE_DAYS = 14  # `clm my` lists older ones, until their milestone is due
 DAY_KEYS = ("section", "kind", "id", "customer", "title", "due", "detail", "command")
+ACT_ON = {
+    "milestone": "clm milestone done {}",
+    "task": "clm task done {}",
+    "cta": "clm cta close {}",
+}
 
 
 @dataclass
@@ -230,95 +243,125 @@ class DayAgenda:
 def day_agenda(
     conn: Connection, today: date, handle: str | None, shown: int = SHOWN_PER_SECTION
 ) -> DayAgenda:
-    """Reminders due, overdue work, customers over their stage's SLA, renewals in the next
-    30 days: each line with the command that acts on it. With a user: only theirs."""
+    """Reminders that came up in the last two weeks for milestones not yet due, overdue work,
+    customers over their stage's expected days, renewals in the next 30 days: each line with
+    the command that acts on it. With a user: only theirs. The database counts each section
+    and returns only its first `shown` rows."""
+    from sqlalchemy import func
+
     user = get_user(conn, handle) if handle else None
     agenda = DayAgenda(user=user.handle if user else None, last_tick=last_tick(conn))
     mine = f" --owner {user.handle}" if user else ""
     sections = (
-        ("reminders", _reminders(conn, today, user), "clm my" if user else "clm milestone list"),
-        ("overdue", _overdue(conn, today, user), "clm report overdue"),
-        ("over_sla", _over_sla(conn, today, user), f"clm customer list{mine}"),
-        ("renewals", _renewals(conn, today, user), f"clm customer list --renewal-within 30d{mine}"),
+        ("reminders", _reminders, "clm my" if user else "clm milestone list --due-within 60d"),
+        ("overdue", _overdue, "clm report overdue"),
+        ("over_sla", _over_sla, f"clm customer list{mine}"),
+        ("renewals", _renewals, f"clm customer list --renewal-within 30d{mine}"),
     )
-    for section, rows, more in sections:
-        rows = list(rows)
-        agenda.counts[section] = len(rows)
-        agenda.rows += [{"section": section, **row} for row in rows[:shown]]
-        if len(rows) > shown:
+    for section, build, more in sections:
+        query, to_row = build(conn, today, user)
+        count = conn.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+        agenda.counts[section] = count
+        agenda.rows += [
+            {"section": section, **to_row(row)} for row in conn.execute(query.limit(shown))
+        ]
+        if count > shown:
             agenda.more[section] = more
     return agenda
 
 
 def _item(kind, item_id, customer, title, due, detail, command) -> dict:
-    keys = DAY_KEYS[1:]
-    return dict(zip(keys, (kind, item_id, customer, title, due, detail, command), strict=True))
+    values = (kind, item_id, customer, title, due, detail, command)
+    return dict(zip(DAY_KEYS[1:], values, strict=True))
 
 
-def _reminders(conn, today, user) -> Iterator[dict]:
-    for r in reminders_due(conn, today, user.id if user else None, include_fired=True):
-        detail = f"{r['offset']} before, since {r['remind_on']}"
-        command = f"clm milestone done {r['milestone']}"
-        yield _item(
-            "reminder", r["milestone"], r["customer"], r["title"], r["due"], detail, command
+def _reminders(conn, today, user):
+    query = (
+        select(
+            milestones.c.id,
+            customers.c.slug,
+            milestones.c.title,
+            milestones.c.due,
+            milestone_reminders.c.offset,
+            milestone_reminders.c.remind_on,
+        )
+        .select_from(
+            milestone_reminders.join(
+                milestones, milestones.c.id == milestone_reminders.c.milestone_id
+            ).join(customers, customers.c.id == milestones.c.customer_id)
+        )
+        .where(
+            milestone_reminders.c.remind_on <= today,
+            milestone_reminders.c.remind_on > today - timedelta(REMINDERS_SINCE_DAYS),
+            milestones.c.due >= today,
+            milestones.c.status.in_(UNFINISHED),
+            milestones.c.deleted_at.is_(None),
+            customers.c.deleted_at.is_(None),
+        )
+        .order_by(milestones.c.due, milestones.c.id, milestone_reminders.c.remind_on)
+    )
+    if user is not None:
+        collaborating = select(milestone_collaborators.c.milestone_id).where(
+            milestone_collaborators.c.user_id == user.id
+        )
+        query = query.where(
+            or_(customers.c.owner_id == user.id, milestones.c.id.in_(collaborating))
         )
 
+    def to_row(row) -> dict:
+        detail = f"{row.offset} before, since {row.remind_on}"
+        command = f"clm milestone done {row.id}"
+        return _item("reminder", row.id, row.slug, row.title, row.due, detail, command)
 
-ACT_ON = {
-    "milestone": "clm milestone done {}",
-    "task": "clm task done {}",
-    "cta": "clm cta close {}",
-}
-
-
-def _overdue(conn, today, user) -> Iterator[dict]:
-    for row in overdue_items(conn, today):
-        if user is None or row["owner"] == user.handle:
-            yield _item(
-                row["kind"],
-                row["id"],
-                row["customer"],
-                row["title"],
-                row["due"],
-                f"{row['days_overdue']} days overdue" + ("" if user else f", {row['owner']}"),
-                ACT_ON[row["kind"]].format(row["id"]),
-            )
+    return query, to_row
 
 
-def _over_sla(conn, today, user) -> Iterator[dict]:
+def _overdue(conn, today, user):
+    items = overdue_query(today)
+    query = select(items).order_by(items.c.due, items.c.kind, items.c.id)
+    if user is not None:
+        query = query.where(items.c.handle == user.handle)
+
+    def to_row(row) -> dict:
+        late = f"{(today - row.due).days} days overdue"
+        detail = late if user else f"{late}, {row.handle or 'nobody'}"
+        command = ACT_ON[row.kind].format(row.id)
+        return _item(row.kind, row.id, row.slug, row.title, row.due, detail, command)
+
+    return query, to_row
+
+
+def _over_sla(conn, today, user):
     from sqlalchemy import false
 
     from clm.models import stages
 
-    sla = conn.execute(
-        select(stages.c.key, stages.c.expected_days).where(
-            stages.c.expected_days.is_not(None), stages.c.deleted_at.is_(None)
-        )
-    ).all()
+    sla = dict(
+        conn.execute(
+            select(stages.c.key, stages.c.expected_days).where(
+                stages.c.expected_days.is_not(None), stages.c.deleted_at.is_(None)
+            )
+        ).all()
+    )
     # One bound per stage, computed here: the query stays portable and uses the stage index.
     over = or_(
         false(),
         *(
             (customers.c.stage == key) & (customers.c.stage_entered < today - timedelta(days))
-            for key, days in sla
+            for key, days in sla.items()
         ),
     )
-    expected = dict(sla)
     query = _customers_of(user).where(over).order_by(customers.c.stage_entered, customers.c.slug)
-    for row in conn.execute(query):
+
+    def to_row(row) -> dict:
         days = (today - row.stage_entered).days
-        yield _item(
-            "customer",
-            None,
-            row.slug,
-            row.name,
-            None,
-            f"{days} days in {row.stage}, expected {expected[row.stage]}",
-            f"clm explain {row.slug}",
-        )
+        detail = f"{days} days in {row.stage}, expected {sla[row.stage]}"
+        return _item("customer", None, row.slug, row.name, None, detail, f"clm explain {row.slug}")
+
+    return query, to_row
 
 
-def _renewals(conn, today, user) -> Iterator[dict]:
+def _renewals(conn, today, user):
     from clm.models import stages
 
     terminal = select(stages.c.key).where(stages.c.terminal, stages.c.deleted_at.is_(None))
@@ -331,18 +374,14 @@ def _renewals(conn, today, user) -> Iterator[dict]:
         )
         .order_by(customers.c.renewal, customers.c.slug)
     )
-    for row in conn.execute(query):
+
+    def to_row(row) -> dict:
         arr = f", ARR {row.arr:,.0f}" if row.arr is not None else ""
         detail = f"in {(row.renewal - today).days} days{arr}"
-        yield _item(
-            "renewal",
-            None,
-            row.slug,
-            row.name,
-            row.renewal,
-            detail,
-            f"clm customer renew {row.slug}",
-        )
+        command = f"clm customer renew {row.slug}"
+        return _item("renewal", None, row.slug, row.name, row.renewal, detail, command)
+
+    return query, to_row
 
 
 def _customers_of(user):

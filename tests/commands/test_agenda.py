@@ -14,7 +14,12 @@ def test_demo_then_the_agenda(clm, tmp_path, monkeypatch):
     assert "export CLM_DB=" in result.stderr and "CLM_USER=alice" in result.stderr
     monkeypatch.setenv("CLM_DB", str(tmp_path / "clm-demo.db"))
     book = clm().stdout
-    for title in ("Reminders due", "Overdue", "Over their stage's expected days", "Renewals in"):
+    for title in (
+        "Reminders of the last two weeks",
+        "Overdue",
+        "Over their stage's expected days",
+        "Renewals in",
+    ):
         assert title in book
     assert "clm customer renew aperture-corp" in book
     assert "Last tick: 2026-11-23" in book
