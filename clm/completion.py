@@ -82,6 +82,7 @@ KINDS = {
     "db_target": "file",
     "file": "file",
     "dest": "file",
+    "other": "file",  # db merge OTHER
     "output": "file",
     "svg": "file",
     "html": "file",
