@@ -1,3 +1,22 @@
-from clm.cli import main
+"""The `clm` console script (and `python -m clm`).
 
-main()
+A shell asks for completions on every TAB: that request is answered from here, before the
+CLI (Typer, every command module) is imported, in about the time Python takes to start.
+"""
+
+import os
+import sys
+
+
+def main() -> None:
+    if "_CLM_COMPLETE" in os.environ:
+        from clm.completion import respond
+
+        sys.exit(respond())
+    from clm.cli import main as run
+
+    run()
+
+
+if __name__ == "__main__":
+    main()

@@ -9,9 +9,12 @@ from typer._click.exceptions import ClickException  # Typer ships its own Click
 
 from clm import __version__
 from clm.commands import (
+    agenda,
+    completion,
     cta,
     customer,
     db,
+    help,
     holiday,
     milestone,
     model,
@@ -25,6 +28,7 @@ from clm.commands import (
     transfer,
     user,
 )
+from clm.completion import COMPLETE_VAR
 from clm.errors import ClmError
 from clm.lazy_commands import LazyGroup, lazy_root
 from clm.param_coercion import install as install_param_coercion
@@ -41,6 +45,12 @@ def _fail(message: str) -> None:
 
 class ClmRoot(LazyGroup):
     """Maps every ClmError (and database errors a user can act on) to one line and exit 1."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from clm.help import verbatim_examples
+
+        verbatim_examples(self)
 
     def invoke(self, ctx):
         try:
@@ -66,8 +76,15 @@ class ClmRoot(LazyGroup):
 app = typer.Typer(
     cls=ClmRoot,
     name="clm",
-    help="Customer lifecycle management in the terminal.",
+    help=(
+        "Customer lifecycle management in the terminal.\n\n"
+        "`clm` alone shows today's agenda (yours with --as USER or $CLM_USER). `clm demo` "
+        "builds a sample book to try; `clm help` lists the help topics (dates, conditions, "
+        "output, environment); `clm completion bash` teaches your shell to complete.\n\n"
+        "Example: clm --as alice customer list --stage onboarding"
+    ),
     rich_markup_mode=None,
+    add_completion=False,  # `clm completion SHELL` instead: answered without loading Typer
     pretty_exceptions_enable=False,
     pretty_exceptions_show_locals=False,
     context_settings={"help_option_names": ["--help", "-h"]},
@@ -80,7 +97,7 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
+@app.callback(invoke_without_command=True)
 def root(
     ctx: typer.Context,
     db_target: Annotated[
@@ -111,7 +128,8 @@ def root(
     """Customer lifecycle management in the terminal.
 
     Accounts move through lifecycle stages; milestones carry due dates and reminders;
-    a daily `clm tick` applies the rules and prints what is due.
+    a daily `clm tick` applies the rules and prints what is due. `clm` alone shows today's
+    agenda; `clm help` lists the help topics (dates, durations, conditions).
     """
     from clm.context import Env
 
@@ -119,6 +137,8 @@ def root(
         ctx.obj = Env.from_options(db=db_target, today=today, user=as_user)
     except ClmError as exc:
         _fail(str(exc))
+    if ctx.invoked_subcommand is None and not ctx.resilient_parsing:
+        agenda.agenda(ctx)
 
 
 app.add_typer(customer.app, name="customer")
@@ -129,6 +149,7 @@ app.add_typer(task.app, name="task")
 app.add_typer(cta.app, name="cta")
 app.add_typer(playbook.app, name="playbook")
 app.command("my")(my.my)
+app.command("agenda")(agenda.agenda)
 app.add_typer(user.app, name="user")
 app.add_typer(stage.app, name="stage")
 app.add_typer(holiday.app, name="holiday")
@@ -142,9 +163,15 @@ app.command("import")(transfer.import_)
 app.command("init")(db.init)
 app.command("demo")(db.demo)
 app.add_typer(db.app, name="db")
+app.command("completion")(completion.completion)
+app.command("help")(help.help_)
 
 
 def main() -> None:
+    if COMPLETE_VAR in os.environ:  # a shell asking for completions, on every TAB: be quick
+        from clm.completion import respond
+
+        sys.exit(respond())
     try:
         lazy_root(app)(prog_name="clm")  # builds only the commands the line names
     except BrokenPipeError:

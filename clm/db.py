@@ -681,6 +681,7 @@ def open_copy(path: Path) -> Iterator[Connection]:
     finally:
         raw.close()
 
+
 # --- Copying a whole database (clm db copy) -------------------------------------------------
 
 
@@ -729,7 +730,7 @@ def open_empty(target: str) -> Database:
 def create_schema(database: Database) -> None:
     """The current schema, without any rows (a copy brings its own)."""
     with database.write() as conn:
-        SQLModel.metadata.create_all(conn)
+        metadata.create_all(conn)
 
 
 def remove_copy(database: Database) -> None:
@@ -740,7 +741,7 @@ def remove_copy(database: Database) -> None:
             Path(f"{database.path}{suffix}").unlink(missing_ok=True)
         return
     with database.write() as conn:
-        SQLModel.metadata.drop_all(conn)
+        metadata.drop_all(conn)
 
 
 def server_description(database: Database) -> dict[str, str]:

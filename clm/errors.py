@@ -26,9 +26,12 @@ class Refused(ClmError):
 
 
 def did_you_mean(word: str, choices) -> str:
-    """A ` did you mean 'x'?` suffix for the closest of `choices`, or ''."""
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f"; did you mean '{close[0]}'?" if close else ""
+    """A `; did you mean 'x'?` suffix: the choices that begin with `word` (a slug typed short,
+    up to three), else the closest one; or ''."""
+    choices = list(choices)
+    close = sorted(c for c in choices if c.startswith(word) and c != word)[:3]
+    close = close or difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
 
 
 def not_found(kind: str, key: str, choices=()) -> NotFound:

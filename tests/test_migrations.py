@@ -78,14 +78,14 @@ def _to_server(path: Path, url: str) -> None:
     from sqlalchemy.pool import NullPool
 
     from clm.db import advance_id_sequence, resolve
-    from clm.models import SQLModel
+    from clm.models import metadata
 
     source = create_engine(f"sqlite:///{path}", poolclass=NullPool)
     found = MetaData()
     found.reflect(source)
     server = MetaData()
     for table in found.sorted_tables:
-        model = SQLModel.metadata.tables.get(table.name)
+        model = metadata.tables.get(table.name)
         columns = [
             Column(
                 c.name,

@@ -1,5 +1,6 @@
 """`clm init`, `clm demo` and `clm db …`: creating, checking and backing up the database."""
 
+import shlex
 from pathlib import Path
 from typing import Annotated
 
@@ -12,6 +13,15 @@ app = typer.Typer(
 )
 
 DEMO_FILE = "clm-demo.db"
+DEMO_TOUR = (
+    ("", "your agenda: what is due, overdue, renewing"),
+    ("customer list", "the book, stage by stage"),
+    ("customer show aperture-corp", "one account: dates, milestones, timeline"),
+    ("why aperture-corp", "who moved it, when and why"),
+    ("model show", "the lifecycle drawn: stages, teams, rules"),
+    ("tick --dry-run --until +30d", "the next month, played without writing"),
+    ("help", "every command, and the date grammar"),
+)
 
 
 def init(
@@ -47,7 +57,7 @@ def demo(
     """
     env = ctx.obj
     from clm.db import get_meta
-    from clm.domain.demo import fill_demo
+    from clm.domain.demo import build_demo
     from clm.domain.setup import init_database
     from clm.errors import Conflict
 
@@ -63,20 +73,18 @@ def demo(
                 ) from None
         env._database = None
         database, _ = init_database(target, "default", force=True)
-    from clm.rules import tick
-
-    with database.write() as conn:
-        fill_demo(conn, env.today, customers)
-    with database.write() as conn:
-        ticked = tick(conn, env.today)
+    ticked = build_demo(database, env.today, customers)
     say(env, f"Created a demo book of {customers} customers in {database.describe()}.")
-    say(env, f"Ticked {env.today}: {len(ticked.transitions)} stage changes, "
+    say(env, f"Ticked every day of its history; today ({env.today}): "
+             f"{len(ticked.transitions)} stage changes, "
              f"{len(ticked.reminders)} reminders, {len(ticked.ctas_opened)} CTAs opened, "
              f"{len(ticked.overdue)} items overdue.")  # fmt: skip
-    say(env, "Try next:")
-    for command in ("customer list", "customer show aperture-corp", "why aperture-corp",
-                    "--as alice my", "tick --dry-run --until +30d"):  # fmt: skip
-        say(env, f"  clm --db {target} {command}")
+    where = shlex.quote(str(database.path.resolve())) if database.path else target
+    say(env, "Use it (in this shell), as alice of customer success:")
+    say(env, f"  export CLM_DB={where} CLM_USER=alice")
+    say(env, "Then try:")
+    for command, what in DEMO_TOUR:
+        say(env, f"  clm {command:<34} {what}")
 
 
 @app.command("path")

@@ -72,9 +72,15 @@ def tick(
         raise Invalid(f"invalid --until {last}: it must not be before today ({env.today})")
     if fmt not in (Format.table, Format.json):
         raise Invalid(f"invalid --format '{fmt.value}' for tick: use table or json")
+    from clm.progress import progress
+
     results = []
     database = env.database()
-    with database.write(dry_run=dry_run) as conn:
+    days = (last - env.today).days + 1
+    with (
+        progress(env, "Ticking", total=days if days > 1 else None, unit="days") as bar,
+        database.write(dry_run=dry_run) as conn,
+    ):
         # A file may be synced to diverged copies; a server has one copy, any machine ticks it.
         if not dry_run and database.is_sqlite:
             from clm.domain.tick_owner import claim_tick
@@ -90,10 +96,15 @@ def tick(
             result = run_tick(conn, day, dry_run, trying or (), with_overdue=not quiet)
             results.append(result)
             day += timedelta(days=1)
+            bar.advance()
+        if not dry_run:
+            from clm.domain.agenda import remember_tick
+
+            remember_tick(conn, env.today, results)
     if not dry_run:
         from clm.db import optimize
 
-        optimize(env.database())
+        optimize(database)
     for result in results:
         _render(env, result, fmt, quiet)
 

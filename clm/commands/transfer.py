@@ -68,14 +68,19 @@ def export(
     env = ctx.obj
     from clm.domain.transfer.export import export_table
     from clm.domain.transfer.files import open_output
+    from clm.progress import CountingWriter, progress
 
     database = env.database()
     with database.read() as conn:
         if output in (None, "-"):
             export_table(conn, table, env.stdout, fmt)
             return
-        with open_output(output, force, database.path) as stream:
-            count = export_table(conn, table, stream, fmt)
+        with (
+            open_output(output, force, database.path) as stream,
+            progress(env, f"Exporting {table.value}", unit="lines") as bar,
+        ):
+            written = stream if not env.stderr.isatty() else CountingWriter(stream, bar)
+            count = export_table(conn, table, written, fmt)
     say(env, f"Exported {_plural(count, table.removesuffix('s'))} to {output}.")
 
 

@@ -1,7 +1,9 @@
-"""`clm my`: what the current user owns, follows, is assigned and is reminded of."""
+"""Agendas: `clm my` (what the current user owns, follows, is assigned and is reminded of) and
+`clm` alone (what the day asks for: reminders, overdue work, customers over SLA, renewals)."""
 
 from collections.abc import Iterator
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import date, timedelta
 
 from sqlalchemy import Connection, or_, select
 
@@ -13,6 +15,7 @@ from clm.models import (
     customer_influencers,
     customers,
     milestone_collaborators,
+    milestone_reminders,
     milestones,
     tasks,
     users,
@@ -130,7 +133,7 @@ def overdue_items(
     """Unfinished milestones, open tasks and open (not snoozed) CTAs past due, oldest first
     (`by_owner`: grouped by owner, the unowned last), each with who it is on: the task's
     assignee, the CTA's owner, the customer's owner."""
-    query = _overdue(today)
+    query = overdue_query(today)
     order = (query.c.due, query.c.kind, query.c.id)
     if by_owner:
         order = (query.c.handle.is_(None), query.c.handle, *order)
@@ -156,14 +159,16 @@ def overdue_by_owner(conn: Connection, today: date) -> list[tuple[str | None, in
     """How many overdue items each owner has, most first."""
     from sqlalchemy import func
 
-    query = _overdue(today)
+    query = overdue_query(today)
     count = func.count().label("items")
     grouped = select(query.c.handle, count).group_by(query.c.handle)
     return [tuple(row) for row in conn.execute(grouped.order_by(count.desc(), query.c.handle))]
 
 
-def _overdue(today: date):
-    """The overdue items as one subquery: kind, id, slug, title, due, handle (of the owner)."""
+def overdue_query(today: date):
+    """Unfinished milestones, open tasks and open (not snoozed) CTAs past due, as one
+    subquery (kind, id, slug, title, due, handle), each with who it is on: the task's
+    assignee, the CTA's owner, the customer's owner."""
     from sqlalchemy import literal, union_all
 
     owner = users.alias("owner")
@@ -224,3 +229,213 @@ def _overdue(today: date):
         ),
     ]
     return union_all(*parts).subquery()
+
+
+# `clm` alone: the day's agenda, for the current user or the whole book.
+
+SHOWN_PER_SECTION = 5
+LAST_TICK = "last_tick"  # meta key: a summary of the last tick that wrote
+RENEWALS_WITHIN_DAYS = 30
+REMINDERS_SINCE_DAYS = 14  # `clm my` lists older ones, until their milestone is due
+DAY_KEYS = ("section", "kind", "id", "customer", "title", "due", "detail", "command")
+ACT_ON = {
+    "milestone": "clm milestone done {}",
+    "task": "clm task done {}",
+    "cta": "clm cta close {}",
+}
+
+
+@dataclass
+class DayAgenda:
+    """What the day asks for: rows by section (the first few of each), each section's full
+    count and the command that lists all of it, and what the last tick did."""
+
+    user: str | None
+    rows: list[dict] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+    more: dict[str, str] = field(default_factory=dict)
+    last_tick: dict | None = None
+
+
+def day_agenda(
+    conn: Connection, today: date, handle: str | None, shown: int = SHOWN_PER_SECTION
+) -> DayAgenda:
+    """Reminders that came up in the last two weeks for milestones not yet due, overdue work,
+    customers over their stage's expected days, renewals in the next 30 days: each line with
+    the command that acts on it. With a user: only theirs. The database counts each section
+    and returns only its first `shown` rows."""
+    from sqlalchemy import func
+
+    user = get_user(conn, handle) if handle else None
+    agenda = DayAgenda(user=user.handle if user else None, last_tick=last_tick(conn))
+    mine = f" --owner {user.handle}" if user else ""
+    sections = (
+        ("reminders", _reminders, "clm my" if user else "clm milestone list --due-within 60d"),
+        ("overdue", _overdue, "clm report overdue"),
+        ("over_sla", _over_sla, f"clm customer list{mine}"),
+        ("renewals", _renewals, f"clm customer list --renewal-within 30d{mine}"),
+    )
+    for section, build, more in sections:
+        query, to_row = build(conn, today, user)
+        count = conn.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+        agenda.counts[section] = count
+        agenda.rows += [
+            {"section": section, **to_row(row)} for row in conn.execute(query.limit(shown))
+        ]
+        if count > shown:
+            agenda.more[section] = more
+    return agenda
+
+
+def _item(kind, item_id, customer, title, due, detail, command) -> dict:
+    values = (kind, item_id, customer, title, due, detail, command)
+    return dict(zip(DAY_KEYS[1:], values, strict=True))
+
+
+def _reminders(conn, today, user):
+    query = (
+        select(
+            milestones.c.id,
+            customers.c.slug,
+            milestones.c.title,
+            milestones.c.due,
+            milestone_reminders.c.offset,
+            milestone_reminders.c.remind_on,
+        )
+        .select_from(
+            milestone_reminders.join(
+                milestones, milestones.c.id == milestone_reminders.c.milestone_id
+            ).join(customers, customers.c.id == milestones.c.customer_id)
+        )
+        .where(
+            milestone_reminders.c.remind_on <= today,
+            milestone_reminders.c.remind_on > today - timedelta(REMINDERS_SINCE_DAYS),
+            milestones.c.due >= today,
+            milestones.c.status.in_(UNFINISHED),
+            milestones.c.deleted_at.is_(None),
+            customers.c.deleted_at.is_(None),
+        )
+        .order_by(milestones.c.due, milestones.c.id, milestone_reminders.c.remind_on)
+    )
+    if user is not None:
+        collaborating = select(milestone_collaborators.c.milestone_id).where(
+            milestone_collaborators.c.user_id == user.id
+        )
+        query = query.where(
+            or_(customers.c.owner_id == user.id, milestones.c.id.in_(collaborating))
+        )
+
+    def to_row(row) -> dict:
+        detail = f"{row.offset} before, since {row.remind_on}"
+        command = f"clm milestone done {row.id}"
+        return _item("reminder", row.id, row.slug, row.title, row.due, detail, command)
+
+    return query, to_row
+
+
+def _overdue(conn, today, user):
+    items = overdue_query(today)
+    query = select(items).order_by(items.c.due, items.c.kind, items.c.id)
+    if user is not None:
+        query = query.where(items.c.handle == user.handle)
+
+    def to_row(row) -> dict:
+        late = f"{(today - row.due).days} days overdue"
+        detail = late if user else f"{late}, {row.handle or 'nobody'}"
+        command = ACT_ON[row.kind].format(row.id)
+        return _item(row.kind, row.id, row.slug, row.title, row.due, detail, command)
+
+    return query, to_row
+
+
+def _over_sla(conn, today, user):
+    from sqlalchemy import false
+
+    from clm.models import stages
+
+    sla = dict(
+        conn.execute(
+            select(stages.c.key, stages.c.expected_days).where(
+                stages.c.expected_days.is_not(None), stages.c.deleted_at.is_(None)
+            )
+        ).all()
+    )
+    # One bound per stage, computed here: the query stays portable and uses the stage index.
+    over = or_(
+        false(),
+        *(
+            (customers.c.stage == key) & (customers.c.stage_entered < today - timedelta(days))
+            for key, days in sla.items()
+        ),
+    )
+    query = _customers_of(user).where(over).order_by(customers.c.stage_entered, customers.c.slug)
+
+    def to_row(row) -> dict:
+        days = (today - row.stage_entered).days
+        detail = f"{days} days in {row.stage}, expected {sla[row.stage]}"
+        return _item("customer", None, row.slug, row.name, None, detail, f"clm explain {row.slug}")
+
+    return query, to_row
+
+
+def _renewals(conn, today, user):
+    from clm.models import stages
+
+    terminal = select(stages.c.key).where(stages.c.terminal, stages.c.deleted_at.is_(None))
+    query = (
+        _customers_of(user)
+        .where(
+            customers.c.renewal >= today,
+            customers.c.renewal <= today + timedelta(RENEWALS_WITHIN_DAYS),
+            customers.c.stage.not_in(terminal),
+        )
+        .order_by(customers.c.renewal, customers.c.slug)
+    )
+
+    def to_row(row) -> dict:
+        arr = f", ARR {row.arr:,.0f}" if row.arr is not None else ""
+        detail = f"in {(row.renewal - today).days} days{arr}"
+        command = f"clm customer renew {row.slug}"
+        return _item("renewal", None, row.slug, row.name, row.renewal, detail, command)
+
+    return query, to_row
+
+
+def _customers_of(user):
+    columns = (
+        customers.c.slug,
+        customers.c.name,
+        customers.c.stage,
+        customers.c.stage_entered,
+        customers.c.renewal,
+        customers.c.arr,
+    )
+    query = select(*columns).where(customers.c.deleted_at.is_(None))
+    return query if user is None else query.where(customers.c.owner_id == user.id)
+
+
+def remember_tick(conn: Connection, day: date, results) -> None:
+    """Keep a short summary of what a tick did (counts of each kind of news), for `clm`."""
+    import json
+
+    from clm.db import set_meta, utcnow
+
+    summary = {
+        "date": day.isoformat(),
+        "ran_at": utcnow().strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "days": len(results),
+        **{
+            key: sum(len(getattr(r, key)) for r in results)
+            for key in ("transitions", "reminders", "ctas_opened", "tasks_created")
+        },
+    }
+    set_meta(conn, LAST_TICK, json.dumps(summary))
+
+
+def last_tick(conn: Connection) -> dict | None:
+    import json
+
+    from clm.db import get_meta
+
+    text = get_meta(conn, LAST_TICK)
+    return json.loads(text) if text else None

@@ -22,7 +22,7 @@ from clm.db import (
     snapshot,
 )
 from clm.errors import ClmError
-from clm.models import SQLModel
+from clm.models import metadata
 
 BATCH_ROWS = 5_000
 
@@ -41,7 +41,7 @@ def copy_database(
     """Copy `source` into the empty database at `dest_target` (a path or a URL).
     `progress(table, rows_done, rows_total)` is called after each batch."""
     dest = open_empty(dest_target)
-    tables = SQLModel.metadata.sorted_tables  # parents before children
+    tables = metadata.sorted_tables  # parents before children
     try:
         with snapshot(source) as reader:
             totals = {t.name: reader.scalar(select(func.count()).select_from(t)) for t in tables}
@@ -75,7 +75,7 @@ def _copy_table(reader, dest: Database, table, total: int, progress) -> None:
 
 def _verify(dest: Database, totals: dict[str, int]) -> None:
     with dest.read() as conn:
-        for table in SQLModel.metadata.sorted_tables:
+        for table in metadata.sorted_tables:
             copied = conn.scalar(select(func.count()).select_from(table))
             if copied != totals[table.name]:
                 raise ClmError(

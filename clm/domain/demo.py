@@ -47,16 +47,21 @@ def fill_demo(conn: Connection, today: date, customers: int = 24) -> int:
         if i >= len(FIRST) * len(SECOND):
             name += f" {i // (len(FIRST) * len(SECOND)) + 1}"
         path = PATHS[i % len(PATHS)]
-        # Those still onboarding started within its 30-day SLA; the others long enough ago.
-        first_day = (
-            rng.randint(3, 25) if path == ("onboarding",) else rng.randint(20 * len(path), 330)
-        )
+        # Those still onboarding started within its 30-day SLA; the others long enough ago,
+        # one in five of those nearly a year ago, so renewals come up in the next weeks (and a
+        # few have just passed, unrenewed: over the renewal stage's expected days).
+        if path == ("onboarding",):
+            first_day = rng.randint(3, 25)
+        elif i % 3 == 1 and len(path) > 1 and path[0] != "lead":
+            first_day = rng.randint(340, 372)
+        else:
+            first_day = rng.randint(20 * len(path), 330)
         start = today - timedelta(days=first_day)
         is_lead = path[0] == "lead"
         arr = None if is_lead else rng.randrange(6, 120) * 1000
         record = add_customer(
             conn, start, "demo", name, stage=path[0], arr=arr,
-            health=rng.randint(25, 95), lead_score=rng.randint(10, 90) if is_lead else None,
+            health=rng.randint(25, 95), lead_score=_lead_score(rng, path) if is_lead else None,
             source=rng.choice(("marketing", "sales", "referral", "partner")),
             tags=rng.sample(("enterprise", "smb", "emea", "us", "apac"), 2),
         )  # fmt: skip
@@ -73,14 +78,31 @@ def fill_demo(conn: Connection, today: date, customers: int = 24) -> int:
             rng.choice(NOTES),
             kind=rng.choice(("note", "call", "meeting")),
         )
-    _finish_old_work(conn, today)
     set_meta(conn, "demo", "true")
     return customers
 
 
-def _finish_old_work(conn: Connection, today: date) -> None:
+def build_demo(database, today: date, customers: int = 24):
+    """A demo book as if cron had ticked every day: the history up to yesterday, most past work
+    done on time, then today's tick (its result returned and remembered for `clm`)."""
+    from clm.domain.agenda import remember_tick
+    from clm.rules import tick
+
+    with database.write() as conn:
+        fill_demo(conn, today, customers)
+    yesterday = today - timedelta(days=1)
+    with database.write() as conn:
+        remember_tick(conn, yesterday, [tick(conn, yesterday)])
+        finish_old_work(conn, today)
+    with database.write() as conn:
+        result = tick(conn, today)
+        remember_tick(conn, today, [result])
+    return result
+
+
+def finish_old_work(conn: Connection, today: date) -> None:
     """A CSM finishes most work on time: mark done what was due over two weeks ago, but for
-    one item in six, so the book has some overdue work to show."""
+    one item in six of the last two months, so the book has some overdue work to show."""
     from sqlalchemy import select
 
     from clm.domain.milestones import complete_milestone
@@ -91,5 +113,10 @@ def _finish_old_work(conn: Connection, today: date) -> None:
     for table, complete in ((tasks, complete_task), (milestones, complete_milestone)):
         query = select(table.c.id, table.c.due).where(table.c.status == "open", table.c.due < old)
         for n, (item_id, due) in enumerate(conn.execute(query).all()):
-            if n % 6:
+            if n % 6 or due < today - timedelta(days=60):
                 complete(conn, due, item_id)
+
+
+def _lead_score(rng: random.Random, path: tuple[str, ...]) -> int:
+    """A lead that stays a lead scores under the qualify rule's 50; one that moves on, over."""
+    return rng.randint(10, 45) if path == ("lead",) else rng.randint(50, 90)

@@ -119,7 +119,7 @@ def test_db_check_and_backup(clm, db_path, tmp_path):
 
 def test_demo_is_deterministic_and_only_overwrites_a_demo(clm, db_path):
     result = clm("demo", "--customers", "12")
-    assert "Try next:" in result.stderr
+    assert "Then try:" in result.stderr
     first = clm.json("--db", "clm-demo.db", "customer", "list")
     assert len(first) == 12
     assert {c["stage"] for c in first} >= {"lead", "onboarding", "adopting", "churned"}

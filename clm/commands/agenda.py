@@ -1,0 +1,100 @@
+"""`clm` alone (or `clm agenda`): what the day asks for, with the command to act on each line."""
+
+import typer
+
+from clm.commands.common import FormatOpt
+from clm.output import Col, Format, console, render_rows, say
+
+TITLES = {
+    "reminders": "Reminders of the last two weeks",
+    "overdue": "Overdue",
+    "over_sla": "Over their stage's expected days",
+    "renewals": "Renewals in the next 30 days",
+}
+COLUMNS = (
+    Col("section", table=False),
+    Col("kind"),
+    Col("id"),
+    Col("customer"),
+    Col("title"),
+    Col("due"),
+    Col("detail"),
+    Col("command", "do"),
+)
+START = (
+    "No clm database yet at {where}. Start with one of:\n"
+    "  clm demo                   a sample book of business to try clm on\n"
+    "  clm init                   an empty book with the default lifecycle\n"
+    "Then `clm help` lists the commands and topics."
+)
+
+
+def agenda(ctx: typer.Context, fmt: FormatOpt = Format.table) -> None:
+    """Today's agenda: reminders of the last two weeks, overdue work, customers over their
+    stage's expected days, renewals in the next 30 days, and what the last tick did. For the
+    current user (--as USER or CLM_USER), else the whole book. `clm` alone shows it.
+
+    Example: clm --as alice agenda
+    """
+    env = ctx.obj
+    from pathlib import Path
+
+    from clm.commands.db import DEMO_FILE
+    from clm.db import exists, resolve
+
+    if not exists(env.db_target):
+        url, path = resolve(env.db_target)
+        say(env, START.format(where=path if path is not None else url))
+        if Path(DEMO_FILE).is_file():
+            say(env, f"A demo book is here: export CLM_DB={Path(DEMO_FILE).resolve()}")
+        return
+    from clm.domain.agenda import day_agenda
+
+    with env.database().read() as conn:
+        day = day_agenda(conn, env.today, env.user)
+    if fmt is not Format.table:
+        render_rows(env, day.rows, COLUMNS, fmt, noun="items")
+        return
+    _show(env, day)
+
+
+def _show(env, day) -> None:
+    from clm.output import table
+
+    out = console(env)
+    whose = f"for {day.user}" if day.user else "for the whole book (--as USER for yours)"
+    out.print(f"Agenda of {env.today}, {whose}", markup=False, highlight=False)
+    for section, title in TITLES.items():
+        rows = [row for row in day.rows if row["section"] == section]
+        if not rows:
+            continue
+        out.print()
+        out.print(table(COLUMNS, rows, title=f"{title} ({day.counts[section]})"))
+        if section in day.more:
+            shown = f"{day.counts[section] - len(rows)} more"
+            out.print(f"  … {shown}: {day.more[section]}", markup=False, highlight=False)
+    if not day.rows:
+        out.print("Nothing due, overdue or renewing soon.", markup=False, highlight=False)
+    out.print()
+    out.print(_tick_line(env.today, day.last_tick), markup=False, highlight=False)
+
+
+def _tick_line(today, last: dict | None) -> str:
+    from datetime import date
+
+    if last is None:
+        return "No tick yet: `clm tick` applies the rules and fires reminders (cron: see README)."
+    news = ", ".join(
+        f"{last[key]} {label}"
+        for key, label in (
+            ("transitions", "stage changes"),
+            ("reminders", "reminders"),
+            ("ctas_opened", "CTAs opened"),
+            ("tasks_created", "tasks created"),
+        )
+    )
+    line = f"Last tick: {last['date']} ({news})."
+    behind = (today - date.fromisoformat(last["date"])).days
+    if behind > 0:
+        line += f" {behind} days behind: run `clm tick`."
+    return line

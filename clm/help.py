@@ -1,0 +1,180 @@
+"""Help that teaches: the topics of `clm help TOPIC`, any command's help as text, and the
+command reference (docs/reference.md) made from the same help."""
+
+TOPICS = {
+    "dates": (
+        "Dates and durations: what every DATE and DUR option accepts",
+        """\
+Dates (--due, --on, --start, --renewal, --until, --today, ...)
+  2026-03-31        an ISO date, YYYY-MM-DD (never day-first: 03/04/2026 is refused)
+  today, tomorrow, yesterday
+  +30d  -2w  +3m  +1y
+                    an offset from today in days, weeks, months or years
+  +5bd              five business days ahead (Monday to Friday, skipping `clm holiday` days)
+  eom  eoq  eoy     the end of this month, quarter, year
+  som  soq  soy     the start of this month, quarter, year
+  sow  eow          the start (Monday) and end (Sunday) of this week
+  "Today" is --today DATE, else $CLM_TODAY, else the local date: `clm --today +1w tick
+  --dry-run` shows what next week brings.
+
+Durations (--term, --remind, --every, --renewal-within, --due-within, ...)
+  30d  2w  3m  1y   days, weeks, months, years; words work too: "30 days", "2 months"
+  5bd               business days
+  Month and year arithmetic clamps to the month's end (Jan 31 + 1m = Feb 28, or 29 in a
+  leap year) and is always counted from the anchor date, never chained: a monthly
+  milestone due on the 31st stays on each month's last day.
+
+Examples
+  clm milestone add acme-corp "QBR" --due +3m --remind 2w --remind 2bd --every quarter
+  clm customer list --renewal-within 90d
+  clm tick --dry-run --until eom
+""",
+    ),
+    "conditions": (
+        "Rule conditions: what `clm rule add --when` accepts",
+        """\
+A condition is FIELD OP VALUE; every --when of a rule must hold.
+  OP      < <= > >= = !=
+  FIELD   days_in_stage      days since the customer entered its stage
+          days_since_start   days since its start date
+          days_to_renewal    days until its renewal date
+          health  lead_score  arr
+Or a milestone, by title:
+  milestone_done:TITLE      a milestone with this title is done
+  milestone_overdue:TITLE   a milestone with this title is past due and not done
+
+A rule moves a customer (--to STAGE), opens a CTA (--cta TYPE:REASON), or both, at most
+once per customer per stay in its from-stage; the move is dated the day its conditions
+became true. `clm explain SLUG` shows every condition of every rule for one customer.
+
+Examples
+  clm rule add stalled --from onboarding --when "days_in_stage >= 45" --cta risk:stalled
+  clm rule add trained --from onboarding --to launched --when "milestone_done:Training"
+""",
+    ),
+    "output": (
+        "Output formats, streams and exit codes",
+        """\
+Every listing takes --format (-f) table, csv, tsv, json or jsonl. A table is drawn for a
+terminal and plain text in a pipe; csv and tsv have a header row; json is one array (one
+object for `show`); jsonl is one object a line. Dates are YYYY-MM-DD in every format.
+
+Data goes to stdout; messages, progress and errors to stderr, so a pipe gets only data.
+Exit codes: 0 success (an empty list too), 1 an error about the data (one line `Error: ...`
+saying what was wrong and what is accepted; CLM_DEBUG=1 shows the traceback), 2 a usage
+error (an unknown option, a missing argument). Destructive commands never prompt in a
+pipe: they ask for --yes.
+
+Examples
+  clm customer list --stage renewal -f csv | cut -d, -f1,8
+  clm export customers -o book.csv
+""",
+    ),
+    "environment": (
+        "Environment variables and global options",
+        """\
+  CLM_DB     the database: a file path or a URL (sqlite:///PATH, postgresql://HOST/NAME);
+             --db overrides it; default: the user data dir (clm db path prints it)
+  CLM_TODAY  the date clm takes as today (--today overrides it)
+  CLM_USER   who you are: the author of changes, whose agenda `clm` and `clm my` show
+             (--as overrides it)
+  CLM_DEBUG  1: show tracebacks instead of one-line errors
+  NO_COLOR   no colour in tables
+
+Examples
+  export CLM_DB=~/book.db CLM_USER=alice
+  clm --today 2027-01-01 --as bob my
+""",
+    ),
+}
+
+
+def verbatim_examples(command) -> None:
+    """Make each `Example:` of the help of `command` and its subcommands a paragraph of its
+    own that Click prints as written (`\\b`): an example is never rewrapped into the text
+    above it, nor broken in the middle of a command line."""
+    text = command.help
+    if text and "Example" in text and "\b" not in text:
+        lines = []
+        for line in text.splitlines():
+            if line.startswith(("Example:", "Examples:")):
+                if lines and lines[-1].strip():
+                    lines.append("")
+                lines.append("\b")
+            lines.append(line)
+        command.help = "\n".join(lines)
+    for sub in getattr(command, "commands", {}).values():
+        verbatim_examples(sub)
+
+
+def topics_text() -> str:
+    width = max(map(len, TOPICS))
+    lines = [f"  {name:<{width}}  {summary}" for name, (summary, _) in TOPICS.items()]
+    return "Help topics (clm help TOPIC):\n" + "\n".join(lines) + "\n"
+
+
+def topic_text(name: str) -> str:
+    summary, body = TOPICS[name]
+    return f"{summary}\n\n{body}"
+
+
+def find_command(root, path: list[str]):
+    """The command at `path` under the Click group `root`, or raise NotFound with a
+    suggestion (commands and topics)."""
+    from clm.errors import NotFound, did_you_mean
+
+    command = root
+    for depth, name in enumerate(path):
+        commands = getattr(command, "commands", {})
+        if name not in commands:
+            if depth == 0:
+                hint = did_you_mean(name, [*commands, *TOPICS])
+                raise NotFound(f"no command or topic '{name}'{hint}")
+            where = " ".join(["clm", *path[:depth], name])
+            raise NotFound(f"no command '{where}'{did_you_mean(name, commands)}")
+        command = commands[name]
+    return command
+
+
+def command_help(root, path: list[str], width: int | None = None) -> str:
+    """What `clm PATH --help` prints (at `width` columns, for a reference that is the same
+    on every machine)."""
+    command = find_command(root, path)
+    # Contexts made as a real invocation makes them (settings inherited from each parent),
+    # parsing nothing: the help is exactly what `--help` prints.
+    ctx = root.make_context(
+        "clm", [], resilient_parsing=True, terminal_width=width, max_content_width=width
+    )
+    node = root
+    for name in path:
+        node = node.commands[name]
+        ctx = node.make_context(name, [], parent=ctx, resilient_parsing=True)
+    return command.get_help(ctx)
+
+
+def reference(root=None) -> str:
+    """docs/reference.md: every command's help, in the order `clm --help` lists them."""
+    if root is None:
+        import typer
+
+        from clm.cli import app
+
+        root = typer.main.get_command(app)
+    parts = [
+        "# Command reference\n\n"
+        "Every command's `--help`, generated by `python docs/make_reference.py` (a test checks\n"
+        "it is current). `clm help TOPIC` explains the grammar the commands share.\n"
+    ]
+
+    def visit(command, path):
+        title = " ".join(["clm", *path])
+        parts.append(f"\n## {title}\n\n```text\n{command_help(root, path, 80).rstrip()}\n```\n")
+        for name, sub in getattr(command, "commands", {}).items():
+            if not sub.hidden:
+                visit(sub, [*path, name])
+
+    visit(root, [])
+    parts.append("\n## Help topics\n")
+    for name in TOPICS:
+        parts.append(f"\n### clm help {name}\n\n```text\n{topic_text(name).rstrip()}\n```\n")
+    return "".join(parts)

@@ -1,0 +1,47 @@
+"""`clm` alone: the day's agenda, from a fresh machine to the demo book."""
+
+
+def test_no_database_says_how_to_start(clm, db_path):
+    result = clm()
+    assert "clm demo" in result.stderr and "clm init" in result.stderr
+    assert result.stdout == ""
+    assert not db_path.exists()
+
+
+def test_demo_then_the_agenda(clm, tmp_path, monkeypatch):
+    result = clm("demo")
+    assert f"A demo book is here: export CLM_DB={tmp_path / 'clm-demo.db'}" in clm().stderr
+    assert "export CLM_DB=" in result.stderr and "CLM_USER=alice" in result.stderr
+    monkeypatch.setenv("CLM_DB", str(tmp_path / "clm-demo.db"))
+    book = clm().stdout
+    for title in (
+        "Reminders of the last two weeks",
+        "Overdue",
+        "Over their stage's expected days",
+        "Renewals in",
+    ):
+        assert title in book
+    assert "clm customer renew aperture-corp" in book
+    assert "Last tick: 2026-11-23" in book
+    mine = clm("--as", "alice").stdout
+    assert "for alice" in mine
+    rows = clm.json("agenda")
+    assert {row["section"] for row in rows} == {"reminders", "overdue", "over_sla", "renewals"}
+    theirs = clm.json("--as", "amy", "agenda")
+    assert theirs and all(
+        row["section"] != "overdue" or "alice" not in row["detail"] for row in theirs
+    )
+
+
+def test_the_agenda_names_the_last_tick(team):
+    clm = team
+    assert "No tick yet" in clm().stdout
+    clm("customer", "add", "Acme", "--renewal", "+10d")
+    clm("tick")
+    assert "Last tick: 2026-11-23" in clm().stdout
+    assert "3 days behind: run `clm tick`" in clm("--today", "+3d").stdout
+    assert "clm customer renew acme" in clm().stdout
+
+
+def test_an_unknown_user_gets_a_suggestion(team):
+    assert team.error("--as", "alcie") == "Error: no user 'alcie'; did you mean 'alice'?"

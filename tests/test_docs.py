@@ -1,0 +1,35 @@
+"""The generated files stay true: docs/reference.md is every command's --help, and the
+command index shell completion reads is the live command tree."""
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "docs"))
+
+import make_reference  # noqa: E402
+
+REFRESH = "out of date: run `python docs/make_reference.py` and commit the result"
+
+
+def test_reference_matches_the_help():
+    text = (ROOT / "docs" / "reference.md").read_text()
+    assert text == make_reference.reference_text(), f"docs/reference.md is {REFRESH}"
+
+
+def test_completion_index_matches_the_commands():
+    text = (ROOT / "clm" / "command_index.py").read_text()
+    assert text == make_reference.command_index_source(), f"clm/command_index.py is {REFRESH}"
+
+
+def test_readme_pictures_exist():
+    readme = (ROOT / "README.md").read_text()
+    for picture in make_reference_pictures():
+        assert f"docs/{picture}" in readme, f"README.md does not show docs/{picture}"
+        assert (ROOT / "docs" / picture).exists(), "run `python docs/make_pictures.py`"
+
+
+def make_reference_pictures():
+    import make_pictures
+
+    return [name for name, _ in make_pictures.PICTURES]
