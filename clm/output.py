@@ -417,3 +417,14 @@ def render_record(
         if section.rows:
             out.print()
             out.print(table(section.columns, section.rows, section.title, section.extra))
+
+
+EIGHTHS = " ▏▎▍▌▋▊▉"
+
+
+def bar_cells(value: float, largest: float, width: int) -> str:
+    """A horizontal bar as text, `width` cells for the largest value, to an eighth of a cell
+    (plain text: a page in a pipe draws it without loading Rich)."""
+    eighths = round(width * 8 * value / largest) if largest else 0
+    whole, part = divmod(eighths, 8)
+    return "█" * whole + (EIGHTHS[part] if part else "")

@@ -7,10 +7,9 @@ from datetime import date
 from rich.table import Table
 from rich.text import Text
 
-from clm.output import Col, Listing, visible
+from clm.output import Col, Listing, bar_cells, visible
 
 BAR_WIDTH = 30
-EIGHTHS = " ▏▎▍▌▋▊▉"
 DIRECTION_STYLES = {"forward": "green", "backward": "yellow", "churn": "red", "other": "dim"}
 
 STAGES = (Col("stage"), Col("customers", number=True), Col("arr", "ARR", money=True))
@@ -78,9 +77,7 @@ FLOWS = (
 
 def bar(value: float, largest: float, style: str = "cyan", width: int = BAR_WIDTH) -> Text:
     """A horizontal bar, `width` cells for the largest value, to an eighth of a cell."""
-    eighths = round(width * 8 * value / largest) if largest else 0
-    whole, part = divmod(eighths, 8)
-    return Text("█" * whole + (EIGHTHS[part] if part else ""), style=style)
+    return Text(bar_cells(value, largest, width), style=style)
 
 
 def percent(share: float | None) -> str:

@@ -179,10 +179,10 @@ def show(ctx: typer.Context, slug: Slug, fmt: FormatOpt = Format.table) -> None:
 
 def _stay_bars(stays: list[dict]) -> list:
     """A bar per stay, as long as its share of the customer's life: the stages as a timeline."""
-    from clm.report_views import bar
+    from clm.output import bar_cells
 
     longest = max((stay["days"] for stay in stays), default=0)
-    return [("", lambda stay: bar(stay["days"], longest, width=24))]
+    return [("", lambda stay: bar_cells(stay["days"], longest, width=24))]
 
 
 @app.command("edit")
