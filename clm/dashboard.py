@@ -111,7 +111,8 @@ def lifecycle_svg(lifecycle: list[dict], counts: dict[str, dict]) -> str:
             f'<text x="{x + 10}" y="{y + 46}" font-size="13" fill="{colour}" '
             f'font-weight="600">{_text(team)}</text>',
             f'<text x="{x + 10}" y="{y + 68}" font-size="13" fill="#1c2833">'
-            f"{_text(count['customers'])} customers · ARR {_text(count['arr'])}</text>",
+            f"{_text(count['customers'])} customer{'' if count['customers'] == 1 else 's'}"
+            f" · ARR {_text(count['arr'])}</text>",
             f'<text x="{x + 10}" y="{y + 90}" font-size="12" fill="#5d6d7e">'
             f"{_text(stage['key'])} · {sla}</text>",
         ]
@@ -232,8 +233,8 @@ def _sla_mark(row: dict) -> str:
     if not expected or median is None:
         return ""
     if median > expected:
-        return '<span class="over">over SLA</span>'
-    return '<span class="ok">within SLA</span>'
+        return '<span class="over">median over SLA</span>'
+    return '<span class="ok">median within SLA</span>'
 
 
 TIME = ("stage", "customers", "median_days", "p90_days", "expected_days", "over")

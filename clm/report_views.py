@@ -132,7 +132,9 @@ def _sla_mark(row: dict) -> Text:
     expected, median = row["expected_days"], row["median_days"]
     if not expected or median is None:
         return Text("")
-    return Text("over SLA", "red") if median > expected else Text("within SLA", "green")
+    return (
+        Text("median over SLA", "red") if median > expected else Text("median within SLA", "green")
+    )
 
 
 def renewals_page(rows: Iterable[dict], count: int, arr: float, within: int) -> list:
