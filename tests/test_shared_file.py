@@ -22,6 +22,8 @@ from clm.domain.milestones import add_milestone
 from clm.domain.stages import install_template
 from tests.conftest import TODAY, dump
 
+pytestmark = pytest.mark.sqlite_only("journals, locks and kills of a SQLite file")
+
 
 def run(db: Path, *args: str, **kwargs) -> subprocess.CompletedProcess:
     return subprocess.run(

@@ -1,6 +1,9 @@
 """`clm` alone: the day's agenda, from a fresh machine to the demo book."""
 
+import pytest
 
+
+@pytest.mark.sqlite_only("a database file that does not exist yet")
 def test_no_database_says_how_to_start(clm, db_path):
     result = clm()
     assert "clm demo" in result.stderr and "clm init" in result.stderr

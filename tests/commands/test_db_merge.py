@@ -9,6 +9,8 @@ import pytest
 from clm.clock import Clock
 from tests.conftest import dump
 
+pytestmark = pytest.mark.sqlite_only("merging is for SQLite files")
+
 HOUR_NS = 3_600 * 10**9
 
 

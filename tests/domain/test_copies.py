@@ -7,6 +7,8 @@ import pytest
 
 from clm.domain.copies import find_copies
 
+pytestmark = pytest.mark.sqlite_only("conflicted copies are files beside a SQLite db")
+
 COPIES = {
     "clm (Mia's conflicted copy 2026-11-20).db": "Dropbox",
     "clm (Sam Smith's conflicted copy 2026-11-20 (1)).db": "Dropbox",
