@@ -132,7 +132,7 @@ def check(ctx: typer.Context) -> None:
     if database.damaged:
         damage_marker(database.path).unlink()
         say(env, "The db checks out again: writes are allowed.")
-    for copy in find_copies(database.path) if database.is_sqlite else ():
+    for copy in find_copies(database.path):
         env.stdout.write(
             f"conflicted copy ({copy.service}): {copy.path}\n"
             f"  merge it: {merge_command(env.db_option, copy.path)}\n"
