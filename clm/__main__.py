@@ -1,7 +1,8 @@
 """The `clm` console script (and `python -m clm`).
 
-A shell asks for completions on every TAB: that request is answered from here, before the
-CLI (Typer, every command module) is imported, in about the time Python takes to start.
+A shell asks for completions on every TAB, and scripts ask for the version: both are answered
+from here, before the CLI (Typer, every command module) is imported, in about the time Python
+takes to start.
 """
 
 import os
@@ -13,6 +14,11 @@ def main() -> None:
         from clm.completion import respond
 
         sys.exit(respond())
+    if sys.argv[1:] == ["--version"]:
+        from clm import __version__
+
+        print(f"clm {__version__}")
+        return
     from clm.cli import main as run
 
     run()

@@ -335,6 +335,14 @@ def roomy_write(conn: Connection, cache_mb: int = 256) -> None:
         conn.exec_driver_sql(f"PRAGMA cache_size=-{cache_mb * 1024}")
 
 
+def roomy_read(conn: Connection, cache_mb: int = 64) -> None:
+    """Room for a report that reads the same tables several times (the dashboard scans the
+    customers for five of its parts): on SQLite, keep up to `cache_mb` of pages in memory
+    rather than reading them from the file again. A server keeps its own cache."""
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql(f"PRAGMA cache_size=-{cache_mb * 1024}")
+
+
 def optimize(database: "Database") -> None:
     """Let SQLite refresh the planner's statistics when they are stale (cheap when not), so
     the tick's queries keep choosing their indexes as the book grows; a server does its own."""

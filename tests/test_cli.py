@@ -104,3 +104,16 @@ def test_help_and_version_do_not_import_the_database_stack(args, heavy, tmp_path
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert result.stderr.strip() == ""
     assert not (tmp_path / "x.db").exists()
+
+
+def test_the_console_script_answers_version_before_loading_typer():
+    code = (
+        "import sys\n"
+        "sys.argv = ['clm', '--version']\n"
+        "from clm.__main__ import main\n"
+        "main()\n"
+        "print('typer' in sys.modules, file=sys.stderr)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout == f"clm {__version__}\n"
+    assert result.stderr.strip() == "False"

@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from sqlalchemy import Connection, and_, case, false, func, literal, or_, select
 from sqlalchemy.sql import Select
 
-from clm.db import days_from
+from clm.db import days_from, roomy_read
 from clm.domain.agenda import overdue_by_owner, overdue_items
 from clm.models import customers, stages, transitions, users
 from clm.output import number
@@ -71,19 +71,6 @@ def _stays(as_of: date | None = None):
     if as_of is not None:
         query = query.where(transitions.c.on <= as_of)
     return query.subquery("stays")
-
-
-def _percentiles(conn: Connection, values: Select) -> dict[str, tuple]:
-    """Per group of a query of (group, whole days): the median (the mean of the middle two of
-    an even count) and the p90 (nearest rank: the ceil(0.9 n)-th smallest). SQL counts each
-    (group, days); days are few, so the histogram is small whatever the history's size."""
-    measured = values.subquery("measured")
-    group, value = measured.c
-    query = select(group, value, func.count()).group_by(group, value).order_by(group, value)
-    histograms: dict[str, list[tuple[int, int]]] = {}
-    for key, days, count in conn.execute(query):
-        histograms.setdefault(key, []).append((days, count))
-    return {key: _median_p90(histogram) for key, histogram in histograms.items()}
 
 
 def _median_p90(histogram: list[tuple[int, int]]) -> tuple:
@@ -148,28 +135,44 @@ def _moved_on(stage_list: list[dict], stays):
     return or_(*moves) if moves else false()
 
 
-def funnel(conn: Connection, since: date | None = None, as_of: date | None = None) -> list[dict]:
+def _stay_days(
+    conn: Connection,
+    stage_list: list[dict],
+    today: date | None,
+    since: date | None = None,
+    as_of: date | None = None,
+) -> list[tuple]:
+    """One pass over the history for the funnel and time in stage: the count of stays per
+    (stage, moved on or not, whole days spent), open stays counted up to `today` (None leaves
+    their days out). A moved-on stay's days are the days it took to move on."""
+    stays = _stays(as_of)
+    moved = case((_moved_on(stage_list, stays), 1), else_=0).label("moved")
+    end = stays.c.left if today is None else func.coalesce(stays.c.left, literal(today))
+    spent = days_from(stays.c.entered, end).label("spent")
+    measured = select(stays.c.stage, moved, spent)
+    if since is not None:
+        measured = measured.where(stays.c.entered >= since)
+    measured = measured.subquery("measured")
+    stage, was_moved, days = measured.c
+    query = select(stage, was_moved, days, func.count()).group_by(stage, was_moved, days)
+    return conn.execute(query.order_by(stage, days)).all()
+
+
+def funnel(conn: Connection, since: date | None = None, as_of: date | None = None,
+           stay_days: list[tuple] | None = None) -> list[dict]:  # fmt: skip
     """Per stage: entries into it (from `since`, up to `as_of`; a customer who comes back
     counts again), those that moved on to a later stage (not a terminal one: churn is no
-    progress), the share, and the median days they took to move on. One pass over the
-    history: SQL counts the stays per stage, moved on or not, and days taken."""
-    stays = _stays(as_of)
+    progress), the share, and the median days they took to move on. `stay_days` is the
+    histogram of `_stay_days` when the caller has it already."""
     stage_list = lifecycle(conn)
-    moved = _moved_on(stage_list, stays)
-    window = [stays.c.stage.in_([stage["key"] for stage in stage_list])]
-    if since is not None:
-        window.append(stays.c.entered >= since)
-    flag = case((moved, 1), else_=0).label("moved")
-    took = case((moved, days_from(stays.c.entered, stays.c.left))).label("took")
-    measured = select(stays.c.stage, flag, took).where(*window).subquery("measured")
-    query = (
-        select(measured.c.stage, measured.c.moved, measured.c.took, func.count())
-        .group_by(measured.c.stage, measured.c.moved, measured.c.took)
-        .order_by(measured.c.stage, measured.c.took)
-    )
+    if stay_days is None:
+        stay_days = _stay_days(conn, stage_list, None, since, as_of)
+    live = {stage["key"] for stage in stage_list}
     entered: dict[str, int] = {}
     histograms: dict[str, list[tuple[int, int]]] = {}
-    for key, was_moved, days, count in conn.execute(query):
+    for key, was_moved, days, count in stay_days:
+        if key not in live:
+            continue
         entered[key] = entered.get(key, 0) + count
         if was_moved:
             histograms.setdefault(key, []).append((days, count))
@@ -199,13 +202,20 @@ def _over_sla(today: date, stage_list: list[dict]):
     return or_(*bounds) if bounds else false()
 
 
-def time_in_stage(conn: Connection, today: date) -> list[dict]:
+def time_in_stage(
+    conn: Connection, today: date, stay_days: list[tuple] | None = None
+) -> list[dict]:
     """Per stage: the median and p90 days of its stays (open ones counted up to today) against
-    its expected days, the customers in it now and how many of them are over."""
-    stays = _stays()
-    spent = days_from(stays.c.entered, func.coalesce(stays.c.left, literal(today)))
-    measured = _percentiles(conn, select(stays.c.stage, spent))
+    its expected days, the customers in it now and how many of them are over. `stay_days` is
+    the histogram of `_stay_days` up to today when the caller has it already."""
     stage_list = lifecycle(conn)
+    if stay_days is None:
+        stay_days = _stay_days(conn, stage_list, today)
+    histograms: dict[str, dict[int, int]] = {}
+    for key, _moved, days, count in stay_days:  # moved or not, a stay is a stay
+        histogram = histograms.setdefault(key, {})
+        histogram[days] = histogram.get(days, 0) + count
+    measured = {key: _median_p90(sorted(h.items())) for key, h in histograms.items()}
     over = _over_sla(today, stage_list)
     query = (
         select(customers.c.stage, func.count(), func.sum(case((over, 1), else_=0)))
@@ -382,15 +392,18 @@ def dashboard(conn: Connection, today: date, since: date | None = None) -> dict:
 
     from clm.domain.model import edges, read_model
 
+    roomy_read(conn)
     model = read_model(conn)
+    # Without `since` the funnel and time in stage read the same stays: one pass serves both.
+    stay_days = _stay_days(conn, lifecycle(conn), today) if since is None else None
     return {
         "today": today,
         "since": since,
         "lifecycle": lifecycle(conn),
         "rules": edges(model),
         "stages": stage_counts(conn),
-        "funnel": funnel(conn, since),
-        "time_in_stage": time_in_stage(conn, today),
+        "funnel": funnel(conn, since, stay_days=stay_days),
+        "time_in_stage": time_in_stage(conn, today, stay_days),
         "over_sla": list(islice(over_sla(conn, today), LISTED)),
         "renewals": list(islice(renewals(conn, today, RENEWAL_WITHIN_DAYS), LISTED)),
         "renewals_at_stake": renewals_at_stake(conn, today, RENEWAL_WITHIN_DAYS),
