@@ -117,3 +117,31 @@ def test_the_console_script_answers_version_before_loading_typer():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout == f"clm {__version__}\n"
     assert result.stderr.strip() == "False"
+
+
+@pytest.mark.parametrize("columns", ["80", "132"])
+def test_the_console_script_prints_the_clis_own_help_without_loading_typer(columns):
+    code = (
+        "import sys\n"
+        "sys.argv = ['clm', '--help']\n"
+        "from clm.__main__ import main\n"
+        "main()\n"
+        "print('typer' in sys.modules, file=sys.stderr)\n"
+    )
+    env = os.environ | {"COLUMNS": columns}
+    fast = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    slow = subprocess.run(
+        [sys.executable, "-c", "from clm.cli import main; main()", "--help"],
+        capture_output=True, text=True, env=env,
+    )  # fmt: skip
+    assert fast.stdout == slow.stdout
+    assert "Commands:" in fast.stdout
+    assert fast.stderr.strip() == "False"
+
+
+def test_a_narrow_terminal_gets_help_wrapped_by_the_cli():
+    env = os.environ | {"COLUMNS": "60"}
+    result = subprocess.run(
+        [sys.executable, "-m", "clm", "--help"], capture_output=True, text=True, env=env
+    )
+    assert max(len(line) for line in result.stdout.splitlines()) <= 60
