@@ -30,7 +30,11 @@ def init(
         str, typer.Option(help="Lifecycle template: default or simple.")
     ] = "default",
     force: Annotated[
-        bool, typer.Option(help="Recreate an existing database (a backup is kept).")
+        bool,
+        typer.Option(
+            help="Recreate an existing database (a file is kept as a backup; a server "
+            "database's tables are dropped)."
+        ),
     ] = False,
 ) -> None:
     """Create a database with a lifecycle template.

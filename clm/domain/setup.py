@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from clm.db import Database, exists, recreate
+from clm.db import Database, exists, recreate, resolve
 from clm.domain.stages import install_template
 from clm.errors import Conflict, Invalid
 from clm.lifecycle import TEMPLATES
@@ -15,9 +15,9 @@ def init_database(target: str | None, template: str, force: bool) -> tuple[Datab
     saved = None
     if exists(target):
         if not force:
-            raise Conflict(
-                "the database already exists: pass --force to recreate it (a backup is kept)"
-            )
+            on_file = resolve(target)[1] is not None
+            kept = "a backup is kept" if on_file else "its tables are dropped: pg_dump it first"
+            raise Conflict(f"the database already exists: pass --force to recreate it ({kept})")
         saved = recreate(target)
     database = Database.open(target, on_create=lambda conn: install_template(conn, template))
     return database, saved

@@ -6,7 +6,7 @@ import stat
 import pytest
 
 from clm.migrations import SCHEMA_VERSION
-from tests.conftest import dump, sql
+from tests.conftest import ON_PG, dump, sql
 
 
 @pytest.mark.sqlite_only("the file's mode and journal")
@@ -70,7 +70,10 @@ def test_init_refuses_an_existing_db_and_force_keeps_a_backup(clm, db_path, tmp_
 
 def test_init_force_recreates_the_database_on_any_backend(clm):
     clm("customer", "add", "Acme")
-    assert "pass --force" in clm.error("init")
+    refusal = clm.error("init")
+    assert "pass --force" in refusal
+    # A file is set aside as a backup; a server's tables are not: the refusal says which.
+    assert ("pg_dump it first" in refusal) == ON_PG
     clm("init", "--force", "--template", "simple")
     assert [s["key"] for s in clm.json("stage", "list")] == [
         "onboarding",
