@@ -387,7 +387,8 @@ def _health_history(conn: Connection) -> None:
 def _pending_reminders_covered(conn: Connection) -> None:
     """The index of pending reminders carries their milestone and offset: the tick finds the
     reminders due, and their milestones' collaborators, in the index alone instead of reading
-    each reminder's row (a page each, scattered over a large book's reminders)."""
+    each reminder's row (a page each, scattered over a large book's reminders). A server also
+    gets statistics of pending and remind_on together (see `clm.db.server_statistics`)."""
     reminders = Table(
         "milestone_reminders", MetaData(), Column("milestone_id", Integer),
         Column("offset", String), Column("remind_on", Date), Column("pending", Boolean),
@@ -399,6 +400,9 @@ def _pending_reminders_covered(conn: Connection) -> None:
         reminders.c.remind_on, reminders.c.milestone_id, reminders.c.offset,
         sqlite_where=pending, postgresql_where=pending,
     ).create(conn)  # fmt: skip
+    from clm.db import server_statistics  # (clm.db imports this module)
+
+    server_statistics(conn, analyze=True)
 
 
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
