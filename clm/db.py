@@ -201,6 +201,7 @@ class Database:
             if inspect(conn).has_table(meta.name):  # another process created it meanwhile
                 return
             metadata.create_all(conn)
+            server_statistics(conn)
             now = utcnow()
             conn.execute(
                 meta.insert(),
@@ -323,6 +324,25 @@ def insert_ignore(conn: Connection, table, rows: list[dict], returning=None) -> 
     # Count the rows RETURNING gives back: psycopg reports no rowcount for a batch.
     columns = returning or tuple(table.primary_key.columns)
     return conn.execute(insert(table).on_conflict_do_nothing().returning(*columns), rows).all()
+
+
+def server_statistics(conn: Connection, analyze: bool = False) -> None:
+    """On a server, statistics of the pending reminders' days taken together: on its own, the
+    planner multiplies the share of pending reminders by the share of days up to today and
+    expects a hundred times the few reminders due, so it reads every milestone and customer
+    (hash joins over sequential scans) instead of looking up the due ones' (0.4 s a tick on
+    100,000 customers). `analyze` gathers them now, for a table already filled. SQLite plans
+    that query from the partial index and needs nothing."""
+    if conn.dialect.name != "postgresql":
+        return
+    conn.exec_driver_sql(
+        "CREATE STATISTICS IF NOT EXISTS st_milestone_reminders_pending (mcv) "
+        "ON pending, remind_on FROM milestone_reminders"
+    )
+    # One most-common-values entry per (pending, day) pair: a few thousand days.
+    conn.exec_driver_sql("ALTER STATISTICS st_milestone_reminders_pending SET STATISTICS 10000")
+    if analyze:
+        conn.exec_driver_sql("ANALYZE milestone_reminders")
 
 
 def roomy_write(conn: Connection, cache_mb: int = 256) -> None:
@@ -739,6 +759,7 @@ def create_schema(database: Database) -> None:
     """The current schema, without any rows (a copy brings its own)."""
     with database.write() as conn:
         metadata.create_all(conn)
+        server_statistics(conn)
 
 
 def remove_copy(database: Database) -> None:

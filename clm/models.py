@@ -281,8 +281,14 @@ milestone_reminders = Table(
     Column("offset", String(16), primary_key=True),
     day("remind_on", index=True),
     flag("pending", True),
+    # Covering: the tick reads the due reminders' milestones from the index alone.
     partial_unique(
-        "ix_milestone_reminders_pending", "remind_on", where=text("pending"), unique=False
+        "ix_milestone_reminders_pending",
+        "remind_on",
+        "milestone_id",
+        "offset",
+        where=text("pending"),
+        unique=False,
     ),
 )
 

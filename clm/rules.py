@@ -9,7 +9,6 @@ days writes the history daily ticks would have written.
 import json
 import operator
 import re
-import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -17,7 +16,7 @@ from datetime import date, timedelta
 from sqlalchemy import Connection, and_, func, select
 
 from clm.db import insert_ignore, roomy_write, set_meta, utcnow
-from clm.domain.records import find_live, new_row, update_row
+from clm.domain.records import find_live, new_row, new_uuid, update_row
 from clm.errors import Conflict, Invalid
 from clm.lifecycle import RuleSpec
 from clm.models import customers, milestones, rule_firings, rules
@@ -325,16 +324,12 @@ def _matches(conn: Connection, rule: LoadedRule, day: date, among=None):
     )
     # No `stage_entered <= day` here (the day check below covers it): the planner then picks
     # the index of the rule's own condition (lead score, health, renewal…) after the stage.
-    query = (
-        select(customers, *firsts.values())
-        .where(
-            customers.c.deleted_at.is_(None),
-            customers.c.stage.in_(rule.from_stages),
-            *(condition.clause(day) for condition in rule.conditions),
-            ~fired.exists(),
-            *([customers.c.id.in_(among)] if among is not None else []),
-        )
-        .order_by(customers.c.id)
+    query = select(customers, *firsts.values()).where(
+        customers.c.deleted_at.is_(None),
+        customers.c.stage.in_(rule.from_stages),
+        *(condition.clause(day) for condition in rule.conditions),
+        ~fired.exists(),
+        *([customers.c.id.in_(among)] if among is not None else []),
     )
     found = []
     for row in conn.execute(query):
@@ -449,7 +444,7 @@ def _fire(conn: Connection, firing: list, lookups, news: dict) -> dict[int, str]
         roomy_write(conn)  # a catch-up: keep its many dirty pages in memory until the commit
     now = utcnow()
     rows = [
-        {"uuid": str(uuid.uuid4()), "rule": rule.name, "customer_id": customer.id,
+        {"uuid": new_uuid(), "rule": rule.name, "customer_id": customer.id,
          "stay": customer.stay, "fired_on": on, "created_at": now}
         for on, rule, customer in firing
     ]  # fmt: skip

@@ -1,12 +1,12 @@
 """Health over time: every health score a customer is given is logged with its day."""
 
-import uuid
 from collections.abc import Iterable
 from datetime import date
 
 from sqlalchemy import Connection, select
 
 from clm.db import utcnow
+from clm.domain.records import new_uuid
 from clm.models import health_log
 
 
@@ -14,7 +14,7 @@ def log_health(conn: Connection, scores: Iterable[tuple[int, date, int]]) -> Non
     """Append (customer id, day, health) entries to the log."""
     now = utcnow()
     rows = [
-        {"uuid": str(uuid.uuid4()), "customer_id": customer_id, "on": on, "health": health,
+        {"uuid": new_uuid(), "customer_id": customer_id, "on": on, "health": health,
          "created_at": now}
         for customer_id, on, health in scores
     ]  # fmt: skip

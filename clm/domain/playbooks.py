@@ -1,6 +1,5 @@
 """Playbooks: templates of tasks and milestones, applied once per stage entry, start or CTA."""
 
-import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -10,7 +9,7 @@ from sqlalchemy import Connection, func, select
 from clm.dates import parse_duration, parse_offset
 from clm.db import insert_ignore, utcnow
 from clm.domain.milestones import insert_milestones, milestone_row
-from clm.domain.records import find_live, new_row
+from clm.domain.records import find_live, new_row, new_uuid
 from clm.errors import Invalid
 from clm.lifecycle import PlaybookSpec
 from clm.models import playbook_items, playbook_runs, playbooks, stages, tasks
@@ -168,7 +167,7 @@ def apply_playbooks(
     now = utcnow()
     rows = [
         {
-            "uuid": str(uuid.uuid4()),
+            "uuid": new_uuid(),
             "customer_id": run.customer_id,
             "playbook": name,
             "run_key": run.run_key,

@@ -1,8 +1,9 @@
 """New rows and stamped edits of mergeable tables: uuid, times and per-field change stamps."""
 
 import json
+import os
 import re
-import uuid
+import time
 
 from sqlalchemy import Connection, Table, select, update
 
@@ -15,12 +16,34 @@ HANDLE = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}", re.ASCII)
 CREATED = "*"
 
 
+_last = [0, 0]  # the last uuid's milliseconds and sequence number, in this process
+
+
+def new_uuid() -> str:
+    """A fresh time-ordered UUID (version 7, RFC 9562): 48 bits of Unix milliseconds, a 12-bit
+    sequence, 62 random bits. Rows a command adds get increasing uuids, so the uuid indexes
+    take them at their right edge, a few pages for a batch, where random uuids (version 4)
+    would each land on a different page of a large book's index."""
+    ms = time.time_ns() // 1_000_000
+    last_ms, seq = _last
+    if ms > last_ms:
+        seq = int.from_bytes(os.urandom(2)) & 0x7FF  # room to count up within the millisecond
+    else:  # the same millisecond (or the clock went back): count on, never repeat an order
+        ms, seq = last_ms, seq + 1
+        if seq > 0xFFF:
+            ms, seq = ms + 1, 0
+    _last[:] = ms, seq
+    value = (ms << 80) | (0x7000 | seq) << 64 | 2 << 62 | int.from_bytes(os.urandom(8)) >> 2
+    text = f"{value:032x}"
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+
+
 def new_row(conn: Connection, **fields) -> dict:
     """Values for inserting a mergeable row: a fresh uuid, times and the creation stamp."""
     now = utcnow()
     stamps = json.dumps({CREATED: clock(conn).stamp()})
     return {
-        "uuid": str(uuid.uuid4()),
+        "uuid": new_uuid(),
         "created_at": now,
         "updated_at": now,
         "stamps": stamps,

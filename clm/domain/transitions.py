@@ -1,7 +1,6 @@
 """Stage entries: the one way a customer changes stage, with its handoff and its history row."""
 
 import json
-import uuid
 from dataclasses import dataclass
 from datetime import date
 
@@ -9,7 +8,7 @@ from sqlalchemy import Connection, bindparam, select, update
 
 from clm.db import clock, utcnow
 from clm.domain.playbooks import Run, Templates, apply_playbooks
-from clm.domain.records import new_row
+from clm.domain.records import new_row, new_uuid
 from clm.domain.stages import entry_stage, get_stage
 from clm.models import customers, playbooks, stages, transitions, users
 
@@ -172,7 +171,7 @@ def enter_stages(
         owner_id = customer.owner_id
         if to_stage.team and to_stage.team != from_team:
             owner_id = lookups.owners.get(to_stage.team)
-        entry_key = str(uuid.uuid4())
+        entry_key = new_uuid()
         history.append(
             {
                 "uuid": entry_key,
