@@ -8,10 +8,12 @@ nothing more is written and the rest is only checked: the caller's transaction r
 what was.
 """
 
+import gc
 import json
-import uuid
-from collections.abc import Callable, Iterable
-from contextlib import ExitStack
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from operator import itemgetter
@@ -117,6 +119,7 @@ class Importer:
         self.deferred: list[tuple[int, dict]] = []  # rows without an id into an empty table
         self.result = ImportResult()
         self.user_ids, self.handles = _users(conn)
+        self.new_uuid = UuidSource()
 
     # --- problems --------------------------------------------------------------------------
 
@@ -144,6 +147,7 @@ class Importer:
     def run(self, records: Records, progress) -> ImportResult:
         bulk_load(self.conn)
         with ExitStack() as stack:
+            stack.enter_context(_collector_paused())
             if self.empty:
                 for table, keep in self.deferrable.items():
                     stack.enter_context(indexes_deferred(self.conn, table, keep))
@@ -381,7 +385,7 @@ class Importer:
         """A new row's id, uuid, times and creation stamp."""
         return {
             "id": self.take_id(values),
-            "uuid": values.get("uuid") or str(uuid.uuid4()),
+            "uuid": values.get("uuid") or self.new_uuid(),
             "created_at": self.now,
             "updated_at": self.now,
             "deleted_at": None,
@@ -440,6 +444,44 @@ class Importer:
         self.result.updated += 1
         self.note(_changes_text(self.label(values, row), changed))
         return True
+
+
+class UuidSource:
+    """New uuids, as the database stores them, in increasing order: version 7 (RFC 9562),
+    the time in milliseconds then a counter from a random start (its method 2). A table's
+    unique index on `uuid` takes them as appends, where random ones (uuid4) cost a search
+    and a page split each: a third of the time of inserting a million rows."""
+
+    def __init__(self) -> None:
+        millis = time.time_ns() // 1_000_000
+        start = int.from_bytes(os.urandom(10)) >> 7  # 73 random bits: room to count up
+        self.next = (millis << 80) | (7 << 76) | ((start >> 62) << 64) | (start & _RAND_B)
+
+    def __call__(self) -> str:
+        value = self.next
+        rand_b = (value & _RAND_B) + 1
+        # The 12 bits above the variant carry the counter's overflow out of rand_b.
+        self.next = (value & ~_RAND_B) + (1 << 64) if rand_b > _RAND_B else value + 1
+        h = f"{value | _VARIANT:032x}"
+        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+_RAND_B = (1 << 62) - 1
+_VARIANT = 2 << 62
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector off while rows stream through: an import makes millions
+    of short-lived tuples and dicts (no cycles), and each collection would walk every object
+    alive, a third of the import's time on a million rows."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _users(conn: Connection) -> tuple[dict[str, int], dict[int, str]]:
