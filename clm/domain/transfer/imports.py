@@ -228,7 +228,13 @@ class CustomerImporter(KeyedImporter):
         "uuid": v.uuid_text,
     }
     defaulted = frozenset({"stage", "stage_entered", "start", "term"})
-    deferrable: ClassVar[dict] = {customers: ("uq_customers_slug",)}  # matching by slug
+    deferrable: ClassVar[dict] = {
+        customers: ("uq_customers_slug",),  # matching by slug goes through it
+        transitions: (),
+        health_log: (),
+        customer_tags: (),
+        customer_influencers: (),
+    }
     METRICS = ("arr", "health", "lead_score")
     SCALARS = (
         "slug",
@@ -524,6 +530,7 @@ class MilestoneImporter(CustomerRowImporter):
     deferrable: ClassVar[dict] = {
         milestones: ("ix_milestones_customer_id",),  # matching by natural key goes through it
         milestone_reminders: (),
+        milestone_collaborators: (),
     }
     SCALARS = (
         "customer_id",
