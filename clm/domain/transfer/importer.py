@@ -209,8 +209,18 @@ class Importer:
         if record.keys() != self._columns:
             self._columns = record.keys()
             names = list(record)
-            cells = ", ".join(f"{name!r}: p{i}(r[{name!r}])" for i, name in enumerate(names))
-            namespace = {f"p{i}": self.parsers[name] for i, name in enumerate(names)}
+            parsers = [self.parsers[name] for name in names]
+            cells = ", ".join(
+                f"{name!r}: "
+                + getattr(parser, "inline", "{p}({x})").format(
+                    x=f"r[{name!r}]", p=f"p{i}", f=f"f{i}"
+                )
+                for i, (name, parser) in enumerate(zip(names, parsers, strict=True))
+            )
+            namespace = {f"p{i}": parser for i, parser in enumerate(parsers)}
+            namespace |= {
+                f"f{i}": getattr(parser, "fast", None) for i, parser in enumerate(parsers)
+            }
             exec(f"def typed(r):\n    return {{{cells}}}\n", namespace)  # our own text
             self._typed_row = namespace["typed"]
         return self._typed_row(record)

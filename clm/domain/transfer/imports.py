@@ -353,7 +353,10 @@ class CustomerImporter(KeyedImporter):
                 entered = min(start, today)
             stage = get("stage", entry_stage)
             owner_id, arr, health, lead = (
-                get("owner_id"), get("arr"), get("health"), get("lead_score")
+                get("owner_id"),
+                get("arr"),
+                get("health"),
+                get("lead_score"),
             )
             stay = new_uuid()
             rows.append((
@@ -517,7 +520,7 @@ class MilestoneImporter(CustomerRowImporter):
         "customer": v.stripped,
         "title": v.stripped,
         "due": v.iso_date,
-        "status": lambda raw: v.choice(raw, MilestoneImporter.STATUSES),
+        "status": v.one_of(STATUSES),
         "remind": v.items,
         "every": v.recurrence,
         "collaborators": v.items,
@@ -661,9 +664,7 @@ class MilestoneImporter(CustomerRowImporter):
                 collaborators += [(row_id, user_id) for user_id in values["collaborator_ids"]]
         insert_rows(self.conn, milestones, self.CREATED_COLUMNS, rows)
         insert_rows(self.conn, milestone_reminders, self.REMINDER_COLUMNS, reminders)
-        insert_rows(
-            self.conn, milestone_collaborators, ("milestone_id", "user_id"), collaborators
-        )
+        insert_rows(self.conn, milestone_collaborators, ("milestone_id", "user_id"), collaborators)
 
     def update(self, updates):
         ids = [row.id for _, _, row in updates]
@@ -748,7 +749,7 @@ class TaskImporter(CustomerRowImporter):
         "customer": v.stripped,
         "title": v.stripped,
         "due": v.iso_date,
-        "status": lambda raw: v.choice(raw, TaskImporter.STATUSES),
+        "status": v.one_of(STATUSES),
         "assignee": v.stripped,
         "milestone": v.identifier,
         "cta": v.identifier,
