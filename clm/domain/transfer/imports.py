@@ -253,18 +253,18 @@ class CustomerImporter(KeyedImporter):
 
     def __init__(self, conn, today, by):
         super().__init__(conn, today, by)
+        from clm.domain.customers import SLUG, TAG, slugify
         from clm.domain.stages import entry_stage
 
         self.stages = set(conn.scalars(select(stages.c.key).where(stages.c.deleted_at.is_(None))))
         self.entry_stage = entry_stage(conn)
+        self.slug_ok, self.tag_ok, self.slugify = SLUG.fullmatch, TAG.fullmatch, slugify
 
     def check(self, line: int, values: dict) -> None:
-        from clm.domain.customers import SLUG, TAG, slugify
-
         slug = values.get("slug")
         if slug is not None:
             slug = slug.lower()
-            if not SLUG.fullmatch(slug) or len(slug) > 128:
+            if not self.slug_ok(slug) or len(slug) > 128:
                 self.problem(
                     line,
                     "slug",
@@ -273,7 +273,7 @@ class CustomerImporter(KeyedImporter):
             values["slug"] = slug
         elif values.get("name") is not None:
             values["_derived"] = True
-            values["slug"] = slugify(values["name"])
+            values["slug"] = self.slugify(values["name"])
             if not values["slug"]:
                 self.problem(
                     line, "slug", f"cannot derive a slug from '{values['name']}': give one"
@@ -288,13 +288,15 @@ class CustomerImporter(KeyedImporter):
             values["owner"] = self.handles.get(values["owner_id"])
         elif "owner" in values:
             values["owner_id"] = None
-        if "influencers" in values:
+        if values.get("influencers"):
             ids = [self.user(line, "influencers", handle) for handle in values["influencers"]]
             values["influencers"] = sorted({self.handles[i] for i in ids if i is not None})
             values["influencer_ids"] = sorted(set(filter(None, ids)))
-        if "tags" in values:
+        elif "influencers" in values:
+            values["influencer_ids"] = []
+        if values.get("tags"):
             for tag in values["tags"]:
-                if not TAG.fullmatch(tag):
+                if not self.tag_ok(tag):
                     self.problem(
                         line, "tags", f"invalid tag '{tag}': use up to 64 characters without ';'"
                     )
