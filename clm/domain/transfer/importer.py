@@ -63,6 +63,14 @@ class ImportProblems(Invalid):
         return self.problems + ([f"and {more} more"] if more else [])
 
 
+class RepeatedUuid(Exception):
+    """A new row's uuid is on a row an earlier batch created: `ids` are the batch's rows."""
+
+    def __init__(self, ids: list[int]):
+        super().__init__("a uuid repeated from an earlier batch")
+        self.ids = ids
+
+
 @dataclass
 class ImportResult:
     created: int = 0
@@ -100,6 +108,7 @@ class Importer:
     # on update.
     defaulted: frozenset[str] = frozenset()
     keeps_ids = False  # the file has ids, kept into an empty table
+    inserts_new = False  # `create` inserts its table's rows with `insert_new`
     key_column = "id"  # the column of the natural key, for messages
 
     def __init__(self, conn: Connection, today: date, by: str | None):
@@ -120,6 +129,11 @@ class Importer:
         self.result = ImportResult()
         self.user_ids, self.handles = _users(conn)
         self.new_uuid = UuidSource()
+        # Into a table empty at the start, a file's uuid can only match a row this import
+        # created: rather than look each up (a random read of a large index per row), the
+        # table's unique index on uuid finds one repeated from an earlier batch, and that
+        # batch is checked again the careful way.
+        self.uuids_unique = self.empty and self.inserts_new
 
     # --- problems --------------------------------------------------------------------------
 
@@ -299,12 +313,45 @@ class Importer:
         if self.problem_count:
             return  # only checking from now on: the transaction rolls back
         if creates:
-            self.create(creates)
+            if not self._created(creates):
+                self.flush(batch)  # again, carefully: finds the repeated uuid and lists it
+                return
             self.result.created += len(creates)
             for _line, values in creates[: SHOWN_CHANGES - len(self.result.changes)]:
                 self.note(f"create {self.label(values)}")
         if updates:
             self.update(updates)
+
+    def _created(self, creates: list[tuple[int, dict]]) -> bool:
+        """Create the rows; False (nothing written) when a uuid of theirs is on a row an
+        earlier batch created, which only the table's unique index was left to find."""
+        if not self.uuids_unique:
+            self.create(creates)
+            return True
+        next_id = self.next_id
+        try:
+            self.create(creates)
+        except RepeatedUuid as exc:
+            # Take back the rows that went in, so the careful look finds only the earlier one.
+            ids = exc.ids
+            for start in range(0, len(ids), BATCH):
+                chunk = ids[start : start + BATCH]
+                self.conn.execute(
+                    delete(self.table).where(one_of(self.conn, self.table.c.id, chunk))
+                )
+            self.uuids_unique, self.next_id = False, next_id
+            return False
+        return True
+
+    def insert_new(self, rows: list[tuple], columns: tuple[str, ...]) -> None:
+        """Insert new rows of this table (`columns` starting with id and uuid). Trusting the
+        unique index, a row whose uuid is taken is left out, and `RepeatedUuid` raised before
+        anything refers to the rows."""
+        if not self.uuids_unique:
+            insert_rows(self.conn, self.table, columns, rows)
+            return
+        if insert_rows(self.conn, self.table, columns, rows, skip_taken=True) < len(rows):
+            raise RepeatedUuid([row[0] for row in rows])
 
     def note(self, change: str) -> None:
         if len(self.result.changes) < SHOWN_CHANGES:
@@ -321,7 +368,7 @@ class Importer:
             for i, (_, values) in enumerate(batch)
             if values.get("uuid") and found[i] is None
         }
-        if by_uuid:
+        if by_uuid and not self.uuids_unique:
             query = select(self.table).where(one_of(self.conn, self.table.c.uuid, list(by_uuid)))
             for row in self.conn.execute(query):
                 i = by_uuid[row.uuid]

@@ -210,6 +210,7 @@ class CustomerImporter(KeyedImporter):
     table, noun = customers, "customer"
     key_column = "slug"
     required = ("name",)
+    inserts_new = True
     parsers: ClassVar[dict[str, Callable]] = {
         "slug": v.stripped,
         "name": v.stripped,
@@ -375,7 +376,7 @@ class CustomerImporter(KeyedImporter):
                 tags += [(row_id, tag) for tag in values["tags"]]
             if get("influencer_ids"):
                 followers += [(row_id, user_id) for user_id in values["influencer_ids"]]
-        insert_rows(self.conn, customers, self.CREATED_COLUMNS, rows)
+        self.insert_new(rows, self.CREATED_COLUMNS)
         insert_rows(self.conn, transitions, self.ENTRY_COLUMNS, entries)
         health_columns = ("uuid", "customer_id", "on", "health", "created_at")
         insert_rows(self.conn, health_log, health_columns, scores)
@@ -515,6 +516,7 @@ class MilestoneImporter(CustomerRowImporter):
     table, noun = milestones, "milestone"
     key_column = "title"
     required = ("customer", "title", "due")
+    inserts_new = True
     STATUSES = ("open", "done", "blocked", "cancelled")
     UNFINISHED = ("open", "blocked")
     parsers: ClassVar[dict[str, Callable]] = {
@@ -664,7 +666,7 @@ class MilestoneImporter(CustomerRowImporter):
                 ]
             if get("collaborator_ids"):
                 collaborators += [(row_id, user_id) for user_id in values["collaborator_ids"]]
-        insert_rows(self.conn, milestones, self.CREATED_COLUMNS, rows)
+        self.insert_new(rows, self.CREATED_COLUMNS)
         insert_rows(self.conn, milestone_reminders, self.REMINDER_COLUMNS, reminders)
         insert_rows(self.conn, milestone_collaborators, ("milestone_id", "user_id"), collaborators)
 
