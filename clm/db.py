@@ -492,12 +492,15 @@ def indexes_deferred(conn: Connection, table, keep: tuple[str, ...] = ()) -> Ite
         conn.exec_driver_sql(ddl)
 
 
-def insert_rows(conn: Connection, table, columns: tuple[str, ...], rows: list[tuple]) -> None:
+def insert_rows(
+    conn: Connection, table, columns: tuple[str, ...], rows: list[tuple], skip_taken: bool = False
+) -> int:
     """Insert rows given as tuples of `columns`, straight through the driver's executemany:
     values are as the column types bind them (SQLite: dates as ISO text, datetimes as
-    SQLAlchemy writes them), converted here only for the columns whose type converts."""
+    SQLAlchemy writes them), converted here only for the columns whose type converts.
+    `skip_taken`: a row a unique key already holds is left out. The rows inserted."""
     if not rows:
-        return
+        return 0
     dialect = conn.dialect
     quote = dialect.identifier_preparer.quote
     mark = "?" if dialect.paramstyle == "qmark" else "%s"
@@ -505,8 +508,11 @@ def insert_rows(conn: Connection, table, columns: tuple[str, ...], rows: list[tu
         f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
         f"VALUES ({', '.join([mark] * len(columns))})"
     )
+    if skip_taken:
+        sql += " ON CONFLICT DO NOTHING"
     convert = _row_converter(conn.dialect, table, columns)
-    conn.exec_driver_sql(sql, rows if convert is None else list(map(convert, rows)))
+    result = conn.exec_driver_sql(sql, rows if convert is None else list(map(convert, rows)))
+    return result.rowcount
 
 
 @lru_cache(maxsize=64)

@@ -274,3 +274,23 @@ def test_an_empty_cell_empties_a_field_and_a_missing_column_keeps_it(db):
     with db.read() as conn:
         record = customers.show_customer(conn, TODAY, "acme")[0]
     assert (record["health"], record["source"], record["tags"]) == (50, None, [])
+
+
+@pytest.mark.parametrize("table", ["customers", "milestones"])
+def test_a_uuid_repeated_in_a_later_batch_into_an_empty_table_is_listed(db, table):
+    """Into an empty table the unique index finds it; the batch is then checked carefully."""
+    if table == "milestones":
+        load(db, "customers", "name\nAcme\n")
+    header = "name,uuid\n" if table == "customers" else "customer,title,due,uuid\n"
+    rows = [
+        (f"C{i}" if table == "customers" else f"acme,M{i},2026-12-0{i + 1}")
+        + f",00000000-0000-4000-8000-00000000000{i}\n"
+        for i in range(5)
+    ]
+    again = rows[1].replace("C1,", "Other,").replace("M1,", "Other,")
+    found = problems(db, table, header + "".join(rows) + again)
+    assert found == ["line 7, field uuid: '00000000-0000-4000-8000-000000000001' is also on an "
+                     "earlier line"]  # fmt: skip
+    with db.read() as conn:
+        assert conn.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar() == 0
+    assert load(db, table, header + "".join(rows)).created == 5

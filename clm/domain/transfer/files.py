@@ -142,6 +142,7 @@ class Records:
                     continue  # a blank line
                 if targets is None:
                     targets = self._header(cells, start)
+                    every_cell = None not in targets  # no column skipped by --map
                     continue
                 if len(cells) != len(targets):
                     count = f"{len(cells)} cell{'s' if len(cells) != 1 else ''}"
@@ -151,6 +152,9 @@ class Records:
                     cells = [
                         unneutralise_formula(cell) if cell[:1] == "'" else cell for cell in cells
                     ]
+                if every_cell:
+                    yield start, dict(zip(targets, cells, strict=True))
+                    continue
                 yield (
                     start,
                     {

@@ -11,7 +11,6 @@ no rule fires (the next tick does that). A customer's `stage_entered` is recorde
 into its stage: a transition, and its stay.
 """
 
-import uuid
 from collections.abc import Callable
 from datetime import date
 from functools import lru_cache
@@ -20,7 +19,7 @@ from typing import BinaryIO, ClassVar
 from sqlalchemy import Connection, delete, select
 
 from clm.dates import parse_duration
-from clm.db import one_of
+from clm.db import insert_rows, one_of
 from clm.domain.health import log_health
 from clm.domain.records import check_handle
 from clm.domain.transfer import COLUMNS
@@ -32,7 +31,6 @@ from clm.domain.transfer.importer import (
     SKIP,
     Importer,
     ImportResult,
-    add_links,
     insert,
     linked_values,
     replace_links,
@@ -43,6 +41,7 @@ from clm.models import (
     customer_influencers,
     customer_tags,
     customers,
+    health_log,
     holidays,
     milestone_collaborators,
     milestone_reminders,
@@ -211,6 +210,7 @@ class CustomerImporter(KeyedImporter):
     table, noun = customers, "customer"
     key_column = "slug"
     required = ("name",)
+    inserts_new = True
     parsers: ClassVar[dict[str, Callable]] = {
         "slug": v.stripped,
         "name": v.stripped,
@@ -229,7 +229,13 @@ class CustomerImporter(KeyedImporter):
         "uuid": v.uuid_text,
     }
     defaulted = frozenset({"stage", "stage_entered", "start", "term"})
-    deferrable: ClassVar[dict] = {customers: ("uq_customers_slug",)}  # matching by slug
+    deferrable: ClassVar[dict] = {
+        customers: ("uq_customers_slug",),  # matching by slug goes through it
+        transitions: (),
+        health_log: (),
+        customer_tags: (),
+        customer_influencers: (),
+    }
     METRICS = ("arr", "health", "lead_score")
     SCALARS = (
         "slug",
@@ -248,18 +254,18 @@ class CustomerImporter(KeyedImporter):
 
     def __init__(self, conn, today, by):
         super().__init__(conn, today, by)
+        from clm.domain.customers import SLUG, TAG, slugify
         from clm.domain.stages import entry_stage
 
         self.stages = set(conn.scalars(select(stages.c.key).where(stages.c.deleted_at.is_(None))))
         self.entry_stage = entry_stage(conn)
+        self.slug_ok, self.tag_ok, self.slugify = SLUG.fullmatch, TAG.fullmatch, slugify
 
     def check(self, line: int, values: dict) -> None:
-        from clm.domain.customers import SLUG, TAG, slugify
-
         slug = values.get("slug")
         if slug is not None:
             slug = slug.lower()
-            if not SLUG.fullmatch(slug) or len(slug) > 128:
+            if not self.slug_ok(slug) or len(slug) > 128:
                 self.problem(
                     line,
                     "slug",
@@ -268,7 +274,7 @@ class CustomerImporter(KeyedImporter):
             values["slug"] = slug
         elif values.get("name") is not None:
             values["_derived"] = True
-            values["slug"] = slugify(values["name"])
+            values["slug"] = self.slugify(values["name"])
             if not values["slug"]:
                 self.problem(
                     line, "slug", f"cannot derive a slug from '{values['name']}': give one"
@@ -283,13 +289,15 @@ class CustomerImporter(KeyedImporter):
             values["owner"] = self.handles.get(values["owner_id"])
         elif "owner" in values:
             values["owner_id"] = None
-        if "influencers" in values:
+        if values.get("influencers"):
             ids = [self.user(line, "influencers", handle) for handle in values["influencers"]]
             values["influencers"] = sorted({self.handles[i] for i in ids if i is not None})
             values["influencer_ids"] = sorted(set(filter(None, ids)))
-        if "tags" in values:
+        elif "influencers" in values:
+            values["influencer_ids"] = []
+        if values.get("tags"):
             for tag in values["tags"]:
-                if not TAG.fullmatch(tag):
+                if not self.tag_ok(tag):
                     self.problem(
                         line, "tags", f"invalid tag '{tag}': use up to 64 characters without ';'"
                     )
@@ -323,42 +331,57 @@ class CustomerImporter(KeyedImporter):
             return False
         return True
 
+    # A new customer's columns, in the order `create` gives them.
+    CREATED_COLUMNS = (
+        "id", "uuid", "created_at", "updated_at", "stamps", "slug", "name", "stage",
+        "stage_entered", "owner_id", "start", "renewal", "term", "arr", "health",
+        "lead_score", "source", "health_on", "lead_score_on", "arr_on", "stay",
+    )  # fmt: skip
+    ENTRY_COLUMNS = (
+        "uuid", "customer_id", "to_stage", "on", "by", "reason", "to_owner_id", "created_at"
+    )  # fmt: skip
+
     def create(self, creates):
-        rows, entries, tags, followers = [], [], [], []
+        """New customers as rows of tuples straight to the driver, with their stage entries,
+        health log, tags and influencers."""
+        today, now, stamps, by = self.today, self.now, self.created_stamps, self.by
+        entry_stage, new_uuid, take_id = self.entry_stage, self.new_uuid, self.take_id
+        rows, entries, scores, tags, followers = [], [], [], [], []
         for _, values in creates:
-            start = values.get("start", self.today)
-            entered = values.get("stage_entered", min(start, self.today))
-            stay = str(uuid.uuid4())
-            row = self.new_row(
-                values,
-                slug=values["slug"],
-                name=values["name"],
-                stage=values.get("stage", self.entry_stage),
-                stage_entered=entered,
-                owner_id=values.get("owner_id"),
-                start=start,
-                renewal=values.get("renewal"),
-                term=values.get("term", "1y"),
-                arr=values.get("arr"),
-                health=values.get("health"),
-                lead_score=values.get("lead_score"),
-                source=values.get("source"),
-                stay=stay,
+            get = values.get
+            row_id = take_id(values)
+            start = get("start", today)
+            entered = get("stage_entered")
+            if entered is None:
+                entered = min(start, today)
+            stage = get("stage", entry_stage)
+            owner_id, arr, health, lead = (
+                get("owner_id"),
+                get("arr"),
+                get("health"),
+                get("lead_score"),
             )
-            for metric in self.METRICS:
-                row[f"{metric}_on"] = self.today if row[metric] is not None else None
-            rows.append(row)
-            entries.append(
-                self._entry(row["id"], None, row["stage"], entered, stay, None, row["owner_id"])
-            )
-            tags.append((row["id"], values.get("tags", ())))
-            followers.append((row["id"], values.get("influencer_ids", ())))
-        insert(self.conn, customers, rows)
-        insert(self.conn, transitions, entries)
-        scores = [(row["id"], self.today, row["health"]) for row in rows]
-        log_health(self.conn, [score for score in scores if score[2] is not None])
-        add_links(self.conn, customer_tags, "customer_id", "tag", tags)
-        add_links(self.conn, customer_influencers, "customer_id", "user_id", followers)
+            stay = new_uuid()
+            rows.append((
+                row_id, get("uuid") or new_uuid(), now, now, stamps, values["slug"],
+                values["name"], stage, entered, owner_id, start, get("renewal"),
+                get("term", "1y"), arr, health, lead, get("source"),
+                None if health is None else today, None if lead is None else today,
+                None if arr is None else today, stay,
+            ))  # fmt: skip
+            entries.append((stay, row_id, stage, entered, by, "imported", owner_id, now))
+            if health is not None:
+                scores.append((new_uuid(), row_id, today, health, now))
+            if get("tags"):
+                tags += [(row_id, tag) for tag in values["tags"]]
+            if get("influencer_ids"):
+                followers += [(row_id, user_id) for user_id in values["influencer_ids"]]
+        self.insert_new(rows, self.CREATED_COLUMNS)
+        insert_rows(self.conn, transitions, self.ENTRY_COLUMNS, entries)
+        health_columns = ("uuid", "customer_id", "on", "health", "created_at")
+        insert_rows(self.conn, health_log, health_columns, scores)
+        insert_rows(self.conn, customer_tags, ("customer_id", "tag"), tags)
+        insert_rows(self.conn, customer_influencers, ("customer_id", "user_id"), followers)
 
     def _entry(self, customer_id, from_stage, to_stage, on, stay, from_owner, to_owner) -> dict:
         """The transition recording an imported stage entry."""
@@ -420,7 +443,7 @@ class CustomerImporter(KeyedImporter):
                 if metric in changes:
                     changes[f"{metric}_on"] = self.today
             if "stage" in changes:
-                changes["stay"] = str(uuid.uuid4())
+                changes["stay"] = self.new_uuid()
                 entries.append(
                     self._entry(
                         row.id,
@@ -493,6 +516,7 @@ class MilestoneImporter(CustomerRowImporter):
     table, noun = milestones, "milestone"
     key_column = "title"
     required = ("customer", "title", "due")
+    inserts_new = True
     STATUSES = ("open", "done", "blocked", "cancelled")
     UNFINISHED = ("open", "blocked")
     parsers: ClassVar[dict[str, Callable]] = {
@@ -500,7 +524,7 @@ class MilestoneImporter(CustomerRowImporter):
         "customer": v.stripped,
         "title": v.stripped,
         "due": v.iso_date,
-        "status": lambda raw: v.choice(raw, MilestoneImporter.STATUSES),
+        "status": v.one_of(STATUSES),
         "remind": v.items,
         "every": v.recurrence,
         "collaborators": v.items,
@@ -513,6 +537,7 @@ class MilestoneImporter(CustomerRowImporter):
     deferrable: ClassVar[dict] = {
         milestones: ("ix_milestones_customer_id",),  # matching by natural key goes through it
         milestone_reminders: (),
+        milestone_collaborators: (),
     }
     SCALARS = (
         "customer_id",
@@ -610,33 +635,40 @@ class MilestoneImporter(CustomerRowImporter):
             for offset in offsets
         ]
 
+    CREATED_COLUMNS = (
+        "id", "uuid", "created_at", "updated_at", "stamps", "customer_id", "title", "due",
+        "status", "every", "series", "occurrence", "anchor", "pinned", "blocked_reason",
+        "done_on",
+    )  # fmt: skip
+    REMINDER_COLUMNS = ("milestone_id", "offset", "remind_on", "pending")
+
     def create(self, creates):
+        """New milestones as rows of tuples straight to the driver; their reminders and
+        collaborators as rows of the link tables."""
+        now, stamps, days_off = self.now, self.created_stamps, self.days_off
+        new_uuid, take_id, unfinished = self.new_uuid, self.take_id, self.UNFINISHED
         rows, reminders, collaborators = [], [], []
         for _, values in creates:
-            status = values.get("status", "open")
-            row = self.new_row(
-                values,
-                customer_id=values["customer_id"],
-                title=values["title"],
-                due=values["due"],
-                status=status,
-                every=values.get("every"),
-                occurrence=0,
-                anchor=values["due"],
-                pinned=values.get("pinned", False),
-                blocked_reason=values.get("blocked_reason"),
-                done_on=values.get("done_on"),
-                source=None,
-            )
-            row["series"] = row["uuid"]
-            rows.append(row)
-            live = status in self.UNFINISHED
-            reminders += self._reminders(row["id"], row["due"], values.get("remind", ()), live)
-            collaborators.append((row["id"], values.get("collaborator_ids", ())))
-        insert(self.conn, milestones, rows)
-        if reminders:
-            insert(self.conn, milestone_reminders, reminders)
-        add_links(self.conn, milestone_collaborators, "milestone_id", "user_id", collaborators)
+            get = values.get
+            row_id = take_id(values)
+            row_uuid = get("uuid") or new_uuid()
+            status, due = get("status", "open"), values["due"]
+            rows.append((
+                row_id, row_uuid, now, now, stamps, values["customer_id"], values["title"], due,
+                status, get("every"), row_uuid, 0, due, get("pinned", False),
+                get("blocked_reason"), get("done_on"),
+            ))  # fmt: skip
+            offsets = get("remind")
+            if offsets:
+                live = status in unfinished
+                reminders += [
+                    (row_id, offset, _remind_on(offset, due, days_off), live) for offset in offsets
+                ]
+            if get("collaborator_ids"):
+                collaborators += [(row_id, user_id) for user_id in values["collaborator_ids"]]
+        self.insert_new(rows, self.CREATED_COLUMNS)
+        insert_rows(self.conn, milestone_reminders, self.REMINDER_COLUMNS, reminders)
+        insert_rows(self.conn, milestone_collaborators, ("milestone_id", "user_id"), collaborators)
 
     def update(self, updates):
         ids = [row.id for _, _, row in updates]
@@ -721,7 +753,7 @@ class TaskImporter(CustomerRowImporter):
         "customer": v.stripped,
         "title": v.stripped,
         "due": v.iso_date,
-        "status": lambda raw: v.choice(raw, TaskImporter.STATUSES),
+        "status": v.one_of(STATUSES),
         "assignee": v.stripped,
         "milestone": v.identifier,
         "cta": v.identifier,
