@@ -10,8 +10,6 @@ what was.
 
 import gc
 import json
-import os
-import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -30,7 +28,7 @@ from clm.db import (
     one_of,
     utcnow,
 )
-from clm.domain.records import CREATED
+from clm.domain.records import CREATED, new_uuid
 from clm.domain.transfer import values as v
 from clm.domain.transfer.files import BadRow, Records
 from clm.errors import Invalid, did_you_mean
@@ -128,7 +126,7 @@ class Importer:
         self.deferred: list[tuple[int, dict]] = []  # rows without an id into an empty table
         self.result = ImportResult()
         self.user_ids, self.handles = _users(conn)
-        self.new_uuid = UuidSource()
+        self.new_uuid = new_uuid
         # Into a table empty at the start, a file's uuid can only match a row this import
         # created: rather than look each up (a random read of a large index per row), the
         # table's unique index on uuid finds one repeated from an earlier batch, and that
@@ -501,30 +499,6 @@ class Importer:
         self.result.updated += 1
         self.note(_changes_text(self.label(values, row), changed))
         return True
-
-
-class UuidSource:
-    """New uuids, as the database stores them, in increasing order: version 7 (RFC 9562),
-    the time in milliseconds then a counter from a random start (its method 2). A table's
-    unique index on `uuid` takes them as appends, where random ones (uuid4) cost a search
-    and a page split each: a third of the time of inserting a million rows."""
-
-    def __init__(self) -> None:
-        millis = time.time_ns() // 1_000_000
-        start = int.from_bytes(os.urandom(10)) >> 7  # 73 random bits: room to count up
-        self.next = (millis << 80) | (7 << 76) | ((start >> 62) << 64) | (start & _RAND_B)
-
-    def __call__(self) -> str:
-        value = self.next
-        rand_b = (value & _RAND_B) + 1
-        # The 12 bits above the variant carry the counter's overflow out of rand_b.
-        self.next = (value & ~_RAND_B) + (1 << 64) if rand_b > _RAND_B else value + 1
-        h = f"{value | _VARIANT:032x}"
-        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
-
-
-_RAND_B = (1 << 62) - 1
-_VARIANT = 2 << 62
 
 
 @contextmanager
