@@ -24,6 +24,10 @@ class UuidSource:
     book a different index page for each new row of a tick."""
 
     def __init__(self) -> None:
+        self.restart()
+
+    def restart(self) -> None:
+        """From now and a new random start (a forked process must not repeat its parent's)."""
         millis = time.time_ns() // 1_000_000
         start = int.from_bytes(os.urandom(10)) >> 7  # 73 random bits: room to count up
         self.next = (millis << 80) | (7 << 76) | ((start >> 62) << 64) | (start & _RAND_B)
@@ -43,6 +47,7 @@ _VARIANT = 2 << 62
 # A fresh uuid for a new row: increasing within the process, which a command is (clm's
 # commands are short-lived, so its timestamp is the command's start).
 new_uuid = UuidSource()
+os.register_at_fork(after_in_child=new_uuid.restart)
 
 
 def new_row(conn: Connection, **fields) -> dict:
