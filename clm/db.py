@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from sqlalchemy import Connection, Integer, create_engine, event, inspect, select, update
+from sqlalchemy import Connection, Integer, String, create_engine, event, inspect, select, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.pool import NullPool
@@ -533,6 +533,25 @@ def stream_rows(conn: Connection, query, batch: int) -> Iterator[list[tuple]]:
             yield rows
     finally:
         cursor.close()
+
+
+class iso_date(FunctionElement):
+    """SQL: a date column as its ISO text (`2026-11-23`), on either dialect: SQLite stores it
+    so; PostgreSQL's own text for a date follows the session's DateStyle, so it is spelled out."""
+
+    type = String()
+    name = "iso_date"
+    inherit_cache = True
+
+
+@compiles(iso_date, "sqlite")
+def _iso_date_sqlite(element, compiler, **kw) -> str:
+    return compiler.process(element.clauses, **kw)
+
+
+@compiles(iso_date, "postgresql")
+def _iso_date_postgresql(element, compiler, **kw) -> str:
+    return f"to_char({compiler.process(element.clauses, **kw)}, 'YYYY-MM-DD')"
 
 
 class days_from(FunctionElement):

@@ -9,13 +9,29 @@ import io
 import json
 from collections.abc import Callable, Iterator
 from functools import lru_cache
-from itertools import islice
+from itertools import groupby
+from operator import eq, itemgetter
 from typing import TextIO
 
-from sqlalchemy import Connection, String, Table, func, literal, null, select, type_coerce
+from sqlalchemy import (
+    Boolean,
+    Connection,
+    Float,
+    Integer,
+    String,
+    Table,
+    case,
+    cast,
+    func,
+    literal,
+    null,
+    select,
+    type_coerce,
+)
+from sqlalchemy.sql.elements import Label
 
 from clm.dates import parse_duration
-from clm.db import stream_rows
+from clm.db import iso_date, stream_rows
 from clm.domain.transfer import COLUMNS, LIST_COLUMNS
 from clm.models import (
     ctas,
@@ -30,7 +46,7 @@ from clm.models import (
     transitions,
     users,
 )
-from clm.output import neutralise_formula, number, visible
+from clm.output import neutralise_formula, number, unneutralise_formula, visible
 
 STREAM_ROWS = 5000  # rows fetched at a time (a server-side cursor on PostgreSQL)
 
@@ -39,13 +55,17 @@ def _listed(conn: Connection, name: str, link: Table, column: str, owner):
     """The `;`-joined values of a link table's `column` for each row (`owner`: the link to
     the row; a `user_id` is shown as the handle), as a correlated subquery; just NULL while
     the link table has no rows at all."""
-    if conn.scalar(select(literal(1)).select_from(link).limit(1)) is None:
+    if not _has_rows(conn, link):
         return null().label(name)
     source, values = link, link.c[column]
     if column == "user_id":
         source, values = link.join(users, users.c.id == link.c.user_id), users.c.handle
     subquery = select(func.aggregate_strings(values, ";")).select_from(source).where(owner)
     return subquery.scalar_subquery().label(name)
+
+
+def _has_rows(conn: Connection, table: Table) -> bool:
+    return conn.scalar(select(literal(1)).select_from(table).limit(1)) is not None
 
 
 def _day(column):
@@ -98,13 +118,10 @@ def _customers(conn):
 
 
 def _milestones(conn):
-    remind = _listed(
-        conn,
-        "remind",
-        milestone_reminders,
-        "offset",
-        milestone_reminders.c.milestone_id == milestones.c.id,
-    )
+    # One row per reminder (a join, not a subquery per milestone: a third of the cost of the
+    # whole export), gathered into one per milestone as they are read.
+    has_reminders = _has_rows(conn, milestone_reminders)
+    remind = milestone_reminders.c.offset if has_reminders else null()
     collaborators = _listed(
         conn,
         "collaborators",
@@ -112,6 +129,11 @@ def _milestones(conn):
         "user_id",
         milestone_collaborators.c.milestone_id == milestones.c.id,
     )
+    source = milestones.join(customers, customers.c.id == milestones.c.customer_id)
+    if has_reminders:
+        source = source.outerjoin(
+            milestone_reminders, milestone_reminders.c.milestone_id == milestones.c.id
+        )
     return (
         select(
             milestones.c.id,
@@ -119,7 +141,7 @@ def _milestones(conn):
             milestones.c.title,
             _day(milestones.c.due),
             milestones.c.status,
-            remind,
+            remind.label("remind"),
             milestones.c.every,
             collaborators,
             milestones.c.pinned,
@@ -127,7 +149,7 @@ def _milestones(conn):
             _day(milestones.c.done_on),
             milestones.c.uuid,
         )
-        .select_from(milestones.join(customers, customers.c.id == milestones.c.customer_id))
+        .select_from(source)
         .where(milestones.c.deleted_at.is_(None), _live_customer())
     )
 
@@ -227,10 +249,46 @@ def export_table(conn: Connection, table: str, stream: TextIO, fmt: str) -> int:
     """Write `table` to `stream` in `fmt` (csv, tsv, json or jsonl), streamed in id order; the
     number of rows written."""
     build, stored = QUERIES[table]
-    rows = stream_rows(conn, build(conn).order_by(stored.c.id), STREAM_ROWS)
-    if fmt in ("csv", "tsv"):
+    query = build(conn).order_by(stored.c.id)
+    delimited = fmt in ("csv", "tsv")
+    rows = stream_rows(conn, _as_text(query) if delimited else query, STREAM_ROWS)
+    if table == "milestones":
+        rows = _gathered(rows, COLUMNS[table].index("remind"))
+    if delimited:
         return _write_delimited(stream, COLUMNS[table], rows, "\t" if fmt == "tsv" else ",")
     return _write_json(stream, COLUMNS[table], rows, array=fmt == "json")
+
+
+def _gathered(batches: Iterator[list[tuple]], item: int) -> Iterator[list[tuple]]:
+    """Batches of rows that come one per item of a list (consecutive rows with the same first
+    cell, the id), each record's rows made one with its items `;`-joined (in no order). The
+    rows of the last id of a batch wait for the next batch: more of them may be there."""
+    held: list[tuple] = []
+    for batch in batches:
+        rows = held + batch if held else batch
+        ids = [row[0] for row in rows]
+        last = ids[-1]
+        cut = len(ids) - 1
+        while cut and ids[cut - 1] == last:
+            cut -= 1
+        held = rows[cut:]
+        if any(map(eq, ids[1:cut], ids[: cut - 1])):
+            yield _joined_items(rows[:cut], item)
+        elif cut:
+            yield rows[:cut]
+    if held:
+        yield _joined_items(held, item)
+
+
+def _joined_items(rows: list[tuple], item: int) -> list[tuple]:
+    joined = []
+    for _, group in groupby(rows, itemgetter(0)):
+        first, *more = group
+        if more:
+            cells = ";".join(row[item] for row in (first, *more))
+            first = (*first[:item], cells, *first[item + 1 :])
+        joined.append(first)
+    return joined
 
 
 # How each kind of column is written. Text people type may start like a formula: csv and tsv
@@ -255,6 +313,42 @@ _RISKY = ("'", "=", "+", "-", "@", "\t", "\r")
 _DAYS = {"d": 1, "bd": 1.4, "w": 7, "m": 30.44, "y": 365.25}
 
 
+def _as_text(query):
+    """The query with each cell as the text csv and tsv write (an empty one for NULL), made by
+    the database: a million rows then cost the driver's strings and no Python per cell. Only
+    a float (arr) is left to Python, which writes it as it always has."""
+    return query.with_only_columns(*(_text_cell(column) for column in query.selected_columns))
+
+
+def _text_cell(column):
+    name = column.name
+    value = column.element if isinstance(column, Label) else column
+    if isinstance(value.type, Float):
+        return column
+    if name in LIST_COLUMNS:
+        value = func.coalesce(value, "")
+        text = _guarded(value) if name == "tags" else value
+    elif isinstance(value.type, Boolean):
+        text = case((value, "true"), else_="false")
+    elif name in DATES:
+        text = func.coalesce(iso_date(value), "")
+    elif name in TEXT:
+        text = func.coalesce(_guarded(value), "")
+    elif isinstance(value.type, Integer):
+        text = func.coalesce(cast(value, String), "")
+    else:
+        text = func.coalesce(value, "")
+    return text.label(name)
+
+
+def _guarded(text):
+    """SQL for `neutralise_formula`: a leading ' on text that, past its leading 's, starts
+    like a formula."""
+    first = func.substr(text, 1, 1)
+    risky = first.in_(_RISKY) & func.substr(func.ltrim(text, "'"), 1, 1).in_(_RISKY[1:])
+    return case((risky, literal("'", String) + text), else_=text)
+
+
 def _offset_order(offset: str) -> tuple:
     duration = parse_duration(offset)
     return (duration.count * _DAYS[duration.unit], offset)
@@ -271,59 +365,57 @@ def _items(joined: str | None, column: str) -> tuple[str, ...]:
 
 
 @lru_cache(maxsize=4096)
-def _cell_items(joined: str, column: str) -> str:
-    """A list as one csv cell (tags are text people type: guarded)."""
-    cell = ";".join(_items(joined, column))
-    return neutralise_formula(cell) if column == "tags" else cell
+def _cell_items(cell: str, column: str) -> str:
+    """A list cell as the database joined it (tags guarded as a whole), in order."""
+    if column != "tags":
+        return ";".join(_items(cell, column))
+    return neutralise_formula(";".join(_items(unneutralise_formula(cell), column)))
 
 
-def _cell(column: str, i: int, as_json: bool) -> str:
-    """The expression of one cell of row `r` as the writer takes it."""
+def _cell(column: str, i: int) -> str:
+    """The expression of one cell of row `r` as json takes it."""
     value = f"r[{i}]"
     if column in LIST_COLUMNS:
-        if as_json:
-            return f"list(items({value}, {column!r}))"
-        return f"((x := {value}) and cell_items(x, {column!r}))"
+        return f"list(items({value}, {column!r}))"
     if column in ("default_owner", "pinned"):  # the driver may give 0/1
-        if as_json:
-            return f"(None if (x := {value}) is None else bool(x))"
-        return f'("true" if {value} else "false")'
+        return f"(None if (x := {value}) is None else bool(x))"
     if column == "arr":
         return f"(None if (x := {value}) is None else number(x))"
-    if column in TEXT and not as_json:
-        return f"(guarded(x) if (x := {value}) and x.startswith(RISKY) else x)"
-    if column in DATES and as_json:
+    if column in DATES:
         return f"(None if (x := {value}) is None else str(x))"
     return value
 
 
-def _converter(columns: tuple[str, ...], as_json: bool) -> Callable[[tuple], tuple]:
+def _converter(cells: list[str]) -> Callable[[tuple], tuple]:
     """One function turning a row into the cells the writer takes, `(r[0], f(r[1]), …)`,
     compiled once per export (as dataclasses build their methods): a loop over the columns
     of each of a million rows would cost more than the query."""
-    cells = ", ".join(_cell(column, i, as_json) for i, column in enumerate(columns))
-    namespace = {
-        "items": _items,
-        "cell_items": _cell_items,
-        "number": number,
-        "guarded": neutralise_formula,
-        "RISKY": _RISKY,
-    }
-    exec(f"def row(r):\n    return ({cells},)\n", namespace)  # our own text, never input
+    namespace = {"items": _items, "number": number}
+    exec(f"def row(r):\n    return ({', '.join(cells)},)\n", namespace)  # our own text
     return namespace["row"]
 
 
-def _converted(rows, columns: tuple[str, ...], as_json: bool) -> Iterator[tuple]:
-    """Each row as the cells the writer takes, fetched a batch at a time."""
-    convert = _converter(columns, as_json)
-    for batch in rows:
-        yield from map(convert, batch)
+def _json_cells(columns: tuple[str, ...]) -> Callable[[tuple], tuple]:
+    return _converter([_cell(column, i) for i, column in enumerate(columns)])
+
+
+def _text_cells(columns: tuple[str, ...]) -> Callable[[tuple], tuple] | None:
+    """The Python left to do on a row of text cells (a float written as csv writes it);
+    None when there is none."""
+    if "arr" not in columns:
+        return None
+    arr = columns.index("arr")
+    cells = [f"r[{i}]" for i in range(len(columns))]
+    cells[arr] = f'("" if (x := r[{arr}]) is None else str(number(x)))'
+    return _converter(cells)
 
 
 def _write_delimited(stream: TextIO, columns: tuple[str, ...], rows, delimiter: str) -> int:
-    """csv or tsv, a batch of rows at a time. The csv module quotes a field with a newline but
-    not one with a lone carriage return (when lines end in a newline): such a row is written
-    with every field quoted, so it reads back as it was."""
+    """csv or tsv, a batch of rows at a time. A batch whose cells hold no delimiter, quote,
+    newline or carriage return is written joined, as the csv writer would write it; any other
+    goes through the csv writer. The csv module quotes a field with a newline but not one
+    with a lone carriage return (when lines end in a newline): such a row is written with
+    every field quoted, so it reads back as it was."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\n")
     quoted = csv.writer(buffer, delimiter=delimiter, lineterminator="\n", quoting=csv.QUOTE_ALL)
@@ -331,39 +423,67 @@ def _write_delimited(stream: TextIO, columns: tuple[str, ...], rows, delimiter: 
     stream.write(buffer.getvalue())
     buffer.seek(0)
     buffer.truncate()
-    cells = _converted(rows, columns, as_json=False)
-    if stream.isatty():  # on a terminal, control characters are shown, never sent
-        cells = ([visible(c) if isinstance(c, str) else c for c in row] for row in cells)
+    convert = _text_cells(columns)
+    lists = [(i, column) for i, column in enumerate(columns) if column in LIST_COLUMNS]
+    terminal = stream.isatty()  # on a terminal, control characters are shown, never sent
+    delimiters = len(columns) - 1
     count = 0
-    for batch in _batches(cells):
+    for batch in rows:
+        if convert is not None:
+            batch = list(map(convert, batch))
+        text = "\n".join(map(delimiter.join, batch))
+        if lists and ";" in text:
+            batch = _in_order(batch, lists)
+            text = "\n".join(map(delimiter.join, batch))
+        count += len(batch)
+        if (
+            not terminal
+            and '"' not in text
+            and "\r" not in text
+            and text.count("\n") == len(batch) - 1
+            and text.count(delimiter) == delimiters * len(batch)
+        ):
+            stream.write(text + "\n")
+            continue
+        if terminal:
+            batch = [[visible(cell) for cell in row] for row in batch]
         writer.writerows(batch)
         if "\r" in buffer.getvalue():
             buffer.seek(0)
             buffer.truncate()
             for row in batch:
-                returns = any(isinstance(cell, str) and "\r" in cell for cell in row)
-                (quoted if returns else writer).writerow(row)
+                (quoted if any("\r" in cell for cell in row) else writer).writerow(row)
         stream.write(buffer.getvalue())
         buffer.seek(0)
         buffer.truncate()
-        count += len(batch)
     return count
 
 
-def _batches(cells: Iterator[list]) -> Iterator[list[list]]:
-    while batch := list(islice(cells, STREAM_ROWS)):
-        yield batch
+def _in_order(batch: list[tuple], lists: list[tuple[int, str]]) -> list[tuple]:
+    """The batch with the list cells of more than one item put in order."""
+    ordered = []
+    for row in batch:
+        if any(";" in row[i] for i, _ in lists):
+            row = list(row)
+            for i, column in lists:
+                if ";" in row[i]:
+                    row[i] = _cell_items(row[i], column)
+        ordered.append(row)
+    return ordered
 
 
 def _write_json(stream: TextIO, columns: tuple[str, ...], rows, array: bool) -> int:
     """One object per line (jsonl), or one array written an object at a time (json)."""
     encode = json.JSONEncoder(ensure_ascii=False).encode
     separator = ",\n " if array else "\n"
+    convert = _json_cells(columns)
     count = 0
     if array:
         stream.write("[")
-    for cells in _converted(rows, columns, as_json=True):
-        stream.write((separator if count else "") + encode(dict(zip(columns, cells, strict=True))))
-        count += 1
+    for batch in rows:
+        for cells in map(convert, batch):
+            obj = encode(dict(zip(columns, cells, strict=True)))
+            stream.write((separator if count else "") + obj)
+            count += 1
     stream.write("]\n" if array else ("\n" if count else ""))
     return count
