@@ -9,7 +9,7 @@ import io
 import json
 from collections.abc import Callable, Iterator
 from functools import lru_cache
-from itertools import groupby
+from itertools import chain, groupby
 from operator import eq, itemgetter
 from typing import TextIO
 
@@ -31,7 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.sql.elements import Label
 
 from clm.dates import parse_duration
-from clm.db import iso_date, stream_rows
+from clm.db import binary, iso_date, joined_cells, stream_rows
 from clm.domain.transfer import COLUMNS, LIST_COLUMNS
 from clm.models import (
     ctas,
@@ -250,13 +250,27 @@ def export_table(conn: Connection, table: str, stream: TextIO, fmt: str) -> int:
     number of rows written."""
     build, stored = QUERIES[table]
     query = build(conn).order_by(stored.c.id)
-    delimited = fmt in ("csv", "tsv")
-    rows = stream_rows(conn, _as_text(query) if delimited else query, STREAM_ROWS)
-    if table == "milestones":
-        rows = _gathered(rows, COLUMNS[table].index("remind"))
-    if delimited:
-        return _write_delimited(stream, COLUMNS[table], rows, "\t" if fmt == "tsv" else ",")
-    return _write_json(stream, COLUMNS[table], rows, array=fmt == "json")
+    columns = COLUMNS[table]
+    if fmt in ("csv", "tsv"):
+        delimiter = "\t" if fmt == "tsv" else ","
+        # On a terminal control characters are shown, never sent; a float is Python's to write.
+        if stream.isatty() or "arr" in columns:
+            cells = _records(conn, _as_text(query), table)
+            return _write_delimited(stream, columns, cells, delimiter)
+        return _write_lines(conn, query, stored.c.id, table, stream, delimiter)
+    return _write_json(stream, columns, _records(conn, query, table), array=fmt == "json")
+
+
+# The list column whose items come one row each (a join), per table.
+GATHERED = {"milestones": "remind"}
+
+
+def _records(conn: Connection, query, table: str) -> Iterator[list[tuple]]:
+    """The query's rows a batch at a time, one per record."""
+    rows = stream_rows(conn, query, STREAM_ROWS)
+    if table not in GATHERED:
+        return rows
+    return _gathered(rows, COLUMNS[table].index(GATHERED[table]))
 
 
 def _gathered(batches: Iterator[list[tuple]], item: int) -> Iterator[list[tuple]]:
@@ -313,39 +327,45 @@ _RISKY = ("'", "=", "+", "-", "@", "\t", "\r")
 _DAYS = {"d": 1, "bd": 1.4, "w": 7, "m": 30.44, "y": 365.25}
 
 
-def _as_text(query):
+def _as_text(query, bare: bool = False):
     """The query with each cell as the text csv and tsv write (an empty one for NULL), made by
     the database: a million rows then cost the driver's strings and no Python per cell. Only
-    a float (arr) is left to Python, which writes it as it always has."""
-    return query.with_only_columns(*(_text_cell(column) for column in query.selected_columns))
+    a float (arr) is left to Python, which writes it as it always has. `bare`: NULLs and
+    whole numbers left as they are, for `joined_cells`, which writes them so."""
+    cells = (_text_cell(column, bare) for column in query.selected_columns)
+    return query.with_only_columns(*cells)
 
 
-def _text_cell(column):
+def _text_cell(column, bare: bool):
     name = column.name
     value = column.element if isinstance(column, Label) else column
     if isinstance(value.type, Float):
         return column
+    if isinstance(value.type, Boolean):
+        return case((value, "true"), else_="false").label(name)
     if name in LIST_COLUMNS:
-        value = func.coalesce(value, "")
         text = _guarded(value) if name == "tags" else value
-    elif isinstance(value.type, Boolean):
-        text = case((value, "true"), else_="false")
     elif name in DATES:
-        text = func.coalesce(iso_date(value), "")
+        text = iso_date(value)
     elif name in TEXT:
-        text = func.coalesce(_guarded(value), "")
-    elif isinstance(value.type, Integer):
-        text = func.coalesce(cast(value, String), "")
+        text = _guarded(value)
+    elif isinstance(value.type, Integer) and not bare:
+        text = cast(value, String)
     else:
-        text = func.coalesce(value, "")
-    return text.label(name)
+        text = value
+    return (text if bare else func.coalesce(text, "")).label(name)
 
 
 def _guarded(text):
     """SQL for `neutralise_formula`: a leading ' on text that, past its leading 's, starts
-    like a formula."""
+    like a formula. Those characters all sort before 'A': most text is passed by one
+    comparison."""
     first = func.substr(text, 1, 1)
-    risky = first.in_(_RISKY) & func.substr(func.ltrim(text, "'"), 1, 1).in_(_RISKY[1:])
+    risky = (
+        (binary(text) < literal("A", String))
+        & first.in_(_RISKY)
+        & func.substr(func.ltrim(text, "'"), 1, 1).in_(_RISKY[1:])
+    )
     return case((risky, literal("'", String) + text), else_=text)
 
 
@@ -410,41 +430,27 @@ def _text_cells(columns: tuple[str, ...]) -> Callable[[tuple], tuple] | None:
     return _converter(cells)
 
 
-def _write_delimited(stream: TextIO, columns: tuple[str, ...], rows, delimiter: str) -> int:
-    """csv or tsv, a batch of rows at a time. A batch whose cells hold no delimiter, quote,
-    newline or carriage return is written joined, as the csv writer would write it; any other
-    goes through the csv writer. The csv module quotes a field with a newline but not one
-    with a lone carriage return (when lines end in a newline): such a row is written with
-    every field quoted, so it reads back as it was."""
+def _write_delimited(
+    stream: TextIO, columns: tuple[str, ...], rows, delimiter: str, header: bool = True
+) -> int:
+    """csv or tsv through the csv writer, a batch of rows (of text cells) at a time. The csv
+    module quotes a field with a newline but not one with a lone carriage return (when lines
+    end in a newline): such a row is written with every field quoted, so it reads back as it
+    was."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\n")
     quoted = csv.writer(buffer, delimiter=delimiter, lineterminator="\n", quoting=csv.QUOTE_ALL)
-    writer.writerow(columns)
-    stream.write(buffer.getvalue())
-    buffer.seek(0)
-    buffer.truncate()
+    if header:
+        stream.write(delimiter.join(columns) + "\n")
     convert = _text_cells(columns)
     lists = [(i, column) for i, column in enumerate(columns) if column in LIST_COLUMNS]
     terminal = stream.isatty()  # on a terminal, control characters are shown, never sent
-    delimiters = len(columns) - 1
     count = 0
     for batch in rows:
         if convert is not None:
             batch = list(map(convert, batch))
-        text = "\n".join(map(delimiter.join, batch))
-        if lists and ";" in text:
+        if lists:
             batch = _in_order(batch, lists)
-            text = "\n".join(map(delimiter.join, batch))
-        count += len(batch)
-        if (
-            not terminal
-            and '"' not in text
-            and "\r" not in text
-            and text.count("\n") == len(batch) - 1
-            and text.count(delimiter) == delimiters * len(batch)
-        ):
-            stream.write(text + "\n")
-            continue
         if terminal:
             batch = [[visible(cell) for cell in row] for row in batch]
         writer.writerows(batch)
@@ -456,7 +462,89 @@ def _write_delimited(stream: TextIO, columns: tuple[str, ...], rows, delimiter: 
         stream.write(buffer.getvalue())
         buffer.seek(0)
         buffer.truncate()
+        count += len(batch)
     return count
+
+
+def _write_lines(conn: Connection, query, key, table: str, stream: TextIO, delimiter: str) -> int:
+    """csv or tsv with each row's cells joined by the database (the driver then makes one
+    string of a row, not a dozen), a batch at a time. A batch whose lines hold no delimiter,
+    quote, newline or carriage return but their own is written as it is: exactly what the
+    csv writer would write. The records of any other batch are read again as cells (by
+    their `key` range) and written by the csv writer."""
+    columns = COLUMNS[table]
+    stream.write(delimiter.join(columns) + "\n")
+    bare = _as_text(query, bare=True).selected_columns
+    cells = [column.element if isinstance(column, Label) else column for column in bare]
+    lines = query.with_only_columns(key, joined_cells(delimiter, *cells))
+    query = _as_text(query)
+    gathered = columns.index(GATHERED[table]) if table in GATHERED else None
+    lists = [(i, column) for i, column in enumerate(columns) if column in LIST_COLUMNS]
+    delimiters = len(columns) - 1
+    count = 0
+    held: list[tuple] = []
+    for batch in chain(stream_rows(conn, lines, STREAM_ROWS), [None]):
+        if batch is None:  # the end: what was held is all there is
+            rows, held = held, []
+        else:
+            rows = held + batch if held else batch
+            # The rows of a record (a milestone's reminders) may go on in the next batch.
+            cut = len(rows) if gathered is None else _last_record(rows)
+            rows, held = rows[:cut], rows[cut:]
+        if not rows:
+            continue
+        text = "\n".join([row[1] for row in rows])
+        if (
+            '"' in text
+            or "\r" in text
+            or text.count("\n") != len(rows) - 1
+            or text.count(delimiter) != delimiters * len(rows)
+        ):
+            again = _records(conn, query.where(key.between(rows[0][0], rows[-1][0])), table)
+            count += _write_delimited(stream, columns, again, delimiter, header=False)
+            continue
+        if gathered is not None and any(map(eq, [r[0] for r in rows[1:]], [r[0] for r in rows])):
+            rows = _joined_lines(rows, gathered, delimiter)
+            text = "\n".join([row[1] for row in rows])
+        if lists and ";" in text:
+            text = "\n".join(_lines_in_order([row[1] for row in rows], lists, delimiter))
+        stream.write(text + "\n")
+        count += len(rows)
+    return count
+
+
+def _last_record(rows: list[tuple]) -> int:
+    """Where the rows of the last key (first cell) begin."""
+    last, cut = rows[-1][0], len(rows) - 1
+    while cut and rows[cut - 1][0] == last:
+        cut -= 1
+    return cut
+
+
+def _joined_lines(rows: list[tuple], item: int, delimiter: str) -> list[tuple]:
+    """(key, line) rows one per item of a list, each record's made one, its items `;`-joined
+    (in no order). No cell holds the delimiter: a line splits into its cells."""
+    joined = []
+    for key, group in groupby(rows, itemgetter(0)):
+        first, *more = group
+        if more:
+            cells = first[1].split(delimiter)
+            cells[item] = ";".join(row[1].split(delimiter)[item] for row in (first, *more))
+            first = (key, delimiter.join(cells))
+        joined.append(first)
+    return joined
+
+
+def _lines_in_order(lines: list[str], lists, delimiter: str) -> Iterator[str]:
+    """Lines with their list cells of more than one item put in order."""
+    for line in lines:
+        if ";" in line:
+            cells = line.split(delimiter)
+            for i, column in lists:
+                if ";" in cells[i]:
+                    cells[i] = _cell_items(cells[i], column)
+            line = delimiter.join(cells)
+        yield line
 
 
 def _in_order(batch: list[tuple], lists: list[tuple[int, str]]) -> list[tuple]:
