@@ -4,15 +4,25 @@ written joined is exactly what the csv writer writes."""
 import csv
 import io
 import json
+import tempfile
+from itertools import pairwise
+from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from clm.db import Database
+from clm.domain import users
 from clm.domain.stages import install_template
-from clm.domain.transfer import FORMATS
-from clm.domain.transfer.export import _write_delimited, export_table
+from clm.domain.transfer import COLUMNS, FORMATS
+from clm.domain.transfer.export import (
+    QUERIES,
+    _as_text,
+    _records,
+    _write_delimited,
+    export_table,
+)
 from clm.domain.transfer.imports import import_table
 from tests.domain.test_transfer import TODAY
 
@@ -81,6 +91,48 @@ def test_batches_of_any_size_write_the_same_bytes(book, monkeypatch, size):
     assert {(t, f): exported(book, t, f) for t in TABLES for f in FORMATS} == whole
 
 
+def written_by_the_csv_writer(database, table: str, delimiter: str) -> str:
+    """The table as the csv writer writes every row of its cells."""
+    build, stored = QUERIES[table]
+    out = io.StringIO()
+    with database.read() as conn:
+        query = _as_text(build(conn).order_by(stored.c.id))
+        _write_delimited(out, COLUMNS[table], _records(conn, query, table), delimiter)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("size", [1, 3, 5000])
+def test_lines_joined_by_the_database_are_what_the_csv_writer_writes(book, monkeypatch, size):
+    monkeypatch.setattr("clm.domain.transfer.export.STREAM_ROWS", size)
+    for table in TABLES:
+        for fmt, delimiter in (("csv", ","), ("tsv", "\t")):
+            assert exported(book, table, fmt) == written_by_the_csv_writer(book, table, delimiter)
+
+
+TEXTS = st.one_of(
+    st.none(),
+    st.text(st.sampled_from(["a", "Z", "é", ",", "\t", '"', "\n", "\r", "'", "=", "-", "@", " "])),
+)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(people=st.lists(st.tuples(TEXTS, TEXTS), max_size=6), size=st.integers(1, 4))
+def test_any_text_is_written_as_the_csv_writer_writes_it(people, size):
+    """Names and emails of every kind, batched any way: the lines the database joins, or the
+    rows it gives again as cells, make the csv writer's bytes."""
+    with tempfile.TemporaryDirectory() as directory, pytest.MonkeyPatch.context() as patch:
+        patch.setattr("clm.domain.transfer.export.STREAM_ROWS", size)
+        database = Database.open(str(Path(directory) / "clm.db"), on_create=install_template)
+        with database.write() as conn:
+            for i, (name, email) in enumerate(people):
+                email = None if email is None else f"{email}@x"  # an email needs one
+                users.add_user(conn, f"u{i}", name=name, email=email)
+        for fmt, delimiter in (("csv", ","), ("tsv", "\t")):
+            expected = written_by_the_csv_writer(database, "users", delimiter)
+            assert exported(database, "users", fmt) == expected
+        database.engine.dispose()
+
+
 CELLS = st.text(st.sampled_from(["a", "é", ",", "\t", '"', "\n", "\r", "'", "=", ";", " "]))
 
 
@@ -99,7 +151,7 @@ def test_a_batch_is_written_as_the_csv_writer_writes_it(rows, cuts, delimiter):
     for row in rows:
         (quoted if any("\r" in cell for cell in row) else plain).writerow(row)
     bounds = [0, *sorted(min(cut, len(rows)) for cut in cuts), len(rows)]
-    batches = [rows[start:end] for start, end in zip(bounds, bounds[1:], strict=False)]
+    batches = [rows[start:end] for start, end in pairwise(bounds)]
     out = io.StringIO()
     assert _write_delimited(out, ("a", "b", "c"), iter(batches), delimiter) == len(rows)
     assert out.getvalue() == expected.getvalue()
