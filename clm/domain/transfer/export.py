@@ -14,6 +14,7 @@ from operator import eq, itemgetter
 from typing import TextIO
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Connection,
     Float,
@@ -253,8 +254,7 @@ def export_table(conn: Connection, table: str, stream: TextIO, fmt: str) -> int:
     columns = COLUMNS[table]
     if fmt in ("csv", "tsv"):
         delimiter = "\t" if fmt == "tsv" else ","
-        # On a terminal control characters are shown, never sent; a float is Python's to write.
-        if stream.isatty() or "arr" in columns:
+        if stream.isatty():  # on a terminal control characters are shown, never sent
             cells = _records(conn, _as_text(query), table)
             return _write_delimited(stream, columns, cells, delimiter)
         return _write_lines(conn, query, stored.c.id, table, stream, delimiter)
@@ -331,7 +331,8 @@ def _as_text(query, bare: bool = False):
     """The query with each cell as the text csv and tsv write (an empty one for NULL), made by
     the database: a million rows then cost the driver's strings and no Python per cell. Only
     a float (arr) is left to Python, which writes it as it always has. `bare`: NULLs and
-    whole numbers left as they are, for `joined_cells`, which writes them so."""
+    whole numbers left as they are, for `joined_cells`, which writes them so, and a float
+    written by the database only when it holds a whole number."""
     cells = (_text_cell(column, bare) for column in query.selected_columns)
     return query.with_only_columns(*cells)
 
@@ -340,7 +341,7 @@ def _text_cell(column, bare: bool):
     name = column.name
     value = column.element if isinstance(column, Label) else column
     if isinstance(value.type, Float):
-        return column
+        return (_whole_number(value) if bare else value).label(name)
     if isinstance(value.type, Boolean):
         return case((value, "true"), else_="false").label(name)
     if name in LIST_COLUMNS:
@@ -354,6 +355,14 @@ def _text_cell(column, bare: bool):
     else:
         text = value
     return (text if bare else func.coalesce(text, "")).label(name)
+
+
+def _whole_number(number):
+    """SQL: a float that holds a whole number (short of 15 digits) as its digits, as Python
+    writes it; any other as a lone quote, which sends its batch to the csv writer."""
+    whole = (func.abs(number) < 1e15) & (number == func.round(number))
+    text = cast(cast(number, BigInteger), String)
+    return case((number.is_(None), null()), (whole, text), else_=literal('"', String))
 
 
 def _guarded(text):
