@@ -4,9 +4,11 @@ Removed (tombstoned) rows are left out, and so is whatever hangs off a removed c
 References are exported as stored: a user's handle, a customer's slug, a milestone's id.
 """
 
+import codecs
 import csv
 import io
 import json
+import os
 from collections.abc import Callable, Iterator
 from functools import lru_cache
 from itertools import chain, groupby
@@ -482,14 +484,15 @@ def _write_lines(conn: Connection, query, key, table: str, stream: TextIO, delim
     csv writer would write. The records of any other batch are read again as cells (by
     their `key` range) and written by the csv writer."""
     columns = COLUMNS[table]
-    stream.write(delimiter.join(columns) + "\n")
+    out = _Out(stream)
+    out.write(delimiter.join(columns) + "\n")
     bare = _as_text(query, bare=True).selected_columns
     cells = [column.element if isinstance(column, Label) else column for column in bare]
     lines = query.with_only_columns(key, joined_cells(delimiter, *cells))
     query = _as_text(query)
     gathered = columns.index(GATHERED[table]) if table in GATHERED else None
     lists = [(i, column) for i, column in enumerate(columns) if column in LIST_COLUMNS]
-    delimiters = len(columns) - 1
+    special = (delimiter + '\n"\r').encode()  # UTF-8 holds these bytes for these only
     count = 0
     held: list[tuple] = []
     for batch in chain(stream_rows(conn, lines, STREAM_ROWS), [None]):
@@ -503,23 +506,46 @@ def _write_lines(conn: Connection, query, key, table: str, stream: TextIO, delim
         if not rows:
             continue
         text = "\n".join([row[1] for row in rows])
-        if (
-            '"' in text
-            or "\r" in text
-            or text.count("\n") != len(rows) - 1
-            or text.count(delimiter) != delimiters * len(rows)
-        ):
+        data = out.encode(text)
+        # Each line holds its delimiters and the newline after it: any more is in a cell.
+        if len(data) - len(data.translate(None, special)) != len(columns) * len(rows) - 1:
             again = _records(conn, query.where(key.between(rows[0][0], rows[-1][0])), table)
-            count += _write_delimited(stream, columns, again, delimiter, header=False)
+            count += _write_delimited(out, columns, again, delimiter, header=False)
             continue
         if gathered is not None and any(map(eq, [r[0] for r in rows[1:]], [r[0] for r in rows])):
             rows = _joined_lines(rows, gathered, delimiter)
-            text = "\n".join([row[1] for row in rows])
+            text, data = "\n".join([row[1] for row in rows]), None
         if lists and ";" in text:
-            text = "\n".join(_lines_in_order([row[1] for row in rows], lists, delimiter))
-        stream.write(text + "\n")
+            text, data = "\n".join(_lines_in_order([r[1] for r in rows], lists, delimiter)), None
+        out.write(text + "\n", None if data is None else data + b"\n")
         count += len(rows)
     return count
+
+
+class _Out:
+    """Where csv or tsv lines go: straight to the bytes under a UTF-8 text stream that
+    translates no newline (a batch is encoded once: to be checked, then written), else to
+    the text stream."""
+
+    def __init__(self, stream: TextIO):
+        self.text, self.binary, self.errors = stream, None, "surrogatepass"
+        buffer = getattr(stream, "buffer", None)
+        utf8 = codecs.lookup(getattr(stream, "encoding", None) or "ascii").name == "utf-8"
+        if type(stream) is io.TextIOWrapper and buffer is not None and utf8 and os.linesep == "\n":
+            stream.flush()
+            self.binary, self.errors = buffer, stream.errors
+
+    def encode(self, text: str) -> bytes:
+        return text.encode("utf-8", self.errors)
+
+    def write(self, text: str, data: bytes | None = None) -> None:
+        if self.binary is None:
+            self.text.write(text)
+        else:
+            self.binary.write(self.encode(text) if data is None else data)
+
+    def isatty(self) -> bool:
+        return False
 
 
 def _last_record(rows: list[tuple]) -> int:
