@@ -13,7 +13,17 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from sqlalchemy import Connection, Integer, create_engine, event, inspect, select, update
+from sqlalchemy import (
+    Connection,
+    Integer,
+    String,
+    create_engine,
+    event,
+    inspect,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.pool import NullPool
@@ -567,6 +577,76 @@ def stream_rows(conn: Connection, query, batch: int) -> Iterator[list[tuple]]:
             yield rows
     finally:
         cursor.close()
+
+
+class iso_date(FunctionElement):
+    """SQL: a date column as its ISO text (`2026-11-23`), on either dialect: SQLite stores it
+    so; PostgreSQL's own text for a date follows the session's DateStyle, so it is spelled out."""
+
+    type = String()
+    name = "iso_date"
+    inherit_cache = True
+
+
+@compiles(iso_date, "sqlite")
+def _iso_date_sqlite(element, compiler, **kw) -> str:
+    return compiler.process(element.clauses, **kw)
+
+
+@compiles(iso_date, "postgresql")
+def _iso_date_postgresql(element, compiler, **kw) -> str:
+    return f"to_char({compiler.process(element.clauses, **kw)}, 'YYYY-MM-DD')"
+
+
+class joined_cells(FunctionElement):
+    """SQL: cells joined by a delimiter into one text (NULL as an empty cell, a whole number
+    as its digits), on either dialect: a line a driver returns as one string, not a dozen.
+    SQLite has no concat_ws before 3.44 and its `||` copies the line once per cell: its
+    printf writes it once (a NUL would end a cell there, and clm stores none: imports refuse
+    it, arguments cannot hold it)."""
+
+    type = String()
+    name = "joined_cells"
+    inherit_cache = False  # the delimiter is rendered into the SQL text: never a cached form
+
+    def __init__(self, delimiter: str, *cells):
+        self.delimiter = delimiter
+        super().__init__(*cells)
+
+
+@compiles(joined_cells, "sqlite")
+def _joined_cells_sqlite(element, compiler, **kw) -> str:
+    delimiter = element.delimiter.replace("%", "%%").replace("'", "''")
+    spec = delimiter.join(["%s"] * len(element.clauses))
+    return f"printf('{spec}', {compiler.process(element.clauses, **kw)})"
+
+
+@compiles(joined_cells, "postgresql")
+def _joined_cells_postgresql(element, compiler, **kw) -> str:
+    delimiter = compiler.process(literal(element.delimiter, String()), **kw)
+    cells = ", ".join(
+        f"coalesce(({compiler.process(cell, **kw)})::text, '')" for cell in element.clauses
+    )
+    return f"concat_ws({delimiter}, {cells})"
+
+
+class binary(FunctionElement):
+    """SQL: text compared byte by byte (code point order), whatever the collation: SQLite's
+    own; PostgreSQL's "C"."""
+
+    type = String()
+    name = "binary"
+    inherit_cache = True
+
+
+@compiles(binary, "sqlite")
+def _binary_sqlite(element, compiler, **kw) -> str:
+    return compiler.process(element.clauses, **kw)
+
+
+@compiles(binary, "postgresql")
+def _binary_postgresql(element, compiler, **kw) -> str:
+    return f'({compiler.process(element.clauses, **kw)}) COLLATE "C"'
 
 
 class days_from(FunctionElement):

@@ -4,18 +4,37 @@ Removed (tombstoned) rows are left out, and so is whatever hangs off a removed c
 References are exported as stored: a user's handle, a customer's slug, a milestone's id.
 """
 
+import codecs
 import csv
 import io
 import json
+import os
 from collections.abc import Callable, Iterator
 from functools import lru_cache
-from itertools import islice
+from itertools import chain, groupby
+from operator import eq, itemgetter
 from typing import TextIO
 
-from sqlalchemy import Connection, String, Table, func, literal, null, select, type_coerce
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Connection,
+    Float,
+    Integer,
+    String,
+    Table,
+    case,
+    cast,
+    func,
+    literal,
+    null,
+    select,
+    type_coerce,
+)
+from sqlalchemy.sql.elements import Label
 
 from clm.dates import parse_duration
-from clm.db import stream_rows
+from clm.db import binary, iso_date, joined_cells, stream_rows
 from clm.domain.transfer import COLUMNS, LIST_COLUMNS
 from clm.models import (
     ctas,
@@ -30,7 +49,7 @@ from clm.models import (
     transitions,
     users,
 )
-from clm.output import neutralise_formula, number, visible
+from clm.output import neutralise_formula, number, unneutralise_formula, visible
 
 STREAM_ROWS = 5000  # rows fetched at a time (a server-side cursor on PostgreSQL)
 
@@ -39,13 +58,17 @@ def _listed(conn: Connection, name: str, link: Table, column: str, owner):
     """The `;`-joined values of a link table's `column` for each row (`owner`: the link to
     the row; a `user_id` is shown as the handle), as a correlated subquery; just NULL while
     the link table has no rows at all."""
-    if conn.scalar(select(literal(1)).select_from(link).limit(1)) is None:
+    if not _has_rows(conn, link):
         return null().label(name)
     source, values = link, link.c[column]
     if column == "user_id":
         source, values = link.join(users, users.c.id == link.c.user_id), users.c.handle
     subquery = select(func.aggregate_strings(values, ";")).select_from(source).where(owner)
     return subquery.scalar_subquery().label(name)
+
+
+def _has_rows(conn: Connection, table: Table) -> bool:
+    return conn.scalar(select(literal(1)).select_from(table).limit(1)) is not None
 
 
 def _day(column):
@@ -98,13 +121,10 @@ def _customers(conn):
 
 
 def _milestones(conn):
-    remind = _listed(
-        conn,
-        "remind",
-        milestone_reminders,
-        "offset",
-        milestone_reminders.c.milestone_id == milestones.c.id,
-    )
+    # One row per reminder (a join, not a subquery per milestone: a third of the cost of the
+    # whole export), gathered into one per milestone as they are read.
+    has_reminders = _has_rows(conn, milestone_reminders)
+    remind = milestone_reminders.c.offset if has_reminders else null()
     collaborators = _listed(
         conn,
         "collaborators",
@@ -112,6 +132,11 @@ def _milestones(conn):
         "user_id",
         milestone_collaborators.c.milestone_id == milestones.c.id,
     )
+    source = milestones.join(customers, customers.c.id == milestones.c.customer_id)
+    if has_reminders:
+        source = source.outerjoin(
+            milestone_reminders, milestone_reminders.c.milestone_id == milestones.c.id
+        )
     return (
         select(
             milestones.c.id,
@@ -119,7 +144,7 @@ def _milestones(conn):
             milestones.c.title,
             _day(milestones.c.due),
             milestones.c.status,
-            remind,
+            remind.label("remind"),
             milestones.c.every,
             collaborators,
             milestones.c.pinned,
@@ -127,7 +152,7 @@ def _milestones(conn):
             _day(milestones.c.done_on),
             milestones.c.uuid,
         )
-        .select_from(milestones.join(customers, customers.c.id == milestones.c.customer_id))
+        .select_from(source)
         .where(milestones.c.deleted_at.is_(None), _live_customer())
     )
 
@@ -227,10 +252,59 @@ def export_table(conn: Connection, table: str, stream: TextIO, fmt: str) -> int:
     """Write `table` to `stream` in `fmt` (csv, tsv, json or jsonl), streamed in id order; the
     number of rows written."""
     build, stored = QUERIES[table]
-    rows = stream_rows(conn, build(conn).order_by(stored.c.id), STREAM_ROWS)
+    query = build(conn).order_by(stored.c.id)
+    columns = COLUMNS[table]
     if fmt in ("csv", "tsv"):
-        return _write_delimited(stream, COLUMNS[table], rows, "\t" if fmt == "tsv" else ",")
-    return _write_json(stream, COLUMNS[table], rows, array=fmt == "json")
+        delimiter = "\t" if fmt == "tsv" else ","
+        if stream.isatty():  # on a terminal control characters are shown, never sent
+            cells = _records(conn, _as_text(query), table)
+            return _write_delimited(stream, columns, cells, delimiter)
+        return _write_lines(conn, query, stored.c.id, table, stream, delimiter)
+    return _write_json(stream, columns, _records(conn, query, table), array=fmt == "json")
+
+
+# The list column whose items come one row each (a join), per table.
+GATHERED = {"milestones": "remind"}
+
+
+def _records(conn: Connection, query, table: str) -> Iterator[list[tuple]]:
+    """The query's rows a batch at a time, one per record."""
+    rows = stream_rows(conn, query, STREAM_ROWS)
+    if table not in GATHERED:
+        return rows
+    return _gathered(rows, COLUMNS[table].index(GATHERED[table]))
+
+
+def _gathered(batches: Iterator[list[tuple]], item: int) -> Iterator[list[tuple]]:
+    """Batches of rows that come one per item of a list (consecutive rows with the same first
+    cell, the id), each record's rows made one with its items `;`-joined (in no order). The
+    rows of the last id of a batch wait for the next batch: more of them may be there."""
+    held: list[tuple] = []
+    for batch in batches:
+        rows = held + batch if held else batch
+        ids = [row[0] for row in rows]
+        last = ids[-1]
+        cut = len(ids) - 1
+        while cut and ids[cut - 1] == last:
+            cut -= 1
+        held = rows[cut:]
+        if any(map(eq, ids[1:cut], ids[: cut - 1])):
+            yield _joined_items(rows[:cut], item)
+        elif cut:
+            yield rows[:cut]
+    if held:
+        yield _joined_items(held, item)
+
+
+def _joined_items(rows: list[tuple], item: int) -> list[tuple]:
+    joined = []
+    for _, group in groupby(rows, itemgetter(0)):
+        first, *more = group
+        if more:
+            cells = ";".join(row[item] for row in (first, *more))
+            first = (*first[:item], cells, *first[item + 1 :])
+        joined.append(first)
+    return joined
 
 
 # How each kind of column is written. Text people type may start like a formula: csv and tsv
@@ -255,6 +329,57 @@ _RISKY = ("'", "=", "+", "-", "@", "\t", "\r")
 _DAYS = {"d": 1, "bd": 1.4, "w": 7, "m": 30.44, "y": 365.25}
 
 
+def _as_text(query, bare: bool = False):
+    """The query with each cell as the text csv and tsv write (an empty one for NULL), made by
+    the database: a million rows then cost the driver's strings and no Python per cell. Only
+    a float (arr) is left to Python, which writes it as it always has. `bare`: NULLs and
+    whole numbers left as they are, for `joined_cells`, which writes them so, and a float
+    written by the database only when it holds a whole number."""
+    cells = (_text_cell(column, bare) for column in query.selected_columns)
+    return query.with_only_columns(*cells)
+
+
+def _text_cell(column, bare: bool):
+    name = column.name
+    value = column.element if isinstance(column, Label) else column
+    if isinstance(value.type, Float):
+        return (_whole_number(value) if bare else value).label(name)
+    if isinstance(value.type, Boolean):
+        return case((value, "true"), else_="false").label(name)
+    if name in LIST_COLUMNS:
+        text = _guarded(value) if name == "tags" else value
+    elif name in DATES:
+        text = iso_date(value)
+    elif name in TEXT:
+        text = _guarded(value)
+    elif isinstance(value.type, Integer) and not bare:
+        text = cast(value, String)
+    else:
+        text = value
+    return (text if bare else func.coalesce(text, "")).label(name)
+
+
+def _whole_number(number):
+    """SQL: a float that holds a whole number (short of 15 digits) as its digits, as Python
+    writes it; any other as a lone quote, which sends its batch to the csv writer."""
+    whole = (func.abs(number) < 1e15) & (number == func.round(number))
+    text = cast(cast(number, BigInteger), String)
+    return case((number.is_(None), null()), (whole, text), else_=literal('"', String))
+
+
+def _guarded(text):
+    """SQL for `neutralise_formula`: a leading ' on text that, past its leading 's, starts
+    like a formula. Those characters all sort before 'A': most text is passed by one
+    comparison."""
+    first = func.substr(text, 1, 1)
+    risky = (
+        (binary(text) < literal("A", String))
+        & first.in_(_RISKY)
+        & func.substr(func.ltrim(text, "'"), 1, 1).in_(_RISKY[1:])
+    )
+    return case((risky, literal("'", String) + text), else_=text)
+
+
 def _offset_order(offset: str) -> tuple:
     duration = parse_duration(offset)
     return (duration.count * _DAYS[duration.unit], offset)
@@ -271,78 +396,80 @@ def _items(joined: str | None, column: str) -> tuple[str, ...]:
 
 
 @lru_cache(maxsize=4096)
-def _cell_items(joined: str, column: str) -> str:
-    """A list as one csv cell (tags are text people type: guarded)."""
-    cell = ";".join(_items(joined, column))
-    return neutralise_formula(cell) if column == "tags" else cell
+def _cell_items(cell: str, column: str) -> str:
+    """A list cell as the database joined it (tags guarded as a whole), in order."""
+    if column != "tags":
+        return ";".join(_items(cell, column))
+    return neutralise_formula(";".join(_items(unneutralise_formula(cell), column)))
 
 
-def _cell(column: str, i: int, as_json: bool) -> str:
-    """The expression of one cell of row `r` as the writer takes it."""
+def _cell(column: str, i: int) -> str:
+    """The expression of one cell of row `r` as json takes it."""
     value = f"r[{i}]"
     if column in LIST_COLUMNS:
-        if as_json:
-            return f"list(items({value}, {column!r}))"
-        return f"((x := {value}) and cell_items(x, {column!r}))"
+        return f"list(items({value}, {column!r}))"
     if column in ("default_owner", "pinned"):  # the driver may give 0/1
-        if as_json:
-            return f"(None if (x := {value}) is None else bool(x))"
-        return f'("true" if {value} else "false")'
+        return f"(None if (x := {value}) is None else bool(x))"
     if column == "arr":
         return f"(None if (x := {value}) is None else number(x))"
-    if column in TEXT and not as_json:
-        return f"(guarded(x) if (x := {value}) and x.startswith(RISKY) else x)"
-    if column in DATES and as_json:
+    if column in DATES:
         return f"(None if (x := {value}) is None else str(x))"
     return value
 
 
-def _converter(columns: tuple[str, ...], as_json: bool) -> Callable[[tuple], tuple]:
+def _converter(cells: list[str]) -> Callable[[tuple], tuple]:
     """One function turning a row into the cells the writer takes, `(r[0], f(r[1]), …)`,
     compiled once per export (as dataclasses build their methods): a loop over the columns
     of each of a million rows would cost more than the query."""
-    cells = ", ".join(_cell(column, i, as_json) for i, column in enumerate(columns))
-    namespace = {
-        "items": _items,
-        "cell_items": _cell_items,
-        "number": number,
-        "guarded": neutralise_formula,
-        "RISKY": _RISKY,
-    }
-    exec(f"def row(r):\n    return ({cells},)\n", namespace)  # our own text, never input
+    namespace = {"items": _items, "number": number}
+    exec(f"def row(r):\n    return ({', '.join(cells)},)\n", namespace)  # our own text
     return namespace["row"]
 
 
-def _converted(rows, columns: tuple[str, ...], as_json: bool) -> Iterator[tuple]:
-    """Each row as the cells the writer takes, fetched a batch at a time."""
-    convert = _converter(columns, as_json)
-    for batch in rows:
-        yield from map(convert, batch)
+def _json_cells(columns: tuple[str, ...]) -> Callable[[tuple], tuple]:
+    return _converter([_cell(column, i) for i, column in enumerate(columns)])
 
 
-def _write_delimited(stream: TextIO, columns: tuple[str, ...], rows, delimiter: str) -> int:
-    """csv or tsv, a batch of rows at a time. The csv module quotes a field with a newline but
-    not one with a lone carriage return (when lines end in a newline): such a row is written
-    with every field quoted, so it reads back as it was."""
+def _text_cells(columns: tuple[str, ...]) -> Callable[[tuple], tuple] | None:
+    """The Python left to do on a row of text cells (a float written as csv writes it);
+    None when there is none."""
+    if "arr" not in columns:
+        return None
+    arr = columns.index("arr")
+    cells = [f"r[{i}]" for i in range(len(columns))]
+    cells[arr] = f'("" if (x := r[{arr}]) is None else str(number(x)))'
+    return _converter(cells)
+
+
+def _write_delimited(
+    stream: TextIO, columns: tuple[str, ...], rows, delimiter: str, header: bool = True
+) -> int:
+    """csv or tsv through the csv writer, a batch of rows (of text cells) at a time. The csv
+    module quotes a field with a newline but not one with a lone carriage return (when lines
+    end in a newline): such a row is written with every field quoted, so it reads back as it
+    was."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\n")
     quoted = csv.writer(buffer, delimiter=delimiter, lineterminator="\n", quoting=csv.QUOTE_ALL)
-    writer.writerow(columns)
-    stream.write(buffer.getvalue())
-    buffer.seek(0)
-    buffer.truncate()
-    cells = _converted(rows, columns, as_json=False)
-    if stream.isatty():  # on a terminal, control characters are shown, never sent
-        cells = ([visible(c) if isinstance(c, str) else c for c in row] for row in cells)
+    if header:
+        stream.write(delimiter.join(columns) + "\n")
+    convert = _text_cells(columns)
+    lists = [(i, column) for i, column in enumerate(columns) if column in LIST_COLUMNS]
+    terminal = stream.isatty()  # on a terminal, control characters are shown, never sent
     count = 0
-    for batch in _batches(cells):
+    for batch in rows:
+        if convert is not None:
+            batch = list(map(convert, batch))
+        if lists:
+            batch = _in_order(batch, lists)
+        if terminal:
+            batch = [[visible(cell) for cell in row] for row in batch]
         writer.writerows(batch)
         if "\r" in buffer.getvalue():
             buffer.seek(0)
             buffer.truncate()
             for row in batch:
-                returns = any(isinstance(cell, str) and "\r" in cell for cell in row)
-                (quoted if returns else writer).writerow(row)
+                (quoted if any("\r" in cell for cell in row) else writer).writerow(row)
         stream.write(buffer.getvalue())
         buffer.seek(0)
         buffer.truncate()
@@ -350,20 +477,136 @@ def _write_delimited(stream: TextIO, columns: tuple[str, ...], rows, delimiter: 
     return count
 
 
-def _batches(cells: Iterator[list]) -> Iterator[list[list]]:
-    while batch := list(islice(cells, STREAM_ROWS)):
-        yield batch
+def _write_lines(conn: Connection, query, key, table: str, stream: TextIO, delimiter: str) -> int:
+    """csv or tsv with each row's cells joined by the database (the driver then makes one
+    string of a row, not a dozen), a batch at a time. A batch whose lines hold no delimiter,
+    quote, newline or carriage return but their own is written as it is: exactly what the
+    csv writer would write. The records of any other batch are read again as cells (by
+    their `key` range) and written by the csv writer."""
+    columns = COLUMNS[table]
+    out = _Out(stream)
+    out.write(delimiter.join(columns) + "\n")
+    bare = _as_text(query, bare=True).selected_columns
+    cells = [column.element if isinstance(column, Label) else column for column in bare]
+    lines = query.with_only_columns(key, joined_cells(delimiter, *cells))
+    query = _as_text(query)
+    gathered = columns.index(GATHERED[table]) if table in GATHERED else None
+    lists = [(i, column) for i, column in enumerate(columns) if column in LIST_COLUMNS]
+    special = (delimiter + '\n"\r').encode()  # UTF-8 holds these bytes for these only
+    count = 0
+    held: list[tuple] = []
+    for batch in chain(stream_rows(conn, lines, STREAM_ROWS), [None]):
+        if batch is None:  # the end: what was held is all there is
+            rows, held = held, []
+        else:
+            rows = held + batch if held else batch
+            # The rows of a record (a milestone's reminders) may go on in the next batch.
+            cut = len(rows) if gathered is None else _last_record(rows)
+            rows, held = rows[:cut], rows[cut:]
+        if not rows:
+            continue
+        text = "\n".join([row[1] for row in rows])
+        data = out.encode(text)
+        # Each line holds its delimiters and the newline after it: any more is in a cell.
+        if len(data) - len(data.translate(None, special)) != len(columns) * len(rows) - 1:
+            again = _records(conn, query.where(key.between(rows[0][0], rows[-1][0])), table)
+            count += _write_delimited(out, columns, again, delimiter, header=False)
+            continue
+        if gathered is not None and any(map(eq, [r[0] for r in rows[1:]], [r[0] for r in rows])):
+            rows = _joined_lines(rows, gathered, delimiter)
+            text, data = "\n".join([row[1] for row in rows]), None
+        if lists and ";" in text:
+            text, data = "\n".join(_lines_in_order([r[1] for r in rows], lists, delimiter)), None
+        out.write(text + "\n", None if data is None else data + b"\n")
+        count += len(rows)
+    return count
+
+
+class _Out:
+    """Where csv or tsv lines go: straight to the bytes under a UTF-8 text stream that
+    translates no newline (a batch is encoded once: to be checked, then written), else to
+    the text stream."""
+
+    def __init__(self, stream: TextIO):
+        self.text, self.binary, self.errors = stream, None, "surrogatepass"
+        buffer = getattr(stream, "buffer", None)
+        utf8 = codecs.lookup(getattr(stream, "encoding", None) or "ascii").name == "utf-8"
+        if type(stream) is io.TextIOWrapper and buffer is not None and utf8 and os.linesep == "\n":
+            stream.flush()
+            self.binary, self.errors = buffer, stream.errors
+
+    def encode(self, text: str) -> bytes:
+        return text.encode("utf-8", self.errors)
+
+    def write(self, text: str, data: bytes | None = None) -> None:
+        if self.binary is None:
+            self.text.write(text)
+        else:
+            self.binary.write(self.encode(text) if data is None else data)
+
+    def isatty(self) -> bool:
+        return False
+
+
+def _last_record(rows: list[tuple]) -> int:
+    """Where the rows of the last key (first cell) begin."""
+    last, cut = rows[-1][0], len(rows) - 1
+    while cut and rows[cut - 1][0] == last:
+        cut -= 1
+    return cut
+
+
+def _joined_lines(rows: list[tuple], item: int, delimiter: str) -> list[tuple]:
+    """(key, line) rows one per item of a list, each record's made one, its items `;`-joined
+    (in no order). No cell holds the delimiter: a line splits into its cells."""
+    joined = []
+    for key, group in groupby(rows, itemgetter(0)):
+        first, *more = group
+        if more:
+            cells = first[1].split(delimiter)
+            cells[item] = ";".join(row[1].split(delimiter)[item] for row in (first, *more))
+            first = (key, delimiter.join(cells))
+        joined.append(first)
+    return joined
+
+
+def _lines_in_order(lines: list[str], lists, delimiter: str) -> Iterator[str]:
+    """Lines with their list cells of more than one item put in order."""
+    for line in lines:
+        if ";" in line:
+            cells = line.split(delimiter)
+            for i, column in lists:
+                if ";" in cells[i]:
+                    cells[i] = _cell_items(cells[i], column)
+            line = delimiter.join(cells)
+        yield line
+
+
+def _in_order(batch: list[tuple], lists: list[tuple[int, str]]) -> list[tuple]:
+    """The batch with the list cells of more than one item put in order."""
+    ordered = []
+    for row in batch:
+        if any(";" in row[i] for i, _ in lists):
+            row = list(row)
+            for i, column in lists:
+                if ";" in row[i]:
+                    row[i] = _cell_items(row[i], column)
+        ordered.append(row)
+    return ordered
 
 
 def _write_json(stream: TextIO, columns: tuple[str, ...], rows, array: bool) -> int:
     """One object per line (jsonl), or one array written an object at a time (json)."""
     encode = json.JSONEncoder(ensure_ascii=False).encode
     separator = ",\n " if array else "\n"
+    convert = _json_cells(columns)
     count = 0
     if array:
         stream.write("[")
-    for cells in _converted(rows, columns, as_json=True):
-        stream.write((separator if count else "") + encode(dict(zip(columns, cells, strict=True))))
-        count += 1
+    for batch in rows:
+        for cells in map(convert, batch):
+            obj = encode(dict(zip(columns, cells, strict=True)))
+            stream.write((separator if count else "") + obj)
+            count += 1
     stream.write("]\n" if array else ("\n" if count else ""))
     return count
