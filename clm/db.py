@@ -374,11 +374,28 @@ def roomy_read(conn: Connection, cache_mb: int = 64) -> None:
 
 
 def optimize(database: "Database") -> None:
-    """Let SQLite refresh the planner's statistics when they are stale (cheap when not), so
-    the tick's queries keep choosing their indexes as the book grows; a server does its own."""
+    """Keep SQLite's planner statistics fresh (cheap when they are), so the tick's queries
+    keep choosing their indexes as the book grows: a book that never had any (built command by
+    command) gets them; else `PRAGMA optimize` refreshes what is stale. A server does its own."""
     if database.is_sqlite:
-        with database.engine.connect() as conn:
-            conn.exec_driver_sql("PRAGMA optimize")
+        with database.engine.begin() as conn:
+            if conn.exec_driver_sql(
+                "SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'"
+            ).first():
+                conn.exec_driver_sql("PRAGMA optimize")
+            else:
+                refresh_statistics(conn)
+
+
+def refresh_statistics(conn: Connection, table=None) -> None:
+    """Fresh planner statistics, of one table or all (after a bulk load). Without them SQLite
+    picks an index by its shape, not by what it selects: on an imported book the tick's
+    `milestone_done:` rule read every done milestone for each customer, 25 s instead of a few
+    ms on 10,000 customers; and a server plans as if the tables were empty."""
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("PRAGMA analysis_limit=1000")  # sampled: ms on a million rows
+    target = "" if table is None else " " + conn.dialect.identifier_preparer.quote(table.name)
+    conn.exec_driver_sql("ANALYZE" + target)
 
 
 def advance_id_sequence(conn: Connection, table) -> None:
@@ -500,6 +517,7 @@ def indexes_deferred(conn: Connection, table, keep: tuple[str, ...] = ()) -> Ite
     yield
     for _, ddl in deferred:
         conn.exec_driver_sql(ddl)
+    refresh_statistics(conn, table)
 
 
 def insert_rows(

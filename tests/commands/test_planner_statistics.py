@@ -1,0 +1,32 @@
+"""The planner has statistics to choose indexes by: an import into an empty table and the
+daily tick leave them, so a `milestone_done:` rule looks up each customer's milestones by
+customer instead of reading every done milestone for each one (quadratic on a large book)."""
+
+import pytest
+
+from tests.conftest import sql
+
+pytestmark = pytest.mark.sqlite_only("sqlite_stat1 and EXPLAIN QUERY PLAN are SQLite's")
+
+
+def _analysed(db_path) -> set[str]:
+    return {row[0] for row in sql(db_path, "SELECT DISTINCT tbl FROM sqlite_stat1")}
+
+
+def test_an_import_into_an_empty_book_leaves_statistics(clm, db_path, tmp_path):
+    book = tmp_path / "book.db"
+    clm("--db", book, "customer", "add", "Acme", "--stage", "onboarding")
+    clm("--db", book, "milestone", "add", "acme", "Kickoff", "--due", "2026-11-01")
+    for table in ("customers", "milestones"):
+        clm("--db", book, "export", table, "--output", tmp_path / f"{table}.csv")
+    clm("init")
+    clm("import", "customers", tmp_path / "customers.csv")
+    clm("import", "milestones", tmp_path / "milestones.csv")
+    assert {"customers", "milestones"} <= _analysed(db_path)
+
+
+def test_a_book_built_command_by_command_gets_statistics_from_its_first_tick(clm, db_path):
+    clm("customer", "add", "Acme")
+    assert not sql(db_path, "SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'")
+    clm("tick", "-q")
+    assert "customers" in _analysed(db_path)
