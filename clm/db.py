@@ -378,7 +378,7 @@ def optimize(database: "Database") -> None:
     keep choosing their indexes as the book grows: a book that never had any (built command by
     command) gets them; else `PRAGMA optimize` refreshes what is stale. A server does its own."""
     if database.is_sqlite:
-        with database.engine.begin() as conn:
+        with database.write() as conn:  # BEGIN IMMEDIATE: waits its turn behind other writers
             if conn.exec_driver_sql(
                 "SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'"
             ).first():
