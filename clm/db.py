@@ -891,8 +891,9 @@ def server_description(database: Database) -> dict[str, str]:
 def analyze(database: Database) -> None:
     """Fresh planner statistics after a bulk load: without them a server plans the first
     queries on a copied book as if its tables were empty (sequential scans, bad joins)."""
-    with database.engine.connect() as conn:
-        if database.is_sqlite:
-            conn.exec_driver_sql("ANALYZE")
-        else:
-            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
+    if database.is_sqlite:
+        with database.write() as conn:  # committed: a bare connection's ANALYZE rolled back
+            refresh_statistics(conn)
+    else:
+        with database.engine.connect() as conn:
+            refresh_statistics(conn.execution_options(isolation_level="AUTOCOMMIT"))

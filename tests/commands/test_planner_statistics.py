@@ -30,3 +30,9 @@ def test_a_book_built_command_by_command_gets_statistics_from_its_first_tick(clm
     assert not sql(db_path, "SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'")
     clm("tick", "-q")
     assert "customers" in _analysed(db_path)
+
+
+def test_a_copy_into_a_new_file_leaves_statistics(clm, db_path, tmp_path):
+    clm("customer", "add", "Acme")
+    clm("db", "copy", tmp_path / "copy.db")
+    assert "customers" in _analysed(tmp_path / "copy.db")

@@ -126,7 +126,6 @@ class Importer:
         self.deferred: list[tuple[int, dict]] = []  # rows without an id into an empty table
         self.result = ImportResult()
         self.user_ids, self.handles = _users(conn)
-        self.new_uuid = new_uuid
         # Into a table empty at the start, a file's uuid can only match a row this import
         # created: rather than look each up (a random read of a large index per row), the
         # table's unique index on uuid finds one repeated from an earlier batch, and that
@@ -440,7 +439,7 @@ class Importer:
         """A new row's id, uuid, times and creation stamp."""
         return {
             "id": self.take_id(values),
-            "uuid": values.get("uuid") or self.new_uuid(),
+            "uuid": values.get("uuid") or new_uuid(),
             "created_at": self.now,
             "updated_at": self.now,
             "deleted_at": None,

@@ -21,7 +21,7 @@ from sqlalchemy import Connection, delete, select
 from clm.dates import parse_duration
 from clm.db import insert_rows, one_of
 from clm.domain.health import log_health
-from clm.domain.records import check_handle
+from clm.domain.records import check_handle, new_uuid
 from clm.domain.transfer import COLUMNS
 from clm.domain.transfer import values as v
 from clm.domain.transfer.files import Records
@@ -345,7 +345,7 @@ class CustomerImporter(KeyedImporter):
         """New customers as rows of tuples straight to the driver, with their stage entries,
         health log, tags and influencers."""
         today, now, stamps, by = self.today, self.now, self.created_stamps, self.by
-        entry_stage, new_uuid, take_id = self.entry_stage, self.new_uuid, self.take_id
+        entry_stage, take_id = self.entry_stage, self.take_id
         rows, entries, scores, tags, followers = [], [], [], [], []
         for _, values in creates:
             get = values.get
@@ -443,7 +443,7 @@ class CustomerImporter(KeyedImporter):
                 if metric in changes:
                     changes[f"{metric}_on"] = self.today
             if "stage" in changes:
-                changes["stay"] = self.new_uuid()
+                changes["stay"] = new_uuid()
                 entries.append(
                     self._entry(
                         row.id,
@@ -646,7 +646,7 @@ class MilestoneImporter(CustomerRowImporter):
         """New milestones as rows of tuples straight to the driver; their reminders and
         collaborators as rows of the link tables."""
         now, stamps, days_off = self.now, self.created_stamps, self.days_off
-        new_uuid, take_id, unfinished = self.new_uuid, self.take_id, self.UNFINISHED
+        take_id, unfinished = self.take_id, self.UNFINISHED
         rows, reminders, collaborators = [], [], []
         for _, values in creates:
             get = values.get
