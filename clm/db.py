@@ -398,6 +398,22 @@ def refresh_statistics(conn: Connection, table=None) -> None:
     conn.exec_driver_sql("ANALYZE" + target)
 
 
+def restat(conn: Connection, *tables: str) -> None:
+    """Planner statistics of `tables` again, after a migration changed their indexes, where
+    the database keeps statistics: a SQLite file that has none yet gets them whole on its
+    next tick (`optimize`)."""
+    quote = conn.dialect.identifier_preparer.quote
+    if (
+        conn.dialect.name == "sqlite"
+        and not conn.exec_driver_sql(
+            "SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'"
+        ).first()
+    ):
+        return
+    for table in tables:
+        conn.exec_driver_sql(f"ANALYZE {quote(table)}")
+
+
 def advance_id_sequence(conn: Connection, table) -> None:
     """After rows were inserted with their own ids: a server's id sequence moves past them
     (SQLite's rowid needs nothing)."""
