@@ -57,3 +57,24 @@ def test_reminders_fire_once_on_their_day_after_their_due_date_moves(clm, db_pat
     assert fired("2026-12-14") == []
     query = "SELECT pending FROM milestone_reminders WHERE milestone_id = :m"
     assert [bool(p) for (p,) in sql(db_path, query, m=review)] == [False]
+
+
+def test_a_due_reminder_already_in_the_log_is_settled_but_not_fired_again(clm, db_path):
+    clm("customer", "add", "Acme", "--stage", "adopting")
+    for title in ("Logged", "Fresh"):
+        clm("milestone", "add", "acme", title, "--due", "2026-11-30", "--remind", "1w")
+    (logged,) = [m for m in clm.json("milestone", "list") if m["title"] == "Logged"]
+    # As a synced copy's tick would have left it: in the log, still pending here.
+    sql(
+        db_path,
+        'INSERT INTO reminder_log (uuid, milestone_uuid, "offset", remind_on, fired_on, '
+        "recipients, created_at) VALUES ('elsewhere', :m, '1w', '2026-11-23', '2026-11-23', '', "
+        "'2026-11-23 07:00:00')",
+        m=logged["uuid"],
+    )
+
+    fired = clm.json("tick")["reminders"]
+
+    assert [r["title"] for r in fired if r["customer"] == "acme"] == ["Fresh"]
+    query = "SELECT count(*) FROM milestone_reminders WHERE pending AND remind_on <= '2026-11-23'"
+    assert sql(db_path, query) == [(0,)]
