@@ -559,6 +559,24 @@ def insert_rows(
     return result.rowcount
 
 
+def insert_new(conn: Connection, table, rows: list[dict]) -> list[dict]:
+    """Insert rows (dicts of the same keys, each with a new `uuid`), skipping those a unique
+    key already holds, straight through the driver (`insert_rows`: SQLAlchemy's per-row
+    parameter handling costs more than the insert); the rows that went in. Usually all do:
+    only when some did not are the new uuids looked up."""
+    if not rows:
+        return []
+    columns = tuple(rows[0])
+    values = [tuple(row[c] for c in columns) for row in rows]
+    if insert_rows(conn, table, columns, values, skip_taken=True) == len(rows):
+        return rows
+    went_in = set()
+    for start in range(0, len(rows), 500):
+        chunk = [row["uuid"] for row in rows[start : start + 500]]
+        went_in |= set(conn.scalars(select(table.c.uuid).where(table.c.uuid.in_(chunk))))
+    return [row for row in rows if row["uuid"] in went_in]
+
+
 @lru_cache(maxsize=64)
 def _row_converter(dialect, table, columns: tuple[str, ...]):
     """A function converting a row's values as their column types bind them, compiled once

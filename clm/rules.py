@@ -15,7 +15,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import Connection, and_, func, select
 
-from clm.db import insert_ignore, roomy_write, set_meta, utcnow
+from clm.db import insert_new, roomy_write, set_meta, utcnow
 from clm.domain.records import find_live, new_row, new_uuid, update_row
 from clm.errors import Conflict, Invalid
 from clm.lifecycle import RuleSpec
@@ -464,8 +464,9 @@ def _fire(conn: Connection, firing: list, lookups, news: dict) -> dict[int, str]
          "stay": customer.stay, "fired_on": on, "created_at": now}
         for on, rule, customer in firing
     ]  # fmt: skip
-    columns = (rule_firings.c.rule, rule_firings.c.customer_id, rule_firings.c.stay)
-    recorded = set(map(tuple, insert_ignore(conn, rule_firings, rows, columns)))
+    recorded = {
+        (r["rule"], r["customer_id"], r["stay"]) for r in insert_new(conn, rule_firings, rows)
+    }
     fired = [f for f in firing if (f[1].name, f[2].id, f[2].stay) in recorded]
     with_cta = [f for f in fired if f[1].cta]
     wanted = []

@@ -16,7 +16,7 @@ from sqlalchemy import (
 )
 
 from clm.dates import Duration, parse_duration
-from clm.db import insert_ignore, insert_rows, roomy_write, utcnow
+from clm.db import insert_ignore, insert_new, roomy_write, utcnow
 from clm.domain.records import find_by_id, new_row, new_uuid, update_row
 from clm.domain.users import user_ids
 from clm.errors import Conflict, Invalid
@@ -586,24 +586,20 @@ def fire_reminders(conn: Connection, day: date) -> list[dict]:
     if len(due) >= 5000:
         roomy_write(conn)  # a backlog: keep its many dirty pages in memory until the commit
     now = utcnow()
-    columns = ("uuid", "milestone_uuid", "offset", "remind_on", "fired_on", "recipients",
-               "created_at")  # fmt: skip
     entries = [
-        (new_uuid(), r["uuid"], r["offset"], r["remind_on"], day, ";".join(r["recipients"]), now)
+        {
+            "uuid": new_uuid(),
+            "milestone_uuid": r["uuid"],
+            "offset": r["offset"],
+            "remind_on": r["remind_on"],
+            "fired_on": day,
+            "recipients": ";".join(r["recipients"]),
+            "created_at": now,
+        }
         for r in due
     ]
-    # Straight through the driver (SQLAlchemy's parameter handling cost more per row than
-    # the insert). Usually every entry goes in; else (a reminder pending again after it
-    # fired) the entries that did are those whose new uuid is in the log.
-    logged = {(e[1], e[2]) for e in entries}
-    if insert_rows(conn, reminder_log, columns, entries, skip_taken=True) != len(entries):
-        went_in = set()
-        for start in range(0, len(entries), 500):
-            chunk = [e[0] for e in entries[start : start + 500]]
-            went_in |= set(
-                conn.scalars(select(reminder_log.c.uuid).where(reminder_log.c.uuid.in_(chunk)))
-            )
-        logged = {(e[1], e[2]) for e in entries if e[0] in went_in}
+    # A reminder another copy of the file logged already is not fired again.
+    logged = {(e["milestone_uuid"], e["offset"]) for e in insert_new(conn, reminder_log, entries)}
     # Exactly the reminders read above: the pending ones whose day has come.
     conn.execute(
         update(milestone_reminders)
