@@ -42,7 +42,11 @@ def main() -> None:
         # Fetching is part of a SELECT's cost: SQLite steps the query as rows are read.
         began = conn.info["clm_bench_t"].pop()
         rows = 0
-        if cursor.description is not None:
+        # A batched INSERT … RETURNING (insertmanyvalues) reads its rows from the cursor
+        # itself after this hook: fetching them here would leave it none (the tick would see
+        # no firing recorded and move nobody).
+        batched = getattr(context, "execute_style", None)
+        if cursor.description is not None and getattr(batched, "name", "") != "INSERTMANYVALUES":
             buffered = cursor.fetchall()
             rows = len(buffered)
             context.cursor = _Replay(cursor, buffered)

@@ -398,6 +398,22 @@ def refresh_statistics(conn: Connection, table=None) -> None:
     conn.exec_driver_sql("ANALYZE" + target)
 
 
+def restat(conn: Connection, *tables: str) -> None:
+    """Planner statistics of `tables` again, after a migration changed their indexes, where
+    the database keeps statistics: a SQLite file that has none yet gets them whole on its
+    next tick (`optimize`)."""
+    quote = conn.dialect.identifier_preparer.quote
+    if (
+        conn.dialect.name == "sqlite"
+        and not conn.exec_driver_sql(
+            "SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'"
+        ).first()
+    ):
+        return
+    for table in tables:
+        conn.exec_driver_sql(f"ANALYZE {quote(table)}")
+
+
 def advance_id_sequence(conn: Connection, table) -> None:
     """After rows were inserted with their own ids: a server's id sequence moves past them
     (SQLite's rowid needs nothing)."""
@@ -541,6 +557,24 @@ def insert_rows(
     convert = _row_converter(conn.dialect, table, columns)
     result = conn.exec_driver_sql(sql, rows if convert is None else list(map(convert, rows)))
     return result.rowcount
+
+
+def insert_new(conn: Connection, table, rows: list[dict]) -> list[dict]:
+    """Insert rows (dicts of the same keys, each with a new `uuid`), skipping those a unique
+    key already holds, straight through the driver (`insert_rows`: SQLAlchemy's per-row
+    parameter handling costs more than the insert); the rows that went in. Usually all do:
+    only when some did not are the new uuids looked up."""
+    if not rows:
+        return []
+    columns = tuple(rows[0])
+    values = [tuple(row[c] for c in columns) for row in rows]
+    if insert_rows(conn, table, columns, values, skip_taken=True) == len(rows):
+        return rows
+    went_in = set()
+    for start in range(0, len(rows), 500):
+        chunk = [row["uuid"] for row in rows[start : start + 500]]
+        went_in |= set(conn.scalars(select(table.c.uuid).where(table.c.uuid.in_(chunk))))
+    return [row for row in rows if row["uuid"] in went_in]
 
 
 @lru_cache(maxsize=64)

@@ -18,8 +18,10 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
+    UniqueConstraint,
     text,
     types,
 )
@@ -190,7 +192,15 @@ customers = Table(
     Index("ix_customers_stage_entered", "stage", "stage_entered"),
     Index("ix_customers_stage_renewal", "stage", "renewal"),
     Index("ix_customers_stage_health", "stage", "health"),
-    Index("ix_customers_stage_lead_score", "stage", "lead_score"),
+    # Only the customers that have a lead score (leads and prospects, mostly): a move between
+    # later stages, the tick's daily work, leaves this index alone.
+    partial_unique(
+        "ix_customers_stage_lead_score",
+        "stage",
+        "lead_score",
+        where=text("lead_score IS NOT NULL"),
+        unique=False,
+    ),
 )
 
 customer_tags = Table(
@@ -268,19 +278,34 @@ milestones = Table(
     day("done_on", required=False),
     string("source", required=False),
     Index("ix_milestones_status_due", "status", "due"),
+    # `milestone_done:TITLE` rules: a customer's live done milestones of a title, without
+    # reading its other milestones. New milestones (open) are not in it: the tick's inserts
+    # leave it alone.
+    partial_unique(
+        "ix_milestones_done",
+        "customer_id",
+        "title",
+        where=text("status = 'done' AND deleted_at IS NULL"),
+        unique=False,
+    ),
     # Marking an occurrence done creates the next one at most once.
     partial_unique("uq_milestones_occurrence", "series", "occurrence"),
 )
 
 # When a milestone reminds: its due date minus each offset. `pending` until it fires or its
 # milestone is finished, so the tick scans only what may still fire, not all history.
+# Kept in day order (on SQLite the table is its primary key's b-tree, no rowid): the
+# reminders a tick fires lie side by side, so marking them fired writes a few pages, not one
+# page each. A milestone's reminders are found by the unique key.
 milestone_reminders = Table(
     "milestone_reminders",
     metadata,
-    Column("milestone_id", Integer, ForeignKey("milestones.id"), primary_key=True),
-    Column("offset", String(16), primary_key=True),
-    day("remind_on", index=True),
+    Column("milestone_id", Integer, ForeignKey("milestones.id"), nullable=False),
+    Column("offset", String(16), nullable=False),
+    day("remind_on"),
     flag("pending", True),
+    PrimaryKeyConstraint("remind_on", "milestone_id", "offset", name="pk_milestone_reminders"),
+    UniqueConstraint("milestone_id", "offset", name="uq_milestone_reminders"),
     # Covering: the tick reads the due reminders' milestones from the index alone.
     partial_unique(
         "ix_milestone_reminders_pending",
@@ -290,6 +315,7 @@ milestone_reminders = Table(
         where=text("pending"),
         unique=False,
     ),
+    sqlite_with_rowid=False,
 )
 
 milestone_collaborators = Table(

@@ -15,7 +15,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import Connection, and_, func, select
 
-from clm.db import insert_ignore, roomy_write, set_meta, utcnow
+from clm.db import insert_new, roomy_write, set_meta, utcnow
 from clm.domain.records import find_live, new_row, new_uuid, update_row
 from clm.errors import Conflict, Invalid
 from clm.lifecycle import RuleSpec
@@ -72,11 +72,15 @@ class Condition:
         if self.field in METRIC_FIELDS:
             column = customers.c[self.field]
             return and_(column.is_not(None), compare(column, self.value))
-        return self._milestones(day).exists()
+        return self.holding(day)
 
-    def _milestones(self, day: date, customer_id: int | None = None):
+    def holding(self, day: date, customer_id=None):
+        """SQL: the customer has milestones that make this (milestone) condition hold."""
+        return self._milestones(day, customer_id).exists()
+
+    def _milestones(self, day: date, customer_id=None):
         """The customer's milestones that make this condition hold on `day` (correlated with
-        the outer `customers` query unless `customer_id` is given)."""
+        the outer `customers` query unless `customer_id`, an id or a column, is given)."""
         owner = customers.c.id if customer_id is None else customer_id
         mine = and_(
             milestones.c.customer_id == owner,
@@ -324,13 +328,25 @@ def _matches(conn: Connection, rule: LoadedRule, day: date, among=None):
     )
     # No `stage_entered <= day` here (the day check below covers it): the planner then picks
     # the index of the rule's own condition (lead score, health, renewal…) after the stage.
-    query = select(customers, *firsts.values()).where(
+    where = [
         customers.c.deleted_at.is_(None),
         customers.c.stage.in_(rule.from_stages),
-        *(condition.clause(day) for condition in rule.conditions),
+        *(c.clause(day) for c in rule.conditions if c.field not in MILESTONE_KINDS),
         ~fired.exists(),
         *([customers.c.id.in_(among)] if among is not None else []),
-    )
+    ]
+    on_milestones = [c for c in rule.conditions if c.field in MILESTONE_KINDS]
+    if on_milestones:
+        # The customers whose milestones hold, found from a stage index and the milestones'
+        # alone: a stage of a large book holds thousands of customers and few of them qualify,
+        # whose rows only are read.
+        candidate = customers.alias("candidate")
+        holding = select(candidate.c.id).where(
+            candidate.c.stage.in_(rule.from_stages),
+            *(c.holding(day, candidate.c.id) for c in on_milestones),
+        )
+        where.append(customers.c.id.in_(holding))
+    query = select(customers, *firsts.values()).where(*where)
     found = []
     for row in conn.execute(query):
         became_true = max(
@@ -448,8 +464,9 @@ def _fire(conn: Connection, firing: list, lookups, news: dict) -> dict[int, str]
          "stay": customer.stay, "fired_on": on, "created_at": now}
         for on, rule, customer in firing
     ]  # fmt: skip
-    columns = (rule_firings.c.rule, rule_firings.c.customer_id, rule_firings.c.stay)
-    recorded = set(map(tuple, insert_ignore(conn, rule_firings, rows, columns)))
+    recorded = {
+        (r["rule"], r["customer_id"], r["stay"]) for r in insert_new(conn, rule_firings, rows)
+    }
     fired = [f for f in firing if (f[1].name, f[2].id, f[2].stay) in recorded]
     with_cta = [f for f in fired if f[1].cta]
     wanted = []

@@ -74,7 +74,18 @@ def old_database(fixture: Path, tmp_path: Path, new_db):
 
 
 def _to_server(path: Path, url: str) -> None:
-    from sqlalchemy import Column, ForeignKey, Index, MetaData, Table, create_engine, select, text
+    from sqlalchemy import (
+        Column,
+        ForeignKey,
+        Index,
+        MetaData,
+        PrimaryKeyConstraint,
+        Table,
+        UniqueConstraint,
+        create_engine,
+        select,
+        text,
+    )
     from sqlalchemy.pool import NullPool
 
     from clm.db import advance_id_sequence, resolve
@@ -91,7 +102,6 @@ def _to_server(path: Path, url: str) -> None:
                 c.name,
                 model.c[c.name].type if model is not None and c.name in model.c else c.type,
                 *[ForeignKey(f"{fk.column.table.name}.{fk.column.name}") for fk in c.foreign_keys],
-                primary_key=c.primary_key,
                 nullable=c.nullable,
                 unique=any(
                     list(u.columns.keys()) == [c.name]
@@ -101,7 +111,15 @@ def _to_server(path: Path, url: str) -> None:
             )
             for c in table.c
         ]
-        copy = Table(table.name, server, *columns)
+        # The primary key in its own column order, and unique keys of several columns, by name.
+        keys = [
+            UniqueConstraint(*u.columns.keys(), name=u.name)
+            for u in table.constraints
+            if u.__class__.__name__ == "UniqueConstraint" and len(u.columns) > 1
+        ]
+        primary = table.primary_key
+        key = PrimaryKeyConstraint(*primary.columns.keys(), name=primary.name)
+        copy = Table(table.name, server, *columns, key, *keys)
         for index in table.indexes:
             where = index.dialect_options["sqlite"].get("where")
             Index(

@@ -16,7 +16,7 @@ from sqlalchemy import (
 )
 
 from clm.dates import Duration, parse_duration
-from clm.db import insert_ignore, roomy_write, utcnow
+from clm.db import insert_ignore, insert_new, roomy_write, utcnow
 from clm.domain.records import find_by_id, new_row, new_uuid, update_row
 from clm.domain.users import user_ids
 from clm.errors import Conflict, Invalid
@@ -598,14 +598,8 @@ def fire_reminders(conn: Connection, day: date) -> list[dict]:
         }
         for r in due
     ]
-    logged = set(
-        map(
-            tuple,
-            insert_ignore(
-                conn, reminder_log, entries, (reminder_log.c.milestone_uuid, reminder_log.c.offset)
-            ),
-        )
-    )
+    # A reminder another copy of the file logged already is not fired again.
+    logged = {(e["milestone_uuid"], e["offset"]) for e in insert_new(conn, reminder_log, entries)}
     # Exactly the reminders read above: the pending ones whose day has come.
     conn.execute(
         update(milestone_reminders)

@@ -7,7 +7,7 @@ from datetime import date
 from sqlalchemy import Connection, func, select
 
 from clm.dates import parse_duration, parse_offset
-from clm.db import insert_ignore, utcnow
+from clm.db import insert_new, utcnow
 from clm.domain.milestones import insert_milestones, milestone_row
 from clm.domain.records import find_live, new_row, new_uuid
 from clm.errors import Invalid
@@ -176,8 +176,10 @@ def apply_playbooks(
         }
         for run, (name, _) in zip(runs, resolved, strict=True)
     ]
-    columns = (playbook_runs.c.customer_id, playbook_runs.c.playbook, playbook_runs.c.run_key)
-    ran = set(map(tuple, insert_ignore(conn, playbook_runs, rows, columns)))
+    ran = {
+        (r["customer_id"], r["playbook"], r["run_key"])
+        for r in insert_new(conn, playbook_runs, rows)
+    }
     results: list[dict | None] = [None] * len(runs)
     milestone_rows, reminders, task_rows, task_parent = [], [], [], []
     plans = []  # (run index, [("milestone"|"task", row uuid)])
