@@ -12,7 +12,7 @@ from sqlalchemy import Connection, String, and_, case, cast, func, literal, sele
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import Select
 
-from clm.db import NARROW_CHARS, has_other_chars, padded_line, roomy_read, stream_rows
+from clm.db import NARROW_CHARS, has_other_chars, padded_line, stream_rows
 from clm.output import Col, PlainLayout, table_cells
 
 STREAM_ROWS = 5000  # lines fetched at a time
@@ -58,7 +58,6 @@ def write_table(conn: Connection, out, columns: Sequence[Col], listing: SqlListi
     """Write the listing as the plain table; False (nothing written) when it has no rows."""
     shown = [col for col in columns if col.table]
     cells = [listing.cells[col.key] for col in shown]
-    roomy_read(conn)  # the second pass reads the pages of the first from memory
     count, widths, exact = _measure(conn, listing, cells)
     if not count:
         return False

@@ -289,8 +289,9 @@ def customer_table(
         today, stage, owner, tag, renewal_within,
     )  # fmt: skip
     arr = customers.c.arr
-    # An amount is written `24,000`, or with cents `24,000.50` (left to Python, as a zero is:
-    # PostgreSQL keeps the sign of -0).
+    # The database writes a whole amount from 1 to 10^15 as Python does (`24,000`); cents
+    # (`24,000.50`), a zero (PostgreSQL keeps -0, which Python writes `-0`) and larger amounts
+    # are left to Python.
     whole = (arr >= 1) & (arr < 1e15) & (arr == func.round(arr))
     cells = {
         "slug": text_cell(customers.c.slug),
