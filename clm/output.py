@@ -194,21 +194,46 @@ def _right_aligned(col: Col) -> bool:
 def _write_plain_table(out, columns: Sequence[Col], rows: Iterable[dict]) -> None:
     """The table's layout as plain text, for a pipe: no colour, whole lines, quick for big lists."""
     shown = [col for col in columns if col.table]
-    cells = [[_shown(row.get(col.key), col) for col in shown] for row in rows]
-    header = [col.title for col in shown]
-    widths = [max(map(_width, column)) for column in zip(header, *cells, strict=True)]
-    right = [_right_aligned(col) for col in shown]
+    cells = [table_cells(row, shown) for row in rows]
+    widths = [max(map(_width, column)) for column in zip(*cells, strict=True)] if cells else None
+    layout = PlainLayout(shown, widths)
+    layout.write_head(out)
+    out.writelines(map(layout.line, cells))
 
-    def line(values: list[str]) -> str:
+
+def table_cells(row: dict, shown: Sequence[Col]) -> list[str]:
+    """A row's cells as a table shows them."""
+    return [_shown(row.get(col.key), col) for col in shown]
+
+
+class PlainLayout:
+    """The plain table's lines: each column as wide as its widest cell or its title (`widths`:
+    the cells' widest, when known), flush right for numbers, three spaces between columns,
+    no trailing spaces."""
+
+    def __init__(self, shown: Sequence[Col], widths: Sequence[int] | None = None):
+        self.header = [col.title for col in shown]
+        self.widths = [_width(title) for title in self.header]
+        self.right = [_right_aligned(col) for col in shown]
+        if widths is not None:
+            self.widen(widths)
+
+    def widen(self, widths: Iterable[int]) -> None:
+        self.widths = [max(pair) for pair in zip(self.widths, widths, strict=True)]
+
+    def measure(self, cells: list[str]) -> None:
+        self.widen(map(_width, cells))
+
+    def write_head(self, out) -> None:
+        out.write(self.line(self.header))
+        out.write("-" * (sum(self.widths) + 3 * (len(self.widths) - 1)) + "\n")
+
+    def line(self, values: list[str]) -> str:
         padded = (
             " " * (width - _width(v)) + v if flush_right else v + " " * (width - _width(v))
-            for v, width, flush_right in zip(values, widths, right, strict=True)
+            for v, width, flush_right in zip(values, self.widths, self.right, strict=True)
         )
         return "   ".join(padded).rstrip() + "\n"
-
-    out.write(line(header))
-    out.write("-" * (sum(widths) + 3 * (len(widths) - 1)) + "\n")
-    out.writelines(map(line, cells))
 
 
 def _write_plain_record(out, title: str, record: dict, fields: Sequence[Col], sections) -> None:

@@ -5,7 +5,18 @@ import unicodedata
 from collections.abc import Iterable, Iterator
 from datetime import date
 
-from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    String,
+    case,
+    cast,
+    delete,
+    func,
+    literal,
+    select,
+    update,
+)
 
 from clm.dates import Duration, days_between, parse_duration
 from clm.db import utcnow
@@ -233,7 +244,16 @@ def list_customers(
     limit: int | None = None,
 ) -> Iterator[dict]:
     """Live customers by slug, filtered, the first `limit` of them; streamed row by row."""
-    query = _select_customers().order_by(customers.c.slug)
+    query = _filtered(conn, _select_customers(), today, stage, owner, tag, renewal_within)
+    query = query.order_by(customers.c.slug)
+    if limit is not None:
+        query = query.limit(limit)
+    for row in conn.execute(query):
+        yield _as_dict(row, today)
+
+
+def _filtered(conn: Connection, query, today, stage, owner, tag, renewal_within):
+    """The query restricted to the customers `customer list`'s filters select."""
     if stage is not None:
         query = query.where(customers.c.stage == get_stage(conn, stage).key)
     if owner is not None:
@@ -243,10 +263,60 @@ def list_customers(
         query = query.where(customers.c.id.in_(tagged))
     if renewal_within is not None:
         query = query.where(customers.c.renewal.between(today, renewal_within.after(today)))
-    if limit is not None:
-        query = query.limit(limit)
-    for row in conn.execute(query):
-        yield _as_dict(row, today)
+    return query
+
+
+def customer_table(
+    conn: Connection,
+    today: date,
+    stage: str | None = None,
+    owner: str | None = None,
+    tag: str | None = None,
+    renewal_within: Duration | None = None,
+    limit: int | None = None,
+):
+    """`list_customers` as the database writes its table (clm.sql_table): each table
+    column's cell as SQL text."""
+    from clm.db import days_from, grouped_digits, iso_date, one_of, sorted_by
+    from clm.sql_table import Cell, SqlListing, text_cell
+
+    owner_user = users.alias("owner")
+    query = _filtered(
+        conn,
+        select(customers.c.id)
+        .select_from(customers.outerjoin(owner_user, owner_user.c.id == customers.c.owner_id))
+        .where(customers.c.deleted_at.is_(None)),
+        today, stage, owner, tag, renewal_within,
+    )  # fmt: skip
+    arr = customers.c.arr
+    # The database writes a whole amount from 1 to 10^15 as Python does (`24,000`); cents
+    # (`24,000.50`), a zero (PostgreSQL keeps -0, which Python writes `-0`) and larger amounts
+    # are left to Python.
+    whole = (arr >= 1) & (arr < 1e15) & (arr == func.round(arr))
+    cells = {
+        "slug": text_cell(customers.c.slug),
+        "name": text_cell(customers.c.name),
+        "stage": text_cell(customers.c.stage),
+        "owner": text_cell(owner_user.c.handle),
+        "renewal": Cell(func.coalesce(iso_date(customers.c.renewal), "")),
+        "arr": Cell(
+            case((arr.is_(None), ""), else_=grouped_digits(cast(arr, BigInteger))),
+            arr.is_(None) | whole,
+        ),
+        "health": Cell(func.coalesce(cast(customers.c.health, String), "")),
+        "days_in_stage": Cell(
+            cast(days_from(customers.c.stage_entered, literal(today.isoformat())), String)
+        ),
+    }
+
+    def rows_of(ids: list[int]) -> dict[int, dict]:
+        found = _select_customers().add_columns(customers.c.id.label("row_id"))
+        found = found.where(one_of(conn, customers.c.id, ids))
+        return {row.row_id: _as_dict(row, today) for row in conn.execute(found)}
+
+    # A few rows by the slug's index; the whole book read in storage order and sorted.
+    order = customers.c.slug if limit is not None else sorted_by(customers.c.slug)
+    return SqlListing(query, cells, customers.c.id, [order], limit, rows_of)
 
 
 def show_customer(conn: Connection, today: date, slug: str) -> tuple[dict, dict[str, list]]:
