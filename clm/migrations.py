@@ -472,6 +472,39 @@ def _steady_tick(conn: Connection) -> None:
     restat(conn, "milestone_reminders", "milestones", "customers")
 
 
+def _holiday_tombstones(conn: Connection) -> None:
+    """Holidays become rows like the others (id, uuid, times, stamps and a tombstone), so a
+    holiday removed in one copy stays removed when another copy that still has it is merged.
+    A holiday's uuid comes from the database's lineage and its day: copies of one file that
+    upgrade apart give the same holiday the same uuid."""
+    old = Table("holidays", MetaData(), Column("day", Date), Column("name", String))
+    rows = conn.execute(select(old.c.day, old.c.name)).all()
+    old.drop(conn)
+    holidays = Table(
+        "holidays",
+        MetaData(),
+        *_record_columns(),
+        Column("day", Date, nullable=False),
+        Column("name", String),
+        _partial("uq_holidays_day", "day"),
+    )
+    holidays.create(conn)
+    meta = Table("clm_meta", MetaData(), Column("key", String), Column("value", String))
+    lineage = conn.scalar(select(meta.c.value).where(meta.c.key == "lineage")) or ""
+    now = datetime.now(UTC)
+    created = json.dumps({"*": "0000000000000-0000-00000000"})  # older than any edit
+    if rows:
+        conn.execute(
+            holidays.insert(),
+            [
+                {"uuid": str(uuid.uuid5(uuid.NAMESPACE_URL, f"clm:{lineage}:holiday:{day}")),
+                 "created_at": now, "updated_at": now, "stamps": created, "day": day,
+                 "name": name}
+                for day, name in rows
+            ],
+        )  # fmt: skip
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0001_initial", _initial),
     ("0002_milestones_tasks_ctas_playbooks", _milestones_tasks_ctas_playbooks),
@@ -479,5 +512,6 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0004_health_history", _health_history),
     ("0005_pending_reminders_covered", _pending_reminders_covered),
     ("0006_steady_tick", _steady_tick),
+    ("0007_holiday_tombstones", _holiday_tombstones),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -251,12 +251,15 @@ notes = Table(
     Index("ix_notes_customer_on", "customer_id", "on"),
 )
 
-# Days business-day durations (`5bd`) skip besides weekends.
+# Days business-day durations (`5bd`) skip besides weekends. A removed one keeps its row as a
+# tombstone, so merging a copy that still has it does not bring it back.
 holidays = Table(
     "holidays",
     metadata,
-    Column("day", Date, primary_key=True),
+    *record(),
+    day("day"),
     string("name", required=False),
+    partial_unique("uq_holidays_day", "day"),
 )
 
 # A dated objective on a customer. A recurring one is a series of rows, one per occurrence,

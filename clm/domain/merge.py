@@ -25,8 +25,6 @@ from clm.models import metadata
 # History: unioned by uuid. Two rows holding one unique key under different uuids (both
 # copies fired the same reminder) keep the smaller uuid, whichever way the merge runs.
 APPEND_ONLY = tuple(table.name for table in HISTORY_TABLES)
-# Rows without uuid or stamps, unioned by primary key (on a clash the greater value wins).
-KEYED = ("holidays",)
 NOT_MERGED = ("clm_meta", "clm_migrations")
 
 
@@ -159,8 +157,6 @@ def merge_copy(conn: Connection, other: Connection) -> Report:
             touched_milestones = rows
     for name in APPEND_ONLY:
         _union_history(tables()[name], mine, theirs, report)
-    for name in KEYED:
-        _union_keyed(tables()[name], conn, other, report)
     _refresh_reminders(conn, mine, touched_milestones)
     merge_owner(conn, other)
     return report
@@ -380,23 +376,6 @@ def _union_history(table: Table, mine: Side, theirs: Side, report: Report) -> No
     if new:
         conn.execute(table.insert(), new)
         report.added[table.name] += len(new)
-
-
-def _union_keyed(table: Table, conn: Connection, other: Connection, report: Report) -> None:
-    key = [c.name for c in table.primary_key.columns]
-    mine = {
-        tuple(r[k] for k in key): r for r in map(lambda r: r._asdict(), conn.execute(select(table)))
-    }
-    for row in (r._asdict() for r in other.execute(select(table))):
-        k = tuple(row[c] for c in key)
-        if k not in mine:
-            conn.execute(table.insert().values(row))
-            report.added[table.name] += 1
-        elif repr(row) > repr(mine[k]):
-            where = [table.c[c] == v for c, v in zip(key, k, strict=True)]
-            conn.execute(update(table).where(*where).values(row))
-            report.updated[table.name] += 1
-            report.fields[table.name] |= {c for c in row if row[c] != mine[k][c]}
 
 
 def _refresh_reminders(conn: Connection, mine: Side, milestone_uuids: set[str]) -> None:

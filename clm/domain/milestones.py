@@ -17,12 +17,12 @@ from sqlalchemy import (
 
 from clm.dates import Duration, parse_duration
 from clm.db import insert_ignore, insert_new, roomy_write, utcnow
+from clm.domain.holidays import holiday_days
 from clm.domain.records import find_by_id, new_row, new_uuid, update_row
 from clm.domain.users import user_ids
 from clm.errors import Conflict, Invalid
 from clm.models import (
     customers,
-    holidays,
     milestone_collaborators,
     milestone_reminders,
     milestones,
@@ -50,10 +50,6 @@ MILESTONE_KEYS = (
 )
 STATUSES = ("open", "done", "blocked", "cancelled")
 UNFINISHED = ("open", "blocked")
-
-
-def holiday_days(conn: Connection) -> frozenset[date]:
-    return frozenset(conn.scalars(select(holidays.c.day)))
 
 
 def _set_reminders(conn: Connection, milestone_id: int, due: date, offsets: Iterable[Duration]):

@@ -48,9 +48,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, select
 
 from clm.db import get_meta, set_meta, utcnow
+from clm.domain.holidays import set_holidays
 from clm.domain.records import check_handle, new_row, update_row
 from clm.domain.stages import (
     check_expected_days,
@@ -62,7 +63,7 @@ from clm.domain.stages import (
     live_stages,
 )
 from clm.errors import ClmError, Invalid, did_you_mean
-from clm.models import holidays, playbook_items, playbooks, rules, stages
+from clm.models import playbook_items, playbooks, rules, stages
 
 STAGE_FIELDS = ("key", "name", "team", "expected_days", "playbook", "terminal")
 RULE_FIELDS = ("name", "from", "to", "when", "cta", "playbook", "enabled")
@@ -563,9 +564,7 @@ def apply_model(conn: Connection, document: dict) -> list[dict]:
         raise ModelProblems(sorted(problems, key=_place_order))
     _write_rules(conn, model["rules"])
     if current["holidays"] != model["holidays"]:
-        conn.execute(delete(holidays))
-        if model["holidays"]:
-            conn.execute(holidays.insert(), model["holidays"])
+        set_holidays(conn, model["holidays"])
     if get_meta(conn, "entry_stage") != model["entry_stage"]:
         set_meta(conn, "entry_stage", model["entry_stage"])
     return model_changes(current, model)

@@ -140,3 +140,43 @@ def test_things_made_in_both_copies(clm, tmp_path, db_path):
         assert users["mia"]["default_owner"] is True and users["zoe"]["default_owner"] is False
     stages = [clm.json("--db", db, "stage", "list") for db in (db_path, laptop)]
     assert stages[0] == stages[1]
+
+
+def test_a_removed_holiday_stays_removed(clm, tmp_path, db_path):
+    clm("holiday", "add", "2026-12-25", "Christmas")
+    clm("holiday", "add", "2026-12-26", "Boxing Day")
+    laptop = tmp_path / "laptop" / "clm.db"
+    laptop.parent.mkdir()
+    shutil.copyfile(db_path, laptop)
+    clm("holiday", "rm", "2026-12-26")  # here: removed
+    clm("--db", laptop, "holiday", "add", "2027-01-01", "New Year")  # there: one more
+    for db in (db_path, laptop):
+        clm("--db", db, "holiday", "add", "2026-12-31")  # the same day made in both copies
+    mine = tmp_path / "mine.db"
+    shutil.copyfile(db_path, mine)
+    clm("db", "merge", laptop)
+    clm("--db", laptop, "db", "merge", mine)
+    for db in (db_path, laptop):
+        days = [h["day"] for h in clm.json("--db", db, "holiday", "list")]
+        assert days == ["2026-12-25", "2026-12-31", "2027-01-01"]
+
+
+def test_copies_upgraded_apart_know_their_holidays_as_one(clm, tmp_path):
+    """Holidays from before they could be merged get the same uuid in every copy of a file,
+    so a removal in one copy holds when another copy that upgraded on its own is merged."""
+    from pathlib import Path
+
+    fixture = Path(__file__).parents[1] / "fixtures" / "schema-0005_pending_reminders_covered.sql"
+    old = tmp_path / "clm.db"
+    conn = sqlite3.connect(old)
+    conn.executescript(fixture.read_text())
+    conn.execute("INSERT INTO holidays VALUES ('2026-12-25', 'Christmas')")
+    conn.commit()
+    conn.close()
+    copy = tmp_path / "clm (Mia's conflicted copy 2026-11-20).db"
+    shutil.copyfile(old, copy)
+    assert clm.json("--db", old, "holiday", "list") == [{"day": "2026-12-25", "name": "Christmas"}]
+    clm("--db", old, "holiday", "rm", "2026-12-25")
+    clm("--db", copy, "holiday", "list")  # upgrades on its own
+    clm("--db", old, "db", "merge", copy)
+    assert clm.json("--db", old, "holiday", "list") == []

@@ -184,6 +184,19 @@ def test_business_day_reminders_skip_weekends_and_holidays(clm):
     assert clm.json("holiday", "list") == [{"day": "2026-12-25", "name": "Christmas"}]
 
 
+def test_a_removed_holiday_is_a_working_day_again(clm):
+    clm("holiday", "add", "2026-12-25", "Christmas")
+    assert clm.error("holiday", "add", "2026-12-25") == "Error: 2026-12-25 is already a holiday"
+    clm("holiday", "rm", "2026-12-25")
+    assert clm.error("holiday", "rm", "2026-12-25") == "Error: no holiday on 2026-12-25"
+    clm("customer", "add", "Acme", "--stage", "lead")
+    clm("milestone", "add", "acme", "Go-live", "--due", "2026-12-29", "--remind", "3bd")
+    [row] = clm.json("milestone", "list")
+    assert row["remind_on"] == ["2026-12-24"]  # Christmas counts again
+    clm("holiday", "add", "2026-12-25", "Christmas Day")  # and can be made a holiday again
+    assert clm.json("holiday", "list") == [{"day": "2026-12-25", "name": "Christmas Day"}]
+
+
 def test_edit_moves_reminders_and_collaborators(team):
     team("customer", "add", "Acme", "--stage", "lead")
     team(

@@ -18,7 +18,6 @@ from clm.db import Database, open_copy
 from clm.domain.customers import add_customer, add_note, edit_customer, remove_customer
 from clm.domain.merge import (
     APPEND_ONLY,
-    KEYED,
     LINKS,
     NOT_MERGED,
     foreign_keys,
@@ -45,7 +44,7 @@ MEMORY = Path("/dev/shm")
 
 def test_every_table_has_a_merge_rule():
     classified = {t.name for t in mutable_tables()}
-    classified |= {*APPEND_ONLY, *KEYED, *NOT_MERGED, *(link.table for link in LINKS)}
+    classified |= {*APPEND_ONLY, *NOT_MERGED, *(link.table for link in LINKS)}
     assert classified == set(tables())
 
 

@@ -21,6 +21,7 @@ from sqlalchemy import Connection, delete, select
 from clm.dates import parse_duration
 from clm.db import insert_rows, one_of
 from clm.domain.health import log_health
+from clm.domain.holidays import holiday_days
 from clm.domain.records import check_handle, new_uuid
 from clm.domain.transfer import COLUMNS
 from clm.domain.transfer import values as v
@@ -42,7 +43,6 @@ from clm.models import (
     customer_tags,
     customers,
     health_log,
-    holidays,
     milestone_collaborators,
     milestone_reminders,
     milestones,
@@ -552,7 +552,7 @@ class MilestoneImporter(CustomerRowImporter):
 
     def __init__(self, conn, today, by):
         super().__init__(conn, today, by)
-        self.days_off = frozenset(conn.scalars(select(holidays.c.day)))
+        self.days_off = holiday_days(conn)
         self.fired_any = conn.scalar(select(reminder_log.c.id).limit(1)) is not None
 
     def check(self, line: int, values: dict) -> None:
