@@ -380,12 +380,16 @@ def optimize(database: "Database") -> None:
     command) gets them; else `PRAGMA optimize` refreshes what is stale. A server does its own."""
     if database.is_sqlite:
         with database.write() as conn:  # BEGIN IMMEDIATE: waits its turn behind other writers
-            if conn.exec_driver_sql(
-                "SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'"
-            ).first():
+            if _has_statistics(conn):
                 conn.exec_driver_sql("PRAGMA optimize")
             else:
                 refresh_statistics(conn)
+
+
+def _has_statistics(conn: Connection) -> bool:
+    """Whether a SQLite file has planner statistics (ANALYZE ever ran in it)."""
+    query = "SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'"
+    return conn.exec_driver_sql(query).first() is not None
 
 
 def refresh_statistics(conn: Connection, table=None) -> None:
@@ -404,12 +408,7 @@ def restat(conn: Connection, *tables: str) -> None:
     the database keeps statistics: a SQLite file that has none yet gets them whole on its
     next tick (`optimize`)."""
     quote = conn.dialect.identifier_preparer.quote
-    if (
-        conn.dialect.name == "sqlite"
-        and not conn.exec_driver_sql(
-            "SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'"
-        ).first()
-    ):
+    if conn.dialect.name == "sqlite" and not _has_statistics(conn):
         return
     for table in tables:
         conn.exec_driver_sql(f"ANALYZE {quote(table)}")
