@@ -58,29 +58,42 @@ def export(
         ),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace FILE if it exists.")] = False,
+    everyone: Annotated[
+        bool,
+        typer.Option(
+            "--all",
+            help="users: removed users too, with the day each was removed (a 'removed' "
+            "column), so the book's history imports whole.",
+        ),
+    ] = False,
 ) -> None:
     """Export a table's stored columns, streamed: the columns and their order are fixed.
 
     Lists are joined by ';' in csv and tsv, arrays in json; dates are ISO; removed rows are
     left out. Text a spreadsheet would run as a formula gets a leading ' in csv and tsv.
+    A whole book: export users --all, customers, milestones and tasks; import them in that
+    order.
     Example: clm export customers --output customers.csv
     """
     env = ctx.obj
     from clm.domain.transfer.export import export_table
     from clm.domain.transfer.files import open_output
+    from clm.errors import Invalid
     from clm.progress import CountingWriter, progress
 
+    if everyone and table != Table.users:
+        raise Invalid(f"--all is for export users (removed users too), not {table.value}")
     database = env.database()
     with database.read() as conn:
         if output in (None, "-"):
-            export_table(conn, table, env.stdout, fmt)
+            export_table(conn, table, env.stdout, fmt, removed=everyone)
             return
         with (
             open_output(output, force, database.path) as stream,
             progress(env, f"Exporting {table.value}", unit="lines") as bar,
         ):
             written = stream if not env.stderr.isatty() else CountingWriter(stream, bar)
-            count = export_table(conn, table, written, fmt)
+            count = export_table(conn, table, written, fmt, removed=everyone)
     say(env, f"Exported {_plural(count, table.removesuffix('s'))} to {output}.")
 
 
@@ -123,13 +136,13 @@ def import_(
     Example: clm import customers crm.csv --map 'Company Name=name' --map 'Owner Email=owner'
     """
     env = ctx.obj
-    from clm.domain.transfer import COLUMNS
+    from clm.domain.transfer import READ_COLUMNS
     from clm.domain.transfer.files import format_of, parse_mapping
     from clm.domain.transfer.importer import ImportProblems
     from clm.domain.transfer.imports import import_table
 
     file_format = format_of(file, fmt.value if fmt else None)
-    mapping = parse_mapping(maps or (), COLUMNS[table])
+    mapping = parse_mapping(maps or (), READ_COLUMNS[table])
     try:
         with (
             _opened(env, file) as (stream, size),

@@ -198,7 +198,9 @@ def _select_customers():
         .select_from(
             customer_influencers.join(follower, follower.c.id == customer_influencers.c.user_id)
         )
-        .where(customer_influencers.c.customer_id == customers.c.id)
+        .where(
+            customer_influencers.c.customer_id == customers.c.id, follower.c.deleted_at.is_(None)
+        )
         .scalar_subquery()
     )
     return (

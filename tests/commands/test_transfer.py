@@ -763,6 +763,64 @@ def test_a_whole_book_round_trips_byte_for_byte(book, tmp_path, db_path, fmt):
     assert export_book(book, tmp_path / "copy.db", fmt) == original
 
 
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_a_book_with_removed_users_round_trips_with_export_users_all(book, tmp_path, db_path, fmt):
+    task = book.json("task", "list", "--customer", "globex")[0]
+    book("task", "done", str(task["id"]))
+    book("user", "rm", "sam", "--unassign", "--yes")  # the done task keeps sam as its assignee
+    book("user", "rm", "bob", "--unassign", "--yes")  # no longer a collaborator nor influencer
+    original = export_book(book, db_path, fmt)
+    assert "sam" not in original["users"]
+    everyone = book("export", "users", "--all", "-f", fmt).stdout
+    removed = {u["handle"]: u["removed"] for u in rows(everyone, fmt)}
+    assert removed["sam"] == removed["bob"] == TODAY.isoformat()
+    assert not removed["alice"]
+    assert all(not m["collaborators"] for m in rows(original["milestones"], fmt))
+    assert all(not c["influencers"] for c in rows(original["customers"], fmt))
+    original["users"] = everyone
+    files = {}
+    for table, text in original.items():
+        files[table] = tmp_path / f"{table}.{fmt}"
+        files[table].write_text(text)
+    copy = tmp_path / "copy.db"
+    import_book(book, copy, files)
+    again = export_book(book, copy, fmt) | {
+        "users": book("--db", copy, "export", "users", "--all", "-f", fmt).stdout
+    }
+    assert again == original
+    assert [u["handle"] for u in book.json("--db", copy, "user", "list")] == [
+        u["handle"] for u in book.json("user", "list")
+    ]
+    # Imported again, removed users are removed here too: nothing changes.
+    assert book("import", "users", files["users"]).stderr == (
+        "Imported 5 users: 0 created, 0 updated, 5 unchanged.\n"
+    )
+
+
+def test_a_removed_row_never_removes_nor_revives_a_user(team, tmp_path, db_path):
+    team("user", "rm", "bob", "--unassign", "--yes")
+    bob = rows(team("export", "users", "--all").stdout)[-1]
+    before = dump(db_path)
+    (tmp_path / "u.csv").write_text(
+        f"handle,team,removed,uuid\nsam,sales,2026-01-05,\nbob,,,{bob['uuid']}\n"
+        "kim,sales,2026-01-05,\n"
+    )
+    assert team("import", "users", tmp_path / "u.csv", code=1).stderr.splitlines() == [
+        "line 2, field removed: user 'sam' is not removed here: clm user rm sam removes them "
+        "and hands their work over",
+        "line 3, field uuid: this user was removed",
+        "Error: 2 problems in the file; nothing imported",
+    ]
+    assert dump(db_path) == before
+    (tmp_path / "v.csv").write_text("handle,team,removed\nkim,sales,2026-01-05\n")
+    assert "create kim (removed)" in team("import", "users", tmp_path / "v.csv", "--dry-run").stderr
+    team("import", "users", tmp_path / "v.csv")
+    assert "kim" not in [u["handle"] for u in team.json("user", "list")]
+    assert team("export", "customers", "--all", code=1).stderr == (
+        "Error: --all is for export users (removed users too), not customers\n"
+    )
+
+
 TEXT = st.text(
     st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=12
 )

@@ -71,3 +71,15 @@ def test_unassign_leaves_the_work_without_an_owner(team):
     assert result.stderr == "Removed user bob.\nHanded 1 customer to nobody.\n"
     assert team.json("customer", "show", "acme")["owner"] is None
     assert "no user 'bob'" in team.error("customer", "list", "--owner", "bob")
+
+
+def test_a_removed_user_is_no_longer_an_influencer_or_collaborator_anywhere(team):
+    team("customer", "add", "Acme", "--influencer", "bob", "--influencer", "amy")
+    team("milestone", "add", "acme", "Go-live", "--due", "2027-01-15", "--collaborator", "bob")
+    team("user", "rm", "bob", "--yes")
+    assert team.json("customer", "show", "acme")["influencers"] == ["amy"]
+    listed = team.json("milestone", "list", "--customer", "acme")
+    go_live = next(m["id"] for m in listed if m["title"] == "Go-live")
+    assert team.json("milestone", "show", str(go_live))["collaborators"] == []
+    assert "bob" not in team("export", "customers").stdout
+    assert "bob" not in team("export", "milestones").stdout

@@ -65,6 +65,9 @@ COLUMNS = {
     "transitions": ("customer", "from", "to", "on", "by", "rule", "reason", "uuid"),
     "notes": ("customer", "on", "kind", "text", "by", "uuid"),
 }
+# The columns an import reads: a user's also `removed`, the day a removed user was removed,
+# as `export users --all` writes it (so a book's history imports whole).
+READ_COLUMNS = COLUMNS | {"users": (*COLUMNS["users"], "removed")}
 # The tables an import writes, in the order a whole book goes in (each refers to the ones
 # before it). Transitions, notes and CTAs are history and the engine's: export only.
 IMPORTABLE = ("users", "customers", "milestones", "tasks")

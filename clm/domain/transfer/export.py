@@ -23,6 +23,7 @@ from sqlalchemy import (
     Integer,
     String,
     Table,
+    and_,
     case,
     cast,
     func,
@@ -35,7 +36,7 @@ from sqlalchemy.sql.elements import Label
 
 from clm.dates import parse_duration
 from clm.db import binary, iso_date, joined_cells, stream_rows
-from clm.domain.transfer import COLUMNS, LIST_COLUMNS
+from clm.domain.transfer import COLUMNS, LIST_COLUMNS, READ_COLUMNS
 from clm.models import (
     ctas,
     customer_influencers,
@@ -56,13 +57,15 @@ STREAM_ROWS = 5000  # rows fetched at a time (a server-side cursor on PostgreSQL
 
 def _listed(conn: Connection, name: str, link: Table, column: str, owner):
     """The `;`-joined values of a link table's `column` for each row (`owner`: the link to
-    the row; a `user_id` is shown as the handle), as a correlated subquery; just NULL while
-    the link table has no rows at all."""
+    the row; a `user_id` is shown as the handle, of live users only: a removed user is no
+    longer a collaborator or an influencer), as a correlated subquery; just NULL while the
+    link table has no rows at all."""
     if not _has_rows(conn, link):
         return null().label(name)
     source, values = link, link.c[column]
     if column == "user_id":
         source, values = link.join(users, users.c.id == link.c.user_id), users.c.handle
+        owner = and_(owner, users.c.deleted_at.is_(None))
     subquery = select(func.aggregate_strings(values, ";")).select_from(source).where(owner)
     return subquery.scalar_subquery().label(name)
 
@@ -83,6 +86,12 @@ def _live_customer():
 
 def _users(conn):
     return select(*(users.c[key] for key in COLUMNS["users"])).where(users.c.deleted_at.is_(None))
+
+
+def _all_users(conn):
+    """Removed users too, each with the day it was removed (`removed`; empty if live)."""
+    removed = func.substr(cast(users.c.deleted_at, String), 1, 10).label("removed")
+    return select(*(users.c[key] for key in COLUMNS["users"]), removed)
 
 
 def _customers(conn):
@@ -248,18 +257,23 @@ QUERIES = {
 }
 
 
-def export_table(conn: Connection, table: str, stream: TextIO, fmt: str) -> int:
+def export_table(
+    conn: Connection, table: str, stream: TextIO, fmt: str, removed: bool = False
+) -> int:
     """Write `table` to `stream` in `fmt` (csv, tsv, json or jsonl), streamed in id order; the
-    number of rows written."""
+    number of rows written. `removed` (users only): removed users too, and the day each was
+    removed."""
     build, stored = QUERIES[table]
-    query = build(conn).order_by(stored.c.id)
     columns = COLUMNS[table]
+    if removed:
+        build, columns = _all_users, READ_COLUMNS[table]
+    query = build(conn).order_by(stored.c.id)
     if fmt in ("csv", "tsv"):
         delimiter = "\t" if fmt == "tsv" else ","
         if stream.isatty():  # on a terminal control characters are shown, never sent
             cells = _records(conn, _as_text(query), table)
             return _write_delimited(stream, columns, cells, delimiter)
-        return _write_lines(conn, query, stored.c.id, table, stream, delimiter)
+        return _write_lines(conn, query, stored.c.id, table, columns, stream, delimiter)
     return _write_json(stream, columns, _records(conn, query, table), array=fmt == "json")
 
 
@@ -477,13 +491,20 @@ def _write_delimited(
     return count
 
 
-def _write_lines(conn: Connection, query, key, table: str, stream: TextIO, delimiter: str) -> int:
+def _write_lines(
+    conn: Connection,
+    query,
+    key,
+    table: str,
+    columns: tuple[str, ...],
+    stream: TextIO,
+    delimiter: str,
+) -> int:
     """csv or tsv with each row's cells joined by the database (the driver then makes one
     string of a row, not a dozen), a batch at a time. A batch whose lines hold no delimiter,
     quote, newline or carriage return but their own is written as it is: exactly what the
     csv writer would write. The records of any other batch are read again as cells (by
     their `key` range) and written by the csv writer."""
-    columns = COLUMNS[table]
     out = _Out(stream)
     out.write(delimiter.join(columns) + "\n")
     bare = _as_text(query, bare=True).selected_columns

@@ -371,7 +371,7 @@ class Importer:
                 i = by_uuid[row.uuid]
                 found[i] = SKIP
                 if row.deleted_at is not None:
-                    self.problem(batch[i][0], "uuid", f"this {self.noun} was removed")
+                    self.matched_removed(batch[i][0], batch[i][1], row)
                 elif self.created_here(row.id):
                     self._repeated(batch[i][0], "uuid", row.uuid)
                 else:
@@ -380,6 +380,10 @@ class Importer:
         for i, row in self.match_key(rest, batch):
             found[i] = row
         return found
+
+    def matched_removed(self, line: int, values: dict, row) -> None:
+        """A row whose uuid is a removed row's: it cannot be updated."""
+        self.problem(line, "uuid", f"this {self.noun} was removed")
 
     def _check_kept_ids(self, batch: list[tuple[int, dict]], found: list) -> None:
         """A kept id the file had on an earlier line. Exports are in id order: only a batch

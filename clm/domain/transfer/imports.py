@@ -12,7 +12,7 @@ into its stage: a transition, and its stay.
 """
 
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime, time
 from functools import lru_cache
 from typing import BinaryIO, ClassVar
 
@@ -23,7 +23,7 @@ from clm.db import insert_rows, one_of
 from clm.domain.health import log_health
 from clm.domain.holidays import holiday_days
 from clm.domain.records import check_handle, new_uuid
-from clm.domain.transfer import COLUMNS
+from clm.domain.transfer import READ_COLUMNS
 from clm.domain.transfer import values as v
 from clm.domain.transfer.files import Records
 from clm.domain.transfer.importer import (
@@ -68,7 +68,7 @@ def import_table(
     caller's write transaction; `ImportProblems` lists what is wrong and writes nothing.
     `progress(rows, bytes_read)` is called after each batch."""
     importer = IMPORTERS[table](conn, today, by)
-    records = Records(stream, fmt, COLUMNS[table], importer.required, mapping)
+    records = Records(stream, fmt, READ_COLUMNS[table], importer.required, mapping)
     return importer.run(records, progress)
 
 
@@ -103,6 +103,13 @@ class KeyedImporter(Importer):
                 )
 
 
+def _removed_on(day: date | None) -> dict:
+    """A removed user's removal: the start of that day (UTC)."""
+    if day is None:
+        return {}
+    return {"deleted_at": datetime.combine(day, time.min, tzinfo=UTC), "default_owner": False}
+
+
 class UserImporter(KeyedImporter):
     table, noun = users, "user"
     key_column = "handle"
@@ -114,9 +121,15 @@ class UserImporter(KeyedImporter):
         "team": v.stripped,
         "default_owner": v.flag,
         "uuid": v.uuid_text,
+        "removed": v.iso_date,
     }
     defaulted = frozenset({"default_owner"})
     SCALARS = ("handle", "name", "email", "team", "default_owner")
+
+    # A row with a `removed` day (from `export users --all`) is a removed user: created as
+    # one, matched by its uuid (a live user may have its handle now; with no uuid, a live
+    # user of its handle is a clash), never made live here nor a live user removed (`clm user
+    # rm` hands their work over).
 
     def check(self, line: int, values: dict) -> None:
         for column in ("handle", "team"):
@@ -127,9 +140,41 @@ class UserImporter(KeyedImporter):
                     self.problem(line, column, str(exc))
         if values.get("email") is not None and "@" not in values["email"]:
             self.problem(line, "email", f"invalid email '{values['email']}': expected name@domain")
+        if values.get("removed") and values.get("default_owner"):
+            self.problem(line, "default_owner", "a removed user is no team's default owner")
+
+    def keys(self, values: dict) -> list:
+        if values.get("removed"):
+            return Importer.keys(self, values)
+        return super().keys(values)
+
+    def match_key(self, rest, batch):
+        keyed = [
+            (i, values) for i, values in rest if not (values.get("removed") and values.get("uuid"))
+        ]
+        return super().match_key(keyed, batch)
+
+    def label(self, values: dict, row=None) -> str:
+        removed = " (removed)" if row is None and values.get("removed") else ""
+        return super().label(values, row) + removed
+
+    def matched_removed(self, line: int, values: dict, row) -> None:
+        if values.get("removed"):
+            self.result.unchanged += 1  # removed here too: nothing to change
+        else:
+            super().matched_removed(line, values, row)
 
     def check_batch(self, creates, updates):
-        """A handle changed to another user's; a team's second default owner."""
+        """A handle changed to another user's; a team's second default owner; a live user
+        the file says was removed."""
+        for line, values, row in updates:
+            if values.get("removed"):
+                self.problem(
+                    line,
+                    "removed",
+                    f"user '{row.handle}' is not removed here: clm user rm {row.handle} removes "
+                    "them and hands their work over",
+                )
         renamed = {
             values["handle"]: (line, row)
             for line, values, row in updates
@@ -183,11 +228,13 @@ class UserImporter(KeyedImporter):
                 team=values.get("team"),
                 default_owner=values.get("default_owner", False),
             )
+            | _removed_on(values.get("removed"))
             for _, values in creates
         ]
         insert(self.conn, users, rows)
         for row in rows:
-            self.user_ids[row["handle"]] = row["id"]
+            if row["deleted_at"] is None or row["handle"] not in self.user_ids:
+                self.user_ids[row["handle"]] = row["id"]  # a live user's handle wins
             self.handles[row["id"]] = row["handle"]
 
     def update(self, updates):
