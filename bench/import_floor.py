@@ -5,7 +5,12 @@ import does (the same tables, rows and settings: executemany into a table empty 
 secondary indexes dropped and built at the end, a 16 MB page cache, foreign keys on, one
 transaction, ANALYZE). What clm's import adds to this is its checks of each row.
 
-    import_floor.py DB customers|milestones CSV
+    import_floor.py [--loosest] DB customers|milestones CSV
+
+`--loosest`: the least SQLite itself can take to keep what clm keeps, whatever the import:
+foreign keys off, and every index but the tables' own keys built after the rows are in (the
+uuid uniqueness too, which clm's schema has inside the table: the empty tables are made
+again without it first). A schema-independent yardstick for the target against the shell.
 
 DB is a clm database (made by `clm init`, holding the users, and for milestones the customers
 the file names); the rows go into it. `bench/run` times this in the same hyperfine run as clm's
@@ -14,6 +19,7 @@ import and its peers.
 
 import csv
 import json
+import re
 import sqlite3
 import sys
 import uuid
@@ -79,17 +85,20 @@ INSERTS = {
 
 
 def main() -> None:
-    db, table, path = sys.argv[1:4]
+    loosest = sys.argv[1] == "--loosest"
+    db, table, path = sys.argv[1 + loosest : 4 + loosest]
     conn = sqlite3.connect(db, isolation_level=None)
-    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute(f"PRAGMA foreign_keys={'OFF' if loosest else 'ON'}")
     conn.execute("PRAGMA synchronous=FULL")
     conn.execute("PRAGMA cache_size=-16384")
     conn.execute("BEGIN IMMEDIATE")
     deferred = []
     for name in TABLES[table]:
+        if loosest:
+            deferred += unique_keys_taken_out(conn, name)
         query = "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
         for index, ddl in conn.execute(query + "AND sql IS NOT NULL", (name,)).fetchall():
-            if index not in KEPT:
+            if loosest or index not in KEPT:
                 conn.execute(f"DROP INDEX {index}")
                 deferred.append(ddl)
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
@@ -112,6 +121,28 @@ def main() -> None:
     for name in TABLES[table]:
         conn.execute(f"ANALYZE {name}")
     conn.execute("COMMIT")
+
+
+def unique_keys_taken_out(conn, name: str) -> list[str]:
+    """Make the (empty) table again without its UNIQUE constraints; the indexes that build
+    them afterwards."""
+    (ddl,) = conn.execute("SELECT sql FROM sqlite_master WHERE name = ?", (name,)).fetchone()
+    found = re.findall(r",\s*(?:CONSTRAINT \w+ )?UNIQUE \(([^)]*)\)", ddl)
+    if not found:
+        return []
+    indexes = [
+        (idx, ddl_)
+        for idx, ddl_ in conn.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
+            "AND sql IS NOT NULL",
+            (name,),
+        )
+    ]
+    conn.execute(f"DROP TABLE {name}")
+    conn.execute(re.sub(r",\s*(?:CONSTRAINT \w+ )?UNIQUE \([^)]*\)", "", ddl))
+    for _, index_ddl in indexes:
+        conn.execute(index_ddl)
+    return [f"CREATE UNIQUE INDEX uq_{name}_{i} ON {name} ({cols})" for i, cols in enumerate(found)]
 
 
 def write(conn, table: str, batch: list[tuple]) -> None:
