@@ -65,6 +65,7 @@ INDEX = {'': {'commands': {'agenda': "Today's agenda: reminders of the last two 
  'tick': {'commands': {},
           'options': {'--help': None,
                       '-h': None,
+                      '--today': '',
                       '--dry-run': None,
                       '--until': '',
                       '--try': 'rule',

@@ -30,6 +30,12 @@ NEWS = (
 
 def tick(
     ctx: typer.Context,
+    today: Annotated[
+        str | None,
+        typer.Option(
+            "--today", metavar="DATE", help="The day to tick (as clm --today: default today)."
+        ),
+    ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show what it would do; write nothing.")
     ] = False,
@@ -52,7 +58,13 @@ def tick(
     ] = False,
     fmt: Annotated[
         Format,
-        typer.Option("--format", "-f", help="table (default) or json.", case_sensitive=False),
+        typer.Option(
+            "--format",
+            "-f",
+            help="table (default), json (one object; with --until an array of the days) or "
+            "jsonl (an object a day).",
+            case_sensitive=False,
+        ),
     ] = Format.table,
 ) -> None:
     """Apply the rules, fire due reminders, list what is overdue: once a day, from cron.
@@ -65,13 +77,15 @@ def tick(
     from clm.errors import Invalid
     from clm.rules import tick as run_tick
 
+    if today is not None:
+        env.today = env.date(today, "--today")
     last = env.date(until, "--until") or env.today
     if (until or trying) and not dry_run:
         raise Invalid("--until and --try play what would happen: use them with --dry-run")
     if last < env.today:
         raise Invalid(f"invalid --until {last}: it must not be before today ({env.today})")
-    if fmt not in (Format.table, Format.json):
-        raise Invalid(f"invalid --format '{fmt.value}' for tick: use table or json")
+    if fmt not in (Format.table, Format.json, Format.jsonl):
+        raise Invalid(f"invalid --format '{fmt.value}' for tick: use table, json or jsonl")
     from clm.progress import progress
 
     results = []
@@ -105,8 +119,17 @@ def tick(
         from clm.db import optimize
 
         optimize(database)
+    if fmt in (Format.json, Format.jsonl):
+        days = [_day_object(result) for result in results if not quiet or _news(result)]
+        if fmt is Format.jsonl:  # one object a day, a line each
+            env.stdout.writelines(_json(day) + "\n" for day in days)
+        elif len(results) > 1:  # --until: one array of the days
+            env.stdout.write(_json(days) + "\n")
+        elif days:
+            env.stdout.write(_json(days[0]) + "\n")
+        return
     for result in results:
-        _render(env, result, fmt, quiet)
+        _render(env, result, quiet)
 
 
 def _json_value(value):
@@ -117,24 +140,30 @@ def _json_value(value):
     return jsonable(value)
 
 
-def _render(env, result, fmt: Format, quiet: bool) -> None:
+def _news(result) -> bool:
+    return any(getattr(result, key) for key, _, _ in NEWS)
+
+
+def _day_object(result) -> dict:
     from clm.output import number
 
-    news = any(getattr(result, key) for key, _, _ in NEWS)
-    if fmt is Format.json:
-        if not quiet or news:
-            obj = {
-                "date": result.date,
-                **{k: getattr(result, k) for k, _, _ in NEWS},
-                "overdue": [
-                    {k: number(v) if isinstance(v, float) else v for k, v in row.items()}
-                    for row in result.overdue
-                ],
-                "dry_run": result.dry_run,
-            }
-            text = json.dumps(obj, ensure_ascii=False, default=_json_value)
-            env.stdout.write(text + "\n")
-        return
+    return {
+        "date": result.date,
+        **{k: getattr(result, k) for k, _, _ in NEWS},
+        "overdue": [
+            {k: number(v) if isinstance(v, float) else v for k, v in row.items()}
+            for row in result.overdue
+        ],
+        "dry_run": result.dry_run,
+    }
+
+
+def _json(value) -> str:
+    return json.dumps(value, ensure_ascii=False, default=_json_value)
+
+
+def _render(env, result, quiet: bool) -> None:
+    news = _news(result)
     if quiet and not news:
         return
     from clm.output import table

@@ -203,15 +203,25 @@ def test_a_closed_cta_is_not_reopened_while_the_condition_holds(team):
 def test_dry_run_until_plays_each_day_and_writes_nothing(team, db_path):
     team("--today", "2026-11-01", "customer", "add", "Acme", "--start", "2026-11-01")
     before = dump(db_path)
-    out = team("tick", "--dry-run", "--until", "2026-12-05", "-f", "json").stdout.splitlines()
-    days = [json.loads(line) for line in out]
+    days = team.json("tick", "--dry-run", "--until", "2026-12-05")  # one array of the days
     assert [d["date"] for d in days][:2] == ["2026-11-23", "2026-11-24"] and len(days) == 13
+    out = team("tick", "--dry-run", "--until", "2026-12-05", "-f", "jsonl").stdout.splitlines()
+    assert [json.loads(line) for line in out] == days
     assert all(d["dry_run"] for d in days)
     assert [(d["date"], t["to"]) for d in days for t in d["transitions"]] == [
         ("2026-12-01", "launched")
     ]
     assert dump(db_path) == before
     assert "use them with --dry-run" in team.error("tick", "--until", "+3d")
+
+
+def test_tick_takes_today_as_its_own_option_too(team):
+    team("customer", "add", "Acme", "--stage", "adopting")
+    assert team.json("tick", "--today", "2026-11-30")["date"] == "2026-11-30"
+    assert team.json("--today", "2026-11-30", "tick")["transitions"] == []  # the same day again
+    assert team.json("tick", "--today", "+2d")["date"] == "2026-11-25"
+    assert "invalid --today '2026-13-01'" in team.error("tick", "--today", "2026-13-01")
+    assert "use table, json or jsonl" in team.error("tick", "-f", "csv")
 
 
 def test_a_disabled_rule_can_be_tried_in_a_dry_run(team, db_path):
