@@ -32,7 +32,7 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from clm import migrations as migrations_module
 from clm.clock import Clock
-from clm.errors import ClmError, Invalid
+from clm.errors import ClmError, Invalid, NotFound
 from clm.models import meta, metadata, migrations
 
 # How long a writer waits for another's write lock before "database busy" (CLM_BUSY_TIMEOUT
@@ -139,16 +139,23 @@ class Database:
         url, path = resolve(target)
         saved = None
         if path is not None:
-            _create_private_file(path)
+            _refuse_other_files(path)
+            # The default place is made on first use; a path given by hand must exist (a typo
+            # in CLM_DB would otherwise start an empty book somewhere).
+            _create_private_file(path, make_parents=not target)
             saved = save_hot_journal(path)
         db = cls(url, path)
         if path is not None:
             db._check_recovery(saved)
         try:
             version = db.schema_version()
-        except DBAPIError:
+        except DBAPIError as exc:
             if db.damaged:
                 raise ClmError(db.damaged) from None
+            if path is not None and "not a database" in str(exc.orig):
+                raise ClmError(
+                    f"cannot read '{path}': {exc.orig} (damaged?): restore it from a backup"
+                ) from None
             raise
         if version is None:
             db._create(on_create)
@@ -308,13 +315,30 @@ def backup_path(path: Path, label: str) -> Path:
     return backup
 
 
-def _create_private_file(path: Path, exclusive: bool = False) -> None:
-    """Create an empty file readable by its owner only (SQLite gives its journal the same mode)."""
+def _refuse_other_files(path: Path) -> None:
+    """A file that is there and is not SQLite is never opened as the database."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(len(SQLITE_HEADER))
+    except (FileNotFoundError, IsADirectoryError, PermissionError):
+        return  # made, refused or reported where it is opened
+    if head and head != SQLITE_HEADER[: len(head)]:
+        raise ClmError(
+            f"'{path}' is not a SQLite database: name a clm database, or a new file to create one"
+        )
+
+
+def _create_private_file(path: Path, exclusive: bool = False, make_parents: bool = False) -> None:
+    """Create an empty file readable by its owner only (SQLite gives its journal the same mode);
+    its directory must exist unless `make_parents`."""
     if path.is_dir():
         raise Invalid(f"database path '{path}' is a directory")
     if path.exists() and not exclusive:
         return
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if make_parents:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    elif not path.parent.is_dir():
+        raise NotFound(f"no directory '{path.parent}' for '{path.name}': create it first")
     try:
         os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_NOFOLLOW, 0o600))
     except FileExistsError:

@@ -97,6 +97,36 @@ def test_a_file_that_is_not_a_clm_db_is_refused(clm, tmp_path):
     assert clm.error("--db", other, "customer", "list") == f"Error: {other} is not a clm database"
 
 
+def test_a_file_that_is_not_sqlite_or_is_unreadable_is_refused_in_one_line(clm, tmp_path):
+    junk = tmp_path / "junk.db"
+    junk.write_text("name,arr\nacme,100\n")
+    for command in (("customer", "list"), ("db", "check"), ("db", "migrate")):
+        assert clm.error("--db", junk, *command) == (
+            f"Error: '{junk}' is not a SQLite database: name a clm database, or a new file to "
+            "create one"
+        )
+    assert junk.read_text() == "name,arr\nacme,100\n"
+    torn = tmp_path / "torn.db"
+    torn.write_bytes(b"SQLite format 3\x00" + b"\xff" * 200)
+    assert clm.error("--db", torn, "customer", "list") == (
+        f"Error: cannot read '{torn}': file is not a database (damaged?): restore it from a backup"
+    )
+
+
+def test_a_db_path_in_a_missing_directory_is_refused_not_made(clm, tmp_path, db_path):
+    missing = tmp_path / "no" / "such" / "dir"
+    assert clm.error("--db", missing / "clm.db", "db", "check") == (
+        f"Error: no directory '{missing}' for 'clm.db': create it first"
+    )
+    assert not (tmp_path / "no").exists()
+    clm("customer", "add", "Acme")
+    if not ON_PG:
+        assert clm.error("db", "backup", missing / "b.db") == (
+            f"Error: no directory '{missing}' for 'b.db': create it first"
+        )
+        assert not (tmp_path / "no").exists()
+
+
 def test_a_newer_schema_is_refused(clm, db_path):
     clm("stage", "list")
     sql(db_path, "UPDATE clm_meta SET value='99' WHERE key='schema_version'")
