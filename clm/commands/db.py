@@ -137,10 +137,12 @@ def check(ctx: typer.Context) -> None:
         damage_marker(database.path).unlink()
         say(env, "The db checks out again: writes are allowed.")
     for copy in find_copies(database.path):
-        env.stdout.write(
-            f"conflicted copy ({copy.service}): {copy.path}\n"
-            f"  merge it: {merge_command(env.db_option, copy.path)}\n"
-        )
+        kind = "conflicted copy" if copy.named else "copy"
+        env.stdout.write(f"{kind} ({copy.service}): {copy.path}\n")
+        if copy.merged:
+            env.stdout.write("  merged, and unchanged since: it can be deleted\n")
+        else:
+            env.stdout.write(f"  merge it: {merge_command(env.db_option, copy.path)}\n")
 
 
 @app.command("migrate")
@@ -203,8 +205,10 @@ def merge(
         return
     if saved:
         say(env, f"Saved the db as it was before the merge as {saved}.")
-    verb = "Dry run: would merge" if dry_run else "Merged"
-    say(env, f"{verb} {other} into {database.describe()}.")
+    if dry_run:
+        say(env, f"Dry run: would merge {other} into {database.describe()}.")
+        return
+    say(env, f"Merged {other} into {database.describe()}: the copy can be deleted now.")
 
 
 @app.command("copy")

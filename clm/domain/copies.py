@@ -1,6 +1,7 @@
 """Copies of the db file beside it: the conflicted copies sync services leave when two people
 edit offline. A name is only a hint; a copy is a file that carries the db's lineage id."""
 
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,8 @@ SERVICES = (
     ("Google Drive or Box", r"{stem} \(\d+\){suffix}"),
     ("OneDrive", r"{stem}-[^.\s]+{suffix}"),
 )
+MERGED = "merged_copies"  # meta: the clocks of the copies merged in, the last KEPT_MERGES
+KEPT_MERGES = 20
 # Files beside a db that are never copies: its journal, WAL files, clm's own backups.
 NEVER = ("-journal", "-wal", "-shm", ".bak", ".damaged")
 
@@ -22,6 +25,12 @@ NEVER = ("-journal", "-wal", "-shm", ".bak", ".damaged")
 class Copy:
     path: Path
     service: str  # which sync service's naming it has, or "renamed"
+    merged: bool = False  # merged in, and unchanged since: it can go
+
+    @property
+    def named(self) -> bool:
+        """Named as a sync service names its conflicts (not a copy someone made by hand)."""
+        return self.service != "renamed"
 
 
 def find_copies(db: Path) -> list[Copy]:
@@ -29,7 +38,7 @@ def find_copies(db: Path) -> list[Copy]:
     the db's extension (not its journal or backups)."""
     from clm.db import sqlite_meta
 
-    keys = ("lineage", "backup_at")
+    keys = ("lineage", "backup_at", "hlc", MERGED)
     try:
         siblings = sorted(p for p in db.parent.iterdir() if _candidate(db, p))
     except OSError:
@@ -43,6 +52,7 @@ def find_copies(db: Path) -> list[Copy]:
         (service, re.compile(pattern.format(stem=re.escape(db.stem), suffix=re.escape(db.suffix))))
         for service, pattern in SERVICES
     ]
+    merged = set(json.loads(mine.get(MERGED) or "[]"))
     copies = []
     for path in siblings:
         theirs = sqlite_meta(path, keys) or {}
@@ -53,8 +63,20 @@ def find_copies(db: Path) -> list[Copy]:
         ):
             continue
         service = next((s for s, p in patterns if p.fullmatch(path.name)), "renamed")
-        copies.append(Copy(path, service))
+        copies.append(Copy(path, service, merged=theirs.get("hlc") in merged))
     return copies
+
+
+def remember_merged(conn, path: Path) -> None:
+    """Note that the copy at `path` is merged as it is now (by its clock, the last change it
+    holds): it is no longer a copy to merge until it changes."""
+    from clm.db import get_meta, set_meta, sqlite_meta
+
+    last = (sqlite_meta(path, ("hlc",)) or {}).get("hlc")
+    if last is None:
+        return
+    merged = [value for value in json.loads(get_meta(conn, MERGED) or "[]") if value != last]
+    set_meta(conn, MERGED, json.dumps([*merged, last][-KEPT_MERGES:]))
 
 
 def _candidate(db: Path, path: Path) -> bool:
@@ -77,8 +99,9 @@ def merge_command(db_option: str | None, copy: Path) -> str:
 
 
 def copies_warning(db: Path) -> str | None:
-    """One line when conflicted copies lie beside the db, else None."""
-    copies = find_copies(db)
+    """One line when a sync service's conflicted copies, not merged yet, lie beside the db,
+    else None. (A copy made by hand is for `db check` to list: it is often meant.)"""
+    copies = [copy for copy in find_copies(db) if copy.named and not copy.merged]
     if not copies:
         return None
     names = ", ".join(c.path.name for c in copies)

@@ -16,6 +16,7 @@ from pathlib import Path
 from sqlalchemy import Connection, Table, bindparam, delete, select, update
 
 from clm.db import clock, get_meta, utcnow
+from clm.domain.copies import remember_merged
 from clm.domain.records import CREATED
 from clm.domain.tick_owner import merge_owner
 from clm.errors import ClmError
@@ -402,4 +403,5 @@ def merge_file(database, other_path, dry_run: bool = False) -> tuple[Report, Pat
         saved = None if dry_run else database.backup(backup_path(database.path, "before-merge"))
         with database.write(dry_run=dry_run) as conn:
             report = merge_copy(conn, other)
+            remember_merged(conn, other_path)
     return report, saved
