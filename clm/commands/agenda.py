@@ -3,7 +3,7 @@
 import typer
 
 from clm.commands.common import FormatOpt
-from clm.output import Col, Format, console, render_rows, say
+from clm.output import Col, Format, render_rows, say
 
 TITLES = {
     "reminders": "Reminders of the last two weeks",
@@ -47,6 +47,8 @@ def agenda(ctx: typer.Context, fmt: FormatOpt = Format.table) -> None:
         say(env, START.format(where=path if path is not None else url))
         if Path(DEMO_FILE).is_file():
             say(env, f"A demo book is here: export CLM_DB={Path(DEMO_FILE).resolve()}")
+        if fmt is not Format.table:  # an empty agenda, for a script
+            render_rows(env, [], COLUMNS, fmt, noun="items")
         return
     from clm.domain.agenda import day_agenda
 
@@ -59,24 +61,25 @@ def agenda(ctx: typer.Context, fmt: FormatOpt = Format.table) -> None:
 
 
 def _show(env, day) -> None:
-    from clm.output import table
+    """The day's sections for people: Rich tables on a terminal, plain ones in a pipe."""
+    from rich.text import Text
 
-    out = console(env)
+    from clm.output import Listing, print_page
+
     whose = f"for {day.user}" if day.user else "for the whole book (--as USER for yours)"
-    out.print(f"Agenda of {env.today}, {whose}", markup=False, highlight=False)
+    parts = [Text(f"Agenda of {env.today}, {whose}")]
     for section, title in TITLES.items():
         rows = [row for row in day.rows if row["section"] == section]
         if not rows:
             continue
-        out.print()
-        out.print(table(COLUMNS, rows, title=f"{title} ({day.counts[section]})"))
+        parts += [Text(""), Text(f"{title} ({day.counts[section]})"), Listing(COLUMNS, rows)]
         if section in day.more:
             shown = f"{day.counts[section] - len(rows)} more"
-            out.print(f"  … {shown}: {day.more[section]}", markup=False, highlight=False)
+            parts.append(Text(f"  … {shown}: {day.more[section]}"))
     if not day.rows:
-        out.print("Nothing due, overdue or renewing soon.", markup=False, highlight=False)
-    out.print()
-    out.print(_tick_line(env.today, day.last_tick), markup=False, highlight=False)
+        parts.append(Text("Nothing due, overdue or renewing soon."))
+    parts += [Text(""), Text(_tick_line(env.today, day.last_tick))]
+    print_page(env, parts)
 
 
 def _tick_line(today, last: dict | None) -> str:

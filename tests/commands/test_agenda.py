@@ -11,6 +11,13 @@ def test_no_database_says_how_to_start(clm, db_path):
     assert not db_path.exists()
 
 
+@pytest.mark.sqlite_only("a database file that does not exist yet")
+def test_no_database_is_an_empty_agenda_for_a_script(clm, db_path):
+    assert clm("agenda", "-f", "json").stdout == "[]\n"
+    assert clm("agenda", "-f", "jsonl").stdout == ""
+    assert not db_path.exists()
+
+
 def test_demo_then_the_agenda(clm, tmp_path, monkeypatch):
     result = clm("demo")
     assert f"A demo book is here: export CLM_DB={tmp_path / 'clm-demo.db'}" in clm().stderr
@@ -26,6 +33,9 @@ def test_demo_then_the_agenda(clm, tmp_path, monkeypatch):
         assert title in book
     assert "clm customer renew aperture-corp" in book
     assert "Last tick: 2026-11-23" in book
+    # In a pipe: plain tables as every list writes them (no box drawing, no trailing spaces).
+    assert "\nOverdue (" in book and "\nkind " in book and "\n-----" in book
+    assert "─" not in book and not any(line.endswith(" ") for line in book.splitlines())
     mine = clm("--as", "alice").stdout
     assert "for alice" in mine
     rows = clm.json("agenda")
