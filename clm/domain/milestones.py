@@ -411,6 +411,12 @@ def set_status(conn: Connection, milestone_id: int, status: str, reason: str | N
         raise Invalid("blocking a milestone needs --reason")
     if row.status == status and status != "blocked":
         raise Conflict(f"milestone {milestone_id} is already {status}")
+    if row.status == "done" and status != "open":
+        # Done is done: a later occurrence may already stand in for it.
+        raise Conflict(
+            f"milestone {milestone_id} is done (on {row.done_on}): reopen it first "
+            f"(clm milestone reopen {milestone_id})"
+        )
     update_row(
         conn,
         milestones,

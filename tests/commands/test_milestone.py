@@ -97,6 +97,23 @@ def test_delivery_schedule_with_a_blocked_milestone(team):
     ]  # fmt: skip
 
 
+def test_a_done_milestone_is_reopened_before_it_is_blocked_or_cancelled(team, db_path):
+    team("customer", "add", "Acme", "--stage", "adopting")
+    team("milestone", "add", "acme", "Kickoff", "--due", "2026-11-20")
+    kickoff = next(m["id"] for m in team.json("milestone", "list") if m["title"] == "Kickoff")
+    team("milestone", "done", kickoff)
+    before = dump(db_path)
+    for command in (("block", kickoff, "--reason", "x"), ("cancel", kickoff)):
+        assert team.error("milestone", *command) == (
+            f"Error: milestone {kickoff} is done (on 2026-11-23): reopen it first "
+            f"(clm milestone reopen {kickoff})"
+        )
+    assert dump(db_path) == before
+    team("milestone", "reopen", kickoff)
+    team("milestone", "cancel", kickoff)
+    assert team.json("milestone", "show", kickoff)["status"] == "cancelled"
+
+
 def test_listing_filters(team):
     team("customer", "add", "Acme", "--stage", "adopting")
     team("milestone", "add", "acme", "Soon", "--due", "+10d")
