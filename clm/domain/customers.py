@@ -47,9 +47,17 @@ SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*", re.ASCII)
 TAG = re.compile(r"[^;\s][^;]{0,63}")
 
 
+# Latin letters that Unicode does not decompose into a base letter and an accent.
+_LETTERS = str.maketrans({"æ": "ae", "Æ": "AE", "ø": "o", "Ø": "O", "œ": "oe", "Œ": "OE",
+                          "ß": "ss", "ẞ": "SS", "đ": "d", "Đ": "D", "ð": "d", "Ð": "D",
+                          "ł": "l", "Ł": "L", "þ": "th", "Þ": "TH", "ı": "i"})  # fmt: skip
+
+
 def slugify(name: str) -> str:
-    """`Acme Corp` -> `acme-corp`: lowercased, accents folded, other runs a single `-`."""
-    folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    """`Acme Corp` -> `acme-corp`: lowercased, accents and ligatures folded (`Ærø Straße` ->
+    `aero-strasse`), other runs a single `-`."""
+    folded = unicodedata.normalize("NFKD", name.translate(_LETTERS))
+    folded = folded.encode("ascii", "ignore").decode("ascii")
     return re.sub(r"[^a-z0-9]+", "-", folded.lower()).strip("-")[:128].rstrip("-")
 
 

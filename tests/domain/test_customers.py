@@ -31,6 +31,9 @@ def test_slug_examples():
     assert slugify("Acme Corp") == "acme-corp"
     assert slugify("  Ça va? Déjà-vu!  ") == "ca-va-deja-vu"
     assert slugify("A&B__C") == "a-b-c"
+    # Letters that do not decompose are spelled out, not dropped.
+    assert slugify("Ærøskøbing Straße GmbH") == "aeroskobing-strasse-gmbh"
+    assert slugify("Łódź Œuvre Kılıç") == "lodz-oeuvre-kilic"
 
 
 def test_edits_stamp_each_changed_field_and_date_metrics(db_path):
