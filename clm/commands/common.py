@@ -45,6 +45,18 @@ def noun(help_text: str) -> typer.Typer:
     return typer.Typer(cls=ListByDefault, help=help_text, no_args_is_help=False)
 
 
+def refuse_contradiction(adding: str, added, removing: str, removed) -> None:
+    """An item both added and removed by one command (`--tag x --untag x`) is refused: which
+    one was meant is not for clm to guess."""
+    both = sorted(
+        {i.strip().lower() for i in added or ()} & {i.strip().lower() for i in removed or ()}
+    )
+    if both:
+        raise Invalid(
+            f"{adding} {both[0]} and {removing} {both[0]} contradict each other: give one"
+        )
+
+
 def confirm(env: Env, question: str, yes: bool) -> None:
     """Go on with `--yes` or a yes at the prompt; never prompt when stdin is not a terminal."""
     if yes:

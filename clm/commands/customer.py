@@ -4,7 +4,7 @@ from typing import Annotated
 
 import typer
 
-from clm.commands.common import FormatOpt, YesOpt, confirm, noun
+from clm.commands.common import FormatOpt, YesOpt, confirm, noun, refuse_contradiction
 from clm.output import Col, Format, Section, is_terminal, render_record, render_rows, say
 
 app = noun("Customers (accounts): add, list, show, edit, move, renew, remove. Lists by default.")
@@ -239,6 +239,8 @@ def edit(
     }  # fmt: skip
     if all(v is None for v in fields.values()) and not any(links.values()):
         raise Invalid("nothing to change: pass at least one option (see clm customer edit --help)")
+    refuse_contradiction("--tag", tag, "--untag", untag)
+    refuse_contradiction("--influencer", influencer, "--remove-influencer", remove_influencer)
     with env.database().write() as conn:
         changed = edit_customer(conn, env.today, slug, fields, **links)
     say(env, f"Changed {', '.join(changed)} of {slug}." if changed else f"No change to {slug}.")

@@ -4,7 +4,7 @@ from typing import Annotated
 
 import typer
 
-from clm.commands.common import FormatOpt, YesOpt, confirm, noun
+from clm.commands.common import FormatOpt, YesOpt, confirm, noun, refuse_contradiction
 from clm.output import Col, Format, Section, render_record, render_rows, say
 
 app = noun("Milestones: dated objectives with reminders. Lists unfinished ones by default.")
@@ -214,6 +214,11 @@ def edit(
     from clm.domain.milestones import edit_milestone
     from clm.errors import Invalid
 
+    if no_remind and remind:
+        raise Invalid("--remind and --no-remind contradict each other: give one")
+    refuse_contradiction(
+        "--collaborator", collaborator, "--remove-collaborator", remove_collaborator
+    )
     offsets = [] if no_remind else _durations(env, remind)
     due_day = env.date(due, "--due")
     if (title, due_day, offsets, pin) == (None, None, None, None) and not (

@@ -356,3 +356,22 @@ def test_csv_output_reads_back_a_bare_carriage_return(clm):
     clm("customer", "add", "Acme\rCorp", "--slug", "acme")
     rows = list(csv.DictReader(io.StringIO(clm("customer", "list", "-f", "csv").stdout)))
     assert [r["name"] for r in rows] == ["Acme\rCorp"]
+
+
+def test_an_item_both_added_and_removed_is_refused(team, db_path):
+    team("customer", "add", "Acme")
+    team("milestone", "add", "acme", "Kickoff", "--due", "+7d", "--remind", "1d")
+    kickoff = next(m["id"] for m in team.json("milestone", "list") if m["title"] == "Kickoff")
+    before = dump(db_path)
+    for command, message in (
+        (("customer", "edit", "acme", "--tag", "vip", "--untag", "VIP"),
+         "--tag vip and --untag vip"),
+        (("customer", "edit", "acme", "--influencer", "bob", "--remove-influencer", "bob"),
+         "--influencer bob and --remove-influencer bob"),
+        (("milestone", "edit", kickoff, "--remind", "2w", "--no-remind"),
+         "--remind and --no-remind"),
+        (("milestone", "edit", kickoff, "--collaborator", "bob", "--remove-collaborator", "bob"),
+         "--collaborator bob and --remove-collaborator bob"),
+    ):  # fmt: skip
+        assert team.error(*command) == f"Error: {message} contradict each other: give one"
+    assert dump(db_path) == before
