@@ -194,9 +194,12 @@ def _typed(value, kind):
     return value if ok else None
 
 
-def _take(table, place: str, fields: dict, problems: list[str]) -> dict | None:
+def _take(
+    table, place: str, fields: dict, problems: list[str], partial: bool = False
+) -> dict | None:
     """The values of one TOML table by `fields` (name -> (type, default)), type-checked; None
-    when it is not a table or a value has the wrong type or a required one is missing."""
+    when it is not a table or a value has the wrong type or a required one is missing (unless
+    `partial`: then a wrong value is its default, so the checks after it see the entry)."""
     if not isinstance(table, dict):
         problems.append(f"{place}: expected a table, not {table!r}")
         return None
@@ -216,8 +219,9 @@ def _take(table, place: str, fields: dict, problems: list[str]) -> dict | None:
         if value is None:
             problems.append(f"{place}.{name}: expected {_KINDS[kind]}, not {table[name]!r}")
             sound = False
+            value = None if default is REQUIRED else default
         values[name] = value
-    return values if sound else None
+    return values if sound or (partial and values.get("key") is not None) else None
 
 
 def _array(document: dict, name: str, problems: list[str]) -> list:
@@ -316,7 +320,9 @@ def _check_stages(tables: list, playbook_names: list[str], problems: list[str]) 
         problems.append("stages: the model needs at least one stage ([[stages]])")
     for i, table in enumerate(tables):
         place = f"stages[{i}]"
-        stage = _take(table, place, STAGE_TABLE, problems)
+        # A stage with one wrong value is still the stage the rules name: one problem, not one
+        # for each rule that names it.
+        stage = _take(table, place, STAGE_TABLE, problems, partial=True)
         if stage is None:
             continue
         key = _checking(problems, f"{place}.key", check_stage_key, stage["key"])

@@ -212,6 +212,20 @@ def test_apply_lists_every_problem_with_its_place_and_changes_nothing(clm, db_pa
     assert dump(db_path) == before
 
 
+def test_a_stage_with_a_wrong_value_is_one_problem_not_one_per_rule(clm, db_path, tmp_path):
+    clm("customer", "add", "Acme", "--stage", "launched")
+    model = exported(clm)
+    launched = next(s for s in model["stages"] if s["key"] == "launched")
+    launched["expected_days"] = "abc"
+    path = write(tmp_path / "bad.toml", model)
+    before = dump(db_path)
+    assert clm("model", "apply", path, code=1).stderr.splitlines() == [
+        f"{path}: stages[3].expected_days: expected a whole number, not 'abc'",
+        "Error: 1 problem in the model; nothing changed",
+    ]
+    assert dump(db_path) == before
+
+
 def test_apply_refuses_bad_toml_and_missing_files_in_one_line(clm, db_path, tmp_path):
     clm("stage", "list")
     before = dump(db_path)
