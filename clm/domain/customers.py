@@ -497,6 +497,20 @@ def move_customer(
     return enter_stage(conn, customer, target, on, by, reason=reason)
 
 
+def renewal_origin(start: date, term: Duration, renewal: date) -> tuple[date, int]:
+    """What a renewal date counts from: `(start, k)` when it is start + k × term (the
+    contract's own series), else `(renewal, 0)` (a date set by hand is its own anchor)."""
+    k = term.position_of(start, renewal)
+    return (start, k) if k else (renewal, 0)
+
+
+def next_renewal(start: date, term: Duration, previous: date | None, today: date) -> date:
+    """One term after `previous` (after `today` when there is none), computed from the anchor
+    and never chained, so month ends hold: a leap-day start renews on Feb 29 in leap years."""
+    origin, _ = renewal_origin(start, term, previous) if previous else (start, 0)
+    return term.first_after(origin, previous or today)
+
+
 def renew_customer(
     conn: Connection, today: date, by: str | None, slug: str, until: date | None = None
 ) -> dict:
@@ -504,7 +518,7 @@ def renew_customer(
     a customer in the renewal stage back to the stage it entered renewal from."""
     customer = get_customer(conn, slug)
     previous = customer.renewal
-    renewal = until or parse_duration(customer.term).after(previous or today)
+    renewal = until or next_renewal(customer.start, parse_duration(customer.term), previous, today)
     if renewal <= (previous or today):
         raise Invalid(f"invalid --until {renewal}: it must be after {previous or today}")
     update_row(conn, customers, customer, {"renewal": renewal})

@@ -322,6 +322,40 @@ def test_renew_moves_the_date_a_term_ahead_and_leaves_renewal(team):
     assert "must be after" in team.error("customer", "renew", "acme", "--until", "2020-01-01")
 
 
+def _renewals(clm, slug: str, times: int) -> list[str]:
+    """The renewal date after each of `times` renewals."""
+    dates = []
+    for _ in range(times):
+        clm("customer", "renew", slug)
+        dates.append(clm.json("customer", "show", slug)["renewal"])
+    return dates
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        # Yearly from a leap day: Feb 29 again in a leap year, not chained from Feb 28.
+        (["--start", "2028-02-29"], ["2030-02-28", "2031-02-28", "2032-02-29", "2033-02-28"]),
+        # Monthly from Jan 31: each month's end, not the 28th ever after February.
+        (["--start", "2027-01-31", "--term", "1m"], ["2027-03-31", "2027-04-30", "2027-05-31"]),
+    ],
+)
+def test_renew_counts_each_term_from_the_start_never_chained(clm, args, expected):
+    clm("customer", "add", "Leap Co", *args)
+    assert _renewals(clm, "leap-co", len(expected)) == expected
+
+
+def test_renew_after_a_renewal_set_by_hand_moves_it_one_term(clm):
+    # A renewal off the start's series (co-termed by hand) is its own anchor: one term on.
+    clm("customer", "add", "Coterm", "--start", "2026-11-23", "--renewal", "2027-02-28")
+    assert _renewals(clm, "coterm", 2) == ["2028-02-28", "2029-02-28"]
+    clm("customer", "renew", "coterm", "--until", "2029-06-30")
+    assert _renewals(clm, "coterm", 1) == ["2030-06-30"]
+    # A new term counts from the start when the renewal is on its series: start + 40m.
+    clm("customer", "edit", "coterm", "--renewal", "2030-03-23", "--term", "1m")
+    assert _renewals(clm, "coterm", 1) == ["2030-04-23"]
+
+
 def test_rm_needs_yes_when_not_interactive(book, db_path):
     before = dump(db_path)
     error = book.error("customer", "rm", "acme-corp")
