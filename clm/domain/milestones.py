@@ -440,8 +440,13 @@ def edit_milestone(
         changes["title"] = title.strip()
     if due is not None:
         changes["due"] = due
-        if row.occurrence == 0:
-            changes["anchor"] = due
+        # A new first due re-anchors its series: a playbook's first occurrence counted from
+        # its start (occurrence 1 of start +1y) too, while it has no successor yet.
+        alone = row.series == row.uuid and not _find_occurrence(
+            conn, row.series, row.occurrence + 1
+        )
+        if row.occurrence == 0 or alone:
+            changes |= {"anchor": due, "occurrence": 0}
     if pinned is not None:
         changes["pinned"] = pinned
     changes = {key: value for key, value in changes.items() if getattr(row, key) != value}
@@ -467,7 +472,7 @@ def edit_milestone(
     if add or remove:
         touched.append("collaborators")
     update_row(conn, milestones, row, changes, touched)
-    return [key for key in changes if key != "anchor"] + touched
+    return [key for key in changes if key not in ("anchor", "occurrence")] + touched
 
 
 def remove_milestone(conn: Connection, milestone_id: int) -> str:
