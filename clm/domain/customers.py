@@ -524,7 +524,7 @@ def renew_customer(
     update_row(conn, customers, customer, {"renewal": renewal})
     text = f"renewed until {renewal}" + (f" (was {previous})" if previous else "")
     add_note(conn, today, by, slug, text, kind="renewal")
-    rolled = _roll_renewal_milestone(conn, today, customer.id)
+    rolled = _roll_renewal_milestone(conn, today, customer.id, previous, renewal)
     moved = None
     if customer.stage == RENEWAL_STAGE:
         came_from = conn.scalar(
@@ -553,11 +553,9 @@ def renew_customer(
     }
 
 
-def _roll_renewal_milestone(conn: Connection, today: date, customer_id: int) -> dict | None:
-    """Mark the customer's next recurring Renewal milestone done: its next occurrence follows."""
-    from clm.domain.milestones import complete_milestone
-
-    milestone_id = conn.scalar(
+def _open_renewal_milestone(conn: Connection, customer_id: int, *where):
+    """The id of the customer's first unfinished recurring Renewal milestone, if any."""
+    return conn.scalar(
         select(milestones.c.id)
         .where(
             milestones.c.customer_id == customer_id,
@@ -565,10 +563,23 @@ def _roll_renewal_milestone(conn: Connection, today: date, customer_id: int) -> 
             milestones.c.every.is_not(None),
             milestones.c.status.in_(("open", "blocked")),
             milestones.c.deleted_at.is_(None),
+            *where,
         )
-        .order_by(milestones.c.due)
+        .order_by(milestones.c.due, milestones.c.id)
         .limit(1)
     )
+
+
+def _roll_renewal_milestone(
+    conn: Connection, today: date, customer_id: int, previous: date | None, renewal: date
+) -> dict | None:
+    """Mark done the customer's recurring Renewal milestone of the renewal being recorded (due
+    by the previous renewal date): its next occurrence follows. One that is due later was
+    marked done by hand already: a renewal rolls the series once, never twice."""
+    from clm.domain.milestones import complete_milestone
+
+    recorded = milestones.c.due <= previous if previous else milestones.c.due < renewal
+    milestone_id = _open_renewal_milestone(conn, customer_id, recorded)
     return complete_milestone(conn, today, milestone_id) if milestone_id else None
 
 

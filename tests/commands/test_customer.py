@@ -356,6 +356,25 @@ def test_renew_after_a_renewal_set_by_hand_moves_it_one_term(clm):
     assert _renewals(clm, "coterm", 1) == ["2030-04-23"]
 
 
+def _renewal_milestones(clm) -> list[tuple[str, str]]:
+    every = clm.json("milestone", "list", "--status", "all")
+    return [(m["due"], m["status"]) for m in every if m["title"] == "Renewal"]
+
+
+def test_a_renewal_rolls_the_renewal_milestone_once(clm):
+    clm("--today", "2025-01-10", "customer", "add", "Foo", "--start", "2024-03-15")
+    [first] = [m for m in clm.json("milestone", "list") if m["title"] == "Renewal"]
+    clm("--today", "2025-01-10", "milestone", "done", first["id"])
+    # The renewal of 2025-03-15 was marked done by hand: recording it rolls nothing more.
+    result = clm("--today", "2025-01-10", "customer", "renew", "foo")
+    assert result.stderr == "Renewed foo until 2026-03-15.\n"
+    assert _renewal_milestones(clm) == [("2025-03-15", "done"), ("2026-03-15", "open")]
+    assert "next: milestone" in clm("--today", "2025-01-10", "customer", "renew", "foo").stderr
+    assert _renewal_milestones(clm) == [
+        ("2025-03-15", "done"), ("2026-03-15", "done"), ("2027-03-15", "open"),
+    ]  # fmt: skip
+
+
 def test_rm_needs_yes_when_not_interactive(book, db_path):
     before = dump(db_path)
     error = book.error("customer", "rm", "acme-corp")
