@@ -172,6 +172,7 @@ def add_customer(
     )
     conn.execute(update(customers).where(customers.c.id == customer_id).values(stay=entry_key))
     run_stage_playbooks(conn, customer_id, stage_row, entry_key, today)
+    follow_renewal(conn, customer_id)
     return show_customer(conn, today, slug)[0]
 
 
@@ -445,6 +446,8 @@ def edit_customer(
     update_row(conn, customers, customer, _dated(changes, today), touched)
     if "health" in changes:
         log_health(conn, [(customer.id, today, changes["health"])])
+    if {"start", "renewal", "term"} & changes.keys():
+        follow_renewal(conn, customer.id)
     changed = [key.removesuffix("_id") for key in changes] + touched
     return changed
 
@@ -497,18 +500,33 @@ def move_customer(
     return enter_stage(conn, customer, target, on, by, reason=reason)
 
 
-def renewal_origin(start: date, term: Duration, renewal: date) -> tuple[date, int]:
-    """What a renewal date counts from: `(start, k)` when it is start + k × term (the
-    contract's own series), else `(renewal, 0)` (a date set by hand is its own anchor)."""
-    k = term.position_of(start, renewal)
-    return (start, k) if k else (renewal, 0)
+def renewal_origin(conn: Connection, customer, renewal: date) -> tuple[date, int]:
+    """What a renewal date of `customer` counts from, and its number in that series: the
+    start when it is start + k × term (the contract's own series); else the anchor of the
+    Renewal milestone due on it (a date set by hand, as its series remembers it); else itself."""
+    term = parse_duration(customer.term)
+    k = term.position_of(customer.start, renewal)
+    if k:
+        return customer.start, k
+    in_step = _open_renewal_milestone(
+        conn, customer.id, milestones.c.due == renewal, milestones.c.every == str(term)
+    )
+    if in_step is not None:
+        series = conn.execute(
+            select(milestones.c.anchor, milestones.c.occurrence).where(milestones.c.id == in_step)
+        ).one()
+        if term.shift(series.anchor, series.occurrence) == renewal:
+            return series.anchor, series.occurrence
+    return renewal, 0
 
 
-def next_renewal(start: date, term: Duration, previous: date | None, today: date) -> date:
-    """One term after `previous` (after `today` when there is none), computed from the anchor
-    and never chained, so month ends hold: a leap-day start renews on Feb 29 in leap years."""
-    origin, _ = renewal_origin(start, term, previous) if previous else (start, 0)
-    return term.first_after(origin, previous or today)
+def next_renewal(conn: Connection, customer, today: date) -> date:
+    """One term after the customer's renewal (after `today` when it has none), computed from
+    the renewal's anchor and never chained, so month ends hold: a leap-day start renews on
+    Feb 29 in leap years, a monthly term from Jan 31 on each month's end."""
+    previous = customer.renewal
+    origin, _ = renewal_origin(conn, customer, previous) if previous else (customer.start, 0)
+    return parse_duration(customer.term).first_after(origin, previous or today)
 
 
 def renew_customer(
@@ -518,13 +536,14 @@ def renew_customer(
     a customer in the renewal stage back to the stage it entered renewal from."""
     customer = get_customer(conn, slug)
     previous = customer.renewal
-    renewal = until or next_renewal(customer.start, parse_duration(customer.term), previous, today)
+    renewal = until or next_renewal(conn, customer, today)
     if renewal <= (previous or today):
         raise Invalid(f"invalid --until {renewal}: it must be after {previous or today}")
     update_row(conn, customers, customer, {"renewal": renewal})
     text = f"renewed until {renewal}" + (f" (was {previous})" if previous else "")
     add_note(conn, today, by, slug, text, kind="renewal")
     rolled = _roll_renewal_milestone(conn, today, customer.id, previous, renewal)
+    follow_renewal(conn, customer.id)
     moved = None
     if customer.stage == RENEWAL_STAGE:
         came_from = conn.scalar(
@@ -568,6 +587,20 @@ def _open_renewal_milestone(conn: Connection, customer_id: int, *where):
         .order_by(milestones.c.due, milestones.c.id)
         .limit(1)
     )
+
+
+def follow_renewal(conn: Connection, customer_id: int) -> None:
+    """Keep the customer's recurring Renewal milestone on its renewal date, recurring with its
+    term and counted from where the renewal counts from (see `renewal_origin`)."""
+    from clm.domain.milestones import rebase_series
+
+    customer = conn.execute(select(customers).where(customers.c.id == customer_id)).one()
+    milestone_id = _open_renewal_milestone(conn, customer_id)
+    if customer.renewal is None or milestone_id is None:
+        return
+    origin, occurrence = renewal_origin(conn, customer, customer.renewal)
+    term = parse_duration(customer.term)
+    rebase_series(conn, milestone_id, customer.renewal, term, origin, occurrence)
 
 
 def _roll_renewal_milestone(

@@ -375,6 +375,67 @@ def test_a_renewal_rolls_the_renewal_milestone_once(clm):
     ]  # fmt: skip
 
 
+def _open_renewal(clm, slug: str) -> tuple[str, str, list[str]]:
+    [renewal] = [m for m in clm.json("milestone", "list", "--customer", slug)
+                 if m["title"] == "Renewal"]  # fmt: skip
+    return renewal["due"], renewal["every"], renewal["remind_on"]
+
+
+def test_the_renewal_milestone_is_due_on_the_renewal_date_every_term(clm):
+    clm("customer", "add", "Mend", "--renewal", "2027-02-28")
+    assert _open_renewal(clm, "mend") == ("2027-02-28", "1y", ["2026-12-28"])
+    clm("customer", "add", "Monthly", "--start", "2027-01-31", "--term", "1m")
+    assert _open_renewal(clm, "monthly") == ("2027-02-28", "1m", ["2026-12-28"])
+    # Its occurrences count from the start, as the renewals do: each month's end.
+    assert _renewals(clm, "monthly", 2) == ["2027-03-31", "2027-04-30"]
+    assert _open_renewal(clm, "monthly") == ("2027-04-30", "1m", ["2027-02-28"])
+    # A lead has no contract yet: no renewal date, no Renewal milestone.
+    clm("customer", "add", "Lead", "--stage", "lead")
+    assert "Renewal" not in [m["title"] for m in clm.json("milestone", "list")
+                             if m["customer"] == "lead"]  # fmt: skip
+
+
+def test_editing_the_renewal_or_the_term_moves_the_renewal_milestone(clm):
+    clm("customer", "add", "Mend")
+    assert _open_renewal(clm, "mend") == ("2027-11-23", "1y", ["2027-09-23"])
+    clm("customer", "edit", "mend", "--renewal", "2027-03-31")
+    assert _open_renewal(clm, "mend") == ("2027-03-31", "1y", ["2027-01-31"])
+    clm("customer", "edit", "mend", "--term", "6m")
+    assert _open_renewal(clm, "mend") == ("2027-03-31", "6m", ["2027-01-31"])
+    # A renewal set by hand is the anchor of the renewals after it: Sep 30, then Mar 31.
+    assert _renewals(clm, "mend", 2) == ["2027-09-30", "2028-03-31"]
+    assert _open_renewal(clm, "mend") == ("2028-03-31", "6m", ["2028-01-31"])
+    clm("customer", "renew", "mend", "--until", "2028-06-15")
+    assert _open_renewal(clm, "mend") == ("2028-06-15", "6m", ["2028-04-15"])
+    assert _renewal_milestones(clm)[-3:] == [
+        ("2027-09-30", "done"), ("2028-03-31", "done"), ("2028-06-15", "open"),
+    ]  # fmt: skip
+
+
+def test_a_model_with_the_renewal_milestone_on_the_start_follows_the_renewal_too(clm, tmp_path):
+    """A database made before: its lifecycle playbook has Renewal at start +1y."""
+    import tomllib
+
+    import tomli_w
+
+    model = tomllib.loads(clm("model", "export").stdout)
+    model["playbooks"][0]["items"][-1] |= {"anchor": "start", "offset": "+1y"}
+    (tmp_path / "old.toml").write_text(tomli_w.dumps(model), encoding="utf-8")
+    clm("model", "apply", str(tmp_path / "old.toml"))
+    clm("customer", "add", "Mend", "--renewal", "2027-02-28", "--term", "6m")
+    assert _open_renewal(clm, "mend") == ("2027-02-28", "6m", ["2026-12-28"])
+
+
+def test_a_leap_day_renewal_milestone_is_due_on_feb_29_in_leap_years(clm):
+    clm("--today", "2024-02-29", "customer", "add", "Leap")
+    for _ in range(4):
+        [open_one] = [m for m in clm.json("milestone", "list") if m["title"] == "Renewal"]
+        clm("milestone", "done", open_one["id"])
+    assert [due for due, _ in _renewal_milestones(clm)] == [
+        "2025-02-28", "2026-02-28", "2027-02-28", "2028-02-29", "2029-02-28",
+    ]  # fmt: skip
+
+
 def test_rm_needs_yes_when_not_interactive(book, db_path):
     before = dump(db_path)
     error = book.error("customer", "rm", "acme-corp")
