@@ -33,6 +33,8 @@ from clm.models import (
     customers,
     milestones,
     notes,
+    playbook_runs,
+    playbooks,
     stages,
     transitions,
     users,
@@ -446,6 +448,8 @@ def edit_customer(
     update_row(conn, customers, customer, _dated(changes, today), touched)
     if "health" in changes:
         log_health(conn, [(customer.id, today, changes["health"])])
+    if customer.renewal is None and "renewal" in changes:
+        _apply_renewal_items(conn, get_customer(conn, slug), today)
     if {"start", "renewal", "term"} & changes.keys():
         follow_renewal(conn, customer.id)
     changed = [key.removesuffix("_id") for key in changes] + touched
@@ -497,7 +501,9 @@ def move_customer(
         raise Invalid(
             f"moving '{customer.slug}' back from {customer.stage} to {target.key} needs --reason"
         )
-    return enter_stage(conn, customer, target, on, by, reason=reason)
+    moved = enter_stage(conn, customer, target, on, by, reason=reason)
+    follow_renewal(conn, customer.id)  # a lead won with a renewal date gets its Renewal now
+    return moved
 
 
 def renewal_origin(conn: Connection, customer, renewal: date) -> tuple[date, int]:
@@ -543,6 +549,8 @@ def renew_customer(
     text = f"renewed until {renewal}" + (f" (was {previous})" if previous else "")
     add_note(conn, today, by, slug, text, kind="renewal")
     rolled = _roll_renewal_milestone(conn, today, customer.id, previous, renewal)
+    if previous is None:
+        _apply_renewal_items(conn, get_customer(conn, slug), today)
     follow_renewal(conn, customer.id)
     moved = None
     if customer.stage == RENEWAL_STAGE:
@@ -587,6 +595,26 @@ def _open_renewal_milestone(conn: Connection, customer_id: int, *where):
         .order_by(milestones.c.due, milestones.c.id)
         .limit(1)
     )
+
+
+def _apply_renewal_items(conn: Connection, customer, today: date) -> None:
+    """The start playbooks' items anchored on the renewal (the Renewal milestone), for a
+    customer that got its contract without a renewal date (a lead won): they were skipped then,
+    and are applied once, when it gets one."""
+    from clm.domain.playbooks import Run, apply_playbooks
+
+    ran = select(playbook_runs.c.playbook).where(
+        playbook_runs.c.customer_id == customer.id, playbook_runs.c.run_key == "start"
+    )
+    names = conn.scalars(
+        select(playbooks.c.name).where(playbooks.c.name.in_(ran), playbooks.c.deleted_at.is_(None))
+    ).all()
+    anchors = {"start": customer.start, "renewal": customer.renewal, "run": today}
+    runs = [
+        Run(customer.id, customer.owner_id, name, "start:renewal", anchors, only_anchor="renewal")
+        for name in names
+    ]
+    apply_playbooks(conn, runs)
 
 
 def follow_renewal(conn: Connection, customer_id: int) -> None:

@@ -130,6 +130,7 @@ class Run:
     anchors: dict[str, date | None]
     cta_id: int | None = None
     assignee_id: int | None = None
+    only_anchor: str | None = None  # apply only the items of this anchor
 
 
 class Templates:
@@ -202,7 +203,7 @@ def apply_playbooks(
         made, milestone_uuids = [], {}
         for item in items:
             anchor_day = run.anchors.get(item["anchor"])
-            if anchor_day is None:
+            if anchor_day is None or run.only_anchor not in (None, item["anchor"]):
                 continue
             sign, offset = parse_offset(item["offset"])
             due = offset.shift(anchor_day, sign)

@@ -426,6 +426,27 @@ def test_a_model_with_the_renewal_milestone_on_the_start_follows_the_renewal_too
     assert _open_renewal(clm, "mend") == ("2027-02-28", "6m", ["2026-12-28"])
 
 
+def test_a_lead_won_gets_its_renewal_milestone_once_it_has_a_renewal_date(clm):
+    clm("customer", "add", "Won", "--stage", "lead")
+    clm("customer", "move", "won", "onboarding")
+    titles = [m["title"] for m in clm.json("milestone", "list", "--customer", "won")]
+    assert "Introduction" in titles and "Renewal" not in titles
+    clm("customer", "edit", "won", "--renewal", "2027-12-31", "--term", "6m")
+    assert _open_renewal(clm, "won") == ("2027-12-31", "6m", ["2027-10-31"])
+    clm("customer", "edit", "won", "--renewal", "2027-11-30")
+    assert _renewal_milestones(clm) == [("2027-11-30", "open")]
+    # Renewed without a renewal date: one term from the start, and its Renewal milestone.
+    clm("customer", "add", "Won Too", "--stage", "lead")
+    clm("customer", "move", "won-too", "onboarding")
+    assert clm("customer", "renew", "won-too").stderr == "Renewed won-too until 2027-11-23.\n"
+    assert _open_renewal(clm, "won-too") == ("2027-11-23", "1y", ["2027-09-23"])
+    # A lead with a renewal date gets it, on its term, when it is won.
+    clm("customer", "add", "Dated", "--stage", "lead", "--renewal", "2027-05-05", "--term", "1m")
+    assert clm.json("milestone", "list", "--customer", "dated") == []
+    clm("customer", "move", "dated", "onboarding")
+    assert _open_renewal(clm, "dated") == ("2027-05-05", "1m", ["2027-03-05"])
+
+
 def test_a_leap_day_renewal_milestone_is_due_on_feb_29_in_leap_years(clm):
     clm("--today", "2024-02-29", "customer", "add", "Leap")
     for _ in range(4):
