@@ -59,11 +59,50 @@ class Duration:
                 f"{anchor} {'+' if n >= 0 else '-'} {abs(n)}{self.unit} is out of range"
             ) from exc
 
+    def times_in(self, other: "Duration") -> int | None:
+        """How many of this duration make exactly `other` (`1y` in `+12m`: 1), else None:
+        months with years, days with weeks; business days only with business days."""
+        mine, theirs = _in_base_units(self), _in_base_units(other)
+        if mine[1] != theirs[1] or mine[0] == 0:
+            return None
+        times, rest = divmod(theirs[0], mine[0])
+        return None if rest else times
+
+    def _steps_to(self, anchor: date, day: date) -> int:
+        """About how many of this duration lie from `anchor` to `day` (`day` not earlier)."""
+        step, unit = _in_base_units(self)
+        if unit == "m":
+            return ((day.year - anchor.year) * 12 + day.month - anchor.month) // step
+        return (day - anchor).days // step
+
+    def position_of(self, anchor: date, day: date) -> int | None:
+        """The `k >= 0` with `shift(anchor, k) == day`: where `day` falls in the series of
+        this duration counted from `anchor`, or None when it is not in that series."""
+        if self.unit == "bd" or self.count == 0 or day < anchor:
+            return None
+        k = self._steps_to(anchor, day)
+        return k if self.shift(anchor, k) == day else None
+
+    def first_after(self, anchor: date, day: date) -> date:
+        """The first date of the series `anchor + k × self` (k >= 1) that is after `day`."""
+        if self.unit == "bd" or self.count == 0:
+            return self.after(max(anchor, day))
+        k = max(1, self._steps_to(anchor, day) if day >= anchor else 1)
+        while self.shift(anchor, k) <= day:
+            k += 1
+        return self.shift(anchor, k)
+
     def after(self, anchor: date, holidays: Collection[date] = ()) -> date:
         return self.shift(anchor, 1, holidays)
 
     def before(self, anchor: date, holidays: Collection[date] = ()) -> date:
         return self.shift(anchor, -1, holidays)
+
+
+def _in_base_units(duration: Duration) -> tuple[int, str]:
+    """A duration as a count of months, of days or of business days."""
+    factor, unit = {"y": (12, "m"), "w": (7, "d")}.get(duration.unit, (1, duration.unit))
+    return duration.count * factor, unit
 
 
 def _add_business_days(anchor: date, n: int, holidays: Collection[date]) -> date:

@@ -52,7 +52,9 @@ PLAYBOOKS = (
             _milestone("Introduction", "+1m", "start"),
             _milestone("Adoption", "+3m", "start"),
             _milestone("Retention", "+12m", "start"),
-            _milestone("Renewal", "+1y", "start", remind=("2m",), every="1y"),
+            # Due on the customer's renewal date; `customer add`, `edit` and `renew` keep it
+            # there, recurring with the customer's term.
+            _milestone("Renewal", "+0d", "renewal", remind=("2m",), every="1y"),
         ),
         on_start=True,
     ),
@@ -165,6 +167,7 @@ TEMPLATES = {
 DEFAULT_TEMPLATE = "default"
 
 # `customer renew` sends a customer in this stage back to the stage it came from, and rolls
-# its recurring milestone of this title to the next occurrence.
+# its recurring milestone of this title to the next occurrence. That milestone follows the
+# customer's renewal date and term (customer add, edit and renew move it).
 RENEWAL_STAGE = "renewal"
 RENEWAL_MILESTONE = "Renewal"

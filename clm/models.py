@@ -263,7 +263,9 @@ holidays = Table(
 )
 
 # A dated objective on a customer. A recurring one is a series of rows, one per occurrence,
-# each due `every` × `occurrence` after the series' first due date.
+# each due `every` × `occurrence` after the series' anchor: its first due date, or for one a
+# playbook set a whole number of periods after a day (start +1y, every 1y), that day (the
+# first occurrence then has that number).
 milestones = Table(
     "milestones",
     metadata,
@@ -275,7 +277,7 @@ milestones = Table(
     string("every", required=False),
     string("series", 36),  # the uuid of the series' first occurrence
     number("occurrence", default=0),
-    day("anchor"),  # the series' first due date: occurrences are computed from it, not chained
+    day("anchor"),  # what the series counts from: occurrences are computed from it, not chained
     flag("pinned", False),
     string("blocked_reason", required=False),
     day("done_on", required=False),

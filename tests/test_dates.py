@@ -586,3 +586,36 @@ def test_parse_duration_raises_only_invalid_on_arbitrary_text(text):
         assert str(refusal)
     else:
         assert isinstance(result, Duration)
+
+
+series_dates = st.dates(min_value=date(1900, 1, 1), max_value=date(2150, 12, 31))
+
+
+@given(
+    anchor=series_dates,
+    every=st.builds(Duration, st.integers(1, 24), st.sampled_from(["d", "w", "m", "y"])),
+    k=st.integers(0, 40),
+)
+def test_a_series_date_knows_its_position_and_the_next_one(anchor, every, k):
+    day = every.shift(anchor, k)
+    assert every.position_of(anchor, day) == k
+    # The next date of the series is computed from the anchor, never from the clamped `day`.
+    assert every.first_after(anchor, day) == every.shift(anchor, k + 1)
+
+
+@given(anchor=series_dates, day=series_dates, every=st.sampled_from(["1m", "3m", "1y", "2w"]))
+def test_first_after_is_the_first_series_date_after_a_day(anchor, day, every):
+    every = parse_duration(every)
+    found = every.first_after(anchor, day)
+    k = every.position_of(anchor, found)
+    assert found > day and k is not None and k >= 1
+    assert k == 1 or every.shift(anchor, k - 1) <= day
+
+
+@pytest.mark.parametrize(
+    ("every", "offset", "times"),
+    [("1y", "12m", 1), ("1y", "1y", 1), ("3m", "1y", 4), ("1w", "14d", 2), ("1y", "0d", None),
+     ("1y", "6m", None), ("1m", "30d", None), ("5bd", "10bd", 2), ("1y", "10bd", None)],
+)  # fmt: skip
+def test_times_in(every, offset, times):
+    assert parse_duration(every).times_in(parse_duration(offset)) == times

@@ -33,6 +33,8 @@ from clm.models import (
     customers,
     milestones,
     notes,
+    playbook_runs,
+    playbooks,
     stages,
     transitions,
     users,
@@ -180,6 +182,7 @@ def add_customer(
     )
     conn.execute(update(customers).where(customers.c.id == customer_id).values(stay=entry_key))
     run_stage_playbooks(conn, customer_id, stage_row, entry_key, today)
+    follow_renewal(conn, customer_id)
     return show_customer(conn, today, slug)[0]
 
 
@@ -453,6 +456,10 @@ def edit_customer(
     update_row(conn, customers, customer, _dated(changes, today), touched)
     if "health" in changes:
         log_health(conn, [(customer.id, today, changes["health"])])
+    if customer.renewal is None and "renewal" in changes:
+        _apply_renewal_items(conn, get_customer(conn, slug), today)
+    if {"start", "renewal", "term"} & changes.keys():
+        follow_renewal(conn, customer.id)
     changed = [key.removesuffix("_id") for key in changes] + touched
     return changed
 
@@ -502,7 +509,38 @@ def move_customer(
         raise Invalid(
             f"moving '{customer.slug}' back from {customer.stage} to {target.key} needs --reason"
         )
-    return enter_stage(conn, customer, target, on, by, reason=reason)
+    moved = enter_stage(conn, customer, target, on, by, reason=reason)
+    follow_renewal(conn, customer.id)  # a lead won with a renewal date gets its Renewal now
+    return moved
+
+
+def renewal_origin(conn: Connection, customer, renewal: date) -> tuple[date, int]:
+    """What a renewal date of `customer` counts from, and its number in that series: the
+    start when it is start + k × term (the contract's own series); else the anchor of the
+    Renewal milestone due on it (a date set by hand, as its series remembers it); else itself."""
+    term = parse_duration(customer.term)
+    k = term.position_of(customer.start, renewal)
+    if k:
+        return customer.start, k
+    in_step = _open_renewal_milestone(
+        conn, customer.id, milestones.c.due == renewal, milestones.c.every == str(term)
+    )
+    if in_step is not None:
+        series = conn.execute(
+            select(milestones.c.anchor, milestones.c.occurrence).where(milestones.c.id == in_step)
+        ).one()
+        if term.shift(series.anchor, series.occurrence) == renewal:
+            return series.anchor, series.occurrence
+    return renewal, 0
+
+
+def next_renewal(conn: Connection, customer, today: date) -> date:
+    """One term after the customer's renewal (after `today` when it has none), computed from
+    the renewal's anchor and never chained, so month ends hold: a leap-day start renews on
+    Feb 29 in leap years, a monthly term from Jan 31 on each month's end."""
+    previous = customer.renewal
+    origin, _ = renewal_origin(conn, customer, previous) if previous else (customer.start, 0)
+    return parse_duration(customer.term).first_after(origin, previous or today)
 
 
 def renew_customer(
@@ -512,13 +550,16 @@ def renew_customer(
     a customer in the renewal stage back to the stage it entered renewal from."""
     customer = get_customer(conn, slug)
     previous = customer.renewal
-    renewal = until or parse_duration(customer.term).after(previous or today)
+    renewal = until or next_renewal(conn, customer, today)
     if renewal <= (previous or today):
         raise Invalid(f"invalid --until {renewal}: it must be after {previous or today}")
     update_row(conn, customers, customer, {"renewal": renewal})
     text = f"renewed until {renewal}" + (f" (was {previous})" if previous else "")
     add_note(conn, today, by, slug, text, kind="renewal")
-    rolled = _roll_renewal_milestone(conn, today, customer.id)
+    rolled = _roll_renewal_milestone(conn, today, customer.id, previous, renewal)
+    if previous is None:
+        _apply_renewal_items(conn, get_customer(conn, slug), today)
+    follow_renewal(conn, customer.id)
     moved = None
     if customer.stage == RENEWAL_STAGE:
         came_from = conn.scalar(
@@ -547,11 +588,9 @@ def renew_customer(
     }
 
 
-def _roll_renewal_milestone(conn: Connection, today: date, customer_id: int) -> dict | None:
-    """Mark the customer's next recurring Renewal milestone done: its next occurrence follows."""
-    from clm.domain.milestones import complete_milestone
-
-    milestone_id = conn.scalar(
+def _open_renewal_milestone(conn: Connection, customer_id: int, *where):
+    """The id of the customer's first unfinished recurring Renewal milestone, if any."""
+    return conn.scalar(
         select(milestones.c.id)
         .where(
             milestones.c.customer_id == customer_id,
@@ -559,10 +598,57 @@ def _roll_renewal_milestone(conn: Connection, today: date, customer_id: int) -> 
             milestones.c.every.is_not(None),
             milestones.c.status.in_(("open", "blocked")),
             milestones.c.deleted_at.is_(None),
+            *where,
         )
-        .order_by(milestones.c.due)
+        .order_by(milestones.c.due, milestones.c.id)
         .limit(1)
     )
+
+
+def _apply_renewal_items(conn: Connection, customer, today: date) -> None:
+    """The start playbooks' items anchored on the renewal (the Renewal milestone), for a
+    customer that got its contract without a renewal date (a lead won): they were skipped then,
+    and are applied once, when it gets one."""
+    from clm.domain.playbooks import Run, apply_playbooks
+
+    ran = select(playbook_runs.c.playbook).where(
+        playbook_runs.c.customer_id == customer.id, playbook_runs.c.run_key == "start"
+    )
+    names = conn.scalars(
+        select(playbooks.c.name).where(playbooks.c.name.in_(ran), playbooks.c.deleted_at.is_(None))
+    ).all()
+    anchors = {"start": customer.start, "renewal": customer.renewal, "run": today}
+    runs = [
+        Run(customer.id, customer.owner_id, name, "start:renewal", anchors, only_anchor="renewal")
+        for name in names
+    ]
+    apply_playbooks(conn, runs)
+
+
+def follow_renewal(conn: Connection, customer_id: int) -> None:
+    """Keep the customer's recurring Renewal milestone on its renewal date, recurring with its
+    term and counted from where the renewal counts from (see `renewal_origin`)."""
+    from clm.domain.milestones import rebase_series
+
+    customer = conn.execute(select(customers).where(customers.c.id == customer_id)).one()
+    milestone_id = _open_renewal_milestone(conn, customer_id)
+    if customer.renewal is None or milestone_id is None:
+        return
+    origin, occurrence = renewal_origin(conn, customer, customer.renewal)
+    term = parse_duration(customer.term)
+    rebase_series(conn, milestone_id, customer.renewal, term, origin, occurrence)
+
+
+def _roll_renewal_milestone(
+    conn: Connection, today: date, customer_id: int, previous: date | None, renewal: date
+) -> dict | None:
+    """Mark done the customer's recurring Renewal milestone of the renewal being recorded (due
+    by the previous renewal date): its next occurrence follows. One that is due later was
+    marked done by hand already: a renewal rolls the series once, never twice."""
+    from clm.domain.milestones import complete_milestone
+
+    recorded = milestones.c.due <= previous if previous else milestones.c.due < renewal
+    milestone_id = _open_renewal_milestone(conn, customer_id, recorded)
     return complete_milestone(conn, today, milestone_id) if milestone_id else None
 
 

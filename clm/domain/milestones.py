@@ -394,6 +394,38 @@ def _next_occurrence(conn: Connection, row) -> int | None:
     return created or _find_occurrence(conn, row.series, row.occurrence + 1)
 
 
+def rebase_series(
+    conn: Connection, milestone_id: int, due: date, every: Duration, anchor: date, occurrence: int
+) -> bool:
+    """Move an unfinished recurring milestone to `due`, recurring `every` counted from `anchor`
+    (`due` is its occurrence number `occurrence`): the next ones follow from there. Whether
+    anything changed."""
+    row = get_milestone(conn, milestone_id)
+    changes = {"due": due, "every": str(every), "anchor": anchor, "occurrence": occurrence}
+    changes = {key: value for key, value in changes.items() if getattr(row, key) != value}
+    if not changes:
+        return False
+    if {"anchor", "occurrence"} & changes.keys():
+        # It begins a series of its own (the old one's numbers may be taken by its past rows):
+        # its own uuid names it, unless successors of its own already hold that number.
+        taken = conn.scalar(
+            select(milestones.c.id).where(
+                milestones.c.series == row.uuid,
+                milestones.c.occurrence == occurrence,
+                milestones.c.id != row.id,
+                milestones.c.deleted_at.is_(None),
+            )
+        )
+        changes["series"] = new_uuid() if taken else row.uuid
+    if "due" in changes:
+        offsets = conn.scalars(
+            select(milestone_reminders.c.offset).where(milestone_reminders.c.milestone_id == row.id)
+        ).all()
+        _set_reminders(conn, row.id, due, [parse_duration(o) for o in offsets])
+    update_row(conn, milestones, row, changes)
+    return True
+
+
 def _find_occurrence(conn: Connection, series: str, occurrence: int) -> int | None:
     return conn.scalar(
         select(milestones.c.id).where(
@@ -446,8 +478,13 @@ def edit_milestone(
         changes["title"] = title.strip()
     if due is not None:
         changes["due"] = due
-        if row.occurrence == 0:
-            changes["anchor"] = due
+        # A new first due re-anchors its series: a playbook's first occurrence counted from
+        # its start (occurrence 1 of start +1y) too, while it has no successor yet.
+        alone = row.series == row.uuid and not _find_occurrence(
+            conn, row.series, row.occurrence + 1
+        )
+        if row.occurrence == 0 or alone:
+            changes |= {"anchor": due, "occurrence": 0}
     if pinned is not None:
         changes["pinned"] = pinned
     changes = {key: value for key, value in changes.items() if getattr(row, key) != value}
@@ -473,7 +510,7 @@ def edit_milestone(
     if add or remove:
         touched.append("collaborators")
     update_row(conn, milestones, row, changes, touched)
-    return [key for key in changes if key != "anchor"] + touched
+    return [key for key in changes if key not in ("anchor", "occurrence")] + touched
 
 
 def remove_milestone(conn: Connection, milestone_id: int) -> str:

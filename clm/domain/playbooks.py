@@ -6,7 +6,7 @@ from datetime import date
 
 from sqlalchemy import Connection, func, select
 
-from clm.dates import parse_duration, parse_offset
+from clm.dates import Duration, parse_duration, parse_offset
 from clm.db import insert_new, utcnow
 from clm.domain.milestones import insert_milestones, milestone_row
 from clm.domain.records import find_live, new_row, new_uuid
@@ -107,6 +107,17 @@ def _split(joined: str | None) -> list[str]:
     return joined.split(";") if joined else []
 
 
+def _series_origin(
+    anchor_day: date, sign: int, offset: Duration, every: str | None, due: date
+) -> tuple[date, int]:
+    """Where a recurring item's occurrences count from, and the first one's number: an item
+    due a whole number of periods after its anchor day (`start +1y`, every year) counts from
+    that day, so a leap-day start is due on Feb 29 again in leap years; any other from its
+    first due date."""
+    times = parse_duration(every).times_in(offset) if every and sign > 0 else None
+    return (anchor_day, times) if times else (due, 0)
+
+
 @dataclass
 class Run:
     """One playbook to apply to one customer, once per `run_key`. Tasks go to `assignee_id`,
@@ -119,6 +130,7 @@ class Run:
     anchors: dict[str, date | None]
     cta_id: int | None = None
     assignee_id: int | None = None
+    only_anchor: str | None = None  # apply only the items of this anchor
 
 
 class Templates:
@@ -191,14 +203,16 @@ def apply_playbooks(
         made, milestone_uuids = [], {}
         for item in items:
             anchor_day = run.anchors.get(item["anchor"])
-            if anchor_day is None:
+            if anchor_day is None or run.only_anchor not in (None, item["anchor"]):
                 continue
             sign, offset = parse_offset(item["offset"])
             due = offset.shift(anchor_day, sign)
             if item["kind"] == "milestone":
+                origin, occurrence = _series_origin(anchor_day, sign, offset, item["every"], due)
                 row = milestone_row(
-                    conn, run.customer_id, item["title"], due, item["every"], source
-                )
+                    conn, run.customer_id, item["title"], due, item["every"], source,
+                    occurrence=occurrence, anchor=origin,
+                )  # fmt: skip
                 milestone_rows.append(row)
                 reminders.append((row["uuid"], due, [parse_duration(r) for r in item["remind"]]))
                 milestone_uuids[item["title"]] = row["uuid"]

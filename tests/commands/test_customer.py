@@ -322,6 +322,141 @@ def test_renew_moves_the_date_a_term_ahead_and_leaves_renewal(team):
     assert "must be after" in team.error("customer", "renew", "acme", "--until", "2020-01-01")
 
 
+def _renewals(clm, slug: str, times: int) -> list[str]:
+    """The renewal date after each of `times` renewals."""
+    dates = []
+    for _ in range(times):
+        clm("customer", "renew", slug)
+        dates.append(clm.json("customer", "show", slug)["renewal"])
+    return dates
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        # Yearly from a leap day: Feb 29 again in a leap year, not chained from Feb 28.
+        (["--start", "2028-02-29"], ["2030-02-28", "2031-02-28", "2032-02-29", "2033-02-28"]),
+        # Monthly from Jan 31: each month's end, not the 28th ever after February.
+        (["--start", "2027-01-31", "--term", "1m"], ["2027-03-31", "2027-04-30", "2027-05-31"]),
+    ],
+)
+def test_renew_counts_each_term_from_the_start_never_chained(clm, args, expected):
+    clm("customer", "add", "Leap Co", *args)
+    assert _renewals(clm, "leap-co", len(expected)) == expected
+
+
+def test_renew_after_a_renewal_set_by_hand_moves_it_one_term(clm):
+    # A renewal off the start's series (co-termed by hand) is its own anchor: one term on.
+    clm("customer", "add", "Coterm", "--start", "2026-11-23", "--renewal", "2027-02-28")
+    assert _renewals(clm, "coterm", 2) == ["2028-02-28", "2029-02-28"]
+    clm("customer", "renew", "coterm", "--until", "2029-06-30")
+    assert _renewals(clm, "coterm", 1) == ["2030-06-30"]
+    # A new term counts from the start when the renewal is on its series: start + 40m.
+    clm("customer", "edit", "coterm", "--renewal", "2030-03-23", "--term", "1m")
+    assert _renewals(clm, "coterm", 1) == ["2030-04-23"]
+
+
+def _renewal_milestones(clm) -> list[tuple[str, str]]:
+    every = clm.json("milestone", "list", "--status", "all")
+    return [(m["due"], m["status"]) for m in every if m["title"] == "Renewal"]
+
+
+def test_a_renewal_rolls_the_renewal_milestone_once(clm):
+    clm("--today", "2025-01-10", "customer", "add", "Foo", "--start", "2024-03-15")
+    [first] = [m for m in clm.json("milestone", "list") if m["title"] == "Renewal"]
+    clm("--today", "2025-01-10", "milestone", "done", first["id"])
+    # The renewal of 2025-03-15 was marked done by hand: recording it rolls nothing more.
+    result = clm("--today", "2025-01-10", "customer", "renew", "foo")
+    assert result.stderr == "Renewed foo until 2026-03-15.\n"
+    assert _renewal_milestones(clm) == [("2025-03-15", "done"), ("2026-03-15", "open")]
+    assert "next: milestone" in clm("--today", "2025-01-10", "customer", "renew", "foo").stderr
+    assert _renewal_milestones(clm) == [
+        ("2025-03-15", "done"), ("2026-03-15", "done"), ("2027-03-15", "open"),
+    ]  # fmt: skip
+
+
+def _open_renewal(clm, slug: str) -> tuple[str, str, list[str]]:
+    [renewal] = [m for m in clm.json("milestone", "list", "--customer", slug)
+                 if m["title"] == "Renewal"]  # fmt: skip
+    return renewal["due"], renewal["every"], renewal["remind_on"]
+
+
+def test_the_renewal_milestone_is_due_on_the_renewal_date_every_term(clm):
+    clm("customer", "add", "Mend", "--renewal", "2027-02-28")
+    assert _open_renewal(clm, "mend") == ("2027-02-28", "1y", ["2026-12-28"])
+    clm("customer", "add", "Monthly", "--start", "2027-01-31", "--term", "1m")
+    assert _open_renewal(clm, "monthly") == ("2027-02-28", "1m", ["2026-12-28"])
+    # Its occurrences count from the start, as the renewals do: each month's end.
+    assert _renewals(clm, "monthly", 2) == ["2027-03-31", "2027-04-30"]
+    assert _open_renewal(clm, "monthly") == ("2027-04-30", "1m", ["2027-02-28"])
+    # A lead has no contract yet: no renewal date, no Renewal milestone.
+    clm("customer", "add", "Lead", "--stage", "lead")
+    assert "Renewal" not in [m["title"] for m in clm.json("milestone", "list")
+                             if m["customer"] == "lead"]  # fmt: skip
+
+
+def test_editing_the_renewal_or_the_term_moves_the_renewal_milestone(clm):
+    clm("customer", "add", "Mend")
+    assert _open_renewal(clm, "mend") == ("2027-11-23", "1y", ["2027-09-23"])
+    clm("customer", "edit", "mend", "--renewal", "2027-03-31")
+    assert _open_renewal(clm, "mend") == ("2027-03-31", "1y", ["2027-01-31"])
+    clm("customer", "edit", "mend", "--term", "6m")
+    assert _open_renewal(clm, "mend") == ("2027-03-31", "6m", ["2027-01-31"])
+    # A renewal set by hand is the anchor of the renewals after it: Sep 30, then Mar 31.
+    assert _renewals(clm, "mend", 2) == ["2027-09-30", "2028-03-31"]
+    assert _open_renewal(clm, "mend") == ("2028-03-31", "6m", ["2028-01-31"])
+    clm("customer", "renew", "mend", "--until", "2028-06-15")
+    assert _open_renewal(clm, "mend") == ("2028-06-15", "6m", ["2028-04-15"])
+    assert _renewal_milestones(clm)[-3:] == [
+        ("2027-09-30", "done"), ("2028-03-31", "done"), ("2028-06-15", "open"),
+    ]  # fmt: skip
+
+
+def test_a_model_with_the_renewal_milestone_on_the_start_follows_the_renewal_too(clm, tmp_path):
+    """A database made before: its lifecycle playbook has Renewal at start +1y."""
+    import tomllib
+
+    import tomli_w
+
+    model = tomllib.loads(clm("model", "export").stdout)
+    model["playbooks"][0]["items"][-1] |= {"anchor": "start", "offset": "+1y"}
+    (tmp_path / "old.toml").write_text(tomli_w.dumps(model), encoding="utf-8")
+    clm("model", "apply", str(tmp_path / "old.toml"))
+    clm("customer", "add", "Mend", "--renewal", "2027-02-28", "--term", "6m")
+    assert _open_renewal(clm, "mend") == ("2027-02-28", "6m", ["2026-12-28"])
+
+
+def test_a_lead_won_gets_its_renewal_milestone_once_it_has_a_renewal_date(clm):
+    clm("customer", "add", "Won", "--stage", "lead")
+    clm("customer", "move", "won", "onboarding")
+    titles = [m["title"] for m in clm.json("milestone", "list", "--customer", "won")]
+    assert "Introduction" in titles and "Renewal" not in titles
+    clm("customer", "edit", "won", "--renewal", "2027-12-31", "--term", "6m")
+    assert _open_renewal(clm, "won") == ("2027-12-31", "6m", ["2027-10-31"])
+    clm("customer", "edit", "won", "--renewal", "2027-11-30")
+    assert _renewal_milestones(clm) == [("2027-11-30", "open")]
+    # Renewed without a renewal date: one term from the start, and its Renewal milestone.
+    clm("customer", "add", "Won Too", "--stage", "lead")
+    clm("customer", "move", "won-too", "onboarding")
+    assert clm("customer", "renew", "won-too").stderr == "Renewed won-too until 2027-11-23.\n"
+    assert _open_renewal(clm, "won-too") == ("2027-11-23", "1y", ["2027-09-23"])
+    # A lead with a renewal date gets it, on its term, when it is won.
+    clm("customer", "add", "Dated", "--stage", "lead", "--renewal", "2027-05-05", "--term", "1m")
+    assert clm.json("milestone", "list", "--customer", "dated") == []
+    clm("customer", "move", "dated", "onboarding")
+    assert _open_renewal(clm, "dated") == ("2027-05-05", "1m", ["2027-03-05"])
+
+
+def test_a_leap_day_renewal_milestone_is_due_on_feb_29_in_leap_years(clm):
+    clm("--today", "2024-02-29", "customer", "add", "Leap")
+    for _ in range(4):
+        [open_one] = [m for m in clm.json("milestone", "list") if m["title"] == "Renewal"]
+        clm("milestone", "done", open_one["id"])
+    assert [due for due, _ in _renewal_milestones(clm)] == [
+        "2025-02-28", "2026-02-28", "2027-02-28", "2028-02-29", "2029-02-28",
+    ]  # fmt: skip
+
+
 def test_rm_needs_yes_when_not_interactive(book, db_path):
     before = dump(db_path)
     error = book.error("customer", "rm", "acme-corp")

@@ -151,6 +151,51 @@ def test_recurrence_is_computed_from_the_first_due_date(clm, first_due, every, d
     assert got == dues
 
 
+def _done_again_and_again(clm, title: str, times: int) -> list[str]:
+    """Mark the open milestone of `title` done `times` times; every due of its series."""
+    for _ in range(times):
+        open_id = next(m["id"] for m in clm.json("milestone", "list") if m["title"] == title)
+        clm("milestone", "done", open_id)
+    every = clm.json("milestone", "list", "--status", "all")
+    return [m["due"] for m in every if m["title"] == title]
+
+
+@pytest.mark.parametrize(
+    ("offset", "every", "dues"),
+    [
+        # A whole number of periods after the start: counted from the start (a leap day).
+        ("+1y", "1y", ["2025-02-28", "2026-02-28", "2027-02-28", "2028-02-29", "2029-02-28"]),
+        ("+12m", "1y", ["2025-02-28", "2026-02-28", "2027-02-28", "2028-02-29", "2029-02-28"]),
+        ("+2y", "1y", ["2026-02-28", "2027-02-28", "2028-02-29", "2029-02-28", "2030-02-28"]),
+        ("+1m", "1m", ["2024-03-29", "2024-04-29", "2024-05-29", "2024-06-29", "2024-07-29"]),
+        # Otherwise counted from the first due date, as a milestone added by hand.
+        ("+1d", "1y", ["2024-03-01", "2025-03-01", "2026-03-01", "2027-03-01", "2028-03-01"]),
+    ],
+)
+def test_a_playbook_anniversary_counts_from_its_anchor_day(clm, tmp_path, offset, every, dues):
+    import tomllib
+
+    import tomli_w
+
+    model = tomllib.loads(clm("model", "export").stdout)
+    [lifecycle] = [p for p in model["playbooks"] if p["name"] == "lifecycle"]
+    lifecycle["items"].append(
+        {"kind": "milestone", "title": "Anniversary", "anchor": "start", "offset": offset,
+         "every": every}
+    )  # fmt: skip
+    (tmp_path / "model.toml").write_text(tomli_w.dumps(model), encoding="utf-8")
+    clm("model", "apply", str(tmp_path / "model.toml"))
+    clm("--today", "2024-02-29", "customer", "add", "Leap", "--start", "2024-02-29")
+    assert _done_again_and_again(clm, "Anniversary", len(dues) - 1) == dues
+
+
+def test_a_new_first_due_re_anchors_a_playbook_series(clm):
+    clm("--today", "2024-02-29", "customer", "add", "Leap", "--start", "2024-02-29")
+    [renewal] = [m for m in clm.json("milestone", "list") if m["title"] == "Renewal"]
+    clm("milestone", "edit", renewal["id"], "--due", "2025-03-31")
+    assert _done_again_and_again(clm, "Renewal", 1) == ["2025-03-31", "2026-03-31"]
+
+
 def test_done_twice_creates_the_next_occurrence_once(clm, db_path):
     clm("customer", "add", "Acme", "--stage", "lead")
     clm(

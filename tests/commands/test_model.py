@@ -39,7 +39,7 @@ def test_export_is_the_whole_model_as_toml(clm):
     lifecycle = model["playbooks"][0]
     assert (lifecycle["name"], lifecycle["on_start"]) == ("lifecycle", True)
     assert lifecycle["items"][-1] == {
-        "kind": "milestone", "title": "Renewal", "anchor": "start", "offset": "+1y",
+        "kind": "milestone", "title": "Renewal", "anchor": "renewal", "offset": "+0d",
         "remind": ["2m"], "every": "1y",
     }  # fmt: skip
     clm("holiday", "add", "2026-12-25", "Christmas")
