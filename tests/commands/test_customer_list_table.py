@@ -136,5 +136,6 @@ names = st.text(
 def test_any_names_give_the_plain_tables_bytes(clm, db_path, batch):
     for name in batch:
         n = next(ADDED)
-        clm("customer", "add", name, "--slug", f"c-{n}", "--arr", str(n * 1001))
+        # `--` first: a name may begin with `-` (as `-0`), which a shell user passes the same way.
+        clm("customer", "add", "--slug", f"c-{n}", "--arr", str(n * 1001), "--", name)
     assert clm("customer", "list").stdout == plain_table(db_path, {})
