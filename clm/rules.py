@@ -19,9 +19,10 @@ from clm.db import insert_new, roomy_write, set_meta, utcnow
 from clm.domain.records import find_live, new_row, new_uuid, update_row
 from clm.errors import Conflict, Invalid
 from clm.lifecycle import RuleSpec
-from clm.models import customers, milestones, rule_firings, rules
+from clm.models import customers, milestones, notes, rule_firings, rules
 
 DAY_FIELDS = ("days_in_stage", "days_since_start", "days_to_renewal")
+DATE_FIELDS = {"days_since_start": "start", "days_to_renewal": "renewal"}  # the date counted from
 METRIC_FIELDS = ("health", "lead_score", "arr")
 MILESTONE_KINDS = ("milestone_done", "milestone_overdue")
 OPS = {
@@ -100,20 +101,44 @@ class Condition:
         found = self._milestones(day, customer_id)
         return found.with_only_columns(func.min(found.selected_columns[0])).scalar_subquery()
 
-    def since(self, row, first_milestone_day: date | None = None) -> date:
-        """The day this condition became true for a customer row that matches it (for a
-        milestone condition, given the first milestone day)."""
+    @property
+    def on_a_row_day(self) -> bool:
+        """Whether the day it became true needs a day read from other rows (`first_day`)."""
+        return self.field in MILESTONE_KINDS or self.field in DATE_FIELDS
+
+    def first_day(self, day: date, customer_id=None):
+        """SQL for the day `since` needs besides the customer row: the first milestone day of
+        a milestone condition; the day a date condition's field last changed (the latest of
+        its timeline entries, NULL when it kept the value the customer was added with)."""
+        if self.field in MILESTONE_KINDS:
+            return self.first_milestone_day(day, customer_id)
+        from clm.domain.customers import DATE_CHANGE_KINDS
+
+        owner = customers.c.id if customer_id is None else customer_id
+        kind = DATE_CHANGE_KINDS[DATE_FIELDS[self.field]]
+        return (
+            select(func.max(notes.c.on))
+            .where(notes.c.customer_id == owner, notes.c.kind == kind)
+            .scalar_subquery()
+        )
+
+    def since(self, row, first_day: date | None = None) -> date:
+        """The day this condition became true for a customer row that matches it, given its
+        `first_day` (a milestone condition's first milestone day; for a date condition, the
+        day the date last changed, if it did: a moved date holds from the move on)."""
         entered = row.stage_entered
         n = int(self.value) if self.field in DAY_FIELDS else 0
         if self.field == "days_in_stage":
             return entered + timedelta(days=n + (self.op == ">"))
         if self.field == "days_since_start":
-            return max(entered, row.start + timedelta(days=n + (self.op == ">")))
+            held = row.start + timedelta(days=n + (self.op == ">"))
+            return max(entered, held, first_day or entered)
         if self.field == "days_to_renewal":
-            return max(entered, row.renewal - timedelta(days=n - (self.op == "<")))
+            held = row.renewal - timedelta(days=n - (self.op == "<"))
+            return max(entered, held, first_day or entered)
         if self.field in METRIC_FIELDS:
             return max(entered, getattr(row, f"{self.field}_on") or entered)
-        overdue_from = first_milestone_day + timedelta(days=self.field == "milestone_overdue")
+        overdue_from = first_day + timedelta(days=self.field == "milestone_overdue")
         return max(entered, overdue_from)
 
 
@@ -339,9 +364,9 @@ def matches(
 
 def _matches(conn: Connection, rule: LoadedRule, day: date, among=None):
     firsts = {
-        i: condition.first_milestone_day(day).label(f"first_{i}")
+        i: condition.first_day(day).label(f"first_{i}")
         for i, condition in enumerate(rule.conditions)
-        if condition.field in MILESTONE_KINDS
+        if condition.on_a_row_day
     }
     fired = select(rule_firings.c.id).where(fired_in_stay(rule, customers.c.id, customers.c.stay))
     # No `stage_entered <= day` here (the day check below covers it): the planner then picks
@@ -595,8 +620,10 @@ def explain(conn: Connection, today: date, slug: str) -> Iterator[dict]:
 def _check(conn: Connection, customer, condition: Condition, today: date) -> dict:
     """One condition for one customer now: its value, whether it holds, since when."""
     field = condition.field
+    first = None
+    if condition.on_a_row_day:
+        first = conn.scalar(select(condition.first_day(today, customer.id)))
     if field in MILESTONE_KINDS:
-        first = conn.scalar(select(condition.first_milestone_day(today, customer.id)))
         holds = first is not None
         since = condition.since(customer, first) if holds else None
         return {
@@ -611,5 +638,5 @@ def _check(conn: Connection, customer, condition: Condition, today: date) -> dic
         "days_to_renewal": (customer.renewal - today).days if customer.renewal else None,
     }.get(field, getattr(customer, field, None))
     holds = value is not None and OPS[condition.op](value, condition.value)
-    since = condition.since(customer) if holds else None
+    since = condition.since(customer, first) if holds else None
     return {"condition": str(condition), "value": value, "holds": holds, "since": since}

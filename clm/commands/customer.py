@@ -240,7 +240,7 @@ def edit(
     if all(v is None for v in fields.values()) and not any(links.values()):
         raise Invalid("nothing to change: pass at least one option (see clm customer edit --help)")
     with env.database().write() as conn:
-        changed = edit_customer(conn, env.today, slug, fields, **links)
+        changed = edit_customer(conn, env.today, slug, fields, **links, by=env.user)
     say(env, f"Changed {', '.join(changed)} of {slug}." if changed else f"No change to {slug}.")
 
 
