@@ -446,7 +446,7 @@ INDEX = {'': {'commands': {'agenda': "Today's agenda: reminders of the last two 
                          'funnel': 'Per stage: customers who entered, who moved on to a later...',
                          'handoffs': 'Stage changes that handed a customer to another team,...',
                          'overdue': 'Overdue milestones, tasks and CTAs by owner, with the...',
-                         'renewals': 'Upcoming renewals, soonest first: ARR, stage, health,...',
+                         'renewals': 'Renewals lapsed (days left below 0) or due within...',
                          'stages': 'Customers and ARR per stage, in lifecycle order, with a...',
                          'time-in-stage': 'Median and p90 days per stage against its expected '
                                           'days,...'},

@@ -172,7 +172,7 @@ def render(data: dict) -> str:
         _funnel(data["funnel"]),
         '<h2 id="time-in-stage">Time in stage (days)</h2>',
         _time(data["time_in_stage"], data["over_sla"]),
-        '<h2 id="renewals">Renewals in the next 90 days</h2>',
+        '<h2 id="renewals">Renewals lapsed or due in the next 90 days</h2>',
         _renewals(data["renewals"], at_stake_count, at_stake),
         '<h2 id="overdue">Overdue milestones, tasks and CTAs</h2>',
         _overdue(data["overdue"], data["overdue_by_owner"], overdue_total),

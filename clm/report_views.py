@@ -139,7 +139,7 @@ def _sla_mark(row: dict) -> Text:
 
 def renewals_page(rows: Iterable[dict], count: int, arr: float, within: int) -> list:
     return [
-        title(f"Renewals in the next {within} days"),
+        title(f"Renewals lapsed or due in the next {within} days"),
         Listing(RENEWALS_TABLE, rows, empty="No renewals."),
         Text(f"{count:,} renewals, ARR at stake {arr:,.0f}", style="bold"),
     ]

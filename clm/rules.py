@@ -11,17 +11,18 @@ import operator
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, and_, func, or_, select
 
 from clm.db import insert_new, roomy_write, set_meta, utcnow
 from clm.domain.records import find_live, new_row, new_uuid, update_row
 from clm.errors import Conflict, Invalid
 from clm.lifecycle import RuleSpec
-from clm.models import customers, milestones, rule_firings, rules
+from clm.models import customers, milestones, notes, rule_firings, rules
 
 DAY_FIELDS = ("days_in_stage", "days_since_start", "days_to_renewal")
+DATE_FIELDS = {"days_since_start": "start", "days_to_renewal": "renewal"}  # the date counted from
 METRIC_FIELDS = ("health", "lead_score", "arr")
 MILESTONE_KINDS = ("milestone_done", "milestone_overdue")
 OPS = {
@@ -100,20 +101,44 @@ class Condition:
         found = self._milestones(day, customer_id)
         return found.with_only_columns(func.min(found.selected_columns[0])).scalar_subquery()
 
-    def since(self, row, first_milestone_day: date | None = None) -> date:
-        """The day this condition became true for a customer row that matches it (for a
-        milestone condition, given the first milestone day)."""
+    @property
+    def on_a_row_day(self) -> bool:
+        """Whether the day it became true needs a day read from other rows (`first_day`)."""
+        return self.field in MILESTONE_KINDS or self.field in DATE_FIELDS
+
+    def first_day(self, day: date, customer_id=None):
+        """SQL for the day `since` needs besides the customer row: the first milestone day of
+        a milestone condition; the day a date condition's field last changed (the latest of
+        its timeline entries, NULL when it kept the value the customer was added with)."""
+        if self.field in MILESTONE_KINDS:
+            return self.first_milestone_day(day, customer_id)
+        from clm.domain.customers import DATE_CHANGE_KINDS
+
+        owner = customers.c.id if customer_id is None else customer_id
+        kind = DATE_CHANGE_KINDS[DATE_FIELDS[self.field]]
+        return (
+            select(func.max(notes.c.on))
+            .where(notes.c.customer_id == owner, notes.c.kind == kind)
+            .scalar_subquery()
+        )
+
+    def since(self, row, first_day: date | None = None) -> date:
+        """The day this condition became true for a customer row that matches it, given its
+        `first_day` (a milestone condition's first milestone day; for a date condition, the
+        day the date last changed, if it did: a moved date holds from the move on)."""
         entered = row.stage_entered
         n = int(self.value) if self.field in DAY_FIELDS else 0
         if self.field == "days_in_stage":
             return entered + timedelta(days=n + (self.op == ">"))
         if self.field == "days_since_start":
-            return max(entered, row.start + timedelta(days=n + (self.op == ">")))
+            held = row.start + timedelta(days=n + (self.op == ">"))
+            return max(entered, held, first_day or entered)
         if self.field == "days_to_renewal":
-            return max(entered, row.renewal - timedelta(days=n - (self.op == "<")))
+            held = row.renewal - timedelta(days=n - (self.op == "<"))
+            return max(entered, held, first_day or entered)
         if self.field in METRIC_FIELDS:
             return max(entered, getattr(row, f"{self.field}_on") or entered)
-        overdue_from = first_milestone_day + timedelta(days=self.field == "milestone_overdue")
+        overdue_from = first_day + timedelta(days=self.field == "milestone_overdue")
         return max(entered, overdue_from)
 
 
@@ -284,9 +309,17 @@ class LoadedRule:
     conditions: list[Condition]
     cta: str | None
     playbook: str | None
+    uuid: str  # what its firings are recorded under: a rule re-added under a name is new
+    created_at: datetime
+    # Firings recorded under its name (before firings named the rule's uuid) that are its own,
+    # made since it was added: those of a removed rule of the same name are not.
+    named_firings: bool = False
 
 
-def _loaded(row) -> LoadedRule:
+def _loaded(conn: Connection, row) -> LoadedRule:
+    named = select(rule_firings.c.id).where(
+        rule_firings.c.rule == row.name, rule_firings.c.created_at >= row.created_at
+    )
     return LoadedRule(
         row.name,
         row.from_stages.split(";"),
@@ -294,7 +327,21 @@ def _loaded(row) -> LoadedRule:
         [parse_condition(text) for text in json.loads(row.conditions)],
         row.cta,
         row.playbook,
+        row.uuid,
+        row.created_at,
+        conn.scalar(named.limit(1)) is not None,
     )
+
+
+def fired_in_stay(rule: LoadedRule, customer_id, stay):
+    """SQL: the rule's firings for a customer in a stay (ids or columns)."""
+    mine = rule_firings.c.rule == rule.uuid
+    if rule.named_firings:
+        mine = and_(
+            rule_firings.c.rule.in_((rule.uuid, rule.name)),
+            or_(mine, rule_firings.c.created_at >= rule.created_at),
+        )
+    return and_(mine, rule_firings.c.customer_id == customer_id, rule_firings.c.stay == stay)
 
 
 ID_CHUNK = 500  # ids per IN list (SQLite's old limit on bound parameters is 999)
@@ -317,15 +364,11 @@ def matches(
 
 def _matches(conn: Connection, rule: LoadedRule, day: date, among=None):
     firsts = {
-        i: condition.first_milestone_day(day).label(f"first_{i}")
+        i: condition.first_day(day).label(f"first_{i}")
         for i, condition in enumerate(rule.conditions)
-        if condition.field in MILESTONE_KINDS
+        if condition.on_a_row_day
     }
-    fired = select(rule_firings.c.id).where(
-        rule_firings.c.rule == rule.name,
-        rule_firings.c.customer_id == customers.c.id,
-        rule_firings.c.stay == customers.c.stay,
-    )
+    fired = select(rule_firings.c.id).where(fired_in_stay(rule, customers.c.id, customers.c.stay))
     # No `stage_entered <= day` here (the day check below covers it): the planner then picks
     # the index of the rule's own condition (lead score, health, renewal…) after the stage.
     where = [
@@ -392,7 +435,7 @@ def tick(
 
     news = {"moved": [], "opened": [], "task_ids": []}
     loaded = [
-        _loaded(row)
+        _loaded(conn, row)
         for row in conn.execute(
             select(rules)
             .where(rules.c.deleted_at.is_(None), rules.c.enabled | rules.c.name.in_(trying))
@@ -460,14 +503,20 @@ def _fire(conn: Connection, firing: list, lookups, news: dict) -> dict[int, str]
         roomy_write(conn)  # a catch-up: keep its many dirty pages in memory until the commit
     now = utcnow()
     rows = [
-        {"uuid": new_uuid(), "rule": rule.name, "customer_id": customer.id,
+        {"uuid": new_uuid(), "rule": rule.uuid, "customer_id": customer.id,
          "stay": customer.stay, "fired_on": on, "created_at": now}
         for on, rule, customer in firing
     ]  # fmt: skip
     recorded = {
-        (r["rule"], r["customer_id"], r["stay"]) for r in insert_new(conn, rule_firings, rows)
+        (r["rule"], r["customer_id"], r["stay"]): r["uuid"]
+        for r in insert_new(conn, rule_firings, rows)
     }
-    fired = [f for f in firing if (f[1].name, f[2].id, f[2].stay) in recorded]
+    firing_of = {}  # (rule uuid, customer id) -> the uuid of the firing recorded
+    for _on, rule, customer in firing:
+        key = (rule.uuid, customer.id, customer.stay)
+        if key in recorded:
+            firing_of[rule.uuid, customer.id] = recorded[key]
+    fired = [f for f in firing if (f[1].uuid, f[2].id) in firing_of]
     with_cta = [f for f in fired if f[1].cta]
     wanted = []
     for on, rule, customer in with_cta:
@@ -496,7 +545,9 @@ def _fire(conn: Connection, firing: list, lookups, news: dict) -> dict[int, str]
     for on, rule, customer in fired:
         if rule.playbook and not rule.cta:
             anchors = {"run": on, "entry": on, "start": customer.start, "renewal": customer.renewal}
-            key = f"rule:{rule.name}:{customer.stay}"
+            # Once per firing (itself once per stay): a rule re-added under the same name
+            # runs its playbook again.
+            key = f"firing:{firing_of[rule.uuid, customer.id]}"
             runs.append(Run(customer.id, customer.owner_id, rule.playbook, key, anchors))
     moves = [
         Move(
@@ -531,15 +582,13 @@ def explain(conn: Connection, today: date, slug: str) -> Iterator[dict]:
 
     customer = get_customer(conn, slug)
     query = select(rules).where(rules.c.deleted_at.is_(None)).order_by(rules.c.position)
-    for row in conn.execute(query):
-        rule = _loaded(row)
+    for row in conn.execute(query).all():
+        rule = _loaded(conn, row)
         if customer.stage not in rule.from_stages:
             continue
         fired_on = conn.scalar(
-            select(rule_firings.c.fired_on).where(
-                rule_firings.c.rule == rule.name,
-                rule_firings.c.customer_id == customer.id,
-                rule_firings.c.stay == customer.stay,
+            select(func.min(rule_firings.c.fired_on)).where(
+                fired_in_stay(rule, customer.id, customer.stay)
             )
         )
         checks = [_check(conn, customer, condition, today) for condition in rule.conditions]
@@ -571,8 +620,10 @@ def explain(conn: Connection, today: date, slug: str) -> Iterator[dict]:
 def _check(conn: Connection, customer, condition: Condition, today: date) -> dict:
     """One condition for one customer now: its value, whether it holds, since when."""
     field = condition.field
+    first = None
+    if condition.on_a_row_day:
+        first = conn.scalar(select(condition.first_day(today, customer.id)))
     if field in MILESTONE_KINDS:
-        first = conn.scalar(select(condition.first_milestone_day(today, customer.id)))
         holds = first is not None
         since = condition.since(customer, first) if holds else None
         return {
@@ -587,5 +638,5 @@ def _check(conn: Connection, customer, condition: Condition, today: date) -> dic
         "days_to_renewal": (customer.renewal - today).days if customer.renewal else None,
     }.get(field, getattr(customer, field, None))
     holds = value is not None and OPS[condition.op](value, condition.value)
-    since = condition.since(customer) if holds else None
+    since = condition.since(customer, first) if holds else None
     return {"condition": str(condition), "value": value, "holds": holds, "since": since}

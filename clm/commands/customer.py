@@ -242,7 +242,7 @@ def edit(
     refuse_contradiction("--tag", tag, "--untag", untag)
     refuse_contradiction("--influencer", influencer, "--remove-influencer", remove_influencer)
     with env.database().write() as conn:
-        changed = edit_customer(conn, env.today, slug, fields, **links)
+        changed = edit_customer(conn, env.today, slug, fields, **links, by=env.user)
     say(env, f"Changed {', '.join(changed)} of {slug}." if changed else f"No change to {slug}.")
 
 

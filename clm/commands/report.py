@@ -160,7 +160,7 @@ def renewals(
     svg: SvgOpt = None,
     html: HtmlOpt = None,
 ) -> None:
-    """Upcoming renewals, soonest first: ARR, stage, health, owner, days left; the ARR at stake.
+    """Renewals lapsed (days left below 0) or due within --within, soonest first; ARR at stake.
 
     Example: clm report renewals --within 30d
     """

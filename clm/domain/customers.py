@@ -422,8 +422,10 @@ def edit_customer(
     remove_tags: Iterable[str] = (),
     add_influencers: Iterable[str] = (),
     remove_influencers: Iterable[str] = (),
+    by: str | None = None,
 ) -> list[str]:
-    """Change the given fields (None means unchanged); the names of the fields that changed."""
+    """Change the given fields (None means unchanged); the names of the fields that changed.
+    A new start or renewal date goes on the timeline, dated: the day a rule on it became true."""
     customer = get_customer(conn, slug)
     changes: dict = {}
     if fields.get("name") is not None:
@@ -454,6 +456,7 @@ def edit_customer(
         touched.append("influencers")
     # Tags and influencers merge as whole fields of the customer: stamped on it.
     update_row(conn, customers, customer, _dated(changes, today), touched)
+    _note_date_changes(conn, today, by, customer, changes)
     if "health" in changes:
         log_health(conn, [(customer.id, today, changes["health"])])
     if customer.renewal is None and "renewal" in changes:
@@ -462,6 +465,21 @@ def edit_customer(
         follow_renewal(conn, customer.id)
     changed = [key.removesuffix("_id") for key in changes] + touched
     return changed
+
+
+# The timeline kind of the entry recording a change of a date field: the entries' latest day
+# is the day the field took its value (`customer renew` writes `renewal` entries too).
+DATE_CHANGE_KINDS = {"start": "start", "renewal": "renewal"}
+
+
+def _note_date_changes(conn: Connection, today: date, by: str | None, customer, changes: dict):
+    for field, kind in DATE_CHANGE_KINDS.items():
+        if field in changes:
+            was = getattr(customer, field)
+            text = f"{field} date set to {changes[field]}" + (f" (was {was})" if was else "")
+            row = new_row(conn, customer_id=customer.id, on=today, kind=kind, text=text, by=by)
+            del row["stamps"], row["updated_at"]
+            conn.execute(notes.insert().values(row))
 
 
 def _relink(conn: Connection, table, column: str, customer_id: int, add, remove) -> bool:

@@ -6,6 +6,7 @@ from datetime import date
 from sqlalchemy import (
     Connection,
     String,
+    and_,
     cast,
     delete,
     func,
@@ -71,16 +72,50 @@ def _set_reminders(conn: Connection, milestone_id: int, due: date, offsets: Iter
         settle_reminders(conn, milestone_id)
 
 
+def log_offset(offset: str, remind_on: date) -> str:
+    """The reminder log's key for an offset firing again on another day (the due date moved
+    after it fired): the offset and the day, within the column's 16 characters. The first
+    firing of an offset is logged under the bare offset."""
+    dated = f"{offset}@{remind_on.isoformat()}"
+    return dated if len(dated) <= 16 else f"{offset}@{remind_on.toordinal()}"
+
+
+def logged_offset(key: str) -> str:
+    """The offset a reminder log key is for (`1w` or `1w@2026-12-24`: 1w)."""
+    return key.partition("@")[0]
+
+
+def fired_days(conn: Connection, milestone_uuids: list[str]) -> dict[tuple[str, str], set[date]]:
+    """(milestone uuid, offset) -> the reminder days it fired for."""
+    fired: dict[tuple[str, str], set[date]] = {}
+    log = reminder_log
+    for start in range(0, len(milestone_uuids), 500):
+        chunk = milestone_uuids[start : start + 500]
+        query = select(log.c.milestone_uuid, log.c.offset, log.c.remind_on).where(
+            log.c.milestone_uuid.in_(chunk)
+        )
+        for uuid, key, remind_on in conn.execute(query):
+            fired.setdefault((uuid, logged_offset(key)), set()).add(remind_on)
+    return fired
+
+
+def _fired_here(log, reminder):
+    """SQL: the log holds a firing of this reminder for its day (under either key)."""
+    return and_(
+        log.c.remind_on == reminder.c.remind_on,
+        or_(log.c.offset == reminder.c.offset, log.c.offset.startswith(reminder.c.offset + "@")),
+    )
+
+
 def settle_reminders(conn: Connection, milestone_id: int) -> None:
-    """Mark which of a milestone's reminders may still fire: not yet fired, and the milestone
+    """Mark which of a milestone's reminders may still fire: not yet fired for its day (a due
+    date moved after a reminder fired gives it a new day, which fires once), and the milestone
     unfinished and not removed."""
     row = conn.execute(select(milestones).where(milestones.c.id == milestone_id)).one()
     live = row.status in UNFINISHED and row.deleted_at is None
-    fired = set(
-        conn.scalars(select(reminder_log.c.offset).where(reminder_log.c.milestone_uuid == row.uuid))
-    )
-    for offset in conn.scalars(
-        select(milestone_reminders.c.offset).where(
+    fired = fired_days(conn, [row.uuid])
+    for offset, remind_on in conn.execute(
+        select(milestone_reminders.c.offset, milestone_reminders.c.remind_on).where(
             milestone_reminders.c.milestone_id == milestone_id
         )
     ).all():
@@ -90,7 +125,7 @@ def settle_reminders(conn: Connection, milestone_id: int) -> None:
                 milestone_reminders.c.milestone_id == milestone_id,
                 milestone_reminders.c.offset == offset,
             )
-            .values(pending=live and offset not in fired)
+            .values(pending=live and remind_on not in fired.get((row.uuid, offset), ()))
         )
 
 
@@ -170,7 +205,7 @@ def refresh_reminders(conn: Connection, milestone_ids: Iterable[int]) -> None:
             milestones.c.deleted_at.is_(None),
             customers.c.deleted_at.is_(None),
             ~select(log.c.id)
-            .where(log.c.milestone_uuid == milestones.c.uuid, log.c.offset == reminder.c.offset)
+            .where(log.c.milestone_uuid == milestones.c.uuid, _fired_here(log, reminder))
             .exists(),
         )
         .exists()
@@ -639,6 +674,20 @@ def fire_reminders(conn: Connection, day: date) -> list[dict]:
     ]
     # A reminder another copy of the file logged already is not fired again.
     logged = {(e["milestone_uuid"], e["offset"]) for e in insert_new(conn, reminder_log, entries)}
+    missed = [e for e in entries if (e["milestone_uuid"], e["offset"]) not in logged]
+    if missed:
+        # Offsets that fired before for another day (their due date moved since): logged again
+        # under a dated key, unless they fired for this very day.
+        fired = fired_days(conn, list({e["milestone_uuid"] for e in missed}))
+        again = [
+            e | {"offset": log_offset(e["offset"], e["remind_on"])}
+            for e in missed
+            if e["remind_on"] not in fired.get((e["milestone_uuid"], e["offset"]), ())
+        ]
+        logged |= {
+            (e["milestone_uuid"], logged_offset(e["offset"]))
+            for e in insert_new(conn, reminder_log, again)
+        }
     # Exactly the reminders read above: the pending ones whose day has come.
     conn.execute(
         update(milestone_reminders)

@@ -260,17 +260,19 @@ def over_sla(conn: Connection, today: date) -> Iterator[dict]:
 
 
 def _renewing(today: date, within_days: int):
+    """Live customers (not churned) renewing by `within_days` ahead, or whose renewal date has
+    passed without a renewal (`customer renew` moves the date on): those a CSM needs most."""
     terminal = select(stages.c.key).where(stages.c.terminal, stages.c.deleted_at.is_(None))
     return and_(
         customers.c.deleted_at.is_(None),
-        customers.c.renewal.between(today, today + timedelta(days=within_days)),
+        customers.c.renewal <= today + timedelta(days=within_days),
         customers.c.stage.not_in(terminal),
     )
 
 
 def renewals(conn: Connection, today: date, within_days: int) -> Iterator[dict]:
-    """Customers (not churned) renewing from today to `within_days` ahead, soonest first, with
-    the days left."""
+    """Customers (not churned) renewing within `within_days`, lapsed ones (negative days left)
+    first, then soonest first, with the days left."""
     from clm.domain.customers import _as_dict, _select_customers
 
     query = _select_customers().where(_renewing(today, within_days))
@@ -280,7 +282,7 @@ def renewals(conn: Connection, today: date, within_days: int) -> Iterator[dict]:
 
 
 def renewals_at_stake(conn: Connection, today: date, within_days: int) -> tuple[int, float]:
-    """How many customers renew in the window, and their ARR."""
+    """How many customers renew in the window or have lapsed, and their ARR."""
     query = select(func.count(), func.sum(customers.c.arr)).where(_renewing(today, within_days))
     count, arr = conn.execute(query).one()
     return count, _money(arr)

@@ -292,6 +292,37 @@ def test_edit_moves_reminders_and_collaborators(team):
     assert "nothing to change" in team.error("milestone", "edit", 1)
 
 
+def test_a_reminder_fires_again_once_when_its_due_date_moves_after_it_fired(team):
+    """Fired on its day, then the due date moved: the new day reminds once (the tick lists it
+    as `clm my` does), a re-run of that day fires nothing; moved back, it stays fired."""
+    team("customer", "add", "Acme", "--owner", "alice")
+    team("milestone", "add", "acme", "M1", "--due", "2026-11-30", "--remind", "1w")
+    (m1,) = [m["id"] for m in team.json("milestone", "list") if m["title"] == "M1"]
+
+    def fired(day: str, *flags: str) -> list:
+        news = team.json("--today", day, "tick", *flags)
+        mine = [r for r in news["reminders"] if r["milestone"] == m1]
+        return [(r["remind_on"], r["recipients"]) for r in mine]
+
+    assert fired("2026-11-23") == [("2026-11-23", ["alice"])]
+    team("milestone", "edit", m1, "--due", "2026-12-31")
+    assert team.json("milestone", "show", m1)["remind_on"] == ["2026-12-24"]
+    assert fired("2026-12-23") == []
+    mine = team.json("--today", "2026-12-24", "--as", "alice", "my")
+    assert ("reminder", m1) in [(r["kind"], r["id"]) for r in mine]
+    assert fired("2026-12-24", "--dry-run") == [("2026-12-24", ["alice"])]
+    assert fired("2026-12-24") == [("2026-12-24", ["alice"])]
+    assert fired("2026-12-24") == []
+    assert fired("2026-12-25") == []
+    # Back to the first due date: its reminder fired on its day already.
+    team("--today", "2026-12-25", "milestone", "edit", m1, "--due", "2026-11-30")
+    assert fired("2026-12-26") == []
+    # A third day fires once more.
+    team("--today", "2026-12-26", "milestone", "edit", m1, "--due", "2027-01-31")
+    assert fired("2027-01-24") == [("2027-01-24", ["alice"])]
+    assert fired("2027-01-25") == []
+
+
 def test_removed_collaborators_users_and_customers_stop_being_reminded(team):
     team("customer", "add", "Acme", "--stage", "lead")
     team("milestone", "add", "acme", "Go-live", "--due", "2026-12-01", "--remind", "2w",

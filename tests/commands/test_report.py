@@ -196,6 +196,27 @@ def test_renewals_leave_churned_customers_out(book):
     assert "zeta" not in [r["slug"] for r in rows(book, "renewals")]
 
 
+def test_renewals_list_lapsed_ones_first_with_negative_days_left(book):
+    """A renewal date passed without `customer renew` is what a CSM needs most: listed first,
+    however long ago; a churned customer's lapsed renewal is not."""
+    book("customer", "add", "theta", "--start", "2025-11-19", "--arr", 5000)
+    book("customer", "move", "theta", "renewal", "--on", "2026-08-21")
+    book("customer", "add", "iota", "--start", "2024-06-01", "--renewal", "2025-06-01")
+    book("customer", "edit", "zeta", "--renewal", "2026-11-01")
+    found = rows(book, "renewals")
+    assert [(r["slug"], r["stage"], r["renewal"], r["days_left"]) for r in found] == [
+        ("iota", "onboarding", "2025-06-01", -540),
+        ("theta", "renewal", "2026-11-19", -4),
+        ("delta", "onboarding", "2026-12-13", 20),
+        ("alpha", "adopting", "2027-01-01", 39),
+        ("beta", "launched", "2027-02-01", 70),
+    ]
+    assert set(found[1]) == set(rows(book, "renewals", "--within", "30d")[0])
+    out = book("report", "renewals", "--within", "30d").stdout
+    assert out.splitlines()[-1] == "3 renewals, ARR at stake 45,000"
+    assert "2026-11-19          -4   theta" in out
+
+
 def test_overdue_by_owner_with_days_overdue(team):
     team("customer", "add", "Acme Corp")
     team("milestone", "add", "acme-corp", "QBR", "--due", "2026-11-13")

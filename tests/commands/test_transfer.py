@@ -961,3 +961,19 @@ def test_a_progress_bar_only_for_a_large_file_on_a_terminal(stream, rows, shown)
         progress(rows, 500)
         assert (progress.bar is not None) == shown
     assert (stream.getvalue() != "") == shown
+
+
+def test_an_imported_due_date_gives_a_fired_reminder_a_new_day_that_fires_once(team, tmp_path):
+    team("customer", "add", "Acme", "--owner", "alice", "--stage", "lead")
+    team("milestone", "add", "acme", "M1", "--due", "2026-11-30", "--remind", "1w")
+    assert [r["title"] for r in team.json("tick")["reminders"]] == ["M1"]
+    (uuid,) = [m["uuid"] for m in team.json("milestone", "list")]
+    (tmp_path / "m.csv").write_text(f"uuid,customer,title,due\n{uuid},acme,M1,2026-12-31\n")
+    assert "1 updated" in team("import", "milestones", tmp_path / "m.csv").stderr
+    assert team.json("--today", "2026-12-23", "tick")["reminders"] == []
+    news = team.json("--today", "2026-12-24", "tick")
+    assert [(r["title"], r["remind_on"]) for r in news["reminders"]] == [("M1", "2026-12-24")]
+    assert team.json("--today", "2026-12-24", "tick")["reminders"] == []
+    (tmp_path / "m.csv").write_text(f"uuid,customer,title,due\n{uuid},acme,M1,2026-11-30\n")
+    team("import", "milestones", tmp_path / "m.csv")  # back to the day it fired for first
+    assert team.json("--today", "2026-12-26", "tick")["reminders"] == []

@@ -3,10 +3,14 @@
 import multiprocessing
 from datetime import date
 
+from sqlalchemy import select, update
+
+from clm import models
 from clm.dates import Duration
 from clm.db import Database
 from clm.domain import customers, milestones, users
 from clm.domain.stages import install_template
+from clm.models import reminder_log
 
 TODAY = date(2026, 11, 23)
 
@@ -68,3 +72,83 @@ def test_done_and_removed_milestones_never_remind(db_path):
         milestones.set_status(conn, 4, "blocked", "waiting")
         fired = {r["milestone"] for r in milestones.fire_reminders(conn, TODAY)}
     assert fired.isdisjoint({1, 2, 3}) and 4 in fired
+
+
+def test_a_moved_reminder_fires_once_across_concurrent_ticks(db_path):
+    """The 1m reminder of M0 fired; its due date moves a month on: on its new day four ticks
+    at once fire it once, under a dated key beside the first firing."""
+    path = str(db_path)
+    _book(path)
+    db = open_db(path)
+    with db.write() as conn:
+        milestones.fire_reminders(conn, TODAY)
+        milestones.edit_milestone(conn, 1, due=date(2027, 1, 1))
+    results = multiprocessing.Queue()
+    day = date(2026, 12, 1)  # M0's 1m reminder's new day, and the 2w ones of M7..M14
+    workers = [multiprocessing.Process(target=_fire, args=(path, day, results)) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(60)
+    assert sorted(results.get(timeout=60) for _ in workers) == [0, 0, 0, 1 + 8]
+    with db.read() as conn:
+        log = conn.execute(
+            select(reminder_log.c.offset, reminder_log.c.remind_on)
+            .join(models.milestones, models.milestones.c.uuid == reminder_log.c.milestone_uuid)
+            .where(models.milestones.c.id == 1)
+            .order_by(reminder_log.c.id)
+        ).all()
+    assert [tuple(r) for r in log] == [
+        ("1m", date(2026, 11, 1)),
+        ("2w", date(2026, 11, 17)),
+        ("1m@2026-12-01", date(2026, 12, 1)),
+    ]
+
+
+def test_refreshed_reminders_are_pending_for_a_day_they_have_not_fired_for(db_path):
+    """What a merge does after bringing a due date: the reminder days again from it, pending
+    unless fired for that very day."""
+    _book(db_path)
+    db = open_db(db_path)
+    with db.write() as conn:
+        milestones.fire_reminders(conn, TODAY)  # M0: 1m on Nov 1 and 2w on Nov 17
+        conn.execute(
+            update(models.milestones)
+            .where(models.milestones.c.id == 1)
+            .values(due=date(2027, 1, 1))
+        )
+        milestones.refresh_reminders(conn, [1])
+        assert _pending(conn, 1) == {"1m": True, "2w": True}
+        assert [r["offset"] for r in milestones.fire_reminders(conn, date(2026, 12, 18))] == [
+            "1m",
+            "2w",
+        ]
+        conn.execute(
+            update(models.milestones)
+            .where(models.milestones.c.id == 1)
+            .values(due=date(2026, 12, 1))
+        )
+        milestones.refresh_reminders(conn, [1])  # back to the days they fired for first
+        assert _pending(conn, 1) == {"1m": False, "2w": False}
+        conn.execute(
+            update(models.milestones)
+            .where(models.milestones.c.id == 1)
+            .values(due=date(2027, 1, 1))
+        )
+        milestones.refresh_reminders(conn, [1])  # and to the days they fired for next
+        assert _pending(conn, 1) == {"1m": False, "2w": False}
+
+
+def _pending(conn, milestone_id: int) -> dict[str, bool]:
+    rows = conn.execute(
+        select(models.milestone_reminders.c.offset, models.milestone_reminders.c.pending).where(
+            models.milestone_reminders.c.milestone_id == milestone_id
+        )
+    )
+    return {offset: bool(pending) for offset, pending in rows}
+
+
+def _move_due(conn, milestone_id: int, due: date) -> None:
+    """A due date as a merge brings it: written straight, reminders left to refresh."""
+    table = models.milestones
+    conn.execute(update(table).where(table.c.id == milestone_id).values(due=due))

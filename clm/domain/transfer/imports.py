@@ -22,6 +22,7 @@ from clm.dates import parse_duration
 from clm.db import insert_rows, one_of
 from clm.domain.health import log_health
 from clm.domain.holidays import holiday_days
+from clm.domain.milestones import logged_offset
 from clm.domain.records import check_handle, new_uuid
 from clm.domain.transfer import READ_COLUMNS
 from clm.domain.transfer import values as v
@@ -672,14 +673,17 @@ class MilestoneImporter(CustomerRowImporter):
         return True
 
     def _reminders(self, milestone_id: int, due: date, offsets, live: bool, fired=()) -> list[dict]:
+        """The reminder rows of a milestone; one that fired for its day (`fired` holds the
+        (offset, day) pairs) is not pending."""
+        days = {offset: _remind_on(offset, due, self.days_off) for offset in offsets}
         return [
             {
                 "milestone_id": milestone_id,
                 "offset": offset,
-                "remind_on": _remind_on(offset, due, self.days_off),
-                "pending": live and offset not in fired,
+                "remind_on": day,
+                "pending": live and (offset, day) not in fired,
             }
-            for offset in offsets
+            for offset, day in days.items()
         ]
 
     CREATED_COLUMNS = (
@@ -765,15 +769,16 @@ class MilestoneImporter(CustomerRowImporter):
         that fired already stays fired."""
         if not rows:
             return
-        fired: dict[str, set] = {}
+        fired: dict[str, set] = {}  # milestone uuid -> the (offset, day) reminders it fired
         if self.fired_any:
             uuids = [row.uuid for row, *_ in rows]
+            log = reminder_log
             for start in range(0, len(uuids), BATCH):
-                query = select(reminder_log.c.milestone_uuid, reminder_log.c.offset).where(
-                    one_of(self.conn, reminder_log.c.milestone_uuid, uuids[start : start + BATCH])
+                query = select(log.c.milestone_uuid, log.c.offset, log.c.remind_on).where(
+                    one_of(self.conn, log.c.milestone_uuid, uuids[start : start + BATCH])
                 )
-                for milestone_uuid, offset in self.conn.execute(query):
-                    fired.setdefault(milestone_uuid, set()).add(offset)
+                for milestone_uuid, key, remind_on in self.conn.execute(query):
+                    fired.setdefault(milestone_uuid, set()).add((logged_offset(key), remind_on))
         reminders = []
         for row, due, status, offsets in rows:
             live = status in self.UNFINISHED
