@@ -69,8 +69,15 @@ class Env:
             self.stderr.write(f"Warning: {notice}\n")
 
     def date(self, text: str | None, what: str = "date") -> date | None:
-        """A date option as SPEC.md accepts it, relative to --today; None stays None."""
-        return None if text is None else parse_date(text, self.today, what)
+        """A date option as SPEC.md accepts it, relative to --today; None stays None. A
+        business-day offset (`+5bd`) skips the model's holidays."""
+        return None if text is None else parse_date(text, self.today, what, self._holidays)
+
+    def _holidays(self) -> frozenset[date]:
+        from clm.domain.holidays import holiday_days
+
+        with self.database().read() as conn:
+            return holiday_days(conn)
 
     def duration(self, text: str | None, what: str = "duration") -> Duration | None:
         return None if text is None else parse_duration(text, what)

@@ -1,7 +1,7 @@
 """The date and duration grammar of SPEC.md, and month-end-safe date arithmetic."""
 
 import re
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -131,10 +131,17 @@ def _named_day(name: str, today: date) -> date | None:
     }.get(name, lambda: None)()
 
 
-def parse_date(text: str, today: date, what: str = "date", holidays: Collection[date] = ()) -> date:
+def parse_date(
+    text: str,
+    today: date,
+    what: str = "date",
+    holidays: Collection[date] | Callable[[], Collection[date]] = (),
+) -> date:
     """Parse a date as SPEC.md accepts it; anything else raises `Invalid` naming the forms.
 
-    No day-first or fuzzy guessing: `01/02/2026` and `next friday` are refused.
+    No day-first or fuzzy guessing: `01/02/2026` and `next friday` are refused. `holidays`
+    may be a function, called only for a business-day offset (`+5bd`): the holidays live in
+    the database, which a date that needs none of them should not open.
     """
     word = text.strip().lower()
     if _ISO.fullmatch(word):
@@ -151,6 +158,10 @@ def parse_date(text: str, today: date, what: str = "date", holidays: Collection[
         except Invalid:
             pass
         else:
+            if offset.unit != "bd":
+                holidays = ()
+            elif callable(holidays):
+                holidays = holidays()
             try:
                 return offset.shift(today, -1 if word[0] == "-" else 1, holidays)
             except Invalid:

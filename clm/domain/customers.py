@@ -21,6 +21,7 @@ from sqlalchemy import (
 from clm.dates import Duration, days_between, parse_duration
 from clm.db import utcnow
 from clm.domain.health import health_history, log_health, sparkline
+from clm.domain.holidays import days_off_for
 from clm.domain.records import find_live, new_row, update_row
 from clm.domain.stages import entry_stage, get_stage
 from clm.domain.transitions import enter_stage, record_transition, run_stage_playbooks
@@ -132,7 +133,7 @@ def add_customer(
     start = start or today
     term = term or Duration(1, "y")
     if renewal is None and stage_row.position >= get_stage(conn, entry_stage(conn)).position:
-        renewal = term.after(start)
+        renewal = term.after(start, days_off_for(conn, term))
     if renewal is not None and renewal <= start:
         raise Invalid(f"invalid renewal {renewal}: it must be after the start {start}")
     if owner is not None:
@@ -264,7 +265,8 @@ def _filtered(conn: Connection, query, today, stage, owner, tag, renewal_within)
         tagged = select(customer_tags.c.customer_id).where(customer_tags.c.tag == tag.strip())
         query = query.where(customers.c.id.in_(tagged))
     if renewal_within is not None:
-        query = query.where(customers.c.renewal.between(today, renewal_within.after(today)))
+        last = renewal_within.after(today, days_off_for(conn, renewal_within))
+        query = query.where(customers.c.renewal.between(today, last))
     return query
 
 
@@ -504,7 +506,8 @@ def renew_customer(
     a customer in the renewal stage back to the stage it entered renewal from."""
     customer = get_customer(conn, slug)
     previous = customer.renewal
-    renewal = until or parse_duration(customer.term).after(previous or today)
+    term = parse_duration(customer.term)
+    renewal = until or term.after(previous or today, days_off_for(conn, term))
     if renewal <= (previous or today):
         raise Invalid(f"invalid --until {renewal}: it must be after {previous or today}")
     update_row(conn, customers, customer, {"renewal": renewal})

@@ -17,7 +17,7 @@ from sqlalchemy import (
 
 from clm.dates import Duration, parse_duration
 from clm.db import insert_ignore, insert_new, roomy_write, utcnow
-from clm.domain.holidays import holiday_days
+from clm.domain.holidays import days_off_for, holiday_days
 from clm.domain.records import find_by_id, new_row, new_uuid, update_row
 from clm.domain.users import user_ids
 from clm.errors import Conflict, Invalid
@@ -321,7 +321,8 @@ def list_milestones(
     if overdue:
         where += [milestones.c.status.in_(UNFINISHED), milestones.c.due < today]
     if due_within is not None:
-        where.append(milestones.c.due.between(today, due_within.after(today)))
+        last = due_within.after(today, days_off_for(conn, due_within))
+        where.append(milestones.c.due.between(today, last))
     return _milestone_rows(conn, *where)
 
 

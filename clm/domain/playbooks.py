@@ -8,6 +8,7 @@ from sqlalchemy import Connection, func, select
 
 from clm.dates import parse_duration, parse_offset
 from clm.db import insert_new, utcnow
+from clm.domain.holidays import holiday_days
 from clm.domain.milestones import insert_milestones, milestone_row
 from clm.domain.records import find_live, new_row, new_uuid
 from clm.errors import Invalid
@@ -128,6 +129,13 @@ class Templates:
     def __init__(self, conn: Connection):
         self.conn = conn
         self._found: dict[str, tuple[str, list[dict]]] = {}
+        self._days_off: frozenset[date] | None = None
+
+    def days_off(self) -> frozenset[date]:
+        """The holidays a business-day offset skips, read once and only when one needs them."""
+        if self._days_off is None:
+            self._days_off = holiday_days(self.conn)
+        return self._days_off
 
     def get(self, name: str) -> tuple[str, list[dict]]:
         """The playbook's name as stored and its items in order; NotFound names the closest."""
@@ -194,7 +202,8 @@ def apply_playbooks(
             if anchor_day is None:
                 continue
             sign, offset = parse_offset(item["offset"])
-            due = offset.shift(anchor_day, sign)
+            days_off = templates.days_off() if offset.unit == "bd" else ()
+            due = offset.shift(anchor_day, sign, days_off)
             if item["kind"] == "milestone":
                 row = milestone_row(
                     conn, run.customer_id, item["title"], due, item["every"], source
