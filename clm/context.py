@@ -41,10 +41,11 @@ class Env:
             )
         real_today = date.today()
         today_text = today or os.environ.get("CLM_TODAY")
+        today_from = "--today" if today else "CLM_TODAY"  # name where the bad value came from
         return cls(
             db_target=db or os.environ.get("CLM_DB") or None,
             db_option=db,
-            today=parse_date(today_text, real_today, "--today") if today_text else real_today,
+            today=parse_date(today_text, real_today, today_from) if today_text else real_today,
             user=(user or os.environ.get("CLM_USER") or "").strip().lower() or None,
         )
 

@@ -1,5 +1,6 @@
 """Customers (accounts): add, list, show, edit, move, renew, remove, notes and stage history."""
 
+import math
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator
@@ -61,6 +62,8 @@ def _check_slug(slug: str) -> str:
 
 
 def _check_metric(value, what: str, low: float, high: float | None = None):
+    if value is not None and not math.isfinite(value):
+        raise Invalid(f"invalid {what} {value}: use a finite number")
     if value is not None and (value < low or (high is not None and value > high)):
         accepted = f"{low}–{high}" if high is not None else f"{low} or more"
         raise Invalid(f"invalid {what} {value}: use a number {accepted}")

@@ -1,6 +1,8 @@
 """Values given on the command line: each bad one is one `Error: …` line, exit 1, nothing
 changed; business-day offsets skip the model's holidays wherever a date comes in."""
 
+import pytest
+
 from tests.commands.test_model import exported, write
 from tests.conftest import dump
 
@@ -41,3 +43,93 @@ def test_business_day_windows_skip_the_holidays(clm):
     assert [r["slug"] for r in clm.json("report", "renewals", "--within", "3bd")] == ["acme"]
     clm("holiday", "rm", "2026-11-26")
     assert clm.json("customer", "list", "--renewal-within", "3bd") == []
+
+
+NUMBER = "use a number, e.g. 24000 or 24000.50"
+WHOLE = "use a whole number, e.g. 30"
+
+
+@pytest.mark.parametrize("value", ["nan", "NaN", "inf", "-inf", "Infinity", "1e400"])
+def test_a_number_that_is_not_finite_is_refused(clm, db_path, value):
+    clm("customer", "add", "Acme", "--arr", "1200")
+    before = dump(db_path)
+    assert clm.error("customer", "edit", "acme", "--arr", value) == (
+        f"Error: invalid --arr '{value}': {NUMBER}"
+    )
+    assert clm.error("customer", "add", "Beta", "--arr", value) == (
+        f"Error: invalid --arr '{value}': {NUMBER}"
+    )
+    assert dump(db_path) == before
+    assert clm.json("customer", "list")[0]["arr"] == 1200
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--arr", "1,000"], f"invalid --arr '1,000': {NUMBER} (no thousands separators)"),
+        (["--arr", "abc"], f"invalid --arr 'abc': {NUMBER}"),
+        (["--health", "50.5"], f"invalid --health '50.5': {WHOLE}"),
+        (["--health", ""], f"invalid --health '': {WHOLE}"),
+        (["--lead-score", "1e3"], f"invalid --lead-score '1e3': {WHOLE}"),
+        (["--health", "9" * 20], f"invalid --health '{'9' * 20}': {WHOLE}"),
+    ],
+)
+def test_a_bad_number_is_an_error_not_a_usage_error(clm, db_path, args, message):
+    clm("customer", "add", "Acme")
+    before = dump(db_path)
+    assert clm.error("customer", "edit", "acme", *args) == f"Error: {message}"
+    assert dump(db_path) == before
+
+
+def test_a_bad_number_argument_or_ranged_option_is_an_error_too(clm, tmp_path):
+    assert clm.error("milestone", "done", "abc") == f"Error: invalid ID 'abc': {WHOLE}"
+    assert clm.error("task", "done", "9" * 20) == f"Error: invalid ID '{'9' * 20}': {WHOLE}"
+    assert clm.error("customer", "list", "--limit", "x") == f"Error: invalid --limit 'x': {WHOLE}"
+    assert clm.error("--db", tmp_path / "d.db", "demo", "--customers", "0") == (
+        "Error: invalid --customers '0': use a whole number from 1 to 100000"
+    )
+    assert not (tmp_path / "d.db").exists()
+
+
+def test_numbers_as_typed_still_work(clm):
+    clm("customer", "add", "Acme", "--arr", "2e3", "--health", " 50")
+    clm("customer", "edit", "acme", "--lead-score", "+7")
+    [acme] = clm.json("customer", "list")
+    assert (acme["arr"], acme["health"], acme["lead_score"]) == (2000, 50, 7)
+
+
+def test_a_bad_clm_today_is_named_as_the_variable(clm, monkeypatch):
+    monkeypatch.setenv("CLM_TODAY", "bogus")
+    assert clm.error("customer", "list").startswith("Error: invalid CLM_TODAY 'bogus': use ")
+    assert clm.error("--today", "nope", "customer", "list").startswith(
+        "Error: invalid --today 'nope': use "
+    )
+    clm("--today", "2026-11-23", "customer", "list")
+
+
+def test_out_of_calendar_day_counts_are_refused(clm):
+    assert clm.error("stage", "edit", "launched", "--expected-days", "999999999") == (
+        "Error: invalid expected days 999999999: use a whole number of days from 1 to 36500"
+    )
+    assert clm.error(
+        "rule", "add", "far", "--from", "launched", "--to", "adopting",
+        "--when", "days_in_stage >= 99999999999",
+    ) == (
+        "Error: invalid condition 'days_in_stage >= 99999999999': days_in_stage takes at most "
+        "36500 days"
+    )  # fmt: skip
+    huge = "9" * 400  # float() makes it infinite
+    assert (
+        clm.error(
+            "rule",
+            "add",
+            "rich",
+            "--from",
+            "launched",
+            "--to",
+            "adopting",
+            "--when",
+            f"arr >= {huge}",
+        )
+        == f"Error: invalid condition 'arr >= {huge}': {huge} is not a finite number"
+    )

@@ -114,14 +114,16 @@ def amount(raw) -> float | None:
 def _number(raw) -> int | float:
     if isinstance(raw, bool) or not isinstance(raw, int | float | str):
         raise BadValue(f"invalid number {_shown(raw)}")
+    value = raw
     if isinstance(raw, str):
         try:
-            raw = int(raw) if raw.strip().lstrip("+-").isdigit() else float(raw)
+            value = int(raw) if raw.strip().lstrip("+-").isdigit() else float(raw)
         except ValueError:
             raise BadValue(f"invalid number '{_shown(raw)}'") from None
-    if isinstance(raw, float) and not math.isfinite(raw):
-        raise BadValue(f"invalid number '{raw}'")
-    return raw
+    if isinstance(value, float) and not math.isfinite(value):
+        # `1e400` reads as infinity: name the cell as written.
+        raise BadValue(f"invalid number '{_shown(raw)}': use a finite number")
+    return value
 
 
 @inline(_LOOKED_UP, {"": None, "true": True, "false": False})
