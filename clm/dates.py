@@ -97,16 +97,26 @@ RECURRENCES = {"year": Duration(1, "y"), "quarter": Duration(3, "m"), "month": D
                "week": Duration(1, "w")}  # fmt: skip
 
 
-def parse_every(text: str) -> Duration:
-    """A recurrence: year, quarter, month, week or a duration (`6m`, `2w`)."""
+EVERY_FORMS = (
+    "year, quarter, month, week or a duration like 6m (days, weeks, months or years, "
+    "up to 100 years)"
+)
+# The longest recurrence, per unit: a century (a longer one is a typo, and soon off the calendar).
+_EVERY_MAX = {"d": 36_525, "w": 5_218, "m": 1_200, "y": 100}
+
+
+def parse_every(text: str, what: str = "--every") -> Duration:
+    """A recurrence: year, quarter, month, week or a duration (`6m`, `2w`) of at most a
+    century; not business days, not zero, not blank."""
     word = text.strip().lower().removesuffix("ly")
     every = RECURRENCES.get(word) or RECURRENCES.get(text.strip().lower())
     if every is None:
-        every = parse_duration(text, "--every")
-    if every.unit == "bd" or every.count == 0:
-        raise Invalid(
-            f"invalid --every '{text}': use year, quarter, month, week or a duration like 6m"
-        )
+        try:
+            every = parse_duration(text, what)
+        except Invalid:
+            every = None
+    if every is None or every.unit == "bd" or not 0 < every.count <= _EVERY_MAX[every.unit]:
+        raise Invalid(f"invalid {what} '{text}': use {EVERY_FORMS}")
     return every
 
 

@@ -109,6 +109,8 @@ def milestone_row(
     """The values of a new open milestone (the first of its series unless `series` is given)."""
     if not title.strip():
         raise Invalid("invalid title '': a milestone needs a title")
+    if every:
+        check_recurrence(every, due, anchor or due, occurrence)
     row = new_row(
         conn,
         customer_id=customer_id,
@@ -123,6 +125,19 @@ def milestone_row(
     )
     row["series"] = series or row["uuid"]
     return row
+
+
+def check_recurrence(every: Duration | str, due: date, anchor: date, occurrence: int) -> None:
+    """Refuse a recurrence whose next occurrence is off the calendar (past 9999-12-31): the
+    milestone could never be marked done."""
+    duration = every if isinstance(every, Duration) else parse_duration(every)
+    try:
+        duration.shift(anchor, occurrence + 1)
+    except Invalid:
+        raise Invalid(
+            f"a milestone due {due} cannot recur every {every}: its next occurrence would be "
+            "past 9999-12-31"
+        ) from None
 
 
 def insert_milestones(
@@ -443,6 +458,8 @@ def edit_milestone(
         changes["due"] = due
         if row.occurrence == 0:
             changes["anchor"] = due
+        if row.every:
+            check_recurrence(row.every, due, changes.get("anchor", row.anchor), row.occurrence)
     if pinned is not None:
         changes["pinned"] = pinned
     changes = {key: value for key, value in changes.items() if getattr(row, key) != value}

@@ -133,3 +133,45 @@ def test_out_of_calendar_day_counts_are_refused(clm):
         )
         == f"Error: invalid condition 'arr >= {huge}': {huge} is not a finite number"
     )
+
+
+EVERY = (
+    "use year, quarter, month, week or a duration like 6m (days, weeks, months or years, "
+    "up to 100 years)"
+)
+
+
+@pytest.mark.parametrize("every", ["", " ", "-1m", "5bd", "0d", "99999y", "1201m", "fortnightly"])
+def test_a_recurrence_milestone_add_cannot_use_is_refused(clm, db_path, every):
+    clm("customer", "add", "Acme", "--stage", "lead")
+    before = dump(db_path)
+    assert (
+        clm.error("milestone", "add", "acme", "Review", "--due", "2027-01-01", "--every", every)
+        == f"Error: invalid --every '{every}': {EVERY}"
+    )
+    assert dump(db_path) == before
+
+
+def test_a_recurrence_past_the_calendar_is_refused_at_add_edit_and_import(clm, db_path, tmp_path):
+    clm("customer", "add", "Acme", "--stage", "lead")
+    before = dump(db_path)
+    assert clm.error(
+        "milestone", "add", "acme", "Far", "--due", "9999-12-31", "--every", "year"
+    ) == (
+        "Error: a milestone due 9999-12-31 cannot recur every 1y: its next occurrence would be "
+        "past 9999-12-31"
+    )
+    (tmp_path / "m.csv").write_text("customer,title,due,every\nacme,Far,9999-06-30,1y\n")
+    assert clm.error("import", "milestones", tmp_path / "m.csv") == (
+        "Error: line 2, field every: a milestone due 9999-06-30 cannot recur every 1y: its next "
+        "occurrence would be past 9999-12-31; nothing imported"
+    )
+    assert dump(db_path) == before
+    added = clm("milestone", "add", "acme", "Review", "--due", "2027-01-01", "--every", "100y")
+    milestone_id = added.stderr.split()[2]
+    assert clm.error("milestone", "edit", milestone_id, "--due", "9950-01-01") == (
+        "Error: a milestone due 9950-01-01 cannot recur every 100y: its next occurrence would "
+        "be past 9999-12-31"
+    )
+    clm("milestone", "done", milestone_id)
+    assert [m["due"] for m in clm.json("milestone", "list")] == ["2127-01-01"]

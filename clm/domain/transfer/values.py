@@ -189,12 +189,9 @@ def recurrence(raw) -> str | None:
 @lru_cache(maxsize=1024)
 def _recurrence(value: str) -> str:
     try:
-        return str(parse_every(value))
-    except Invalid:
-        raise BadValue(
-            f"invalid recurrence '{_shown(value)}': use year, quarter, month, week or a "
-            "duration like 6m"
-        ) from None
+        return str(parse_every(value, "recurrence"))
+    except Invalid as exc:
+        raise BadValue(str(exc).replace(f"'{value}'", f"'{_shown(value)}'", 1)) from None
 
 
 @inline(
