@@ -360,7 +360,9 @@ def complete_milestone(
     conn: Connection, today: date, milestone_id: int, on: date | None = None
 ) -> dict:
     """Mark done; a recurring milestone gets its next occurrence, computed from the series'
-    anchor, once however often this runs."""
+    anchor, once however often this runs. Done is a fact: never dated after today."""
+    if on is not None and on > today:
+        raise Invalid(f"invalid --on {on}: a milestone cannot be done after today ({today})")
     row = get_milestone(conn, milestone_id)
     if row.status == "cancelled":
         raise Conflict(f"milestone {milestone_id} is cancelled: reopen it first")

@@ -175,3 +175,19 @@ def test_a_recurrence_past_the_calendar_is_refused_at_add_edit_and_import(clm, d
     )
     clm("milestone", "done", milestone_id)
     assert [m["due"] for m in clm.json("milestone", "list")] == ["2127-01-01"]
+
+
+def test_a_milestone_cannot_be_done_after_today(clm, db_path):
+    clm("customer", "add", "Acme", "--stage", "lead")
+    clm("milestone", "add", "acme", "Go-live", "--due", "2026-12-01")
+    before = dump(db_path)
+    assert clm.error("milestone", "done", "1", "--on", "+30d") == (
+        "Error: invalid --on 2026-12-23: a milestone cannot be done after today (2026-11-23)"
+    )
+    assert clm.error("customer", "move", "acme", "prospect", "--on", "tomorrow") == (
+        "Error: invalid --on 2026-11-24: a move cannot be dated after today (2026-11-23)"
+    )
+    assert dump(db_path) == before
+    clm("milestone", "done", "1", "--on", "yesterday")
+    [done] = clm.json("milestone", "list", "--status", "done")
+    assert done["done_on"] == "2026-11-22"
