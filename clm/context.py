@@ -26,6 +26,7 @@ class Env:
     stderr: TextIO = field(default_factory=lambda: sys.stderr)
     stdin: TextIO = field(default_factory=lambda: sys.stdin)
     db_option: str | None = None  # --db as given: `clm demo` never writes into $CLM_DB
+    user_from: str = "--as"  # where `user` came from, to name it in an error: --as or CLM_USER
     warn_copies: bool = True  # `db check` and `db merge` list the copies themselves
     _database: "Database | None" = None
 
@@ -47,6 +48,7 @@ class Env:
             db_option=db,
             today=parse_date(today_text, real_today, today_from) if today_text else real_today,
             user=(user or os.environ.get("CLM_USER") or "").strip().lower() or None,
+            user_from="--as" if user else "CLM_USER",
         )
 
     def database(self) -> "Database":
@@ -68,6 +70,13 @@ class Env:
             notices.append(copies_warning(database.path))
         for notice in filter(None, notices):
             self.stderr.write(f"Warning: {notice}\n")
+
+    def author(self, conn) -> str | None:
+        """The current user as the author of a change, checked against the users (see
+        `check_author`): a typo in --as or CLM_USER never ends up in the history."""
+        from clm.domain.users import check_author
+
+        return check_author(conn, self.user, self.user_from)
 
     def date(self, text: str | None, what: str = "date") -> date | None:
         """A date option as SPEC.md accepts it, relative to --today; None stays None. A

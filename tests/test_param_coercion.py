@@ -2,7 +2,6 @@
 number Typer refuses, or takes but is not finite, is clm's `Error: …` (exit 1) instead."""
 
 import math
-
 import os
 import subprocess
 import sys

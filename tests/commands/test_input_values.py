@@ -191,3 +191,44 @@ def test_a_milestone_cannot_be_done_after_today(clm, db_path):
     clm("milestone", "done", "1", "--on", "yesterday")
     [done] = clm.json("milestone", "list", "--status", "done")
     assert done["done_on"] == "2026-11-22"
+
+
+def test_an_unknown_author_is_refused_once_there_are_users(team, db_path, monkeypatch):
+    team("customer", "add", "Acme", "--stage", "lead")
+    before = dump(db_path)
+    users = "alice, amy, bob, mia, sam"
+    assert team.error("--as", "zed", "note", "acme", "hi") == (
+        f"Error: no user 'zed' (from --as): the users are {users}"
+    )
+    for args in (
+        ["customer", "add", "Beta"],
+        ["customer", "move", "acme", "prospect"],
+        ["customer", "renew", "acme"],
+    ):
+        assert team.error("--as", "zed", *args).startswith("Error: no user 'zed' (from --as)")
+    monkeypatch.setenv("CLM_USER", "alcie")
+    assert team.error("note", "acme", "hi") == (
+        f"Error: no user 'alcie' (from CLM_USER): the users are {users}; did you mean 'alice'?"
+    )
+    assert dump(db_path) == before
+    team("--as", "Alice", "note", "acme", "hi")  # --as wins over CLM_USER, any case
+    team("user", "rm", "bob", "--yes")
+    assert team.error("--as", "bob", "note", "acme", "bye") == (
+        "Error: user 'bob' was removed (from --as): the users are alice, amy, mia, sam"
+    )
+    assert [n["by"] for n in team.json("export", "notes")] == ["alice"]
+
+
+def test_an_import_checks_its_author(team, tmp_path):
+    (tmp_path / "c.csv").write_text("name\nGamma\n")
+    assert team.error("--as", "zed", "import", "customers", tmp_path / "c.csv").startswith(
+        "Error: no user 'zed' (from --as)"
+    )
+    team("--as", "sam", "import", "customers", tmp_path / "c.csv")
+
+
+def test_any_author_goes_on_a_book_without_users(clm):
+    clm("--as", "me", "customer", "add", "Acme", "--stage", "lead")
+    clm("--as", "me", "note", "acme", "kick-off")
+    assert [n["by"] for n in clm.json("export", "notes")] == ["me"]
+    assert [t["by"] for t in clm.json("export", "transitions")] == ["me"]
