@@ -101,8 +101,13 @@ EVERY_FORMS = (
     "year, quarter, month, week or a duration like 6m (days, weeks, months or years, "
     "up to 100 years)"
 )
-# The longest recurrence, per unit: a century (a longer one is a typo, and soon off the calendar).
-_EVERY_MAX = {"d": 36_525, "w": 5_218, "m": 1_200, "y": 100}
+# A century in each unit: the longest recurrence or contract term (a longer one is a typo, and
+# soon off the calendar).
+_CENTURY = {"d": 36_525, "w": 5_218, "m": 1_200, "y": 100, "bd": 26_089}
+
+
+def at_most_a_century(duration: Duration) -> bool:
+    return duration.count <= _CENTURY[duration.unit]
 
 
 def parse_every(text: str, what: str = "--every") -> Duration:
@@ -115,7 +120,7 @@ def parse_every(text: str, what: str = "--every") -> Duration:
             every = parse_duration(text, what)
         except Invalid:
             every = None
-    if every is None or every.unit == "bd" or not 0 < every.count <= _EVERY_MAX[every.unit]:
+    if every is None or every.unit == "bd" or every.count == 0 or not at_most_a_century(every):
         raise Invalid(f"invalid {what} '{text}': use {EVERY_FORMS}")
     return every
 

@@ -19,7 +19,7 @@ from sqlalchemy import (
     update,
 )
 
-from clm.dates import Duration, days_between, parse_duration
+from clm.dates import Duration, at_most_a_century, days_between, parse_duration
 from clm.db import utcnow
 from clm.domain.health import health_history, log_health, sparkline
 from clm.domain.holidays import days_off_for
@@ -68,6 +68,13 @@ def _check_metric(value, what: str, low: float, high: float | None = None):
         accepted = f"{low}–{high}" if high is not None else f"{low} or more"
         raise Invalid(f"invalid {what} {value}: use a number {accepted}")
     return value
+
+
+def check_term(term: Duration) -> Duration:
+    """A contract term: more than nothing, at most a century."""
+    if term.count == 0 or not at_most_a_century(term):
+        raise Invalid(f"invalid --term '{term}': use a term from 1 day to 100 years, e.g. 1y")
+    return term
 
 
 def _check_tags(tags: Iterable[str]) -> list[str]:
@@ -134,9 +141,15 @@ def add_customer(
         raise Conflict(f"customer slug '{slug}' is already taken by '{taken}': pass --slug")
     stage_row = get_stage(conn, stage or entry_stage(conn))
     start = start or today
-    term = term or Duration(1, "y")
+    term = check_term(term) if term is not None else Duration(1, "y")
     if renewal is None and stage_row.position >= get_stage(conn, entry_stage(conn)).position:
-        renewal = term.after(start, days_off_for(conn, term))
+        try:
+            renewal = term.after(start, days_off_for(conn, term))
+        except Invalid:
+            raise Invalid(
+                f"invalid --term '{term}': the renewal, {term} after the start {start}, would be "
+                "past 9999-12-31; pass --renewal"
+            ) from None
     if renewal is not None and renewal <= start:
         raise Invalid(f"invalid renewal {renewal}: it must be after the start {start}")
     if owner is not None:
@@ -430,7 +443,7 @@ def edit_customer(
         if fields.get(key) is not None:
             changes[key] = fields[key]
     if fields.get("term") is not None:
-        changes["term"] = str(fields["term"])
+        changes["term"] = str(check_term(fields["term"]))
     changes |= _metrics(fields.get("arr"), fields.get("health"), fields.get("lead_score"))
     start, renewal = changes.get("start", customer.start), changes.get("renewal", customer.renewal)
     if renewal is not None and renewal <= start:

@@ -232,3 +232,26 @@ def test_any_author_goes_on_a_book_without_users(clm):
     clm("--as", "me", "note", "acme", "kick-off")
     assert [n["by"] for n in clm.json("export", "notes")] == ["me"]
     assert [t["by"] for t in clm.json("export", "transitions")] == ["me"]
+
+
+@pytest.mark.parametrize("term", ["0d", "0m", "101y", "1201m"])
+def test_a_term_of_nothing_or_over_a_century_is_named_as_the_term(clm, db_path, term):
+    clm("customer", "add", "Acme")
+    before = dump(db_path)
+    message = f"Error: invalid --term '{term}': use a term from 1 day to 100 years, e.g. 1y"
+    assert clm.error("customer", "add", "E", "--term", term) == message
+    assert clm.error("customer", "add", "L", "--stage", "lead", "--term", term) == message
+    assert clm.error("customer", "edit", "acme", "--term", term) == message
+    assert dump(db_path) == before
+
+
+def test_a_term_whose_renewal_is_off_the_calendar_says_so(clm, tmp_path):
+    assert clm.error("customer", "add", "E", "--start", "9999-06-01", "--term", "1y") == (
+        "Error: invalid --term '1y': the renewal, 1y after the start 9999-06-01, would be past "
+        "9999-12-31; pass --renewal"
+    )
+    (tmp_path / "c.csv").write_text("name,term\nT1,0d\nT2,2y\n")
+    assert clm.error("import", "customers", tmp_path / "c.csv") == (
+        "Error: line 2, field term: invalid term '0d': use a term from 1 day to 100 years, e.g. "
+        "1y; nothing imported"
+    )

@@ -267,7 +267,7 @@ class CustomerImporter(KeyedImporter):
         "owner": v.stripped,
         "start": v.iso_date,
         "renewal": v.iso_date,
-        "term": v.duration,
+        "term": v.term,
         "arr": v.amount,
         "health": v.score,
         "lead_score": v.score,

@@ -8,7 +8,7 @@ import uuid
 from datetime import date
 from functools import lru_cache
 
-from clm.dates import DURATION_FORMS, parse_duration, parse_every
+from clm.dates import DURATION_FORMS, at_most_a_century, parse_duration, parse_every
 from clm.errors import Invalid
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
@@ -177,6 +177,17 @@ def _duration(value: str) -> str:
         return str(parse_duration(value))
     except Invalid:
         raise BadValue(f"invalid duration '{_shown(value)}': use {DURATION_FORMS}") from None
+
+
+def term(raw) -> str | None:
+    """A customer's contract term: a duration from 1 day to 100 years."""
+    value = duration(raw)
+    if value is None:
+        return None
+    parsed = parse_duration(value)
+    if parsed.count == 0 or not at_most_a_century(parsed):
+        raise BadValue(f"invalid term '{_shown(raw)}': use a term from 1 day to 100 years, e.g. 1y")
+    return value
 
 
 @inline("({f}(_s) if (_s := _v.strip()) else None) if (_v := {x}).__class__ is str else {p}(_v)")
