@@ -26,6 +26,7 @@ class Env:
     stderr: TextIO = field(default_factory=lambda: sys.stderr)
     stdin: TextIO = field(default_factory=lambda: sys.stdin)
     db_option: str | None = None  # --db as given: `clm demo` never writes into $CLM_DB
+    user_from: str = "--as"  # where `user` came from, to name it in an error: --as or CLM_USER
     warn_copies: bool = True  # `db check` and `db merge` list the copies themselves
     _database: "Database | None" = None
 
@@ -41,11 +42,13 @@ class Env:
             )
         real_today = date.today()
         today_text = today or os.environ.get("CLM_TODAY")
+        today_from = "--today" if today else "CLM_TODAY"  # name where the bad value came from
         return cls(
             db_target=db or os.environ.get("CLM_DB") or None,
             db_option=db,
-            today=parse_date(today_text, real_today, "--today") if today_text else real_today,
+            today=parse_date(today_text, real_today, today_from) if today_text else real_today,
             user=(user or os.environ.get("CLM_USER") or "").strip().lower() or None,
+            user_from="--as" if user else "CLM_USER",
         )
 
     def database(self) -> "Database":
@@ -68,9 +71,23 @@ class Env:
         for notice in filter(None, notices):
             self.stderr.write(f"Warning: {notice}\n")
 
+    def author(self, conn) -> str | None:
+        """The current user as the author of a change, checked against the users (see
+        `check_author`): a typo in --as or CLM_USER never ends up in the history."""
+        from clm.domain.users import check_author
+
+        return check_author(conn, self.user, self.user_from)
+
     def date(self, text: str | None, what: str = "date") -> date | None:
-        """A date option as SPEC.md accepts it, relative to --today; None stays None."""
-        return None if text is None else parse_date(text, self.today, what)
+        """A date option as SPEC.md accepts it, relative to --today; None stays None. A
+        business-day offset (`+5bd`) skips the model's holidays."""
+        return None if text is None else parse_date(text, self.today, what, self._holidays)
+
+    def _holidays(self) -> frozenset[date]:
+        from clm.domain.holidays import holiday_days
+
+        with self.database().read() as conn:
+            return holiday_days(conn)
 
     def duration(self, text: str | None, what: str = "duration") -> Duration | None:
         return None if text is None else parse_duration(text, what)

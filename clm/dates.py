@@ -1,7 +1,7 @@
 """The date and duration grammar of SPEC.md, and month-end-safe date arithmetic."""
 
 import re
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -83,10 +83,10 @@ class Duration:
         k = self._steps_to(anchor, day)
         return k if self.shift(anchor, k) == day else None
 
-    def first_after(self, anchor: date, day: date) -> date:
+    def first_after(self, anchor: date, day: date, holidays: Collection[date] = ()) -> date:
         """The first date of the series `anchor + k × self` (k >= 1) that is after `day`."""
         if self.unit == "bd" or self.count == 0:
-            return self.after(max(anchor, day))
+            return self.after(max(anchor, day), holidays)
         k = max(1, self._steps_to(anchor, day) if day >= anchor else 1)
         while self.shift(anchor, k) <= day:
             k += 1
@@ -136,16 +136,31 @@ RECURRENCES = {"year": Duration(1, "y"), "quarter": Duration(3, "m"), "month": D
                "week": Duration(1, "w")}  # fmt: skip
 
 
-def parse_every(text: str) -> Duration:
-    """A recurrence: year, quarter, month, week or a duration (`6m`, `2w`)."""
+EVERY_FORMS = (
+    "year, quarter, month, week or a duration like 6m (days, weeks, months or years, "
+    "up to 100 years)"
+)
+# A century in each unit: the longest recurrence or contract term (a longer one is a typo, and
+# soon off the calendar).
+_CENTURY = {"d": 36_525, "w": 5_218, "m": 1_200, "y": 100, "bd": 26_089}
+
+
+def at_most_a_century(duration: Duration) -> bool:
+    return duration.count <= _CENTURY[duration.unit]
+
+
+def parse_every(text: str, what: str = "--every") -> Duration:
+    """A recurrence: year, quarter, month, week or a duration (`6m`, `2w`) of at most a
+    century; not business days, not zero, not blank."""
     word = text.strip().lower().removesuffix("ly")
     every = RECURRENCES.get(word) or RECURRENCES.get(text.strip().lower())
     if every is None:
-        every = parse_duration(text, "--every")
-    if every.unit == "bd" or every.count == 0:
-        raise Invalid(
-            f"invalid --every '{text}': use year, quarter, month, week or a duration like 6m"
-        )
+        try:
+            every = parse_duration(text, what)
+        except Invalid:
+            every = None
+    if every is None or every.unit == "bd" or every.count == 0 or not at_most_a_century(every):
+        raise Invalid(f"invalid {what} '{text}': use {EVERY_FORMS}")
     return every
 
 
@@ -170,10 +185,17 @@ def _named_day(name: str, today: date) -> date | None:
     }.get(name, lambda: None)()
 
 
-def parse_date(text: str, today: date, what: str = "date", holidays: Collection[date] = ()) -> date:
+def parse_date(
+    text: str,
+    today: date,
+    what: str = "date",
+    holidays: Collection[date] | Callable[[], Collection[date]] = (),
+) -> date:
     """Parse a date as SPEC.md accepts it; anything else raises `Invalid` naming the forms.
 
-    No day-first or fuzzy guessing: `01/02/2026` and `next friday` are refused.
+    No day-first or fuzzy guessing: `01/02/2026` and `next friday` are refused. `holidays`
+    may be a function, called only for a business-day offset (`+5bd`): the holidays live in
+    the database, which a date that needs none of them should not open.
     """
     word = text.strip().lower()
     if _ISO.fullmatch(word):
@@ -190,6 +212,10 @@ def parse_date(text: str, today: date, what: str = "date", holidays: Collection[
         except Invalid:
             pass
         else:
+            if offset.unit != "bd":
+                holidays = ()
+            elif callable(holidays):
+                holidays = holidays()
             try:
                 return offset.shift(today, -1 if word[0] == "-" else 1, holidays)
             except Invalid:

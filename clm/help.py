@@ -19,7 +19,9 @@ Dates (--due, --on, --start, --renewal, --until, --today, ...)
 
 Durations (--term, --remind, --every, --renewal-within, --due-within, ...)
   30d  2w  3m  1y   days, weeks, months, years; words work too: "30 days", "2 months"
-  5bd               business days
+  5bd               business days, skipping `clm holiday` days (in dates and playbooks too)
+  --every takes year, quarter, month, week or a duration up to 100 years (no business days);
+  --term a duration from 1 day to 100 years.
   Month and year arithmetic clamps to the month's end (Jan 31 + 1m = Feb 28, or 29 in a
   leap year) and is always counted from the anchor date, never chained: a monthly
   milestone due on the 31st stays on each month's last day.
@@ -77,7 +79,7 @@ Examples
              --db overrides it; default: the user data dir (clm db path prints it)
   CLM_TODAY  the date clm takes as today (--today overrides it)
   CLM_USER   who you are: the author of changes, whose agenda `clm` and `clm my` show
-             (--as overrides it)
+             (--as overrides it); once the book has users, it must be one of them
   CLM_DEBUG  1: show tracebacks instead of one-line errors
   NO_COLOR   no colour in tables
 

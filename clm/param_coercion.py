@@ -5,9 +5,14 @@ left unset: each command imported pydantic and built a core schema per parameter
 ran (about a tenth of `clm customer list`). The values clm takes are plain (strings, flags,
 ints, floats, choices, lists of them), so `install()` gives those types a direct conversion with
 Typer's own results. A value it does not accept (`--health abc`, an unknown `--format`), and
-every other type, goes through Typer's own conversion: its results and its error messages.
+every other type, goes through Typer's own conversion: its results and its error messages,
+except for numbers. A number Typer refuses (`--arr 1,000`, `--health 50.5`) is bad input, not a
+usage error: one `Error: invalid --health '50.5': use a whole number` line, exit 1, as every
+other bad value. A number that is not finite (`nan`, `inf`, `1e400`), which Typer takes, is
+refused the same way: it would be stored as nothing (NaN) or print as invalid JSON.
 """
 
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -80,12 +85,67 @@ def _each(convert):
     return convert_all
 
 
+# What a number parameter accepts, as its error says.
+_NUMBERS = {int: "a whole number, e.g. 30", float: "a number, e.g. 24000 or 24000.50"}
+
+
+def _number_kind(annotation) -> type | None:
+    """int or float for a number parameter (or a list of them), else None."""
+    if getattr(annotation, "__origin__", None) is list:
+        (annotation,) = annotation.__args__
+    return annotation if annotation in _NUMBERS else None
+
+
+def _bounds(info) -> tuple:
+    return getattr(info, "min", None), getattr(info, "max", None)
+
+
+_INT64 = 2**63 - 1  # the databases' largest integer: a larger id or count cannot be stored
+
+
+def _in_bounds(result, info) -> bool:
+    low, high = _bounds(info)
+    items = result if isinstance(result, list | tuple) else [result]
+    return all(
+        (low is None or low <= n)
+        and (high is None or n <= high)
+        and (not isinstance(n, int) or -_INT64 <= n <= _INT64)
+        for n in items
+    )
+
+
+def _refused_number(kind: type, value, param, info):
+    """The error of a number parameter's bad value: an `Invalid`, i.e. `Error: …`, exit 1."""
+    from clm.errors import Invalid
+
+    if param.param_type_name == "option":
+        name = max(param.opts, key=len)
+    else:
+        name = param.metavar or param.name.upper()
+    items = value if isinstance(value, list | tuple) else [value]
+    shown = ", ".join(map(str, items))
+    accepted = _NUMBERS[kind]
+    low, high = _bounds(info)
+    if low is not None or high is not None:
+        accepted = "a whole number " + (
+            f"from {low} to {high}" if None not in (low, high)
+            else f"of {low} or more" if low is not None else f"up to {high}"
+        )  # fmt: skip
+    hint = " (no thousands separators)" if "," in shown else ""
+    return Invalid(f"invalid {name} '{shown}': use {accepted}{hint}")
+
+
+def _finite(result) -> bool:
+    items = result if isinstance(result, list | tuple) else [result]
+    return all(not isinstance(item, float) or math.isfinite(item) for item in items)
+
+
 def converter(annotation, info) -> Callable[[Any, Any], Any] | None:
     """The direct conversion of a parameter of this annotation and `ParameterInfo`, or None
     to leave it to Typer (paths, files, custom parsers, ranges, anything else)."""
-    if info.parser is not None or getattr(info, "min", None) is not None:
+    if info.parser is not None or getattr(info, "clamp", False):
         return None
-    if getattr(info, "max", None) is not None or getattr(info, "clamp", False):
+    if _bounds(info) != (None, None) and annotation is not int:
         return None
     if getattr(annotation, "__origin__", None) is list:
         (item,) = annotation.__args__
@@ -109,6 +169,7 @@ def install() -> None:
     without the hooks it relies on (its own conversion then stays)."""
     try:
         from typer import _coercion, core
+        from typer._click.exceptions import BadParameter
 
         parameter, base = core._TyperParameter, _coercion.RuntimeParam
         build = _coercion.build_runtime_param
@@ -124,10 +185,22 @@ def install() -> None:
         descriptor: Any
 
         def _coerce_value(self, value, param, ctx):
+            kind = _number_kind(self.annotation)
             try:
-                return self.convert(value, ctx)
+                result = self.convert(value, ctx)
             except (_Declined, ValueError):
-                return build(self.descriptor)._coerce_value(value, param=param, ctx=ctx)
+                typers = build(self.descriptor)
+                if kind is None:
+                    return typers._coerce_value(value, param=param, ctx=ctx)
+                try:
+                    result = typers._coerce_value(value, param=param, ctx=ctx)
+                except BadParameter:
+                    raise _refused_number(kind, value, param, self.parameter_info) from None
+            if kind is not None and not (
+                _finite(result) and _in_bounds(result, self.parameter_info)
+            ):
+                raise _refused_number(kind, value, param, self.parameter_info)
+            return result
 
     def get_runtime_param(self):
         if self._runtime_param is None:

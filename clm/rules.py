@@ -7,6 +7,7 @@ days writes the history daily ticks would have written.
 """
 
 import json
+import math
 import operator
 import re
 from collections.abc import Iterable, Iterator
@@ -23,6 +24,7 @@ from clm.models import customers, milestones, notes, rule_firings, rules
 
 DAY_FIELDS = ("days_in_stage", "days_since_start", "days_to_renewal")
 DATE_FIELDS = {"days_since_start": "start", "days_to_renewal": "renewal"}  # the date counted from
+MAX_DAYS = 36_500  # a century: any more and the day bound leaves the calendar
 METRIC_FIELDS = ("health", "lead_score", "arr")
 MILESTONE_KINDS = ("milestone_done", "milestone_overdue")
 OPS = {
@@ -154,8 +156,12 @@ def parse_condition(text: str) -> Condition:
     if not match or match.group(1) not in (*DAY_FIELDS, *METRIC_FIELDS):
         raise Invalid(f"invalid condition '{text}': use {CONDITION_FORMS}")
     field, op, value = match.groups()
+    if not math.isfinite(float(value)):
+        raise Invalid(f"invalid condition '{text}': {value} is not a finite number")
     if field not in ("arr",) and not float(value).is_integer():
         raise Invalid(f"invalid condition '{text}': {field} takes a whole number")
+    if field in DAY_FIELDS and abs(float(value)) > MAX_DAYS:
+        raise Invalid(f"invalid condition '{text}': {field} takes at most {MAX_DAYS} days")
     return Condition(field, op, float(value))
 
 

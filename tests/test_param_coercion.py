@@ -1,5 +1,7 @@
-"""The direct option conversion gives Typer's own results and errors, without pydantic."""
+"""The direct option conversion gives Typer's own results and errors, without pydantic; a
+number Typer refuses, or takes but is not finite, is clm's `Error: …` (exit 1) instead."""
 
+import math
 import os
 import subprocess
 import sys
@@ -10,11 +12,13 @@ from typer._click.exceptions import BadParameter
 from typer._coercion import build_runtime_param
 
 from clm.cli import app
+from clm.errors import Invalid
 from clm.param_coercion import converter
 
 SAMPLES = [
     "acme", "", " x ", "5", "-5", "+5", "007", "1_000", " 5", "5.0", "2.50", "1e3", "abc",
     "٣", "true", "No", " yes ", "off", "2", "table", "CSV", "Json", "xml", "customers",
+    "nan", "inf", "-Infinity", "1e400", "1,000", "99999999999999999999",
     5, 0, 1, 2.5, True, False, ("a", "b"), ["3", "4"], (),
 ]  # fmt: skip
 
@@ -37,6 +41,23 @@ def _outcome(runtime, value, param, ctx):
         return ("ok", runtime.coerce(value, param=param, ctx=ctx))
     except BadParameter as exc:
         return ("error", exc.message)
+    except Invalid as exc:
+        return ("invalid", str(exc))
+
+
+def _storable(result) -> bool:
+    items = result if isinstance(result, list | tuple) else [result]
+    return all(
+        math.isfinite(n) if isinstance(n, float) else abs(n) < 2**63
+        for n in items
+        if isinstance(n, int | float)
+    )
+
+
+def _is_number(annotation) -> bool:
+    if getattr(annotation, "__origin__", None) is list:
+        (annotation,) = annotation.__args__
+    return annotation in (int, float)
 
 
 @pytest.mark.parametrize(("param", "descriptor"), _params(), ids=lambda p: getattr(p, "name", ""))
@@ -47,6 +68,14 @@ def test_direct_conversion_matches_typer(param, descriptor):
     for value in SAMPLES:
         expected = _outcome(typers, value, param, ctx)
         got = _outcome(direct, value, param, ctx)
+        if _is_number(descriptor.annotation) and not (
+            expected[0] == "ok" and _storable(expected[1])
+        ):
+            name = max(param.opts, key=len) if param.param_type_name == "option" else "ID"
+            assert got[0] == "invalid", (descriptor.annotation, value, got)
+            assert got[1].startswith(f"invalid {name} '"), got
+            assert ": use a whole number" in got[1] or ": use a number" in got[1], got
+            continue
         assert got == expected, (descriptor.annotation, value)
         assert type(got[1]) is type(expected[1])
 

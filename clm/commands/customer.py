@@ -111,7 +111,7 @@ def add(
     }
     with env.database().write() as conn:
         record = add_customer(
-            conn, env.today, env.user, name, slug=slug, stage=stage, owner=owner, arr=arr,
+            conn, env.today, env.author(conn), name, slug=slug, stage=stage, owner=owner, arr=arr,
             health=health, lead_score=lead_score, source=source, tags=tag or (),
             influencers=influencer or (), **values,
         )  # fmt: skip
@@ -242,7 +242,7 @@ def edit(
     refuse_contradiction("--tag", tag, "--untag", untag)
     refuse_contradiction("--influencer", influencer, "--remove-influencer", remove_influencer)
     with env.database().write() as conn:
-        changed = edit_customer(conn, env.today, slug, fields, **links, by=env.user)
+        changed = edit_customer(conn, env.today, slug, fields, **links, by=env.author(conn))
     say(env, f"Changed {', '.join(changed)} of {slug}." if changed else f"No change to {slug}.")
 
 
@@ -265,7 +265,9 @@ def move(
 
     when = env.date(on, "--on")
     with env.database().write() as conn:
-        moved = move_customer(conn, env.today, env.user, slug, stage, reason=reason, on=when)
+        moved = move_customer(
+            conn, env.today, env.author(conn), slug, stage, reason=reason, on=when
+        )
     say(env, _moved_message(moved))
 
 
@@ -295,7 +297,7 @@ def renew(
 
     when = env.date(until, "--until")
     with env.database().write() as conn:
-        renewed = renew_customer(conn, env.today, env.user, slug, until=when)
+        renewed = renew_customer(conn, env.today, env.author(conn), slug, until=when)
     say(env, f"Renewed {renewed['customer']} until {renewed['renewal']}.")
     if renewed["milestone"] and renewed["milestone"]["next"]:
         rolled = renewed["milestone"]
@@ -342,7 +344,8 @@ def note(
         raise Invalid(f"invalid --kind '{kind}': use {', '.join(NOTE_KINDS)}")
     when = env.date(on, "--on")
     with env.database().write() as conn:
-        add_note(conn, env.today, env.user, slug, text, kind=kind, on=when, milestone_id=milestone)
+        by = env.author(conn)
+        add_note(conn, env.today, by, slug, text, kind=kind, on=when, milestone_id=milestone)
     say(env, f"Noted on {slug}.")
 
 

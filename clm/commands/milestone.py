@@ -70,7 +70,7 @@ def add(
 
     due_day = env.date(due, "--due")
     offsets = _durations(env, remind) or []
-    recurrence = parse_every(every) if every else None
+    recurrence = parse_every(every) if every is not None else None
     with env.database().write() as conn:
         record = add_milestone(
             conn, slug, title, due_day, offsets, recurrence, collaborator or (), pin

@@ -166,12 +166,14 @@ def renewals(
     """
     env = ctx.obj
     from clm.commands.customer import COLUMNS
+    from clm.domain.holidays import days_off_for
     from clm.domain.reports import renewals, renewals_at_stake
     from clm.report_views import renewals_page
 
     check_pictures(fmt.value, svg, html)
-    days = (env.duration(within, "--within").after(env.today) - env.today).days
+    window = env.duration(within, "--within")
     with env.database().read() as conn:
+        days = (window.after(env.today, days_off_for(conn, window)) - env.today).days
         rows = renewals(conn, env.today, days)
         count, arr = renewals_at_stake(conn, env.today, days)
         columns = (*COLUMNS, Col("days_left"))

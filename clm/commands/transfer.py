@@ -150,7 +150,7 @@ def import_(
             env.database().write(dry_run=dry_run) as conn,
         ):
             result = import_table(
-                conn, env.today, env.user, table, stream, file_format, mapping, progress
+                conn, env.today, env.author(conn), table, stream, file_format, mapping, progress
             )
     except ImportProblems as exc:
         for line in exc.listed():

@@ -1,5 +1,6 @@
 """Customers (accounts): add, list, show, edit, move, renew, remove, notes and stage history."""
 
+import math
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator
@@ -18,9 +19,10 @@ from sqlalchemy import (
     update,
 )
 
-from clm.dates import Duration, days_between, parse_duration
+from clm.dates import Duration, at_most_a_century, days_between, parse_duration
 from clm.db import utcnow
 from clm.domain.health import health_history, log_health, sparkline
+from clm.domain.holidays import days_off_for
 from clm.domain.records import find_live, new_row, update_row
 from clm.domain.stages import entry_stage, get_stage
 from clm.domain.transitions import enter_stage, record_transition, run_stage_playbooks
@@ -70,10 +72,19 @@ def _check_slug(slug: str) -> str:
 
 
 def _check_metric(value, what: str, low: float, high: float | None = None):
+    if value is not None and not math.isfinite(value):
+        raise Invalid(f"invalid {what} {value}: use a finite number")
     if value is not None and (value < low or (high is not None and value > high)):
         accepted = f"{low}–{high}" if high is not None else f"{low} or more"
         raise Invalid(f"invalid {what} {value}: use a number {accepted}")
     return value
+
+
+def check_term(term: Duration) -> Duration:
+    """A contract term: more than nothing, at most a century."""
+    if term.count == 0 or not at_most_a_century(term):
+        raise Invalid(f"invalid --term '{term}': use a term from 1 day to 100 years, e.g. 1y")
+    return term
 
 
 def _check_tags(tags: Iterable[str]) -> list[str]:
@@ -140,9 +151,15 @@ def add_customer(
         raise Conflict(f"customer slug '{slug}' is already taken by '{taken}': pass --slug")
     stage_row = get_stage(conn, stage or entry_stage(conn))
     start = start or today
-    term = term or Duration(1, "y")
+    term = check_term(term) if term is not None else Duration(1, "y")
     if renewal is None and stage_row.position >= get_stage(conn, entry_stage(conn)).position:
-        renewal = term.after(start)
+        try:
+            renewal = term.after(start, days_off_for(conn, term))
+        except Invalid:
+            raise Invalid(
+                f"invalid --term '{term}': the renewal, {term} after the start {start}, would be "
+                "past 9999-12-31; pass --renewal"
+            ) from None
     if renewal is not None and renewal <= start:
         raise Invalid(f"invalid renewal {renewal}: it must be after the start {start}")
     if owner is not None:
@@ -275,7 +292,8 @@ def _filtered(conn: Connection, query, today, stage, owner, tag, renewal_within)
         tagged = select(customer_tags.c.customer_id).where(customer_tags.c.tag == tag.strip())
         query = query.where(customers.c.id.in_(tagged))
     if renewal_within is not None:
-        query = query.where(customers.c.renewal.between(today, renewal_within.after(today)))
+        last = renewal_within.after(today, days_off_for(conn, renewal_within))
+        query = query.where(customers.c.renewal.between(today, last))
     return query
 
 
@@ -438,7 +456,7 @@ def edit_customer(
         if fields.get(key) is not None:
             changes[key] = fields[key]
     if fields.get("term") is not None:
-        changes["term"] = str(fields["term"])
+        changes["term"] = str(check_term(fields["term"]))
     changes |= _metrics(fields.get("arr"), fields.get("health"), fields.get("lead_score"))
     start, renewal = changes.get("start", customer.start), changes.get("renewal", customer.renewal)
     if renewal is not None and renewal <= start:
@@ -558,7 +576,8 @@ def next_renewal(conn: Connection, customer, today: date) -> date:
     Feb 29 in leap years, a monthly term from Jan 31 on each month's end."""
     previous = customer.renewal
     origin, _ = renewal_origin(conn, customer, previous) if previous else (customer.start, 0)
-    return parse_duration(customer.term).first_after(origin, previous or today)
+    term = parse_duration(customer.term)
+    return term.first_after(origin, previous or today, days_off_for(conn, term))
 
 
 def renew_customer(

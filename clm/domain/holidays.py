@@ -3,11 +3,12 @@
 A removed holiday keeps its row as a tombstone (like every mergeable row), so a merge of a
 copy made before the removal does not bring it back."""
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from datetime import date
 
 from sqlalchemy import Connection, select
 
+from clm.dates import Duration
 from clm.db import utcnow
 from clm.domain.records import new_row, update_row
 from clm.errors import Conflict, NotFound
@@ -38,6 +39,11 @@ def list_holidays(conn: Connection) -> Iterator[dict]:
 def holiday_days(conn: Connection) -> frozenset[date]:
     """The days business-day durations skip besides weekends."""
     return frozenset(conn.scalars(select(holidays.c.day).where(LIVE)))
+
+
+def days_off_for(conn: Connection, duration: Duration) -> Collection[date]:
+    """The holidays `duration` skips: none (and no query) unless it counts business days."""
+    return holiday_days(conn) if duration.unit == "bd" else ()
 
 
 def set_holidays(conn: Connection, wanted: list[dict]) -> None:

@@ -18,7 +18,7 @@ from sqlalchemy import (
 
 from clm.dates import Duration, parse_duration
 from clm.db import insert_ignore, insert_new, roomy_write, utcnow
-from clm.domain.holidays import holiday_days
+from clm.domain.holidays import days_off_for, holiday_days
 from clm.domain.records import find_by_id, new_row, new_uuid, update_row
 from clm.domain.users import user_ids
 from clm.errors import Conflict, Invalid
@@ -144,6 +144,8 @@ def milestone_row(
     """The values of a new open milestone (the first of its series unless `series` is given)."""
     if not title.strip():
         raise Invalid("invalid title '': a milestone needs a title")
+    if every:
+        check_recurrence(every, due, anchor or due, occurrence)
     row = new_row(
         conn,
         customer_id=customer_id,
@@ -158,6 +160,19 @@ def milestone_row(
     )
     row["series"] = series or row["uuid"]
     return row
+
+
+def check_recurrence(every: Duration | str, due: date, anchor: date, occurrence: int) -> None:
+    """Refuse a recurrence whose next occurrence is off the calendar (past 9999-12-31): the
+    milestone could never be marked done."""
+    duration = every if isinstance(every, Duration) else parse_duration(every)
+    try:
+        duration.shift(anchor, occurrence + 1)
+    except Invalid:
+        raise Invalid(
+            f"a milestone due {due} cannot recur every {every}: its next occurrence would be "
+            "past 9999-12-31"
+        ) from None
 
 
 def insert_milestones(
@@ -356,7 +371,8 @@ def list_milestones(
     if overdue:
         where += [milestones.c.status.in_(UNFINISHED), milestones.c.due < today]
     if due_within is not None:
-        where.append(milestones.c.due.between(today, due_within.after(today)))
+        last = due_within.after(today, days_off_for(conn, due_within))
+        where.append(milestones.c.due.between(today, last))
     return _milestone_rows(conn, *where)
 
 
@@ -379,7 +395,9 @@ def complete_milestone(
     conn: Connection, today: date, milestone_id: int, on: date | None = None
 ) -> dict:
     """Mark done; a recurring milestone gets its next occurrence, computed from the series'
-    anchor, once however often this runs."""
+    anchor, once however often this runs. Done is a fact: never dated after today."""
+    if on is not None and on > today:
+        raise Invalid(f"invalid --on {on}: a milestone cannot be done after today ({today})")
     row = get_milestone(conn, milestone_id)
     if row.status == "cancelled":
         raise Conflict(f"milestone {milestone_id} is cancelled: reopen it first")
@@ -520,6 +538,13 @@ def edit_milestone(
         )
         if row.occurrence == 0 or alone:
             changes |= {"anchor": due, "occurrence": 0}
+        if row.every:
+            check_recurrence(
+                row.every,
+                due,
+                changes.get("anchor", row.anchor),
+                changes.get("occurrence", row.occurrence),
+            )
     if pinned is not None:
         changes["pinned"] = pinned
     changes = {key: value for key, value in changes.items() if getattr(row, key) != value}

@@ -8,6 +8,7 @@ from sqlalchemy import Connection, func, select
 
 from clm.dates import Duration, parse_duration, parse_offset
 from clm.db import insert_new, utcnow
+from clm.domain.holidays import holiday_days
 from clm.domain.milestones import insert_milestones, milestone_row
 from clm.domain.records import find_live, new_row, new_uuid
 from clm.errors import Invalid
@@ -140,6 +141,13 @@ class Templates:
     def __init__(self, conn: Connection):
         self.conn = conn
         self._found: dict[str, tuple[str, list[dict]]] = {}
+        self._days_off: frozenset[date] | None = None
+
+    def days_off(self) -> frozenset[date]:
+        """The holidays a business-day offset skips, read once and only when one needs them."""
+        if self._days_off is None:
+            self._days_off = holiday_days(self.conn)
+        return self._days_off
 
     def get(self, name: str) -> tuple[str, list[dict]]:
         """The playbook's name as stored and its items in order; NotFound names the closest."""
@@ -206,7 +214,8 @@ def apply_playbooks(
             if anchor_day is None or run.only_anchor not in (None, item["anchor"]):
                 continue
             sign, offset = parse_offset(item["offset"])
-            due = offset.shift(anchor_day, sign)
+            days_off = templates.days_off() if offset.unit == "bd" else ()
+            due = offset.shift(anchor_day, sign, days_off)
             if item["kind"] == "milestone":
                 origin, occurrence = _series_origin(anchor_day, sign, offset, item["every"], due)
                 row = milestone_row(

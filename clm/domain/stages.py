@@ -90,9 +90,15 @@ def default_stage_name(key: str) -> str:
     return key.replace("-", " ").capitalize()
 
 
+MAX_EXPECTED_DAYS = 36_500  # a century: any more and "today - expected days" leaves the calendar
+
+
 def check_expected_days(days: int | None) -> int | None:
-    if days is not None and days < 1:
-        raise Invalid(f"invalid expected days {days}: use a whole number of days, 1 or more")
+    if days is not None and not 1 <= days <= MAX_EXPECTED_DAYS:
+        raise Invalid(
+            f"invalid expected days {days}: use a whole number of days from 1 to "
+            f"{MAX_EXPECTED_DAYS}"
+        )
     return days
 
 

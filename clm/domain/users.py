@@ -7,7 +7,7 @@ from sqlalchemy import Connection, Row, select
 
 from clm.db import utcnow
 from clm.domain.records import check_handle, find_live, new_row, update_row
-from clm.errors import Conflict, Invalid
+from clm.errors import Conflict, Invalid, NotFound, did_you_mean
 from clm.models import ctas, customers, tasks, users
 
 USER_KEYS = ("handle", "name", "email", "team", "default_owner", "uuid")
@@ -20,6 +20,25 @@ def get_user(conn: Connection, handle: str):
 def user_ids(conn: Connection, handles) -> dict[str, int]:
     """Handle -> id for each of `handles`, refusing any that is not a user."""
     return {handle: get_user(conn, handle).id for handle in dict.fromkeys(handles)}
+
+
+def check_author(conn: Connection, handle: str | None, source: str = "--as") -> str | None:
+    """The current user, as the author a change records: a live user, or none at all. On a
+    book with no users yet any name goes (a solo user need not add themselves to sign a
+    note); once there are users, a name that is not one of them is a typo, refused before it
+    ends up in the history. `source` says where the name came from (--as or CLM_USER)."""
+    if handle is None:
+        return None
+    live = users.c.deleted_at.is_(None)
+    if conn.scalar(select(users.c.id).where(users.c.handle == handle, live)) is not None:
+        return handle
+    known = list(conn.scalars(select(users.c.handle).where(live).order_by(users.c.handle)))
+    if not known:
+        return handle
+    shown = ", ".join(known[:12]) + (f" … ({len(known)} in all)" if len(known) > 12 else "")
+    removed = conn.scalar(select(users.c.id).where(users.c.handle == handle).limit(1))
+    what = f"user '{handle}' was removed" if removed else f"no user '{handle}'"
+    raise NotFound(f"{what} (from {source}): the users are {shown}{did_you_mean(handle, known)}")
 
 
 def default_owner(conn: Connection, team: str | None):

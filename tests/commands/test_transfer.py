@@ -697,7 +697,7 @@ def test_milestone_problems(book, tmp_path, db_path):
         "line 3, field blocked_reason: a blocked milestone needs a reason",
         "line 4, field due: invalid date 'tomorrow': use YYYY-MM-DD",
         "line 4, field every: invalid recurrence 'fortnightly': use year, quarter, month, week or "
-        "a duration like 6m",
+        "a duration like 6m (days, weeks, months or years, up to 100 years)",
         "line 4, field remind: invalid duration '2x': use 30d, 2w, 3m, 1y, 5bd (business days), "
         "or words: '30 days', '2 months', '1 year'",
         "line 5, field title: missing: every row needs customer, title, due",

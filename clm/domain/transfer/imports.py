@@ -22,7 +22,7 @@ from clm.dates import parse_duration
 from clm.db import insert_rows, one_of
 from clm.domain.health import log_health
 from clm.domain.holidays import holiday_days
-from clm.domain.milestones import logged_offset
+from clm.domain.milestones import check_recurrence, logged_offset
 from clm.domain.records import check_handle, new_uuid
 from clm.domain.transfer import READ_COLUMNS
 from clm.domain.transfer import values as v
@@ -267,7 +267,7 @@ class CustomerImporter(KeyedImporter):
         "owner": v.stripped,
         "start": v.iso_date,
         "renewal": v.iso_date,
-        "term": v.duration,
+        "term": v.term,
         "arr": v.amount,
         "health": v.score,
         "lead_score": v.score,
@@ -614,6 +614,11 @@ class MilestoneImporter(CustomerRowImporter):
                         v.duration(offset)
                     except v.BadValue as exc:
                         self.problem(line, "remind", str(exc))
+        if values.get("every") and values.get("due"):
+            try:  # a new milestone is the first of its series, anchored on its due date
+                check_recurrence(values["every"], values["due"], values["due"], 0)
+            except Invalid as exc:
+                self.problem(line, "every", str(exc))
         if not values.get("collaborators", True):
             values["collaborator_ids"] = []
         elif "collaborators" in values:

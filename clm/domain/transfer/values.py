@@ -8,7 +8,7 @@ import uuid
 from datetime import date
 from functools import lru_cache
 
-from clm.dates import DURATION_FORMS, parse_duration, parse_every
+from clm.dates import DURATION_FORMS, at_most_a_century, parse_duration, parse_every
 from clm.errors import Invalid
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
@@ -114,14 +114,16 @@ def amount(raw) -> float | None:
 def _number(raw) -> int | float:
     if isinstance(raw, bool) or not isinstance(raw, int | float | str):
         raise BadValue(f"invalid number {_shown(raw)}")
+    value = raw
     if isinstance(raw, str):
         try:
-            raw = int(raw) if raw.strip().lstrip("+-").isdigit() else float(raw)
+            value = int(raw) if raw.strip().lstrip("+-").isdigit() else float(raw)
         except ValueError:
             raise BadValue(f"invalid number '{_shown(raw)}'") from None
-    if isinstance(raw, float) and not math.isfinite(raw):
-        raise BadValue(f"invalid number '{raw}'")
-    return raw
+    if isinstance(value, float) and not math.isfinite(value):
+        # `1e400` reads as infinity: name the cell as written.
+        raise BadValue(f"invalid number '{_shown(raw)}': use a finite number")
+    return value
 
 
 @inline(_LOOKED_UP, {"": None, "true": True, "false": False})
@@ -177,6 +179,17 @@ def _duration(value: str) -> str:
         raise BadValue(f"invalid duration '{_shown(value)}': use {DURATION_FORMS}") from None
 
 
+def term(raw) -> str | None:
+    """A customer's contract term: a duration from 1 day to 100 years."""
+    value = duration(raw)
+    if value is None:
+        return None
+    parsed = parse_duration(value)
+    if parsed.count == 0 or not at_most_a_century(parsed):
+        raise BadValue(f"invalid term '{_shown(raw)}': use a term from 1 day to 100 years, e.g. 1y")
+    return value
+
+
 @inline("({f}(_s) if (_s := _v.strip()) else None) if (_v := {x}).__class__ is str else {p}(_v)")
 def recurrence(raw) -> str | None:
     """A milestone's `every` in its stored form: `year` -> `1y`."""
@@ -187,12 +200,9 @@ def recurrence(raw) -> str | None:
 @lru_cache(maxsize=1024)
 def _recurrence(value: str) -> str:
     try:
-        return str(parse_every(value))
-    except Invalid:
-        raise BadValue(
-            f"invalid recurrence '{_shown(value)}': use year, quarter, month, week or a "
-            "duration like 6m"
-        ) from None
+        return str(parse_every(value, "recurrence"))
+    except Invalid as exc:
+        raise BadValue(str(exc).replace(f"'{value}'", f"'{_shown(value)}'", 1)) from None
 
 
 @inline(
