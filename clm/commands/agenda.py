@@ -9,7 +9,7 @@ TITLES = {
     "reminders": "Reminders of the last two weeks",
     "overdue": "Overdue",
     "over_sla": "Over their stage's expected days",
-    "renewals": "Renewals in the next 30 days",
+    "renewals": "Renewals in the next 30 days, or lapsed",
 }
 COLUMNS = (
     Col("section", table=False),
@@ -31,8 +31,9 @@ START = (
 
 def agenda(ctx: typer.Context, fmt: FormatOpt = Format.table) -> None:
     """Today's agenda: reminders of the last two weeks, overdue work, customers over their
-    stage's expected days, renewals in the next 30 days, and what the last tick did. For the
-    current user (--as USER or CLM_USER), else the whole book. `clm` alone shows it.
+    stage's expected days, renewals in the next 30 days (or lapsed), and what the last tick
+    did. For the current user (--as USER or CLM_USER), else the whole book. `clm` alone shows
+    it.
 
     Example: clm --as alice agenda
     """

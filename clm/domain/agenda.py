@@ -384,8 +384,7 @@ def _renewals(conn, today, user):
     terminal = select(stages.c.key).where(stages.c.terminal, stages.c.deleted_at.is_(None))
     query = (
         _customers_of(user)
-        .where(
-            customers.c.renewal >= today,
+        .where(  # lapsed ones too (not renewed yet): those first, as `report renewals` lists
             customers.c.renewal <= today + timedelta(RENEWALS_WITHIN_DAYS),
             customers.c.stage.not_in(terminal),
         )
@@ -394,7 +393,8 @@ def _renewals(conn, today, user):
 
     def to_row(row) -> dict:
         arr = f", ARR {row.arr:,.0f}" if row.arr is not None else ""
-        detail = f"in {(row.renewal - today).days} days{arr}"
+        days = (row.renewal - today).days
+        detail = (f"in {days} days" if days >= 0 else f"lapsed {-days} days ago") + arr
         command = f"clm customer renew {row.slug}"
         return _item("renewal", None, row.slug, row.name, row.renewal, detail, command)
 

@@ -58,3 +58,14 @@ def test_the_agenda_names_the_last_tick(team):
 
 def test_an_unknown_user_gets_a_suggestion(team):
     assert team.error("--as", "alcie") == "Error: no user 'alcie'; did you mean 'alice'?"
+
+
+def test_a_lapsed_renewal_is_on_the_agenda_first(team):
+    team("customer", "add", "Late", "--start", "2025-10-01", "--renewal", "2026-11-19")
+    team("customer", "add", "Soon", "--renewal", "+10d")
+    renewals = [row for row in team.json("agenda") if row["section"] == "renewals"]
+    assert [(row["customer"], row["detail"]) for row in renewals] == [
+        ("late", "lapsed 4 days ago"),
+        ("soon", "in 10 days"),
+    ]
+    assert "Renewals in the next 30 days, or lapsed (2)" in team().stdout
