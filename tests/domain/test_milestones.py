@@ -112,31 +112,24 @@ def test_refreshed_reminders_are_pending_for_a_day_they_have_not_fired_for(db_pa
     db = open_db(db_path)
     with db.write() as conn:
         milestones.fire_reminders(conn, TODAY)  # M0: 1m on Nov 1 and 2w on Nov 17
-        conn.execute(
-            update(models.milestones)
-            .where(models.milestones.c.id == 1)
-            .values(due=date(2027, 1, 1))
-        )
-        milestones.refresh_reminders(conn, [1])
+        _move_due(conn, 1, date(2027, 1, 1))
         assert _pending(conn, 1) == {"1m": True, "2w": True}
         assert [r["offset"] for r in milestones.fire_reminders(conn, date(2026, 12, 18))] == [
             "1m",
             "2w",
         ]
-        conn.execute(
-            update(models.milestones)
-            .where(models.milestones.c.id == 1)
-            .values(due=date(2026, 12, 1))
-        )
-        milestones.refresh_reminders(conn, [1])  # back to the days they fired for first
+        _move_due(conn, 1, date(2026, 12, 1))  # back to the days they fired for first
         assert _pending(conn, 1) == {"1m": False, "2w": False}
-        conn.execute(
-            update(models.milestones)
-            .where(models.milestones.c.id == 1)
-            .values(due=date(2027, 1, 1))
-        )
-        milestones.refresh_reminders(conn, [1])  # and to the days they fired for next
+        _move_due(conn, 1, date(2027, 1, 1))  # and to the days they fired for next
         assert _pending(conn, 1) == {"1m": False, "2w": False}
+
+
+def _move_due(conn, milestone_id: int, due: date) -> None:
+    """A due date changed behind the domain's back (as a merge does), reminders refreshed."""
+    conn.execute(
+        update(models.milestones).where(models.milestones.c.id == milestone_id).values(due=due)
+    )
+    milestones.refresh_reminders(conn, [milestone_id])
 
 
 def _pending(conn, milestone_id: int) -> dict[str, bool]:
@@ -146,9 +139,3 @@ def _pending(conn, milestone_id: int) -> dict[str, bool]:
         )
     )
     return {offset: bool(pending) for offset, pending in rows}
-
-
-def _move_due(conn, milestone_id: int, due: date) -> None:
-    """A due date as a merge brings it: written straight, reminders left to refresh."""
-    table = models.milestones
-    conn.execute(update(table).where(table.c.id == milestone_id).values(due=due))
