@@ -114,10 +114,8 @@ class Condition:
         its timeline entries, NULL when it kept the value the customer was added with)."""
         if self.field in MILESTONE_KINDS:
             return self.first_milestone_day(day, customer_id)
-        from clm.domain.customers import DATE_CHANGE_KINDS
-
         owner = customers.c.id if customer_id is None else customer_id
-        kind = DATE_CHANGE_KINDS[DATE_FIELDS[self.field]]
+        kind = DATE_FIELDS[self.field]  # its timeline entries' kind
         return (
             select(func.max(notes.c.on))
             .where(notes.c.customer_id == owner, notes.c.kind == kind)

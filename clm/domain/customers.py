@@ -485,19 +485,17 @@ def edit_customer(
     return changed
 
 
-# The timeline kind of the entry recording a change of a date field: the entries' latest day
-# is the day the field took its value (`customer renew` writes `renewal` entries too).
-DATE_CHANGE_KINDS = {"start": "start", "renewal": "renewal"}
+# Date fields whose changes go on the timeline, each as an entry of its own name as kind: the
+# entries' latest day is the day the field took its value (`customer renew` writes `renewal`).
+DATED_FIELDS = ("start", "renewal")
 
 
 def _note_date_changes(conn: Connection, today: date, by: str | None, customer, changes: dict):
-    for field, kind in DATE_CHANGE_KINDS.items():
+    for field in DATED_FIELDS:
         if field in changes:
             was = getattr(customer, field)
             text = f"{field} date set to {changes[field]}" + (f" (was {was})" if was else "")
-            row = new_row(conn, customer_id=customer.id, on=today, kind=kind, text=text, by=by)
-            del row["stamps"], row["updated_at"]
-            conn.execute(notes.insert().values(row))
+            add_note(conn, today, by, customer.slug, text, kind=field)
 
 
 def _relink(conn: Connection, table, column: str, customer_id: int, add, remove) -> bool:
