@@ -40,13 +40,15 @@ class Env:
                 "a database password on the command line is visible to other users: "
                 "set CLM_DB instead, or use PGPASSWORD or ~/.pgpass"
             )
-        real_today = date.today()
-        today_text = today or os.environ.get("CLM_TODAY")
-        today_from = "--today" if today else "CLM_TODAY"  # name where the bad value came from
+        # A relative --today (`+3d`) counts from CLM_TODAY when that is set: a test or a
+        # rehearsal that froze the day never sees the machine's clock.
+        base = date.today()
+        if env_today := os.environ.get("CLM_TODAY"):
+            base = parse_date(env_today, base, "CLM_TODAY")
         return cls(
             db_target=db or os.environ.get("CLM_DB") or None,
             db_option=db,
-            today=parse_date(today_text, real_today, today_from) if today_text else real_today,
+            today=parse_date(today, base, "--today") if today else base,
             user=(user or os.environ.get("CLM_USER") or "").strip().lower() or None,
             user_from="--as" if user else "CLM_USER",
         )

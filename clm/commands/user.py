@@ -90,7 +90,7 @@ def rm(
     with env.database().write() as conn:
         removal = plan_removal(conn, handle, reassign, unassign)
         confirm(env, f"remove user '{removal.user.handle}'", yes)
-        remove_user(conn, removal)
+        remove_user(conn, removal, env.today)
     say(env, f"Removed user {removal.user.handle}.")
     if removal.moved:
         heir = f"to {removal.heir.handle}" if removal.heir else "to nobody"

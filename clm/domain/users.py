@@ -1,6 +1,7 @@
 """Users and teams: who owns customers, who follows them, who a team hands off to."""
 
 from collections.abc import Iterator
+from datetime import UTC, date, datetime
 from typing import NamedTuple
 
 from sqlalchemy import Connection, Row, select
@@ -132,14 +133,16 @@ def plan_removal(
     return removal
 
 
-def remove_user(conn: Connection, removal: Removal) -> None:
+def remove_user(conn: Connection, removal: Removal, today: date) -> None:
     """Tombstone a user: no longer a recipient, collaborator or default owner; their work
-    goes to the heir (or nobody)."""
+    goes to the heir (or nobody). The tombstone is dated `today` as clm saw it (at this
+    time of day), so `export users --all` says the day the user was removed."""
     heir_id = removal.heir.id if removal.heir else None
     for label, table, column, _ in _responsibilities():
         for row in removal.rows[label]:
             update_row(conn, table, row, {column.key: heir_id})
-    update_row(conn, users, removal.user, {"deleted_at": utcnow(), "default_owner": False})
+    removed_at = datetime.combine(today, utcnow().time(), tzinfo=UTC)
+    update_row(conn, users, removal.user, {"deleted_at": removed_at, "default_owner": False})
 
 
 def plural_counts(counts: dict[str, int]) -> str:

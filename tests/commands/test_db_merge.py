@@ -110,6 +110,7 @@ def test_what_merge_refuses(clm, tmp_path, db_path):
 
 def test_merge_is_for_sqlite_files(clm, tmp_path):
     name = "sync_merge_refusal"
+    pytest.importorskip("psycopg", reason="needs psycopg, the PostgreSQL driver (clm[postgres])")
     if subprocess.run(["createdb", name], capture_output=True).returncode:
         pytest.skip("no PostgreSQL server")
     try:
