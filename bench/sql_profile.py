@@ -57,7 +57,7 @@ def main() -> None:
 
     timed = {name: _timer(name) for name in opts.time}
 
-    from clm.cli import main as clm_main
+    from clm.cli.app import main as clm_main
 
     sys.argv = ["clm", *args]
     began = time.perf_counter()

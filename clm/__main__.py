@@ -11,7 +11,7 @@ import sys
 
 def main() -> None:
     if "_CLM_COMPLETE" in os.environ:
-        from clm.completion import respond
+        from clm.cli.completion import respond
 
         sys.exit(respond())
     if sys.argv[1:] == ["--version"]:
@@ -20,11 +20,11 @@ def main() -> None:
         print(f"clm {__version__}")
         return
     if sys.argv[1:] in (["--help"], ["-h"]) and _wide_terminal():
-        from clm.command_index import ROOT_HELP  # generated: the CLI's own help at 78 columns
+        from clm.cli.command_index import ROOT_HELP  # generated: the CLI's own help at 78 columns
 
         sys.stdout.write(ROOT_HELP)
         return
-    from clm.cli import main as run
+    from clm.cli.app import main as run
 
     run()
 

@@ -1,4 +1,4 @@
-"""Regenerate docs/reference.md (every command's --help) and clm/command_index.py (the command
+"""Regenerate docs/reference.md (every command's --help) and clm/cli/command_index.py (the command
 tree shell completion and the fast `clm --help` read), from the live command tree.
 
 Usage (from the repo root): python docs/make_reference.py
@@ -11,14 +11,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = ROOT / "docs" / "reference.md"
-INDEX = ROOT / "clm" / "command_index.py"
+INDEX = ROOT / "clm" / "cli" / "command_index.py"
 
 
 def command_index_source() -> str:
     import typer
 
-    from clm.cli import app
-    from clm.completion import build_index
+    from clm.cli.app import app
+    from clm.cli.completion import build_index
 
     root = typer.main.get_command(app)
     index = build_index(root)
@@ -35,9 +35,12 @@ def command_index_source() -> str:
 
 
 def reference_text() -> str:
-    from clm.help import reference
+    import typer
 
-    return reference()
+    from clm.cli.app import app
+    from clm.cli.help import reference
+
+    return reference(typer.main.get_command(app))
 
 
 def main() -> None:

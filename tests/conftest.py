@@ -32,7 +32,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from clm.cli import app
+from clm.cli.app import app
 
 TODAY = date(2026, 11, 23)
 # The base URL of the PostgreSQL run, or None for the SQLite run.

@@ -8,7 +8,7 @@ import pytest
 import typer
 
 from clm import __version__
-from clm.cli import app
+from clm.cli.app import app
 
 
 def _commands(group, path=()):
@@ -95,7 +95,7 @@ def test_debug_shows_tracebacks_otherwise_one_line(clm, monkeypatch):
 def test_help_and_version_do_not_import_the_database_stack(args, heavy, tmp_path):
     code = (
         "import sys\n"
-        "from clm.cli import app\n"
+        "from clm.cli.app import app\n"
         f"try:\n    app({args!r}, prog_name='clm')\n"
         "except SystemExit:\n    pass\n"
         f"print(','.join(m for m in {heavy!r} if m in sys.modules), file=sys.stderr)\n"
@@ -131,7 +131,7 @@ def test_the_console_script_prints_the_clis_own_help_without_loading_typer(colum
     env = os.environ | {"COLUMNS": columns}
     fast = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     slow = subprocess.run(
-        [sys.executable, "-c", "from clm.cli import main; main()", "--help"],
+        [sys.executable, "-c", "from clm.cli.app import main; main()", "--help"],
         capture_output=True, text=True, env=env,
     )  # fmt: skip
     assert fast.stdout == slow.stdout

@@ -3,7 +3,7 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from clm.clock import Clock
+from clm.storage.clock import Clock
 
 
 @given(st.lists(st.integers(min_value=0, max_value=10**12), min_size=1, max_size=50))

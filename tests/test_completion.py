@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from clm.command_index import INDEX
-from clm.completion import complete
+from clm.cli.command_index import INDEX
+from clm.cli.completion import complete
 
 BIN = Path(sys.executable).parent
 

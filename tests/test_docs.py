@@ -18,8 +18,8 @@ def test_reference_matches_the_help():
 
 
 def test_completion_index_matches_the_commands():
-    text = (ROOT / "clm" / "command_index.py").read_text()
-    assert text == make_reference.command_index_source(), f"clm/command_index.py is {REFRESH}"
+    text = (ROOT / "clm" / "cli" / "command_index.py").read_text()
+    assert text == make_reference.command_index_source(), f"clm/cli/command_index.py is {REFRESH}"
 
 
 def test_readme_pictures_exist():

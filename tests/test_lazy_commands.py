@@ -4,8 +4,8 @@ import pytest
 import typer.testing
 from typer.testing import CliRunner
 
-from clm.cli import app
-from clm.lazy_commands import lazy_root
+from clm.cli.app import app
+from clm.cli.lazy import lazy_root
 
 ARGS = [
     [], ["--help"], ["--version"], ["frobnicate"], ["custmer"], ["customer"],

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from clm.migrations import SCHEMA_VERSION
+from clm.storage.migrations import SCHEMA_VERSION
 from tests.conftest import ON_PG, sql
 
 FIXTURES = sorted((Path(__file__).parent / "fixtures").glob("schema-*.sql"))
@@ -89,7 +89,7 @@ def _to_server(path: Path, url: str) -> None:
     from sqlalchemy.pool import NullPool
 
     from clm.db import advance_id_sequence, resolve
-    from clm.models import metadata
+    from clm.storage.tables import metadata
 
     source = create_engine(f"sqlite:///{path}", poolclass=NullPool)
     found = MetaData()
@@ -164,6 +164,6 @@ def test_an_old_database_upgrades_to_the_current_schema(clm, tmp_path, fixture, 
 
 def test_the_newest_schema_has_a_fixture():
     """Release checklist: dump a db of each new schema to tests/fixtures/schema-NAME.sql."""
-    from clm.migrations import MIGRATIONS
+    from clm.storage.migrations import MIGRATIONS
 
     assert FIXTURES[-1].stem == f"schema-{MIGRATIONS[-1][0]}"

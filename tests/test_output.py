@@ -5,9 +5,9 @@ import io
 
 import pytest
 
-from clm import output
-from clm.context import Env
-from clm.output import Col, Format, Section, render_record, render_rows
+from clm.cli.env import Env
+from clm.render import output
+from clm.render.output import Col, Format, Section, render_record, render_rows
 
 COLUMNS = (Col("slug"), Col("arr", "ARR", money=True), Col("uuid", table=False))
 ROWS = [

@@ -11,9 +11,9 @@ import typer.main
 from typer._click.exceptions import BadParameter
 from typer._coercion import build_runtime_param
 
-from clm.cli import app
+from clm.cli.app import app
+from clm.cli.params import converter
 from clm.errors import Invalid
-from clm.param_coercion import converter
 
 SAMPLES = [
     "acme", "", " x ", "5", "-5", "+5", "007", "1_000", " 5", "5.0", "2.50", "1e3", "abc",
@@ -105,7 +105,7 @@ def test_database_commands_skip_pydantic_the_orm_and_rich_in_a_pipe(args, tmp_pa
         check=True,
     )
     code = (
-        "import sys\nfrom clm.cli import main\n"
+        "import sys\nfrom clm.cli.app import main\n"
         f"sys.argv = ['clm', *{args!r}]\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
         "heavy = ('pydantic', 'sqlmodel', 'sqlalchemy.orm', 'rich.console', 'rich.table')\n"

@@ -3,8 +3,8 @@
 import io
 from datetime import date
 
-from clm.context import Env
-from clm.progress import CountingWriter, progress
+from clm.cli.env import Env
+from clm.render.progress import CountingWriter, progress
 
 
 class Terminal(io.StringIO):

@@ -19,7 +19,7 @@ import pytest
 from clm.db import Database
 from clm.domain.customers import add_customer
 from clm.domain.milestones import add_milestone
-from clm.domain.stages import install_template
+from clm.domain.new_book import install_template
 from tests.conftest import TODAY, dump
 
 pytestmark = pytest.mark.sqlite_only("journals, locks and kills of a SQLite file")

@@ -3,7 +3,7 @@
 import typer
 
 from clm.commands.common import FormatOpt
-from clm.output import Col, Format, render_rows, say
+from clm.render.output import Col, Format, render_rows, say
 
 TITLES = {
     "reminders": "Reminders of the last two weeks",
@@ -65,7 +65,7 @@ def _show(env, day) -> None:
     """The day's sections for people: Rich tables on a terminal, plain ones in a pipe."""
     from rich.text import Text
 
-    from clm.output import Listing, print_page
+    from clm.render.output import Listing, print_page
 
     whose = f"for {day.user}" if day.user else "for the whole book (--as USER for yours)"
     parts = [Text(f"Agenda of {env.today}, {whose}")]

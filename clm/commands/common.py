@@ -8,9 +8,9 @@ from typing import Annotated
 import typer
 from typer.core import TyperGroup
 
-from clm.context import Env
+from clm.cli.env import Env
 from clm.errors import Conflict, Invalid, Refused
-from clm.output import Format
+from clm.render.output import Format
 
 FormatOpt = Annotated[
     Format,
@@ -102,7 +102,7 @@ def save_pictures(
     env: Env, parts: Sequence, svg: str | None, html: str | None, title: str, what: str
 ) -> None:
     """Save the page `parts` as an SVG and/or HTML picture of a terminal."""
-    from clm.output import console, picture, say
+    from clm.render.output import console, picture, say
 
     out = console(env)
     width = out.width if out.is_terminal else 120

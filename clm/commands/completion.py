@@ -29,6 +29,6 @@ def completion(
 
     Example: clm completion bash >> ~/.bashrc
     """
-    from clm.completion import SCRIPTS
+    from clm.cli.completion import SCRIPTS
 
     ctx.obj.stdout.write(SCRIPTS[shell.value])

@@ -5,7 +5,7 @@ from typing import Annotated
 import typer
 
 from clm.commands.common import FormatOpt, noun
-from clm.output import Col, Format, render_rows, say
+from clm.render.output import Col, Format, render_rows, say
 
 app = noun("CTAs (calls to action): open, list, close, snooze. Lists open ones by default.")
 

@@ -5,7 +5,7 @@ from typing import Annotated
 import typer
 
 from clm.commands.common import FormatOpt, YesOpt, confirm, noun, refuse_contradiction
-from clm.output import Col, Format, Section, is_terminal, render_record, render_rows, say
+from clm.render.output import Col, Format, Section, is_terminal, render_record, render_rows, say
 
 app = noun("Customers (accounts): add, list, show, edit, move, renew, remove. Lists by default.")
 
@@ -151,7 +151,7 @@ def list_(
         # Python takes to format its cells. It reads twice: one snapshot for both.
         from clm.db import snapshot
         from clm.domain.customers import customer_table
-        from clm.sql_table import write_table
+        from clm.render.sql_table import write_table
 
         with snapshot(env.database()) as conn:
             listing = customer_table(conn, env.today, **filters)
@@ -189,7 +189,7 @@ def show(ctx: typer.Context, slug: Slug, fmt: FormatOpt = Format.table) -> None:
 
 def _stay_bars(stays: list[dict]) -> list:
     """A bar per stay, as long as its share of the customer's life: the stages as a timeline."""
-    from clm.output import bar_cells
+    from clm.render.output import bar_cells
 
     longest = max((stay["days"] for stay in stays), default=0)
     return [("", lambda stay: bar_cells(stay["days"], longest, width=24))]

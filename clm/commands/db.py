@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from clm.output import say
+from clm.render.output import say
 
 app = typer.Typer(
     help="The database: where it is, its health, its schema, backups.", no_args_is_help=True
@@ -42,7 +42,7 @@ def init(
     Example: clm --db team.db init --template simple
     """
     env = ctx.obj
-    from clm.domain.setup import init_database
+    from clm.domain.new_book import init_database
 
     database, saved = init_database(env.db_target, template, force)
     if saved:
@@ -62,7 +62,7 @@ def demo(
     env = ctx.obj
     from clm.db import get_meta
     from clm.domain.demo import build_demo
-    from clm.domain.setup import init_database
+    from clm.domain.new_book import init_database
     from clm.errors import Conflict
 
     target = env.db_option or DEMO_FILE
@@ -114,7 +114,7 @@ def check(ctx: typer.Context) -> None:
     """
     env = ctx.obj
     from clm.db import damage_marker, integrity_problems, server_description
-    from clm.domain.copies import find_copies, merge_command
+    from clm.domain.conflicted_copies import find_copies, merge_command
     from clm.errors import ClmError
 
     env.warn_copies = False
@@ -224,7 +224,7 @@ def copy(
     Example: clm db copy postgresql://db.example.com/clm
     """
     env = ctx.obj
-    from clm.domain.copy import copy_database
+    from clm.domain.db_copy import copy_database
 
     database = env.database()
     with _CopyProgress(env) as progress:
@@ -243,7 +243,7 @@ class _CopyProgress:
         if self.env.stderr.isatty():
             from rich.progress import Progress
 
-            from clm.output import console
+            from clm.render.output import console
 
             self.bar = Progress(console=console(self.env, stderr=True), transient=True)
             self.bar.start()

@@ -16,7 +16,7 @@ def help_(
 
     Example: clm help dates
     """
-    from clm.help import TOPICS, command_help, topic_text, topics_text
+    from clm.cli.help import TOPICS, command_help, topic_text, topics_text
 
     root = ctx.find_root().command
     out = ctx.obj.stdout

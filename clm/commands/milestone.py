@@ -5,7 +5,7 @@ from typing import Annotated
 import typer
 
 from clm.commands.common import FormatOpt, YesOpt, confirm, noun, refuse_contradiction
-from clm.output import Col, Format, Section, render_record, render_rows, say
+from clm.render.output import Col, Format, Section, render_record, render_rows, say
 
 app = noun("Milestones: dated objectives with reminders. Lists unfinished ones by default.")
 

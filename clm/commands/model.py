@@ -5,6 +5,7 @@ from typing import Annotated
 
 import typer
 
+from clm.cli.env import Env
 from clm.commands.common import (
     FormatOpt,
     HtmlOpt,
@@ -14,8 +15,7 @@ from clm.commands.common import (
     save_pictures,
     write_new_file,
 )
-from clm.context import Env
-from clm.output import Col, Format, render_rows, say, visible
+from clm.render.output import Col, Format, render_rows, say, visible
 
 app = typer.Typer(
     help="The lifecycle model as a whole: export it as TOML, apply an edited file, draw it.",
@@ -55,7 +55,7 @@ def export(
     Example: clm model export lifecycle.toml
     """
     env = ctx.obj
-    from clm.domain.model import read_model, to_toml
+    from clm.domain.model_file import read_model, to_toml
 
     if file not in (None, "-") and not force:
         refuse_existing(file, "pass --force to overwrite it")
@@ -89,7 +89,7 @@ def apply(
     Example: clm model apply lifecycle.toml --dry-run
     """
     env = ctx.obj
-    from clm.domain.model import ModelProblems, apply_model, parse_toml
+    from clm.domain.model_file import ModelProblems, apply_model, parse_toml
 
     document = parse_toml(_read(env, file), file)
     try:
@@ -130,7 +130,7 @@ def show(
     Example: clm model show --team customer-success --svg lifecycle.svg
     """
     env = ctx.obj
-    from clm.domain.model import as_json, read_model
+    from clm.domain.model_file import as_json, read_model
 
     check_pictures(fmt.value, svg, html)
     with env.database().read() as conn:
@@ -140,7 +140,7 @@ def show(
     if fmt is ShowFormat.json:
         import json
 
-        from clm.output import jsonable
+        from clm.render.output import jsonable
 
         env.stdout.write(json.dumps(jsonable(as_json(model)), ensure_ascii=False, indent=2) + "\n")
     elif fmt is ShowFormat.mermaid:
@@ -174,7 +174,7 @@ def _read(env: Env, file: str) -> str:
 
 
 def _check_team(model: dict, team: str) -> str:
-    from clm.domain.model import teams
+    from clm.domain.model_file import teams
     from clm.domain.records import check_handle
     from clm.errors import NotFound, did_you_mean
 
@@ -212,8 +212,8 @@ def _drawing(model: dict, team: str | None) -> list:
     """The lifecycle as Rich renderables: a title, the stages, the rules' arrows, playbooks."""
     from rich.text import Text
 
-    from clm.domain.model import edges
-    from clm.output import table
+    from clm.domain.model_file import edges
+    from clm.render.output import table
 
     title = Text(f"Lifecycle: {len(model['stages'])} stages, entry stage ", style="bold")
     title.append(visible(model["entry_stage"]), style="bold cyan")
@@ -245,7 +245,7 @@ def _drawing(model: dict, team: str | None) -> list:
 
 
 def _print(env: Env, drawing: list) -> None:
-    from clm.output import console
+    from clm.render.output import console
 
     out = console(env)
     for part in drawing:
@@ -262,7 +262,7 @@ def _mermaid_text(text: str) -> str:
 def _mermaid(model: dict, team: str | None) -> str:
     """A Mermaid `flowchart LR`: a node per stage (name, team, SLA), an edge per rule and
     from-stage labelled with the rule's name; dotted when disabled, a loop when it only acts."""
-    from clm.domain.model import edges
+    from clm.domain.model_file import edges
 
     node = {stage["key"]: "stage_" + stage["key"].replace("-", "_") for stage in model["stages"]}
     lines = ["flowchart LR"]

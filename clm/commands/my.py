@@ -3,7 +3,7 @@
 import typer
 
 from clm.commands.common import FormatOpt
-from clm.output import Col, Format, render_rows
+from clm.render.output import Col, Format, render_rows
 
 COLUMNS = (Col("kind"), Col("id"), Col("customer"), Col("title"), Col("due"), Col("detail"))
 

@@ -5,7 +5,7 @@ from typing import Annotated
 import typer
 
 from clm.commands.common import FormatOpt, noun
-from clm.output import Col, Format, Section, render_record, render_rows
+from clm.render.output import Col, Format, Section, render_record, render_rows
 
 app = noun("Playbooks: templates of tasks and milestones. Lists by default.")
 

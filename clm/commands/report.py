@@ -7,9 +7,9 @@ from typing import Annotated
 
 import typer
 
+from clm.cli.env import Env
 from clm.commands.common import FormatOpt, HtmlOpt, SvgOpt, check_pictures, save_pictures
-from clm.context import Env
-from clm.output import Col, Format, say
+from clm.render.output import Col, Format, say
 
 app = typer.Typer(
     help="Reports: stages, funnel, time in stage, renewals, overdue, handoffs, flows, dashboard.",
@@ -47,7 +47,7 @@ def _show(
     name: str,
 ) -> None:
     """Data in `fmt`, or for people the report's page, also saved as pictures."""
-    from clm.output import Listing, print_page, render_rows
+    from clm.render.output import Listing, print_page, render_rows
 
     if fmt is not Format.table:
         render_rows(env, rows, columns, fmt, noun=name)
@@ -75,7 +75,7 @@ def stages(
     """
     env = ctx.obj
     from clm.domain.reports import stage_counts
-    from clm.report_views import STAGES, stages_page
+    from clm.render.report_views import STAGES, stages_page
 
     check_pictures(fmt.value, svg, html)
     day = _as_of(env, as_of)
@@ -102,7 +102,7 @@ def funnel(
     """
     env = ctx.obj
     from clm.domain.reports import FUNNEL_KEYS, funnel
-    from clm.report_views import funnel_page
+    from clm.render.report_views import funnel_page
 
     check_pictures(fmt.value, svg, html)
     start, day = env.date(since, "--since"), _as_of(env, as_of)
@@ -131,8 +131,8 @@ def time_in_stage(
     from itertools import islice
 
     from clm.domain.reports import TIME_KEYS, over_sla, time_in_stage
-    from clm.output import Listing
-    from clm.report_views import OVER, time_page, title
+    from clm.render.output import Listing
+    from clm.render.report_views import OVER, time_page, title
 
     check_pictures(fmt.value, svg, html)
     with env.database().read() as conn:
@@ -168,7 +168,7 @@ def renewals(
     from clm.commands.customer import COLUMNS
     from clm.domain.holidays import days_off_for
     from clm.domain.reports import renewals, renewals_at_stake
-    from clm.report_views import renewals_page
+    from clm.render.report_views import renewals_page
 
     check_pictures(fmt.value, svg, html)
     window = env.duration(within, "--within")
@@ -194,7 +194,7 @@ def overdue(
     """
     env = ctx.obj
     from clm.domain.reports import overdue
-    from clm.report_views import OVERDUE, overdue_page
+    from clm.render.report_views import OVERDUE, overdue_page
 
     check_pictures(fmt.value, svg, html)
     with env.database().read() as conn:
@@ -216,7 +216,7 @@ def handoffs(
     """
     env = ctx.obj
     from clm.domain.reports import handoffs
-    from clm.report_views import HANDOFFS, handoffs_page
+    from clm.render.report_views import HANDOFFS, handoffs_page
 
     check_pictures(fmt.value, svg, html)
     start = env.date(since, "--since")
@@ -241,7 +241,7 @@ def flows(
     """
     env = ctx.obj
     from clm.domain.reports import flows, lifecycle
-    from clm.report_views import FLOWS, flows_page
+    from clm.render.report_views import FLOWS, flows_page
 
     check_pictures(fmt.value, svg, html)
     start, day = env.date(since, "--since"), _as_of(env, as_of)
@@ -267,8 +267,8 @@ def dashboard(
     """
     env = ctx.obj
     from clm.commands.common import refuse_existing, write_new_file
-    from clm.dashboard import render
     from clm.domain.reports import dashboard
+    from clm.render.dashboard import render
 
     if not force:
         refuse_existing(html, "pass --force to overwrite it")

@@ -5,7 +5,7 @@ from typing import Annotated
 import typer
 
 from clm.commands.common import FormatOpt, noun
-from clm.output import Col, Format, render_rows, say
+from clm.render.output import Col, Format, render_rows, say
 
 app = noun("Transition rules: from stages, conditions, actions. Lists by default.")
 

@@ -5,7 +5,7 @@ from typing import Annotated
 import typer
 
 from clm.commands.common import FormatOpt, noun
-from clm.output import Col, Format, render_rows, say
+from clm.render.output import Col, Format, render_rows, say
 
 app = noun("Lifecycle stages: list, add, edit, remove. Lists by default.")
 
@@ -131,7 +131,7 @@ def rm(
     Example: clm stage rm launched --force
     """
     env = ctx.obj
-    from clm.domain.stages import remove_stage
+    from clm.domain.engine.rulebook import remove_stage
 
     with env.database().write() as conn:
         removed_rules = remove_stage(conn, key, force=force)

@@ -5,7 +5,7 @@ from typing import Annotated
 import typer
 
 from clm.commands.common import FormatOpt, YesOpt, confirm, noun
-from clm.output import Col, Format, render_rows, say
+from clm.render.output import Col, Format, render_rows, say
 
 app = noun("Tasks: to-dos with a due date and an assignee. Lists open ones by default.")
 

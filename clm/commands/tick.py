@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from clm.output import Col, Format, console, say
+from clm.render.output import Col, Format, console, say
 
 TRANSITIONS = (Col("customer"), Col("from"), Col("to"), Col("on"), Col("rule"))
 REMINDERS = (
@@ -86,7 +86,7 @@ def tick(
         raise Invalid(f"invalid --until {last}: it must not be before today ({env.today})")
     if fmt not in (Format.table, Format.json, Format.jsonl):
         raise Invalid(f"invalid --format '{fmt.value}' for tick: use table, json or jsonl")
-    from clm.progress import progress
+    from clm.render.progress import progress
 
     results = []
     database = env.database()
@@ -97,7 +97,7 @@ def tick(
     ):
         # A file may be synced to diverged copies; a server has one copy, any machine ticks it.
         if not dry_run and database.is_sqlite:
-            from clm.domain.tick_owner import claim_tick
+            from clm.domain.engine.owner import claim_tick
 
             previous = claim_tick(conn, take_over)
             if previous:
@@ -135,7 +135,7 @@ def tick(
 def _json_value(value):
     """What json.dumps cannot write itself, as `jsonable` writes it (dates, times, floats
     become what `jsonable` makes of them): a first tick can list tens of thousands of rows."""
-    from clm.output import jsonable
+    from clm.render.output import jsonable
 
     return jsonable(value)
 
@@ -145,7 +145,7 @@ def _news(result) -> bool:
 
 
 def _day_object(result) -> dict:
-    from clm.output import number
+    from clm.render.output import number
 
     return {
         "date": result.date,
@@ -166,7 +166,7 @@ def _render(env, result, quiet: bool) -> None:
     news = _news(result)
     if quiet and not news:
         return
-    from clm.output import table
+    from clm.render.output import table
 
     out = console(env)
     prefix = "Dry run: " if result.dry_run else ""

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from clm.output import say
+from clm.render.output import say
 
 LARGE_FILE_ROWS = 10_000  # a progress bar shows from this many rows on (on a terminal)
 
@@ -79,7 +79,7 @@ def export(
     from clm.domain.transfer.export import export_table
     from clm.domain.transfer.files import open_output
     from clm.errors import Invalid
-    from clm.progress import CountingWriter, progress
+    from clm.render.progress import CountingWriter, progress
 
     if everyone and table != Table.users:
         raise Invalid(f"--all is for export users (removed users too), not {table.value}")
@@ -137,9 +137,9 @@ def import_(
     """
     env = ctx.obj
     from clm.domain.transfer import READ_COLUMNS
+    from clm.domain.transfer.batches import ImportProblems
     from clm.domain.transfer.files import format_of, parse_mapping
-    from clm.domain.transfer.importer import ImportProblems
-    from clm.domain.transfer.imports import import_table
+    from clm.domain.transfer.importers import import_table
 
     file_format = format_of(file, fmt.value if fmt else None)
     mapping = parse_mapping(maps or (), READ_COLUMNS[table])
@@ -210,7 +210,7 @@ class _Progress:
                 return
             from rich.progress import Progress
 
-            from clm.output import console
+            from clm.render.output import console
 
             self.bar = Progress(console=console(self.env, stderr=True), transient=True)
             self.bar.start()

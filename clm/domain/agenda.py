@@ -10,7 +10,7 @@ from sqlalchemy import Connection, or_, select
 from clm.domain.milestones import UNFINISHED, reminders_due
 from clm.domain.users import get_user
 from clm.errors import Invalid
-from clm.models import (
+from clm.storage.tables import (
     ctas,
     customer_influencers,
     customers,
@@ -351,7 +351,7 @@ def _overdue(conn, today, user):
 def _over_sla(conn, today, user):
     from sqlalchemy import false
 
-    from clm.models import stages
+    from clm.storage.tables import stages
 
     sla = dict(
         conn.execute(
@@ -379,7 +379,7 @@ def _over_sla(conn, today, user):
 
 
 def _renewals(conn, today, user):
-    from clm.models import stages
+    from clm.storage.tables import stages
 
     terminal = select(stages.c.key).where(stages.c.terminal, stages.c.deleted_at.is_(None))
     query = (

@@ -8,12 +8,11 @@ from datetime import date
 from sqlalchemy import Connection, String, and_, case, cast, func, or_, select
 
 from clm.db import insert_ignore
-from clm.domain.customers import get_customer
 from clm.domain.playbooks import Run, Templates, apply_playbooks
-from clm.domain.records import find_by_id, new_row, update_row
+from clm.domain.records import find_by_id, get_customer, new_row, update_row
 from clm.domain.users import get_user
 from clm.errors import Conflict, Invalid
-from clm.models import ctas, customers, tasks, users
+from clm.storage.tables import ctas, customers, tasks, users
 
 CTA_KEYS = (
     "id",

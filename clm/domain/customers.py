@@ -23,13 +23,13 @@ from clm.dates import Duration, at_most_a_century, days_between, parse_duration
 from clm.db import utcnow
 from clm.domain.health import health_history, log_health, sparkline
 from clm.domain.holidays import days_off_for
-from clm.domain.records import find_live, new_row, update_row
+from clm.domain.records import get_customer, new_row, update_row
 from clm.domain.stages import entry_stage, get_stage
 from clm.domain.transitions import enter_stage, record_transition, run_stage_playbooks
 from clm.domain.users import default_owner, get_user, user_ids
 from clm.errors import Conflict, Invalid
 from clm.lifecycle import RENEWAL_MILESTONE, RENEWAL_STAGE
-from clm.models import (
+from clm.storage.tables import (
     customer_influencers,
     customer_tags,
     customers,
@@ -109,10 +109,6 @@ def _dated(changes: dict, today: date) -> dict:
     return changes | {
         f"{key}_on": today for key in ("arr", "health", "lead_score") if key in changes
     }
-
-
-def get_customer(conn: Connection, slug: str):
-    return find_live(conn, customers, "slug", slug.strip().lower(), "customer")
 
 
 def add_customer(
@@ -306,10 +302,10 @@ def customer_table(
     renewal_within: Duration | None = None,
     limit: int | None = None,
 ):
-    """`list_customers` as the database writes its table (clm.sql_table): each table
+    """`list_customers` as the database writes its table (clm.render.sql_table): each table
     column's cell as SQL text."""
     from clm.db import days_from, grouped_digits, iso_date, one_of, sorted_by
-    from clm.sql_table import Cell, SqlListing, text_cell
+    from clm.domain.listing import Cell, SqlListing, text_cell
 
     owner_user = users.alias("owner")
     query = _filtered(
@@ -689,7 +685,7 @@ def _roll_renewal_milestone(
 
 def remove_customer(conn: Connection, slug: str) -> str:
     """Tombstone a customer: it disappears from every list; its history is kept."""
-    from clm.models import milestone_reminders
+    from clm.storage.tables import milestone_reminders
 
     customer = get_customer(conn, slug)
     update_row(conn, customers, customer, {"deleted_at": utcnow()})

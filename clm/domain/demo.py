@@ -86,7 +86,7 @@ def build_demo(database, today: date, customers: int = 24):
     """A demo book as if cron had ticked every day: the history up to yesterday, most past work
     done on time, then today's tick (its result returned and remembered for `clm`)."""
     from clm.domain.agenda import remember_tick
-    from clm.rules import tick
+    from clm.domain.engine.tick import tick
 
     with database.write() as conn:
         fill_demo(conn, today, customers)
@@ -107,7 +107,7 @@ def finish_old_work(conn: Connection, today: date) -> None:
 
     from clm.domain.milestones import complete_milestone
     from clm.domain.tasks import complete_task
-    from clm.models import milestones, tasks
+    from clm.storage.tables import milestones, tasks
 
     old = today - timedelta(days=14)
     for table, complete in ((tasks, complete_task), (milestones, complete_milestone)):

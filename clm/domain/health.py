@@ -7,7 +7,7 @@ from sqlalchemy import Connection, select
 
 from clm.db import utcnow
 from clm.domain.records import new_uuid
-from clm.models import health_log
+from clm.storage.tables import health_log
 
 
 def log_health(conn: Connection, scores: Iterable[tuple[int, date, int]]) -> None:

@@ -12,7 +12,7 @@ from clm.dates import Duration
 from clm.db import utcnow
 from clm.domain.records import new_row, update_row
 from clm.errors import Conflict, NotFound
-from clm.models import holidays
+from clm.storage.tables import holidays
 
 LIVE = holidays.c.deleted_at.is_(None)
 

@@ -16,12 +16,12 @@ from pathlib import Path
 from sqlalchemy import Connection, Table, bindparam, delete, select, update
 
 from clm.db import clock, get_meta, utcnow
-from clm.domain.copies import remember_merged
+from clm.domain.conflicted_copies import remember_merged
+from clm.domain.engine.owner import merge_owner
 from clm.domain.records import CREATED
-from clm.domain.tick_owner import merge_owner
 from clm.errors import ClmError
-from clm.models import APPEND_ONLY as HISTORY_TABLES
-from clm.models import metadata
+from clm.storage.tables import APPEND_ONLY as HISTORY_TABLES
+from clm.storage.tables import metadata
 
 # History: unioned by uuid. Two rows holding one unique key under different uuids (both
 # copies fired the same reminder) keep the smaller uuid, whichever way the merge runs.

@@ -22,7 +22,7 @@ from clm.domain.holidays import days_off_for, holiday_days
 from clm.domain.records import find_by_id, new_row, new_uuid, update_row
 from clm.domain.users import user_ids
 from clm.errors import Conflict, Invalid
-from clm.models import (
+from clm.storage.tables import (
     customers,
     milestone_collaborators,
     milestone_reminders,
@@ -270,7 +270,7 @@ def add_milestone(
     collaborators: Iterable[str] = (),
     pinned: bool = False,
 ) -> dict:
-    from clm.domain.customers import get_customer
+    from clm.domain.records import get_customer
 
     customer = get_customer(conn, slug)
     ids = user_ids(conn, collaborators).values()
@@ -365,7 +365,7 @@ def list_milestones(
             raise Invalid(f"invalid --status '{status}': use {', '.join(STATUSES)} or all")
         where.append(milestones.c.status == status)
     if customer is not None:
-        from clm.domain.customers import get_customer
+        from clm.domain.records import get_customer
 
         where.append(milestones.c.customer_id == get_customer(conn, customer).id)
     if overdue:

@@ -13,7 +13,7 @@ from clm.domain.milestones import insert_milestones, milestone_row
 from clm.domain.records import find_live, new_row, new_uuid
 from clm.errors import Invalid
 from clm.lifecycle import PlaybookSpec
-from clm.models import playbook_items, playbook_runs, playbooks, stages, tasks
+from clm.storage.tables import playbook_items, playbook_runs, playbooks, stages, tasks
 
 ANCHORS = ("entry", "start", "renewal", "run")
 

@@ -9,7 +9,7 @@ from sqlalchemy import Connection, Table, select, update
 
 from clm.db import clock, utcnow
 from clm.errors import Invalid, NotFound, not_found
-from clm.models import customers
+from clm.storage.tables import customers
 
 HANDLE = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}", re.ASCII)
 # The stamp of fields never edited since the row was created.
@@ -118,3 +118,8 @@ def find_live(conn: Connection, table: Table, key_column: str, key: str, kind: s
         .limit(500)
     )
     raise not_found(kind, key, candidates)
+
+
+def get_customer(conn: Connection, slug: str):
+    """The live customer with this slug, else NotFound with the closest slugs."""
+    return find_live(conn, customers, "slug", slug.strip().lower(), "customer")

@@ -16,8 +16,8 @@ from sqlalchemy.sql import Select
 
 from clm.db import days_from, roomy_read
 from clm.domain.agenda import overdue_by_owner, overdue_items
-from clm.models import customers, stages, transitions, users
-from clm.output import number
+from clm.plain import number
+from clm.storage.tables import customers, stages, transitions, users
 
 FUNNEL_KEYS = ("stage", "entered", "moved_on", "conversion", "median_days")
 TIME_KEYS = ("stage", "customers", "median_days", "p90_days", "expected_days", "over")
@@ -392,7 +392,7 @@ def dashboard(conn: Connection, today: date, since: date | None = None) -> dict:
     """Every report for the dashboard page, long lists cut to their first rows and counted."""
     from itertools import islice
 
-    from clm.domain.model import edges, read_model
+    from clm.domain.model_file import edges, read_model
 
     roomy_read(conn)
     model = read_model(conn)

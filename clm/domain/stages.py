@@ -3,48 +3,14 @@
 import re
 from collections.abc import Iterator
 
-from sqlalchemy import Connection, delete, func, select
+from sqlalchemy import Connection, func, select
 
-from clm.db import get_meta, set_meta, utcnow
-from clm.domain.playbooks import install_playbooks
+from clm.db import get_meta, utcnow
 from clm.domain.records import find_live, new_row, update_row
 from clm.errors import Conflict, Invalid
-from clm.lifecycle import DEFAULT_TEMPLATE, TEMPLATES
-from clm.models import customers, playbook_items, playbooks, rules, stages
+from clm.storage.tables import customers, stages
 
 STAGE_KEYS = ("key", "name", "position", "team", "expected_days", "playbook", "terminal")
-
-
-def install_template(conn: Connection, name: str = DEFAULT_TEMPLATE) -> None:
-    """Replace the model (stages, playbooks, rules) with those of a lifecycle template."""
-    from clm.rules import install_rules
-
-    template = TEMPLATES.get(name)
-    if template is None:
-        raise Invalid(f"unknown template '{name}': use one of {', '.join(TEMPLATES)}")
-    conn.execute(delete(rules))
-    conn.execute(delete(stages))
-    conn.execute(delete(playbook_items))
-    conn.execute(delete(playbooks))
-    install_playbooks(conn, template.playbooks)
-    conn.execute(
-        stages.insert(),
-        [
-            new_row(
-                conn,
-                key=spec.key,
-                name=spec.name,
-                position=position,
-                team=spec.team,
-                expected_days=spec.expected_days,
-                terminal=spec.terminal,
-                playbook=spec.playbook,
-            )
-            for position, spec in enumerate(template.stages, start=1)
-        ],
-    )
-    set_meta(conn, "entry_stage", template.entry_stage)
-    install_rules(conn, template.rules)
 
 
 def get_stage(conn: Connection, key: str):
@@ -234,11 +200,10 @@ def edit_stage(
     return list(changes)
 
 
-def remove_stage(conn: Connection, key: str, force: bool = False) -> list[str]:
-    """Tombstone a stage no customer is in; the stages behind it move up one place. Rules
-    that use it refuse the removal, unless `force`, which removes them too: their names."""
-    from clm.rules import remove_rule, rules_using
-
+def remove_stage(conn: Connection, key: str, rules_using=None) -> None:
+    """Tombstone a stage no customer is in; the stages behind it move up one place.
+    `rules_using(key)` gives the names of the rules that still name it: any refuse the
+    removal (clm.domain.engine.rulebook.remove_stage removes them first, with --force)."""
     row = get_stage(conn, key)
     if row.key == entry_stage(conn):
         raise Conflict(
@@ -252,14 +217,11 @@ def remove_stage(conn: Connection, key: str, force: bool = False) -> list[str]:
             f"stage '{row.key}' cannot be removed: {count} {customer_s} in it; "
             f"move them first (clm customer list --stage {row.key})"
         )
-    used = sorted(rules_using(conn, row.key))
-    if used and not force:
+    used = sorted(rules_using(row.key)) if rules_using else []
+    if used:
         raise Conflict(
             f"stage '{row.key}' is used by rule{'s' if len(used) > 1 else ''} {', '.join(used)}: "
             "change or remove them first, or pass --force to remove them with the stage"
         )
-    for rule in used:
-        remove_rule(conn, rule)
     update_row(conn, stages, row, {"deleted_at": utcnow()})
     set_positions(conn, live_stages(conn))
-    return used

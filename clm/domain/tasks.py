@@ -10,7 +10,7 @@ from clm.domain.milestones import get_milestone
 from clm.domain.records import find_by_id, new_row, update_row
 from clm.domain.users import get_user
 from clm.errors import Invalid
-from clm.models import customers, tasks, users
+from clm.storage.tables import customers, tasks, users
 
 TASK_KEYS = (
     "id",
@@ -69,7 +69,7 @@ def add_task(
     """Add a task to a customer, optionally under one of its milestones or CTAs; assigned to
     `assignee`, else the customer's owner."""
     from clm.domain.ctas import get_cta
-    from clm.domain.customers import get_customer
+    from clm.domain.records import get_customer
 
     customer = get_customer(conn, slug)
     if milestone_id is not None:
@@ -129,7 +129,7 @@ def list_tasks(
             raise Invalid(f"invalid --status '{status}': use {', '.join(STATUSES)} or all")
         where.append(tasks.c.status == status)
     if customer is not None:
-        from clm.domain.customers import get_customer
+        from clm.domain.records import get_customer
 
         where.append(tasks.c.customer_id == get_customer(conn, customer).id)
     if assignee is not None:

@@ -10,7 +10,7 @@ from clm.db import clock, utcnow
 from clm.domain.playbooks import Run, Templates, apply_playbooks
 from clm.domain.records import new_row, new_uuid
 from clm.domain.stages import entry_stage, get_stage
-from clm.models import customers, playbooks, stages, transitions, users
+from clm.storage.tables import customers, playbooks, stages, transitions, users
 
 
 class Lookups:

@@ -9,7 +9,7 @@ from sqlalchemy import Connection, Row, select
 from clm.db import utcnow
 from clm.domain.records import check_handle, find_live, new_row, update_row
 from clm.errors import Conflict, Invalid, NotFound, did_you_mean
-from clm.models import ctas, customers, tasks, users
+from clm.storage.tables import ctas, customers, tasks, users
 
 USER_KEYS = ("handle", "name", "email", "team", "default_owner", "uuid")
 

@@ -1,5 +1,5 @@
-"""`clm customer list` in a pipe: the table the database lays out (clm.sql_table) is, byte for
-byte, the plain table clm.output writes from the listing's rows, on any data."""
+"""`clm customer list` in a pipe: the table the database lays out (clm.render.sql_table) is,
+byte for byte, the plain table clm.render.output writes from the listing's rows, on any data."""
 
 import io
 import itertools
@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from clm.commands.customer import COLUMNS
 from clm.db import Database
 from clm.domain.customers import list_customers
-from clm.output import _write_plain_table
+from clm.render.output import _write_plain_table
 from tests.conftest import TODAY, sql
 
 TRICKY = [
@@ -45,7 +45,7 @@ def tricky(team, db_path):
 
 
 def plain_table(db_path, filters: dict) -> str:
-    """What clm.output's plain table writes for the listing's rows: the reference."""
+    """What clm.render.output's plain table writes for the listing's rows: the reference."""
     database = Database.open(str(db_path), on_create=lambda conn: None)
     with database.read() as conn:
         rows = list(list_customers(conn, TODAY, **filters))

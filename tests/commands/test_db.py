@@ -5,7 +5,7 @@ import stat
 
 import pytest
 
-from clm.migrations import SCHEMA_VERSION
+from clm.storage.migrations import SCHEMA_VERSION
 from tests.conftest import ON_PG, dump, sql
 
 

@@ -5,7 +5,7 @@ import stat
 
 import pytest
 
-from clm.migrations import SCHEMA_VERSION
+from clm.storage.migrations import SCHEMA_VERSION
 from tests.commands.test_transfer import FORMATS
 from tests.conftest import ON_PG, dump, sql
 
@@ -82,7 +82,7 @@ def test_a_failed_copy_is_removed(clm, book_file, db_path, tmp_path, monkeypatch
     def broken(*args):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr("clm.domain.copy._verify", broken)
+    monkeypatch.setattr("clm.domain.db_copy._verify", broken)
     with pytest.raises(AssertionError, match="disk on fire"):
         clm("--db", book_file, "db", "copy", tmp_path / "half.db")
     assert not (tmp_path / "half.db").exists()
@@ -111,7 +111,7 @@ def test_backup_on_a_server_points_to_pg_dump(clm, tmp_path):
 @pytest.mark.pg_only
 def test_server_sessions_read_timestamps_in_utc(clm, db_path, monkeypatch):
     from clm.db import Database
-    from clm.domain.stages import install_template
+    from clm.domain.new_book import install_template
 
     monkeypatch.setenv("PGTZ", "America/New_York")
     assert sql(db_path, "SHOW TimeZone") == [("America/New_York",)]

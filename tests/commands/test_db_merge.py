@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from clm.clock import Clock
+from clm.storage.clock import Clock
 from tests.conftest import dump
 
 pytestmark = pytest.mark.sqlite_only("merging is for SQLite files")
@@ -81,9 +81,9 @@ def test_a_later_edit_wins_over_a_clock_that_runs_ahead(clm, monkeypatch, db_pat
     def skewed(offset_ns):
         return lambda last=None: Clock(last, wall=lambda: time.time_ns() + offset_ns)
 
-    monkeypatch.setattr("clm.db.Clock", skewed(HOUR_NS))  # the laptop runs an hour ahead
+    monkeypatch.setattr("clm.storage.engine.Clock", skewed(HOUR_NS))  # the laptop runs an hour ahead
     clm("--db", laptop, "customer", "edit", "acme", "--name", "Laptop name")
-    monkeypatch.setattr("clm.db.Clock", skewed(0))
+    monkeypatch.setattr("clm.storage.engine.Clock", skewed(0))
     clm("db", "merge", laptop)
     clm("customer", "edit", "acme", "--name", "Fixed later")  # after seeing the laptop's edit
     clm("--db", laptop, "db", "merge", db_path)

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from clm.output import _plain
+from clm.render.output import _plain
 
 STAGE_ORDER = [
     "lead", "prospect", "onboarding", "launched", "adopting", "renewal", "will-churn", "churned",

@@ -953,8 +953,8 @@ class Terminal(io.StringIO):
     [(Terminal(), 10_001, True), (Terminal(), 10_000, False), (io.StringIO(), 50_000, False)],
 )
 def test_a_progress_bar_only_for_a_large_file_on_a_terminal(stream, rows, shown):
+    from clm.cli.env import Env
     from clm.commands.transfer import _Progress
-    from clm.context import Env
 
     env = Env(None, TODAY, None, stderr=stream)
     with _Progress(env, 1000) as progress:

@@ -5,7 +5,7 @@ import sqlite3
 
 import pytest
 
-from clm.domain.copies import find_copies
+from clm.domain.conflicted_copies import find_copies
 
 pytestmark = pytest.mark.sqlite_only("conflicted copies are files beside a SQLite db")
 

@@ -8,11 +8,11 @@ from sqlalchemy.exc import IntegrityError
 
 from clm.db import Database
 from clm.domain import ctas, customers, tasks, users
-from clm.domain.stages import install_template
+from clm.domain.new_book import install_template
 from clm.errors import Conflict, Invalid, NotFound
-from clm.models import ctas as ctas_table
-from clm.models import tasks as tasks_table
-from clm.models import users as users_table
+from clm.storage.tables import ctas as ctas_table
+from clm.storage.tables import tasks as tasks_table
+from clm.storage.tables import users as users_table
 
 TODAY = date(2026, 11, 23)
 

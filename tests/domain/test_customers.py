@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 from clm.db import Database
 from clm.domain import customers, users
 from clm.domain.customers import SLUG, slugify
-from clm.domain.stages import install_template
-from clm.models import customers as customers_table
+from clm.domain.new_book import install_template
+from clm.storage.tables import customers as customers_table
 
 TODAY = date(2026, 11, 23)
 

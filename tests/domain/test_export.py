@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from clm.db import Database
 from clm.domain import users
-from clm.domain.stages import install_template
+from clm.domain.new_book import install_template
 from clm.domain.transfer import COLUMNS, FORMATS
 from clm.domain.transfer.export import (
     QUERIES,
@@ -23,7 +23,7 @@ from clm.domain.transfer.export import (
     _write_delimited,
     export_table,
 )
-from clm.domain.transfer.imports import import_table
+from clm.domain.transfer.importers import import_table
 from tests.domain.test_transfer import TODAY
 
 TABLES = ("users", "customers", "milestones", "tasks", "ctas", "transitions", "notes")

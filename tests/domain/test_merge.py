@@ -13,7 +13,6 @@ from hypothesis import HealthCheck, find, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from clm.clock import Clock
 from clm.db import Database, open_copy
 from clm.domain.customers import add_customer, add_note, edit_customer, remove_customer
 from clm.domain.merge import (
@@ -25,9 +24,10 @@ from clm.domain.merge import (
     mutable_tables,
     tables,
 )
-from clm.domain.stages import install_template
+from clm.domain.new_book import install_template
 from clm.errors import ClmError
-from clm.models import customers
+from clm.storage.clock import Clock
+from clm.storage.tables import customers
 
 TODAY = date(2026, 11, 23)
 COPIES = "abc"

@@ -5,12 +5,12 @@ from datetime import date
 
 from sqlalchemy import select, update
 
-from clm import models
 from clm.dates import Duration
 from clm.db import Database
 from clm.domain import customers, milestones, users
-from clm.domain.stages import install_template
-from clm.models import reminder_log
+from clm.domain.new_book import install_template
+from clm.storage import tables as models
+from clm.storage.tables import reminder_log
 
 TODAY = date(2026, 11, 23)
 

@@ -23,7 +23,7 @@ def test_median_and_p90_from_a_histogram(days):
 
 def test_as_of_before_anything_happened_is_an_empty_book(clm):
     from clm.db import Database
-    from clm.domain.stages import install_template
+    from clm.domain.new_book import install_template
 
     clm("customer", "add", "Acme", "--start", "2026-05-01", "--arr", "10")
     database = Database.open(os.environ["CLM_DB"], on_create=install_template)

@@ -5,7 +5,7 @@ from datetime import date
 
 from clm.db import Database
 from clm.domain import customers
-from clm.domain.stages import install_template
+from clm.domain.new_book import install_template
 from clm.rules import add_rule, explain, parse_condition, remove_rule, set_enabled, tick
 
 

@@ -8,7 +8,7 @@ from sqlalchemy import event
 from clm.dates import Duration
 from clm.db import Database
 from clm.domain import customers, milestones, users
-from clm.domain.stages import install_template
+from clm.domain.new_book import install_template
 from clm.rules import add_rule, tick
 
 TODAY = date(2026, 11, 23)

@@ -10,13 +10,13 @@ import pytest
 
 from clm.db import Database
 from clm.domain import customers, users
-from clm.domain.stages import install_template
+from clm.domain.new_book import install_template
 from clm.domain.transfer import COLUMNS
 from clm.domain.transfer import values as v
+from clm.domain.transfer.batches import ImportProblems
 from clm.domain.transfer.export import export_table
 from clm.domain.transfer.files import BadRow, FileProblem, Records, open_output
-from clm.domain.transfer.importer import ImportProblems
-from clm.domain.transfer.imports import import_table
+from clm.domain.transfer.importers import import_table
 from clm.errors import Conflict
 
 TODAY = date(2026, 11, 23)
@@ -189,7 +189,7 @@ def test_a_hard_link_to_the_database_is_the_database(tmp_path):
 @pytest.fixture
 def db(db_path, monkeypatch):
     """A database with a user, and imports that write three rows at a time."""
-    monkeypatch.setattr("clm.domain.transfer.importer.BATCH", 3)
+    monkeypatch.setattr("clm.domain.transfer.batches.BATCH", 3)
     database = Database.open(str(db_path), on_create=install_template)
     with database.write() as conn:
         users.add_user(conn, "alice")

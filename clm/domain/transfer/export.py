@@ -37,7 +37,8 @@ from sqlalchemy.sql.elements import Label
 from clm.dates import parse_duration
 from clm.db import binary, iso_date, joined_cells, stream_rows
 from clm.domain.transfer import COLUMNS, LIST_COLUMNS, READ_COLUMNS
-from clm.models import (
+from clm.plain import neutralise_formula, number, unneutralise_formula, visible
+from clm.storage.tables import (
     ctas,
     customer_influencers,
     customer_tags,
@@ -50,7 +51,6 @@ from clm.models import (
     transitions,
     users,
 )
-from clm.output import neutralise_formula, number, unneutralise_formula, visible
 
 STREAM_ROWS = 5000  # rows fetched at a time (a server-side cursor on PostgreSQL)
 

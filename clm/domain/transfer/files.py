@@ -19,7 +19,7 @@ from typing import BinaryIO, NamedTuple, TextIO
 
 from clm.domain.transfer import FORMATS
 from clm.errors import Conflict, Invalid, NotFound, did_you_mean
-from clm.output import unneutralise_formula
+from clm.plain import unneutralise_formula
 
 FIELD_LIMIT = 1 << 20  # characters in one csv field, or in one JSON object of an array
 EXTENSIONS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".json": "json", ".jsonl": "jsonl",

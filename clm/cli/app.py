@@ -8,6 +8,9 @@ import typer
 from typer._click.exceptions import ClickException  # Typer ships its own Click
 
 from clm import __version__
+from clm.cli.completion import COMPLETE_VAR
+from clm.cli.lazy import LazyGroup, lazy_root
+from clm.cli.params import install as install_param_coercion
 from clm.commands import (
     agenda,
     completion,
@@ -28,16 +31,13 @@ from clm.commands import (
     transfer,
     user,
 )
-from clm.completion import COMPLETE_VAR
 from clm.errors import ClmError
-from clm.lazy_commands import LazyGroup, lazy_root
-from clm.param_coercion import install as install_param_coercion
 
 install_param_coercion()  # option values without pydantic: see clm/param_coercion.py
 
 
 def _fail(message: str) -> None:
-    from clm.output import visible
+    from clm.render.output import visible
 
     sys.stderr.write(f"Error: {visible(message)}\n")
     raise typer.Exit(1)
@@ -48,7 +48,7 @@ class ClmRoot(LazyGroup):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        from clm.help import verbatim_examples
+        from clm.cli.help import verbatim_examples
 
         verbatim_examples(self)
 
@@ -131,7 +131,7 @@ def root(
     a daily `clm tick` applies the rules and prints what is due. `clm` alone shows today's
     agenda; `clm help` lists the help topics (dates, durations, conditions).
     """
-    from clm.context import Env
+    from clm.cli.env import Env
 
     try:
         ctx.obj = Env.from_options(db=db_target, today=today, user=as_user)
@@ -169,7 +169,7 @@ app.command("help")(help.help_)
 
 def main() -> None:
     if COMPLETE_VAR in os.environ:  # a shell asking for completions, on every TAB: be quick
-        from clm.completion import respond
+        from clm.cli.completion import respond
 
         sys.exit(respond())
     try:

@@ -22,7 +22,7 @@ from clm.db import (
     snapshot,
 )
 from clm.errors import ClmError
-from clm.models import metadata
+from clm.storage.tables import metadata
 
 BATCH_ROWS = 5_000
 

@@ -26,8 +26,7 @@ from clm.domain.milestones import check_recurrence, logged_offset
 from clm.domain.records import check_handle, new_uuid
 from clm.domain.transfer import READ_COLUMNS
 from clm.domain.transfer import values as v
-from clm.domain.transfer.files import Records
-from clm.domain.transfer.importer import (
+from clm.domain.transfer.batches import (
     BATCH,
     SHOWN_PROBLEMS,
     SKIP,
@@ -37,8 +36,9 @@ from clm.domain.transfer.importer import (
     linked_values,
     replace_links,
 )
+from clm.domain.transfer.files import Records
 from clm.errors import Invalid, did_you_mean
-from clm.models import (
+from clm.storage.tables import (
     ctas,
     customer_influencers,
     customer_tags,

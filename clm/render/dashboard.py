@@ -7,7 +7,7 @@ from datetime import date
 from html import escape
 from itertools import pairwise
 
-from clm.output import visible
+from clm.render.output import visible
 
 TEAM_COLOURS = ("#2f7ed8", "#8e44ad", "#16a085", "#d35400", "#c0392b", "#7f8c8d", "#2c3e50")
 DIRECTION_COLOURS = {"forward": "#1e8449", "backward": "#b7950b", "churn": "#c0392b",

@@ -402,7 +402,7 @@ def _pending_reminders_covered(conn: Connection) -> None:
         reminders.c.remind_on, reminders.c.milestone_id, reminders.c.offset,
         sqlite_where=pending, postgresql_where=pending,
     ).create(conn)  # fmt: skip
-    from clm.db import server_statistics  # (clm.db imports this module)
+    from clm.storage.statistics import server_statistics  # (it imports this module)
 
     server_statistics(conn, analyze=True)
 
@@ -466,7 +466,7 @@ def _steady_tick(conn: Connection) -> None:
         "ix_customers_stage_lead_score", customers.c.stage, customers.c.lead_score,
         sqlite_where=scored, postgresql_where=scored,
     ).create(conn)  # fmt: skip
-    from clm.db import restat, server_statistics  # (clm.db imports this module)
+    from clm.storage.statistics import restat, server_statistics  # (it imports this module)
 
     server_statistics(conn)  # the dropped table took its statistics object along
     restat(conn, "milestone_reminders", "milestones", "customers")

@@ -2,7 +2,7 @@
 
 A shell asks on every TAB, so the answer must come before Typer could even import. The
 command tree is read from `clm/command_index.py` (generated from the live Typer app by
-`docs/make_reference.py`, checked by a test), names from the database through `clm.names`.
+`docs/make_reference.py`, checked by a test), names from the database through `clm.cli.names`.
 Protocol: the shell runs `clm` with `_CLM_COMPLETE=bash_complete|zsh_complete|fish_complete`,
 `COMP_WORDS` (the words so far) and `COMP_CWORD` (the index of the word being completed).
 """
@@ -164,7 +164,7 @@ def build_index(root) -> dict:
 
 def respond(environ=os.environ) -> int:
     """Answer one completion request from a shell: candidates on stdout, one a line."""
-    from clm.command_index import INDEX
+    from clm.cli.command_index import INDEX
 
     mode = environ.get(COMPLETE_VAR, "")
     shell = mode.removesuffix("_complete").removeprefix("complete_")
@@ -242,7 +242,7 @@ def _values(kind: str, incomplete: str, db: str | None, environ) -> list[tuple[s
         return _files(incomplete) if environ.get(COMPLETE_VAR, "").startswith("fish") else []
     if not kind:
         return []
-    from clm.names import names
+    from clm.cli.names import names
 
     return names(db, kind, incomplete)
 

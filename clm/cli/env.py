@@ -7,7 +7,7 @@ tests can replace any of it.
 import os
 import sys
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, TextIO
 
 from clm.dates import Duration, parse_date, parse_duration
@@ -42,13 +42,10 @@ class Env:
             )
         # A relative --today (`+3d`) counts from CLM_TODAY when that is set: a test or a
         # rehearsal that froze the day never sees the machine's clock.
-        base = date.today()
-        if env_today := os.environ.get("CLM_TODAY"):
-            base = parse_date(env_today, base, "CLM_TODAY")
         return cls(
             db_target=db or os.environ.get("CLM_DB") or None,
             db_option=db,
-            today=parse_date(today, base, "--today") if today else base,
+            today=_today(today),
             user=(user or os.environ.get("CLM_USER") or "").strip().lower() or None,
             user_from="--as" if user else "CLM_USER",
         )
@@ -57,7 +54,7 @@ class Env:
         """The database, opened (and created or migrated) on first use in this invocation."""
         if self._database is None:
             from clm.db import Database
-            from clm.domain.stages import install_template
+            from clm.domain.new_book import install_template
 
             self._database = Database.open(self.db_target, on_create=install_template)
             self._warn(self._database)
@@ -67,7 +64,7 @@ class Env:
         """Once per command: a recovered hot journal, conflicted copies beside the db."""
         notices = list(database.notices)
         if self.warn_copies and database.is_sqlite:
-            from clm.domain.copies import copies_warning
+            from clm.domain.conflicted_copies import copies_warning
 
             notices.append(copies_warning(database.path))
         for notice in filter(None, notices):
@@ -96,6 +93,21 @@ class Env:
 
     def interactive(self) -> bool:
         return self.stdin.isatty()
+
+
+def _today(option: str | None) -> date:
+    """--today, else CLM_TODAY, else the machine's date. A relative --today (`+3d`) counts from
+    CLM_TODAY when that is set: a rehearsal (or a test) that froze the day never sees the
+    machine's clock; an absolute --today does not need CLM_TODAY at all."""
+    clock_day = date.today()
+    frozen = os.environ.get("CLM_TODAY")
+    if not option:
+        return parse_date(frozen, clock_day, "CLM_TODAY") if frozen else clock_day
+    day = parse_date(option, clock_day, "--today")
+    relative = parse_date(option, clock_day - timedelta(days=400), "--today") != day
+    if frozen and relative:
+        return parse_date(option, parse_date(frozen, clock_day, "CLM_TODAY"), "--today")
+    return day
 
 
 def _has_password(url: str) -> bool:

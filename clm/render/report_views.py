@@ -1,5 +1,5 @@
 """Reports as people read them on a terminal and in pictures: titled tables, bar charts and the
-flows matrix, as Rich renderables and listings for `clm.output.print_page`."""
+flows matrix, as Rich renderables and listings for `clm.render.output.print_page`."""
 
 from collections.abc import Iterable
 from datetime import date
@@ -7,7 +7,7 @@ from datetime import date
 from rich.table import Table
 from rich.text import Text
 
-from clm.output import Col, Listing, bar_cells, visible
+from clm.render.output import Col, Listing, bar_cells, visible
 
 BAR_WIDTH = 30
 DIRECTION_STYLES = {"forward": "green", "backward": "yellow", "churn": "red", "other": "dim"}

@@ -5,12 +5,13 @@ import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from enum import StrEnum
 from itertools import chain, islice
 from typing import Any
 
-from clm.context import Env
+from clm.plain import jsonable, neutralise_formula, number, utc_text, visible
+from clm.render import Streams
 
 # The most rows a table on a terminal lays out with Rich; a longer one is written plain.
 RICH_ROWS = 1000
@@ -51,29 +52,6 @@ class Section:
 
 
 # C0 controls but tab and newline, DEL, C1 controls, and bidi overrides and isolates.
-_HIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def visible(text: str) -> str:
-    """Text safe for a terminal: control characters shown as `\\x1b`, `\\u202e`, never sent."""
-    return _HIDDEN.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
-
-
-def neutralise_formula(text: str) -> str:
-    """A leading `'` on text a spreadsheet would run as a formula (and on text that already
-    looks neutralised), so `unneutralise_formula` gives back exactly what was stored."""
-    return "'" + text if text.lstrip("'").startswith(_FORMULA_START) else text
-
-
-def unneutralise_formula(text: str) -> str:
-    if text.startswith("'") and text.lstrip("'").startswith(_FORMULA_START):
-        return text[1:]
-    return text
-
-
-def number(value: float) -> int | float:
-    return int(value) if float(value).is_integer() else value
 
 
 def _plain(value) -> str:
@@ -95,32 +73,11 @@ def _plain(value) -> str:
     return str(value)
 
 
-def utc_text(moment: datetime) -> str:
-    """UTC ISO 8601 with a Z; a naive time is taken as UTC (SQLite stores them naive)."""
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def jsonable(value):
-    if isinstance(value, datetime):
-        return utc_text(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, float):
-        return number(value)
-    if isinstance(value, list | tuple):
-        return [jsonable(item) for item in value]
-    if isinstance(value, dict):
-        return {key: jsonable(item) for key, item in value.items()}
-    return value
-
-
 def _record(row: dict, columns: Sequence[Col]) -> dict:
     return {col.key: jsonable(row.get(col.key)) for col in columns}
 
 
-def is_terminal(env: Env, stderr: bool = False) -> bool:
+def is_terminal(env: Streams, stderr: bool = False) -> bool:
     """Whether the stream is a terminal, as the Rich console on it would see it. Asked of the
     stream itself unless a variable overrides it: a Rich console costs a listing in a pipe more
     than writing it does."""
@@ -133,7 +90,7 @@ def is_terminal(env: Env, stderr: bool = False) -> bool:
         return False
 
 
-def console(env: Env, stderr: bool = False):
+def console(env: Streams, stderr: bool = False):
     """A Rich console on the invocation's stream; plain, uncoloured and unwrapped in a pipe."""
     from rich.console import Console
 
@@ -154,7 +111,7 @@ def console(env: Env, stderr: bool = False):
     )
 
 
-def say(env: Env, message: str) -> None:
+def say(env: Streams, message: str) -> None:
     """A message for people, on stderr."""
     env.stderr.write(visible(message) + "\n")
 
@@ -298,7 +255,7 @@ class Listing:
         return table(self.columns, rows, extra=self.extra) if rows else Text(self.empty)
 
 
-def print_page(env: Env, parts: Sequence) -> None:
+def print_page(env: Streams, parts: Sequence) -> None:
     """Print renderables and listings, in order, on stdout."""
     out = console(env)
     for part in parts:
@@ -344,7 +301,7 @@ def _offline_svg_format() -> str:
 
 
 def render_rows(
-    env: Env, rows: Iterable[dict], columns: Sequence[Col], fmt: Format, noun: str = "rows"
+    env: Streams, rows: Iterable[dict], columns: Sequence[Col], fmt: Format, noun: str = "rows"
 ) -> None:
     """Write `rows` in `fmt`: streamed for csv/tsv/json/jsonl, a table for people."""
     out = env.stdout
@@ -403,7 +360,7 @@ def _stream_json_array(out, records: Iterable[dict]) -> None:
 
 
 def render_record(
-    env: Env,
+    env: Streams,
     title: str,
     record: dict,
     fields: Sequence[Col],

@@ -63,7 +63,7 @@ from clm.domain.stages import (
     live_stages,
 )
 from clm.errors import ClmError, Invalid, did_you_mean
-from clm.models import playbook_items, playbooks, rules, stages
+from clm.storage.tables import playbook_items, playbooks, rules, stages
 
 STAGE_FIELDS = ("key", "name", "team", "expected_days", "playbook", "terminal")
 RULE_FIELDS = ("name", "from", "to", "when", "cta", "playbook", "enabled")
@@ -90,9 +90,9 @@ class ModelProblems(Invalid):
 
 def read_model(conn: Connection) -> dict:
     """The model in the database: entry stage, stages, rules, playbooks with items, holidays."""
+    from clm.domain.engine.rulebook import list_rules
     from clm.domain.holidays import list_holidays
     from clm.domain.playbooks import playbook_items_of
-    from clm.rules import list_rules
 
     rows = conn.execute(
         select(playbooks).where(playbooks.c.deleted_at.is_(None)).order_by(playbooks.c.name)
@@ -349,7 +349,7 @@ def _check_stages(tables: list, playbook_names: list[str], problems: list[str]) 
 
 
 def _check_rules(tables: list, places: list[str], problems: list[str]) -> list[dict]:
-    from clm.rules import parse_condition
+    from clm.domain.engine.conditions import parse_condition
 
     found, seen = [], {}
     for i, table in enumerate(tables):
@@ -584,7 +584,8 @@ def _place_order(problem: str) -> tuple[int, int]:
 
 
 def _rule_problems(conn: Connection, rule_list: list[dict], places: list[str]) -> list[str]:
-    from clm.rules import parse_condition, rule_problems
+    from clm.domain.engine.conditions import parse_condition
+    from clm.domain.engine.rulebook import rule_problems
 
     problems = []
     for place, rule in zip(places, rule_list, strict=True):
@@ -679,7 +680,7 @@ def _insert_items(conn: Connection, playbook_id: int, items: list[dict]) -> None
 
 
 def _write_rules(conn: Connection, rule_list: list[dict]) -> None:
-    from clm.rules import list_rules
+    from clm.domain.engine.rulebook import list_rules
 
     rows = {
         row.name: row for row in conn.execute(select(rules).where(rules.c.deleted_at.is_(None)))

@@ -1,57 +1,21 @@
 """A listing's plain table (the table format in a pipe) laid out by the database: one query
 measures the columns, another pads each row's cells into one line, so a hundred thousand rows
 cost the driver a string each and no Python per cell. A row the database cannot write exactly
-as `clm.output` does (text of other widths or with escaped characters, an amount it formats
-otherwise) is written by `clm.output`, in its place: the bytes are the plain table's."""
+as `clm.render.output` does (text of other widths or with escaped characters, an amount it formats
+otherwise) is written by `clm.render.output`, in its place: the bytes are the plain table's."""
 
 import re
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 
 from sqlalchemy import Connection, String, and_, case, cast, func, literal, select
-from sqlalchemy.sql.elements import ColumnElement
-from sqlalchemy.sql.selectable import Select
 
 from clm.db import NARROW_CHARS, has_other_chars, padded_line, stream_rows
-from clm.output import Col, PlainLayout, table_cells
+from clm.domain.listing import Cell, SqlListing
+from clm.render.output import Col, PlainLayout, table_cells
 
 STREAM_ROWS = 5000  # lines fetched at a time
 OTHER_CHARS = re.compile(f"[^{NARROW_CHARS}]")
 PRINTABLE_ASCII = bytes(range(0x20, 0x7F))
-
-
-@dataclass(frozen=True)
-class Cell:
-    """A column's cell as SQL text (never NULL), and SQL true when that text is exactly what
-    the plain table shows (None: always); `narrow`: exact when the text holds only characters
-    one cell wide."""
-
-    text: ColumnElement
-    exact: ColumnElement | None = None
-    narrow: bool = False
-
-
-def text_cell(column) -> Cell:
-    """Stored text, shown as it is when it holds only characters one cell wide."""
-    return Cell(func.coalesce(column, ""), narrow=True)
-
-
-@dataclass(frozen=True)
-class SqlListing:
-    """What a listing selects: `query` (FROM and WHERE, any columns), a cell per column key,
-    the rows' `key` and order, at most `limit` rows; `rows_of(keys)` gives the rows of those
-    keys as the listing's dicts, for `clm.output` to write."""
-
-    query: Select
-    cells: Mapping[str, Cell]
-    key: ColumnElement
-    order: Sequence[ColumnElement]
-    limit: int | None
-    rows_of: Callable[[list[int]], Mapping[int, dict]]
-
-    def select(self, *columns) -> Select:
-        query = self.query.with_only_columns(*columns).order_by(*self.order)
-        return query if self.limit is None else query.limit(self.limit)
 
 
 def write_table(conn: Connection, out, columns: Sequence[Col], listing: SqlListing) -> bool:
@@ -70,7 +34,7 @@ def write_table(conn: Connection, out, columns: Sequence[Col], listing: SqlListi
         for row_cells in cells_of.values():
             layout.measure(row_cells)
         written = {key: layout.line(row_cells)[:-1] for key, row_cells in cells_of.items()}
-    # Every row's line, checked by none: the rows clm.output writes are known by their key.
+    # Every row's line, checked by none: the rows clm.render.output writes are known by their key.
     texts = [cell.text for cell in cells]
     line = padded_line(list(zip(layout.widths, layout.right, strict=True)), *texts)
     lines = listing.select(listing.key, line) if written else listing.select(line)
@@ -127,10 +91,10 @@ def _narrow(text: str | None) -> bool:
 
 def _measure_checked(conn: Connection, listing: SqlListing, cells: list[Cell]):
     """Each column's longest text among the rows the database writes exactly, and the keys
-    of the others, for clm.output: every row checked."""
+    of the others, for clm.render.output: every row checked."""
     checks = [cell.exact for cell in cells if cell.exact is not None]
     checks += [~has_other_chars(cell.text) for cell in cells if cell.narrow]
-    # 1 for a row clm.output writes; a check that is NULL sends it there too.
+    # 1 for a row clm.render.output writes; a check that is NULL sends it there too.
     by_python = case((and_(*checks), literal(0)), else_=literal(1))
     measured = listing.select(
         listing.key.label("key"),

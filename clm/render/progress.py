@@ -4,7 +4,7 @@ merge, copy): shown on a terminal, silent in a pipe or from cron."""
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from clm.context import Env
+from clm.render import Streams
 
 
 class Bar:
@@ -24,7 +24,7 @@ class Bar:
 
 @contextmanager
 def progress(
-    env: Env, description: str, total: float | None = None, unit: str = ""
+    env: Streams, description: str, total: float | None = None, unit: str = ""
 ) -> Iterator[Bar]:
     """A transient progress bar (a spinner when the total is unknown) on the invocation's
     stderr while the block runs, if stderr is a terminal; a silent Bar otherwise."""
@@ -33,7 +33,7 @@ def progress(
         return
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    from clm.output import console
+    from clm.render.output import console
 
     count = (
         "{task.completed:,.0f}" + (f"/{total:,.0f}" if total else "") + (f" {unit}" if unit else "")

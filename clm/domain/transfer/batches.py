@@ -32,8 +32,8 @@ from clm.domain.records import CREATED, new_uuid
 from clm.domain.transfer import values as v
 from clm.domain.transfer.files import BadRow, Records
 from clm.errors import Invalid, did_you_mean
-from clm.models import users
-from clm.output import jsonable
+from clm.plain import jsonable
+from clm.storage.tables import users
 
 BATCH = 5000  # rows checked and written at a time
 SHOWN_PROBLEMS = 20

@@ -3,6 +3,7 @@
 import hashlib
 import socket
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 _WIDTH_MS, _WIDTH_COUNTER = 13, 4
@@ -45,3 +46,7 @@ def _parts(stamp: str | None) -> tuple[int, int]:
         return 0, 0
     ms, counter, _node = stamp.split("-", 2)
     return int(ms), int(counter)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)

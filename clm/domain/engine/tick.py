@@ -1,0 +1,360 @@
+"""Matching and firing rules, one day of the tick, and `explain`.
+
+A transition is dated the day its conditions became true, so a tick after missed days writes
+the history daily ticks would have written."""
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import Connection, and_, func, or_, select
+
+from clm.db import insert_new, roomy_write, set_meta, utcnow
+from clm.domain.engine.conditions import MILESTONE_KINDS, OPS, Condition, parse_condition
+from clm.domain.records import new_uuid
+from clm.storage.tables import customers, rule_firings, rules
+
+MAX_PASSES = 25  # a cycle of rules cannot loop for ever
+BIG_DAY = 1000  # rules fired (or reminders: 5x) from which a tick asks for a bigger page cache
+
+
+@dataclass
+class LoadedRule:
+    name: str
+    from_stages: list[str]
+    to: str | None
+    conditions: list[Condition]
+    cta: str | None
+    playbook: str | None
+    uuid: str  # what its firings are recorded under: a rule re-added under a name is new
+    created_at: datetime
+    # Firings recorded under its name (before firings named the rule's uuid) that are its own,
+    # made since it was added: those of a removed rule of the same name are not.
+    named_firings: bool = False
+
+
+def _loaded(conn: Connection, row) -> LoadedRule:
+    named = select(rule_firings.c.id).where(
+        rule_firings.c.rule == row.name, rule_firings.c.created_at >= row.created_at
+    )
+    return LoadedRule(
+        row.name,
+        row.from_stages.split(";"),
+        row.to_stage,
+        [parse_condition(text) for text in json.loads(row.conditions)],
+        row.cta,
+        row.playbook,
+        row.uuid,
+        row.created_at,
+        conn.scalar(named.limit(1)) is not None,
+    )
+
+
+def fired_in_stay(rule: LoadedRule, customer_id, stay):
+    """SQL: the rule's firings for a customer in a stay (ids or columns)."""
+    mine = rule_firings.c.rule == rule.uuid
+    if rule.named_firings:
+        mine = and_(
+            rule_firings.c.rule.in_((rule.uuid, rule.name)),
+            or_(mine, rule_firings.c.created_at >= rule.created_at),
+        )
+    return and_(mine, rule_firings.c.customer_id == customer_id, rule_firings.c.stay == stay)
+
+
+ID_CHUNK = 500  # ids per IN list (SQLite's old limit on bound parameters is 999)
+
+
+def matches(
+    conn: Connection, rule: LoadedRule, day: date, among: list[int] | None = None
+) -> list[tuple[object, date]]:
+    """The customers `rule` fires for on `day` (all conditions hold, not yet fired in this
+    stay), each with the day its conditions became true; one indexed query (with `among`, only
+    those customers, a few hundred ids a query)."""
+    if among is not None:
+        return [
+            found
+            for start in range(0, len(among), ID_CHUNK)
+            for found in _matches(conn, rule, day, among[start : start + ID_CHUNK])
+        ]
+    return _matches(conn, rule, day)
+
+
+def _matches(conn: Connection, rule: LoadedRule, day: date, among=None):
+    firsts = {
+        i: condition.first_day(day).label(f"first_{i}")
+        for i, condition in enumerate(rule.conditions)
+        if condition.on_a_row_day
+    }
+    fired = select(rule_firings.c.id).where(fired_in_stay(rule, customers.c.id, customers.c.stay))
+    # No `stage_entered <= day` here (the day check below covers it): the planner then picks
+    # the index of the rule's own condition (lead score, health, renewal…) after the stage.
+    where = [
+        customers.c.deleted_at.is_(None),
+        customers.c.stage.in_(rule.from_stages),
+        *(c.clause(day) for c in rule.conditions if c.field not in MILESTONE_KINDS),
+        ~fired.exists(),
+        *([customers.c.id.in_(among)] if among is not None else []),
+    ]
+    on_milestones = [c for c in rule.conditions if c.field in MILESTONE_KINDS]
+    if on_milestones:
+        # The customers whose milestones hold, found from a stage index and the milestones'
+        # alone: a stage of a large book holds thousands of customers and few of them qualify,
+        # whose rows only are read.
+        candidate = customers.alias("candidate")
+        holding = select(candidate.c.id).where(
+            candidate.c.stage.in_(rule.from_stages),
+            *(c.holding(day, candidate.c.id) for c in on_milestones),
+        )
+        where.append(customers.c.id.in_(holding))
+    query = select(customers, *firsts.values()).where(*where)
+    found = []
+    for row in conn.execute(query):
+        became_true = max(
+            row.stage_entered,
+            *(
+                condition.since(row, getattr(row, f"first_{i}", None))
+                for i, condition in enumerate(rule.conditions)
+            ),
+        )
+        if became_true <= day:  # an edit or entry dated after `day` (by --today) is not true yet
+            found.append((row, became_true))
+    return found
+
+
+@dataclass
+class TickResult:
+    date: date
+    transitions: list[dict]
+    reminders: list[dict]
+    ctas_opened: list[dict]
+    tasks_created: list[dict]
+    overdue: list[dict]
+    dry_run: bool = False
+
+
+def tick(
+    conn: Connection,
+    today: date,
+    dry_run: bool = False,
+    trying: Iterable[str] = (),
+    with_overdue: bool = True,
+) -> TickResult:
+    """One day of the engine: rules to a fixed point, due reminders fired once, overdue listed.
+    Runs inside the caller's write transaction; a dry run is rolled back by the caller.
+    `trying` names disabled rules to apply as if enabled (for a dry run before enabling).
+
+    Each pass matches every rule (one query each), then fires what matched, all customers at
+    once: a pass costs a fixed number of statements, whatever the number of customers moved.
+    The next pass looks only at the customers the last one touched: nobody else changed."""
+    from clm.domain.milestones import fire_reminders
+    from clm.domain.tasks import task_rows
+    from clm.domain.transitions import Lookups
+
+    news = {"moved": [], "opened": [], "task_ids": []}
+    loaded = [
+        _loaded(conn, row)
+        for row in conn.execute(
+            select(rules)
+            .where(rules.c.deleted_at.is_(None), rules.c.enabled | rules.c.name.in_(trying))
+            .order_by(rules.c.position)
+        )
+    ]
+    lookups = None
+    touched: dict[int, str] | None = None  # customer id -> stage, after the last pass
+    for _ in range(MAX_PASSES):
+        found = []
+        for position, rule in enumerate(loaded):
+            if touched is None:
+                among = None
+            else:
+                among = [i for i, stage in touched.items() if stage in rule.from_stages]
+                if not among:
+                    continue
+            found += [(on, position, rule, c) for c, on in matches(conn, rule, today, among)]
+        # Fire in the order the days came: the history a tick every day would have written.
+        # A customer's move ends its stay: its later matches wait for the next pass.
+        found.sort(key=lambda c: (c[0], c[1], c[3].id))
+        firing, moving = [], set()
+        for on, _position, rule, customer in found:
+            if customer.id not in moving:
+                firing.append((on, rule, customer))
+                if rule.to:
+                    moving.add(customer.id)
+        if not firing:
+            break
+        lookups = lookups or Lookups(conn)
+        touched = _fire(conn, firing, lookups, news)
+        if not touched:
+            break
+    reminders = fire_reminders(conn, today)
+    if not dry_run:
+        set_meta(conn, "last_tick", today.isoformat())
+    overdue = []
+    if with_overdue:  # not with --quiet: cron's tick skips the query and its imports
+        from clm.domain.agenda import overdue_items
+
+        overdue = list(overdue_items(conn, today))
+    return TickResult(
+        today,
+        news["moved"],
+        [
+            {k: r[k] for k in ("milestone", "customer", "title", "due", "remind_on", "recipients")}
+            for r in reminders
+        ],
+        news["opened"],
+        list(task_rows(conn, news["task_ids"])),
+        overdue,
+        dry_run,
+    )
+
+
+def _fire(conn: Connection, firing: list, lookups, news: dict) -> dict[int, str]:
+    """Fire rules for customers, in a few statements for all of them: record each firing (once
+    per stay: the unique key decides), open the CTAs, run the rules' playbooks, move the
+    customers. Adds what happened to `news`; the customers touched, with their stage now."""
+    from clm.domain.ctas import NewCta, insert_ctas
+    from clm.domain.playbooks import Run
+    from clm.domain.transitions import Move, enter_stages
+
+    if len(firing) >= BIG_DAY:
+        roomy_write(conn)  # a catch-up: keep its many dirty pages in memory until the commit
+    now = utcnow()
+    rows = [
+        {"uuid": new_uuid(), "rule": rule.uuid, "customer_id": customer.id,
+         "stay": customer.stay, "fired_on": on, "created_at": now}
+        for on, rule, customer in firing
+    ]  # fmt: skip
+    recorded = {
+        (r["rule"], r["customer_id"], r["stay"]): r["uuid"]
+        for r in insert_new(conn, rule_firings, rows)
+    }
+    firing_of = {}  # (rule uuid, customer id) -> the uuid of the firing recorded
+    for _on, rule, customer in firing:
+        key = (rule.uuid, customer.id, customer.stay)
+        if key in recorded:
+            firing_of[rule.uuid, customer.id] = recorded[key]
+    fired = [f for f in firing if (f[1].uuid, f[2].id) in firing_of]
+    with_cta = [f for f in fired if f[1].cta]
+    wanted = []
+    for on, rule, customer in with_cta:
+        kind, _, reason = rule.cta.partition(":")
+        source = f"rule:{rule.name}"
+        wanted.append(NewCta(on, customer, kind, reason, playbook=rule.playbook, source=source))
+    opened = insert_ctas(conn, wanted, lookups.templates)
+    runs, opened_news = [], []
+    for (on, rule, customer), cta in zip(with_cta, opened, strict=True):
+        if cta is None:
+            continue
+        kind, _, reason = rule.cta.partition(":")
+        cta_id, run = cta
+        opened_news.append(
+            {
+                "id": cta_id,
+                "customer": customer.slug,
+                "type": kind,
+                "reason": reason,
+                "on": on,
+                "rule": rule.name,
+            }
+        )
+        if run is not None:
+            runs.append(run)
+    for on, rule, customer in fired:
+        if rule.playbook and not rule.cta:
+            anchors = {"run": on, "entry": on, "start": customer.start, "renewal": customer.renewal}
+            # Once per firing (itself once per stay): a rule re-added under the same name
+            # runs its playbook again.
+            key = f"firing:{firing_of[rule.uuid, customer.id]}"
+            runs.append(Run(customer.id, customer.owner_id, rule.playbook, key, anchors))
+    moves = [
+        Move(
+            customer,
+            lookups.stage(rule.to),
+            on,
+            f"rule:{rule.name}",
+            rule.name,
+            " and ".join(map(str, rule.conditions)),
+        )
+        for on, rule, customer in fired
+        if rule.to
+    ]
+    moved, ran = enter_stages(conn, moves, lookups, runs)
+    for move, done in zip(moves, moved, strict=True):
+        news["moved"].append(
+            {k: done[k] for k in ("customer", "from", "to", "on")} | {"rule": move.rule}
+        )
+        news["task_ids"] += (done["playbook"] or {}).get("tasks", [])
+    news["opened"] += opened_news
+    for done in ran:
+        news["task_ids"] += (done or {}).get("tasks", [])
+    touched = {customer.id: customer.stage for _, _, customer in fired}
+    touched |= {move.customer.id: move.to.key for move in moves}
+    return touched
+
+
+def explain(conn: Connection, today: date, slug: str) -> Iterator[dict]:
+    """Each rule from the customer's stage: every condition's value now, whether it holds and
+    since when, and what the rule would do, or why it will not."""
+    from clm.domain.records import get_customer
+
+    customer = get_customer(conn, slug)
+    query = select(rules).where(rules.c.deleted_at.is_(None)).order_by(rules.c.position)
+    for row in conn.execute(query).all():
+        rule = _loaded(conn, row)
+        if customer.stage not in rule.from_stages:
+            continue
+        fired_on = conn.scalar(
+            select(func.min(rule_firings.c.fired_on)).where(
+                fired_in_stay(rule, customer.id, customer.stay)
+            )
+        )
+        checks = [_check(conn, customer, condition, today) for condition in rule.conditions]
+        action = ", ".join(
+            part
+            for part in (
+                f"move to {rule.to}" if rule.to else "",
+                f"open a {rule.cta.partition(':')[0]} CTA '{rule.cta.partition(':')[2]}'"
+                if rule.cta
+                else "",
+                f"run playbook {rule.playbook}" if rule.playbook and not rule.cta else "",
+            )
+            if part
+        )
+        failing = [c["condition"] for c in checks if not c["holds"]]
+        if not row.enabled:
+            verdict = f"won't: the rule is disabled (it would {action})"
+        elif fired_on is not None:
+            verdict = f"won't: it fired on {fired_on} in this stay"
+        elif failing:
+            verdict = f"won't yet: {' and '.join(failing)} does not hold"
+        else:
+            on = min(max([customer.stage_entered, *(c["since"] for c in checks)]), today)
+            verdict = f"will {action}, dated {on}"
+        for check in checks:
+            yield {"rule": rule.name, **check, "verdict": verdict}
+
+
+def _check(conn: Connection, customer, condition: Condition, today: date) -> dict:
+    """One condition for one customer now: its value, whether it holds, since when."""
+    field = condition.field
+    first = None
+    if condition.on_a_row_day:
+        first = conn.scalar(select(condition.first_day(today, customer.id)))
+    if field in MILESTONE_KINDS:
+        holds = first is not None
+        since = condition.since(customer, first) if holds else None
+        return {
+            "condition": str(condition),
+            "value": "yes" if holds else "no",
+            "holds": holds,
+            "since": since,
+        }
+    value = {
+        "days_in_stage": (today - customer.stage_entered).days,
+        "days_since_start": (today - customer.start).days,
+        "days_to_renewal": (customer.renewal - today).days if customer.renewal else None,
+    }.get(field, getattr(customer, field, None))
+    holds = value is not None and OPS[condition.op](value, condition.value)
+    since = condition.since(customer, first) if holds else None
+    return {"condition": str(condition), "value": value, "holds": holds, "since": since}

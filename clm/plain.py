@@ -1,0 +1,50 @@
+"""Values as plain text and JSON, shared by the domain and the renderer: control characters
+made visible, spreadsheet formulas neutralised, whole numbers without `.0`, UTC times."""
+
+import re
+from datetime import UTC, date, datetime
+
+_HIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def visible(text: str) -> str:
+    """Text safe for a terminal: control characters shown as `\\x1b`, `\\u202e`, never sent."""
+    return _HIDDEN.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
+def neutralise_formula(text: str) -> str:
+    """A leading `'` on text a spreadsheet would run as a formula (and on text that already
+    looks neutralised), so `unneutralise_formula` gives back exactly what was stored."""
+    return "'" + text if text.lstrip("'").startswith(_FORMULA_START) else text
+
+
+def unneutralise_formula(text: str) -> str:
+    if text.startswith("'") and text.lstrip("'").startswith(_FORMULA_START):
+        return text[1:]
+    return text
+
+
+def number(value: float) -> int | float:
+    return int(value) if float(value).is_integer() else value
+
+
+def utc_text(moment: datetime) -> str:
+    """UTC ISO 8601 with a Z; a naive time is taken as UTC (SQLite stores them naive)."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def jsonable(value):
+    if isinstance(value, datetime):
+        return utc_text(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return number(value)
+    if isinstance(value, list | tuple):
+        return [jsonable(item) for item in value]
+    if isinstance(value, dict):
+        return {key: jsonable(item) for key, item in value.items()}
+    return value

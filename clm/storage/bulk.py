@@ -1,0 +1,176 @@
+"""Bulk writes: batched inserts that skip or return rows, deferred indexes, id sequences and
+streamed reads."""
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+
+from sqlalchemy import (
+    Connection,
+    String,
+    select,
+)
+
+from clm.storage.statistics import refresh_statistics
+
+
+def insert_ignore(conn: Connection, table, rows: list[dict], returning=None) -> list:
+    """Insert rows, skipping those a unique key already holds; the `returning` columns (by
+    default the primary key) of the rows that went in. The database decides uniqueness, so
+    concurrent writers can never both insert."""
+    if not rows:
+        return []
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    # Count the rows RETURNING gives back: psycopg reports no rowcount for a batch.
+    columns = returning or tuple(table.primary_key.columns)
+    return conn.execute(insert(table).on_conflict_do_nothing().returning(*columns), rows).all()
+
+
+def advance_id_sequence(conn: Connection, table) -> None:
+    """After rows were inserted with their own ids: a server's id sequence moves past them
+    (SQLite's rowid needs nothing)."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(
+            f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+            f"(SELECT max(id) FROM {table.name}))"
+        )
+
+
+BULK_CACHE_KIB = 16 * 1024  # SQLite page cache for a bulk load: index pages stay in memory
+
+
+def bulk_load(conn: Connection) -> None:
+    """Settings for a large write in this transaction: SQLite keeps more pages in memory, so
+    it neither spills nor re-reads index pages (the connection closes with the command)."""
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql(f"PRAGMA cache_size=-{BULK_CACHE_KIB}")
+
+
+def secondary_indexes(conn: Connection, table) -> list[tuple[str, str]]:
+    """(name, DDL) of a table's indexes that no constraint owns (a primary key or a UNIQUE
+    column keeps its own), exactly as the database has them."""
+    if conn.dialect.name == "postgresql":
+        query = (
+            "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
+            "AND tablename = %(name)s AND indexname NOT IN (SELECT conname FROM pg_constraint)"
+        )
+        return [tuple(row) for row in conn.exec_driver_sql(query, {"name": table.name})]
+    query = (
+        "SELECT name, sql FROM sqlite_master "
+        "WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL"
+    )
+    return [tuple(row) for row in conn.exec_driver_sql(query, (table.name,))]
+
+
+@contextmanager
+def indexes_deferred(conn: Connection, table, keep: tuple[str, ...] = ()) -> Iterator[None]:
+    """Rows loaded into an empty `table` in this transaction without maintaining its secondary
+    indexes (but those in `keep`): each is built once at the end, a sort instead of a million
+    random inserts. A unique one that the rows break fails when it is built, and the
+    transaction with it: uniqueness holds either way."""
+    deferred = [(name, ddl) for name, ddl in secondary_indexes(conn, table) if name not in keep]
+    quote = conn.dialect.identifier_preparer.quote
+    for name, _ in deferred:
+        conn.exec_driver_sql(f"DROP INDEX {quote(name)}")
+    yield
+    for _, ddl in deferred:
+        conn.exec_driver_sql(ddl)
+    refresh_statistics(conn, table)
+
+
+def insert_rows(
+    conn: Connection, table, columns: tuple[str, ...], rows: list[tuple], skip_taken: bool = False
+) -> int:
+    """Insert rows given as tuples of `columns`, straight through the driver's executemany:
+    values are as the column types bind them (SQLite: dates as ISO text, datetimes as
+    SQLAlchemy writes them), converted here only for the columns whose type converts.
+    `skip_taken`: a row a unique key already holds is left out. The rows inserted."""
+    if not rows:
+        return 0
+    dialect = conn.dialect
+    quote = dialect.identifier_preparer.quote
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    sql = (
+        f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
+        f"VALUES ({', '.join([mark] * len(columns))})"
+    )
+    if skip_taken:
+        sql += " ON CONFLICT DO NOTHING"
+    convert = _row_converter(conn.dialect, table, columns)
+    result = conn.exec_driver_sql(sql, rows if convert is None else list(map(convert, rows)))
+    return result.rowcount
+
+
+def insert_new(conn: Connection, table, rows: list[dict]) -> list[dict]:
+    """Insert rows (dicts of the same keys, each with a new `uuid`), skipping those a unique
+    key already holds, straight through the driver (`insert_rows`: SQLAlchemy's per-row
+    parameter handling costs more than the insert); the rows that went in. Usually all do:
+    only when some did not are the new uuids looked up."""
+    if not rows:
+        return []
+    columns = tuple(rows[0])
+    values = [tuple(row[c] for c in columns) for row in rows]
+    if insert_rows(conn, table, columns, values, skip_taken=True) == len(rows):
+        return rows
+    went_in = set()
+    for start in range(0, len(rows), 500):
+        chunk = [row["uuid"] for row in rows[start : start + 500]]
+        went_in |= set(conn.scalars(select(table.c.uuid).where(table.c.uuid.in_(chunk))))
+    return [row for row in rows if row["uuid"] in went_in]
+
+
+@lru_cache(maxsize=64)
+def _row_converter(dialect, table, columns: tuple[str, ...]):
+    """A function converting a row's values as their column types bind them, compiled once
+    (a loop over the columns of each row would cost more than the insert); None when no
+    column converts. Few distinct values (dates) repeat: each is converted once."""
+    namespace, cells, converts = {}, [], False
+    for i, column in enumerate(columns):
+        proc = table.c[column].type._cached_bind_processor(dialect)
+        if proc is None:
+            cells.append(f"r[{i}]")
+            continue
+        converts = True
+        namespace[f"p{i}"] = lru_cache(maxsize=65536)(proc)  # scalars, hashable
+        cells.append(f"(None if (x := r[{i}]) is None else p{i}(x))")
+    if not converts:
+        return None
+    exec(f"def row(r):\n    return ({', '.join(cells)},)\n", namespace)  # our own text
+    return namespace["row"]
+
+
+def one_of(conn: Connection, column, values: list):
+    """`column IN values` as one bound parameter however many values (text or whole numbers):
+    a JSON array on SQLite, an array on PostgreSQL. An `IN` list of thousands of parameters
+    costs more to build and bind than the lookup itself."""
+    from sqlalchemy import any_, bindparam, func, literal_column
+
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import ARRAY
+
+        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+    listed = bindparam(None, json.dumps(list(values)), type_=String)
+    return column.in_(select(literal_column("value")).select_from(func.json_each(listed)))
+
+
+def stream_rows(conn: Connection, query, batch: int) -> Iterator[list[tuple]]:
+    """The rows of a query a batch at a time, as plain tuples of what the driver returns (no
+    result processing: a boolean may come as 0/1). SQLite: straight from the driver's cursor;
+    PostgreSQL: through a server-side cursor, so memory stays flat either way."""
+    if conn.dialect.name != "sqlite":
+        result = conn.execution_options(stream_results=True, yield_per=batch).execute(query)
+        for rows in result.partitions():
+            yield [tuple(row) for row in rows]
+        return
+    # Executed by SQLAlchemy (its parameters bound as it binds them: a date as ISO text), read
+    # from the driver's cursor (SQLAlchemy reads nothing ahead without stream_results).
+    result = conn.execute(query)
+    try:
+        while rows := result.cursor.fetchmany(batch):
+            yield rows
+    finally:
+        result.close()

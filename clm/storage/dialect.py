@@ -1,0 +1,204 @@
+"""SQL functions written once and compiled for each dialect (SQLite and PostgreSQL)."""
+
+from sqlalchemy import (
+    Boolean,
+    Integer,
+    String,
+    literal,
+)
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
+
+
+class iso_date(FunctionElement):
+    """SQL: a date column as its ISO text (`2026-11-23`), on either dialect: SQLite stores it
+    so; PostgreSQL's own text for a date follows the session's DateStyle, so it is spelled out."""
+
+    type = String()
+    name = "iso_date"
+    inherit_cache = True
+
+
+@compiles(iso_date, "sqlite")
+def _iso_date_sqlite(element, compiler, **kw) -> str:
+    return compiler.process(element.clauses, **kw)
+
+
+@compiles(iso_date, "postgresql")
+def _iso_date_postgresql(element, compiler, **kw) -> str:
+    return f"to_char({compiler.process(element.clauses, **kw)}, 'YYYY-MM-DD')"
+
+
+class joined_cells(FunctionElement):
+    """SQL: cells joined by a delimiter into one text (NULL as an empty cell, a whole number
+    as its digits), on either dialect: a line a driver returns as one string, not a dozen.
+    SQLite has no concat_ws before 3.44 and its `||` copies the line once per cell: its
+    printf writes it once (a NUL would end a cell there, and clm stores none: imports refuse
+    it, arguments cannot hold it)."""
+
+    type = String()
+    name = "joined_cells"
+    inherit_cache = False  # the delimiter is rendered into the SQL text: never a cached form
+
+    def __init__(self, delimiter: str, *cells):
+        self.delimiter = delimiter
+        super().__init__(*cells)
+
+
+@compiles(joined_cells, "sqlite")
+def _joined_cells_sqlite(element, compiler, **kw) -> str:
+    delimiter = element.delimiter.replace("%", "%%").replace("'", "''")
+    spec = delimiter.join(["%s"] * len(element.clauses))
+    return f"printf('{spec}', {compiler.process(element.clauses, **kw)})"
+
+
+@compiles(joined_cells, "postgresql")
+def _joined_cells_postgresql(element, compiler, **kw) -> str:
+    delimiter = compiler.process(literal(element.delimiter, String()), **kw)
+    cells = ", ".join(
+        f"coalesce(({compiler.process(cell, **kw)})::text, '')" for cell in element.clauses
+    )
+    return f"concat_ws({delimiter}, {cells})"
+
+
+# Characters every renderer shows one cell wide, escapes never and strips never: printable
+# ASCII and the Latin letters and signs of U+00A1–U+024F (no control, space, combining mark or
+# wide character). Text of only these is as long as it is wide, so the database can pad it.
+NARROW_CHARS = " -~\u00a1-\u024f"
+
+
+class has_other_chars(FunctionElement):
+    """SQL: whether text holds a character outside NARROW_CHARS (NULL for NULL)."""
+
+    type = Boolean()
+    name = "has_other_chars"
+    inherit_cache = True
+
+
+@compiles(has_other_chars, "sqlite")
+def _has_other_chars_sqlite(element, compiler, **kw) -> str:
+    # GLOB costs a microsecond or two a name: ASCII text (as long in characters as in bytes)
+    # is checked for controls with cheaper functions (json_quote escapes C0 controls, and `"`
+    # and `\`, which it then sends to the GLOB too).
+    text = f"({compiler.process(element.clauses, **kw)})"
+    return (
+        f"(CASE WHEN length({text}) = length(CAST({text} AS BLOB))"
+        f" AND length(json_quote({text})) = length({text}) + 2 THEN instr({text}, char(127)) > 0"
+        f" ELSE {text} GLOB '*[^{NARROW_CHARS}]*' END)"
+    )
+
+
+@compiles(has_other_chars, "postgresql")
+def _has_other_chars_postgresql(element, compiler, **kw) -> str:
+    return f"(({compiler.process(element.clauses, **kw)}) ~ '[^{NARROW_CHARS}]')"
+
+
+class grouped_digits(FunctionElement):
+    """SQL: a whole number's digits with a comma between thousands (`1,234,567`), as Python's
+    `f"{n:,}"` writes it."""
+
+    type = String()
+    name = "grouped_digits"
+    inherit_cache = True
+
+
+@compiles(grouped_digits, "sqlite")
+def _grouped_digits_sqlite(element, compiler, **kw) -> str:
+    return f"printf('%,d', {compiler.process(element.clauses, **kw)})"
+
+
+@compiles(grouped_digits, "postgresql")
+def _grouped_digits_postgresql(element, compiler, **kw) -> str:
+    pattern = "FM" + ",".join(["999"] * 7)  # up to 21 digits; a bigint has 19
+    return f"to_char({compiler.process(element.clauses, **kw)}, '{pattern}')"
+
+
+class padded_line(FunctionElement):
+    """SQL: text cells each padded with spaces to its width (on the left when flush right),
+    joined by three spaces, trailing spaces trimmed: a line of a plain table. Widths count
+    characters (SQLite's printf counts bytes unless told `!`); a NULL cell is empty."""
+
+    type = String()
+    name = "padded_line"
+    inherit_cache = False  # the widths are rendered into the SQL text: never a cached form
+
+    def __init__(self, layout: list[tuple[int, bool]], *cells):
+        self.layout = layout  # (width, flush right) of each cell
+        super().__init__(*cells)
+
+
+def _line_spec(layout: list[tuple[int, bool]], bang: str) -> str:
+    return "   ".join(f"%{'' if right else '-'}{bang}{int(width)}s" for width, right in layout)
+
+
+@compiles(padded_line, "sqlite")
+def _padded_line_sqlite(element, compiler, **kw) -> str:
+    spec = _line_spec(element.layout, "!")
+    return f"rtrim(printf('{spec}', {compiler.process(element.clauses, **kw)}))"
+
+
+@compiles(padded_line, "postgresql")
+def _padded_line_postgresql(element, compiler, **kw) -> str:
+    spec = compiler.process(literal(_line_spec(element.layout, ""), String()), **kw)
+    return f"rtrim(format({spec}, {compiler.process(element.clauses, **kw)}))"
+
+
+class sorted_by(FunctionElement):
+    """SQL: an ORDER BY term that SQLite sorts by rather than follows an index (`+column`):
+    for most of a table, reading it in storage order and sorting costs half of walking an
+    index and fetching each row from wherever it lies. PostgreSQL chooses by cost itself."""
+
+    name = "sorted_by"
+    inherit_cache = True
+
+
+@compiles(sorted_by, "sqlite")
+def _sorted_by_sqlite(element, compiler, **kw) -> str:
+    return f"+{compiler.process(element.clauses, **kw)}"
+
+
+@compiles(sorted_by, "postgresql")
+def _sorted_by_postgresql(element, compiler, **kw) -> str:
+    return compiler.process(element.clauses, **kw)
+
+
+class binary(FunctionElement):
+    """SQL: text compared byte by byte (code point order), whatever the collation: SQLite's
+    own; PostgreSQL's "C"."""
+
+    type = String()
+    name = "binary"
+    inherit_cache = True
+
+
+@compiles(binary, "sqlite")
+def _binary_sqlite(element, compiler, **kw) -> str:
+    return compiler.process(element.clauses, **kw)
+
+
+@compiles(binary, "postgresql")
+def _binary_postgresql(element, compiler, **kw) -> str:
+    return f'({compiler.process(element.clauses, **kw)}) COLLATE "C"'
+
+
+class days_from(FunctionElement):
+    """SQL: the whole days from the first date to the second (`b - a`), on either dialect."""
+
+    type = Integer()
+    name = "days_from"
+    inherit_cache = True
+
+
+@compiles(days_from, "sqlite")
+def _days_from_sqlite(element, compiler, **kw) -> str:
+    start, end = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"CAST(julianday({end}) - julianday({start}) AS INTEGER)"
+
+
+@compiles(days_from, "postgresql")
+def _days_from_postgresql(element, compiler, **kw) -> str:
+    start, end = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"(CAST({end} AS DATE) - CAST({start} AS DATE))"
+
+
+# Shared files: hot journals, copies beside the db, read-only copies to merge.

@@ -1,0 +1,524 @@
+"""Where the database lives and how it is opened: engine, pragmas, locking, schema version,
+migrations, statistics and the meta table."""
+
+import os
+import sqlite3
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from sqlalchemy import (
+    Connection,
+    create_engine,
+    event,
+    inspect,
+    select,
+    update,
+)
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.pool import NullPool
+
+from clm.errors import ClmError, Invalid
+from clm.storage import migrations as migrations_module
+from clm.storage.clock import Clock, utcnow
+from clm.storage.files import (
+    SQLITE_HEADER,
+    backup_path,
+    create_private_file,
+    damage_marker,
+    newest_backup,
+    refuse_other_files,
+    save_hot_journal,
+    sqlite_meta,
+)
+from clm.storage.statistics import has_statistics, refresh_statistics, server_statistics
+from clm.storage.tables import meta, metadata, migrations
+
+# How long a writer waits for another's write lock before "database busy" (CLM_BUSY_TIMEOUT
+# seconds overrides it).
+BUSY_TIMEOUT_MS = int(float(os.environ.get("CLM_BUSY_TIMEOUT", "15")) * 1000)
+# Every write on a server takes this transaction-level advisory lock: the PostgreSQL
+# counterpart of SQLite's BEGIN IMMEDIATE, so read-modify-write commands never lose updates.
+PG_WRITE_LOCK = 0x636C6D  # "clm"
+
+
+def default_path() -> Path:
+    import platformdirs
+
+    return platformdirs.user_data_path("clm") / "clm.db"
+
+
+def resolve(target: str | None) -> tuple[str, Path | None]:
+    """The SQLAlchemy URL and (for SQLite) the file path of `--db`/`CLM_DB` or the default."""
+    if not target:
+        path = default_path()
+    elif "://" not in target:
+        path = Path(target).expanduser()
+    elif target.startswith("sqlite:///") and len(target) > len("sqlite:///"):
+        path = Path(target.removeprefix("sqlite:///")).expanduser()
+    elif target.startswith(("postgresql://", "postgres://")):
+        return "postgresql+psycopg://" + target.split("://", 1)[1], None
+    elif target.startswith("postgresql+psycopg://"):
+        return target, None
+    else:
+        raise Invalid(
+            f"unsupported database '{target}': use a file path, sqlite:///PATH or postgresql://…"
+        )
+    return f"sqlite:///{path}", path
+
+
+def _sqlite_engine(url: str):
+    engine = create_engine(
+        url, poolclass=NullPool, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000}
+    )
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_conn, _record):
+        dbapi_conn.isolation_level = None  # transactions are begun below, not by pysqlite
+        for pragma in (
+            "foreign_keys=ON",
+            f"busy_timeout={BUSY_TIMEOUT_MS}",
+            # Not WAL: sync services copy -wal/-shm apart from the db and corrupt it.
+            "journal_mode=DELETE",
+            "synchronous=FULL",
+        ):
+            dbapi_conn.execute(f"PRAGMA {pragma}")
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn):
+        # Writers take the lock up front; a deferred BEGIN would fail or lose updates later.
+        write = conn.get_execution_options().get("clm_write")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    return engine
+
+
+def _postgres_engine(url: str):
+    try:
+        engine = create_engine(url, poolclass=NullPool)
+    except ModuleNotFoundError as exc:
+        raise ClmError("PostgreSQL needs the driver: pip install 'clm[postgres]'") from exc
+    for table in metadata.tables.values():
+        for index in table.indexes:
+            if "where" in index.info:
+                index.dialect_options["postgresql"]["where"] = index.info["where"]
+
+    @event.listens_for(engine, "connect")
+    def _utc(dbapi_conn, _record):
+        # Timestamps read back in UTC whatever the server's or the client's (PGTZ) zone, as
+        # they do from SQLite, so SQL on dates of timestamps agrees on every machine.
+        dbapi_conn.execute("SET TIME ZONE 'UTC'")
+        dbapi_conn.commit()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn):
+        if conn.get_execution_options().get("clm_write"):
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PG_WRITE_LOCK})")
+
+    return engine
+
+
+class Database:
+    """One database, SQLite file or PostgreSQL server, opened for one command."""
+
+    def __init__(self, url: str, path: Path | None):
+        self.url, self.path = url, path
+        self.is_sqlite = path is not None
+        self.notices: list[str] = []  # warnings for the user (stderr), once per command
+        self.damaged: str | None = None  # why writes are refused, when they are
+        self.engine = _sqlite_engine(url) if self.is_sqlite else _postgres_engine(url)
+
+    @classmethod
+    def open(cls, target: str | None, on_create: Callable[[Connection], None]) -> "Database":
+        """Open (creating it on first use) and bring the schema up to date."""
+        url, path = resolve(target)
+        saved = None
+        if path is not None:
+            refuse_other_files(path)
+            # The default place is made on first use; a path given by hand must exist (a typo
+            # in CLM_DB would otherwise start an empty book somewhere).
+            create_private_file(path, make_parents=not target)
+            saved = save_hot_journal(path)
+        db = cls(url, path)
+        if path is not None:
+            db._check_recovery(saved)
+        try:
+            version = db.schema_version()
+        except DBAPIError as exc:
+            if db.damaged:
+                raise ClmError(db.damaged) from None
+            if path is not None and "not a database" in str(exc.orig):
+                raise ClmError(
+                    f"cannot read '{path}': {exc.orig} (damaged?): restore it from a backup"
+                ) from None
+            raise
+        if version is None:
+            db._create(on_create)
+        elif version < migrations_module.SCHEMA_VERSION:
+            db.migrate()
+        elif version > migrations_module.SCHEMA_VERSION:
+            raise ClmError(
+                f"{db.describe()} has schema version {version}, newer than this clm knows "
+                f"({migrations_module.SCHEMA_VERSION}): upgrade clm"
+            )
+        return db
+
+    def describe(self) -> str:
+        if self.is_sqlite:
+            return str(self.path)
+        # As people write it (a plain postgresql:// means psycopg), any password hidden.
+        return self.engine.url.set(drivername="postgresql").render_as_string()
+
+    @contextmanager
+    def connect(self, write: bool, dry_run: bool = False) -> Iterator[Connection]:
+        """One transaction; a writer holds the write lock from its first statement. A dry run
+        does all its work and rolls it back: what it shows is exactly what would happen."""
+        if write and self.damaged:
+            raise ClmError(self.damaged)
+        with self.engine.connect() as conn:
+            if write:
+                conn.execution_options(clm_write=True)
+            transaction = conn.begin()
+            try:
+                yield conn
+                clock = conn.info.pop("clm_clock", None)
+                if clock is not None and not dry_run:
+                    set_meta(conn, "hlc", clock.last)
+            except BaseException:
+                transaction.rollback()
+                raise
+            if dry_run:
+                transaction.rollback()
+            else:
+                transaction.commit()
+
+    def read(self):
+        return self.connect(write=False)
+
+    def write(self, dry_run: bool = False):
+        return self.connect(write=True, dry_run=dry_run)
+
+    def schema_version(self) -> int | None:
+        """The schema version, read with one query; None for an empty database."""
+        try:
+            with self.read() as conn:
+                value = conn.scalar(select(meta.c.value).where(meta.c.key == "schema_version"))
+        except (OperationalError, DBAPIError):
+            if inspect(self.engine).get_table_names():
+                raise ClmError(f"{self.describe()} is not a clm database") from None
+            return None
+        return int(value)
+
+    def _create(self, on_create: Callable[[Connection], None]) -> None:
+        with self.write() as conn:
+            if inspect(conn).has_table(meta.name):  # another process created it meanwhile
+                return
+            metadata.create_all(conn)
+            server_statistics(conn)
+            now = utcnow()
+            conn.execute(
+                meta.insert(),
+                [
+                    {"key": "schema_version", "value": str(migrations_module.SCHEMA_VERSION)},
+                    {"key": "lineage", "value": str(uuid.uuid4())},
+                    {"key": "created_at", "value": now.strftime("%Y-%m-%dT%H:%M:%SZ")},
+                ],
+            )
+            conn.execute(
+                migrations.insert(),
+                [{"name": name, "applied_at": now} for name, _ in migrations_module.MIGRATIONS],
+            )
+            on_create(conn)
+
+    def migrate(self) -> list[str]:
+        """Apply the migrations this database has not seen, after a backup; their names."""
+        with self.read() as conn:
+            done = set(conn.scalars(select(migrations.c.name)))
+        pending = [(n, f) for n, f in migrations_module.MIGRATIONS if n not in done]
+        if pending and self.is_sqlite:
+            self.backup(backup_path(self.path, f"before-{pending[0][0]}"))
+        for name, apply in pending:
+            with self.write() as conn:
+                # Another process may have applied it while we waited for the lock.
+                if not conn.scalar(select(migrations.c.name).where(migrations.c.name == name)):
+                    apply(conn)
+                    conn.execute(migrations.insert().values(name=name, applied_at=utcnow()))
+                done.add(name)
+                set_meta(conn, "schema_version", str(len(done)))
+        return [name for name, _ in pending]
+
+    def backup(self, dest: Path, mark: bool = False) -> Path:
+        """A consistent copy of the SQLite file (SQLite's backup API: one read transaction, so
+        writers elsewhere wait rather than tear it), private to its owner and checked. `mark`
+        records it as a backup, so it is not taken for a conflicted copy beside the db."""
+        create_private_file(dest, exclusive=True)
+        source = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000)
+        target = sqlite3.connect(dest)
+        try:
+            source.backup(target)
+            if mark:
+                target.execute(
+                    "INSERT OR REPLACE INTO clm_meta VALUES ('backup_at', ?)",
+                    (utcnow().strftime("%Y-%m-%dT%H:%M:%SZ"),),
+                )
+                target.commit()
+            status = target.execute("PRAGMA quick_check").fetchone()[0]
+        finally:
+            target.close()
+            source.close()
+        if status != "ok":
+            raise ClmError(f"the backup {dest} does not check out ({status}): keep the db as is")
+        return dest
+
+    def _check_recovery(self, saved: tuple[Path, Path] | None) -> None:
+        """After a hot journal: let SQLite roll it back, then check the result before any write.
+        A damaged file stays refused (a marker beside it) until `clm db check` finds it sound."""
+        marker = damage_marker(self.path)
+        if saved:
+            self.notices.append(
+                f"found a hot journal beside {self.path} (a crash, or a journal a sync service "
+                f"brought from another machine): saved the db and journal as {saved[0]} and "
+                f"{saved[1]}, then recovered it"
+            )
+            try:
+                with self.engine.connect() as conn:
+                    status = [r[0] for r in conn.exec_driver_sql("PRAGMA quick_check")]
+            except DBAPIError as exc:
+                status = [str(exc.orig)]
+            if status != ["ok"]:
+                newest = newest_backup(self.path)
+                restore = (
+                    f"the newest backup is {newest}: copy it over the db"
+                    if newest
+                    else "no backup was found: copy a sound copy over the db"
+                )
+                marker.write_text(
+                    f"{self.path} is damaged after recovering a hot journal ({status[0]}): "
+                    f"writes are refused. The db and journal as found are saved as {saved[0]} "
+                    f"and {saved[1]}; {restore}, then run clm db check\n"
+                )
+        if marker.exists():
+            self.damaged = marker.read_text().strip()
+
+
+def optimize(database: "Database") -> None:
+    """Keep SQLite's planner statistics fresh (cheap when they are), so the tick's queries
+    keep choosing their indexes as the book grows: a book that never had any (built command by
+    command) gets them; else `PRAGMA optimize` refreshes what is stale. A server does its own."""
+    if database.is_sqlite:
+        with database.write() as conn:  # BEGIN IMMEDIATE: waits its turn behind other writers
+            if has_statistics(conn):
+                conn.exec_driver_sql("PRAGMA optimize")
+            else:
+                refresh_statistics(conn)
+
+
+def get_meta(conn: Connection, key: str) -> str | None:
+    return conn.scalar(select(meta.c.value).where(meta.c.key == key))
+
+
+def set_meta(conn: Connection, key: str, value: str) -> None:
+    if conn.execute(update(meta).where(meta.c.key == key).values(value=value)).rowcount == 0:
+        conn.execute(meta.insert().values(key=key, value=value))
+
+
+def clock(conn: Connection) -> Clock:
+    """The hybrid logical clock of this write transaction, saved when it commits."""
+    if "clm_clock" not in conn.info:
+        conn.info["clm_clock"] = Clock(get_meta(conn, "hlc"))
+    return conn.info["clm_clock"]
+
+
+def friendly_error(exc: BaseException) -> str | None:
+    """A one-line message for a database error a user can act on, or None."""
+    text = str(getattr(exc, "orig", exc))
+    if "database is locked" in text or "database is busy" in text:
+        return "database busy: another clm is writing; try again in a moment"
+    if "unable to open database" in text or "readonly database" in text:
+        return f"cannot open the database: {text}"
+    if "could not connect" in text or "connection failed" in text:
+        first = text.splitlines()[0]
+        if first.rstrip().endswith("does not exist") and "database" in first:
+            first += " (create it with createdb NAME)"
+        return f"cannot connect to the database server: {first}"
+    return None
+
+
+def recreate(target: str | None) -> Path | None:
+    """Clear the way for a new database at `target`: a file is moved aside as a backup (its
+    path returned); a server database has its clm tables dropped."""
+    url, path = resolve(target)
+    if path is None:
+        metadata.drop_all(Database(url, None).engine)
+        return None
+    if not path.exists() or path.stat().st_size == 0:
+        return None
+    saved = backup_path(path, "before-init")
+    path.rename(saved)
+    for suffix in ("-journal", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    return saved
+
+
+def exists(target: str | None) -> bool:
+    """Whether `target` already holds a clm database (without creating anything)."""
+    url, path = resolve(target)
+    if path is not None and (not path.exists() or path.stat().st_size == 0):
+        return False
+    return inspect(Database(url, path).engine).has_table(meta.name)
+
+
+def integrity_problems(database: Database) -> list[str]:
+    """SQLite's integrity and foreign key checks, as lines; empty when the file is sound."""
+    if not database.is_sqlite:
+        return []
+    with database.read() as conn:
+        problems = [r[0] for r in conn.exec_driver_sql("PRAGMA integrity_check") if r[0] != "ok"]
+        problems += [
+            f"foreign key: {table} row {rowid} points to a missing {parent}"
+            for table, rowid, parent, _ in conn.exec_driver_sql("PRAGMA foreign_key_check")
+        ]
+    return problems
+
+
+# --- bulk loads (import) ---------------------------------------------------------------------
+
+
+@contextmanager
+def open_copy(path: Path) -> Iterator[Connection]:
+    """A connection to another clm SQLite file, read-only and checked first (a clm db, sound,
+    a schema this clm knows). A copy of an older schema is migrated in a temporary snapshot:
+    the file itself is never modified."""
+    import tempfile
+
+    if not path.is_file():
+        raise Invalid(f"no database file '{path}'")
+    if Path(f"{path}-journal").exists():
+        raise ClmError(
+            f"{path} has a journal beside it (a crash, or a sync in progress): open it once "
+            f"with clm (clm --db '{path}' db check) to recover it, then merge"
+        )
+    with path.open("rb") as f:
+        if f.read(16) != SQLITE_HEADER:
+            raise ClmError(f"{path} is not a clm database")
+    raw = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        try:
+            status = [r[0] for r in raw.execute("PRAGMA integrity_check")]
+            status += [
+                f"foreign key problem in {r[0]}" for r in raw.execute("PRAGMA foreign_key_check")
+            ]
+        except sqlite3.DatabaseError as exc:
+            status = [str(exc)]
+        if status != ["ok"]:
+            raise ClmError(f"{path} is damaged ({status[0]}): it cannot be merged")
+        found = sqlite_meta(path, ("schema_version",))
+        if not found:
+            raise ClmError(f"{path} is not a clm database")
+        version = int(found["schema_version"])
+        if version > migrations_module.SCHEMA_VERSION:
+            raise ClmError(
+                f"{path} has schema version {version}, newer than this clm knows: upgrade"
+            )
+        with tempfile.TemporaryDirectory() as tmp:
+            if version < migrations_module.SCHEMA_VERSION:
+                snapshot = Path(tmp) / "copy.db"
+                target = sqlite3.connect(snapshot)
+                raw.backup(target)
+                target.close()
+                Database.open(str(snapshot), on_create=lambda conn: None)
+                raw.close()
+                raw = sqlite3.connect(f"{snapshot.as_uri()}?mode=ro", uri=True)
+            engine = create_engine("sqlite://", poolclass=NullPool, creator=lambda: raw)
+            with engine.connect() as conn:
+                yield conn
+            engine.dispose()
+    finally:
+        raw.close()
+
+
+# --- Copying a whole database (clm db copy) -------------------------------------------------
+
+
+@contextmanager
+def snapshot(database: Database) -> Iterator[Connection]:
+    """A read transaction that sees one moment of the whole database, however long it lasts:
+    SQLite's read transaction does; a server needs REPEATABLE READ."""
+    if database.is_sqlite:
+        with database.read() as conn:
+            yield conn
+        return
+    with database.engine.connect() as conn:
+        conn.execution_options(isolation_level="REPEATABLE READ")
+        with conn.begin():
+            conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+            yield conn
+
+
+def open_empty(target: str) -> Database:
+    """The database at `target` (a path or a URL) to copy into: a new (or empty) file, or a
+    server database without tables. Anything else is refused: a copy never overwrites."""
+    if "://" in target and urlsplit(target).password:
+        raise Invalid(
+            "a database password on the command line is visible to other users: "
+            "use PGPASSWORD or ~/.pgpass"
+        )
+    url, path = resolve(target)
+    if path is not None:
+        if path.is_symlink() or (path.exists() and path.stat().st_size > 0):
+            raise ClmError(f"'{path}' already exists: copy into a new file")
+        create_private_file(path)
+        return Database(url, path)
+    database = Database(url, None)
+    try:
+        tables = inspect(database.engine).get_table_names()
+    except OperationalError as exc:
+        raise ClmError(friendly_error(exc) or str(exc.orig).strip()) from None
+    if tables:
+        raise ClmError(
+            f"{database.describe()} is not empty ({len(tables)} tables): copy into an empty "
+            "database (createdb NAME) or schema"
+        )
+    return database
+
+
+def create_schema(database: Database) -> None:
+    """The current schema, without any rows (a copy brings its own)."""
+    with database.write() as conn:
+        metadata.create_all(conn)
+        server_statistics(conn)
+
+
+def remove_copy(database: Database) -> None:
+    """Undo a failed copy: the new file goes; on a server, the tables it created."""
+    database.engine.dispose()
+    if database.is_sqlite:
+        for suffix in ("", "-journal"):
+            Path(f"{database.path}{suffix}").unlink(missing_ok=True)
+        return
+    with database.write() as conn:
+        metadata.drop_all(conn)
+
+
+def server_description(database: Database) -> dict[str, str]:
+    """What `db check` reports about a server: who is connected, and the server's version."""
+    if database.is_sqlite:
+        return {}
+    with database.read() as conn:
+        user, version = conn.exec_driver_sql(
+            "SELECT current_user, current_setting('server_version')"
+        ).one()
+    return {"connection": f"ok (as {user})", "server": f"PostgreSQL {version}"}
+
+
+def analyze(database: Database) -> None:
+    """Fresh planner statistics after a bulk load: without them a server plans the first
+    queries on a copied book as if its tables were empty (sequential scans, bad joins)."""
+    if database.is_sqlite:
+        with database.write() as conn:  # committed: a bare connection's ANALYZE rolled back
+            refresh_statistics(conn)
+    else:
+        with database.engine.connect() as conn:
+            refresh_statistics(conn.execution_options(isolation_level="AUTOCOMMIT"))
