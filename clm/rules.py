@@ -9,4 +9,4 @@ from clm.domain.engine.rulebook import (  # noqa: F401
     remove_rule,
     set_enabled,
 )
-from clm.domain.engine.tick import explain, tick  # noqa: F401
+from clm.domain.engine.tick import explain, run_ticks, tick  # noqa: F401

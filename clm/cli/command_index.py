@@ -408,7 +408,7 @@ INDEX = {'': {'commands': {'agenda': "Today's agenda: reminders of the last two 
               'options': {'--help': None,
                           '-h': None,
                           '--from': 'stage',
-                          '--when': '',
+                          '--when': 'choice:days_in_stage,days_since_start,days_to_renewal,health,lead_score,arr,milestone_done:,milestone_overdue:',
                           '--to': 'stage',
                           '--cta': '',
                           '--playbook': 'playbook',

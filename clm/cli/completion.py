@@ -10,6 +10,8 @@ Protocol: the shell runs `clm` with `_CLM_COMPLETE=bash_complete|zsh_complete|fi
 import os
 import shlex
 
+from clm.domain.engine.fields import FIELDS, MILESTONE_KINDS
+
 COMPLETE_VAR = "_CLM_COMPLETE"
 SHELLS = ("bash", "zsh", "fish")
 
@@ -105,6 +107,8 @@ CHOICES = {
     "type_": ("risk", "lifecycle", "expansion", "objective", "activity"),
     "priority": ("low", "medium", "high"),
     "every": ("year", "quarter", "month"),
+    # A rule's --when starts with a field it can read (from the registry) or a milestone kind.
+    "when": (*FIELDS, *(f"{kind}:" for kind in MILESTONE_KINDS)),
 }
 STATUS = {
     "milestone list": ("open", "done", "blocked", "cancelled", "all"),

@@ -36,14 +36,7 @@ Examples
         "Rule conditions: what `clm rule add --when` accepts",
         """\
 A condition is FIELD OP VALUE; every --when of a rule must hold.
-  OP      < <= > >= = !=
-  FIELD   days_in_stage      days since the customer entered its stage
-          days_since_start   days since its start date
-          days_to_renewal    days until its renewal date
-          health  lead_score  arr
-Or a milestone, by title:
-  milestone_done:TITLE      a milestone with this title is done
-  milestone_overdue:TITLE   a milestone with this title is past due and not done
+{conditions}
 
 A rule moves a customer (--to STAGE), opens a CTA (--cta TYPE:REASON), or both, at most
 once per customer per stay in its from-stage; the move is dated the day its conditions
@@ -117,6 +110,10 @@ def topics_text() -> str:
 
 def topic_text(name: str) -> str:
     summary, body = TOPICS[name]
+    if name == "conditions":  # the fields rules can read, from their registry
+        from clm.domain.engine.fields import conditions_help
+
+        body = body.replace("{conditions}", conditions_help())
     return f"{summary}\n\n{body}"
 
 

@@ -21,6 +21,7 @@ from sqlalchemy import (
 
 from clm.dates import Duration, at_most_a_century, days_between, parse_duration
 from clm.db import utcnow
+from clm.domain.engine.fields import with_change_days
 from clm.domain.health import health_history, log_health, sparkline
 from clm.domain.holidays import days_off_for
 from clm.domain.records import get_customer, new_row, update_row
@@ -104,13 +105,6 @@ def _metrics(arr=None, health=None, lead_score=None) -> dict:
     return {key: value for key, value in values.items() if value is not None}
 
 
-def _dated(changes: dict, today: date) -> dict:
-    """Each changed metric with the day it changed: the day a metric rule became true."""
-    return changes | {
-        f"{key}_on": today for key in ("arr", "health", "lead_score") if key in changes
-    }
-
-
 def add_customer(
     conn: Connection,
     today: date,
@@ -177,7 +171,7 @@ def add_customer(
         renewal=renewal,
         term=str(term),
         source=source.strip() if source else None,
-        **_dated(_metrics(arr, health, lead_score), today),
+        **with_change_days(_metrics(arr, health, lead_score), today),
     )
     customer_id = conn.execute(customers.insert().values(row)).inserted_primary_key[0]
     if row.get("health") is not None:
@@ -469,7 +463,7 @@ def edit_customer(
     ):
         touched.append("influencers")
     # Tags and influencers merge as whole fields of the customer: stamped on it.
-    update_row(conn, customers, customer, _dated(changes, today), touched)
+    update_row(conn, customers, customer, with_change_days(changes, today), touched)
     _note_date_changes(conn, today, by, customer, changes)
     if "health" in changes:
         log_health(conn, [(customer.id, today, changes["health"])])

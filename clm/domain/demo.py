@@ -86,7 +86,7 @@ def build_demo(database, today: date, customers: int = 24):
     """A demo book as if cron had ticked every day: the history up to yesterday, most past work
     done on time, then today's tick (its result returned and remembered for `clm`)."""
     from clm.domain.agenda import remember_tick
-    from clm.domain.engine.tick import tick
+    from clm.domain.engine.tick import run_ticks, tick
 
     with database.write() as conn:
         fill_demo(conn, today, customers)
@@ -94,10 +94,7 @@ def build_demo(database, today: date, customers: int = 24):
     with database.write() as conn:
         remember_tick(conn, yesterday, [tick(conn, yesterday)])
         finish_old_work(conn, today)
-    with database.write() as conn:
-        result = tick(conn, today)
-        remember_tick(conn, today, [result])
-    return result
+    return run_ticks(database, today, today).days[0]
 
 
 def finish_old_work(conn: Connection, today: date) -> None:

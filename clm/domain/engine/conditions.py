@@ -13,14 +13,10 @@ from datetime import date, timedelta
 
 from sqlalchemy import and_, func, select
 
+from clm.domain.engine.fields import CONDITION_FORMS, FIELDS, MILESTONE_KINDS, RuleField
 from clm.errors import Invalid
 from clm.storage.tables import customers, milestones, notes
 
-DAY_FIELDS = ("days_in_stage", "days_since_start", "days_to_renewal")
-DATE_FIELDS = {"days_since_start": "start", "days_to_renewal": "renewal"}  # the date counted from
-MAX_DAYS = 36_500  # a century: any more and the day bound leaves the calendar
-METRIC_FIELDS = ("health", "lead_score", "arr")
-MILESTONE_KINDS = ("milestone_done", "milestone_overdue")
 OPS = {
     "<": operator.lt,
     "<=": operator.le,
@@ -32,15 +28,11 @@ OPS = {
 # `day - column OP n` holds when `column FLIPPED(OP) day - n`.
 FLIPPED = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "=": "=", "!=": "!="}
 _COMPARISON = re.compile(r"([a-z_]+)\s*(<=|>=|!=|=|<|>)\s*(-?\d+(?:\.\d+)?)", re.ASCII)
-CONDITION_FORMS = (
-    "FIELD OP NUMBER with FIELD one of days_in_stage, days_since_start, days_to_renewal, health, "
-    "lead_score, arr and OP one of < <= > >= = !=; or milestone_done:TITLE, milestone_overdue:TITLE"
-)
 
 
 @dataclass(frozen=True)
 class Condition:
-    field: str
+    field: str  # a name of FIELDS, or one of MILESTONE_KINDS
     op: str
     value: float | str  # a number, or a milestone title
 
@@ -50,23 +42,33 @@ class Condition:
         value = int(self.value) if float(self.value).is_integer() else self.value
         return f"{self.field} {self.op} {value}"
 
+    @property
+    def reads(self) -> RuleField | None:
+        """The customer field it compares (None for a milestone condition)."""
+        return FIELDS.get(self.field)
+
     def clause(self, day: date):
-        """The condition as SQL over `customers`, as of `day`."""
-        compare = OPS[self.op]
-        if self.field in ("days_in_stage", "days_since_start"):
-            column = (
-                customers.c.stage_entered if self.field == "days_in_stage" else customers.c.start
-            )
+        """The condition as SQL over `customers`, as of `day`: a day count becomes a date bound
+        computed here, once."""
+        field = self.reads
+        if field is None:
+            return self.holding(day)
+        column = customers.c[field.column]
+        if field.measure == "days_since":
             return OPS[FLIPPED[self.op]](column, day - timedelta(days=int(self.value)))
-        if self.field == "days_to_renewal":
-            return and_(
-                customers.c.renewal.is_not(None),
-                compare(customers.c.renewal, day + timedelta(days=int(self.value))),
-            )
-        if self.field in METRIC_FIELDS:
-            column = customers.c[self.field]
-            return and_(column.is_not(None), compare(column, self.value))
-        return self.holding(day)
+        if field.measure == "days_until":
+            bound = day + timedelta(days=int(self.value))
+            return and_(column.is_not(None), OPS[self.op](column, bound))
+        return and_(column.is_not(None), OPS[self.op](column, self.value))
+
+    def value_of(self, customer, today: date):
+        """What the condition compares for one customer row today (None: no value)."""
+        field = self.reads
+        stored = getattr(customer, field.column)
+        if field.measure == "value" or stored is None:
+            return stored
+        days = (today - stored).days
+        return days if field.measure == "days_since" else -days
 
     def holding(self, day: date, customer_id=None):
         """SQL: the customer has milestones that make this (milestone) condition hold."""
@@ -97,40 +99,39 @@ class Condition:
     @property
     def on_a_row_day(self) -> bool:
         """Whether the day it became true needs a day read from other rows (`first_day`)."""
-        return self.field in MILESTONE_KINDS or self.field in DATE_FIELDS
+        return self.reads is None or self.reads.changed_as is not None
 
     def first_day(self, day: date, customer_id=None):
         """SQL for the day `since` needs besides the customer row: the first milestone day of
         a milestone condition; the day a date condition's field last changed (the latest of
         its timeline entries, NULL when it kept the value the customer was added with)."""
-        if self.field in MILESTONE_KINDS:
+        if self.reads is None:
             return self.first_milestone_day(day, customer_id)
         owner = customers.c.id if customer_id is None else customer_id
-        kind = DATE_FIELDS[self.field]  # its timeline entries' kind
         return (
             select(func.max(notes.c.on))
-            .where(notes.c.customer_id == owner, notes.c.kind == kind)
+            .where(notes.c.customer_id == owner, notes.c.kind == self.reads.changed_as)
             .scalar_subquery()
         )
 
     def since(self, row, first_day: date | None = None) -> date:
         """The day this condition became true for a customer row that matches it, given its
         `first_day` (a milestone condition's first milestone day; for a date condition, the
-        day the date last changed, if it did: a moved date holds from the move on)."""
+        day the date last changed, if it did: a moved date holds from the move on). Never
+        before the customer entered its stage."""
         entered = row.stage_entered
-        n = int(self.value) if self.field in DAY_FIELDS else 0
-        if self.field == "days_in_stage":
-            return entered + timedelta(days=n + (self.op == ">"))
-        if self.field == "days_since_start":
-            held = row.start + timedelta(days=n + (self.op == ">"))
-            return max(entered, held, first_day or entered)
-        if self.field == "days_to_renewal":
-            held = row.renewal - timedelta(days=n - (self.op == "<"))
-            return max(entered, held, first_day or entered)
-        if self.field in METRIC_FIELDS:
-            return max(entered, getattr(row, f"{self.field}_on") or entered)
-        overdue_from = first_day + timedelta(days=self.field == "milestone_overdue")
-        return max(entered, overdue_from)
+        field = self.reads
+        if field is None:
+            overdue_from = first_day + timedelta(days=self.field == "milestone_overdue")
+            return max(entered, overdue_from)
+        if field.measure == "value":
+            return max(entered, getattr(row, field.changed_on) or entered)
+        n = int(self.value)
+        if field.measure == "days_since":
+            held = getattr(row, field.column) + timedelta(days=n + (self.op == ">"))
+        else:
+            held = getattr(row, field.column) - timedelta(days=n - (self.op == "<"))
+        return max(entered, held, first_day or entered)
 
 
 def parse_condition(text: str) -> Condition:
@@ -142,13 +143,15 @@ def parse_condition(text: str) -> Condition:
             raise Invalid(f"invalid condition '{text}': {kind.strip()}: needs a milestone title")
         return Condition(kind.strip(), "=", title.strip())
     match = _COMPARISON.fullmatch(word)
-    if not match or match.group(1) not in (*DAY_FIELDS, *METRIC_FIELDS):
+    if not match or match.group(1) not in FIELDS:
         raise Invalid(f"invalid condition '{text}': use {CONDITION_FORMS}")
-    field, op, value = match.groups()
-    if not math.isfinite(float(value)):
+    name, op, value = match.groups()
+    field, number = FIELDS[name], float(value)
+    if not math.isfinite(number):
         raise Invalid(f"invalid condition '{text}': {value} is not a finite number")
-    if field not in ("arr",) and not float(value).is_integer():
-        raise Invalid(f"invalid condition '{text}': {field} takes a whole number")
-    if field in DAY_FIELDS and abs(float(value)) > MAX_DAYS:
-        raise Invalid(f"invalid condition '{text}': {field} takes at most {MAX_DAYS} days")
-    return Condition(field, op, float(value))
+    if field.whole and not number.is_integer():
+        raise Invalid(f"invalid condition '{text}': {name} takes a whole number")
+    if field.bounds and not field.bounds[0] <= number <= field.bounds[1]:
+        unit = " days" if field.counts_days else ""
+        raise Invalid(f"invalid condition '{text}': {name} takes at most {field.bounds[1]:g}{unit}")
+    return Condition(name, op, number)

@@ -4,11 +4,12 @@ A transition is dated the day its conditions became true, so a tick after missed
 the history daily ticks would have written."""
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from typing import NamedTuple
 
-from sqlalchemy import Connection, and_, func, or_, select
+from sqlalchemy import Connection, Row, and_, func, or_, select
 
 from clm.db import insert_new, roomy_write, set_meta, utcnow
 from clm.domain.engine.conditions import MILESTONE_KINDS, OPS, Condition, parse_condition
@@ -122,8 +123,25 @@ def _matches(conn: Connection, rule: LoadedRule, day: date, among=None):
     return found
 
 
+class Match(NamedTuple):
+    """A rule that holds for a customer, dated the day its conditions became true."""
+
+    on: date
+    position: int  # the rule's place in the rule book: ties fire in its order
+    rule: LoadedRule
+    customer: Row
+
+
+class Firing(NamedTuple):
+    on: date
+    rule: LoadedRule
+    customer: Row
+
+
 @dataclass
 class TickResult:
+    """One day of the tick: what it did and what is overdue."""
+
     date: date
     transitions: list[dict]
     reminders: list[dict]
@@ -171,16 +189,16 @@ def tick(
                 among = [i for i, stage in touched.items() if stage in rule.from_stages]
                 if not among:
                     continue
-            found += [(on, position, rule, c) for c, on in matches(conn, rule, today, among)]
+            found += [Match(on, position, rule, c) for c, on in matches(conn, rule, today, among)]
         # Fire in the order the days came: the history a tick every day would have written.
         # A customer's move ends its stay: its later matches wait for the next pass.
-        found.sort(key=lambda c: (c[0], c[1], c[3].id))
+        found.sort(key=lambda match: (match.on, match.position, match.customer.id))
         firing, moving = [], set()
-        for on, _position, rule, customer in found:
-            if customer.id not in moving:
-                firing.append((on, rule, customer))
-                if rule.to:
-                    moving.add(customer.id)
+        for match in found:
+            if match.customer.id not in moving:
+                firing.append(Firing(match.on, match.rule, match.customer))
+                if match.rule.to:
+                    moving.add(match.customer.id)
         if not firing:
             break
         lookups = lookups or Lookups(conn)
@@ -209,7 +227,56 @@ def tick(
     )
 
 
-def _fire(conn: Connection, firing: list, lookups, news: dict) -> dict[int, str]:
+@dataclass
+class TickRun:
+    """The days a tick played, in order, and the machine it took the tick over from."""
+
+    days: list[TickResult]
+    took_over_from: str | None = None
+
+
+def run_ticks(
+    database,
+    first: date,
+    last: date,
+    dry_run: bool = False,
+    trying: Iterable[str] = (),
+    take_over: bool = False,
+    with_overdue: bool = True,
+    on_day: Callable[[], None] | None = None,
+) -> TickRun:
+    """`clm tick`: every day from `first` to `last`, in one write transaction (rolled back for a
+    dry run), each day as `tick` plays it; then the summary `clm` shows and, after the commit,
+    the planner's statistics refreshed. `on_day` is called after each day (a progress bar).
+
+    A file may be synced to diverged copies, so one machine owns its tick (`claim_tick`); a
+    server has one copy, and any machine ticks it."""
+    from clm.db import optimize
+    from clm.domain.agenda import remember_tick
+    from clm.domain.engine.owner import claim_tick
+    from clm.domain.engine.rulebook import get_rule
+
+    trying = list(trying)
+    run = TickRun([])
+    with database.write(dry_run=dry_run) as conn:
+        if not dry_run and database.is_sqlite:
+            run.took_over_from = claim_tick(conn, take_over)
+        for name in trying:
+            get_rule(conn, name)  # a typo is an error, not a rule silently left out
+        day = first
+        while day <= last:
+            run.days.append(tick(conn, day, dry_run, trying, with_overdue))
+            day += timedelta(days=1)
+            if on_day:
+                on_day()
+        if not dry_run:
+            remember_tick(conn, first, run.days)
+    if not dry_run:
+        optimize(database)
+    return run
+
+
+def _fire(conn: Connection, firing: list[Firing], lookups, news: dict) -> dict[int, str]:
     """Fire rules for customers, in a few statements for all of them: record each firing (once
     per stay: the unique key decides), open the CTAs, run the rules' playbooks, move the
     customers. Adds what happened to `news`; the customers touched, with their stage now."""
@@ -234,8 +301,8 @@ def _fire(conn: Connection, firing: list, lookups, news: dict) -> dict[int, str]
         key = (rule.uuid, customer.id, customer.stay)
         if key in recorded:
             firing_of[rule.uuid, customer.id] = recorded[key]
-    fired = [f for f in firing if (f[1].uuid, f[2].id) in firing_of]
-    with_cta = [f for f in fired if f[1].cta]
+    fired = [f for f in firing if (f.rule.uuid, f.customer.id) in firing_of]
+    with_cta = [f for f in fired if f.rule.cta]
     wanted = []
     for on, rule, customer in with_cta:
         kind, _, reason = rule.cta.partition(":")
@@ -337,11 +404,10 @@ def explain(conn: Connection, today: date, slug: str) -> Iterator[dict]:
 
 def _check(conn: Connection, customer, condition: Condition, today: date) -> dict:
     """One condition for one customer now: its value, whether it holds, since when."""
-    field = condition.field
     first = None
     if condition.on_a_row_day:
         first = conn.scalar(select(condition.first_day(today, customer.id)))
-    if field in MILESTONE_KINDS:
+    if condition.reads is None:  # a milestone condition
         holds = first is not None
         since = condition.since(customer, first) if holds else None
         return {
@@ -350,11 +416,7 @@ def _check(conn: Connection, customer, condition: Condition, today: date) -> dic
             "holds": holds,
             "since": since,
         }
-    value = {
-        "days_in_stage": (today - customer.stage_entered).days,
-        "days_since_start": (today - customer.start).days,
-        "days_to_renewal": (customer.renewal - today).days if customer.renewal else None,
-    }.get(field, getattr(customer, field, None))
+    value = condition.value_of(customer, today)
     holds = value is not None and OPS[condition.op](value, condition.value)
     since = condition.since(customer, first) if holds else None
     return {"condition": str(condition), "value": value, "holds": holds, "since": since}

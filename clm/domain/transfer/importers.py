@@ -20,6 +20,7 @@ from sqlalchemy import Connection, delete, select
 
 from clm.dates import parse_duration
 from clm.db import insert_rows, one_of
+from clm.domain.engine.fields import with_change_days
 from clm.domain.health import log_health
 from clm.domain.holidays import holiday_days
 from clm.domain.milestones import check_recurrence, logged_offset
@@ -284,7 +285,6 @@ class CustomerImporter(KeyedImporter):
         customer_tags: (),
         customer_influencers: (),
     }
-    METRICS = ("arr", "health", "lead_score")
     SCALARS = (
         "slug",
         "name",
@@ -487,9 +487,7 @@ class CustomerImporter(KeyedImporter):
                 shown.append(("influencers", old, values["influencers"]))
             if not self.counted(values, row, shown):
                 continue
-            for metric in self.METRICS:
-                if metric in changes:
-                    changes[f"{metric}_on"] = self.today
+            changes = with_change_days(changes, self.today)
             if "stage" in changes:
                 changes["stay"] = new_uuid()
                 entries.append(

@@ -1,0 +1,81 @@
+"""`clm tick` as people and programs read it: a table per kind of news for each day (only the
+news with --quiet, nothing on a quiet day), or one JSON object per day (an array of the days
+with --until, a line each with jsonl)."""
+
+import json
+
+from clm.plain import jsonable, number
+from clm.render import Streams
+from clm.render.output import Col, Format, console, say, table
+
+TRANSITIONS = (Col("customer"), Col("from"), Col("to"), Col("on"), Col("rule"))
+REMINDERS = (
+    Col("milestone"),
+    Col("customer"),
+    Col("title"),
+    Col("due"),
+    Col("remind_on"),
+    Col("recipients"),
+)
+CTAS = (Col("id"), Col("customer"), Col("type"), Col("reason"), Col("on"), Col("rule"))
+TASKS = (Col("id"), Col("customer"), Col("title"), Col("due"), Col("assignee"))
+OVERDUE = (Col("kind"), Col("id"), Col("customer"), Col("title"), Col("due"), Col("days_overdue"))
+NEWS = (
+    ("transitions", "Stage changes", TRANSITIONS),
+    ("reminders", "Reminders", REMINDERS),
+    ("ctas_opened", "CTAs opened", CTAS),
+    ("tasks_created", "Tasks created", TASKS),
+)
+
+
+def render_tick(env: Streams, days: list, fmt: Format, quiet: bool, until: bool) -> None:
+    """Write the days of a tick (clm.domain.engine.tick.TickResult) in `fmt`."""
+    if fmt in (Format.json, Format.jsonl):
+        objects = [_day_object(day) for day in days if not quiet or _news(day)]
+        if fmt is Format.jsonl:  # one object a day, a line each
+            env.stdout.writelines(_json(day) + "\n" for day in objects)
+        elif until:  # --until: one array of the days
+            env.stdout.write(_json(objects) + "\n")
+        elif objects:
+            env.stdout.write(_json(objects[0]) + "\n")
+        return
+    for day in days:
+        _render_day(env, day, quiet)
+
+
+def _news(day) -> bool:
+    return any(getattr(day, key) for key, _, _ in NEWS)
+
+
+def _day_object(day) -> dict:
+    return {
+        "date": day.date,
+        **{k: getattr(day, k) for k, _, _ in NEWS},
+        "overdue": [
+            {k: number(v) if isinstance(v, float) else v for k, v in row.items()}
+            for row in day.overdue
+        ],
+        "dry_run": day.dry_run,
+    }
+
+
+def _json(value) -> str:
+    # `default` writes dates and times as `jsonable` does: a first tick can list tens of
+    # thousands of rows, which json.dumps then writes in one pass.
+    return json.dumps(value, ensure_ascii=False, default=jsonable)
+
+
+def _render_day(env: Streams, day, quiet: bool) -> None:
+    news = _news(day)
+    if quiet and not news:
+        return
+    out = console(env)
+    prefix = "Dry run: " if day.dry_run else ""
+    out.print(f"{prefix}tick of {day.date}", markup=False, highlight=False)
+    sections = [*NEWS] + ([] if quiet else [("overdue", "Overdue", OVERDUE)])
+    for key, title, columns in sections:
+        rows = getattr(day, key)
+        if rows:
+            out.print(table(columns, rows, title=f"{title} ({len(rows)})"))
+    if not news and not quiet:
+        say(env, "Nothing new today.")
