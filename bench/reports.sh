@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Reports benchmark: every `clm report` on a 100,000-customer book with a stage history,
-# against the dependency floor `python -c "import typer, rich.table, sqlmodel"` in the same
+# against the dependency floor `python -c "import typer, rich.table, sqlalchemy"` in the same
 # hyperfine run. Usage (from the repo root): bash bench/reports.sh [N]   (default 100000)
 # Uses the first `clm` and `python` on PATH, or $CLM / $PYTHON if set; $RUNS (5) sets the
 # run count; $BOOK reuses a book made by make_book.py (it is copied, never changed).
@@ -14,8 +14,8 @@ n=${1:-100000}
 runs=${RUNS:-5}
 today=2026-11-23
 [[ $n =~ ^[1-9][0-9]*$ ]] || { echo "error: '$n' is not a number of customers" >&2; exit 1; }
-if ! "$PYTHON" -c "import typer, rich.table, sqlmodel" 2>/dev/null; then
-    echo "error: $PYTHON cannot import typer, rich, sqlmodel (activate the venv or set PYTHON)" >&2
+if ! "$PYTHON" -c "import typer, rich.table, sqlalchemy" 2>/dev/null; then
+    echo "error: $PYTHON cannot import typer, rich, sqlalchemy (activate the venv or set PYTHON)" >&2
     exit 1
 fi
 
@@ -40,7 +40,7 @@ EOF
 py=$(printf %q "$PYTHON") clm="$(printf %q "$CLM") --db $(printf %q "$book") --today $today"
 page=$(printf %q "$tmp/dashboard.html")
 hyperfine --warmup 1 --runs "$runs" --export-json "$tmp/reports.json" \
-    -n "import typer, rich.table, sqlmodel" "$py -c 'import typer, rich.table, sqlmodel' >/dev/null" \
+    -n "import typer, rich.table, sqlalchemy" "$py -c 'import typer, rich.table, sqlalchemy' >/dev/null" \
     -n "report stages" "$clm report stages >/dev/null" \
     -n "report stages --as-of" "$clm report stages --as-of 2026-06-30 >/dev/null" \
     -n "report funnel" "$clm report funnel >/dev/null" \

@@ -14,8 +14,8 @@ runs=${RUNS:-15}
 size=${BOOK_SIZE:-100000}
 today=2026-11-23
 
-if ! "$PYTHON" -c "import typer, rich.table, sqlmodel" 2>/dev/null; then
-    echo "error: $PYTHON cannot import typer, rich, sqlmodel (activate the venv or set PYTHON)" >&2
+if ! "$PYTHON" -c "import typer, rich.table, sqlalchemy" 2>/dev/null; then
+    echo "error: $PYTHON cannot import typer, rich, sqlalchemy (activate the venv or set PYTHON)" >&2
     exit 1
 fi
 
@@ -52,7 +52,7 @@ EOF
 # Every command runs through the same shell, with the same redirection, so the
 # shell's cost (which hyperfine subtracts anyway) is equal for peers and clm.
 py=$(printf %q "$PYTHON") clm=$(printf %q "$CLM") qdb=$(printf %q "$db") qbook=$(printf %q "$book")
-floor="import typer, rich.table, sqlmodel"
+floor="import typer, rich.table, sqlalchemy"
 hyperfine --warmup 3 --runs "$runs" --export-json "$tmp/startup.json" \
     -n 'import typer' "$py -c 'import typer' >/dev/null" \
     -n 'clm --help' "$clm --help >/dev/null" \
@@ -85,7 +85,7 @@ mem_book=$(peak_kb "$CLM" --db "$book" customer list)
     "$PYTHON" - "$tmp/startup.json" "$tmp/list.json" <<'EOF'
 import json, sys
 
-FLOOR = "import typer, rich.table, sqlmodel"
+FLOOR = "import typer, rich.table, sqlalchemy"
 TARGET = {"import typer": 1.3, FLOOR: 1.15}
 rows = []
 for path in sys.argv[1:]:

@@ -19,8 +19,8 @@ for n in $sizes; do
     [[ $n =~ ^[1-9][0-9]*$ ]] || { echo "error: '$n' is not a number of customers" >&2; exit 1; }
 done
 
-if ! "$PYTHON" -c "import typer, rich.table, sqlmodel" 2>/dev/null; then
-    echo "error: $PYTHON cannot import typer, rich, sqlmodel (activate the venv or set PYTHON)" >&2
+if ! "$PYTHON" -c "import typer, rich.table, sqlalchemy" 2>/dev/null; then
+    echo "error: $PYTHON cannot import typer, rich, sqlalchemy (activate the venv or set PYTHON)" >&2
     exit 1
 fi
 
@@ -40,7 +40,7 @@ if [[ -f $out ]]; then
 fi
 
 py=$(printf %q "$PYTHON") clm=$(printf %q "$CLM")
-floor="$py -c 'import typer, rich.table, sqlmodel' >/dev/null"
+floor="$py -c 'import typer, rich.table, sqlalchemy' >/dev/null"
 peak_kb() { /usr/bin/time -v "$@" 2>&1 >/dev/null | awk '/Maximum resident/ {print $NF}'; }
 
 for n in $sizes; do
@@ -87,14 +87,14 @@ for n in $sizes; do
     # the dependency floor in the same hyperfine run.
     hyperfine --warmup 1 --runs "$steady_runs" --export-json "$dir/steady.json" \
         --prepare "true" --prepare "cp $(printf %q "$ticked") $q && sync $q" \
-        -n "import typer, rich.table, sqlmodel" "$floor" \
+        -n "import typer, rich.table, sqlalchemy" "$floor" \
         -n "steady tick ($n)" "$clm --db $q --today $tomorrow tick -q -f json >/dev/null"
 
     cp "$ticked" "$work"
     /usr/bin/time -v "$CLM" --db "$work" --today "$tomorrow" tick -q -f json \
         >"$dir/steady-news.json" 2>"$dir/steady-time.txt"
     awk '/Maximum resident/ {print $NF}' "$dir/steady-time.txt" >"$dir/steady-rss"
-    peak_kb "$PYTHON" -c "import typer, rich.table, sqlmodel" >"$dir/floor-rss"
+    peak_kb "$PYTHON" -c "import typer, rich.table, sqlalchemy" >"$dir/floor-rss"
     rm -f "$work" "$pristine"
 done
 
@@ -207,7 +207,7 @@ EOF
     echo
     echo "Books by \`bench/make_book.py\` (today $today, seed 1, 10 milestones per customer);" \
         "the steady tick runs on $tomorrow after the first tick. Floor:" \
-        "\`python -c \"import typer, rich.table, sqlmodel\"\`, in the steady tick's hyperfine run."
+        "\`python -c \"import typer, rich.table, sqlalchemy\"\`, in the steady tick's hyperfine run."
     if [[ -n $notes ]]; then
         echo
         echo "$notes"
