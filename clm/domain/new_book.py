@@ -5,7 +5,6 @@ from pathlib import Path
 from sqlalchemy import Connection, delete
 
 from clm.db import Database, exists, recreate, resolve, set_meta
-from clm.domain.engine.rulebook import install_rules
 from clm.domain.playbooks import install_playbooks
 from clm.domain.records import new_row
 from clm.errors import Conflict, Invalid
@@ -30,6 +29,8 @@ def init_database(target: str | None, template: str, force: bool) -> tuple[Datab
 
 def install_template(conn: Connection, name: str = DEFAULT_TEMPLATE) -> None:
     """Replace the model (stages, playbooks, rules) with those of a lifecycle template."""
+    from clm.domain.engine.rulebook import install_rules  # only when a book is made
+
     template = TEMPLATES.get(name)
     if template is None:
         raise Invalid(f"unknown template '{name}': use one of {', '.join(TEMPLATES)}")
