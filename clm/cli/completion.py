@@ -11,7 +11,6 @@ import os
 import shlex
 
 COMPLETE_VAR = "_CLM_COMPLETE"
-SHELLS = ("bash", "zsh", "fish")
 
 SCRIPTS = {
     "bash": """\

@@ -33,22 +33,6 @@ from clm.storage.tables import (
     users,
 )
 
-MILESTONE_KEYS = (
-    "id",
-    "uuid",
-    "customer",
-    "title",
-    "due",
-    "status",
-    "remind",
-    "remind_on",
-    "every",
-    "collaborators",
-    "pinned",
-    "blocked_reason",
-    "done_on",
-    "tasks",
-)
 STATUSES = ("open", "done", "blocked", "cancelled")
 UNFINISHED = ("open", "blocked")
 
