@@ -17,7 +17,7 @@ from sqlalchemy import (
 )
 
 from clm.dates import Duration, parse_duration
-from clm.db import insert_ignore, insert_new, roomy_write, utcnow
+from clm.db import bigger_write_cache, insert_ignore, insert_new, utcnow
 from clm.domain.holidays import days_off_for, holiday_days
 from clm.domain.records import find_by_id, new_row, new_uuid, update_row
 from clm.domain.users import user_ids
@@ -667,7 +667,7 @@ def fire_reminders(conn: Connection, day: date) -> list[dict]:
     if not due:
         return []
     if len(due) >= 5000:
-        roomy_write(conn)  # a backlog: keep its many dirty pages in memory until the commit
+        bigger_write_cache(conn)  # a backlog: keep its many dirty pages in memory until the commit
     now = utcnow()
     entries = [
         {

@@ -23,9 +23,9 @@ from clm.db import (
     advance_id_sequence,
     bulk_load,
     clock,
+    in_values,
     indexes_deferred,
     insert_rows,
-    one_of,
     utcnow,
 )
 from clm.domain.records import CREATED, new_uuid
@@ -334,7 +334,7 @@ class Importer:
             for start in range(0, len(ids), BATCH):
                 chunk = ids[start : start + BATCH]
                 self.conn.execute(
-                    delete(self.table).where(one_of(self.conn, self.table.c.id, chunk))
+                    delete(self.table).where(in_values(self.conn, self.table.c.id, chunk))
                 )
             self.uuids_unique, self.next_id = False, next_id
             return False
@@ -366,7 +366,7 @@ class Importer:
             if values.get("uuid") and found[i] is None
         }
         if by_uuid and not self.uuids_unique:
-            query = select(self.table).where(one_of(self.conn, self.table.c.uuid, list(by_uuid)))
+            query = select(self.table).where(in_values(self.conn, self.table.c.uuid, list(by_uuid)))
             for row in self.conn.execute(query):
                 i = by_uuid[row.uuid]
                 found[i] = SKIP
@@ -393,7 +393,7 @@ class Importer:
             self.last_kept_id = max(ids)
             return
         self.last_kept_id = max(self.last_kept_id, *ids)
-        query = select(self.table.c.id).where(one_of(self.conn, self.table.c.id, list(ids)))
+        query = select(self.table.c.id).where(in_values(self.conn, self.table.c.id, list(ids)))
         for (row_id,) in self.conn.execute(query):
             self._repeated(batch[ids[row_id]][0], "id", row_id)
             found[ids[row_id]] = SKIP
@@ -408,7 +408,7 @@ class Importer:
             return
         key = self.table.c[column]
         query = select(self.table).where(
-            one_of(self.conn, key, list(wanted)), self.table.c.deleted_at.is_(None)
+            in_values(self.conn, key, list(wanted)), self.table.c.deleted_at.is_(None)
         )
         for row in self.conn.execute(query):
             i = wanted[getattr(row, column)]
@@ -424,7 +424,7 @@ class Importer:
         ids = list(positions)
         for start in range(0, len(ids), BATCH):
             query = select(self.table).where(
-                one_of(self.conn, self.table.c.id, ids[start : start + BATCH])
+                in_values(self.conn, self.table.c.id, ids[start : start + BATCH])
             )
             for row in self.conn.execute(query):
                 yield positions[row.id], row
@@ -539,7 +539,7 @@ def linked_values(conn: Connection, link: Table, owner: str, column: str, ids: l
     found: dict[int, list] = {i: [] for i in ids}
     for start in range(0, len(ids), BATCH):
         query = select(link.c[owner], link.c[column]).where(
-            one_of(conn, link.c[owner], ids[start : start + BATCH])
+            in_values(conn, link.c[owner], ids[start : start + BATCH])
         )
         for owner_id, value in conn.execute(query):
             found[owner_id].append(value)
@@ -552,7 +552,7 @@ def replace_links(
     """Replace the link rows of each owner id in `rows` with its values."""
     ids = list(rows)
     for start in range(0, len(ids), BATCH):
-        conn.execute(delete(link).where(one_of(conn, link.c[owner], ids[start : start + BATCH])))
+        conn.execute(delete(link).where(in_values(conn, link.c[owner], ids[start : start + BATCH])))
     add_links(conn, link, owner, column, rows.items())
 
 

@@ -19,7 +19,7 @@ from typing import BinaryIO, ClassVar
 from sqlalchemy import Connection, delete, select
 
 from clm.dates import parse_duration
-from clm.db import insert_rows, one_of
+from clm.db import in_values, insert_rows
 from clm.domain.health import log_health
 from clm.domain.holidays import holiday_days
 from clm.domain.milestones import check_recurrence, logged_offset
@@ -94,7 +94,7 @@ class KeyedImporter(Importer):
             return
         key = self.table.c[self.key_column]
         query = select(self.table.c.id, key).where(
-            one_of(self.conn, key, list(renamed)), self.table.c.deleted_at.is_(None)
+            in_values(self.conn, key, list(renamed)), self.table.c.deleted_at.is_(None)
         )
         for other_id, value in self.conn.execute(query):
             line, row = renamed[value]
@@ -209,7 +209,7 @@ class UserImporter(KeyedImporter):
         """The current default owners of teams that get a new one stop being it (as
         `user add --default-owner` does)."""
         query = select(users).where(
-            one_of(self.conn, users.c.team, list(teams)),
+            in_values(self.conn, users.c.team, list(teams)),
             users.c.default_owner,
             users.c.deleted_at.is_(None),
         )
@@ -639,7 +639,7 @@ class MilestoneImporter(CustomerRowImporter):
         columns = (milestones.c.id, milestones.c.customer_id, milestones.c.title, milestones.c.due)
         for start in range(0, len(customer_ids), BATCH):
             query = select(*columns).where(
-                one_of(self.conn, milestones.c.customer_id, customer_ids[start : start + BATCH]),
+                in_values(self.conn, milestones.c.customer_id, customer_ids[start : start + BATCH]),
                 milestones.c.deleted_at.is_(None),
             )
             for row_id, *key in self.conn.execute(query):
@@ -780,7 +780,7 @@ class MilestoneImporter(CustomerRowImporter):
             log = reminder_log
             for start in range(0, len(uuids), BATCH):
                 query = select(log.c.milestone_uuid, log.c.offset, log.c.remind_on).where(
-                    one_of(self.conn, log.c.milestone_uuid, uuids[start : start + BATCH])
+                    in_values(self.conn, log.c.milestone_uuid, uuids[start : start + BATCH])
                 )
                 for milestone_uuid, key, remind_on in self.conn.execute(query):
                     fired.setdefault(milestone_uuid, set()).add((logged_offset(key), remind_on))
@@ -792,7 +792,7 @@ class MilestoneImporter(CustomerRowImporter):
         for start in range(0, len(ids), BATCH):
             self.conn.execute(
                 delete(milestone_reminders).where(
-                    one_of(
+                    in_values(
                         self.conn, milestone_reminders.c.milestone_id, ids[start : start + BATCH]
                     )
                 )
@@ -851,7 +851,7 @@ class TaskImporter(CustomerRowImporter):
         }
         if wanted:
             for row in self.conn.execute(
-                select(tasks).where(one_of(self.conn, tasks.c.id, list(wanted)))
+                select(tasks).where(in_values(self.conn, tasks.c.id, list(wanted)))
             ):
                 i = wanted[row.id]
                 if row.deleted_at is not None:
@@ -872,7 +872,7 @@ class TaskImporter(CustomerRowImporter):
             owners = {}
             for start in range(0, len(ids), BATCH):
                 query = select(table.c.id, table.c.customer_id).where(
-                    one_of(self.conn, table.c.id, ids[start : start + BATCH])
+                    in_values(self.conn, table.c.id, ids[start : start + BATCH])
                 )
                 owners.update(self.conn.execute(query).all())
             for line, values in rows:
