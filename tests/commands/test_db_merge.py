@@ -81,7 +81,9 @@ def test_a_later_edit_wins_over_a_clock_that_runs_ahead(clm, monkeypatch, db_pat
     def skewed(offset_ns):
         return lambda last=None: Clock(last, wall=lambda: time.time_ns() + offset_ns)
 
-    monkeypatch.setattr("clm.storage.engine.Clock", skewed(HOUR_NS))  # the laptop runs an hour ahead
+    monkeypatch.setattr(
+        "clm.storage.engine.Clock", skewed(HOUR_NS)
+    )  # the laptop runs an hour ahead
     clm("--db", laptop, "customer", "edit", "acme", "--name", "Laptop name")
     monkeypatch.setattr("clm.storage.engine.Clock", skewed(0))
     clm("db", "merge", laptop)
