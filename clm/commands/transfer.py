@@ -137,27 +137,21 @@ def import_(
     """
     env = ctx.obj
     from clm.domain.transfer import READ_COLUMNS
-    from clm.domain.transfer.batches import ImportProblems
     from clm.domain.transfer.files import format_of, parse_mapping
     from clm.domain.transfer.importers import import_table
     from clm.render.progress import progress
 
     file_format = format_of(file, fmt.value if fmt else None)
     mapping = parse_mapping(maps or (), READ_COLUMNS[table])
-    try:
-        with (
-            _opened(env, file) as (stream, size),
-            progress(env, "Importing", size, "bytes" if size else "rows", hidden=True) as bar,
-            env.database().write(dry_run=dry_run) as conn,
-        ):
-            told = _import_progress(bar, size)
-            result = import_table(
-                conn, env.today, env.author(conn), table, stream, file_format, mapping, told
-            )
-    except ImportProblems as exc:
-        for line in exc.listed():
-            say(env, line)
-        raise
+    with (
+        _opened(env, file) as (stream, size),
+        progress(env, "Importing", size, "bytes" if size else "rows", hidden=True) as bar,
+        env.database().write(dry_run=dry_run) as conn,
+    ):
+        told = _import_progress(bar, size)
+        result = import_table(
+            conn, env.today, env.author(conn), table, stream, file_format, mapping, told
+        )
     total = result.created + result.updated + result.unchanged
     counts = f"{result.created} created, {result.updated} updated"
     if result.unchanged:

@@ -31,8 +31,9 @@ from clm.db import (
 from clm.domain.records import CREATED, new_uuid
 from clm.domain.transfer import values as v
 from clm.domain.transfer.files import BadRow, Records
-from clm.errors import Invalid, did_you_mean
+from clm.errors import did_you_mean
 from clm.plain import jsonable
+from clm.problems import Problem, Problems, listed
 from clm.storage.tables import users
 
 BATCH = 5000  # rows checked and written at a time
@@ -41,24 +42,13 @@ SHOWN_CHANGES = 10
 SKIP = object()  # a matched row that is refused (its problem is listed)
 
 
-class ImportProblems(Invalid):
-    """Rows that do not import: each `line N, field F: …`, the first SHOWN_PROBLEMS of them."""
-
-    def __init__(self, problems: list[tuple[int, str]], total: int):
-        # In line order (a row's own problems first found, those against other rows later).
-        self.problems = [text for _, text in sorted(problems, key=lambda problem: problem[0])]
-        self.total = total
-        if total == 1:
-            super().__init__(f"{self.problems[0]}; nothing imported")
-        else:
-            super().__init__(f"{total} problems in the file; nothing imported")
-
-    def listed(self) -> list[str]:
-        """The lines to show before the error (none when the error itself names the one)."""
-        if self.total == 1:
-            return []
-        more = self.total - len(self.problems)
-        return self.problems + ([f"and {more} more"] if more else [])
+def import_problems(found: list[tuple[int, Problem]], total: int) -> Problems:
+    """The rows that do not import, the first SHOWN_PROBLEMS of them in line order (a row's
+    own problems first found, those against other rows later); nothing is imported."""
+    problems = [problem for _, problem in sorted(found, key=lambda pair: pair[0])]
+    if total == 1:
+        return Problems(problems, f"{listed(problems)[0]}; nothing imported", in_summary=True)
+    return Problems(problems, f"{total} problems in the file; nothing imported", total)
 
 
 class RepeatedUuid(Exception):
@@ -117,7 +107,7 @@ class Importer:
         self.empty = conn.scalar(select(self.table.c.id).limit(1)) is None
         self.keep_ids = self.keeps_ids and self.empty
         self.next_id = (conn.scalar(select(func.max(self.table.c.id))) or 0) + 1
-        self.problems: list[tuple[int, str]] = []
+        self.problems: list[tuple[int, Problem]] = []  # with their lines, to sort them
         self.problem_count = 0
         self.first_new = self.next_id  # rows from this id on are this import's
         self.last_kept_id = 0
@@ -138,7 +128,7 @@ class Importer:
         self.problem_count += 1
         if len(self.problems) < SHOWN_PROBLEMS:
             where = f"line {line}, field {column}" if column else f"line {line}"
-            self.problems.append((line, f"{where}: {message}"))
+            self.problems.append((line, Problem(where, message)))
 
     def user(self, line: int, column: str, handle: str) -> int | None:
         """The id of the user with this handle or email (a live one, else a removed one), or a
@@ -164,7 +154,7 @@ class Importer:
                     stack.enter_context(indexes_deferred(self.conn, table, keep))
             self._load(records, progress)
         if self.problem_count:
-            raise ImportProblems(self.problems, self.problem_count)
+            raise import_problems(self.problems, self.problem_count)
         self.finish()
         return self.result
 
