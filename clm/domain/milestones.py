@@ -18,7 +18,8 @@ from sqlalchemy import (
 
 from clm.dates import Duration, parse_duration
 from clm.db import bigger_write_cache, insert_ignore, insert_new, utcnow
-from clm.domain.holidays import days_off_for, holiday_days
+from clm.domain.holidays import holiday_days
+from clm.domain.list_filters import list_filters
 from clm.domain.records import find_by_id, new_row, new_uuid, update_row
 from clm.domain.users import user_ids
 from clm.errors import Conflict, Invalid
@@ -341,22 +342,10 @@ def list_milestones(
     overdue: bool = False,
 ) -> Iterator[dict]:
     """Milestones by due date: unfinished (open or blocked) unless `status` says otherwise."""
-    where = []
-    if status is None:
-        where.append(milestones.c.status.in_(UNFINISHED))
-    elif status != "all":
-        if status not in STATUSES:
-            raise Invalid(f"invalid --status '{status}': use {', '.join(STATUSES)} or all")
-        where.append(milestones.c.status == status)
-    if customer is not None:
-        from clm.domain.records import get_customer
-
-        where.append(milestones.c.customer_id == get_customer(conn, customer).id)
-    if overdue:
-        where += [milestones.c.status.in_(UNFINISHED), milestones.c.due < today]
-    if due_within is not None:
-        last = due_within.after(today, days_off_for(conn, due_within))
-        where.append(milestones.c.due.between(today, last))
+    where = list_filters(
+        conn, today, milestones, STATUSES, UNFINISHED,
+        status=status, customer=customer, overdue=overdue, due_within=due_within,
+    )  # fmt: skip
     return _milestone_rows(conn, *where)
 
 
