@@ -37,6 +37,7 @@ from clm.domain.transfer.batches import (
     replace_links,
 )
 from clm.domain.transfer.files import Records
+from clm.domain.transitions import StageEntry, record_entries
 from clm.errors import Invalid, did_you_mean
 from clm.storage.tables import (
     ctas,
@@ -385,9 +386,6 @@ class CustomerImporter(KeyedImporter):
         "stage_entered", "owner_id", "start", "renewal", "term", "arr", "health",
         "lead_score", "source", "health_on", "lead_score_on", "arr_on", "stay",
     )  # fmt: skip
-    ENTRY_COLUMNS = (
-        "uuid", "customer_id", "to_stage", "on", "by", "reason", "to_owner_id", "created_at"
-    )  # fmt: skip
 
     def create(self, creates):
         """New customers as rows of tuples straight to the driver, with their stage entries,
@@ -417,7 +415,10 @@ class CustomerImporter(KeyedImporter):
                 None if health is None else today, None if lead is None else today,
                 None if arr is None else today, stay,
             ))  # fmt: skip
-            entries.append((stay, row_id, stage, entered, by, "imported", owner_id, now))
+            entries.append(
+                StageEntry(stay, row_id, None, stage, entered, by, None, "imported", None,
+                           owner_id, now)
+            )  # fmt: skip
             if health is not None:
                 scores.append((new_uuid(), row_id, today, health, now))
             if get("tags"):
@@ -425,27 +426,16 @@ class CustomerImporter(KeyedImporter):
             if get("influencer_ids"):
                 followers += [(row_id, user_id) for user_id in values["influencer_ids"]]
         self.insert_new(rows, self.CREATED_COLUMNS)
-        insert_rows(self.conn, transitions, self.ENTRY_COLUMNS, entries)
+        record_entries(self.conn, entries)
         health_columns = ("uuid", "customer_id", "on", "health", "created_at")
         insert_rows(self.conn, health_log, health_columns, scores)
         insert_rows(self.conn, customer_tags, ("customer_id", "tag"), tags)
         insert_rows(self.conn, customer_influencers, ("customer_id", "user_id"), followers)
 
-    def _entry(self, customer_id, from_stage, to_stage, on, stay, from_owner, to_owner) -> dict:
+    def _entry(self, customer_id, from_stage, to_stage, on, stay, from_owner, to_owner):
         """The transition recording an imported stage entry."""
-        return {
-            "uuid": stay,
-            "customer_id": customer_id,
-            "from_stage": from_stage,
-            "to_stage": to_stage,
-            "on": on,
-            "by": self.by,
-            "rule": None,
-            "reason": "imported",
-            "from_owner_id": from_owner,
-            "to_owner_id": to_owner,
-            "created_at": self.now,
-        }
+        return StageEntry(stay, customer_id, from_stage, to_stage, on, self.by, None,
+                          "imported", from_owner, to_owner, self.now)  # fmt: skip
 
     def update(self, updates):
         ids = [row.id for _, _, row in updates]
@@ -505,8 +495,7 @@ class CustomerImporter(KeyedImporter):
                 )
             changed_rows.append((row, changes, touched))
         self.write_updates(changed_rows)
-        if entries:
-            insert(self.conn, transitions, entries)
+        record_entries(self.conn, entries)
         log_health(
             self.conn,
             [(row.id, self.today, changes["health"]) for row, changes, _ in changed_rows
