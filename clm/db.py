@@ -4,11 +4,11 @@ dialect. The rooms behind it live in clm.storage."""
 from clm.storage.bulk import (  # noqa: F401
     advance_id_sequence,
     bulk_load,
+    in_values,
     indexes_deferred,
     insert_ignore,
     insert_new,
     insert_rows,
-    one_of,
     stream_rows,
 )
 from clm.storage.clock import (  # noqa: F401
@@ -50,8 +50,8 @@ from clm.storage.files import (  # noqa: F401
     sqlite_meta,
 )
 from clm.storage.statistics import (  # noqa: F401
-    restat,
-    roomy_read,
-    roomy_write,
+    bigger_read_cache,
+    bigger_write_cache,
+    refresh_table_statistics,
     server_statistics,
 )

@@ -6,8 +6,6 @@ import difflib
 class ClmError(Exception):
     """An error about the data: shown as `Error: <message>`, exit code 1."""
 
-    exit_code = 1
-
 
 class NotFound(ClmError):
     """A customer, user, stage or other record that does not exist."""

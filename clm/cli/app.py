@@ -32,13 +32,17 @@ from clm.commands import (
     user,
 )
 from clm.errors import ClmError
+from clm.problems import Problems
 
 install_param_coercion()  # option values without pydantic: see clm/param_coercion.py
 
 
-def _fail(message: str) -> None:
+def _fail(message: str, listed: list[str] = ()) -> None:
+    """`Error: message` on stderr, after the problems it sums up (if any), and exit 1."""
     from clm.render.output import visible
 
+    for line in listed:
+        sys.stderr.write(visible(line) + "\n")
     sys.stderr.write(f"Error: {visible(message)}\n")
     raise typer.Exit(1)
 
@@ -55,6 +59,8 @@ class ClmRoot(LazyGroup):
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
+        except Problems as exc:
+            _fail(str(exc), exc.lines())
         except ClmError as exc:
             _fail(str(exc))
         except (ClickException, typer.Exit, typer.Abort, KeyboardInterrupt, BrokenPipeError):

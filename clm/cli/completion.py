@@ -13,7 +13,6 @@ import shlex
 from clm.domain.engine.fields import FIELDS, MILESTONE_KINDS
 
 COMPLETE_VAR = "_CLM_COMPLETE"
-SHELLS = ("bash", "zsh", "fish")
 
 SCRIPTS = {
     "bash": """\

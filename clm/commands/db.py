@@ -225,37 +225,14 @@ def copy(
     """
     env = ctx.obj
     from clm.domain.db_copy import copy_database
+    from clm.render.progress import progress
 
     database = env.database()
-    with _CopyProgress(env) as progress:
-        copied = copy_database(database, dest, progress)
+    with progress(env, "Copying", unit="rows") as bar:
+
+        def told(table: str, done: int, total: int) -> None:
+            bar.update(completed=done, total=total, description=f"Copying {table}")
+
+        copied = copy_database(database, dest, told)
     total = sum(copied.rows.values())
     say(env, f"Copied {total} rows in {len(copied.rows)} tables to {copied.dest}.")
-
-
-class _CopyProgress:
-    """A bar per table on stderr when it is a terminal; silent in a pipe."""
-
-    def __init__(self, env):
-        self.env, self.bar, self.tasks = env, None, {}
-
-    def __enter__(self):
-        if self.env.stderr.isatty():
-            from rich.progress import Progress
-
-            from clm.render.output import console
-
-            self.bar = Progress(console=console(self.env, stderr=True), transient=True)
-            self.bar.start()
-        return self
-
-    def __call__(self, table: str, done: int, total: int) -> None:
-        if self.bar is None:
-            return
-        if table not in self.tasks:
-            self.tasks[table] = self.bar.add_task(f"Copying {table}", total=total)
-        self.bar.update(self.tasks[table], completed=done)
-
-    def __exit__(self, *exc) -> None:
-        if self.bar is not None:
-            self.bar.stop()

@@ -89,16 +89,15 @@ def apply(
     Example: clm model apply lifecycle.toml --dry-run
     """
     env = ctx.obj
-    from clm.domain.model_file import ModelProblems, apply_model, parse_toml
+    from clm.domain.model_file import apply_model, parse_toml
+    from clm.problems import Problems
 
     document = parse_toml(_read(env, file), file)
     try:
         with env.database().write(dry_run=dry_run) as conn:
             changes = apply_model(conn, document)
-    except ModelProblems as exc:
-        for problem in exc.problems:
-            say(env, f"{file}: {problem}")
-        raise
+    except Problems as exc:
+        raise exc.found_in(file) from None
     if not changes:
         say(env, f"No changes: the model already is the one in {file}.")
         return

@@ -137,25 +137,21 @@ def import_(
     """
     env = ctx.obj
     from clm.domain.transfer import READ_COLUMNS
-    from clm.domain.transfer.batches import ImportProblems
     from clm.domain.transfer.files import format_of, parse_mapping
     from clm.domain.transfer.importers import import_table
+    from clm.render.progress import progress
 
     file_format = format_of(file, fmt.value if fmt else None)
     mapping = parse_mapping(maps or (), READ_COLUMNS[table])
-    try:
-        with (
-            _opened(env, file) as (stream, size),
-            _Progress(env, size) as progress,
-            env.database().write(dry_run=dry_run) as conn,
-        ):
-            result = import_table(
-                conn, env.today, env.author(conn), table, stream, file_format, mapping, progress
-            )
-    except ImportProblems as exc:
-        for line in exc.listed():
-            say(env, line)
-        raise
+    with (
+        _opened(env, file) as (stream, size),
+        progress(env, "Importing", size, "bytes" if size else "rows", hidden=True) as bar,
+        env.database().write(dry_run=dry_run) as conn,
+    ):
+        told = _import_progress(bar, size)
+        result = import_table(
+            conn, env.today, env.author(conn), table, stream, file_format, mapping, told
+        )
     total = result.created + result.updated + result.unchanged
     counts = f"{result.created} created, {result.updated} updated"
     if result.unchanged:
@@ -194,29 +190,12 @@ def _opened(env, file: str):
         yield stream, os.fstat(stream.fileno()).st_size
 
 
-class _Progress:
-    """A progress bar on stderr for a large file on a terminal; silent otherwise."""
+def _import_progress(bar, size: int | None):
+    """The importer's `progress(rows, bytes_read)` told to a bar shown for a large file only."""
 
-    def __init__(self, env, size: int | None):
-        self.env, self.size = env, size
-        self.bar = self.task = None
+    def told(rows: int, bytes_read: int) -> None:
+        if rows > LARGE_FILE_ROWS:
+            bar.show()
+        bar.update(completed=bytes_read if size else rows)
 
-    def __enter__(self):
-        return self
-
-    def __call__(self, rows: int, bytes_read: int) -> None:
-        if self.bar is None:
-            if rows <= LARGE_FILE_ROWS or not self.env.stderr.isatty():
-                return
-            from rich.progress import Progress
-
-            from clm.render.output import console
-
-            self.bar = Progress(console=console(self.env, stderr=True), transient=True)
-            self.bar.start()
-            self.task = self.bar.add_task("Importing", total=self.size)
-        self.bar.update(self.task, completed=bytes_read if self.size else None)
-
-    def __exit__(self, *exc) -> None:
-        if self.bar is not None:
-            self.bar.stop()
+    return told

@@ -8,6 +8,7 @@ from datetime import date
 from sqlalchemy import Connection, String, and_, case, cast, func, or_, select
 
 from clm.db import insert_ignore
+from clm.domain.list_filters import list_filters
 from clm.domain.playbooks import Run, Templates, apply_playbooks
 from clm.domain.records import find_by_id, get_customer, new_row, update_row
 from clm.domain.users import get_user
@@ -220,20 +221,15 @@ def list_ctas(
     owner: str | None = None,
 ) -> Iterator[dict]:
     """CTAs by due date (undated last): open ones, not snoozed, unless `status` says otherwise."""
-    where = []
-    if status is None or status == "open":
-        where += [
-            ctas.c.status == "open",
-            or_(ctas.c.snoozed_until.is_(None), ctas.c.snoozed_until <= today),
-        ]
-    elif status == "snoozed":
-        where.append(_snoozed(today))
-    elif status != "all":
-        where.append(ctas.c.status == _choice(status, (*STATUSES, "all"), "--status"))
-    if customer is not None:
-        where.append(ctas.c.customer_id == get_customer(conn, customer).id)
-    if owner is not None:
-        where.append(ctas.c.owner_id == get_user(conn, owner).id)
+    awake = [
+        ctas.c.status == "open",
+        or_(ctas.c.snoozed_until.is_(None), ctas.c.snoozed_until <= today),
+    ]
+    where = list_filters(
+        conn, today, ctas, STATUSES, ("open",),
+        status=status, customer=customer, person=owner, person_column="owner_id",
+        named_statuses={None: awake, "open": awake, "snoozed": [_snoozed(today)]},
+    )  # fmt: skip
     return _cta_rows(conn, today, *where)
 
 

@@ -298,7 +298,7 @@ def customer_table(
 ):
     """`list_customers` as the database writes its table (clm.render.sql_table): each table
     column's cell as SQL text."""
-    from clm.db import days_from, grouped_digits, iso_date, one_of, sorted_by
+    from clm.db import days_from, grouped_digits, in_values, iso_date, sorted_by
     from clm.domain.listing import Cell, SqlListing, text_cell
 
     owner_user = users.alias("owner")
@@ -332,7 +332,7 @@ def customer_table(
 
     def rows_of(ids: list[int]) -> dict[int, dict]:
         found = _select_customers().add_columns(customers.c.id.label("row_id"))
-        found = found.where(one_of(conn, customers.c.id, ids))
+        found = found.where(in_values(conn, customers.c.id, ids))
         return {row.row_id: _as_dict(row, today) for row in conn.execute(found)}
 
     # A few rows by the slug's index; the whole book read in storage order and sorted.

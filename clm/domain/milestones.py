@@ -17,8 +17,9 @@ from sqlalchemy import (
 )
 
 from clm.dates import Duration, parse_duration
-from clm.db import insert_ignore, insert_new, roomy_write, utcnow
-from clm.domain.holidays import days_off_for, holiday_days
+from clm.db import bigger_write_cache, insert_ignore, insert_new, utcnow
+from clm.domain.holidays import holiday_days
+from clm.domain.list_filters import list_filters
 from clm.domain.records import find_by_id, new_row, new_uuid, update_row
 from clm.domain.users import user_ids
 from clm.errors import Conflict, Invalid
@@ -33,22 +34,6 @@ from clm.storage.tables import (
     users,
 )
 
-MILESTONE_KEYS = (
-    "id",
-    "uuid",
-    "customer",
-    "title",
-    "due",
-    "status",
-    "remind",
-    "remind_on",
-    "every",
-    "collaborators",
-    "pinned",
-    "blocked_reason",
-    "done_on",
-    "tasks",
-)
 STATUSES = ("open", "done", "blocked", "cancelled")
 UNFINISHED = ("open", "blocked")
 
@@ -357,22 +342,10 @@ def list_milestones(
     overdue: bool = False,
 ) -> Iterator[dict]:
     """Milestones by due date: unfinished (open or blocked) unless `status` says otherwise."""
-    where = []
-    if status is None:
-        where.append(milestones.c.status.in_(UNFINISHED))
-    elif status != "all":
-        if status not in STATUSES:
-            raise Invalid(f"invalid --status '{status}': use {', '.join(STATUSES)} or all")
-        where.append(milestones.c.status == status)
-    if customer is not None:
-        from clm.domain.records import get_customer
-
-        where.append(milestones.c.customer_id == get_customer(conn, customer).id)
-    if overdue:
-        where += [milestones.c.status.in_(UNFINISHED), milestones.c.due < today]
-    if due_within is not None:
-        last = due_within.after(today, days_off_for(conn, due_within))
-        where.append(milestones.c.due.between(today, last))
+    where = list_filters(
+        conn, today, milestones, STATUSES, UNFINISHED,
+        status=status, customer=customer, overdue=overdue, due_within=due_within,
+    )  # fmt: skip
     return _milestone_rows(conn, *where)
 
 
@@ -683,7 +656,7 @@ def fire_reminders(conn: Connection, day: date) -> list[dict]:
     if not due:
         return []
     if len(due) >= 5000:
-        roomy_write(conn)  # a backlog: keep its many dirty pages in memory until the commit
+        bigger_write_cache(conn)  # a backlog: keep its many dirty pages in memory until the commit
     now = utcnow()
     entries = [
         {

@@ -63,6 +63,7 @@ from clm.domain.stages import (
     live_stages,
 )
 from clm.errors import ClmError, Invalid, did_you_mean
+from clm.problems import Problem, Problems
 from clm.storage.tables import playbook_items, playbooks, rules, stages
 
 STAGE_FIELDS = ("key", "name", "team", "expected_days", "playbook", "terminal")
@@ -76,13 +77,10 @@ HEADER = (
 )
 
 
-class ModelProblems(Invalid):
+def model_problems(problems: list[Problem]) -> Problems:
     """A model file with problems: every one of them, each with its place in the file."""
-
-    def __init__(self, problems: list[str]):
-        self.problems = problems
-        n = len(problems)
-        super().__init__(f"{n} problem{'s' if n > 1 else ''} in the model; nothing changed")
+    n = len(problems)
+    return Problems(problems, f"{n} problem{'s' if n > 1 else ''} in the model; nothing changed")
 
 
 # --- reading and writing the document ------------------------------------------------------
@@ -173,7 +171,7 @@ class Checked:
     """A document's model (the entries sound enough to write) and every problem found."""
 
     model: dict
-    problems: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
     rule_places: list[str] = field(default_factory=list)  # where each rule of `model` is
 
 
@@ -195,56 +193,58 @@ def _typed(value, kind):
 
 
 def _take(
-    table, place: str, fields: dict, problems: list[str], partial: bool = False
+    table, place: str, fields: dict, problems: list[Problem], partial: bool = False
 ) -> dict | None:
     """The values of one TOML table by `fields` (name -> (type, default)), type-checked; None
     when it is not a table or a value has the wrong type or a required one is missing (unless
     `partial`: then a wrong value is its default, so the checks after it see the entry)."""
     if not isinstance(table, dict):
-        problems.append(f"{place}: expected a table, not {table!r}")
+        problems.append(Problem(place, f"expected a table, not {table!r}"))
         return None
     sound = True
     for unknown in sorted(table.keys() - fields.keys()):
-        problems.append(f"{place}: unknown key '{unknown}': use {', '.join(fields)}")
+        problems.append(Problem(place, f"unknown key '{unknown}': use {', '.join(fields)}"))
         sound = False
     values = {}
     for name, (kind, default) in fields.items():
         if name not in table:
             if default is REQUIRED:
-                problems.append(f"{place}: missing {name}")
+                problems.append(Problem(place, f"missing {name}"))
                 sound = False
             values[name] = None if default is REQUIRED else default
             continue
         value = _typed(table[name], kind)
         if value is None:
-            problems.append(f"{place}.{name}: expected {_KINDS[kind]}, not {table[name]!r}")
+            problems.append(
+                Problem(f"{place}.{name}", f"expected {_KINDS[kind]}, not {table[name]!r}")
+            )
             sound = False
             value = None if default is REQUIRED else default
         values[name] = value
     return values if sound or (partial and values.get("key") is not None) else None
 
 
-def _array(document: dict, name: str, problems: list[str]) -> list:
+def _array(document: dict, name: str, problems: list[Problem]) -> list:
     value = document.get(name, [])
     if not isinstance(value, list):
-        problems.append(f"{name}: expected an array of tables ([[{name}]]), not {value!r}")
+        problems.append(Problem(name, f"expected an array of tables ([[{name}]]), not {value!r}"))
         return []
     return value
 
 
-def _checking(problems: list[str], place: str, check: Callable, *args):
+def _checking(problems: list[Problem], place: str, check: Callable, *args):
     """`check(*args)`, or None with its ClmError recorded as a problem at `place`."""
     try:
         return check(*args)
     except ClmError as exc:
-        problems.append(f"{place}: {exc}")
+        problems.append(Problem(place, str(exc)))
         return None
 
 
-def _unique(key: str, kind: str, places: dict, place: str, problems: list[str]) -> bool:
+def _unique(key: str, kind: str, places: dict, place: str, problems: list[Problem]) -> bool:
     """False (and a problem) when another entry already has this key."""
     if key in places:
-        problems.append(f"{place}: duplicate {kind} '{key}' (also {places[key]})")
+        problems.append(Problem(place, f"duplicate {kind} '{key}' (also {places[key]})"))
         return False
     places[key] = place
     return True
@@ -289,18 +289,20 @@ TOP_LEVEL = ("entry_stage", "stages", "rules", "playbooks", "holidays")
 def check_document(document: dict) -> Checked:
     """Every problem of a model document that the document alone shows, each with its place
     (`rules[2].when[0]: …`), and the model made of its sound entries."""
-    problems: list[str] = []
+    problems: list[Problem] = []
     for unknown in sorted(document.keys() - set(TOP_LEVEL)):
-        problems.append(f"{unknown}: unknown key: use {', '.join(TOP_LEVEL)}")
+        problems.append(Problem(unknown, f"unknown key: use {', '.join(TOP_LEVEL)}"))
     books = _check_playbooks(_array(document, "playbooks", problems), problems)
     names = [book["name"] for book in books]
     stage_list = _check_stages(_array(document, "stages", problems), names, problems)
     keys = [stage["key"] for stage in stage_list]
     entry = document.get("entry_stage")
     if not isinstance(entry, str):
-        problems.append("entry_stage: missing: name the stage customers added enter")
+        problems.append(Problem("entry_stage", "missing: name the stage customers added enter"))
     elif entry.strip().lower() not in keys:
-        problems.append(f"entry_stage: no stage '{entry}' in the file{did_you_mean(entry, keys)}")
+        problems.append(
+            Problem("entry_stage", f"no stage '{entry}' in the file{did_you_mean(entry, keys)}")
+        )
     places: list[str] = []
     rule_list = _check_rules(_array(document, "rules", problems), places, problems)
     holiday_list = _check_holidays(_array(document, "holidays", problems), problems)
@@ -314,10 +316,10 @@ def check_document(document: dict) -> Checked:
     return Checked(model, problems, places)
 
 
-def _check_stages(tables: list, playbook_names: list[str], problems: list[str]) -> list[dict]:
+def _check_stages(tables: list, playbook_names: list[str], problems: list[Problem]) -> list[dict]:
     found, seen = [], {}
     if not tables:
-        problems.append("stages: the model needs at least one stage ([[stages]])")
+        problems.append(Problem("stages", "the model needs at least one stage ([[stages]])"))
     for i, table in enumerate(tables):
         place = f"stages[{i}]"
         # A stage with one wrong value is still the stage the rules name: one problem, not one
@@ -332,7 +334,7 @@ def _check_stages(tables: list, playbook_names: list[str], problems: list[str]) 
         if stage["name"] is None:
             stage["name"] = default_stage_name(key)
         elif not stage["name"].strip():
-            problems.append(f"{place}.name: a stage name cannot be empty")
+            problems.append(Problem(f"{place}.name", "a stage name cannot be empty"))
         stage["name"] = stage["name"].strip() or default_stage_name(key)
         if stage["team"] is not None:
             stage["team"] = _checking(
@@ -343,12 +345,14 @@ def _check_stages(tables: list, playbook_names: list[str], problems: list[str]) 
             stage["playbook"] = stage["playbook"].strip().lower()
             if stage["playbook"] not in playbook_names:
                 hint = did_you_mean(stage["playbook"], playbook_names)
-                problems.append(f"{place}.playbook: no playbook '{stage['playbook']}'{hint}")
+                problems.append(
+                    Problem(f"{place}.playbook", f"no playbook '{stage['playbook']}'{hint}")
+                )
         found.append(stage)
     return found
 
 
-def _check_rules(tables: list, places: list[str], problems: list[str]) -> list[dict]:
+def _check_rules(tables: list, places: list[str], problems: list[Problem]) -> list[dict]:
     from clm.domain.engine.conditions import parse_condition
 
     found, seen = [], {}
@@ -372,7 +376,7 @@ def _check_rules(tables: list, places: list[str], problems: list[str]) -> list[d
     return found
 
 
-def _check_playbooks(tables: list, problems: list[str]) -> list[dict]:
+def _check_playbooks(tables: list, problems: list[Problem]) -> list[dict]:
     from clm.domain.playbooks import ANCHORS
 
     found, seen = [], {}
@@ -387,7 +391,9 @@ def _check_playbooks(tables: list, problems: list[str]) -> list[dict]:
         book["name"] = name
         items = book["items"]
         if not isinstance(items, list):
-            problems.append(f"{place}.items: expected an array of tables ([[playbooks.items]])")
+            problems.append(
+                Problem(f"{place}.items", "expected an array of tables ([[playbooks.items]])")
+            )
             items = []
         book["items"] = []
         for j, table in enumerate(items):
@@ -398,20 +404,25 @@ def _check_playbooks(tables: list, problems: list[str]) -> list[dict]:
     return found
 
 
-def _check_item(table, place: str, before: list[dict], anchors, problems: list[str]):
+def _check_item(table, place: str, before: list[dict], anchors, problems: list[Problem]):
     from clm.dates import parse_duration, parse_every, parse_offset
 
     item = _take(table, place, ITEM_TABLE, problems)
     if item is None:
         return None
     if item["kind"] not in ITEM_KINDS:
-        problems.append(f"{place}.kind: invalid kind '{item['kind']}': use task or milestone")
+        problems.append(
+            Problem(f"{place}.kind", f"invalid kind '{item['kind']}': use task or milestone")
+        )
     if not item["title"].strip():
-        problems.append(f"{place}.title: an item needs a title")
+        problems.append(Problem(f"{place}.title", "an item needs a title"))
     item["title"] = item["title"].strip()
     if item["anchor"] not in anchors:
         problems.append(
-            f"{place}.anchor: invalid anchor '{item['anchor']}': use {', '.join(anchors)}"
+            Problem(
+                f"{place}.anchor",
+                f"invalid anchor '{item['anchor']}': use {', '.join(anchors)}",
+            )
         )
     item["offset"] = item["offset"].strip()
     _checking(problems, f"{place}.offset", parse_offset, item["offset"], "offset")
@@ -422,20 +433,23 @@ def _check_item(table, place: str, before: list[dict], anchors, problems: list[s
         every = _checking(problems, f"{place}.every", parse_every, item["every"])
         item["every"] = str(every) if every else item["every"]
     if item["kind"] == "task" and (item["remind"] or item["every"] is not None):
-        problems.append(f"{place}: a task has no reminders or recurrence (milestones do)")
+        problems.append(Problem(place, "a task has no reminders or recurrence (milestones do)"))
     if item["milestone"] is not None:
         titles = [i["title"] for i in before if i["kind"] != "task"]
         if item["kind"] != "task":
-            problems.append(f"{place}.milestone: only a task goes under a milestone")
+            problems.append(Problem(f"{place}.milestone", "only a task goes under a milestone"))
         elif item["milestone"] not in titles:
             problems.append(
-                f"{place}.milestone: no milestone item '{item['milestone']}' above it "
-                f"in this playbook{did_you_mean(item['milestone'], titles)}"
+                Problem(
+                    f"{place}.milestone",
+                    f"no milestone item '{item['milestone']}' above it "
+                    f"in this playbook{did_you_mean(item['milestone'], titles)}",
+                )
             )
     return item
 
 
-def _check_holidays(tables: list, problems: list[str]) -> list[dict]:
+def _check_holidays(tables: list, problems: list[Problem]) -> list[dict]:
     found, seen = [], {}
     for i, table in enumerate(tables):
         place = f"holidays[{i}]"
@@ -550,7 +564,7 @@ def apply_model(conn: Connection, document: dict) -> list[dict]:
     """Replace the database's model with the document's, in the caller's transaction, and
     return what changed (see `model_changes`). Every problem is collected first, the rules
     checked against the document's own stages and playbooks; any problem raises
-    `ModelProblems` (the caller's transaction then rolls back: nothing changes)."""
+    `Problems` (the caller's transaction then rolls back: nothing changes)."""
     checked = check_document(document)
     model, problems = checked.model, checked.problems
     current = read_model(conn)
@@ -559,15 +573,18 @@ def apply_model(conn: Connection, document: dict) -> list[dict]:
         count = customers_in(conn, stage["key"]) if stage["key"] not in keys else 0
         if count:
             problems.append(
-                f"stages: the file removes stage '{stage['key']}' but {count} "
-                f"customer{' is' if count == 1 else 's are'} in it: keep it, or move them first"
+                Problem(
+                    "stages",
+                    f"the file removes stage '{stage['key']}' but {count} customer"
+                    f"{' is' if count == 1 else 's are'} in it: keep it, or move them first",
+                )
             )
     # The rules are checked against the new stages and playbooks: write those first.
     _write_stages(conn, model["stages"])
     _write_playbooks(conn, model["playbooks"])
     problems += _rule_problems(conn, model["rules"], checked.rule_places)
     if problems:
-        raise ModelProblems(sorted(problems, key=_place_order))
+        raise model_problems(sorted(problems, key=_place_order))
     _write_rules(conn, model["rules"])
     if current["holidays"] != model["holidays"]:
         set_holidays(conn, model["holidays"])
@@ -576,14 +593,14 @@ def apply_model(conn: Connection, document: dict) -> list[dict]:
     return model_changes(current, model)
 
 
-def _place_order(problem: str) -> tuple[int, int]:
+def _place_order(problem: Problem) -> tuple[int, int]:
     """Problems in the order of the file: by section, then by entry (`rules[10]` after `[2]`)."""
-    section, _, rest = problem.partition(":")[0].partition("[")
+    section, _, rest = problem.place.partition("[")
     order = TOP_LEVEL.index(section) if section in TOP_LEVEL else -1
     return order, int(rest.partition("]")[0]) if rest else -1
 
 
-def _rule_problems(conn: Connection, rule_list: list[dict], places: list[str]) -> list[str]:
+def _rule_problems(conn: Connection, rule_list: list[dict], places: list[str]) -> list[Problem]:
     from clm.domain.engine.conditions import parse_condition
     from clm.domain.engine.rulebook import rule_problems
 
@@ -604,7 +621,9 @@ def _rule_problems(conn: Connection, rule_list: list[dict], places: list[str]) -
             rule["cta"],
             rule["playbook"],
         )
-        problems += [f"{place}: {problem}" for problem in found if problem not in located]
+        problems += [
+            Problem(place, problem.message) for problem in found if problem.message not in located
+        ]
     return problems
 
 

@@ -158,22 +158,6 @@ class Templates:
         return self._found[key]
 
 
-def apply_playbook(
-    conn: Connection,
-    customer,
-    name: str,
-    run_key: str,
-    anchors: dict[str, date | None],
-    cta_id: int | None = None,
-    assignee_id: int | None = None,
-) -> dict | None:
-    """Create the playbook's milestones and tasks for `customer`, once per `run_key` (the
-    run's unique key decides); None when it ran already. Items whose anchor day is unknown
-    (no renewal date) are skipped. Tasks go to `assignee_id`, else the customer's owner."""
-    run = Run(customer.id, customer.owner_id, name, run_key, anchors, cta_id, assignee_id)
-    return apply_playbooks(conn, [run])[0]
-
-
 def apply_playbooks(
     conn: Connection, runs: list[Run], templates: Templates | None = None
 ) -> list[dict | None]:

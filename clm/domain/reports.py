@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from sqlalchemy import Connection, and_, case, false, func, literal, or_, select
 from sqlalchemy.sql import Select
 
-from clm.db import days_from, roomy_read
+from clm.db import bigger_read_cache, days_from
 from clm.domain.agenda import overdue_by_owner, overdue_items
 from clm.plain import number
 from clm.storage.tables import customers, stages, transitions, users
@@ -394,7 +394,7 @@ def dashboard(conn: Connection, today: date, since: date | None = None) -> dict:
 
     from clm.domain.model_file import edges, read_model
 
-    roomy_read(conn)
+    bigger_read_cache(conn)
     model = read_model(conn)
     # Without `since` the funnel and time in stage read the same stays: one pass serves both.
     stay_days = _stay_days(conn, lifecycle(conn), today) if since is None else None

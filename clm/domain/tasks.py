@@ -6,6 +6,7 @@ from datetime import date
 from sqlalchemy import Connection, select
 
 from clm.db import utcnow
+from clm.domain.list_filters import list_filters
 from clm.domain.milestones import get_milestone
 from clm.domain.records import find_by_id, new_row, update_row
 from clm.domain.users import get_user
@@ -121,21 +122,11 @@ def list_tasks(
     overdue: bool = False,
 ) -> Iterator[dict]:
     """Tasks by due date (undated last): open ones unless `status` says otherwise."""
-    where = []
-    if status is None:
-        where.append(tasks.c.status == "open")
-    elif status != "all":
-        if status not in STATUSES:
-            raise Invalid(f"invalid --status '{status}': use {', '.join(STATUSES)} or all")
-        where.append(tasks.c.status == status)
-    if customer is not None:
-        from clm.domain.records import get_customer
-
-        where.append(tasks.c.customer_id == get_customer(conn, customer).id)
-    if assignee is not None:
-        where.append(tasks.c.assignee_id == get_user(conn, assignee).id)
-    if overdue:
-        where += [tasks.c.status == "open", tasks.c.due < today]
+    where = list_filters(
+        conn, today, tasks, STATUSES, ("open",),
+        status=status, customer=customer, person=assignee, person_column="assignee_id",
+        overdue=overdue,
+    )  # fmt: skip
     return _task_rows(conn, *where)
 
 

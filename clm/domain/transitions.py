@@ -2,13 +2,14 @@
 
 import json
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
+from typing import NamedTuple
 
 from sqlalchemy import Connection, bindparam, select, update
 
-from clm.db import clock, utcnow
+from clm.db import clock, insert_rows, utcnow
 from clm.domain.playbooks import Run, Templates, apply_playbooks
-from clm.domain.records import new_row, new_uuid
+from clm.domain.records import new_uuid
 from clm.domain.stages import entry_stage, get_stage
 from clm.storage.tables import customers, playbooks, stages, transitions, users
 
@@ -58,12 +59,37 @@ class Lookups:
         return self._start_playbooks
 
 
+class StageEntry(NamedTuple):
+    """One row of the stage history (in the order `record_entries` writes the columns)."""
+
+    uuid: str  # the entry's key: its playbook run's, and the customer's `stay`
+    customer_id: int
+    from_stage: str | None
+    to_stage: str
+    on: date
+    by: str | None
+    rule: str | None
+    reason: str | None
+    from_owner_id: int | None
+    to_owner_id: int | None
+    created_at: datetime
+
+
+def record_entries(conn: Connection, entries: list[StageEntry]) -> None:
+    """Append stage entries to the history, a batch in one statement straight to the driver:
+    the one writer of the history for moves, the tick and imports. Append-only: never edited,
+    so never stamped."""
+    insert_rows(conn, transitions, StageEntry._fields, entries)
+
+
 def record_transition(conn: Connection, **fields) -> str:
-    """Append a stage change to the history; its uuid (the key of the entry's playbook run)."""
-    row = new_row(conn, **fields)
-    del row["stamps"], row["updated_at"]  # history is append-only: never edited, never stamped
-    conn.execute(transitions.insert().values(row))
-    return row["uuid"]
+    """Append one stage change to the history (`fields` by column name; the others empty);
+    its uuid (the key of the entry's playbook run)."""
+    entry = StageEntry(
+        **dict.fromkeys(StageEntry._fields) | {"uuid": new_uuid(), "created_at": utcnow()} | fields
+    )
+    record_entries(conn, [entry])
+    return entry.uuid
 
 
 def stage_runs(
@@ -173,20 +199,11 @@ def enter_stages(
             owner_id = lookups.owners.get(to_stage.team)
         entry_key = new_uuid()
         history.append(
-            {
-                "uuid": entry_key,
-                "customer_id": customer.id,
-                "from_stage": customer.stage,
-                "to_stage": to_stage.key,
-                "on": move.on,
-                "by": move.by,
-                "rule": move.rule,
-                "reason": move.reason,
-                "from_owner_id": customer.owner_id,
-                "to_owner_id": owner_id,
-                "created_at": now,
-            }
-        )
+            StageEntry(
+                entry_key, customer.id, customer.stage, to_stage.key, move.on, move.by,
+                move.rule, move.reason, customer.owner_id, owner_id, now,
+            )
+        )  # fmt: skip
         changed = ["stage", "stage_entered", "stay"]
         if owner_id != customer.owner_id:
             changed.append("owner_id")
@@ -220,7 +237,7 @@ def enter_stages(
             }
         )
     if history:
-        conn.execute(transitions.insert(), history)
+        record_entries(conn, history)
         conn.execute(
             update(customers)
             .where(customers.c.id == bindparam("moved_id"))

@@ -143,7 +143,7 @@ def _row_converter(dialect, table, columns: tuple[str, ...]):
     return namespace["row"]
 
 
-def one_of(conn: Connection, column, values: list):
+def in_values(conn: Connection, column, values: list):
     """`column IN values` as one bound parameter however many values (text or whole numbers):
     a JSON array on SQLite, an array on PostgreSQL. An `IN` list of thousands of parameters
     costs more to build and bind than the lookup itself."""

@@ -466,10 +466,13 @@ def _steady_tick(conn: Connection) -> None:
         "ix_customers_stage_lead_score", customers.c.stage, customers.c.lead_score,
         sqlite_where=scored, postgresql_where=scored,
     ).create(conn)  # fmt: skip
-    from clm.storage.statistics import restat, server_statistics  # (it imports this module)
+    from clm.storage.statistics import (  # (it imports this module)
+        refresh_table_statistics,
+        server_statistics,
+    )
 
     server_statistics(conn)  # the dropped table took its statistics object along
-    restat(conn, "milestone_reminders", "milestones", "customers")
+    refresh_table_statistics(conn, "milestone_reminders", "milestones", "customers")
 
 
 def _holiday_tombstones(conn: Connection) -> None:

@@ -23,20 +23,23 @@ def server_statistics(conn: Connection, analyze: bool = False) -> None:
         conn.exec_driver_sql("ANALYZE milestone_reminders")
 
 
-def roomy_write(conn: Connection, cache_mb: int = 256) -> None:
+def bigger_write_cache(conn: Connection, cache_mb: int = 256) -> None:
     """Room for a large write transaction (a catch-up tick rewrites a good part of the file):
     on SQLite, up to `cache_mb` of pages kept in memory, so that dirty pages are not spilled
     to the file mid-transaction (each spill syncs the journal: a hundred syncs instead of one
     on a 100,000-customer catch-up). Memory grows only with the pages touched, and the
     connection closes with the command. A server needs nothing."""
-    if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql(f"PRAGMA cache_size=-{cache_mb * 1024}")
+    _sqlite_page_cache(conn, cache_mb)
 
 
-def roomy_read(conn: Connection, cache_mb: int = 64) -> None:
+def bigger_read_cache(conn: Connection, cache_mb: int = 64) -> None:
     """Room for a report that reads the same tables several times (the dashboard scans the
     customers for five of its parts): on SQLite, keep up to `cache_mb` of pages in memory
     rather than reading them from the file again. A server keeps its own cache."""
+    _sqlite_page_cache(conn, cache_mb)
+
+
+def _sqlite_page_cache(conn: Connection, cache_mb: int) -> None:
     if conn.dialect.name == "sqlite":
         conn.exec_driver_sql(f"PRAGMA cache_size=-{cache_mb * 1024}")
 
@@ -58,7 +61,7 @@ def refresh_statistics(conn: Connection, table=None) -> None:
     conn.exec_driver_sql("ANALYZE" + target)
 
 
-def restat(conn: Connection, *tables: str) -> None:
+def refresh_table_statistics(conn: Connection, *tables: str) -> None:
     """Planner statistics of `tables` again, after a migration changed their indexes, where
     the database keeps statistics: a SQLite file that has none yet gets them whole on its
     next tick (`optimize`)."""

@@ -3,7 +3,7 @@
 Declared in Core rather than as SQLModel classes: a class costs a pydantic model and an ORM
 mapper at import, which every command paid (a third of `clm customer list`) and none used.
 The columns are those the SQLModel classes made (types, nullability, defaults, keys, index
-names), so the DDL is the same; tests/test_migrations.py holds it to the fixture dumps.
+names), so the DDL is the same; tests/storage/test_migrations.py holds it to the fixture dumps.
 """
 
 from datetime import UTC, datetime, timedelta

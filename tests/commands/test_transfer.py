@@ -954,12 +954,13 @@ class Terminal(io.StringIO):
 )
 def test_a_progress_bar_only_for_a_large_file_on_a_terminal(stream, rows, shown):
     from clm.cli.env import Env
-    from clm.commands.transfer import _Progress
+    from clm.commands.transfer import _import_progress
+    from clm.render.progress import progress
 
     env = Env(None, TODAY, None, stderr=stream)
-    with _Progress(env, 1000) as progress:
-        progress(rows, 500)
-        assert (progress.bar is not None) == shown
+    with progress(env, "Importing", 1000, "bytes", hidden=True) as bar:
+        _import_progress(bar, 1000)(rows, 500)
+        assert bar.shown == shown
     assert (stream.getvalue() != "") == shown
 
 

@@ -13,11 +13,11 @@ from clm.domain import customers, users
 from clm.domain.new_book import install_template
 from clm.domain.transfer import COLUMNS
 from clm.domain.transfer import values as v
-from clm.domain.transfer.batches import ImportProblems
 from clm.domain.transfer.export import export_table
 from clm.domain.transfer.files import BadRow, FileProblem, Records, open_output
 from clm.domain.transfer.importers import import_table
 from clm.errors import Conflict
+from clm.problems import Problems
 
 TODAY = date(2026, 11, 23)
 
@@ -204,9 +204,9 @@ def load(database, table: str, content: str, fmt: str = "csv", progress=None):
 
 
 def problems(database, table: str, content: str) -> list[str]:
-    with pytest.raises(ImportProblems) as raised:
+    with pytest.raises(Problems) as raised:
         load(database, table, content)
-    return raised.value.problems
+    return [str(problem) for problem in raised.value.problems]
 
 
 def exported(database, table: str, fmt: str = "csv") -> str:

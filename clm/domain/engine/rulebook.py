@@ -12,6 +12,7 @@ from clm.domain.engine.conditions import parse_condition
 from clm.domain.records import find_live, new_row, update_row
 from clm.errors import Conflict, Invalid
 from clm.lifecycle import RuleSpec
+from clm.problems import Problem, listed
 from clm.storage.tables import rules
 
 
@@ -23,48 +24,49 @@ def rule_problems(
     when: Iterable[str],
     cta: str | None,
     playbook: str | None,
-) -> list[str]:
-    """Every problem of a rule, each naming what is wrong (empty when it is sound)."""
+) -> list[Problem]:
+    """Every problem of a rule, each naming what is wrong (empty when it is sound); about the
+    rule as a whole, so without a place."""
     from clm.domain.ctas import TYPES
     from clm.domain.playbooks import get_playbook
     from clm.domain.stages import get_stage
     from clm.errors import ClmError
 
-    problems = []
+    messages: list[str] = []
     if not re.fullmatch(r"[a-z0-9][a-z0-9._-]{0,63}", name):
-        problems.append(f"invalid rule name '{name}': use lowercase letters, digits, '.', '_', '-'")
+        messages.append(f"invalid rule name '{name}': use lowercase letters, digits, '.', '_', '-'")
     from_stages = list(from_stages)
     if not from_stages:
-        problems.append("a rule needs --from STAGE")
+        messages.append("a rule needs --from STAGE")
     for key in [*from_stages, *([to] if to else [])]:
         try:
             get_stage(conn, key)
         except ClmError as exc:
-            problems.append(str(exc))
+            messages.append(str(exc))
     if to and to in from_stages:
-        problems.append(f"--to {to} is also a --from stage: the rule would move a customer nowhere")
+        messages.append(f"--to {to} is also a --from stage: the rule would move a customer nowhere")
     conditions = list(when)
     if not conditions:
-        problems.append("a rule needs at least one --when CONDITION")
+        messages.append("a rule needs at least one --when CONDITION")
     for text in conditions:
         try:
             parse_condition(text)
         except Invalid as exc:
-            problems.append(str(exc))
+            messages.append(str(exc))
     if cta is not None:
         kind, _, reason = cta.partition(":")
         if kind not in TYPES or not reason.strip():
-            problems.append(
+            messages.append(
                 f"invalid --cta '{cta}': use TYPE:REASON with TYPE one of {', '.join(TYPES)}"
             )
     if playbook is not None:
         try:
             get_playbook(conn, playbook)
         except ClmError as exc:
-            problems.append(str(exc))
+            messages.append(str(exc))
     if not to and cta is None and playbook is None:
-        problems.append("a rule needs an action: --to STAGE, --cta TYPE:REASON or --playbook NAME")
-    return problems
+        messages.append("a rule needs an action: --to STAGE, --cta TYPE:REASON or --playbook NAME")
+    return [Problem("", message) for message in messages]
 
 
 def add_rule(
@@ -85,9 +87,9 @@ def add_rule(
     )
     problems = rule_problems(conn, name, from_stages, to, when, cta, playbook)
     if conn.scalar(select(rules.c.id).where(rules.c.name == name, rules.c.deleted_at.is_(None))):
-        problems.insert(0, f"rule '{name}' already exists")
+        problems.insert(0, Problem("", f"rule '{name}' already exists"))
     if problems:
-        raise Invalid("; ".join(problems))
+        raise Invalid("; ".join(listed(problems)))
     position = (conn.scalar(select(func.max(rules.c.position))) or 0) + 1
     row = new_row(
         conn,

@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 from sqlalchemy import Connection, Row, and_, func, or_, select
 
-from clm.db import insert_new, roomy_write, set_meta, utcnow
+from clm.db import bigger_write_cache, insert_new, set_meta, utcnow
 from clm.domain.engine.conditions import MILESTONE_KINDS, OPS, Condition, parse_condition
 from clm.domain.records import new_uuid
 from clm.storage.tables import customers, rule_firings, rules
@@ -285,7 +285,7 @@ def _fire(conn: Connection, firing: list[Firing], lookups, news: dict) -> dict[i
     from clm.domain.transitions import Move, enter_stages
 
     if len(firing) >= BIG_DAY:
-        roomy_write(conn)  # a catch-up: keep its many dirty pages in memory until the commit
+        bigger_write_cache(conn)  # a catch-up: keep its many dirty pages in memory until the commit
     now = utcnow()
     rows = [
         {"uuid": new_uuid(), "rule": rule.uuid, "customer_id": customer.id,

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import date
-from operator import itemgetter
+from operator import call, itemgetter
 from typing import ClassVar
 
 from sqlalchemy import Connection, Table, bindparam, delete, func, select, update
@@ -23,16 +23,17 @@ from clm.db import (
     advance_id_sequence,
     bulk_load,
     clock,
+    in_values,
     indexes_deferred,
     insert_rows,
-    one_of,
     utcnow,
 )
 from clm.domain.records import CREATED, new_uuid
 from clm.domain.transfer import values as v
 from clm.domain.transfer.files import BadRow, Records
-from clm.errors import Invalid, did_you_mean
+from clm.errors import did_you_mean
 from clm.plain import jsonable
+from clm.problems import Problem, Problems, listed
 from clm.storage.tables import users
 
 BATCH = 5000  # rows checked and written at a time
@@ -41,24 +42,13 @@ SHOWN_CHANGES = 10
 SKIP = object()  # a matched row that is refused (its problem is listed)
 
 
-class ImportProblems(Invalid):
-    """Rows that do not import: each `line N, field F: …`, the first SHOWN_PROBLEMS of them."""
-
-    def __init__(self, problems: list[tuple[int, str]], total: int):
-        # In line order (a row's own problems first found, those against other rows later).
-        self.problems = [text for _, text in sorted(problems, key=lambda problem: problem[0])]
-        self.total = total
-        if total == 1:
-            super().__init__(f"{self.problems[0]}; nothing imported")
-        else:
-            super().__init__(f"{total} problems in the file; nothing imported")
-
-    def listed(self) -> list[str]:
-        """The lines to show before the error (none when the error itself names the one)."""
-        if self.total == 1:
-            return []
-        more = self.total - len(self.problems)
-        return self.problems + ([f"and {more} more"] if more else [])
+def import_problems(found: list[tuple[int, Problem]], total: int) -> Problems:
+    """The rows that do not import, the first SHOWN_PROBLEMS of them in line order (a row's
+    own problems first found, those against other rows later); nothing is imported."""
+    problems = [problem for _, problem in sorted(found, key=lambda pair: pair[0])]
+    if total == 1:
+        return Problems(problems, f"{listed(problems)[0]}; nothing imported", in_summary=True)
+    return Problems(problems, f"{total} problems in the file; nothing imported", total)
 
 
 class RepeatedUuid(Exception):
@@ -117,7 +107,7 @@ class Importer:
         self.empty = conn.scalar(select(self.table.c.id).limit(1)) is None
         self.keep_ids = self.keeps_ids and self.empty
         self.next_id = (conn.scalar(select(func.max(self.table.c.id))) or 0) + 1
-        self.problems: list[tuple[int, str]] = []
+        self.problems: list[tuple[int, Problem]] = []  # with their lines, to sort them
         self.problem_count = 0
         self.first_new = self.next_id  # rows from this id on are this import's
         self.last_kept_id = 0
@@ -138,7 +128,7 @@ class Importer:
         self.problem_count += 1
         if len(self.problems) < SHOWN_PROBLEMS:
             where = f"line {line}, field {column}" if column else f"line {line}"
-            self.problems.append((line, f"{where}: {message}"))
+            self.problems.append((line, Problem(where, message)))
 
     def user(self, line: int, column: str, handle: str) -> int | None:
         """The id of the user with this handle or email (a live one, else a removed one), or a
@@ -164,7 +154,7 @@ class Importer:
                     stack.enter_context(indexes_deferred(self.conn, table, keep))
             self._load(records, progress)
         if self.problem_count:
-            raise ImportProblems(self.problems, self.problem_count)
+            raise import_problems(self.problems, self.problem_count)
         self.finish()
         return self.result
 
@@ -215,29 +205,22 @@ class Importer:
         return values if self.problem_count == before else None
 
     def _typed(self, record: dict) -> dict:
-        """Every cell typed by its column's parser, in one function compiled for the columns
-        the records have (all of a csv file's records have the same): no loop per cell."""
+        """Every cell typed by its column's parser (each parser takes its common case first).
+        The (column, parser) pairs are found once for the columns the records have (all of a
+        csv file's records have the same)."""
         if record.keys() != self._columns:
             self._columns = record.keys()
-            names = list(record)
-            parsers = [self.parsers[name] for name in names]
-            cells = ", ".join(
-                f"{name!r}: "
-                + getattr(parser, "inline", "{p}({x})").format(
-                    x=f"r[{name!r}]", p=f"p{i}", f=f"f{i}"
-                )
-                for i, (name, parser) in enumerate(zip(names, parsers, strict=True))
-            )
-            namespace = {f"p{i}": parser for i, parser in enumerate(parsers)}
-            namespace |= {
-                f"f{i}": getattr(parser, "fast", None) for i, parser in enumerate(parsers)
-            }
-            exec(f"def typed(r):\n    return {{{cells}}}\n", namespace)  # our own text
-            self._typed_row = namespace["typed"]
-        return self._typed_row(record)
+            self._names = names = tuple(record)
+            # itemgetter gives a tuple only for two names or more
+            self._cells = itemgetter(*names) if len(names) > 1 else lambda r: (r[n] for n in names)
+            self._column_parsers = tuple(self.parsers[name] for name in self._names)
+        cells = self._cells(record)
+        return dict(zip(self._names, map(call, self._column_parsers, cells), strict=True))
 
     _columns: object = None
-    _typed_row: Callable
+    _names: tuple[str, ...]
+    _cells: Callable
+    _column_parsers: tuple[Callable, ...]
 
     def _typed_slowly(self, line: int, record: dict) -> dict:
         """A row with a bad cell: each cell on its own, so every problem is listed."""
@@ -334,7 +317,7 @@ class Importer:
             for start in range(0, len(ids), BATCH):
                 chunk = ids[start : start + BATCH]
                 self.conn.execute(
-                    delete(self.table).where(one_of(self.conn, self.table.c.id, chunk))
+                    delete(self.table).where(in_values(self.conn, self.table.c.id, chunk))
                 )
             self.uuids_unique, self.next_id = False, next_id
             return False
@@ -366,7 +349,7 @@ class Importer:
             if values.get("uuid") and found[i] is None
         }
         if by_uuid and not self.uuids_unique:
-            query = select(self.table).where(one_of(self.conn, self.table.c.uuid, list(by_uuid)))
+            query = select(self.table).where(in_values(self.conn, self.table.c.uuid, list(by_uuid)))
             for row in self.conn.execute(query):
                 i = by_uuid[row.uuid]
                 found[i] = SKIP
@@ -393,7 +376,7 @@ class Importer:
             self.last_kept_id = max(ids)
             return
         self.last_kept_id = max(self.last_kept_id, *ids)
-        query = select(self.table.c.id).where(one_of(self.conn, self.table.c.id, list(ids)))
+        query = select(self.table.c.id).where(in_values(self.conn, self.table.c.id, list(ids)))
         for (row_id,) in self.conn.execute(query):
             self._repeated(batch[ids[row_id]][0], "id", row_id)
             found[ids[row_id]] = SKIP
@@ -408,7 +391,7 @@ class Importer:
             return
         key = self.table.c[column]
         query = select(self.table).where(
-            one_of(self.conn, key, list(wanted)), self.table.c.deleted_at.is_(None)
+            in_values(self.conn, key, list(wanted)), self.table.c.deleted_at.is_(None)
         )
         for row in self.conn.execute(query):
             i = wanted[getattr(row, column)]
@@ -424,7 +407,7 @@ class Importer:
         ids = list(positions)
         for start in range(0, len(ids), BATCH):
             query = select(self.table).where(
-                one_of(self.conn, self.table.c.id, ids[start : start + BATCH])
+                in_values(self.conn, self.table.c.id, ids[start : start + BATCH])
             )
             for row in self.conn.execute(query):
                 yield positions[row.id], row
@@ -539,7 +522,7 @@ def linked_values(conn: Connection, link: Table, owner: str, column: str, ids: l
     found: dict[int, list] = {i: [] for i in ids}
     for start in range(0, len(ids), BATCH):
         query = select(link.c[owner], link.c[column]).where(
-            one_of(conn, link.c[owner], ids[start : start + BATCH])
+            in_values(conn, link.c[owner], ids[start : start + BATCH])
         )
         for owner_id, value in conn.execute(query):
             found[owner_id].append(value)
@@ -552,7 +535,7 @@ def replace_links(
     """Replace the link rows of each owner id in `rows` with its values."""
     ids = list(rows)
     for start in range(0, len(ids), BATCH):
-        conn.execute(delete(link).where(one_of(conn, link.c[owner], ids[start : start + BATCH])))
+        conn.execute(delete(link).where(in_values(conn, link.c[owner], ids[start : start + BATCH])))
     add_links(conn, link, owner, column, rows.items())
 
 

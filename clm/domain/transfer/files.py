@@ -20,6 +20,7 @@ from typing import BinaryIO, NamedTuple, TextIO
 from clm.domain.transfer import FORMATS
 from clm.errors import Conflict, Invalid, NotFound, did_you_mean
 from clm.plain import unneutralise_formula
+from clm.problems import Problem
 
 FIELD_LIMIT = 1 << 20  # characters in one csv field, or in one JSON object of an array
 EXTENSIONS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".json": "json", ".jsonl": "jsonl",
@@ -39,7 +40,7 @@ class FileProblem(Invalid):
     """A file that cannot be read as rows: `line N: …`."""
 
     def __init__(self, line: int, message: str):
-        super().__init__(f"line {line}: {message}")
+        super().__init__(str(Problem(f"line {line}", message)))
 
 
 def format_of(file: str, given: str | None) -> str:

@@ -19,7 +19,7 @@ from typing import BinaryIO, ClassVar
 from sqlalchemy import Connection, delete, select
 
 from clm.dates import parse_duration
-from clm.db import insert_rows, one_of
+from clm.db import in_values, insert_rows
 from clm.domain.engine.fields import with_change_days
 from clm.domain.health import log_health
 from clm.domain.holidays import holiday_days
@@ -38,6 +38,7 @@ from clm.domain.transfer.batches import (
     replace_links,
 )
 from clm.domain.transfer.files import Records
+from clm.domain.transitions import StageEntry, record_entries
 from clm.errors import Invalid, did_you_mean
 from clm.storage.tables import (
     ctas,
@@ -67,7 +68,7 @@ def import_table(
     progress: Callable[[int, int], None] | None = None,
 ) -> ImportResult:
     """Import one file into `table` (users, customers, milestones or tasks) inside the
-    caller's write transaction; `ImportProblems` lists what is wrong and writes nothing.
+    caller's write transaction; `Problems` (clm.problems) lists what is wrong and writes nothing.
     `progress(rows, bytes_read)` is called after each batch."""
     importer = IMPORTERS[table](conn, today, by)
     records = Records(stream, fmt, READ_COLUMNS[table], importer.required, mapping)
@@ -95,7 +96,7 @@ class KeyedImporter(Importer):
             return
         key = self.table.c[self.key_column]
         query = select(self.table.c.id, key).where(
-            one_of(self.conn, key, list(renamed)), self.table.c.deleted_at.is_(None)
+            in_values(self.conn, key, list(renamed)), self.table.c.deleted_at.is_(None)
         )
         for other_id, value in self.conn.execute(query):
             line, row = renamed[value]
@@ -210,7 +211,7 @@ class UserImporter(KeyedImporter):
         """The current default owners of teams that get a new one stop being it (as
         `user add --default-owner` does)."""
         query = select(users).where(
-            one_of(self.conn, users.c.team, list(teams)),
+            in_values(self.conn, users.c.team, list(teams)),
             users.c.default_owner,
             users.c.deleted_at.is_(None),
         )
@@ -385,9 +386,6 @@ class CustomerImporter(KeyedImporter):
         "stage_entered", "owner_id", "start", "renewal", "term", "arr", "health",
         "lead_score", "source", "health_on", "lead_score_on", "arr_on", "stay",
     )  # fmt: skip
-    ENTRY_COLUMNS = (
-        "uuid", "customer_id", "to_stage", "on", "by", "reason", "to_owner_id", "created_at"
-    )  # fmt: skip
 
     def create(self, creates):
         """New customers as rows of tuples straight to the driver, with their stage entries,
@@ -417,7 +415,10 @@ class CustomerImporter(KeyedImporter):
                 None if health is None else today, None if lead is None else today,
                 None if arr is None else today, stay,
             ))  # fmt: skip
-            entries.append((stay, row_id, stage, entered, by, "imported", owner_id, now))
+            entries.append(
+                StageEntry(stay, row_id, None, stage, entered, by, None, "imported", None,
+                           owner_id, now)
+            )  # fmt: skip
             if health is not None:
                 scores.append((new_uuid(), row_id, today, health, now))
             if get("tags"):
@@ -425,27 +426,16 @@ class CustomerImporter(KeyedImporter):
             if get("influencer_ids"):
                 followers += [(row_id, user_id) for user_id in values["influencer_ids"]]
         self.insert_new(rows, self.CREATED_COLUMNS)
-        insert_rows(self.conn, transitions, self.ENTRY_COLUMNS, entries)
+        record_entries(self.conn, entries)
         health_columns = ("uuid", "customer_id", "on", "health", "created_at")
         insert_rows(self.conn, health_log, health_columns, scores)
         insert_rows(self.conn, customer_tags, ("customer_id", "tag"), tags)
         insert_rows(self.conn, customer_influencers, ("customer_id", "user_id"), followers)
 
-    def _entry(self, customer_id, from_stage, to_stage, on, stay, from_owner, to_owner) -> dict:
+    def _entry(self, customer_id, from_stage, to_stage, on, stay, from_owner, to_owner):
         """The transition recording an imported stage entry."""
-        return {
-            "uuid": stay,
-            "customer_id": customer_id,
-            "from_stage": from_stage,
-            "to_stage": to_stage,
-            "on": on,
-            "by": self.by,
-            "rule": None,
-            "reason": "imported",
-            "from_owner_id": from_owner,
-            "to_owner_id": to_owner,
-            "created_at": self.now,
-        }
+        return StageEntry(stay, customer_id, from_stage, to_stage, on, self.by, None,
+                          "imported", from_owner, to_owner, self.now)  # fmt: skip
 
     def update(self, updates):
         ids = [row.id for _, _, row in updates]
@@ -503,8 +493,7 @@ class CustomerImporter(KeyedImporter):
                 )
             changed_rows.append((row, changes, touched))
         self.write_updates(changed_rows)
-        if entries:
-            insert(self.conn, transitions, entries)
+        record_entries(self.conn, entries)
         log_health(
             self.conn,
             [(row.id, self.today, changes["health"]) for row, changes, _ in changed_rows
@@ -637,7 +626,7 @@ class MilestoneImporter(CustomerRowImporter):
         columns = (milestones.c.id, milestones.c.customer_id, milestones.c.title, milestones.c.due)
         for start in range(0, len(customer_ids), BATCH):
             query = select(*columns).where(
-                one_of(self.conn, milestones.c.customer_id, customer_ids[start : start + BATCH]),
+                in_values(self.conn, milestones.c.customer_id, customer_ids[start : start + BATCH]),
                 milestones.c.deleted_at.is_(None),
             )
             for row_id, *key in self.conn.execute(query):
@@ -778,7 +767,7 @@ class MilestoneImporter(CustomerRowImporter):
             log = reminder_log
             for start in range(0, len(uuids), BATCH):
                 query = select(log.c.milestone_uuid, log.c.offset, log.c.remind_on).where(
-                    one_of(self.conn, log.c.milestone_uuid, uuids[start : start + BATCH])
+                    in_values(self.conn, log.c.milestone_uuid, uuids[start : start + BATCH])
                 )
                 for milestone_uuid, key, remind_on in self.conn.execute(query):
                     fired.setdefault(milestone_uuid, set()).add((logged_offset(key), remind_on))
@@ -790,7 +779,7 @@ class MilestoneImporter(CustomerRowImporter):
         for start in range(0, len(ids), BATCH):
             self.conn.execute(
                 delete(milestone_reminders).where(
-                    one_of(
+                    in_values(
                         self.conn, milestone_reminders.c.milestone_id, ids[start : start + BATCH]
                     )
                 )
@@ -849,7 +838,7 @@ class TaskImporter(CustomerRowImporter):
         }
         if wanted:
             for row in self.conn.execute(
-                select(tasks).where(one_of(self.conn, tasks.c.id, list(wanted)))
+                select(tasks).where(in_values(self.conn, tasks.c.id, list(wanted)))
             ):
                 i = wanted[row.id]
                 if row.deleted_at is not None:
@@ -870,7 +859,7 @@ class TaskImporter(CustomerRowImporter):
             owners = {}
             for start in range(0, len(ids), BATCH):
                 query = select(table.c.id, table.c.customer_id).where(
-                    one_of(self.conn, table.c.id, ids[start : start + BATCH])
+                    in_values(self.conn, table.c.id, ids[start : start + BATCH])
                 )
                 owners.update(self.conn.execute(query).all())
             for line, values in rows:

@@ -21,22 +21,9 @@ class BadValue(Exception):
     """A cell that does not parse: the message names the value and what is accepted."""
 
 
-def inline(expression: str, fast=None):
-    """Give a parser the common case in short, as an expression the importer compiles into its
-    one function per file (a call per cell would cost more than the parsing): `{x}` is the
-    raw cell, `{f}` the parser's helper `fast`, `{p}` the parser itself, which every other
-    case (and so every error) goes to."""
-
-    def mark(parser):
-        parser.inline, parser.fast = expression, fast
-        return parser
-
-    return mark
-
-
-_TEXT = "(_v or None) if (_v := {x}).__class__ is str else {p}(_v)"
-_STRIPPED = "(_v.strip() or None) if (_v := {x}).__class__ is str else {p}(_v)"
-_LOOKED_UP = "{f}[_v] if (_v := {x}).__class__ is str and _v in {f} else {p}(_v)"
+# The common cell of each type (a whole-number score, true/false) looked up, not parsed.
+_SCORES = {"": None} | {str(n): n for n in range(101)}
+_FLAGS = {"": None, "true": True, "false": False}
 
 
 def _shown(raw) -> str:
@@ -44,7 +31,6 @@ def _shown(raw) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-@inline(_TEXT)
 def text(raw, strip: bool = False) -> str | None:
     """Text, verbatim (or stripped); empty is None. A JSON number is taken as its text."""
     if raw.__class__ is str:
@@ -56,7 +42,6 @@ def text(raw, strip: bool = False) -> str | None:
     raise BadValue(f"expected text, not {_shown(raw)}")
 
 
-@inline(_STRIPPED)
 def stripped(raw) -> str | None:
     """Text without the blanks around it (names, titles, slugs); empty is None."""
     if raw.__class__ is str:
@@ -75,7 +60,6 @@ def _iso(raw: str) -> date:
         raise BadValue(f"invalid date '{day}': no such day; use YYYY-MM-DD") from None
 
 
-@inline("{f}(_v) if (_v := {x}).__class__ is str and _v else {p}(_v)", _iso)
 def iso_date(raw) -> date | None:
     """A date written as YYYY-MM-DD, strictly: no `today`, no offsets, no day-first guessing."""
     if raw.__class__ is str and raw:
@@ -95,9 +79,10 @@ def whole(raw, low: int, high: int) -> int | None:
     return int(value)
 
 
-@inline(_LOOKED_UP, {"": None} | {str(n): n for n in range(101)})
 def score(raw) -> int | None:
     """A health or lead score: a whole number 0–100."""
+    if raw.__class__ is str and raw in _SCORES:
+        return _SCORES[raw]  # the common case, in short
     return whole(raw, 0, 100)
 
 
@@ -126,9 +111,10 @@ def _number(raw) -> int | float:
     return value
 
 
-@inline(_LOOKED_UP, {"": None, "true": True, "false": False})
 def flag(raw) -> bool | None:
     """true or false (also yes/no, 1/0)."""
+    if raw.__class__ is str and raw in _FLAGS:
+        return _FLAGS[raw]  # the common case, in short
     if raw is None or raw == "":
         return None
     if isinstance(raw, bool):
@@ -141,7 +127,6 @@ def flag(raw) -> bool | None:
     raise BadValue(f"invalid value '{_shown(raw)}': use true or false")
 
 
-@inline("list({f}(_v)) if (_v := {x}).__class__ is str else {p}(_v)", None)
 def items(raw) -> list[str]:
     """A list: `;`-joined text (csv, tsv) or an array of text (json); items stripped."""
     if raw.__class__ is str:
@@ -160,9 +145,6 @@ def items(raw) -> list[str]:
 @lru_cache(maxsize=4096)
 def _split(raw: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in raw.split(";") if part.strip())
-
-
-items.fast = _split
 
 
 def duration(raw) -> str | None:
@@ -190,9 +172,11 @@ def term(raw) -> str | None:
     return value
 
 
-@inline("({f}(_s) if (_s := _v.strip()) else None) if (_v := {x}).__class__ is str else {p}(_v)")
 def recurrence(raw) -> str | None:
     """A milestone's `every` in its stored form: `year` -> `1y`."""
+    if raw.__class__ is str:
+        value = raw.strip()
+        return _recurrence(value) if value else None
     value = stripped(raw)
     return None if value is None else _recurrence(value)
 
@@ -205,10 +189,6 @@ def _recurrence(value: str) -> str:
         raise BadValue(str(exc).replace(f"'{value}'", f"'{_shown(value)}'", 1)) from None
 
 
-@inline(
-    "int(_v) if (_v := {x}).__class__ is str and _v.isdigit() and _v.isascii() and _v[0] != '0'"
-    " else {p}(_v)"
-)
 def identifier(raw) -> int | None:
     """A row id: a whole number of 1 or more."""
     if raw.__class__ is str and raw.isdigit() and raw.isascii() and raw[0] != "0":
@@ -221,12 +201,10 @@ def identifier(raw) -> int | None:
     return int(value)
 
 
-@inline(
-    "_v if (_v := {x}).__class__ is str and len(_v) == 36 and {f}(_v) else {p}(_v)",
-    _UUID.fullmatch,
-)
 def uuid_text(raw) -> str | None:
     """A uuid in its stored form: lowercase, with hyphens."""
+    if raw.__class__ is str and len(raw) == 36 and _UUID.fullmatch(raw):
+        return raw  # the common case, in short
     value = stripped(raw)
     if value is None or _UUID.fullmatch(value):
         return value
@@ -238,9 +216,7 @@ def uuid_text(raw) -> str | None:
 
 def one_of(choices: tuple[str, ...]):
     """The parser of a column holding one of `choices` (lowercase; blanks and case forgiven)."""
-    return inline("_v if (_v := {x}) in {f} else {p}(_v)", choices)(
-        lambda raw: choice(raw, choices)
-    )
+    return lambda raw: choice(raw, choices)
 
 
 def choice(raw, choices: tuple[str, ...]) -> str | None:
@@ -252,6 +228,3 @@ def choice(raw, choices: tuple[str, ...]) -> str | None:
     if value.lower() not in choices:
         raise BadValue(f"invalid value '{_shown(value)}': use {', '.join(choices)}")
     return value.lower()
-
-
-recurrence.fast = _recurrence

@@ -40,3 +40,21 @@ def test_a_tick_and_an_export_in_a_pipe_print_no_progress(team, tmp_path):
     assert team("tick", "--quiet").stderr == ""
     result = team("export", "customers", "--output", tmp_path / "c.csv")
     assert result.stderr == "Exported 1 customer to " + str(tmp_path / "c.csv") + ".\n"
+
+
+def test_one_bar_takes_a_new_total_and_description_as_a_copy_moves_table_to_table():
+    stderr = Terminal()
+    with progress(_env(stderr), "Copying", unit="rows") as bar:
+        bar.update(completed=0, total=10, description="Copying users")
+        bar.update(completed=10, total=10, description="Copying users")
+        bar.update(completed=3, total=4, description="Copying customers")
+        (task,) = bar._progress.tasks
+        assert (task.description, task.completed, task.total) == ("Copying customers", 3, 4)
+    assert "Copying" in stderr.getvalue()
+
+
+def test_a_hidden_bar_shows_nothing_until_told():
+    stderr = Terminal()
+    with progress(_env(stderr), "Importing", total=100, hidden=True) as bar:
+        bar.update(completed=50)
+    assert stderr.getvalue() == ""

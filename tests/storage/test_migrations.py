@@ -10,7 +10,7 @@ import pytest
 from clm.storage.migrations import SCHEMA_VERSION
 from tests.conftest import ON_PG, sql
 
-FIXTURES = sorted((Path(__file__).parent / "fixtures").glob("schema-*.sql"))
+FIXTURES = sorted((Path(__file__).parent.parent / "fixtures").glob("schema-*.sql"))
 
 
 def sqlite_schema(path) -> set:
