@@ -3,6 +3,7 @@ made visible, spreadsheet formulas neutralised, whole numbers without `.0`, UTC 
 
 import re
 from datetime import UTC, date, datetime
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 _HIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -48,3 +49,39 @@ def jsonable(value):
     if isinstance(value, dict):
         return {key: jsonable(item) for key, item in value.items()}
     return value
+
+
+def _secret(key: str) -> bool:
+    return "password" in key.lower()  # password, sslpassword: libpq's secrets in a query
+
+
+def has_password(url: str) -> bool:
+    """Whether a database URL carries a password, in its user part or its query string."""
+    if "://" not in url:
+        return False
+    parts = urlsplit(url)
+    try:
+        return parts.password is not None or any(
+            _secret(key) for key, _ in parse_qsl(parts.query, keep_blank_values=True)
+        )
+    except ValueError:
+        return True  # not readable enough to tell: treat it as secret
+
+
+def hide_password(url: str) -> str:
+    """The URL with every password (user part or query string) shown as ***."""
+    if "://" not in url or not has_password(url):
+        return url
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        user, host = netloc.rsplit("@", 1)
+        netloc = f"{user.split(':', 1)[0]}:***@{host}" if ":" in user else netloc
+    query = urlencode(
+        [
+            (k, "***" if _secret(k) else v)
+            for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        ],
+        safe="*/=:-",
+    )
+    return urlunsplit(parts._replace(netloc=netloc, query=query))

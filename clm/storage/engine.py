@@ -7,7 +7,6 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from sqlalchemy import (
     Connection,
@@ -21,6 +20,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.pool import NullPool
 
 from clm.errors import ClmError, Invalid
+from clm.plain import has_password, hide_password
 from clm.storage import migrations as migrations_module
 from clm.storage.clock import Clock, utcnow
 from clm.storage.files import (
@@ -64,7 +64,7 @@ def resolve(target: str | None) -> tuple[str, Path | None]:
         return target, None
     else:
         raise Invalid(
-            f"unsupported database '{target}': use a file path, sqlite:///PATH or postgresql://…"
+            f"unsupported database '{hide_password(target)}': use a file path, sqlite:///PATH or postgresql://…"
         )
     return f"sqlite:///{path}", path
 
@@ -149,10 +149,9 @@ class Database:
         except DBAPIError as exc:
             if db.damaged:
                 raise ClmError(db.damaged) from None
-            if path is not None and "not a database" in str(exc.orig):
-                raise ClmError(
-                    f"cannot read '{path}': {exc.orig} (damaged?): restore it from a backup"
-                ) from None
+            message = friendly_error(exc, target)
+            if message:
+                raise ClmError(message) from None
             raise
         if version is None:
             db._create(on_create)
@@ -169,7 +168,7 @@ class Database:
         if self.is_sqlite:
             return str(self.path)
         # As people write it (a plain postgresql:// means psycopg), any password hidden.
-        return self.engine.url.set(drivername="postgresql").render_as_string()
+        return hide_password(self.engine.url.set(drivername="postgresql").render_as_string())
 
     @contextmanager
     def connect(self, write: bool, dry_run: bool = False) -> Iterator[Connection]:
@@ -254,6 +253,18 @@ class Database:
         writers elsewhere wait rather than tear it), private to its owner and checked. `mark`
         records it as a backup, so it is not taken for a conflicted copy beside the db."""
         create_private_file(dest, exclusive=True)
+        try:
+            self._backup_into(dest, mark)
+        except BaseException as exc:
+            # No empty or partial backup left behind: a retry would call it "already exists".
+            for leftover in (dest, Path(f"{dest}-journal")):
+                leftover.unlink(missing_ok=True)
+            if isinstance(exc, sqlite3.Error):
+                raise ClmError(f"cannot write the backup {dest}: {exc}; nothing was kept") from None
+            raise
+        return dest
+
+    def _backup_into(self, dest: Path, mark: bool) -> None:
         source = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000)
         target = sqlite3.connect(dest)
         try:
@@ -270,7 +281,6 @@ class Database:
             source.close()
         if status != "ok":
             raise ClmError(f"the backup {dest} does not check out ({status}): keep the db as is")
-        return dest
 
     def _check_recovery(self, saved: tuple[Path, Path] | None) -> None:
         """After a hot journal: let SQLite roll it back, then check the result before any write.
@@ -331,19 +341,53 @@ def clock(conn: Connection) -> Clock:
     return conn.info["clm_clock"]
 
 
-def friendly_error(exc: BaseException) -> str | None:
-    """A one-line message for a database error a user can act on, or None."""
+def friendly_error(exc: BaseException, target: str | None = None) -> str | None:
+    """A one-line message for a database error, saying what to do: never the SQL, its
+    parameters (customer data) or a link to SQLAlchemy's docs. None for other errors."""
     text = str(getattr(exc, "orig", exc))
+    first = (text.strip().splitlines() or [""])[0].strip()
     if "database is locked" in text or "database is busy" in text:
         return "database busy: another clm is writing; try again in a moment"
+    if "lock timeout" in text or "canceling statement due to statement timeout" in text:
+        return (
+            "database busy: another session held a lock for longer than CLM_BUSY_TIMEOUT "
+            f"({BUSY_TIMEOUT_MS / 1000:g} s); try again in a moment"
+        )
+    if "disk is full" in text or "No space left on device" in text or "disk full" in text:
+        return "the disk is full: nothing was changed; free some space and run the command again"
+    if "malformed" in text or "file is not a database" in text:
+        return damaged_message(target, first)
     if "unable to open database" in text or "readonly database" in text:
-        return f"cannot open the database: {text}"
+        return f"cannot open the database: {first}"
+    if "permission denied" in text or "must be owner" in text:
+        return (
+            f"the database role lacks a right ({first}): ask the database's owner to grant "
+            "the rights in `clm help server`"
+        )
     if "could not connect" in text or "connection failed" in text:
-        first = text.splitlines()[0]
         if first.rstrip().endswith("does not exist") and "database" in first:
             first += " (create it with createdb NAME)"
         return f"cannot connect to the database server: {first}"
+    if isinstance(exc, DBAPIError):
+        return f"database error: {first} (CLM_DEBUG=1 shows the details)"
     return None
+
+
+def damaged_message(target: str | None, why: str) -> str:
+    """A database SQLite cannot read: what to do, with the newest backup beside it."""
+    try:
+        path = resolve(target)[1]
+    except ClmError:
+        path = None
+    if path is None:
+        return f"the database is damaged ({why}): restore it from a dump"
+    newest = newest_backup(path)
+    restore = (
+        f"the newest backup is {newest}: copy it over the db"
+        if newest
+        else "no backup was found beside it: restore a copy you keep elsewhere"
+    )
+    return f"{path} is damaged ({why}): {restore}"
 
 
 def recreate(target: str | None) -> Path | None:
@@ -374,8 +418,14 @@ def integrity_problems(database: Database) -> list[str]:
     """SQLite's integrity and foreign key checks, as lines; empty when the file is sound."""
     if not database.is_sqlite:
         return []
+    try:
+        with database.read() as conn:
+            problems = [
+                r[0] for r in conn.exec_driver_sql("PRAGMA integrity_check") if r[0] != "ok"
+            ]
+    except DBAPIError as exc:
+        return [str(exc.orig)]
     with database.read() as conn:
-        problems = [r[0] for r in conn.exec_driver_sql("PRAGMA integrity_check") if r[0] != "ok"]
         problems += [
             f"foreign key: {table} row {rowid} points to a missing {parent}"
             for table, rowid, parent, _ in conn.exec_driver_sql("PRAGMA foreign_key_check")
@@ -460,7 +510,7 @@ def snapshot(database: Database) -> Iterator[Connection]:
 def open_empty(target: str) -> Database:
     """The database at `target` (a path or a URL) to copy into: a new (or empty) file, or a
     server database without tables. Anything else is refused: a copy never overwrites."""
-    if "://" in target and urlsplit(target).password:
+    if has_password(target):
         raise Invalid(
             "a database password on the command line is visible to other users: "
             "use PGPASSWORD or ~/.pgpass"

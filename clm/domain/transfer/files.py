@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO, NamedTuple, TextIO
 
+from clm.db import is_own_file, own_file_kind
 from clm.domain.transfer import FORMATS
 from clm.errors import Conflict, Invalid, NotFound, did_you_mean
 from clm.plain import unneutralise_formula
@@ -353,8 +354,8 @@ def open_output(file: str, force: bool, database: Path | None) -> Iterator[TextI
         raise Conflict(f"'{file}' is a symbolic link: clm never writes through one")
     if target.is_dir():
         raise Invalid(f"'{file}' is a directory: name a file")
-    if database is not None and _is_database(target, database):
-        raise Conflict(f"'{file}' is the database itself: export to another file")
+    if is_own_file(target, database):
+        raise Conflict(f"'{file}' {own_file_kind(target, database)}: export to another file")
     if target.exists() and not force:
         raise Conflict(f"'{file}' already exists: pass --force to replace it")
     directory = target.parent
@@ -372,10 +373,3 @@ def open_output(file: str, force: bool, database: Path | None) -> Iterator[TextI
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-
-
-def _is_database(target: Path, database: Path) -> bool:
-    real = Path(os.path.realpath(target))
-    db = Path(os.path.realpath(database))
-    names = {db, *(db.with_name(db.name + suffix) for suffix in ("-journal", "-wal", "-shm"))}
-    return real in names or (target.exists() and os.path.samefile(target, database))
