@@ -14,6 +14,33 @@ def visible(text: str) -> str:
     return _HIDDEN.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
+_BREAKS = re.compile("[\n\t]")
+
+
+def visible_cell(text: str) -> str:
+    """Text for one cell of a table: as `visible`, and a newline or tab shown as `\\n`, `\\t`
+    too, so a name piped through a table can never forge a row or a column."""
+    return visible(_BREAKS.sub(lambda m: "\\n" if m.group() == "\n" else "\\t", text))
+
+
+# Limits on what a user can store (documented in `clm help limits`): long enough for any real
+# name or note, short enough that one field cannot swell a book, a table or an export.
+LINE_CHARS = 500  # names, titles, slugs, handles, tags, sources: every one-line field
+NOTE_CHARS = 10_000  # a note's text, a reason, an outcome
+LONG_FIELDS = frozenset({"text", "reason", "outcome", "blocked_reason"})
+MAX_ARR = 1_000_000_000_000  # ARR: a trillion; a sum over any book stays a finite number
+
+
+def too_long(field: str, value) -> str | None:
+    """What is wrong with a text field (or each item of a list field) past its limit, or None."""
+    limit = NOTE_CHARS if field in LONG_FIELDS else LINE_CHARS
+    items = value if isinstance(value, list | tuple) else [value]
+    for item in items:
+        if isinstance(item, str) and len(item) > limit:
+            return f"{len(item):,} characters: at most {limit:,}"
+    return None
+
+
 def neutralise_formula(text: str) -> str:
     """A leading `'` on text a spreadsheet would run as a formula (and on text that already
     looks neutralised), so `unneutralise_formula` gives back exactly what was stored."""

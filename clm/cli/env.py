@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, TextIO
 
-from clm.dates import Duration, parse_date, parse_duration
+from clm.dates import Duration, check_today, parse_date, parse_duration
 from clm.errors import Invalid
 from clm.plain import has_password
 
@@ -103,9 +103,13 @@ def _today(option: str | None) -> date:
     clock_day = date.today()
     frozen = os.environ.get("CLM_TODAY")
     if not option:
-        return parse_date(frozen, clock_day, "CLM_TODAY") if frozen else clock_day
+        return (
+            check_today(parse_date(frozen, clock_day, "CLM_TODAY"), "CLM_TODAY")
+            if frozen
+            else clock_day
+        )
     day = parse_date(option, clock_day, "--today")
     relative = parse_date(option, clock_day - timedelta(days=400), "--today") != day
     if frozen and relative:
-        return parse_date(option, parse_date(frozen, clock_day, "CLM_TODAY"), "--today")
-    return day
+        day = parse_date(option, parse_date(frozen, clock_day, "CLM_TODAY"), "--today")
+    return check_today(day)

@@ -29,6 +29,7 @@ from clm.domain.transitions import enter_stage, record_transition, run_stage_pla
 from clm.domain.users import default_owner, get_user, user_ids
 from clm.errors import Conflict, Invalid
 from clm.lifecycle import RENEWAL_MILESTONE, RENEWAL_STAGE
+from clm.plain import MAX_ARR
 from clm.storage.tables import (
     customer_influencers,
     customer_tags,
@@ -75,7 +76,7 @@ def _check_metric(value, what: str, low: float, high: float | None = None):
     if value is not None and not math.isfinite(value):
         raise Invalid(f"invalid {what} {value}: use a finite number")
     if value is not None and (value < low or (high is not None and value > high)):
-        accepted = f"{low}–{high}" if high is not None else f"{low} or more"
+        accepted = f"{low}–{high:,}" if high is not None else f"{low} or more"
         raise Invalid(f"invalid {what} {value}: use a number {accepted}")
     return value
 
@@ -97,7 +98,7 @@ def _check_tags(tags: Iterable[str]) -> list[str]:
 
 def _metrics(arr=None, health=None, lead_score=None) -> dict:
     values = {
-        "arr": _check_metric(arr, "ARR", 0),
+        "arr": _check_metric(arr, "ARR", 0, MAX_ARR),
         "health": _check_metric(health, "health", 0, 100),
         "lead_score": _check_metric(lead_score, "lead score", 0, 100),
     }

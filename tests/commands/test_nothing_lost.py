@@ -188,3 +188,173 @@ def test_an_unexpected_database_error_shows_no_sql_nor_data(clm, db_path):
     assert "notes are off" in error
     assert "secret" not in error and "INSERT" not in error and "sqlalche.me" not in error
     assert sys.modules  # (the error is one line: clm.error checks it)
+
+
+# --- 4. duplicates within one JSON line -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("noun", "rows", "expected"),
+    [
+        (
+            "customers",
+            '[{"name": "Zed", "slug": "z"}, {"name": "Zed two", "slug": "z"}]',
+            "Error: line 1, field slug: 'z' is also in an earlier object of line 1; "
+            "nothing imported",
+        ),
+        (
+            "milestones",
+            '[{"customer": "acme", "title": "T", "due": "2027-01-01"},'
+            ' {"customer": "acme", "title": "T", "due": "2027-01-01"}]',
+            "Error: line 1, field title: 'T' is also in an earlier object of line 1; "
+            "nothing imported",
+        ),
+    ],
+)
+def test_duplicates_within_one_json_line_are_refused(clm, db_path, tmp_path, noun, rows, expected):
+    clm("customer", "add", "Acme")
+    before = dump(db_path)
+    (tmp_path / "rows.json").write_text(rows + "\n")
+    assert clm.error("import", noun, tmp_path / "rows.json") == expected
+    assert dump(db_path) == before
+
+
+# --- 10. days off the calendar, unbounded dry runs, deep JSON --------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (
+            ("--today", "9999-12-31", "tick"),
+            "Error: invalid --today 9999-12-31: clm's today is a day from 1900-01-01 to 2999-12-31",
+        ),
+        (
+            ("--today", "0001-01-01", "agenda"),
+            "Error: invalid --today 0001-01-01: clm's today is a day from 1900-01-01 to 2999-12-31",
+        ),
+        (
+            ("tick", "--today", "3000-01-01"),
+            "Error: invalid --today 3000-01-01: clm's today is a day from 1900-01-01 to 2999-12-31",
+        ),
+        (
+            ("tick", "--dry-run", "--until", "9999-12-31"),
+            "Error: invalid --until 9999-12-31: a dry run plays at most 3 years ahead "
+            "(to 2029-11-23); start a later one with --today",
+        ),
+    ],
+)
+def test_days_off_the_calendar_are_refused(clm, args, expected):
+    assert clm.error(*args) == expected
+
+
+def test_the_edges_of_todays_range_work(clm):
+    clm("customer", "add", "Acme", "--renewal", "2027-01-01")
+    assert clm.json("--today", "2999-12-31", "tick")["date"] == "2999-12-31"
+    assert clm("--today", "1900-01-01", "agenda").exit_code == 0
+    assert len(clm.json("tick", "--dry-run", "--until", "+3y")) == 1097
+
+
+def test_a_reminder_before_the_calendar_names_its_line(clm, db_path, tmp_path):
+    clm("customer", "add", "Acme")
+    before = dump(db_path)
+    (tmp_path / "m.csv").write_text("customer,title,due,remind\nacme,X,0001-01-15,1m\n")
+    assert clm.error("import", "milestones", tmp_path / "m.csv") == (
+        "Error: line 2, field remind: 0001-01-15 - 1m is out of range; nothing imported"
+    )
+    assert dump(db_path) == before
+
+
+@pytest.mark.parametrize("fmt", ["json", "jsonl"])
+def test_json_nested_deeply_is_refused_in_one_line(clm, tmp_path, fmt):
+    deep = "[" * 50_000 + "]" * 50_000
+    body = f'[{{"name": {deep}}}]' if fmt == "json" else f'{{"name": {deep}}}'
+    (tmp_path / f"deep.{fmt}").write_text(body + "\n")
+    assert clm.error("import", "customers", tmp_path / f"deep.{fmt}") == (
+        "Error: line 1: invalid JSON: nested too deeply (an object's fields are text, numbers "
+        "or lists)"
+    )
+
+
+# --- 11. ARR has a bound: reports stay JSON ---------------------------------------------------
+
+
+def test_arr_is_bounded_and_reports_stay_json(clm, tmp_path):
+    assert clm.error("customer", "add", "A", "--arr", "1.7e308") == (
+        "Error: invalid ARR 1.7e+308: use a number 0–1,000,000,000,000"
+    )
+    (tmp_path / "c.csv").write_text("name,arr\nA,1.7e308\nB,1e12\n")
+    assert clm.error("import", "customers", tmp_path / "c.csv") == (
+        "Error: line 2, field arr: invalid value '1.7e308': use a number up to "
+        "1,000,000,000,000; nothing imported"
+    )
+    clm("customer", "add", "A", "--arr", "1e12")
+    clm("customer", "add", "B", "--arr", "1e12")
+    out = clm("report", "stages", "-f", "json").stdout
+    assert "Infinity" not in out
+    assert {row["stage"]: row["arr"] for row in __import__("json").loads(out)}["onboarding"] == (
+        2e12
+    )
+
+
+# --- 12. a newline in a name cannot forge a row of a table ------------------------------------
+
+
+def test_a_newline_in_a_name_is_escaped_in_tables(clm):
+    clm("customer", "add", "Evil\nacme  onboarding  forged", "--slug", "evil")
+    out = clm("customer", "list").stdout
+    assert "Evil\\nacme  onboarding  forged" in out
+    assert len(out.strip().splitlines()) == 3  # header, rule, one row
+    assert clm.json("customer", "show", "evil")["name"] == "Evil\nacme  onboarding  forged"
+
+
+# --- 15. limits on text, JSON as CSV, no duplicate JSON keys ----------------------------------
+
+
+def test_text_fields_have_limits_on_the_command_line(clm, db_path):
+    clm("customer", "add", "Acme")
+    before = dump(db_path)
+    assert clm.error("customer", "add", "x" * 501) == (
+        "Error: invalid NAME: 501 characters, at most 500"
+    )
+    assert clm.error("milestone", "add", "acme", "t" * 501, "--due", "+1m") == (
+        "Error: invalid TITLE: 501 characters, at most 500"
+    )
+    assert clm.error("note", "acme", "n" * 10_001) == (
+        "Error: invalid TEXT: 10,001 characters, at most 10,000"
+    )
+    assert dump(db_path) == before
+    clm("customer", "add", "y" * 500)
+    clm("note", "acme", "n" * 10_000)
+
+
+def test_imports_have_the_same_limits_and_refuse_duplicate_keys(clm, db_path, tmp_path):
+    import json
+
+    clm("user", "list")
+    before = dump(db_path)
+    cases = [
+        ([{"name": "x" * 300_000}], "line 1, field name: 300,000 characters: at most 500"),
+        (
+            [{"name": "Big", "source": "s" * (2 << 20)}],
+            "line 1: a JSON object longer than 1,048,576 characters (the limit of a csv field)",
+        ),
+    ]
+    for rows, expected in cases:
+        (tmp_path / "c.json").write_text(json.dumps(rows))
+        assert clm.error("import", "customers", tmp_path / "c.json").startswith(
+            f"Error: {expected}"
+        )
+        (tmp_path / "c.jsonl").write_text(json.dumps(rows[0]) + "\n")
+        assert clm.error("import", "customers", tmp_path / "c.jsonl").startswith(
+            f"Error: {expected}"
+        )
+    (tmp_path / "dup.json").write_text('[{"name": "A", "name": "B"}]')
+    assert clm.error("import", "customers", tmp_path / "dup.json") == (
+        "Error: line 1: the field 'name' is given twice in one object; nothing imported"
+    )
+    (tmp_path / "c.csv").write_text("name,source\nA," + "s" * 501 + "\n")
+    assert clm.error("import", "customers", tmp_path / "c.csv") == (
+        "Error: line 2, field source: 501 characters: at most 500; nothing imported"
+    )
+    assert dump(db_path) == before

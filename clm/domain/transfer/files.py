@@ -220,16 +220,20 @@ class Records:
         for number, line in enumerate(lines, start=1):
             if not line.strip():
                 continue
+            if len(line) > FIELD_LIMIT:
+                raise FileProblem(number, _TOO_BIG)
             try:
-                value = json.loads(line)
+                value = _DECODER.decode(line)
             except json.JSONDecodeError as exc:
                 column = min(exc.pos, len(line.rstrip("\r\n"))) + 1
                 raise FileProblem(number, f"invalid JSON: {exc.msg} (column {column})") from None
+            except RecursionError:
+                raise FileProblem(number, _TOO_DEEP) from None
             yield number, self._object(value)
 
     def _json_array(self, lines: Iterator[str]) -> Iterator[tuple[int, dict | BadRow]]:
         """The objects of one JSON array, decoded one at a time: memory stays flat."""
-        decoder = json.JSONDecoder()
+        decoder = _DECODER
         buffer, pos, line = "", 0, 1  # `line` is the line number at buffer[pos]
 
         def fill() -> bool:
@@ -267,6 +271,10 @@ class Records:
                     except json.JSONDecodeError as exc:
                         if len(buffer) - pos > FIELD_LIMIT or not fill():
                             raise _json_problem(exc, buffer, pos, line) from None
+                    except RecursionError:
+                        raise FileProblem(line, _TOO_DEEP) from None
+                if end - pos > FIELD_LIMIT:
+                    raise FileProblem(line, _TOO_BIG)
                 line += buffer.count("\n", pos, end)
                 pos = end
                 yield start, self._object(value)
@@ -283,6 +291,8 @@ class Records:
     def _object(self, value) -> dict | BadRow:
         if not isinstance(value, dict):
             return BadRow(None, "expected a JSON object {...}")
+        if isinstance(value, _Repeated):
+            return BadRow(None, f"the field '{value.repeated}' is given twice in one object")
         record, unknown = {}, []
         for name, item in value.items():
             target = self._target(name)
@@ -307,6 +317,27 @@ class Records:
 
 
 _UNKNOWN = object()
+_TOO_BIG = f"a JSON object longer than {FIELD_LIMIT:,} characters (the limit of a csv field)"
+_TOO_DEEP = "invalid JSON: nested too deeply (an object's fields are text, numbers or lists)"
+
+
+class _Repeated(dict):
+    """An object that gives one field twice: refused, not silently last-wins."""
+
+    repeated: str
+
+
+def _pairs(pairs: list[tuple[str, object]]) -> dict:
+    found = dict(pairs)
+    if len(found) == len(pairs):
+        return found
+    seen: set[str] = set()
+    repeated = _Repeated(found)
+    repeated.repeated = next(k for k, _ in pairs if k in seen or seen.add(k))
+    return repeated
+
+
+_DECODER = json.JSONDecoder(object_pairs_hook=_pairs)
 
 
 def _sound(value) -> bool:
