@@ -36,9 +36,21 @@ from clm.storage.files import (
 from clm.storage.statistics import has_statistics, refresh_statistics, server_statistics
 from clm.storage.tables import meta, metadata, migrations
 
-# How long a writer waits for another's write lock before "database busy" (CLM_BUSY_TIMEOUT
-# seconds overrides it).
-BUSY_TIMEOUT_MS = int(float(os.environ.get("CLM_BUSY_TIMEOUT", "15")) * 1000)
+
+def busy_timeout_ms() -> int:
+    """How long a command waits for another's lock before "database busy": CLM_BUSY_TIMEOUT
+    seconds, 15 by default; on a server, lock_timeout (and 20 times it, statement_timeout)."""
+    text = os.environ.get("CLM_BUSY_TIMEOUT", "15")
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds <= 86_400:
+        raise Invalid(f"invalid CLM_BUSY_TIMEOUT '{text}': use seconds from 0.001 to 86400")
+    return max(1, int(seconds * 1000))
+
+
+STATEMENT_TIMEOUT_TIMES = 20  # a statement may run this many lock waits long
 # Every write on a server takes this transaction-level advisory lock: the PostgreSQL
 # counterpart of SQLite's BEGIN IMMEDIATE, so read-modify-write commands never lose updates.
 PG_WRITE_LOCK = 0x636C6D  # "clm"
@@ -70,16 +82,15 @@ def resolve(target: str | None) -> tuple[str, Path | None]:
 
 
 def _sqlite_engine(url: str):
-    engine = create_engine(
-        url, poolclass=NullPool, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000}
-    )
+    busy_ms = busy_timeout_ms()
+    engine = create_engine(url, poolclass=NullPool, connect_args={"timeout": busy_ms / 1000})
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_conn, _record):
         dbapi_conn.isolation_level = None  # transactions are begun below, not by pysqlite
         for pragma in (
             "foreign_keys=ON",
-            f"busy_timeout={BUSY_TIMEOUT_MS}",
+            f"busy_timeout={busy_ms}",
             # Not WAL: sync services copy -wal/-shm apart from the db and corrupt it.
             "journal_mode=DELETE",
             "synchronous=FULL",
@@ -96,8 +107,9 @@ def _sqlite_engine(url: str):
 
 
 def _postgres_engine(url: str):
+    busy_ms = busy_timeout_ms()
     try:
-        engine = create_engine(url, poolclass=NullPool)
+        engine = create_engine(url, poolclass=NullPool, connect_args={"application_name": "clm"})
     except ModuleNotFoundError as exc:
         raise ClmError("PostgreSQL needs the driver: pip install 'clm[postgres]'") from exc
     for table in metadata.tables.values():
@@ -110,6 +122,10 @@ def _postgres_engine(url: str):
         # Timestamps read back in UTC whatever the server's or the client's (PGTZ) zone, as
         # they do from SQLite, so SQL on dates of timestamps agrees on every machine.
         dbapi_conn.execute("SET TIME ZONE 'UTC'")
+        # Every wait has a bound: a lock held elsewhere (clm's advisory write lock, which any
+        # role that can connect can take, or a row lock) ends in "database busy", not a hang.
+        dbapi_conn.execute(f"SET lock_timeout = {busy_ms}")
+        dbapi_conn.execute(f"SET statement_timeout = {busy_ms * STATEMENT_TIMEOUT_TIMES}")
         dbapi_conn.commit()
 
     @event.listens_for(engine, "begin")
@@ -176,6 +192,16 @@ class Database:
         does all its work and rolls it back: what it shows is exactly what would happen."""
         if write and self.damaged:
             raise ClmError(self.damaged)
+        try:
+            with self._transaction(write, dry_run) as conn:
+                yield conn
+        except OperationalError as exc:
+            if self.is_sqlite or "lock timeout" not in str(exc.orig):
+                raise
+            raise ClmError(lock_holder_message(self)) from None
+
+    @contextmanager
+    def _transaction(self, write: bool, dry_run: bool) -> Iterator[Connection]:
         with self.engine.connect() as conn:
             if write:
                 conn.execution_options(clm_write=True)
@@ -204,13 +230,28 @@ class Database:
         try:
             with self.read() as conn:
                 value = conn.scalar(select(meta.c.value).where(meta.c.key == "schema_version"))
-        except (OperationalError, DBAPIError):
+        except (OperationalError, DBAPIError) as exc:
+            if "permission denied" in str(exc.orig):
+                raise ClmError(friendly_error(exc)) from None
             if inspect(self.engine).get_table_names():
                 raise ClmError(f"{self.describe()} is not a clm database") from None
             return None
         return int(value)
 
     def _create(self, on_create: Callable[[Connection], None]) -> None:
+        try:
+            self._create_tables(on_create)
+        except DBAPIError as exc:
+            text = str(exc.orig)
+            if self.is_sqlite or not ("permission denied" in text or "no schema" in text):
+                raise
+            raise ClmError(
+                f"{self.describe()} has no clm tables this role can see, and it may not create "
+                "them: the database's owner creates them (clm init) and grants the rights in "
+                "`clm help server`"
+            ) from None
+
+    def _create_tables(self, on_create: Callable[[Connection], None]) -> None:
         with self.write() as conn:
             if inspect(conn).has_table(meta.name):  # another process created it meanwhile
                 return
@@ -265,7 +306,7 @@ class Database:
         return dest
 
     def _backup_into(self, dest: Path, mark: bool) -> None:
-        source = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000)
+        source = sqlite3.connect(self.path, timeout=busy_timeout_ms() / 1000)
         target = sqlite3.connect(dest)
         try:
             source.backup(target)
@@ -351,7 +392,7 @@ def friendly_error(exc: BaseException, target: str | None = None) -> str | None:
     if "lock timeout" in text or "canceling statement due to statement timeout" in text:
         return (
             "database busy: another session held a lock for longer than CLM_BUSY_TIMEOUT "
-            f"({BUSY_TIMEOUT_MS / 1000:g} s); try again in a moment"
+            f"({busy_timeout_ms() / 1000:g} s); try again in a moment"
         )
     if "disk is full" in text or "No space left on device" in text or "disk full" in text:
         return "the disk is full: nothing was changed; free some space and run the command again"
@@ -371,6 +412,37 @@ def friendly_error(exc: BaseException, target: str | None = None) -> str | None:
     if isinstance(exc, DBAPIError):
         return f"database error: {first} (CLM_DEBUG=1 shows the details)"
     return None
+
+
+def lock_holder_message(database: Database) -> str:
+    """Who holds the lock a writer waited for in vain (clm's advisory write lock), as far as
+    the server tells: its session, role, client and how long; else a plain "busy"."""
+    waited = f"{busy_timeout_ms() / 1000:g} s"
+    query = (
+        "SELECT a.pid, a.usename, a.application_name, a.client_addr, "
+        "extract(epoch FROM now() - coalesce(a.xact_start, a.backend_start)) "
+        "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+        "WHERE l.locktype = 'advisory' AND l.granted AND l.objid = %(key)s "
+        "AND a.pid <> pg_backend_pid() LIMIT 1"
+    )
+    try:
+        with database.engine.connect() as conn:
+            row = conn.exec_driver_sql(query, {"key": PG_WRITE_LOCK}).first()
+    except DBAPIError:
+        row = None
+    if row is None:
+        return (
+            f"database busy: another session held a lock for longer than CLM_BUSY_TIMEOUT "
+            f"({waited}); try again in a moment"
+        )
+    pid, role, app, client, seconds = row
+    who = f"session {pid} ({app or 'no application name'}, role {role}"
+    who += f", from {client})" if client else ", local)"
+    return (
+        f"database busy: {who} has held clm's write lock for {float(seconds or 0):.0f} s "
+        f"(waited {waited}, CLM_BUSY_TIMEOUT); try again when it is done, or ask the "
+        f"database's owner to end it: SELECT pg_terminate_backend({pid})"
+    )
 
 
 def damaged_message(target: str | None, why: str) -> str:

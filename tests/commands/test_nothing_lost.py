@@ -358,3 +358,94 @@ def test_imports_have_the_same_limits_and_refuse_duplicate_keys(clm, db_path, tm
         "Error: line 2, field source: 501 characters: at most 500; nothing imported"
     )
     assert dump(db_path) == before
+
+
+# --- 6. a held lock: every wait bounded, the holder named ------------------------------------
+
+
+def test_a_held_write_lock_ends_in_one_line_naming_the_holder(clm, db_path, monkeypatch):
+    from tests.conftest import _connect
+
+    clm("customer", "add", "Acme")
+    before = dump(db_path)
+    monkeypatch.setenv("CLM_BUSY_TIMEOUT", "0.3")
+    with _connect(db_path) as holder:
+        if ON_PG:
+            holder.exec_driver_sql("SELECT pg_advisory_xact_lock(6515821)")  # 0x636C6D
+        else:
+            holder.exec_driver_sql("BEGIN IMMEDIATE")
+        error = clm.error("customer", "add", "Bob")
+        holder.rollback()
+    if ON_PG:
+        assert "has held clm's write lock for" in error
+        assert "CLM_BUSY_TIMEOUT" in error and "pg_terminate_backend(" in error
+    else:
+        assert error == "Error: database busy: another clm is writing; try again in a moment"
+    assert dump(db_path) == before
+    clm("customer", "add", "Bob")
+
+
+def test_a_bad_busy_timeout_is_refused(clm, monkeypatch):
+    monkeypatch.setenv("CLM_BUSY_TIMEOUT", "forever")
+    assert clm.error("customer", "list") == (
+        "Error: invalid CLM_BUSY_TIMEOUT 'forever': use seconds from 0.001 to 86400"
+    )
+
+
+# --- 9. a role with data rights only ----------------------------------------------------------
+
+
+@pytest.fixture
+def member(db_path):
+    """The URL of the test's schema as a role with no rights yet, and a function to grant."""
+    from tests.conftest import sql
+
+    role = f"clm_member_{os.getpid()}"
+    if not sql(db_path, "SELECT 1 FROM pg_roles WHERE rolname = :r", r=role):
+        sql(db_path, f"CREATE ROLE {role}")
+    schema = db_path.rsplit("%3D", 1)[1]
+    url = db_path.replace("?options=", f"?options=-crole%3D{role}%20")
+
+    def grant(*statements: str) -> None:
+        for statement in statements:
+            sql(db_path, statement.format(schema=schema, role=role))
+
+    yield url, grant
+    sql(db_path, f"DROP OWNED BY {role}")
+
+
+@pytest.mark.pg_only
+def test_a_member_role_works_with_data_rights_and_is_told_what_it_lacks(
+    clm, member, tmp_path, monkeypatch
+):
+    url, grant = member
+    clm("customer", "add", "Acme")  # the owner makes the tables
+    monkeypatch.setenv("CLM_DB", url)
+    assert clm.error("customer", "list").endswith(
+        "has no clm tables this role can see, and it may not create them: the database's "
+        "owner creates them (clm init) and grants the rights in `clm help server`"
+    )
+    grant("GRANT USAGE ON SCHEMA {schema} TO {role}")
+    assert "permission denied for table clm_meta" in clm.error("customer", "list")
+    grant("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema} TO {role}")
+    assert [c["slug"] for c in clm.json("customer", "list")] == ["acme"]
+    (tmp_path / "c.csv").write_text("name\nCarl\n")
+    error = clm.error("import", "customers", tmp_path / "c.csv")
+    assert "permission denied for sequence" in error and "clm help server" in error
+    grant("GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA {schema} TO {role}")
+    clm("import", "customers", tmp_path / "c.csv")
+    clm("customer", "add", "Bob")
+    clm("tick")
+    assert [c["slug"] for c in clm.json("customer", "list")] == ["acme", "bob", "carl"]
+
+
+@pytest.mark.pg_only
+def test_a_role_without_create_gets_no_ddl_from_a_read_command(clm, member, monkeypatch):
+    url, grant = member
+    grant("GRANT USAGE ON SCHEMA {schema} TO {role}")
+    monkeypatch.setenv("CLM_DB", url)
+    error = clm.error("customer", "list")
+    assert error.endswith(
+        "has no clm tables this role can see, and it may not create them: the database's "
+        "owner creates them (clm init) and grants the rights in `clm help server`"
+    )
