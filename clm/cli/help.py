@@ -92,7 +92,8 @@ Examples
     ),
     "limits": (
         "Limits on what clm stores and accepts",
-        """  names, titles, slugs, handles, tags, sources   at most 500 characters each
+        """\
+  names, titles, slugs, handles, tags, sources   at most 500 characters each
   a note's text, a reason, an outcome            at most 10,000 characters
   ARR                                            0 to 1,000,000,000,000
   health, lead score                             0 to 100
@@ -107,7 +108,8 @@ The same limits hold on the command line, in imports and in merges of copies.
     ),
     "server": (
         "PostgreSQL: the least rights of a member role",
-        """The owner (who ran `clm init` or `clm db copy` to the server) creates the tables. A member
+        """\
+The owner (who ran `clm init` or `clm db copy` to the server) creates the tables. A member
 role needs only rights on the data, no CREATE: clm never changes the schema from a command
 that reads, and a missing right is one `Error:` line naming it.
 
