@@ -449,3 +449,28 @@ def test_a_role_without_create_gets_no_ddl_from_a_read_command(clm, member, monk
         "has no clm tables this role can see, and it may not create them: the database's "
         "owner creates them (clm init) and grants the rights in `clm help server`"
     )
+
+
+# --- 13. set-valued fields merge as sets -------------------------------------------------------
+
+
+@pytest.mark.sqlite_only("db merge folds a copy of the file")
+def test_tags_influencers_and_collaborators_merge_as_sets(team, db_path, tmp_path):
+    clm = team
+    clm("customer", "add", "Acme", "--tag", "w", "--tag", "old", "--influencer", "bob")
+    added = clm("milestone", "add", "acme", "QBR", "--due", "+1m", "--collaborator", "bob")
+    qbr = added.stderr.split()[2]
+    copy = tmp_path / "clm (conflicted copy).db"
+    copy.write_bytes(db_path.read_bytes())
+    clm("customer", "edit", "acme", "--tag", "x", "--untag", "old", "--influencer", "mia")
+    clm("milestone", "edit", qbr, "--collaborator", "mia")
+    mine = ("--db", copy)
+    clm(*mine, "customer", "edit", "acme", "--tag", "y", "--untag", "w", "--influencer", "sam")
+    clm(*mine, "customer", "edit", "acme", "--remove-influencer", "bob")
+    clm(*mine, "milestone", "edit", qbr, "--collaborator", "amy", "--remove-collaborator", "bob")
+    clm("db", "merge", copy)
+    customer = clm.json("customer", "show", "acme")
+    assert customer["tags"] == ["x", "y"]
+    assert customer["influencers"] == ["mia", "sam"]
+    (milestone,) = [m for m in clm.json("milestone", "list") if m["title"] == "QBR"]
+    assert milestone["collaborators"] == ["amy", "mia"]
