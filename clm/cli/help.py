@@ -95,7 +95,7 @@ Examples
         """\
   names, titles, slugs, handles, tags, sources   at most 500 characters each
   a note's text, a reason, an outcome            at most 10,000 characters
-  ARR                                            0 to 1,000,000,000,000
+  ARR                                            0 to 10,000,000,000,000,000
   health, lead score                             0 to 100
   today (--today, CLM_TODAY)                     a day from 1900-01-01 to 2999-12-31
   tick --dry-run --until                         at most 3 years after today

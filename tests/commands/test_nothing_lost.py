@@ -281,19 +281,19 @@ def test_json_nested_deeply_is_refused_in_one_line(clm, tmp_path, fmt):
 
 def test_arr_is_bounded_and_reports_stay_json(clm, tmp_path):
     assert clm.error("customer", "add", "A", "--arr", "1.7e308") == (
-        "Error: invalid ARR 1.7e+308: use a number 0–1,000,000,000,000"
+        "Error: invalid ARR 1.7e+308: use a number 0–10,000,000,000,000,000"
     )
-    (tmp_path / "c.csv").write_text("name,arr\nA,1.7e308\nB,1e12\n")
+    (tmp_path / "c.csv").write_text("name,arr\nA,1.7e308\nB,1e16\n")
     assert clm.error("import", "customers", tmp_path / "c.csv") == (
         "Error: line 2, field arr: invalid value '1.7e308': use a number up to "
-        "1,000,000,000,000; nothing imported"
+        "10,000,000,000,000,000; nothing imported"
     )
-    clm("customer", "add", "A", "--arr", "1e12")
-    clm("customer", "add", "B", "--arr", "1e12")
+    clm("customer", "add", "A", "--arr", "1e16")
+    clm("customer", "add", "B", "--arr", "1e16")
     out = clm("report", "stages", "-f", "json").stdout
     assert "Infinity" not in out
     assert {row["stage"]: row["arr"] for row in __import__("json").loads(out)}["onboarding"] == (
-        2e12
+        2e16
     )
 
 
