@@ -28,7 +28,9 @@ def visible_cell(text: str) -> str:
 LINE_CHARS = 500  # names, titles, slugs, handles, tags, sources: every one-line field
 NOTE_CHARS = 10_000  # a note's text, a reason, an outcome
 LONG_FIELDS = frozenset({"text", "reason", "outcome", "blocked_reason"})
-MAX_ARR = 10**16  # ARR: ten quadrillion, exact as a float; a sum over any book stays a finite number
+MAX_ARR = (
+    10**16
+)  # ARR: ten quadrillion, exact as a float; a sum over any book stays a finite number
 
 
 def too_long(field: str, value) -> str | None:
