@@ -223,6 +223,19 @@ def parse_date(
     raise Invalid(f"invalid {what} '{text}': use {DATE_FORMS}")
 
 
+# The days clm accepts as today: rules look a century back and ahead of it, and the calendar
+# ends at 9999-12-31. (A stored date may be any day of the calendar.)
+TODAY_RANGE = (date(1900, 1, 1), date(2999, 12, 31))
+DRY_RUN_YEARS = 3  # how far ahead `tick --dry-run --until` plays, day by day
+
+
+def check_today(day: date, what: str = "--today") -> date:
+    low, high = TODAY_RANGE
+    if not low <= day <= high:
+        raise Invalid(f"invalid {what} {day}: clm's today is a day from {low} to {high}")
+    return day
+
+
 def days_between(start: date, end: date) -> int:
     """Whole days from `start` to `end` (negative when `end` is earlier)."""
     return (end - start).days

@@ -30,6 +30,7 @@ from clm.storage.engine import (  # noqa: F401
     analyze,
     clock,
     create_schema,
+    damaged_message,
     exists,
     friendly_error,
     get_meta,
@@ -47,7 +48,10 @@ from clm.storage.engine import (  # noqa: F401
 from clm.storage.files import (  # noqa: F401
     backup_path,
     damage_marker,
+    is_own_file,
+    own_file_kind,
     sqlite_meta,
+    write_private_file,
 )
 from clm.storage.statistics import (  # noqa: F401
     bigger_read_cache,

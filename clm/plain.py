@@ -3,6 +3,7 @@ made visible, spreadsheet formulas neutralised, whole numbers without `.0`, UTC 
 
 import re
 from datetime import UTC, date, datetime
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 _HIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -11,6 +12,35 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 def visible(text: str) -> str:
     """Text safe for a terminal: control characters shown as `\\x1b`, `\\u202e`, never sent."""
     return _HIDDEN.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
+_BREAKS = re.compile("[\n\t]")
+
+
+def visible_cell(text: str) -> str:
+    """Text for one cell of a table: as `visible`, and a newline or tab shown as `\\n`, `\\t`
+    too, so a name piped through a table can never forge a row or a column."""
+    return visible(_BREAKS.sub(lambda m: "\\n" if m.group() == "\n" else "\\t", text))
+
+
+# Limits on what a user can store (documented in `clm help limits`): long enough for any real
+# name or note, short enough that one field cannot swell a book, a table or an export.
+LINE_CHARS = 500  # names, titles, slugs, handles, tags, sources: every one-line field
+NOTE_CHARS = 10_000  # a note's text, a reason, an outcome
+LONG_FIELDS = frozenset({"text", "reason", "outcome", "blocked_reason"})
+MAX_ARR = (
+    10**16
+)  # ARR: ten quadrillion, exact as a float; a sum over any book stays a finite number
+
+
+def too_long(field: str, value) -> str | None:
+    """What is wrong with a text field (or each item of a list field) past its limit, or None."""
+    limit = NOTE_CHARS if field in LONG_FIELDS else LINE_CHARS
+    items = value if isinstance(value, list | tuple) else [value]
+    for item in items:
+        if isinstance(item, str) and len(item) > limit:
+            return f"{len(item):,} characters: at most {limit:,}"
+    return None
 
 
 def neutralise_formula(text: str) -> str:
@@ -48,3 +78,39 @@ def jsonable(value):
     if isinstance(value, dict):
         return {key: jsonable(item) for key, item in value.items()}
     return value
+
+
+def _secret(key: str) -> bool:
+    return "password" in key.lower()  # password, sslpassword: libpq's secrets in a query
+
+
+def has_password(url: str) -> bool:
+    """Whether a database URL carries a password, in its user part or its query string."""
+    if "://" not in url:
+        return False
+    parts = urlsplit(url)
+    try:
+        return parts.password is not None or any(
+            _secret(key) for key, _ in parse_qsl(parts.query, keep_blank_values=True)
+        )
+    except ValueError:
+        return True  # not readable enough to tell: treat it as secret
+
+
+def hide_password(url: str) -> str:
+    """The URL with every password (user part or query string) shown as ***."""
+    if "://" not in url or not has_password(url):
+        return url
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        user, host = netloc.rsplit("@", 1)
+        netloc = f"{user.split(':', 1)[0]}:***@{host}" if ":" in user else netloc
+    query = urlencode(
+        [
+            (k, "***" if _secret(k) else v)
+            for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        ],
+        safe="*/=:-",
+    )
+    return urlunsplit(parts._replace(netloc=netloc, query=query))

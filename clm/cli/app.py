@@ -72,7 +72,7 @@ class ClmRoot(LazyGroup):
             if "sqlalchemy" in sys.modules:
                 from clm.db import friendly_error
 
-                message = friendly_error(exc)
+                message = friendly_error(exc, getattr(ctx.obj, "db_target", None))
             _fail(
                 message
                 or f"unexpected {type(exc).__name__}: {exc} (CLM_DEBUG=1 shows the traceback)"

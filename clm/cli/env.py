@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, TextIO
 
-from clm.dates import Duration, parse_date, parse_duration
+from clm.dates import Duration, check_today, parse_date, parse_duration
 from clm.errors import Invalid
+from clm.plain import has_password
 
 if TYPE_CHECKING:
     from clm.db import Database
@@ -34,7 +35,7 @@ class Env:
     def from_options(cls, db: str | None, today: str | None, user: str | None) -> "Env":
         """`--db` > CLM_DB > the user data dir; `--today` > CLM_TODAY > the local date;
         `--as` > CLM_USER > none."""
-        if db and "://" in db and _has_password(db):
+        if db and has_password(db):
             # The process list is world-readable; the environment is not.
             raise Invalid(
                 "a database password on the command line is visible to other users: "
@@ -102,15 +103,13 @@ def _today(option: str | None) -> date:
     clock_day = date.today()
     frozen = os.environ.get("CLM_TODAY")
     if not option:
-        return parse_date(frozen, clock_day, "CLM_TODAY") if frozen else clock_day
+        return (
+            check_today(parse_date(frozen, clock_day, "CLM_TODAY"), "CLM_TODAY")
+            if frozen
+            else clock_day
+        )
     day = parse_date(option, clock_day, "--today")
     relative = parse_date(option, clock_day - timedelta(days=400), "--today") != day
     if frozen and relative:
-        return parse_date(option, parse_date(frozen, clock_day, "CLM_TODAY"), "--today")
-    return day
-
-
-def _has_password(url: str) -> bool:
-    from urllib.parse import urlsplit
-
-    return urlsplit(url).password is not None
+        day = parse_date(option, parse_date(frozen, clock_day, "CLM_TODAY"), "--today")
+    return check_today(day)

@@ -74,11 +74,46 @@ Examples
   CLM_USER   who you are: the author of changes, whose agenda `clm` and `clm my` show
              (--as overrides it); once the book has users, it must be one of them
   CLM_DEBUG  1: show tracebacks instead of one-line errors
+  CLM_BUSY_TIMEOUT  seconds a command waits for another's lock (default 15), on a file
+             and on a server (lock_timeout); a server statement may take 20 times as long
   NO_COLOR   no colour in tables
 
 Examples
   export CLM_DB=~/book.db CLM_USER=alice
   clm --today 2027-01-01 --as bob my
+""",
+    ),
+    "limits": (
+        "Limits on what clm stores and accepts",
+        """\
+  names, titles, slugs, handles, tags, sources   at most 500 characters each
+  a note's text, a reason, an outcome            at most 10,000 characters
+  ARR                                            0 to 10,000,000,000,000,000
+  health, lead score                             0 to 100
+  today (--today, CLM_TODAY)                     a day from 1900-01-01 to 2999-12-31
+  tick --dry-run --until                         at most 3 years after today
+  stored dates                                   any day to 9999-12-31
+  durations, terms, --every, day counts in rules at most 100 years (36,500 days)
+  one csv field, one JSON object of an import    at most 1,048,576 characters; a JSON
+                                                 object gives each field once
+The same limits hold on the command line, in imports and in merges of copies.
+""",
+    ),
+    "server": (
+        "PostgreSQL: the least rights of a member role",
+        """\
+The owner (who ran `clm init` or `clm db copy` to the server) creates the tables. A member
+role needs only rights on the data, no CREATE: clm never changes the schema from a command
+that reads, and a missing right is one `Error:` line naming it.
+
+  GRANT CONNECT ON DATABASE clm TO alice;
+  GRANT USAGE ON SCHEMA public TO alice;
+  GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO alice;
+  GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO alice;
+
+Writers take one advisory lock (a transaction lock, released at commit); a writer that waits
+longer than CLM_BUSY_TIMEOUT stops and names the session that holds it. Migrations need the
+owner: run `clm db migrate` as the owner after an upgrade.
 """,
     ),
 }

@@ -140,6 +140,27 @@ def _finite(result) -> bool:
     return all(not isinstance(item, float) or math.isfinite(item) for item in items)
 
 
+# Parameters that name or title something: one line (LINE_CHARS); other text (a note, a reason,
+# a path, a condition) is held to NOTE_CHARS.
+_ONE_LINE = frozenset(
+    {"name", "title", "slug", "handle", "tag", "untag", "source", "email", "team", "key"}
+)
+
+
+def _check_length(result, param) -> None:
+    from clm.plain import LINE_CHARS, NOTE_CHARS
+
+    limit = LINE_CHARS if param.name in _ONE_LINE else NOTE_CHARS
+    items = result if isinstance(result, list | tuple) else [result]
+    for item in items:
+        if isinstance(item, str) and len(item) > limit:
+            from clm.errors import Invalid
+
+            name = max(param.opts, key=len) if param.param_type_name == "option" else None
+            name = name or param.metavar or param.name.upper()
+            raise Invalid(f"invalid {name}: {len(item):,} characters, at most {limit:,}")
+
+
 def converter(annotation, info) -> Callable[[Any, Any], Any] | None:
     """The direct conversion of a parameter of this annotation and `ParameterInfo`, or None
     to leave it to Typer (paths, files, custom parsers, ranges, anything else)."""
@@ -200,6 +221,7 @@ def install() -> None:
                 _finite(result) and _in_bounds(result, self.parameter_info)
             ):
                 raise _refused_number(kind, value, param, self.parameter_info)
+            _check_length(result, param)
             return result
 
     def get_runtime_param(self):

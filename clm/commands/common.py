@@ -3,6 +3,7 @@ confirmation, new files."""
 
 import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -72,20 +73,27 @@ def refuse_existing(file: str, hint: str) -> None:
         raise Conflict(f"'{file}' already exists: {hint}")
 
 
-def write_new_file(file: str, text: str, force: bool = False) -> None:
-    """Write a new file readable by its owner only; with `force`, an existing file (or
-    symlink: never followed) is replaced."""
-    if force and os.path.lexists(file) and not os.path.isdir(file):
-        os.unlink(file)
-    flags = os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_NOFOLLOW", 0)
-    try:
-        descriptor = os.open(file, flags, 0o600)
-    except FileExistsError:
-        raise Conflict(f"'{file}' already exists") from None
-    except OSError as exc:
-        raise Invalid(f"cannot write '{file}': {exc.strerror}") from None
-    with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
-        stream.write(text)
+def write_new_file(env: Env, file: str, text: str, force: bool = False) -> None:
+    """Write a new file readable by its owner only, all or nothing; with `force`, an existing
+    file (or symlink: never followed) is replaced, but never the database, its journal or its
+    backups."""
+    refuse_own_file(env, file)
+    if os.path.isdir(file):
+        raise Invalid(f"'{file}' is a directory: name a file")
+    if not os.path.isdir(os.path.dirname(file) or "."):
+        raise Invalid(f"cannot write '{file}': no such directory")
+    from clm.db import write_private_file
+
+    write_private_file(Path(file), text, replace=force)
+
+
+def refuse_own_file(env: Env, file: str) -> None:
+    """clm never writes over its own database, journal or backups, whatever --force says."""
+    from clm.db import is_own_file, own_file_kind, resolve
+
+    database = resolve(env.db_target)[1]
+    if is_own_file(Path(file), database):
+        raise Conflict(f"'{file}' {own_file_kind(Path(file), database)}: write to another file")
 
 
 def check_pictures(fmt: str, svg: str | None, html: str | None) -> None:
@@ -108,5 +116,5 @@ def save_pictures(
     width = out.width if out.is_terminal else 120
     for kind, file in (("svg", svg), ("html", html)):
         if file is not None:
-            write_new_file(file, picture(parts, kind, title, width))
+            write_new_file(env, file, picture(parts, kind, title, width))
             say(env, f"Saved {what} to {file}.")

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from clm.commands.common import YesOpt
 from clm.render.output import say
 
 app = typer.Typer(
@@ -33,9 +34,10 @@ def init(
         bool,
         typer.Option(
             help="Recreate an existing database (a file is kept as a backup; a server "
-            "database's tables are dropped)."
+            "database is first copied into a SQLite file here, then its tables are dropped)."
         ),
     ] = False,
+    yes: YesOpt = False,
 ) -> None:
     """Create a database with a lifecycle template.
 
@@ -44,6 +46,14 @@ def init(
     env = ctx.obj
     from clm.domain.new_book import init_database
 
+    if force and "://" in (env.db_target or "") and not env.db_target.startswith("sqlite:"):
+        from clm.commands.common import confirm
+        from clm.db import exists
+        from clm.plain import hide_password
+
+        if exists(env.db_target):
+            where = hide_password(env.db_target)
+            confirm(env, f"drop every clm table of {where} (a copy is saved here first)", yes)
     database, saved = init_database(env.db_target, template, force)
     if saved:
         say(env, f"Saved the old database as {saved}.")
@@ -99,9 +109,10 @@ def path(ctx: typer.Context) -> None:
     """
     env = ctx.obj
     from clm.db import resolve
+    from clm.plain import hide_password
 
     url, file = resolve(env.db_target)
-    env.stdout.write(f"{file if file is not None else url}\n")
+    env.stdout.write(f"{file if file is not None else hide_password(url)}\n")
 
 
 @app.command("check")
@@ -129,9 +140,9 @@ def check(ctx: typer.Context) -> None:
     for problem in problems:
         env.stdout.write(f"problem: {problem}\n")
     if problems:
-        raise ClmError(
-            f"{database.describe()} is damaged: restore a backup (clm db backup makes one)"
-        )
+        from clm.db import damaged_message
+
+        raise ClmError(damaged_message(str(database.path), problems[0]))
     env.stdout.write("integrity: ok\n")
     if database.damaged:
         damage_marker(database.path).unlink()

@@ -12,6 +12,7 @@ from clm.commands.common import (
     SvgOpt,
     check_pictures,
     refuse_existing,
+    refuse_own_file,
     save_pictures,
     write_new_file,
 )
@@ -57,15 +58,17 @@ def export(
     env = ctx.obj
     from clm.domain.model_file import read_model, to_toml
 
-    if file not in (None, "-") and not force:
-        refuse_existing(file, "pass --force to overwrite it")
+    if file not in (None, "-"):
+        refuse_own_file(env, file)
+        if not force:
+            refuse_existing(file, "pass --force to overwrite it")
     with env.database().read() as conn:
         model = read_model(conn)
     text = to_toml(model)
     if file in (None, "-"):
         env.stdout.write(text)
         return
-    write_new_file(file, text, force)
+    write_new_file(env, file, text, force)
     counts = ", ".join(f"{len(model[part])} {part}" for part in ("stages", "rules", "playbooks"))
     say(env, f"Wrote the model to {file} ({counts}).")
 

@@ -266,14 +266,15 @@ def dashboard(
     Example: clm report dashboard --html book.html --since 2026-10-01
     """
     env = ctx.obj
-    from clm.commands.common import refuse_existing, write_new_file
+    from clm.commands.common import refuse_existing, refuse_own_file, write_new_file
     from clm.domain.reports import dashboard
     from clm.render.dashboard import render
 
+    refuse_own_file(env, html)
     if not force:
         refuse_existing(html, "pass --force to overwrite it")
     start = env.date(since, "--since")
     with env.database().read() as conn:
         data = dashboard(conn, env.today, start)
-    write_new_file(html, render(data), force=force)
+    write_new_file(env, html, render(data), force=force)
     say(env, f"Wrote the dashboard to {html}.")

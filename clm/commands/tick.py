@@ -56,9 +56,17 @@ def tick(
     from clm.rules import run_ticks
 
     env = ctx.obj
+    from clm.dates import DRY_RUN_YEARS, Duration, check_today
+
     if today is not None:
-        env.today = env.date(today, "--today")
+        env.today = check_today(env.date(today, "--today"))
     last = env.date(until, "--until") or env.today
+    furthest = Duration(DRY_RUN_YEARS, "y").shift(env.today)
+    if last > furthest:
+        raise Invalid(
+            f"invalid --until {last}: a dry run plays at most {DRY_RUN_YEARS} years ahead "
+            f"(to {furthest}); start a later one with --today"
+        )
     if (until or trying) and not dry_run:
         raise Invalid("--until and --try play what would happen: use them with --dry-run")
     if last < env.today:

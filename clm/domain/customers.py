@@ -24,12 +24,13 @@ from clm.db import utcnow
 from clm.domain.engine.fields import with_change_days
 from clm.domain.health import health_history, log_health, sparkline
 from clm.domain.holidays import days_off_for
-from clm.domain.records import get_customer, new_row, update_row
+from clm.domain.records import get_customer, new_row, set_member_stamps, update_row, user_uuids
 from clm.domain.stages import entry_stage, get_stage
 from clm.domain.transitions import enter_stage, record_transition, run_stage_playbooks
 from clm.domain.users import default_owner, get_user, user_ids
 from clm.errors import Conflict, Invalid
 from clm.lifecycle import RENEWAL_MILESTONE, RENEWAL_STAGE
+from clm.plain import MAX_ARR
 from clm.storage.tables import (
     customer_influencers,
     customer_tags,
@@ -76,7 +77,7 @@ def _check_metric(value, what: str, low: float, high: float | None = None):
     if value is not None and not math.isfinite(value):
         raise Invalid(f"invalid {what} {value}: use a finite number")
     if value is not None and (value < low or (high is not None and value > high)):
-        accepted = f"{low}–{high}" if high is not None else f"{low} or more"
+        accepted = f"{low}–{high:,}" if high is not None else f"{low} or more"
         raise Invalid(f"invalid {what} {value}: use a number {accepted}")
     return value
 
@@ -98,7 +99,7 @@ def _check_tags(tags: Iterable[str]) -> list[str]:
 
 def _metrics(arr=None, health=None, lead_score=None) -> dict:
     values = {
-        "arr": _check_metric(arr, "ARR", 0),
+        "arr": _check_metric(arr, "ARR", 0, MAX_ARR),
         "health": _check_metric(health, "health", 0, 100),
         "lead_score": _check_metric(lead_score, "lead score", 0, 100),
     }
@@ -452,18 +453,22 @@ def edit_customer(
     if renewal is not None and renewal <= start:
         raise Invalid(f"invalid renewal {renewal}: it must be after the start {start}")
     changes = {key: value for key, value in changes.items() if getattr(customer, key) != value}
-    touched = []
-    if _relink(
+    touched, members = [], []
+    added, removed = _relink(
         conn, customer_tags, "tag", customer.id, _check_tags(add_tags), _check_tags(remove_tags)
-    ):
+    )
+    if added or removed:
         touched.append("tags")
+        members += set_member_stamps("tags", added, removed)
     add_ids, remove_ids = user_ids(conn, add_influencers), user_ids(conn, remove_influencers)
-    if _relink(
+    added, removed = _relink(
         conn, customer_influencers, "user_id", customer.id, add_ids.values(), remove_ids.values()
-    ):
+    )
+    if added or removed:
         touched.append("influencers")
-    # Tags and influencers merge as whole fields of the customer: stamped on it.
-    update_row(conn, customers, customer, with_change_days(changes, today), touched)
+        members += set_member_stamps("influencers", *user_uuids(conn, added, removed))
+    # Tags and influencers merge as sets: each member added or removed is stamped on the row.
+    update_row(conn, customers, customer, with_change_days(changes, today), touched, members)
     _note_date_changes(conn, today, by, customer, changes)
     if "health" in changes:
         log_health(conn, [(customer.id, today, changes["health"])])
@@ -488,8 +493,8 @@ def _note_date_changes(conn: Connection, today: date, by: str | None, customer, 
             add_note(conn, today, by, customer.slug, text, kind=field)
 
 
-def _relink(conn: Connection, table, column: str, customer_id: int, add, remove) -> bool:
-    """Add and remove link rows; whether anything changed."""
+def _relink(conn: Connection, table, column: str, customer_id: int, add, remove) -> tuple:
+    """Add and remove link rows; the values added and those removed."""
     present = set(conn.scalars(select(table.c[column]).where(table.c.customer_id == customer_id)))
     to_add = [value for value in add if value not in present]
     to_remove = [value for value in remove if value in present]
@@ -499,7 +504,7 @@ def _relink(conn: Connection, table, column: str, customer_id: int, add, remove)
         conn.execute(
             delete(table).where(table.c.customer_id == customer_id, table.c[column].in_(to_remove))
         )
-    return bool(to_add or to_remove)
+    return to_add, to_remove
 
 
 def move_customer(

@@ -55,6 +55,8 @@ GIVE_WAY = {
     "uq_users_team_default_owner": {"default_owner": False},
 }
 SYSTEM = ("id", "uuid", "created_at", "updated_at", "stamps")
+# Link fields that merge as sets, member by member (see _merge_set); `remind` stays one value.
+SET_FIELDS = ("tags", "influencers", "collaborators")
 
 
 @cache
@@ -175,6 +177,9 @@ def merge_fields(mine: dict, theirs: dict) -> dict:
     for name in mine:
         if name in SYSTEM:
             continue
+        if name in SET_FIELDS:
+            merged[name] = _merge_set(name, (mine, my_stamps), (theirs, their_stamps))
+            continue
         a, b = _stamp(my_stamps, name), _stamp(their_stamps, name)
         if (b, repr(theirs[name])) > (a, repr(mine[name])):
             merged[name] = theirs[name]
@@ -184,6 +189,32 @@ def merge_fields(mine: dict, theirs: dict) -> dict:
     merged["stamps"] = json.dumps(stamps, sort_keys=True)
     merged["updated_at"] = max(mine["updated_at"], theirs["updated_at"])
     return merged
+
+
+def _merge_set(name: str, *sides: tuple[dict, dict]) -> tuple:
+    """A set field (tags, influencers, collaborators) from two versions, member by member: a
+    member is kept when its latest addition on either copy is later than its latest removal.
+    A member with no stamp of its own (added with the row, or by an import) counts as added
+    when the row was made."""
+    added, removed = f"{name}+", f"{name}-"
+    members = {values[0] for row, _ in sides for values in row[name]}
+    members |= {
+        key[len(added) :]
+        for _, stamps in sides
+        for key in stamps
+        if key.startswith((added, removed))
+    }
+    kept = []
+    for member in members:
+        latest_add = max(
+            stamps.get(added + member)
+            or ((stamps.get(CREATED) or "0") if (member,) in row[name] else "")
+            for row, stamps in sides
+        )
+        latest_remove = max(stamps.get(removed + member, "") for _, stamps in sides)
+        if latest_add > latest_remove:
+            kept.append((member,))
+    return tuple(sorted(kept, key=repr))
 
 
 def _links_of(table: Table) -> list[Link]:
@@ -331,10 +362,12 @@ def _give_way_row(table, index: str, row: dict, final, conn, report: Report, win
     label = f"{table.name} {winner['uuid'][:8]} and {row['uuid'][:8]}"
     if isinstance(how, str):
         taken = {r[how] for r in final.values()}
-        width, value = 4, row[how]
-        while f"{value}-{row['uuid'][:width]}" in taken:
+        # The suffix comes from the uuid's random end (its start is a time, shared by rows made
+        # in the same moment), so each row gets its own whichever order the copies merge in.
+        width, value, tail = 4, row[how], row["uuid"].replace("-", "")
+        while f"{value}-{tail[-width:]}" in taken:
             width += 2
-        changes = {how: f"{value}-{row['uuid'][:width]}"}
+        changes = {how: f"{value}-{tail[-width:]}"}
         report.clashes.append(
             f"{how} '{value}' was taken in both copies ({label}): the later one is now "
             f"'{changes[how]}'"

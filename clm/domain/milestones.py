@@ -20,7 +20,14 @@ from clm.dates import Duration, parse_duration
 from clm.db import bigger_write_cache, insert_ignore, insert_new, utcnow
 from clm.domain.holidays import holiday_days
 from clm.domain.list_filters import list_filters
-from clm.domain.records import find_by_id, new_row, new_uuid, update_row
+from clm.domain.records import (
+    find_by_id,
+    new_row,
+    new_uuid,
+    set_member_stamps,
+    update_row,
+    user_uuids,
+)
 from clm.domain.users import user_ids
 from clm.errors import Conflict, Invalid
 from clm.storage.tables import (
@@ -540,9 +547,11 @@ def edit_milestone(
         conn.execute(link.insert(), [{"milestone_id": row.id, "user_id": i} for i in add])
     if remove:
         conn.execute(delete(link).where(link.c.milestone_id == row.id, link.c.user_id.in_(remove)))
+    members = []
     if add or remove:
         touched.append("collaborators")
-    update_row(conn, milestones, row, changes, touched)
+        members = set_member_stamps("collaborators", *user_uuids(conn, add, remove))
+    update_row(conn, milestones, row, changes, touched, members)
     return [key for key in changes if key not in ("anchor", "occurrence")] + touched
 
 

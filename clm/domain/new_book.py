@@ -4,7 +4,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, delete
 
-from clm.db import Database, exists, recreate, resolve, set_meta
+from clm.db import Database, backup_path, exists, recreate, resolve, set_meta
 from clm.domain.playbooks import install_playbooks
 from clm.domain.records import new_row
 from clm.errors import Conflict, Invalid
@@ -20,11 +20,26 @@ def init_database(target: str | None, template: str, force: bool) -> tuple[Datab
     if exists(target):
         if not force:
             on_file = resolve(target)[1] is not None
-            kept = "a backup is kept" if on_file else "its tables are dropped: pg_dump it first"
+            kept = "a backup is kept" if on_file else "a copy is saved as a SQLite file first"
             raise Conflict(f"the database already exists: pass --force to recreate it ({kept})")
-        saved = recreate(target)
+        if resolve(target)[1] is None:
+            saved = _dump_server(target)
+        saved = recreate(target) or saved
     database = Database.open(target, on_create=lambda conn: install_template(conn, template))
     return database, saved
+
+
+def _dump_server(target: str) -> Path:
+    """Before a server database's tables are dropped: the whole of it copied into a new SQLite
+    file in the current directory (`clm --db FILE db copy URL` brings it back)."""
+    from clm.domain.db_copy import copy_database
+
+    server = Database.open(target, on_create=lambda conn: None)
+    name = server.engine.url.database or "server"
+    dump = backup_path(Path.cwd() / f"clm-{name}.db", "before-init")
+    copy_database(server, str(dump))
+    server.engine.dispose()
+    return dump
 
 
 def install_template(conn: Connection, name: str = DEFAULT_TEMPLATE) -> None:

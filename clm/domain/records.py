@@ -16,6 +16,12 @@ HANDLE = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}", re.ASCII)
 CREATED = "*"
 
 
+def member_stamp(field: str, member: str, added: bool) -> str:
+    """The stamp key of one member of a set field added (`tags+vip`) or removed (`tags-vip`):
+    a merge keeps a member when its latest addition is later than its latest removal."""
+    return f"{field}{'+' if added else '-'}{member}"
+
+
 class UuidSource:
     """New uuids, as the database stores them, in increasing order: version 7 (RFC 9562),
     the time in milliseconds then a counter from a random start (its method 2). A table's
@@ -62,14 +68,15 @@ def new_row(conn: Connection, **fields) -> dict:
     } | fields
 
 
-def update_row(conn: Connection, table: Table, row, changes: dict, touched=()) -> None:
+def update_row(conn: Connection, table: Table, row, changes: dict, touched=(), members=()) -> None:
     """Write `changes` to one row, stamping each changed field for merging copies later;
-    `touched` names fields stored elsewhere (link tables) that changed too."""
+    `touched` names fields stored elsewhere (link tables) that changed too, and `members` the
+    members of such a set added or removed (`member_stamp`), so copies merge it as a set."""
     if not changes and not touched:
         return
     stamps = json.loads(row.stamps)
     stamp = clock(conn).stamp()
-    stamps.update(dict.fromkeys([*changes, *touched], stamp))
+    stamps.update(dict.fromkeys([*changes, *touched, *members], stamp))
     conn.execute(
         update(table)
         .where(table.c.id == row.id)
@@ -123,3 +130,23 @@ def find_live(conn: Connection, table: Table, key_column: str, key: str, kind: s
 def get_customer(conn: Connection, slug: str):
     """The live customer with this slug, else NotFound with the closest slugs."""
     return find_live(conn, customers, "slug", slug.strip().lower(), "customer")
+
+
+def set_member_stamps(field: str, added, removed) -> list[str]:
+    """The stamp keys of the members of a set field added and removed by one edit."""
+    return [member_stamp(field, str(m), True) for m in added] + [
+        member_stamp(field, str(m), False) for m in removed
+    ]
+
+
+def user_uuids(conn: Connection, *id_lists) -> list[list[str]]:
+    """Each list of user ids as the users' uuids: a set of users merges by uuid."""
+    from clm.storage.tables import users
+
+    wanted = {i for ids in id_lists for i in ids}
+    found = (
+        dict(conn.execute(select(users.c.id, users.c.uuid).where(users.c.id.in_(wanted))).all())
+        if wanted
+        else {}
+    )
+    return [[found[i] for i in ids] for ids in id_lists]

@@ -10,7 +10,7 @@ from enum import StrEnum
 from itertools import chain, islice
 from typing import Any
 
-from clm.plain import jsonable, neutralise_formula, number, utc_text, visible
+from clm.plain import jsonable, neutralise_formula, number, utc_text, visible, visible_cell
 from clm.render import Streams
 
 # The most rows a table on a terminal lays out with Rich; a longer one is written plain.
@@ -116,17 +116,19 @@ def say(env: Streams, message: str) -> None:
     env.stderr.write(visible(message) + "\n")
 
 
-def _shown(value, col: Col) -> str:
-    """A cell as people read it: thousands separators, comma-joined lists, visible controls."""
+def _shown(value, col: Col, one_line: bool = True) -> str:
+    """A cell as people read it: thousands separators, comma-joined lists, visible controls; in
+    a table (`one_line`) a newline too, so no name can forge a row."""
+    seen = visible_cell if one_line else visible
     if type(value) is str:
-        return visible(value)
+        return seen(value)
     if col.number and isinstance(value, int | float) and not isinstance(value, bool):
         return f"{number(value):,}"
     if col.money and isinstance(value, int | float):
         return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
     if isinstance(value, list | tuple):
-        return visible(", ".join(map(_plain, value)))
-    return visible(_plain(value))
+        return seen(", ".join(map(_plain, value)))
+    return seen(_plain(value))
 
 
 def _width(text: str) -> int:
@@ -198,7 +200,7 @@ def _write_plain_record(out, title: str, record: dict, fields: Sequence[Col], se
     section's title and plain table."""
     out.write(visible(title) + "\n")
     lines = [
-        (col.title, _shown(record.get(col.key), col))
+        (col.title, _shown(record.get(col.key), col, one_line=False))
         for col in fields
         if record.get(col.key) not in (None, "", [])
     ]

@@ -7,7 +7,6 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from sqlalchemy import (
     Connection,
@@ -21,6 +20,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.pool import NullPool
 
 from clm.errors import ClmError, Invalid
+from clm.plain import has_password, hide_password
 from clm.storage import migrations as migrations_module
 from clm.storage.clock import Clock, utcnow
 from clm.storage.files import (
@@ -36,9 +36,21 @@ from clm.storage.files import (
 from clm.storage.statistics import has_statistics, refresh_statistics, server_statistics
 from clm.storage.tables import meta, metadata, migrations
 
-# How long a writer waits for another's write lock before "database busy" (CLM_BUSY_TIMEOUT
-# seconds overrides it).
-BUSY_TIMEOUT_MS = int(float(os.environ.get("CLM_BUSY_TIMEOUT", "15")) * 1000)
+
+def busy_timeout_ms() -> int:
+    """How long a command waits for another's lock before "database busy": CLM_BUSY_TIMEOUT
+    seconds, 15 by default; on a server, lock_timeout (and 20 times it, statement_timeout)."""
+    text = os.environ.get("CLM_BUSY_TIMEOUT", "15")
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds <= 86_400:
+        raise Invalid(f"invalid CLM_BUSY_TIMEOUT '{text}': use seconds from 0.001 to 86400")
+    return max(1, int(seconds * 1000))
+
+
+STATEMENT_TIMEOUT_TIMES = 20  # a statement may run this many lock waits long
 # Every write on a server takes this transaction-level advisory lock: the PostgreSQL
 # counterpart of SQLite's BEGIN IMMEDIATE, so read-modify-write commands never lose updates.
 PG_WRITE_LOCK = 0x636C6D  # "clm"
@@ -64,22 +76,21 @@ def resolve(target: str | None) -> tuple[str, Path | None]:
         return target, None
     else:
         raise Invalid(
-            f"unsupported database '{target}': use a file path, sqlite:///PATH or postgresql://…"
+            f"unsupported database '{hide_password(target)}': use a file path, sqlite:///PATH or postgresql://…"
         )
     return f"sqlite:///{path}", path
 
 
 def _sqlite_engine(url: str):
-    engine = create_engine(
-        url, poolclass=NullPool, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000}
-    )
+    busy_ms = busy_timeout_ms()
+    engine = create_engine(url, poolclass=NullPool, connect_args={"timeout": busy_ms / 1000})
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_conn, _record):
         dbapi_conn.isolation_level = None  # transactions are begun below, not by pysqlite
         for pragma in (
             "foreign_keys=ON",
-            f"busy_timeout={BUSY_TIMEOUT_MS}",
+            f"busy_timeout={busy_ms}",
             # Not WAL: sync services copy -wal/-shm apart from the db and corrupt it.
             "journal_mode=DELETE",
             "synchronous=FULL",
@@ -96,8 +107,9 @@ def _sqlite_engine(url: str):
 
 
 def _postgres_engine(url: str):
+    busy_ms = busy_timeout_ms()
     try:
-        engine = create_engine(url, poolclass=NullPool)
+        engine = create_engine(url, poolclass=NullPool, connect_args={"application_name": "clm"})
     except ModuleNotFoundError as exc:
         raise ClmError("PostgreSQL needs the driver: pip install 'clm[postgres]'") from exc
     for table in metadata.tables.values():
@@ -110,6 +122,10 @@ def _postgres_engine(url: str):
         # Timestamps read back in UTC whatever the server's or the client's (PGTZ) zone, as
         # they do from SQLite, so SQL on dates of timestamps agrees on every machine.
         dbapi_conn.execute("SET TIME ZONE 'UTC'")
+        # Every wait has a bound: a lock held elsewhere (clm's advisory write lock, which any
+        # role that can connect can take, or a row lock) ends in "database busy", not a hang.
+        dbapi_conn.execute(f"SET lock_timeout = {busy_ms}")
+        dbapi_conn.execute(f"SET statement_timeout = {busy_ms * STATEMENT_TIMEOUT_TIMES}")
         dbapi_conn.commit()
 
     @event.listens_for(engine, "begin")
@@ -149,10 +165,9 @@ class Database:
         except DBAPIError as exc:
             if db.damaged:
                 raise ClmError(db.damaged) from None
-            if path is not None and "not a database" in str(exc.orig):
-                raise ClmError(
-                    f"cannot read '{path}': {exc.orig} (damaged?): restore it from a backup"
-                ) from None
+            message = friendly_error(exc, target)
+            if message:
+                raise ClmError(message) from None
             raise
         if version is None:
             db._create(on_create)
@@ -169,7 +184,7 @@ class Database:
         if self.is_sqlite:
             return str(self.path)
         # As people write it (a plain postgresql:// means psycopg), any password hidden.
-        return self.engine.url.set(drivername="postgresql").render_as_string()
+        return hide_password(self.engine.url.set(drivername="postgresql").render_as_string())
 
     @contextmanager
     def connect(self, write: bool, dry_run: bool = False) -> Iterator[Connection]:
@@ -177,6 +192,16 @@ class Database:
         does all its work and rolls it back: what it shows is exactly what would happen."""
         if write and self.damaged:
             raise ClmError(self.damaged)
+        try:
+            with self._transaction(write, dry_run) as conn:
+                yield conn
+        except OperationalError as exc:
+            if self.is_sqlite or "lock timeout" not in str(exc.orig):
+                raise
+            raise ClmError(lock_holder_message(self)) from None
+
+    @contextmanager
+    def _transaction(self, write: bool, dry_run: bool) -> Iterator[Connection]:
         with self.engine.connect() as conn:
             if write:
                 conn.execution_options(clm_write=True)
@@ -205,13 +230,28 @@ class Database:
         try:
             with self.read() as conn:
                 value = conn.scalar(select(meta.c.value).where(meta.c.key == "schema_version"))
-        except (OperationalError, DBAPIError):
+        except (OperationalError, DBAPIError) as exc:
+            if "permission denied" in str(exc.orig):
+                raise ClmError(friendly_error(exc)) from None
             if inspect(self.engine).get_table_names():
                 raise ClmError(f"{self.describe()} is not a clm database") from None
             return None
         return int(value)
 
     def _create(self, on_create: Callable[[Connection], None]) -> None:
+        try:
+            self._create_tables(on_create)
+        except DBAPIError as exc:
+            text = str(exc.orig)
+            if self.is_sqlite or not ("permission denied" in text or "no schema" in text):
+                raise
+            raise ClmError(
+                f"{self.describe()} has no clm tables this role can see, and it may not create "
+                "them: the database's owner creates them (clm init) and grants the rights in "
+                "`clm help server`"
+            ) from None
+
+    def _create_tables(self, on_create: Callable[[Connection], None]) -> None:
         with self.write() as conn:
             if inspect(conn).has_table(meta.name):  # another process created it meanwhile
                 return
@@ -254,7 +294,19 @@ class Database:
         writers elsewhere wait rather than tear it), private to its owner and checked. `mark`
         records it as a backup, so it is not taken for a conflicted copy beside the db."""
         create_private_file(dest, exclusive=True)
-        source = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000)
+        try:
+            self._backup_into(dest, mark)
+        except BaseException as exc:
+            # No empty or partial backup left behind: a retry would call it "already exists".
+            for leftover in (dest, Path(f"{dest}-journal")):
+                leftover.unlink(missing_ok=True)
+            if isinstance(exc, sqlite3.Error):
+                raise ClmError(f"cannot write the backup {dest}: {exc}; nothing was kept") from None
+            raise
+        return dest
+
+    def _backup_into(self, dest: Path, mark: bool) -> None:
+        source = sqlite3.connect(self.path, timeout=busy_timeout_ms() / 1000)
         target = sqlite3.connect(dest)
         try:
             source.backup(target)
@@ -270,7 +322,6 @@ class Database:
             source.close()
         if status != "ok":
             raise ClmError(f"the backup {dest} does not check out ({status}): keep the db as is")
-        return dest
 
     def _check_recovery(self, saved: tuple[Path, Path] | None) -> None:
         """After a hot journal: let SQLite roll it back, then check the result before any write.
@@ -331,19 +382,84 @@ def clock(conn: Connection) -> Clock:
     return conn.info["clm_clock"]
 
 
-def friendly_error(exc: BaseException) -> str | None:
-    """A one-line message for a database error a user can act on, or None."""
+def friendly_error(exc: BaseException, target: str | None = None) -> str | None:
+    """A one-line message for a database error, saying what to do: never the SQL, its
+    parameters (customer data) or a link to SQLAlchemy's docs. None for other errors."""
     text = str(getattr(exc, "orig", exc))
+    first = (text.strip().splitlines() or [""])[0].strip()
     if "database is locked" in text or "database is busy" in text:
         return "database busy: another clm is writing; try again in a moment"
+    if "lock timeout" in text or "canceling statement due to statement timeout" in text:
+        return (
+            "database busy: another session held a lock for longer than CLM_BUSY_TIMEOUT "
+            f"({busy_timeout_ms() / 1000:g} s); try again in a moment"
+        )
+    if "disk is full" in text or "No space left on device" in text or "disk full" in text:
+        return "the disk is full: nothing was changed; free some space and run the command again"
+    if "malformed" in text or "file is not a database" in text:
+        return damaged_message(target, first)
     if "unable to open database" in text or "readonly database" in text:
-        return f"cannot open the database: {text}"
+        return f"cannot open the database: {first}"
+    if "permission denied" in text or "must be owner" in text:
+        return (
+            f"the database role lacks a right ({first}): ask the database's owner to grant "
+            "the rights in `clm help server`"
+        )
     if "could not connect" in text or "connection failed" in text:
-        first = text.splitlines()[0]
         if first.rstrip().endswith("does not exist") and "database" in first:
             first += " (create it with createdb NAME)"
         return f"cannot connect to the database server: {first}"
+    if isinstance(exc, DBAPIError):
+        return f"database error: {first} (CLM_DEBUG=1 shows the details)"
     return None
+
+
+def lock_holder_message(database: Database) -> str:
+    """Who holds the lock a writer waited for in vain (clm's advisory write lock), as far as
+    the server tells: its session, role, client and how long; else a plain "busy"."""
+    waited = f"{busy_timeout_ms() / 1000:g} s"
+    query = (
+        "SELECT a.pid, a.usename, a.application_name, a.client_addr, "
+        "extract(epoch FROM now() - coalesce(a.xact_start, a.backend_start)) "
+        "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+        "WHERE l.locktype = 'advisory' AND l.granted AND l.objid = %(key)s "
+        "AND a.pid <> pg_backend_pid() LIMIT 1"
+    )
+    try:
+        with database.engine.connect() as conn:
+            row = conn.exec_driver_sql(query, {"key": PG_WRITE_LOCK}).first()
+    except DBAPIError:
+        row = None
+    if row is None:
+        return (
+            f"database busy: another session held a lock for longer than CLM_BUSY_TIMEOUT "
+            f"({waited}); try again in a moment"
+        )
+    pid, role, app, client, seconds = row
+    who = f"session {pid} ({app or 'no application name'}, role {role}"
+    who += f", from {client})" if client else ", local)"
+    return (
+        f"database busy: {who} has held clm's write lock for {float(seconds or 0):.0f} s "
+        f"(waited {waited}, CLM_BUSY_TIMEOUT); try again when it is done, or ask the "
+        f"database's owner to end it: SELECT pg_terminate_backend({pid})"
+    )
+
+
+def damaged_message(target: str | None, why: str) -> str:
+    """A database SQLite cannot read: what to do, with the newest backup beside it."""
+    try:
+        path = resolve(target)[1]
+    except ClmError:
+        path = None
+    if path is None:
+        return f"the database is damaged ({why}): restore it from a dump"
+    newest = newest_backup(path)
+    restore = (
+        f"the newest backup is {newest}: copy it over the db"
+        if newest
+        else "no backup was found beside it: restore a copy you keep elsewhere"
+    )
+    return f"{path} is damaged ({why}): {restore}"
 
 
 def recreate(target: str | None) -> Path | None:
@@ -374,8 +490,14 @@ def integrity_problems(database: Database) -> list[str]:
     """SQLite's integrity and foreign key checks, as lines; empty when the file is sound."""
     if not database.is_sqlite:
         return []
+    try:
+        with database.read() as conn:
+            problems = [
+                r[0] for r in conn.exec_driver_sql("PRAGMA integrity_check") if r[0] != "ok"
+            ]
+    except DBAPIError as exc:
+        return [str(exc.orig)]
     with database.read() as conn:
-        problems = [r[0] for r in conn.exec_driver_sql("PRAGMA integrity_check") if r[0] != "ok"]
         problems += [
             f"foreign key: {table} row {rowid} points to a missing {parent}"
             for table, rowid, parent, _ in conn.exec_driver_sql("PRAGMA foreign_key_check")
@@ -460,7 +582,7 @@ def snapshot(database: Database) -> Iterator[Connection]:
 def open_empty(target: str) -> Database:
     """The database at `target` (a path or a URL) to copy into: a new (or empty) file, or a
     server database without tables. Anything else is refused: a copy never overwrites."""
-    if "://" in target and urlsplit(target).password:
+    if has_password(target):
         raise Invalid(
             "a database password on the command line is visible to other users: "
             "use PGPASSWORD or ~/.pgpass"

@@ -6,7 +6,7 @@ import shutil
 import sqlite3
 from pathlib import Path
 
-from clm.errors import ClmError, Invalid, NotFound
+from clm.errors import ClmError, Conflict, Invalid, NotFound
 from clm.storage.clock import utcnow
 
 
@@ -48,6 +48,59 @@ def create_private_file(path: Path, exclusive: bool = False, make_parents: bool 
     except FileExistsError:
         if exclusive:
             raise ClmError(f"'{path}' already exists") from None
+
+
+def is_own_file(target: Path, database: Path | None) -> bool:
+    """Whether `target` is the database itself, its journal, its damage marker or one of the
+    backups clm keeps beside it: files no `--output`/`--force` may ever write over."""
+    if database is None:
+        return False
+    real, db = Path(os.path.realpath(target)), Path(os.path.realpath(database))
+    if real.parent == db.parent and real.name.startswith(db.name):
+        rest = real.name[len(db.name) :]
+        if rest in ("", "-journal", "-wal", "-shm", ".damaged") or (
+            rest.startswith(".") and rest.endswith(".bak")
+        ):
+            return True
+    try:
+        return target.exists() and os.path.samefile(target, database)
+    except OSError:
+        return False
+
+
+def own_file_kind(target: Path, database: Path) -> str:
+    """How to name one of the database's own files in a refusal."""
+    same = os.path.realpath(target) == os.path.realpath(database)
+    if same or (target.exists() and os.path.samefile(target, database)):
+        return "is the database itself"
+    return "is one of the database's own files (its journal or a backup)"
+
+
+def write_private_file(file: Path, text: str, replace: bool = False) -> None:
+    """Write `text` as `file`, readable by its owner only, all or nothing: into a temporary
+    file beside it, synced, then linked in (or with `replace`, renamed over an existing file
+    or link, never following it). A full disk or a crash leaves no empty or partial `file`
+    that a retry would then call "already exists"."""
+    import tempfile
+
+    descriptor, temporary = tempfile.mkstemp(
+        prefix=f".{file.name}.", suffix=".tmp", dir=file.parent
+    )
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        if replace:
+            os.replace(temporary, file)
+        else:
+            os.link(temporary, file)  # fails if `file` exists, even a dangling link
+    except FileExistsError:
+        raise Conflict(f"'{file}' already exists") from None
+    except OSError as exc:
+        raise Invalid(f"cannot write '{file}': {exc.strerror}; nothing was written") from None
+    finally:
+        Path(temporary).unlink(missing_ok=True)
 
 
 SQLITE_HEADER = b"SQLite format 3\x00"

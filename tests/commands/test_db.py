@@ -72,9 +72,9 @@ def test_init_force_recreates_the_database_on_any_backend(clm):
     clm("customer", "add", "Acme")
     refusal = clm.error("init")
     assert "pass --force" in refusal
-    # A file is set aside as a backup; a server's tables are not: the refusal says which.
-    assert ("pg_dump it first" in refusal) == ON_PG
-    clm("init", "--force", "--template", "simple")
+    # A file is set aside as a backup; a server is copied into a file first: it says which.
+    assert ("a copy is saved as a SQLite file" in refusal) == ON_PG
+    clm("init", "--force", "--yes", "--template", "simple")
     assert [s["key"] for s in clm.json("stage", "list")] == [
         "onboarding",
         "active",
@@ -109,7 +109,8 @@ def test_a_file_that_is_not_sqlite_or_is_unreadable_is_refused_in_one_line(clm, 
     torn = tmp_path / "torn.db"
     torn.write_bytes(b"SQLite format 3\x00" + b"\xff" * 200)
     assert clm.error("--db", torn, "customer", "list") == (
-        f"Error: cannot read '{torn}': file is not a database (damaged?): restore it from a backup"
+        f"Error: {torn} is damaged (file is not a database): no backup was found beside it: "
+        "restore a copy you keep elsewhere"
     )
 
 

@@ -49,8 +49,9 @@ def test_edits_stamp_each_changed_field_and_date_metrics(db_path):
     with db.read() as conn:
         row = conn.execute(customers_table.select()).one()
     stamps = json.loads(row.stamps)
-    assert set(stamps) == {"*", "health", "health_on", "tags"}
-    assert stamps["health"] == stamps["tags"] > stamps["*"]
+    # Tags merge as a set: the member added is stamped too (issue 25).
+    assert set(stamps) == {"*", "health", "health_on", "tags", "tags+risk"}
+    assert stamps["health"] == stamps["tags"] == stamps["tags+risk"] > stamps["*"]
     assert (row.health, row.health_on) == (30, date(2026, 12, 1))
 
 

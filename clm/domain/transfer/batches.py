@@ -32,7 +32,7 @@ from clm.domain.records import CREATED, new_uuid
 from clm.domain.transfer import values as v
 from clm.domain.transfer.files import BadRow, Records
 from clm.errors import did_you_mean
-from clm.plain import jsonable
+from clm.plain import jsonable, too_long
 from clm.problems import Problem, Problems, listed
 from clm.storage.tables import users
 
@@ -201,6 +201,9 @@ class Importer:
         for column in self.defaulted:
             if values.get(column, 0) is None:
                 del values[column]
+        for column, value in values.items():
+            if (wrong := too_long(column, value)) is not None:
+                self.problem(line, column, wrong)
         self.check(line, values)
         return values if self.problem_count == before else None
 
@@ -250,15 +253,17 @@ class Importer:
     def _distinct(self, batch: list[tuple[int, dict]]) -> list[tuple[int, dict]]:
         """The rows of a batch that share no key with an earlier row of it. (Earlier batches
         are in the database by now: `match` finds what a row shares with them.)"""
-        seen: dict[tuple[str, object], int] = {}
+        seen: dict[tuple[str, object], tuple[int, int]] = {}
         distinct = []
-        for line, values in batch:
+        for index, (line, values) in enumerate(batch):
             clash = False
             for column, key in self.keys(values):
-                earlier = seen.setdefault((column, key), line)
-                if earlier != line:
+                # By row, not by line: a JSON array on one line has many rows on it.
+                earlier, first = seen.setdefault((column, key), (line, index))
+                if first != index:
                     shown = key[1] if isinstance(key, tuple) else key
-                    self.problem(line, column, f"'{_cell(shown)}' is also on line {earlier}")
+                    where = "in an earlier object of line" if earlier == line else "on line"
+                    self.problem(line, column, f"'{_cell(shown)}' is also {where} {earlier}")
                     clash = True
                     break
             if not clash:

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO, NamedTuple, TextIO
 
+from clm.db import is_own_file, own_file_kind
 from clm.domain.transfer import FORMATS
 from clm.errors import Conflict, Invalid, NotFound, did_you_mean
 from clm.plain import unneutralise_formula
@@ -220,16 +221,20 @@ class Records:
         for number, line in enumerate(lines, start=1):
             if not line.strip():
                 continue
+            if len(line) > FIELD_LIMIT:
+                raise FileProblem(number, _TOO_BIG)
             try:
-                value = json.loads(line)
+                value = _DECODER.decode(line)
             except json.JSONDecodeError as exc:
                 column = min(exc.pos, len(line.rstrip("\r\n"))) + 1
                 raise FileProblem(number, f"invalid JSON: {exc.msg} (column {column})") from None
+            except RecursionError:
+                raise FileProblem(number, _TOO_DEEP) from None
             yield number, self._object(value)
 
     def _json_array(self, lines: Iterator[str]) -> Iterator[tuple[int, dict | BadRow]]:
         """The objects of one JSON array, decoded one at a time: memory stays flat."""
-        decoder = json.JSONDecoder()
+        decoder = _DECODER
         buffer, pos, line = "", 0, 1  # `line` is the line number at buffer[pos]
 
         def fill() -> bool:
@@ -267,6 +272,10 @@ class Records:
                     except json.JSONDecodeError as exc:
                         if len(buffer) - pos > FIELD_LIMIT or not fill():
                             raise _json_problem(exc, buffer, pos, line) from None
+                    except RecursionError:
+                        raise FileProblem(line, _TOO_DEEP) from None
+                if end - pos > FIELD_LIMIT:
+                    raise FileProblem(line, _TOO_BIG)
                 line += buffer.count("\n", pos, end)
                 pos = end
                 yield start, self._object(value)
@@ -283,6 +292,8 @@ class Records:
     def _object(self, value) -> dict | BadRow:
         if not isinstance(value, dict):
             return BadRow(None, "expected a JSON object {...}")
+        if isinstance(value, _Repeated):
+            return BadRow(None, f"the field '{value.repeated}' is given twice in one object")
         record, unknown = {}, []
         for name, item in value.items():
             target = self._target(name)
@@ -307,6 +318,27 @@ class Records:
 
 
 _UNKNOWN = object()
+_TOO_BIG = f"a JSON object longer than {FIELD_LIMIT:,} characters (the limit of a csv field)"
+_TOO_DEEP = "invalid JSON: nested too deeply (an object's fields are text, numbers or lists)"
+
+
+class _Repeated(dict):
+    """An object that gives one field twice: refused, not silently last-wins."""
+
+    repeated: str
+
+
+def _pairs(pairs: list[tuple[str, object]]) -> dict:
+    found = dict(pairs)
+    if len(found) == len(pairs):
+        return found
+    seen: set[str] = set()
+    repeated = _Repeated(found)
+    repeated.repeated = next(k for k, _ in pairs if k in seen or seen.add(k))
+    return repeated
+
+
+_DECODER = json.JSONDecoder(object_pairs_hook=_pairs)
 
 
 def _sound(value) -> bool:
@@ -354,8 +386,8 @@ def open_output(file: str, force: bool, database: Path | None) -> Iterator[TextI
         raise Conflict(f"'{file}' is a symbolic link: clm never writes through one")
     if target.is_dir():
         raise Invalid(f"'{file}' is a directory: name a file")
-    if database is not None and _is_database(target, database):
-        raise Conflict(f"'{file}' is the database itself: export to another file")
+    if is_own_file(target, database):
+        raise Conflict(f"'{file}' {own_file_kind(target, database)}: export to another file")
     if target.exists() and not force:
         raise Conflict(f"'{file}' already exists: pass --force to replace it")
     directory = target.parent
@@ -373,10 +405,3 @@ def open_output(file: str, force: bool, database: Path | None) -> Iterator[TextI
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-
-
-def _is_database(target: Path, database: Path) -> bool:
-    real = Path(os.path.realpath(target))
-    db = Path(os.path.realpath(database))
-    names = {db, *(db.with_name(db.name + suffix) for suffix in ("-journal", "-wal", "-shm"))}
-    return real in names or (target.exists() and os.path.samefile(target, database))

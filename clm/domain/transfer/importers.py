@@ -601,6 +601,11 @@ class MilestoneImporter(CustomerRowImporter):
                         v.duration(offset)
                     except v.BadValue as exc:
                         self.problem(line, "remind", str(exc))
+        for offset in values.get("remind") or () if values.get("due") else ():
+            try:  # a reminder before the calendar begins (due 0001-01-15, 1m before)
+                _remind_on(offset, values["due"], frozenset())
+            except Invalid as exc:
+                self.problem(line, "remind", str(exc))
         if values.get("every") and values.get("due"):
             try:  # a new milestone is the first of its series, anchored on its due date
                 check_recurrence(values["every"], values["due"], values["due"], 0)

@@ -10,6 +10,7 @@ from functools import lru_cache
 
 from clm.dates import DURATION_FORMS, at_most_a_century, parse_duration, parse_every
 from clm.errors import Invalid
+from clm.plain import MAX_ARR
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.ASCII)
@@ -93,6 +94,8 @@ def amount(raw) -> float | None:
     value = float(_number(raw))
     if value < 0:
         raise BadValue(f"invalid value '{_shown(raw)}': use a number of 0 or more")
+    if value > MAX_ARR:
+        raise BadValue(f"invalid value '{_shown(raw)}': use a number up to {MAX_ARR:,}")
     return value
 
 
