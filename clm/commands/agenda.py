@@ -13,13 +13,13 @@ TITLES = {
 }
 COLUMNS = (
     Col("section", table=False),
-    Col("kind"),
-    Col("id"),
+    Col("kind", drop=3),  # the command says what it is
+    Col("id", drop=1),
     Col("customer"),
     Col("title"),
     Col("due"),
-    Col("detail"),
-    Col("command", "do"),
+    Col("detail", drop=2),
+    Col("command", "do", drop=-1, whole=True),
 )
 START = (
     "No clm database yet at {where}. Start with one of:\n"

@@ -15,11 +15,11 @@ COLUMNS = (
     Col("customer"),
     Col("type"),
     Col("reason"),
-    Col("priority"),
-    Col("status"),
-    Col("owner"),
+    Col("priority", drop=2),
+    Col("status", drop=3),
+    Col("owner", drop=1),
     Col("due"),
-    Col("tasks"),
+    Col("tasks", drop=4),
     Col("source", table=False),
 )
 

@@ -13,18 +13,18 @@ COLUMNS = (
     Col("slug"),
     Col("name"),
     Col("stage"),
-    Col("owner"),
+    Col("owner", drop=2),
     Col("start", table=False),
-    Col("renewal"),
+    Col("renewal", drop=1),
     Col("term", table=False),
     Col("arr", "ARR", money=True),
-    Col("health"),
+    Col("health", drop=3),
     Col("lead_score", table=False),
     Col("source", table=False),
     Col("tags", table=False),
     Col("influencers", table=False),
     Col("stage_entered", table=False),
-    Col("days_in_stage", "days"),
+    Col("days_in_stage", "days", drop=4),
     Col("uuid", table=False),
 )
 PAGE = (
@@ -189,10 +189,10 @@ def show(ctx: typer.Context, slug: Slug, fmt: FormatOpt = Format.table) -> None:
 
 def _stay_bars(stays: list[dict]) -> list:
     """A bar per stay, as long as its share of the customer's life: the stages as a timeline."""
-    from clm.render.output import bar_cells
+    from clm.render.output import Bar
 
     longest = max((stay["days"] for stay in stays), default=0)
-    return [("", lambda stay: bar_cells(stay["days"], longest, width=24))]
+    return [Bar(lambda stay: stay["days"] / longest if longest else 0, style="", width=24)]
 
 
 @app.command("edit")

@@ -15,10 +15,10 @@ COLUMNS = (
     Col("customer"),
     Col("title"),
     Col("due"),
-    Col("status"),
-    Col("assignee"),
-    Col("milestone"),
-    Col("cta", "CTA"),
+    Col("status", drop=1),
+    Col("assignee", drop=2),
+    Col("milestone", drop=3),
+    Col("cta", "CTA", drop=4),
     Col("source", table=False),
 )
 
