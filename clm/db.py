@@ -30,6 +30,7 @@ from clm.storage.engine import (  # noqa: F401
     analyze,
     clock,
     create_schema,
+    default_path,
     exists,
     friendly_error,
     get_meta,

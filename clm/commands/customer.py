@@ -5,7 +5,16 @@ from typing import Annotated
 import typer
 
 from clm.commands.common import FormatOpt, YesOpt, confirm, noun, refuse_contradiction
-from clm.render.output import Col, Format, Section, is_terminal, render_record, render_rows, say
+from clm.render.output import (
+    Col,
+    Format,
+    Section,
+    is_terminal,
+    print_handle,
+    render_record,
+    render_rows,
+    say,
+)
 
 app = noun("Customers (accounts): add, list, show, edit, move, renew, remove. Lists by default.")
 
@@ -117,6 +126,7 @@ def add(
         )  # fmt: skip
     owned = f", owned by {record['owner']}" if record["owner"] else ", no owner"
     say(env, f"Added {record['slug']} ({record['name']}) in {record['stage']}{owned}.")
+    print_handle(env, record["slug"])
 
 
 @app.command("list")
@@ -146,7 +156,7 @@ def list_(
         raise Invalid(f"invalid --limit {limit}: use a number of customers, 1 or more")
     within = env.duration(renewal_within, "--renewal-within")
     filters = dict(stage=stage, owner=owner, tag=tag, renewal_within=within, limit=limit)
-    if fmt is Format.table and not is_terminal(env):
+    if fmt is Format.table and not is_terminal(env) and not env.fields:
         # In a pipe the database lays the table out: a whole book in a fraction of the time
         # Python takes to format its cells. It reads twice: one snapshot for both.
         from clm.db import snapshot

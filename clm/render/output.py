@@ -4,7 +4,7 @@ csv/tsv/json/jsonl on request. Rows are streamed; user text is never read as mar
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
 from itertools import chain, islice
@@ -115,6 +115,12 @@ def console(env: Streams, stderr: bool = False):
 def say(env: Streams, message: str) -> None:
     """A message for people, on stderr."""
     env.stderr.write(visible(message) + "\n")
+
+
+def print_handle(env: Streams, handle) -> None:
+    """The handle of what a command made (an id, a slug), alone on stdout, for a script:
+    `id=$(clm task add …)`."""
+    env.stdout.write(visible(str(handle)) + "\n")
 
 
 def _shown(value, col: Col) -> str:
@@ -333,8 +339,16 @@ class Listing:
         return table(self.columns, rows, extra=self.extra) if rows else Text(self.empty)
 
 
+def paged(env: Streams) -> None:
+    """Long output on a terminal goes through the pager, if the environment has one."""
+    page = getattr(env, "page", None)
+    if page is not None:
+        page()
+
+
 def print_page(env: Streams, parts: Sequence) -> None:
     """Print renderables and listings, in order, on stdout."""
+    paged(env)
     out = console(env)
     for part in parts:
         if isinstance(part, Listing) and not out.is_terminal:
@@ -378,10 +392,33 @@ def _offline_svg_format() -> str:
     return re.sub(r',\s*url\("https?://[^"]*"\) format\("[^"]*"\)', "", CONSOLE_SVG_FORMAT)
 
 
+def picked(env: Streams, columns: Sequence[Col], more: Sequence[str] = ()) -> Sequence[Col]:
+    """The columns --fields names, in its order and all shown (every column without it);
+    `more` are other names it may give (a record's sections)."""
+    fields = getattr(env, "fields", None)
+    if not fields:
+        return columns
+    by_key = {col.key: col for col in columns}
+    for name in fields:
+        if name not in by_key and name not in more:
+            from clm.errors import Invalid
+
+            known = ", ".join([*by_key, *more])
+            raise Invalid(f"unknown field '{name}' in --fields: use some of {known}")
+    return [replace(by_key[name], table=True) for name in fields if name in by_key]
+
+
 def render_rows(
     env: Streams, rows: Iterable[dict], columns: Sequence[Col], fmt: Format, noun: str = "rows"
 ) -> None:
     """Write `rows` in `fmt`: streamed for csv/tsv/json/jsonl, a table for people."""
+    paged(env)
+    _render_rows(env, rows, picked(env, columns), fmt, noun)
+
+
+def _render_rows(
+    env: Streams, rows: Iterable[dict], columns: Sequence[Col], fmt: Format, noun="rows"
+):
     out = env.stdout
     if fmt in (Format.csv, Format.tsv):
         import csv
@@ -447,7 +484,12 @@ def render_record(
     page: Sequence[Col] | None = None,
 ) -> None:
     """One record: a page of details (`page`, else `fields`) and sections for people, one
-    object in JSON, one row in csv/tsv/jsonl."""
+    object in JSON, one row in csv/tsv/jsonl. --fields picks fields and sections."""
+    paged(env)
+    if getattr(env, "fields", None):
+        fields = picked(env, fields, [s.key for s in sections])
+        sections = [s for s in sections if s.key in env.fields]
+        page = None
     if fmt is Format.json:
         import json
 
@@ -456,7 +498,7 @@ def render_record(
         env.stdout.write(json.dumps(obj, ensure_ascii=False, indent=2) + "\n")
         return
     if fmt is not Format.table:
-        render_rows(env, [record], fields, fmt)
+        _render_rows(env, [record], fields, fmt)
         return
     if not is_terminal(env):
         _write_plain_record(env.stdout, title, record, page or fields, sections)
