@@ -17,7 +17,7 @@ from tests.conftest import ON_PG
         (("customer", "add", "Globex"), "globex", "Added globex (Globex)"),
         (("task", "add", "acme", "Call"), "1", "Added task {} to acme"),
         (("milestone", "add", "acme", "QBR", "--due", "+1m"), "1", "Added milestone {} to acme"),
-        (("cta", "open", "acme", "--type", "risk", "--reason", "quiet"), "1", "Opened CTA {} on acme"),
+        (("cta", "open", "acme", "--type", "risk", "--reason", "q"), "1", "Opened CTA {} on acme"),
         (("user", "add", "zoe", "--team", "sales"), "zoe", "Added user zoe"),
         (("stage", "add", "pilot", "--after", "onboarding"), "pilot", "Added stage pilot"),
         (("holiday", "add", "2026-12-25", "Christmas"), "2026-12-25", "Added holiday"),
