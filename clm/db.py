@@ -31,6 +31,7 @@ from clm.storage.engine import (  # noqa: F401
     clock,
     create_schema,
     damaged_message,
+    default_path,
     exists,
     friendly_error,
     get_meta,

@@ -142,17 +142,25 @@ def db_path(tmp_path):
     return os.environ["CLM_DB"] if ON_PG else tmp_path / "clm.db"
 
 
+def empty_file(path: Path) -> Path:
+    """An empty private file where a database goes: the place a user made for a new book
+    (clm fills an empty file as it would a new one; a missing path other than the default
+    is an error, so that a typo never starts a book)."""
+    os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    return path
+
+
 @pytest.fixture
 def new_db(tmp_path):
     """A function giving one more empty database on the test's backend each call: a new file
     on SQLite, a new schema's URL on PostgreSQL."""
     made = itertools.count(1)
-    return lambda: _PG.schema() if ON_PG else tmp_path / f"new-{next(made)}.db"
+    return lambda: _PG.schema() if ON_PG else empty_file(tmp_path / f"new-{next(made)}.db")
 
 
 @pytest.fixture(autouse=True)
 def env_setup(tmp_path, monkeypatch):
-    monkeypatch.setenv("CLM_DB", _PG.schema() if ON_PG else str(tmp_path / "clm.db"))
+    monkeypatch.setenv("CLM_DB", _PG.schema() if ON_PG else str(empty_file(tmp_path / "clm.db")))
     monkeypatch.setenv("CLM_TODAY", TODAY.isoformat())
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("COLUMNS", "200")

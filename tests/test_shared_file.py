@@ -193,6 +193,7 @@ def memory_dir():
 
 def test_concurrent_writers_lose_no_update(clm, memory_dir):
     db_path = memory_dir / "clm.db"
+    clm("--db", db_path, "init")
     clm("--db", db_path, "customer", "add", "Acme")
     workers = [
         subprocess.Popen(
@@ -270,7 +271,7 @@ def test_an_import_killed_at_any_moment(clm, db_path, tmp_path):
     rows = ["name,stage,health"] + [f"Customer {n},onboarding,{n % 100}" for n in range(1500)]
     (tmp_path / "book.csv").write_text("\n".join(rows) + "\n")
     template = tmp_path / "template.db"
-    clm("--db", template, "stage", "list")
+    clm("--db", template, "init")
 
     def check():
         assert len(clm.json("--db", db_path, "customer", "list")) == 1500

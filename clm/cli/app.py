@@ -52,9 +52,16 @@ class ClmRoot(LazyGroup):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        from clm.cli.fields import install_fields
         from clm.cli.help import verbatim_examples
 
         verbatim_examples(self)
+        install_fields(self)
+
+    def parse_args(self, ctx, args):
+        from clm.cli.global_options import hoist
+
+        return super().parse_args(ctx, hoist(self, ctx, args))
 
     def invoke(self, ctx):
         try:
@@ -63,7 +70,9 @@ class ClmRoot(LazyGroup):
             _fail(str(exc), exc.lines())
         except ClmError as exc:
             _fail(str(exc))
-        except (ClickException, typer.Exit, typer.Abort, KeyboardInterrupt, BrokenPipeError):
+        except BrokenPipeError:
+            _reader_gone()
+        except (ClickException, typer.Exit, typer.Abort, KeyboardInterrupt):
             raise
         except Exception as exc:
             if os.environ.get("CLM_DEBUG"):
@@ -126,6 +135,14 @@ def root(
         str | None,
         typer.Option("--as", metavar="USER", help="The current user (default: $CLM_USER)."),
     ] = None,
+    no_pager: Annotated[
+        bool,
+        typer.Option(
+            "--no-pager",
+            help="Write long output straight to the terminal (default: $CLM_PAGER, "
+            "$PAGER, else less -FRX, on a terminal only).",
+        ),
+    ] = False,
     version: Annotated[
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
@@ -143,6 +160,8 @@ def root(
         ctx.obj = Env.from_options(db=db_target, today=today, user=as_user)
     except ClmError as exc:
         _fail(str(exc))
+    ctx.obj.paging = not no_pager
+    ctx.call_on_close(ctx.obj.close)
     if ctx.invoked_subcommand is None and not ctx.resilient_parsing:
         agenda.agenda(ctx)
 
@@ -181,6 +200,12 @@ def main() -> None:
     try:
         lazy_root(app)(prog_name="clm")  # builds only the commands the line names
     except BrokenPipeError:
-        # The reader (head, less) went away: stop quietly, as a Unix filter does.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        sys.exit(1)
+        _reader_gone()
+
+
+def _reader_gone() -> None:
+    """The reader (head, less) went away having read what it wanted: stop quietly and
+    successfully, as `git log | head` does, so a `set -o pipefail` script goes on (Click
+    would exit 1). What is still buffered for stdout goes nowhere."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    sys.exit(0)

@@ -5,13 +5,14 @@ tests can replace any of it.
 """
 
 import os
+import shlex
 import sys
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, TextIO
 
 from clm.dates import Duration, check_today, parse_date, parse_duration
-from clm.errors import Invalid
+from clm.errors import Invalid, NotFound
 from clm.plain import has_password
 
 if TYPE_CHECKING:
@@ -28,8 +29,27 @@ class Env:
     stdin: TextIO = field(default_factory=lambda: sys.stdin)
     db_option: str | None = None  # --db as given: `clm demo` never writes into $CLM_DB
     user_from: str = "--as"  # where `user` came from, to name it in an error: --as or CLM_USER
+    fields: list[str] | None = None  # --fields of a list or show: the columns to write
+    paging: bool = False  # --no-pager turns it off; the root turns it on otherwise
     warn_copies: bool = True  # `db check` and `db merge` list the copies themselves
     _database: "Database | None" = None
+    _pager: object = None
+
+    def page(self) -> None:
+        """Send what follows on stdout through the pager, on a terminal (once; see
+        clm.cli.pager). Called by the renderer before a listing, a record or a report."""
+        if not self.paging or self._pager is not None:
+            return
+        from clm.cli.pager import start
+
+        self._pager = start(self.stdout) or False
+        if self._pager:
+            self.stdout = self._pager.stream
+
+    def close(self) -> None:
+        """At the end of the command: wait for the pager to be quit."""
+        if self._pager:
+            self._pager.close()
 
     @classmethod
     def from_options(cls, db: str | None, today: str | None, user: str | None) -> "Env":
@@ -57,9 +77,29 @@ class Env:
             from clm.db import Database
             from clm.domain.new_book import install_template
 
-            self._database = Database.open(self.db_target, on_create=install_template)
+            default = self.refuse_accidental_file()
+            # The default place, however it was named, is made with its folders.
+            target = None if default else self.db_target
+            self._database = Database.open(target, on_create=install_template)
             self._warn(self._database)
         return self._database
+
+    def refuse_accidental_file(self) -> bool:
+        """A missing file is made by `clm init`, `clm demo`, or on first use of the default
+        location, never by a mistyped --db or CLM_DB (which would list an empty book and
+        exit 0). Whether the database is the default file."""
+        from clm.db import default_path, resolve
+
+        _, path = resolve(self.db_target)
+        default = path is not None and path.absolute() == default_path().absolute()
+        # (A missing folder is the storage's error: `no directory …`.)
+        if path is None or default or path.exists() or not path.parent.is_dir():
+            return default
+        where = "--db" if self.db_option else "CLM_DB"
+        raise NotFound(
+            f"no database at {path} (from {where}): check the path, or create one there with "
+            f"`clm --db {shlex.quote(str(path))} init`"
+        )
 
     def _warn(self, database: "Database") -> None:
         """Once per command: a recovered hot journal, conflicted copies beside the db."""

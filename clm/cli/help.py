@@ -152,37 +152,31 @@ def topic_text(name: str) -> str:
     return f"{summary}\n\n{body}"
 
 
-def find_command(root, path: list[str]):
-    """The command at `path` under the Click group `root`, or raise NotFound with a
-    suggestion (commands and topics)."""
-    from clm.errors import NotFound, did_you_mean
-
-    command = root
-    for depth, name in enumerate(path):
-        commands = getattr(command, "commands", {})
-        if name not in commands:
-            if depth == 0:
-                hint = did_you_mean(name, [*commands, *TOPICS])
-                raise NotFound(f"no command or topic '{name}'{hint}")
-            where = " ".join(["clm", *path[:depth], name])
-            raise NotFound(f"no command '{where}'{did_you_mean(name, commands)}")
-        command = commands[name]
-    return command
-
-
 def command_help(root, path: list[str], width: int | None = None) -> str:
     """What `clm PATH --help` prints (at `width` columns, for a reference that is the same
-    on every machine)."""
-    command = find_command(root, path)
+    on every machine), or raise NotFound with a suggestion (commands and topics)."""
+    from clm.errors import NotFound, did_you_mean
+
     # Contexts made as a real invocation makes them (settings inherited from each parent),
-    # parsing nothing: the help is exactly what `--help` prints.
+    # parsing nothing, and each command built as a real invocation builds it (a lazy group
+    # builds its subcommands on first use): the help is exactly what `--help` prints.
     ctx = root.make_context(
         "clm", [], resilient_parsing=True, terminal_width=width, max_content_width=width
     )
-    node = root
-    for name in path:
-        node = node.commands[name]
-        ctx = node.make_context(name, [], parent=ctx, resilient_parsing=True)
+    command = root
+    for depth, name in enumerate(path):
+        get = getattr(command, "get_command", None)
+        found = get(ctx, name) if get else None
+        if found is None:
+            names = command.list_commands(ctx) if get else []
+            if depth == 0:
+                raise NotFound(
+                    f"no command or topic '{name}'{did_you_mean(name, [*names, *TOPICS])}"
+                )
+            where = " ".join(["clm", *path[:depth], name])
+            raise NotFound(f"no command '{where}'{did_you_mean(name, names)}")
+        command = found
+        ctx = command.make_context(name, [], parent=ctx, resilient_parsing=True)
     return command.get_help(ctx)
 
 

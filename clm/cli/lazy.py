@@ -21,7 +21,11 @@ class LazyGroup(TyperGroup):
 
     def get_command(self, ctx, cmd_name):
         if self.pending and not self._listing and cmd_name in self.pending:
-            self.commands[cmd_name] = self.pending.pop(cmd_name)()
+            from clm.cli.fields import install_fields
+
+            built = self.pending.pop(cmd_name)()
+            install_fields(built, cmd_name)
+            self.commands[cmd_name] = built
         return super().get_command(ctx, cmd_name)
 
     def format_commands(self, ctx, formatter):

@@ -13,13 +13,13 @@ TITLES = {
 }
 COLUMNS = (
     Col("section", table=False),
-    Col("kind"),
-    Col("id"),
+    Col("kind", drop=3),  # the command says what it is
+    Col("id", drop=1),
     Col("customer"),
     Col("title"),
     Col("due"),
-    Col("detail"),
-    Col("command", "do"),
+    Col("detail", drop=2),
+    Col("command", "do", drop=-1, whole=True),
 )
 START = (
     "No clm database yet at {where}. Start with one of:\n"
@@ -44,6 +44,7 @@ def agenda(ctx: typer.Context, fmt: FormatOpt = Format.table) -> None:
     from clm.db import exists, resolve
 
     if not exists(env.db_target):
+        env.refuse_accidental_file()  # a mistyped --db or CLM_DB is an error, not a new start
         url, path = resolve(env.db_target)
         say(env, START.format(where=path if path is not None else url))
         if Path(DEMO_FILE).is_file():

@@ -42,6 +42,17 @@ class ListByDefault(TyperGroup):
         return super().parse_args(ctx, args)
 
 
+class ListsItsCommands(TyperGroup):
+    """A group that, called alone, shows its help (its commands) and exits 0, as a noun
+    group that lists does: nothing went wrong."""
+
+    def parse_args(self, ctx, args):
+        if not args and not ctx.resilient_parsing:
+            typer.echo(ctx.get_help())
+            ctx.exit(0)
+        return super().parse_args(ctx, args)
+
+
 def noun(help_text: str) -> typer.Typer:
     return typer.Typer(cls=ListByDefault, help=help_text, no_args_is_help=False)
 

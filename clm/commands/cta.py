@@ -5,7 +5,7 @@ from typing import Annotated
 import typer
 
 from clm.commands.common import FormatOpt, noun
-from clm.render.output import Col, Format, render_rows, say
+from clm.render.output import Col, Format, print_handle, render_rows, say
 
 app = noun("CTAs (calls to action): open, list, close, snooze. Lists open ones by default.")
 
@@ -15,11 +15,11 @@ COLUMNS = (
     Col("customer"),
     Col("type"),
     Col("reason"),
-    Col("priority"),
-    Col("status"),
-    Col("owner"),
+    Col("priority", drop=2),
+    Col("status", drop=3),
+    Col("owner", drop=1),
     Col("due"),
-    Col("tasks"),
+    Col("tasks", drop=4),
     Col("source", table=False),
 )
 
@@ -67,6 +67,7 @@ def open_(
     owned = f", owned by {record['owner']}" if record["owner"] else ", no owner"
     about = f"{record['type']}: {record['reason']}"
     say(env, f"Opened CTA {record['id']} on {record['customer']} ({about}){owned}.")
+    print_handle(env, record["id"])
     if created:
         made = [
             f"{len(created[kind])} {kind if len(created[kind]) != 1 else kind[:-1]}"

@@ -5,7 +5,16 @@ from typing import Annotated
 import typer
 
 from clm.commands.common import FormatOpt, YesOpt, confirm, noun, refuse_contradiction
-from clm.render.output import Col, Format, Section, is_terminal, render_record, render_rows, say
+from clm.render.output import (
+    Col,
+    Format,
+    Section,
+    is_terminal,
+    print_handle,
+    render_record,
+    render_rows,
+    say,
+)
 
 app = noun("Customers (accounts): add, list, show, edit, move, renew, remove. Lists by default.")
 
@@ -13,18 +22,18 @@ COLUMNS = (
     Col("slug"),
     Col("name"),
     Col("stage"),
-    Col("owner"),
+    Col("owner", drop=2),
     Col("start", table=False),
-    Col("renewal"),
+    Col("renewal", drop=1),
     Col("term", table=False),
     Col("arr", "ARR", money=True),
-    Col("health"),
+    Col("health", drop=3),
     Col("lead_score", table=False),
     Col("source", table=False),
     Col("tags", table=False),
     Col("influencers", table=False),
     Col("stage_entered", table=False),
-    Col("days_in_stage", "days"),
+    Col("days_in_stage", "days", drop=4),
     Col("uuid", table=False),
 )
 PAGE = (
@@ -117,6 +126,7 @@ def add(
         )  # fmt: skip
     owned = f", owned by {record['owner']}" if record["owner"] else ", no owner"
     say(env, f"Added {record['slug']} ({record['name']}) in {record['stage']}{owned}.")
+    print_handle(env, record["slug"])
 
 
 @app.command("list")
@@ -146,7 +156,7 @@ def list_(
         raise Invalid(f"invalid --limit {limit}: use a number of customers, 1 or more")
     within = env.duration(renewal_within, "--renewal-within")
     filters = dict(stage=stage, owner=owner, tag=tag, renewal_within=within, limit=limit)
-    if fmt is Format.table and not is_terminal(env):
+    if fmt is Format.table and not is_terminal(env) and not env.fields:
         # In a pipe the database lays the table out: a whole book in a fraction of the time
         # Python takes to format its cells. It reads twice: one snapshot for both.
         from clm.db import snapshot
@@ -189,10 +199,10 @@ def show(ctx: typer.Context, slug: Slug, fmt: FormatOpt = Format.table) -> None:
 
 def _stay_bars(stays: list[dict]) -> list:
     """A bar per stay, as long as its share of the customer's life: the stages as a timeline."""
-    from clm.render.output import bar_cells
+    from clm.render.output import Bar
 
     longest = max((stay["days"] for stay in stays), default=0)
-    return [("", lambda stay: bar_cells(stay["days"], longest, width=24))]
+    return [Bar(lambda stay: stay["days"] / longest if longest else 0, style="", width=24)]
 
 
 @app.command("edit")

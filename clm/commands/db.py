@@ -6,11 +6,11 @@ from typing import Annotated
 
 import typer
 
-from clm.commands.common import YesOpt
+from clm.commands.common import ListsItsCommands, YesOpt
 from clm.render.output import say
 
 app = typer.Typer(
-    help="The database: where it is, its health, its schema, backups.", no_args_is_help=True
+    help="The database: where it is, its health, its schema, backups.", cls=ListsItsCommands
 )
 
 DEMO_FILE = "clm-demo.db"

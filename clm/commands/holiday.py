@@ -5,7 +5,7 @@ from typing import Annotated
 import typer
 
 from clm.commands.common import FormatOpt, noun
-from clm.render.output import Col, Format, render_rows, say
+from clm.render.output import Col, Format, print_handle, render_rows, say
 
 app = noun("Holidays that business-day durations (5bd) skip. Lists by default.")
 
@@ -29,6 +29,7 @@ def add(
     with env.database().write() as conn:
         add_holiday(conn, when, name)
     say(env, f"Added holiday {when}.")
+    print_handle(env, when)
 
 
 @app.command("list")

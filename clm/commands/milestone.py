@@ -5,7 +5,7 @@ from typing import Annotated
 import typer
 
 from clm.commands.common import FormatOpt, YesOpt, confirm, noun, refuse_contradiction
-from clm.render.output import Col, Format, Section, render_record, render_rows, say
+from clm.render.output import Col, Format, Section, print_handle, render_record, render_rows, say
 
 app = noun("Milestones: dated objectives with reminders. Lists unfinished ones by default.")
 
@@ -17,8 +17,8 @@ COLUMNS = (
     Col("due"),
     Col("status"),
     Col("remind", table=False),
-    Col("remind_on", "reminds"),
-    Col("every"),
+    Col("remind_on", "reminds", drop=2),
+    Col("every", drop=3),
     Col("collaborators", table=False),
     Col("pinned", table=False),
     Col("blocked_reason", "blocked because"),
@@ -82,6 +82,7 @@ def add(
         + (f", reminding on {reminds}" if reminds else "")
         + ".",
     )
+    print_handle(env, record["id"])
 
 
 @app.command("list")

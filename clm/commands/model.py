@@ -9,6 +9,7 @@ from clm.cli.env import Env
 from clm.commands.common import (
     FormatOpt,
     HtmlOpt,
+    ListsItsCommands,
     SvgOpt,
     check_pictures,
     refuse_existing,
@@ -20,7 +21,7 @@ from clm.render.output import Col, Format, render_rows, say, visible
 
 app = typer.Typer(
     help="The lifecycle model as a whole: export it as TOML, apply an edited file, draw it.",
-    no_args_is_help=True,
+    cls=ListsItsCommands,
 )
 
 CHANGES = (Col("change"), Col("kind"), Col("name"), Col("detail"))

@@ -5,7 +5,14 @@ import typer
 from clm.commands.common import FormatOpt
 from clm.render.output import Col, Format, render_rows
 
-COLUMNS = (Col("kind"), Col("id"), Col("customer"), Col("title"), Col("due"), Col("detail"))
+COLUMNS = (
+    Col("kind", drop=1),
+    Col("id"),
+    Col("customer"),
+    Col("title"),
+    Col("due"),
+    Col("detail", drop=2),
+)
 
 
 def my(ctx: typer.Context, fmt: FormatOpt = Format.table) -> None:

@@ -8,12 +8,19 @@ from typing import Annotated
 import typer
 
 from clm.cli.env import Env
-from clm.commands.common import FormatOpt, HtmlOpt, SvgOpt, check_pictures, save_pictures
+from clm.commands.common import (
+    FormatOpt,
+    HtmlOpt,
+    ListsItsCommands,
+    SvgOpt,
+    check_pictures,
+    save_pictures,
+)
 from clm.render.output import Col, Format, say
 
 app = typer.Typer(
     help="Reports: stages, funnel, time in stage, renewals, overdue, handoffs, flows, dashboard.",
-    no_args_is_help=True,
+    cls=ListsItsCommands,
 )
 
 Since = Annotated[

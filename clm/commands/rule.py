@@ -5,7 +5,7 @@ from typing import Annotated
 import typer
 
 from clm.commands.common import FormatOpt, noun
-from clm.render.output import Col, Format, render_rows, say
+from clm.render.output import Col, Format, print_handle, render_rows, say
 
 app = noun("Transition rules: from stages, conditions, actions. Lists by default.")
 
@@ -75,6 +75,7 @@ def add(
     with env.database().write() as conn:
         rule = add_rule(conn, name, stages, when, to, cta, playbook, enabled=not disabled)
     say(env, f"Added rule {rule['name']}. Preview it: clm tick --dry-run --until +30d")
+    print_handle(env, rule["name"])
 
 
 @app.command("rm")

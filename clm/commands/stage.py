@@ -5,7 +5,7 @@ from typing import Annotated
 import typer
 
 from clm.commands.common import FormatOpt, noun
-from clm.render.output import Col, Format, render_rows, say
+from clm.render.output import Col, Format, print_handle, render_rows, say
 
 app = noun("Lifecycle stages: list, add, edit, remove. Lists by default.")
 
@@ -74,6 +74,7 @@ def add(
         env,
         f"Added stage {stage['key']} ({stage['name']}) at position {stage['position']}, {where}.",
     )
+    print_handle(env, stage["key"])
 
 
 @app.command("edit")

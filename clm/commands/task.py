@@ -5,7 +5,7 @@ from typing import Annotated
 import typer
 
 from clm.commands.common import FormatOpt, YesOpt, confirm, noun
-from clm.render.output import Col, Format, render_rows, say
+from clm.render.output import Col, Format, print_handle, render_rows, say
 
 app = noun("Tasks: to-dos with a due date and an assignee. Lists open ones by default.")
 
@@ -15,10 +15,10 @@ COLUMNS = (
     Col("customer"),
     Col("title"),
     Col("due"),
-    Col("status"),
-    Col("assignee"),
-    Col("milestone"),
-    Col("cta", "CTA"),
+    Col("status", drop=1),
+    Col("assignee", drop=2),
+    Col("milestone", drop=3),
+    Col("cta", "CTA", drop=4),
     Col("source", table=False),
 )
 
@@ -55,6 +55,7 @@ def add(
     text += f", due {record['due']}" if record["due"] else ""
     text += f", assigned to {record['assignee']}." if record["assignee"] else ", unassigned."
     say(env, text)
+    print_handle(env, record["id"])
 
 
 @app.command("list")

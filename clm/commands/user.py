@@ -5,7 +5,7 @@ from typing import Annotated
 import typer
 
 from clm.commands.common import FormatOpt, YesOpt, confirm, noun
-from clm.render.output import Col, Format, render_rows, say
+from clm.render.output import Col, Format, print_handle, render_rows, say
 
 app = noun("Users and teams. Lists by default.")
 
@@ -46,6 +46,7 @@ def add(
     if user["default_owner"]:
         text += f", its default owner (was {user['replaced'] or 'nobody'})"
     say(env, text + ".")
+    print_handle(env, user["handle"])
 
 
 @app.command("list")

@@ -4,11 +4,10 @@ csv/tsv/json/jsonl on request. Rows are streamed; user text is never read as mar
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
 from itertools import chain, islice
-from typing import Any
 
 from clm.plain import jsonable, neutralise_formula, number, utc_text, visible, visible_cell
 from clm.render import Streams
@@ -34,6 +33,8 @@ class Col:
     table: bool = True
     money: bool = False
     number: bool = False  # a count or days: right-aligned, thousands separated, as precise as it is
+    drop: int = 0  # on a narrow terminal: > 0 dropped early (higher first), < 0 dropped last
+    whole: bool = False  # never cut short (a command); numbers and one-word cells never are
 
     @property
     def title(self) -> str:
@@ -48,7 +49,7 @@ class Section:
     title: str
     columns: Sequence[Col]
     rows: list[dict] = field(default_factory=list)
-    extra: Sequence[tuple[str, Callable[[dict], Any]]] = ()  # drawn columns, for people only
+    extra: Sequence = ()  # drawn columns (a Bar, or header and draw), for people only
 
 
 # C0 controls but tab and newline, DEL, C1 controls, and bidi overrides and isolates.
@@ -114,6 +115,12 @@ def console(env: Streams, stderr: bool = False):
 def say(env: Streams, message: str) -> None:
     """A message for people, on stderr."""
     env.stderr.write(visible(message) + "\n")
+
+
+def print_handle(env: Streams, handle) -> None:
+    """The handle of what a command made (an id, a slug), alone on stdout, for a script:
+    `id=$(clm task add …)`."""
+    env.stdout.write(visible(str(handle)) + "\n")
 
 
 def _shown(value, col: Col, one_line: bool = True) -> str:
@@ -219,25 +226,102 @@ def table(
     columns: Sequence[Col],
     rows: Iterable[dict],
     title: str | None = None,
-    extra: Sequence[tuple[str, Callable[[dict], Any]]] = (),
+    extra: Sequence = (),
 ):
-    """A Rich table of `rows`; `extra` columns (header, row -> renderable) go on the right."""
-    from rich import box
-    from rich.table import Table
+    """A table of `rows` for Rich, laid out for the width it is printed at (see clm.render.fit);
+    `extra` columns (a Bar, or header and row -> renderable) go on the right."""
+    return FittedTable(columns, list(rows), title, extra)
 
-    shown = [col for col in columns if col.table]
-    table = Table(
-        box=box.SIMPLE_HEAD, title=title, title_justify="left", show_edge=False, pad_edge=False
-    )
-    for col in shown:
-        justify = "right" if _right_aligned(col) else "left"
-        table.add_column(col.title, justify=justify, overflow="fold")
-    for header, _ in extra:
-        table.add_column(header, no_wrap=True)
-    for row in rows:
-        cells = [_table_cell(row.get(col.key), col) for col in shown]
-        table.add_row(*cells, *(draw(row) for _, draw in extra))
-    return table
+
+@dataclass(frozen=True)
+class Bar:
+    """A bar column: each row's `share` (0 to 1, None for none) drawn up to `width` cells,
+    fewer on a narrow terminal."""
+
+    share: Callable[[dict], float | None]
+    style: str = "cyan"
+    width: int = 30
+    header: str = ""
+
+
+class FittedTable:
+    """A Rich renderable: the table, built when the console says how wide it may be."""
+
+    def __init__(self, columns: Sequence[Col], rows: list[dict], title, extra: Sequence):
+        self.shown = [col for col in columns if col.table]
+        self.rows, self.title, self.extra = rows, title, extra
+
+    def __rich_console__(self, console, options):
+        yield self.build(options.max_width)
+
+    def build(self, width: int):
+        from rich import box
+        from rich.table import Table
+        from rich.text import Text
+
+        from clm.render.fit import bar_fit, column_fit, layout
+
+        cells = [[_shown(row.get(col.key), col) for col in self.shown] for row in self.rows]
+        drawn = [
+            None if isinstance(e, Bar) else [_as_text(e[1](row)) for row in self.rows]
+            for e in self.extra
+        ]
+        fits = [
+            column_fit(col.title, [_width(c[i]) for c in cells], _whole(col, cells, i), col.drop)
+            for i, col in enumerate(self.shown)
+        ]
+        for e, texts in zip(self.extra, drawn, strict=True):
+            if texts is None:
+                fits.append(bar_fit(e.width))
+            else:
+                fits.append(column_fit(e[0], [t.cell_len for t in texts], False, 1))
+        widths = layout(fits, width)
+        table = Table(
+            box=box.SIMPLE_HEAD, title=self.title, title_justify="left", show_edge=False,
+            pad_edge=False,
+        )  # fmt: skip
+        n = len(self.shown)
+        for i, col in enumerate(self.shown):
+            if i in widths:
+                justify = "right" if _right_aligned(col) else "left"
+                table.add_column(col.title, justify=justify, width=widths[i], overflow="fold")
+        for j, e in enumerate(self.extra):
+            if n + j in widths:
+                header = e.header if isinstance(e, Bar) else e[0]
+                table.add_column(header, width=widths[n + j], no_wrap=True, overflow="ellipsis")
+        for r, row in enumerate(self.rows):
+            line = [_cut(cells[r][i]) for i in range(n) if i in widths]
+            for j, e in enumerate(self.extra):
+                if n + j not in widths:
+                    continue
+                if isinstance(e, Bar):
+                    share = e.share(row)
+                    line.append(Text(bar_cells(share or 0, 1, widths[n + j]), style=e.style))
+                else:
+                    line.append(drawn[j][r])
+            table.add_row(*line)
+        return table
+
+
+def _as_text(renderable):
+    from rich.text import Text
+
+    return renderable if isinstance(renderable, Text) else Text(str(renderable))
+
+
+def _cut(text: str):
+    """A cell that never wraps: cut short with `…` if its column is narrower (text only)."""
+    from rich.text import Text
+
+    return Text(text, no_wrap=True, overflow="ellipsis")
+
+
+def _whole(col: Col, cells: list[list[str]], i: int) -> bool:
+    """Whether a column must never be cut: a number, a command, or one word a cell (slugs,
+    ids, dates, handles)."""
+    if col.whole or col.money or col.number or _right_aligned(col):
+        return True
+    return not any(" " in row[i] for row in cells)
 
 
 @dataclass
@@ -247,7 +331,7 @@ class Listing:
 
     columns: Sequence[Col]
     rows: Iterable[dict]
-    extra: Sequence[tuple[str, Callable[[dict], Any]]] = ()
+    extra: Sequence = ()  # a Bar, or header and row -> renderable
     empty: str = "none"
 
     def rich(self):
@@ -257,8 +341,16 @@ class Listing:
         return table(self.columns, rows, extra=self.extra) if rows else Text(self.empty)
 
 
+def paged(env: Streams) -> None:
+    """Long output on a terminal goes through the pager, if the environment has one."""
+    page = getattr(env, "page", None)
+    if page is not None:
+        page()
+
+
 def print_page(env: Streams, parts: Sequence) -> None:
     """Print renderables and listings, in order, on stdout."""
+    paged(env)
     out = console(env)
     for part in parts:
         if isinstance(part, Listing) and not out.is_terminal:
@@ -302,10 +394,33 @@ def _offline_svg_format() -> str:
     return re.sub(r',\s*url\("https?://[^"]*"\) format\("[^"]*"\)', "", CONSOLE_SVG_FORMAT)
 
 
+def picked(env: Streams, columns: Sequence[Col], more: Sequence[str] = ()) -> Sequence[Col]:
+    """The columns --fields names, in its order and all shown (every column without it);
+    `more` are other names it may give (a record's sections)."""
+    fields = getattr(env, "fields", None)
+    if not fields:
+        return columns
+    by_key = {col.key: col for col in columns}
+    for name in fields:
+        if name not in by_key and name not in more:
+            from clm.errors import Invalid
+
+            known = ", ".join([*by_key, *more])
+            raise Invalid(f"unknown field '{name}' in --fields: use some of {known}")
+    return [replace(by_key[name], table=True) for name in fields if name in by_key]
+
+
 def render_rows(
     env: Streams, rows: Iterable[dict], columns: Sequence[Col], fmt: Format, noun: str = "rows"
 ) -> None:
     """Write `rows` in `fmt`: streamed for csv/tsv/json/jsonl, a table for people."""
+    paged(env)
+    _render_rows(env, rows, picked(env, columns), fmt, noun)
+
+
+def _render_rows(
+    env: Streams, rows: Iterable[dict], columns: Sequence[Col], fmt: Format, noun="rows"
+):
     out = env.stdout
     if fmt in (Format.csv, Format.tsv):
         import csv
@@ -371,7 +486,12 @@ def render_record(
     page: Sequence[Col] | None = None,
 ) -> None:
     """One record: a page of details (`page`, else `fields`) and sections for people, one
-    object in JSON, one row in csv/tsv/jsonl."""
+    object in JSON, one row in csv/tsv/jsonl. --fields picks fields and sections."""
+    paged(env)
+    if getattr(env, "fields", None):
+        fields = picked(env, fields, [s.key for s in sections])
+        sections = [s for s in sections if s.key in env.fields]
+        page = None
     if fmt is Format.json:
         import json
 
@@ -380,7 +500,7 @@ def render_record(
         env.stdout.write(json.dumps(obj, ensure_ascii=False, indent=2) + "\n")
         return
     if fmt is not Format.table:
-        render_rows(env, [record], fields, fmt)
+        _render_rows(env, [record], fields, fmt)
         return
     if not is_terminal(env):
         _write_plain_record(env.stdout, title, record, page or fields, sections)

@@ -7,9 +7,8 @@ from datetime import date
 from rich.table import Table
 from rich.text import Text
 
-from clm.render.output import Col, Listing, bar_cells, visible
+from clm.render.output import Bar, Col, Listing, visible
 
-BAR_WIDTH = 30
 DIRECTION_STYLES = {"forward": "green", "backward": "yellow", "churn": "red", "other": "dim"}
 
 STAGES = (Col("stage"), Col("customers", number=True), Col("arr", "ARR", money=True))
@@ -75,11 +74,6 @@ FLOWS = (
 )
 
 
-def bar(value: float, largest: float, style: str = "cyan", width: int = BAR_WIDTH) -> Text:
-    """A horizontal bar, `width` cells for the largest value, to an eighth of a cell."""
-    return Text(bar_cells(value, largest, width), style=style)
-
-
 def percent(share: float | None) -> str:
     return "" if share is None else f"{share * 100:.1f}%"
 
@@ -99,7 +93,7 @@ def stages_page(rows: list[dict], as_of: date | None) -> list:
     arr = sum(row["arr"] for row in rows)
     return [
         title("Customers per stage", as_of=as_of),
-        Listing(STAGES, rows, extra=[("", lambda row: bar(row["customers"], most))]),
+        Listing(STAGES, rows, extra=[Bar(lambda row: row["customers"] / most if most else 0)]),
         Text(f"{total:,} customers, ARR {arr:,.0f}"),
     ]
 
@@ -108,12 +102,12 @@ def funnel_page(rows: list[dict], since: date | None, as_of: date | None) -> lis
     shown = [row | {"conversion": percent(row["conversion"])} for row in rows]
     return [
         title("Funnel: entered, moved on to a later stage, conversion", since, as_of),
-        Listing(FUNNEL, shown, extra=[("", lambda row: _conversion_bar(row))]),
+        Listing(FUNNEL, shown, extra=[Bar(_conversion, "green", 20)]),
     ]
 
 
-def _conversion_bar(row: dict) -> Text:
-    return bar(row["moved_on"], row["entered"], "green", 20) if row["entered"] else Text("")
+def _conversion(row: dict) -> float | None:
+    return row["moved_on"] / row["entered"] if row["entered"] else None
 
 
 def time_page(rows: list[dict], over: list[dict], more: int) -> list:

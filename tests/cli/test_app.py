@@ -36,6 +36,33 @@ def test_every_command_has_help_with_an_example(clm, path):
 @pytest.mark.parametrize("path", [(), *COMMANDS], ids=lambda p: " ".join(p) or "clm")
 def test_help_command_shows_the_same_help(clm, path):
     assert clm("help", *path).stdout.startswith(clm(*path, "--help").stdout.rstrip())
+    if path:
+        assert clm("help", *path).stdout == clm(*path, "--help").stdout
+
+
+@pytest.mark.parametrize("path", [["tick"], ["customer"], ["customer", "list"], ["db", "path"]])
+def test_help_of_the_console_script_is_the_commands_own(path):
+    """The console script builds commands lazily: `clm help` builds the one it shows."""
+
+    def run(*args):
+        return subprocess.run(
+            [sys.executable, "-m", "clm", *args], capture_output=True, text=True, check=True
+        ).stdout
+
+    shown = run("help", *path)
+    assert shown == run(*path, "--help")
+    assert "Options:" in shown and "Show this message and exit." in shown
+    if path == ["customer"]:
+        assert "  list " in shown and "  add " in shown
+    if path == ["tick"]:
+        assert "--dry-run" in shown
+
+
+@pytest.mark.parametrize("group", ["report", "db", "model"])
+def test_a_group_called_alone_lists_its_commands(clm, group):
+    result = clm(group)
+    assert result.stdout == clm(group, "--help").stdout
+    assert "Commands:" in result.stdout and result.stderr == ""
 
 
 def test_help_topics_and_suggestions(clm):

@@ -3,8 +3,16 @@
 import pytest
 
 
+@pytest.fixture
+def fresh_machine(tmp_path, monkeypatch):
+    """No CLM_DB and nothing at the default place yet."""
+    monkeypatch.delenv("CLM_DB")
+    return tmp_path / "data" / "clm" / "clm.db"
+
+
 @pytest.mark.sqlite_only("a database file that does not exist yet")
-def test_no_database_says_how_to_start(clm, db_path):
+def test_no_database_says_how_to_start(clm, fresh_machine):
+    db_path = fresh_machine
     result = clm()
     assert "clm demo" in result.stderr and "clm init" in result.stderr
     assert result.stdout == ""
@@ -12,7 +20,8 @@ def test_no_database_says_how_to_start(clm, db_path):
 
 
 @pytest.mark.sqlite_only("a database file that does not exist yet")
-def test_no_database_is_an_empty_agenda_for_a_script(clm, db_path):
+def test_no_database_is_an_empty_agenda_for_a_script(clm, fresh_machine):
+    db_path = fresh_machine
     assert clm("agenda", "-f", "json").stdout == "[]\n"
     assert clm("agenda", "-f", "jsonl").stdout == ""
     assert not db_path.exists()

@@ -31,7 +31,7 @@ def ids(clm, *args) -> list[int]:
 def test_open_defaults_and_every_key(book):
     result = risk(book)
     assert result.stderr == "Opened CTA 1 on acme (risk: usage dropped), owned by alice.\n"
-    assert result.stdout == ""
+    assert result.stdout == "1\n"  # the id alone, for a script
     [row] = book.json("cta", "list")
     assert list(row) == CTA_KEYS
     assert row | {"uuid": "-"} == {

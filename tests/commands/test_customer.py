@@ -17,7 +17,7 @@ def test_add_derives_slug_enters_the_entry_stage_and_team_owner(team):
     assert result.stderr == (
         "Added angstrom-cafe-co (Ångström Café & Co.) in onboarding, owned by alice.\n"
     )
-    assert result.stdout == ""
+    assert result.stdout == "angstrom-cafe-co\n"  # the slug alone, for a script
     [row] = team.json("customer", "list")
     assert list(row) == CUSTOMER_KEYS
     assert row | {"uuid": "-"} == {

@@ -10,7 +10,10 @@ from tests.conftest import ON_PG, dump, sql
 
 
 @pytest.mark.sqlite_only("the file's mode and journal")
-def test_first_use_creates_a_private_db_in_rollback_journal_mode(clm, db_path):
+def test_first_use_creates_a_private_db_in_rollback_journal_mode(clm, tmp_path, monkeypatch):
+    # The default place is the one a first command makes (any other path needs `clm init`).
+    monkeypatch.delenv("CLM_DB")
+    db_path = tmp_path / "data" / "clm" / "clm.db"
     assert not db_path.exists()
     clm("customer", "list")
     assert stat.S_IMODE(db_path.stat().st_mode) == 0o600
@@ -29,6 +32,7 @@ def test_default_db_lives_in_the_user_data_dir(clm, tmp_path, monkeypatch):
 
 
 def test_db_option_beats_the_environment(clm, tmp_path):
+    clm("--db", tmp_path / "other.db", "init")
     clm("--db", tmp_path / "other.db", "customer", "add", "Acme")
     assert clm.json("customer", "list") == []
     assert len(clm.json("--db", f"sqlite:///{tmp_path}/other.db", "customer", "list")) == 1

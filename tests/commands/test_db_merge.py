@@ -97,6 +97,7 @@ def test_what_merge_refuses(clm, tmp_path, db_path):
     assert "no database file" in clm.error("db", "merge", tmp_path / "nope.db")
     assert "is the database itself" in clm.error("db", "merge", db_path)
     other = tmp_path / "other.db"
+    clm("--db", other, "init")
     clm("--db", other, "customer", "add", "Acme")
     assert "another lineage" in clm.error("db", "merge", other)
     junk = tmp_path / "junk.db"

@@ -15,6 +15,7 @@ def _analysed(db_path) -> set[str]:
 
 def test_an_import_into_an_empty_book_leaves_statistics(clm, db_path, tmp_path):
     book = tmp_path / "book.db"
+    clm("--db", book, "init")
     clm("--db", book, "customer", "add", "Acme", "--stage", "onboarding")
     clm("--db", book, "milestone", "add", "acme", "Kickoff", "--due", "2026-11-01")
     for table in ("customers", "milestones"):

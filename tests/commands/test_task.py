@@ -27,7 +27,7 @@ def titles(clm, *args) -> list[str]:
 def test_add_assigns_the_owner_and_lists_every_key(book):
     result = book("task", "add", "acme", "Send the QBR deck", "--due", "+3d")
     assert result.stderr == "Added task 1 to acme, due 2026-11-26, assigned to alice.\n"
-    assert result.stdout == ""
+    assert result.stdout == "1\n"  # the id alone, for a script
     [row] = book.json("task", "list")
     assert list(row) == TASK_KEYS
     assert row | {"uuid": "-"} == {

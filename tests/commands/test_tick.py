@@ -62,6 +62,7 @@ def test_a_first_tick_dates_each_move_the_day_it_became_due(team):
 
 def test_daily_ticks_and_one_late_tick_write_the_same_history(team, tmp_path):
     def book(db):
+        team("--db", db, "init")
         team(
             "--db",
             db,

@@ -242,6 +242,7 @@ def test_formula_text_is_neutralised_in_csv_and_tsv_and_restored_on_import(clm, 
     for fmt in ("csv", "tsv"):
         (tmp_path / f"c.{fmt}").write_text(clm("export", "customers", "-f", fmt).stdout)
         db = tmp_path / f"{fmt}.db"
+        clm("--db", db, "init")
         clm("--db", db, "import", "customers", tmp_path / f"c.{fmt}")
         back = rows(clm("--db", db, "export", "customers", "-f", "json").stdout, "json")
         assert [(c["name"], c["source"], c["tags"]) for c in back] == [
@@ -746,6 +747,8 @@ def export_book(clm: Clm, db, fmt: str) -> dict[str, str]:
 
 
 def import_book(clm: Clm, db, files: dict[str, Path]) -> None:
+    """Import every table into the new book `db` (made by `clm init` first)."""
+    clm("--db", db, "init")
     for table in IMPORTABLE:
         clm("--db", db, "import", table, files[table])
 

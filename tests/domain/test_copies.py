@@ -62,7 +62,7 @@ def test_no_false_positives(clm, book, tmp_path):
     # Named like a copy but another database; a journal, clm's backups, exports, a db backup.
     other = tmp_path / "other"
     other.mkdir()
-    clm("--db", other / "clm.db", "customer", "list")
+    clm("--db", other / "clm.db", "init")
     shutil.copyfile(other / "clm.db", tmp_path / "clm (1).db")
     shutil.copyfile(other / "clm.db", tmp_path / "clm-old.db")
     (tmp_path / "clm 2.db").write_text("not a database")
