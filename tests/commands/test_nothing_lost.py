@@ -75,7 +75,7 @@ def test_init_force_on_a_server_asks_and_saves_a_copy_first(clm, tmp_path):
 def test_a_password_in_the_query_string_is_refused_on_the_command_line(clm, url, tmp_path):
     error = clm.error("--db", url, "db", "check")
     assert "pw1secret" not in error and "CLM_DB" in error
-    clm("customer", "add", "Acme")
+    clm("--db", tmp_path / "f.db", "init")  # a book to copy: --db makes none by accident
     error = clm.error("--db", tmp_path / "f.db", "db", "copy", url)
     assert "pw1secret" not in error and "PGPASSWORD" in error
 
