@@ -65,7 +65,7 @@ def test_an_unknown_field_names_the_ones_there_are(team):
 
 
 def test_every_list_and_show_takes_fields(clm):
-    from tests.test_cli import COMMANDS
+    from tests.cli.test_app import COMMANDS
 
     for path in COMMANDS:
         if path[-1] in ("list", "show") and path[0] != "model":
