@@ -2,6 +2,7 @@
 made visible, spreadsheet formulas neutralised, whole numbers without `.0`, UTC times."""
 
 import re
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -114,3 +115,21 @@ def hide_password(url: str) -> str:
         safe="*/=:-",
     )
     return urlunsplit(parts._replace(netloc=netloc, query=query))
+
+
+def row_converter(convert: dict[int, Callable], missing: dict | None = None) -> Callable:
+    """A function converting the cells of a row at the given places, the others as they are;
+    a None at a place becomes `missing[place]` (None by default). A closure, not generated
+    code: about a microsecond more a row than a compiled `(r[0], f(r[1]), …)`, which the
+    exports and bulk inserts can afford."""
+    missing = missing or {}
+    places = tuple((i, convert_cell, missing.get(i)) for i, convert_cell in convert.items())
+
+    def row(row: tuple) -> tuple:
+        cells = list(row)
+        for i, convert_cell, instead in places:
+            value = cells[i]
+            cells[i] = instead if value is None else convert_cell(value)
+        return tuple(cells)  # as drivers take a row
+
+    return row

@@ -644,7 +644,7 @@ def _write_stages(conn: Connection, stage_list: list[dict]) -> None:
 
 
 def _write_playbooks(conn: Connection, books: list[dict]) -> None:
-    from clm.domain.playbooks import playbook_items_of
+    from clm.domain.playbooks import insert_items, playbook_items_of
 
     rows = {
         row.name: row
@@ -662,7 +662,7 @@ def _write_playbooks(conn: Connection, books: list[dict]) -> None:
             inserted = conn.execute(
                 playbooks.insert().values(new_row(conn, name=book["name"], **values))
             )
-            _insert_items(conn, inserted.inserted_primary_key[0], book["items"])
+            insert_items(conn, inserted.inserted_primary_key[0], book["items"])
             continue
         changes = {key: value for key, value in values.items() if getattr(row, key) != value}
         update_row(conn, playbooks, row, changes)
@@ -671,7 +671,7 @@ def _write_playbooks(conn: Connection, books: list[dict]) -> None:
         ]
         if items != book["items"]:
             _remove_items(conn, row.id)
-            _insert_items(conn, row.id, book["items"])
+            insert_items(conn, row.id, book["items"])
 
 
 def _remove_items(conn: Connection, playbook_id: int) -> None:
@@ -680,22 +680,6 @@ def _remove_items(conn: Connection, playbook_id: int) -> None:
     )
     for row in conn.execute(query).all():
         update_row(conn, playbook_items, row, {"deleted_at": utcnow()})
-
-
-def _insert_items(conn: Connection, playbook_id: int, items: list[dict]) -> None:
-    if items:
-        conn.execute(
-            playbook_items.insert(),
-            [
-                new_row(
-                    conn,
-                    playbook_id=playbook_id,
-                    position=position,
-                    **item | {"remind": ";".join(item["remind"])},
-                )
-                for position, item in enumerate(items, start=1)
-            ],
-        )
 
 
 def _write_rules(conn: Connection, rule_list: list[dict]) -> None:

@@ -1,7 +1,7 @@
 """Playbooks: templates of tasks and milestones, applied once per stage entry, start or CTA."""
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date
 
 from sqlalchemy import Connection, func, select
@@ -22,6 +22,12 @@ def install_playbooks(conn: Connection, specs: Iterable[PlaybookSpec]) -> None:
     for spec in specs:
         row = new_row(conn, name=spec.name, description=spec.description, on_start=spec.on_start)
         playbook_id = conn.execute(playbooks.insert().values(row)).inserted_primary_key[0]
+        insert_items(conn, playbook_id, [asdict(item) for item in spec.items])
+
+
+def insert_items(conn: Connection, playbook_id: int, items: list[dict]) -> None:
+    """A playbook's items (ItemSpec's fields, `remind` a list of offsets), numbered in order."""
+    if items:
         conn.execute(
             playbook_items.insert(),
             [
@@ -29,15 +35,9 @@ def install_playbooks(conn: Connection, specs: Iterable[PlaybookSpec]) -> None:
                     conn,
                     playbook_id=playbook_id,
                     position=position,
-                    kind=item.kind,
-                    title=item.title,
-                    anchor=item.anchor,
-                    offset=item.offset,
-                    remind=";".join(item.remind),
-                    every=item.every,
-                    milestone=item.milestone,
+                    **item | {"remind": ";".join(item["remind"])},
                 )
-                for position, item in enumerate(spec.items, start=1)
+                for position, item in enumerate(items, start=1)
             ],
         )
 

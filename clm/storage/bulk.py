@@ -12,6 +12,7 @@ from sqlalchemy import (
     select,
 )
 
+from clm.plain import row_converter
 from clm.storage.statistics import refresh_statistics
 
 
@@ -125,22 +126,14 @@ def insert_new(conn: Connection, table, rows: list[dict]) -> list[dict]:
 
 @lru_cache(maxsize=64)
 def _row_converter(dialect, table, columns: tuple[str, ...]):
-    """A function converting a row's values as their column types bind them, compiled once
-    (a loop over the columns of each row would cost more than the insert); None when no
+    """A function converting a row's values as their column types bind them; None when no
     column converts. Few distinct values (dates) repeat: each is converted once."""
-    namespace, cells, converts = {}, [], False
+    converters = {}
     for i, column in enumerate(columns):
         proc = table.c[column].type._cached_bind_processor(dialect)
-        if proc is None:
-            cells.append(f"r[{i}]")
-            continue
-        converts = True
-        namespace[f"p{i}"] = lru_cache(maxsize=65536)(proc)  # scalars, hashable
-        cells.append(f"(None if (x := r[{i}]) is None else p{i}(x))")
-    if not converts:
-        return None
-    exec(f"def row(r):\n    return ({', '.join(cells)},)\n", namespace)  # our own text
-    return namespace["row"]
+        if proc is not None:
+            converters[i] = lru_cache(maxsize=65536)(proc)  # scalars, hashable
+    return row_converter(converters) if converters else None
 
 
 def in_values(conn: Connection, column, values: list):

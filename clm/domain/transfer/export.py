@@ -37,7 +37,13 @@ from sqlalchemy.sql.elements import Label
 from clm.dates import parse_duration
 from clm.db import binary, iso_date, joined_cells, stream_rows
 from clm.domain.transfer import COLUMNS, LIST_COLUMNS, READ_COLUMNS
-from clm.plain import neutralise_formula, number, unneutralise_formula, visible
+from clm.plain import (
+    neutralise_formula,
+    number,
+    row_converter,
+    unneutralise_formula,
+    visible,
+)
 from clm.storage.tables import (
     ctas,
     customer_influencers,
@@ -94,6 +100,14 @@ def _all_users(conn):
     return select(*(users.c[key] for key in COLUMNS["users"]), removed)
 
 
+def _with_customer(table, person: str | None = None):
+    """`table` joined to its customer and, when named, to the user its `person` column holds."""
+    source = table.join(customers, customers.c.id == table.c.customer_id)
+    if person is None:
+        return source
+    return source.outerjoin(users, users.c.id == table.c[person])
+
+
 def _customers(conn):
     owner = users.alias("owner")
     tags = _listed(
@@ -141,7 +155,7 @@ def _milestones(conn):
         "user_id",
         milestone_collaborators.c.milestone_id == milestones.c.id,
     )
-    source = milestones.join(customers, customers.c.id == milestones.c.customer_id)
+    source = _with_customer(milestones)
     if has_reminders:
         source = source.outerjoin(
             milestone_reminders, milestone_reminders.c.milestone_id == milestones.c.id
@@ -180,11 +194,7 @@ def _tasks(conn):
             tasks.c.source,
             tasks.c.uuid,
         )
-        .select_from(
-            tasks.join(customers, customers.c.id == tasks.c.customer_id).outerjoin(
-                users, users.c.id == tasks.c.assignee_id
-            )
-        )
+        .select_from(_with_customer(tasks, person="assignee_id"))
         .where(tasks.c.deleted_at.is_(None), _live_customer())
     )
 
@@ -205,11 +215,7 @@ def _ctas(conn):
             ctas.c.source,
             ctas.c.uuid,
         )
-        .select_from(
-            ctas.join(customers, customers.c.id == ctas.c.customer_id).outerjoin(
-                users, users.c.id == ctas.c.owner_id
-            )
-        )
+        .select_from(_with_customer(ctas, person="owner_id"))
         .where(ctas.c.deleted_at.is_(None), _live_customer())
     )
 
@@ -226,7 +232,7 @@ def _transitions(conn):
             transitions.c.reason,
             transitions.c.uuid,
         )
-        .select_from(transitions.join(customers, customers.c.id == transitions.c.customer_id))
+        .select_from(_with_customer(transitions))
         .where(_live_customer())
     )
 
@@ -241,7 +247,7 @@ def _notes(conn):
             notes.c.by,
             notes.c.uuid,
         )
-        .select_from(notes.join(customers, customers.c.id == notes.c.customer_id))
+        .select_from(_with_customer(notes))
         .where(_live_customer())
     )
 
@@ -417,42 +423,32 @@ def _cell_items(cell: str, column: str) -> str:
     return neutralise_formula(";".join(_items(unneutralise_formula(cell), column)))
 
 
-def _cell(column: str, i: int) -> str:
-    """The expression of one cell of row `r` as json takes it."""
-    value = f"r[{i}]"
+def _json_cell(column: str) -> Callable | None:
+    """How a value (never None) of a column becomes what json takes; None when it is already."""
     if column in LIST_COLUMNS:
-        return f"list(items({value}, {column!r}))"
+        return lambda joined: list(_items(joined, column))
     if column in ("default_owner", "pinned"):  # the driver may give 0/1
-        return f"(None if (x := {value}) is None else bool(x))"
+        return bool
     if column == "arr":
-        return f"(None if (x := {value}) is None else number(x))"
+        return number
     if column in DATES:
-        return f"(None if (x := {value}) is None else str(x))"
-    return value
+        return str
+    return None
 
 
-def _converter(cells: list[str]) -> Callable[[tuple], tuple]:
-    """One function turning a row into the cells the writer takes, `(r[0], f(r[1]), …)`,
-    compiled once per export (as dataclasses build their methods): a loop over the columns
-    of each of a million rows would cost more than the query."""
-    namespace = {"items": _items, "number": number}
-    exec(f"def row(r):\n    return ({', '.join(cells)},)\n", namespace)  # our own text
-    return namespace["row"]
+def _json_cells(columns: tuple[str, ...]) -> Callable[[tuple], list]:
+    converters = {i: _json_cell(column) for i, column in enumerate(columns)}
+    lists = {i: () for i, column in enumerate(columns) if column in LIST_COLUMNS}
+    return row_converter({i: f for i, f in converters.items() if f is not None}, lists)
 
 
-def _json_cells(columns: tuple[str, ...]) -> Callable[[tuple], tuple]:
-    return _converter([_cell(column, i) for i, column in enumerate(columns)])
-
-
-def _text_cells(columns: tuple[str, ...]) -> Callable[[tuple], tuple] | None:
+def _text_cells(columns: tuple[str, ...]) -> Callable[[tuple], list] | None:
     """The Python left to do on a row of text cells (a float written as csv writes it);
-    None when there is none."""
+    None when there is none. A missing ARR is an empty cell."""
     if "arr" not in columns:
         return None
     arr = columns.index("arr")
-    cells = [f"r[{i}]" for i in range(len(columns))]
-    cells[arr] = f'("" if (x := r[{arr}]) is None else str(number(x)))'
-    return _converter(cells)
+    return row_converter({arr: lambda value: str(number(value))}, {arr: ""})
 
 
 def _write_delimited(
