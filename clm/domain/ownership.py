@@ -289,8 +289,9 @@ def assign_customer(
 
 def owner_before_renewal(conn: Connection, customer, renewal_stage: str) -> int | None:
     """The live owner `customer` had before it entered `renewal_stage` (its current stay), to
-    return the account to after the renewal; None when nobody had it, that user is gone, or
-    someone reassigned it by hand during the renewal (their choice stands)."""
+    return the account to after the renewal; the current owner when someone reassigned it by
+    hand during the renewal (their choice stands); None when nobody had it or that user is gone
+    (the team's policy then picks)."""
     from clm.storage.tables import transitions
 
     entry = conn.execute(
@@ -311,4 +312,4 @@ def owner_before_renewal(conn: Connection, customer, renewal_stage: str) -> int 
     live = conn.scalar(
         select(users.c.id).where(users.c.id == entry.from_owner_id, users.c.deleted_at.is_(None))
     )
-    return None if reassigned is not None else live
+    return customer.owner_id if reassigned is not None else live
