@@ -148,7 +148,9 @@ def list_(
     limit: Annotated[
         int | None, typer.Option(metavar="N", help="At most N customers, the first by slug.")
     ] = None,
-    unowned: Annotated[bool, typer.Option("--unowned", help="Only customers with no owner.")] = False,
+    unowned: Annotated[
+        bool, typer.Option("--unowned", help="Only customers with no owner.")
+    ] = False,
     handoff_pending: Annotated[
         bool,
         typer.Option(
@@ -355,7 +357,9 @@ def assign(
 
     with env.database().write() as conn:
         done = assign_customer(conn, env.today, env.author(conn), slug, owner)
-    was = f"was {done['from_owner'] or 'nobody'}" + (", handoff pending" if done["was_pending"] else "")
+    was = f"was {done['from_owner'] or 'nobody'}" + (
+        ", handoff pending" if done["was_pending"] else ""
+    )
     say(env, f"Assigned {done['customer']} to {done['to_owner']} ({done['how']}; {was}).")
 
 

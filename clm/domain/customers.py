@@ -24,10 +24,10 @@ from clm.db import utcnow
 from clm.domain.engine.fields import with_change_days
 from clm.domain.health import health_history, log_health, sparkline
 from clm.domain.holidays import days_off_for
+from clm.domain.ownership import Assigner, owner_change, record_owner_changes
 from clm.domain.records import get_customer, new_row, set_member_stamps, update_row, user_uuids
 from clm.domain.stages import entry_stage, get_stage
 from clm.domain.transitions import enter_stage, record_transition, run_stage_playbooks
-from clm.domain.ownership import Assigner, owner_change, record_owner_changes
 from clm.domain.users import get_user, user_ids
 from clm.errors import Conflict, Invalid
 from clm.lifecycle import RENEWAL_MILESTONE, RENEWAL_STAGE
@@ -491,7 +491,12 @@ def edit_customer(
     update_row(conn, customers, customer, with_change_days(changes, today), touched, members)
     if "owner_id" in changes:
         record_owner_changes(
-            conn, [owner_change(customer.id, today, customer.owner_id, changes["owner_id"], by, "manual")]
+            conn,
+            [
+                owner_change(
+                    customer.id, today, customer.owner_id, changes["owner_id"], by, "manual"
+                )
+            ],
         )
     _note_date_changes(conn, today, by, customer, changes)
     if "health" in changes:

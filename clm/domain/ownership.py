@@ -96,7 +96,9 @@ class Assigner:
             after = ids.index(team.last_assigned) + 1 if team.last_assigned in ids else 0
             if team.last_assigned is not None and team.last_assigned not in ids:
                 # The member assigned last left the team: go on from where their handle stood.
-                last = self.conn.scalar(select(users.c.handle).where(users.c.id == team.last_assigned))
+                last = self.conn.scalar(
+                    select(users.c.handle).where(users.c.id == team.last_assigned)
+                )
                 after = sum(1 for handle, _ in team.members if last and handle <= last)
             chosen = ids[after % len(ids)]
             team.last_assigned = chosen
@@ -127,7 +129,7 @@ class Assigner:
 
     def save(self) -> None:
         """Remember the member each round-robin team assigned last."""
-        for name, team in self._teams.items():
+        for team in self._teams.values():
             if team.row is not None and team.last_assigned != team.row.last_assigned_id:
                 update_row(self.conn, teams, team.row, {"last_assigned_id": team.last_assigned})
 
@@ -175,7 +177,9 @@ def get_team(conn: Connection, name: str) -> str:
     name = check_handle(name, "team")
     known = known_teams(conn)
     if name not in known:
-        raise NotFound(f"no team '{name}'{did_you_mean(name, known)}; teams: {', '.join(known) or 'none'}")
+        raise NotFound(
+            f"no team '{name}'{did_you_mean(name, known)}; teams: {', '.join(known) or 'none'}"
+        )
     return name
 
 
@@ -187,7 +191,9 @@ def team_policies(conn: Connection) -> list[dict]:
 
 def set_policies(conn: Connection, wanted: list[dict]) -> None:
     """Make the teams' policy rows those of `wanted` (`name, assign`): others are removed."""
-    rows = {row.name: row for row in conn.execute(select(teams).where(teams.c.deleted_at.is_(None)))}
+    rows = {
+        row.name: row for row in conn.execute(select(teams).where(teams.c.deleted_at.is_(None)))
+    }
     names = {team["name"] for team in wanted}
     for name, row in rows.items():
         if name not in names:
@@ -257,7 +263,9 @@ def assign_customer(
     if owner is not None:
         owner_id, how = get_user(conn, owner).id, None
     elif not team:
-        raise Invalid(f"no team owns stage {customer.stage} of '{customer.slug}': pass --owner USER")
+        raise Invalid(
+            f"no team owns stage {customer.stage} of '{customer.slug}': pass --owner USER"
+        )
     else:
         assigner = Assigner(conn)
         pick = assigner.pick(team, customer.owner_id)
@@ -295,8 +303,9 @@ def owner_before_renewal(conn: Connection, customer, renewal_stage: str) -> int 
     from clm.storage.tables import transitions
 
     entry = conn.execute(
-        select(transitions.c.on, transitions.c.created_at, transitions.c.from_owner_id)
-        .where(transitions.c.uuid == customer.stay, transitions.c.to_stage == renewal_stage)
+        select(transitions.c.on, transitions.c.created_at, transitions.c.from_owner_id).where(
+            transitions.c.uuid == customer.stay, transitions.c.to_stage == renewal_stage
+        )
     ).first()
     if entry is None or entry.from_owner_id is None:
         return None

@@ -224,7 +224,9 @@ def enter_stages(
             if pick.why == "pending":
                 why, detail = "handoff pending", f"team {to_stage.team} has nobody to assign"
             owners.append(
-                owner_change(customer.id, move.on, customer.owner_id, owner_id, move.by, why, detail)
+                owner_change(
+                    customer.id, move.on, customer.owner_id, owner_id, move.by, why, detail
+                )
             )
         history.append(
             StageEntry(

@@ -510,5 +510,11 @@ health_log = Table(
 # History: rows only ever appended, never edited or tombstoned. Copies of a database merge
 # them as a union by uuid.
 APPEND_ONLY = (
-    transitions, notes, reminder_log, rule_firings, playbook_runs, health_log, owner_changes,
+    transitions,
+    notes,
+    reminder_log,
+    rule_firings,
+    playbook_runs,
+    health_log,
+    owner_changes,
 )

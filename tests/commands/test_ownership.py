@@ -115,3 +115,18 @@ def test_ten_days_missed_assign_as_ten_daily_ticks(clm, new_db):
     ]
     assert owners[0] == owners[1]
     assert {owner for _, _, owner in owners[0]} == {"amy", "ann"}
+
+
+def test_the_agenda_of_team_members_and_the_kept_owner_shows_pending_handoffs(clm):
+    clm("user", "add", "alice", "--team", "customer-success", "--default-owner")
+    clm("user", "add", "amy", "--team", "account-management")
+    clm("user", "team", "account-management", "--assign", "default-owner")
+    clm("customer", "add", "Acme")
+    clm("customer", "move", "acme", "renewal")
+    for user in ("alice", "amy"):
+        shown = clm("--as", user, "agenda").stdout
+        assert "Handoffs pending (1)" in shown
+        assert "clm customer assign acme --owner" in shown
+    assert [r["command"] for r in clm.json("--as", "amy", "agenda")] == [
+        "clm customer assign acme --owner amy"
+    ]
