@@ -43,7 +43,8 @@ def test_lead_score_rule_sees_scored_leads_and_moves_unscored_customers_alike(cl
 
 
 def test_reminders_fire_once_on_their_day_after_their_due_date_moves(clm, db_path):
-    clm("customer", "add", "Acme", "--stage", "adopting")
+    clm("user", "add", "alice")  # a reminder with nobody to hear it is not sent
+    clm("customer", "add", "Acme", "--stage", "adopting", "--owner", "alice")
     clm("milestone", "add", "acme", "Review", "--due", "2026-12-10", "--remind", "1w")
     review = _milestone(clm, "acme", "Review")
     clm("milestone", "edit", str(review), "--due", "2026-12-20")
