@@ -10,6 +10,7 @@ TITLES = {
     "overdue": "Overdue",
     "over_sla": "Over their stage's expected days",
     "renewals": "Renewals in the next 30 days, or lapsed",
+    "handoffs": "Handoffs pending",
 }
 COLUMNS = (
     Col("section", table=False),

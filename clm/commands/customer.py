@@ -35,6 +35,7 @@ COLUMNS = (
     Col("stage_entered", table=False),
     Col("days_in_stage", "days", drop=4),
     Col("uuid", table=False),
+    Col("handoff_pending", table=False),
 )
 PAGE = (
     *(
@@ -125,6 +126,11 @@ def add(
             influencers=influencer or (), **values,
         )  # fmt: skip
     owned = f", owned by {record['owner']}" if record["owner"] else ", no owner"
+    if record["handoff_pending"]:
+        owned += (
+            f" (team {record['handoff_pending']} has nobody to assign: "
+            f"clm customer assign {record['slug']} --owner USER)"
+        )
     say(env, f"Added {record['slug']} ({record['name']}) in {record['stage']}{owned}.")
     print_handle(env, record["slug"])
 
@@ -142,6 +148,15 @@ def list_(
     limit: Annotated[
         int | None, typer.Option(metavar="N", help="At most N customers, the first by slug.")
     ] = None,
+    unowned: Annotated[
+        bool, typer.Option("--unowned", help="Only customers with no owner.")
+    ] = False,
+    handoff_pending: Annotated[
+        bool,
+        typer.Option(
+            "--handoff-pending", help="Only customers handed to a team with nobody to assign."
+        ),
+    ] = False,
     fmt: FormatOpt = Format.table,
 ) -> None:
     """List customers.
@@ -155,7 +170,10 @@ def list_(
     if limit is not None and limit < 1:
         raise Invalid(f"invalid --limit {limit}: use a number of customers, 1 or more")
     within = env.duration(renewal_within, "--renewal-within")
-    filters = dict(stage=stage, owner=owner, tag=tag, renewal_within=within, limit=limit)
+    filters = dict(
+        stage=stage, owner=owner, tag=tag, renewal_within=within, limit=limit, unowned=unowned,
+        handoff_pending=handoff_pending,
+    )  # fmt: skip
     if fmt is Format.table and not is_terminal(env) and not env.fields:
         # In a pipe the database lays the table out: a whole book in a fraction of the time
         # Python takes to format its cells. It reads twice: one snapshot for both.
@@ -283,9 +301,14 @@ def move(
 
 def _moved_message(moved: dict) -> str:
     text = f"Moved {moved['customer']} from {moved['from']} to {moved['to']} on {moved['on']}."
-    if moved["handoff"]:
-        to = moved["to_owner"] or f"nobody (team {moved['team']} has no default owner)"
-        text += f" Owner: {moved['from_owner'] or 'none'} → {to}."
+    if moved["pending"]:
+        kept = f"kept {moved['from_owner']}" if moved["from_owner"] else "none"
+        text += (
+            f" Owner: {kept}; handoff pending: team {moved['pending']} has nobody to assign "
+            f"(clm customer assign {moved['customer']} --owner USER)."
+        )
+    elif moved["handoff"]:
+        text += f" Owner: {moved['from_owner'] or 'none'} → {moved['to_owner'] or 'none'}."
     return text
 
 
@@ -314,6 +337,30 @@ def renew(
         say(env, f"Renewal milestone {rolled['id']} done; next: milestone {rolled['next']}.")
     if renewed["moved"]:
         say(env, _moved_message(renewed["moved"]))
+
+
+@app.command("assign")
+def assign(
+    ctx: typer.Context,
+    slug: Slug,
+    owner: Annotated[
+        str | None, typer.Option(help="The new owner (default: whom the team's policy picks).")
+    ] = None,
+) -> None:
+    """Give a customer an owner, ending a pending handoff.
+
+    Without --owner, the policy of the team of its stage picks (see clm user team).
+    Example: clm customer assign acme-corp --owner alice
+    """
+    env = ctx.obj
+    from clm.domain.ownership import assign_customer
+
+    with env.database().write() as conn:
+        done = assign_customer(conn, env.today, env.author(conn), slug, owner)
+    was = f"was {done['from_owner'] or 'nobody'}" + (
+        ", handoff pending" if done["was_pending"] else ""
+    )
+    say(env, f"Assigned {done['customer']} to {done['to_owner']} ({done['how']}; {was}).")
 
 
 @app.command("rm")

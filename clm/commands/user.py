@@ -96,3 +96,46 @@ def rm(
     if removal.moved:
         heir = f"to {removal.heir.handle}" if removal.heir else "to nobody"
         say(env, f"Handed {plural_counts(removal.moved)} {heir}.")
+
+
+TEAM = (Col("handle"), Col("customers", number=True))
+
+
+@app.command("team")
+def team(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(metavar="TEAM", help="The team, e.g. sales.")],
+    assign: Annotated[
+        str | None,
+        typer.Option(
+            metavar="POLICY",
+            help="Who gets customers handed to the team: default-owner, round-robin (among "
+            "its members) or least-loaded (the member with the fewest live customers).",
+        ),
+    ] = None,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Show a team (policy, default owner, members and their customers), or set its policy.
+
+    A handoff keeps an owner who is a member of the receiving team; otherwise the policy
+    picks, and a team with nobody to pick keeps the owner with the handoff pending.
+    Example: clm user team customer-success --assign round-robin
+    """
+    env = ctx.obj
+    from clm.domain.ownership import get_team, set_policy, team_summary
+
+    if assign is not None:
+        with env.database().write() as conn:
+            was = set_policy(conn, get_team(conn, name), assign)
+            summary = team_summary(conn, name)
+        say(env, f"Team {summary['team']} assigns by {summary['assign']} (was {was}).")
+        return
+    with env.database().read() as conn:
+        summary = team_summary(conn, name)
+    say(
+        env,
+        f"Team {summary['team']}: assigns by {summary['assign']}, default owner "
+        f"{summary['default_owner'] or 'none'}, stages {', '.join(summary['stages']) or 'none'}, "
+        f"{summary['handoffs_pending']} handoffs pending.",
+    )
+    render_rows(env, summary["members"], TEAM, fmt, noun="members")

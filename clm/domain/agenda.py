@@ -274,6 +274,7 @@ def day_agenda(
         ("overdue", _overdue, "clm report overdue"),
         ("over_sla", _over_sla, f"clm customer list{mine}"),
         ("renewals", _renewals, f"clm customer list --renewal-within 30d{mine}"),
+        ("handoffs", _handoffs, "clm customer list --handoff-pending"),
     )
     for section, build, more in sections:
         query, to_row = build(conn, today, user)
@@ -397,6 +398,30 @@ def _renewals(conn, today, user):
         detail = (f"in {days} days" if days >= 0 else f"lapsed {-days} days ago") + arr
         command = f"clm customer renew {row.slug}"
         return _item("renewal", None, row.slug, row.name, row.renewal, detail, command)
+
+    return query, to_row
+
+
+def _handoffs(conn, today, user):
+    """Customers handed to a team with nobody to assign: for a user, those of their team and
+    those they still own (the owner the handoff kept)."""
+    owner = users.alias("owner")
+    query = (
+        select(customers.c.slug, customers.c.name, customers.c.handoff_pending, owner.c.handle)
+        .select_from(customers.outerjoin(owner, owner.c.id == customers.c.owner_id))
+        .where(customers.c.handoff_pending.is_not(None), customers.c.deleted_at.is_(None))
+        .order_by(customers.c.slug)
+    )
+    if user is not None:
+        query = query.where(
+            or_(customers.c.handoff_pending == user.team, customers.c.owner_id == user.id)
+        )
+    to = user.handle if user is not None and user.team else "USER"
+
+    def to_row(row) -> dict:
+        detail = f"team {row.handoff_pending} has nobody to assign; owner {row.handle or 'none'}"
+        command = f"clm customer assign {row.slug} --owner {to}"
+        return _item("handoff", None, row.slug, row.name, None, detail, command)
 
     return query, to_row
 

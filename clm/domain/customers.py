@@ -24,10 +24,11 @@ from clm.db import utcnow
 from clm.domain.engine.fields import with_change_days
 from clm.domain.health import health_history, log_health, sparkline
 from clm.domain.holidays import days_off_for
+from clm.domain.ownership import Assigner, owner_change, record_owner_changes
 from clm.domain.records import get_customer, new_row, set_member_stamps, update_row, user_uuids
 from clm.domain.stages import entry_stage, get_stage
 from clm.domain.transitions import enter_stage, record_transition, run_stage_playbooks
-from clm.domain.users import default_owner, get_user, user_ids
+from clm.domain.users import get_user, user_ids
 from clm.errors import Conflict, Invalid
 from clm.lifecycle import RENEWAL_MILESTONE, RENEWAL_STAGE
 from clm.plain import MAX_ARR
@@ -47,6 +48,7 @@ from clm.storage.tables import (
 CUSTOMER_KEYS = (
     "slug", "name", "stage", "owner", "start", "renewal", "term", "arr", "health",
     "lead_score", "source", "tags", "influencers", "stage_entered", "days_in_stage", "uuid",
+    "handoff_pending",
 )  # fmt: skip
 NOTE_KINDS = ("note", "call", "email", "meeting")
 SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*", re.ASCII)
@@ -153,11 +155,12 @@ def add_customer(
             ) from None
     if renewal is not None and renewal <= start:
         raise Invalid(f"invalid renewal {renewal}: it must be after the start {start}")
-    if owner is not None:
-        owner_id = get_user(conn, owner).id
-    else:
-        team_owner = default_owner(conn, stage_row.team)
-        owner_id = team_owner.id if team_owner else None
+    owner_id, pending = get_user(conn, owner).id if owner is not None else None, None
+    if owner is None and stage_row.team:
+        assigner = Assigner(conn)
+        pick = assigner.pick(stage_row.team, None)
+        owner_id, pending = pick.owner_id, pick.pending
+        assigner.save()
     influencer_ids = user_ids(conn, influencers)
     tags = _check_tags(tags)
     entered = min(start, today)
@@ -168,6 +171,7 @@ def add_customer(
         stage=stage_row.key,
         stage_entered=entered,
         owner_id=owner_id,
+        handoff_pending=pending,
         start=start,
         renewal=renewal,
         term=str(term),
@@ -239,6 +243,7 @@ def _select_customers():
             influencers.label("influencers"),
             customers.c.stage_entered,
             customers.c.uuid,
+            customers.c.handoff_pending,
         )
         .select_from(customers.outerjoin(owner, owner.c.id == customers.c.owner_id))
         .where(customers.c.deleted_at.is_(None))
@@ -263,9 +268,14 @@ def list_customers(
     tag: str | None = None,
     renewal_within: Duration | None = None,
     limit: int | None = None,
+    unowned: bool = False,
+    handoff_pending: bool = False,
 ) -> Iterator[dict]:
     """Live customers by slug, filtered, the first `limit` of them; streamed row by row."""
-    query = _filtered(conn, _select_customers(), today, stage, owner, tag, renewal_within)
+    query = _filtered(
+        conn, _select_customers(), today, stage, owner, tag, renewal_within, unowned,
+        handoff_pending,
+    )  # fmt: skip
     query = query.order_by(customers.c.slug)
     if limit is not None:
         query = query.limit(limit)
@@ -273,8 +283,15 @@ def list_customers(
         yield _as_dict(row, today)
 
 
-def _filtered(conn: Connection, query, today, stage, owner, tag, renewal_within):
+def _filtered(
+    conn: Connection, query, today, stage, owner, tag, renewal_within, unowned=False,
+    handoff_pending=False,
+):  # fmt: skip
     """The query restricted to the customers `customer list`'s filters select."""
+    if unowned:
+        query = query.where(customers.c.owner_id.is_(None))
+    if handoff_pending:
+        query = query.where(customers.c.handoff_pending.is_not(None))
     if stage is not None:
         query = query.where(customers.c.stage == get_stage(conn, stage).key)
     if owner is not None:
@@ -296,6 +313,8 @@ def customer_table(
     tag: str | None = None,
     renewal_within: Duration | None = None,
     limit: int | None = None,
+    unowned: bool = False,
+    handoff_pending: bool = False,
 ):
     """`list_customers` as the database writes its table (clm.render.sql_table): each table
     column's cell as SQL text."""
@@ -308,7 +327,7 @@ def customer_table(
         select(customers.c.id)
         .select_from(customers.outerjoin(owner_user, owner_user.c.id == customers.c.owner_id))
         .where(customers.c.deleted_at.is_(None)),
-        today, stage, owner, tag, renewal_within,
+        today, stage, owner, tag, renewal_within, unowned, handoff_pending,
     )  # fmt: skip
     arr = customers.c.arr
     # The database writes a whole amount from 1 to 10^15 as Python does (`24,000`); cents
@@ -443,6 +462,7 @@ def edit_customer(
         changes["name"] = fields["name"].strip()
     if fields.get("owner") is not None:
         changes["owner_id"] = get_user(conn, fields["owner"]).id
+        changes["handoff_pending"] = None  # someone is assigned
     for key in ("start", "renewal", "source"):
         if fields.get(key) is not None:
             changes[key] = fields[key]
@@ -469,6 +489,15 @@ def edit_customer(
         members += set_member_stamps("influencers", *user_uuids(conn, added, removed))
     # Tags and influencers merge as sets: each member added or removed is stamped on the row.
     update_row(conn, customers, customer, with_change_days(changes, today), touched, members)
+    if "owner_id" in changes:
+        record_owner_changes(
+            conn,
+            [
+                owner_change(
+                    customer.id, today, customer.owner_id, changes["owner_id"], by, "manual"
+                )
+            ],
+        )
     _note_date_changes(conn, today, by, customer, changes)
     if "health" in changes:
         log_health(conn, [(customer.id, today, changes["health"])])
@@ -476,7 +505,7 @@ def edit_customer(
         _apply_renewal_items(conn, get_customer(conn, slug), today)
     if {"start", "renewal", "term"} & changes.keys():
         follow_renewal(conn, customer.id)
-    changed = [key.removesuffix("_id") for key in changes] + touched
+    changed = [key.removesuffix("_id") for key in changes if key != "handoff_pending"] + touched
     return changed
 
 
@@ -601,6 +630,10 @@ def renew_customer(
             .limit(1)
         )
         if came_from:
+            from clm.domain.ownership import owner_before_renewal
+
+            # The account goes back to the owner it had before the renewal, unless reassigned.
+            returned = owner_before_renewal(conn, customer, RENEWAL_STAGE)
             moved = enter_stage(
                 conn,
                 get_customer(conn, slug),
@@ -608,6 +641,8 @@ def renew_customer(
                 today,
                 by,
                 reason="renewed",
+                owner_id=returned,
+                owner_why="renewal",
             )
     return {
         "customer": customer.slug,

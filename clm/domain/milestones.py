@@ -37,6 +37,7 @@ from clm.storage.tables import (
     milestones,
     notes,
     reminder_log,
+    stages,
     tasks,
     users,
 )
@@ -580,6 +581,7 @@ def reminders_due(
             milestone_reminders.c.remind_on,
             milestone_reminders.c.offset,
             owner.c.handle.label("owner"),
+            customers.c.stage,
         )
         .select_from(
             milestone_reminders.join(
@@ -630,6 +632,7 @@ def reminders_due(
     # The collaborators of the same milestones: one query, whatever their number.
     collaborators = _collaborators(conn, ids)
     keys = ("milestone", "uuid", "customer", "title", "due", "remind_on", "offset")
+    teams = None
     for row in rows:
         record = dict(zip(keys, row, strict=False))
         owner_handle = row.owner
@@ -638,8 +641,26 @@ def reminders_due(
             recipients = list(dict.fromkeys([owner_handle, *others] if owner_handle else others))
         else:
             recipients = [owner_handle] if owner_handle else []
-        record["recipients"] = recipients
+        record["recipients"], record["to_team"], record["undeliverable"] = recipients, None, False
+        if not recipients:
+            # No addressee: the stage's team hears of it, or nobody can (undeliverable).
+            teams = teams if teams is not None else _stage_teams(conn)
+            team, members = teams.get(row.stage, (None, []))
+            record["recipients"], record["to_team"] = members, team
+            record["undeliverable"] = not members
         yield record
+
+
+def _stage_teams(conn: Connection) -> dict[str, tuple[str | None, list[str]]]:
+    """Stage key -> its team and the team's live members' handles (read once: a few rows)."""
+    members: dict[str, list[str]] = {}
+    query = select(users.c.team, users.c.handle).where(
+        users.c.deleted_at.is_(None), users.c.team.is_not(None)
+    )
+    for team, handle in conn.execute(query.order_by(users.c.handle)):
+        members.setdefault(team, []).append(handle)
+    live = select(stages.c.key, stages.c.team).where(stages.c.deleted_at.is_(None))
+    return {key: (team, members.get(team, [])) for key, team in conn.execute(live)}
 
 
 def _collaborators(conn: Connection, milestone_ids) -> dict[int, list[str]]:
@@ -658,12 +679,17 @@ def _collaborators(conn: Connection, milestone_ids) -> dict[int, list[str]]:
     return found
 
 
-def fire_reminders(conn: Connection, day: date) -> list[dict]:
+def fire_reminders(conn: Connection, day: date) -> tuple[list[dict], list[dict]]:
     """Fire every reminder due by `day` that has not fired: each is logged once, the log's
-    unique key deciding, so re-runs and concurrent ticks never fire one twice."""
-    due = list(reminders_due(conn, day))
+    unique key deciding, so re-runs and concurrent ticks never fire one twice. A reminder that
+    has nobody to go to (no owner, collaborator or member of the stage's team) is not sent: it
+    stays pending, to fire once someone can hear it. The reminders fired, and those not sent."""
+    found = list(reminders_due(conn, day))
+    due = [r for r in found if not r["undeliverable"]]
+    undeliverable = [r for r in found if r["undeliverable"]]
     if not due:
-        return []
+        _keep_pending(conn, day, undeliverable)
+        return [], undeliverable
     if len(due) >= 5000:
         bigger_write_cache(conn)  # a backlog: keep its many dirty pages in memory until the commit
     now = utcnow()
@@ -701,4 +727,22 @@ def fire_reminders(conn: Connection, day: date) -> list[dict]:
         .where(text("milestone_reminders.pending"), milestone_reminders.c.remind_on <= day)
         .values(pending=False)
     )
-    return [r for r in due if (r["uuid"], r["offset"]) in logged]
+    _keep_pending(conn, day, undeliverable)
+    return [r for r in due if (r["uuid"], r["offset"]) in logged], undeliverable
+
+
+def _keep_pending(conn: Connection, day: date, undeliverable: list[dict]) -> None:
+    """The reminders not sent for want of a recipient stay pending (the update above is one
+    statement over the day's reminders; these few are put back)."""
+    from sqlalchemy import bindparam
+
+    if undeliverable:
+        conn.execute(
+            update(milestone_reminders)
+            .where(
+                milestone_reminders.c.milestone_id == bindparam("m"),
+                milestone_reminders.c.offset == bindparam("o"),
+            )
+            .values(pending=True),
+            [{"m": r["milestone"], "o": r["offset"]} for r in undeliverable],
+        )

@@ -16,23 +16,20 @@ from clm.storage.tables import customers, playbooks, stages, transitions, users
 
 class Lookups:
     """What stage entries look up, read once per transaction instead of once per move: live
-    stages, teams' default owners, user handles, the entry stage, the start playbooks and the
-    playbooks' items. Valid while the model does not change (a tick never changes it)."""
+    stages, the teams' members and policies (the assigner), user handles, the entry stage, the
+    start playbooks and the playbooks' items. Valid while the model does not change (a tick
+    never changes it)."""
 
     def __init__(self, conn: Connection):
+        from clm.domain.ownership import Assigner
+
         self.conn = conn
         self.stages = {
             row.key: row
             for row in conn.execute(select(stages).where(stages.c.deleted_at.is_(None)))
         }
         self.handles = dict(conn.execute(select(users.c.id, users.c.handle)).all())
-        self.owners: dict[str, int] = {}  # team -> its live default owner
-        for user_id, team in conn.execute(
-            select(users.c.id, users.c.team).where(
-                users.c.default_owner, users.c.deleted_at.is_(None), users.c.team.is_not(None)
-            )
-        ):
-            self.owners[team] = user_id
+        self.assigner = Assigner(conn)
         self.templates = Templates(conn)
         self._contract_from: int | None = None
         self._start_playbooks: list[str] | None = None
@@ -145,6 +142,9 @@ class Move:
     by: str | None
     rule: str | None = None
     reason: str | None = None
+    # The owner it goes to whatever the team's policy (a renewal returns the account), if any.
+    owner_id: int | None = None
+    owner_why: str | None = None
 
 
 @dataclass
@@ -166,13 +166,33 @@ def enter_stage(
     by: str | None,
     rule: str | None = None,
     reason: str | None = None,
+    owner_id: int | None = None,
+    owner_why: str | None = None,
 ) -> dict:
-    """Move `customer` into `to_stage` on `on`; a stage of another team hands the customer to
-    that team's default owner, or leaves it unowned when the team has none."""
-    return enter_stages(conn, [Move(customer, to_stage, on, by, rule, reason)])[0][0]
+    """Move `customer` into `to_stage` on `on` (see `enter_stages` for its owner)."""
+    move = Move(customer, to_stage, on, by, rule, reason, owner_id, owner_why)
+    return enter_stages(conn, [move])[0][0]
 
 
-SET = ("stage", "stage_entered", "stay", "owner_id", "stamps", "updated_at")
+SET = ("stage", "stage_entered", "stay", "owner_id", "handoff_pending", "stamps", "updated_at")
+
+
+def _new_owner(lookups: Lookups, move: Move, from_team: str | None):
+    """The owner and pending handoff after `move`, and why (None: no handoff happened). A stage
+    of another team hands the customer over: kept when its owner is a live member of that team,
+    else to whom the team's policy picks, else kept with the handoff pending. A stage of no
+    team (churned) ends a pending handoff."""
+    from clm.domain.ownership import Pick
+
+    customer, to_stage = move.customer, move.to
+    if move.owner_id is not None:
+        return Pick(move.owner_id, move.owner_why or "manual", to_stage.team), None
+    if not to_stage.team:
+        return None, None
+    if to_stage.team == from_team:
+        return None, customer.handoff_pending
+    pick = lookups.assigner.pick(to_stage.team, customer.owner_id)
+    return pick, pick.pending
 
 
 def enter_stages(
@@ -185,7 +205,9 @@ def enter_stages(
     lookups = lookups or Lookups(conn)
     now = utcnow()
     hlc = clock(conn)
-    history, changes, done = [], [], []
+    from clm.domain.ownership import owner_change, record_owner_changes
+
+    history, changes, done, owners = [], [], [], []
     runs = list(extra_runs)
     own_runs: list[int | None] = []
     for move in moves:
@@ -194,10 +216,18 @@ def enter_stages(
         from_team, from_position = (
             (came_from.team, came_from.position) if came_from else (None, None)
         )
-        owner_id = customer.owner_id
-        if to_stage.team and to_stage.team != from_team:
-            owner_id = lookups.owners.get(to_stage.team)
+        pick, pending = _new_owner(lookups, move, from_team)
+        owner_id = pick.owner_id if pick else customer.owner_id
         entry_key = new_uuid()
+        if pick is not None and (owner_id != customer.owner_id or pick.why == "pending"):
+            why, detail = ("handoff", pick.why) if move.owner_id is None else (pick.why, None)
+            if pick.why == "pending":
+                why, detail = "handoff pending", f"team {to_stage.team} has nobody to assign"
+            owners.append(
+                owner_change(
+                    customer.id, move.on, customer.owner_id, owner_id, move.by, why, detail
+                )
+            )
         history.append(
             StageEntry(
                 entry_key, customer.id, customer.stage, to_stage.key, move.on, move.by,
@@ -207,6 +237,8 @@ def enter_stages(
         changed = ["stage", "stage_entered", "stay"]
         if owner_id != customer.owner_id:
             changed.append("owner_id")
+        if pending != customer.handoff_pending:
+            changed.append("handoff_pending")
         stamps = json.loads(customer.stamps)
         stamps.update(dict.fromkeys(changed, hlc.stamp()))
         changes.append(
@@ -216,6 +248,7 @@ def enter_stages(
                 "new_stage_entered": move.on,
                 "new_stay": entry_key,
                 "new_owner_id": owner_id,
+                "new_handoff_pending": pending,
                 "new_stamps": json.dumps(stamps, sort_keys=True),
                 "new_updated_at": now,
             }
@@ -234,6 +267,8 @@ def enter_stages(
                 "from_owner": lookups.handles.get(customer.owner_id),
                 "to_owner": lookups.handles.get(owner_id),
                 "handoff": owner_id != customer.owner_id,
+                "pending": pick.pending if pick is not None else None,
+                "assigned_by": pick.why if pick is not None else None,
             }
         )
     if history:
@@ -244,6 +279,8 @@ def enter_stages(
             .values({name: bindparam(f"new_{name}") for name in SET}),
             changes,
         )
+        record_owner_changes(conn, owners)
+        lookups.assigner.save()
     applied = apply_playbooks(conn, runs, lookups.templates)
     for record, own in zip(done, own_runs, strict=True):
         record["playbook"] = applied[own] if own is not None else None

@@ -16,6 +16,16 @@ REMINDERS = (
     Col("due"),
     Col("remind_on"),
     Col("recipients"),
+    Col("to_team", "to team (no owner)"),
+)
+PENDING = (Col("customer"), Col("team"), Col("on"), Col("owner", "owner kept"), Col("rule"))
+UNDELIVERABLE = (
+    Col("milestone"),
+    Col("customer"),
+    Col("title"),
+    Col("due"),
+    Col("remind_on"),
+    Col("to_team", "team"),
 )
 CTAS = (Col("id"), Col("customer"), Col("type"), Col("reason"), Col("on"), Col("rule"))
 TASKS = (Col("id"), Col("customer"), Col("title"), Col("due"), Col("assignee"))
@@ -25,6 +35,8 @@ NEWS = (
     ("reminders", "Reminders", REMINDERS),
     ("ctas_opened", "CTAs opened", CTAS),
     ("tasks_created", "Tasks created", TASKS),
+    ("handoffs_pending", "Handoffs pending: nobody to assign (clm customer assign)", PENDING),
+    ("undeliverable", "Reminders not sent: no owner, collaborator or team member", UNDELIVERABLE),
 )
 
 
@@ -75,6 +87,8 @@ def _render_day(env: Streams, day, quiet: bool) -> None:
     sections = [*NEWS] + ([] if quiet else [("overdue", "Overdue", OVERDUE)])
     for key, title, columns in sections:
         rows = getattr(day, key)
+        if key == "reminders" and not any(row.get("to_team") for row in rows):
+            columns = columns[:-1]  # every reminder had its addressee: no team column
         if rows:
             out.print(table(columns, rows, title=f"{title} ({len(rows)})"))
     if not news and not quiet:

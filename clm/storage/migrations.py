@@ -508,6 +508,81 @@ def _holiday_tombstones(conn: Connection) -> None:
         )  # fmt: skip
 
 
+def _ownership_policy(conn: Connection) -> None:
+    """Ownership as policy: teams with an assignment policy, a customer's pending handoff, the
+    day a CTA was opened, and an append-only log of owner changes (begun with the handoffs the
+    stage history holds)."""
+    md = MetaData()
+    Table("users", md, Column("id", Integer, primary_key=True))
+    Table("customers", md, Column("id", Integer, primary_key=True))
+    user = ForeignKey("users.id")
+    Table(
+        "teams",
+        md,
+        *_record_columns(),
+        Column("name", String(64), nullable=False),
+        Column("assign", String(16), nullable=False),
+        Column("last_assigned_id", Integer, user),
+        _partial("uq_teams_name", "name"),
+    )
+    log = Table(
+        "owner_changes",
+        md,
+        Column("id", Integer, primary_key=True),
+        Column("uuid", String(36), nullable=False, unique=True),
+        Column("customer_id", Integer, ForeignKey("customers.id"), nullable=False),
+        Column("on", Date, nullable=False),
+        Column("from_owner_id", Integer, ForeignKey("users.id")),
+        Column("to_owner_id", Integer, ForeignKey("users.id")),
+        Column("by", String),
+        Column("why", String(32), nullable=False),
+        Column("detail", String),
+        Column("created_at", DateTime, nullable=False),
+        Index("ix_owner_changes_customer", "customer_id", "on"),
+    )
+    md.create_all(conn, tables=[md.tables["teams"], log])
+    conn.execute(text("ALTER TABLE customers ADD COLUMN handoff_pending VARCHAR(64)"))
+    conn.execute(text("ALTER TABLE ctas ADD COLUMN opened_on DATE"))
+    ctas = Table(
+        "ctas", MetaData(), Column("id", Integer), Column("created_at", DateTime),
+        Column("opened_on", Date),
+    )  # fmt: skip
+    opened = [
+        {"cta": row.id, "day": row.created_at.date()}
+        for row in conn.execute(select(ctas.c.id, ctas.c.created_at))
+    ]
+    if opened:
+        from sqlalchemy import bindparam
+
+        conn.execute(
+            update(ctas).where(ctas.c.id == bindparam("cta")).values(opened_on=bindparam("day")),
+            opened,
+        )
+    transitions = Table(
+        "transitions", MetaData(), Column("customer_id", Integer), Column("on", Date),
+        Column("by", String), Column("rule", String), Column("from_stage", String),
+        Column("from_owner_id", Integer),
+        Column("to_owner_id", Integer), Column("created_at", DateTime),
+    )  # fmt: skip
+    moved = conn.execute(
+        select(transitions).where(
+            transitions.c.from_stage.is_not(None),
+            transitions.c.from_owner_id.is_distinct_from(transitions.c.to_owner_id),
+        )
+    ).all()
+    if moved:
+        conn.execute(
+            log.insert(),
+            [
+                {"uuid": str(uuid.uuid4()), "customer_id": row.customer_id, "on": row.on,
+                 "from_owner_id": row.from_owner_id, "to_owner_id": row.to_owner_id,
+                 "by": f"rule:{row.rule}" if row.rule else row.by,
+                 "why": "handoff", "detail": None, "created_at": row.created_at}
+                for row in moved
+            ],
+        )  # fmt: skip
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0001_initial", _initial),
     ("0002_milestones_tasks_ctas_playbooks", _milestones_tasks_ctas_playbooks),
@@ -516,5 +591,6 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0005_pending_reminders_covered", _pending_reminders_covered),
     ("0006_steady_tick", _steady_tick),
     ("0007_holiday_tombstones", _holiday_tombstones),
+    ("0008_ownership_policy", _ownership_policy),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -187,6 +187,9 @@ customers = Table(
     day("arr_on", required=False),
     # The uuid of the transition that began this stay in `stage`: a rule fires once per stay.
     string("stay", 36, required=False),
+    # The team a handoff went to that had nobody to assign: the owner was kept until someone
+    # is assigned (clm customer assign). NULL when no handoff is pending.
+    string("handoff_pending", 64, required=False),
     partial_unique("uq_customers_slug", "slug"),
     # What the rules filter on: a stage, then a date or a metric.
     Index("ix_customers_stage_entered", "stage", "stage_entered"),
@@ -234,6 +237,36 @@ transitions = Table(
     moment("created_at"),
     # A customer's history in order, covering the stage: reports read stays from the index.
     Index("ix_transitions_stays", "customer_id", "on", "id", "to_stage"),
+)
+
+# A team's way of assigning the customers handed to it (`assign`: default-owner, round-robin or
+# least-loaded) and, for round-robin, the member assigned last. A team without a row assigns
+# to its default owner.
+teams = Table(
+    "teams",
+    metadata,
+    *record(),
+    string("name", 64),
+    string("assign", 16, default="default-owner"),
+    user_ref("last_assigned_id"),
+    partial_unique("uq_teams_name", "name"),
+)
+
+# Append-only: every change of a customer's owner, who made it and why (handoff, policy,
+# manual, renewal, removal; `handoff pending` when a handoff found nobody and kept the owner).
+owner_changes = Table(
+    "owner_changes",
+    metadata,
+    *identity(),
+    ref("customer_id", "customers.id"),
+    day("on"),
+    user_ref("from_owner_id"),
+    user_ref("to_owner_id"),
+    string("by", required=False),
+    string("why", 32),
+    string("detail", required=False),
+    moment("created_at"),
+    Index("ix_owner_changes_customer", "customer_id", "on"),
 )
 
 # Append-only timeline entries: notes, calls, emails, meetings and system events.
@@ -361,6 +394,7 @@ ctas = Table(
     string("outcome", required=False),
     day("closed_on", required=False),
     string("source", required=False),
+    day("opened_on", required=False),  # as --today saw it (NULL: opened before schema 0008)
     partial_unique(
         "uq_ctas_open",
         "customer_id",
@@ -475,4 +509,12 @@ health_log = Table(
 
 # History: rows only ever appended, never edited or tombstoned. Copies of a database merge
 # them as a union by uuid.
-APPEND_ONLY = (transitions, notes, reminder_log, rule_firings, playbook_runs, health_log)
+APPEND_ONLY = (
+    transitions,
+    notes,
+    reminder_log,
+    rule_firings,
+    playbook_runs,
+    health_log,
+    owner_changes,
+)

@@ -39,7 +39,16 @@ def ask(book, line: str, shell: str = "bash") -> list[str]:
 
 def test_commands_options_and_choices(book):
     assert ask(book, "clm cust") == ["customer"]
-    assert ask(book, "clm customer ") == ["add", "edit", "list", "move", "renew", "rm", "show"]
+    assert ask(book, "clm customer ") == [
+        "add",
+        "assign",
+        "edit",
+        "list",
+        "move",
+        "renew",
+        "rm",
+        "show",
+    ]
     assert "--renewal-within" in ask(book, "clm customer list --re")
     assert ask(book, "clm customer list --format j") == ["json", "jsonl"]
     assert ask(book, "clm customer list --format=c") == ["--format=csv"]

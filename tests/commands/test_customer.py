@@ -8,7 +8,7 @@ from tests.conftest import dump
 
 CUSTOMER_KEYS = [
     "slug", "name", "stage", "owner", "start", "renewal", "term", "arr", "health", "lead_score",
-    "source", "tags", "influencers", "stage_entered", "days_in_stage", "uuid",
+    "source", "tags", "influencers", "stage_entered", "days_in_stage", "uuid", "handoff_pending",
 ]  # fmt: skip
 
 
@@ -25,6 +25,7 @@ def test_add_derives_slug_enters_the_entry_stage_and_team_owner(team):
         "owner": "alice", "start": "2026-11-23", "renewal": "2027-11-23", "term": "1y",
         "arr": 24000, "health": None, "lead_score": None, "source": None, "tags": ["emea"],
         "influencers": [], "stage_entered": "2026-11-23", "days_in_stage": 0, "uuid": "-",
+        "handoff_pending": None,
     }  # fmt: skip
 
 
@@ -259,12 +260,26 @@ def test_move_forward_hands_off_to_the_new_team(book):
     assert book.json("customer", "show", "acme-corp")["owner"] == "amy"
 
 
-def test_a_team_without_default_owner_leaves_the_customer_unowned(clm):
+def test_a_team_with_nobody_to_assign_keeps_the_owner_and_flags_the_handoff(clm):
     clm("user", "add", "alice", "--team", "customer-success", "--default-owner")
     clm("customer", "add", "Acme")
     result = clm("customer", "move", "acme", "renewal")
-    assert "Owner: alice → nobody (team account-management has no default owner)." in result.stderr
-    assert clm.json("customer", "show", "acme")["owner"] is None
+    assert result.stderr == (
+        "Moved acme from onboarding to renewal on 2026-11-23. Owner: kept alice; handoff "
+        "pending: team account-management has nobody to assign (clm customer assign acme "
+        "--owner USER).\n"
+    )
+    shown = clm.json("customer", "show", "acme")
+    assert (shown["owner"], shown["handoff_pending"]) == ("alice", "account-management")
+    assert [c["slug"] for c in clm.json("customer", "list", "--handoff-pending")] == ["acme"]
+    assert clm.json("customer", "list", "--unowned") == []
+    clm("user", "add", "amy", "--team", "account-management")
+    assert "team account-management has nobody to assign" in clm.error("customer", "assign", "acme")
+    clm("user", "team", "account-management", "--assign", "round-robin")
+    assert clm("customer", "assign", "acme").stderr == (
+        "Assigned acme to amy (round-robin; was alice, handoff pending).\n"
+    )
+    assert clm.json("customer", "list", "--handoff-pending") == []
 
 
 def test_moving_back_needs_a_reason(book, db_path):

@@ -270,9 +270,16 @@ def test_show_for_a_team_marks_what_it_owns_hands_off_and_receives(clm):
     assert "  works     onboarding ──launch (days_in_stage >= 30)──▶ launched" in out
     assert sum("◀ owns" in line for line in out.splitlines()) == 4
     assert clm.error("model", "show", "--team", "custmer-success") == (
-        "Error: no stage belongs to team 'custmer-success'; did you mean 'customer-success'?; "
+        "Error: no team 'custmer-success'; did you mean 'customer-success'?; "
         "teams: account-management, customer-success, marketing, sales"
     )
+
+
+def test_show_for_a_team_that_owns_no_stage_but_has_members(clm):
+    clm("user", "add", "dan", "--team", "delivery")
+    out = clm("model", "show", "--team", "delivery").stdout
+    assert "; team delivery" in out
+    assert "◀ owns" not in out
 
 
 def test_show_mermaid_has_a_node_per_stage_and_an_edge_per_rule(clm):

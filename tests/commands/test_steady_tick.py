@@ -43,7 +43,8 @@ def test_lead_score_rule_sees_scored_leads_and_moves_unscored_customers_alike(cl
 
 
 def test_reminders_fire_once_on_their_day_after_their_due_date_moves(clm, db_path):
-    clm("customer", "add", "Acme", "--stage", "adopting")
+    clm("user", "add", "alice")  # a reminder with nobody to hear it is not sent
+    clm("customer", "add", "Acme", "--stage", "adopting", "--owner", "alice")
     clm("milestone", "add", "acme", "Review", "--due", "2026-12-10", "--remind", "1w")
     review = _milestone(clm, "acme", "Review")
     clm("milestone", "edit", str(review), "--due", "2026-12-20")
@@ -60,7 +61,8 @@ def test_reminders_fire_once_on_their_day_after_their_due_date_moves(clm, db_pat
 
 
 def test_a_due_reminder_already_in_the_log_is_settled_but_not_fired_again(clm, db_path):
-    clm("customer", "add", "Acme", "--stage", "adopting")
+    clm("user", "add", "alice")  # a reminder with nobody to hear it is not sent
+    clm("customer", "add", "Acme", "--stage", "adopting", "--owner", "alice")
     for title in ("Logged", "Fresh"):
         clm("milestone", "add", "acme", title, "--due", "2026-11-30", "--remind", "1w")
     (logged,) = [m for m in clm.json("milestone", "list") if m["title"] == "Logged"]

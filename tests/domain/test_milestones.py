@@ -35,19 +35,19 @@ def test_reminders_fire_once_addressed_to_owner_and_collaborators(db_path):
     _book(db_path)
     db = open_db(db_path)
     with db.write() as conn:
-        fired = milestones.fire_reminders(conn, TODAY)
+        fired = _sent(conn, TODAY)
     # Due Dec 1..20: the 1m reminders (Nov 1..20) are all due, and the 2w ones of Dec 1..7.
     assert len(fired) == 20 + 7
     assert {tuple(r["recipients"]) for r in fired} == {("alice",), ("alice", "bob")}
     with db.write() as conn:
-        assert milestones.fire_reminders(conn, TODAY) == []
+        assert _sent(conn, TODAY) == []
     with db.write() as conn:
-        assert [r["offset"] for r in milestones.fire_reminders(conn, date(2026, 11, 24))] == ["2w"]
+        assert [r["offset"] for r in _sent(conn, date(2026, 11, 24))] == ["2w"]
 
 
 def _fire(path: str, day: date, out) -> None:
     with open_db(path).write() as conn:
-        out.put(len(milestones.fire_reminders(conn, day)))
+        out.put(len(_sent(conn, day)))
 
 
 def test_concurrent_firing_fires_each_reminder_exactly_once(db_path):
@@ -70,7 +70,7 @@ def test_done_and_removed_milestones_never_remind(db_path):
         milestones.set_status(conn, 2, "cancelled")
         milestones.remove_milestone(conn, 3)
         milestones.set_status(conn, 4, "blocked", "waiting")
-        fired = {r["milestone"] for r in milestones.fire_reminders(conn, TODAY)}
+        fired = {r["milestone"] for r in _sent(conn, TODAY)}
     assert fired.isdisjoint({1, 2, 3}) and 4 in fired
 
 
@@ -81,7 +81,7 @@ def test_a_moved_reminder_fires_once_across_concurrent_ticks(db_path):
     _book(path)
     db = open_db(path)
     with db.write() as conn:
-        milestones.fire_reminders(conn, TODAY)
+        _sent(conn, TODAY)
         milestones.edit_milestone(conn, 1, due=date(2027, 1, 1))
     results = multiprocessing.Queue()
     day = date(2026, 12, 1)  # M0's 1m reminder's new day, and the 2w ones of M7..M14
@@ -111,10 +111,10 @@ def test_refreshed_reminders_are_pending_for_a_day_they_have_not_fired_for(db_pa
     _book(db_path)
     db = open_db(db_path)
     with db.write() as conn:
-        milestones.fire_reminders(conn, TODAY)  # M0: 1m on Nov 1 and 2w on Nov 17
+        _sent(conn, TODAY)  # M0: 1m on Nov 1 and 2w on Nov 17
         _move_due(conn, 1, date(2027, 1, 1))
         assert _pending(conn, 1) == {"1m": True, "2w": True}
-        assert [r["offset"] for r in milestones.fire_reminders(conn, date(2026, 12, 18))] == [
+        assert [r["offset"] for r in _sent(conn, date(2026, 12, 18))] == [
             "1m",
             "2w",
         ]
@@ -139,3 +139,8 @@ def _pending(conn, milestone_id: int) -> dict[str, bool]:
         )
     )
     return {offset: bool(pending) for offset, pending in rows}
+
+
+def _sent(conn, day):
+    """The reminders a tick fired (those with an addressee)."""
+    return milestones.fire_reminders(conn, day)[0]

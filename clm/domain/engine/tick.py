@@ -5,7 +5,7 @@ the history daily ticks would have written."""
 
 import json
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import NamedTuple
 
@@ -149,6 +149,10 @@ class TickResult:
     tasks_created: list[dict]
     overdue: list[dict]
     dry_run: bool = False
+    # Handoffs to a team with nobody to assign (the owner kept), and reminders with nobody to
+    # send them to (not sent: they stay pending).
+    handoffs_pending: list[dict] = field(default_factory=list)
+    undeliverable: list[dict] = field(default_factory=list)
 
 
 def tick(
@@ -169,7 +173,7 @@ def tick(
     from clm.domain.tasks import task_rows
     from clm.domain.transitions import Lookups
 
-    news = {"moved": [], "opened": [], "task_ids": []}
+    news = {"moved": [], "opened": [], "task_ids": [], "pending": []}
     loaded = [
         _loaded(conn, row)
         for row in conn.execute(
@@ -205,7 +209,7 @@ def tick(
         touched = _fire(conn, firing, lookups, news)
         if not touched:
             break
-    reminders = fire_reminders(conn, today)
+    reminders, undeliverable = fire_reminders(conn, today)
     if not dry_run:
         set_meta(conn, "last_tick", today.isoformat())
     overdue = []
@@ -216,15 +220,17 @@ def tick(
     return TickResult(
         today,
         news["moved"],
-        [
-            {k: r[k] for k in ("milestone", "customer", "title", "due", "remind_on", "recipients")}
-            for r in reminders
-        ],
+        [{k: r[k] for k in REMINDER_KEYS} for r in reminders],
         news["opened"],
         list(task_rows(conn, news["task_ids"])),
         overdue,
         dry_run,
+        news["pending"],
+        [{k: r[k] for k in REMINDER_KEYS if k != "recipients"} for r in undeliverable],
     )
+
+
+REMINDER_KEYS = ("milestone", "customer", "title", "due", "remind_on", "recipients", "to_team")
 
 
 @dataclass
@@ -351,6 +357,11 @@ def _fire(conn: Connection, firing: list[Firing], lookups, news: dict) -> dict[i
         news["moved"].append(
             {k: done[k] for k in ("customer", "from", "to", "on")} | {"rule": move.rule}
         )
+        if done["pending"]:
+            news["pending"].append(
+                {"customer": done["customer"], "team": done["pending"], "on": done["on"],
+                 "owner": done["from_owner"], "rule": move.rule}
+            )  # fmt: skip
         news["task_ids"] += (done["playbook"] or {}).get("tasks", [])
     news["opened"] += opened_news
     for done in ran:
