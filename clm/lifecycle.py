@@ -170,4 +170,8 @@ DEFAULT_TEMPLATE = "default"
 # its recurring milestone of this title to the next occurrence. That milestone follows the
 # customer's renewal date and term (customer add, edit and renew move it).
 RENEWAL_STAGE = "renewal"
+# Why a customer churned: entering a terminal stage needs one of these (the model's list,
+# `churn_reasons` in its TOML, replaces them); a rule that churns records the last one.
+CHURN_REASONS = ("budget", "product-fit", "competitor", "champion-left", "acquired", "other")
+RULE_CHURN_REASON = "other"
 RENEWAL_MILESTONE = "Renewal"

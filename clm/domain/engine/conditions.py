@@ -70,30 +70,38 @@ class Condition:
         days = (today - stored).days
         return days if field.measure == "days_since" else -days
 
-    def holding(self, day: date, customer_id=None):
+    def holding(self, day: date, customer=None):
         """SQL: the customer has milestones that make this (milestone) condition hold."""
-        return self._milestones(day, customer_id).exists()
+        return self._milestones(day, customer).exists()
 
-    def _milestones(self, day: date, customer_id=None):
-        """The customer's milestones that make this condition hold on `day` (correlated with
-        the outer `customers` query unless `customer_id`, an id or a column, is given)."""
-        owner = customers.c.id if customer_id is None else customer_id
+    def _milestones(self, day: date, customer=None):
+        """The customer's milestones that make this condition hold on `day`, in its current
+        stay only: done since it entered its stage, or gone overdue since (a milestone done in
+        an earlier stay never moves on a customer moved back by hand). Correlated with the
+        outer `customers` query unless `customer` (an alias of it, or a row) is given."""
+        customer = customers.c if customer is None else getattr(customer, "c", customer)
         mine = and_(
-            milestones.c.customer_id == owner,
+            milestones.c.customer_id == customer.id,
             milestones.c.title == self.value,
             milestones.c.deleted_at.is_(None),
         )
         if self.field == "milestone_done":
             return select(milestones.c.done_on).where(
-                mine, milestones.c.status == "done", milestones.c.done_on <= day
+                mine,
+                milestones.c.status == "done",
+                milestones.c.done_on <= day,
+                milestones.c.done_on >= customer.stage_entered,
             )
         return select(milestones.c.due).where(
-            mine, milestones.c.status.in_(("open", "blocked")), milestones.c.due < day
+            mine,
+            milestones.c.status.in_(("open", "blocked")),
+            milestones.c.due < day,
+            milestones.c.due >= customer.stage_entered,
         )
 
-    def first_milestone_day(self, day: date, customer_id: int | None = None):
+    def first_milestone_day(self, day: date, customer=None):
         """SQL for the earliest done (or due) day of the milestones that make it hold."""
-        found = self._milestones(day, customer_id)
+        found = self._milestones(day, customer)
         return found.with_only_columns(func.min(found.selected_columns[0])).scalar_subquery()
 
     @property
@@ -101,13 +109,13 @@ class Condition:
         """Whether the day it became true needs a day read from other rows (`first_day`)."""
         return self.reads is None or self.reads.changed_as is not None
 
-    def first_day(self, day: date, customer_id=None):
+    def first_day(self, day: date, customer=None):
         """SQL for the day `since` needs besides the customer row: the first milestone day of
         a milestone condition; the day a date condition's field last changed (the latest of
         its timeline entries, NULL when it kept the value the customer was added with)."""
         if self.reads is None:
-            return self.first_milestone_day(day, customer_id)
-        owner = customers.c.id if customer_id is None else customer_id
+            return self.first_milestone_day(day, customer)
+        owner = customers.c.id if customer is None else customer.id
         return (
             select(func.max(notes.c.on))
             .where(notes.c.customer_id == owner, notes.c.kind == self.reads.changed_as)

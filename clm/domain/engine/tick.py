@@ -14,6 +14,7 @@ from sqlalchemy import Connection, Row, and_, func, or_, select
 from clm.db import bigger_write_cache, insert_new, set_meta, utcnow
 from clm.domain.engine.conditions import MILESTONE_KINDS, OPS, Condition, parse_condition
 from clm.domain.records import new_uuid
+from clm.lifecycle import RULE_CHURN_REASON
 from clm.storage.tables import customers, rule_firings, rules
 
 MAX_PASSES = 25  # a cycle of rules cannot loop for ever
@@ -105,7 +106,7 @@ def _matches(conn: Connection, rule: LoadedRule, day: date, among=None):
         candidate = customers.alias("candidate")
         holding = select(candidate.c.id).where(
             candidate.c.stage.in_(rule.from_stages),
-            *(c.holding(day, candidate.c.id) for c in on_milestones),
+            *(c.holding(day, candidate) for c in on_milestones),
         )
         where.append(customers.c.id.in_(holding))
     query = select(customers, *firsts.values()).where(*where)
@@ -335,16 +336,9 @@ def _fire(conn: Connection, firing: list[Firing], lookups, news: dict) -> dict[i
             key = f"firing:{firing_of[rule.uuid, customer.id]}"
             runs.append(Run(customer.id, customer.owner_id, rule.playbook, key, anchors))
     moves = [
-        Move(
-            customer,
-            lookups.stage(rule.to),
-            on,
-            f"rule:{rule.name}",
-            rule.name,
-            " and ".join(map(str, rule.conditions)),
-        )
+        Move(customer, to, on, f"rule:{rule.name}", rule.name, _reason(rule, to))
         for on, rule, customer in fired
-        if rule.to
+        if (to := _target(lookups, rule, customer)) is not None
     ]
     moved, ran = enter_stages(conn, moves, lookups, runs)
     for move, done in zip(moves, moved, strict=True):
@@ -358,6 +352,18 @@ def _fire(conn: Connection, firing: list[Firing], lookups, news: dict) -> dict[i
     touched = {customer.id: customer.stage for _, _, customer in fired}
     touched |= {move.customer.id: move.to.key for move in moves}
     return touched
+
+
+def _reason(rule: LoadedRule, to) -> str:
+    """Why a rule moved a customer: its conditions; into a terminal stage, a churn reason."""
+    return RULE_CHURN_REASON if to.terminal else " and ".join(map(str, rule.conditions))
+
+
+def _target(lookups, rule: LoadedRule, customer):
+    """The stage row a firing moves the customer to, or None (no move)."""
+    if not rule.to:
+        return None
+    return lookups.stage(rule.to)
 
 
 def explain(conn: Connection, today: date, slug: str) -> Iterator[dict]:
@@ -406,7 +412,7 @@ def _check(conn: Connection, customer, condition: Condition, today: date) -> dic
     """One condition for one customer now: its value, whether it holds, since when."""
     first = None
     if condition.on_a_row_day:
-        first = conn.scalar(select(condition.first_day(today, customer.id)))
+        first = conn.scalar(select(condition.first_day(today, customer)))
     if condition.reads is None:  # a milestone condition
         holds = first is not None
         since = condition.since(customer, first) if holds else None
