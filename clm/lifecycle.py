@@ -120,6 +120,15 @@ RULES = (
         to="will-churn",
         cta="risk:health below 40",
     ),
+    # The way out of will-churn: health back for a while returns the customer to the stage it
+    # came from, with a CTA for its owner to confirm the save.
+    RuleSpec(
+        "recovered",
+        ("will-churn",),
+        ("health >= 70 for 14d",),
+        to="previous",
+        cta="lifecycle:health recovered, confirm the save",
+    ),
 )
 
 
