@@ -120,6 +120,15 @@ RULES = (
         to="will-churn",
         cta="risk:health below 40",
     ),
+    # The way out of will-churn: health back for a while returns the customer to the stage it
+    # came from, with a CTA for its owner to confirm the save.
+    RuleSpec(
+        "recovered",
+        ("will-churn",),
+        ("health >= 70 for 14d",),
+        to="previous",
+        cta="lifecycle:health recovered, confirm the save",
+    ),
 )
 
 
@@ -170,4 +179,8 @@ DEFAULT_TEMPLATE = "default"
 # its recurring milestone of this title to the next occurrence. That milestone follows the
 # customer's renewal date and term (customer add, edit and renew move it).
 RENEWAL_STAGE = "renewal"
+# Why a customer churned: entering a terminal stage needs one of these (the model's list,
+# `churn_reasons` in its TOML, replaces them); a rule that churns records the last one.
+CHURN_REASONS = ("budget", "product-fit", "competitor", "champion-left", "acquired", "other")
+RULE_CHURN_REASON = "other"
 RENEWAL_MILESTONE = "Renewal"

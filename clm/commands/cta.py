@@ -83,7 +83,7 @@ def list_(
     customer: Annotated[str | None, typer.Option(help="Only this customer's.")] = None,
     status: Annotated[
         str | None,
-        typer.Option(help="open, closed, snoozed or all (default: open, not snoozed)."),
+        typer.Option(help="open, closed, snoozed, cancelled or all (default: open, not snoozed)."),
     ] = None,
     owner: Annotated[
         str | None, typer.Option(metavar="USER", help="Only those this user owns.")

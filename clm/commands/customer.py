@@ -45,7 +45,11 @@ PAGE = (
     ),
     Col("pinned", "pinned dates"),
     Col("health_trend", "health over time"),
+    Col("churn_reason", "churned for"),
+    Col("lost_arr", "lost ARR", money=True),
 )
+# What `customer show` adds to a customer's keys: pinned dates; a churned one's reason and ARR.
+SHOWN = (Col("pinned"), Col("churn_reason"), Col("lost_arr"))
 MILESTONES = (
     Col("id"),
     Col("title"),
@@ -212,7 +216,7 @@ def show(ctx: typer.Context, slug: Slug, fmt: FormatOpt = Format.table) -> None:
     hidden = [Section("health_history", "Health", HEALTH, lists["health_history"])]
     if fmt is Format.json:
         sections += hidden
-    render_record(env, title, record, (*COLUMNS, Col("pinned")), fmt, sections, page=PAGE)
+    render_record(env, title, record, (*COLUMNS, *SHOWN), fmt, sections, page=PAGE)
 
 
 def _stay_bars(stays: list[dict]) -> list:

@@ -269,7 +269,11 @@ def _mermaid(model: dict, team: str | None) -> str:
     for arrow in edges(model):
         link = "-->" if arrow["enabled"] else "-.->"
         label = arrow["rule"] + ("" if arrow["enabled"] else " (disabled)")
-        target = node[arrow["to"] or arrow["from"]]
+        to = arrow["to"] or arrow["from"]
+        if to not in node:  # not a stage: a rule's --to previous
+            node[to] = f"back_to_{to}"
+            lines.append(f'    {node[to]}(("{to} stage"))')
+        target = node[to]
         lines.append(f"    {node[arrow['from']]} {link}|{_mermaid_text(label)}| {target}")
     owned = [node[s["key"]] for s in model["stages"] if team and s["team"] == team]
     if owned:

@@ -65,7 +65,9 @@ def list_(
     assignee: Annotated[
         str | None, typer.Option(metavar="USER", help="Only those assigned to this user.")
     ] = None,
-    status: Annotated[str | None, typer.Option(help="open, done or all (default: open).")] = None,
+    status: Annotated[
+        str | None, typer.Option(help="open, done, cancelled or all (default: open).")
+    ] = None,
     overdue: Annotated[bool, typer.Option("--overdue", help="Only open ones past due.")] = False,
     fmt: FormatOpt = Format.table,
 ) -> None:

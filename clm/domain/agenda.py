@@ -171,8 +171,12 @@ def overdue_query(today: date):
     assignee, the CTA's owner, the customer's owner."""
     from sqlalchemy import literal, union_all
 
+    from clm.storage.tables import stages
+
     owner = users.alias("owner")
-    live = (customers.c.deleted_at.is_(None),)
+    # Not a churned customer's: its work was cancelled, and what is added later is no debt.
+    terminal = select(stages.c.key).where(stages.c.terminal, stages.c.deleted_at.is_(None))
+    live = (customers.c.deleted_at.is_(None), customers.c.stage.not_in(terminal))
     parts = [
         select(
             literal("milestone").label("kind"),

@@ -30,8 +30,9 @@ CTA_KEYS = (
 )
 TYPES = ("risk", "lifecycle", "expansion", "objective", "activity")
 PRIORITIES = ("low", "medium", "high")
-# Stored: open or closed. Shown: snoozed while an open CTA's snooze date is ahead.
-STATUSES = ("open", "closed", "snoozed")
+# Stored: open, closed, or cancelled (its customer churned). Shown: snoozed while an open
+# CTA's snooze date is ahead.
+STATUSES = ("open", "closed", "snoozed", "cancelled")
 
 
 def _choice(value: str, choices: tuple[str, ...], option: str) -> str:
@@ -236,8 +237,8 @@ def list_ctas(
 def close_cta(conn: Connection, today: date, cta_id: int, outcome: str | None = None) -> dict:
     """Close a CTA today, with what came of it."""
     row = get_cta(conn, cta_id)
-    if row.status == "closed":
-        raise Conflict(f"CTA {cta_id} is already closed (on {row.closed_on})")
+    if row.status in ("closed", "cancelled"):
+        raise Conflict(f"CTA {cta_id} is already {row.status} (on {row.closed_on})")
     outcome = (outcome or "").strip() or None
     changes = {"status": "closed", "outcome": outcome, "closed_on": today}
     update_row(conn, ctas, row, changes | ({"snoozed_until": None} if row.snoozed_until else {}))
@@ -247,8 +248,10 @@ def close_cta(conn: Connection, today: date, cta_id: int, outcome: str | None = 
 def snooze_cta(conn: Connection, today: date, cta_id: int, until: date) -> dict:
     """Hide an open CTA from the open list until `until`; from that day on it is open again."""
     row = get_cta(conn, cta_id)
-    if row.status == "closed":
-        raise Conflict(f"CTA {cta_id} is closed (on {row.closed_on}): only an open CTA snoozes")
+    if row.status != "open":
+        raise Conflict(
+            f"CTA {cta_id} is {row.status} (on {row.closed_on}): only an open CTA snoozes"
+        )
     if until <= today:
         raise Invalid(f"invalid --until {until}: snooze until a day after today ({today})")
     update_row(conn, ctas, row, {"snoozed_until": until} if row.snoozed_until != until else {})

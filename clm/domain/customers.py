@@ -21,6 +21,7 @@ from sqlalchemy import (
 
 from clm.dates import Duration, at_most_a_century, days_between, parse_duration
 from clm.db import utcnow
+from clm.domain.churn import churn_reason, lost_arr
 from clm.domain.engine.fields import with_change_days
 from clm.domain.health import health_history, log_health, sparkline
 from clm.domain.holidays import days_off_for
@@ -301,7 +302,10 @@ def _filtered(
         query = query.where(customers.c.id.in_(tagged))
     if renewal_within is not None:
         last = renewal_within.after(today, days_off_for(conn, renewal_within))
-        query = query.where(customers.c.renewal.between(today, last))
+        terminal = select(stages.c.key).where(stages.c.terminal, stages.c.deleted_at.is_(None))
+        query = query.where(
+            customers.c.renewal.between(today, last), customers.c.stage.not_in(terminal)
+        )
     return query
 
 
@@ -376,6 +380,7 @@ def show_customer(conn: Connection, today: date, slug: str) -> tuple[dict, dict[
     record["pinned"] = [f"{m['title']} {m['due']}" for m in unfinished if m["pinned"]]
     health = health_history(conn, customer.id)
     record["health_trend"] = sparkline(health)
+    record |= lost_arr(conn, customer)
     return record, {
         "milestones": unfinished,
         "ctas": list(list_ctas(conn, today, customer=customer.slug)),
@@ -563,7 +568,9 @@ def move_customer(
             stages.c.key == customer.stage, stages.c.deleted_at.is_(None)
         )
     )
-    if current is not None and target.position < current and not (reason and reason.strip()):
+    if target.terminal:
+        reason = churn_reason(conn, customer.slug, target.key, reason)
+    elif current is not None and target.position < current and not (reason and reason.strip()):
         raise Invalid(
             f"moving '{customer.slug}' back from {customer.stage} to {target.key} needs --reason"
         )

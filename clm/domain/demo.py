@@ -9,6 +9,7 @@ from sqlalchemy import Connection
 from clm.db import set_meta
 from clm.domain.customers import add_customer, add_note, move_customer
 from clm.domain.users import add_user
+from clm.lifecycle import CHURN_REASONS
 
 USERS = (
     ("mia", "Mia Marketing", "marketing", True),
@@ -59,9 +60,11 @@ def fill_demo(conn: Connection, today: date, customers: int = 24) -> int:
         start = today - timedelta(days=first_day)
         is_lead = path[0] == "lead"
         arr = None if is_lead else rng.randrange(6, 120) * 1000
+        # A customer on its way to will-churn has lost its health (under at-risk's 40).
+        health = rng.randint(25, 39) if "will-churn" in path else rng.randint(25, 95)
         record = add_customer(
             conn, start, "demo", name, stage=path[0], arr=arr,
-            health=rng.randint(25, 95), lead_score=_lead_score(rng, path) if is_lead else None,
+            health=health, lead_score=_lead_score(rng, path) if is_lead else None,
             source=rng.choice(("marketing", "sales", "referral", "partner")),
             tags=rng.sample(("enterprise", "smb", "emea", "us", "apac"), 2),
         )  # fmt: skip
@@ -69,7 +72,8 @@ def fill_demo(conn: Connection, today: date, customers: int = 24) -> int:
         for stage in path[1:]:
             day += timedelta(days=rng.randint(10, max(11, (today - day).days // 2)))
             day = min(day, today)
-            move_customer(conn, day, "demo", record["slug"], stage, reason="demo history", on=day)
+            reason = rng.choice(CHURN_REASONS) if stage == "churned" else "demo history"
+            move_customer(conn, day, "demo", record["slug"], stage, reason=reason, on=day)
         add_note(
             conn,
             day,

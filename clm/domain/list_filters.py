@@ -49,7 +49,18 @@ def list_filters(
 
         where.append(table.c[person_column] == get_user(conn, person).id)
     if overdue:
-        where += [table.c.status.in_(unfinished), table.c.due < today]
+        from sqlalchemy import select
+
+        from clm.storage.tables import customers, stages
+
+        # Never a churned customer's (see clm.domain.churn).
+        terminal = select(stages.c.key).where(stages.c.terminal, stages.c.deleted_at.is_(None))
+        churned = select(customers.c.id).where(customers.c.stage.in_(terminal))
+        where += [
+            table.c.status.in_(unfinished),
+            table.c.due < today,
+            table.c.customer_id.not_in(churned),
+        ]
     if due_within is not None:
         from clm.domain.holidays import days_off_for
 

@@ -6,6 +6,7 @@ applying it changes, and apply it inside the caller's write transaction.
 rules are tried by the tick in the order they come, and a playbook's items run in order.
 
     entry_stage = "onboarding"        # the stage a customer added without --stage enters
+    churn_reasons = ["budget", "competitor", "other"]  # entering a terminal stage needs one
 
     [[stages]]
     key = "onboarding"                # lowercase letters and digits joined by '-'
@@ -95,8 +96,11 @@ def read_model(conn: Connection) -> dict:
     rows = conn.execute(
         select(playbooks).where(playbooks.c.deleted_at.is_(None)).order_by(playbooks.c.name)
     )
+    from clm.domain.churn import churn_reasons
+
     return {
         "entry_stage": entry_stage(conn),
+        "churn_reasons": churn_reasons(conn),
         "stages": [{key: s[key] for key in STAGE_FIELDS} for s in list_stages(conn)],
         "rules": [{key: r[key] for key in RULE_FIELDS} for r in list_rules(conn)],
         "playbooks": [
@@ -112,6 +116,7 @@ def as_json(model: dict) -> dict:
     """The model as `clm model show --format json` prints it: stages with their positions."""
     return {
         "entry_stage": model["entry_stage"],
+        "churn_reasons": model["churn_reasons"],
         "stages": [
             {key: stage[key] for key in ("key", "name")}
             | {"position": position}
@@ -133,6 +138,7 @@ def to_toml(model: dict) -> str:
 
     document = {
         "entry_stage": model["entry_stage"],
+        "churn_reasons": model["churn_reasons"],
         "stages": [_set(stage) for stage in model["stages"]],
         "rules": [_set(rule) for rule in model["rules"]],
         "playbooks": [
@@ -283,7 +289,7 @@ ITEM_TABLE = {
     "milestone": (str, None),
 }
 HOLIDAY_TABLE = {"day": (date, REQUIRED), "name": (str, None)}
-TOP_LEVEL = ("entry_stage", "stages", "rules", "playbooks", "holidays")
+TOP_LEVEL = ("entry_stage", "churn_reasons", "stages", "rules", "playbooks", "holidays")
 
 
 def check_document(document: dict) -> Checked:
@@ -308,12 +314,31 @@ def check_document(document: dict) -> Checked:
     holiday_list = _check_holidays(_array(document, "holidays", problems), problems)
     model = {
         "entry_stage": entry.strip().lower() if isinstance(entry, str) else None,
+        "churn_reasons": _check_churn_reasons(document, problems),
         "stages": stage_list,
         "rules": rule_list,
         "playbooks": books,
         "holidays": holiday_list,
     }
     return Checked(model, problems, places)
+
+
+def _check_churn_reasons(document: dict, problems: list[Problem]) -> list[str]:
+    """The file's churn reasons; the default list when it has none."""
+    from clm.domain.churn import check_reasons
+    from clm.lifecycle import CHURN_REASONS
+
+    if "churn_reasons" not in document:
+        return list(CHURN_REASONS)
+    reasons = _typed(document["churn_reasons"], list)
+    if reasons is None:
+        problems.append(
+            Problem(
+                "churn_reasons", f"expected a list of strings, not {document['churn_reasons']!r}"
+            )
+        )
+        return list(CHURN_REASONS)
+    return _checking(problems, "churn_reasons", check_reasons, reasons) or list(CHURN_REASONS)
 
 
 def _check_stages(tables: list, playbook_names: list[str], problems: list[Problem]) -> list[dict]:
@@ -529,6 +554,9 @@ def model_changes(old: dict, new: dict) -> list[dict]:
     if old["entry_stage"] != new["entry_stage"]:
         detail = f"{old['entry_stage']} → {new['entry_stage']}"
         changes.append(_change("changed", "entry_stage", new["entry_stage"], detail))
+    if old["churn_reasons"] != new["churn_reasons"]:
+        detail = f"{_shown(old['churn_reasons'])} → {_shown(new['churn_reasons'])}"
+        changes.append(_change("changed", "churn_reasons", "", detail))
     changes += _compare("stage", "key", old["stages"], new["stages"], STAGE_FIELDS[1:], True)
     changes += _compare("rule", "name", old["rules"], new["rules"], RULE_FIELDS[1:], True)
     fields = (*PLAYBOOK_FIELDS[1:], "items")
@@ -588,6 +616,9 @@ def apply_model(conn: Connection, document: dict) -> list[dict]:
     _write_rules(conn, model["rules"])
     if current["holidays"] != model["holidays"]:
         set_holidays(conn, model["holidays"])
+    from clm.domain.churn import set_churn_reasons
+
+    set_churn_reasons(conn, model["churn_reasons"])
     if get_meta(conn, "entry_stage") != model["entry_stage"]:
         set_meta(conn, "entry_stage", model["entry_stage"])
     return model_changes(current, model)

@@ -101,8 +101,9 @@ def _money(value) -> int | float:
 
 
 def stage_counts(conn: Connection, as_of: date | None = None) -> list[dict]:
-    """Customers and ARR per stage: now, or as the history says they stood on `as_of`.
-    ARR is the customer's current ARR (its history is not kept)."""
+    """Customers and ARR per stage: now, or as the history says they stood on `as_of`; and
+    whether the stage is terminal (its ARR is lost ARR, out of the book's totals). ARR is the
+    customer's current ARR (its history is not kept): a churned customer's, the ARR it had."""
     if as_of is None:
         stage = customers.c.stage
         query = select(stage, func.count(), func.sum(customers.c.arr)).where(
@@ -120,7 +121,24 @@ def stage_counts(conn: Connection, as_of: date | None = None) -> list[dict]:
         key: {"customers": count, "arr": _money(arr)}
         for key, count, arr in conn.execute(query.group_by(stage))
     }
-    return _per_stage(conn, found, {"customers": 0, "arr": 0})
+    terminal = {row["key"] for row in lifecycle(conn) if row["terminal"]}
+    return [
+        row | {"terminal": row["stage"] in terminal}
+        for row in _per_stage(conn, found, {"customers": 0, "arr": 0})
+    ]
+
+
+def book_totals(rows: list[dict]) -> dict:
+    """The book's totals from `stage_counts`: the live customers and their ARR; the churned
+    (in a terminal stage) and their ARR, lost, counted apart."""
+    live = [row for row in rows if not row["terminal"]]
+    gone = [row for row in rows if row["terminal"]]
+    return {
+        "customers": sum(row["customers"] for row in live),
+        "arr": _money(sum(row["arr"] for row in live)),
+        "churned": sum(row["customers"] for row in gone),
+        "lost_arr": _money(sum(row["arr"] for row in gone)),
+    }
 
 
 def _moved_on(stage_list: list[dict], stays):

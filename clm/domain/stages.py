@@ -42,7 +42,11 @@ CLEARABLE = ("team", "expected_days", "playbook")
 
 def check_stage_key(key: str) -> str:
     """A stage key: lowercase letters and digits joined by '-', like a slug (up to 64)."""
+    from clm.domain.engine.fields import MOVE_TARGETS
+
     word = key.strip().lower()
+    if word in MOVE_TARGETS:
+        raise Invalid(f"invalid stage key '{key}': a rule's --to {word} means {MOVE_TARGETS[word]}")
     if not STAGE_KEY.fullmatch(word) or len(word) > 64:
         raise Invalid(
             f"invalid stage key '{key}': use lowercase letters and digits joined by '-' "

@@ -25,7 +25,7 @@ TASK_KEYS = (
     "cta",
     "source",
 )
-STATUSES = ("open", "done")
+STATUSES = ("open", "done", "cancelled")  # cancelled: its customer churned
 
 
 def create_task(

@@ -8,6 +8,7 @@ from typing import NamedTuple
 from sqlalchemy import Connection, bindparam, select, update
 
 from clm.db import clock, insert_rows, utcnow
+from clm.domain.churn import Churn, close_out, win_back
 from clm.domain.playbooks import Run, Templates, apply_playbooks
 from clm.domain.records import new_uuid
 from clm.domain.stages import entry_stage, get_stage
@@ -208,6 +209,7 @@ def enter_stages(
     from clm.domain.ownership import owner_change, record_owner_changes
 
     history, changes, done, owners = [], [], [], []
+    churned, won_back = [], []
     runs = list(extra_runs)
     own_runs: list[int | None] = []
     for move in moves:
@@ -228,6 +230,11 @@ def enter_stages(
                     customer.id, move.on, customer.owner_id, owner_id, move.by, why, detail
                 )
             )
+        was_terminal = came_from is not None and came_from.terminal
+        if to_stage.terminal and not was_terminal:
+            churned.append(Churn(customer, to_stage.key, move.on, move.by, move.reason))
+        elif was_terminal and not to_stage.terminal:
+            won_back.append((customer.id, move.on, move.by, entry_key))
         history.append(
             StageEntry(
                 entry_key, customer.id, customer.stage, to_stage.key, move.on, move.by,
@@ -281,7 +288,11 @@ def enter_stages(
         )
         record_owner_changes(conn, owners)
         lookups.assigner.save()
+    # Before the entries' playbooks: a terminal stage's own (an exit interview) is new work.
+    close_out(conn, churned)
     applied = apply_playbooks(conn, runs, lookups.templates)
+    for customer_id, on, by, entry_key in won_back:
+        win_back(conn, customer_id, on, by, entry_key)
     for record, own in zip(done, own_runs, strict=True):
         record["playbook"] = applied[own] if own is not None else None
     return done, applied[: len(extra_runs)]

@@ -112,7 +112,7 @@ def lifecycle_svg(lifecycle: list[dict], counts: dict[str, dict]) -> str:
             f'font-weight="600">{_text(team)}</text>',
             f'<text x="{x + 10}" y="{y + 68}" font-size="13" fill="#1c2833">'
             f"{_text(count['customers'])} customer{'' if count['customers'] == 1 else 's'}"
-            f" · ARR {_text(count['arr'])}</text>",
+            f" · {'lost ' if stage['terminal'] else ''}ARR {_text(count['arr'])}</text>",
             f'<text x="{x + 10}" y="{y + 90}" font-size="12" fill="#5d6d7e">'
             f"{_text(stage['key'])} · {sla}</text>",
         ]
@@ -147,8 +147,10 @@ def render(data: dict) -> str:
     """The whole page."""
     since = f" since {data['since']}" if data["since"] else ""
     counts = {row["stage"]: row for row in data["stages"]}
-    total = sum(row["customers"] for row in data["stages"])
-    arr = sum(row["arr"] for row in data["stages"])
+    from clm.domain.reports import book_totals
+
+    totals = book_totals(data["stages"])
+    total, arr = totals["customers"], totals["arr"]
     at_stake_count, at_stake = data["renewals_at_stake"]
     overdue_total = sum(n for _, n in data["overdue_by_owner"])
     team_of = {stage["key"]: stage["team"] for stage in data["lifecycle"]}
@@ -158,6 +160,8 @@ def render(data: dict) -> str:
         '<div class="cards">',
         f"<div class=card>Customers<b>{_text(total)}</b></div>",
         f"<div class=card>ARR<b>{_text(arr)}</b></div>",
+        f"<div class=card>Churned<b>{_text(totals['churned'])}</b>"
+        f"lost ARR {_text(totals['lost_arr'])}</div>",
         f"<div class=card>Renewals in 90 days<b>{_text(at_stake_count)}</b>"
         f"ARR at stake {_text(at_stake)}</div>",
         f"<div class=card>Overdue items<b>{_text(overdue_total)}</b></div>",
@@ -211,8 +215,8 @@ def _cells(row: dict, keys: Sequence[str]) -> list[str]:
 def _stages(rows: list[dict], team_of: dict) -> str:
     most = max((row["customers"] for row in rows), default=0)
     lines = (
-        [_text(r["stage"]), _text(team_of.get(r["stage"])), *_cells(r, ("customers", "arr")),
-         _bar(r["customers"], most)]
+        [_text(r["stage"]), _text(team_of.get(r["stage"])), _text(r["customers"]),
+         ("lost " if r.get("terminal") else "") + _text(r["arr"]), _bar(r["customers"], most)]
         for r in rows
     )  # fmt: skip
     return _table(("stage", "team", "customers", "ARR", ""), lines, {2, 3})

@@ -11,7 +11,12 @@ from clm.render.output import Bar, Col, Listing, visible
 
 DIRECTION_STYLES = {"forward": "green", "backward": "yellow", "churn": "red", "other": "dim"}
 
-STAGES = (Col("stage"), Col("customers", number=True), Col("arr", "ARR", money=True))
+STAGES = (
+    Col("stage"),
+    Col("customers", number=True),
+    Col("arr", "ARR", money=True),
+    Col("terminal", table=False),  # its ARR is lost ARR, out of the totals
+)
 FUNNEL = (
     Col("stage"),
     Col("entered", number=True),
@@ -89,12 +94,17 @@ def title(text: str, since: date | None = None, as_of: date | None = None) -> Te
 
 def stages_page(rows: list[dict], as_of: date | None) -> list:
     most = max((row["customers"] for row in rows), default=0)
-    total = sum(row["customers"] for row in rows)
-    arr = sum(row["arr"] for row in rows)
+    from clm.domain.reports import book_totals
+
+    totals = book_totals(rows)
+    shown = [row | {"arr": f"lost {row['arr']:,.0f}"} if row["terminal"] else row for row in rows]
+    line = f"{totals['customers']:,} customers, ARR {totals['arr']:,.0f}"
+    if totals["churned"]:
+        line += f" (not counted: {totals['churned']:,} churned, lost ARR {totals['lost_arr']:,.0f})"
     return [
         title("Customers per stage", as_of=as_of),
-        Listing(STAGES, rows, extra=[Bar(lambda row: row["customers"] / most if most else 0)]),
-        Text(f"{total:,} customers, ARR {arr:,.0f}"),
+        Listing(STAGES, shown, extra=[Bar(lambda row: row["customers"] / most if most else 0)]),
+        Text(line),
     ]
 
 

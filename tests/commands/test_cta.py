@@ -244,7 +244,7 @@ def test_removed_customers_ctas_never_show(book):
         (["snooze", "1", "--until", "2026-02-30"], "invalid --until '2026-02-30'"),
         (
             ["list", "--status", "done"],
-            "invalid --status 'done': use open, closed, snoozed or all",
+            "invalid --status 'done': use open, closed, snoozed, cancelled or all",
         ),
         (["list", "--customer", "nope"], "no customer 'nope'"),
         (["list", "--owner", "nobody"], "no user 'nobody'"),

@@ -287,7 +287,7 @@ def test_moving_back_needs_a_reason(book, db_path):
     error = book.error("customer", "move", "globex", "onboarding")
     assert error == "Error: moving 'globex' back from adopting to onboarding needs --reason"
     assert dump(db_path) == before
-    book("customer", "move", "globex", "churned")
+    book("customer", "move", "globex", "churned", "--reason", "budget")
     book("customer", "move", "globex", "onboarding", "--reason", "win-back")
     assert book.json("customer", "show", "globex")["stage"] == "onboarding"
 

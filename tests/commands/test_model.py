@@ -24,7 +24,7 @@ def test_export_is_the_whole_model_as_toml(clm):
     text = clm("model", "export").stdout
     assert text.startswith("# The lifecycle model of clm")
     model = tomllib.loads(text)
-    assert list(model) == ["entry_stage", "stages", "rules", "playbooks"]
+    assert list(model) == ["entry_stage", "churn_reasons", "stages", "rules", "playbooks"]
     assert model["entry_stage"] == "onboarding"
     assert model["stages"][2] == {
         "key": "onboarding", "name": "Onboarding", "team": "customer-success",

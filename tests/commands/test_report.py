@@ -43,7 +43,7 @@ def book(team):
         ("gamma", "launched", "2026-04-10"),
         ("gamma", "onboarding", "2026-05-01", "--reason", "restart"),
         ("eps", "prospect", "2026-06-11"),
-        ("zeta", "churned", "2026-07-01"),
+        ("zeta", "churned", "2026-07-01", "--reason", "budget"),
     ):
         clm("customer", "move", slug, stage, "--on", on, *reason)
     return clm
@@ -70,14 +70,14 @@ def by_stage(records: list[dict]) -> dict:
 
 def test_stages_counts_customers_and_arr_in_lifecycle_order(book):
     assert by_stage(rows(book, "stages")) == {
-        "lead": {"customers": 0, "arr": 0},
-        "prospect": {"customers": 1, "arr": 0},
-        "onboarding": {"customers": 2, "arr": 70000},
-        "launched": {"customers": 1, "arr": 20000},
-        "adopting": {"customers": 1, "arr": 10000},
-        "renewal": {"customers": 0, "arr": 0},
-        "will-churn": {"customers": 0, "arr": 0},
-        "churned": {"customers": 1, "arr": 50000},
+        "lead": {"customers": 0, "arr": 0, "terminal": False},
+        "prospect": {"customers": 1, "arr": 0, "terminal": False},
+        "onboarding": {"customers": 2, "arr": 70000, "terminal": False},
+        "launched": {"customers": 1, "arr": 20000, "terminal": False},
+        "adopting": {"customers": 1, "arr": 10000, "terminal": False},
+        "renewal": {"customers": 0, "arr": 0, "terminal": False},
+        "will-churn": {"customers": 0, "arr": 0, "terminal": False},
+        "churned": {"customers": 1, "arr": 50000, "terminal": True},
     }
     assert [row["stage"] for row in rows(book, "stages")] == STAGE_ORDER
 
@@ -96,8 +96,12 @@ def test_stages_as_of_rebuilds_the_book_from_the_history(book):
 def test_stages_table_has_a_total_and_no_bars_in_a_pipe(book):
     out = book("report", "stages").stdout
     assert out.splitlines()[0] == "Customers per stage"
-    assert "onboarding           2   70,000" in out
-    assert out.splitlines()[-1] == "6 customers, ARR 150,000"
+    assert "onboarding           2        70,000" in out
+    assert "churned              1   lost 50,000" in out
+    # The churned customer's ARR is lost ARR: out of the total.
+    assert out.splitlines()[-1] == (
+        "5 customers, ARR 100,000 (not counted: 1 churned, lost ARR 50,000)"
+    )
     assert "█" not in out
 
 

@@ -164,7 +164,7 @@ def test_removed_customers_tasks_never_show(book):
         (["add", "acme", "X", "--cta", "1"], "CTA 1 is on customer 'globex', not 'acme'"),
         (["done", "99"], "no task 99"),
         (["rm", "99", "--yes"], "no task 99"),
-        (["list", "--status", "late"], "invalid --status 'late': use open, done or all"),
+        (["list", "--status", "late"], "invalid --status 'late': use open, done, cancelled or all"),
         (["list", "--customer", "nope"], "no customer 'nope'"),
         (["list", "--assignee", "nobody"], "no user 'nobody'"),
     ],

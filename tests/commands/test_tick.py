@@ -321,7 +321,13 @@ def test_explain_says_what_each_rule_would_do(team):
         "will move to will-churn, open a risk CTA 'health below 40', dated 2026-11-01"
     )
     team("tick")
-    assert team.json("explain", "acme") == []  # will-churn has no rules out
+    # Out of will-churn: health back at 70 or more for 14 days (at 35, it won't yet).
+    [recovered] = team.json("explain", "acme")
+    assert (recovered["rule"], recovered["value"], recovered["verdict"]) == (
+        "recovered",
+        35,
+        "won't yet: health >= 70 for 14d does not hold",
+    )
 
 
 def _tick(db: str, out):

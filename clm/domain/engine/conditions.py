@@ -11,9 +11,15 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, or_, select
 
-from clm.domain.engine.fields import CONDITION_FORMS, FIELDS, MILESTONE_KINDS, RuleField
+from clm.domain.engine.fields import (
+    CONDITION_FORMS,
+    FIELDS,
+    MAX_DAYS,
+    MILESTONE_KINDS,
+    RuleField,
+)
 from clm.errors import Invalid
 from clm.storage.tables import customers, milestones, notes
 
@@ -27,7 +33,10 @@ OPS = {
 }
 # `day - column OP n` holds when `column FLIPPED(OP) day - n`.
 FLIPPED = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "=": "=", "!=": "!="}
-_COMPARISON = re.compile(r"([a-z_]+)\s*(<=|>=|!=|=|<|>)\s*(-?\d+(?:\.\d+)?)", re.ASCII)
+_COMPARISON = re.compile(
+    r"([a-z_]+)\s*(<=|>=|!=|=|<|>)\s*(-?\d+(?:\.\d+)?)(?:\s+for\s+(\d+)\s*(?:d|days?))?",
+    re.ASCII,
+)
 
 
 @dataclass(frozen=True)
@@ -35,12 +44,14 @@ class Condition:
     field: str  # a name of FIELDS, or one of MILESTONE_KINDS
     op: str
     value: float | str  # a number, or a milestone title
+    for_days: int = 0  # a metric's condition: how long it must have held in the stay
 
     def __str__(self) -> str:
         if self.field in MILESTONE_KINDS:
             return f"{self.field}:{self.value}"
         value = int(self.value) if float(self.value).is_integer() else self.value
-        return f"{self.field} {self.op} {value}"
+        held = f" for {self.for_days}d" if self.for_days else ""
+        return f"{self.field} {self.op} {value}{held}"
 
     @property
     def reads(self) -> RuleField | None:
@@ -59,7 +70,17 @@ class Condition:
         if field.measure == "days_until":
             bound = day + timedelta(days=int(self.value))
             return and_(column.is_not(None), OPS[self.op](column, bound))
-        return and_(column.is_not(None), OPS[self.op](column, self.value))
+        holds = and_(column.is_not(None), OPS[self.op](column, self.value))
+        if not self.for_days:
+            return holds
+        # Held N days in the stay: since the later of the entry and the metric's last change.
+        bound = day - timedelta(days=self.for_days)
+        changed = customers.c[field.changed_on]
+        return and_(
+            holds,
+            customers.c.stage_entered <= bound,
+            or_(changed.is_(None), changed <= bound),
+        )
 
     def value_of(self, customer, today: date):
         """What the condition compares for one customer row today (None: no value)."""
@@ -70,30 +91,38 @@ class Condition:
         days = (today - stored).days
         return days if field.measure == "days_since" else -days
 
-    def holding(self, day: date, customer_id=None):
+    def holding(self, day: date, customer=None):
         """SQL: the customer has milestones that make this (milestone) condition hold."""
-        return self._milestones(day, customer_id).exists()
+        return self._milestones(day, customer).exists()
 
-    def _milestones(self, day: date, customer_id=None):
-        """The customer's milestones that make this condition hold on `day` (correlated with
-        the outer `customers` query unless `customer_id`, an id or a column, is given)."""
-        owner = customers.c.id if customer_id is None else customer_id
+    def _milestones(self, day: date, customer=None):
+        """The customer's milestones that make this condition hold on `day`, in its current
+        stay only: done since it entered its stage, or gone overdue since (a milestone done in
+        an earlier stay never moves on a customer moved back by hand). Correlated with the
+        outer `customers` query unless `customer` (an alias of it, or a row) is given."""
+        customer = customers.c if customer is None else getattr(customer, "c", customer)
         mine = and_(
-            milestones.c.customer_id == owner,
+            milestones.c.customer_id == customer.id,
             milestones.c.title == self.value,
             milestones.c.deleted_at.is_(None),
         )
         if self.field == "milestone_done":
             return select(milestones.c.done_on).where(
-                mine, milestones.c.status == "done", milestones.c.done_on <= day
+                mine,
+                milestones.c.status == "done",
+                milestones.c.done_on <= day,
+                milestones.c.done_on >= customer.stage_entered,
             )
         return select(milestones.c.due).where(
-            mine, milestones.c.status.in_(("open", "blocked")), milestones.c.due < day
+            mine,
+            milestones.c.status.in_(("open", "blocked")),
+            milestones.c.due < day,
+            milestones.c.due >= customer.stage_entered,
         )
 
-    def first_milestone_day(self, day: date, customer_id: int | None = None):
+    def first_milestone_day(self, day: date, customer=None):
         """SQL for the earliest done (or due) day of the milestones that make it hold."""
-        found = self._milestones(day, customer_id)
+        found = self._milestones(day, customer)
         return found.with_only_columns(func.min(found.selected_columns[0])).scalar_subquery()
 
     @property
@@ -101,13 +130,13 @@ class Condition:
         """Whether the day it became true needs a day read from other rows (`first_day`)."""
         return self.reads is None or self.reads.changed_as is not None
 
-    def first_day(self, day: date, customer_id=None):
+    def first_day(self, day: date, customer=None):
         """SQL for the day `since` needs besides the customer row: the first milestone day of
         a milestone condition; the day a date condition's field last changed (the latest of
         its timeline entries, NULL when it kept the value the customer was added with)."""
         if self.reads is None:
-            return self.first_milestone_day(day, customer_id)
-        owner = customers.c.id if customer_id is None else customer_id
+            return self.first_milestone_day(day, customer)
+        owner = customers.c.id if customer is None else customer.id
         return (
             select(func.max(notes.c.on))
             .where(notes.c.customer_id == owner, notes.c.kind == self.reads.changed_as)
@@ -125,7 +154,8 @@ class Condition:
             overdue_from = first_day + timedelta(days=self.field == "milestone_overdue")
             return max(entered, overdue_from)
         if field.measure == "value":
-            return max(entered, getattr(row, field.changed_on) or entered)
+            held = max(entered, getattr(row, field.changed_on) or entered)
+            return held + timedelta(days=self.for_days)
         n = int(self.value)
         if field.measure == "days_since":
             held = getattr(row, field.column) + timedelta(days=n + (self.op == ">"))
@@ -145,7 +175,7 @@ def parse_condition(text: str) -> Condition:
     match = _COMPARISON.fullmatch(word)
     if not match or match.group(1) not in FIELDS:
         raise Invalid(f"invalid condition '{text}': use {CONDITION_FORMS}")
-    name, op, value = match.groups()
+    name, op, value, for_days = match.groups()
     field, number = FIELDS[name], float(value)
     if not math.isfinite(number):
         raise Invalid(f"invalid condition '{text}': {value} is not a finite number")
@@ -154,4 +184,13 @@ def parse_condition(text: str) -> Condition:
     if field.bounds and not field.bounds[0] <= number <= field.bounds[1]:
         unit = " days" if field.counts_days else ""
         raise Invalid(f"invalid condition '{text}': {name} takes at most {field.bounds[1]:g}{unit}")
-    return Condition(name, op, number)
+    if for_days is not None:
+        if field.counts_days:
+            raise Invalid(
+                f"invalid condition '{text}': 'for N days' goes after a metric "
+                f"({', '.join(f.name for f in FIELDS.values() if not f.counts_days)}), "
+                f"not after {name}, which counts days already"
+            )
+        if not 0 < int(for_days) <= MAX_DAYS:
+            raise Invalid(f"invalid condition '{text}': use for 1d to for {MAX_DAYS}d")
+    return Condition(name, op, number, int(for_days or 0))

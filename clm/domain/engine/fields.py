@@ -80,10 +80,21 @@ MILESTONE_KINDS = {
     "milestone_overdue": "a milestone with this title is past due and not done",
 }
 OPERATORS = ("<", "<=", ">", ">=", "=", "!=")
+# A metric condition may ask that it has held a while: `health >= 70 for 14d` holds once health
+# has been at least 70 for 14 days in the customer's current stay.
+FOR_DAYS = "for Nd"
+
+# Where a rule may move a customer besides a stage of the model (`--to previous`): the name
+# and what it means. A stage cannot take one of these keys.
+PREVIOUS = "previous"
+MOVE_TARGETS = {
+    PREVIOUS: "back to the stage the customer came from (before its current one)",
+}
 
 CONDITION_FORMS = (
-    f"FIELD OP NUMBER with FIELD one of {', '.join(FIELDS)} and OP one of "
-    f"{' '.join(OPERATORS)}; or {', '.join(f'{kind}:TITLE' for kind in MILESTONE_KINDS)}"
+    f"FIELD OP NUMBER [{FOR_DAYS}] with FIELD one of {', '.join(FIELDS)} and OP one of "
+    f"{' '.join(OPERATORS)} ({FOR_DAYS}: a metric held N days); "
+    f"or {', '.join(f'{kind}:TITLE' for kind in MILESTONE_KINDS)}"
 )
 
 
@@ -95,7 +106,11 @@ def conditions_help() -> str:
         lines.append(
             f"  {'FIELD' if i == 0 else '':<6}  {field.name:<{width}}  {field.description}"
         )
-    lines.append("Or a milestone, by title:")
+    lines.append(
+        f"  {FOR_DAYS:<6}  after a metric's condition: it has held N days in the stage "
+        "(health >= 70 for 14d)"
+    )
+    lines.append("Or a milestone, by title (done, or gone overdue, in the current stay):")
     width = max(len(kind) for kind in MILESTONE_KINDS) + len(":TITLE")
     lines += [f"  {kind + ':TITLE':<{width}}  {text}" for kind, text in MILESTONE_KINDS.items()]
     return "\n".join(lines)

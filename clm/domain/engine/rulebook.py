@@ -9,6 +9,7 @@ from sqlalchemy import Connection, func, select
 
 from clm.db import utcnow
 from clm.domain.engine.conditions import parse_condition
+from clm.domain.engine.fields import MOVE_TARGETS
 from clm.domain.records import find_live, new_row, update_row
 from clm.errors import Conflict, Invalid
 from clm.lifecycle import RuleSpec
@@ -38,7 +39,7 @@ def rule_problems(
     from_stages = list(from_stages)
     if not from_stages:
         messages.append("a rule needs --from STAGE")
-    for key in [*from_stages, *([to] if to else [])]:
+    for key in [*from_stages, *([to] if to and to not in MOVE_TARGETS else [])]:
         try:
             get_stage(conn, key)
         except ClmError as exc:

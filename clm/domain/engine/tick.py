@@ -13,8 +13,10 @@ from sqlalchemy import Connection, Row, and_, func, or_, select
 
 from clm.db import bigger_write_cache, insert_new, set_meta, utcnow
 from clm.domain.engine.conditions import MILESTONE_KINDS, OPS, Condition, parse_condition
+from clm.domain.engine.fields import PREVIOUS
 from clm.domain.records import new_uuid
-from clm.storage.tables import customers, rule_firings, rules
+from clm.lifecycle import RULE_CHURN_REASON
+from clm.storage.tables import customers, rule_firings, rules, transitions
 
 MAX_PASSES = 25  # a cycle of rules cannot loop for ever
 BIG_DAY = 1000  # rules fired (or reminders: 5x) from which a tick asks for a bigger page cache
@@ -105,7 +107,7 @@ def _matches(conn: Connection, rule: LoadedRule, day: date, among=None):
         candidate = customers.alias("candidate")
         holding = select(candidate.c.id).where(
             candidate.c.stage.in_(rule.from_stages),
-            *(c.holding(day, candidate.c.id) for c in on_milestones),
+            *(c.holding(day, candidate) for c in on_milestones),
         )
         where.append(customers.c.id.in_(holding))
     query = select(customers, *firsts.values()).where(*where)
@@ -340,17 +342,11 @@ def _fire(conn: Connection, firing: list[Firing], lookups, news: dict) -> dict[i
             # runs its playbook again.
             key = f"firing:{firing_of[rule.uuid, customer.id]}"
             runs.append(Run(customer.id, customer.owner_id, rule.playbook, key, anchors))
+    came_from = _came_from(conn, [c.stay for _, rule, c in fired if rule.to == PREVIOUS])
     moves = [
-        Move(
-            customer,
-            lookups.stage(rule.to),
-            on,
-            f"rule:{rule.name}",
-            rule.name,
-            " and ".join(map(str, rule.conditions)),
-        )
+        Move(customer, to, on, f"rule:{rule.name}", rule.name, _reason(rule, to))
         for on, rule, customer in fired
-        if rule.to
+        if (to := _target(lookups, rule, customer, came_from)) is not None
     ]
     moved, ran = enter_stages(conn, moves, lookups, runs)
     for move, done in zip(moves, moved, strict=True):
@@ -369,6 +365,34 @@ def _fire(conn: Connection, firing: list[Firing], lookups, news: dict) -> dict[i
     touched = {customer.id: customer.stage for _, _, customer in fired}
     touched |= {move.customer.id: move.to.key for move in moves}
     return touched
+
+
+def _reason(rule: LoadedRule, to) -> str:
+    """Why a rule moved a customer: its conditions; into a terminal stage, a churn reason."""
+    return RULE_CHURN_REASON if to.terminal else " and ".join(map(str, rule.conditions))
+
+
+def _target(lookups, rule: LoadedRule, customer, came_from: dict[str, str | None]):
+    """The stage row a firing moves the customer to, or None (no move). `--to previous` is the
+    stage its stay came from (`came_from`: stay -> from-stage), if that is a live stage that is
+    not terminal (a customer never goes back into churn by a rule)."""
+    if not rule.to:
+        return None
+    if rule.to != PREVIOUS:
+        return lookups.stage(rule.to)
+    stage = lookups.stages.get(came_from.get(customer.stay) or "")
+    return None if stage is None or stage.terminal or stage.key == customer.stage else stage
+
+
+def _came_from(conn: Connection, stays: list[str]) -> dict[str, str | None]:
+    """Stay -> the stage the customer was in before it (its entry's from-stage)."""
+    found = {}
+    for start in range(0, len(stays), ID_CHUNK):
+        query = select(transitions.c.uuid, transitions.c.from_stage).where(
+            transitions.c.uuid.in_(stays[start : start + ID_CHUNK])
+        )
+        found.update(conn.execute(query).all())
+    return found
 
 
 def explain(conn: Connection, today: date, slug: str) -> Iterator[dict]:
@@ -391,7 +415,7 @@ def explain(conn: Connection, today: date, slug: str) -> Iterator[dict]:
         action = ", ".join(
             part
             for part in (
-                f"move to {rule.to}" if rule.to else "",
+                _move_text(conn, rule, customer) if rule.to else "",
                 f"open a {rule.cta.partition(':')[0]} CTA '{rule.cta.partition(':')[2]}'"
                 if rule.cta
                 else "",
@@ -404,6 +428,10 @@ def explain(conn: Connection, today: date, slug: str) -> Iterator[dict]:
             verdict = f"won't: the rule is disabled (it would {action})"
         elif fired_on is not None:
             verdict = f"won't: it fired on {fired_on} in this stay"
+        elif failing and all(c["holds"] or c["since"] for c in checks):
+            # Only waiting for a metric to have held its days: the day it will act.
+            on = max([customer.stage_entered, *(c["since"] for c in checks)])
+            verdict = f"will {action} on {on}, when {' and '.join(failing)} holds"
         elif failing:
             verdict = f"won't yet: {' and '.join(failing)} does not hold"
         else:
@@ -413,11 +441,18 @@ def explain(conn: Connection, today: date, slug: str) -> Iterator[dict]:
             yield {"rule": rule.name, **check, "verdict": verdict}
 
 
+def _move_text(conn: Connection, rule: LoadedRule, customer) -> str:
+    if rule.to != PREVIOUS:
+        return f"move to {rule.to}"
+    back = _came_from(conn, [customer.stay]).get(customer.stay)
+    return f"move back to {back or 'the stage it came from'}"
+
+
 def _check(conn: Connection, customer, condition: Condition, today: date) -> dict:
     """One condition for one customer now: its value, whether it holds, since when."""
     first = None
     if condition.on_a_row_day:
-        first = conn.scalar(select(condition.first_day(today, customer.id)))
+        first = conn.scalar(select(condition.first_day(today, customer)))
     if condition.reads is None:  # a milestone condition
         holds = first is not None
         since = condition.since(customer, first) if holds else None
@@ -430,4 +465,7 @@ def _check(conn: Connection, customer, condition: Condition, today: date) -> dic
     value = condition.value_of(customer, today)
     holds = value is not None and OPS[condition.op](value, condition.value)
     since = condition.since(customer, first) if holds else None
+    if since is not None and condition.for_days and since > today:
+        # Not held long enough yet: what it waits for, and from when it will hold.
+        value, holds = f"{value} (holds from {since})", False
     return {"condition": str(condition), "value": value, "holds": holds, "since": since}
