@@ -2,6 +2,7 @@
 `explain`. The engine itself lives in clm.domain.engine."""
 
 from clm.domain.engine.conditions import parse_condition  # noqa: F401
+from clm.domain.engine.owner import check_sender  # noqa: F401
 from clm.domain.engine.rulebook import (  # noqa: F401
     add_rule,
     get_rule,

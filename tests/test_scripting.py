@@ -60,7 +60,7 @@ def test_fields_pick_and_order_the_columns_in_every_format(team):
 def test_an_unknown_field_names_the_ones_there_are(team):
     assert team.error("user", "list", "--fields", "handle,nmae") == (
         "Error: unknown field 'nmae' in --fields: use some of handle, name, email, team, "
-        "default_owner, uuid"
+        "default_owner, notify, digest, webhook, uuid"
     )
 
 

@@ -22,6 +22,7 @@ from clm.commands import (
     milestone,
     model,
     my,
+    notify,
     playbook,
     report,
     rule,
@@ -188,6 +189,7 @@ app.command("import")(transfer.import_)
 app.command("init")(db.init)
 app.command("demo")(db.demo)
 app.add_typer(db.app, name="db")
+app.add_typer(notify.app, name="notify")
 app.command("completion")(completion.completion)
 app.command("help")(help.help_)
 

@@ -32,6 +32,10 @@ def tick(
             "--take-over", help="Tick here from now on (a synced db is ticked by one machine)."
         ),
     ] = False,
+    no_send: Annotated[
+        bool,
+        typer.Option("--no-send", help="Queue the notifications only; clm notify send sends them."),
+    ] = False,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="Print only what is new; nothing on a quiet day.")
     ] = False,
@@ -47,6 +51,9 @@ def tick(
     ] = Format.table,
 ) -> None:
     """Apply the rules, fire due reminders, list what is overdue: once a day, from cron.
+
+    Then it sends each person with a channel (clm user edit --notify) their digest, after the
+    commit: a notification that fails is an Error line and exit 1, the tick's work is kept.
 
     Example: clm tick --dry-run --until +30d --try stalled
     """
@@ -83,3 +90,8 @@ def tick(
     if run.took_over_from:
         say(env, f"Took the tick over from {run.took_over_from}.")
     render_tick(env, run.days, fmt, quiet, until=days > 1)
+    if not dry_run and not no_send and run.queued:
+        # After the commit: a notification that fails never undoes the tick's work.
+        from clm.commands.notify import deliver
+
+        deliver(env)

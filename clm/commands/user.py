@@ -15,6 +15,9 @@ COLUMNS = (
     Col("email"),
     Col("team"),
     Col("default_owner"),
+    Col("notify", drop=2),
+    Col("digest", table=False),
+    Col("webhook", table=False),
     Col("uuid", table=False),
 )
 
@@ -47,6 +50,47 @@ def add(
         text += f", its default owner (was {user['replaced'] or 'nobody'})"
     say(env, text + ".")
     print_handle(env, user["handle"])
+
+
+@app.command("edit")
+def edit(
+    ctx: typer.Context,
+    handle: Annotated[str, typer.Argument(help="The user's handle.")],
+    name: Annotated[str | None, typer.Option(help="Full name.")] = None,
+    email: Annotated[str | None, typer.Option(help="Email address ('' removes it).")] = None,
+    notify: Annotated[
+        str | None,
+        typer.Option(metavar="email|webhook|none", help="Where their digest goes (default none)."),
+    ] = None,
+    digest: Annotated[
+        str | None,
+        typer.Option(
+            metavar="daily|immediate",
+            help="daily: one digest a tick; immediate: a blocked milestone is also sent at once.",
+        ),
+    ] = None,
+    webhook: Annotated[
+        str | None,
+        typer.Option(
+            metavar="URL",
+            help="Their webhook: https://… gets a JSON body, a hooks.slack.com or slack+https://… "
+            "URL a Slack one ('' removes it).",
+        ),
+    ] = None,
+) -> None:
+    """Change a user's name, email or notifications.
+
+    Example: clm user edit alice --email alice@example.com --notify email --digest daily
+    """
+    env = ctx.obj
+    from clm.domain.users import edit_user
+
+    with env.database().write() as conn:
+        user = edit_user(conn, handle, name, email, notify, digest, webhook)
+    if not user["changed"]:
+        say(env, f"User {user['handle']} unchanged.")
+        return
+    say(env, f"Updated user {user['handle']}: {', '.join(user['changed'])}.")
 
 
 @app.command("list")

@@ -26,7 +26,8 @@ from clm.storage.tables import metadata
 # History: unioned by uuid. Two rows holding one unique key under different uuids (both
 # copies fired the same reminder) keep the smaller uuid, whichever way the merge runs.
 APPEND_ONLY = tuple(table.name for table in HISTORY_TABLES)
-NOT_MERGED = ("clm_meta", "clm_migrations")
+# The outbox stays with the copy that ticked: a merged copy never sends its messages again.
+NOT_MERGED = ("clm_meta", "clm_migrations", "outbox")
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,11 @@ from clm.domain.records import check_handle, find_live, new_row, update_row
 from clm.errors import Conflict, Invalid, NotFound, did_you_mean
 from clm.storage.tables import ctas, customers, tasks, users
 
-USER_KEYS = ("handle", "name", "email", "team", "default_owner", "uuid")
+USER_KEYS = (
+    "handle", "name", "email", "team", "default_owner", "notify", "digest", "webhook", "uuid"
+)  # fmt: skip
+CHANNELS = ("email", "webhook", "none")
+DIGESTS = ("daily", "immediate")
 
 
 def get_user(conn: Connection, handle: str):
@@ -77,12 +81,57 @@ def add_user(
     if replaced is not None:
         update_row(conn, users, get_user(conn, replaced.handle), {"default_owner": False})
     row = new_row(
-        conn, handle=handle, name=name, email=email, team=team, default_owner=is_default_owner
-    )
+        conn, handle=handle, name=name, email=email, team=team, default_owner=is_default_owner,
+        notify="none", digest="daily", webhook=None,
+    )  # fmt: skip
     conn.execute(users.insert().values(row))
     return {key: row[key] for key in USER_KEYS} | {
         "replaced": replaced.handle if replaced else None
     }
+
+
+def edit_user(
+    conn: Connection,
+    handle: str,
+    name: str | None = None,
+    email: str | None = None,
+    notify: str | None = None,
+    digest: str | None = None,
+    webhook: str | None = None,
+) -> dict:
+    """Change a user's name, email or notification settings; the user as it is now. A
+    channel needs its address: email an email, webhook a URL."""
+    from clm.domain.notify.settings import check_webhook
+
+    user = get_user(conn, handle)
+    changes = {}
+    if name is not None:
+        changes["name"] = name.strip() or None
+    if email is not None:
+        email = email.strip()
+        if email and "@" not in email:
+            raise Invalid(f"invalid email '{email}': expected name@domain")
+        changes["email"] = email or None
+    if notify is not None:
+        notify = notify.strip().lower()
+        if notify not in CHANNELS:
+            raise Invalid(f"invalid --notify '{notify}': use {', '.join(CHANNELS)}")
+        changes["notify"] = notify
+    if digest is not None:
+        digest = digest.strip().lower()
+        if digest not in DIGESTS:
+            raise Invalid(f"invalid --digest '{digest}': use {' or '.join(DIGESTS)}")
+        changes["digest"] = digest
+    if webhook is not None:
+        changes["webhook"] = check_webhook(webhook) if webhook.strip() else None
+    after = user._asdict() | changes
+    if after["notify"] == "email" and not after["email"]:
+        raise Invalid(f"--notify email: user {user.handle} has no email (add --email ADDRESS)")
+    if after["notify"] == "webhook" and not after["webhook"]:
+        raise Invalid(f"--notify webhook: user {user.handle} has no webhook (add --webhook URL)")
+    changes = {k: v for k, v in changes.items() if getattr(user, k) != v}
+    update_row(conn, users, user, changes)
+    return {key: after[key] for key in USER_KEYS} | {"changed": sorted(changes)}
 
 
 def _responsibilities():

@@ -583,6 +583,38 @@ def _ownership_policy(conn: Connection) -> None:
         )  # fmt: skip
 
 
+def _notifications(conn: Connection) -> None:
+    """Notifications: each user's channel (email, webhook or none), daily or immediate, and
+    webhook URL; the outbox of messages to send, one per user, day and kind."""
+    for column, kind in (
+        ("notify", "VARCHAR(16) NOT NULL DEFAULT 'none'"),
+        ("digest", "VARCHAR(16) NOT NULL DEFAULT 'daily'"),
+        ("webhook", "VARCHAR"),
+    ):
+        conn.execute(text(f"ALTER TABLE users ADD COLUMN {column} {kind}"))
+    md = MetaData()
+    Table("users", md, Column("id", Integer, primary_key=True))
+    Table(
+        "outbox",
+        md,
+        Column("id", Integer, primary_key=True),
+        Column("uuid", String(36), nullable=False, unique=True),
+        Column("user_id", Integer, ForeignKey("users.id"), nullable=False),
+        Column("day", Date, nullable=False),
+        Column("kind", String(64), nullable=False),
+        Column("payload", String, nullable=False),
+        Column("state", String(16), nullable=False),
+        Column("attempts", Integer, nullable=False),
+        Column("next_try_at", DateTime(timezone=True)),
+        Column("channel", String(16)),
+        Column("error", String),
+        Column("sent_at", DateTime(timezone=True)),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        Index("uq_outbox", "user_id", "day", "kind", unique=True),
+        Index("ix_outbox_state", "state", "next_try_at"),
+    ).create(conn)
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0001_initial", _initial),
     ("0002_milestones_tasks_ctas_playbooks", _milestones_tasks_ctas_playbooks),
@@ -592,5 +624,6 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0006_steady_tick", _steady_tick),
     ("0007_holiday_tombstones", _holiday_tombstones),
     ("0008_ownership_policy", _ownership_policy),
+    ("0009_notifications", _notifications),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -144,6 +144,10 @@ users = Table(
     string("email", required=False),
     string("team", required=False, index=True),
     flag("default_owner", False),
+    # Notifications: the channel (email, webhook or none), daily or immediate, the webhook URL.
+    string("notify", 16, default="none", server_default="none"),
+    string("digest", 16, default="daily", server_default="daily"),
+    string("webhook", required=False),
     partial_unique("uq_users_handle", "handle"),
     # At most one default owner per team: the database guarantees it, not a check.
     partial_unique(
@@ -505,6 +509,31 @@ health_log = Table(
     number("health"),
     moment("created_at"),
     Index("ix_health_log_customer_on", "customer_id", "on"),
+)
+
+# What is to be sent: one message per user, day and kind (`digest`, or `blocked:UUID` for an
+# immediate one), written in the tick's transaction and sent after its commit. The unique key
+# makes re-runs, catch-up and concurrent ticks queue one digest a person a day; the uuid is the
+# Message-ID (the idempotency key of a webhook), so a re-send after a crash is the same
+# message. Not merged: only the copy that ticked sends. `next_try_at` is both the backoff and
+# the lease of the sender sending it.
+outbox = Table(
+    "outbox",
+    metadata,
+    *identity(),
+    ref("user_id", "users.id"),
+    day("day"),
+    string("kind", 64),
+    string("payload"),  # JSON: the items the message tells, each with a key
+    string("state", 16, default="pending"),  # pending, sent or failed
+    number("attempts", default=0),
+    moment("next_try_at", required=False),
+    string("channel", 16, required=False),  # how it went (or was last tried)
+    string("error", required=False),  # the last try's failure
+    moment("sent_at", required=False),
+    moment("created_at"),
+    Index("uq_outbox", "user_id", "day", "kind", unique=True),
+    Index("ix_outbox_state", "state", "next_try_at"),
 )
 
 # History: rows only ever appended, never edited or tombstoned. Copies of a database merge

@@ -9,13 +9,15 @@ def test_add_and_list_users(clm):
     clm("user", "add", "bob")
     assert clm.json("user", "list") == [
         {"handle": "alice", "name": "Alice Smith", "email": "alice@example.com",
-         "team": "customer-success", "default_owner": True, "uuid": clm.json("user")[0]["uuid"]},
+         "team": "customer-success", "default_owner": True, "notify": "none", "digest": "daily",
+         "webhook": None, "uuid": clm.json("user")[0]["uuid"]},
         {"handle": "bob", "name": None, "email": None, "team": None, "default_owner": False,
+         "notify": "none", "digest": "daily", "webhook": None,
          "uuid": clm.json("user")[1]["uuid"]},
     ]  # fmt: skip
     assert (
         clm("user", "-f", "csv").stdout.splitlines()[0]
-        == "handle,name,email,team,default_owner,uuid"
+        == "handle,name,email,team,default_owner,notify,digest,webhook,uuid"
     )
 
 

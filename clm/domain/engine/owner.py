@@ -55,3 +55,19 @@ def merge_owner(conn: Connection, other: Connection) -> None:
     mine, theirs = get_meta(conn, OWNER), get_meta(other, OWNER)
     if theirs and (mine is None or theirs > mine):
         set_meta(conn, OWNER, theirs)
+
+
+def check_sender(database, conn: Connection) -> None:
+    """Refuse to send from a machine that does not own the tick of a synced file: the owner
+    sends; a copy's outbox stays put."""
+    if not database.is_sqlite:
+        return
+    owner = get_meta(conn, OWNER)
+    if owner is None:
+        return
+    _stamp, owner_id, host = owner.split(" ", 2)
+    if owner_id != machine_id():
+        raise Conflict(
+            f"this db is ticked by {host} (machine {owner_id[:8]}): its notifications are "
+            "sent there (clm notify send on that machine)"
+        )

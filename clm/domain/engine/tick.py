@@ -241,6 +241,7 @@ class TickRun:
 
     days: list[TickResult]
     took_over_from: str | None = None
+    queued: bool = False  # notifications wait in the outbox (of any day)
 
 
 def run_ticks(
@@ -257,12 +258,14 @@ def run_ticks(
     dry run), each day as `tick` plays it; then the summary `clm` shows and, after the commit,
     the planner's statistics refreshed. `on_day` is called after each day (a progress bar).
 
-    A file may be synced to diverged copies, so one machine owns its tick (`claim_tick`); a
+    Everyone's digest is queued in the same transaction (sent after the commit, by the
+    caller). A file may be synced to diverged copies, so one machine owns its tick (`claim_tick`); a
     server has one copy, and any machine ticks it."""
     from clm.db import optimize
     from clm.domain.agenda import remember_tick
     from clm.domain.engine.owner import claim_tick
     from clm.domain.engine.rulebook import get_rule
+    from clm.domain.notify.outbox import notified_through, queue_digests
 
     trying = list(trying)
     run = TickRun([])
@@ -271,6 +274,7 @@ def run_ticks(
             run.took_over_from = claim_tick(conn, take_over)
         for name in trying:
             get_rule(conn, name)  # a typo is an error, not a rule silently left out
+        since = notified_through(conn)  # people's news since then goes in the digests
         day = first
         while day <= last:
             run.days.append(tick(conn, day, dry_run, trying, with_overdue))
@@ -278,6 +282,7 @@ def run_ticks(
             if on_day:
                 on_day()
         if not dry_run:
+            run.queued = queue_digests(conn, last, run.days, since)
             remember_tick(conn, first, run.days)
     if not dry_run:
         optimize(database)

@@ -1,0 +1,109 @@
+"""`clm notify …`: send what the tick queued, see what was sent, try a channel."""
+
+from typing import Annotated
+
+import typer
+
+from clm.commands.common import FormatOpt
+from clm.render.output import Col, Format, render_rows, say
+
+app = typer.Typer(help="Notifications: digests by email or webhook, sent once.")
+
+COLUMNS = (
+    Col("id", number=True),
+    Col("day"),
+    Col("user"),
+    Col("kind", drop=2),
+    Col("state"),
+    Col("channel", drop=1),
+    Col("attempts", header="tries", number=True, drop=3),
+    Col("sent_at", header="sent at"),
+    Col("subject", drop=4),
+    Col("error", drop=5),
+    Col("uuid", header="message id", table=False),
+)
+
+
+def deliver(env, retry: bool = False) -> None:
+    """Send what is pending; one `Error:` line per reason something was not sent (exit 1)."""
+    import sys
+
+    from clm.domain.notify.deliver import send_pending
+    from clm.domain.notify.settings import smtp_settings
+    from clm.render.output import visible
+    from clm.rules import check_sender
+
+    database = env.database()
+    with database.read() as conn:
+        check_sender(database, conn)
+    delivery = send_pending(database, env.today, smtp_settings, retry=retry)
+    if delivery.sent:
+        n = len(delivery.sent)
+        say(env, f"Sent {n} notification{'s' if n != 1 else ''}.")
+    for line in delivery.problem_lines():
+        sys.stderr.write(f"Error: {visible(line)}\n")
+    if delivery.problems:
+        raise typer.Exit(1)
+
+
+@app.command("send")
+def send(ctx: typer.Context) -> None:
+    """Send the notifications the tick queued and those due to be tried again.
+
+    For a separate cron line (clm tick sends too). Only the machine that ticks a synced file
+    sends its notifications.
+
+    Example: clm notify send
+    """
+    env = ctx.obj
+    deliver(env)
+
+
+@app.command("retry")
+def retry(ctx: typer.Context) -> None:
+    """Send again, now, the notifications that failed or wait to be tried again.
+
+    Example: clm notify retry
+    """
+    deliver(ctx.obj, retry=True)
+
+
+@app.command("log")
+def log(
+    ctx: typer.Context,
+    failed: Annotated[bool, typer.Option("--failed", help="Only those that failed.")] = False,
+    user: Annotated[str | None, typer.Option(metavar="HANDLE", help="Only theirs.")] = None,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """List the notifications: to whom, for which day, their state, when sent, why not.
+
+    Example: clm notify log --failed --format json
+    """
+    env = ctx.obj
+    from clm.domain.notify.log import notification_log
+
+    with env.database().read() as conn:
+        render_rows(env, notification_log(conn, failed, user), COLUMNS, fmt, noun="notifications")
+
+
+@app.command("test")
+def test(
+    ctx: typer.Context,
+    to: Annotated[str, typer.Option("--to", metavar="HANDLE", help="The user to send it to.")],
+) -> None:
+    """Send a test message to a user through their channel (email or webhook).
+
+    Example: clm notify test --to alice
+    """
+    env = ctx.obj
+    from clm.domain.notify.channels import Failure
+    from clm.domain.notify.deliver import send_test
+    from clm.domain.notify.settings import smtp_settings
+    from clm.errors import Invalid
+
+    with env.database().read() as conn:
+        try:
+            where = send_test(conn, to, smtp_settings)
+        except Failure as e:
+            raise Invalid(f"test message not sent: {e}") from None
+    say(env, f"Sent a test message to {to} {where}.")

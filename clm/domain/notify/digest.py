@@ -1,0 +1,84 @@
+"""What a message says: a digest's subject, its text and HTML parts, and its webhook bodies.
+Built from the outbox row alone, so a message sent again is the same message."""
+
+import html
+import json
+from collections import Counter
+
+# Item kinds in the order a digest lists them: (singular, plural, heading).
+KINDS = {
+    "reminder": ("reminder", "reminders", "Reminders"),
+    "handoff": ("handoff", "handoffs", "Customers handed to you"),
+    "cta": ("CTA", "CTAs", "CTAs opened for you"),
+    "task": ("task", "tasks", "Tasks assigned to you"),
+    "blocked": ("blocked milestone", "blocked milestones", "Milestones blocked"),
+    "done": ("milestone done", "milestones done", "Milestones done"),
+    "test": ("test", "tests", "Test"),
+}
+
+
+def subject(day, items: list[dict]) -> str:
+    """`clm: 3 reminders, 1 handoff for 2026-12-07`."""
+    counts = Counter(item["kind"] for item in items)
+    parts = [
+        f"{counts[kind]} {one if counts[kind] == 1 else many}"
+        for kind, (one, many, _) in KINDS.items()
+        if counts[kind]
+    ]
+    return f"clm: {', '.join(parts) or 'nothing new'} for {day}"
+
+
+def grouped(items: list[dict]) -> list[tuple[str, list[dict]]]:
+    return [
+        (heading, [item for item in items if item["kind"] == kind])
+        for kind, (_, _, heading) in KINDS.items()
+        if any(item["kind"] == kind for item in items)
+    ]
+
+
+def _line(item: dict) -> str:
+    due = f" (due {item['due']})" if item.get("due") and item["kind"] != "handoff" else ""
+    return f"{item['customer']}: {item['title']}{due}"
+
+
+def text_part(handle: str, day, items: list[dict]) -> str:
+    lines = [f"Hello {handle}, what clm has for you on {day}:", ""]
+    for heading, found in grouped(items):
+        lines.append(f"{heading} ({len(found)})")
+        for item in found:
+            lines += [f"  - {_line(item)}", f"      {item['act']}"]
+        lines.append("")
+    lines.append("Your whole agenda: clm my")
+    return "\n".join(lines) + "\n"
+
+
+def html_part(handle: str, day, items: list[dict]) -> str:
+    e = html.escape
+    body = [f"<p>Hello {e(handle)}, what clm has for you on {e(str(day))}:</p>"]
+    for heading, found in grouped(items):
+        body.append(f"<h3>{e(heading)} ({len(found)})</h3><ul>")
+        body += [f"<li>{e(_line(item))}<br><code>{e(item['act'])}</code></li>" for item in found]
+        body.append("</ul>")
+    body.append("<p>Your whole agenda: <code>clm my</code></p>")
+    return "<html><body>" + "\n".join(body) + "</body></html>\n"
+
+
+def slack_body(handle: str, day, items: list[dict]) -> dict:
+    """Slack's incoming-webhook body (Mattermost and others take it too): mrkdwn text."""
+    lines = [f"*{subject(day, items)}* (for {handle})"]
+    for heading, found in grouped(items):
+        lines.append(f"*{heading}*")
+        lines += [f"• {_line(item)}  `{item['act']}`" for item in found]
+    return {"text": "\n".join(lines)}
+
+
+def json_body(key: str, handle: str, day, kind: str, items: list[dict]) -> dict:
+    """The generic body: everything, machine-readable; `id` is the idempotency key."""
+    return {
+        "id": key, "user": handle, "day": str(day), "kind": kind,
+        "subject": subject(day, items), "items": items,
+    }  # fmt: skip
+
+
+def encoded(body: dict) -> bytes:
+    return json.dumps(body, sort_keys=True).encode()

@@ -1,0 +1,215 @@
+"""The outbox: what each person is to be told, written in the tick's own transaction.
+
+One row per user, day and kind (the unique key): re-runs of a day, catch-up, concurrent ticks
+and merged copies never queue two digests for one person and day. Items carry keys, so news
+queued twice (two ticks racing, a re-run) is told once; news that comes after the day's digest
+went out waits for the next day's."""
+
+import json
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import Connection, or_, select, update
+
+from clm.db import get_meta, insert_new, set_meta, utcnow
+from clm.domain.records import new_uuid
+from clm.storage.tables import (
+    ctas,
+    customers,
+    milestone_collaborators,
+    milestones,
+    outbox,
+    transitions,
+    users,
+)
+
+DIGEST = "digest"
+ID_CHUNK = 500
+
+
+SINCE = "notified_through"  # meta key: the moment the last tick gathered people's news
+
+
+def notified_through(conn: Connection) -> datetime | None:
+    text = get_meta(conn, SINCE)
+    return datetime.fromisoformat(text) if text else None
+
+
+def queue_digests(conn: Connection, day: date, results: list, since: datetime | None) -> bool:
+    """Queue the day's digest of everyone with a channel: what the tick's `results` (its
+    days) brought them, and what people did since the last tick (`since`): milestones they
+    collaborate on blocked or done, customers handed to them. Whether anything waits to be
+    sent (queued now or before)."""
+    now = utcnow()
+    set_meta(conn, SINCE, now.isoformat())  # after all the tick's writes: its news is before
+    wanted = _subscribers(conn)
+    if not wanted:
+        return False
+    since = since or now - timedelta(days=1)  # a first tick: the last day's news only
+    found: dict[int, dict[str, dict]] = defaultdict(dict)
+    for user_id, item in _news(conn, results, wanted) + _since(conn, since, wanted):
+        found[user_id][item["key"]] = item
+    queue(conn, day, DIGEST, {u: list(items.values()) for u, items in found.items()})
+    waiting = select(outbox.c.id).where(outbox.c.state == "pending", outbox.c.day <= day)
+    return conn.scalar(waiting.limit(1)) is not None
+
+
+def queue(conn: Connection, day: date, kind: str, items: dict[int, list[dict]]) -> None:
+    """Queue `items` (user id -> items) for `day`: new rows in one insert; a user's row of
+    that day and kind that is still pending takes the items it lacks; one already sent passes
+    them to the next day's."""
+    if not items:
+        return
+    now = utcnow()
+    rows = [
+        {"uuid": new_uuid(), "user_id": user_id, "day": day, "kind": kind,
+         "payload": json.dumps(found), "state": "pending", "attempts": 0, "created_at": now}
+        for user_id, found in items.items() if found
+    ]  # fmt: skip
+    went_in = {row["user_id"] for row in insert_new(conn, outbox, rows)}
+    left = {u: found for u, found in items.items() if u not in went_in and found}
+    if not left:
+        return
+    existing = conn.execute(
+        select(outbox.c.id, outbox.c.user_id, outbox.c.payload, outbox.c.state).where(
+            outbox.c.day == day, outbox.c.kind == kind, outbox.c.user_id.in_(list(left))
+        )
+    ).all()
+    later: dict[int, list[dict]] = {}
+    for row in existing:  # one row a person: the people with news, not the book
+        told = json.loads(row.payload)
+        keys = {item["key"] for item in told}
+        new = [item for item in left[row.user_id] if item["key"] not in keys]
+        if not new:
+            continue
+        if row.state == "pending":
+            conn.execute(
+                update(outbox).where(outbox.c.id == row.id).values(payload=json.dumps(told + new))
+            )
+        else:
+            later[row.user_id] = new
+    queue(conn, day + timedelta(days=1), kind, later)
+
+
+def _subscribers(conn: Connection) -> dict[int, str]:
+    """Live users with a channel: id -> handle."""
+    query = select(users.c.id, users.c.handle).where(
+        users.c.deleted_at.is_(None), users.c.notify != "none"
+    )
+    return dict(conn.execute(query).all())
+
+
+def _news(conn: Connection, results: list, wanted: dict[int, str]) -> list[tuple[int, dict]]:
+    """What the tick itself did for each subscriber: reminders addressed to them, CTAs opened
+    for them, tasks assigned to them."""
+    by_handle = {handle: user_id for user_id, handle in wanted.items()}
+    found = []
+    opened = {}
+    for result in results:
+        for r in result.reminders:
+            item = {
+                "kind": "reminder", "key": f"reminder:{r['milestone']}:{r['remind_on']}",
+                "customer": r["customer"], "title": r["title"], "due": str(r["due"]),
+                "act": f"clm milestone done {r['milestone']}",
+            }  # fmt: skip
+            found += [(by_handle[h], item) for h in r["recipients"] if h in by_handle]
+        for t in result.tasks_created:
+            if t["assignee"] in by_handle:
+                item = {
+                    "kind": "task", "key": f"task:{t['uuid']}", "customer": t["customer"],
+                    "title": t["title"], "due": str(t["due"] or ""),
+                    "act": f"clm task done {t['id']}",
+                }  # fmt: skip
+                found.append((by_handle[t["assignee"]], item))
+        opened |= {c["id"]: c for c in result.ctas_opened}
+    ids = list(opened)
+    for start in range(0, len(ids), ID_CHUNK):
+        query = select(ctas.c.id, ctas.c.uuid, ctas.c.owner_id, ctas.c.due).where(
+            ctas.c.id.in_(ids[start : start + ID_CHUNK]), ctas.c.owner_id.in_(list(wanted))
+        )
+        for cta in conn.execute(query):
+            c = opened[cta.id]
+            item = {
+                "kind": "cta", "key": f"cta:{cta.uuid}", "customer": c["customer"],
+                "title": f"{c['type']}: {c['reason']}", "due": str(cta.due or ""),
+                "act": f"clm cta close {cta.id}",
+            }  # fmt: skip
+            found.append((cta.owner_id, item))
+    return found
+
+
+def _since(conn: Connection, since: datetime, wanted: dict[int, str]) -> list[tuple[int, dict]]:
+    return _milestones_changed(conn, since, wanted) + handoffs(conn, since, wanted)
+
+
+def _milestones_changed(conn: Connection, since: datetime, wanted) -> list[tuple[int, dict]]:
+    """Milestones a subscriber collaborates on that were blocked or marked done since."""
+    query = (
+        select(
+            milestone_collaborators.c.user_id,
+            milestones.c.id,
+            milestones.c.uuid,
+            milestones.c.title,
+            milestones.c.status,
+            milestones.c.blocked_reason,
+            milestones.c.due,
+            customers.c.slug,
+        )
+        .select_from(
+            milestones.join(
+                milestone_collaborators,
+                milestone_collaborators.c.milestone_id == milestones.c.id,
+            ).join(customers, customers.c.id == milestones.c.customer_id)
+        )
+        .where(
+            milestones.c.status.in_(("blocked", "done")),
+            milestones.c.updated_at > since,
+            milestones.c.deleted_at.is_(None),
+            milestone_collaborators.c.user_id.in_(list(wanted)),
+        )
+    )
+    found = []
+    for row in conn.execute(query):
+        blocked = row.status == "blocked"
+        item = {
+            "kind": row.status, "key": f"{row.status}:{row.uuid}", "customer": row.slug,
+            "title": row.title + (f" ({row.blocked_reason})" if blocked else ""),
+            "due": str(row.due),
+            "act": f"clm milestone reopen {row.id}" if blocked else f"clm customer show {row.slug}",
+        }  # fmt: skip
+        found.append((row.user_id, item))
+    return found
+
+
+def handoffs(conn: Connection, since: datetime, wanted) -> list[tuple[int, dict]]:
+    """Customers handed to a subscriber since: the transitions that changed the owner to them.
+    The seam for ownership policy (pending handoffs): another source of `handoff` items."""
+    query = (
+        select(
+            transitions.c.uuid,
+            transitions.c.to_owner_id,
+            transitions.c.to_stage,
+            transitions.c.on,
+            customers.c.slug,
+            customers.c.name,
+        )
+        .select_from(transitions.join(customers, customers.c.id == transitions.c.customer_id))
+        .where(
+            transitions.c.created_at > since,
+            transitions.c.from_stage.is_not(None),  # a customer added is not handed over
+            transitions.c.to_owner_id.in_(list(wanted)),
+            or_(
+                transitions.c.from_owner_id.is_(None),
+                transitions.c.from_owner_id != transitions.c.to_owner_id,
+            ),
+            customers.c.deleted_at.is_(None),
+        )
+    )
+    return [
+        (row.to_owner_id, {
+            "kind": "handoff", "key": f"handoff:{row.uuid}", "customer": row.slug,
+            "title": f"{row.name}, now in {row.to_stage}", "due": str(row.on),
+            "act": f"clm customer show {row.slug}",
+        })
+        for row in conn.execute(query)
+    ]  # fmt: skip
