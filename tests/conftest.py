@@ -165,7 +165,11 @@ def env_setup(tmp_path, monkeypatch):
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("COLUMNS", "200")
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))  # this machine's id
-    for name in ("CLM_USER", "CLM_DEBUG", "CLICOLOR", "CLICOLOR_FORCE", "FORCE_COLOR"):
+    monkeypatch.setenv("CLM_CONFIG", str(tmp_path / "config" / "config.toml"))  # none yet
+    for name in (
+        "CLM_USER", "CLM_DEBUG", "CLM_PAGER", "CLM_SMTP_URL",
+        "CLICOLOR", "CLICOLOR_FORCE", "FORCE_COLOR",
+    ):  # fmt: skip
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
 

@@ -14,6 +14,7 @@ from clm.cli.params import install as install_param_coercion
 from clm.commands import (
     agenda,
     completion,
+    config,
     cta,
     customer,
     db,
@@ -157,7 +158,9 @@ def root(
     from clm.cli.env import Env
 
     try:
-        ctx.obj = Env.from_options(db=db_target, today=today, user=as_user)
+        ctx.obj = Env.from_options(
+            db=db_target, today=today, user=as_user, mending=ctx.invoked_subcommand == "config"
+        )
     except ClmError as exc:
         _fail(str(exc))
     ctx.obj.paging = not no_pager
@@ -188,6 +191,7 @@ app.command("import")(transfer.import_)
 app.command("init")(db.init)
 app.command("demo")(db.demo)
 app.add_typer(db.app, name="db")
+app.add_typer(config.app, name="config")
 app.command("completion")(completion.completion)
 app.command("help")(help.help_)
 
