@@ -44,6 +44,7 @@ _schemas = itertools.count(1)
 def pytest_configure(config):
     config.addinivalue_line("markers", "sqlite_only(reason): the test is about the SQLite file")
     config.addinivalue_line("markers", "pg_only: the test needs a PostgreSQL server")
+    config.addinivalue_line("markers", "package: builds the package (CI, or CLM_TEST_PACKAGE=1)")
     if ON_PG:
         _PG.start(TEST_DB)
 

@@ -17,6 +17,11 @@ def test_reference_matches_the_help():
     assert text == make_reference.reference_text(), f"docs/reference.md is {REFRESH}"
 
 
+def test_man_page_matches_the_help():
+    text = (ROOT / "docs" / "clm.1").read_text()
+    assert text == make_reference.man_page_text(), f"docs/clm.1 is {REFRESH}"
+
+
 def test_completion_index_matches_the_commands():
     text = (ROOT / "clm" / "cli" / "command_index.py").read_text()
     assert text == make_reference.command_index_source(), f"clm/cli/command_index.py is {REFRESH}"

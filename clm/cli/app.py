@@ -121,7 +121,8 @@ def root(
         typer.Option(
             "--db",
             metavar="PATH|URL",
-            help="Database file or URL (default: $CLM_DB, else the user data dir).",
+            help="Database file or URL (default: $CLM_DB, the config file's, else the "
+            "user data dir).",
             show_default=False,
         ),
     ] = None,
@@ -134,14 +135,18 @@ def root(
     ] = None,
     as_user: Annotated[
         str | None,
-        typer.Option("--as", metavar="USER", help="The current user (default: $CLM_USER)."),
+        typer.Option(
+            "--as",
+            metavar="USER",
+            help="The current user (default: $CLM_USER, else the config file's).",
+        ),
     ] = None,
     no_pager: Annotated[
         bool,
         typer.Option(
             "--no-pager",
             help="Write long output straight to the terminal (default: $CLM_PAGER, "
-            "$PAGER, else less -FRX, on a terminal only).",
+            "the config file's, $PAGER, else less -FRX, on a terminal only).",
         ),
     ] = False,
     version: Annotated[
