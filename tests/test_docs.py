@@ -4,6 +4,8 @@ command index shell completion reads is the live command tree."""
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "docs"))
 
@@ -38,3 +40,13 @@ def make_reference_pictures():
     import make_pictures
 
     return [name for name, _ in make_pictures.PICTURES]
+
+
+@pytest.mark.sqlite_only("draws the pictures from a demo file: once per CI run")
+def test_readme_pictures_are_what_clm_draws_today():
+    import make_pictures
+
+    for name, svg in make_pictures.drawn().items():
+        assert (ROOT / "docs" / name).read_text() == svg, (
+            f"docs/{name} is out of date: run `python docs/make_pictures.py` and commit it"
+        )
