@@ -31,7 +31,8 @@ PICTURES = [
 def run(db: Path, args: list[str]) -> str:
     """`clm ARGS` on the demo book, coloured as on a terminal."""
     env = os.environ | {"CLICOLOR_FORCE": "1", "COLUMNS": str(WIDTH), "CLM_TODAY": TODAY}
-    for name in ("NO_COLOR", "CLM_USER", "CLM_DB"):
+    env["CLM_CONFIG"] = str(db.parent / "no-config.toml")  # nobody's own settings
+    for name in ("NO_COLOR", "CLM_USER", "CLM_DB", "CLM_PAGER"):
         env.pop(name, None)
     command = [sys.executable, "-m", "clm", "--db", str(db), *args]
     output = subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout
@@ -47,16 +48,22 @@ def picture(output: str, title: str) -> str:
     return console.export_svg(title=title)
 
 
-def main() -> None:
+def drawn() -> dict[str, str]:
+    """Every picture as clm draws it today: {file name: SVG} (tests/test_docs.py compares)."""
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "demo.db"
         run(db, ["demo"])
-        for name, args in PICTURES:
-            svg = picture(run(db, args), title=" ".join(["clm", *args]))
-            path = DOCS / name
-            if not path.exists() or path.read_text() != svg:
-                path.write_text(svg)
-                print(f"wrote docs/{name}")
+        return {
+            name: picture(run(db, args), title=" ".join(["clm", *args])) for name, args in PICTURES
+        }
+
+
+def main() -> None:
+    for name, svg in drawn().items():
+        path = DOCS / name
+        if not path.exists() or path.read_text() != svg:
+            path.write_text(svg)
+            print(f"wrote docs/{name}")
 
 
 if __name__ == "__main__":

@@ -1,8 +1,9 @@
-"""Regenerate docs/reference.md (every command's --help) and clm/cli/command_index.py (the command
-tree shell completion and the fast `clm --help` read), from the live command tree.
+"""Regenerate docs/reference.md (every command's --help), docs/clm.1 (the same as a manual page)
+and clm/cli/command_index.py (the command tree shell completion and the fast `clm --help`
+read), from the live command tree.
 
 Usage (from the repo root): python docs/make_reference.py
-tests/test_docs.py fails when either is out of date.
+tests/test_docs.py fails when any is out of date.
 """
 
 import pprint
@@ -12,6 +13,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = ROOT / "docs" / "reference.md"
 INDEX = ROOT / "clm" / "cli" / "command_index.py"
+MAN_PAGE = ROOT / "docs" / "clm.1"  # installed as share/man/man1/clm.1 (pyproject.toml)
 
 
 def command_index_source() -> str:
@@ -43,9 +45,24 @@ def reference_text() -> str:
     return reference(typer.main.get_command(app))
 
 
+def man_page_text() -> str:
+    import typer
+
+    from clm import __version__
+    from clm.cli.app import app
+    from clm.cli.manual import man_page
+
+    return man_page(typer.main.get_command(app), __version__)
+
+
 def main() -> None:
     sys.path.insert(0, str(ROOT))
-    for path, text in ((INDEX, command_index_source()), (REFERENCE, reference_text())):
+    generated = (
+        (INDEX, command_index_source()),
+        (REFERENCE, reference_text()),
+        (MAN_PAGE, man_page_text()),
+    )
+    for path, text in generated:
         if not path.exists() or path.read_text() != text:
             path.write_text(text)
             print(f"wrote {path.relative_to(ROOT)}")

@@ -44,6 +44,7 @@ _schemas = itertools.count(1)
 def pytest_configure(config):
     config.addinivalue_line("markers", "sqlite_only(reason): the test is about the SQLite file")
     config.addinivalue_line("markers", "pg_only: the test needs a PostgreSQL server")
+    config.addinivalue_line("markers", "package: builds the package (CI, or CLM_TEST_PACKAGE=1)")
     if ON_PG:
         _PG.start(TEST_DB)
 
@@ -165,7 +166,11 @@ def env_setup(tmp_path, monkeypatch):
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("COLUMNS", "200")
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))  # this machine's id
-    for name in ("CLM_USER", "CLM_DEBUG", "CLICOLOR", "CLICOLOR_FORCE", "FORCE_COLOR"):
+    monkeypatch.setenv("CLM_CONFIG", str(tmp_path / "config" / "config.toml"))  # none yet
+    for name in (
+        "CLM_USER", "CLM_DEBUG", "CLM_PAGER", "CLM_SMTP_URL",
+        "CLICOLOR", "CLICOLOR_FORCE", "FORCE_COLOR",
+    ):  # fmt: skip
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
 

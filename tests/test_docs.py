@@ -4,6 +4,8 @@ command index shell completion reads is the live command tree."""
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "docs"))
 
@@ -15,6 +17,11 @@ REFRESH = "out of date: run `python docs/make_reference.py` and commit the resul
 def test_reference_matches_the_help():
     text = (ROOT / "docs" / "reference.md").read_text()
     assert text == make_reference.reference_text(), f"docs/reference.md is {REFRESH}"
+
+
+def test_man_page_matches_the_help():
+    text = (ROOT / "docs" / "clm.1").read_text()
+    assert text == make_reference.man_page_text(), f"docs/clm.1 is {REFRESH}"
 
 
 def test_completion_index_matches_the_commands():
@@ -33,3 +40,13 @@ def make_reference_pictures():
     import make_pictures
 
     return [name for name, _ in make_pictures.PICTURES]
+
+
+@pytest.mark.sqlite_only("draws the pictures from a demo file: once per CI run")
+def test_readme_pictures_are_what_clm_draws_today():
+    import make_pictures
+
+    for name, svg in make_pictures.drawn().items():
+        assert (ROOT / "docs" / name).read_text() == svg, (
+            f"docs/{name} is out of date: run `python docs/make_pictures.py` and commit it"
+        )

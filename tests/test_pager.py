@@ -1,4 +1,5 @@
-"""Long output on a terminal goes through a pager: $CLM_PAGER, then $PAGER, then less -FRX;
+"""Long output on a terminal goes through a pager: $CLM_PAGER, then the config file's pager,
+then $PAGER, then less -FRX;
 --no-pager and a pipe write straight out. A real terminal (a pty), a fake pager script."""
 
 import os
@@ -18,12 +19,14 @@ def run(tmp_path, db_path, clm):
     """`clm ARGS` on a pty with PAGER (and CLM_PAGER if given) saving what it is sent."""
     clm("customer", "add", "Acme Corp")
 
-    def run(*args, clm_pager: bool = False, piped: bool = False, pager: str | None = None):
+    def run(*args, clm_pager=False, config_pager=False, piped=False, pager: str | None = None):
         script = tmp_path / "pager.py"
         script.write_text(FAKE_PAGER)
         env = os.environ | {"PAGER": pager or f"{sys.executable} {script} {tmp_path / 'PAGER'}"}
         if clm_pager:
             env["CLM_PAGER"] = f"{sys.executable} {script} {tmp_path / 'CLM_PAGER'}"
+        if config_pager:
+            clm("config", "set", "pager", f"{sys.executable} {script} {tmp_path / 'CONFIG_PAGER'}")
         main, terminal = pty.openpty()
         result = subprocess.run(
             [sys.executable, "-m", "clm", *args],
@@ -41,9 +44,10 @@ def run(tmp_path, db_path, clm):
                 break
             shown += chunk
         os.close(main)
+        names = ("PAGER", "CLM_PAGER")
         paged = {
-            name: (tmp_path / name).read_text() for name in ("PAGER", "CLM_PAGER")
-            if (tmp_path / name).exists()
+            name: (tmp_path / name).read_text()
+            for name in (*names, "CONFIG_PAGER") if (tmp_path / name).exists()
         }  # fmt: skip
         return (result.stdout if piped else shown).decode(), paged
 
@@ -60,6 +64,14 @@ def test_a_listing_on_a_terminal_goes_to_the_pager(run):
 def test_clm_pager_beats_pager(run):
     _, paged = run("customer", "show", "acme-corp", clm_pager=True)
     assert list(paged) == ["CLM_PAGER"] and "Acme Corp" in paged["CLM_PAGER"]
+
+
+def test_the_config_files_pager_beats_pager_and_clm_pager_beats_it(run, tmp_path):
+    _, paged = run("customer", "list", config_pager=True)
+    assert list(paged) == ["CONFIG_PAGER"] and "acme-corp" in paged["CONFIG_PAGER"]
+    (tmp_path / "CONFIG_PAGER").unlink()
+    _, paged = run("customer", "list", config_pager=True, clm_pager=True)
+    assert list(paged) == ["CLM_PAGER"]
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,7 @@ from clm.cli.params import install as install_param_coercion
 from clm.commands import (
     agenda,
     completion,
+    config,
     cta,
     customer,
     db,
@@ -121,7 +122,8 @@ def root(
         typer.Option(
             "--db",
             metavar="PATH|URL",
-            help="Database file or URL (default: $CLM_DB, else the user data dir).",
+            help="Database file or URL (default: $CLM_DB, the config file's, else the "
+            "user data dir).",
             show_default=False,
         ),
     ] = None,
@@ -134,14 +136,18 @@ def root(
     ] = None,
     as_user: Annotated[
         str | None,
-        typer.Option("--as", metavar="USER", help="The current user (default: $CLM_USER)."),
+        typer.Option(
+            "--as",
+            metavar="USER",
+            help="The current user (default: $CLM_USER, else the config file's).",
+        ),
     ] = None,
     no_pager: Annotated[
         bool,
         typer.Option(
             "--no-pager",
             help="Write long output straight to the terminal (default: $CLM_PAGER, "
-            "$PAGER, else less -FRX, on a terminal only).",
+            "the config file's, $PAGER, else less -FRX, on a terminal only).",
         ),
     ] = False,
     version: Annotated[
@@ -158,7 +164,9 @@ def root(
     from clm.cli.env import Env
 
     try:
-        ctx.obj = Env.from_options(db=db_target, today=today, user=as_user)
+        ctx.obj = Env.from_options(
+            db=db_target, today=today, user=as_user, mending=ctx.invoked_subcommand == "config"
+        )
     except ClmError as exc:
         _fail(str(exc))
     ctx.obj.paging = not no_pager
@@ -190,6 +198,7 @@ app.command("init")(db.init)
 app.command("demo")(db.demo)
 app.add_typer(db.app, name="db")
 app.add_typer(notify.app, name="notify")
+app.add_typer(config.app, name="config")
 app.command("completion")(completion.completion)
 app.command("help")(help.help_)
 

@@ -247,7 +247,19 @@ def _values(kind: str, incomplete: str, db: str | None, environ) -> list[tuple[s
         return []
     from clm.cli.names import names
 
-    return names(db, kind, incomplete)
+    return names(db or _configured_database(), kind, incomplete)
+
+
+def _configured_database() -> str | None:
+    """The config file's database (below --db and CLM_DB); none from a broken file: a TAB
+    never shows an error."""
+    from clm.config import read_config
+    from clm.errors import ClmError
+
+    try:
+        return read_config().values.get("database")
+    except ClmError:
+        return None
 
 
 def _files(incomplete: str) -> list[tuple[str, str]]:

@@ -12,10 +12,11 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING, TextIO
 
 from clm.dates import Duration, check_today, parse_date, parse_duration
-from clm.errors import Invalid, NotFound
+from clm.errors import ClmError, Invalid, NotFound
 from clm.plain import has_password
 
 if TYPE_CHECKING:
+    from clm.config import Config
     from clm.db import Database
 
 
@@ -28,12 +29,14 @@ class Env:
     stderr: TextIO = field(default_factory=lambda: sys.stderr)
     stdin: TextIO = field(default_factory=lambda: sys.stdin)
     db_option: str | None = None  # --db as given: `clm demo` never writes into $CLM_DB
+    db_from: str = "--db"  # where `db_target` came from, to name it in an error
     user_from: str = "--as"  # where `user` came from, to name it in an error: --as or CLM_USER
     fields: list[str] | None = None  # --fields of a list or show: the columns to write
     paging: bool = False  # --no-pager turns it off; the root turns it on otherwise
     warn_copies: bool = True  # `db check` and `db merge` list the copies themselves
     _database: "Database | None" = None
     _pager: object = None
+    _config: "Config | None" = None
 
     def page(self) -> None:
         """Send what follows on stdout through the pager, on a terminal (once; see
@@ -42,7 +45,7 @@ class Env:
             return
         from clm.cli.pager import start
 
-        self._pager = start(self.stdout) or False
+        self._pager = start(self.stdout, lambda: self.configured("pager")) or False
         if self._pager:
             self.stdout = self._pager.stream
 
@@ -51,10 +54,27 @@ class Env:
         if self._pager:
             self._pager.close()
 
+    def configured(self, name: str) -> str | None:
+        """A setting of the config file, read on first need: a command that has every
+        setting from its options or the environment never reads the file."""
+        if self._config is None:
+            from clm.config import read_config
+
+            self._config = read_config()
+            for unknown in self._config.unknown:  # a typo, or a key of a newer clm
+                self.stderr.write(
+                    f"Warning: config file {self._config.path}: unknown key '{unknown}' "
+                    "ignored (`clm config list` shows the keys)\n"
+                )
+        return self._config.values.get(name)
+
     @classmethod
-    def from_options(cls, db: str | None, today: str | None, user: str | None) -> "Env":
-        """`--db` > CLM_DB > the user data dir; `--today` > CLM_TODAY > the local date;
-        `--as` > CLM_USER > none."""
+    def from_options(
+        cls, db: str | None, today: str | None, user: str | None, mending: bool = False
+    ) -> "Env":
+        """`--db` > CLM_DB > the config file > the user data dir; `--today` > CLM_TODAY > the
+        local date; `--as` > CLM_USER > the config file > none. `mending` (`clm config`): a
+        broken config file is not an error yet (`clm config set` mends it)."""
         if db and has_password(db):
             # The process list is world-readable; the environment is not.
             raise Invalid(
@@ -63,13 +83,29 @@ class Env:
             )
         # A relative --today (`+3d`) counts from CLM_TODAY when that is set: a test or a
         # rehearsal that froze the day never sees the machine's clock.
-        return cls(
-            db_target=db or os.environ.get("CLM_DB") or None,
-            db_option=db,
-            today=_today(today),
-            user=(user or os.environ.get("CLM_USER") or "").strip().lower() or None,
-            user_from="--as" if user else "CLM_USER",
-        )
+        env = cls(db_target=None, db_option=db, today=_today(today), user=None)
+        env.db_target, env.db_from = env._first("--db", db, "CLM_DB", "database", mending)
+        handle, env.user_from = env._first("--as", user, "CLM_USER", "user", mending)
+        env.user = (handle or "").strip().lower() or None
+        return env
+
+    def _first(self, option: str, given: str | None, variable: str, key: str, mending: bool):
+        """(value, where it came from): the option, the variable, else the config file."""
+        if given:
+            return given, option
+        if os.environ.get(variable):
+            return os.environ[variable], variable
+        try:
+            value = self.configured(key)
+        except ClmError:
+            if not mending:
+                raise
+            value = None
+        if value is None:
+            return None, variable  # (the default, named by the variable that would set it)
+        from clm.config import config_path
+
+        return value, f"{key} in {config_path()}"
 
     def database(self) -> "Database":
         """The database, opened (and created or migrated) on first use in this invocation."""
@@ -95,10 +131,9 @@ class Env:
         # (A missing folder is the storage's error: `no directory …`.)
         if path is None or default or path.exists() or not path.parent.is_dir():
             return default
-        where = "--db" if self.db_option else "CLM_DB"
         raise NotFound(
-            f"no database at {path} (from {where}): check the path, or create one there with "
-            f"`clm --db {shlex.quote(str(path))} init`"
+            f"no database at {path} (from {self.db_from}): check the path, or create one there "
+            f"with `clm --db {shlex.quote(str(path))} init`"
         )
 
     def _warn(self, database: "Database") -> None:

@@ -1,6 +1,6 @@
-"""A pager for what a command shows on a terminal, as git and gh have: $CLM_PAGER, else $PAGER,
-else `less -FRX` (which prints a page that fits and exits). Never in a pipe; `--no-pager`, or
-an empty or `cat` pager, turns it off."""
+"""A pager for what a command shows on a terminal, as git and gh have: $CLM_PAGER, else the
+config file's `pager`, else $PAGER, else `less -FRX` (which prints a page that fits and
+exits). Never in a pipe; `--no-pager`, or an empty or `cat` pager, turns it off."""
 
 import contextlib
 import io
@@ -9,13 +9,18 @@ import shlex
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 
 DEFAULT = "less -FRX"
 
 
-def pager_command(configured: str | None = None) -> str | None:
-    """The pager to run, or None: CLM_PAGER, PAGER, the config file's, then less if there."""
-    for value in (os.environ.get("CLM_PAGER"), os.environ.get("PAGER"), configured):
+def pager_command(configured: Callable[[], str | None] = lambda: None) -> str | None:
+    """The pager to run, or None: CLM_PAGER, the config file's, PAGER, then less if there.
+    The config file beats $PAGER as git's core.pager does: $PAGER is every program's, the
+    file is clm's own."""
+    for value in (os.environ.get("CLM_PAGER"), configured, os.environ.get("PAGER")):
+        if callable(value):  # the config file is read only when CLM_PAGER is not set
+            value = value()
         if value is not None:
             value = value.strip()
             return None if value in ("", "cat") else value
@@ -45,7 +50,7 @@ class Pager:
         self.process.wait()
 
 
-def start(stdout, configured: str | None = None) -> Pager | None:
+def start(stdout, configured: Callable[[], str | None] = lambda: None) -> Pager | None:
     """A pager over `stdout` if it is the process's terminal and one is wanted."""
     if stdout is not sys.stdout or not _is_tty(stdout):
         return None

@@ -12,7 +12,7 @@ def help_(
     ] = None,
 ) -> None:
     """Explain a topic (dates, conditions, output, environment) or show a command's help;
-    alone, list the commands and the topics.
+    alone, list the commands, the topics and where the manual (man clm) is.
 
     Example: clm help dates
     """
@@ -21,7 +21,9 @@ def help_(
     root = ctx.find_root().command
     out = ctx.obj.stdout
     if not words:
-        out.write(command_help(root, []) + "\n\n" + topics_text())
+        from clm.cli.manual import manual_text
+
+        out.write(command_help(root, []) + "\n\n" + topics_text() + "\n" + manual_text())
     elif len(words) == 1 and words[0] in TOPICS:
         out.write(topic_text(words[0]))
     else:
