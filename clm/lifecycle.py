@@ -184,3 +184,11 @@ RENEWAL_STAGE = "renewal"
 CHURN_REASONS = ("budget", "product-fit", "competitor", "champion-left", "acquired", "other")
 RULE_CHURN_REASON = "other"
 RENEWAL_MILESTONE = "Renewal"
+
+
+# Where a rule may move a customer besides a stage of the model (`--to previous`): the name
+# and what it means. A stage cannot take one of these keys.
+PREVIOUS = "previous"
+MOVE_TARGETS = {
+    PREVIOUS: "back to the stage the customer came from (before its current one)",
+}

@@ -13,7 +13,7 @@ from clm.db import clock, get_meta, set_meta, utcnow
 from clm.domain.records import new_row
 from clm.errors import Invalid
 from clm.lifecycle import CHURN_REASONS
-from clm.storage.tables import ctas, customers, milestone_reminders, milestones, notes, tasks
+from clm.storage.tables import ctas, milestone_reminders, milestones, notes, tasks
 
 META_KEY = "churn_reasons"  # the model's list, as JSON; the default list while unset
 UNFINISHED = ("open", "blocked")
@@ -141,36 +141,6 @@ def _cancel(conn: Connection, table, still_open, customer_ids: list[int], closed
         writes["closed_on"] = bindparam("new_closed_on")
     conn.execute(update(table).where(table.c.id == bindparam("row_id")).values(writes), values)
     return found
-
-
-def win_back(conn: Connection, customer_id: int, on: date, by: str | None, entry_key: str):
-    """A churned customer won back starts a new contract on `on`: start that day, renewal one
-    term later, the lifecycle-phase playbooks run again from it (its old items were cancelled
-    at churn), each date change on the timeline as an edit's is."""
-    from clm.dates import parse_duration
-    from clm.domain.customers import add_note, follow_renewal
-    from clm.domain.holidays import days_off_for
-    from clm.domain.playbooks import Run, apply_playbooks
-    from clm.domain.records import update_row
-    from clm.domain.transitions import Lookups
-
-    customer = conn.execute(select(customers).where(customers.c.id == customer_id)).one()
-    term = parse_duration(customer.term)
-    renewal = term.after(on, days_off_for(conn, term))
-    changes = {"start": on, "renewal": renewal}
-    update_row(conn, customers, customer, changes)
-    for field, value in changes.items():
-        was = getattr(customer, field)
-        text = f"{field} date set to {value}" + (f" (was {was})" if was else "") + ", won back"
-        add_note(conn, on, by, customer.slug, text, kind=field)
-    anchors = {"start": on, "renewal": renewal, "run": on, "entry": on}
-    runs = [
-        Run(customer.id, customer.owner_id, name, f"start:{entry_key}", anchors)
-        for name in Lookups(conn).start_playbooks()
-    ]
-    apply_playbooks(conn, runs)
-    follow_renewal(conn, customer.id)
-    return changes
 
 
 def lost_arr(conn: Connection, customer) -> dict:

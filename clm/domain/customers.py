@@ -22,16 +22,18 @@ from sqlalchemy import (
 from clm.dates import Duration, at_most_a_century, days_between, parse_duration
 from clm.db import utcnow
 from clm.domain.churn import churn_reason, lost_arr
+from clm.domain.contracts import follow_renewal, open_renewal_milestone, renewal_origin
 from clm.domain.engine.fields import with_change_days
 from clm.domain.health import health_history, log_health, sparkline
 from clm.domain.holidays import days_off_for
+from clm.domain.notes import add_note
 from clm.domain.ownership import Assigner, owner_change, record_owner_changes
 from clm.domain.records import get_customer, new_row, set_member_stamps, update_row, user_uuids
 from clm.domain.stages import entry_stage, get_stage
 from clm.domain.transitions import enter_stage, record_transition, run_stage_playbooks
 from clm.domain.users import get_user, user_ids
 from clm.errors import Conflict, Invalid
-from clm.lifecycle import RENEWAL_MILESTONE, RENEWAL_STAGE
+from clm.lifecycle import RENEWAL_STAGE
 from clm.plain import MAX_ARR
 from clm.storage.tables import (
     customer_influencers,
@@ -579,26 +581,6 @@ def move_customer(
     return moved
 
 
-def renewal_origin(conn: Connection, customer, renewal: date) -> tuple[date, int]:
-    """What a renewal date of `customer` counts from, and its number in that series: the
-    start when it is start + k × term (the contract's own series); else the anchor of the
-    Renewal milestone due on it (a date set by hand, as its series remembers it); else itself."""
-    term = parse_duration(customer.term)
-    k = term.position_of(customer.start, renewal)
-    if k:
-        return customer.start, k
-    in_step = _open_renewal_milestone(
-        conn, customer.id, milestones.c.due == renewal, milestones.c.every == str(term)
-    )
-    if in_step is not None:
-        series = conn.execute(
-            select(milestones.c.anchor, milestones.c.occurrence).where(milestones.c.id == in_step)
-        ).one()
-        if term.shift(series.anchor, series.occurrence) == renewal:
-            return series.anchor, series.occurrence
-    return renewal, 0
-
-
 def next_renewal(conn: Connection, customer, today: date) -> date:
     """One term after the customer's renewal (after `today` when it has none), computed from
     the renewal's anchor and never chained, so month ends hold: a leap-day start renews on
@@ -660,23 +642,6 @@ def renew_customer(
     }
 
 
-def _open_renewal_milestone(conn: Connection, customer_id: int, *where):
-    """The id of the customer's first unfinished recurring Renewal milestone, if any."""
-    return conn.scalar(
-        select(milestones.c.id)
-        .where(
-            milestones.c.customer_id == customer_id,
-            milestones.c.title == RENEWAL_MILESTONE,
-            milestones.c.every.is_not(None),
-            milestones.c.status.in_(("open", "blocked")),
-            milestones.c.deleted_at.is_(None),
-            *where,
-        )
-        .order_by(milestones.c.due, milestones.c.id)
-        .limit(1)
-    )
-
-
 def _apply_renewal_items(conn: Connection, customer, today: date) -> None:
     """The start playbooks' items anchored on the renewal (the Renewal milestone), for a
     customer that got its contract without a renewal date (a lead won): they were skipped then,
@@ -697,20 +662,6 @@ def _apply_renewal_items(conn: Connection, customer, today: date) -> None:
     apply_playbooks(conn, runs)
 
 
-def follow_renewal(conn: Connection, customer_id: int) -> None:
-    """Keep the customer's recurring Renewal milestone on its renewal date, recurring with its
-    term and counted from where the renewal counts from (see `renewal_origin`)."""
-    from clm.domain.milestones import rebase_series
-
-    customer = conn.execute(select(customers).where(customers.c.id == customer_id)).one()
-    milestone_id = _open_renewal_milestone(conn, customer_id)
-    if customer.renewal is None or milestone_id is None:
-        return
-    origin, occurrence = renewal_origin(conn, customer, customer.renewal)
-    term = parse_duration(customer.term)
-    rebase_series(conn, milestone_id, customer.renewal, term, origin, occurrence)
-
-
 def _roll_renewal_milestone(
     conn: Connection, today: date, customer_id: int, previous: date | None, renewal: date
 ) -> dict | None:
@@ -720,7 +671,7 @@ def _roll_renewal_milestone(
     from clm.domain.milestones import complete_milestone
 
     recorded = milestones.c.due <= previous if previous else milestones.c.due < renewal
-    milestone_id = _open_renewal_milestone(conn, customer_id, recorded)
+    milestone_id = open_renewal_milestone(conn, customer_id, recorded)
     return complete_milestone(conn, today, milestone_id) if milestone_id else None
 
 
@@ -738,38 +689,6 @@ def remove_customer(conn: Connection, slug: str) -> str:
         .values(pending=False)
     )
     return customer.name
-
-
-def add_note(
-    conn: Connection,
-    today: date,
-    by: str | None,
-    slug: str,
-    text: str,
-    kind: str = "note",
-    on: date | None = None,
-    milestone_id: int | None = None,
-) -> None:
-    """A timeline entry; on a milestone, it also shows on that milestone."""
-    customer = get_customer(conn, slug)
-    if not text.strip():
-        raise Invalid("invalid note '': write some text")
-    if milestone_id is not None:
-        from clm.domain.milestones import get_milestone
-
-        if get_milestone(conn, milestone_id).customer_id != customer.id:
-            owner = conn.scalar(
-                select(customers.c.slug)
-                .join(milestones, milestones.c.customer_id == customers.c.id)
-                .where(milestones.c.id == milestone_id)
-            )
-            raise Invalid(f"milestone {milestone_id} is on {owner}, not {customer.slug}")
-    row = new_row(
-        conn, customer_id=customer.id, on=on or today, kind=kind, text=text, by=by,
-        milestone_id=milestone_id,
-    )  # fmt: skip
-    del row["stamps"], row["updated_at"]
-    conn.execute(notes.insert().values(row))
 
 
 def stage_history(conn: Connection, slug: str) -> Iterator[dict]:

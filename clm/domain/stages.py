@@ -42,7 +42,7 @@ CLEARABLE = ("team", "expected_days", "playbook")
 
 def check_stage_key(key: str) -> str:
     """A stage key: lowercase letters and digits joined by '-', like a slug (up to 64)."""
-    from clm.domain.engine.fields import MOVE_TARGETS
+    from clm.lifecycle import MOVE_TARGETS
 
     word = key.strip().lower()
     if word in MOVE_TARGETS:

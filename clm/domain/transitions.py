@@ -8,7 +8,8 @@ from typing import NamedTuple
 from sqlalchemy import Connection, bindparam, select, update
 
 from clm.db import clock, insert_rows, utcnow
-from clm.domain.churn import Churn, close_out, win_back
+from clm.domain.churn import Churn, close_out
+from clm.domain.contracts import win_back
 from clm.domain.playbooks import Run, Templates, apply_playbooks
 from clm.domain.records import new_uuid
 from clm.domain.stages import entry_stage, get_stage

@@ -8,6 +8,8 @@ Python."""
 from dataclasses import dataclass
 from typing import Literal
 
+from clm.lifecycle import MOVE_TARGETS, PREVIOUS  # noqa: F401 (the registry names them)
+
 MAX_DAYS = 36_500  # a century: any more and the day bound leaves the calendar
 
 
@@ -84,12 +86,6 @@ OPERATORS = ("<", "<=", ">", ">=", "=", "!=")
 # has been at least 70 for 14 days in the customer's current stay.
 FOR_DAYS = "for Nd"
 
-# Where a rule may move a customer besides a stage of the model (`--to previous`): the name
-# and what it means. A stage cannot take one of these keys.
-PREVIOUS = "previous"
-MOVE_TARGETS = {
-    PREVIOUS: "back to the stage the customer came from (before its current one)",
-}
 
 CONDITION_FORMS = (
     f"FIELD OP NUMBER [{FOR_DAYS}] with FIELD one of {', '.join(FIELDS)} and OP one of "

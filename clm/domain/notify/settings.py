@@ -1,5 +1,5 @@
-"""Where notifications go: the SMTP server (from the environment today; the config file
-will add a source) and a user's webhook URL. A password never travels in a URL."""
+"""Where notifications go: the SMTP server (the environment, then the config file) and a
+user's webhook URL. A password never travels in a URL."""
 
 import os
 import socket
@@ -28,16 +28,18 @@ class SmtpSettings:
 
 
 def smtp_settings(environ=None) -> SmtpSettings | None:
-    """The SMTP server from the environment: `CLM_SMTP_URL` (`smtp://user@host:587`), the
-    password from `CLM_SMTP_PASSWORD` or a netrc file; None when no server is set. The one
-    place settings are read: the config file (`clm config`) adds its values here."""
+    """The SMTP server: `CLM_SMTP_URL` (`smtp://user@host:587`), else `notify.smtp_url` in
+    the config file; the password from `CLM_SMTP_PASSWORD` or a netrc file; None when no
+    server is set. The one place these settings are read."""
+    from clm.config import smtp_url
+
     environ = os.environ if environ is None else environ
-    url = environ.get("CLM_SMTP_URL")
+    url = smtp_url(environ)
     if not url:
         return None
     return parse_smtp_url(
         url,
-        source="CLM_SMTP_URL",
+        source="CLM_SMTP_URL" if environ.get("CLM_SMTP_URL") else "notify.smtp_url",
         password=environ.get("CLM_SMTP_PASSWORD"),
         sender=environ.get("CLM_SMTP_FROM"),
         netrc_path=environ.get("NETRC"),
