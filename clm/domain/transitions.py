@@ -7,11 +7,12 @@ from typing import NamedTuple
 
 from sqlalchemy import Connection, bindparam, select, update
 
+from clm.dates import parse_duration
 from clm.db import clock, insert_rows, utcnow
 from clm.domain.playbooks import Run, Templates, apply_playbooks
-from clm.domain.records import new_uuid
+from clm.domain.records import new_row, new_uuid
 from clm.domain.stages import entry_stage, get_stage
-from clm.storage.tables import customers, playbooks, stages, transitions, users
+from clm.storage.tables import customers, notes, playbooks, stages, transitions, users
 
 
 class Lookups:
@@ -145,6 +146,7 @@ class Move:
     by: str | None
     rule: str | None = None
     reason: str | None = None
+    playbooks: bool = True  # False: a return (after a renewal) runs no playbook again
 
 
 @dataclass
@@ -166,13 +168,43 @@ def enter_stage(
     by: str | None,
     rule: str | None = None,
     reason: str | None = None,
+    run_playbooks: bool = True,
 ) -> dict:
     """Move `customer` into `to_stage` on `on`; a stage of another team hands the customer to
-    that team's default owner, or leaves it unowned when the team has none."""
-    return enter_stages(conn, [Move(customer, to_stage, on, by, rule, reason)])[0][0]
+    that team's default owner, or leaves it unowned when the team has none. Without
+    `run_playbooks`, the entry applies none (a customer returning after its renewal)."""
+    return enter_stages(conn, [Move(customer, to_stage, on, by, rule, reason, run_playbooks)])[0][0]
 
 
-SET = ("stage", "stage_entered", "stay", "owner_id", "stamps", "updated_at")
+SET = ("stage", "stage_entered", "stay", "owner_id", "start", "renewal", "stamps", "updated_at")
+
+
+def won_contract(lookups: Lookups, customer, on: date) -> tuple[date, date | None]:
+    """The start and renewal of a customer whose deal is won on `on` (it reaches the entry
+    stage from before it): it starts that day and renews a term later, unless a renewal after
+    that day was set by hand."""
+    if customer.renewal is not None and customer.renewal > on:
+        return on, customer.renewal
+    term = parse_duration(customer.term)
+    return on, term.after(on, lookups.templates.days_off() if term.unit == "bd" else ())
+
+
+def _contract_notes(conn: Connection, move: "Move", start: date, renewal: date | None) -> list:
+    """Timeline entries for a won deal's new dates: the day a date rule on them became true."""
+    customer, rows = move.customer, []
+    for field, value in (("start", start), ("renewal", renewal)):
+        was = getattr(customer, field)
+        if value != was:
+            text = (
+                f"{field} date set to {value}"
+                + (f" (was {was})" if was else "")
+                + ": the deal is won"
+            )
+            row = new_row(conn, customer_id=customer.id, on=move.on, kind=field, text=text,
+                          by=move.by, milestone_id=None)  # fmt: skip
+            del row["stamps"], row["updated_at"]
+            rows.append(row)
+    return rows
 
 
 def enter_stages(
@@ -185,7 +217,7 @@ def enter_stages(
     lookups = lookups or Lookups(conn)
     now = utcnow()
     hlc = clock(conn)
-    history, changes, done = [], [], []
+    history, changes, done, dated = [], [], [], []
     runs = list(extra_runs)
     own_runs: list[int | None] = []
     for move in moves:
@@ -207,6 +239,13 @@ def enter_stages(
         changed = ["stage", "stage_entered", "stay"]
         if owner_id != customer.owner_id:
             changed.append("owner_id")
+        start, renewal = customer.start, customer.renewal
+        contract_from = lookups.contract_from()
+        if from_position is not None and from_position < contract_from <= to_stage.position:
+            start, renewal = won_contract(lookups, customer, move.on)
+            changed += [f for f, v in (("start", start), ("renewal", renewal))
+                        if v != getattr(customer, f)]  # fmt: skip
+            dated += _contract_notes(conn, move, start, renewal)
         stamps = json.loads(customer.stamps)
         stamps.update(dict.fromkeys(changed, hlc.stamp()))
         changes.append(
@@ -216,12 +255,16 @@ def enter_stages(
                 "new_stage_entered": move.on,
                 "new_stay": entry_key,
                 "new_owner_id": owner_id,
+                "new_start": start,
+                "new_renewal": renewal,
                 "new_stamps": json.dumps(stamps, sort_keys=True),
                 "new_updated_at": now,
             }
         )
-        entered = _Entered(customer.id, owner_id, move.on, customer.start, customer.renewal)
-        mine, own = stage_runs(lookups, entered, to_stage, entry_key, move.on, from_position)
+        entered = _Entered(customer.id, owner_id, move.on, start, renewal)
+        mine, own = [], None
+        if move.playbooks:
+            mine, own = stage_runs(lookups, entered, to_stage, entry_key, move.on, from_position)
         own_runs.append(None if own is None else len(runs) + own)
         runs += mine
         done.append(
@@ -244,6 +287,8 @@ def enter_stages(
             .values({name: bindparam(f"new_{name}") for name in SET}),
             changes,
         )
+    if dated:
+        conn.execute(notes.insert(), dated)
     applied = apply_playbooks(conn, runs, lookups.templates)
     for record, own in zip(done, own_runs, strict=True):
         record["playbook"] = applied[own] if own is not None else None
