@@ -412,7 +412,7 @@ def _check_item(table, place: str, before: list[dict], anchors, problems: list[P
         return None
     if item["kind"] not in ITEM_KINDS:
         problems.append(
-            Problem(f"{place}.kind", f"invalid kind '{item['kind']}': use task or milestone")
+            Problem(f"{place}.kind", f"invalid kind '{item['kind']}': use task, milestone or phase")
         )
     if not item["title"].strip():
         problems.append(Problem(f"{place}.title", "an item needs a title"))
@@ -437,7 +437,7 @@ def _check_item(table, place: str, before: list[dict], anchors, problems: list[P
             Problem(place, f"a {item['kind']} has no reminders or recurrence (milestones do)")
         )
     if item["milestone"] is not None:
-        titles = [i["title"] for i in before if i["kind"] == "milestone"]
+        titles = [i["title"] for i in before if i["kind"] not in ("task", "phase")]
         if item["kind"] != "task":
             problems.append(Problem(f"{place}.milestone", "only a task goes under a milestone"))
         elif item["milestone"] not in titles:
