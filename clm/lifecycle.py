@@ -6,8 +6,9 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class ItemSpec:
-    """A playbook's task or milestone: due `offset` after its anchor (`entry` into the stage,
-    `start`, `renewal`, or `run`: the day the playbook runs)."""
+    """A playbook's task, milestone or phase (a marker that passes by itself): due `offset`
+    after its anchor (`entry` into the stage, `start`, `renewal`, or `run`: the day the
+    playbook runs)."""
 
     kind: str
     title: str
@@ -47,11 +48,12 @@ def _task(title, offset, milestone=None, anchor="entry") -> ItemSpec:
 PLAYBOOKS = (
     PlaybookSpec(
         "lifecycle",
-        "Lifecycle-phase milestones from the start date, for every customer added",
+        "Lifecycle phases from the start date and the Renewal milestone, for every customer added",
         (
-            _milestone("Introduction", "+1m", "start"),
-            _milestone("Adoption", "+3m", "start"),
-            _milestone("Retention", "+12m", "start"),
+            # Phases: markers that pass by themselves on their day, not to-dos.
+            ItemSpec("phase", "Introduction", "+1m", "start"),
+            ItemSpec("phase", "Adoption", "+3m", "start"),
+            ItemSpec("phase", "Retention", "+12m", "start"),
             # Due on the customer's renewal date; `customer add`, `edit` and `renew` keep it
             # there, recurring with the customer's term.
             _milestone("Renewal", "+0d", "renewal", remind=("2m",), every="1y"),

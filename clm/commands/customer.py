@@ -61,6 +61,7 @@ MILESTONES = (
 CTAS = (Col("id"), Col("type"), Col("reason"), Col("priority"), Col("owner"), Col("due"))
 TASKS = (Col("id"), Col("title"), Col("due"), Col("assignee"), Col("milestone"), Col("cta", "CTA"))
 TIMELINE = (Col("on"), Col("kind"), Col("text"), Col("by"), Col("reason"))
+PHASES = (Col("title", "phase"), Col("on"), Col("status"))
 STAYS = (Col("stage"), Col("entered"), Col("left"), Col("days", number=True))
 HEALTH = (Col("on"), Col("health"))
 HISTORY = (Col("on"), Col("from"), Col("to"), Col("by"), Col("reason"))
@@ -208,6 +209,7 @@ def show(ctx: typer.Context, slug: Slug, fmt: FormatOpt = Format.table) -> None:
     title = f"{record['name']} ({record['slug']})"
     sections = [
         Section("milestones", "Milestones", MILESTONES, lists["milestones"]),
+        Section("phases", "Phases", PHASES, lists["phases"]),
         Section("ctas", "Open CTAs", CTAS, lists["ctas"]),
         Section("tasks", "Open tasks", TASKS, lists["tasks"]),
         Section("stays", "Stages", STAYS, lists["stays"], extra=_stay_bars(lists["stays"])),
@@ -326,7 +328,8 @@ def renew(
 ) -> None:
     """Record a renewal: the renewal date moves one term ahead.
 
-    A customer in the renewal stage goes back to the stage it came from.
+    The renewal playbook's open work is marked done, and a customer in the renewal stage goes
+    back to the stage it came from (never to the entry stage), running no playbook again.
     Example: clm customer renew acme-corp
     """
     env = ctx.obj
@@ -335,12 +338,33 @@ def renew(
     when = env.date(until, "--until")
     with env.database().write() as conn:
         renewed = renew_customer(conn, env.today, env.author(conn), slug, until=when)
-    say(env, f"Renewed {renewed['customer']} until {renewed['renewal']}.")
-    if renewed["milestone"] and renewed["milestone"]["next"]:
+    for line in renewed_lines(renewed):
+        say(env, line)
+
+
+def renewed_lines(renewed: dict, as_milestone: bool = False) -> list[str]:
+    """What a recorded renewal did, a line each (also after `milestone done` of the Renewal
+    milestone, which records it the same way)."""
+    slug = renewed["customer"]
+    if as_milestone:
+        lines = [f"Recorded the renewal of {slug} (as clm customer renew {slug} does): "
+                 f"renewed until {renewed['renewal']}."]  # fmt: skip
+    else:
+        lines = [f"Renewed {slug} until {renewed['renewal']}."]
         rolled = renewed["milestone"]
-        say(env, f"Renewal milestone {rolled['id']} done; next: milestone {rolled['next']}.")
+        if rolled and rolled["next"]:
+            lines.append(
+                f"Renewal milestone {rolled['id']} done; next: milestone {rolled['next']}."
+            )
+    closed = renewed["closed"]
+    count = len(closed["milestones"]) + len(closed["tasks"])
+    if count:
+        ids = [f"milestone {i}" for i in closed["milestones"]]
+        ids += [f"task {i}" for i in closed["tasks"]]
+        lines.append(f"Done with the renewal playbook's open work: {', '.join(ids)}.")
     if renewed["moved"]:
-        say(env, _moved_message(renewed["moved"]))
+        lines.append(_moved_message(renewed["moved"]))
+    return lines
 
 
 @app.command("assign")

@@ -137,19 +137,27 @@ def done(
 ) -> None:
     """Mark a milestone done; a recurring one gets its next occurrence.
 
+    The customer's Renewal milestone stands for the renewal: marking it done records the
+    renewal as clm customer renew does (renewal date a term on, back from the renewal stage).
+
     Example: clm milestone done 3
     """
     env = ctx.obj
-    from clm.domain.milestones import complete_milestone
+    from clm.domain.renewals import mark_done
 
     when = env.date(on, "--on")
     with env.database().write() as conn:
-        result = complete_milestone(conn, env.today, milestone_id, when)
+        result = mark_done(conn, env.today, env.author(conn), milestone_id, when)
     state = "was already" if result["already"] else "is"
     text = f"Milestone {milestone_id} {state} done ({result['done_on']})."
     if result["next"]:
         text += f" Next occurrence: milestone {result['next']}."
     say(env, text)
+    if result["renewed"]:
+        from clm.commands.customer import renewed_lines
+
+        for line in renewed_lines(result["renewed"], as_milestone=True):
+            say(env, line)
 
 
 def _set_status(env, milestone_id: int, status: str, reason: str | None = None) -> None:

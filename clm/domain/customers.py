@@ -22,12 +22,22 @@ from sqlalchemy import (
 from clm.dates import Duration, at_most_a_century, days_between, parse_duration
 from clm.db import utcnow
 from clm.domain.churn import churn_reason, lost_arr
-from clm.domain.contracts import follow_renewal, open_renewal_milestone, renewal_origin
+from clm.domain.contracts import (
+    close_renewal_work,
+    first_renewal,
+    follow_renewal,
+    follows_start,
+    open_renewal_milestone,
+    reanchor_start_items,
+    renewal_origin,
+    stage_after_renewal,
+)
 from clm.domain.engine.fields import with_change_days
 from clm.domain.health import health_history, log_health, sparkline
 from clm.domain.holidays import days_off_for
 from clm.domain.notes import add_note
 from clm.domain.ownership import Assigner, owner_change, record_owner_changes
+from clm.domain.phases import customer_phases
 from clm.domain.records import get_customer, new_row, set_member_stamps, update_row, user_uuids
 from clm.domain.stages import entry_stage, get_stage
 from clm.domain.transitions import enter_stage, record_transition, run_stage_playbooks
@@ -132,7 +142,7 @@ def add_customer(
     """Add a customer in `stage` (the model's entry stage by default), entered on its start.
 
     Its owner is `owner`, else the default owner of the stage's team. A customer at or past the
-    entry stage has a contract: its renewal defaults to start + term.
+    entry stage has a contract: its renewal defaults to start + k × term, the first after today.
     """
     name = name.strip()
     if not name:
@@ -150,7 +160,7 @@ def add_customer(
     term = check_term(term) if term is not None else Duration(1, "y")
     if renewal is None and stage_row.position >= get_stage(conn, entry_stage(conn)).position:
         try:
-            renewal = term.after(start, days_off_for(conn, term))
+            renewal = first_renewal(conn, start, term, today)
         except Invalid:
             raise Invalid(
                 f"invalid --term '{term}': the renewal, {term} after the start {start}, would be "
@@ -368,7 +378,8 @@ def customer_table(
 
 def show_customer(conn: Connection, today: date, slug: str) -> tuple[dict, dict[str, list]]:
     """A customer's details and what hangs off it: its unfinished milestones (pinned ones also
-    as `pinned` dates), open CTAs and tasks, and the timeline of notes and stage changes."""
+    as `pinned` dates), its lifecycle phases, open CTAs and tasks, and the timeline of notes,
+    stage changes and phases passed."""
     from clm.domain.milestones import list_milestones
 
     customer = get_customer(conn, slug)
@@ -383,13 +394,21 @@ def show_customer(conn: Connection, today: date, slug: str) -> tuple[dict, dict[
     health = health_history(conn, customer.id)
     record["health_trend"] = sparkline(health)
     record |= lost_arr(conn, customer)
+    phases = customer_phases(conn, customer.id, today)
+    passed = [
+        {"on": p["on"], "kind": "phase", "text": p["title"], "by": None,
+         "reason": None}
+        for p in phases if p["status"] == "passed"
+    ]  # fmt: skip
     return record, {
         "milestones": unfinished,
+        "phases": phases,
         "ctas": list(list_ctas(conn, today, customer=customer.slug)),
         "tasks": list(list_tasks(conn, today, customer=customer.slug)),
         "stays": stays(conn, customer.id, today),
         "health_history": health,
-        "timeline": list(timeline(conn, customer.id)),
+        # A phase passed shows on its day, after that day's other entries.
+        "timeline": sorted([*timeline(conn, customer.id), *passed], key=lambda e: e["on"]),
     }
 
 
@@ -460,7 +479,9 @@ def edit_customer(
     by: str | None = None,
 ) -> list[str]:
     """Change the given fields (None means unchanged); the names of the fields that changed.
-    A new start or renewal date goes on the timeline, dated: the day a rule on it became true."""
+    A new start or renewal date goes on the timeline, dated: the day a rule on it became true.
+    A new start moves what counts from it: the open milestones a playbook anchored on it, and
+    a renewal that is start + k × term (unless a renewal is given too)."""
     customer = get_customer(conn, slug)
     changes: dict = {}
     if fields.get("name") is not None:
@@ -476,6 +497,11 @@ def edit_customer(
     if fields.get("term") is not None:
         changes["term"] = str(check_term(fields["term"]))
     changes |= _metrics(fields.get("arr"), fields.get("health"), fields.get("lead_score"))
+    term = parse_duration(changes.get("term", customer.term))
+    k = follows_start(customer.start, customer.renewal, parse_duration(customer.term))
+    if "start" in changes and "renewal" not in changes and k:
+        # A renewal counted from the start (start + k × term) moves with it.
+        changes["renewal"] = term.shift(changes["start"], k, days_off_for(conn, term))
     start, renewal = changes.get("start", customer.start), changes.get("renewal", customer.renewal)
     if renewal is not None and renewal <= start:
         raise Invalid(f"invalid renewal {renewal}: it must be after the start {start}")
@@ -510,6 +536,8 @@ def edit_customer(
         log_health(conn, [(customer.id, today, changes["health"])])
     if customer.renewal is None and "renewal" in changes:
         _apply_renewal_items(conn, get_customer(conn, slug), today)
+    if "start" in changes:
+        reanchor_start_items(conn, customer.id, changes["start"])
     if {"start", "renewal", "term"} & changes.keys():
         follow_renewal(conn, customer.id)
     changed = [key.removesuffix("_id") for key in changes if key != "handoff_pending"] + touched
@@ -592,33 +620,35 @@ def next_renewal(conn: Connection, customer, today: date) -> date:
 
 
 def renew_customer(
-    conn: Connection, today: date, by: str | None, slug: str, until: date | None = None
+    conn: Connection,
+    today: date,
+    by: str | None,
+    slug: str,
+    until: date | None = None,
+    on: date | None = None,
 ) -> dict:
-    """Record a renewal: the renewal date one term ahead (or to `until`), a timeline entry, and
-    a customer in the renewal stage back to the stage it entered renewal from."""
+    """Record a renewal, on `on` (default today): the renewal date one term ahead (or to
+    `until`), a timeline entry, the recurring Renewal milestone rolled, the renewal playbook's
+    open work done, and a customer in the renewal stage back to the stage it entered renewal
+    from (never the entry stage; see `stage_after_renewal`), with no playbook run again."""
     customer = get_customer(conn, slug)
+    on = on or today
     previous = customer.renewal
     renewal = until or next_renewal(conn, customer, today)
     if renewal <= (previous or today):
         raise Invalid(f"invalid --until {renewal}: it must be after {previous or today}")
     update_row(conn, customers, customer, {"renewal": renewal})
     text = f"renewed until {renewal}" + (f" (was {previous})" if previous else "")
-    add_note(conn, today, by, slug, text, kind="renewal")
-    rolled = _roll_renewal_milestone(conn, today, customer.id, previous, renewal)
+    add_note(conn, today, by, slug, text, kind="renewal", on=on)
+    rolled = _roll_renewal_milestone(conn, on, customer.id, previous, renewal)
     if previous is None:
         _apply_renewal_items(conn, get_customer(conn, slug), today)
     follow_renewal(conn, customer.id)
+    closed = close_renewal_work(conn, on, customer.id)
     moved = None
     if customer.stage == RENEWAL_STAGE:
-        came_from = conn.scalar(
-            select(transitions.c.from_stage)
-            .where(
-                transitions.c.customer_id == customer.id, transitions.c.to_stage == RENEWAL_STAGE
-            )
-            .order_by(transitions.c.on.desc(), transitions.c.id.desc())
-            .limit(1)
-        )
-        if came_from:
+        back = stage_after_renewal(conn, customer)
+        if back is not None:
             from clm.domain.ownership import owner_before_renewal
 
             # The account goes back to the owner it had before the renewal, unless reassigned.
@@ -626,12 +656,13 @@ def renew_customer(
             moved = enter_stage(
                 conn,
                 get_customer(conn, slug),
-                get_stage(conn, came_from),
-                today,
+                back,
+                max(on, customer.stage_entered),
                 by,
                 reason="renewed",
                 owner_id=returned,
                 owner_why="renewal",
+                run_playbooks=False,
             )
     return {
         "customer": customer.slug,
@@ -639,6 +670,7 @@ def renew_customer(
         "previous": previous,
         "moved": moved,
         "milestone": rolled,
+        "closed": closed,
     }
 
 

@@ -31,7 +31,7 @@ rules are tried by the tick in the order they come, and a playbook's items run i
     on_start = false                  # true: applied to every customer added, from its start
 
     [[playbooks.items]]
-    kind = "milestone"                # milestone or task
+    kind = "milestone"                # milestone, task or phase (a marker that passes by itself)
     title = "Product delivery"
     anchor = "entry"                  # entry (into the stage), start, renewal or run
     offset = "+14d"                   # due this long after the anchor
@@ -71,7 +71,7 @@ STAGE_FIELDS = ("key", "name", "team", "expected_days", "playbook", "terminal")
 RULE_FIELDS = ("name", "from", "to", "when", "cta", "playbook", "enabled")
 PLAYBOOK_FIELDS = ("name", "description", "on_start")
 ITEM_FIELDS = ("kind", "title", "anchor", "offset", "remind", "every", "milestone")
-ITEM_KINDS = ("task", "milestone")
+ITEM_KINDS = ("task", "milestone", "phase")
 HEADER = (
     "# The lifecycle model of clm: stages in order, rules in the order the tick tries them,\n"
     "# playbooks, holidays. Edit it, then: clm model apply FILE --dry-run\n\n"
@@ -437,7 +437,7 @@ def _check_item(table, place: str, before: list[dict], anchors, problems: list[P
         return None
     if item["kind"] not in ITEM_KINDS:
         problems.append(
-            Problem(f"{place}.kind", f"invalid kind '{item['kind']}': use task or milestone")
+            Problem(f"{place}.kind", f"invalid kind '{item['kind']}': use task, milestone or phase")
         )
     if not item["title"].strip():
         problems.append(Problem(f"{place}.title", "an item needs a title"))
@@ -457,10 +457,12 @@ def _check_item(table, place: str, before: list[dict], anchors, problems: list[P
     if item["every"] is not None:
         every = _checking(problems, f"{place}.every", parse_every, item["every"])
         item["every"] = str(every) if every else item["every"]
-    if item["kind"] == "task" and (item["remind"] or item["every"] is not None):
-        problems.append(Problem(place, "a task has no reminders or recurrence (milestones do)"))
+    if item["kind"] in ("task", "phase") and (item["remind"] or item["every"] is not None):
+        problems.append(
+            Problem(place, f"a {item['kind']} has no reminders or recurrence (milestones do)")
+        )
     if item["milestone"] is not None:
-        titles = [i["title"] for i in before if i["kind"] != "task"]
+        titles = [i["title"] for i in before if i["kind"] not in ("task", "phase")]
         if item["kind"] != "task":
             problems.append(Problem(f"{place}.milestone", "only a task goes under a milestone"))
         elif item["milestone"] not in titles:

@@ -13,9 +13,12 @@ from clm.domain.milestones import insert_milestones, milestone_row
 from clm.domain.records import find_live, new_row, new_uuid
 from clm.errors import Invalid
 from clm.lifecycle import PlaybookSpec
-from clm.storage.tables import playbook_items, playbook_runs, playbooks, stages, tasks
+from clm.storage.tables import milestones, playbook_items, playbook_runs, playbooks, stages, tasks
 
 ANCHORS = ("entry", "start", "renewal", "run")
+# A playbook item of this kind is a lifecycle phase: a marker on the customer's timeline that
+# passes by itself on its day (see clm.domain.phases), never a to-do, never overdue.
+PHASE = "phase"
 
 
 def install_playbooks(conn: Connection, specs: Iterable[PlaybookSpec]) -> None:
@@ -108,7 +111,7 @@ def _split(joined: str | None) -> list[str]:
     return joined.split(";") if joined else []
 
 
-def _series_origin(
+def series_origin(
     anchor_day: date, sign: int, offset: Duration, every: str | None, due: date
 ) -> tuple[date, int]:
     """Where a recurring item's occurrences count from, and the first one's number: an item
@@ -117,6 +120,28 @@ def _series_origin(
     first due date."""
     times = parse_duration(every).times_in(offset) if every and sign > 0 else None
     return (anchor_day, times) if times else (due, 0)
+
+
+def _open_items(conn: Connection, wanted: list[tuple[int, str]]) -> dict[tuple, int]:
+    """(customer id, source, kind, title) -> id of an unfinished milestone or open task that
+    these (customer id, playbook) pairs made before: a few queries, whatever their number."""
+    found: dict[tuple, int] = {}
+    customer_ids = sorted({customer_id for customer_id, _ in wanted})
+    sources = sorted({f"playbook:{name}" for _, name in wanted})
+    for kind, table, statuses in (
+        ("milestone", milestones, ("open", "blocked")),
+        ("task", tasks, ("open",)),
+    ):
+        for start in range(0, len(customer_ids), 500):
+            query = select(table.c.customer_id, table.c.source, table.c.title, table.c.id).where(
+                table.c.customer_id.in_(customer_ids[start : start + 500]),
+                table.c.source.in_(sources),
+                table.c.status.in_(statuses),
+                table.c.deleted_at.is_(None),
+            )
+            for customer_id, source, title, row_id in conn.execute(query):
+                found.setdefault((customer_id, source, kind, title), row_id)
+    return found
 
 
 @dataclass
@@ -187,21 +212,37 @@ def apply_playbooks(
     results: list[dict | None] = [None] * len(runs)
     milestone_rows, reminders, task_rows, task_parent = [], [], [], []
     plans = []  # (run index, [("milestone"|"task", row uuid)])
+    rerun = [
+        (run.customer_id, name) for run, (name, _) in zip(runs, resolved, strict=True)
+        if (run.customer_id, name, run.run_key) in ran and not run.cta_id
+    ]  # fmt: skip
+    still_open = _open_items(conn, rerun) if rerun else {}
     for i, (run, (name, items)) in enumerate(zip(runs, resolved, strict=True)):
         if (run.customer_id, name, run.run_key) not in ran:
             continue
         results[i] = {"playbook": name, "milestones": [], "tasks": []}
         source = f"playbook:{name}"
-        made, milestone_uuids = [], {}
+        made, milestone_uuids, kept = [], {}, {}
         for item in items:
             anchor_day = run.anchors.get(item["anchor"])
             if anchor_day is None or run.only_anchor not in (None, item["anchor"]):
+                continue
+            if item["kind"] == PHASE:
+                continue  # a marker computed from its anchor (clm.domain.phases), not a row
+            # A re-entry keeps the same playbook's items still open for the customer: it adds
+            # only the others (a CTA's playbook makes the CTA's own tasks).
+            found = None if run.cta_id else still_open.get(
+                (run.customer_id, source, item["kind"], item["title"].strip())
+            )  # fmt: skip
+            if found is not None:
+                if item["kind"] == "milestone":
+                    kept[item["title"]] = found
                 continue
             sign, offset = parse_offset(item["offset"])
             days_off = templates.days_off() if offset.unit == "bd" else ()
             due = offset.shift(anchor_day, sign, days_off)
             if item["kind"] == "milestone":
-                origin, occurrence = _series_origin(anchor_day, sign, offset, item["every"], due)
+                origin, occurrence = series_origin(anchor_day, sign, offset, item["every"], due)
                 row = milestone_row(
                     conn, run.customer_id, item["title"], due, item["every"], source,
                     occurrence=occurrence, anchor=origin,
@@ -219,12 +260,14 @@ def apply_playbooks(
                     milestone_id=None, cta_id=run.cta_id, source=source,
                 )  # fmt: skip
                 task_rows.append(row)
-                task_parent.append(milestone_uuids.get(item["milestone"]))
+                task_parent.append(
+                    (milestone_uuids.get(item["milestone"]), kept.get(item["milestone"]))
+                )
                 made.append(("task", row["uuid"]))
         plans.append((i, made))
     ids = insert_milestones(conn, milestone_rows, reminders)
-    for row, parent in zip(task_rows, task_parent, strict=True):
-        row["milestone_id"] = ids.get(parent) if parent else None
+    for row, (parent, kept_parent) in zip(task_rows, task_parent, strict=True):
+        row["milestone_id"] = ids.get(parent) if parent else kept_parent
     if task_rows:
         returned = conn.execute(tasks.insert().returning(tasks.c.uuid, tasks.c.id), task_rows)
         ids |= dict(returned.all())

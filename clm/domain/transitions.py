@@ -7,13 +7,14 @@ from typing import NamedTuple
 
 from sqlalchemy import Connection, bindparam, select, update
 
+from clm.dates import parse_duration
 from clm.db import clock, insert_rows, utcnow
 from clm.domain.churn import Churn, close_out
 from clm.domain.contracts import win_back
 from clm.domain.playbooks import Run, Templates, apply_playbooks
-from clm.domain.records import new_uuid
+from clm.domain.records import new_row, new_uuid
 from clm.domain.stages import entry_stage, get_stage
-from clm.storage.tables import customers, playbooks, stages, transitions, users
+from clm.storage.tables import customers, notes, playbooks, stages, transitions, users
 
 
 class Lookups:
@@ -147,6 +148,7 @@ class Move:
     # The owner it goes to whatever the team's policy (a renewal returns the account), if any.
     owner_id: int | None = None
     owner_why: str | None = None
+    playbooks: bool = True  # False: a return (after a renewal) runs no playbook again
 
 
 @dataclass
@@ -170,13 +172,18 @@ def enter_stage(
     reason: str | None = None,
     owner_id: int | None = None,
     owner_why: str | None = None,
+    run_playbooks: bool = True,
 ) -> dict:
-    """Move `customer` into `to_stage` on `on` (see `enter_stages` for its owner)."""
-    move = Move(customer, to_stage, on, by, rule, reason, owner_id, owner_why)
+    """Move `customer` into `to_stage` on `on` (see `enter_stages` for its owner). Without
+    `run_playbooks`, the entry applies none (a customer returning after its renewal)."""
+    move = Move(customer, to_stage, on, by, rule, reason, owner_id, owner_why, run_playbooks)
     return enter_stages(conn, [move])[0][0]
 
 
-SET = ("stage", "stage_entered", "stay", "owner_id", "handoff_pending", "stamps", "updated_at")
+SET = (
+    "stage", "stage_entered", "stay", "owner_id", "handoff_pending", "start", "renewal",
+    "stamps", "updated_at",
+)  # fmt: skip
 
 
 def _new_owner(lookups: Lookups, move: Move, from_team: str | None):
@@ -197,6 +204,34 @@ def _new_owner(lookups: Lookups, move: Move, from_team: str | None):
     return pick, pick.pending
 
 
+def won_contract(lookups: Lookups, customer, on: date) -> tuple[date, date | None]:
+    """The start and renewal of a customer whose deal is won on `on` (it reaches the entry
+    stage from before it): it starts that day and renews a term later, unless a renewal after
+    that day was set by hand."""
+    if customer.renewal is not None and customer.renewal > on:
+        return on, customer.renewal
+    term = parse_duration(customer.term)
+    return on, term.after(on, lookups.templates.days_off() if term.unit == "bd" else ())
+
+
+def _contract_notes(conn: Connection, move: "Move", start: date, renewal: date | None) -> list:
+    """Timeline entries for a won deal's new dates: the day a date rule on them became true."""
+    customer, rows = move.customer, []
+    for field, value in (("start", start), ("renewal", renewal)):
+        was = getattr(customer, field)
+        if value != was:
+            text = (
+                f"{field} date set to {value}"
+                + (f" (was {was})" if was else "")
+                + ": the deal is won"
+            )
+            row = new_row(conn, customer_id=customer.id, on=move.on, kind=field, text=text,
+                          by=move.by, milestone_id=None)  # fmt: skip
+            del row["stamps"], row["updated_at"]
+            rows.append(row)
+    return rows
+
+
 def enter_stages(
     conn: Connection, moves: list[Move], lookups: Lookups | None = None, extra_runs=()
 ) -> tuple[list[dict], list[dict | None]]:
@@ -209,7 +244,7 @@ def enter_stages(
     hlc = clock(conn)
     from clm.domain.ownership import owner_change, record_owner_changes
 
-    history, changes, done, owners = [], [], [], []
+    history, changes, done, owners, dated = [], [], [], [], []
     churned, won_back = [], []
     runs = list(extra_runs)
     own_runs: list[int | None] = []
@@ -247,6 +282,13 @@ def enter_stages(
             changed.append("owner_id")
         if pending != customer.handoff_pending:
             changed.append("handoff_pending")
+        start, renewal = customer.start, customer.renewal
+        contract_from = lookups.contract_from()
+        if from_position is not None and from_position < contract_from <= to_stage.position:
+            start, renewal = won_contract(lookups, customer, move.on)
+            changed += [f for f, v in (("start", start), ("renewal", renewal))
+                        if v != getattr(customer, f)]  # fmt: skip
+            dated += _contract_notes(conn, move, start, renewal)
         stamps = json.loads(customer.stamps)
         stamps.update(dict.fromkeys(changed, hlc.stamp()))
         changes.append(
@@ -257,12 +299,16 @@ def enter_stages(
                 "new_stay": entry_key,
                 "new_owner_id": owner_id,
                 "new_handoff_pending": pending,
+                "new_start": start,
+                "new_renewal": renewal,
                 "new_stamps": json.dumps(stamps, sort_keys=True),
                 "new_updated_at": now,
             }
         )
-        entered = _Entered(customer.id, owner_id, move.on, customer.start, customer.renewal)
-        mine, own = stage_runs(lookups, entered, to_stage, entry_key, move.on, from_position)
+        entered = _Entered(customer.id, owner_id, move.on, start, renewal)
+        mine, own = [], None
+        if move.playbooks:
+            mine, own = stage_runs(lookups, entered, to_stage, entry_key, move.on, from_position)
         own_runs.append(None if own is None else len(runs) + own)
         runs += mine
         done.append(
@@ -291,6 +337,8 @@ def enter_stages(
         lookups.assigner.save()
     # Before the entries' playbooks: a terminal stage's own (an exit interview) is new work.
     close_out(conn, churned)
+    if dated:
+        conn.execute(notes.insert(), dated)
     applied = apply_playbooks(conn, runs, lookups.templates)
     for customer_id, on, by, entry_key in won_back:
         win_back(conn, customer_id, on, by, entry_key)

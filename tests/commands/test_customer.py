@@ -38,8 +38,8 @@ def test_add_with_every_field(team):
     )  # fmt: skip
     [row] = team.json("customer", "list")
     assert row["slug"] == "globex-eu" and row["stage"] == "adopting" and row["owner"] == "bob"
-    # Renewal is start + term, clamped to the month's end.
-    assert (row["start"], row["renewal"], row["term"]) == ("2025-02-28", "2025-08-28", "6m")
+    # Renewal is start + k × term, the first after today, clamped to the month's end.
+    assert (row["start"], row["renewal"], row["term"]) == ("2025-02-28", "2027-02-28", "6m")
     assert row["tags"] == ["a", "b"] and row["influencers"] == ["mia", "sam"]
     assert (row["health"], row["lead_score"], row["source"]) == (80, 40, "referral")
     assert (row["stage_entered"], row["days_in_stage"]) == ("2025-02-28", 633)
@@ -212,6 +212,7 @@ def test_show_page_and_timeline(team):
         ("2026-10-01", "stage", "entered onboarding", None),
         ("2026-10-05", "call", "Kick-off call", None),
         ("2026-11-01", "stage", "onboarding → launched", "bob"),
+        ("2026-11-01", "phase", "Introduction", None),  # a phase passed, on its day
     ]
     assert shown["days_in_stage"] == 22
 
@@ -316,7 +317,8 @@ def test_renew_moves_the_date_a_term_ahead_and_leaves_renewal(team):
     result = team("--today", "2025-01-10", "customer", "renew", "acme")
     assert result.stderr == (
         "Renewed acme until 2026-02-28.\n"
-        "Renewal milestone 4 done; next: milestone 9.\n"
+        "Renewal milestone 1 done; next: milestone 6.\n"
+        "Done with the renewal playbook's open work: milestone 5, task 5, task 6.\n"
         "Moved acme from renewal to adopting on 2025-01-10. Owner: amy → alice.\n"
     )
     # The recurring Renewal milestone rolls on from its leap-day anchor: 2025-02-28, 2026-02-28.
@@ -379,12 +381,20 @@ def _renewal_milestones(clm) -> list[tuple[str, str]]:
 def test_a_renewal_rolls_the_renewal_milestone_once(clm):
     clm("--today", "2025-01-10", "customer", "add", "Foo", "--start", "2024-03-15")
     [first] = [m for m in clm.json("milestone", "list") if m["title"] == "Renewal"]
-    clm("--today", "2025-01-10", "milestone", "done", first["id"])
-    # The renewal of 2025-03-15 was marked done by hand: recording it rolls nothing more.
-    result = clm("--today", "2025-01-10", "customer", "renew", "foo")
-    assert result.stderr == "Renewed foo until 2026-03-15.\n"
+    # Marking the Renewal milestone done records the renewal of 2025-03-15, once.
+    result = clm("--today", "2025-01-10", "milestone", "done", first["id"])
+    assert "renewed until 2026-03-15" in result.stderr
+    assert clm.json("customer", "show", "foo")["renewal"] == "2026-03-15"
     assert _renewal_milestones(clm) == [("2025-03-15", "done"), ("2026-03-15", "open")]
-    assert "next: milestone" in clm("--today", "2025-01-10", "customer", "renew", "foo").stderr
+    assert (
+        "was already done" in clm("--today", "2025-01-10", "milestone", "done", first["id"]).stderr
+    )
+    assert clm.json("customer", "show", "foo")["renewal"] == "2026-03-15"
+    result = clm("--today", "2025-01-10", "customer", "renew", "foo")
+    assert (
+        result.stderr
+        == "Renewed foo until 2027-03-15.\nRenewal milestone 5 done; next: milestone 6.\n"
+    )
     assert _renewal_milestones(clm) == [
         ("2025-03-15", "done"), ("2026-03-15", "done"), ("2027-03-15", "open"),
     ]  # fmt: skip
@@ -441,21 +451,19 @@ def test_a_model_with_the_renewal_milestone_on_the_start_follows_the_renewal_too
     assert _open_renewal(clm, "mend") == ("2027-02-28", "6m", ["2026-12-28"])
 
 
-def test_a_lead_won_gets_its_renewal_milestone_once_it_has_a_renewal_date(clm):
-    clm("customer", "add", "Won", "--stage", "lead")
+def test_a_lead_won_starts_its_contract_with_its_renewal_milestone(clm):
+    clm("--today", "2026-10-01", "customer", "add", "Won", "--stage", "lead")
     clm("customer", "move", "won", "onboarding")
-    titles = [m["title"] for m in clm.json("milestone", "list", "--customer", "won")]
-    assert "Introduction" in titles and "Renewal" not in titles
+    shown = clm.json("customer", "show", "won")
+    # Won today: it starts today and renews a term later.
+    assert (shown["start"], shown["renewal"]) == ("2026-11-23", "2027-11-23")
+    assert [p["title"] for p in shown["phases"]] == ["Introduction", "Adoption", "Retention"]
+    assert _open_renewal(clm, "won") == ("2027-11-23", "1y", ["2027-09-23"])
     clm("customer", "edit", "won", "--renewal", "2027-12-31", "--term", "6m")
     assert _open_renewal(clm, "won") == ("2027-12-31", "6m", ["2027-10-31"])
     clm("customer", "edit", "won", "--renewal", "2027-11-30")
     assert _renewal_milestones(clm) == [("2027-11-30", "open")]
-    # Renewed without a renewal date: one term from the start, and its Renewal milestone.
-    clm("customer", "add", "Won Too", "--stage", "lead")
-    clm("customer", "move", "won-too", "onboarding")
-    assert clm("customer", "renew", "won-too").stderr == "Renewed won-too until 2027-11-23.\n"
-    assert _open_renewal(clm, "won-too") == ("2027-11-23", "1y", ["2027-09-23"])
-    # A lead with a renewal date gets it, on its term, when it is won.
+    # A lead with a renewal date after the day it is won keeps it, on its term.
     clm("customer", "add", "Dated", "--stage", "lead", "--renewal", "2027-05-05", "--term", "1m")
     assert clm.json("milestone", "list", "--customer", "dated") == []
     clm("customer", "move", "dated", "onboarding")

@@ -28,12 +28,14 @@ def test_lifecycle_phase_milestones_from_the_start_date(team):
         "--stage",
         "adopting",
     )
-    [intro, adoption, retention, renewal] = team.json("milestone", "list", "--customer", "seed-co")
-    assert [(m["title"], m["due"]) for m in (intro, adoption, retention, renewal)] == [
-        ("Introduction", "2017-09-20"),
-        ("Adoption", "2017-11-20"),
-        ("Retention", "2018-08-20"),
-        ("Renewal", "2018-08-20"),
+    # The phases are markers, not milestones: the Renewal is the one milestone to work on.
+    [renewal] = team.json("milestone", "list", "--customer", "seed-co")
+    assert (renewal["title"], renewal["due"]) == ("Renewal", "2018-08-20")
+    shown = team.json("--today", "2017-10-01", "customer", "show", "seed-co")
+    assert shown["phases"] == [
+        {"title": "Introduction", "on": "2017-09-20", "status": "passed"},
+        {"title": "Adoption", "on": "2017-11-20", "status": "ahead"},
+        {"title": "Retention", "on": "2018-08-20", "status": "ahead"},
     ]
     assert (renewal["every"], renewal["remind"], renewal["remind_on"]) == (
         "1y",
@@ -62,16 +64,16 @@ def test_milestone_keys_and_the_retainer_reminder(team):
     [retainer] = [m for m in team.json("milestone", "list") if m["title"] == "Retainer renewal"]
     assert list(retainer) == MILESTONE_KEYS
     assert retainer | {"uuid": "-"} == {
-        "id": 5, "uuid": "-", "customer": "seed-co", "title": "Retainer renewal",
+        "id": 2, "uuid": "-", "customer": "seed-co", "title": "Retainer renewal",
         "due": "2018-01-31", "status": "open", "remind": ["2m"], "remind_on": ["2017-11-30"],
         "every": None, "collaborators": ["bob"], "pinned": True, "blocked_reason": None,
         "done_on": None, "tasks": [],
     }  # fmt: skip
     agenda = team.json("--today", "2017-11-30", "--as", "bob", "my")
-    assert {"kind": "reminder", "id": 5, "customer": "seed-co", "title": "Retainer renewal",
+    assert {"kind": "reminder", "id": 2, "customer": "seed-co", "title": "Retainer renewal",
             "due": "2018-01-31", "detail": "2m before, on 2017-11-30"} in agenda  # fmt: skip
     owner_agenda = team.json("--today", "2017-11-30", "--as", "alice", "my")
-    assert ("reminder", 5) in [(row["kind"], row["id"]) for row in owner_agenda]
+    assert ("reminder", 2) in [(row["kind"], row["id"]) for row in owner_agenda]
     shown = team.json("customer", "show", "seed-co")
     assert shown["pinned"] == ["Retainer renewal 2018-01-31"]
 
@@ -93,7 +95,7 @@ def test_delivery_schedule_with_a_blocked_milestone(team):
     team("milestone", "reopen", ids["Installation"])
     assert team.json("milestone", "show", ids["Installation"])["status"] == "open"
     assert [t for t, _ in titles_and_dues(team, "--customer", "seed-co", "--status", "all")] == [
-        "Delivery", "Introduction", "Installation", "Training", "Adoption", "Retention", "Renewal",
+        "Delivery", "Installation", "Training", "Renewal",
     ]  # fmt: skip
 
 
@@ -120,7 +122,7 @@ def test_listing_filters(team):
     team("milestone", "add", "acme", "Late", "--due", "2026-11-01")
     assert titles_and_dues(team, "--overdue") == [("Late", "2026-11-01")]
     assert titles_and_dues(team, "--due-within", "2w") == [("Soon", "2026-12-03")]
-    team("milestone", "done", 6)
+    team("milestone", "done", 3)
     assert ("Late", "2026-11-01") in titles_and_dues(team, "--status", "done")
     assert ("Late", "2026-11-01") not in titles_and_dues(team)
     header = team("milestone", "list", "-f", "csv").stdout.splitlines()[0]
@@ -371,11 +373,12 @@ def test_milestone_refusals_change_nothing(team, db_path):
 def test_stage_playbooks_run_once_per_entry(team):
     team("customer", "add", "Acme")  # enters onboarding: lifecycle and onboarding playbooks
     titles = [t for t, _ in titles_and_dues(team)]
-    assert titles == ["Product delivery", "Setup and installation", "Introduction",
-                      "Personnel training", "Adoption", "Retention", "Renewal"]  # fmt: skip
+    assert titles == ["Product delivery", "Setup and installation", "Personnel training",
+                      "Renewal"]  # fmt: skip
     team("customer", "move", "acme", "adopting")
     team("customer", "move", "acme", "onboarding", "--reason", "relaunch")
-    assert [t for t, _ in titles_and_dues(team)].count("Product delivery") == 2
+    # The re-entry keeps the onboarding items still open: no second "Product delivery".
+    assert [t for t, _ in titles_and_dues(team)] == titles
     [playbook] = [p for p in team.json("playbook", "list") if p["name"] == "onboarding"]
     assert playbook == {
         "name": "onboarding", "description": "Deliver, install and train in the first month",

@@ -198,7 +198,7 @@ def test_apply_lists_every_problem_with_its_place_and_changes_nothing(clm, db_pa
         "rules[3]: invalid --cta 'panic': use TYPE:REASON",
         "rules[4]: duplicate rule 'qualify' (also rules[0])",
         "rules[5]: no stage 'launched'",
-        "playbooks[1].items[0].kind: invalid kind 'thing': use task or milestone",
+        "playbooks[1].items[0].kind: invalid kind 'thing': use task, milestone or phase",
         "playbooks[1].items[0].anchor: invalid anchor 'later': use entry, start, renewal, run",
         "playbooks[1].items[0].remind[0]: invalid reminder 'soon': use 30d",
         "playbooks[1].items[1].every: invalid --every 'fortnightly'",
