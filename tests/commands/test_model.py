@@ -31,9 +31,14 @@ def test_export_is_the_whole_model_as_toml(clm):
         "expected_days": 30, "playbook": "onboarding", "terminal": False,
     }  # fmt: skip
     assert model["stages"][-1] == {"key": "churned", "name": "Churned", "terminal": True}
-    assert model["rules"][-1] == {
+    assert model["rules"][-2] == {
         "name": "at-risk", "from": ["onboarding", "launched", "adopting", "renewal"],
         "to": "will-churn", "when": ["health < 40"], "cta": "risk:health below 40",
+        "enabled": True,
+    }  # fmt: skip
+    assert model["rules"][-1] == {
+        "name": "recovered", "from": ["will-churn"], "to": "previous",
+        "when": ["health >= 70 for 14d"], "cta": "lifecycle:health recovered, confirm the save",
         "enabled": True,
     }  # fmt: skip
     lifecycle = model["playbooks"][0]
@@ -48,7 +53,7 @@ def test_export_is_the_whole_model_as_toml(clm):
 
 def test_export_to_a_file_refuses_to_overwrite_without_force(clm, tmp_path):
     result = clm("model", "export", "model.toml")
-    assert result.stderr == "Wrote the model to model.toml (8 stages, 6 rules, 4 playbooks).\n"
+    assert result.stderr == "Wrote the model to model.toml (8 stages, 7 rules, 4 playbooks).\n"
     assert (tmp_path / "model.toml").read_text() == clm("model", "export").stdout
     assert (tmp_path / "model.toml").stat().st_mode & 0o777 == 0o600
     assert clm.error("model", "export", "model.toml") == (
@@ -102,7 +107,7 @@ def test_apply_adds_a_stage_and_a_rule_and_export_gives_back_the_edit(clm, tmp_p
     }  # fmt: skip
     rules = clm.json("rule", "list")
     assert [r["name"] for r in rules] == [
-        "onboarded", "launch", "go-live", "adopt", "renewal-due", "at-risk",
+        "onboarded", "launch", "go-live", "adopt", "renewal-due", "at-risk", "recovered",
     ]  # fmt: skip
     assert rules[2] == {
         "name": "go-live", "from": ["launched"], "to": "live", "when": ["days_in_stage >= 7"],
@@ -182,7 +187,7 @@ def test_apply_lists_every_problem_with_its_place_and_changes_nothing(clm, db_pa
     lines = [line.removeprefix(f"{path}: ") for line in result.stderr.splitlines()]
     assert lines[-1] == "Error: 21 problems in the model; nothing changed"
     expected = [
-        "colour: unknown key: use entry_stage, stages, rules, playbooks, holidays",
+        "colour: unknown key: use entry_stage, churn_reasons, stages, rules, playbooks, holidays",
         "entry_stage: no stage 'onbaording' in the file; did you mean 'onboarding'?",
         "stages: the file removes stage 'launched' but 1 customer is in it: keep it, "
         "or move them first",
@@ -296,12 +301,12 @@ def test_show_mermaid_has_a_node_per_stage_and_an_edge_per_rule(clm):
     assert "    stage_adopting -->|renewal-due| stage_renewal" in lines
     assert "    stage_renewal -->|at-risk| stage_will_churn" in lines
     assert "    stage_adopting -.->|stalled (disabled)| stage_adopting" in lines
-    assert sum("-->|" in line or "-.->|" in line for line in lines) == 12
+    assert sum("-->|" in line or "-.->|" in line for line in lines) == 13  # the recovered rule goes back to "previous"
 
 
 def test_show_json_is_one_object(clm):
     model = clm.json("model", "show")
-    assert list(model) == ["entry_stage", "stages", "rules", "playbooks"]
+    assert list(model) == ["entry_stage", "churn_reasons", "stages", "rules", "playbooks"]
     assert model["entry_stage"] == "onboarding"
     assert list(model["stages"][0]) == STAGE_KEYS
     assert model["stages"] == clm.json("stage", "list")
