@@ -500,8 +500,12 @@ def edit_customer(
     term = parse_duration(changes.get("term", customer.term))
     k = follows_start(customer.start, customer.renewal, parse_duration(customer.term))
     if "start" in changes and "renewal" not in changes and k:
-        # A renewal counted from the start (start + k × term) moves with it.
-        changes["renewal"] = term.shift(changes["start"], k, days_off_for(conn, term))
+        # A renewal counted from the start (start + k × term) moves with it, to the first
+        # such date after today when that one has passed (as a customer added with that start).
+        moved = term.shift(changes["start"], k, days_off_for(conn, term))
+        if moved <= today:
+            moved = first_renewal(conn, changes["start"], term, today)
+        changes["renewal"] = moved
     start, renewal = changes.get("start", customer.start), changes.get("renewal", customer.renewal)
     if renewal is not None and renewal <= start:
         raise Invalid(f"invalid renewal {renewal}: it must be after the start {start}")

@@ -41,7 +41,7 @@ def test_churn_cancels_open_work_and_stops_reminders(team):
     assert team.json("--today", "2027-06-01", "tick")["reminders"] == []
     assert team.json("--today", "2027-06-01", "tick")["overdue"] == []
     [churn] = [e for e in team.json("customer", "show", "acme")["timeline"] if e["kind"] == "churn"]
-    assert churn["text"].startswith("churned (competitor), lost ARR 24,000; cancelled 7 milestones")
+    assert churn["text"].startswith("churned (competitor), lost ARR 24,000; cancelled 4 milestones")
     assert "1 CTA (risk: quiet)" in churn["text"]
 
 

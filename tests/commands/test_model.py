@@ -301,7 +301,7 @@ def test_show_mermaid_has_a_node_per_stage_and_an_edge_per_rule(clm):
     assert "    stage_adopting -->|renewal-due| stage_renewal" in lines
     assert "    stage_renewal -->|at-risk| stage_will_churn" in lines
     assert "    stage_adopting -.->|stalled (disabled)| stage_adopting" in lines
-    assert sum("-->|" in line or "-.->|" in line for line in lines) == 13  # the recovered rule goes back to "previous"
+    assert sum("-->|" in line or "-.->|" in line for line in lines) == 13  # with recovered
 
 
 def test_show_json_is_one_object(clm):

@@ -203,7 +203,9 @@ def test_renewals_leave_churned_customers_out(book):
 def test_renewals_list_lapsed_ones_first_with_negative_days_left(book):
     """A renewal date passed without `customer renew` is what a CSM needs most: listed first,
     however long ago; a churned customer's lapsed renewal is not."""
-    book("customer", "add", "theta", "--start", "2025-11-19", "--arr", 5000)
+    # A past start renews after today by itself (issue 19); this renewal date was set by hand.
+    book("customer", "add", "theta", "--start", "2025-11-19", "--renewal", "2026-11-19",
+         "--arr", 5000)  # fmt: skip
     book("customer", "move", "theta", "renewal", "--on", "2026-08-21")
     book("customer", "add", "iota", "--start", "2024-06-01", "--renewal", "2025-06-01")
     book("customer", "edit", "zeta", "--renewal", "2026-11-01")

@@ -46,8 +46,17 @@ def test_a_playbook_rule_added_again_runs_its_playbook_again(team):
     team(
         "rule", "add", "check", "--from", "adopting", "--when", "health < 70", "--playbook", "save"
     )
-    assert tasks_made("2026-11-25") == made
-    assert tasks_made("2026-11-26") == 0
+    # It runs again, and keeps the first run's items that are still open rather than doubling
+    # them (issue 19: re-entry); once they are done, a run makes them anew.
+    assert tasks_made("2026-11-25") == 0
+    for task in team.json("task", "list", "--customer", "foo"):
+        team("--today", "2026-11-25", "task", "done", str(task["id"]))
+    team("rule", "rm", "check")
+    team(
+        "rule", "add", "check", "--from", "adopting", "--when", "health < 70", "--playbook", "save"
+    )
+    assert tasks_made("2026-11-26") == made
+    assert tasks_made("2026-11-27") == 0
 
 
 def test_firings_recorded_under_a_rule_name_count_only_for_the_rule_added_before_them(

@@ -13,8 +13,9 @@ TASK_KEYS = [
 
 @pytest.fixture
 def book(team):
-    """Acme (owned by alice, milestones 1–4 from the lifecycle playbook) and Globex (owned by
-    bob, milestones 5–8); neither stage runs a playbook with tasks."""
+    """Acme (owned by alice, milestone 1, its Renewal, from the lifecycle playbook: the other
+    items are phases) and Globex (owned by bob, milestone 2); neither stage runs a playbook
+    with tasks."""
     team("customer", "add", "Acme", "--stage", "adopting")
     team("customer", "add", "Globex", "--stage", "adopting", "--owner", "bob")
     return team
@@ -39,12 +40,12 @@ def test_add_assigns_the_owner_and_lists_every_key(book):
 
 def test_add_under_a_milestone_and_a_cta_of_the_customer(book):
     book("cta", "open", "acme", "--type", "risk", "--reason", "usage dropped")
-    result = book("task", "add", "acme", "Call the sponsor", "--milestone", 2, "--cta", 1,
+    result = book("task", "add", "acme", "Call the sponsor", "--milestone", 1, "--cta", 1,
                   "--assignee", "bob")  # fmt: skip
     assert result.stderr == "Added task 1 to acme, assigned to bob.\n"
     [row] = book.json("task", "list")
-    assert (row["assignee"], row["milestone"], row["cta"], row["due"]) == ("bob", 2, 1, None)
-    assert book.json("milestone", "show", 2)["tasks"] == [1]
+    assert (row["assignee"], row["milestone"], row["cta"], row["due"]) == ("bob", 1, 1, None)
+    assert book.json("milestone", "show", 1)["tasks"] == [1]
     assert book.json("cta", "list")[0]["tasks"] == [1]
 
 
@@ -158,8 +159,8 @@ def test_removed_customers_tasks_never_show(book):
         (["add", "acme", "X", "--milestone", "99"], "no milestone 99"),
         (["add", "acme", "X", "--cta", "99"], "no CTA 99"),
         (
-            ["add", "acme", "X", "--milestone", "5"],
-            "milestone 5 is on customer 'globex', not 'acme'",
+            ["add", "acme", "X", "--milestone", "2"],
+            "milestone 2 is on customer 'globex', not 'acme'",
         ),
         (["add", "acme", "X", "--cta", "1"], "CTA 1 is on customer 'globex', not 'acme'"),
         (["done", "99"], "no task 99"),
