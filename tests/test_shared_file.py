@@ -20,6 +20,7 @@ from clm.db import Database
 from clm.domain.customers import add_customer
 from clm.domain.milestones import add_milestone
 from clm.domain.new_book import install_template
+from clm.domain.users import add_user
 from tests.conftest import TODAY, dump
 
 pytestmark = pytest.mark.sqlite_only("journals, locks and kills of a SQLite file")
@@ -141,7 +142,8 @@ def test_a_writer_that_waits_too_long_gets_one_line(clm, db_path):
 
 
 def test_one_machine_owns_the_tick(clm, monkeypatch, tmp_path, db_path):
-    clm("customer", "add", "Acme", "--stage", "lead")
+    clm("user", "add", "bob", "--team", "sales")  # a reminder needs someone to go to
+    clm("customer", "add", "Acme", "--stage", "lead", "--owner", "bob")
     clm("milestone", "add", "acme", "Go-live", "--due", "+5d", "--remind", "1w")
     assert len(clm.json("tick")["reminders"]) == 1  # this machine now owns the tick
     laptop = tmp_path / "laptop" / "clm.db"  # the file as synced to a laptop
@@ -288,8 +290,11 @@ def test_a_tick_killed_at_any_moment(clm, db_path, tmp_path):
     from clm.dates import parse_duration
 
     with db.write() as conn:
+        add_user(conn, "bob", team="sales")  # the reminders' addressee
         for n in range(120):
-            added = add_customer(conn, TODAY, None, f"Customer {n}", stage="lead", lead_score=80)
+            added = add_customer(
+                conn, TODAY, None, f"Customer {n}", stage="lead", owner="bob", lead_score=80
+            )
             add_milestone(conn, added["slug"], "Go-live", TODAY, remind=[parse_duration("0d")])
 
     def check():

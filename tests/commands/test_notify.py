@@ -219,12 +219,13 @@ def test_a_user_without_email_is_one_error_line(book, smtp, db_path):
 def test_news_people_made_between_ticks_reach_the_digest(book, smtp):
     book("tick")
     book("user", "edit", "bob", "--email", "bob@example.com", "--notify", "email")
-    book("milestone", "block", "8", "--reason", "waiting for IT")
+    [kickoff] = [m["id"] for m in book.json("milestone", "list") if m["title"] == "Kickoff call"]
+    book("milestone", "block", str(kickoff), "--reason", "waiting for IT")
     book("--today", "2026-11-24", "tick")
     [mail] = [m for m in smtp.inbox.messages if m["To"] == "bob@example.com"]
     assert mail["Subject"] == "clm: 1 blocked milestone for 2026-11-24"
     assert "Kickoff call (waiting for IT)" in mail.get_body(("plain",)).get_content()
-    assert "clm milestone reopen 8" in mail.get_body(("plain",)).get_content()
+    assert f"clm milestone reopen {kickoff}" in mail.get_body(("plain",)).get_content()
 
 
 def test_notify_test_sends_through_the_channel(book, smtp):

@@ -38,7 +38,8 @@ def test_launched_removed_and_inserted_again_between_onboarding_and_adopting(clm
         "adopt, at-risk, launch, onboarded, renewal-due.\n"
     )
     assert keys(clm) == [k for k in DEFAULT if k != "launched"]
-    assert [r["name"] for r in clm.json("rule", "list")] == ["qualify"]
+    # recovered goes from will-churn back to the previous stage: launched was not in it.
+    assert [r["name"] for r in clm.json("rule", "list")] == ["qualify", "recovered"]
     result = clm(
         "stage", "add", "launched", "--after", "onboarding", "--team", "customer-success",
         "--expected-days", "60",
@@ -64,7 +65,7 @@ def test_rm_refuses_a_stage_with_customers_and_changes_nothing(clm, db_path):
     )
     assert dump(db_path) == before
     clm("customer", "rm", "acme", "--yes")
-    clm("customer", "move", "globex", "churned")
+    clm("customer", "move", "globex", "churned", "--reason", "other")
     clm("stage", "rm", "adopting", "--force")  # removed customers do not count
     assert "adopting" not in keys(clm)
 

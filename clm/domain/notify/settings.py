@@ -34,7 +34,9 @@ def smtp_settings(environ=None) -> SmtpSettings | None:
     from clm.config import smtp_url
 
     environ = os.environ if environ is None else environ
-    url = smtp_url(environ)
+    # The environment's URL as it is (parse_smtp_url says what is wrong with it); the config
+    # file's is checked as it is read.
+    url = environ.get("CLM_SMTP_URL") or smtp_url(environ)
     if not url:
         return None
     return parse_smtp_url(
