@@ -177,60 +177,38 @@ def overdue_query(today: date):
     # Not a churned customer's: its work was cancelled, and what is added later is no debt.
     terminal = select(stages.c.key).where(stages.c.terminal, stages.c.deleted_at.is_(None))
     live = (customers.c.deleted_at.is_(None), customers.c.stage.not_in(terminal))
+
+    def past_due(kind: str, table, title, person, *unfinished):
+        """The rows of `table` past due and unfinished, with who they are on (`person`)."""
+        return (
+            select(
+                literal(kind).label("kind"),
+                table.c.id,
+                customers.c.slug,
+                title,
+                table.c.due,
+                owner.c.handle,
+            )
+            .select_from(
+                table.join(customers, customers.c.id == table.c.customer_id).outerjoin(
+                    owner, owner.c.id == person
+                )
+            )
+            .where(table.c.due < today, table.c.deleted_at.is_(None), *unfinished, *live)
+        )
+
+    not_snoozed = or_(ctas.c.snoozed_until.is_(None), ctas.c.snoozed_until <= today)
+    cta_title = (ctas.c.type + literal(": ") + ctas.c.reason).label("title")
     parts = [
-        select(
-            literal("milestone").label("kind"),
-            milestones.c.id,
-            customers.c.slug,
+        past_due(
+            "milestone",
+            milestones,
             milestones.c.title,
-            milestones.c.due,
-            owner.c.handle,
-        )
-        .select_from(
-            milestones.join(customers, customers.c.id == milestones.c.customer_id).outerjoin(
-                owner, owner.c.id == customers.c.owner_id
-            )
-        )
-        .where(
+            customers.c.owner_id,
             milestones.c.status.in_(UNFINISHED),
-            milestones.c.due < today,
-            milestones.c.deleted_at.is_(None),
-            *live,
         ),
-        select(
-            literal("task").label("kind"),
-            tasks.c.id,
-            customers.c.slug,
-            tasks.c.title,
-            tasks.c.due,
-            owner.c.handle,
-        )
-        .select_from(
-            tasks.join(customers, customers.c.id == tasks.c.customer_id).outerjoin(
-                owner, owner.c.id == tasks.c.assignee_id
-            )
-        )
-        .where(tasks.c.status == "open", tasks.c.due < today, tasks.c.deleted_at.is_(None), *live),
-        select(
-            literal("cta").label("kind"),
-            ctas.c.id,
-            customers.c.slug,
-            (ctas.c.type + literal(": ") + ctas.c.reason).label("title"),
-            ctas.c.due,
-            owner.c.handle,
-        )
-        .select_from(
-            ctas.join(customers, customers.c.id == ctas.c.customer_id).outerjoin(
-                owner, owner.c.id == ctas.c.owner_id
-            )
-        )
-        .where(
-            ctas.c.status == "open",
-            ctas.c.due < today,
-            ctas.c.deleted_at.is_(None),
-            or_(ctas.c.snoozed_until.is_(None), ctas.c.snoozed_until <= today),
-            *live,
-        ),
+        past_due("task", tasks, tasks.c.title, tasks.c.assignee_id, tasks.c.status == "open"),
+        past_due("cta", ctas, cta_title, ctas.c.owner_id, ctas.c.status == "open", not_snoozed),
     ]
     return union_all(*parts).subquery()
 

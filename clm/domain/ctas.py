@@ -8,7 +8,7 @@ from datetime import date
 from sqlalchemy import Connection, String, and_, case, cast, func, or_, select
 
 from clm.db import insert_ignore
-from clm.domain.list_filters import list_filters
+from clm.domain.list_filters import list_filters, listed_by_due
 from clm.domain.playbooks import Run, Templates, apply_playbooks
 from clm.domain.records import find_by_id, get_customer, new_row, update_row
 from clm.domain.users import get_user
@@ -184,7 +184,7 @@ def _cta_rows(conn: Connection, today: date, *where) -> Iterator[dict]:
         .where(tasks.c.cta_id == ctas.c.id, tasks.c.deleted_at.is_(None))
         .scalar_subquery()
     )
-    query = (
+    query = listed_by_due(
         select(
             ctas.c.id,
             ctas.c.uuid,
@@ -197,14 +197,10 @@ def _cta_rows(conn: Connection, today: date, *where) -> Iterator[dict]:
             ctas.c.due,
             task_ids.label("tasks"),
             ctas.c.source,
-        )
-        .select_from(
-            ctas.join(customers, customers.c.id == ctas.c.customer_id).outerjoin(
-                users, users.c.id == ctas.c.owner_id
-            )
-        )
-        .where(ctas.c.deleted_at.is_(None), customers.c.deleted_at.is_(None), *where)
-        .order_by(ctas.c.due.is_(None), ctas.c.due, ctas.c.id)
+        ),
+        ctas,
+        ctas.c.owner_id,
+        *where,
     )
     for row in conn.execute(query):
         record = row._asdict()

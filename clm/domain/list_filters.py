@@ -8,6 +8,7 @@ from sqlalchemy import Connection, Table
 
 from clm.dates import Duration
 from clm.errors import Invalid
+from clm.storage.tables import customers, users
 
 
 def list_filters(
@@ -67,3 +68,17 @@ def list_filters(
         last = due_within.after(today, days_off_for(conn, due_within))
         where.append(table.c.due.between(today, last))
     return where
+
+
+def listed_by_due(query, table: Table, person, *where):
+    """`query` (of `table`'s columns, its customer's and `users`') over the live rows of live
+    customers, `users` being the person `person` names; by due date, undated last, then id."""
+    return (
+        query.select_from(
+            table.join(customers, customers.c.id == table.c.customer_id).outerjoin(
+                users, users.c.id == person
+            )
+        )
+        .where(table.c.deleted_at.is_(None), customers.c.deleted_at.is_(None), *where)
+        .order_by(table.c.due.is_(None), table.c.due, table.c.id)
+    )

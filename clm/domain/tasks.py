@@ -6,7 +6,7 @@ from datetime import date
 from sqlalchemy import Connection, select
 
 from clm.db import utcnow
-from clm.domain.list_filters import list_filters
+from clm.domain.list_filters import list_filters, listed_by_due
 from clm.domain.milestones import get_milestone
 from clm.domain.records import find_by_id, new_row, update_row
 from clm.domain.users import get_user
@@ -88,7 +88,7 @@ def get_task(conn: Connection, task_id: int):
 
 
 def _task_rows(conn: Connection, *where) -> Iterator[dict]:
-    query = (
+    query = listed_by_due(
         select(
             tasks.c.id,
             tasks.c.uuid,
@@ -100,14 +100,10 @@ def _task_rows(conn: Connection, *where) -> Iterator[dict]:
             tasks.c.milestone_id.label("milestone"),
             tasks.c.cta_id.label("cta"),
             tasks.c.source,
-        )
-        .select_from(
-            tasks.join(customers, customers.c.id == tasks.c.customer_id).outerjoin(
-                users, users.c.id == tasks.c.assignee_id
-            )
-        )
-        .where(tasks.c.deleted_at.is_(None), customers.c.deleted_at.is_(None), *where)
-        .order_by(tasks.c.due.is_(None), tasks.c.due, tasks.c.id)
+        ),
+        tasks,
+        tasks.c.assignee_id,
+        *where,
     )
     for row in conn.execute(query):
         yield row._asdict()
