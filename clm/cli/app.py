@@ -33,8 +33,7 @@ from clm.commands import (
     transfer,
     user,
 )
-from clm.errors import ClmError
-from clm.problems import Problems
+from clm.errors import ClmError, Problems
 
 install_param_coercion()  # option values without pydantic: see clm/param_coercion.py
 

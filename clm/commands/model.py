@@ -94,7 +94,7 @@ def apply(
     """
     env = ctx.obj
     from clm.domain.model_file import apply_model, parse_toml
-    from clm.problems import Problems
+    from clm.errors import Problems
 
     document = parse_toml(_read(env, file), file)
     try:

@@ -63,8 +63,7 @@ from clm.domain.stages import (
     list_stages,
     live_stages,
 )
-from clm.errors import ClmError, Invalid, did_you_mean
-from clm.problems import Problem, Problems
+from clm.errors import ClmError, Invalid, Problem, Problems, did_you_mean
 from clm.storage.tables import playbook_items, playbooks, rules, stages
 
 STAGE_FIELDS = ("key", "name", "team", "expected_days", "playbook", "terminal")

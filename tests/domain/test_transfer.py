@@ -16,8 +16,7 @@ from clm.domain.transfer import values as v
 from clm.domain.transfer.export import export_table
 from clm.domain.transfer.files import BadRow, FileProblem, Records, open_output
 from clm.domain.transfer.importers import import_table
-from clm.errors import Conflict
-from clm.problems import Problems
+from clm.errors import Conflict, Problems
 
 TODAY = date(2026, 11, 23)
 

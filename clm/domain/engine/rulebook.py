@@ -11,9 +11,8 @@ from clm.db import utcnow
 from clm.domain.engine.conditions import parse_condition
 from clm.domain.engine.fields import MOVE_TARGETS
 from clm.domain.records import find_live, new_row, update_row
-from clm.errors import Conflict, Invalid
+from clm.errors import Conflict, Invalid, Problem, listed
 from clm.lifecycle import RuleSpec
-from clm.problems import Problem, listed
 from clm.storage.tables import rules
 
 

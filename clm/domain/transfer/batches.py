@@ -31,9 +31,8 @@ from clm.db import (
 from clm.domain.records import CREATED, new_uuid
 from clm.domain.transfer import values as v
 from clm.domain.transfer.files import BadRow, Records
-from clm.errors import did_you_mean
+from clm.errors import Problem, Problems, did_you_mean, listed
 from clm.plain import jsonable, too_long
-from clm.problems import Problem, Problems, listed
 from clm.storage.tables import users
 
 BATCH = 5000  # rows checked and written at a time

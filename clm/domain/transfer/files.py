@@ -19,9 +19,8 @@ from typing import BinaryIO, NamedTuple, TextIO
 
 from clm.db import is_own_file, own_file_kind
 from clm.domain.transfer import FORMATS
-from clm.errors import Conflict, Invalid, NotFound, did_you_mean
+from clm.errors import Conflict, Invalid, NotFound, Problem, did_you_mean
 from clm.plain import unneutralise_formula
-from clm.problems import Problem
 
 FIELD_LIMIT = 1 << 20  # characters in one csv field, or in one JSON object of an array
 EXTENSIONS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".json": "json", ".jsonl": "jsonl",

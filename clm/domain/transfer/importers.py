@@ -68,7 +68,7 @@ def import_table(
     progress: Callable[[int, int], None] | None = None,
 ) -> ImportResult:
     """Import one file into `table` (users, customers, milestones or tasks) inside the
-    caller's write transaction; `Problems` (clm.problems) lists what is wrong and writes nothing.
+    caller's write transaction; `Problems` (clm.errors) lists what is wrong and writes nothing.
     `progress(rows, bytes_read)` is called after each batch."""
     importer = IMPORTERS[table](conn, today, by)
     records = Records(stream, fmt, READ_COLUMNS[table], importer.required, mapping)

@@ -1,6 +1,6 @@
 """Problems found together: one shape, listed in one place."""
 
-from clm.problems import Problem, Problems, listed
+from clm.errors import Problem, Problems, listed
 
 
 def test_a_problem_reads_place_then_message_and_a_whole_one_just_its_message():
