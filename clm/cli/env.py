@@ -16,7 +16,7 @@ from clm.errors import ClmError, Invalid, NotFound
 from clm.plain import has_password
 
 if TYPE_CHECKING:
-    from clm.config import Config
+    from clm.storage.config_file import Config
     from clm.db import Database
 
 
@@ -58,7 +58,7 @@ class Env:
         """A setting of the config file, read on first need: a command that has every
         setting from its options or the environment never reads the file."""
         if self._config is None:
-            from clm.config import read_config
+            from clm.storage.config_file import read_config
 
             self._config = read_config()
             for unknown in self._config.unknown:  # a typo, or a key of a newer clm
@@ -103,7 +103,7 @@ class Env:
             value = None
         if value is None:
             return None, variable  # (the default, named by the variable that would set it)
-        from clm.config import config_path
+        from clm.storage.config_file import config_path
 
         return value, f"{key} in {config_path()}"
 

@@ -26,7 +26,7 @@ COLUMNS = (
 
 def _in_effect(env, name: str) -> tuple[str | None, str]:
     """A setting's value in effect for this command, and where it came from."""
-    from clm.config import KEYS
+    from clm.storage.config_file import KEYS
 
     if name == "database" and env.db_option:
         return env.db_option, "--db"
@@ -65,7 +65,7 @@ def list_(ctx: typer.Context, fmt: FormatOpt = Format.table) -> None:
     Example: clm config list
     """
     env = ctx.obj
-    from clm.config import KEYS
+    from clm.storage.config_file import KEYS
 
     def row(name: str) -> dict:
         value, source = _in_effect(env, name)
@@ -82,7 +82,7 @@ def get(ctx: typer.Context, name: KeyArg) -> None:
     Example: clm config get database
     """
     env = ctx.obj
-    from clm.config import KEYS, config_path, key
+    from clm.storage.config_file import KEYS, config_path, key
     from clm.errors import NotFound
 
     key(name)
@@ -106,7 +106,7 @@ def set_(
     Example: clm config set user alice
     """
     env = ctx.obj
-    from clm.config import key, read_config, write_setting
+    from clm.storage.config_file import key, read_config, write_setting
 
     checked = key(name).check(value)
     config = read_config(strict=False)
@@ -130,7 +130,7 @@ def unset(ctx: typer.Context, name: KeyArg) -> None:
     Example: clm config unset pager
     """
     env = ctx.obj
-    from clm.config import key, read_config, write_setting
+    from clm.storage.config_file import key, read_config, write_setting
 
     config = read_config(strict=False)
     if name not in config.present:  # (a key clm does not know but the file has goes too)
@@ -147,6 +147,6 @@ def path(ctx: typer.Context) -> None:
 
     Example: clm config path
     """
-    from clm.config import config_path
+    from clm.storage.config_file import config_path
 
     ctx.obj.stdout.write(f"{config_path()}\n")

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from clm.config import smtp_url
+from clm.storage.config_file import smtp_url
 from tests.conftest import ON_PG, dump
 
 KEYS = "database, user, pager, notify.smtp_url"

@@ -31,7 +31,7 @@ def smtp_settings(environ=None) -> SmtpSettings | None:
     """The SMTP server: `CLM_SMTP_URL` (`smtp://user@host:587`), else `notify.smtp_url` in
     the config file; the password from `CLM_SMTP_PASSWORD` or a netrc file; None when no
     server is set. The one place these settings are read."""
-    from clm.config import smtp_url
+    from clm.storage.config_file import smtp_url
 
     environ = os.environ if environ is None else environ
     # The environment's URL as it is (parse_smtp_url says what is wrong with it); the config
