@@ -253,8 +253,8 @@ def _values(kind: str, incomplete: str, db: str | None, environ) -> list[tuple[s
 def _configured_database() -> str | None:
     """The config file's database (below --db and CLM_DB); none from a broken file: a TAB
     never shows an error."""
-    from clm.storage.config_file import read_config
     from clm.errors import ClmError
+    from clm.storage.config_file import read_config
 
     try:
         return read_config().values.get("database")

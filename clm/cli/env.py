@@ -16,8 +16,8 @@ from clm.errors import ClmError, Invalid, NotFound
 from clm.plain import has_password
 
 if TYPE_CHECKING:
-    from clm.storage.config_file import Config
     from clm.db import Database
+    from clm.storage.config_file import Config
 
 
 @dataclass

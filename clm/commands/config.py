@@ -82,8 +82,8 @@ def get(ctx: typer.Context, name: KeyArg) -> None:
     Example: clm config get database
     """
     env = ctx.obj
-    from clm.storage.config_file import KEYS, config_path, key
     from clm.errors import NotFound
+    from clm.storage.config_file import KEYS, config_path, key
 
     key(name)
     value, _ = _in_effect(env, name)
