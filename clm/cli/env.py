@@ -37,6 +37,7 @@ class Env:
     _database: "Database | None" = None
     _pager: object = None
     _config: "Config | None" = None
+    _dates: str | None = None  # see date_display
 
     def page(self) -> None:
         """Send what follows on stdout through the pager, on a terminal (once; see
@@ -87,7 +88,26 @@ class Env:
         env.db_target, env.db_from = env._first("--db", db, "CLM_DB", "database", mending)
         handle, env.user_from = env._first("--as", user, "CLM_USER", "user", mending)
         env.user = (handle or "").strip().lower() or None
+        from clm.render import output
+
+        output.date_display = env.date_display  # read when a table first shows a date
         return env
+
+    def date_display(self) -> str | None:
+        """How tables and pages show dates: CLM_DATES, else the config file's `dates`; None
+        for ISO. Read on first need, once. A broken config file shows ISO dates: a display
+        preference never stops a command (the settings that matter say what is wrong)."""
+        if self._dates is None:
+            from clm.storage.config_file import key
+
+            chosen, where = self._first("--dates", None, "CLM_DATES", "dates", mending=True)
+            if where == "CLM_DATES" and chosen:
+                try:
+                    chosen = key("dates").check(chosen)
+                except Invalid as exc:
+                    raise Invalid(f"CLM_DATES: {exc}") from None
+            self._dates = chosen or "iso"
+        return None if self._dates == "iso" else self._dates
 
     def _first(self, option: str, given: str | None, variable: str, key: str, mending: bool):
         """(value, where it came from): the option, the variable, else the config file."""

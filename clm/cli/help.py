@@ -75,13 +75,15 @@ Examples
              (--as overrides it); once the book has users, it must be one of them
   CLM_PAGER  the pager for long output on a terminal (then the config file's, $PAGER,
              less -FRX); empty or cat: none; --no-pager overrides it
+  CLM_DATES  how tables show dates: iso (default) or a strftime pattern ('%d %b %Y');
+             csv, tsv and json keep ISO
   CLM_CONFIG the config file (default: ~/.config/clm/config.toml; `clm config path`)
   CLM_DEBUG  1: show tracebacks instead of one-line errors
   CLM_BUSY_TIMEOUT  seconds a command waits for another's lock (default 15), on a file
              and on a server (lock_timeout); a server statement may take 20 times as long
   NO_COLOR   no colour in tables
 The config file holds defaults under these variables and the options: database, user,
-pager, notify.smtp_url (`clm config list`; `clm config set user alice`).
+pager, dates, notify.smtp_url (`clm config list`; `clm config set user alice`).
 
 Examples
   export CLM_DB=~/book.db CLM_USER=alice

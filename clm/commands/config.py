@@ -13,7 +13,7 @@ app = noun("Settings of the config file (database, user, pager, notifications). 
 KeyArg = Annotated[
     str,
     typer.Argument(
-        metavar="KEY", help="database, user, pager or notify.smtp_url (`clm config list`)."
+        metavar="KEY", help="database, user, pager, dates or notify.smtp_url (`clm config list`)."
     ),
 ]
 COLUMNS = (
@@ -48,6 +48,8 @@ def _in_effect(env, name: str) -> tuple[str | None, str]:
         if os.environ.get("PAGER") is not None:
             return os.environ["PAGER"], "PAGER"
         return pager_command() or "", "default"
+    if name == "dates":
+        return "iso", "default"
     return None, ""
 
 

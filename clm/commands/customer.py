@@ -10,6 +10,7 @@ from clm.render.output import (
     Format,
     Section,
     is_terminal,
+    iso_dates,
     print_handle,
     render_record,
     render_rows,
@@ -179,7 +180,7 @@ def list_(
         stage=stage, owner=owner, tag=tag, renewal_within=within, limit=limit, unowned=unowned,
         handoff_pending=handoff_pending,
     )  # fmt: skip
-    if fmt is Format.table and not is_terminal(env) and not env.fields:
+    if fmt is Format.table and not is_terminal(env) and not env.fields and iso_dates():
         # In a pipe the database lays the table out: a whole book in a fraction of the time
         # Python takes to format its cells. It reads twice: one snapshot for both.
         from clm.db import snapshot

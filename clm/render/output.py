@@ -123,6 +123,21 @@ def print_handle(env: Streams, handle) -> None:
     env.stdout.write(visible(str(handle)) + "\n")
 
 
+# How tables and pages show a date to people (`dates` in the config file, CLM_DATES): a
+# strftime pattern, or None for ISO. The CLI sets a function that reads the setting on first
+# need, so a command that shows no date never reads it; csv, tsv and json always write ISO.
+def _iso() -> None:
+    return None
+
+
+date_display: Callable[[], str | None] = _iso
+
+
+def iso_dates() -> bool:
+    """Whether dates are shown as ISO (as the database writes them in a SQL-laid table)."""
+    return date_display() is None
+
+
 def _shown(value, col: Col, one_line: bool = True) -> str:
     """A cell as people read it: thousands separators, comma-joined lists, visible controls; in
     a table (`one_line`) a newline too, so no name can forge a row."""
@@ -135,6 +150,8 @@ def _shown(value, col: Col, one_line: bool = True) -> str:
         return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
     if isinstance(value, list | tuple):
         return seen(", ".join(map(_plain, value)))
+    if type(value) is date and (pattern := date_display()):
+        return seen(value.strftime(pattern))
     return seen(_plain(value))
 
 
@@ -267,7 +284,9 @@ class FittedTable:
             for e in self.extra
         ]
         fits = [
-            column_fit(col.title, [_width(c[i]) for c in cells], _whole(col, cells, i), col.drop)
+            column_fit(
+                col.title, [_width(c[i]) for c in cells], _whole(col, cells, i, self.rows), col.drop
+            )
             for i, col in enumerate(self.shown)
         ]
         for e, texts in zip(self.extra, drawn, strict=True):
@@ -316,10 +335,12 @@ def _cut(text: str):
     return Text(text, no_wrap=True, overflow="ellipsis")
 
 
-def _whole(col: Col, cells: list[list[str]], i: int) -> bool:
-    """Whether a column must never be cut: a number, a command, or one word a cell (slugs,
-    ids, dates, handles)."""
+def _whole(col: Col, cells: list[list[str]], i: int, rows: list[dict]) -> bool:
+    """Whether a column must never be cut: a number, a command, a date (in any display), or
+    one word a cell (slugs, ids, handles)."""
     if col.whole or col.money or col.number or _right_aligned(col):
+        return True
+    if any(isinstance(row.get(col.key), date) for row in rows):
         return True
     return not any(" " in row[i] for row in cells)
 

@@ -56,6 +56,23 @@ def _pager(value: str) -> str:
     return value.strip()  # empty (or cat): no pager
 
 
+def _dates(value: str) -> str:
+    """`iso`, or a strftime pattern that tells one day from the next (`%d %b %Y`)."""
+    from datetime import date
+
+    value = value.strip()
+    if value.lower() == "iso":
+        return "iso"
+    accepted = "use iso (2026-12-06) or a strftime pattern with the day, e.g. '%d %b %Y'"
+    try:
+        one, next_day = (date(2026, 12, d).strftime(value) for d in (6, 7))
+    except ValueError:
+        one = next_day = ""
+    if "%" not in value or one == next_day:
+        raise Invalid(f"date display '{value}': {accepted}")
+    return value
+
+
 def _smtp_url(value: str) -> str:
     value = value.strip()
     try:
@@ -96,6 +113,13 @@ KEYS = {
             "CLM_PAGER",
             "the pager for long output on a terminal (empty or cat: none); beats $PAGER",
             _pager,
+        ),
+        Key(
+            "dates",
+            "CLM_DATES",
+            "how tables show dates to people: iso (the default) or a strftime pattern such "
+            "as '%d %b %Y'; csv, tsv and json keep ISO dates",
+            _dates,
         ),
         Key(
             "notify.smtp_url",

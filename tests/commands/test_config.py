@@ -12,7 +12,7 @@ import pytest
 from clm.storage.config_file import smtp_url
 from tests.conftest import ON_PG, dump
 
-KEYS = "database, user, pager, notify.smtp_url"
+KEYS = "database, user, pager, dates, notify.smtp_url"
 
 
 @pytest.fixture
@@ -52,7 +52,8 @@ def test_list_says_what_is_in_effect_and_where_from(clm, monkeypatch, tmp_path):
     monkeypatch.setenv("CLM_PAGER", "less -S")
     monkeypatch.delenv("CLM_DB")
     rows = {row["key"]: row for row in clm.json("config", "list")}
-    assert list(rows) == ["database", "user", "pager", "notify.smtp_url"]
+    assert list(rows) == ["database", "user", "pager", "dates", "notify.smtp_url"]
+    assert (rows["dates"]["value"], rows["dates"]["from"]) == ("iso", "default")
     assert rows["user"] | {"about": ""} == {
         "key": "user", "value": "alice", "from": "config file", "about": "",
     }  # fmt: skip
@@ -93,6 +94,11 @@ def test_list_says_what_is_in_effect_and_where_from(clm, monkeypatch, tmp_path):
             "sqlite:///PATH or postgresql://…",
         ),
         (("set", "user", "two words"), "Error: user 'two words': give one handle, e.g. alice"),
+        (
+            ("set", "dates", "%Y-%m"),
+            "Error: date display '%Y-%m': use iso (2026-12-06) or a strftime pattern with the "
+            "day, e.g. '%d %b %Y'",
+        ),
     ],
 )
 def test_refusals_are_one_line_and_write_nothing(clm, config_file, args, error):
@@ -206,3 +212,22 @@ def test_config_commands_do_not_load_the_database_stack(clm):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stderr.strip() == ""
     assert {"key": "user", "value": "alice"}.items() <= json.loads(result.stdout)[1].items()
+
+
+def test_dates_show_as_set_in_tables_and_pages_and_stay_iso_for_scripts(clm, monkeypatch):
+    clm("customer", "add", "Acme Corp", "--start", "2026-03-05", "--renewal", "2027-03-05")
+    clm("config", "set", "dates", "%d %b %Y")
+    listed = clm("customer", "list").stdout  # the plain table of a pipe
+    assert "05 Mar 2027" in listed and "2027-03-05" not in listed
+    assert "start            05 Mar 2026\n" in clm("customer", "show", "acme-corp").stdout
+    monkeypatch.setenv("COLUMNS", "40")
+    assert "05 Mar 2027" in clm("--no-pager", "customer", "list", "--fields", "slug,renewal").stdout
+    assert clm.json("customer", "list")[0]["renewal"] == "2027-03-05"
+    assert "2027-03-05" in clm("customer", "list", "-f", "csv").stdout
+    monkeypatch.setenv("CLM_DATES", "iso")  # the variable wins over the file
+    assert "2027-03-05" in clm("customer", "list").stdout
+    monkeypatch.setenv("CLM_DATES", "%B")
+    assert clm.error("customer", "list") == (
+        "Error: CLM_DATES: date display '%B': use iso (2026-12-06) or a strftime pattern with "
+        "the day, e.g. '%d %b %Y'"
+    )
