@@ -102,7 +102,10 @@ def _hand_moves(model: dict) -> list[Move]:
     if entry not in keys:
         return []
     at = keys.index(entry)
-    terminal = tuple(s["key"] for s in stages if s["terminal"])
+    # Customers churn into the terminal stages after the entry stage (one before it is where
+    # deals are lost, not customers).
+    terminal = tuple(s["key"] for s in stages[at:] if s["terminal"])
+    terminal = terminal or tuple(s["key"] for s in stages if s["terminal"])
     live = [s["key"] for s in stages[at:] if not s["terminal"]]
     moves = []
     before = tuple(s["key"] for s in stages[:at] if not s["terminal"])

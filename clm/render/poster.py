@@ -82,6 +82,7 @@ class _Poster:
         self.colours = {name: TEAM_COLOURS[i % len(TEAM_COLOURS)] for i, name in enumerate(teams)}
         self.width = 2 * MARGIN + LABEL_W + max(1, len(lifecycle.stages)) * COL_W
         self.parts: list[str] = []
+        self.labels: list[str] = []
         drawn = [m for m in lifecycle.moves if m.sources and m.sources[0] in self.column]
         self.rules = self.tracks([m for m in drawn if not m.by_hand])
         self.by_hand = self.tracks([m for m in drawn if m.by_hand])
@@ -110,6 +111,7 @@ class _Poster:
         for track in by_hand:
             self.track(track, ports, boxes_y + BOX_H, top=False)
         self.stage_boxes(boxes_y)
+        self.parts += self.labels
         self.section_label(boxes_y + BOX_H / 2 - 10, "Stages", "box: team, SLA, playbook")
         hand_y = boxes_y + BOX_H + 34
         if by_hand:
@@ -235,7 +237,7 @@ class _Poster:
             how += f"  + {move.also}"
         if not move.enabled:
             how += "  (disabled)"
-        name = move.name if not move.by_hand else f"{move.name}"
+        name = move.name
         room = self.width - MARGIN - left
         text_y = y - 7 if top else y
         size = 15
@@ -244,7 +246,7 @@ class _Poster:
             left = max(MARGIN + LABEL_W, self.width - MARGIN - _width(plain, size))
             plain = _fit(plain, size, self.width - MARGIN - left)
         rest = _text(plain[len(name) :])
-        self.parts.append(
+        self.labels.append(  # drawn over every line: a crossing line never hides a word
             f'<text x="{left + 4:.0f}" y="{text_y:.0f}" font-size="{size}" fill="{ink}" '
             f'stroke="#ffffff" stroke-width="5" stroke-linejoin="round" paint-order="stroke">'
             f'<tspan font-weight="bold">{_text(name)}</tspan>{rest}</text>'
@@ -253,6 +255,7 @@ class _Poster:
     # --- the stages ----------------------------------------------------------------------------
 
     def stage_boxes(self, y: float) -> None:
+        reached = {target for move in self.map.moves for target in move.targets}
         for i, stage in enumerate(self.map.stages, start=1):
             x = self.box_x(stage["key"])
             strong, pale = self.colour(stage["team"])
@@ -272,11 +275,13 @@ class _Poster:
             if stage["playbook"]:
                 text = _fit(f"playbook {stage['playbook']}", 13, room)
                 lines.append(_label(x + CELL_PAD, y + 91, 13, _text(text), fill=MUTED))
-            tag = "terminal" if stage["terminal"] else ""
+            tag, ink = "terminal" if stage["terminal"] else "", INK
             if stage["key"] == self.map.entry_stage:
                 tag = "▶ entry stage"
+            elif not tag and i > 1 and stage["key"] not in reached:
+                tag, ink = "⚠ no move leads here", HAND_INK
             if tag:
-                lines.append(_label(x + CELL_PAD, y + 110, 13, tag, font_weight="bold"))
+                lines.append(_label(x + CELL_PAD, y + 110, 13, tag, font_weight="bold", fill=ink))
             self.parts += [
                 f'<rect x="{x:.1f}" y="{y:.0f}" width="{BOX_W}" height="{BOX_H}" rx="12" '
                 f'fill="{pale}" stroke="{strong}" stroke-width="3"{dash}/>',
