@@ -114,8 +114,13 @@ def _hand_moves(model: dict) -> list[Move]:
     if terminal and live:
         moves.append(Move("churn", tuple(live), terminal, "with a churn reason", True))
     if RENEWAL_STAGE in keys:
+        # As contracts.stage_after_renewal: where it came from, unless that is the entry stage
+        # or before it: then the first stage after the entry stage.
+        usable = [s["key"] for s in stages[at + 1 :] if not s["terminal"]]
+        usable = [key for key in usable if key != RENEWAL_STAGE]
         came_from = _came_from(_rule_moves(model), (RENEWAL_STAGE,))
-        back = tuple(s for s in came_from if s != entry) or came_from
+        back_to = {key if key in usable else usable[0] for key in came_from if usable}
+        back = tuple(key for key in usable if key in back_to)
         if back:
             how = "customer renew: the next term"
             moves.append(Move("renew", (RENEWAL_STAGE,), back, how, True, back=True))
