@@ -155,7 +155,7 @@ def show(
             from clm.domain.ownership import get_team
 
             team = get_team(conn, team)
-        if svg or html:
+        if fmt is ShowFormat.table:
             from clm.domain.lifecycle_map import lifecycle_map
 
             drawn_map = lifecycle_map(conn, model)
@@ -169,7 +169,7 @@ def show(
         env.stdout.write(_mermaid(model, team))
     else:
         if "-" not in (svg, html):
-            _print(env, _drawing(model, team))
+            _print(env, [*_drawing(model, team), *_team_roles(drawn_map, team)])
         if svg or html:
             _save_posters(env, drawn_map, svg, html, title, team)
 
@@ -276,6 +276,39 @@ def _drawing(model: dict, team: str | None) -> list:
         for b in model["playbooks"]
     ]
     drawing += [Text(), Text("Playbooks", style="bold"), table(PLAYBOOKS, books)]
+    return drawing
+
+
+def _team_roles(drawn_map, team: str | None) -> list:
+    """Each team's role at each stage, as the poster's bands show them (only `team`'s with
+    --team): `owns lead, prospect`, `receives  onboarding ◀ marketing, sales`, `hands off
+    renewal ▶ customer-success`, `collaborates onboarding: Product delivery`."""
+    from rich.text import Text
+
+    from clm.domain.lifecycle_map import COLLABORATES, HANDS_OFF, OWNS, RECEIVES
+
+    marks = {RECEIVES: " ◀ ", HANDS_OFF: " ▶ ", COLLABORATES: ": "}
+    styles = {OWNS: "bold", RECEIVES: "green", HANDS_OFF: "yellow", COLLABORATES: "cyan"}
+    drawing = [Text(), Text("Teams", style="bold")]
+    for name in drawn_map.teams if team is None else [team]:
+        drawing.append(Text(f"  {visible(name)}", style="bold"))
+        lines = len(drawing)
+        for kind in (OWNS, RECEIVES, HANDS_OFF, COLLABORATES):
+            found: dict[str, list[str]] = {}
+            for stage in drawn_map.stages:
+                for role in drawn_map.roles.get((name, stage["key"]), []):
+                    if role.kind == kind:
+                        found.setdefault(stage["key"], []).append(role.detail)
+            if not found:
+                continue
+            line = Text("    ")
+            line.append(f"{kind:<13}", style=styles[kind])
+            parts = [key + (marks[kind] + ", ".join(d) if kind != OWNS else "")
+                     for key, d in found.items()]  # fmt: skip
+            line.append(visible((", " if kind == OWNS else "; ").join(parts)))
+            drawing.append(line)
+        if len(drawing) == lines:
+            drawing.append(Text("    (no stage, no move, no milestone)", style="dim"))
     return drawing
 
 

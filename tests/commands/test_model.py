@@ -462,3 +462,29 @@ def test_show_never_reads_user_text_as_markup(clm):
     out = clm("model", "show").stdout
     assert "[bold]Lead[/] \\x1b]52;c;x\\x07" in out
     assert "\x1b" not in out
+
+
+def test_show_lists_each_team_role_as_the_poster_does(clm):
+    clm("user", "add", "dana", "--team", "delivery")
+    clm("user", "add", "zed", "--team", "support")
+    clm("customer", "add", "Acme Corp", "--owner", "dana")
+    [delivery] = [m for m in clm.json("milestone", "list") if m["title"] == "Product delivery"]
+    clm("milestone", "edit", str(delivery["id"]), "--collaborator", "dana")
+    out = clm("model", "show").stdout
+    teams = out[out.index("\nTeams\n") :]
+    assert (
+        "  sales\n"
+        "    owns         prospect\n"
+        "    receives     prospect ◀ marketing\n"
+        "    hands off    prospect ▶ customer-success\n"
+    ) in teams
+    assert "    owns         onboarding, launched, adopting, will-churn\n" in teams
+    assert "  delivery\n    collaborates onboarding: Product delivery\n" in teams
+    assert "  support\n    (no stage, no move, no milestone)\n" in teams
+    only = clm("model", "show", "--team", "sales").stdout
+    assert only[only.index("\nTeams\n") :] == "\nTeams\n" + (  # only the sales team
+        "  sales\n"
+        "    owns         prospect\n"
+        "    receives     prospect ◀ marketing\n"
+        "    hands off    prospect ▶ customer-success\n"
+    )
