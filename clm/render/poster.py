@@ -25,7 +25,7 @@ NO_TEAM = ("#707b7c", "#eaeded")
 RULE_INK, HAND_INK, MUTED, INK = "#1c2833", "#a04000", "#808b96", "#17202a"
 FONT = "Helvetica, Arial, 'Liberation Sans', 'DejaVu Sans', sans-serif"
 
-MARGIN, LABEL_W, COL_W, BOX_W, BOX_H = 40, 200, 206, 174, 118
+MARGIN, LABEL_W, COL_W, BOX_W, BOX_H, MIN_WIDTH = 40, 200, 206, 174, 118, 1100
 TRACK_H, LINE_H, CELL_PAD, BAND_FONT = 36, 18, 8, 14
 CHAR_W = 0.56  # a character's width in ems, on the wide side, to lay text out without a font
 
@@ -80,7 +80,8 @@ class _Poster:
         self.column = {stage["key"]: i for i, stage in enumerate(lifecycle.stages)}
         teams = list(lifecycle.teams)
         self.colours = {name: TEAM_COLOURS[i % len(TEAM_COLOURS)] for i, name in enumerate(teams)}
-        self.width = 2 * MARGIN + LABEL_W + max(1, len(lifecycle.stages)) * COL_W
+        stages_width = 2 * MARGIN + LABEL_W + max(1, len(lifecycle.stages)) * COL_W
+        self.width = max(MIN_WIDTH, stages_width)  # room for the header and the legend
         self.parts: list[str] = []
         self.labels: list[str] = []
         drawn = [m for m in lifecycle.moves if m.sources and m.sources[0] in self.column]
@@ -141,12 +142,13 @@ class _Poster:
     def header(self) -> float:
         stages = self.map.stages
         sub = (
-            f"{len(stages)} stages · new customers enter at "
+            f"{len(stages)} stage{'' if len(stages) == 1 else 's'} · new customers enter at "
             f"{self.stage_name(self.map.entry_stage)} · as of {self.today.isoformat()}"
         )
+        room = self.width - 2 * MARGIN
         self.parts += [
-            _label(MARGIN, MARGIN + 34, 36, _text(self.title), font_weight="bold"),
-            _label(MARGIN, MARGIN + 64, 17, _text(sub), fill=MUTED),
+            _label(MARGIN, MARGIN + 34, 36, _text(_fit(self.title, 36, room)), font_weight="bold"),
+            _label(MARGIN, MARGIN + 64, 17, _text(_fit(sub, 17, room)), fill=MUTED),
         ]
         return MARGIN + 72
 
@@ -381,6 +383,12 @@ class _Poster:
         if self.map.churn_reasons:
             notes.append("churn reasons: " + ", ".join(self.map.churn_reasons))
         per_column = 4
+        keys_height = len(keys) * 24 + 10
+        if x2 + 260 > self.width - MARGIN:  # a narrow poster: the teams under the lines
+            x2, y = x1, y + keys_height
+            keys_height = 0
+        columns = max(1, int((self.width - MARGIN - x2) // 260))
+        per_column = max(per_column, -(-len(self.map.teams) // columns))
         for i, team in enumerate(self.map.teams):
             strong, pale = self.colour(team)
             col, row = divmod(i, per_column)
@@ -390,12 +398,13 @@ class _Poster:
                 f'stroke="{strong}" stroke-width="2"/>',
                 _label(sx + 36, sy + 13, 14, _text(_fit(team, 14, 210))),
             ]
-        y += max(len(keys), min(per_column, len(self.map.teams))) * 24 + 24
-        for i, note in enumerate(notes):
-            line = _fit(note, 14, self.width - MARGIN - x1)
-            self.parts.append(_label(x1, y + i * 21, 14, _text(line)))
+        y += max(keys_height, min(per_column, len(self.map.teams)) * 24) + 24
+        for note in notes:
+            for line in _wrap(note, 14, self.width - MARGIN - x1, 4):
+                self.parts.append(_label(x1, y, 14, _text(line)))
+                y += 21
         footer = f"Drawn by clm model show on {self.today.isoformat()}."
-        bottom = y + len(notes) * 21 + 12
+        bottom = y + 12
         self.parts.append(_label(MARGIN, bottom, 12, _text(footer), fill=MUTED))
         return bottom
 
