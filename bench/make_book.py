@@ -21,9 +21,10 @@ the load only), writing every column as clm itself writes it:
 - one `transitions` row per customer (the `stay`), the playbook runs clm would have
   recorded (lifecycle from the start, the current stage's playbook), so a move in the tick
   does not re-apply them;
-- ten milestones per customer, as the playbooks make them (Introduction, Adoption,
-  Retention, the yearly Renewal series, the onboarding three, Renewal signed, Save plan
-  agreed) plus one-off ones over the customer's life; leads and prospects have ten sales
+- ten milestones per customer, as the playbooks make them (the yearly Renewal series, the
+  onboarding three, Renewal signed, Save plan agreed) plus one-off ones over the customer's
+  life; the lifecycle phases (Introduction, Adoption, Retention) are computed from the
+  lifecycle playbook's run, as clm does, not stored; leads and prospects have ten sales
   milestones. Past ones are 95% done (churned customers': cancelled), future ones open.
   Each has one reminder '2w' before its due date, pending while the milestone is open.
 
@@ -295,10 +296,9 @@ class Loader:
     def contract_milestones(self, customer_id, stage, start, entered, renewal, batch) -> None:
         rng, today = self.rng, self.today
         churned = entered if stage == "churned" else None
+        # The lifecycle phases (Introduction, Adoption, Retention) are no rows: clm computes
+        # them from the lifecycle playbook's run recorded above, as it does for a book it makes.
         life = "playbook:lifecycle"
-        self.milestone(batch, customer_id, "Introduction", add_months(start, 1), life, churned)
-        self.milestone(batch, customer_id, "Adoption", add_months(start, 3), life, churned)
-        self.milestone(batch, customer_id, "Retention", add_months(start, 12), life, churned)
         onboarding = "playbook:onboarding"
         for title, offset in (("Product delivery", 14), ("Setup and installation", 21),
                               ("Personnel training", 30)):  # fmt: skip
@@ -317,7 +317,7 @@ class Loader:
             if due >= renewal:
                 break
             k += 1
-        count = 6 + k + 1
+        count = 3 + k + 1
         if stage == "renewal":
             self.milestone(batch, customer_id, "Renewal signed", renewal, "playbook:renewal")
             count += 1

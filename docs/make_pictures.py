@@ -19,10 +19,11 @@ WIDTH = 112
 # A uuid differs in every demo book: shown as one fixed value, so a picture changes only when
 # what clm shows does.
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-# (file under docs/, the clm arguments after the global ones)
+# (file under docs/, the clm arguments after the global ones). A command that writes an SVG
+# itself (`--svg -`: the lifecycle poster) is kept as it writes it, not as a terminal shows it.
 PICTURES = [
     ("agenda.svg", ["--as", "alice"]),
-    ("lifecycle.svg", ["model", "show"]),
+    ("lifecycle.svg", ["model", "show", "--svg", "-"]),
     ("customers.svg", ["customer", "list"]),
     ("customer.svg", ["customer", "show", "aperture-corp"]),
 ]
@@ -54,7 +55,10 @@ def drawn() -> dict[str, str]:
         db = Path(tmp) / "demo.db"
         run(db, ["demo"])
         return {
-            name: picture(run(db, args), title=" ".join(["clm", *args])) for name, args in PICTURES
+            name: run(db, args)
+            if "--svg" in args
+            else picture(run(db, args), " ".join(["clm", *args]))
+            for name, args in PICTURES
         }
 
 

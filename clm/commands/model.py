@@ -8,13 +8,10 @@ import typer
 from clm.cli.env import Env
 from clm.commands.common import (
     FormatOpt,
-    HtmlOpt,
     ListsItsCommands,
-    SvgOpt,
     check_pictures,
     refuse_existing,
     refuse_own_file,
-    save_pictures,
     write_new_file,
 )
 from clm.render.output import Col, Format, render_rows, say, visible
@@ -125,23 +122,43 @@ def show(
             "--format", "-f", help="table (default), mermaid or json.", case_sensitive=False
         ),
     ] = ShowFormat.table,
-    svg: SvgOpt = None,
-    html: HtmlOpt = None,
+    svg: Annotated[
+        str | None,
+        typer.Option(
+            "--svg", metavar="FILE", help="Also draw the lifecycle poster as SVG ('-': stdout)."
+        ),
+    ] = None,
+    html: Annotated[
+        str | None,
+        typer.Option(
+            "--html", metavar="FILE", help="Also save the poster as a page to print ('-': stdout)."
+        ),
+    ] = None,
+    title: Annotated[
+        str, typer.Option(help="The poster's title: the name of your lifecycle.")
+    ] = "Customer lifecycle",
 ) -> None:
     """Draw the lifecycle: stages in order with teams and SLAs, rules as arrows, playbooks.
 
+    --svg and --html draw it as a poster to print at A3: stage boxes coloured by team with
+    their SLA, the rules' arrows, the moves made by hand dashed, each team's role at each
+    stage, a legend.
     Example: clm model show --team customer-success --svg lifecycle.svg
     """
     env = ctx.obj
     from clm.domain.model_file import as_json, read_model
 
-    check_pictures(fmt.value, svg, html)
+    _check_posters(fmt.value, svg, html, title)
     with env.database().read() as conn:
         model = read_model(conn)
         if team is not None:  # any team clm knows: of a stage, a member or a policy
             from clm.domain.ownership import get_team
 
             team = get_team(conn, team)
+        if fmt is ShowFormat.table:
+            from clm.domain.lifecycle_map import lifecycle_map
+
+            drawn_map = lifecycle_map(conn, model)
     if fmt is ShowFormat.json:
         import json
 
@@ -151,9 +168,37 @@ def show(
     elif fmt is ShowFormat.mermaid:
         env.stdout.write(_mermaid(model, team))
     else:
-        drawing = _drawing(model, team)
-        _print(env, drawing)
-        save_pictures(env, drawing, svg, html, "clm model show", "the drawing")
+        if "-" not in (svg, html):
+            _print(env, [*_drawing(model, team), *_team_roles(drawn_map, team)])
+        if svg or html:
+            _save_posters(env, drawn_map, svg, html, title, team)
+
+
+def _check_posters(fmt: str, svg: str | None, html: str | None, title: str) -> None:
+    from clm.errors import Invalid
+
+    if svg == html == "-":
+        raise Invalid("--svg - and --html - both write to standard output: give one a file")
+    if not title.strip():
+        raise Invalid("the poster needs a title: give --title some text")
+    check_pictures(fmt, None if svg == "-" else svg, None if html == "-" else html)
+    if fmt != "table" and "-" in (svg, html):
+        raise Invalid(f"--svg and --html draw the poster: leave out --format {fmt}")
+
+
+def _save_posters(env: Env, drawn_map, svg: str | None, html: str | None, title, team) -> None:
+    """Write the poster as SVG and/or HTML, to files or ('-') standard output."""
+    from clm.render.poster import poster_html, poster_svg
+
+    for file, draw in ((svg, poster_svg), (html, poster_html)):
+        if file is None:
+            continue
+        text = draw(drawn_map, title.strip(), env.today, team)
+        if file == "-":
+            env.stdout.write(text)
+        else:
+            write_new_file(env, file, text)
+            say(env, f"Saved the poster to {file}.")
 
 
 # --- files ---------------------------------------------------------------------------------
@@ -231,6 +276,39 @@ def _drawing(model: dict, team: str | None) -> list:
         for b in model["playbooks"]
     ]
     drawing += [Text(), Text("Playbooks", style="bold"), table(PLAYBOOKS, books)]
+    return drawing
+
+
+def _team_roles(drawn_map, team: str | None) -> list:
+    """Each team's role at each stage, as the poster's bands show them (only `team`'s with
+    --team): `owns lead, prospect`, `receives  onboarding ◀ marketing, sales`, `hands off
+    renewal ▶ customer-success`, `collaborates onboarding: Product delivery`."""
+    from rich.text import Text
+
+    from clm.domain.lifecycle_map import COLLABORATES, HANDS_OFF, OWNS, RECEIVES
+
+    marks = {RECEIVES: " ◀ ", HANDS_OFF: " ▶ ", COLLABORATES: ": "}
+    styles = {OWNS: "bold", RECEIVES: "green", HANDS_OFF: "yellow", COLLABORATES: "cyan"}
+    drawing = [Text(), Text("Teams", style="bold")]
+    for name in drawn_map.teams if team is None else [team]:
+        drawing.append(Text(f"  {visible(name)}", style="bold"))
+        lines = len(drawing)
+        for kind in (OWNS, RECEIVES, HANDS_OFF, COLLABORATES):
+            found: dict[str, list[str]] = {}
+            for stage in drawn_map.stages:
+                for role in drawn_map.roles.get((name, stage["key"]), []):
+                    if role.kind == kind:
+                        found.setdefault(stage["key"], []).append(role.detail)
+            if not found:
+                continue
+            line = Text("    ")
+            line.append(f"{kind:<13}", style=styles[kind])
+            parts = [key + (marks[kind] + ", ".join(d) if kind != OWNS else "")
+                     for key, d in found.items()]  # fmt: skip
+            line.append(visible((", " if kind == OWNS else "; ").join(parts)))
+            drawing.append(line)
+        if len(drawing) == lines:
+            drawing.append(Text("    (no stage, no move, no milestone)", style="dim"))
     return drawing
 
 

@@ -615,6 +615,79 @@ def _notifications(conn: Connection) -> None:
     ).create(conn)
 
 
+# The default model's lifecycle phases as books made before phases existed hold them: open
+# milestone items anchored on the start. Spelled out here (not read from clm.lifecycle) so the
+# migration stays what it was released as.
+OLD_PHASE_TITLES = ("Introduction", "Adoption", "Retention")
+
+
+def _phase_items(conn: Connection) -> None:
+    """Old books' lifecycle phases become phase items: a playbook's start-anchored, one-off
+    milestone items titled as the default model's phases turn into `phase` items, and the open
+    milestones those items made (untouched since: not pinned, no live task under them) are
+    removed, their reminders settled. Phases are computed from the item from now on (see
+    clm.domain.phases), so a customer shows them as passed or ahead, never overdue. The user's
+    own milestones (added by hand, another title, or worked on) are left as they are."""
+    now = datetime.now(UTC)
+    md = MetaData()
+    playbooks = Table(
+        "playbooks", md, Column("id", Integer), Column("name", String),
+        Column("deleted_at", DateTime),
+    )  # fmt: skip
+    items = Table(
+        "playbook_items", md, Column("playbook_id", Integer), Column("kind", String),
+        Column("title", String), Column("anchor", String), Column("every", String),
+        Column("remind", String), Column("deleted_at", DateTime), Column("updated_at", DateTime),
+    )  # fmt: skip
+    milestones = Table(
+        "milestones", md, Column("id", Integer), Column("title", String),
+        Column("status", String), Column("pinned", Boolean), Column("source", String),
+        Column("deleted_at", DateTime), Column("updated_at", DateTime),
+    )  # fmt: skip
+    tasks = Table(
+        "tasks", md, Column("milestone_id", Integer), Column("deleted_at", DateTime)
+    )  # fmt: skip
+    reminders = Table(
+        "milestone_reminders", md, Column("milestone_id", Integer), Column("pending", Boolean)
+    )  # fmt: skip
+    phase_like = (
+        (items.c.kind == "milestone")
+        & (items.c.anchor == "start")
+        & items.c.every.is_(None)
+        & items.c.title.in_(OLD_PHASE_TITLES)
+        & items.c.deleted_at.is_(None)
+    )
+    made_by_phase_item = (
+        select(items.c.title)
+        .join(playbooks, playbooks.c.id == items.c.playbook_id)
+        .where(
+            phase_like,
+            playbooks.c.deleted_at.is_(None),
+            items.c.title == milestones.c.title,
+            milestones.c.source == "playbook:" + playbooks.c.name,
+        )
+        .exists()
+    )
+    worked_on = (
+        select(tasks.c.milestone_id)
+        .where(tasks.c.milestone_id == milestones.c.id, tasks.c.deleted_at.is_(None))
+        .exists()
+    )
+    untouched_phase = (
+        (milestones.c.status == "open")
+        & milestones.c.deleted_at.is_(None)
+        & ~milestones.c.pinned
+        & made_by_phase_item
+        & ~worked_on
+    )
+    removed = select(milestones.c.id).where(untouched_phase)
+    conn.execute(
+        update(reminders).where(reminders.c.milestone_id.in_(removed)).values(pending=False)
+    )
+    conn.execute(update(milestones).where(untouched_phase).values(deleted_at=now, updated_at=now))
+    conn.execute(update(items).where(phase_like).values(kind="phase", remind="", updated_at=now))
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0001_initial", _initial),
     ("0002_milestones_tasks_ctas_playbooks", _milestones_tasks_ctas_playbooks),
@@ -625,5 +698,6 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0007_holiday_tombstones", _holiday_tombstones),
     ("0008_ownership_policy", _ownership_policy),
     ("0009_notifications", _notifications),
+    ("0011_phase_items", _phase_items),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -319,12 +319,26 @@ def test_show_json_is_one_object(clm):
     }  # fmt: skip
 
 
-def test_show_svg_saves_the_drawing_and_never_overwrites(clm, tmp_path):
+def texts(svg: str) -> list[str]:
+    """The words a poster shows, one per <text> element, as a viewer reads them."""
+    from xml.etree import ElementTree
+
+    root = ElementTree.fromstring(svg)  # well-formed, or this raises
+    return ["".join(t.itertext()) for t in root.iter("{http://www.w3.org/2000/svg}text")]
+
+
+def follows(shown: list[str], *lines: str) -> bool:
+    """Whether `lines` are shown one after the other (a band's cell, line by line)."""
+    return any(shown[i : i + len(lines)] == list(lines) for i in range(len(shown)))
+
+
+def test_show_svg_saves_the_poster_and_never_overwrites(clm, tmp_path):
     result = clm("model", "show", "--team", "sales", "--svg", "lifecycle.svg")
-    assert "──qualify" in result.stdout
-    assert result.stderr == "Saved the drawing to lifecycle.svg.\n"
+    assert "──qualify" in result.stdout  # the terminal drawing, as without --svg
+    assert result.stderr == "Saved the poster to lifecycle.svg.\n"
     svg = (tmp_path / "lifecycle.svg").read_text()
-    assert svg.startswith("<svg") and "qualify" in svg
+    assert svg.startswith('<?xml version="1.0" encoding="UTF-8"?>\n<svg ')
+    assert "◀ this team" in texts(svg)  # the sales band stands out
     assert clm.error("model", "show", "--svg", "lifecycle.svg") == (
         "Error: 'lifecycle.svg' already exists: choose another name or remove it"
     )
@@ -335,8 +349,142 @@ def test_show_svg_saves_the_drawing_and_never_overwrites(clm, tmp_path):
     assert not (tmp_path / "other.svg").exists()
 
 
+def test_the_poster_draws_stages_rules_moves_by_hand_and_teams(clm):
+    result = clm("model", "show", "--svg", "-")
+    assert result.stderr == ""
+    svg = result.stdout
+    shown = texts(svg)
+    assert shown[:2] == [
+        "Customer lifecycle",
+        "8 stages · new customers enter at Onboarding · as of 2026-11-23",
+    ]
+    for i, name in enumerate(("Lead", "Prospect", "Onboarding", "Launched", "Adopting",
+                              "Renewal", "Will churn", "Churned"), start=1):  # fmt: skip
+        assert f"{i}. {name}" in shown
+    assert [t for t in shown if "SLA " in t][:3] == ["SLA 30 days", "SLA 60 days", "SLA 90 days"]
+    assert "▶ entry stage" in shown and "terminal" in shown
+    # Each rule labelled once, with its conditions; back to the previous stage says so.
+    assert "qualify  lead_score >= 50" in shown
+    assert "renewal-due  days_to_renewal <= 90" in shown
+    assert "at-risk  health < 40  + CTA risk:health below 40" in shown
+    assert (
+        "recovered  health >= 70 for 14d → back to the stage it came from"
+        "  + CTA lifecycle:health recovered, confirm the save"
+    ) in shown
+    # The moves made by hand, dashed, as is the way back.
+    assert "win  deal won: the contract starts" in shown
+    assert "churn  with a churn reason" in shown
+    assert "renew  customer renew: the next term → back to the stage it came from" in shown
+    assert "win back  a new contract starts" in shown
+    assert svg.count('stroke="#a04000" stroke-width="2.2" stroke-dasharray="9 6"') > 4
+    # A band per team: what it owns, receives and hands off.
+    for team_name in ("marketing", "sales", "customer-success", "account-management"):
+        assert team_name in shown
+    assert shown.count("owns the customers") == 7
+    # marketing at lead: qualify and win hand off; sales at prospect: receives, hands off.
+    assert follows(
+        shown, "marketing", "owns the customers", "hands off to", "customer-success, sales"
+    )
+    assert follows(shown, "sales", "owns the customers", "receives from marketing", "hands off to")
+    assert "Legend" in shown and "Drawn by clm model show on 2026-11-23." in shown
+    assert clm("model", "show", "--svg", "-").stdout == svg  # the same bytes every time
+
+
+def test_the_poster_shows_inserted_stages_terminal_stages_and_collaborators(clm):
+    clm("stage", "add", "expansion", "--after", "adopting", "--team", "account-management",
+        "--expected-days", "45")  # fmt: skip
+    clm("stage", "add", "lost", "--name", "Lost deal", "--after", "prospect", "--terminal")
+    clm("user", "add", "dana", "--team", "delivery")
+    clm("customer", "add", "Acme Corp", "--owner", "dana")
+    [delivery] = [m for m in clm.json("milestone", "list") if m["title"] == "Product delivery"]
+    clm("milestone", "edit", str(delivery["id"]), "--collaborator", "dana")
+    shown = texts(clm("model", "show", "--svg", "-", "--title", "Acme & Co lifecycle").stdout)
+    assert shown[:2] == [
+        "Acme & Co lifecycle",
+        "10 stages · new customers enter at Onboarding · as of 2026-11-23",
+    ]
+    assert "3. Lost deal" in shown and "7. Expansion" in shown
+    # No rule spans the inserted stage (nothing extended them): the poster says so.
+    assert shown.count("⚠ no move leads here") == 1
+    delivery_band = shown.index("delivery")
+    assert shown[delivery_band + 1 : delivery_band + 3] == ["collaborates on Product", "delivery"]
+
+
+def test_the_poster_page_prints_on_a3(clm, tmp_path):
+    page = clm("model", "show", "--html", "-").stdout
+    assert page.startswith("<!DOCTYPE html>") and "@page { size: A3 landscape;" in page
+    assert page.count("<svg ") == 1 and "<?xml" not in page
+    assert page == clm("model", "show", "--html", "-").stdout
+    clm("model", "show", "--html", "poster.html", "--svg", "poster.svg")
+    assert (tmp_path / "poster.html").read_text() == page
+    assert clm.error("model", "show", "--svg", "-", "--html", "-") == (
+        "Error: --svg - and --html - both write to standard output: give one a file"
+    )
+    assert clm.error("model", "show", "--svg", "-", "--format", "json") == (
+        "Error: --svg and --html draw the poster: leave out --format json"
+    )
+    assert clm.error("model", "show", "--svg", "-", "--title", " ") == (
+        "Error: the poster needs a title: give --title some text"
+    )
+
+
+def test_the_poster_never_reads_user_text_as_markup(clm):
+    clm("stage", "edit", "lead", "--name", "<b>Lead</b> & \x1b]52;c;x\x07")
+    svg = clm("model", "show", "--svg", "-").stdout
+    assert "1. <b>Lead</b> & \\x1b]5…" in texts(svg)  # shown, cut to fit its box
+    assert "<b>" not in svg and "\x1b" not in svg
+
+
+def test_the_poster_page_renders_in_chromium(clm, tmp_path):
+    import os
+
+    import pytest
+
+    from tests.browser import chromium, visit
+
+    if chromium() is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI needs chromium to check the poster (see .ci/run)")
+        pytest.skip("chromium is not installed: apt-get install chromium")
+    clm("model", "show", "--html", "poster.html")
+    seen = visit((tmp_path / "poster.html").as_uri(), width=1900, height=1400)
+    assert seen.console == [] and seen.errors == []
+    assert seen.requests == [(tmp_path / "poster.html").as_uri()]  # nothing from a network
+    lines = seen.text.splitlines()
+    for i, name in enumerate(("Lead", "Prospect", "Onboarding", "Launched", "Adopting",
+                              "Renewal", "Will churn", "Churned"), start=1):  # fmt: skip
+        assert f"{i}. {name}" in lines
+    assert "Customer lifecycle" in lines and "Legend" in lines
+
+
 def test_show_never_reads_user_text_as_markup(clm):
     clm("stage", "edit", "lead", "--name", "[bold]Lead[/] \x1b]52;c;x\x07")
     out = clm("model", "show").stdout
     assert "[bold]Lead[/] \\x1b]52;c;x\\x07" in out
     assert "\x1b" not in out
+
+
+def test_show_lists_each_team_role_as_the_poster_does(clm):
+    clm("user", "add", "dana", "--team", "delivery")
+    clm("user", "add", "zed", "--team", "support")
+    clm("customer", "add", "Acme Corp", "--owner", "dana")
+    [delivery] = [m for m in clm.json("milestone", "list") if m["title"] == "Product delivery"]
+    clm("milestone", "edit", str(delivery["id"]), "--collaborator", "dana")
+    out = clm("model", "show").stdout
+    teams = out[out.index("\nTeams\n") :]
+    assert (
+        "  sales\n"
+        "    owns         prospect\n"
+        "    receives     prospect ◀ marketing\n"
+        "    hands off    prospect ▶ customer-success\n"
+    ) in teams
+    assert "    owns         onboarding, launched, adopting, will-churn\n" in teams
+    assert "  delivery\n    collaborates onboarding: Product delivery\n" in teams
+    assert "  support\n    (no stage, no move, no milestone)\n" in teams
+    only = clm("model", "show", "--team", "sales").stdout
+    assert only[only.index("\nTeams\n") :] == "\nTeams\n" + (  # only the sales team
+        "  sales\n"
+        "    owns         prospect\n"
+        "    receives     prospect ◀ marketing\n"
+        "    hands off    prospect ▶ customer-success\n"
+    )

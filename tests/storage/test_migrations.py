@@ -167,3 +167,51 @@ def test_the_newest_schema_has_a_fixture():
     from clm.storage.migrations import MIGRATIONS
 
     assert FIXTURES[-1].stem == f"schema-{MIGRATIONS[-1][0]}"
+
+
+# Rows of an old book beside the 0009 fixture's playbook-made phase milestones (Introduction,
+# Adoption, Retention of acme-corp): Retention pinned by its owner, an "Adoption" milestone of
+# the user's own, and a reminder due on each Adoption.
+OWN_MILESTONES = """
+UPDATE milestones SET pinned = 1 WHERE title = 'Retention';
+INSERT INTO milestones VALUES(9,'0d3e5f1a-7b2c-4d8e-9f60-a1b2c3d4e5f6','2026-11-23 13:42:00',
+  '2026-11-23 13:42:00',NULL,'{"*": "1795441272290-0000-f7767a46"}',1,'Adoption','2026-12-15',
+  'open',NULL,'0d3e5f1a-7b2c-4d8e-9f60-a1b2c3d4e5f6',0,'2026-12-15',0,NULL,NULL,NULL);
+INSERT INTO milestone_reminders VALUES(2,'1w','2026-11-24',1);
+INSERT INTO milestone_reminders VALUES(9,'1w','2026-11-24',1);
+COMMIT;
+"""
+
+
+def test_old_phase_milestones_become_phases(clm, tmp_path, new_db):
+    fixture = tmp_path / "schema-0009-with-own-milestones.sql"
+    dump = (FIXTURES[0].parent / "schema-0009_notifications.sql").read_text()
+    fixture.write_text(dump.replace("COMMIT;", OWN_MILESTONES.strip(), 1))
+    old = old_database(fixture, tmp_path, new_db)
+
+    shown = clm.json("--db", old, "customer", "show", "acme-corp")
+    assert shown["phases"] == [
+        {"title": "Introduction", "on": "2026-10-01", "status": "passed"},
+        {"title": "Adoption", "on": "2026-12-01", "status": "ahead"},
+        {"title": "Retention", "on": "2027-09-01", "status": "ahead"},
+    ]
+    # The phases made by the playbook are gone from the work; the pinned one and the user's
+    # own Adoption stay, as do the Renewal series and the onboarding milestones.
+    left = [(m["title"], m["due"]) for m in shown["milestones"]]
+    assert ("Introduction", "2026-10-01") not in left
+    assert ("Adoption", "2026-12-01") not in left
+    assert {("Retention", "2027-09-01"), ("Adoption", "2026-12-15")} <= set(left)
+    assert ("Renewal", "2027-09-01") in left and ("Product delivery", "2026-09-15") in left
+    overdue = clm.json("--db", old, "milestone", "list", "--overdue")
+    assert "Introduction" not in [m["title"] for m in overdue]
+
+    items = clm.json("--db", old, "playbook", "show", "lifecycle")["items"]
+    assert [(i["kind"], i["title"], i["remind"]) for i in items] == [
+        ("phase", "Introduction", []),
+        ("phase", "Adoption", []),
+        ("phase", "Retention", []),
+        ("milestone", "Renewal", ["2m"]),
+    ]
+    # The removed Adoption's reminder never fires; the user's own does.
+    tick = clm.json("--db", old, "tick", "--today", "2026-11-24", "--dry-run")
+    assert [(r["milestone"], r["title"]) for r in tick["reminders"]] == [(9, "Adoption")]
