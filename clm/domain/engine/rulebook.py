@@ -106,6 +106,78 @@ def add_rule(
     return next(r for r in list_rules(conn) if r["name"] == name)
 
 
+def edit_rule(
+    conn: Connection,
+    name: str,
+    from_stages: Iterable[str] | None = None,
+    add_from: Iterable[str] = (),
+    remove_from: Iterable[str] = (),
+    when: Iterable[str] | None = None,
+    add_when: Iterable[str] = (),
+    remove_when: Iterable[str] = (),
+    to: str | None = None,
+    cta: str | None = None,
+    playbook: str | None = None,
+    clear: Iterable[str] = (),
+) -> tuple[dict, list[str]]:
+    """Change a rule in place (its name, position and firings stay): its from-stages (all of
+    them, or some added or removed), conditions (likewise), target stage, CTA and playbook;
+    `clear` names the actions to drop (`to`, `cta`, `playbook`). The rule as it ends up is
+    checked as `add_rule` checks a new one, every problem at once. The rule and what changed."""
+    row = get_rule(conn, name)
+    rule = _rule_dict(row)
+    stages = [s.strip().lower() for s in (rule["from"] if from_stages is None else from_stages)]
+    stages += [s.strip().lower() for s in add_from if s.strip().lower() not in stages]
+    problems = [
+        Problem("", f"--remove-from {key}: rule '{row.name}' does not apply in {key}")
+        for key in remove_from
+        if key.strip().lower() not in stages
+    ]
+    stages = [s for s in stages if s not in {k.strip().lower() for k in remove_from}]
+    conditions = list(rule["when"] if when is None else when)
+    for text in add_when:
+        conditions.append(text)
+    for text in remove_when:
+        kept = [c for c in conditions if not _same_condition(c, text)]
+        if len(kept) == len(conditions):
+            has = ", ".join(conditions)
+            problems.append(
+                Problem("", f"--remove-when '{text}': rule '{row.name}' has no such condition "
+                            f"(it has: {has})")
+            )  # fmt: skip
+        conditions = kept
+    actions = {"to": rule["to"], "cta": rule["cta"], "playbook": rule["playbook"]}
+    for action, value in (("to", to), ("cta", cta), ("playbook", playbook)):
+        if action in clear and value is not None:
+            problems.append(Problem("", f"--{action} and --no-{action} contradict each other"))
+        actions[action] = (
+            None if action in clear else value if value is not None else actions[action]
+        )
+    problems += rule_problems(conn, row.name, stages, actions["to"], conditions, actions["cta"],
+                              actions["playbook"])  # fmt: skip
+    if problems:
+        raise Invalid("; ".join(listed(problems)))
+    changes = {
+        "from_stages": ";".join(stages),
+        "to_stage": actions["to"].strip().lower() if actions["to"] else None,
+        "conditions": json.dumps([str(parse_condition(text)) for text in conditions]),
+        "cta": actions["cta"].strip() if actions["cta"] else None,
+        "playbook": actions["playbook"],
+    }
+    changes = {field: value for field, value in changes.items() if getattr(row, field) != value}
+    update_row(conn, rules, row, changes)
+    shown = {"from_stages": "from", "to_stage": "to", "conditions": "when"}
+    return _rule_dict(get_rule(conn, row.name)), [shown.get(f, f) for f in changes]
+
+
+def _same_condition(written: str, text: str) -> bool:
+    """Whether a stored condition is the one `text` writes (as parsed: spacing aside)."""
+    try:
+        return str(parse_condition(written)) == str(parse_condition(text))
+    except Invalid:
+        return written.strip() == text.strip()
+
+
 def install_rules(conn: Connection, specs: Iterable[RuleSpec]) -> None:
     for spec in specs:
         add_rule(conn, spec.name, spec.from_stages, spec.when, spec.to, spec.cta, spec.playbook)
