@@ -4,6 +4,7 @@ the tick tries them."""
 import json
 import re
 from collections.abc import Iterable, Iterator
+from typing import NamedTuple
 
 from sqlalchemy import Connection, func, select
 
@@ -223,6 +224,36 @@ def rules_using(conn: Connection, stage: str) -> list[str]:
         for row in conn.execute(select(rules).where(rules.c.deleted_at.is_(None)))
         if stage in row.from_stages.split(";") or row.to_stage == stage
     ]
+
+
+class StageAdded(NamedTuple):
+    """A stage inserted, the rules that apply on both sides of it (`spanning`: a customer in it
+    would escape them) and those that move customers across it (`passing`: they skip it)."""
+
+    stage: dict
+    spanning: list[str]
+    passing: list[str]
+
+
+def add_stage(conn: Connection, inherit_rules: bool = False, **fields) -> StageAdded:
+    """Insert a stage (see clm.domain.stages.add_stage) and find the rules around the gap it
+    opens; with `inherit_rules` the spanning ones apply in it too (listed in lifecycle order)."""
+    from clm.domain.stages import add_stage as add_stage_row
+    from clm.domain.stages import live_stages
+
+    stage = add_stage_row(conn, **fields)
+    keys = [row.key for row in live_stages(conn)]
+    at = keys.index(stage["key"])
+    if stage["terminal"] or at == 0 or at == len(keys) - 1:
+        return StageAdded(stage, [], [])
+    before, after = keys[at - 1], keys[at + 1]
+    rulebook = list(list_rules(conn))
+    spanning = [rule for rule in rulebook if {before, after} <= set(rule["from"])]
+    passing = [r["name"] for r in rulebook if before in r["from"] and r["to"] == after]
+    for rule in spanning if inherit_rules else ():
+        wanted = set(rule["from"]) | {stage["key"]}
+        edit_rule(conn, rule["name"], from_stages=[key for key in keys if key in wanted])
+    return StageAdded(stage, [rule["name"] for rule in spanning], passing)
 
 
 def remove_stage(conn: Connection, key: str, force: bool = False) -> list[str]:
