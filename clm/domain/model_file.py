@@ -39,6 +39,10 @@ rules are tried by the tick in the order they come, and a playbook's items run i
     every = "1y"                      # optional, milestones: recurrence
     milestone = "Product delivery"    # optional, tasks: the milestone item above it to go under
 
+    [[teams]]
+    name = "customer-success"
+    assign = "round-robin"            # default-owner, round-robin or least-loaded
+
     [[holidays]]
     day = 2026-12-25
     name = "Christmas"                # optional
@@ -73,7 +77,8 @@ ITEM_FIELDS = ("kind", "title", "anchor", "offset", "remind", "every", "mileston
 ITEM_KINDS = ("task", "milestone", "phase")
 HEADER = (
     "# The lifecycle model of clm: stages in order, rules in the order the tick tries them,\n"
-    "# playbooks, holidays. Edit it, then: clm model apply FILE --dry-run\n\n"
+    "# playbooks, teams' assignment policies, holidays. Edit it, then: clm model apply FILE "
+    "--dry-run\n\n"
 )
 
 
@@ -96,6 +101,7 @@ def read_model(conn: Connection) -> dict:
         select(playbooks).where(playbooks.c.deleted_at.is_(None)).order_by(playbooks.c.name)
     )
     from clm.domain.churn import churn_reasons
+    from clm.domain.ownership import team_policies
 
     return {
         "entry_stage": entry_stage(conn),
@@ -107,6 +113,7 @@ def read_model(conn: Connection) -> dict:
             | {"items": [{k: i[k] for k in ITEM_FIELDS} for i in playbook_items_of(conn, row.id)]}
             for row in rows
         ],
+        "teams": team_policies(conn),
         "holidays": list(list_holidays(conn)),
     }
 
@@ -124,6 +131,7 @@ def as_json(model: dict) -> dict:
         ],
         "rules": model["rules"],
         "playbooks": model["playbooks"],
+        "teams": model["teams"],
     }
 
 
@@ -145,6 +153,7 @@ def to_toml(model: dict) -> str:
             | {"items": [_set(item) for item in book["items"]]}
             for book in model["playbooks"]
         ],
+        "teams": model["teams"],
         "holidays": [_set(holiday) for holiday in model["holidays"]],
     }
     return HEADER + tomli_w.dumps({key: value for key, value in document.items() if value != []})
@@ -288,7 +297,8 @@ ITEM_TABLE = {
     "milestone": (str, None),
 }
 HOLIDAY_TABLE = {"day": (date, REQUIRED), "name": (str, None)}
-TOP_LEVEL = ("entry_stage", "churn_reasons", "stages", "rules", "playbooks", "holidays")
+TEAM_TABLE = {"name": (str, REQUIRED), "assign": (str, "default-owner")}
+TOP_LEVEL = ("entry_stage", "churn_reasons", "stages", "rules", "playbooks", "teams", "holidays")
 
 
 def check_document(document: dict) -> Checked:
@@ -311,12 +321,14 @@ def check_document(document: dict) -> Checked:
     places: list[str] = []
     rule_list = _check_rules(_array(document, "rules", problems), places, problems)
     holiday_list = _check_holidays(_array(document, "holidays", problems), problems)
+    team_list = _check_teams(_array(document, "teams", problems), problems)
     model = {
         "entry_stage": entry.strip().lower() if isinstance(entry, str) else None,
         "churn_reasons": _check_churn_reasons(document, problems),
         "stages": stage_list,
         "rules": rule_list,
         "playbooks": books,
+        "teams": team_list,
         "holidays": holiday_list,
     }
     return Checked(model, problems, places)
@@ -487,6 +499,24 @@ def _check_holidays(tables: list, problems: list[Problem]) -> list[dict]:
     return sorted(found, key=lambda h: h["day"])
 
 
+def _check_teams(tables: list, problems: list[Problem]) -> list[dict]:
+    """The teams' assignment policies (a team may have members and no stage: it need not be
+    one of the file's stages' teams), by name."""
+    from clm.domain.ownership import check_policy
+
+    found, seen = [], {}
+    for i, table in enumerate(tables):
+        place = f"teams[{i}]"
+        team = _take(table, place, TEAM_TABLE, problems)
+        if team is None:
+            continue
+        name = _checking(problems, f"{place}.name", check_handle, team["name"], "team")
+        assign = _checking(problems, f"{place}.assign", check_policy, team["assign"])
+        if name and assign and _unique(name, "team", seen, place, problems):
+            found.append({"name": name, "assign": assign})
+    return sorted(found, key=lambda team: team["name"])
+
+
 # --- the difference ------------------------------------------------------------------------
 
 
@@ -562,6 +592,7 @@ def model_changes(old: dict, new: dict) -> list[dict]:
     changes += _compare("rule", "name", old["rules"], new["rules"], RULE_FIELDS[1:], True)
     fields = (*PLAYBOOK_FIELDS[1:], "items")
     changes += _compare("playbook", "name", _items_as_text(old), _items_as_text(new), fields)
+    changes += _compare("team", "name", old["teams"], new["teams"], ("assign",))
     changes += _compare("holiday", "day", _days_as_text(old), _days_as_text(new), ("name",))
     return changes
 
@@ -618,8 +649,11 @@ def apply_model(conn: Connection, document: dict) -> list[dict]:
     if current["holidays"] != model["holidays"]:
         set_holidays(conn, model["holidays"])
     from clm.domain.churn import set_churn_reasons
+    from clm.domain.ownership import set_policies
 
     set_churn_reasons(conn, model["churn_reasons"])
+    if current["teams"] != model["teams"]:
+        set_policies(conn, model["teams"])
     if get_meta(conn, "entry_stage") != model["entry_stage"]:
         set_meta(conn, "entry_stage", model["entry_stage"])
     return model_changes(current, model)

@@ -187,7 +187,8 @@ def test_apply_lists_every_problem_with_its_place_and_changes_nothing(clm, db_pa
     lines = [line.removeprefix(f"{path}: ") for line in result.stderr.splitlines()]
     assert lines[-1] == "Error: 21 problems in the model; nothing changed"
     expected = [
-        "colour: unknown key: use entry_stage, churn_reasons, stages, rules, playbooks, holidays",
+        "colour: unknown key: use entry_stage, churn_reasons, stages, rules, playbooks, teams, "
+        "holidays",
         "entry_stage: no stage 'onbaording' in the file; did you mean 'onboarding'?",
         "stages: the file removes stage 'launched' but 1 customer is in it: keep it, "
         "or move them first",
@@ -306,7 +307,7 @@ def test_show_mermaid_has_a_node_per_stage_and_an_edge_per_rule(clm):
 
 def test_show_json_is_one_object(clm):
     model = clm.json("model", "show")
-    assert list(model) == ["entry_stage", "churn_reasons", "stages", "rules", "playbooks"]
+    assert list(model) == ["entry_stage", "churn_reasons", "stages", "rules", "playbooks", "teams"]
     assert model["entry_stage"] == "onboarding"
     assert list(model["stages"][0]) == STAGE_KEYS
     assert model["stages"] == clm.json("stage", "list")
