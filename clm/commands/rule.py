@@ -17,6 +17,7 @@ COLUMNS = (
     Col("cta", "CTA"),
     Col("playbook"),
     Col("enabled"),
+    Col("churn_reason", "churn reason", drop=1),
 )
 EXPLAIN = (
     Col("rule"),
@@ -27,6 +28,13 @@ EXPLAIN = (
     Col("verdict"),
 )
 RuleName = Annotated[str, typer.Argument(help="The rule's name.")]
+ChurnReason = Annotated[
+    str | None,
+    typer.Option(
+        metavar="REASON",
+        help="Into a terminal stage: the churn reason its moves record (see model export).",
+    ),
+]
 
 
 @app.command("list")
@@ -63,6 +71,7 @@ def add(
     ] = None,
     playbook: Annotated[str | None, typer.Option(help="Run this playbook.")] = None,
     disabled: Annotated[bool, typer.Option("--disabled", help="Add it disabled.")] = False,
+    churn_reason: ChurnReason = None,
 ) -> None:
     """Add a rule; every problem with it is reported at once.
 
@@ -73,7 +82,7 @@ def add(
 
     stages = _keys([from_])
     with env.database().write() as conn:
-        rule = add_rule(conn, name, stages, when, to, cta, playbook, enabled=not disabled)
+        rule = add_rule(conn, name, stages, when, to, cta, playbook, not disabled, churn_reason)
     say(env, f"Added rule {rule['name']}. Preview it: clm tick --dry-run --until +30d")
     print_handle(env, rule["name"])
 
@@ -106,6 +115,7 @@ def edit(
     no_cta: Annotated[bool, typer.Option("--no-cta", help="Open no CTA.")] = False,
     playbook: Annotated[str | None, typer.Option(help="Run this playbook.")] = None,
     no_playbook: Annotated[bool, typer.Option("--no-playbook", help="Run no playbook.")] = False,
+    churn_reason: ChurnReason = None,
 ) -> None:
     """Change a rule's stages, conditions and actions in place, checked as rule add checks.
 
@@ -118,14 +128,15 @@ def edit(
 
     cleared = [what for what, flag in (("to", no_to), ("cta", no_cta), ("playbook", no_playbook))
                if flag]  # fmt: skip
-    wanted = (from_, add_from, remove_from, when, add_when, remove_when, to, cta, playbook)
+    wanted = (from_, add_from, remove_from, when, add_when, remove_when, to, cta, playbook,
+              churn_reason)  # fmt: skip
     if not cleared and all(value is None for value in wanted):
         raise Invalid(f"nothing to change: give rule edit {name} an option (see --help)")
     stages = None if from_ is None else _keys([from_])
     with env.database().write() as conn:
         rule, changed = edit_rule(
             conn, name, stages, _keys(add_from), _keys(remove_from), when, add_when or (),
-            remove_when or (), to, cta, playbook, cleared,
+            remove_when or (), to, cta, playbook, cleared, churn_reason,
         )  # fmt: skip
     if not changed:
         say(env, f"No change to rule {rule['name']}.")

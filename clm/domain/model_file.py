@@ -24,6 +24,7 @@ rules are tried by the tick in the order they come, and a playbook's items run i
     cta = "risk:health below 40"      # optional: TYPE:REASON of a CTA to open
     playbook = "save"                 # optional: run with the CTA, or alone
     enabled = true
+    churn_reason = "budget"           # a rule into a terminal stage: what its moves record
 
     [[playbooks]]
     name = "onboarding"
@@ -71,7 +72,7 @@ from clm.errors import ClmError, Invalid, Problem, Problems, did_you_mean
 from clm.storage.tables import playbook_items, playbooks, rules, stages
 
 STAGE_FIELDS = ("key", "name", "team", "expected_days", "playbook", "terminal")
-RULE_FIELDS = ("name", "from", "to", "when", "cta", "playbook", "enabled")
+RULE_FIELDS = ("name", "from", "to", "when", "cta", "playbook", "enabled", "churn_reason")
 PLAYBOOK_FIELDS = ("name", "description", "on_start")
 ITEM_FIELDS = ("kind", "title", "anchor", "offset", "remind", "every", "milestone")
 ITEM_KINDS = ("task", "milestone", "phase")
@@ -280,6 +281,7 @@ RULE_TABLE = {
     "cta": (str, None),
     "playbook": (str, None),
     "enabled": (bool, True),
+    "churn_reason": (str, None),
 }
 PLAYBOOK_TABLE = {
     "name": (str, REQUIRED),
@@ -389,6 +391,7 @@ def _check_stages(tables: list, playbook_names: list[str], problems: list[Proble
 
 
 def _check_rules(tables: list, places: list[str], problems: list[Problem]) -> list[dict]:
+    from clm.domain.churn import reason_key
     from clm.domain.engine.conditions import parse_condition
 
     found, seen = [], {}
@@ -404,6 +407,8 @@ def _check_rules(tables: list, places: list[str], problems: list[Problem]) -> li
         rule["to"] = rule["to"].strip().lower() if rule["to"] else rule["to"]
         rule["cta"] = rule["cta"].strip() if rule["cta"] is not None else None
         rule["playbook"] = rule["playbook"].strip().lower() if rule["playbook"] else None
+        if rule["churn_reason"] is not None:
+            rule["churn_reason"] = reason_key(rule["churn_reason"])
         for j, text in enumerate(rule["when"]):
             condition = _checking(problems, f"{place}.when[{j}]", parse_condition, text)
             rule["when"][j] = str(condition) if condition else text
@@ -639,19 +644,21 @@ def apply_model(conn: Connection, document: dict) -> list[dict]:
                     f"{' is' if count == 1 else 's are'} in it: keep it, or move them first",
                 )
             )
-    # The rules are checked against the new stages and playbooks: write those first.
+    # The rules are checked against the new stages, playbooks and churn reasons: write those
+    # first (a problem rolls them back).
+    from clm.domain.churn import set_churn_reasons
+
     _write_stages(conn, model["stages"])
     _write_playbooks(conn, model["playbooks"])
+    set_churn_reasons(conn, model["churn_reasons"])
     problems += _rule_problems(conn, model["rules"], checked.rule_places)
     if problems:
         raise model_problems(sorted(problems, key=_place_order))
     _write_rules(conn, model["rules"])
     if current["holidays"] != model["holidays"]:
         set_holidays(conn, model["holidays"])
-    from clm.domain.churn import set_churn_reasons
     from clm.domain.ownership import set_policies
 
-    set_churn_reasons(conn, model["churn_reasons"])
     if current["teams"] != model["teams"]:
         set_policies(conn, model["teams"])
     if get_meta(conn, "entry_stage") != model["entry_stage"]:
@@ -686,6 +693,7 @@ def _rule_problems(conn: Connection, rule_list: list[dict], places: list[str]) -
             rule["when"],
             rule["cta"],
             rule["playbook"],
+            rule["churn_reason"],
         )
         problems += [
             Problem(place, problem.message) for problem in found if problem.message not in located
@@ -767,6 +775,7 @@ def _write_rules(conn: Connection, rule_list: list[dict]) -> None:
             "cta": rule["cta"],
             "playbook": rule["playbook"],
             "enabled": rule["enabled"],
+            "churn_reason": rule["churn_reason"],
             "position": position,
         }
         row = rows.get(rule["name"])

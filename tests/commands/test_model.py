@@ -8,7 +8,7 @@ import tomli_w
 from tests.conftest import dump
 
 STAGE_KEYS = ["key", "name", "position", "team", "expected_days", "playbook", "terminal"]
-RULE_KEYS = ["name", "from", "to", "when", "cta", "playbook", "enabled"]
+RULE_KEYS = ["name", "from", "to", "when", "cta", "playbook", "enabled", "churn_reason"]
 
 
 def exported(clm) -> dict:
@@ -111,7 +111,7 @@ def test_apply_adds_a_stage_and_a_rule_and_export_gives_back_the_edit(clm, tmp_p
     ]  # fmt: skip
     assert rules[2] == {
         "name": "go-live", "from": ["launched"], "to": "live", "when": ["days_in_stage >= 7"],
-        "cta": None, "playbook": None, "enabled": True,
+        "cta": None, "playbook": None, "enabled": True, "churn_reason": None,
     }  # fmt: skip
     again = exported(clm)
     model["stages"][4] |= {"name": "Live", "terminal": False}

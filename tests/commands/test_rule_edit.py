@@ -30,6 +30,7 @@ def test_edit_changes_stages_conditions_and_actions_in_place(team):
         "cta": "risk:health below 30",
         "playbook": None,
         "enabled": True,
+        "churn_reason": None,
     }
     [row] = [r for r in team.json("explain", "acme") if r["rule"] == "at-risk"]
     assert (row["condition"], row["holds"]) == ("health < 30", False)

@@ -25,9 +25,11 @@ def rule_problems(
     when: Iterable[str],
     cta: str | None,
     playbook: str | None,
+    churn_reason: str | None = None,
 ) -> list[Problem]:
     """Every problem of a rule, each naming what is wrong (empty when it is sound); about the
-    rule as a whole, so without a place."""
+    rule as a whole, so without a place. A rule into a terminal stage needs a churn reason of
+    the model's list (its moves record it), and only such a rule has one."""
     from clm.domain.ctas import TYPES
     from clm.domain.playbooks import get_playbook
     from clm.domain.stages import get_stage
@@ -44,6 +46,7 @@ def rule_problems(
             get_stage(conn, key)
         except ClmError as exc:
             messages.append(str(exc))
+    messages += _churn_reason_problems(conn, to, churn_reason)
     if to and to in from_stages:
         messages.append(f"--to {to} is also a --from stage: the rule would move a customer nowhere")
     conditions = list(when)
@@ -70,6 +73,29 @@ def rule_problems(
     return [Problem("", message) for message in messages]
 
 
+def _churn_reason_problems(conn: Connection, to: str | None, churn_reason: str | None) -> list:
+    from clm.domain.churn import churn_reasons
+    from clm.domain.stages import live_stages
+
+    terminal = {row.key for row in live_stages(conn) if row.terminal}
+    accepted = churn_reasons(conn)
+    if to in terminal and churn_reason is None:
+        return [f"--to {to} churns the customers it moves: name the reason they churn for with "
+                f"--churn-reason, one of {', '.join(accepted)}"]  # fmt: skip
+    if churn_reason is not None and to not in terminal:
+        return [f"--churn-reason {churn_reason}: only a rule that moves customers into a "
+                f"terminal stage ({', '.join(sorted(terminal)) or 'none'}) has one"]  # fmt: skip
+    if churn_reason is not None and churn_reason not in accepted:
+        return [f"invalid --churn-reason '{churn_reason}': use {', '.join(accepted)}"]
+    return []
+
+
+def _reason_key(reason: str | None) -> str | None:
+    from clm.domain.churn import reason_key
+
+    return None if reason is None else reason_key(reason)
+
+
 def add_rule(
     conn: Connection,
     name: str,
@@ -79,14 +105,16 @@ def add_rule(
     cta: str | None = None,
     playbook: str | None = None,
     enabled: bool = True,
+    churn_reason: str | None = None,
 ) -> dict:
     """Add a rule after checking all of it; every problem is reported at once."""
+    churn_reason = _reason_key(churn_reason)
     name, from_stages, when = (
         name.strip().lower(),
         [s.strip().lower() for s in from_stages],
         list(when),
     )
-    problems = rule_problems(conn, name, from_stages, to, when, cta, playbook)
+    problems = rule_problems(conn, name, from_stages, to, when, cta, playbook, churn_reason)
     if conn.scalar(select(rules.c.id).where(rules.c.name == name, rules.c.deleted_at.is_(None))):
         problems.insert(0, Problem("", f"rule '{name}' already exists"))
     if problems:
@@ -102,6 +130,7 @@ def add_rule(
         cta=cta.strip() if cta else None,
         playbook=playbook,
         enabled=enabled,
+        churn_reason=churn_reason,
     )
     conn.execute(rules.insert().values(row))
     return next(r for r in list_rules(conn) if r["name"] == name)
@@ -120,11 +149,13 @@ def edit_rule(
     cta: str | None = None,
     playbook: str | None = None,
     clear: Iterable[str] = (),
+    churn_reason: str | None = None,
 ) -> tuple[dict, list[str]]:
     """Change a rule in place (its name, position and firings stay): its from-stages (all of
     them, or some added or removed), conditions (likewise), target stage, CTA and playbook;
     `clear` names the actions to drop (`to`, `cta`, `playbook`). The rule as it ends up is
-    checked as `add_rule` checks a new one, every problem at once. The rule and what changed."""
+    checked as `add_rule` checks a new one, every problem at once. A rule that no longer churns
+    drops its churn reason. The rule and what changed."""
     row = get_rule(conn, name)
     rule = _rule_dict(row)
     stages = [s.strip().lower() for s in (rule["from"] if from_stages is None else from_stages)]
@@ -154,8 +185,11 @@ def edit_rule(
         actions[action] = (
             None if action in clear else value if value is not None else actions[action]
         )
+    reason = _reason_key(churn_reason)
+    if reason is None and not _churn_reason_problems(conn, actions["to"], rule["churn_reason"]):
+        reason = rule["churn_reason"]
     problems += rule_problems(conn, row.name, stages, actions["to"], conditions, actions["cta"],
-                              actions["playbook"])  # fmt: skip
+                              actions["playbook"], reason)  # fmt: skip
     if problems:
         raise Invalid("; ".join(listed(problems)))
     changes = {
@@ -164,6 +198,7 @@ def edit_rule(
         "conditions": json.dumps([str(parse_condition(text)) for text in conditions]),
         "cta": actions["cta"].strip() if actions["cta"] else None,
         "playbook": actions["playbook"],
+        "churn_reason": reason,
     }
     changes = {field: value for field, value in changes.items() if getattr(row, field) != value}
     update_row(conn, rules, row, changes)
@@ -197,6 +232,7 @@ def _rule_dict(row) -> dict:
         "cta": row.cta,
         "playbook": row.playbook,
         "enabled": row.enabled,
+        "churn_reason": row.churn_reason,
     }
 
 
