@@ -5,7 +5,6 @@ that record them in one UNION, not copied into a table of their own."""
 from datetime import date
 
 from sqlalchemy import Connection, String, case, cast, func, literal, null, select, union_all
-from sqlalchemy.orm import aliased
 
 from clm.domain.phases import customer_phases
 from clm.domain.records import get_customer
@@ -75,7 +74,7 @@ def _entries(customer_id: int):
         milestones.c.customer_id == customer_id, milestones.c.deleted_at.is_(None),
         milestones.c.status == "done", milestones.c.done_on.is_not(None),
     )  # fmt: skip
-    before, after = aliased(users), aliased(users)
+    before, after = users.alias("before_owner"), users.alias("after_owner")
     detail = func.coalesce(": " + owner_changes.c.detail, "")
     owners = (
         select(
