@@ -5,6 +5,8 @@ from clm.domain.engine.conditions import parse_condition  # noqa: F401
 from clm.domain.engine.owner import check_sender  # noqa: F401
 from clm.domain.engine.rulebook import (  # noqa: F401
     add_rule,
+    add_stage,
+    edit_rule,
     get_rule,
     list_rules,
     remove_rule,

@@ -220,6 +220,42 @@ def show(ctx: typer.Context, slug: Slug, fmt: FormatOpt = Format.table) -> None:
     if fmt is Format.json:
         sections += hidden
     render_record(env, title, record, (*COLUMNS, *SHOWN), fmt, sections, page=PAGE)
+    if lists["earlier"] and fmt is Format.table:
+        earlier = lists["earlier"]
+        entries = "entry" if earlier == 1 else "entries"
+        say(env, f"{earlier} earlier timeline {entries}: clm customer timeline {slug}")
+
+
+@app.command("timeline")
+def timeline(
+    ctx: typer.Context,
+    slug: Slug,
+    since: Annotated[
+        str | None, typer.Option(metavar="DATE", help="Only entries on or after DATE.")
+    ] = None,
+    kind: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--kind",
+            help="Only entries of this kind (repeatable): stage, owner, cta, milestone, "
+            "renewal, churn, start, phase, note, call, email, meeting.",
+        ),
+    ] = None,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Show a customer's whole timeline: notes and system events, oldest first.
+
+    Stage and owner changes (who and why), CTAs opened and closed, milestones done and
+    blocked, renewals, churn with its reason, lifecycle phases passed.
+    Example: clm customer timeline acme-corp --since -3m --kind cta
+    """
+    env = ctx.obj
+    from clm.domain.timeline import timeline as customer_timeline
+
+    after = env.date(since, "--since") if since is not None else None
+    with env.database().read() as conn:
+        entries = customer_timeline(conn, env.today, slug, after, tuple(kind or ()))
+    render_rows(env, entries, TIMELINE, fmt, noun="timeline entries")
 
 
 def _stay_bars(stays: list[dict]) -> list:

@@ -164,7 +164,7 @@ def _set_status(env, milestone_id: int, status: str, reason: str | None = None) 
     from clm.domain.milestones import set_status
 
     with env.database().write() as conn:
-        set_status(conn, milestone_id, status, reason)
+        set_status(conn, milestone_id, status, reason, env.today, env.author(conn))
     say(env, f"Milestone {milestone_id} is {status}.")
 
 

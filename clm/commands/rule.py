@@ -17,6 +17,7 @@ COLUMNS = (
     Col("cta", "CTA"),
     Col("playbook"),
     Col("enabled"),
+    Col("churn_reason", "churn reason", drop=1),
 )
 EXPLAIN = (
     Col("rule"),
@@ -27,6 +28,13 @@ EXPLAIN = (
     Col("verdict"),
 )
 RuleName = Annotated[str, typer.Argument(help="The rule's name.")]
+ChurnReason = Annotated[
+    str | None,
+    typer.Option(
+        metavar="REASON",
+        help="Into a terminal stage: the churn reason its moves record (see model export).",
+    ),
+]
 
 
 @app.command("list")
@@ -63,6 +71,7 @@ def add(
     ] = None,
     playbook: Annotated[str | None, typer.Option(help="Run this playbook.")] = None,
     disabled: Annotated[bool, typer.Option("--disabled", help="Add it disabled.")] = False,
+    churn_reason: ChurnReason = None,
 ) -> None:
     """Add a rule; every problem with it is reported at once.
 
@@ -71,11 +80,69 @@ def add(
     env = ctx.obj
     from clm.rules import add_rule
 
-    stages = [key for key in from_.split(",") if key.strip()]
+    stages = _keys([from_])
     with env.database().write() as conn:
-        rule = add_rule(conn, name, stages, when, to, cta, playbook, enabled=not disabled)
+        rule = add_rule(conn, name, stages, when, to, cta, playbook, not disabled, churn_reason)
     say(env, f"Added rule {rule['name']}. Preview it: clm tick --dry-run --until +30d")
     print_handle(env, rule["name"])
+
+
+def _keys(values: list[str] | None) -> list[str]:
+    """Stage keys given one by one or comma-separated."""
+    return [key for value in values or () for key in value.split(",") if key.strip()]
+
+
+def _repeated(help_: str, metavar: str):
+    return Annotated[list[str] | None, typer.Option(metavar=metavar, help=help_)]
+
+
+@app.command("edit")
+def edit(
+    ctx: typer.Context,
+    name: RuleName,
+    from_: Annotated[
+        str | None,
+        typer.Option("--from", metavar="KEY[,KEY...]", help="The stages it applies in (all)."),
+    ] = None,
+    add_from: _repeated("Apply it in this stage too (repeatable).", "KEY") = None,
+    remove_from: _repeated("Stop applying it in this stage (repeatable).", "KEY") = None,
+    when: _repeated("Replace its conditions with these (repeatable).", "COND") = None,
+    add_when: _repeated("Add a condition (repeatable).", "COND") = None,
+    remove_when: _repeated("Remove a condition, written as rule list shows it.", "COND") = None,
+    to: Annotated[str | None, typer.Option(metavar="KEY", help="Move to this stage.")] = None,
+    no_to: Annotated[bool, typer.Option("--no-to", help="Move nowhere.")] = False,
+    cta: Annotated[str | None, typer.Option(metavar="TYPE:REASON", help="Open this CTA.")] = None,
+    no_cta: Annotated[bool, typer.Option("--no-cta", help="Open no CTA.")] = False,
+    playbook: Annotated[str | None, typer.Option(help="Run this playbook.")] = None,
+    no_playbook: Annotated[bool, typer.Option("--no-playbook", help="Run no playbook.")] = False,
+    churn_reason: ChurnReason = None,
+) -> None:
+    """Change a rule's stages, conditions and actions in place, checked as rule add checks.
+
+    It keeps its name, its place in the order and what it already did (a rule fires once
+    per stay). Example: clm rule edit at-risk --add-from launched
+    """
+    env = ctx.obj
+    from clm.errors import Invalid
+    from clm.rules import edit_rule
+
+    cleared = [what for what, flag in (("to", no_to), ("cta", no_cta), ("playbook", no_playbook))
+               if flag]  # fmt: skip
+    wanted = (from_, add_from, remove_from, when, add_when, remove_when, to, cta, playbook,
+              churn_reason)  # fmt: skip
+    if not cleared and all(value is None for value in wanted):
+        raise Invalid(f"nothing to change: give rule edit {name} an option (see --help)")
+    stages = None if from_ is None else _keys([from_])
+    with env.database().write() as conn:
+        rule, changed = edit_rule(
+            conn, name, stages, _keys(add_from), _keys(remove_from), when, add_when or (),
+            remove_when or (), to, cta, playbook, cleared, churn_reason,
+        )  # fmt: skip
+    if not changed:
+        say(env, f"No change to rule {rule['name']}.")
+        return
+    say(env, f"Changed {', '.join(changed)} of rule {rule['name']}. "
+             "Preview it: clm tick --dry-run --until +30d")  # fmt: skip
 
 
 @app.command("rm")

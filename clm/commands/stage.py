@@ -56,24 +56,46 @@ def add(
     terminal: Annotated[
         bool, typer.Option("--terminal", help="A final stage (churned): no way on.")
     ] = False,
+    inherit_rules: Annotated[
+        bool,
+        typer.Option(
+            "--inherit-rules",
+            help="Extend the rules that apply on both sides of it (at-risk, renewal-due…) to it.",
+        ),
+    ] = False,
 ) -> None:
     """Insert a stage into the lifecycle, after or before another.
 
+    It names the rules that apply in the stages on both sides of it but not in it (a customer
+    there would escape them); --inherit-rules extends them to it.
     Example: clm stage add launched --after onboarding --team customer-success --expected-days 60
     """
     env = ctx.obj
-    from clm.domain.stages import add_stage
+    from clm.rules import add_stage
 
     with env.database().write() as conn:
-        stage = add_stage(
-            conn, key, name, after=after, before=before, team=team, expected_days=expected_days,
-            playbook=playbook, terminal=terminal,
+        stage, spanning, passing = add_stage(
+            conn, inherit_rules, key=key, name=name, after=after, before=before, team=team,
+            expected_days=expected_days, playbook=playbook, terminal=terminal,
         )  # fmt: skip
     where = f"after {after.strip().lower()}" if after else f"before {before.strip().lower()}"
     say(
         env,
         f"Added stage {stage['key']} ({stage['name']}) at position {stage['position']}, {where}.",
     )
+    names = ", ".join(spanning)
+    if spanning and inherit_rules:
+        say(env, f"Extended to {stage['key']} the rules on both sides of it: {names}.")
+    elif spanning:
+        say(
+            env,
+            f"Rules that apply on both sides of {stage['key']} but not in it: {names}. Extend "
+            f"them: clm rule edit NAME --add-from {stage['key']} (or add the stage with "
+            "--inherit-rules).",
+        )
+    for name in passing:
+        say(env, f"Rule {name} moves customers past {stage['key']}: to stop there, clm rule "
+                 f"edit {name} --to {stage['key']}")  # fmt: skip
     print_handle(env, stage["key"])
 
 

@@ -3,19 +3,21 @@ recurring Renewal milestone kept on it, the close-out of a renewal (its playbook
 done, the customer back where it came from), the items anchored on the start, and the new
 contract of a customer won back."""
 
+from collections.abc import Callable, Collection
 from datetime import date
+from typing import NamedTuple
 
 from sqlalchemy import Connection, select
 
 from clm.dates import Duration, parse_duration, parse_offset
 from clm.domain.holidays import days_off_for, holiday_days
-from clm.domain.notes import add_note
-from clm.domain.records import update_row
+from clm.domain.records import new_row, update_row
 from clm.domain.stages import entry_stage, live_stages
 from clm.lifecycle import RENEWAL_MILESTONE, RENEWAL_STAGE
 from clm.storage.tables import (
     customers,
     milestones,
+    notes,
     playbook_items,
     playbooks,
     stages,
@@ -207,21 +209,55 @@ def follow_renewal(conn: Connection, customer_id: int) -> None:
     rebase_series(conn, milestone_id, customer.renewal, term, origin, occurrence)
 
 
+class Contract(NamedTuple):
+    start: date
+    renewal: date | None
+
+
+def new_contract(
+    customer, on: date, days_off: Callable[[], Collection[date]], keep_renewal: bool = False
+) -> Contract:
+    """The contract a customer starts on `on`, a deal won or a churned customer won back: it
+    starts that day and renews a term later (`days_off`: the holidays, asked for only by a
+    business-day term). `keep_renewal` keeps a renewal after that day set by hand (a won
+    prospect's); a win-back's old renewal belongs to the contract it lost."""
+    if keep_renewal and customer.renewal is not None and customer.renewal > on:
+        return Contract(on, customer.renewal)
+    term = parse_duration(customer.term)
+    return Contract(on, term.after(on, days_off() if term.unit == "bd" else ()))
+
+
+def contract_notes(
+    conn: Connection, customer, on: date, by: str | None, contract: Contract, why: str
+) -> list[dict]:
+    """Timeline entries (rows for `notes`) for a new contract's dates that changed, dated the
+    day it began: a date rule on them became true that day."""
+    rows = []
+    for field, value in contract._asdict().items():
+        was = getattr(customer, field)
+        if value != was:
+            text = f"{field} date set to {value}" + (f" (was {was})" if was else "") + f": {why}"
+            row = new_row(conn, customer_id=customer.id, on=on, kind=field, text=text, by=by,
+                          milestone_id=None)  # fmt: skip
+            del row["stamps"], row["updated_at"]
+            rows.append(row)
+    return rows
+
+
 def win_back(conn: Connection, customer_id: int, on: date, by: str | None, entry_key: str):
-    """A churned customer won back starts a new contract on `on`: start that day, renewal one
-    term later, the lifecycle-phase playbooks run again from it (its old items were cancelled
-    at churn), each date change on the timeline as an edit's is."""
+    """A churned customer won back starts a new contract on `on` (see `new_contract`), the
+    lifecycle-phase playbooks run again from it (its old items were cancelled at churn), each
+    date change on the timeline."""
     from clm.domain.playbooks import Run, apply_playbooks
 
     customer = conn.execute(select(customers).where(customers.c.id == customer_id)).one()
-    term = parse_duration(customer.term)
-    renewal = term.after(on, days_off_for(conn, term))
-    changes = {"start": on, "renewal": renewal}
+    contract = new_contract(customer, on, lambda: holiday_days(conn))
+    changes = contract._asdict()
     update_row(conn, customers, customer, changes)
-    for field, value in changes.items():
-        was = getattr(customer, field)
-        text = f"{field} date set to {value}" + (f" (was {was})" if was else "") + ", won back"
-        add_note(conn, on, by, customer.slug, text, kind=field)
+    dated = contract_notes(conn, customer, on, by, contract, "won back")
+    if dated:
+        conn.execute(notes.insert(), dated)
+    renewal = contract.renewal
     anchors = {"start": on, "renewal": renewal, "run": on, "entry": on}
     runs = [
         Run(customer.id, customer.owner_id, name, f"start:{entry_key}", anchors)

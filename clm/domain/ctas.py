@@ -78,7 +78,7 @@ def insert_ctas(
         row = new_row(
             conn, customer_id=customer.id, type=cta.type, reason=cta.reason.strip(),
             priority=cta.priority, status="open", owner_id=cta.owner_id or customer.owner_id,
-            due=cta.due, source=cta.source,
+            due=cta.due, source=cta.source, opened_on=cta.today,
         )  # fmt: skip
         rows.append(row)
         run = None

@@ -40,6 +40,7 @@ from clm.domain.ownership import Assigner, owner_change, record_owner_changes
 from clm.domain.phases import customer_phases
 from clm.domain.records import get_customer, new_row, set_member_stamps, update_row, user_uuids
 from clm.domain.stages import entry_stage, get_stage
+from clm.domain.timeline import timeline
 from clm.domain.transitions import enter_stage, record_transition, run_stage_playbooks
 from clm.domain.users import get_user, user_ids
 from clm.errors import Conflict, Invalid
@@ -50,7 +51,6 @@ from clm.storage.tables import (
     customer_tags,
     customers,
     milestones,
-    notes,
     playbook_runs,
     playbooks,
     stages,
@@ -376,10 +376,14 @@ def customer_table(
     return SqlListing(query, cells, customers.c.id, [order], limit, rows_of)
 
 
-def show_customer(conn: Connection, today: date, slug: str) -> tuple[dict, dict[str, list]]:
+# How many of its latest timeline entries `customer show` shows (`customer timeline` has all).
+RECENT = 15
+
+
+def show_customer(conn: Connection, today: date, slug: str) -> tuple[dict, dict]:
     """A customer's details and what hangs off it: its unfinished milestones (pinned ones also
-    as `pinned` dates), its lifecycle phases, open CTAs and tasks, and the timeline of notes,
-    stage changes and phases passed."""
+    as `pinned` dates), its lifecycle phases, open CTAs and tasks, and its recent history (the
+    latest `RECENT` entries of its timeline; `earlier`: how many more there are)."""
     from clm.domain.milestones import list_milestones
 
     customer = get_customer(conn, slug)
@@ -394,21 +398,16 @@ def show_customer(conn: Connection, today: date, slug: str) -> tuple[dict, dict[
     health = health_history(conn, customer.id)
     record["health_trend"] = sparkline(health)
     record |= lost_arr(conn, customer)
-    phases = customer_phases(conn, customer.id, today)
-    passed = [
-        {"on": p["on"], "kind": "phase", "text": p["title"], "by": None,
-         "reason": None}
-        for p in phases if p["status"] == "passed"
-    ]  # fmt: skip
+    history = timeline(conn, today, customer.slug)
     return record, {
         "milestones": unfinished,
-        "phases": phases,
+        "phases": customer_phases(conn, customer.id, today),
         "ctas": list(list_ctas(conn, today, customer=customer.slug)),
         "tasks": list(list_tasks(conn, today, customer=customer.slug)),
         "stays": stays(conn, customer.id, today),
         "health_history": health,
-        # A phase passed shows on its day, after that day's other entries.
-        "timeline": sorted([*timeline(conn, customer.id), *passed], key=lambda e: e["on"]),
+        "timeline": history[-RECENT:],
+        "earlier": max(0, len(history) - RECENT),
     }
 
 
@@ -427,44 +426,6 @@ def stays(conn: Connection, customer_id: int, today: date) -> list[dict]:
          "days": days_between(entered, left or today)}
         for (stage, entered), left in zip(entries, ends, strict=True)
     ]  # fmt: skip
-
-
-def timeline(conn: Connection, customer_id: int) -> Iterator[dict]:
-    """Notes and stage changes of one customer, oldest first."""
-    moves = conn.execute(
-        select(transitions.c.on, transitions.c.from_stage, transitions.c.to_stage, transitions.c.by,
-               transitions.c.rule, transitions.c.reason, transitions.c.created_at)
-        .where(transitions.c.customer_id == customer_id)
-    )  # fmt: skip
-    entries = [
-        {
-            "on": m.on,
-            "kind": "stage",
-            "text": f"{m.from_stage} → {m.to_stage}" if m.from_stage else f"entered {m.to_stage}",
-            "by": f"rule:{m.rule}" if m.rule else m.by,
-            "reason": m.reason,
-            "_at": m.created_at,
-        }
-        for m in moves
-    ]
-    entries += [
-        {
-            "on": n.on,
-            "kind": n.kind,
-            "text": n.text,
-            "by": n.by,
-            "reason": None,
-            "_at": n.created_at,
-        }
-        for n in conn.execute(
-            select(notes.c.on, notes.c.kind, notes.c.text, notes.c.by, notes.c.created_at).where(
-                notes.c.customer_id == customer_id
-            )
-        )
-    ]
-    for entry in sorted(entries, key=lambda e: (e["on"], e["_at"])):
-        del entry["_at"]
-        yield entry
 
 
 def edit_customer(

@@ -18,10 +18,10 @@ from sqlalchemy import Connection, Table, bindparam, delete, select, update
 from clm.db import clock, get_meta, utcnow
 from clm.domain.conflicted_copies import remember_merged
 from clm.domain.engine.owner import merge_owner
-from clm.domain.records import CREATED
+from clm.domain.records import CREATED, update_row
 from clm.errors import ClmError
 from clm.storage.tables import APPEND_ONLY as HISTORY_TABLES
-from clm.storage.tables import metadata
+from clm.storage.tables import customers, metadata, transitions
 
 # History: unioned by uuid. Two rows holding one unique key under different uuids (both
 # copies fired the same reminder) keep the smaller uuid, whichever way the merge runs.
@@ -160,7 +160,9 @@ def merge_copy(conn: Connection, other: Connection) -> Report:
         if table.name == "milestones":
             touched_milestones = rows
     for name in APPEND_ONLY:
-        _union_history(tables()[name], mine, theirs, report)
+        added = _union_history(tables()[name], mine, theirs, report)
+        if name == "transitions":
+            _one_history(conn, added, report)
     _refresh_reminders(conn, mine, touched_milestones)
     merge_owner(conn, other)
     return report
@@ -386,12 +388,12 @@ def _give_way_row(table, index: str, row: dict, final, conn, report: Report, win
     row.update(changes, stamps=json.dumps(stamps, sort_keys=True))
 
 
-def _union_history(table: Table, mine: Side, theirs: Side, report: Report) -> None:
-    """Add the other copy's history rows this one lacks."""
+def _union_history(table: Table, mine: Side, theirs: Side, report: Report) -> list[dict]:
+    """Add the other copy's history rows this one lacks; those rows."""
     conn = mine.conn
     have = set(conn.scalars(select(table.c.uuid)))
     if not set(theirs.conn.scalars(select(table.c.uuid))) - have:
-        return
+        return []
     new = [mine.to_ids(table, r) for r in theirs.rows(table) if r["uuid"] not in have]
     for row in new:
         del row["id"]
@@ -411,6 +413,50 @@ def _union_history(table: Table, mine: Side, theirs: Side, report: Report) -> No
     if new:
         conn.execute(table.insert(), new)
         report.added[table.name] += len(new)
+    return new
+
+
+def _one_history(conn: Connection, added: list[dict], report: Report) -> None:
+    """Two copies that moved a customer apart (the same day, say) leave one history: its moves
+    in the order they happened (effective day, then the time each was recorded, then uuid, the
+    same whichever way the merge runs), and the customer where the last one put it. Readers
+    order a customer's moves by day and id (an index does): the moves from the earliest one
+    merged in on are written again in that order, same rows, new local ids (no table refers
+    to a transition by its id)."""
+    earliest: dict[int, object] = {}
+    for row in added:
+        customer_id = row["customer_id"]
+        earliest[customer_id] = min(earliest.get(customer_id, row["on"]), row["on"])
+    for customer_id, since in earliest.items():
+        moves = [
+            row._asdict()
+            for row in conn.execute(
+                select(transitions).where(
+                    transitions.c.customer_id == customer_id, transitions.c.on >= since
+                )
+            )
+        ]
+        held = sorted(moves, key=lambda move: (move["on"], move["id"]))
+        happened = sorted(moves, key=lambda move: (move["on"], move["created_at"], move["uuid"]))
+        if held != happened:
+            conn.execute(
+                delete(transitions).where(transitions.c.uuid.in_([m["uuid"] for m in moves]))
+            )
+            conn.execute(
+                transitions.insert(), [{k: v for k, v in m.items() if k != "id"} for m in happened]
+            )
+        _follow_last_move(conn, customer_id, happened[-1], report)
+
+
+def _follow_last_move(conn: Connection, customer_id: int, last: dict, report: Report) -> None:
+    """The customer in the stage its last move put it in, from that move's day, in that stay."""
+    customer = conn.execute(select(customers).where(customers.c.id == customer_id)).one()
+    changes = {"stage": last["to_stage"], "stage_entered": last["on"], "stay": last["uuid"]}
+    changes = {name: value for name, value in changes.items() if getattr(customer, name) != value}
+    if changes:
+        update_row(conn, customers, customer, changes)
+        report.updated["customers"] += 1
+        report.fields["customers"].update(changes)
 
 
 def _refresh_reminders(conn: Connection, mine: Side, milestone_uuids: set[str]) -> None:

@@ -470,8 +470,17 @@ def _find_occurrence(conn: Connection, series: str, occurrence: int) -> int | No
     )
 
 
-def set_status(conn: Connection, milestone_id: int, status: str, reason: str | None = None) -> None:
-    """Block (with a reason), reopen or cancel a milestone."""
+def set_status(
+    conn: Connection,
+    milestone_id: int,
+    status: str,
+    reason: str | None = None,
+    today: date | None = None,
+    by: str | None = None,
+) -> None:
+    """Block (with a reason), reopen or cancel a milestone. A block goes on the customer's
+    timeline (dated `today`): the milestone keeps only its current status, and a reopen
+    would erase when and why it was blocked."""
     row = get_milestone(conn, milestone_id)
     if status == "blocked" and not (reason and reason.strip()):
         raise Invalid("blocking a milestone needs --reason")
@@ -491,6 +500,13 @@ def set_status(conn: Connection, milestone_id: int, status: str, reason: str | N
         | ({"done_on": None} if status == "open" else {}),
     )
     settle_reminders(conn, milestone_id)
+    if status == "blocked" and today is not None:
+        entry = new_row(
+            conn, customer_id=row.customer_id, on=today, kind="blocked",
+            text=f"{row.title}: {reason.strip()}", by=by, milestone_id=row.id,
+        )  # fmt: skip
+        del entry["stamps"], entry["updated_at"]
+        conn.execute(notes.insert().values(entry))
 
 
 def edit_milestone(

@@ -24,6 +24,7 @@ rules are tried by the tick in the order they come, and a playbook's items run i
     cta = "risk:health below 40"      # optional: TYPE:REASON of a CTA to open
     playbook = "save"                 # optional: run with the CTA, or alone
     enabled = true
+    churn_reason = "budget"           # a rule into a terminal stage: what its moves record
 
     [[playbooks]]
     name = "onboarding"
@@ -38,6 +39,10 @@ rules are tried by the tick in the order they come, and a playbook's items run i
     remind = ["3d"]                   # optional, milestones: reminders before the due date
     every = "1y"                      # optional, milestones: recurrence
     milestone = "Product delivery"    # optional, tasks: the milestone item above it to go under
+
+    [[teams]]
+    name = "customer-success"
+    assign = "round-robin"            # default-owner, round-robin or least-loaded
 
     [[holidays]]
     day = 2026-12-25
@@ -67,13 +72,14 @@ from clm.errors import ClmError, Invalid, Problem, Problems, did_you_mean
 from clm.storage.tables import playbook_items, playbooks, rules, stages
 
 STAGE_FIELDS = ("key", "name", "team", "expected_days", "playbook", "terminal")
-RULE_FIELDS = ("name", "from", "to", "when", "cta", "playbook", "enabled")
+RULE_FIELDS = ("name", "from", "to", "when", "cta", "playbook", "enabled", "churn_reason")
 PLAYBOOK_FIELDS = ("name", "description", "on_start")
 ITEM_FIELDS = ("kind", "title", "anchor", "offset", "remind", "every", "milestone")
 ITEM_KINDS = ("task", "milestone", "phase")
 HEADER = (
     "# The lifecycle model of clm: stages in order, rules in the order the tick tries them,\n"
-    "# playbooks, holidays. Edit it, then: clm model apply FILE --dry-run\n\n"
+    "# playbooks, teams' assignment policies, holidays. Edit it, then: clm model apply FILE "
+    "--dry-run\n\n"
 )
 
 
@@ -96,6 +102,7 @@ def read_model(conn: Connection) -> dict:
         select(playbooks).where(playbooks.c.deleted_at.is_(None)).order_by(playbooks.c.name)
     )
     from clm.domain.churn import churn_reasons
+    from clm.domain.ownership import team_policies
 
     return {
         "entry_stage": entry_stage(conn),
@@ -107,6 +114,7 @@ def read_model(conn: Connection) -> dict:
             | {"items": [{k: i[k] for k in ITEM_FIELDS} for i in playbook_items_of(conn, row.id)]}
             for row in rows
         ],
+        "teams": team_policies(conn),
         "holidays": list(list_holidays(conn)),
     }
 
@@ -124,6 +132,7 @@ def as_json(model: dict) -> dict:
         ],
         "rules": model["rules"],
         "playbooks": model["playbooks"],
+        "teams": model["teams"],
     }
 
 
@@ -145,6 +154,7 @@ def to_toml(model: dict) -> str:
             | {"items": [_set(item) for item in book["items"]]}
             for book in model["playbooks"]
         ],
+        "teams": model["teams"],
         "holidays": [_set(holiday) for holiday in model["holidays"]],
     }
     return HEADER + tomli_w.dumps({key: value for key, value in document.items() if value != []})
@@ -271,6 +281,7 @@ RULE_TABLE = {
     "cta": (str, None),
     "playbook": (str, None),
     "enabled": (bool, True),
+    "churn_reason": (str, None),
 }
 PLAYBOOK_TABLE = {
     "name": (str, REQUIRED),
@@ -288,7 +299,8 @@ ITEM_TABLE = {
     "milestone": (str, None),
 }
 HOLIDAY_TABLE = {"day": (date, REQUIRED), "name": (str, None)}
-TOP_LEVEL = ("entry_stage", "churn_reasons", "stages", "rules", "playbooks", "holidays")
+TEAM_TABLE = {"name": (str, REQUIRED), "assign": (str, "default-owner")}
+TOP_LEVEL = ("entry_stage", "churn_reasons", "stages", "rules", "playbooks", "teams", "holidays")
 
 
 def check_document(document: dict) -> Checked:
@@ -311,12 +323,14 @@ def check_document(document: dict) -> Checked:
     places: list[str] = []
     rule_list = _check_rules(_array(document, "rules", problems), places, problems)
     holiday_list = _check_holidays(_array(document, "holidays", problems), problems)
+    team_list = _check_teams(_array(document, "teams", problems), problems)
     model = {
         "entry_stage": entry.strip().lower() if isinstance(entry, str) else None,
         "churn_reasons": _check_churn_reasons(document, problems),
         "stages": stage_list,
         "rules": rule_list,
         "playbooks": books,
+        "teams": team_list,
         "holidays": holiday_list,
     }
     return Checked(model, problems, places)
@@ -377,6 +391,7 @@ def _check_stages(tables: list, playbook_names: list[str], problems: list[Proble
 
 
 def _check_rules(tables: list, places: list[str], problems: list[Problem]) -> list[dict]:
+    from clm.domain.churn import reason_key
     from clm.domain.engine.conditions import parse_condition
 
     found, seen = [], {}
@@ -392,6 +407,8 @@ def _check_rules(tables: list, places: list[str], problems: list[Problem]) -> li
         rule["to"] = rule["to"].strip().lower() if rule["to"] else rule["to"]
         rule["cta"] = rule["cta"].strip() if rule["cta"] is not None else None
         rule["playbook"] = rule["playbook"].strip().lower() if rule["playbook"] else None
+        if rule["churn_reason"] is not None:
+            rule["churn_reason"] = reason_key(rule["churn_reason"])
         for j, text in enumerate(rule["when"]):
             condition = _checking(problems, f"{place}.when[{j}]", parse_condition, text)
             rule["when"][j] = str(condition) if condition else text
@@ -487,6 +504,24 @@ def _check_holidays(tables: list, problems: list[Problem]) -> list[dict]:
     return sorted(found, key=lambda h: h["day"])
 
 
+def _check_teams(tables: list, problems: list[Problem]) -> list[dict]:
+    """The teams' assignment policies (a team may have members and no stage: it need not be
+    one of the file's stages' teams), by name."""
+    from clm.domain.ownership import check_policy
+
+    found, seen = [], {}
+    for i, table in enumerate(tables):
+        place = f"teams[{i}]"
+        team = _take(table, place, TEAM_TABLE, problems)
+        if team is None:
+            continue
+        name = _checking(problems, f"{place}.name", check_handle, team["name"], "team")
+        assign = _checking(problems, f"{place}.assign", check_policy, team["assign"])
+        if name and assign and _unique(name, "team", seen, place, problems):
+            found.append({"name": name, "assign": assign})
+    return sorted(found, key=lambda team: team["name"])
+
+
 # --- the difference ------------------------------------------------------------------------
 
 
@@ -562,6 +597,7 @@ def model_changes(old: dict, new: dict) -> list[dict]:
     changes += _compare("rule", "name", old["rules"], new["rules"], RULE_FIELDS[1:], True)
     fields = (*PLAYBOOK_FIELDS[1:], "items")
     changes += _compare("playbook", "name", _items_as_text(old), _items_as_text(new), fields)
+    changes += _compare("team", "name", old["teams"], new["teams"], ("assign",))
     changes += _compare("holiday", "day", _days_as_text(old), _days_as_text(new), ("name",))
     return changes
 
@@ -608,18 +644,23 @@ def apply_model(conn: Connection, document: dict) -> list[dict]:
                     f"{' is' if count == 1 else 's are'} in it: keep it, or move them first",
                 )
             )
-    # The rules are checked against the new stages and playbooks: write those first.
+    # The rules are checked against the new stages, playbooks and churn reasons: write those
+    # first (a problem rolls them back).
+    from clm.domain.churn import set_churn_reasons
+
     _write_stages(conn, model["stages"])
     _write_playbooks(conn, model["playbooks"])
+    set_churn_reasons(conn, model["churn_reasons"])
     problems += _rule_problems(conn, model["rules"], checked.rule_places)
     if problems:
         raise model_problems(sorted(problems, key=_place_order))
     _write_rules(conn, model["rules"])
     if current["holidays"] != model["holidays"]:
         set_holidays(conn, model["holidays"])
-    from clm.domain.churn import set_churn_reasons
+    from clm.domain.ownership import set_policies
 
-    set_churn_reasons(conn, model["churn_reasons"])
+    if current["teams"] != model["teams"]:
+        set_policies(conn, model["teams"])
     if get_meta(conn, "entry_stage") != model["entry_stage"]:
         set_meta(conn, "entry_stage", model["entry_stage"])
     return model_changes(current, model)
@@ -652,6 +693,7 @@ def _rule_problems(conn: Connection, rule_list: list[dict], places: list[str]) -
             rule["when"],
             rule["cta"],
             rule["playbook"],
+            rule["churn_reason"],
         )
         problems += [
             Problem(place, problem.message) for problem in found if problem.message not in located
@@ -733,6 +775,7 @@ def _write_rules(conn: Connection, rule_list: list[dict]) -> None:
             "cta": rule["cta"],
             "playbook": rule["playbook"],
             "enabled": rule["enabled"],
+            "churn_reason": rule["churn_reason"],
             "position": position,
         }
         row = rows.get(rule["name"])

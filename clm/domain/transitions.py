@@ -7,12 +7,11 @@ from typing import NamedTuple
 
 from sqlalchemy import Connection, bindparam, select, update
 
-from clm.dates import parse_duration
 from clm.db import clock, insert_rows, utcnow
 from clm.domain.churn import Churn, close_out
-from clm.domain.contracts import win_back
+from clm.domain.contracts import contract_notes, new_contract, win_back
 from clm.domain.playbooks import Run, Templates, apply_playbooks
-from clm.domain.records import new_row, new_uuid
+from clm.domain.records import new_uuid
 from clm.domain.stages import entry_stage, get_stage
 from clm.storage.tables import customers, notes, playbooks, stages, transitions, users
 
@@ -204,34 +203,6 @@ def _new_owner(lookups: Lookups, move: Move, from_team: str | None):
     return pick, pick.pending
 
 
-def won_contract(lookups: Lookups, customer, on: date) -> tuple[date, date | None]:
-    """The start and renewal of a customer whose deal is won on `on` (it reaches the entry
-    stage from before it): it starts that day and renews a term later, unless a renewal after
-    that day was set by hand."""
-    if customer.renewal is not None and customer.renewal > on:
-        return on, customer.renewal
-    term = parse_duration(customer.term)
-    return on, term.after(on, lookups.templates.days_off() if term.unit == "bd" else ())
-
-
-def _contract_notes(conn: Connection, move: "Move", start: date, renewal: date | None) -> list:
-    """Timeline entries for a won deal's new dates: the day a date rule on them became true."""
-    customer, rows = move.customer, []
-    for field, value in (("start", start), ("renewal", renewal)):
-        was = getattr(customer, field)
-        if value != was:
-            text = (
-                f"{field} date set to {value}"
-                + (f" (was {was})" if was else "")
-                + ": the deal is won"
-            )
-            row = new_row(conn, customer_id=customer.id, on=move.on, kind=field, text=text,
-                          by=move.by, milestone_id=None)  # fmt: skip
-            del row["stamps"], row["updated_at"]
-            rows.append(row)
-    return rows
-
-
 def enter_stages(
     conn: Connection, moves: list[Move], lookups: Lookups | None = None, extra_runs=()
 ) -> tuple[list[dict], list[dict | None]]:
@@ -285,10 +256,11 @@ def enter_stages(
         start, renewal = customer.start, customer.renewal
         contract_from = lookups.contract_from()
         if from_position is not None and from_position < contract_from <= to_stage.position:
-            start, renewal = won_contract(lookups, customer, move.on)
-            changed += [f for f, v in (("start", start), ("renewal", renewal))
-                        if v != getattr(customer, f)]  # fmt: skip
-            dated += _contract_notes(conn, move, start, renewal)
+            # The deal is won: it reaches the entry stage from before it.
+            won = new_contract(customer, move.on, lookups.templates.days_off, keep_renewal=True)
+            start, renewal = won
+            changed += [f for f, v in won._asdict().items() if v != getattr(customer, f)]
+            dated += contract_notes(conn, customer, move.on, move.by, won, "the deal is won")
         stamps = json.loads(customer.stamps)
         stamps.update(dict.fromkeys(changed, hlc.stamp()))
         changes.append(

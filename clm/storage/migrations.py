@@ -615,6 +615,26 @@ def _notifications(conn: Connection) -> None:
     ).create(conn)
 
 
+def _rule_churn_reason(conn: Connection) -> None:
+    """A rule that moves customers into a terminal stage carries its own churn reason; those
+    that did so before record what the tick recorded for them: `other`."""
+    conn.execute(text("ALTER TABLE rules ADD COLUMN churn_reason VARCHAR"))
+    rules = Table(
+        "rules", MetaData(), Column("to_stage", String), Column("churn_reason", String),
+        Column("deleted_at", DateTime),
+    )  # fmt: skip
+    stages = Table(
+        "stages", MetaData(), Column("key", String), Column("terminal", Boolean),
+        Column("deleted_at", DateTime),
+    )  # fmt: skip
+    terminal = select(stages.c.key).where(stages.c.terminal, stages.c.deleted_at.is_(None))
+    conn.execute(
+        update(rules)
+        .where(rules.c.to_stage.in_(terminal), rules.c.deleted_at.is_(None))
+        .values(churn_reason="other")
+    )
+
+
 # The default model's lifecycle phases as books made before phases existed hold them: open
 # milestone items anchored on the start. Spelled out here (not read from clm.lifecycle) so the
 # migration stays what it was released as.
@@ -698,6 +718,7 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0007_holiday_tombstones", _holiday_tombstones),
     ("0008_ownership_policy", _ownership_policy),
     ("0009_notifications", _notifications),
+    ("0010_rule_churn_reason", _rule_churn_reason),
     ("0011_phase_items", _phase_items),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

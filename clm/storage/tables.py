@@ -481,6 +481,8 @@ rules = Table(
     string("cta", required=False),  # `TYPE:REASON`
     string("playbook", required=False),
     flag("enabled", True),
+    # Into a terminal stage: the churn reason its moves record (one of the model's list).
+    string("churn_reason", required=False),
     partial_unique("uq_rules_name", "name"),
 )
 

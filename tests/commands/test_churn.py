@@ -71,14 +71,79 @@ def test_a_win_back_starts_a_new_contract(team):
     assert [m["due"] for m in renewal] == ["2027-11-23"]
 
 
-def test_a_rule_that_churns_records_other(team):
+def test_a_rule_that_churns_records_its_own_churn_reason(team):
     team("rule", "disable", "at-risk")
-    team("rule", "add", "lost", "--from", "onboarding", "--to", "churned", "--when", "health < 10")
+    team("rule", "add", "lost", "--from", "onboarding", "--to", "churned", "--when", "health < 10",
+         "--churn-reason", "Product fit")  # fmt: skip
+    assert team.json("rule", "list")[-1]["churn_reason"] == "product-fit"
     team("customer", "add", "Foo", "--health", "5")
     team("tick")
     [*_, churned] = team.json("why", "foo")
-    assert (churned["to"], churned["reason"]) == ("churned", "other")
-    assert team.json("milestone", "list", "--customer", "foo") == []
+    assert (churned["to"], churned["reason"], churned["by"]) == (
+        "churned", "product-fit", "rule:lost"
+    )  # fmt: skip
+    shown = team.json("customer", "show", "foo")
+    assert (shown["churn_reason"], team.json("milestone", "list", "--customer", "foo")) == (
+        "product-fit", []
+    )  # fmt: skip
+    [entry] = [e for e in shown["timeline"] if e["kind"] == "churn"]
+    assert entry["text"].startswith("churned (product-fit)")
+    # Edited to another reason, the rule's next moves record that one.
+    team("rule", "edit", "lost", "--churn-reason", "competitor")
+    team("customer", "add", "Bar", "--health", "5")
+    team("tick")
+    assert team.json("why", "bar")[-1]["reason"] == "competitor"
+
+
+def test_a_rule_into_a_terminal_stage_needs_a_churn_reason_of_the_model(team, db_path):
+    before = dump(db_path)
+    accepted = "budget, product-fit, competitor, champion-left, acquired, other"
+    lost = [
+        "rule",
+        "add",
+        "lost",
+        "--from",
+        "onboarding",
+        "--to",
+        "churned",
+        "--when",
+        "health < 9",
+    ]
+    assert team.error(*lost) == (
+        "Error: --to churned churns the customers it moves: name the reason they churn for "
+        f"with --churn-reason, one of {accepted}"
+    )
+    assert team.error(*lost, "--churn-reason", "aliens") == (
+        f"Error: invalid --churn-reason 'aliens': use {accepted}"
+    )
+    assert team.error("rule", "edit", "at-risk", "--churn-reason", "budget") == (
+        "Error: --churn-reason budget: only a rule that moves customers into a terminal stage "
+        "(churned) has one"
+    )
+    assert dump(db_path) == before
+    # A rule moved off the terminal stage drops its reason; moved onto one, it needs one.
+    team(*lost, "--churn-reason", "budget")
+    team("rule", "edit", "lost", "--to", "will-churn")
+    assert team.json("rule", "list")[-1]["churn_reason"] is None
+    assert "name the reason" in team.error("rule", "edit", "lost", "--to", "churned")
+
+
+def test_a_rule_churn_reason_round_trips_through_the_model_file(team, tmp_path):
+    team("rule", "add", "lost", "--from", "will-churn", "--to", "churned", "--when",
+         "days_in_stage >= 60", "--churn-reason", "budget")  # fmt: skip
+    exported = team("model", "export").stdout
+    assert 'churn_reason = "budget"' in exported
+    model = tmp_path / "model.toml"
+    model.write_text(exported)
+    assert "No changes" in team("model", "apply", model).stderr
+    # The file's own list of reasons is what its rules are checked against.
+    model.write_text(exported.replace('"budget",', '"money",'))
+    result = team("model", "apply", model, code=1)
+    assert "invalid --churn-reason 'budget': use money, product-fit" in result.stderr
+    model.write_text(exported.replace('"budget",', '"money",').replace(
+        'churn_reason = "budget"', 'churn_reason = "money"'))  # fmt: skip
+    team("model", "apply", model)
+    assert team.json("rule", "list")[-1]["churn_reason"] == "money"
 
 
 def test_churn_reasons_are_in_the_model_file(team, tmp_path):

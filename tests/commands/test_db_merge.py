@@ -184,3 +184,32 @@ def test_copies_upgraded_apart_know_their_holidays_as_one(clm, tmp_path):
     clm("--db", copy, "holiday", "list")  # upgrades on its own
     clm("--db", old, "db", "merge", copy)
     assert clm.json("--db", old, "holiday", "list") == []
+
+
+@pytest.mark.parametrize("into_first", [True, False], ids=["into-mine", "into-theirs"])
+@pytest.mark.parametrize("their_day", ["2026-11-20", "2026-11-21"], ids=["same-day", "later"])
+def test_copies_that_moved_a_customer_apart_leave_one_history(clm, tmp_path, into_first, their_day):
+    """Mia moves Acme to will-churn in her copy; then, later in time, Bob moves it to adopting
+    here (dated the 20th). Merged either way: one history, and every view agrees on it."""
+    mine, theirs = tmp_path / "mine.db", tmp_path / "theirs.db"
+    clm("--db", mine, "init")
+    clm("--db", mine, "customer", "add", "Acme", "--arr", "100", "--start", "2026-10-01")
+    shutil.copyfile(mine, theirs)
+    clm("--db", theirs, "customer", "move", "acme", "will-churn", "--on", their_day)
+    clm("--db", mine, "customer", "move", "acme", "adopting", "--on", "2026-11-20")
+    target, other = (mine, theirs) if into_first else (theirs, mine)
+    clm("db", "merge", other, "--db", target)
+    # The move that happened last (by its day, then when it was recorded) is where Acme is.
+    expected = "adopting" if their_day == "2026-11-20" else "will-churn"
+    db = ("--db", target)
+    history = clm.json(*db, "why", "acme")
+    assert [move["to"] for move in history][-1] == expected
+    assert clm.json(*db, "customer", "show", "acme")["stage"] == expected
+    now = [r for r in clm.json(*db, "report", "stages") if r["customers"]]
+    as_of = [
+        r for r in clm.json(*db, "report", "stages", "--as-of", "2026-11-23") if r["customers"]
+    ]
+    assert now == as_of == [{"stage": expected, "customers": 1, "arr": 100, "terminal": False}]
+    assert clm.json(*db, "customer", "show", "acme")["stays"][-1]["stage"] == expected
+    # The same result whichever copy was merged into which; merging again changes nothing.
+    assert "Nothing to merge" in clm("db", "merge", other, "--db", target).stderr

@@ -453,8 +453,12 @@ def test_the_seed_delivery_schedule_with_tasks_under_the_first(team):
         "Delivery", "Installation", "Training",
     ]  # fmt: skip
     team(*today, "note", "seed-co", "Firewall ticket opened", "--milestone", 2, "--kind", "email")
-    [event] = team.json(*today, "milestone", "show", 2)["notes"]
-    assert (event["kind"], event["text"]) == ("email", "Firewall ticket opened")
+    # The block is on the milestone's history too, before the note written about it.
+    events = team.json(*today, "milestone", "show", 2)["notes"]
+    assert [(e["kind"], e["text"]) for e in events] == [
+        ("blocked", "Installation: customer's IT has not opened the firewall"),
+        ("email", "Firewall ticket opened"),
+    ]
     team("customer", "add", "Other", "--stage", "lead")
     assert "milestone 2 is on seed-co, not other" in team.error(
         "note", "other", "x", "--milestone", 2

@@ -8,7 +8,7 @@ import tomli_w
 from tests.conftest import dump
 
 STAGE_KEYS = ["key", "name", "position", "team", "expected_days", "playbook", "terminal"]
-RULE_KEYS = ["name", "from", "to", "when", "cta", "playbook", "enabled"]
+RULE_KEYS = ["name", "from", "to", "when", "cta", "playbook", "enabled", "churn_reason"]
 
 
 def exported(clm) -> dict:
@@ -111,7 +111,7 @@ def test_apply_adds_a_stage_and_a_rule_and_export_gives_back_the_edit(clm, tmp_p
     ]  # fmt: skip
     assert rules[2] == {
         "name": "go-live", "from": ["launched"], "to": "live", "when": ["days_in_stage >= 7"],
-        "cta": None, "playbook": None, "enabled": True,
+        "cta": None, "playbook": None, "enabled": True, "churn_reason": None,
     }  # fmt: skip
     again = exported(clm)
     model["stages"][4] |= {"name": "Live", "terminal": False}
@@ -187,7 +187,8 @@ def test_apply_lists_every_problem_with_its_place_and_changes_nothing(clm, db_pa
     lines = [line.removeprefix(f"{path}: ") for line in result.stderr.splitlines()]
     assert lines[-1] == "Error: 21 problems in the model; nothing changed"
     expected = [
-        "colour: unknown key: use entry_stage, churn_reasons, stages, rules, playbooks, holidays",
+        "colour: unknown key: use entry_stage, churn_reasons, stages, rules, playbooks, teams, "
+        "holidays",
         "entry_stage: no stage 'onbaording' in the file; did you mean 'onboarding'?",
         "stages: the file removes stage 'launched' but 1 customer is in it: keep it, "
         "or move them first",
@@ -306,7 +307,7 @@ def test_show_mermaid_has_a_node_per_stage_and_an_edge_per_rule(clm):
 
 def test_show_json_is_one_object(clm):
     model = clm.json("model", "show")
-    assert list(model) == ["entry_stage", "churn_reasons", "stages", "rules", "playbooks"]
+    assert list(model) == ["entry_stage", "churn_reasons", "stages", "rules", "playbooks", "teams"]
     assert model["entry_stage"] == "onboarding"
     assert list(model["stages"][0]) == STAGE_KEYS
     assert model["stages"] == clm.json("stage", "list")

@@ -16,7 +16,11 @@ def keys(clm) -> list[str]:
 
 def test_add_after_and_before_keeps_positions_contiguous(clm):
     result = clm("stage", "add", "qualified", "--before", "prospect", "--team", "Sales")
-    assert result.stderr == "Added stage qualified (Qualified) at position 2, before prospect.\n"
+    assert result.stderr == (
+        "Added stage qualified (Qualified) at position 2, before prospect.\n"
+        "Rule qualify moves customers past qualified: to stop there, clm rule edit qualify "
+        "--to qualified\n"
+    )
     clm("stage", "add", "won-back", "--after", "churned", "--name", "Won back", "--terminal")
     assert keys(clm) == ["lead", "qualified", *DEFAULT[1:], "won-back"]
     stages = {s["key"]: s for s in clm.json("stage", "list")}

@@ -296,6 +296,7 @@ def test_rule_book(team, db_path):
         "cta": "risk:stalled",
         "playbook": None,
         "enabled": False,
+        "churn_reason": None,
     }
     team("rule", "enable", "stalled")
     assert "already enabled" in team.error("rule", "enable", "stalled")

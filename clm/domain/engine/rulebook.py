@@ -4,6 +4,7 @@ the tick tries them."""
 import json
 import re
 from collections.abc import Iterable, Iterator
+from typing import NamedTuple
 
 from sqlalchemy import Connection, func, select
 
@@ -24,9 +25,11 @@ def rule_problems(
     when: Iterable[str],
     cta: str | None,
     playbook: str | None,
+    churn_reason: str | None = None,
 ) -> list[Problem]:
     """Every problem of a rule, each naming what is wrong (empty when it is sound); about the
-    rule as a whole, so without a place."""
+    rule as a whole, so without a place. A rule into a terminal stage needs a churn reason of
+    the model's list (its moves record it), and only such a rule has one."""
     from clm.domain.ctas import TYPES
     from clm.domain.playbooks import get_playbook
     from clm.domain.stages import get_stage
@@ -43,6 +46,7 @@ def rule_problems(
             get_stage(conn, key)
         except ClmError as exc:
             messages.append(str(exc))
+    messages += _churn_reason_problems(conn, to, churn_reason)
     if to and to in from_stages:
         messages.append(f"--to {to} is also a --from stage: the rule would move a customer nowhere")
     conditions = list(when)
@@ -69,6 +73,29 @@ def rule_problems(
     return [Problem("", message) for message in messages]
 
 
+def _churn_reason_problems(conn: Connection, to: str | None, churn_reason: str | None) -> list:
+    from clm.domain.churn import churn_reasons
+    from clm.domain.stages import live_stages
+
+    terminal = {row.key for row in live_stages(conn) if row.terminal}
+    accepted = churn_reasons(conn)
+    if to in terminal and churn_reason is None:
+        return [f"--to {to} churns the customers it moves: name the reason they churn for with "
+                f"--churn-reason, one of {', '.join(accepted)}"]  # fmt: skip
+    if churn_reason is not None and to not in terminal:
+        return [f"--churn-reason {churn_reason}: only a rule that moves customers into a "
+                f"terminal stage ({', '.join(sorted(terminal)) or 'none'}) has one"]  # fmt: skip
+    if churn_reason is not None and churn_reason not in accepted:
+        return [f"invalid --churn-reason '{churn_reason}': use {', '.join(accepted)}"]
+    return []
+
+
+def _reason_key(reason: str | None) -> str | None:
+    from clm.domain.churn import reason_key
+
+    return None if reason is None else reason_key(reason)
+
+
 def add_rule(
     conn: Connection,
     name: str,
@@ -78,14 +105,16 @@ def add_rule(
     cta: str | None = None,
     playbook: str | None = None,
     enabled: bool = True,
+    churn_reason: str | None = None,
 ) -> dict:
     """Add a rule after checking all of it; every problem is reported at once."""
+    churn_reason = _reason_key(churn_reason)
     name, from_stages, when = (
         name.strip().lower(),
         [s.strip().lower() for s in from_stages],
         list(when),
     )
-    problems = rule_problems(conn, name, from_stages, to, when, cta, playbook)
+    problems = rule_problems(conn, name, from_stages, to, when, cta, playbook, churn_reason)
     if conn.scalar(select(rules.c.id).where(rules.c.name == name, rules.c.deleted_at.is_(None))):
         problems.insert(0, Problem("", f"rule '{name}' already exists"))
     if problems:
@@ -101,9 +130,88 @@ def add_rule(
         cta=cta.strip() if cta else None,
         playbook=playbook,
         enabled=enabled,
+        churn_reason=churn_reason,
     )
     conn.execute(rules.insert().values(row))
     return next(r for r in list_rules(conn) if r["name"] == name)
+
+
+def edit_rule(
+    conn: Connection,
+    name: str,
+    from_stages: Iterable[str] | None = None,
+    add_from: Iterable[str] = (),
+    remove_from: Iterable[str] = (),
+    when: Iterable[str] | None = None,
+    add_when: Iterable[str] = (),
+    remove_when: Iterable[str] = (),
+    to: str | None = None,
+    cta: str | None = None,
+    playbook: str | None = None,
+    clear: Iterable[str] = (),
+    churn_reason: str | None = None,
+) -> tuple[dict, list[str]]:
+    """Change a rule in place (its name, position and firings stay): its from-stages (all of
+    them, or some added or removed), conditions (likewise), target stage, CTA and playbook;
+    `clear` names the actions to drop (`to`, `cta`, `playbook`). The rule as it ends up is
+    checked as `add_rule` checks a new one, every problem at once. A rule that no longer churns
+    drops its churn reason. The rule and what changed."""
+    row = get_rule(conn, name)
+    rule = _rule_dict(row)
+    stages = [s.strip().lower() for s in (rule["from"] if from_stages is None else from_stages)]
+    stages += [s.strip().lower() for s in add_from if s.strip().lower() not in stages]
+    problems = [
+        Problem("", f"--remove-from {key}: rule '{row.name}' does not apply in {key}")
+        for key in remove_from
+        if key.strip().lower() not in stages
+    ]
+    stages = [s for s in stages if s not in {k.strip().lower() for k in remove_from}]
+    conditions = list(rule["when"] if when is None else when)
+    for text in add_when:
+        conditions.append(text)
+    for text in remove_when:
+        kept = [c for c in conditions if not _same_condition(c, text)]
+        if len(kept) == len(conditions):
+            has = ", ".join(conditions)
+            problems.append(
+                Problem("", f"--remove-when '{text}': rule '{row.name}' has no such condition "
+                            f"(it has: {has})")
+            )  # fmt: skip
+        conditions = kept
+    actions = {"to": rule["to"], "cta": rule["cta"], "playbook": rule["playbook"]}
+    for action, value in (("to", to), ("cta", cta), ("playbook", playbook)):
+        if action in clear and value is not None:
+            problems.append(Problem("", f"--{action} and --no-{action} contradict each other"))
+        actions[action] = (
+            None if action in clear else value if value is not None else actions[action]
+        )
+    reason = _reason_key(churn_reason)
+    if reason is None and not _churn_reason_problems(conn, actions["to"], rule["churn_reason"]):
+        reason = rule["churn_reason"]
+    problems += rule_problems(conn, row.name, stages, actions["to"], conditions, actions["cta"],
+                              actions["playbook"], reason)  # fmt: skip
+    if problems:
+        raise Invalid("; ".join(listed(problems)))
+    changes = {
+        "from_stages": ";".join(stages),
+        "to_stage": actions["to"].strip().lower() if actions["to"] else None,
+        "conditions": json.dumps([str(parse_condition(text)) for text in conditions]),
+        "cta": actions["cta"].strip() if actions["cta"] else None,
+        "playbook": actions["playbook"],
+        "churn_reason": reason,
+    }
+    changes = {field: value for field, value in changes.items() if getattr(row, field) != value}
+    update_row(conn, rules, row, changes)
+    shown = {"from_stages": "from", "to_stage": "to", "conditions": "when"}
+    return _rule_dict(get_rule(conn, row.name)), [shown.get(f, f) for f in changes]
+
+
+def _same_condition(written: str, text: str) -> bool:
+    """Whether a stored condition is the one `text` writes (as parsed: spacing aside)."""
+    try:
+        return str(parse_condition(written)) == str(parse_condition(text))
+    except Invalid:
+        return written.strip() == text.strip()
 
 
 def install_rules(conn: Connection, specs: Iterable[RuleSpec]) -> None:
@@ -124,6 +232,7 @@ def _rule_dict(row) -> dict:
         "cta": row.cta,
         "playbook": row.playbook,
         "enabled": row.enabled,
+        "churn_reason": row.churn_reason,
     }
 
 
@@ -151,6 +260,36 @@ def rules_using(conn: Connection, stage: str) -> list[str]:
         for row in conn.execute(select(rules).where(rules.c.deleted_at.is_(None)))
         if stage in row.from_stages.split(";") or row.to_stage == stage
     ]
+
+
+class StageAdded(NamedTuple):
+    """A stage inserted, the rules that apply on both sides of it (`spanning`: a customer in it
+    would escape them) and those that move customers across it (`passing`: they skip it)."""
+
+    stage: dict
+    spanning: list[str]
+    passing: list[str]
+
+
+def add_stage(conn: Connection, inherit_rules: bool = False, **fields) -> StageAdded:
+    """Insert a stage (see clm.domain.stages.add_stage) and find the rules around the gap it
+    opens; with `inherit_rules` the spanning ones apply in it too (listed in lifecycle order)."""
+    from clm.domain.stages import add_stage as add_stage_row
+    from clm.domain.stages import live_stages
+
+    stage = add_stage_row(conn, **fields)
+    keys = [row.key for row in live_stages(conn)]
+    at = keys.index(stage["key"])
+    if stage["terminal"] or at == 0 or at == len(keys) - 1:
+        return StageAdded(stage, [], [])
+    before, after = keys[at - 1], keys[at + 1]
+    rulebook = list(list_rules(conn))
+    spanning = [rule for rule in rulebook if {before, after} <= set(rule["from"])]
+    passing = [r["name"] for r in rulebook if before in r["from"] and r["to"] == after]
+    for rule in spanning if inherit_rules else ():
+        wanted = set(rule["from"]) | {stage["key"]}
+        edit_rule(conn, rule["name"], from_stages=[key for key in keys if key in wanted])
+    return StageAdded(stage, [rule["name"] for rule in spanning], passing)
 
 
 def remove_stage(conn: Connection, key: str, force: bool = False) -> list[str]:

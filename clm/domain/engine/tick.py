@@ -35,6 +35,7 @@ class LoadedRule:
     # Firings recorded under its name (before firings named the rule's uuid) that are its own,
     # made since it was added: those of a removed rule of the same name are not.
     named_firings: bool = False
+    churn_reason: str | None = None  # what its moves into a terminal stage record
 
 
 def _loaded(conn: Connection, row) -> LoadedRule:
@@ -51,6 +52,7 @@ def _loaded(conn: Connection, row) -> LoadedRule:
         row.uuid,
         row.created_at,
         conn.scalar(named.limit(1)) is not None,
+        row.churn_reason,
     )
 
 
@@ -374,7 +376,10 @@ def _fire(conn: Connection, firing: list[Firing], lookups, news: dict) -> dict[i
 
 def _reason(rule: LoadedRule, to) -> str:
     """Why a rule moved a customer: its conditions; into a terminal stage, a churn reason."""
-    return RULE_CHURN_REASON if to.terminal else " and ".join(map(str, rule.conditions))
+    if to.terminal:
+        # A rule added before rules had churn reasons, into a stage made terminal since.
+        return rule.churn_reason or RULE_CHURN_REASON
+    return " and ".join(map(str, rule.conditions))
 
 
 def _target(lookups, rule: LoadedRule, customer, came_from: dict[str, str | None]):
