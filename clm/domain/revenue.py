@@ -188,7 +188,18 @@ def churn_report(conn: Connection, start: date, end: date) -> list[dict]:
         .subquery("lost")
     )
     owner = users.alias("owner")
-    tenure = _tenure(days_from(customers.c.start, transitions.c.on))
+    # Since its ARR came on the book (new business or a win-back): the start of the contract
+    # it churned from, where a win-back has since moved the customer's start on.
+    began = (
+        select(func.max(arr_log.c.on))
+        .where(
+            arr_log.c.customer_id == transitions.c.customer_id,
+            arr_log.c.kind.in_(("new", "reactivation")),
+            arr_log.c.on <= transitions.c.on,
+        )
+        .scalar_subquery()
+    )
+    tenure = _tenure(days_from(func.coalesce(began, customers.c.start), transitions.c.on))
     joined = (
         transitions.join(
             customers,
