@@ -406,7 +406,9 @@ def dashboard(
 ) -> None:
     """Write every report and the lifecycle drawn on one self-contained HTML page.
 
-    The page needs no network to view: send it to a team or open it in a browser.
+    The page needs no network to view: send it to a team or open it in a browser. Its revenue
+    section (GRR and NRR, churned ARR by reason, the forecast) covers --since to today (default:
+    this quarter to date).
     Example: clm report dashboard --html book.html --since 2026-10-01
     """
     env = ctx.obj

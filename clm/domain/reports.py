@@ -415,6 +415,7 @@ def dashboard(conn: Connection, today: date, since: date | None = None) -> dict:
     from itertools import islice
 
     from clm.domain.model_file import edges, read_model
+    from clm.domain.revenue import revenue_summary
 
     bigger_read_cache(conn)
     model = read_model(conn)
@@ -436,4 +437,5 @@ def dashboard(conn: Connection, today: date, since: date | None = None) -> dict:
         "handoffs": list(handoffs(conn, since, latest=LISTED)),
         "handoff_count": handoff_count(conn, since),
         "flows": flows(conn, since),
+        "revenue": revenue_summary(conn, today, since),
     }

@@ -260,3 +260,20 @@ def test_imported_arr_is_new_business_and_its_changes_are_kept(team, tmp_path):
     assert (row["starting_arr"], row["new_arr"]) == (0, 1300)
     kinds = [r["kind"] for r in json.loads(team("export", "arr", "--format", "json").stdout)]
     assert kinds == ["new", "new", "churn", "contraction", "reactivation"]
+
+
+def test_the_dashboard_has_a_revenue_section(book, tmp_path):
+    # Since 04-01: the book on 03-31, 210,000; acme +20,000; gamma -4,000; delta churns
+    # 40,000; beta churns and is won back within the period (net 0). Ending 120 + 50 + 16 =
+    # 186,000. GRR (210 - 4 - 40) / 210 = 79.0%; NRR 186/210 = 88.6%.
+    page = tmp_path / "book.html"
+    book("report", "dashboard", "--html", page, "--since", "2026-04-01")
+    html = page.read_text()
+    assert "Revenue since 2026-04-01" in html
+    assert "GRR<b>79.0%</b>" in html and "NRR<b>88.6%</b>" in html
+    assert 'aria-label="Churned ARR by reason"' in html and ">competitor</text>" in html
+    assert "<script" not in html
+    # Without --since: this quarter to date (epsilon +6,000 on 216,000: NRR 102.8%).
+    book("report", "dashboard", "--html", page, "--force")
+    html = page.read_text()
+    assert "Revenue since 2026-10-01" in html and "NRR<b>102.8%</b>" in html
