@@ -277,3 +277,17 @@ def test_the_dashboard_has_a_revenue_section(book, tmp_path):
     book("report", "dashboard", "--html", page, "--force")
     html = page.read_text()
     assert "Revenue since 2026-10-01" in html and "NRR<b>102.8%</b>" in html
+
+
+@pytest.mark.sqlite_only("merging is for SQLite files")
+def test_a_merged_copy_brings_its_arr_history(team, tmp_path, db_path):
+    import shutil
+
+    team("customer", "add", "acme", "--arr", 1000, "--stage", "adopting")
+    copy = tmp_path / "clm (Mia's conflicted copy).db"
+    shutil.copyfile(db_path, copy)
+    team("customer", "edit", "acme", "--arr", 1200)  # here: an expansion
+    team("--db", copy, "customer", "add", "beta", "--arr", 500, "--stage", "adopting")  # there
+    assert "arr_log: 1 added" in team("db", "merge", copy).stdout
+    [row] = rows(team, "retention", "--period", "2026-11-23..2026-11-23")
+    assert (row["new_arr"], row["logos"]) == (1700, 0)  # acme 1,200 and beta 500, both new today
