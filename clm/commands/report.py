@@ -297,7 +297,8 @@ def retention(
     """Revenue retention: starting ARR, expansion, contraction, churned ARR, GRR and NRR.
 
     The figures follow the customers on the book when the period began; new ARR is that of
-    the others. A period is counted up to today.
+    the others. A period is counted up to today. Groups are as customers are now; a customer
+    with several tags counts under each.
     Example: clm report retention --period 2026 --every quarter --by owner
     """
     env = ctx.obj
