@@ -198,9 +198,8 @@ def add_customer(
         log_health(conn, [(customer_id, today, row["health"])])
     # ARR is new business from the day the customer entered the book (its start, when that
     # is past: the day its stage history begins); one added as churned is lost that day.
-    new_arr = arr_set(customer_id, entered, None, row.get("arr"))
-    log_arr(conn, [new_arr, churned(customer_id, entered, row.get("arr")) if new_arr
-                   and stage_row.terminal else None])  # fmt: skip
+    lost = churned(customer_id, entered, row.get("arr")) if stage_row.terminal else None
+    log_arr(conn, [arr_set(customer_id, entered, None, row.get("arr")), lost])
     _add_links(conn, customer_id, tags, influencer_ids.values())
     entry_key = record_transition(
         conn,
