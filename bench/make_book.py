@@ -40,6 +40,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import uuid
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -128,7 +129,14 @@ class Loader:
         self.tick = 0
         self.ids = {
             table: conn.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchone()[0]
-            for table in ("users", "customers", "transitions", "milestones", "playbook_runs")
+            for table in (
+                "users",
+                "customers",
+                "transitions",
+                "milestones",
+                "playbook_runs",
+                "arr_log",
+            )
         }
 
     # --- values as clm writes them -------------------------------------------------------
@@ -200,7 +208,7 @@ class Loader:
         stages = rng.choices(keys, weights, k=n)
         for begin in range(0, n, CHUNK):
             batch = {"customers": [], "transitions": [], "milestones": [], "reminders": [],
-                     "runs": []}  # fmt: skip
+                     "runs": [], "arr": []}  # fmt: skip
             for i in range(begin, min(n, begin + CHUNK)):
                 owners = teams[STAGES[stages[i]][1]]
                 self.customer(i, stages[i], rng.choice(owners), batch)
@@ -275,6 +283,8 @@ class Loader:
             self.next_id("transitions"), stay, customer_id, None, stage, d(entered), "import",
             None, "imported", None, owner_id, created,
         ))  # fmt: skip
+        if arr is not None:
+            self.arr_history(customer_id, i, stage, start, entered, arr, created, batch)
         if stage in ("lead", "prospect"):
             self.sales_milestones(customer_id, start, batch)
             return
@@ -282,6 +292,28 @@ class Loader:
         if stage in STAGE_PLAYBOOK:
             self.run(batch, customer_id, STAGE_PLAYBOOK[stage], stay, entered)
         self.contract_milestones(customer_id, stage, start, entered, renewal, batch)
+
+    def arr_history(self, customer_id, i, stage, start, entered, arr, created, batch) -> None:
+        """The ARR log: new business on the start day; for four in ten customers a year on,
+        an expansion (or, one time in three, a contraction) to the ARR they have now; a
+        churned customer's churn on the day it churned. Its own generator (seeded by the
+        customer), so the rest of the book is the same as before the log was kept."""
+        rng, d = random.Random(i), self.day
+        anniversary = start + timedelta(days=365)
+        changed = anniversary < (entered if stage == "churned" else self.today)
+        first = arr
+        if changed and rng.random() < 0.4:
+            first = float(round(arr * (0.8 if rng.random() < 2 / 3 else 1.25), -2))
+        entries = [(start, "new", first, first)]
+        if first != arr:
+            kind = "expansion" if arr > first else "contraction"
+            entries.append((anniversary, kind, arr, arr - first))
+        if stage == "churned":
+            entries.append((max(start, entered), "churn", arr, -arr))
+        for on, kind, value, change in entries:
+            key = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+            batch["arr"].append((self.next_id("arr_log"), key, customer_id, d(on), kind, value,
+                                 change, created))  # fmt: skip
 
     def run(self, batch, customer_id: int, playbook: str, run_key: str, anchor: date) -> None:
         created, _ = self.now()
@@ -384,6 +416,11 @@ class Loader:
             " rule, reason, from_owner_id, to_owner_id, created_at)"
             " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
             batch["transitions"],
+        )
+        c.executemany(
+            'INSERT INTO arr_log (id, uuid, customer_id, "on", kind, arr, change, created_at)'
+            " VALUES (?,?,?,?,?,?,?,?)",
+            batch["arr"],
         )
         c.executemany(
             "INSERT INTO playbook_runs (id, uuid, customer_id, playbook, run_key, anchor_day,"

@@ -239,3 +239,91 @@ def check_today(day: date, what: str = "--today") -> date:
 def days_between(start: date, end: date) -> int:
     """Whole days from `start` to `end` (negative when `end` is earlier)."""
     return (end - start).days
+
+
+# --- periods: a year, a quarter, a month, or a range of them ---------------------------------
+
+PERIOD_FORMS = (
+    "a year (2026), a quarter (2026Q3), a month (2026-07), or a range FROM..TO of those or of "
+    "dates (2026-07..2026-09, 2026-01-15..2026-03-31)"
+)
+_YEAR = re.compile(r"(\d{4})", re.ASCII)
+_QUARTER = re.compile(r"(\d{4})-?q([1-4])", re.ASCII)
+_MONTH = re.compile(r"(\d{4})-(\d{2})", re.ASCII)
+
+
+def _period_bounds(text: str, today: date) -> tuple[date, date] | None:
+    """The first and last day of one period as typed, or None when it is not one."""
+    word = text.strip().lower()
+    if found := _YEAR.fullmatch(word):
+        year = int(found[1])
+        return (date(year, 1, 1), date(year, 12, 31)) if year >= 1 else None
+    if found := _QUARTER.fullmatch(word):
+        year, quarter = int(found[1]), int(found[2])
+        if year < 1:
+            return None
+        first = date(year, 3 * quarter - 2, 1)
+        return first, _end_of_month(first + relativedelta(months=2))
+    if found := _MONTH.fullmatch(word):
+        year, month = int(found[1]), int(found[2])
+        if year < 1 or not 1 <= month <= 12:
+            return None
+        first = date(year, month, 1)
+        return first, _end_of_month(first)
+    try:
+        day = parse_date(word, today)
+    except Invalid:
+        return None
+    return day, day
+
+
+def parse_period(text: str, today: date, what: str = "--period") -> tuple[date, date]:
+    """A period as the reports take it: its first and last day. One period (2026, 2026Q3,
+    2026-07) or a range FROM..TO, from the first day of FROM to the last of TO, where each
+    side is a period or any date SPEC.md accepts (soq, today, 2026-07-15)."""
+    low, _, high = text.partition("..")
+    first = _period_bounds(low, today) if low.strip() else None
+    last = _period_bounds(high, today) if high.strip() else None
+    if first is None or (_ and last is None) or (not _ and ".." in text):
+        raise Invalid(f"invalid {what} '{text}': use {PERIOD_FORMS}")
+    start, end = first[0], (last or first)[1]
+    if end < start:
+        raise Invalid(f"invalid {what} '{text}': it ends ({end}) before it starts ({start})")
+    return start, end
+
+
+def quarter_of(day: date) -> str:
+    """`2026Q3`: the quarter a day is in, as periods are written."""
+    return f"{day.year}Q{(day.month - 1) // 3 + 1}"
+
+
+def quarter_start(day: date) -> date:
+    return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+
+
+def split_period(start: date, end: date, every: Duration) -> list[tuple[date, date]]:
+    """The period from `start` to `end` cut at each calendar boundary of `every` (a month, a
+    quarter, a year: periods of whole months counted from January), the first and last cut
+    to the period's own ends."""
+    months = every.count * {"m": 1, "y": 12}.get(every.unit, 0)
+    if months == 0 or (12 % months and months % 12):
+        raise Invalid(f"invalid --every '{every}': use month, quarter, year (or 2m, 6m, 2y)")
+    parts = []
+    first = start
+    while first <= end:
+        index = (first.year * 12 + first.month - 1) // months * months + months
+        boundary = date(index // 12, index % 12 + 1, 1) if index // 12 <= 9999 else None
+        last = min(end, boundary - timedelta(days=1)) if boundary else end
+        parts.append((first, last))
+        if boundary is None:
+            break
+        first = boundary
+    return parts
+
+
+def period_name(start: date, end: date) -> str:
+    """How a period is written: 2026, 2026Q3, 2026-07 when it is one, else FROM..TO."""
+    for name in (f"{start.year}", quarter_of(start), f"{start:%Y-%m}"):
+        if _period_bounds(name, start) == (start, end):
+            return name
+    return f"{start}..{end}"

@@ -5,13 +5,22 @@ Every test passes its own `today`; none reads the real clock.
 
 import calendar
 from datetime import date, timedelta
+from itertools import pairwise
 
 import pytest
 from dateutil.relativedelta import relativedelta
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from clm.dates import Duration, days_between, parse_date, parse_duration
+from clm.dates import (
+    Duration,
+    days_between,
+    parse_date,
+    parse_duration,
+    parse_period,
+    period_name,
+    split_period,
+)
 from clm.errors import Invalid
 
 TODAY = date(2026, 11, 23)  # a Monday
@@ -619,3 +628,62 @@ def test_first_after_is_the_first_series_date_after_a_day(anchor, day, every):
 )  # fmt: skip
 def test_times_in(every, offset, times):
     assert parse_duration(every).times_in(parse_duration(offset)) == times
+
+
+# --- periods (report retention / churn --period) ------------------------------------------
+
+
+years = st.integers(min_value=1900, max_value=2200)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026", (date(2026, 1, 1), date(2026, 12, 31))),
+        ("2026Q3", (date(2026, 7, 1), date(2026, 9, 30))),
+        ("2026q1", (date(2026, 1, 1), date(2026, 3, 31))),
+        ("2026-02", (date(2026, 2, 1), date(2026, 2, 28))),
+        ("2026-07..2026-09", (date(2026, 7, 1), date(2026, 9, 30))),
+        ("2025Q4..2026", (date(2025, 10, 1), date(2026, 12, 31))),
+        ("2026-01-15..2026-03-31", (date(2026, 1, 15), date(2026, 3, 31))),
+        ("soq..today", (date(2026, 10, 1), TODAY)),
+    ],
+)
+def test_a_period_is_its_first_and_last_day(text, expected):
+    assert parse_period(text, TODAY) == expected
+
+
+@pytest.mark.parametrize(
+    "text", ["", "2026Q5", "2026Q0", "2026-13", "26", "2026..", "..2026", "2026..x", "Q3"]
+)
+def test_a_bad_period_names_the_forms(text):
+    with pytest.raises(Invalid, match=r"use a year .*a quarter .*a month"):
+        parse_period(text, TODAY)
+
+
+def test_a_period_may_not_end_before_it_starts():
+    with pytest.raises(Invalid, match=r"ends \(2025-12-31\) before it starts \(2026-01-01\)"):
+        parse_period("2026..2025", TODAY)
+
+
+@given(years, st.integers(1, 4))
+def test_a_quarter_round_trips_and_holds_its_three_months(year, quarter):
+    start, end = parse_period(f"{year}Q{quarter}", TODAY)
+    assert (start.month, start.day) == (3 * quarter - 2, 1)
+    assert end + timedelta(days=1) == start + relativedelta(months=3)
+    assert period_name(start, end) == f"{year}Q{quarter}"
+
+
+@settings(deadline=None)  # a range may hold centuries of quarters
+@given(dates, dates)
+def test_any_range_of_months_covers_whole_months_and_splits_without_gaps(a, b):
+    low, high = sorted((a, b))
+    start, end = parse_period(f"{low:%Y-%m}..{high:%Y-%m}", TODAY)
+    assert start == low.replace(day=1)
+    assert end == high.replace(day=month_length(high.year, high.month))
+    quarter = Duration(3, "m")
+    parts = split_period(start, end, quarter)
+    assert parts[0][0] == start and parts[-1][1] == end
+    assert all(later[0] == earlier[1] + timedelta(days=1) for earlier, later in pairwise(parts))
+    assert all(first.month in (1, 4, 7, 10) or first == start for first, _ in parts)
+    assert all(parse_period(period_name(*part), TODAY) == part for part in parts)

@@ -279,6 +279,13 @@ def edit(
     health: Health = None,
     lead_score: LeadScore = None,
     source: Source = None,
+    forecast: Annotated[
+        str | None,
+        typer.Option(
+            metavar="CATEGORY",
+            help="Renewal forecast: commit, likely, at-risk, lost, or auto (from health).",
+        ),
+    ] = None,
     tag: Annotated[list[str] | None, typer.Option("--tag", help="Add a tag (repeatable).")] = None,
     untag: Annotated[
         list[str] | None, typer.Option("--untag", help="Remove a tag (repeatable).")
@@ -303,6 +310,7 @@ def edit(
         "name": name, "owner": owner, "start": env.date(start, "--start"),
         "renewal": env.date(renewal, "--renewal"), "term": env.duration(term, "--term"),
         "arr": arr, "health": health, "lead_score": lead_score, "source": source,
+        "forecast": forecast,
     }  # fmt: skip
     links = {
         "add_tags": tag or (), "remove_tags": untag or (),
@@ -362,19 +370,24 @@ def renew(
     until: Annotated[
         str | None, typer.Option(metavar="DATE", help="New renewal date (default: one term on).")
     ] = None,
+    arr: Annotated[
+        float | None,
+        typer.Option("--arr", help="The renewal's new ARR: an upsell or a downsell."),
+    ] = None,
 ) -> None:
     """Record a renewal: the renewal date moves one term ahead.
 
     The renewal playbook's open work is marked done, and a customer in the renewal stage goes
     back to the stage it came from (never to the entry stage), running no playbook again.
-    Example: clm customer renew acme-corp
+    With --arr, the new ARR is kept in the ARR history as an expansion or a contraction.
+    Example: clm customer renew acme-corp --arr 60000
     """
     env = ctx.obj
     from clm.domain.customers import renew_customer
 
     when = env.date(until, "--until")
     with env.database().write() as conn:
-        renewed = renew_customer(conn, env.today, env.author(conn), slug, until=when)
+        renewed = renew_customer(conn, env.today, env.author(conn), slug, until=when, arr=arr)
     for line in renewed_lines(renewed):
         say(env, line)
 
@@ -388,6 +401,8 @@ def renewed_lines(renewed: dict, as_milestone: bool = False) -> list[str]:
                  f"renewed until {renewed['renewal']}."]  # fmt: skip
     else:
         lines = [f"Renewed {slug} until {renewed['renewal']}."]
+        if renewed.get("arr_was") is not None:
+            lines.append(f"ARR {renewed['arr']:,.0f} (was {renewed['arr_was']:,.0f}).")
         rolled = renewed["milestone"]
         if rolled and rolled["next"]:
             lines.append(

@@ -19,7 +19,10 @@ from clm.commands.common import (
 from clm.render.output import Col, Format, say
 
 app = typer.Typer(
-    help="Reports: stages, funnel, time in stage, renewals, overdue, handoffs, flows, dashboard.",
+    help=(
+        "Reports: stages, funnel, time in stage, renewals, overdue, handoffs, flows, revenue "
+        "(retention, forecast, churn, cohorts), dashboard."
+    ),
     cls=ListsItsCommands,
 )
 
@@ -258,6 +261,141 @@ def flows(
     _show(env, fmt, FLOWS, rows, lambda: flows_page(rows, keys, start), (svg, html), "flows")
 
 
+Period = Annotated[
+    str | None,
+    typer.Option(
+        metavar="PERIOD",
+        help="2026Q3, 2026, 2026-07, or FROM..TO of those or of dates (default: this quarter).",
+    ),
+]
+
+
+def _period(env: Env, text: str | None) -> tuple:
+    """The period asked for, or this quarter to date; and how it is written."""
+    from clm.dates import parse_period, period_name, quarter_start
+
+    start, end = parse_period(text, env.today) if text else (quarter_start(env.today), env.today)
+    return start, end, period_name(start, end) if text else f"{start}..{end}"
+
+
+@app.command("retention")
+def retention(
+    ctx: typer.Context,
+    period: Period = None,
+    by: Annotated[
+        str | None,
+        typer.Option(metavar="GROUP", help="Per owner, team, tag, stage, source or term."),
+    ] = None,
+    every: Annotated[
+        str | None,
+        typer.Option(metavar="EVERY", help="One row per quarter, month or year of the period."),
+    ] = None,
+    fmt: FormatOpt = Format.table,
+    svg: SvgOpt = None,
+    html: HtmlOpt = None,
+) -> None:
+    """Revenue retention: starting ARR, expansion, contraction, churned ARR, GRR and NRR.
+
+    The figures follow the customers on the book when the period began; new ARR is that of
+    the others. A period is counted up to today. Groups are as customers are now; a customer
+    with several tags counts under each.
+    Example: clm report retention --period 2026 --every quarter --by owner
+    """
+    env = ctx.obj
+    from clm.dates import parse_every
+    from clm.domain.revenue import check_group, retention
+    from clm.render.revenue_views import RETENTION, retention_page
+
+    check_pictures(fmt.value, svg, html)
+    start, end, name = _period(env, period)
+    group, cut = check_group(by), parse_every(every) if every is not None else None
+    with env.database().read() as conn:
+        rows = retention(conn, start, end, env.today, group, cut)
+    page = partial(retention_page, rows, name, group)
+    _show(env, fmt, RETENTION, rows, page, (svg, html), "retention")
+
+
+@app.command("forecast")
+def forecast(
+    ctx: typer.Context,
+    quarters: Annotated[
+        int, typer.Option(min=1, max=40, help="How many quarters, from this one.")
+    ] = 2,
+    fmt: FormatOpt = Format.table,
+    svg: SvgOpt = None,
+    html: HtmlOpt = None,
+) -> None:
+    """Renewals due per quarter with each customer's forecast category and ARR; revenue at risk.
+
+    The category is the one set by hand (clm customer edit --forecast), else from health:
+    70 and up commit, below 40 at risk, else likely. A lapsed renewal counts in this quarter.
+    Example: clm report forecast --quarters 4
+    """
+    env = ctx.obj
+    from clm.domain.revenue import at_risk, forecast, forecast_quarters, forecast_totals
+    from clm.render.revenue_views import FORECAST, forecast_page
+
+    check_pictures(fmt.value, svg, html)
+    with env.database().read() as conn:
+        rows = list(forecast(conn, env.today, quarters))
+    totals = forecast_totals(rows, forecast_quarters(env.today, quarters))
+    page = partial(forecast_page, rows, totals, at_risk(totals))
+    _show(env, fmt, FORECAST, rows, page, (svg, html), "forecast")
+
+
+@app.command("churn")
+def churn(
+    ctx: typer.Context,
+    period: Period = None,
+    fmt: FormatOpt = Format.table,
+    svg: SvgOpt = None,
+    html: HtmlOpt = None,
+) -> None:
+    """Churned customers and lost ARR by reason, stage left, owner and months since start.
+
+    Example: clm report churn --period 2026Q3
+    """
+    env = ctx.obj
+    from clm.domain.revenue import churn_report
+    from clm.errors import Invalid
+    from clm.render.revenue_views import CHURN, churn_page
+
+    check_pictures(fmt.value, svg, html)
+    start, end, name = _period(env, period)
+    if start > env.today:
+        raise Invalid(f"invalid --period: it starts on {start}, after today ({env.today})")
+    with env.database().read() as conn:
+        rows = churn_report(conn, start, min(end, env.today))
+    _show(env, fmt, CHURN, rows, partial(churn_page, rows, name), (svg, html), "churn")
+
+
+@app.command("cohorts")
+def cohorts(
+    ctx: typer.Context,
+    by: Annotated[
+        str, typer.Option(metavar="COHORT", help="How customers are grouped: start-quarter.")
+    ] = "start-quarter",
+    fmt: FormatOpt = Format.table,
+    svg: SvgOpt = None,
+    html: HtmlOpt = None,
+) -> None:
+    """Logo and ARR retention of customers by the quarter they started.
+
+    Example: clm report cohorts --by start-quarter --format csv
+    """
+    env = ctx.obj
+    from clm.domain.revenue import cohorts
+    from clm.errors import Invalid
+    from clm.render.revenue_views import COHORTS, cohorts_page
+
+    if by.strip().lower() != "start-quarter":
+        raise Invalid(f"invalid --by '{by}': use start-quarter")
+    check_pictures(fmt.value, svg, html)
+    with env.database().read() as conn:
+        rows = cohorts(conn, env.today)
+    _show(env, fmt, COHORTS, rows, lambda: cohorts_page(rows), (svg, html), "cohorts")
+
+
 @app.command("dashboard")
 def dashboard(
     ctx: typer.Context,
@@ -269,7 +407,9 @@ def dashboard(
 ) -> None:
     """Write every report and the lifecycle drawn on one self-contained HTML page.
 
-    The page needs no network to view: send it to a team or open it in a browser.
+    The page needs no network to view: send it to a team or open it in a browser. Its revenue
+    section (GRR and NRR, churned ARR by reason, the forecast) covers --since to today (default:
+    this quarter to date).
     Example: clm report dashboard --html book.html --since 2026-10-01
     """
     env = ctx.obj

@@ -19,6 +19,7 @@ class Table(StrEnum):
     ctas = "ctas"
     transitions = "transitions"
     notes = "notes"
+    arr = "arr"
     users = "users"
 
 

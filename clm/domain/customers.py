@@ -21,6 +21,7 @@ from sqlalchemy import (
 
 from clm.dates import Duration, at_most_a_century, days_between, parse_duration
 from clm.db import utcnow
+from clm.domain.arr_history import arr_set, churned, is_terminal, log_arr
 from clm.domain.churn import churn_reason, lost_arr
 from clm.domain.contracts import (
     close_renewal_work,
@@ -33,6 +34,7 @@ from clm.domain.contracts import (
     stage_after_renewal,
 )
 from clm.domain.engine.fields import with_change_days
+from clm.domain.forecast import check_forecast
 from clm.domain.health import health_history, log_health, sparkline
 from clm.domain.holidays import days_off_for
 from clm.domain.notes import add_note
@@ -194,6 +196,10 @@ def add_customer(
     customer_id = conn.execute(customers.insert().values(row)).inserted_primary_key[0]
     if row.get("health") is not None:
         log_health(conn, [(customer_id, today, row["health"])])
+    # ARR is new business from the day the customer entered the book (its start, when that
+    # is past: the day its stage history begins); one added as churned is lost that day.
+    lost = churned(customer_id, entered, row.get("arr")) if stage_row.terminal else None
+    log_arr(conn, [arr_set(customer_id, entered, None, row.get("arr")), lost])
     _add_links(conn, customer_id, tags, influencer_ids.values())
     entry_key = record_transition(
         conn,
@@ -458,6 +464,8 @@ def edit_customer(
     if fields.get("term") is not None:
         changes["term"] = str(check_term(fields["term"]))
     changes |= _metrics(fields.get("arr"), fields.get("health"), fields.get("lead_score"))
+    if fields.get("forecast") is not None:
+        changes["forecast"] = check_forecast(fields["forecast"])
     term = parse_duration(changes.get("term", customer.term))
     k = follows_start(customer.start, customer.renewal, parse_duration(customer.term))
     if "start" in changes and "renewal" not in changes and k:
@@ -499,6 +507,9 @@ def edit_customer(
     _note_date_changes(conn, today, by, customer, changes)
     if "health" in changes:
         log_health(conn, [(customer.id, today, changes["health"])])
+    if "arr" in changes:
+        live = not is_terminal(conn, customer.stage)
+        log_arr(conn, [arr_set(customer.id, today, customer.arr, changes["arr"], live)])
     if customer.renewal is None and "renewal" in changes:
         _apply_renewal_items(conn, get_customer(conn, slug), today)
     if "start" in changes:
@@ -591,6 +602,7 @@ def renew_customer(
     slug: str,
     until: date | None = None,
     on: date | None = None,
+    arr: float | None = None,
 ) -> dict:
     """Record a renewal, on `on` (default today): the renewal date one term ahead (or to
     `until`), a timeline entry, the recurring Renewal milestone rolled, the renewal playbook's
@@ -602,7 +614,14 @@ def renew_customer(
     renewal = until or next_renewal(conn, customer, today)
     if renewal <= (previous or today):
         raise Invalid(f"invalid --until {renewal}: it must be after {previous or today}")
-    update_row(conn, customers, customer, {"renewal": renewal})
+    changes = {"renewal": renewal} | with_change_days(_metrics(arr), today)
+    if "arr" in changes and is_terminal(conn, customer.stage):
+        raise Invalid(f"cannot renew '{slug}' at a new ARR: it is in {customer.stage} (churned)")
+    if changes.get("arr") == customer.arr:
+        changes = {"renewal": renewal}
+    update_row(conn, customers, customer, changes)
+    if "arr" in changes:
+        log_arr(conn, [arr_set(customer.id, on, customer.arr, changes["arr"])])
     text = f"renewed until {renewal}" + (f" (was {previous})" if previous else "")
     add_note(conn, today, by, slug, text, kind="renewal", on=on)
     rolled = _roll_renewal_milestone(conn, on, customer.id, previous, renewal)
@@ -636,6 +655,8 @@ def renew_customer(
         "moved": moved,
         "milestone": rolled,
         "closed": closed,
+        "arr": changes.get("arr", customer.arr),
+        "arr_was": customer.arr if "arr" in changes else None,
     }
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.sql import Select
 
 from clm.db import bigger_read_cache, days_from
 from clm.domain.agenda import overdue_by_owner, overdue_items
+from clm.domain.arr_history import arr_on
 from clm.plain import number
 from clm.storage.tables import customers, stages, transitions, users
 
@@ -103,7 +104,7 @@ def _money(value) -> int | float:
 def stage_counts(conn: Connection, as_of: date | None = None) -> list[dict]:
     """Customers and ARR per stage: now, or as the history says they stood on `as_of`; and
     whether the stage is terminal (its ARR is lost ARR, out of the book's totals). ARR is the
-    customer's current ARR (its history is not kept): a churned customer's, the ARR it had."""
+    customer's ARR on that day (from its history): a churned customer's, the ARR it had."""
     if as_of is None:
         stage = customers.c.stage
         query = select(stage, func.count(), func.sum(customers.c.arr)).where(
@@ -112,9 +113,12 @@ def stage_counts(conn: Connection, as_of: date | None = None) -> list[dict]:
     else:
         standing = _stays(as_of)  # the history up to that day: its open stays
         stage = standing.c.stage
+        arr = arr_on(as_of)  # and each customer's ARR that day, from the ARR history
         query = (
-            select(stage, func.count(), func.sum(customers.c.arr))
+            select(stage, func.count(), func.sum(arr.c.arr))
+            .select_from(standing)
             .join(customers, customers.c.id == standing.c.customer_id)
+            .outerjoin(arr, arr.c.customer_id == standing.c.customer_id)
             .where(standing.c.left.is_(None))
         )
     found = {
@@ -411,6 +415,7 @@ def dashboard(conn: Connection, today: date, since: date | None = None) -> dict:
     from itertools import islice
 
     from clm.domain.model_file import edges, read_model
+    from clm.domain.revenue import revenue_summary
 
     bigger_read_cache(conn)
     model = read_model(conn)
@@ -432,4 +437,5 @@ def dashboard(conn: Connection, today: date, since: date | None = None) -> dict:
         "handoffs": list(handoffs(conn, since, latest=LISTED)),
         "handoff_count": handoff_count(conn, since),
         "flows": flows(conn, since),
+        "revenue": revenue_summary(conn, today, since),
     }

@@ -8,6 +8,8 @@ from typing import NamedTuple
 from sqlalchemy import Connection, bindparam, select, update
 
 from clm.db import clock, insert_rows, utcnow
+from clm.domain.arr_history import churned as arr_churned
+from clm.domain.arr_history import log_arr, reactivated
 from clm.domain.churn import Churn, close_out
 from clm.domain.contracts import contract_notes, new_contract, win_back
 from clm.domain.playbooks import Run, Templates, apply_playbooks
@@ -216,7 +218,7 @@ def enter_stages(
     from clm.domain.ownership import owner_change, record_owner_changes
 
     history, changes, done, owners, dated = [], [], [], [], []
-    churned, won_back = [], []
+    churned, won_back, revenue = [], [], []
     runs = list(extra_runs)
     own_runs: list[int | None] = []
     for move in moves:
@@ -242,6 +244,7 @@ def enter_stages(
             churned.append(Churn(customer, to_stage.key, move.on, move.by, move.reason))
         elif was_terminal and not to_stage.terminal:
             won_back.append((customer.id, move.on, move.by, entry_key))
+            revenue.append(reactivated(customer.id, move.on, customer.arr))
         history.append(
             StageEntry(
                 entry_key, customer.id, customer.stage, to_stage.key, move.on, move.by,
@@ -309,6 +312,8 @@ def enter_stages(
         lookups.assigner.save()
     # Before the entries' playbooks: a terminal stage's own (an exit interview) is new work.
     close_out(conn, churned)
+    revenue += [arr_churned(c.customer.id, c.on, c.customer.arr) for c in churned]
+    log_arr(conn, revenue)
     if dated:
         conn.execute(notes.insert(), dated)
     applied = apply_playbooks(conn, runs, lookups.templates)

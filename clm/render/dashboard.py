@@ -30,6 +30,9 @@ td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
 .bar.green { background: #58d68d; }
 .over { color: #c0392b; font-weight: 600; } .ok { color: #1e8449; }
 .muted { color: #7f8c8d; }
+h3 { font-size: 15px; margin: 16px 0 6px; }
+svg.revenue { max-width: 100%; height: auto; background: #fff; border: 1px solid #d5dbdb;
+              border-radius: 8px; }
 svg.lifecycle { width: 100%; height: auto; background: #fff; border: 1px solid #d5dbdb;
                 border-radius: 8px; }
 .legend span { display: inline-block; margin-right: 14px; }
@@ -185,6 +188,11 @@ def render(data: dict) -> str:
         f'<h2 id="flows">Flows between stages{since}</h2>',
         _flows(data["flows"], [stage["key"] for stage in data["lifecycle"]]),
     ]
+    if "revenue" in data:
+        from clm.render.revenue_svg import revenue_section
+
+        body.insert(body.index('<h2 id="lifecycle">The lifecycle</h2>'),
+                    revenue_section(data["revenue"]))  # fmt: skip
     return (
         "<!DOCTYPE html>\n<html lang=en><head><meta charset=utf-8>"
         '<meta name="viewport" content="width=device-width, initial-scale=1">'

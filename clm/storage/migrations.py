@@ -17,6 +17,7 @@ from sqlalchemy import (
     Connection,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -708,6 +709,88 @@ def _phase_items(conn: Connection) -> None:
     conn.execute(update(items).where(phase_like).values(kind="phase", remind="", updated_at=now))
 
 
+def _notifications(conn: Connection) -> None:
+    """Notifications: each user's channel (email, webhook or none), daily or immediate, and
+    webhook URL; the outbox of messages to send, one per user, day and kind."""
+    for column, kind in (
+        ("notify", "VARCHAR(16) NOT NULL DEFAULT 'none'"),
+        ("digest", "VARCHAR(16) NOT NULL DEFAULT 'daily'"),
+        ("webhook", "VARCHAR"),
+    ):
+        conn.execute(text(f"ALTER TABLE users ADD COLUMN {column} {kind}"))
+    md = MetaData()
+    Table("users", md, Column("id", Integer, primary_key=True))
+    Table(
+        "outbox",
+        md,
+        Column("id", Integer, primary_key=True),
+        Column("uuid", String(36), nullable=False, unique=True),
+        Column("user_id", Integer, ForeignKey("users.id"), nullable=False),
+        Column("day", Date, nullable=False),
+        Column("kind", String(64), nullable=False),
+        Column("payload", String, nullable=False),
+        Column("state", String(16), nullable=False),
+        Column("attempts", Integer, nullable=False),
+        Column("next_try_at", DateTime(timezone=True)),
+        Column("channel", String(16)),
+        Column("error", String),
+        Column("sent_at", DateTime(timezone=True)),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        Index("uq_outbox", "user_id", "day", "kind", unique=True),
+        Index("ix_outbox_state", "state", "next_try_at"),
+    ).create(conn)
+
+
+def _arr_history(conn: Connection) -> None:
+    """ARR over time: an append-only log of every change of a customer's ARR with its kind,
+    begun with each customer's ARR as it is now, as new business on its start day (and, for a
+    customer in a terminal stage, its churn on the day it entered that stage); and the
+    renewal forecast a customer may be given by hand."""
+    conn.execute(text("ALTER TABLE customers ADD COLUMN forecast VARCHAR(16)"))
+    md = MetaData()
+    Table("customers", md, Column("id", Integer, primary_key=True))
+    log = Table(
+        "arr_log",
+        md,
+        Column("id", Integer, primary_key=True),
+        Column("uuid", String(36), nullable=False, unique=True),
+        Column("customer_id", Integer, ForeignKey("customers.id"), nullable=False),
+        Column("on", Date, nullable=False),
+        Column("kind", String(16), nullable=False),
+        Column("arr", Float, nullable=False),
+        Column("change", Float, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        Index("ix_arr_log_customer_on", "customer_id", "on"),
+        Index("ix_arr_log_on", "on", "kind"),
+    )
+    log.create(conn)
+    customers = Table(
+        "customers", MetaData(), Column("id", Integer), Column("arr", Float),
+        Column("start", Date), Column("stage", String), Column("stage_entered", Date),
+    )  # fmt: skip
+    stages = Table(
+        "stages", MetaData(), Column("key", String), Column("terminal", Boolean),
+        Column("deleted_at", DateTime),
+    )  # fmt: skip
+    terminal = select(stages.c.key).where(stages.c.terminal, stages.c.deleted_at.is_(None))
+    query = select(
+        customers.c.id, customers.c.arr, customers.c.start, customers.c.stage_entered,
+        customers.c.stage.in_(terminal).label("churned"),
+    ).where(customers.c.arr > 0)  # fmt: skip
+    now = datetime.now(UTC)
+    rows = []
+    for row in conn.execute(query):
+        entry = {"customer_id": row.id, "arr": row.arr, "created_at": now}
+        rows.append(entry | {"uuid": str(uuid.uuid4()), "on": row.start, "kind": "new",
+                             "change": row.arr})  # fmt: skip
+        if row.churned:
+            on = max(row.start, row.stage_entered)
+            rows.append(entry | {"uuid": str(uuid.uuid4()), "on": on, "kind": "churn",
+                                 "change": -row.arr})  # fmt: skip
+    if rows:
+        conn.execute(log.insert(), rows)
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0001_initial", _initial),
     ("0002_milestones_tasks_ctas_playbooks", _milestones_tasks_ctas_playbooks),
@@ -720,5 +803,6 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0009_notifications", _notifications),
     ("0010_rule_churn_reason", _rule_churn_reason),
     ("0011_phase_items", _phase_items),
+    ("0012_arr_history", _arr_history),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

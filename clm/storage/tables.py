@@ -194,6 +194,8 @@ customers = Table(
     # The team a handoff went to that had nobody to assign: the owner was kept until someone
     # is assigned (clm customer assign). NULL when no handoff is pending.
     string("handoff_pending", 64, required=False),
+    # The renewal forecast set by hand (commit, likely, at-risk, lost); NULL: from health.
+    string("forecast", 16, required=False),
     partial_unique("uq_customers_slug", "slug"),
     # What the rules filter on: a stage, then a date or a metric.
     Index("ix_customers_stage_entered", "stage", "stage_entered"),
@@ -513,6 +515,24 @@ health_log = Table(
     Index("ix_health_log_customer_on", "customer_id", "on"),
 )
 
+# Append-only: every change of a customer's ARR, dated as --today saw it. `arr` is the
+# customer's ARR from that day on (a churned customer keeps it, as lost ARR); `change` is what
+# the change did to the live book's ARR (a churn takes the whole ARR off, a reactivation puts
+# it back). The live book's ARR on a day is the sum of the changes up to it.
+arr_log = Table(
+    "arr_log",
+    metadata,
+    *identity(),
+    ref("customer_id", "customers.id"),
+    day("on"),
+    string("kind", 16),  # new, expansion, contraction, churn, reactivation
+    Column("arr", Float, nullable=False),
+    Column("change", Float, nullable=False),
+    moment("created_at"),
+    Index("ix_arr_log_customer_on", "customer_id", "on"),
+    Index("ix_arr_log_on", "on", "kind"),
+)
+
 # What is to be sent: one message per user, day and kind (`digest`, or `blocked:UUID` for an
 # immediate one), written in the tick's transaction and sent after its commit. The unique key
 # makes re-runs, catch-up and concurrent ticks queue one digest a person a day; the uuid is the
@@ -548,4 +568,5 @@ APPEND_ONLY = (
     playbook_runs,
     health_log,
     owner_changes,
+    arr_log,
 )

@@ -215,3 +215,19 @@ def test_old_phase_milestones_become_phases(clm, tmp_path, new_db):
     # The removed Adoption's reminder never fires; the user's own does.
     tick = clm.json("--db", old, "tick", "--today", "2026-11-24", "--dry-run")
     assert [(r["milestone"], r["title"]) for r in tick["reminders"]] == [(9, "Adoption")]
+
+
+def test_the_arr_history_begins_with_each_customers_arr_as_new_business(clm, tmp_path, new_db):
+    """Migration 0012: a customer's ARR as new business on its start day; one in a terminal
+    stage churned on the day it entered it (its ARR kept, as lost ARR)."""
+    fixture = next(path for path in FIXTURES if path.stem == "schema-0009_notifications")
+    old = old_database(fixture, tmp_path, new_db)
+    sql(old, "UPDATE customers SET stage = 'churned', stage_entered = '2026-11-01'")
+    clm("--db", old, "customer", "list")
+    history = sql(old, 'SELECT "on", kind, arr, change FROM arr_log ORDER BY id')
+    assert [(str(on), kind, arr, change) for on, kind, arr, change in history] == [
+        ("2026-09-01", "new", 24000, 24000),
+        ("2026-11-01", "churn", 24000, -24000),
+    ]
+    retention = clm.json("--db", old, "report", "retention", "--period", "2026Q4")
+    assert (retention[0]["starting_arr"], retention[0]["churned_arr"]) == (24000, 24000)

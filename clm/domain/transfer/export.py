@@ -45,6 +45,7 @@ from clm.plain import (
     visible,
 )
 from clm.storage.tables import (
+    arr_log,
     ctas,
     customer_influencers,
     customer_tags,
@@ -237,6 +238,21 @@ def _transitions(conn):
     )
 
 
+def _arr(conn):
+    return (
+        select(
+            customers.c.slug.label("customer"),
+            _day(arr_log.c.on),
+            arr_log.c.kind,
+            arr_log.c.arr,
+            arr_log.c.change,
+            arr_log.c.uuid,
+        )
+        .select_from(_with_customer(arr_log))
+        .where(_live_customer())
+    )
+
+
 def _notes(conn):
     return (
         select(
@@ -260,6 +276,7 @@ QUERIES = {
     "ctas": (_ctas, ctas),
     "transitions": (_transitions, transitions),
     "notes": (_notes, notes),
+    "arr": (_arr, arr_log),
 }
 
 
@@ -429,7 +446,7 @@ def _json_cell(column: str) -> Callable | None:
         return lambda joined: list(_items(joined, column))
     if column in ("default_owner", "pinned"):  # the driver may give 0/1
         return bool
-    if column == "arr":
+    if column in ("arr", "change"):
         return number
     if column in DATES:
         return str

@@ -20,6 +20,7 @@ from sqlalchemy import Connection, delete, select
 
 from clm.dates import parse_duration
 from clm.db import in_values, insert_rows
+from clm.domain.arr_history import arr_moved, log_arr, terminal_stages
 from clm.domain.engine.fields import with_change_days
 from clm.domain.health import log_health
 from clm.domain.holidays import holiday_days
@@ -392,7 +393,8 @@ class CustomerImporter(KeyedImporter):
         health log, tags and influencers."""
         today, now, stamps, by = self.today, self.now, self.created_stamps, self.by
         entry_stage, take_id = self.entry_stage, self.take_id
-        rows, entries, scores, tags, followers = [], [], [], [], []
+        rows, entries, scores, tags, followers, revenue = [], [], [], [], [], []
+        terminal = terminal_stages(self.conn)
         for _, values in creates:
             get = values.get
             row_id = take_id(values)
@@ -421,6 +423,7 @@ class CustomerImporter(KeyedImporter):
             )  # fmt: skip
             if health is not None:
                 scores.append((new_uuid(), row_id, today, health, now))
+            revenue += arr_moved(row_id, entered, None, arr, True, stage not in terminal)
             if get("tags"):
                 tags += [(row_id, tag) for tag in values["tags"]]
             if get("influencer_ids"):
@@ -429,6 +432,7 @@ class CustomerImporter(KeyedImporter):
         record_entries(self.conn, entries)
         health_columns = ("uuid", "customer_id", "on", "health", "created_at")
         insert_rows(self.conn, health_log, health_columns, scores)
+        log_arr(self.conn, revenue)
         insert_rows(self.conn, customer_tags, ("customer_id", "tag"), tags)
         insert_rows(self.conn, customer_influencers, ("customer_id", "user_id"), followers)
 
@@ -499,6 +503,16 @@ class CustomerImporter(KeyedImporter):
             [(row.id, self.today, changes["health"]) for row, changes, _ in changed_rows
              if changes.get("health") is not None],
         )  # fmt: skip
+        terminal = terminal_stages(self.conn)
+        revenue = []
+        for row, changes, _ in changed_rows:
+            if {"arr", "stage"} & changes.keys():
+                on = changes["stage_entered"] if "stage" in changes else self.today
+                after = changes.get("arr", row.arr)
+                now_live = changes.get("stage", row.stage) not in terminal
+                revenue += arr_moved(row.id, on, row.arr, after, row.stage not in terminal,
+                                     now_live)  # fmt: skip
+        log_arr(self.conn, revenue)
         replace_links(self.conn, customer_tags, "customer_id", "tag", new_tags)
         replace_links(self.conn, customer_influencers, "customer_id", "user_id", new_followers)
 

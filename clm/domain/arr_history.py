@@ -1,0 +1,110 @@
+"""ARR over time: every change of a customer's ARR, with its day (as --today saw it) and its
+kind, appended to the ARR log by each path that changes it (add, edit, import, renew --arr,
+churn, win-back). Reports read a customer's ARR on a day, and the book's movements over a
+period, from the log.
+
+An entry's `arr` is the customer's ARR from that day on; its `change` is what it did to the
+live book's ARR: a churned customer keeps its ARR (as lost ARR) but the churn takes it off the
+book, and a win-back puts it back. An edit of a churned customer's ARR changes no live ARR.
+"""
+
+from collections.abc import Iterable
+from datetime import date
+
+from sqlalchemy import Connection, func, select
+
+from clm.db import utcnow
+from clm.domain.records import new_uuid
+from clm.storage.tables import arr_log, stages
+
+KINDS = ("new", "expansion", "contraction", "churn", "reactivation")
+Entry = dict
+
+
+def arr_set(customer_id: int, on: date, before, after, live: bool = True) -> Entry | None:
+    """The entry for a customer's ARR going from `before` to `after` (None counts as 0) on
+    `on`: new business from nothing, else expansion or contraction; None when unchanged. A
+    customer not `live` (in a terminal stage) changes no live ARR."""
+    before, after = float(before or 0), float(after or 0)
+    if before == after:
+        return None
+    kind = "new" if before == 0 else "expansion" if after > before else "contraction"
+    return _entry(customer_id, on, kind, after, after - before if live else 0.0)
+
+
+def churned(customer_id: int, on: date, arr) -> Entry | None:
+    """A customer entering a terminal stage: its ARR off the live book (None without ARR)."""
+    return _entry(customer_id, on, "churn", float(arr), -float(arr)) if arr else None
+
+
+def reactivated(customer_id: int, on: date, arr) -> Entry | None:
+    """A churned customer won back: its ARR back on the live book."""
+    return _entry(customer_id, on, "reactivation", float(arr), float(arr)) if arr else None
+
+
+def arr_moved(customer_id: int, on: date, before, after, was_live: bool, is_live: bool) -> list:
+    """The entries for a customer whose ARR goes from `before` to `after` as it goes from live
+    (or not) to live (or not), as an import may do at once: the live book changes by its ARR
+    after (if live) less its ARR before (if it was)."""
+    if was_live and not is_live:
+        return [arr_set(customer_id, on, before, after), churned(customer_id, on, after)]
+    if is_live and not was_live:
+        return [reactivated(customer_id, on, before), arr_set(customer_id, on, before, after)]
+    return [arr_set(customer_id, on, before, after, is_live)]
+
+
+def terminal_stages(conn: Connection) -> set[str]:
+    query = select(stages.c.key).where(stages.c.terminal, stages.c.deleted_at.is_(None))
+    return set(conn.scalars(query))
+
+
+def _entry(customer_id: int, on: date, kind: str, arr: float, change: float) -> Entry:
+    return {"customer_id": customer_id, "on": on, "kind": kind, "arr": arr, "change": change}
+
+
+def log_arr(conn: Connection, entries: Iterable[Entry | None]) -> None:
+    """Append the entries (None ones skipped) to the ARR log, in one statement."""
+    now = utcnow()
+    rows = [entry | {"uuid": new_uuid(), "created_at": now} for entry in entries if entry]
+    if rows:
+        conn.execute(arr_log.insert(), rows)
+
+
+def is_terminal(conn: Connection, stage: str) -> bool:
+    """Whether `stage` is a terminal stage of the model (its customers are churned)."""
+    found = conn.scalar(
+        select(stages.c.terminal).where(stages.c.key == stage, stages.c.deleted_at.is_(None))
+    )
+    return bool(found)
+
+
+def arr_on(day: date, *, live_change: bool = False):
+    """A subquery of each customer's ARR on `day` (`customer_id`, `arr`): its latest entry on
+    or before that day. With `live_change`, the sum of its changes instead: what it adds to
+    the live book that day (0 once churned)."""
+    if live_change:
+        return (
+            select(arr_log.c.customer_id, func.sum(arr_log.c.change).label("arr"))
+            .where(arr_log.c.on <= day)
+            .group_by(arr_log.c.customer_id)
+            .subquery("arr_on")
+        )
+    latest = func.row_number().over(
+        partition_by=arr_log.c.customer_id, order_by=(arr_log.c.on.desc(), arr_log.c.id.desc())
+    )
+    ranked = (
+        select(arr_log.c.customer_id, arr_log.c.arr, latest.label("latest"))
+        .where(arr_log.c.on <= day)
+        .subquery("ranked")
+    )
+    return select(ranked.c.customer_id, ranked.c.arr).where(ranked.c.latest == 1).subquery("arr_on")
+
+
+def arr_history(conn: Connection, customer_id: int) -> list[dict]:
+    """A customer's ARR changes, oldest first: day, kind, ARR from then on, change to the book."""
+    query = (
+        select(arr_log.c.on, arr_log.c.kind, arr_log.c.arr, arr_log.c.change)
+        .where(arr_log.c.customer_id == customer_id)
+        .order_by(arr_log.c.on, arr_log.c.id)
+    )
+    return [row._asdict() for row in conn.execute(query)]

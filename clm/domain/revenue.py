@@ -1,0 +1,376 @@
+"""Revenue from the ARR history: retention (GRR, NRR) over periods, churned ARR by reason,
+stage left, owner and tenure, the renewal forecast, and cohorts by start quarter. Each is a
+few grouped queries over the ARR log, whatever the book's size.
+
+Retention follows the customers live at the start of a period (its cohort: ARR on the book
+the day before). Within the period, their expansion (new ARR of a cohort customer counts as
+expansion), contraction and churned ARR (net of a win-back within the period) are summed from
+the log; GRR = (starting - contraction - churned) / starting, NRR = ending / starting. New
+business of customers not in the cohort is reported apart, as new ARR.
+"""
+
+from collections.abc import Iterator
+from datetime import date, timedelta
+
+from sqlalchemy import Connection, and_, case, func, literal, or_, select
+
+from clm.dates import RECURRENCES, period_name, quarter_of, quarter_start, split_period
+from clm.db import days_from
+from clm.domain.arr_history import terminal_stages
+from clm.domain.forecast import CATEGORIES, category
+from clm.errors import Invalid
+from clm.plain import number
+from clm.storage.tables import arr_log, customer_tags, customers, transitions, users
+
+CENT = 0.005  # less than half a cent of ARR is none: sums of floats are not exact
+GROUPS = ("owner", "team", "tag", "stage", "source", "term")
+RETENTION_KEYS = (
+    "period", "group", "starting_arr", "expansion", "contraction", "churned_arr",
+    "ending_arr", "grr", "nrr", "new_arr", "logos", "logos_lost",
+)  # fmt: skip
+CHURN_KEYS = ("by", "value", "customers", "arr")
+CHURN_BY = ("reason", "stage_left", "owner", "tenure")
+FORECAST_KEYS = ("period", "renewal", "customer", "owner", "health", "forecast", "set_by", "arr")
+COHORT_KEYS = (
+    "cohort", "customers", "live", "logo_retention", "starting_arr", "arr", "arr_retention",
+)  # fmt: skip
+TENURES = ((91, "0-3 months"), (183, "3-6 months"), (366, "6-12 months"), (731, "12-24 months"))
+
+
+def _money(value) -> int | float:
+    return number(round(float(value or 0), 2))
+
+
+def _share(part, whole) -> float | None:
+    return round(float(part) / float(whole), 4) if whole and float(whole) > CENT else None
+
+
+def check_group(by: str | None) -> str | None:
+    if by is None:
+        return None
+    key = by.strip().lower()
+    if key not in GROUPS:
+        raise Invalid(f"invalid --by '{by}': use {', '.join(GROUPS)}")
+    return key
+
+
+def _grouped(by: str | None, source):
+    """The column to group by and the FROM clause that has it (customers joined already)."""
+    none = literal("(none)")
+    if by is None:
+        return literal("all"), source
+    if by in ("owner", "team"):
+        owner = users.alias("owner")
+        column = owner.c.handle if by == "owner" else owner.c.team
+        return func.coalesce(column, none), source.outerjoin(
+            owner, owner.c.id == customers.c.owner_id
+        )
+    if by == "tag":
+        return func.coalesce(customer_tags.c.tag, none), source.outerjoin(
+            customer_tags, customer_tags.c.customer_id == customers.c.id
+        )
+    return func.coalesce(customers.c[by], none), source
+
+
+# --- retention ---------------------------------------------------------------------------------
+
+
+def _per_customer(start: date, end: date):
+    """Each customer's ARR movements up to `end`: live ARR before `start`, expansion,
+    contraction and churn (net of win-backs) within the period, and live ARR at its end."""
+    during = arr_log.c.on >= start
+
+    def summed(*where):
+        return func.sum(case((and_(*where), arr_log.c.change), else_=0.0))
+
+    return (
+        select(
+            arr_log.c.customer_id,
+            summed(arr_log.c.on < start).label("starting"),
+            summed(during, arr_log.c.kind.in_(("new", "expansion"))).label("expansion"),
+            summed(during, arr_log.c.kind == "contraction").label("contraction"),
+            summed(during, arr_log.c.kind.in_(("churn", "reactivation"))).label("churned"),
+            func.sum(arr_log.c.change).label("ending"),
+        )
+        .where(arr_log.c.on <= end)
+        .group_by(arr_log.c.customer_id)
+        .subquery("moved")
+    )
+
+
+def _retention_query(start: date, end: date, by: str | None):
+    moved = _per_customer(start, end)
+    cohort = moved.c.starting > CENT
+
+    def of_cohort(value):
+        return func.coalesce(func.sum(case((cohort, value), else_=0.0)), 0.0)
+
+    source = moved.join(customers, customers.c.id == moved.c.customer_id)
+    key, source = _grouped(by, source)
+    return (
+        select(
+            key.label("group"),
+            of_cohort(moved.c.starting),
+            of_cohort(moved.c.expansion),
+            of_cohort(-moved.c.contraction),
+            of_cohort(-moved.c.churned),
+            of_cohort(moved.c.ending),
+            func.coalesce(func.sum(case((cohort, 0.0), else_=moved.c.ending)), 0.0),
+            func.count(case((cohort, 1))),
+            func.count(case((and_(cohort, moved.c.ending <= CENT), 1))),
+        )
+        .select_from(source)
+        .where(customers.c.deleted_at.is_(None))
+        .group_by(key)
+        .order_by(key)
+    )
+
+
+def _retention_row(period: str, group: str, values) -> dict:
+    starting, expansion, contraction, churned, ending, new, logos, lost = values
+    return {
+        "period": period,
+        "group": group,
+        "starting_arr": _money(starting),
+        "expansion": _money(expansion),
+        "contraction": _money(contraction),
+        "churned_arr": _money(churned),
+        "ending_arr": _money(ending),
+        "grr": _share(float(starting) - float(contraction) - float(churned), starting),
+        "nrr": _share(ending, starting),
+        "new_arr": _money(new),
+        "logos": logos,
+        "logos_lost": lost,
+    }
+
+
+def retention(
+    conn: Connection, start: date, end: date, today: date, by: str | None = None, every=None
+) -> list[dict]:
+    """Per period (the whole of start..end, or cut `every` quarter, month, year) and, with
+    `by`, per group (the customer's owner, its owner's team, a tag, or a field as it is now):
+    the cohort's starting ARR, expansion, contraction, churned ARR, ending ARR, GRR and NRR,
+    its logos and those lost; the new ARR of customers not in it. A period is counted up to
+    today at most (one that starts later is left out); a group row's figures, then the
+    period's total as group `all`."""
+    if start > today:
+        raise Invalid(f"invalid --period: it starts on {start}, after today ({today})")
+    rows = []
+    periods = split_period(start, end, every) if every is not None else [(start, end)]
+    for first, last in (period for period in periods if period[0] <= today):
+        name = period_name(first, last)
+        upto = min(last, today)
+        if by is not None:
+            for group, *values in conn.execute(_retention_query(first, upto, by)):
+                rows.append(_retention_row(name, group, values))
+        total = conn.execute(_retention_query(first, upto, None)).first()
+        rows.append(_retention_row(name, "all", total[1:] if total else (0,) * 8))
+    return rows
+
+
+# --- churn -------------------------------------------------------------------------------------
+
+
+def _tenure(days):
+    """SQL: how long the customer had been one when it churned, in a few bands of months."""
+    return case(*[(days < limit, literal(name)) for limit, name in TENURES], else_="24+ months")
+
+
+def churn_report(conn: Connection, start: date, end: date) -> list[dict]:
+    """The customers that churned from `start` to `end` (moved into a terminal stage from a
+    live one) and their lost ARR: by reason, by the stage they left, by their owner then, by
+    how long they had been customers. Within each, most ARR first; a total last."""
+    terminal = sorted(terminal_stages(conn))
+    lost = (
+        select(arr_log.c.customer_id, arr_log.c.on, func.sum(-arr_log.c.change).label("arr"))
+        .where(arr_log.c.kind == "churn", arr_log.c.on.between(start, end))
+        .group_by(arr_log.c.customer_id, arr_log.c.on)
+        .subquery("lost")
+    )
+    owner = users.alias("owner")
+    # Since its ARR came on the book (new business or a win-back): the start of the contract
+    # it churned from, where a win-back has since moved the customer's start on.
+    began = (
+        select(func.max(arr_log.c.on))
+        .where(
+            arr_log.c.customer_id == transitions.c.customer_id,
+            arr_log.c.kind.in_(("new", "reactivation")),
+            arr_log.c.on <= transitions.c.on,
+        )
+        .scalar_subquery()
+    )
+    tenure = _tenure(days_from(func.coalesce(began, customers.c.start), transitions.c.on))
+    joined = (
+        transitions.join(
+            customers,
+            and_(customers.c.id == transitions.c.customer_id, customers.c.deleted_at.is_(None)),
+        )
+        .outerjoin(
+            lost,
+            and_(lost.c.customer_id == transitions.c.customer_id, lost.c.on == transitions.c.on),
+        )
+        .outerjoin(owner, owner.c.id == transitions.c.from_owner_id)
+    )
+    dimensions = (
+        func.coalesce(transitions.c.reason, "(none)"),
+        func.coalesce(transitions.c.from_stage, "(none)"),
+        func.coalesce(owner.c.handle, "(none)"),
+        tenure,
+    )
+    query = (
+        select(*dimensions, func.count(), func.coalesce(func.sum(lost.c.arr), 0.0))
+        .select_from(joined)
+        .where(
+            transitions.c.to_stage.in_(terminal),
+            or_(transitions.c.from_stage.is_(None), transitions.c.from_stage.not_in(terminal)),
+            transitions.c.on.between(start, end),
+        )
+        .group_by(*dimensions)
+    )
+    found = conn.execute(query).all()
+    rows = []
+    for index, by in enumerate(CHURN_BY):
+        totals: dict[str, list] = {}
+        for row in found:
+            total = totals.setdefault(row[index], [0, 0.0])
+            total[0] += row[4]
+            total[1] += float(row[5])
+        ordered = sorted(totals.items(), key=lambda item: (-item[1][1], -item[1][0], item[0]))
+        rows += [
+            {"by": by, "value": value, "customers": count, "arr": _money(arr)}
+            for value, (count, arr) in ordered
+        ]
+    count, arr = sum(row[4] for row in found), sum(float(row[5]) for row in found)
+    rows.append({"by": "total", "value": "all", "customers": count, "arr": _money(arr)})
+    return rows
+
+
+# --- the renewal forecast ----------------------------------------------------------------------
+
+
+def forecast_quarters(today: date, quarters: int) -> list[tuple[date, date]]:
+    """The current quarter (from its start) and the `quarters` - 1 after it."""
+    first = quarter_start(today)
+    last = date(first.year + (first.month - 1 + 3 * quarters) // 12,
+                (first.month - 1 + 3 * quarters) % 12 + 1, 1) - timedelta(days=1)  # fmt: skip
+    return split_period(first, last, RECURRENCES["quarter"])
+
+
+def forecast(conn: Connection, today: date, quarters: int) -> Iterator[dict]:
+    """The live customers renewing from the start of this quarter to the end of the
+    `quarters`-th, soonest first (one that lapsed earlier, still not renewed, counts in this
+    quarter): each one's forecast category, set by hand or from its health, and its ARR."""
+    periods = forecast_quarters(today, quarters)
+    terminal = sorted(terminal_stages(conn))
+    owner = users.alias("owner")
+    query = (
+        select(
+            customers.c.renewal, customers.c.slug, owner.c.handle, customers.c.health,
+            category().label("forecast"), customers.c.forecast.is_not(None), customers.c.arr,
+        )
+        .select_from(customers.outerjoin(owner, owner.c.id == customers.c.owner_id))
+        .where(
+            customers.c.deleted_at.is_(None),
+            customers.c.renewal <= periods[-1][1],
+            customers.c.stage.not_in(terminal),
+        )
+        .order_by(customers.c.renewal, customers.c.slug)
+    )  # fmt: skip
+    first = periods[0][0]
+    for renewal, slug, handle, health, kind, by_hand, arr in conn.execute(query):
+        yield dict(zip(FORECAST_KEYS, (
+            quarter_of(max(renewal, first)), renewal, slug, handle, health, kind,
+            "hand" if by_hand else "health", _money(arr),
+        ), strict=True))  # fmt: skip
+
+
+def forecast_totals(rows: list[dict], periods: list[tuple[date, date]]) -> list[dict]:
+    """Per quarter and category: the renewals and their ARR (every category, even empty)."""
+    totals = {
+        (quarter_of(a), kind): {"period": quarter_of(a), "forecast": kind, "customers": 0,
+                                "arr": 0.0}
+        for a, _ in periods for kind in CATEGORIES
+    }  # fmt: skip
+    for row in rows:
+        total = totals[row["period"], row["forecast"]]
+        total["customers"] += 1
+        total["arr"] += row["arr"]
+    return [total | {"arr": _money(total["arr"])} for total in totals.values()]
+
+
+def at_risk(totals: list[dict]) -> float:
+    """Revenue at risk: the ARR of renewals forecast at risk or lost."""
+    return _money(sum(t["arr"] for t in totals if t["forecast"] in ("at-risk", "lost")))
+
+
+# --- cohorts -----------------------------------------------------------------------------------
+
+
+def cohorts(conn: Connection, today: date) -> list[dict]:
+    """Per quarter customers started in, oldest first (customers that ever had ARR): how many,
+    how many are live today (not churned), their ARR when first entered and their live ARR
+    today, and the two retentions."""
+    first = func.row_number().over(
+        partition_by=arr_log.c.customer_id, order_by=(arr_log.c.on, arr_log.c.id)
+    )
+    entries = (
+        select(
+            arr_log.c.customer_id,
+            case((first == 1, arr_log.c.arr), else_=0.0).label("first_arr"),
+            arr_log.c.change,
+        )
+        .where(arr_log.c.on <= today)
+        .subquery("entries")
+    )
+    per_customer = (
+        select(
+            entries.c.customer_id,
+            func.sum(entries.c.first_arr).label("starting"),
+            func.sum(entries.c.change).label("live"),
+        )
+        .group_by(entries.c.customer_id)
+        .subquery("per_customer")
+    )
+    terminal = sorted(terminal_stages(conn))
+    year = func.extract("year", customers.c.start)
+    month = func.extract("month", customers.c.start)
+    alive = customers.c.stage.not_in(terminal)
+    query = (
+        select(
+            year, month, func.count(), func.count(case((alive, 1))),
+            func.coalesce(func.sum(per_customer.c.starting), 0.0),
+            func.coalesce(func.sum(per_customer.c.live), 0.0),
+        )
+        .select_from(customers.join(per_customer, per_customer.c.customer_id == customers.c.id))
+        .where(customers.c.deleted_at.is_(None), customers.c.start <= today)
+        .group_by(year, month)
+    )  # fmt: skip
+    found: dict[str, list] = {}
+    for y, m, count, live, starting, arr in conn.execute(query):
+        total = found.setdefault(quarter_of(date(int(y), int(m), 1)), [0, 0, 0.0, 0.0])
+        for index, value in enumerate((count, live, float(starting), float(arr))):
+            total[index] += value
+    rows = []
+    for name, (count, live, starting, arr) in sorted(found.items()):
+        values = (name, count, live, _share(live, count), _money(starting), _money(arr),
+                  _share(arr, starting))  # fmt: skip
+        rows.append(dict(zip(COHORT_KEYS, values, strict=True)))
+    return rows
+
+
+# --- the dashboard's revenue section -----------------------------------------------------------
+
+
+def revenue_summary(conn: Connection, today: date, since: date | None) -> dict:
+    """What the dashboard shows of revenue: retention since `since` (default: the start of this
+    quarter) to today, churned ARR by reason, and the forecast of this quarter and the next."""
+    start = since or quarter_start(today)
+    rows = list(forecast(conn, today, 2))
+    totals = forecast_totals(rows, forecast_quarters(today, 2))
+    return {
+        "since": start,
+        "retention": retention(conn, start, today, today)[-1],
+        "churn": [row for row in churn_report(conn, start, today) if row["by"] == "reason"],
+        "forecast": totals,
+        "at_risk": at_risk(totals),
+    }
