@@ -203,6 +203,8 @@ class Importer:
             if isinstance(record, BadRow):
                 self.problem(line, record.column, record.message)
                 continue
+            if rows == 1 and self.keep_ids and records.fmt in ("csv", "tsv") and "id" not in record:
+                self.keep_ids = False  # no id column: no row has one to keep, none waits
             values = self.parse(line, record)
             if values is None:
                 continue
