@@ -260,11 +260,12 @@ def day_agenda(
     )
     for section, build, more in sections:
         query, to_row = build(conn, today, user)
-        count = conn.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+        rows = conn.execute(query.limit(shown)).all()
+        count = len(rows)
+        if count == shown:  # only a full page may have more: then the database counts them
+            count = conn.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
         agenda.counts[section] = count
-        agenda.rows += [
-            {"section": section, **to_row(row)} for row in conn.execute(query.limit(shown))
-        ]
+        agenda.rows += [{"section": section, **to_row(row)} for row in rows]
         if count > shown:
             agenda.more[section] = more
     return agenda

@@ -682,6 +682,20 @@ def test_milestones_import_with_reminders_collaborators_and_recurrence(book, tmp
     assert (go_live["collaborators"], go_live["every"], go_live["pinned"]) == ([], None, True)
 
 
+def test_export_lists_reminders_nearest_the_due_date_first_in_every_format(book, tmp_path):
+    # Days, then business days (5bd counts as 7 days, after 1w), months, years; ties by
+    # their text.
+    (tmp_path / "m.csv").write_text(
+        "customer,title,due,remind\nglobex,Review,2028-06-30,1y;1m;5bd;10d;1w;3d\n"
+    )
+    book("import", "milestones", tmp_path / "m.csv")
+    ordered = "3d;1w;5bd;10d;1m;1y"
+    [line] = [row for row in book("export", "milestones").stdout.splitlines() if "Review" in row]
+    assert f",{ordered}," in line
+    [record] = [r for r in book.json("export", "milestones") if r["title"] == "Review"]
+    assert record["remind"] == ordered.split(";")
+
+
 def test_milestone_problems(book, tmp_path, db_path):
     (tmp_path / "m.csv").write_text(
         "customer,title,due,status,remind,every\n"

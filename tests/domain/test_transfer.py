@@ -261,6 +261,16 @@ def test_milestone_keys_across_batches_and_kept_ids(db):
     assert ids == [[str(i), "acme", f"M{i}"] for i in range(1, 8)] + [["8", "acme", "First"]]
 
 
+def test_rows_without_ids_wait_on_disk_and_come_after_the_kept_ones(db):
+    # More id-less rows than a batch (three here): they are set aside a batch at a time (not
+    # held in memory), then take ids after every id the file kept, in the file's order.
+    load(db, "customers", "name\nAcme\n")
+    loose = "".join(f",acme,L{i},2027-02-0{i}\n" for i in range(1, 8))
+    load(db, "milestones", f"id,customer,title,due\n{loose}5,acme,K5,2027-01-05\n")
+    ids = [line.split(",")[:3] for line in exported(db, "milestones").splitlines()[1:]]
+    assert ids == [["5", "acme", "K5"]] + [[str(5 + i), "acme", f"L{i}"] for i in range(1, 8)]
+
+
 def test_progress_is_told_rows_and_bytes(db):
     calls = []
     content = "name\n" + "".join(f"C{i}\n" for i in range(7))

@@ -10,6 +10,9 @@ what was.
 
 import gc
 import json
+import os
+import pickle
+import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -66,6 +69,41 @@ class ImportResult:
     changes: list[str] = field(default_factory=list)  # the first few, as people read them
 
 
+class _Spool:
+    """Rows set aside until the file is read (those without an id, which take ids after every
+    id the file keeps), pickled to a temporary file a batch at a time: a file of a million
+    id-less rows costs disk, not memory."""
+
+    def __init__(self):
+        self.file = None
+        self.held: list[tuple[int, dict]] = []
+        self.count = 0
+
+    def __bool__(self) -> bool:
+        return self.count > 0
+
+    def append(self, row: tuple[int, dict]) -> None:
+        self.held.append(row)
+        self.count += 1
+        if len(self.held) >= BATCH:
+            if self.file is None:
+                self.file = tempfile.TemporaryFile()  # noqa: SIM115 (closed in batches())
+            pickle.dump(self.held, self.file, pickle.HIGHEST_PROTOCOL)
+            self.held = []
+
+    def batches(self) -> Iterator[list[tuple[int, dict]]]:
+        if self.file is not None:
+            with self.file:
+                end = self.file.seek(0, os.SEEK_END)
+                self.file.seek(0)
+                while self.file.tell() < end:
+                    yield pickle.load(self.file)
+            self.file = None
+        if self.held:
+            yield self.held
+            self.held = []
+
+
 def _changes_text(label: str, changed: list[tuple[str, object, object]]) -> str:
     shown = ", ".join(f"{name} {_cell(old)} → {_cell(new)}" for name, old, new in changed)
     return f"update {label}: {shown}"
@@ -112,7 +150,7 @@ class Importer:
         self.last_kept_id = 0
         self.claimed: set[int] = set()  # ids of the stored rows the file updates
         self.default_owners: dict[str, int] = {}  # team -> the line making its default owner
-        self.deferred: list[tuple[int, dict]] = []  # rows without an id into an empty table
+        self.deferred = _Spool()  # rows without an id into an empty table, kept on disk
         self.result = ImportResult()
         self.user_ids, self.handles = _users(conn)
         # Into a table empty at the start, a file's uuid can only match a row this import
@@ -165,6 +203,8 @@ class Importer:
             if isinstance(record, BadRow):
                 self.problem(line, record.column, record.message)
                 continue
+            if rows == 1 and self.keep_ids and records.fmt in ("csv", "tsv") and "id" not in record:
+                self.keep_ids = False  # no id column: no row has one to keep, none waits
             values = self.parse(line, record)
             if values is None:
                 continue
@@ -182,8 +222,8 @@ class Importer:
             # Ids of their own come after every id the file kept.
             self.next_id = (self.conn.scalar(select(func.max(self.table.c.id))) or 0) + 1
             self.keep_ids = False
-            for start in range(0, len(self.deferred), BATCH):
-                self.flush(self.deferred[start : start + BATCH])
+            for deferred in self.deferred.batches():
+                self.flush(deferred)
         if progress:
             progress(rows, records.bytes_read)
 

@@ -11,8 +11,6 @@ import json
 import os
 from collections.abc import Callable, Iterator
 from functools import lru_cache
-from itertools import chain, groupby
-from operator import eq, itemgetter
 from typing import TextIO
 
 from sqlalchemy import (
@@ -145,10 +143,8 @@ def _customers(conn):
 
 
 def _milestones(conn):
-    # One row per reminder (a join, not a subquery per milestone: a third of the cost of the
-    # whole export), gathered into one per milestone as they are read.
-    has_reminders = _has_rows(conn, milestone_reminders)
-    remind = milestone_reminders.c.offset if has_reminders else null()
+    # Each milestone's reminder offsets joined by the database (a subquery on the index of
+    # its id): one row per milestone, none per reminder to gather in Python.
     collaborators = _listed(
         conn,
         "collaborators",
@@ -157,10 +153,7 @@ def _milestones(conn):
         milestone_collaborators.c.milestone_id == milestones.c.id,
     )
     source = _with_customer(milestones)
-    if has_reminders:
-        source = source.outerjoin(
-            milestone_reminders, milestone_reminders.c.milestone_id == milestones.c.id
-        )
+    remind = _reminders_joined() if _has_rows(conn, milestone_reminders) else null()
     return (
         select(
             milestones.c.id,
@@ -178,6 +171,17 @@ def _milestones(conn):
         )
         .select_from(source)
         .where(milestones.c.deleted_at.is_(None), _live_customer())
+    )
+
+
+def _reminders_joined():
+    """SQL: a milestone's reminder offsets, `;`-joined (put in order as they are written):
+    its own few rows, read by the index on the milestone's id."""
+    joined = func.aggregate_strings(milestone_reminders.c.offset, ";")
+    return (
+        select(joined)
+        .where(milestone_reminders.c.milestone_id == milestones.c.id)
+        .scalar_subquery()
     )
 
 
@@ -300,48 +304,9 @@ def export_table(
     return _write_json(stream, columns, _records(conn, query, table), array=fmt == "json")
 
 
-# The list column whose items come one row each (a join), per table.
-GATHERED = {"milestones": "remind"}
-
-
 def _records(conn: Connection, query, table: str) -> Iterator[list[tuple]]:
     """The query's rows a batch at a time, one per record."""
-    rows = stream_rows(conn, query, STREAM_ROWS)
-    if table not in GATHERED:
-        return rows
-    return _gathered(rows, COLUMNS[table].index(GATHERED[table]))
-
-
-def _gathered(batches: Iterator[list[tuple]], item: int) -> Iterator[list[tuple]]:
-    """Batches of rows that come one per item of a list (consecutive rows with the same first
-    cell, the id), each record's rows made one with its items `;`-joined (in no order). The
-    rows of the last id of a batch wait for the next batch: more of them may be there."""
-    held: list[tuple] = []
-    for batch in batches:
-        rows = held + batch if held else batch
-        ids = [row[0] for row in rows]
-        last = ids[-1]
-        cut = len(ids) - 1
-        while cut and ids[cut - 1] == last:
-            cut -= 1
-        held = rows[cut:]
-        if any(map(eq, ids[1:cut], ids[: cut - 1])):
-            yield _joined_items(rows[:cut], item)
-        elif cut:
-            yield rows[:cut]
-    if held:
-        yield _joined_items(held, item)
-
-
-def _joined_items(rows: list[tuple], item: int) -> list[tuple]:
-    joined = []
-    for _, group in groupby(rows, itemgetter(0)):
-        first, *more = group
-        if more:
-            cells = ";".join(row[item] for row in (first, *more))
-            first = (*first[:item], cells, *first[item + 1 :])
-        joined.append(first)
-    return joined
+    return stream_rows(conn, query, STREAM_ROWS)
 
 
 # How each kind of column is written. Text people type may start like a formula: csv and tsv
@@ -524,21 +489,10 @@ def _write_lines(
     cells = [column.element if isinstance(column, Label) else column for column in bare]
     lines = query.with_only_columns(key, joined_cells(delimiter, *cells))
     query = _as_text(query)
-    gathered = columns.index(GATHERED[table]) if table in GATHERED else None
     lists = [(i, column) for i, column in enumerate(columns) if column in LIST_COLUMNS]
     special = (delimiter + '\n"\r').encode()  # UTF-8 holds these bytes for these only
     count = 0
-    held: list[tuple] = []
-    for batch in chain(stream_rows(conn, lines, STREAM_ROWS), [None]):
-        if batch is None:  # the end: what was held is all there is
-            rows, held = held, []
-        else:
-            rows = held + batch if held else batch
-            # The rows of a record (a milestone's reminders) may go on in the next batch.
-            cut = len(rows) if gathered is None else _last_record(rows)
-            rows, held = rows[:cut], rows[cut:]
-        if not rows:
-            continue
+    for rows in stream_rows(conn, lines, STREAM_ROWS):
         text = "\n".join([row[1] for row in rows])
         data = out.encode(text)
         # Each line holds its delimiters and the newline after it: any more is in a cell.
@@ -546,9 +500,6 @@ def _write_lines(
             again = _records(conn, query.where(key.between(rows[0][0], rows[-1][0])), table)
             count += _write_delimited(out, columns, again, delimiter, header=False)
             continue
-        if gathered is not None and any(map(eq, [r[0] for r in rows[1:]], [r[0] for r in rows])):
-            rows = _joined_lines(rows, gathered, delimiter)
-            text, data = "\n".join([row[1] for row in rows]), None
         if lists and ";" in text:
             text, data = "\n".join(_lines_in_order([r[1] for r in rows], lists, delimiter)), None
         out.write(text + "\n", None if data is None else data + b"\n")
@@ -580,28 +531,6 @@ class _Out:
 
     def isatty(self) -> bool:
         return False
-
-
-def _last_record(rows: list[tuple]) -> int:
-    """Where the rows of the last key (first cell) begin."""
-    last, cut = rows[-1][0], len(rows) - 1
-    while cut and rows[cut - 1][0] == last:
-        cut -= 1
-    return cut
-
-
-def _joined_lines(rows: list[tuple], item: int, delimiter: str) -> list[tuple]:
-    """(key, line) rows one per item of a list, each record's made one, its items `;`-joined
-    (in no order). No cell holds the delimiter: a line splits into its cells."""
-    joined = []
-    for key, group in groupby(rows, itemgetter(0)):
-        first, *more = group
-        if more:
-            cells = first[1].split(delimiter)
-            cells[item] = ";".join(row[1].split(delimiter)[item] for row in (first, *more))
-            first = (key, delimiter.join(cells))
-        joined.append(first)
-    return joined
 
 
 def _lines_in_order(lines: list[str], lists, delimiter: str) -> Iterator[str]:
