@@ -276,3 +276,24 @@ def test_sigkill_between_send_and_mark_resends_the_same_message(book, smtp, db_p
     [sent] = log(book)
     assert sent["state"] == "sent"
     assert smtp.inbox.ids() == [f"<{sent['uuid']}@clm.outbox>"] * 2
+
+
+def test_customers_left_without_an_owner_reach_the_teams_digest_until_assigned(clm, smtp):
+    clm("user", "add", "alice", "--team", "customer-success", "--email", "alice@example.com")
+    clm("user", "add", "amy", "--team", "account-management", "--email", "amy@example.com")
+    for handle in ("alice", "amy"):
+        clm("user", "edit", handle, "--notify", "email")
+    clm("customer", "add", "Acme")  # customer-success has no default owner: handoff pending
+    clm("tick")
+    [mail] = smtp.inbox.messages
+    assert mail["To"] == "alice@example.com"
+    assert mail["Subject"] == "clm: 1 customer without an owner for 2026-11-23"
+    text = mail.get_body(("plain",)).get_content()
+    assert "Customers your team has to assign (1)" in text
+    assert "acme: Acme (handed to team customer-success, nobody to assign)" in text
+    assert "clm customer assign acme --owner alice" in text
+    clm("--today", "2026-11-24", "tick")  # still nobody: told again the next day
+    assert len(smtp.inbox.messages) == 2
+    clm("customer", "assign", "acme", "--owner", "alice")
+    clm("--today", "2026-11-25", "tick")
+    assert len(smtp.inbox.messages) == 2

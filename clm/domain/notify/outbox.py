@@ -19,6 +19,7 @@ from clm.storage.tables import (
     milestone_collaborators,
     milestones,
     outbox,
+    stages,
     transitions,
     users,
 )
@@ -139,7 +140,49 @@ def _news(conn: Connection, results: list, wanted: dict[int, str]) -> list[tuple
 
 
 def _since(conn: Connection, since: datetime, wanted: dict[int, str]) -> list[tuple[int, dict]]:
-    return _milestones_changed(conn, since, wanted) + handoffs(conn, since, wanted)
+    return (
+        _milestones_changed(conn, since, wanted)
+        + handoffs(conn, since, wanted)
+        + unowned(conn, wanted)
+    )
+
+
+def unowned(conn: Connection, wanted) -> list[tuple[int, dict]]:
+    """Customers left without an owner in a subscriber's team, told in each day's digest until
+    someone takes them: those handed to the team while it had nobody to assign (the handoff
+    pending), and those with no owner at all in a stage the team works."""
+    member = users.alias("member")
+    in_team = or_(
+        customers.c.handoff_pending == member.c.team,
+        customers.c.owner_id.is_(None)
+        & customers.c.stage.in_(
+            select(stages.c.key).where(
+                stages.c.team == member.c.team,
+                stages.c.deleted_at.is_(None),
+                stages.c.terminal.is_(False),
+            )
+        ),
+    )
+    query = (
+        select(member.c.id, member.c.handle, customers.c.uuid, customers.c.slug,
+               customers.c.name, customers.c.stage, customers.c.handoff_pending)
+        .select_from(customers.join(member, in_team))
+        .where(member.c.id.in_(list(wanted)), customers.c.deleted_at.is_(None))
+    )  # fmt: skip
+    found = []
+    for row in conn.execute(query):
+        why = (
+            f"handed to team {row.handoff_pending}, nobody to assign"
+            if row.handoff_pending
+            else f"no owner, in {row.stage}"
+        )
+        item = {
+            "kind": "unowned", "key": f"unowned:{row.uuid}", "customer": row.slug,
+            "title": f"{row.name} ({why})", "due": "",
+            "act": f"clm customer assign {row.slug} --owner {row.handle}",
+        }  # fmt: skip
+        found.append((row.id, item))
+    return found
 
 
 def _milestones_changed(conn: Connection, since: datetime, wanted) -> list[tuple[int, dict]]:
