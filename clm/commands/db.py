@@ -117,9 +117,10 @@ def path(ctx: typer.Context) -> None:
 
 @app.command("check")
 def check(ctx: typer.Context) -> None:
-    """Check the database: integrity, foreign keys, schema version, and the conflicted copies
-    a sync service left beside it, with the command that merges each (on a server: the
-    connection, the server's version and the schema version).
+    """Check the database: integrity, foreign keys, schema version, notifications that could
+    not be sent, and the conflicted copies a sync service left beside it, with the command
+    that merges each (on a server: the connection, the server's version, the schema version
+    and the notifications).
 
     Example: clm db check
     """
@@ -135,6 +136,7 @@ def check(ctx: typer.Context) -> None:
         env.stdout.write(f"{key}: {value}\n")
     env.stdout.write(f"schema version: {database.schema_version()}\n")
     if not database.is_sqlite:
+        _check_notifications(env, database)
         return  # the server enforces its own integrity and keys
     problems = integrity_problems(database)
     for problem in problems:
@@ -144,6 +146,7 @@ def check(ctx: typer.Context) -> None:
 
         raise ClmError(damaged_message(str(database.path), problems[0]))
     env.stdout.write("integrity: ok\n")
+    _check_notifications(env, database)
     if database.damaged:
         damage_marker(database.path).unlink()
         say(env, "The db checks out again: writes are allowed.")
@@ -154,6 +157,18 @@ def check(ctx: typer.Context) -> None:
             env.stdout.write("  merged, and unchanged since: it can be deleted\n")
         else:
             env.stdout.write(f"  merge it: {merge_command(env.db_option, copy.path)}\n")
+
+
+def _check_notifications(env, database) -> None:
+    """Messages parked as failed: the db is fine, but someone was not told."""
+    from clm.domain.notify.log import failed_count
+
+    with database.read() as conn:
+        failed = failed_count(conn)
+    if failed:
+        env.stdout.write(
+            f"notifications failed: {failed} (clm notify log --failed; then clm notify retry)\n"
+        )
 
 
 @app.command("migrate")

@@ -297,3 +297,20 @@ def test_customers_left_without_an_owner_reach_the_teams_digest_until_assigned(c
     clm("customer", "assign", "acme", "--owner", "alice")
     clm("--today", "2026-11-25", "tick")
     assert len(smtp.inbox.messages) == 2
+
+
+def test_failed_messages_show_in_db_check_and_the_agenda_until_sent(book, smtp):
+    smtp.inbox.mode = "refuse"
+    book.error("tick")
+    check = book("db", "check").stdout
+    assert "notifications failed: 1 (clm notify log --failed; then clm notify retry)" in check
+    shown = book("--as", "alice", "agenda").stdout
+    assert "Notifications not sent (1)" in shown and "clm notify retry" in shown
+    [row] = [r for r in book.json("agenda") if r["section"] == "notifications"]
+    assert row["title"] == "clm: 1 reminder for 2026-11-23"
+    assert row["detail"].startswith("to alice: the SMTP server") and "550" in row["detail"]
+    assert "notifications" not in {r["section"] for r in book.json("--as", "bob", "agenda")}
+    smtp.inbox.mode = "accept"
+    book("notify", "retry")
+    assert "notifications failed" not in book("db", "check").stdout
+    assert "Notifications not sent" not in book("--as", "alice", "agenda").stdout
