@@ -314,3 +314,41 @@ def test_failed_messages_show_in_db_check_and_the_agenda_until_sent(book, smtp):
     book("notify", "retry")
     assert "notifications failed" not in book("db", "check").stdout
     assert "Notifications not sent" not in book("--as", "alice", "agenda").stdout
+
+
+def test_a_blocked_milestone_is_told_at_once_to_those_who_ask_for_it(book, smtp):
+    book("user", "edit", "bob", "--email", "bob@example.com", "--notify", "email",
+         "--digest", "immediate")  # fmt: skip
+    [kickoff] = [m["id"] for m in book.json("milestone", "list") if m["title"] == "Kickoff call"]
+    result = book("--as", "alice", "milestone", "block", str(kickoff), "--reason", "no budget")
+    assert "Sent 1 notification." in result.stderr
+    [mail] = smtp.inbox.messages  # to bob (immediate), not to alice (daily, and she blocked it)
+    assert mail["To"] == "bob@example.com"
+    assert mail["Subject"] == "clm: 1 blocked milestone for 2026-11-23"
+    text = mail.get_body(("plain",)).get_content()
+    assert "acme: Kickoff call (no budget)" in text
+    assert f"clm milestone reopen {kickoff}" in text
+    book("tick")  # bob's digest does not tell the block again; alice's daily one does not either
+    digests = {m["To"]: m["Subject"] for m in smtp.inbox.messages[1:]}
+    assert digests == {
+        "alice@example.com": "clm: 1 reminder for 2026-11-23",
+        "bob@example.com": "clm: 1 reminder for 2026-11-23",
+    }
+    book("milestone", "reopen", str(kickoff))
+    book("user", "edit", "alice", "--digest", "immediate")
+    book("milestone", "block", str(kickoff), "--reason", "legal review")  # nobody --as: both
+    assert sorted(m["To"] for m in smtp.inbox.messages[3:]) == [
+        "alice@example.com", "bob@example.com",
+    ]  # fmt: skip
+    assert len(set(smtp.inbox.ids())) == 5
+
+
+def test_a_block_on_a_server_that_refuses_is_kept_with_one_error_line(book, smtp, db_path):
+    book("user", "edit", "alice", "--digest", "immediate")
+    smtp.inbox.mode = "refuse"
+    [kickoff] = [m["id"] for m in book.json("milestone", "list") if m["title"] == "Kickoff call"]
+    result = book("milestone", "block", str(kickoff), "--reason", "no budget", code=1)
+    done, error = result.stderr.strip().splitlines()
+    assert done == f"Milestone {kickoff} is blocked."
+    assert error.startswith("Error: not sent to alice:") and "clm notify retry" in error
+    assert book.json("milestone", "show", str(kickoff))["status"] == "blocked"

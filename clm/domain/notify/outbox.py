@@ -92,6 +92,38 @@ def queue(conn: Connection, day: date, kind: str, items: dict[int, list[dict]]) 
     queue(conn, day + timedelta(days=1), kind, later)
 
 
+def queue_blocked(conn: Connection, day: date, milestone_id: int, by: str | None) -> bool:
+    """A milestone just blocked: a message of its own, now, to each of its collaborators and
+    its customer's owner who asked for immediate notifications (`--digest immediate`), but not
+    to `by`, who blocked it. Whether one was queued (the caller sends after the commit)."""
+    row = conn.execute(
+        select(milestones.c.uuid, milestones.c.title, milestones.c.blocked_reason,
+               milestones.c.due, customers.c.slug, customers.c.owner_id)
+        .select_from(milestones.join(customers, customers.c.id == milestones.c.customer_id))
+        .where(milestones.c.id == milestone_id)
+    ).one()  # fmt: skip
+    collaborators = select(milestone_collaborators.c.user_id).where(
+        milestone_collaborators.c.milestone_id == milestone_id
+    )
+    to = conn.scalars(
+        select(users.c.id).where(
+            users.c.deleted_at.is_(None),
+            users.c.notify != "none",
+            users.c.digest == "immediate",
+            or_(users.c.id.in_(collaborators), users.c.id == row.owner_id),
+            users.c.handle != (by or ""),
+        )
+    ).all()
+    item = {
+        "kind": "blocked", "key": f"blocked:{row.uuid}", "customer": row.slug,
+        "title": f"{row.title} ({row.blocked_reason})", "due": str(row.due),
+        "act": f"clm milestone reopen {milestone_id}",
+    }  # fmt: skip
+    # A kind of its own per block (each block is news, even the same milestone's twice a day)
+    queue(conn, day, f"blocked:{new_uuid()}", {user_id: [item] for user_id in to})
+    return bool(to)
+
+
 def _subscribers(conn: Connection) -> dict[int, str]:
     """Live users with a channel: id -> handle."""
     query = select(users.c.id, users.c.handle).where(
@@ -207,6 +239,11 @@ def _milestones_changed(conn: Connection, since: datetime, wanted) -> list[tuple
         .where(
             milestones.c.status.in_(("blocked", "done")),
             milestones.c.updated_at > since,
+            # a blocked one was told at once to those who asked for immediate messages
+            (milestones.c.status == "done")
+            | milestone_collaborators.c.user_id.not_in(
+                select(users.c.id).where(users.c.digest == "immediate")
+            ),
             milestones.c.deleted_at.is_(None),
             milestone_collaborators.c.user_id.in_(list(wanted)),
         )
