@@ -352,3 +352,29 @@ def test_a_block_on_a_server_that_refuses_is_kept_with_one_error_line(book, smtp
     assert done == f"Milestone {kickoff} is blocked."
     assert error.startswith("Error: not sent to alice:") and "clm notify retry" in error
     assert book.json("milestone", "show", str(kickoff))["status"] == "blocked"
+
+
+@pytest.mark.sqlite_only("merging is for SQLite files")
+def test_a_merged_copy_sends_nothing_twice(book, smtp, db_path, tmp_path):
+    import shutil
+
+    book("tick")
+    copy = tmp_path / "clm (alice's conflicted copy 2026-11-24).db"
+    shutil.copyfile(db_path, copy)
+    theirs = ("--db", copy, "--today", "2026-11-24")
+    book(*theirs, "milestone", "add", "acme", "Workshop", "--due", "+1d", "--remind", "1d")
+    book(*theirs, "tick", "--no-send")  # the copy queued its own digest, not sent
+    book("milestone", "add", "acme", "Training", "--due", "+2d", "--remind", "1d")
+    book("--today", "2026-11-24", "tick")
+    before = log(book)
+    assert [(m["day"], m["state"]) for m in before] == [
+        ("2026-11-23", "sent"), ("2026-11-24", "sent"),
+    ]  # fmt: skip
+    [pending] = [m for m in log(book, *theirs) if m["state"] == "pending"]
+    book("db", "merge", copy)
+    assert log(book) == before  # the copy's outbox stays in the copy
+    assert "Sent" not in book("--today", "2026-11-24", "notify", "send").stderr
+    book("--today", "2026-11-24", "tick")  # the Workshop's reminder fired in the copy: not again
+    assert book.json("--today", "2026-11-24", "tick")["reminders"] == []
+    assert len(smtp.inbox.messages) == 2
+    assert f"<{pending['uuid']}@clm.outbox>" not in smtp.inbox.ids()
