@@ -35,6 +35,7 @@ COLUMNS = {
         "blocked_reason",
         "done_on",
         "uuid",
+        "reminded",
     ),
     "tasks": (
         "id",
@@ -72,5 +73,5 @@ READ_COLUMNS = COLUMNS | {"users": (*COLUMNS["users"], "removed")}
 # before it). Transitions, notes and CTAs are history and the engine's: export only.
 IMPORTABLE = ("users", "customers", "milestones", "tasks")
 # Columns holding a list: `;`-joined in csv and tsv, an array in json and jsonl.
-LIST_COLUMNS = frozenset({"tags", "influencers", "remind", "collaborators"})
+LIST_COLUMNS = frozenset({"tags", "influencers", "remind", "collaborators", "reminded"})
 FORMATS = ("csv", "tsv", "json", "jsonl")
