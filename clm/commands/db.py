@@ -6,8 +6,8 @@ from typing import Annotated
 
 import typer
 
-from clm.commands.common import ListsItsCommands, YesOpt
-from clm.render.output import say
+from clm.commands.common import FormatOpt, ListsItsCommands, YesOpt
+from clm.render.output import Col, Format, render_rows, say, visible
 
 app = typer.Typer(
     help="The database: where it is, its health, its schema, backups.", cls=ListsItsCommands
@@ -205,6 +205,17 @@ def backup(
     say(env, f"Backed up to {database.backup(dest, mark=True)}.")
 
 
+MERGE_COLUMNS = (
+    Col("table"),
+    Col("action"),
+    Col("record"),
+    Col("field"),
+    Col("ours"),
+    Col("theirs"),
+    Col("uuid"),
+)
+
+
 @app.command("merge")
 def merge(
     ctx: typer.Context,
@@ -212,9 +223,13 @@ def merge(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show what would change; change nothing.")
     ] = False,
+    fmt: FormatOpt = Format.table,
 ) -> None:
     """Fold a conflicted copy of the db file back in: the newer edit wins field by field,
     history is unioned, deletes are kept. The copy itself is never modified.
+
+    Prints the counts of each table, then each record added, changed (field: ours -> the
+    merged value) or removed; --format json|jsonl|csv|tsv gives those records alone.
 
     Example: clm db merge "clm (Mia's conflicted copy 2026-11-20).db" --dry-run
     """
@@ -224,8 +239,11 @@ def merge(
     env.warn_copies = False
     database = env.database()
     report, saved = merge_file(database, other, dry_run)
-    for line in report.lines():
-        env.stdout.write(f"{line}\n")
+    if fmt is not Format.table:
+        render_rows(env, report.details, MERGE_COLUMNS, fmt, noun="changes")
+    else:
+        for line in report.lines() + report.detail_lines():
+            env.stdout.write(f"{visible(line)}\n")
     if not report.changed:
         say(env, f"Nothing to merge: {database.describe()} already holds all of {other}.")
         return
