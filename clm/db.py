@@ -33,6 +33,7 @@ from clm.storage.engine import (  # noqa: F401
     damaged_message,
     default_path,
     exists,
+    finish_copy,
     friendly_error,
     get_meta,
     integrity_problems,

@@ -79,3 +79,88 @@ def test_sigkill_during_a_tick_fires_each_reminder_once(tmp_path):
     _run(db, "--today", "2027-03-01", "tick")
     again = _run(db, "--today", "2027-03-01", "tick", "-f", "json").stdout
     assert '"reminders": []' in again
+
+
+def _timed(db, *args) -> float:
+    """How long a whole run takes on this machine now (the kill points spread over it)."""
+    start = time.monotonic()
+    _run(db, *args)
+    return time.monotonic() - start
+
+
+def _state(db) -> tuple:
+    """What a book holds, read straight from the file (integrity checked): every customer and
+    the row count of each table."""
+    conn = sqlite3.connect(db)
+    try:
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        tables = [t for (t,) in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        counts = {t: conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}
+        counts.pop("clm_meta", None)  # a merge remembers the copy it merged
+        rows = conn.execute(
+            "SELECT uuid, slug, name, health, deleted_at FROM customers ORDER BY uuid"
+        ).fetchall()
+        return counts, rows
+    finally:
+        conn.close()
+
+
+def test_sigkill_during_a_merge_is_all_or_nothing_and_a_rerun_completes(tmp_path):
+    import shutil
+
+    rng = random.Random(2516)
+    pristine, theirs = tmp_path / "pristine.db", tmp_path / "clm (conflicted copy).db"
+    _run(pristine, "--db", str(pristine), "demo", "--customers", "20")
+    shutil.copyfile(pristine, theirs)
+    rows = "\n".join(f"Customer {i},referral" for i in range(300))
+    (tmp_path / "c.csv").write_text("name,source\n" + rows + "\n")
+    _run(theirs, "import", "customers", tmp_path / "c.csv")
+    import json
+
+    first, second = (c["slug"] for c in json.loads(_run(pristine, "customer", "list", "-f",
+                                                        "json").stdout)[:2])  # fmt: skip
+    _run(theirs, "customer", "edit", first, "--health", "11")  # edits on both sides
+    _run(pristine, "customer", "edit", second, "--health", "12")
+    before, merged = _state(pristine), tmp_path / "merged.db"
+    shutil.copyfile(pristine, merged)
+    took = _timed(merged, "db", "merge", theirs)
+    after = _state(merged)
+    assert after != before
+    db, seen = tmp_path / "clm.db", set()
+    for n in range(TRIES):
+        shutil.copyfile(pristine, db)
+        _kill_at(db, rng.uniform(0.05, 1.0) * took, "db", "merge", theirs)
+        state = _state(db)  # (sqlite3 rolls a hot journal back on opening)
+        assert state in (before, after)
+        seen.add(state == after)
+        if n % 5 == 0 or n == TRIES - 1:
+            _run(db, "db", "merge", theirs)  # the rerun completes
+            assert _state(db) == after
+    assert False in seen  # some kills landed inside the merge
+
+
+def test_sigkill_during_db_copy_leaves_the_book_intact_and_a_rerun_completes(tmp_path):
+    rng = random.Random(2517)
+    db, dest = tmp_path / "clm.db", tmp_path / "copy.db"
+    _run(db, "--db", str(db), "demo", "--customers", "20")
+    rows = "\n".join(f"Customer {i},referral" for i in range(1000))
+    (tmp_path / "c.csv").write_text("name,source\n" + rows + "\n")
+    _run(db, "import", "customers", tmp_path / "c.csv")
+    book = _state(db)
+    took = _timed(db, "db", "copy", dest)
+    assert _state(dest) == book
+    dest.unlink()
+    killed_inside = 0
+    for n in range(TRIES):
+        _kill_at(db, rng.uniform(0.05, 1.0) * took, "db", "copy", dest)
+        assert _state(db) == book  # the source: intact
+        if dest.exists():  # killed after the rename: the copy is whole
+            assert _state(dest) == book
+        else:
+            killed_inside += 1
+            if n % 5 == 0 or n == TRIES - 1:
+                _run(db, "db", "copy", dest)  # a rerun starts over what the kill left
+                assert _state(dest) == book
+                assert list(tmp_path.glob(".copy.db.copying*")) == []
+        dest.unlink(missing_ok=True)
+    assert killed_inside > 0

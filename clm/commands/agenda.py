@@ -11,6 +11,7 @@ TITLES = {
     "over_sla": "Over their stage's expected days",
     "renewals": "Renewals in the next 30 days, or lapsed",
     "handoffs": "Handoffs pending",
+    "notifications": "Notifications not sent",
 }
 COLUMNS = (
     Col("section", table=False),
@@ -32,9 +33,9 @@ START = (
 
 def agenda(ctx: typer.Context, fmt: FormatOpt = Format.table) -> None:
     """Today's agenda: reminders of the last two weeks, overdue work, customers over their
-    stage's expected days, renewals in the next 30 days (or lapsed), and what the last tick
-    did. For the current user (--as USER or CLM_USER), else the whole book. `clm` alone shows
-    it.
+    stage's expected days, renewals in the next 30 days (or lapsed), pending handoffs,
+    notifications that could not be sent, and what the last tick did. For the current user
+    (--as USER or CLM_USER), else the whole book. `clm` alone shows it.
 
     Example: clm --as alice agenda
     """

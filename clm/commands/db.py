@@ -6,8 +6,8 @@ from typing import Annotated
 
 import typer
 
-from clm.commands.common import ListsItsCommands, YesOpt
-from clm.render.output import say
+from clm.commands.common import FormatOpt, ListsItsCommands, YesOpt
+from clm.render.output import Col, Format, render_rows, say, visible
 
 app = typer.Typer(
     help="The database: where it is, its health, its schema, backups.", cls=ListsItsCommands
@@ -117,9 +117,10 @@ def path(ctx: typer.Context) -> None:
 
 @app.command("check")
 def check(ctx: typer.Context) -> None:
-    """Check the database: integrity, foreign keys, schema version, and the conflicted copies
-    a sync service left beside it, with the command that merges each (on a server: the
-    connection, the server's version and the schema version).
+    """Check the database: integrity, foreign keys, schema version, notifications that could
+    not be sent, and the conflicted copies a sync service left beside it, with the command
+    that merges each (on a server: the connection, the server's version, the schema version
+    and the notifications).
 
     Example: clm db check
     """
@@ -135,6 +136,7 @@ def check(ctx: typer.Context) -> None:
         env.stdout.write(f"{key}: {value}\n")
     env.stdout.write(f"schema version: {database.schema_version()}\n")
     if not database.is_sqlite:
+        _check_notifications(env, database)
         return  # the server enforces its own integrity and keys
     problems = integrity_problems(database)
     for problem in problems:
@@ -144,6 +146,7 @@ def check(ctx: typer.Context) -> None:
 
         raise ClmError(damaged_message(str(database.path), problems[0]))
     env.stdout.write("integrity: ok\n")
+    _check_notifications(env, database)
     if database.damaged:
         damage_marker(database.path).unlink()
         say(env, "The db checks out again: writes are allowed.")
@@ -154,6 +157,18 @@ def check(ctx: typer.Context) -> None:
             env.stdout.write("  merged, and unchanged since: it can be deleted\n")
         else:
             env.stdout.write(f"  merge it: {merge_command(env.db_option, copy.path)}\n")
+
+
+def _check_notifications(env, database) -> None:
+    """Messages parked as failed: the db is fine, but someone was not told."""
+    from clm.domain.notify.log import failed_count
+
+    with database.read() as conn:
+        failed = failed_count(conn)
+    if failed:
+        env.stdout.write(
+            f"notifications failed: {failed} (clm notify log --failed; then clm notify retry)\n"
+        )
 
 
 @app.command("migrate")
@@ -190,6 +205,17 @@ def backup(
     say(env, f"Backed up to {database.backup(dest, mark=True)}.")
 
 
+MERGE_COLUMNS = (
+    Col("table"),
+    Col("action"),
+    Col("record"),
+    Col("field"),
+    Col("ours"),
+    Col("theirs"),
+    Col("uuid"),
+)
+
+
 @app.command("merge")
 def merge(
     ctx: typer.Context,
@@ -197,9 +223,13 @@ def merge(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show what would change; change nothing.")
     ] = False,
+    fmt: FormatOpt = Format.table,
 ) -> None:
     """Fold a conflicted copy of the db file back in: the newer edit wins field by field,
     history is unioned, deletes are kept. The copy itself is never modified.
+
+    Prints the counts of each table, then each record added, changed (field: ours -> the
+    merged value) or removed; --format json|jsonl|csv|tsv gives those records alone.
 
     Example: clm db merge "clm (Mia's conflicted copy 2026-11-20).db" --dry-run
     """
@@ -209,8 +239,11 @@ def merge(
     env.warn_copies = False
     database = env.database()
     report, saved = merge_file(database, other, dry_run)
-    for line in report.lines():
-        env.stdout.write(f"{line}\n")
+    if fmt is not Format.table:
+        render_rows(env, report.details, MERGE_COLUMNS, fmt, noun="changes")
+    else:
+        for line in report.lines() + report.detail_lines():
+            env.stdout.write(f"{visible(line)}\n")
     if not report.changed:
         say(env, f"Nothing to merge: {database.describe()} already holds all of {other}.")
         return

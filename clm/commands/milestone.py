@@ -162,10 +162,18 @@ def done(
 
 def _set_status(env, milestone_id: int, status: str, reason: str | None = None) -> None:
     from clm.domain.milestones import set_status
+    from clm.domain.notify.outbox import queue_blocked
 
+    queued = False
     with env.database().write() as conn:
         set_status(conn, milestone_id, status, reason, env.today, env.author(conn))
+        if status == "blocked":
+            queued = queue_blocked(conn, env.today, milestone_id, env.user)
     say(env, f"Milestone {milestone_id} is {status}.")
+    if queued:  # after the commit: a message that fails never undoes the block
+        from clm.commands.notify import deliver
+
+        deliver(env, only_the_sender=True)
 
 
 @app.command("block")
@@ -175,6 +183,9 @@ def block(
     reason: Annotated[str, typer.Option(help="What it waits for.")],
 ) -> None:
     """Mark a milestone blocked, with the reason.
+
+    Its collaborators and its customer's owner who asked for immediate notifications
+    (clm user edit HANDLE --digest immediate) are told at once; the others in their digest.
 
     Example: clm milestone block 4 --reason "waiting for the customer's IT"
     """

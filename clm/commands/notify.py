@@ -24,18 +24,27 @@ COLUMNS = (
 )
 
 
-def deliver(env, retry: bool = False) -> None:
-    """Send what is pending; one `Error:` line per reason something was not sent (exit 1)."""
+def deliver(env, retry: bool = False, only_the_sender: bool = False) -> None:
+    """Send what is pending; one `Error:` line per reason something was not sent (exit 1).
+    `only_the_sender`: on a machine that does not tick this synced file, leave it queued for
+    the one that does (instead of an error)."""
     import sys
 
     from clm.domain.notify.deliver import send_pending
     from clm.domain.notify.settings import smtp_settings
+    from clm.errors import Conflict
     from clm.render.output import visible
     from clm.rules import check_sender
 
     database = env.database()
     with database.read() as conn:
-        check_sender(database, conn)
+        try:
+            check_sender(database, conn)
+        except Conflict:
+            if not only_the_sender:
+                raise
+            say(env, "Notifications queued: the machine that ticks this db sends them.")
+            return
     delivery = send_pending(database, env.today, smtp_settings, retry=retry)
     if delivery.sent:
         n = len(delivery.sent)

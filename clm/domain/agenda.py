@@ -257,6 +257,7 @@ def day_agenda(
         ("over_sla", _over_sla, f"clm customer list{mine}"),
         ("renewals", _renewals, f"clm customer list --renewal-within 30d{mine}"),
         ("handoffs", _handoffs, "clm customer list --handoff-pending"),
+        ("notifications", _failed_notifications, "clm notify log --failed"),
     )
     for section, build, more in sections:
         query, to_row = build(conn, today, user)
@@ -407,6 +408,12 @@ def _handoffs(conn, today, user):
         return _item("handoff", None, row.slug, row.name, None, detail, command)
 
     return query, to_row
+
+
+def _failed_notifications(conn, today, user):
+    from clm.domain.notify.log import failed_for_agenda
+
+    return failed_for_agenda(user)
 
 
 def _customers_of(user):

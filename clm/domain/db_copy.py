@@ -4,7 +4,9 @@ team that outgrew its file moves to a PostgreSQL server, and back.
 Rows are streamed table by table in foreign-key order, with their ids, in batches that each
 commit on their own (a book of any size never sits in memory or in one huge transaction);
 the copy ends by comparing every table's row count. A copy that fails part way is removed,
-so the destination is empty again and the copy can simply be rerun.
+so the destination is empty again and the copy can simply be rerun; one killed part way
+(SIGKILL, a power cut) left a file under a temporary name, or a server database marked as
+a copy in progress, which the rerun starts over.
 """
 
 from collections.abc import Callable
@@ -17,6 +19,7 @@ from clm.db import (
     advance_id_sequence,
     analyze,
     create_schema,
+    finish_copy,
     open_empty,
     remove_copy,
     snapshot,
@@ -48,6 +51,7 @@ def copy_database(
             create_schema(dest)
             for table in tables:
                 _copy_table(reader, dest, table, totals[table.name], progress)
+        dest = finish_copy(dest, dest_target)  # whole: under its name, or no longer marked
         _verify(dest, totals)
         analyze(dest)
     except BaseException:

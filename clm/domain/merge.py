@@ -76,6 +76,25 @@ class Report:
     updated: Counter = field(default_factory=Counter)
     fields: dict[str, set] = field(default_factory=lambda: defaultdict(set))
     clashes: list[str] = field(default_factory=list)
+    # Each record added, changed (a row per field: ours -> the merged value) or removed.
+    details: list[dict] = field(default_factory=list)
+
+    def tell(self, table: str, action: str, row: dict, name=None, ours=None, theirs=None):
+        self.details.append({
+            "table": table, "action": action, "record": _label(row), "field": name,
+            "ours": _shown(ours), "theirs": _shown(theirs), "uuid": row["uuid"],
+        })  # fmt: skip
+
+    def detail_lines(self) -> list[str]:
+        """One line a record or changed field: `customers acme: name 'Acme' -> 'Acme Inc'`."""
+        lines = []
+        for d in self.details:
+            what = f"{d['table']} {d['record']}"
+            if d["action"] == "change":
+                lines.append(f"  change {what}: {d['field']} {d['ours']!r} -> {d['theirs']!r}")
+            else:
+                lines.append(f"  {d['action']} {what}")
+        return lines
 
     def lines(self) -> list[str]:
         out = []
@@ -91,6 +110,26 @@ class Report:
     @property
     def changed(self) -> bool:
         return bool(self.added or self.updated or self.clashes)
+
+
+# What names a record in the detail, by the first column a table has of these.
+LABELS = ("slug", "handle", "key", "title", "name", "reason", "text", "on")
+
+
+def _label(row: dict) -> str:
+    for column in LABELS:
+        if row.get(column) not in (None, ""):
+            text = str(row[column])
+            return text if len(text) <= 40 else text[:39] + "…"
+    return row["uuid"][:8]
+
+
+def _shown(value) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, tuple | list):  # a link field: its members (rows of one or more values)
+        return ";".join(_shown(v[0] if isinstance(v, tuple) and len(v) == 1 else v) for v in value)
+    return str(value)
 
 
 class Side:
@@ -275,6 +314,8 @@ def _merge_mutable(table: Table, mine: Side, theirs: Side, report: Report) -> se
         )
         mine.forget(table.name)
         report.added[table.name] += len(new)
+        for u in new:
+            report.tell(table.name, "add", final[u])
     if changed:
         conn.execute(
             by_id,
@@ -289,6 +330,11 @@ def _merge_mutable(table: Table, mine: Side, theirs: Side, report: Report) -> se
         if edited:
             report.updated[table.name] += 1
             report.fields[table.name] |= edited
+        if before.get("deleted_at") is None and after.get("deleted_at") is not None:
+            report.tell(table.name, "remove", before)
+            continue
+        for name in sorted(edited):
+            report.tell(table.name, "change", before, name, before[name], after[name])
     for link in links:
         relinked = [
             u
@@ -413,6 +459,8 @@ def _union_history(table: Table, mine: Side, theirs: Side, report: Report) -> li
     if new:
         conn.execute(table.insert(), new)
         report.added[table.name] += len(new)
+        for row in new:
+            report.tell(table.name, "add", row)
     return new
 
 

@@ -591,13 +591,22 @@ def open_empty(target: str) -> Database:
     if path is not None:
         if path.is_symlink() or (path.exists() and path.stat().st_size > 0):
             raise ClmError(f"'{path}' already exists: copy into a new file")
-        create_private_file(path)
-        return Database(url, path)
+        # The copy is made under another name and renamed when whole (finish_copy): a copy
+        # killed part way leaves no DEST, only this file, which the next copy starts over.
+        partial = partial_copy_path(path)
+        for stale in (partial, Path(f"{partial}-journal")):
+            stale.unlink(missing_ok=True)
+        create_private_file(partial)
+        return Database(f"sqlite:///{partial}", partial)
     database = Database(url, None)
     try:
         tables = inspect(database.engine).get_table_names()
     except OperationalError as exc:
         raise ClmError(friendly_error(exc) or str(exc.orig).strip()) from None
+    if tables and _interrupted_copy(database):
+        remove_copy(database)  # clm's own copy, killed part way: start it over
+        database = Database(url, None)
+        tables = []
     if tables:
         raise ClmError(
             f"{database.describe()} is not empty ({len(tables)} tables): copy into an empty "
@@ -606,11 +615,45 @@ def open_empty(target: str) -> Database:
     return database
 
 
+COPYING = "copy_incomplete"  # meta key: a copy in progress (set first, removed when whole)
+
+
+def partial_copy_path(path: Path) -> Path:
+    return path.with_name(f".{path.name}.copying")
+
+
+def _interrupted_copy(database: Database) -> bool:
+    """A server database holding only what a killed `db copy` left: its marker is there."""
+    try:
+        with database.read() as conn:
+            return conn.scalar(select(meta.c.value).where(meta.c.key == COPYING)) is not None
+    except DBAPIError:
+        return False
+
+
 def create_schema(database: Database) -> None:
-    """The current schema, without any rows (a copy brings its own)."""
+    """The current schema, without any rows (a copy brings its own), marked as a copy in
+    progress until finish_copy."""
     with database.write() as conn:
         metadata.create_all(conn)
         server_statistics(conn)
+        if not database.is_sqlite:
+            conn.execute(meta.insert().values(key=COPYING, value="1"))
+
+
+def finish_copy(database: Database, target: str) -> Database:
+    """A whole copy takes its place: a file is renamed to DEST (refused if DEST appeared
+    meanwhile); a server database loses its in-progress marker."""
+    if not database.is_sqlite:
+        with database.write() as conn:
+            conn.execute(meta.delete().where(meta.c.key == COPYING))
+        return database
+    url, path = resolve(target)
+    database.engine.dispose()
+    if path.exists() and path.stat().st_size > 0:
+        raise ClmError(f"'{path}' appeared while copying: the copy is left at {database.path}")
+    os.replace(database.path, path)
+    return Database(url, path)
 
 
 def remove_copy(database: Database) -> None:

@@ -213,3 +213,24 @@ def test_copies_that_moved_a_customer_apart_leave_one_history(clm, tmp_path, int
     assert clm.json(*db, "customer", "show", "acme")["stays"][-1]["stage"] == expected
     # The same result whichever copy was merged into which; merging again changes nothing.
     assert "Nothing to merge" in clm("db", "merge", other, "--db", target).stderr
+
+
+def test_dry_run_names_each_record_added_changed_and_removed(clm, diverged, db_path):
+    before = dump(db_path)
+    lines = clm("db", "merge", diverged, "--dry-run").stdout.splitlines()
+    assert dump(db_path) == before
+    assert "  change customers acme: name 'Acme' -> 'Acme Inc'" in lines
+    assert "  change customers acme: tags 'a' -> 'a;vip'" in lines
+    assert "  change customers beta: source 'web' -> 'event'" not in lines  # removed there
+    assert "  remove customers beta" in lines
+    assert "  add customers delta" in lines
+    assert "  add notes Called them" in lines
+    details = clm.json("db", "merge", diverged, "--dry-run")
+    assert dump(db_path) == before
+    acme = [d for d in details if d["record"] == "acme" and d["field"] == "name"]
+    assert acme == [{"table": "customers", "action": "change", "record": "acme",
+                     "field": "name", "ours": "Acme", "theirs": "Acme Inc",
+                     "uuid": acme[0]["uuid"]}]  # fmt: skip
+    csv = clm("db", "merge", diverged, "--dry-run", "-f", "csv").stdout.splitlines()
+    assert csv[0] == "table,action,record,field,ours,theirs,uuid"
+    assert len(csv) == len(details) + 1

@@ -276,3 +276,105 @@ def test_sigkill_between_send_and_mark_resends_the_same_message(book, smtp, db_p
     [sent] = log(book)
     assert sent["state"] == "sent"
     assert smtp.inbox.ids() == [f"<{sent['uuid']}@clm.outbox>"] * 2
+
+
+def test_customers_left_without_an_owner_reach_the_teams_digest_until_assigned(clm, smtp):
+    clm("user", "add", "alice", "--team", "customer-success", "--email", "alice@example.com")
+    clm("user", "add", "amy", "--team", "account-management", "--email", "amy@example.com")
+    for handle in ("alice", "amy"):
+        clm("user", "edit", handle, "--notify", "email")
+    clm("customer", "add", "Acme")  # customer-success has no default owner: handoff pending
+    clm("tick")
+    [mail] = smtp.inbox.messages
+    assert mail["To"] == "alice@example.com"
+    assert mail["Subject"] == "clm: 1 customer without an owner for 2026-11-23"
+    text = mail.get_body(("plain",)).get_content()
+    assert "Customers your team has to assign (1)" in text
+    assert "acme: Acme (handed to team customer-success, nobody to assign)" in text
+    assert "clm customer assign acme --owner alice" in text
+    clm("--today", "2026-11-24", "tick")  # still nobody: told again the next day
+    assert len(smtp.inbox.messages) == 2
+    clm("customer", "assign", "acme", "--owner", "alice")
+    clm("--today", "2026-11-25", "tick")
+    assert len(smtp.inbox.messages) == 2
+
+
+def test_failed_messages_show_in_db_check_and_the_agenda_until_sent(book, smtp):
+    smtp.inbox.mode = "refuse"
+    book.error("tick")
+    check = book("db", "check").stdout
+    assert "notifications failed: 1 (clm notify log --failed; then clm notify retry)" in check
+    shown = book("--as", "alice", "agenda").stdout
+    assert "Notifications not sent (1)" in shown and "clm notify retry" in shown
+    [row] = [r for r in book.json("agenda") if r["section"] == "notifications"]
+    assert row["title"] == "clm: 1 reminder for 2026-11-23"
+    assert row["detail"].startswith("to alice: the SMTP server") and "550" in row["detail"]
+    assert "notifications" not in {r["section"] for r in book.json("--as", "bob", "agenda")}
+    smtp.inbox.mode = "accept"
+    book("notify", "retry")
+    assert "notifications failed" not in book("db", "check").stdout
+    assert "Notifications not sent" not in book("--as", "alice", "agenda").stdout
+
+
+def test_a_blocked_milestone_is_told_at_once_to_those_who_ask_for_it(book, smtp):
+    book("user", "edit", "bob", "--email", "bob@example.com", "--notify", "email",
+         "--digest", "immediate")  # fmt: skip
+    [kickoff] = [m["id"] for m in book.json("milestone", "list") if m["title"] == "Kickoff call"]
+    result = book("--as", "alice", "milestone", "block", str(kickoff), "--reason", "no budget")
+    assert "Sent 1 notification." in result.stderr
+    [mail] = smtp.inbox.messages  # to bob (immediate), not to alice (daily, and she blocked it)
+    assert mail["To"] == "bob@example.com"
+    assert mail["Subject"] == "clm: 1 blocked milestone for 2026-11-23"
+    text = mail.get_body(("plain",)).get_content()
+    assert "acme: Kickoff call (no budget)" in text
+    assert f"clm milestone reopen {kickoff}" in text
+    book("tick")  # bob's digest does not tell the block again; alice's daily one does not either
+    digests = {m["To"]: m["Subject"] for m in smtp.inbox.messages[1:]}
+    assert digests == {
+        "alice@example.com": "clm: 1 reminder for 2026-11-23",
+        "bob@example.com": "clm: 1 reminder for 2026-11-23",
+    }
+    book("milestone", "reopen", str(kickoff))
+    book("user", "edit", "alice", "--digest", "immediate")
+    book("milestone", "block", str(kickoff), "--reason", "legal review")  # nobody --as: both
+    assert sorted(m["To"] for m in smtp.inbox.messages[3:]) == [
+        "alice@example.com", "bob@example.com",
+    ]  # fmt: skip
+    assert len(set(smtp.inbox.ids())) == 5
+
+
+def test_a_block_on_a_server_that_refuses_is_kept_with_one_error_line(book, smtp, db_path):
+    book("user", "edit", "alice", "--digest", "immediate")
+    smtp.inbox.mode = "refuse"
+    [kickoff] = [m["id"] for m in book.json("milestone", "list") if m["title"] == "Kickoff call"]
+    result = book("milestone", "block", str(kickoff), "--reason", "no budget", code=1)
+    done, error = result.stderr.strip().splitlines()
+    assert done == f"Milestone {kickoff} is blocked."
+    assert error.startswith("Error: not sent to alice:") and "clm notify retry" in error
+    assert book.json("milestone", "show", str(kickoff))["status"] == "blocked"
+
+
+@pytest.mark.sqlite_only("merging is for SQLite files")
+def test_a_merged_copy_sends_nothing_twice(book, smtp, db_path, tmp_path):
+    import shutil
+
+    book("tick")
+    copy = tmp_path / "clm (alice's conflicted copy 2026-11-24).db"
+    shutil.copyfile(db_path, copy)
+    theirs = ("--db", copy, "--today", "2026-11-24")
+    book(*theirs, "milestone", "add", "acme", "Workshop", "--due", "+1d", "--remind", "1d")
+    book(*theirs, "tick", "--no-send")  # the copy queued its own digest, not sent
+    book("milestone", "add", "acme", "Training", "--due", "+2d", "--remind", "1d")
+    book("--today", "2026-11-24", "tick")
+    before = log(book)
+    assert [(m["day"], m["state"]) for m in before] == [
+        ("2026-11-23", "sent"), ("2026-11-24", "sent"),
+    ]  # fmt: skip
+    [pending] = [m for m in log(book, *theirs) if m["state"] == "pending"]
+    book("db", "merge", copy)
+    assert log(book) == before  # the copy's outbox stays in the copy
+    assert "Sent" not in book("--today", "2026-11-24", "notify", "send").stderr
+    book("--today", "2026-11-24", "tick")  # the Workshop's reminder fired in the copy: not again
+    assert book.json("--today", "2026-11-24", "tick")["reminders"] == []
+    assert len(smtp.inbox.messages) == 2
+    assert f"<{pending['uuid']}@clm.outbox>" not in smtp.inbox.ids()

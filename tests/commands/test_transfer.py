@@ -154,6 +154,7 @@ def test_milestone_task_cta_transition_and_note_values(book):
         "blocked_reason": "",
         "done_on": "",
         "uuid": "-",
+        "reminded": "",
     }
     [task] = [
         t
@@ -780,6 +781,58 @@ def test_a_whole_book_round_trips_byte_for_byte(book, tmp_path, db_path, fmt):
     assert export_book(book, tmp_path / "copy.db", fmt) == original
 
 
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_the_reminder_log_travels_so_a_book_moved_through_files_fires_nothing_twice(
+    book, tmp_path, db_path, fmt
+):
+    book("milestone", "add", "acme-corp", "Kickoff", "--due", "+1w", "--remind", "1w",
+         "--remind", "3d")  # fmt: skip
+    book("milestone", "add", "acme-corp", "Review", "--due", "+2d", "--remind", "2d")
+    book("milestone", "edit", "2", "--due", "+5d")  # moved after nothing fired
+    fired = [book.json("--today", f"+{n}d", "tick")["reminders"] for n in range(3)]
+    assert sum(map(len, fired)) >= 2
+    # Review's due moves after its reminder fired: it fires again once, for its new day.
+    [review] = [m for m in book.json("milestone", "list") if m["title"] == "Review"]
+    book("--today", "+2d", "milestone", "edit", str(review["id"]), "--due", "+6d")
+    book("--today", "+4d", "tick")
+    original = export_book(book, db_path, fmt)
+    kickoff = next(m for m in rows(original["milestones"], fmt) if m["title"] == "Kickoff")
+    reminded = kickoff["reminded"]
+    listed = reminded.split(";") if isinstance(reminded, str) else reminded
+    assert listed == ["1w@2026-11-23", "3d@2026-11-27"]
+    files = {}
+    for table, text in original.items():
+        files[table] = tmp_path / f"{table}.{fmt}"
+        files[table].write_text(text)
+    copy = tmp_path / "copy.db"
+    import_book(book, copy, files)
+    assert export_book(book, copy, fmt) == original
+    for db in (db_path, copy):  # the next days fire the same reminders in both books
+        assert book.json("--db", db, "--today", "+4d", "tick")["reminders"] == []
+    later = [book.json("--db", db, "--today", "+9d", "tick")["reminders"] for db in (db_path, copy)]
+    assert later[0] == later[1]
+    # Imported again into the book it came from: nothing changes, nothing fires.
+    assert "0 updated" in book("import", "milestones", files["milestones"]).stderr
+
+
+def test_reminded_items_are_checked(book, tmp_path):
+    bad = tmp_path / "m.csv"
+    bad.write_text("customer,title,due,remind,reminded\nacme-corp,X,2027-01-10,1w,1w\n")
+    assert "is not OFFSET@DAY" in book.error("import", "milestones", bad)
+    bad.write_text("customer,title,due,remind,reminded\nacme-corp,X,2027-01-10,1w,1w@soon\n")
+    assert "'soon' is not a date" in book.error("import", "milestones", bad)
+
+
+def test_fired_reminders_imported_into_a_book_are_not_fired_again(book, tmp_path):
+    made = tmp_path / "m.csv"
+    made.write_text(
+        "customer,title,due,remind,reminded\nacme-corp,Workshop,2026-11-25,2d;1d,2d@2026-11-23\n"
+    )
+    book("import", "milestones", made)
+    fired = book.json("--today", "+1d", "tick")["reminders"]  # 2d fired in the other book
+    assert [r["remind_on"] for r in fired if r["title"] == "Workshop"] == ["2026-11-24"]
+
+
 @pytest.mark.parametrize("fmt", ["csv", "jsonl"])
 def test_a_book_with_removed_users_round_trips_with_export_users_all(book, tmp_path, db_path, fmt):
     task = book.json("task", "list", "--customer", "globex")[0]
@@ -995,3 +1048,18 @@ def test_an_imported_due_date_gives_a_fired_reminder_a_new_day_that_fires_once(t
     (tmp_path / "m.csv").write_text(f"uuid,customer,title,due\n{uuid},acme,M1,2026-11-30\n")
     team("import", "milestones", tmp_path / "m.csv")  # back to the day it fired for first
     assert team.json("--today", "2026-12-26", "tick")["reminders"] == []
+
+
+def test_the_demo_book_moved_through_files_fires_nothing_again(clm, tmp_path, db_path):
+    """Issue 25 #17: the demo book's reminders fired again in a copy made by import (9 of
+    them); a churned customer's cancelled tasks did not import at all."""
+    clm("demo")
+    files = {}
+    for table in IMPORTABLE:
+        files[table] = tmp_path / f"{table}.csv"
+        clm("export", table, "-o", files[table])
+    copy = tmp_path / "copy.db"
+    import_book(clm, copy, files)
+    assert clm.json("--db", copy, "tick")["reminders"] == []
+    for table in IMPORTABLE:
+        assert clm("--db", copy, "export", table).stdout == files[table].read_text()

@@ -9,6 +9,11 @@ from collections import Counter
 KINDS = {
     "reminder": ("reminder", "reminders", "Reminders"),
     "handoff": ("handoff", "handoffs", "Customers handed to you"),
+    "unowned": (
+        "customer without an owner",
+        "customers without an owner",
+        "Customers your team has to assign",
+    ),
     "cta": ("CTA", "CTAs", "CTAs opened for you"),
     "task": ("task", "tasks", "Tasks assigned to you"),
     "blocked": ("blocked milestone", "blocked milestones", "Milestones blocked"),

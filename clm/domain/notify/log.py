@@ -3,7 +3,7 @@
 import json
 from collections.abc import Iterator
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from clm.domain.notify.digest import subject
 from clm.storage.tables import outbox, users
@@ -42,3 +42,33 @@ def notification_log(
         if found["sent_at"] is not None:
             found["sent_at"] = found["sent_at"].strftime("%Y-%m-%d %H:%M:%SZ")
         yield found
+
+
+def failed_count(conn: Connection) -> int:
+    """How many messages are parked as failed (for `db check`)."""
+    return conn.scalar(select(func.count()).where(outbox.c.state == "failed"))
+
+
+RETRY = "clm notify retry"
+
+
+def failed_for_agenda(user):
+    """The agenda's section of messages parked as failed: a query and its row maker. With a
+    user: only theirs."""
+    query = (
+        select(outbox.c.id, outbox.c.day, outbox.c.payload, outbox.c.error, users.c.handle)
+        .select_from(outbox.join(users, users.c.id == outbox.c.user_id))
+        .where(outbox.c.state == "failed")
+        .order_by(outbox.c.day, outbox.c.id)
+    )
+    if user is not None:
+        query = query.where(outbox.c.user_id == user.id)
+
+    def to_row(row) -> dict:
+        return {
+            "kind": "notification", "id": row.id, "customer": None,
+            "title": subject(row.day, json.loads(row.payload)), "due": row.day,
+            "detail": f"to {row.handle}: {row.error or 'failed'}", "command": RETRY,
+        }  # fmt: skip
+
+    return query, to_row

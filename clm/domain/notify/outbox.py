@@ -19,6 +19,7 @@ from clm.storage.tables import (
     milestone_collaborators,
     milestones,
     outbox,
+    stages,
     transitions,
     users,
 )
@@ -91,6 +92,38 @@ def queue(conn: Connection, day: date, kind: str, items: dict[int, list[dict]]) 
     queue(conn, day + timedelta(days=1), kind, later)
 
 
+def queue_blocked(conn: Connection, day: date, milestone_id: int, by: str | None) -> bool:
+    """A milestone just blocked: a message of its own, now, to each of its collaborators and
+    its customer's owner who asked for immediate notifications (`--digest immediate`), but not
+    to `by`, who blocked it. Whether one was queued (the caller sends after the commit)."""
+    row = conn.execute(
+        select(milestones.c.uuid, milestones.c.title, milestones.c.blocked_reason,
+               milestones.c.due, customers.c.slug, customers.c.owner_id)
+        .select_from(milestones.join(customers, customers.c.id == milestones.c.customer_id))
+        .where(milestones.c.id == milestone_id)
+    ).one()  # fmt: skip
+    collaborators = select(milestone_collaborators.c.user_id).where(
+        milestone_collaborators.c.milestone_id == milestone_id
+    )
+    to = conn.scalars(
+        select(users.c.id).where(
+            users.c.deleted_at.is_(None),
+            users.c.notify != "none",
+            users.c.digest == "immediate",
+            or_(users.c.id.in_(collaborators), users.c.id == row.owner_id),
+            users.c.handle != (by or ""),
+        )
+    ).all()
+    item = {
+        "kind": "blocked", "key": f"blocked:{row.uuid}", "customer": row.slug,
+        "title": f"{row.title} ({row.blocked_reason})", "due": str(row.due),
+        "act": f"clm milestone reopen {milestone_id}",
+    }  # fmt: skip
+    # A kind of its own per block (each block is news, even the same milestone's twice a day)
+    queue(conn, day, f"blocked:{new_uuid()}", {user_id: [item] for user_id in to})
+    return bool(to)
+
+
 def _subscribers(conn: Connection) -> dict[int, str]:
     """Live users with a channel: id -> handle."""
     query = select(users.c.id, users.c.handle).where(
@@ -139,7 +172,49 @@ def _news(conn: Connection, results: list, wanted: dict[int, str]) -> list[tuple
 
 
 def _since(conn: Connection, since: datetime, wanted: dict[int, str]) -> list[tuple[int, dict]]:
-    return _milestones_changed(conn, since, wanted) + handoffs(conn, since, wanted)
+    return (
+        _milestones_changed(conn, since, wanted)
+        + handoffs(conn, since, wanted)
+        + unowned(conn, wanted)
+    )
+
+
+def unowned(conn: Connection, wanted) -> list[tuple[int, dict]]:
+    """Customers left without an owner in a subscriber's team, told in each day's digest until
+    someone takes them: those handed to the team while it had nobody to assign (the handoff
+    pending), and those with no owner at all in a stage the team works."""
+    member = users.alias("member")
+    in_team = or_(
+        customers.c.handoff_pending == member.c.team,
+        customers.c.owner_id.is_(None)
+        & customers.c.stage.in_(
+            select(stages.c.key).where(
+                stages.c.team == member.c.team,
+                stages.c.deleted_at.is_(None),
+                stages.c.terminal.is_(False),
+            )
+        ),
+    )
+    query = (
+        select(member.c.id, member.c.handle, customers.c.uuid, customers.c.slug,
+               customers.c.name, customers.c.stage, customers.c.handoff_pending)
+        .select_from(customers.join(member, in_team))
+        .where(member.c.id.in_(list(wanted)), customers.c.deleted_at.is_(None))
+    )  # fmt: skip
+    found = []
+    for row in conn.execute(query):
+        why = (
+            f"handed to team {row.handoff_pending}, nobody to assign"
+            if row.handoff_pending
+            else f"no owner, in {row.stage}"
+        )
+        item = {
+            "kind": "unowned", "key": f"unowned:{row.uuid}", "customer": row.slug,
+            "title": f"{row.name} ({why})", "due": "",
+            "act": f"clm customer assign {row.slug} --owner {row.handle}",
+        }  # fmt: skip
+        found.append((row.id, item))
+    return found
 
 
 def _milestones_changed(conn: Connection, since: datetime, wanted) -> list[tuple[int, dict]]:
@@ -164,6 +239,11 @@ def _milestones_changed(conn: Connection, since: datetime, wanted) -> list[tuple
         .where(
             milestones.c.status.in_(("blocked", "done")),
             milestones.c.updated_at > since,
+            # a blocked one was told at once to those who asked for immediate messages
+            (milestones.c.status == "done")
+            | milestone_collaborators.c.user_id.not_in(
+                select(users.c.id).where(users.c.digest == "immediate")
+            ),
             milestones.c.deleted_at.is_(None),
             milestone_collaborators.c.user_id.in_(list(wanted)),
         )

@@ -35,6 +35,7 @@ COLUMNS = {
         "blocked_reason",
         "done_on",
         "uuid",
+        "reminded",
     ),
     "tasks": (
         "id",
@@ -74,5 +75,5 @@ READ_COLUMNS = COLUMNS | {"users": (*COLUMNS["users"], "removed")}
 # export only (an import of customers writes the ARR history of what it changes).
 IMPORTABLE = ("users", "customers", "milestones", "tasks")
 # Columns holding a list: `;`-joined in csv and tsv, an array in json and jsonl.
-LIST_COLUMNS = frozenset({"tags", "influencers", "remind", "collaborators"})
+LIST_COLUMNS = frozenset({"tags", "influencers", "remind", "collaborators", "reminded"})
 FORMATS = ("csv", "tsv", "json", "jsonl")

@@ -52,6 +52,7 @@ from clm.storage.tables import (
     milestone_reminders,
     milestones,
     notes,
+    reminder_log,
     tasks,
     transitions,
     users,
@@ -168,6 +169,7 @@ def _milestones(conn):
             milestones.c.blocked_reason,
             _day(milestones.c.done_on),
             milestones.c.uuid,
+            _reminded(conn),
         )
         .select_from(source)
         .where(milestones.c.deleted_at.is_(None), _live_customer())
@@ -182,6 +184,25 @@ def _reminders_joined():
         select(joined)
         .where(milestone_reminders.c.milestone_id == milestones.c.id)
         .scalar_subquery()
+    )
+
+
+def _reminded(conn):
+    """The reminders a milestone fired, `OFFSET@DAY` each (the reminder log, which travels
+    with the milestone so an imported book fires nothing twice); NULL while nothing fired.
+    A key logged for another day is already `OFFSET@DAY`."""
+    log = reminder_log
+    if not _has_rows(conn, log):
+        return null().label("reminded")
+    item = case(
+        (log.c.offset.contains("@"), log.c.offset),
+        else_=log.c.offset + "@" + cast(log.c.remind_on, String),
+    )
+    return (
+        select(func.aggregate_strings(item, ";"))
+        .where(log.c.milestone_uuid == milestones.c.uuid)
+        .scalar_subquery()
+        .label("reminded")
     )
 
 

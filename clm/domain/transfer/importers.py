@@ -19,12 +19,12 @@ from typing import BinaryIO, ClassVar
 from sqlalchemy import Connection, delete, select
 
 from clm.dates import parse_duration
-from clm.db import in_values, insert_rows
+from clm.db import in_values, insert_new, insert_rows
 from clm.domain.arr_history import arr_moved, log_arr, terminal_stages
 from clm.domain.engine.fields import with_change_days
 from clm.domain.health import log_health
 from clm.domain.holidays import holiday_days
-from clm.domain.milestones import check_recurrence, logged_offset
+from clm.domain.milestones import check_recurrence, log_offset, logged_offset, settle_reminders
 from clm.domain.records import check_handle, new_uuid
 from clm.domain.transfer import READ_COLUMNS
 from clm.domain.transfer import values as v
@@ -561,6 +561,33 @@ def _remind_on(offset: str, due: date, days_off: frozenset[date]) -> date:
     return parse_duration(offset).before(due, days_off)
 
 
+def _fired(item: str) -> tuple[str, date]:
+    """A `reminded` item, `OFFSET@DAY` (DAY an ISO date, or a day number for a long offset,
+    as the reminder log keeps it): the offset and the day it fired for."""
+    offset, at, day = item.strip().rpartition("@")
+    if not at:
+        raise v.BadValue(f"'{item}' is not OFFSET@DAY (like 1w@2026-12-24)")
+    offset = v.duration(offset)
+    try:
+        return offset, date.fromordinal(int(day)) if day.isdigit() else date.fromisoformat(day)
+    except ValueError:
+        raise v.BadValue(f"'{item}': '{day}' is not a date (YYYY-MM-DD)") from None
+
+
+def _log_entries(milestone_uuid: str, fired, now: datetime) -> list[dict]:
+    """Reminder log rows for (offset, day) pairs a milestone fired: an offset's first day under
+    the bare offset, any later one under its dated key (as the tick logs them)."""
+    entries, seen = [], set()
+    for offset, day in sorted(fired):
+        key = offset if offset not in seen else log_offset(offset, day)
+        seen.add(offset)
+        entries.append({
+            "uuid": new_uuid(), "milestone_uuid": milestone_uuid, "offset": key,
+            "remind_on": day, "fired_on": day, "recipients": "", "created_at": now,
+        })  # fmt: skip
+    return entries
+
+
 class MilestoneImporter(CustomerRowImporter):
     table, noun = milestones, "milestone"
     key_column = "title"
@@ -581,6 +608,7 @@ class MilestoneImporter(CustomerRowImporter):
         "blocked_reason": v.text,
         "done_on": v.iso_date,
         "uuid": v.uuid_text,
+        "reminded": v.items,
     }
     defaulted = frozenset({"status", "pinned"})
     deferrable: ClassVar[dict] = {
@@ -620,6 +648,14 @@ class MilestoneImporter(CustomerRowImporter):
                 _remind_on(offset, values["due"], frozenset())
             except Invalid as exc:
                 self.problem(line, "remind", str(exc))
+        if "reminded" in values:
+            fired = set()
+            for item in values["reminded"] or ():
+                try:
+                    fired.add(_fired(item))
+                except v.BadValue as exc:
+                    self.problem(line, "reminded", str(exc))
+            values["reminded"] = sorted(fired)
         if values.get("every") and values.get("due"):
             try:  # a new milestone is the first of its series, anchored on its due date
                 check_recurrence(values["every"], values["due"], values["due"], 0)
@@ -709,7 +745,7 @@ class MilestoneImporter(CustomerRowImporter):
         collaborators as rows of the link tables."""
         now, stamps, days_off = self.now, self.created_stamps, self.days_off
         take_id, unfinished = self.take_id, self.UNFINISHED
-        rows, reminders, collaborators = [], [], []
+        rows, reminders, collaborators, logged = [], [], [], []
         for _, values in creates:
             get = values.get
             row_id = take_id(values)
@@ -721,18 +757,30 @@ class MilestoneImporter(CustomerRowImporter):
                 get("blocked_reason"), get("done_on"),
             ))  # fmt: skip
             offsets = get("remind")
+            fired = get("reminded") or ()
+            if fired:
+                logged += _log_entries(row_uuid, fired, now)
             if offsets:
                 live = status in unfinished
                 reminders += [
-                    (row_id, offset, _remind_on(offset, due, days_off), live) for offset in offsets
+                    (row_id, offset, day, live and (offset, day) not in fired)
+                    for offset, day in ((o, _remind_on(o, due, days_off)) for o in offsets)
                 ]
             if get("collaborator_ids"):
                 collaborators += [(row_id, user_id) for user_id in values["collaborator_ids"]]
         self.insert_new(rows, self.CREATED_COLUMNS)
         insert_rows(self.conn, milestone_reminders, self.REMINDER_COLUMNS, reminders)
         insert_rows(self.conn, milestone_collaborators, ("milestone_id", "user_id"), collaborators)
+        self._log_fired(logged)
+
+    def _log_fired(self, entries: list[dict]) -> list[dict]:
+        """Reminder log entries from the file, those the log lacks; the ones that went in."""
+        went_in = insert_new(self.conn, reminder_log, entries)
+        self.fired_any = self.fired_any or bool(went_in)
+        return went_in
 
     def update(self, updates):
+        self._reminded(updates)
         ids = [row.id for _, _, row in updates]
         offsets = linked_values(self.conn, milestone_reminders, "milestone_id", "offset", ids)
         has = set().union(*(values.keys() for _, values, _ in updates))
@@ -775,6 +823,21 @@ class MilestoneImporter(CustomerRowImporter):
         self._remind_again(remind_again)
         replace_links(self.conn, milestone_collaborators, "milestone_id", "user_id", new_people)
 
+    def _reminded(self, updates) -> None:
+        """Fired reminders the file knows of and this book does not (a book brought back from
+        an export, a copy's firings): logged, and no longer pending. The log only grows: a
+        reminder fired stays fired."""
+        entries = [
+            entry
+            for _line, values, row in updates
+            if values.get("reminded")
+            for entry in _log_entries(row.uuid, values["reminded"], self.now)
+        ]
+        went_in = {entry["milestone_uuid"] for entry in self._log_fired(entries)}
+        for _line, _values, row in updates:
+            if row.uuid in went_in:  # a few milestones: those whose reminders the file fired
+                settle_reminders(self.conn, row.id)
+
     def _remind_again(self, rows: list) -> None:
         """New reminder days for milestones whose due date, reminders or status changed; one
         that fired already stays fired."""
@@ -810,7 +873,7 @@ class MilestoneImporter(CustomerRowImporter):
 class TaskImporter(CustomerRowImporter):
     table, noun = tasks, "task"
     required = ("customer", "title")
-    STATUSES = ("open", "done")
+    STATUSES = ("open", "done", "cancelled")  # cancelled: its customer churned
     parsers: ClassVar[dict[str, Callable]] = {
         "id": v.identifier,
         "customer": v.stripped,
