@@ -17,6 +17,7 @@ from sqlalchemy import (
     Connection,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -615,6 +616,34 @@ def _notifications(conn: Connection) -> None:
     ).create(conn)
 
 
+def _metrics(conn: Connection) -> None:
+    """Usage metrics: the metrics a book tracks (mergeable rows), and their points, one value
+    per metric, customer and day, keyed (and clustered on SQLite) by metric first, so a rule
+    reading one metric scans that metric's points alone."""
+    md = MetaData()
+    Table("customers", md, Column("id", Integer, primary_key=True))
+    Table(
+        "metrics",
+        md,
+        *_record_columns(),
+        Column("name", String(64), nullable=False),
+        Column("description", String),
+        _partial("uq_metrics_name", "name"),
+    )
+    Table(
+        "metric_points",
+        md,
+        Column("metric_id", Integer, ForeignKey("metrics.id"), nullable=False),
+        Column("customer_id", Integer, ForeignKey("customers.id"), nullable=False),
+        Column("day", Date, nullable=False),
+        Column("value", Float, nullable=False),
+        PrimaryKeyConstraint("metric_id", "customer_id", "day"),
+        Index("ix_metric_points_customer", "customer_id"),
+        sqlite_with_rowid=False,
+    )
+    md.create_all(conn, tables=[md.tables["metrics"], md.tables["metric_points"]])
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0001_initial", _initial),
     ("0002_milestones_tasks_ctas_playbooks", _milestones_tasks_ctas_playbooks),
@@ -625,5 +654,6 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0007_holiday_tombstones", _holiday_tombstones),
     ("0008_ownership_policy", _ownership_policy),
     ("0009_notifications", _notifications),
+    ("0014_metrics", _metrics),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

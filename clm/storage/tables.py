@@ -536,6 +536,32 @@ outbox = Table(
     Index("ix_outbox_state", "state", "next_try_at"),
 )
 
+# The usage metrics a book tracks (`active_users`): their points are in metric_points.
+metrics = Table(
+    "metrics",
+    metadata,
+    *record(),
+    string("name", 64),
+    string("description", required=False),
+    partial_unique("uq_metrics_name", "name"),
+)
+
+# A metric's value for a customer on a day: one per (metric, customer, day), upserted, so a
+# re-import changes nothing. Keyed (and on SQLite clustered, without a rowid) metric first: a
+# rule or scorecard reading one metric reads that metric's points alone; the customer index
+# serves one customer's page.
+metric_points = Table(
+    "metric_points",
+    metadata,
+    ref("metric_id", "metrics.id"),
+    ref("customer_id", "customers.id"),
+    day("day"),
+    Column("value", Float, nullable=False),
+    PrimaryKeyConstraint("metric_id", "customer_id", "day"),
+    Index("ix_metric_points_customer", "customer_id"),
+    sqlite_with_rowid=False,
+)
+
 # History: rows only ever appended, never edited or tombstoned. Copies of a database merge
 # them as a union by uuid.
 APPEND_ONLY = (
