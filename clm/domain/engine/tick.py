@@ -455,6 +455,8 @@ def _move_text(conn: Connection, rule: LoadedRule, customer) -> str:
 
 def _check(conn: Connection, customer, condition: Condition, today: date) -> dict:
     """One condition for one customer now: its value, whether it holds, since when."""
+    if hasattr(condition, "explain"):  # a metric's: the values it read
+        return condition.explain(conn, customer, today)
     first = None
     if condition.on_a_row_day:
         first = conn.scalar(select(condition.first_day(today, customer)))
