@@ -44,12 +44,16 @@ PAGE = (
         if c.key not in ("slug", "name")
     ),
     Col("pinned", "pinned dates"),
+    Col("band"),
     Col("health_trend", "health over time"),
+    Col("health_missing", "no value of"),
     Col("churn_reason", "churned for"),
     Col("lost_arr", "lost ARR", money=True),
 )
 # What `customer show` adds to a customer's keys: pinned dates; a churned one's reason and ARR.
-SHOWN = (Col("pinned"), Col("churn_reason"), Col("lost_arr"))
+SHOWN = (
+    Col("pinned"), Col("band"), Col("health_missing"), Col("churn_reason"), Col("lost_arr"),
+)  # fmt: skip
 MILESTONES = (
     Col("id"),
     Col("title"),
@@ -64,6 +68,13 @@ TIMELINE = (Col("on"), Col("kind"), Col("text"), Col("by"), Col("reason"))
 PHASES = (Col("title", "phase"), Col("on"), Col("status"))
 STAYS = (Col("stage"), Col("entered"), Col("left"), Col("days", number=True))
 HEALTH = (Col("on"), Col("health"))
+MEASURES = (
+    Col("metric"),
+    Col("value", number=True),
+    Col("score", number=True),
+    Col("weight", number=True),
+    Col("contribution", number=True),
+)
 HISTORY = (Col("on"), Col("from"), Col("to"), Col("by"), Col("reason"))
 
 Slug = Annotated[str, typer.Argument(help="The customer's slug, e.g. acme-corp.")]
@@ -212,6 +223,7 @@ def show(ctx: typer.Context, slug: Slug, fmt: FormatOpt = Format.table) -> None:
         Section("phases", "Phases", PHASES, lists["phases"]),
         Section("ctas", "Open CTAs", CTAS, lists["ctas"]),
         Section("tasks", "Open tasks", TASKS, lists["tasks"]),
+        Section("health_measures", "Health scorecard", MEASURES, lists["health_measures"]),
         Section("stays", "Stages", STAYS, lists["stays"], extra=_stay_bars(lists["stays"])),
         Section("timeline", "Timeline", TIMELINE, lists["timeline"]),
     ]

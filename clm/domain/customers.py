@@ -393,6 +393,7 @@ def show_customer(conn: Connection, today: date, slug: str) -> tuple[dict, dict[
     record["pinned"] = [f"{m['title']} {m['due']}" for m in unfinished if m["pinned"]]
     health = health_history(conn, customer.id)
     record["health_trend"] = sparkline(health)
+    measures = _scorecard(conn, record, customer.id, today)
     record |= lost_arr(conn, customer)
     phases = customer_phases(conn, customer.id, today)
     passed = [
@@ -407,9 +408,24 @@ def show_customer(conn: Connection, today: date, slug: str) -> tuple[dict, dict[
         "tasks": list(list_tasks(conn, today, customer=customer.slug)),
         "stays": stays(conn, customer.id, today),
         "health_history": health,
+        "health_measures": measures,
         # A phase passed shows on its day, after that day's other entries.
         "timeline": sorted([*timeline(conn, customer.id), *passed], key=lambda e: e["on"]),
     }
+
+
+def _scorecard(conn: Connection, record: dict, customer_id: int, today: date) -> list[dict]:
+    """With a scorecard: the customer's band and missing measures added to `record`; each
+    measure's value, score and contribution to the health."""
+    from clm.domain.scorecard import contributions, read_scorecard
+
+    card = read_scorecard(conn)
+    if card is None:
+        return []
+    found = contributions(conn, card, customer_id, today)
+    record["band"] = card.band(record["health"])
+    record["health_missing"] = found["missing"]
+    return found["measures"]
 
 
 def stays(conn: Connection, customer_id: int, today: date) -> list[dict]:

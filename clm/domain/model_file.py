@@ -42,6 +42,15 @@ rules are tried by the tick in the order they come, and a playbook's items run i
     [[holidays]]
     day = 2026-12-25
     name = "Christmas"                # optional
+
+    [scorecard]                       # optional: the tick scores health from usage metrics
+    bands = { amber = 40, green = 70 }  # health below amber is red, from green on green
+
+    [[scorecard.measures]]
+    metric = "active_users"           # a metric of `clm metric list`
+    weight = 2                        # its share among the measures with a value
+    scale = [0, 50]                   # scored 0 at 0, 100 at 50 (or thresholds = [10, 40]:
+                                      # below 10 scores 0, below 40 50, else 100)
 """
 
 import json
@@ -54,6 +63,13 @@ from sqlalchemy import Connection, select
 from clm.db import get_meta, set_meta, utcnow
 from clm.domain.holidays import set_holidays
 from clm.domain.records import check_handle, new_row, update_row
+from clm.domain.scorecard import (
+    as_toml_table,
+    check_scorecard,
+    read_scorecard,
+    scorecard_problems,
+    set_scorecard,
+)
 from clm.domain.stages import (
     check_expected_days,
     check_stage_key,
@@ -108,6 +124,7 @@ def read_model(conn: Connection) -> dict:
             for row in rows
         ],
         "holidays": list(list_holidays(conn)),
+        "scorecard": read_scorecard(conn),
     }
 
 
@@ -146,6 +163,7 @@ def to_toml(model: dict) -> str:
             for book in model["playbooks"]
         ],
         "holidays": [_set(holiday) for holiday in model["holidays"]],
+        "scorecard": as_toml_table(model["scorecard"]) if model["scorecard"] else [],
     }
     return HEADER + tomli_w.dumps({key: value for key, value in document.items() if value != []})
 
@@ -288,7 +306,9 @@ ITEM_TABLE = {
     "milestone": (str, None),
 }
 HOLIDAY_TABLE = {"day": (date, REQUIRED), "name": (str, None)}
-TOP_LEVEL = ("entry_stage", "churn_reasons", "stages", "rules", "playbooks", "holidays")
+TOP_LEVEL = (
+    "entry_stage", "churn_reasons", "stages", "rules", "playbooks", "holidays", "scorecard",
+)  # fmt: skip
 
 
 def check_document(document: dict) -> Checked:
@@ -318,6 +338,9 @@ def check_document(document: dict) -> Checked:
         "rules": rule_list,
         "playbooks": books,
         "holidays": holiday_list,
+        "scorecard": (
+            check_scorecard(document["scorecard"], problems) if "scorecard" in document else None
+        ),
     }
     return Checked(model, problems, places)
 
@@ -563,7 +586,16 @@ def model_changes(old: dict, new: dict) -> list[dict]:
     fields = (*PLAYBOOK_FIELDS[1:], "items")
     changes += _compare("playbook", "name", _items_as_text(old), _items_as_text(new), fields)
     changes += _compare("holiday", "day", _days_as_text(old), _days_as_text(new), ("name",))
+    if old["scorecard"] != new["scorecard"]:
+        detail = f"{_card_text(old['scorecard'])} → {_card_text(new['scorecard'])}"
+        changes.append(_change("changed", "scorecard", "", detail))
     return changes
+
+
+def _card_text(card) -> str:
+    if card is None:
+        return "none"
+    return ", ".join(f"{m.metric} x{m.weight:g}" for m in card.measures)
 
 
 def _items_as_text(model: dict) -> list[dict]:
@@ -612,6 +644,8 @@ def apply_model(conn: Connection, document: dict) -> list[dict]:
     _write_stages(conn, model["stages"])
     _write_playbooks(conn, model["playbooks"])
     problems += _rule_problems(conn, model["rules"], checked.rule_places)
+    if model["scorecard"] is not None:
+        problems += scorecard_problems(conn, model["scorecard"])
     if problems:
         raise model_problems(sorted(problems, key=_place_order))
     _write_rules(conn, model["rules"])
@@ -620,6 +654,7 @@ def apply_model(conn: Connection, document: dict) -> list[dict]:
     from clm.domain.churn import set_churn_reasons
 
     set_churn_reasons(conn, model["churn_reasons"])
+    set_scorecard(conn, model["scorecard"])
     if get_meta(conn, "entry_stage") != model["entry_stage"]:
         set_meta(conn, "entry_stage", model["entry_stage"])
     return model_changes(current, model)

@@ -172,8 +172,11 @@ def tick(
     once: a pass costs a fixed number of statements, whatever the number of customers moved.
     The next pass looks only at the customers the last one touched: nobody else changed."""
     from clm.domain.milestones import fire_reminders
+    from clm.domain.scorecard import score_customers
     from clm.domain.tasks import task_rows
     from clm.domain.transitions import Lookups
+
+    score_customers(conn, today)  # today's health first: the rules on health read it
 
     news = {"moved": [], "opened": [], "task_ids": [], "pending": []}
     loaded = [
