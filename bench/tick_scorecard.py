@@ -62,14 +62,23 @@ def timed(cmd: list, env: dict) -> tuple[float, float]:
     return float(seconds), int(kib) / 1024
 
 
+# Each metric's usual level, from which a customer's level is drawn once: most customers score
+# between amber and green and move a little from day to day, as a real book does.
+LEVELS = {"active_users": (150, 400), "logins": (150, 400), "api_calls": (200, 500),
+          "tickets": (0, 150)}  # fmt: skip
+
+
 def write_values(slugs: list[str], days: list[date], path: Path, seed: int) -> None:
-    """The wide form: a row per customer and day, a column per metric."""
-    rng = random.Random(seed)
+    """The wide form: a row per customer and day, a column per metric; each customer's level
+    is the same whatever the seed, each day's wobble (3%) comes from it."""
+    levels = random.Random(1)
+    wobble = random.Random(seed)
     with path.open("w") as out:
         out.write("customer,date," + ",".join(METRICS) + "\n")
         for slug in slugs:
+            level = [levels.randint(*LEVELS[metric]) for metric in METRICS]
             for day in days:
-                cells = ",".join(str(rng.randint(0, 500)) for _ in METRICS)
+                cells = ",".join(str(round(v * wobble.uniform(0.97, 1.03))) for v in level)
                 out.write(f"{slug},{day},{cells}\n")
 
 
@@ -97,12 +106,14 @@ def main() -> None:
         subprocess.run([sys.executable, HERE / "make_book.py", str(args.n), base], check=True)
         for metric in METRICS:
             run(base, "metric", "add", metric)
-        slugs = [r[0] for r in sqlite3.connect(base).execute("SELECT slug FROM customers")]
+        slugs = [
+            r[0] for r in sqlite3.connect(base).execute("SELECT slug FROM customers ORDER BY id")
+        ]
         history = [yesterday - timedelta(days=i) for i in range(args.days - 1, -1, -1)]
         write_values(slugs, history, work / "history.csv", 1)
         run(base, "metric", "import", work / "history.csv")
         run(base, "tick", "--quiet")
-    slugs = [r[0] for r in sqlite3.connect(base).execute("SELECT slug FROM customers")]
+    slugs = [r[0] for r in sqlite3.connect(base).execute("SELECT slug FROM customers ORDER BY id")]
     write_values(slugs, [TODAY], work / "today.csv", 2)
     model = subprocess.run(
         [clm, "--db", base, "model", "export"], env=env, check=True, capture_output=True, text=True

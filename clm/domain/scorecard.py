@@ -203,12 +203,8 @@ def scorecard_problems(conn: Connection, card: Scorecard) -> list[Problem]:
 # --- scoring -------------------------------------------------------------------------------
 
 
-def _latest(metric: str, day: date, customer_id):
-    metric_id = (
-        select(metrics.c.id)
-        .where(metrics.c.name == metric, metrics.c.deleted_at.is_(None))
-        .scalar_subquery()
-    )
+def _latest(metric_id, day: date, customer_id):
+    """SQL: a customer's latest value of a metric on or before `day` (one index seek)."""
     return (
         select(metric_points.c.value)
         .where(
@@ -222,37 +218,42 @@ def _latest(metric: str, day: date, customer_id):
     )
 
 
-def scores_query(card: Scorecard, day: date):
-    """SQL: (customer id, score) of every live customer outside a terminal stage with a value
-    of at least one measure, as of `day`."""
+def _metric_id(metric: str):
+    return (
+        select(metrics.c.id)
+        .where(metrics.c.name == metric, metrics.c.deleted_at.is_(None))
+        .scalar_subquery()
+    )
+
+
+def scores_query(conn: Connection, card: Scorecard, day: date):
+    """SQL: (customer id, health, score) of every live customer outside a terminal stage, as
+    of `day` (score NULL without a value of any measure). The latest values are read once, in
+    a materialized CTE: each is used several times by the score, and a flattened subquery
+    would seek each value again for each use."""
+    ids = dict(
+        conn.execute(
+            select(metrics.c.name, metrics.c.id).where(metrics.c.deleted_at.is_(None))
+        ).all()
+    )
     latest = (
         select(
             customers.c.id,
             customers.c.health,
             *(
-                _latest(m.metric, day, customers.c.id).label(f"m{i}")
+                _latest(ids.get(m.metric), day, customers.c.id).label(f"m{i}")
                 for i, m in enumerate(card.measures)
             ),
         )
         .join(stages, and_(stages.c.key == customers.c.stage, stages.c.deleted_at.is_(None)))
         .where(customers.c.deleted_at.is_(None), stages.c.terminal.is_(False))
-        .subquery()
+        .cte("latest")
+        .prefix_with("MATERIALIZED")
     )
     values = [latest.c[f"m{i}"] for i in range(len(card.measures))]
-    weighted = sum(
-        (
-            func.coalesce(m.weight * m.score_sql(v), 0.0)
-            for m, v in zip(card.measures, values, strict=True)
-        ),
-        literal(0.0),
-    )
-    weights = sum(
-        (
-            case((v.is_(None), 0.0), else_=m.weight)
-            for m, v in zip(card.measures, values, strict=True)
-        ),
-        literal(0.0),
-    )
+    pairs = list(zip(card.measures, values, strict=True))
+    weighted = sum((func.coalesce(m.weight * m.score_sql(v), 0.0) for m, v in pairs), literal(0.0))
+    weights = sum((case((v.is_(None), 0.0), else_=m.weight) for m, v in pairs), literal(0.0))
     score = cast(func.round(weighted / func.nullif(weights, 0.0)), Integer).label("score")
     return select(latest.c.id, latest.c.health, score).subquery()
 
@@ -262,7 +263,7 @@ def score_customers(conn: Connection, day: date) -> int:
     card = read_scorecard(conn)
     if card is None or not card.measures:
         return 0
-    scored = scores_query(card, day)
+    scored = scores_query(conn, card, day)
     changed = conn.execute(
         select(scored.c.id, scored.c.score).where(
             scored.c.score.is_not(None), scored.c.score.is_distinct_from(scored.c.health)
@@ -284,7 +285,7 @@ def contributions(conn: Connection, card: Scorecard, customer_id: int, day: date
     """One customer's measures: each one's value, score and share of the health (`weight x
     score / the weights of the measures with a value`), and the measures without a value."""
     values = {
-        m.metric: conn.scalar(select(_latest(m.metric, day, literal(customer_id))))
+        m.metric: conn.scalar(select(_latest(_metric_id(m.metric), day, literal(customer_id))))
         for m in card.measures
     }
     present = [m for m in card.measures if values[m.metric] is not None]
