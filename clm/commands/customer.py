@@ -45,6 +45,7 @@ PAGE = (
     ),
     Col("pinned", "pinned dates"),
     Col("band"),
+    Col("health_override", "health set by hand"),
     Col("health_trend", "health over time"),
     Col("health_missing", "no value of"),
     Col("churn_reason", "churned for"),
@@ -52,7 +53,8 @@ PAGE = (
 )
 # What `customer show` adds to a customer's keys: pinned dates; a churned one's reason and ARR.
 SHOWN = (
-    Col("pinned"), Col("band"), Col("health_missing"), Col("churn_reason"), Col("lost_arr"),
+    Col("pinned"), Col("band"), Col("health_override"), Col("health_missing"),
+    Col("churn_reason"), Col("lost_arr"),
 )  # fmt: skip
 MILESTONES = (
     Col("id"),
@@ -265,8 +267,22 @@ def edit(
         list[str] | None,
         typer.Option("--remove-influencer", help="Remove an influencer (repeatable)."),
     ] = None,
+    until: Annotated[
+        str | None,
+        typer.Option(
+            "--until",
+            metavar="DATE",
+            help="With --health and a scorecard: the last day it holds over the score.",
+        ),
+    ] = None,
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="With --until: why health is set by hand.")
+    ] = None,
 ) -> None:
     """Change a customer's fields, tags and influencers.
+
+    With a health scorecard, the tick scores health every day: --health needs --until DATE
+    and --reason, and holds over the score until that day.
 
     Example: clm customer edit acme-corp --health 35 --tag at-risk
     """
@@ -278,6 +294,7 @@ def edit(
         "name": name, "owner": owner, "start": env.date(start, "--start"),
         "renewal": env.date(renewal, "--renewal"), "term": env.duration(term, "--term"),
         "arr": arr, "health": health, "lead_score": lead_score, "source": source,
+        "health_until": env.date(until, "--until"), "health_reason": reason,
     }  # fmt: skip
     links = {
         "add_tags": tag or (), "remove_tags": untag or (),

@@ -39,6 +39,7 @@ from clm.domain.notes import add_note
 from clm.domain.ownership import Assigner, owner_change, record_owner_changes
 from clm.domain.phases import customer_phases
 from clm.domain.records import get_customer, new_row, set_member_stamps, update_row, user_uuids
+from clm.domain.scorecard import check_override
 from clm.domain.stages import entry_stage, get_stage
 from clm.domain.transitions import enter_stage, record_transition, run_stage_playbooks
 from clm.domain.users import get_user, user_ids
@@ -393,7 +394,7 @@ def show_customer(conn: Connection, today: date, slug: str) -> tuple[dict, dict[
     record["pinned"] = [f"{m['title']} {m['due']}" for m in unfinished if m["pinned"]]
     health = health_history(conn, customer.id)
     record["health_trend"] = sparkline(health)
-    measures = _scorecard(conn, record, customer.id, today)
+    measures = _scorecard(conn, record, customer, today)
     record |= lost_arr(conn, customer)
     phases = customer_phases(conn, customer.id, today)
     passed = [
@@ -414,17 +415,20 @@ def show_customer(conn: Connection, today: date, slug: str) -> tuple[dict, dict[
     }
 
 
-def _scorecard(conn: Connection, record: dict, customer_id: int, today: date) -> list[dict]:
-    """With a scorecard: the customer's band and missing measures added to `record`; each
-    measure's value, score and contribution to the health."""
+def _scorecard(conn: Connection, record: dict, customer, today: date) -> list[dict]:
+    """With a scorecard: the customer's band, missing measures and a health set by hand over
+    the score added to `record`; each measure's value, score and contribution to the health."""
     from clm.domain.scorecard import contributions, read_scorecard
 
     card = read_scorecard(conn)
     if card is None:
         return []
-    found = contributions(conn, card, customer_id, today)
+    found = contributions(conn, card, customer.id, today)
     record["band"] = card.band(record["health"])
     record["health_missing"] = found["missing"]
+    until = customer.health_override_until
+    if until is not None and until >= today:
+        record["health_override"] = f"until {until}: {customer.health_override_reason}"
     return found["measures"]
 
 
@@ -513,6 +517,9 @@ def edit_customer(
     if fields.get("term") is not None:
         changes["term"] = str(check_term(fields["term"]))
     changes |= _metrics(fields.get("arr"), fields.get("health"), fields.get("lead_score"))
+    changes |= check_override(
+        conn, today, fields.get("health"), fields.get("health_until"), fields.get("health_reason")
+    )
     term = parse_duration(changes.get("term", customer.term))
     k = follows_start(customer.start, customer.renewal, parse_duration(customer.term))
     if "start" in changes and "renewal" not in changes and k:

@@ -24,6 +24,7 @@ from sqlalchemy import (
     func,
     literal,
     null,
+    or_,
     select,
 )
 from sqlalchemy import update as sql_update
@@ -246,7 +247,15 @@ def scores_query(conn: Connection, card: Scorecard, day: date):
             ),
         )
         .join(stages, and_(stages.c.key == customers.c.stage, stages.c.deleted_at.is_(None)))
-        .where(customers.c.deleted_at.is_(None), stages.c.terminal.is_(False))
+        .where(
+            customers.c.deleted_at.is_(None),
+            stages.c.terminal.is_(False),
+            # A health set by hand holds to its last day: the scorecard takes over after it.
+            or_(
+                customers.c.health_override_until.is_(None),
+                customers.c.health_override_until < day,
+            ),
+        )
         .cte("latest")
         .prefix_with("MATERIALIZED")
     )
@@ -256,6 +265,31 @@ def scores_query(conn: Connection, card: Scorecard, day: date):
     weights = sum((case((v.is_(None), 0.0), else_=m.weight) for m, v in pairs), literal(0.0))
     score = cast(func.round(weighted / func.nullif(weights, 0.0)), Integer).label("score")
     return select(latest.c.id, latest.c.health, score).subquery()
+
+
+def check_override(
+    conn: Connection, today: date, health: int | None, until: date | None, reason: str | None
+) -> dict:
+    """The columns of a health set by hand: with a scorecard, it needs --until (the last day
+    it holds over the score) and --reason; `--until` and `--reason` go with --health only."""
+    from clm.errors import Invalid
+
+    if health is None:
+        if until is not None or reason is not None:
+            raise Invalid("--until and --reason go with --health: the health they hold")
+        return {}
+    if read_scorecard(conn) is None:
+        if until is not None:
+            raise Invalid("--until holds a health over the scorecard's, and there is none")
+        return {}
+    if until is None or not (reason or "").strip():
+        raise Invalid(
+            "the scorecard sets health every day: give --until DATE (the last day your health "
+            "holds) and --reason TEXT to set it by hand"
+        )
+    if until < today:
+        raise Invalid(f"invalid --until {until}: it is before today ({today})")
+    return {"health_override_until": until, "health_override_reason": reason.strip()}
 
 
 def score_customers(conn: Connection, day: date) -> int:

@@ -619,7 +619,10 @@ def _notifications(conn: Connection) -> None:
 def _metrics(conn: Connection) -> None:
     """Usage metrics: the metrics a book tracks (mergeable rows), and their points, one value
     per metric, customer and day, keyed (and clustered on SQLite) by metric first, so a rule
-    reading one metric scans that metric's points alone."""
+    reading one metric scans that metric's points alone. A customer's health set by hand over
+    the scorecard's: until when, and why."""
+    conn.execute(text("ALTER TABLE customers ADD COLUMN health_override_until DATE"))
+    conn.execute(text("ALTER TABLE customers ADD COLUMN health_override_reason VARCHAR"))
     md = MetaData()
     Table("customers", md, Column("id", Integer, primary_key=True))
     Table(

@@ -194,6 +194,9 @@ customers = Table(
     # The team a handoff went to that had nobody to assign: the owner was kept until someone
     # is assigned (clm customer assign). NULL when no handoff is pending.
     string("handoff_pending", 64, required=False),
+    # A health set by hand over the scorecard's: the last day it holds, and why.
+    day("health_override_until", required=False),
+    string("health_override_reason", required=False),
     partial_unique("uq_customers_slug", "slug"),
     # What the rules filter on: a stage, then a date or a metric.
     Index("ix_customers_stage_entered", "stage", "stage_entered"),

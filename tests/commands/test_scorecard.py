@@ -124,3 +124,42 @@ scale = [5, 5]
         "4 problems in the model; nothing changed",
     ]
     assert dump(db_path) == before
+
+
+def test_a_health_set_by_hand_holds_over_the_score_until_its_day(book):
+    book("tick")
+    assert book.error("customer", "edit", "acme", "--health", "30") == (
+        "Error: the scorecard sets health every day: give --until DATE (the last day your "
+        "health holds) and --reason TEXT to set it by hand"
+    )
+    assert book.error("customer", "edit", "acme", "--until", "+7d") == (
+        "Error: --until and --reason go with --health: the health they hold"
+    )
+    assert (
+        book.error(
+            "customer", "edit", "acme", "--health", "30", "--until", "yesterday", "--reason", "x"
+        )
+        == "Error: invalid --until 2026-11-22: it is before today (2026-11-23)"
+    )
+    book("customer", "edit", "acme", "--health", "65", "--until", "2026-11-25",
+         "--reason", "champion on leave")  # fmt: skip
+    for day in ("2026-11-24", "2026-11-25"):
+        book("--today", day, "tick")
+        assert health(book)["acme"] == ("adopting", 65)
+    shown = book.json("--today", "2026-11-25", "customer", "show", "acme")
+    assert (shown["band"], shown["health_override"]) == (
+        "amber",
+        "until 2026-11-25: champion on leave",
+    )
+    book("--today", "2026-11-26", "tick")  # the score takes over again
+    assert health(book)["acme"] == ("adopting", 88)
+    assert book.json("--today", "2026-11-26", "customer", "show", "acme")["health_override"] is None
+
+
+def test_without_a_scorecard_health_is_set_as_before(team):
+    team("customer", "add", "Acme", "--health", "50")
+    team("customer", "edit", "acme", "--health", "60")
+    assert team.json("customer", "show", "acme")["health"] == 60
+    assert team.error("customer", "edit", "acme", "--health", "30", "--until", "+3d") == (
+        "Error: --until holds a health over the scorecard's, and there is none"
+    )
