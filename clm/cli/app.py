@@ -20,6 +20,7 @@ from clm.commands import (
     db,
     help,
     holiday,
+    metric,
     milestone,
     model,
     my,
@@ -186,6 +187,7 @@ app.command("agenda")(agenda.agenda)
 app.add_typer(user.app, name="user")
 app.add_typer(stage.app, name="stage")
 app.add_typer(holiday.app, name="holiday")
+app.add_typer(metric.app, name="metric")
 app.add_typer(rule.app, name="rule")
 app.command("explain")(rule.explain)
 app.add_typer(model.app, name="model")

@@ -45,12 +45,18 @@ PAGE = (
         if c.key not in ("slug", "name")
     ),
     Col("pinned", "pinned dates"),
+    Col("band"),
+    Col("health_override", "health set by hand"),
     Col("health_trend", "health over time"),
+    Col("health_missing", "no value of"),
     Col("churn_reason", "churned for"),
     Col("lost_arr", "lost ARR", money=True),
 )
 # What `customer show` adds to a customer's keys: pinned dates; a churned one's reason and ARR.
-SHOWN = (Col("pinned"), Col("churn_reason"), Col("lost_arr"))
+SHOWN = (
+    Col("pinned"), Col("band"), Col("health_override"), Col("health_missing"),
+    Col("churn_reason"), Col("lost_arr"),
+)  # fmt: skip
 MILESTONES = (
     Col("id"),
     Col("title"),
@@ -65,6 +71,13 @@ TIMELINE = (Col("on"), Col("kind"), Col("text"), Col("by"), Col("reason"))
 PHASES = (Col("title", "phase"), Col("on"), Col("status"))
 STAYS = (Col("stage"), Col("entered"), Col("left"), Col("days", number=True))
 HEALTH = (Col("on"), Col("health"))
+MEASURES = (
+    Col("metric"),
+    Col("value", number=True),
+    Col("score", number=True),
+    Col("weight", number=True),
+    Col("contribution", number=True),
+)
 HISTORY = (Col("on"), Col("from"), Col("to"), Col("by"), Col("reason"))
 
 Slug = Annotated[str, typer.Argument(help="The customer's slug, e.g. acme-corp.")]
@@ -213,6 +226,7 @@ def show(ctx: typer.Context, slug: Slug, fmt: FormatOpt = Format.table) -> None:
         Section("phases", "Phases", PHASES, lists["phases"]),
         Section("ctas", "Open CTAs", CTAS, lists["ctas"]),
         Section("tasks", "Open tasks", TASKS, lists["tasks"]),
+        Section("health_measures", "Health scorecard", MEASURES, lists["health_measures"]),
         Section("stays", "Stages", STAYS, lists["stays"], extra=_stay_bars(lists["stays"])),
         Section("timeline", "Timeline", TIMELINE, lists["timeline"]),
     ]
@@ -297,8 +311,22 @@ def edit(
         list[str] | None,
         typer.Option("--remove-influencer", help="Remove an influencer (repeatable)."),
     ] = None,
+    until: Annotated[
+        str | None,
+        typer.Option(
+            "--until",
+            metavar="DATE",
+            help="With --health and a scorecard: the last day it holds over the score.",
+        ),
+    ] = None,
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="With --until: why health is set by hand.")
+    ] = None,
 ) -> None:
     """Change a customer's fields, tags and influencers.
+
+    With a health scorecard, the tick scores health every day: --health needs --until DATE
+    and --reason, and holds over the score until that day.
 
     Example: clm customer edit acme-corp --health 35 --tag at-risk
     """
@@ -311,6 +339,7 @@ def edit(
         "renewal": env.date(renewal, "--renewal"), "term": env.duration(term, "--term"),
         "arr": arr, "health": health, "lead_score": lead_score, "source": source,
         "forecast": forecast,
+        "health_until": env.date(until, "--until"), "health_reason": reason,
     }  # fmt: skip
     links = {
         "add_tags": tag or (), "remove_tags": untag or (),

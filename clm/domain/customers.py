@@ -41,6 +41,7 @@ from clm.domain.notes import add_note
 from clm.domain.ownership import Assigner, owner_change, record_owner_changes
 from clm.domain.phases import customer_phases
 from clm.domain.records import get_customer, new_row, set_member_stamps, update_row, user_uuids
+from clm.domain.scorecard import check_override
 from clm.domain.stages import entry_stage, get_stage
 from clm.domain.timeline import timeline
 from clm.domain.transitions import enter_stage, record_transition, run_stage_playbooks
@@ -403,6 +404,7 @@ def show_customer(conn: Connection, today: date, slug: str) -> tuple[dict, dict]
     record["pinned"] = [f"{m['title']} {m['due']}" for m in unfinished if m["pinned"]]
     health = health_history(conn, customer.id)
     record["health_trend"] = sparkline(health)
+    measures = _scorecard(conn, record, customer, today)
     record |= lost_arr(conn, customer)
     history = timeline(conn, today, customer.slug)
     return record, {
@@ -414,7 +416,25 @@ def show_customer(conn: Connection, today: date, slug: str) -> tuple[dict, dict]
         "health_history": health,
         "timeline": history[-RECENT:],
         "earlier": max(0, len(history) - RECENT),
+        "health_measures": measures,
     }
+
+
+def _scorecard(conn: Connection, record: dict, customer, today: date) -> list[dict]:
+    """With a scorecard: the customer's band, missing measures and a health set by hand over
+    the score added to `record`; each measure's value, score and contribution to the health."""
+    from clm.domain.scorecard import contributions, read_scorecard
+
+    card = read_scorecard(conn)
+    if card is None:
+        return []
+    found = contributions(conn, card, customer.id, today)
+    record["band"] = card.band(record["health"])
+    record["health_missing"] = found["missing"]
+    until = customer.health_override_until
+    if until is not None and until >= today:
+        record["health_override"] = f"until {until}: {customer.health_override_reason}"
+    return found["measures"]
 
 
 def stays(conn: Connection, customer_id: int, today: date) -> list[dict]:
@@ -466,6 +486,9 @@ def edit_customer(
     changes |= _metrics(fields.get("arr"), fields.get("health"), fields.get("lead_score"))
     if fields.get("forecast") is not None:
         changes["forecast"] = check_forecast(fields["forecast"])
+    changes |= check_override(
+        conn, today, fields.get("health"), fields.get("health_until"), fields.get("health_reason")
+    )
     term = parse_duration(changes.get("term", customer.term))
     k = follows_start(customer.start, customer.renewal, parse_duration(customer.term))
     if "start" in changes and "renewal" not in changes and k:

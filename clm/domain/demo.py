@@ -82,8 +82,53 @@ def fill_demo(conn: Connection, today: date, customers: int = 24) -> int:
             rng.choice(NOTES),
             kind=rng.choice(("note", "call", "meeting")),
         )
+    _usage(conn, today)
     set_meta(conn, "demo", "true")
     return customers
+
+
+# The demo's scorecard: two usage measures whose scores, on the last day of values, both
+# equal the health the customer was given, so the tick keeps each demo customer's health.
+DEMO_METRICS = {
+    "active_users": ("Users active in the week", 2.0, 200.0),
+    "license_use": ("Licenses in use, % of those bought", 1.0, 100.0),
+}
+USAGE_DAYS = 30
+
+
+def _usage(conn: Connection, today: date) -> None:
+    """Thirty days of usage up to yesterday for each customer past the sales stages, drifting
+    to the values its health stands for, and the scorecard reading them."""
+    from sqlalchemy import select
+
+    from clm.domain.metrics import add_metric, metric_ids, upsert_points
+    from clm.domain.scorecard import Measure, Scorecard, set_scorecard
+    from clm.storage.tables import customers
+
+    rng = random.Random(f"clm-demo-usage-{today}")
+    for name, (description, _, _) in DEMO_METRICS.items():
+        add_metric(conn, name, description)
+    ids = metric_ids(conn)
+    rows = conn.execute(
+        select(customers.c.id, customers.c.health).where(
+            customers.c.stage.not_in(("lead", "prospect")), customers.c.health.is_not(None)
+        )
+    ).all()
+    points = []
+    for customer_id, health in rows:
+        start = rng.randint(20, 95)  # where its usage was a month ago
+        for back in range(USAGE_DAYS, 0, -1):
+            day = today - timedelta(days=back)
+            share = (start + (health - start) * (USAGE_DAYS - back) / (USAGE_DAYS - 1)) / 100
+            wobble = 0 if back == 1 else rng.uniform(-0.05, 0.05)
+            for name, (_, _, full) in DEMO_METRICS.items():
+                value = round(max(0.0, min(1.0, share + wobble)) * full)
+                points.append((ids[name], customer_id, day, float(value)))
+    upsert_points(conn, points)
+    measures = tuple(
+        Measure(name, weight, 0.0, full) for name, (_, weight, full) in DEMO_METRICS.items()
+    )
+    set_scorecard(conn, Scorecard(measures))
 
 
 def build_demo(database, today: date, customers: int = 24):

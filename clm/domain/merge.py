@@ -27,7 +27,9 @@ from clm.storage.tables import customers, metadata, transitions
 # copies fired the same reminder) keep the smaller uuid, whichever way the merge runs.
 APPEND_ONLY = tuple(table.name for table in HISTORY_TABLES)
 # The outbox stays with the copy that ticked: a merged copy never sends its messages again.
-NOT_MERGED = ("clm_meta", "clm_migrations", "outbox")
+# Metric points are not merged yet: each copy keeps its own (import the analytics file into
+# the merged copy again; the upsert makes that safe).
+NOT_MERGED = ("clm_meta", "clm_migrations", "outbox", "metric_points")
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,15 @@ rules are tried by the tick in the order they come, and a playbook's items run i
     [[holidays]]
     day = 2026-12-25
     name = "Christmas"                # optional
+
+    [scorecard]                       # optional: the tick scores health from usage metrics
+    bands = { amber = 40, green = 70 }  # health below amber is red, from green on green
+
+    [[scorecard.measures]]
+    metric = "active_users"           # a metric of `clm metric list`
+    weight = 2                        # its share among the measures with a value
+    scale = [0, 50]                   # scored 0 at 0, 100 at 50 (or thresholds = [10, 40]:
+                                      # below 10 scores 0, below 40 50, else 100)
 """
 
 import json
@@ -59,6 +68,13 @@ from sqlalchemy import Connection, select
 from clm.db import get_meta, set_meta, utcnow
 from clm.domain.holidays import set_holidays
 from clm.domain.records import check_handle, new_row, update_row
+from clm.domain.scorecard import (
+    as_toml_table,
+    check_scorecard,
+    read_scorecard,
+    scorecard_problems,
+    set_scorecard,
+)
 from clm.domain.stages import (
     check_expected_days,
     check_stage_key,
@@ -116,6 +132,7 @@ def read_model(conn: Connection) -> dict:
         ],
         "teams": team_policies(conn),
         "holidays": list(list_holidays(conn)),
+        "scorecard": read_scorecard(conn),
     }
 
 
@@ -156,6 +173,7 @@ def to_toml(model: dict) -> str:
         ],
         "teams": model["teams"],
         "holidays": [_set(holiday) for holiday in model["holidays"]],
+        "scorecard": as_toml_table(model["scorecard"]) if model["scorecard"] else [],
     }
     return HEADER + tomli_w.dumps({key: value for key, value in document.items() if value != []})
 
@@ -300,7 +318,10 @@ ITEM_TABLE = {
 }
 HOLIDAY_TABLE = {"day": (date, REQUIRED), "name": (str, None)}
 TEAM_TABLE = {"name": (str, REQUIRED), "assign": (str, "default-owner")}
-TOP_LEVEL = ("entry_stage", "churn_reasons", "stages", "rules", "playbooks", "teams", "holidays")
+TOP_LEVEL = (
+    "entry_stage", "churn_reasons", "stages", "rules", "playbooks", "teams", "holidays",
+    "scorecard",
+)  # fmt: skip
 
 
 def check_document(document: dict) -> Checked:
@@ -332,6 +353,9 @@ def check_document(document: dict) -> Checked:
         "playbooks": books,
         "teams": team_list,
         "holidays": holiday_list,
+        "scorecard": (
+            check_scorecard(document["scorecard"], problems) if "scorecard" in document else None
+        ),
     }
     return Checked(model, problems, places)
 
@@ -599,7 +623,16 @@ def model_changes(old: dict, new: dict) -> list[dict]:
     changes += _compare("playbook", "name", _items_as_text(old), _items_as_text(new), fields)
     changes += _compare("team", "name", old["teams"], new["teams"], ("assign",))
     changes += _compare("holiday", "day", _days_as_text(old), _days_as_text(new), ("name",))
+    if old["scorecard"] != new["scorecard"]:
+        detail = f"{_card_text(old['scorecard'])} → {_card_text(new['scorecard'])}"
+        changes.append(_change("changed", "scorecard", "", detail))
     return changes
+
+
+def _card_text(card) -> str:
+    if card is None:
+        return "none"
+    return ", ".join(f"{m.metric} x{m.weight:g}" for m in card.measures)
 
 
 def _items_as_text(model: dict) -> list[dict]:
@@ -652,6 +685,8 @@ def apply_model(conn: Connection, document: dict) -> list[dict]:
     _write_playbooks(conn, model["playbooks"])
     set_churn_reasons(conn, model["churn_reasons"])
     problems += _rule_problems(conn, model["rules"], checked.rule_places)
+    if model["scorecard"] is not None:
+        problems += scorecard_problems(conn, model["scorecard"])
     if problems:
         raise model_problems(sorted(problems, key=_place_order))
     _write_rules(conn, model["rules"])
@@ -661,6 +696,7 @@ def apply_model(conn: Connection, document: dict) -> list[dict]:
 
     if current["teams"] != model["teams"]:
         set_policies(conn, model["teams"])
+    set_scorecard(conn, model["scorecard"])
     if get_meta(conn, "entry_stage") != model["entry_stage"]:
         set_meta(conn, "entry_stage", model["entry_stage"])
     return model_changes(current, model)

@@ -106,6 +106,34 @@ def insert_rows(
     return result.rowcount
 
 
+def upsert_rows(
+    conn: Connection, table, columns: tuple[str, ...], keyed: int, rows: list[tuple]
+) -> int:
+    """Insert rows given as tuples of `columns`, whose first `keyed` columns are the table's
+    key; a row whose key is taken updates the rest of its columns, but only where a value
+    differs. The rows new or changed (an unchanged row is not written, so upserting the same
+    rows again changes nothing)."""
+    if not rows:
+        return 0
+    dialect = conn.dialect
+    quote = dialect.identifier_preparer.quote
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    name = quote(table.name)
+    key, rest = [quote(c) for c in columns[:keyed]], [quote(c) for c in columns[keyed:]]
+    differs = "IS DISTINCT FROM" if dialect.name == "postgresql" else "IS NOT"
+    sql = (
+        f"INSERT INTO {name} ({', '.join(quote(c) for c in columns)}) "
+        f"VALUES ({', '.join([mark] * len(columns))}) "
+        f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET "
+        + ", ".join(f"{c} = excluded.{c}" for c in rest)
+        + " WHERE "
+        + " OR ".join(f"{name}.{c} {differs} excluded.{c}" for c in rest)
+    )
+    convert = _row_converter(conn.dialect, table, columns)
+    result = conn.exec_driver_sql(sql, rows if convert is None else list(map(convert, rows)))
+    return result.rowcount
+
+
 def insert_new(conn: Connection, table, rows: list[dict]) -> list[dict]:
     """Insert rows (dicts of the same keys, each with a new `uuid`), skipping those a unique
     key already holds, straight through the driver (`insert_rows`: SQLAlchemy's per-row

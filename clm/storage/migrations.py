@@ -791,6 +791,69 @@ def _arr_history(conn: Connection) -> None:
         conn.execute(log.insert(), rows)
 
 
+def _notifications(conn: Connection) -> None:
+    """Notifications: each user's channel (email, webhook or none), daily or immediate, and
+    webhook URL; the outbox of messages to send, one per user, day and kind."""
+    for column, kind in (
+        ("notify", "VARCHAR(16) NOT NULL DEFAULT 'none'"),
+        ("digest", "VARCHAR(16) NOT NULL DEFAULT 'daily'"),
+        ("webhook", "VARCHAR"),
+    ):
+        conn.execute(text(f"ALTER TABLE users ADD COLUMN {column} {kind}"))
+    md = MetaData()
+    Table("users", md, Column("id", Integer, primary_key=True))
+    Table(
+        "outbox",
+        md,
+        Column("id", Integer, primary_key=True),
+        Column("uuid", String(36), nullable=False, unique=True),
+        Column("user_id", Integer, ForeignKey("users.id"), nullable=False),
+        Column("day", Date, nullable=False),
+        Column("kind", String(64), nullable=False),
+        Column("payload", String, nullable=False),
+        Column("state", String(16), nullable=False),
+        Column("attempts", Integer, nullable=False),
+        Column("next_try_at", DateTime(timezone=True)),
+        Column("channel", String(16)),
+        Column("error", String),
+        Column("sent_at", DateTime(timezone=True)),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        Index("uq_outbox", "user_id", "day", "kind", unique=True),
+        Index("ix_outbox_state", "state", "next_try_at"),
+    ).create(conn)
+
+
+def _metrics(conn: Connection) -> None:
+    """Usage metrics: the metrics a book tracks (mergeable rows), and their points, one value
+    per metric, customer and day, keyed (and clustered on SQLite) by metric first, so a rule
+    reading one metric scans that metric's points alone. A customer's health set by hand over
+    the scorecard's: until when, and why."""
+    conn.execute(text("ALTER TABLE customers ADD COLUMN health_override_until DATE"))
+    conn.execute(text("ALTER TABLE customers ADD COLUMN health_override_reason VARCHAR"))
+    md = MetaData()
+    Table("customers", md, Column("id", Integer, primary_key=True))
+    Table(
+        "metrics",
+        md,
+        *_record_columns(),
+        Column("name", String(64), nullable=False),
+        Column("description", String),
+        _partial("uq_metrics_name", "name"),
+    )
+    Table(
+        "metric_points",
+        md,
+        Column("metric_id", Integer, ForeignKey("metrics.id"), nullable=False),
+        Column("customer_id", Integer, ForeignKey("customers.id"), nullable=False),
+        Column("day", Date, nullable=False),
+        Column("value", Float, nullable=False),
+        PrimaryKeyConstraint("metric_id", "customer_id", "day"),
+        Index("ix_metric_points_customer", "customer_id"),
+        sqlite_with_rowid=False,
+    )
+    md.create_all(conn, tables=[md.tables["metrics"], md.tables["metric_points"]])
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0001_initial", _initial),
     ("0002_milestones_tasks_ctas_playbooks", _milestones_tasks_ctas_playbooks),
@@ -804,5 +867,6 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0010_rule_churn_reason", _rule_churn_reason),
     ("0011_phase_items", _phase_items),
     ("0012_arr_history", _arr_history),
+    ("0014_metrics", _metrics),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

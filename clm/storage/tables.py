@@ -196,6 +196,9 @@ customers = Table(
     string("handoff_pending", 64, required=False),
     # The renewal forecast set by hand (commit, likely, at-risk, lost); NULL: from health.
     string("forecast", 16, required=False),
+    # A health set by hand over the scorecard's: the last day it holds, and why.
+    day("health_override_until", required=False),
+    string("health_override_reason", required=False),
     partial_unique("uq_customers_slug", "slug"),
     # What the rules filter on: a stage, then a date or a metric.
     Index("ix_customers_stage_entered", "stage", "stage_entered"),
@@ -556,6 +559,32 @@ outbox = Table(
     moment("created_at"),
     Index("uq_outbox", "user_id", "day", "kind", unique=True),
     Index("ix_outbox_state", "state", "next_try_at"),
+)
+
+# The usage metrics a book tracks (`active_users`): their points are in metric_points.
+metrics = Table(
+    "metrics",
+    metadata,
+    *record(),
+    string("name", 64),
+    string("description", required=False),
+    partial_unique("uq_metrics_name", "name"),
+)
+
+# A metric's value for a customer on a day: one per (metric, customer, day), upserted, so a
+# re-import changes nothing. Keyed (and on SQLite clustered, without a rowid) metric first: a
+# rule or scorecard reading one metric reads that metric's points alone; the customer index
+# serves one customer's page.
+metric_points = Table(
+    "metric_points",
+    metadata,
+    ref("metric_id", "metrics.id"),
+    ref("customer_id", "customers.id"),
+    day("day"),
+    Column("value", Float, nullable=False),
+    PrimaryKeyConstraint("metric_id", "customer_id", "day"),
+    Index("ix_metric_points_customer", "customer_id"),
+    sqlite_with_rowid=False,
 )
 
 # History: rows only ever appended, never edited or tombstoned. Copies of a database merge

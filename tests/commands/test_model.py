@@ -174,7 +174,7 @@ def test_apply_lists_every_problem_with_its_place_and_changes_nothing(clm, db_pa
     model["stages"][1]["key"] = "lead"
     model["stages"][2]["expected_days"] = 0
     model["stages"][3]["playbook"] = "nope"
-    model["rules"][2]["when"] = ["days_in_stage >= 30", "bogus > 1"]
+    model["rules"][2]["when"] = ["days_in_stage >= 30", "bogus >> 1"]
     model["rules"][3]["cta"] = "panic"
     model["rules"][4]["name"] = "qualify"
     model["playbooks"][1]["items"][0] |= {"kind": "thing", "anchor": "later", "remind": ["soon"]}
@@ -198,7 +198,7 @@ def test_apply_lists_every_problem_with_its_place_and_changes_nothing(clm, db_pa
         "stages[3].playbook: no playbook 'nope'",
         "rules[0]: no stage 'prospect'",
         "rules[1]: no stage 'launched'",
-        "rules[2].when[1]: invalid condition 'bogus > 1': use FIELD OP NUMBER",
+        "rules[2].when[1]: invalid condition 'bogus >> 1': use FIELD OP NUMBER",
         "rules[2]: no stage 'launched'",
         "rules[3]: no stage 'launched'",
         "rules[3]: invalid --cta 'panic': use TYPE:REASON",

@@ -17,9 +17,11 @@ from clm.domain.engine.fields import (
     CONDITION_FORMS,
     FIELDS,
     MAX_DAYS,
+    METRIC_FORMS,
     MILESTONE_KINDS,
     RuleField,
 )
+from clm.domain.engine.metric_conditions import parse_metric_condition
 from clm.errors import Invalid
 from clm.storage.tables import customers, milestones, notes
 
@@ -164,8 +166,9 @@ class Condition:
         return max(entered, held, first_day or entered)
 
 
-def parse_condition(text: str) -> Condition:
-    """`days_in_stage >= 30`, `health < 40`, `milestone_done:Kick-off`; else Invalid."""
+def parse_condition(text: str):
+    """`days_in_stage >= 30`, `health < 40`, `milestone_done:Kick-off`, or a metric's
+    condition (clm.domain.engine.metric_conditions); else Invalid."""
     word = text.strip()
     kind, _, title = word.partition(":")
     if kind.strip() in MILESTONE_KINDS:
@@ -174,7 +177,11 @@ def parse_condition(text: str) -> Condition:
         return Condition(kind.strip(), "=", title.strip())
     match = _COMPARISON.fullmatch(word)
     if not match or match.group(1) not in FIELDS:
-        raise Invalid(f"invalid condition '{text}': use {CONDITION_FORMS}")
+        on_a_metric = parse_metric_condition(word)
+        if on_a_metric is not None and on_a_metric.field not in FIELDS:
+            return on_a_metric
+        metric_forms = ", ".join(METRIC_FORMS)
+        raise Invalid(f"invalid condition '{text}': use {CONDITION_FORMS}; or {metric_forms}")
     name, op, value, for_days = match.groups()
     field, number = FIELDS[name], float(value)
     if not math.isfinite(number):

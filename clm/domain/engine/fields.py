@@ -82,6 +82,12 @@ MILESTONE_KINDS = {
     "milestone_overdue": "a milestone with this title is past due and not done",
 }
 OPERATORS = ("<", "<=", ">", ">=", "=", "!=")
+# Conditions on a usage metric's values (clm.domain.engine.metric_conditions compiles them).
+METRIC_FORMS = {
+    "METRIC OP NUMBER": "its latest value (active_users >= 10)",
+    "METRIC change OP N% over Nd": "its change since N days ago (change <= -30% over 30d)",
+    "METRIC stale Nd": "no value for N days (active_users stale 14d)",
+}
 # A metric condition may ask that it has held a while: `health >= 70 for 14d` holds once health
 # has been at least 70 for 14 days in the customer's current stay.
 FOR_DAYS = "for Nd"
@@ -109,4 +115,6 @@ def conditions_help() -> str:
     lines.append("Or a milestone, by title (done, or gone overdue, in the current stay):")
     width = max(len(kind) for kind in MILESTONE_KINDS) + len(":TITLE")
     lines += [f"  {kind + ':TITLE':<{width}}  {text}" for kind, text in MILESTONE_KINDS.items()]
+    lines.append("Or a usage metric (clm metric add), by name:")
+    lines += [f"  {form:<27}  {text}" for form, text in METRIC_FORMS.items()]
     return "\n".join(lines)

@@ -54,9 +54,12 @@ def rule_problems(
         messages.append("a rule needs at least one --when CONDITION")
     for text in conditions:
         try:
-            parse_condition(text)
+            condition = parse_condition(text)
         except Invalid as exc:
             messages.append(str(exc))
+            continue
+        if hasattr(condition, "problem") and (problem := condition.problem(conn)):
+            messages.append(problem)  # a metric's condition names a metric this book has
     if cta is not None:
         kind, _, reason = cta.partition(":")
         if kind not in TYPES or not reason.strip():

@@ -174,8 +174,11 @@ def tick(
     once: a pass costs a fixed number of statements, whatever the number of customers moved.
     The next pass looks only at the customers the last one touched: nobody else changed."""
     from clm.domain.milestones import fire_reminders
+    from clm.domain.scorecard import score_customers
     from clm.domain.tasks import task_rows
     from clm.domain.transitions import Lookups
+
+    score_customers(conn, today)  # today's health first: the rules on health read it
 
     news = {"moved": [], "opened": [], "task_ids": [], "pending": []}
     loaded = [
@@ -460,6 +463,8 @@ def _move_text(conn: Connection, rule: LoadedRule, customer) -> str:
 
 def _check(conn: Connection, customer, condition: Condition, today: date) -> dict:
     """One condition for one customer now: its value, whether it holds, since when."""
+    if hasattr(condition, "explain"):  # a metric's: the values it read
+        return condition.explain(conn, customer, today)
     first = None
     if condition.on_a_row_day:
         first = conn.scalar(select(condition.first_day(today, customer)))

@@ -1,0 +1,118 @@
+"""Usage metrics: the metrics a book tracks and their points, one value per customer and day.
+
+A point is upserted by (metric, customer, day): setting the value a day already has changes
+nothing, so importing the same file twice leaves the book as the first import left it."""
+
+import math
+import re
+from collections.abc import Iterator
+from datetime import date
+
+from sqlalchemy import Connection, delete, func, select
+
+from clm.db import upsert_rows, utcnow
+from clm.domain.engine.fields import FIELDS
+from clm.domain.records import find_live, get_customer, new_row, update_row
+from clm.errors import Conflict, Invalid, Refused
+from clm.storage.tables import metric_points, metrics
+
+LIVE = metrics.c.deleted_at.is_(None)
+NAME = re.compile(r"[a-z][a-z0-9_]{0,63}", re.ASCII)
+# Words a metric cannot be called: the import's long-form columns, and what rules read.
+RESERVED = frozenset({"customer", "date", "day", "metric", "value", "today", "band", *FIELDS})
+
+
+def check_metric_name(text: str) -> str:
+    name = text.strip().lower()
+    if not NAME.fullmatch(name):
+        raise Invalid(
+            f"invalid metric name '{text}': use lowercase letters, digits and '_', starting "
+            "with a letter (up to 64)"
+        )
+    if name in RESERVED:
+        raise Invalid(f"invalid metric name '{text}': {name} is a word clm reads; pick another")
+    return name
+
+
+def check_value(value: float | str, what: str = "value") -> float:
+    """A point's value: a finite number."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise Invalid(f"invalid {what} '{value}': use a number (42, 3.5, -1)") from None
+    if not math.isfinite(number):
+        raise Invalid(f"invalid {what} '{value}': use a finite number")
+    return number
+
+
+def add_metric(conn: Connection, name: str, description: str | None = None) -> str:
+    name = check_metric_name(name)
+    if conn.scalar(select(metrics.c.id).where(metrics.c.name == name, LIVE)):
+        raise Conflict(f"metric {name} exists already")
+    conn.execute(metrics.insert().values(new_row(conn, name=name, description=description)))
+    return name
+
+
+def get_metric(conn: Connection, name: str):
+    """The live metric of this name, else NotFound with the closest names."""
+    return find_live(conn, metrics, "name", name.strip().lower(), "metric")
+
+
+def metric_ids(conn: Connection) -> dict[str, int]:
+    """Every live metric's id by name."""
+    return dict(conn.execute(select(metrics.c.name, metrics.c.id).where(LIVE)).all())
+
+
+def list_metrics(conn: Connection) -> Iterator[dict]:
+    query = select(metrics.c.name, metrics.c.description).where(LIVE).order_by(metrics.c.name)
+    for row in conn.execute(query):
+        yield row._asdict()
+
+
+def remove_metric(conn: Connection, name: str, confirmed: bool) -> int:
+    """Remove a metric and its points (the points count, when there were any, needs
+    `confirmed`); the points removed."""
+    metric = get_metric(conn, name)
+    mine = metric_points.c.metric_id == metric.id
+    points = conn.scalar(select(func.count()).select_from(metric_points).where(mine))
+    if points and not confirmed:
+        raise Refused(
+            f"metric {metric.name} has {points} value{'s' if points > 1 else ''}: pass --yes to "
+            "remove them with it"
+        )
+    conn.execute(delete(metric_points).where(mine))
+    update_row(conn, metrics, metric, {"deleted_at": utcnow()})
+    return points
+
+
+def set_point(
+    conn: Connection, today: date, slug: str, name: str, value: float | str, day: date
+) -> bool:
+    """One customer's value of a metric on a day (not after today); whether it changed."""
+    customer, metric = get_customer(conn, slug), get_metric(conn, name)
+    if day > today:
+        raise Invalid(f"invalid day {day}: a metric's value is for today or a day before")
+    number = check_value(value)
+    return bool(upsert_points(conn, [(metric.id, customer.id, day, number)]))
+
+
+def upsert_points(conn: Connection, points: list[tuple[int, int, date, float]]) -> int:
+    """Points as (metric id, customer id, day, value), upserted; how many were new or changed
+    (a point that already has its value is left alone)."""
+    return upsert_rows(conn, metric_points, POINT_COLUMNS, 3, points)
+
+
+POINT_COLUMNS = ("metric_id", "customer_id", "day", "value")
+
+
+def series(conn: Connection, slug: str, name: str, since: date | None = None) -> list[dict]:
+    """A customer's values of a metric, by day (from `since`, if given)."""
+    customer, metric = get_customer(conn, slug), get_metric(conn, name)
+    query = (
+        select(metric_points.c.day, metric_points.c.value)
+        .where(metric_points.c.metric_id == metric.id, metric_points.c.customer_id == customer.id)
+        .order_by(metric_points.c.day)
+    )
+    if since is not None:
+        query = query.where(metric_points.c.day >= since)
+    return [row._asdict() for row in conn.execute(query)]

@@ -1,0 +1,339 @@
+"""The health scorecard: measures on usage metrics, each scored 0-100 and weighted into a
+customer's health, and the bands (red, amber, green) health falls into.
+
+The model's `[scorecard]` (kept in clm_meta as JSON) lists the measures: a metric, a weight,
+and either a `scale = [A, B]` (A scores 0, B scores 100, linear between and clamped; A > B for
+a metric where less is better) or `thresholds = [A, B]` (below A: 0, below B: 50, from B: 100;
+reversed when A > B). Every tick day scores every live customer in one query from each
+measure's latest value on or before the day; a customer with no value of a measure is scored
+on the rest (and with none at all keeps its health). A score that differs from the stored
+health is written with the day and logged, so the health history is the score's history, and
+rules on `health` read it as they read a score set by hand."""
+
+import json
+from dataclasses import asdict, dataclass
+from datetime import date
+
+from sqlalchemy import (
+    Connection,
+    Integer,
+    and_,
+    bindparam,
+    case,
+    cast,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+)
+from sqlalchemy import update as sql_update
+
+from clm.db import get_meta, set_meta
+from clm.domain.health import log_health
+from clm.errors import Problem
+from clm.storage.tables import customers, metric_points, metrics, stages
+
+META_KEY = "scorecard"
+BANDS = ("red", "amber", "green")
+DEFAULT_BANDS = {"amber": 40, "green": 70}
+
+
+@dataclass(frozen=True)
+class Measure:
+    metric: str
+    weight: float
+    low: float  # scored 0 (scale), or the first threshold
+    high: float  # scored 100 (scale), or the second threshold
+    steps: bool = False  # thresholds: 0, 50, 100 rather than a line
+
+    def score(self, value: float) -> float:
+        """This measure's score of a value, 0-100 (as `score_sql` computes it)."""
+        low, high = self.low, self.high
+        if self.steps:
+            below = (lambda a, b: a < b) if low < high else (lambda a, b: a > b)
+            return 0.0 if below(value, low) else 50.0 if below(value, high) else 100.0
+        scaled = (value - low) * 100 / (high - low)
+        return min(100.0, max(0.0, scaled))
+
+    def score_sql(self, value):
+        """SQL: the score of `value` (NULL without a value)."""
+        low, high = self.low, self.high
+        missing = (value.is_(None), null())
+        if self.steps:
+            below = (lambda a, b: a < b) if low < high else (lambda a, b: a > b)
+            return case(missing, (below(value, low), 0.0), (below(value, high), 50.0), else_=100.0)
+        scaled = (value - low) * 100.0 / (high - low)
+        return case(missing, (scaled < 0, 0.0), (scaled > 100, 100.0), else_=scaled)
+
+
+@dataclass(frozen=True)
+class Scorecard:
+    measures: tuple[Measure, ...]
+    amber: int = DEFAULT_BANDS["amber"]  # health from which a customer is amber
+    green: int = DEFAULT_BANDS["green"]
+
+    def band(self, health: int | None) -> str | None:
+        if health is None:
+            return None
+        return "green" if health >= self.green else "amber" if health >= self.amber else "red"
+
+
+def read_scorecard(conn: Connection) -> Scorecard | None:
+    stored = get_meta(conn, META_KEY)
+    if not stored:
+        return None
+    data = json.loads(stored)
+    return Scorecard(tuple(Measure(**m) for m in data["measures"]), data["amber"], data["green"])
+
+
+def set_scorecard(conn: Connection, card: Scorecard | None) -> None:
+    text = "" if card is None else json.dumps(asdict(card))
+    if (get_meta(conn, META_KEY) or "") != text:
+        set_meta(conn, META_KEY, text)
+
+
+def as_toml_table(card: Scorecard) -> dict:
+    """The scorecard as the model file writes it."""
+    return {
+        "bands": {"amber": card.amber, "green": card.green},
+        "measures": [
+            {
+                "metric": m.metric,
+                "weight": _plain(m.weight),
+                "thresholds" if m.steps else "scale": [_plain(m.low), _plain(m.high)],
+            }
+            for m in card.measures
+        ],
+    }
+
+
+def _plain(number: float) -> float | int:
+    return int(number) if number.is_integer() else number
+
+
+def check_scorecard(table, problems: list[Problem]) -> Scorecard | None:
+    """The model file's `[scorecard]` as a Scorecard, its problems added with their places."""
+    if not isinstance(table, dict):
+        problems.append(Problem("scorecard", "expected a table with measures and bands"))
+        return None
+    for key in sorted(table.keys() - {"measures", "bands"}):
+        problems.append(Problem(f"scorecard.{key}", "unknown key: use measures, bands"))
+    bands = table.get("bands", DEFAULT_BANDS)
+    amber, green = DEFAULT_BANDS["amber"], DEFAULT_BANDS["green"]
+    if not isinstance(bands, dict) or bands.keys() - {"amber", "green"}:
+        problems.append(Problem("scorecard.bands", "use { amber = 40, green = 70 }"))
+    else:
+        amber, green = bands.get("amber", amber), bands.get("green", green)
+        if not all(isinstance(b, int) and not isinstance(b, bool) for b in (amber, green)) or not (
+            0 < amber < green <= 100
+        ):
+            problems.append(
+                Problem(
+                    "scorecard.bands", "amber and green are whole numbers, 0 < amber < green <= 100"
+                )
+            )
+    measures = []
+    listed = table.get("measures", [])
+    if not isinstance(listed, list) or not listed:
+        problems.append(Problem("scorecard.measures", "list at least one measure"))
+        listed = []
+    for i, entry in enumerate(listed):
+        measure = _check_measure(entry, f"scorecard.measures[{i}]", problems)
+        if measure is not None:
+            measures.append(measure)
+    return Scorecard(tuple(measures), amber, green)
+
+
+def _check_measure(entry, place: str, problems: list[Problem]) -> Measure | None:
+    if not isinstance(entry, dict):
+        problems.append(Problem(place, "expected a table: metric, weight, scale or thresholds"))
+        return None
+    for key in sorted(entry.keys() - {"metric", "weight", "scale", "thresholds"}):
+        problems.append(
+            Problem(f"{place}.{key}", "unknown key: use metric, weight, scale, thresholds")
+        )
+    metric, weight = entry.get("metric"), entry.get("weight", 1)
+    if not isinstance(metric, str) or not metric.strip():
+        problems.append(Problem(f"{place}.metric", "name the metric it scores"))
+        return None
+    if isinstance(weight, bool) or not isinstance(weight, int | float) or not weight > 0:
+        problems.append(Problem(f"{place}.weight", f"use a number above 0, not {weight!r}"))
+        return None
+    given = [key for key in ("scale", "thresholds") if key in entry]
+    if len(given) != 1:
+        problems.append(
+            Problem(place, "give a scale = [A, B] or thresholds = [A, B] (one of them)")
+        )
+        return None
+    pair = entry[given[0]]
+    if (
+        not isinstance(pair, list)
+        or len(pair) != 2
+        or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in pair)
+        or pair[0] == pair[1]
+    ):
+        problems.append(
+            Problem(f"{place}.{given[0]}", "use two different numbers: [A, B], A scored lowest")
+        )
+        return None
+    return Measure(
+        metric.strip().lower(),
+        float(weight),
+        float(pair[0]),
+        float(pair[1]),
+        given[0] == "thresholds",
+    )
+
+
+def scorecard_problems(conn: Connection, card: Scorecard) -> list[Problem]:
+    """The measures naming a metric this book does not have."""
+    from clm.errors import did_you_mean
+
+    names = set(conn.scalars(select(metrics.c.name).where(metrics.c.deleted_at.is_(None))))
+    return [
+        Problem(
+            f"scorecard.measures[{i}].metric",
+            f"no metric '{m.metric}'{did_you_mean(m.metric, names)} (add it with clm metric add)",
+        )
+        for i, m in enumerate(card.measures)
+        if m.metric not in names
+    ]
+
+
+# --- scoring -------------------------------------------------------------------------------
+
+
+def _latest(metric_id, day: date, customer_id):
+    """SQL: a customer's latest value of a metric on or before `day` (one index seek)."""
+    return (
+        select(metric_points.c.value)
+        .where(
+            metric_points.c.metric_id == metric_id,
+            metric_points.c.customer_id == customer_id,
+            metric_points.c.day <= day,
+        )
+        .order_by(metric_points.c.day.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def _metric_id(metric: str):
+    return (
+        select(metrics.c.id)
+        .where(metrics.c.name == metric, metrics.c.deleted_at.is_(None))
+        .scalar_subquery()
+    )
+
+
+def scores_query(conn: Connection, card: Scorecard, day: date):
+    """SQL: (customer id, health, score) of every live customer outside a terminal stage, as
+    of `day` (score NULL without a value of any measure). The latest values are read once, in
+    a materialized CTE: each is used several times by the score, and a flattened subquery
+    would seek each value again for each use."""
+    ids = dict(
+        conn.execute(
+            select(metrics.c.name, metrics.c.id).where(metrics.c.deleted_at.is_(None))
+        ).all()
+    )
+    latest = (
+        select(
+            customers.c.id,
+            customers.c.health,
+            *(
+                _latest(ids.get(m.metric), day, customers.c.id).label(f"m{i}")
+                for i, m in enumerate(card.measures)
+            ),
+        )
+        .join(stages, and_(stages.c.key == customers.c.stage, stages.c.deleted_at.is_(None)))
+        .where(
+            customers.c.deleted_at.is_(None),
+            stages.c.terminal.is_(False),
+            # A health set by hand holds to its last day: the scorecard takes over after it.
+            or_(
+                customers.c.health_override_until.is_(None),
+                customers.c.health_override_until < day,
+            ),
+        )
+        .cte("latest")
+        .prefix_with("MATERIALIZED")
+    )
+    values = [latest.c[f"m{i}"] for i in range(len(card.measures))]
+    pairs = list(zip(card.measures, values, strict=True))
+    weighted = sum((func.coalesce(m.weight * m.score_sql(v), 0.0) for m, v in pairs), literal(0.0))
+    weights = sum((case((v.is_(None), 0.0), else_=m.weight) for m, v in pairs), literal(0.0))
+    score = cast(func.round(weighted / func.nullif(weights, 0.0)), Integer).label("score")
+    return select(latest.c.id, latest.c.health, score).subquery()
+
+
+def check_override(
+    conn: Connection, today: date, health: int | None, until: date | None, reason: str | None
+) -> dict:
+    """The columns of a health set by hand: with a scorecard, it needs --until (the last day
+    it holds over the score) and --reason; `--until` and `--reason` go with --health only."""
+    from clm.errors import Invalid
+
+    if health is None:
+        if until is not None or reason is not None:
+            raise Invalid("--until and --reason go with --health: the health they hold")
+        return {}
+    if read_scorecard(conn) is None:
+        if until is not None:
+            raise Invalid("--until holds a health over the scorecard's, and there is none")
+        return {}
+    if until is None or not (reason or "").strip():
+        raise Invalid(
+            "the scorecard sets health every day: give --until DATE (the last day your health "
+            "holds) and --reason TEXT to set it by hand"
+        )
+    if until < today:
+        raise Invalid(f"invalid --until {until}: it is before today ({today})")
+    return {"health_override_until": until, "health_override_reason": reason.strip()}
+
+
+def score_customers(conn: Connection, day: date) -> int:
+    """Score every customer as of `day` (see the module); the customers whose health changed."""
+    card = read_scorecard(conn)
+    if card is None or not card.measures:
+        return 0
+    scored = scores_query(conn, card, day)
+    changed = conn.execute(
+        select(scored.c.id, scored.c.score).where(
+            scored.c.score.is_not(None), scored.c.score.is_distinct_from(scored.c.health)
+        )
+    ).all()
+    if not changed:
+        return 0
+    conn.execute(
+        sql_update(customers)
+        .where(customers.c.id == bindparam("customer"))
+        .values(health=bindparam("score"), health_on=day),
+        [{"customer": row.id, "score": row.score} for row in changed],
+    )
+    log_health(conn, [(row.id, day, row.score) for row in changed])
+    return len(changed)
+
+
+def contributions(conn: Connection, card: Scorecard, customer_id: int, day: date) -> dict:
+    """One customer's measures: each one's value, score and share of the health (`weight x
+    score / the weights of the measures with a value`), and the measures without a value."""
+    values = {
+        m.metric: conn.scalar(select(_latest(_metric_id(m.metric), day, literal(customer_id))))
+        for m in card.measures
+    }
+    present = [m for m in card.measures if values[m.metric] is not None]
+    total = sum(m.weight for m in present)
+    return {
+        "measures": [
+            {
+                "metric": m.metric,
+                "value": values[m.metric],
+                "score": round(m.score(values[m.metric])),
+                "weight": m.weight,
+                "contribution": round(m.weight * m.score(values[m.metric]) / total, 1),
+            }
+            for m in present
+        ],
+        "missing": [m.metric for m in card.measures if values[m.metric] is None],
+    }

@@ -1,0 +1,165 @@
+"""The health scorecard: defined in the model file, scored by the tick from usage metrics with
+history, shown by `customer show` with each measure's contribution and the missing ones."""
+
+import tomllib
+
+import pytest
+
+from tests.conftest import dump
+
+SCORECARD = """
+[scorecard]
+bands = { amber = 40, green = 70 }
+
+[[scorecard.measures]]
+metric = "active_users"
+weight = 2
+scale = [0, 50]
+
+[[scorecard.measures]]
+metric = "logins"
+thresholds = [5, 20]
+
+[[scorecard.measures]]
+metric = "tickets"
+weight = 1
+scale = [10, 0]
+"""
+USAGE = """customer,date,active_users,logins,tickets
+acme,2026-11-20,60,10,0
+beta,2026-11-20,10,,8
+"""
+
+
+def apply(clm, tmp_path, extra: str, code: int = 0):
+    text = clm("model", "export").stdout + extra
+    (tmp_path / "model.toml").write_text(text)
+    return clm("model", "apply", tmp_path / "model.toml", code=code)
+
+
+@pytest.fixture
+def book(team, tmp_path):
+    for name in ("Acme", "Beta", "Core"):
+        team("--today", "2026-09-01", "customer", "add", name, "--stage", "adopting")
+    for metric in ("active_users", "logins", "tickets"):
+        team("metric", "add", metric)
+    team("metric", "import", "-", input=USAGE)
+    apply(team, tmp_path, SCORECARD)
+    return team
+
+
+def health(clm):
+    return {c["slug"]: (c["stage"], c["health"]) for c in clm.json("customer", "list")}
+
+
+def test_the_tick_scores_health_from_the_measures_and_rules_read_it(book):
+    book("tick")
+    # acme: (2 x 100 + 50 + 100) / 4; beta, without logins, on the rest: (2 x 20 + 20) / 3,
+    # red, so the default at-risk rule (health < 40) moves it; core has no value: unscored.
+    assert health(book) == {
+        "acme": ("adopting", 88),
+        "beta": ("will-churn", 20),
+        "core": ("adopting", None),
+    }
+    shown = book.json("customer", "show", "beta")
+    assert (shown["band"], shown["health_missing"]) == ("red", ["logins"])
+    assert shown["health_measures"] == [
+        {"metric": "active_users", "value": 10, "score": 20, "weight": 2, "contribution": 13.3},
+        {"metric": "tickets", "value": 8, "score": 20, "weight": 1, "contribution": 6.7},
+    ]
+    assert book.json("customer", "show", "acme")["band"] == "green"
+
+
+def test_health_history_keeps_each_change_once(book):
+    book("tick")
+    book("--today", "2026-11-24", "tick")  # nothing new: no new entry
+    book("--today", "2026-11-25", "metric", "set", "acme", "active_users", "20")
+    book("--today", "2026-11-25", "tick")
+    history = book.json("--today", "2026-11-25", "customer", "show", "acme")["health_history"]
+    # (2 x 40 + 50 + 100) / 4 = 57.5: 58, amber.
+    assert [(h["on"], h["health"]) for h in history] == [("2026-11-23", 88), ("2026-11-25", 58)]
+    assert book.json("--today", "2026-11-25", "customer", "show", "acme")["band"] == "amber"
+
+
+def test_the_scorecard_round_trips_through_the_model_file(book):
+    exported = tomllib.loads(book("model", "export").stdout)["scorecard"]
+    assert exported == {
+        "bands": {"amber": 40, "green": 70},
+        "measures": [
+            {"metric": "active_users", "weight": 2, "scale": [0, 50]},
+            {"metric": "logins", "weight": 1, "thresholds": [5, 20]},
+            {"metric": "tickets", "weight": 1, "scale": [10, 0]},
+        ],
+    }
+
+
+def test_a_bad_scorecard_is_refused_with_every_problem_and_changes_nothing(team, tmp_path, db_path):
+    team("metric", "add", "active_users")
+    before = dump(db_path)
+    bad = """
+[scorecard]
+bands = { amber = 80, green = 70 }
+
+[[scorecard.measures]]
+metric = "active_user"
+scale = [0, 50]
+
+[[scorecard.measures]]
+metric = "active_users"
+weight = -1
+scale = [0, 50]
+
+[[scorecard.measures]]
+metric = "active_users"
+scale = [5, 5]
+"""
+    result = apply(team, tmp_path, bad, code=1)
+    lines = [line.split(": ", 1)[1] for line in result.stderr.splitlines()]
+    assert lines == [
+        "scorecard.bands: amber and green are whole numbers, 0 < amber < green <= 100",
+        "scorecard.measures[0].metric: no metric 'active_user'; did you mean 'active_users'? "
+        "(add it with clm metric add)",
+        "scorecard.measures[1].weight: use a number above 0, not -1",
+        "scorecard.measures[2].scale: use two different numbers: [A, B], A scored lowest",
+        "4 problems in the model; nothing changed",
+    ]
+    assert dump(db_path) == before
+
+
+def test_a_health_set_by_hand_holds_over_the_score_until_its_day(book):
+    book("tick")
+    assert book.error("customer", "edit", "acme", "--health", "30") == (
+        "Error: the scorecard sets health every day: give --until DATE (the last day your "
+        "health holds) and --reason TEXT to set it by hand"
+    )
+    assert book.error("customer", "edit", "acme", "--until", "+7d") == (
+        "Error: --until and --reason go with --health: the health they hold"
+    )
+    assert (
+        book.error(
+            "customer", "edit", "acme", "--health", "30", "--until", "yesterday", "--reason", "x"
+        )
+        == "Error: invalid --until 2026-11-22: it is before today (2026-11-23)"
+    )
+    book("customer", "edit", "acme", "--health", "65", "--until", "2026-11-25",
+         "--reason", "champion on leave")  # fmt: skip
+    for day in ("2026-11-24", "2026-11-25"):
+        book("--today", day, "tick")
+        assert health(book)["acme"] == ("adopting", 65)
+    shown = book.json("--today", "2026-11-25", "customer", "show", "acme")
+    assert (shown["band"], shown["health_override"]) == (
+        "amber",
+        "until 2026-11-25: champion on leave",
+    )
+    book("--today", "2026-11-26", "tick")  # the score takes over again
+    assert health(book)["acme"] == ("adopting", 88)
+    assert book.json("--today", "2026-11-26", "customer", "show", "acme")["health_override"] is None
+
+
+def test_without_a_scorecard_health_is_set_as_before(team):
+    team("customer", "add", "Acme", "--health", "50")
+    team("customer", "edit", "acme", "--health", "60")
+    assert team.json("customer", "show", "acme")["health"] == 60
+    assert team.error("customer", "edit", "acme", "--health", "30", "--until", "+3d") == (
+        "Error: --until holds a health over the scorecard's, and there is none"
+    )
