@@ -1,6 +1,9 @@
 """The face of storage: what the domain and the commands use of the database, whatever the
 dialect. The rooms behind it live in clm.storage."""
 
+from clm.storage.audit import (  # noqa: F401
+    AUDITED,
+)
 from clm.storage.bulk import (  # noqa: F401
     advance_id_sequence,
     bulk_load,
@@ -28,6 +31,7 @@ from clm.storage.dialect import (  # noqa: F401
 from clm.storage.engine import (  # noqa: F401
     Database,
     analyze,
+    audit_copied,
     clock,
     create_schema,
     damaged_message,

@@ -117,6 +117,8 @@ class Env:
             # The default place, however it was named, is made with its folders.
             target = None if default else self.db_target
             self._database = Database.open(target, on_create=install_template)
+            # Who and what the audit log credits with this command's writes.
+            self._database.actor, self._database.command = self.user, _command_path()
             self._warn(self._database)
         return self._database
 
@@ -169,6 +171,14 @@ class Env:
 
     def interactive(self) -> bool:
         return self.stdin.isatty()
+
+
+def _command_path() -> str | None:
+    """The command being run, as typed without its arguments (`clm customer edit`)."""
+    from typer._click.globals import get_current_context  # Typer ships its own Click
+
+    ctx = get_current_context(silent=True)
+    return ctx.command_path if ctx is not None else None
 
 
 def _today(option: str | None) -> date:

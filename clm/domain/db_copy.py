@@ -16,6 +16,7 @@ from clm.db import (
     Database,
     advance_id_sequence,
     analyze,
+    audit_copied,
     create_schema,
     open_empty,
     remove_copy,
@@ -49,6 +50,7 @@ def copy_database(
             for table in tables:
                 _copy_table(reader, dest, table, totals[table.name], progress)
         _verify(dest, totals)
+        audit_copied(dest)
         analyze(dest)
     except BaseException:
         remove_copy(dest)

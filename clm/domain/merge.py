@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Table, bindparam, delete, select, update
 
-from clm.db import clock, get_meta, utcnow
+from clm.db import clock, get_meta, suspend_audit, utcnow
 from clm.domain.conflicted_copies import remember_merged
 from clm.domain.engine.owner import merge_owner
 from clm.domain.records import CREATED
@@ -27,7 +27,7 @@ from clm.storage.tables import metadata
 # copies fired the same reminder) keep the smaller uuid, whichever way the merge runs.
 APPEND_ONLY = tuple(table.name for table in HISTORY_TABLES)
 # The outbox stays with the copy that ticked: a merged copy never sends its messages again.
-NOT_MERGED = ("clm_meta", "clm_migrations", "outbox")
+NOT_MERGED = ("clm_meta", "clm_migrations", "outbox", "audit_context")
 
 
 @dataclass(frozen=True)
@@ -151,6 +151,7 @@ def merge_copy(conn: Connection, other: Connection) -> Report:
             "not a copy of this database (another lineage): merge only copies of one file"
         )
     report = Report()
+    suspend_audit(conn)  # each copy logged its own edits: the union of the logs tells them
     mine, theirs = Side(conn), Side(other)
     # Edits made here after the merge must follow every edit merged in, whatever the clocks.
     clock(conn).observe(get_meta(other, "hlc") or "")

@@ -22,6 +22,7 @@ from sqlalchemy.pool import NullPool
 from clm.errors import ClmError, Invalid
 from clm.plain import has_password, hide_password
 from clm.storage import migrations as migrations_module
+from clm.storage.audit import clear_context, install_triggers, set_context
 from clm.storage.clock import Clock, utcnow
 from clm.storage.files import (
     SQLITE_HEADER,
@@ -144,6 +145,10 @@ class Database:
         self.is_sqlite = path is not None
         self.notices: list[str] = []  # warnings for the user (stderr), once per command
         self.damaged: str | None = None  # why writes are refused, when they are
+        # The audit log's context of each write: set once the schema has the log (see open).
+        self.audited = False
+        self.actor: str | None = None  # the clm user (--as, CLM_USER)
+        self.command: str | None = None
         self.engine = _sqlite_engine(url) if self.is_sqlite else _postgres_engine(url)
 
     @classmethod
@@ -178,6 +183,7 @@ class Database:
                 f"{db.describe()} has schema version {version}, newer than this clm knows "
                 f"({migrations_module.SCHEMA_VERSION}): upgrade clm"
             )
+        db.audited = True
         return db
 
     def describe(self) -> str:
@@ -207,10 +213,14 @@ class Database:
                 conn.execution_options(clm_write=True)
             transaction = conn.begin()
             try:
+                if write and self.audited:
+                    set_context(conn, self.actor, self.command)
                 yield conn
                 clock = conn.info.pop("clm_clock", None)
                 if clock is not None and not dry_run:
                     set_meta(conn, "hlc", clock.last)
+                if write and self.audited:
+                    clear_context(conn)
             except BaseException:
                 transaction.rollback()
                 raise
@@ -271,6 +281,7 @@ class Database:
                 [{"name": name, "applied_at": now} for name, _ in migrations_module.MIGRATIONS],
             )
             on_create(conn)
+            install_triggers(conn)  # after the template: a new book's log starts empty
 
     def migrate(self) -> list[str]:
         """Apply the migrations this database has not seen, after a backup; their names."""
@@ -607,10 +618,17 @@ def open_empty(target: str) -> Database:
 
 
 def create_schema(database: Database) -> None:
-    """The current schema, without any rows (a copy brings its own)."""
+    """The current schema, without any rows (a copy brings its own) and without the audit
+    triggers (`audit_copied`: the rows come with their log)."""
     with database.write() as conn:
         metadata.create_all(conn)
         server_statistics(conn)
+
+
+def audit_copied(database: Database) -> None:
+    """The audit triggers of a copy, once its rows are in."""
+    with database.write() as conn:
+        install_triggers(conn)
 
 
 def remove_copy(database: Database) -> None:

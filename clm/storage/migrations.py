@@ -615,6 +615,43 @@ def _notifications(conn: Connection) -> None:
     ).create(conn)
 
 
+def _audit_log(conn: Connection) -> None:
+    """The audit log: every change to a customer, milestone, task, CTA, user, stage, rule or
+    playbook, field by field, written by triggers (clm.storage.audit); the context they read
+    on a file. The log starts with this migration: what came before is not in it."""
+    md = MetaData()
+    Table(
+        "audit_log",
+        md,
+        Column("id", Integer, primary_key=True),
+        Column("uuid", String(36), nullable=False, unique=True),
+        Column("at", String(32), nullable=False),
+        Column("by", String(64)),
+        Column("role", String(64)),
+        Column("command", String),
+        Column("record", String(32), nullable=False),
+        Column("row_uuid", String(36), nullable=False),
+        Column("customer_uuid", String(36)),
+        Column("field", String(64), nullable=False),
+        Column("old", String),
+        Column("new", String),
+        Index("ix_audit_log_row_field", "row_uuid", "field"),
+        Index("ix_audit_log_customer", "customer_uuid"),
+    )
+    Table(
+        "audit_context",
+        md,
+        Column("id", Integer, primary_key=True),
+        Column("by", String(64)),
+        Column("command", String),
+        Column("quiet", Boolean, nullable=False),
+    )
+    md.create_all(conn)
+    from clm.storage.audit import install_triggers  # (it reads the tables as they are now)
+
+    install_triggers(conn)
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0001_initial", _initial),
     ("0002_milestones_tasks_ctas_playbooks", _milestones_tasks_ctas_playbooks),
@@ -625,5 +662,6 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0007_holiday_tombstones", _holiday_tombstones),
     ("0008_ownership_policy", _ownership_policy),
     ("0009_notifications", _notifications),
+    ("0015_audit_log", _audit_log),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

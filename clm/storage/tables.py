@@ -536,6 +536,40 @@ outbox = Table(
     Index("ix_outbox_state", "state", "next_try_at"),
 )
 
+# The audit log: every change to a record of the audited tables (`clm.storage.audit`), field
+# by field, written by database triggers so set-based writes stay set-based. `by` is the clm
+# user the command ran as, `role` the server role that connected (none on a file); a created
+# record is one row of field `*`. Append-only; copies merge it as a union by uuid. Values are
+# text as the database renders them (dates ISO, booleans 0/1 or true/false).
+audit_log = Table(
+    "audit_log",
+    metadata,
+    *identity(),
+    string("at", 32),  # ISO 8601 UTC, to the millisecond (written by SQL on both dialects)
+    string("by", 64, required=False),
+    string("role", 64, required=False),
+    string("command", required=False),
+    string("record", 32),  # the table
+    string("row_uuid", 36),
+    string("customer_uuid", 36, required=False),
+    string("field", 64),
+    string("old", required=False),
+    string("new", required=False),
+    Index("ix_audit_log_row_field", "row_uuid", "field"),
+    Index("ix_audit_log_customer", "customer_uuid"),
+)
+
+# SQLite only (a server keeps these per transaction in settings): who runs the command that
+# holds the write lock, and which command, for the audit triggers to read. One row, id 1.
+audit_context = Table(
+    "audit_context",
+    metadata,
+    serial(),
+    string("by", 64, required=False),
+    string("command", required=False),
+    flag("quiet", False),  # a merge: the changes it writes are logged in the copy they came from
+)
+
 # History: rows only ever appended, never edited or tombstoned. Copies of a database merge
 # them as a union by uuid.
 APPEND_ONLY = (
@@ -546,4 +580,5 @@ APPEND_ONLY = (
     playbook_runs,
     health_log,
     owner_changes,
+    audit_log,
 )
