@@ -3,7 +3,9 @@ dialect. The rooms behind it live in clm.storage."""
 
 from clm.storage.audit import (  # noqa: F401
     AUDITED,
+    UNLOGGED,
 )
+from clm.storage.audit import suspend as suspend_audit  # noqa: F401
 from clm.storage.bulk import (  # noqa: F401
     advance_id_sequence,
     bulk_load,
