@@ -20,6 +20,7 @@ from clm.commands import (
     db,
     help,
     holiday,
+    log,
     milestone,
     model,
     my,
@@ -188,6 +189,8 @@ app.add_typer(stage.app, name="stage")
 app.add_typer(holiday.app, name="holiday")
 app.add_typer(rule.app, name="rule")
 app.command("explain")(rule.explain)
+app.command("log")(log.log)
+app.command("undo")(log.undo)
 app.add_typer(model.app, name="model")
 app.command("tick")(tick.tick)
 app.add_typer(report.app, name="report")

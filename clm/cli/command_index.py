@@ -13,6 +13,7 @@ INDEX = {'': {'commands': {'agenda': "Today's agenda: reminders of the last two 
                    'holiday': 'Holidays that business-day durations (5bd) skip.',
                    'import': 'Import rows from a file: matching rows are updated, the...',
                    'init': 'Create a database with a lifecycle template.',
+                   'log': 'Show the audit log: every change to a customer,...',
                    'milestone': 'Milestones: dated objectives with reminders.',
                    'model': 'The lifecycle model as a whole: export it as TOML, apply...',
                    'my': 'Your agenda: reminders due, tasks and CTAs assigned,...',
@@ -24,6 +25,7 @@ INDEX = {'': {'commands': {'agenda': "Today's agenda: reminders of the last two 
                    'stage': 'Lifecycle stages: list, add, edit, remove.',
                    'task': 'Tasks: to-dos with a due date and an assignee.',
                    'tick': 'Apply the rules, fire due reminders, list what is...',
+                   'undo': 'Undo one change of the audit log: put the field back to...',
                    'user': 'Users and teams.',
                    'why': "Show a customer's stage history: when, from, to, by whom..."},
       'options': {'--help': None,
@@ -65,6 +67,16 @@ INDEX = {'': {'commands': {'agenda': "Today's agenda: reminders of the last two 
                          '--format': 'choice:table,csv,tsv,json,jsonl',
                          '-f': 'choice:table,csv,tsv,json,jsonl'},
              'args': ['customer']},
+ 'log': {'commands': {},
+         'options': {'--help': None,
+                     '-h': None,
+                     '--by': '',
+                     '--since': '',
+                     '--field': '',
+                     '--format': 'choice:table,csv,tsv,json,jsonl',
+                     '-f': 'choice:table,csv,tsv,json,jsonl'},
+         'args': ['customer']},
+ 'undo': {'commands': {}, 'options': {'--help': None, '-h': None}, 'args': ['']},
  'tick': {'commands': {},
           'options': {'--help': None,
                       '-h': None,
@@ -88,7 +100,7 @@ INDEX = {'': {'commands': {'agenda': "Today's agenda: reminders of the last two 
                         '-o': 'file',
                         '--force': None,
                         '--all': None},
-            'args': ['choice:customers,milestones,tasks,ctas,transitions,notes,users']},
+            'args': ['choice:customers,milestones,tasks,ctas,transitions,notes,users,log']},
  'import': {'commands': {},
             'options': {'--help': None,
                         '-h': None,
@@ -619,4 +631,4 @@ INDEX = {'': {'commands': {'agenda': "Today's agenda: reminders of the last two 
  'config unset': {'commands': {}, 'options': {'--help': None, '-h': None}, 'args': ['']},
  'config path': {'commands': {}, 'options': {'--help': None, '-h': None}, 'args': []}}
 
-ROOT_HELP = "Usage: clm [OPTIONS] COMMAND [ARGS]...\n\n  Customer lifecycle management in the terminal.\n\n  `clm` alone shows today's agenda (yours with --as USER or $CLM_USER). `clm\n  demo` builds a sample book to try; `clm help` lists the help topics (dates,\n  conditions, output, environment); `clm completion bash` teaches your shell\n  to complete.\n\n  Example: clm --as alice customer list --stage onboarding\n\nOptions:\n  --db PATH|URL  Database file or URL (default: $CLM_DB, the config file's,\n                 else the user data dir).\n  --today DATE   The date clm takes as today (default: $CLM_TODAY, else the\n                 local date).\n  --as USER      The current user (default: $CLM_USER, else the config\n                 file's).\n  --no-pager     Write long output straight to the terminal (default:\n                 $CLM_PAGER, the config file's, $PAGER, else less -FRX, on a\n                 terminal only).\n  --version      Print the version.\n  -h, --help     Show this message and exit.\n\nCommands:\n  note        Add a note, call, email or meeting to a customer's timeline.\n  why         Show a customer's stage history: when, from, to, by whom or...\n  my          Your agenda: reminders due, tasks and CTAs assigned,...\n  agenda      Today's agenda: reminders of the last two weeks, overdue...\n  explain     Explain each rule from a customer's stage: every...\n  tick        Apply the rules, fire due reminders, list what is overdue:...\n  export      Export a table's stored columns, streamed: the columns and...\n  import      Import rows from a file: matching rows are updated, the...\n  init        Create a database with a lifecycle template.\n  demo        Create a sample book of business to try clm on...\n  completion  Print the shell completion script: commands, options,...\n  help        Explain a topic (dates, conditions, output, environment) or...\n  customer    Customers (accounts): add, list, show, edit, move, renew,...\n  milestone   Milestones: dated objectives with reminders.\n  task        Tasks: to-dos with a due date and an assignee.\n  cta         CTAs (calls to action): open, list, close, snooze.\n  playbook    Playbooks: templates of tasks and milestones.\n  user        Users and teams.\n  stage       Lifecycle stages: list, add, edit, remove.\n  holiday     Holidays that business-day durations (5bd) skip.\n  rule        Transition rules: from stages, conditions, actions.\n  model       The lifecycle model as a whole: export it as TOML, apply an...\n  report      Reports: stages, funnel, time in stage, renewals, overdue,...\n  db          The database: where it is, its health, its schema, backups.\n  notify      Notifications: digests by email or webhook, sent once.\n  config      Settings of the config file (database, user, pager,...\n"
+ROOT_HELP = "Usage: clm [OPTIONS] COMMAND [ARGS]...\n\n  Customer lifecycle management in the terminal.\n\n  `clm` alone shows today's agenda (yours with --as USER or $CLM_USER). `clm\n  demo` builds a sample book to try; `clm help` lists the help topics (dates,\n  conditions, output, environment); `clm completion bash` teaches your shell\n  to complete.\n\n  Example: clm --as alice customer list --stage onboarding\n\nOptions:\n  --db PATH|URL  Database file or URL (default: $CLM_DB, the config file's,\n                 else the user data dir).\n  --today DATE   The date clm takes as today (default: $CLM_TODAY, else the\n                 local date).\n  --as USER      The current user (default: $CLM_USER, else the config\n                 file's).\n  --no-pager     Write long output straight to the terminal (default:\n                 $CLM_PAGER, the config file's, $PAGER, else less -FRX, on a\n                 terminal only).\n  --version      Print the version.\n  -h, --help     Show this message and exit.\n\nCommands:\n  note        Add a note, call, email or meeting to a customer's timeline.\n  why         Show a customer's stage history: when, from, to, by whom or...\n  my          Your agenda: reminders due, tasks and CTAs assigned,...\n  agenda      Today's agenda: reminders of the last two weeks, overdue...\n  explain     Explain each rule from a customer's stage: every...\n  log         Show the audit log: every change to a customer, milestone,...\n  undo        Undo one change of the audit log: put the field back to its...\n  tick        Apply the rules, fire due reminders, list what is overdue:...\n  export      Export a table's stored columns, streamed: the columns and...\n  import      Import rows from a file: matching rows are updated, the...\n  init        Create a database with a lifecycle template.\n  demo        Create a sample book of business to try clm on...\n  completion  Print the shell completion script: commands, options,...\n  help        Explain a topic (dates, conditions, output, environment) or...\n  customer    Customers (accounts): add, list, show, edit, move, renew,...\n  milestone   Milestones: dated objectives with reminders.\n  task        Tasks: to-dos with a due date and an assignee.\n  cta         CTAs (calls to action): open, list, close, snooze.\n  playbook    Playbooks: templates of tasks and milestones.\n  user        Users and teams.\n  stage       Lifecycle stages: list, add, edit, remove.\n  holiday     Holidays that business-day durations (5bd) skip.\n  rule        Transition rules: from stages, conditions, actions.\n  model       The lifecycle model as a whole: export it as TOML, apply an...\n  report      Reports: stages, funnel, time in stage, renewals, overdue,...\n  db          The database: where it is, its health, its schema, backups.\n  notify      Notifications: digests by email or webhook, sent once.\n  config      Settings of the config file (database, user, pager,...\n"

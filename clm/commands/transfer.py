@@ -20,6 +20,7 @@ class Table(StrEnum):
     transitions = "transitions"
     notes = "notes"
     users = "users"
+    log = "log"
 
 
 class ImportTable(StrEnum):

@@ -45,6 +45,7 @@ from clm.plain import (
     visible,
 )
 from clm.storage.tables import (
+    audit_log,
     ctas,
     customer_influencers,
     customer_tags,
@@ -252,6 +253,15 @@ def _notes(conn):
     )
 
 
+def _log(conn):
+    logged = audit_log.outerjoin(customers, customers.c.uuid == audit_log.c.customer_uuid)
+    return select(
+        audit_log.c.id, audit_log.c.at, audit_log.c.by, audit_log.c.role, audit_log.c.command,
+        audit_log.c.record, customers.c.slug.label("customer"), audit_log.c.field,
+        audit_log.c.old, audit_log.c.new, audit_log.c.uuid,
+    ).select_from(logged)  # fmt: skip
+
+
 QUERIES = {
     "users": (_users, users),
     "customers": (_customers, customers),
@@ -260,6 +270,7 @@ QUERIES = {
     "ctas": (_ctas, ctas),
     "transitions": (_transitions, transitions),
     "notes": (_notes, notes),
+    "log": (_log, audit_log),
 }
 
 
