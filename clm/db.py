@@ -66,3 +66,9 @@ from clm.storage.statistics import (  # noqa: F401
     refresh_table_statistics,
     server_statistics,
 )
+from clm.storage.team import (  # noqa: F401
+    ACCESS,
+    connected_role,
+    grant_login,
+    policy_problems,
+)

@@ -36,6 +36,7 @@ from clm.storage.files import (
 )
 from clm.storage.statistics import has_statistics, refresh_statistics, server_statistics
 from clm.storage.tables import meta, metadata, migrations
+from clm.storage.team import install_policies
 
 
 def busy_timeout_ms() -> int:
@@ -282,6 +283,7 @@ class Database:
             )
             on_create(conn)
             install_triggers(conn)  # after the template: a new book's log starts empty
+            install_policies(conn)
 
     def migrate(self) -> list[str]:
         """Apply the migrations this database has not seen, after a backup; their names."""
@@ -629,6 +631,7 @@ def audit_copied(database: Database) -> None:
     """The audit triggers of a copy, once its rows are in."""
     with database.write() as conn:
         install_triggers(conn)
+        install_policies(conn)
 
 
 def remove_copy(database: Database) -> None:

@@ -616,9 +616,11 @@ def _notifications(conn: Connection) -> None:
 
 
 def _audit_log(conn: Connection) -> None:
-    """The audit log: every change to a customer, milestone, task, CTA, user, stage, rule or
-    playbook, field by field, written by triggers (clm.storage.audit); the context they read
-    on a file. The log starts with this migration: what came before is not in it."""
+    """Team mode. The audit log: every change to a customer, milestone, task, CTA, user,
+    stage, rule or playbook, field by field, written by triggers (clm.storage.audit); the
+    context they read on a file. The log starts with this migration: what came before is not
+    in it. Users get a server login role and an access level; on a server, row-level security
+    policies (clm.storage.team)."""
     md = MetaData()
     Table(
         "audit_log",
@@ -647,9 +649,13 @@ def _audit_log(conn: Connection) -> None:
         Column("quiet", Boolean, nullable=False),
     )
     md.create_all(conn)
+    conn.execute(text("ALTER TABLE users ADD COLUMN db_role VARCHAR(63)"))
+    conn.execute(text("ALTER TABLE users ADD COLUMN access VARCHAR(16) NOT NULL DEFAULT 'member'"))
     from clm.storage.audit import install_triggers  # (it reads the tables as they are now)
+    from clm.storage.team import install_policies
 
     install_triggers(conn)
+    install_policies(conn)
 
 
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [

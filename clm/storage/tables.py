@@ -148,6 +148,10 @@ users = Table(
     string("notify", 16, default="none", server_default="none"),
     string("digest", 16, default="daily", server_default="daily"),
     string("webhook", required=False),
+    # Team mode: the server login role of this user (`clm user grant`), and what it may do:
+    # member, manager, admin or service (see clm.storage.team).
+    string("db_role", 63, required=False),
+    string("access", 16, default="member", server_default="member"),
     partial_unique("uq_users_handle", "handle"),
     # At most one default owner per team: the database guarantees it, not a check.
     partial_unique(
