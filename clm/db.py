@@ -5,6 +5,7 @@ from clm.storage.audit import (  # noqa: F401
     AUDITED,
     UNLOGGED,
 )
+from clm.storage.audit import log_summary as log_bulk_write  # noqa: F401
 from clm.storage.audit import suspend as suspend_audit  # noqa: F401
 from clm.storage.bulk import (  # noqa: F401
     advance_id_sequence,

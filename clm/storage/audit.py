@@ -88,6 +88,24 @@ def suspend(conn: Connection) -> None:
         )
 
 
+def log_summary(conn: Connection, record: str, summary: str) -> None:
+    """One row for a bulk write whose rows were not logged one by one (an import: see
+    `suspend`), in this transaction's writer's name: field `*`, the summary as its new value."""
+    if conn.dialect.name == "postgresql":
+        context = _PG_CONTEXT.replace("TG_TABLE_NAME", "%(record)s")
+        conn.exec_driver_sql(
+            f"INSERT INTO audit_log {COLUMNS} SELECT {context}, "
+            "gen_random_uuid()::text, NULL, '*', NULL, %(summary)s",
+            {"record": record, "summary": summary},
+        )
+        return
+    conn.exec_driver_sql(
+        f"INSERT INTO audit_log {COLUMNS} SELECT {_SQLITE_UUID}, {_SQLITE_AT}, "
+        f"{_SQLITE_CONTEXT}, ?, {_SQLITE_UUID}, NULL, '*', NULL, ?",
+        (record, summary),
+    )
+
+
 def clear_context(conn: Connection) -> None:
     """At commit on a file: a later write by another tool is not credited to this command."""
     if conn.dialect.name == "sqlite":

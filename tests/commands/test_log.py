@@ -185,3 +185,16 @@ def test_the_log_is_append_only_history_merged_as_a_union(book, tmp_path):
     assert merged == mine | theirs  # the merge's own writes are not logged again
     assert [r["by"] for r in changes(book, "--field", "arr")] == ["bob"]
     assert [r["by"] for r in changes(book, "--field", "health")] == ["alice"]
+
+
+def test_an_import_is_one_summary_row(clm, tmp_path):
+    clm("user", "add", "alice")
+    source = tmp_path / "customers.csv"
+    source.write_text("slug,name\nacme,Acme\nglobex,Globex\n")
+    before = len(changes(clm))
+    clm("--as", "alice", "import", "customers", source)
+    [summary] = changes(clm)[before:]
+    assert (summary["record"], summary["field"], summary["by"], summary["new"]) == (
+        "customers", "*", "alice", "import: 2 created, 0 updated"
+    )  # fmt: skip
+    assert summary["command"] == "clm import"
