@@ -36,7 +36,7 @@ from clm.storage.files import (
 )
 from clm.storage.statistics import has_statistics, refresh_statistics, server_statistics
 from clm.storage.tables import meta, metadata, migrations
-from clm.storage.team import install_policies
+from clm.storage.team import drop_cross_table_policies, install_policies
 
 
 def busy_timeout_ms() -> int:
@@ -480,7 +480,9 @@ def recreate(target: str | None) -> Path | None:
     path returned); a server database has its clm tables dropped."""
     url, path = resolve(target)
     if path is None:
-        metadata.drop_all(Database(url, None).engine)
+        with Database(url, None).engine.begin() as conn:
+            drop_cross_table_policies(conn)
+            metadata.drop_all(conn)
         return None
     if not path.exists() or path.stat().st_size == 0:
         return None
@@ -642,6 +644,7 @@ def remove_copy(database: Database) -> None:
             Path(f"{database.path}{suffix}").unlink(missing_ok=True)
         return
     with database.write() as conn:
+        drop_cross_table_policies(conn)
         metadata.drop_all(conn)
 
 
