@@ -6,12 +6,14 @@
 # copy of each every run. Needs a PostgreSQL server you may create databases on ($PGHOST etc.
 # as libpq reads them); $BENCH_PGDB (clm_bench) names the databases it creates and drops.
 # $STEADY_RUNS (5) sets hyperfine's run count. Writes bench/results-tick-pg.md.
+# The server's tick runs twice: as the database's owner (above row-level security: RLS off)
+# and as a `service` login role (`clm user grant`; RLS on), on the same clone each run.
 set -euo pipefail
 
 PYTHON=$(command -v "${PYTHON:-python}") || { echo "error: no python on PATH (set PYTHON)" >&2; exit 1; }
 CLM=$(command -v "${CLM:-clm}") || { echo "error: no clm on PATH (set CLM)" >&2; exit 1; }
 here=$(cd "$(dirname "$0")" && pwd)
-out="$here/results-tick-pg.md"
+out=${BENCH_OUT:-"$here/results-tick-pg.md"}  # $BENCH_OUT: elsewhere (a trial size)
 n=${1:-100000}
 runs=${STEADY_RUNS:-5}
 db=${BENCH_PGDB:-clm_bench}
@@ -26,6 +28,7 @@ cleanup() {
     rm -rf "$tmp"
     dropdb --if-exists "${db}_work" 2>/dev/null || true
     dropdb --if-exists "${db}_ticked" 2>/dev/null || true
+    psql -Xq -d postgres -c "DROP ROLE IF EXISTS ${db}_svc" 2>/dev/null || true
 }
 trap cleanup EXIT
 
@@ -40,6 +43,9 @@ dropdb --if-exists "${db}_ticked" && createdb "${db}_ticked"
 start=$(date +%s.%N)
 "$CLM" --db "$ticked" db copy "postgresql:///${db}_ticked"
 copy_s=$(echo "$(date +%s.%N) - $start" | bc)
+svc="${db}_svc"  # the tick's service role (roles belong to the server: named after $db)
+"$CLM" --db "postgresql:///${db}_ticked" user add "$svc" >/dev/null
+"$CLM" --db "postgresql:///${db}_ticked" user grant "$svc" --role service >&2
 
 # Each run ticks a fresh copy: the file copied and synced, the server database cloned from
 # the ticked one (FILE_COPY: a checkpoint and a file copy, far faster than WAL_LOG here).
@@ -50,7 +56,10 @@ hyperfine --runs "$runs" --export-json "$tmp/steady.json" \
     -n "steady tick, SQLite ($n)" "$clm --db $q --today $tomorrow tick -q -f json >/dev/null" \
     --prepare "$clone" \
     -n "steady tick, PostgreSQL ($n)" \
-    "CLM_DB=postgresql:///${db}_work $clm --today $tomorrow tick -q -f json >/dev/null"
+    "CLM_DB=postgresql:///${db}_work $clm --today $tomorrow tick -q -f json >/dev/null" \
+    --prepare "$clone" \
+    -n "steady tick, PostgreSQL with RLS ($n)" \
+    "PGOPTIONS='-c role=$svc' CLM_DB=postgresql:///${db}_work $clm --today $tomorrow tick -q -f json >/dev/null"
 
 {
     echo "# clm steady tick: PostgreSQL vs SQLite"
@@ -63,7 +72,9 @@ import json, sys
 
 results = json.load(open(sys.argv[1]))["results"]
 n, copy_s = int(sys.argv[2]), float(sys.argv[3])
-sqlite, pg = (next(r for r in results if name in r["command"]) for name in ("SQLite", "PostgreSQL"))
+named = {r["command"]: r for r in results}
+sqlite, pg, rls = (next(r for c, r in named.items() if c.startswith(f"steady tick, {name} ("))
+                   for name in ("SQLite", "PostgreSQL", "PostgreSQL with RLS"))
 print("| customers | SQLite median (min) s | PostgreSQL median (min) s | PostgreSQL / SQLite |")
 print("| ---: | ---: | ---: | ---: |")
 ratio = pg["median"] / sqlite["median"]
@@ -72,5 +83,10 @@ print(f"| {n:,} | {sqlite['median']:.3f} ({sqlite['min']:.3f}) | {pg['median']:.
 print()
 print(f"`clm db copy` of the ticked book to the server: {copy_s:.0f} s.")
 print(f"Target: PostgreSQL within 1.5x of SQLite: {'met' if ratio <= 1.5 else '**missed**'}.")
+print()
+on = rls["median"] / pg["median"]
+print(f"The server's tick with row-level security on (a service role): {rls['median']:.3f} s "
+      f"median ({rls['min']:.3f}), {on:.2f}x the tick without it (the owner). "
+      f"Target 1.2x: {'met' if on <= 1.2 else '**missed**'}.")
 PY
 } | tee "$out"

@@ -1,6 +1,12 @@
 """The face of storage: what the domain and the commands use of the database, whatever the
 dialect. The rooms behind it live in clm.storage."""
 
+from clm.storage.audit import (  # noqa: F401
+    AUDITED,
+    UNLOGGED,
+)
+from clm.storage.audit import log_summary as log_bulk_write  # noqa: F401
+from clm.storage.audit import suspend as suspend_audit  # noqa: F401
 from clm.storage.bulk import (  # noqa: F401
     advance_id_sequence,
     bulk_load,
@@ -29,6 +35,7 @@ from clm.storage.dialect import (  # noqa: F401
 from clm.storage.engine import (  # noqa: F401
     Database,
     analyze,
+    audit_copied,
     clock,
     create_schema,
     damaged_message,
@@ -61,4 +68,10 @@ from clm.storage.statistics import (  # noqa: F401
     bigger_write_cache,
     refresh_table_statistics,
     server_statistics,
+)
+from clm.storage.team import (  # noqa: F401
+    ACCESS,
+    connected_role,
+    grant_login,
+    policy_problems,
 )

@@ -21,6 +21,7 @@ from clm.commands import (
     help,
     holiday,
     metric,
+    log,
     milestone,
     model,
     my,
@@ -190,6 +191,8 @@ app.add_typer(holiday.app, name="holiday")
 app.add_typer(metric.app, name="metric")
 app.add_typer(rule.app, name="rule")
 app.command("explain")(rule.explain)
+app.command("log")(log.log)
+app.command("undo")(log.undo)
 app.add_typer(model.app, name="model")
 app.command("tick")(tick.tick)
 app.add_typer(report.app, name="report")

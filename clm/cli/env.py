@@ -20,6 +20,10 @@ if TYPE_CHECKING:
     from clm.storage.config_file import Config
 
 
+# Commands whose output is a whole book's data: under row-level security they say so.
+SCOPED_OUTPUT = ("clm report", "clm export", "clm log", "clm customer list")
+
+
 @dataclass
 class Env:
     db_target: str | None
@@ -34,6 +38,7 @@ class Env:
     fields: list[str] | None = None  # --fields of a list or show: the columns to write
     paging: bool = False  # --no-pager turns it off; the root turns it on otherwise
     warn_copies: bool = True  # `db check` and `db merge` list the copies themselves
+    scoped: str | None = None  # on a server: the role whose row-level security applies
     _database: "Database | None" = None
     _pager: object = None
     _config: "Config | None" = None
@@ -51,9 +56,15 @@ class Env:
             self.stdout = self._pager.stream
 
     def close(self) -> None:
-        """At the end of the command: wait for the pager to be quit."""
+        """At the end of the command: wait for the pager to be quit. A report, export or log
+        read under row-level security says so (on stderr: the data stays data)."""
         if self._pager:
             self._pager.close()
+        command = self._database.command if self._database else None
+        if self.scoped and command and command.startswith(SCOPED_OUTPUT):
+            self.stderr.write(
+                f"Note: this shows only what role {self.scoped} may see (row-level security).\n"
+            )
 
     def configured(self, name: str) -> str | None:
         """A setting of the config file, read on first need: a command that has every
@@ -137,6 +148,13 @@ class Env:
             # The default place, however it was named, is made with its folders.
             target = None if default else self.db_target
             self._database = Database.open(target, on_create=install_template)
+            if not self._database.is_sqlite:  # on a server, the user is the connecting role's
+                from clm.domain.team import server_user
+
+                with self._database.read() as conn:
+                    self.user, self.scoped = server_user(conn, self.user, self.user_from)
+            # Who and what the audit log credits with this command's writes.
+            self._database.actor, self._database.command = self.user, _command_path()
             self._warn(self._database)
         return self._database
 
@@ -189,6 +207,14 @@ class Env:
 
     def interactive(self) -> bool:
         return self.stdin.isatty()
+
+
+def _command_path() -> str | None:
+    """The command being run, as typed without its arguments (`clm customer edit`)."""
+    from typer._click.globals import get_current_context  # Typer ships its own Click
+
+    ctx = get_current_context(silent=True)
+    return ctx.command_path if ctx is not None else None
 
 
 def _today(option: str | None) -> date:

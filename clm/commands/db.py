@@ -135,9 +135,18 @@ def check(ctx: typer.Context) -> None:
     for key, value in server_description(database).items():
         env.stdout.write(f"{key}: {value}\n")
     env.stdout.write(f"schema version: {database.schema_version()}\n")
-    if not database.is_sqlite:
+    if not database.is_sqlite:  # the server enforces its own integrity and keys
+        from clm.db import policy_problems
+
         _check_notifications(env, database)
-        return  # the server enforces its own integrity and keys
+        with database.read() as conn:
+            problems = policy_problems(conn)
+        for problem in problems:
+            env.stdout.write(f"problem: {problem}\n")
+        if problems:
+            raise ClmError("row-level security is not in place: run clm db migrate as the owner")
+        env.stdout.write("row-level security: on\n")
+        return
     problems = integrity_problems(database)
     for problem in problems:
         env.stdout.write(f"problem: {problem}\n")

@@ -21,6 +21,7 @@ class Table(StrEnum):
     notes = "notes"
     arr = "arr"
     users = "users"
+    log = "log"
 
 
 class ImportTable(StrEnum):

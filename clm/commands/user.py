@@ -52,6 +52,39 @@ def add(
     print_handle(env, user["handle"])
 
 
+@app.command("grant")
+def grant(
+    ctx: typer.Context,
+    handle: Annotated[str, typer.Argument(help="The user's handle.")],
+    role: Annotated[
+        str,
+        typer.Option(
+            "--role", metavar="ROLE", help="member, manager, admin or service (the tick)."
+        ),
+    ] = "member",
+) -> None:
+    """Give a user an access level; on a PostgreSQL server, create (or map) their login role.
+
+    On a server each user connects as their own role and sees what the role may: a member
+    the customers they own, influence, collaborate on or whose stage their team owns; a
+    manager also those of their team; an admin and service everything. On a file the level
+    is recorded, and the file itself is the boundary. Run it as the database's owner or an
+    admin; the login's password is set on the server (ALTER ROLE … PASSWORD).
+
+    Example: clm user grant alice --role manager
+    """
+    env = ctx.obj
+    from clm.domain.team import grant as grant_access
+
+    with env.database().write() as conn:
+        done = grant_access(conn, handle, role.strip().lower(), env.user)
+    if done.role is None:
+        say(env, f"{done.handle} is a {done.access} (a file has no login roles).")
+    else:
+        how = "created login role" if done.created else "mapped to the existing role"
+        say(env, f"{done.handle} is a {done.access}: {how} {done.role}.")
+
+
 @app.command("edit")
 def edit(
     ctx: typer.Context,

@@ -18,6 +18,7 @@ from clm.db import (
     Database,
     advance_id_sequence,
     analyze,
+    audit_copied,
     create_schema,
     finish_copy,
     open_empty,
@@ -53,6 +54,7 @@ def copy_database(
                 _copy_table(reader, dest, table, totals[table.name], progress)
         dest = finish_copy(dest, dest_target)  # whole: under its name, or no longer marked
         _verify(dest, totals)
+        audit_copied(dest)
         analyze(dest)
     except BaseException:
         remove_copy(dest)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Table, bindparam, delete, select, update
 
-from clm.db import clock, get_meta, utcnow
+from clm.db import clock, get_meta, suspend_audit, utcnow
 from clm.domain.conflicted_copies import remember_merged
 from clm.domain.engine.owner import merge_owner
 from clm.domain.records import CREATED, update_row
@@ -29,7 +29,7 @@ APPEND_ONLY = tuple(table.name for table in HISTORY_TABLES)
 # The outbox stays with the copy that ticked: a merged copy never sends its messages again.
 # Metric points are not merged yet: each copy keeps its own (import the analytics file into
 # the merged copy again; the upsert makes that safe).
-NOT_MERGED = ("clm_meta", "clm_migrations", "outbox", "metric_points")
+NOT_MERGED = ("clm_meta", "clm_migrations", "outbox", "metric_points", "audit_context")
 
 
 @dataclass(frozen=True)
@@ -192,6 +192,7 @@ def merge_copy(conn: Connection, other: Connection) -> Report:
             "not a copy of this database (another lineage): merge only copies of one file"
         )
     report = Report()
+    suspend_audit(conn)  # each copy logged its own edits: the union of the logs tells them
     mine, theirs = Side(conn), Side(other)
     # Edits made here after the merge must follow every edit merged in, whatever the clocks.
     clock(conn).observe(get_meta(other, "hlc") or "")

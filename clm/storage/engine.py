@@ -22,6 +22,7 @@ from sqlalchemy.pool import NullPool
 from clm.errors import ClmError, Invalid
 from clm.plain import has_password, hide_password
 from clm.storage import migrations as migrations_module
+from clm.storage.audit import clear_context, install_triggers, set_context
 from clm.storage.clock import Clock, utcnow
 from clm.storage.files import (
     SQLITE_HEADER,
@@ -35,6 +36,7 @@ from clm.storage.files import (
 )
 from clm.storage.statistics import has_statistics, refresh_statistics, server_statistics
 from clm.storage.tables import meta, metadata, migrations
+from clm.storage.team import drop_cross_table_policies, install_policies
 
 
 def busy_timeout_ms() -> int:
@@ -144,6 +146,10 @@ class Database:
         self.is_sqlite = path is not None
         self.notices: list[str] = []  # warnings for the user (stderr), once per command
         self.damaged: str | None = None  # why writes are refused, when they are
+        # The audit log's context of each write: set once the schema has the log (see open).
+        self.audited = False
+        self.actor: str | None = None  # the clm user (--as, CLM_USER)
+        self.command: str | None = None
         self.engine = _sqlite_engine(url) if self.is_sqlite else _postgres_engine(url)
 
     @classmethod
@@ -178,6 +184,7 @@ class Database:
                 f"{db.describe()} has schema version {version}, newer than this clm knows "
                 f"({migrations_module.SCHEMA_VERSION}): upgrade clm"
             )
+        db.audited = True
         return db
 
     def describe(self) -> str:
@@ -207,10 +214,14 @@ class Database:
                 conn.execution_options(clm_write=True)
             transaction = conn.begin()
             try:
+                if write and self.audited:
+                    set_context(conn, self.actor, self.command)
                 yield conn
                 clock = conn.info.pop("clm_clock", None)
                 if clock is not None and not dry_run:
                     set_meta(conn, "hlc", clock.last)
+                if write and self.audited:
+                    clear_context(conn)
             except BaseException:
                 transaction.rollback()
                 raise
@@ -271,6 +282,8 @@ class Database:
                 [{"name": name, "applied_at": now} for name, _ in migrations_module.MIGRATIONS],
             )
             on_create(conn)
+            install_triggers(conn)  # after the template: a new book's log starts empty
+            install_policies(conn)
 
     def migrate(self) -> list[str]:
         """Apply the migrations this database has not seen, after a backup; their names."""
@@ -467,7 +480,9 @@ def recreate(target: str | None) -> Path | None:
     path returned); a server database has its clm tables dropped."""
     url, path = resolve(target)
     if path is None:
-        metadata.drop_all(Database(url, None).engine)
+        with Database(url, None).engine.begin() as conn:
+            drop_cross_table_policies(conn)
+            metadata.drop_all(conn)
         return None
     if not path.exists() or path.stat().st_size == 0:
         return None
@@ -632,8 +647,9 @@ def _interrupted_copy(database: Database) -> bool:
 
 
 def create_schema(database: Database) -> None:
-    """The current schema, without any rows (a copy brings its own), marked as a copy in
-    progress until finish_copy."""
+    """The current schema, without any rows (a copy brings its own) and without the audit
+    triggers (`audit_copied`: the rows come with their log), marked as a copy in progress
+    until finish_copy."""
     with database.write() as conn:
         metadata.create_all(conn)
         server_statistics(conn)
@@ -656,6 +672,13 @@ def finish_copy(database: Database, target: str) -> Database:
     return Database(url, path)
 
 
+def audit_copied(database: Database) -> None:
+    """The audit triggers of a copy, once its rows are in."""
+    with database.write() as conn:
+        install_triggers(conn)
+        install_policies(conn)
+
+
 def remove_copy(database: Database) -> None:
     """Undo a failed copy: the new file goes; on a server, the tables it created."""
     database.engine.dispose()
@@ -664,6 +687,7 @@ def remove_copy(database: Database) -> None:
             Path(f"{database.path}{suffix}").unlink(missing_ok=True)
         return
     with database.write() as conn:
+        drop_cross_table_policies(conn)
         metadata.drop_all(conn)
 
 

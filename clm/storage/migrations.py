@@ -854,6 +854,81 @@ def _metrics(conn: Connection) -> None:
     md.create_all(conn, tables=[md.tables["metrics"], md.tables["metric_points"]])
 
 
+def _notifications(conn: Connection) -> None:
+    """Notifications: each user's channel (email, webhook or none), daily or immediate, and
+    webhook URL; the outbox of messages to send, one per user, day and kind."""
+    for column, kind in (
+        ("notify", "VARCHAR(16) NOT NULL DEFAULT 'none'"),
+        ("digest", "VARCHAR(16) NOT NULL DEFAULT 'daily'"),
+        ("webhook", "VARCHAR"),
+    ):
+        conn.execute(text(f"ALTER TABLE users ADD COLUMN {column} {kind}"))
+    md = MetaData()
+    Table("users", md, Column("id", Integer, primary_key=True))
+    Table(
+        "outbox",
+        md,
+        Column("id", Integer, primary_key=True),
+        Column("uuid", String(36), nullable=False, unique=True),
+        Column("user_id", Integer, ForeignKey("users.id"), nullable=False),
+        Column("day", Date, nullable=False),
+        Column("kind", String(64), nullable=False),
+        Column("payload", String, nullable=False),
+        Column("state", String(16), nullable=False),
+        Column("attempts", Integer, nullable=False),
+        Column("next_try_at", DateTime(timezone=True)),
+        Column("channel", String(16)),
+        Column("error", String),
+        Column("sent_at", DateTime(timezone=True)),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        Index("uq_outbox", "user_id", "day", "kind", unique=True),
+        Index("ix_outbox_state", "state", "next_try_at"),
+    ).create(conn)
+
+
+def _audit_log(conn: Connection) -> None:
+    """Team mode. The audit log: every change to a customer, milestone, task, CTA, user,
+    stage, rule or playbook, field by field, written by triggers (clm.storage.audit); the
+    context they read on a file. The log starts with this migration: what came before is not
+    in it. Users get a server login role and an access level; on a server, row-level security
+    policies (clm.storage.team)."""
+    md = MetaData()
+    Table(
+        "audit_log",
+        md,
+        Column("id", Integer, primary_key=True),
+        Column("uuid", String(36), nullable=False, unique=True),
+        Column("at", String(32), nullable=False),
+        Column("by", String(64)),
+        Column("role", String(64)),
+        Column("command", String),
+        Column("record", String(32), nullable=False),
+        Column("row_uuid", String(36), nullable=False),
+        Column("customer_uuid", String(36)),
+        Column("field", String(64), nullable=False),
+        Column("old", String),
+        Column("new", String),
+        Index("ix_audit_log_row_field", "row_uuid", "field"),
+        Index("ix_audit_log_customer", "customer_uuid"),
+    )
+    Table(
+        "audit_context",
+        md,
+        Column("id", Integer, primary_key=True),
+        Column("by", String(64)),
+        Column("command", String),
+        Column("quiet", Boolean, nullable=False),
+    )
+    md.create_all(conn)
+    conn.execute(text("ALTER TABLE users ADD COLUMN db_role VARCHAR(63)"))
+    conn.execute(text("ALTER TABLE users ADD COLUMN access VARCHAR(16) NOT NULL DEFAULT 'member'"))
+    from clm.storage.audit import install_triggers  # (it reads the tables as they are now)
+    from clm.storage.team import install_policies
+
+    install_triggers(conn)
+    install_policies(conn)
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0001_initial", _initial),
     ("0002_milestones_tasks_ctas_playbooks", _milestones_tasks_ctas_playbooks),
@@ -868,5 +943,6 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0011_phase_items", _phase_items),
     ("0012_arr_history", _arr_history),
     ("0014_metrics", _metrics),
+    ("0015_audit_log", _audit_log),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

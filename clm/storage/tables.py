@@ -148,6 +148,10 @@ users = Table(
     string("notify", 16, default="none", server_default="none"),
     string("digest", 16, default="daily", server_default="daily"),
     string("webhook", required=False),
+    # Team mode: the server login role of this user (`clm user grant`), and what it may do:
+    # member, manager, admin or service (see clm.storage.team).
+    string("db_role", 63, required=False),
+    string("access", 16, default="member", server_default="member"),
     partial_unique("uq_users_handle", "handle"),
     # At most one default owner per team: the database guarantees it, not a check.
     partial_unique(
@@ -587,6 +591,40 @@ metric_points = Table(
     sqlite_with_rowid=False,
 )
 
+# The audit log: every change to a record of the audited tables (`clm.storage.audit`), field
+# by field, written by database triggers so set-based writes stay set-based. `by` is the clm
+# user the command ran as, `role` the server role that connected (none on a file); a created
+# record is one row of field `*`. Append-only; copies merge it as a union by uuid. Values are
+# text as the database renders them (dates ISO, booleans 0/1 or true/false).
+audit_log = Table(
+    "audit_log",
+    metadata,
+    *identity(),
+    string("at", 32),  # ISO 8601 UTC, to the millisecond (written by SQL on both dialects)
+    string("by", 64, required=False),
+    string("role", 64, required=False),
+    string("command", required=False),
+    string("record", 32),  # the table
+    string("row_uuid", 36),
+    string("customer_uuid", 36, required=False),
+    string("field", 64),
+    string("old", required=False),
+    string("new", required=False),
+    Index("ix_audit_log_row_field", "row_uuid", "field"),
+    Index("ix_audit_log_customer", "customer_uuid"),
+)
+
+# SQLite only (a server keeps these per transaction in settings): who runs the command that
+# holds the write lock, and which command, for the audit triggers to read. One row, id 1.
+audit_context = Table(
+    "audit_context",
+    metadata,
+    serial(),
+    string("by", 64, required=False),
+    string("command", required=False),
+    flag("quiet", False),  # a merge: the changes it writes are logged in the copy they came from
+)
+
 # History: rows only ever appended, never edited or tombstoned. Copies of a database merge
 # them as a union by uuid.
 APPEND_ONLY = (
@@ -598,4 +636,5 @@ APPEND_ONLY = (
     health_log,
     owner_changes,
     arr_log,
+    audit_log,
 )

@@ -66,13 +66,26 @@ COLUMNS = {
     "transitions": ("customer", "from", "to", "on", "by", "rule", "reason", "uuid"),
     "notes": ("customer", "on", "kind", "text", "by", "uuid"),
     "arr": ("customer", "on", "kind", "arr", "change", "uuid"),
+    "log": (
+        "id",
+        "at",
+        "by",
+        "role",
+        "command",
+        "record",
+        "customer",
+        "field",
+        "old",
+        "new",
+        "uuid",
+    ),
 }
 # The columns an import reads: a user's also `removed`, the day a removed user was removed,
 # as `export users --all` writes it (so a book's history imports whole).
 READ_COLUMNS = COLUMNS | {"users": (*COLUMNS["users"], "removed")}
 # The tables an import writes, in the order a whole book goes in (each refers to the ones
-# before it). Transitions, notes, the ARR history and CTAs are history and the engine's:
-# export only (an import of customers writes the ARR history of what it changes).
+# before it). Transitions, notes, the ARR history, CTAs and the log are history and the
+# engine's: export only (an import of customers writes the ARR history of what it changes).
 IMPORTABLE = ("users", "customers", "milestones", "tasks")
 # Columns holding a list: `;`-joined in csv and tsv, an array in json and jsonl.
 LIST_COLUMNS = frozenset({"tags", "influencers", "remind", "collaborators", "reminded"})

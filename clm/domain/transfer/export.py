@@ -44,6 +44,7 @@ from clm.plain import (
 )
 from clm.storage.tables import (
     arr_log,
+    audit_log,
     ctas,
     customer_influencers,
     customer_tags,
@@ -293,6 +294,15 @@ def _notes(conn):
     )
 
 
+def _log(conn):
+    logged = audit_log.outerjoin(customers, customers.c.uuid == audit_log.c.customer_uuid)
+    return select(
+        audit_log.c.id, audit_log.c.at, audit_log.c.by, audit_log.c.role, audit_log.c.command,
+        audit_log.c.record, customers.c.slug.label("customer"), audit_log.c.field,
+        audit_log.c.old, audit_log.c.new, audit_log.c.uuid,
+    ).select_from(logged)  # fmt: skip
+
+
 QUERIES = {
     "users": (_users, users),
     "customers": (_customers, customers),
@@ -302,6 +312,7 @@ QUERIES = {
     "transitions": (_transitions, transitions),
     "notes": (_notes, notes),
     "arr": (_arr, arr_log),
+    "log": (_log, audit_log),
 }
 
 

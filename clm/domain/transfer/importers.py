@@ -19,7 +19,7 @@ from typing import BinaryIO, ClassVar
 from sqlalchemy import Connection, delete, select
 
 from clm.dates import parse_duration
-from clm.db import in_values, insert_new, insert_rows
+from clm.db import in_values, insert_new, insert_rows, log_bulk_write, suspend_audit
 from clm.domain.arr_history import arr_moved, log_arr, terminal_stages
 from clm.domain.engine.fields import with_change_days
 from clm.domain.health import log_health
@@ -73,7 +73,12 @@ def import_table(
     `progress(rows, bytes_read)` is called after each batch."""
     importer = IMPORTERS[table](conn, today, by)
     records = Records(stream, fmt, READ_COLUMNS[table], importer.required, mapping)
-    return importer.run(records, progress)
+    # One line in the audit log for the whole import, not one per field of a million rows.
+    suspend_audit(conn)
+    result = importer.run(records, progress)
+    summary = f"import: {result.created} created, {result.updated} updated"
+    log_bulk_write(conn, table, summary)
+    return result
 
 
 # --- users -------------------------------------------------------------------------------
