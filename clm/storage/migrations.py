@@ -17,6 +17,7 @@ from sqlalchemy import (
     Connection,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -615,6 +616,55 @@ def _notifications(conn: Connection) -> None:
     ).create(conn)
 
 
+def _custom_fields_contacts(conn: Connection) -> None:
+    """Custom fields (their definitions and one typed value row per customer and field) and
+    the account's contacts (issue 20)."""
+    md = MetaData()
+    Table("customers", md, Column("id", Integer, primary_key=True))
+    Table(
+        "fields",
+        md,
+        *_record_columns(),
+        Column("name", String(64), nullable=False),
+        Column("kind", String(16), nullable=False),
+        Column("choices", String),
+        Column("description", String),
+        _partial("uq_fields_name", "name"),
+    )
+    Table(
+        "field_values",
+        md,
+        *_record_columns(),
+        Column("customer_id", Integer, ForeignKey("customers.id"), nullable=False),
+        Column("field_id", Integer, ForeignKey("fields.id"), nullable=False),
+        Column("number_value", Float),
+        Column("text_value", String),
+        Column("date_value", Date),
+        Column("changed_on", Date, nullable=False),
+        _partial("uq_field_values", "customer_id", "field_id"),
+        Index("ix_field_values_number", "field_id", "number_value"),
+        Index("ix_field_values_text", "field_id", "text_value"),
+        Index("ix_field_values_date", "field_id", "date_value"),
+    )
+    Table(
+        "contacts",
+        md,
+        *_record_columns(),
+        Column("customer_id", Integer, ForeignKey("customers.id"), nullable=False, index=True),
+        Column("name", String, nullable=False),
+        Column("email", String),
+        Column("phone", String),
+        Column("role", String(32)),
+        Column("is_primary", Boolean, nullable=False),
+        Column("left_on", Date),
+        _partial(
+            "uq_contacts_primary", "customer_id", where="is_primary AND deleted_at IS NULL"
+        ),
+    )
+    for name in ("fields", "field_values", "contacts"):
+        md.tables[name].create(conn)
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0001_initial", _initial),
     ("0002_milestones_tasks_ctas_playbooks", _milestones_tasks_ctas_playbooks),
@@ -625,5 +675,6 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0007_holiday_tombstones", _holiday_tombstones),
     ("0008_ownership_policy", _ownership_policy),
     ("0009_notifications", _notifications),
+    ("0013_custom_fields_contacts", _custom_fields_contacts),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
