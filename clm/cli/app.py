@@ -18,6 +18,7 @@ from clm.commands import (
     cta,
     customer,
     db,
+    field,
     help,
     holiday,
     milestone,
@@ -175,6 +176,7 @@ def root(
 
 
 app.add_typer(customer.app, name="customer")
+app.add_typer(field.app, name="field")
 app.command("note")(customer.note)
 app.command("why")(customer.why)
 app.add_typer(milestone.app, name="milestone")

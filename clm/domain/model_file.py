@@ -42,6 +42,12 @@ rules are tried by the tick in the order they come, and a playbook's items run i
     [[holidays]]
     day = 2026-12-25
     name = "Christmas"                # optional
+
+    [[fields]]                        # custom fields on customers (clm field, --set NAME=VALUE)
+    name = "segment"                  # lowercase letters, digits and '_'
+    kind = "choice"                   # number, text, date, choice or bool
+    choices = ["smb", "mid-market", "enterprise"]  # a choice's values
+    description = "Market segment"    # optional
 """
 
 import json
@@ -88,6 +94,7 @@ def model_problems(problems: list[Problem]) -> Problems:
 
 def read_model(conn: Connection) -> dict:
     """The model in the database: entry stage, stages, rules, playbooks with items, holidays."""
+    from clm.domain.engine.field_defs import field_defs
     from clm.domain.engine.rulebook import list_rules
     from clm.domain.holidays import list_holidays
     from clm.domain.playbooks import playbook_items_of
@@ -108,7 +115,12 @@ def read_model(conn: Connection) -> dict:
             for row in rows
         ],
         "holidays": list(list_holidays(conn)),
-    }
+        "fields": [
+            {"name": f.name, "kind": f.kind, "choices": list(f.choices),
+             "description": f.description}
+            for f in field_defs(conn).values()
+        ],
+    }  # fmt: skip
 
 
 def as_json(model: dict) -> dict:
@@ -146,6 +158,7 @@ def to_toml(model: dict) -> str:
             for book in model["playbooks"]
         ],
         "holidays": [_set(holiday) for holiday in model["holidays"]],
+        "fields": [_set(f) for f in model.get("fields", [])],
     }
     return HEADER + tomli_w.dumps({key: value for key, value in document.items() if value != []})
 
@@ -288,7 +301,14 @@ ITEM_TABLE = {
     "milestone": (str, None),
 }
 HOLIDAY_TABLE = {"day": (date, REQUIRED), "name": (str, None)}
-TOP_LEVEL = ("entry_stage", "churn_reasons", "stages", "rules", "playbooks", "holidays")
+FIELD_TABLE = {
+    "name": (str, REQUIRED),
+    "kind": (str, REQUIRED),
+    "choices": (list, []),
+    "description": (str, None),
+}
+FIELD_FIELDS = tuple(FIELD_TABLE)
+TOP_LEVEL = ("entry_stage", "churn_reasons", "stages", "rules", "playbooks", "holidays", "fields")
 
 
 def check_document(document: dict) -> Checked:
@@ -309,7 +329,9 @@ def check_document(document: dict) -> Checked:
             Problem("entry_stage", f"no stage '{entry}' in the file{did_you_mean(entry, keys)}")
         )
     places: list[str] = []
-    rule_list = _check_rules(_array(document, "rules", problems), places, problems)
+    field_list = _check_fields(_array(document, "fields", problems), problems)
+    custom = {f["name"]: _as_def(f) for f in field_list}
+    rule_list = _check_rules(_array(document, "rules", problems), places, problems, custom)
     holiday_list = _check_holidays(_array(document, "holidays", problems), problems)
     model = {
         "entry_stage": entry.strip().lower() if isinstance(entry, str) else None,
@@ -318,8 +340,39 @@ def check_document(document: dict) -> Checked:
         "rules": rule_list,
         "playbooks": books,
         "holidays": holiday_list,
+        "fields": field_list,
     }
     return Checked(model, problems, places)
+
+
+def _check_fields(tables: list, problems: list[Problem]) -> list[dict]:
+    from clm.domain.custom_fields import check_definition
+
+    found, seen = [], {}
+    for i, table in enumerate(tables):
+        place = f"fields[{i}]"
+        entry = _take(table, place, FIELD_TABLE, problems)
+        if entry is None:
+            continue
+        checked = _checking(
+            problems, place, check_definition, entry["name"], entry["kind"], entry["choices"]
+        )
+        if checked is None or not _unique(checked[0], "field", seen, place, problems):
+            continue
+        name, kind, joined = checked
+        found.append(
+            {"name": name, "kind": kind, "choices": joined.split(";") if joined else [],
+             "description": entry["description"]}
+        )  # fmt: skip
+    return found
+
+
+def _as_def(entry: dict):
+    """A field of the file as the rules' conditions read it (it has no id before it is
+    written)."""
+    from clm.domain.engine.field_defs import FieldDef
+
+    return FieldDef(0, entry["name"], entry["kind"], tuple(entry["choices"]), None)
 
 
 def _check_churn_reasons(document: dict, problems: list[Problem]) -> list[str]:
@@ -376,7 +429,9 @@ def _check_stages(tables: list, playbook_names: list[str], problems: list[Proble
     return found
 
 
-def _check_rules(tables: list, places: list[str], problems: list[Problem]) -> list[dict]:
+def _check_rules(
+    tables: list, places: list[str], problems: list[Problem], custom: dict
+) -> list[dict]:
     from clm.domain.engine.conditions import parse_condition
 
     found, seen = [], {}
@@ -393,7 +448,7 @@ def _check_rules(tables: list, places: list[str], problems: list[Problem]) -> li
         rule["cta"] = rule["cta"].strip() if rule["cta"] is not None else None
         rule["playbook"] = rule["playbook"].strip().lower() if rule["playbook"] else None
         for j, text in enumerate(rule["when"]):
-            condition = _checking(problems, f"{place}.when[{j}]", parse_condition, text)
+            condition = _checking(problems, f"{place}.when[{j}]", parse_condition, text, custom)
             rule["when"][j] = str(condition) if condition else text
         found.append(rule)
         places.append(place)
@@ -563,6 +618,7 @@ def model_changes(old: dict, new: dict) -> list[dict]:
     fields = (*PLAYBOOK_FIELDS[1:], "items")
     changes += _compare("playbook", "name", _items_as_text(old), _items_as_text(new), fields)
     changes += _compare("holiday", "day", _days_as_text(old), _days_as_text(new), ("name",))
+    changes += _compare("field", "name", old["fields"], new["fields"], FIELD_FIELDS[1:])
     return changes
 
 
@@ -608,9 +664,12 @@ def apply_model(conn: Connection, document: dict) -> list[dict]:
                     f"{' is' if count == 1 else 's are'} in it: keep it, or move them first",
                 )
             )
-    # The rules are checked against the new stages and playbooks: write those first.
+    from clm.domain.custom_fields import write_fields
+
+    # The rules are checked against the new stages, playbooks and fields: write those first.
     _write_stages(conn, model["stages"])
     _write_playbooks(conn, model["playbooks"])
+    problems += write_fields(conn, model["fields"])
     problems += _rule_problems(conn, model["rules"], checked.rule_places)
     if problems:
         raise model_problems(sorted(problems, key=_place_order))
@@ -634,14 +693,15 @@ def _place_order(problem: Problem) -> tuple[int, int]:
 
 def _rule_problems(conn: Connection, rule_list: list[dict], places: list[str]) -> list[Problem]:
     from clm.domain.engine.conditions import parse_condition
+    from clm.domain.engine.field_defs import field_defs
     from clm.domain.engine.rulebook import rule_problems
 
-    problems = []
+    problems, custom = [], field_defs(conn)
     for place, rule in zip(places, rule_list, strict=True):
         located = set()  # a bad condition is reported at its own place already
         for text in rule["when"]:
             try:
-                parse_condition(text)
+                parse_condition(text, custom)
             except ClmError as exc:
                 located.add(str(exc))
         found = rule_problems(

@@ -657,9 +657,7 @@ def _custom_fields_contacts(conn: Connection) -> None:
         Column("role", String(32)),
         Column("is_primary", Boolean, nullable=False),
         Column("left_on", Date),
-        _partial(
-            "uq_contacts_primary", "customer_id", where="is_primary AND deleted_at IS NULL"
-        ),
+        _partial("uq_contacts_primary", "customer_id", where="is_primary AND deleted_at IS NULL"),
     )
     for name in ("fields", "field_values", "contacts"):
         md.tables[name].create(conn)

@@ -20,7 +20,7 @@ from clm.domain.engine.fields import (
     MILESTONE_KINDS,
     RuleField,
 )
-from clm.errors import Invalid
+from clm.errors import Invalid, did_you_mean
 from clm.storage.tables import customers, milestones, notes
 
 OPS = {
@@ -164,9 +164,15 @@ class Condition:
         return max(entered, held, first_day or entered)
 
 
-def parse_condition(text: str) -> Condition:
-    """`days_in_stage >= 30`, `health < 40`, `milestone_done:Kick-off`; else Invalid."""
+def parse_condition(text: str, custom: dict | None = None) -> Condition:
+    """`days_in_stage >= 30`, `health < 40`, `milestone_done:Kick-off`; a condition on one of
+    the `custom` fields (by name) or a contact (field_conditions); else Invalid."""
+    from clm.domain.engine.field_conditions import parse_extra_condition
+
     word = text.strip()
+    extra = parse_extra_condition(word, custom)
+    if extra is not None:
+        return extra
     kind, _, title = word.partition(":")
     if kind.strip() in MILESTONE_KINDS:
         if not title.strip():
@@ -174,7 +180,10 @@ def parse_condition(text: str) -> Condition:
         return Condition(kind.strip(), "=", title.strip())
     match = _COMPARISON.fullmatch(word)
     if not match or match.group(1) not in FIELDS:
-        raise Invalid(f"invalid condition '{text}': use {CONDITION_FORMS}")
+        name = re.match(r"[a-z_][a-z0-9_]*", word, re.ASCII)
+        known = [*FIELDS, *(custom or ())]
+        hint = did_you_mean(name.group(), known) if name and name.group() not in known else ""
+        raise Invalid(f"invalid condition '{text}': use {CONDITION_FORMS}{hint}")
     name, op, value, for_days = match.groups()
     field, number = FIELDS[name], float(value)
     if not math.isfinite(number):

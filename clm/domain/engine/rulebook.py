@@ -9,6 +9,7 @@ from sqlalchemy import Connection, func, select
 
 from clm.db import utcnow
 from clm.domain.engine.conditions import parse_condition
+from clm.domain.engine.field_defs import field_defs
 from clm.domain.engine.fields import MOVE_TARGETS
 from clm.domain.records import find_live, new_row, update_row
 from clm.errors import Conflict, Invalid, Problem, listed
@@ -48,9 +49,10 @@ def rule_problems(
     conditions = list(when)
     if not conditions:
         messages.append("a rule needs at least one --when CONDITION")
+    custom = field_defs(conn)
     for text in conditions:
         try:
-            parse_condition(text)
+            parse_condition(text, custom)
         except Invalid as exc:
             messages.append(str(exc))
     if cta is not None:
@@ -97,7 +99,7 @@ def add_rule(
         position=position,
         from_stages=";".join(from_stages),
         to_stage=to.strip().lower() if to else None,
-        conditions=json.dumps([str(parse_condition(text)) for text in when]),
+        conditions=json.dumps([str(parse_condition(text, field_defs(conn))) for text in when]),
         cta=cta.strip() if cta else None,
         playbook=playbook,
         enabled=enabled,
