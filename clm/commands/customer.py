@@ -58,6 +58,9 @@ MILESTONES = (
     Col("remind_on", "reminds"),
     Col("every"),
 )
+CONTACTS = (
+    Col("id"), Col("name"), Col("role"), Col("email"), Col("primary"), Col("left_on", "left")
+)  # fmt: skip
 CTAS = (Col("id"), Col("type"), Col("reason"), Col("priority"), Col("owner"), Col("due"))
 TASKS = (Col("id"), Col("title"), Col("due"), Col("assignee"), Col("milestone"), Col("cta", "CTA"))
 TIMELINE = (Col("on"), Col("kind"), Col("text"), Col("by"), Col("reason"))
@@ -228,6 +231,7 @@ def show(ctx: typer.Context, slug: Slug, fmt: FormatOpt = Format.table) -> None:
         record, lists = show_customer(conn, env.today, slug)
     title = f"{record['name']} ({record['slug']})"
     sections = [
+        Section("contacts", "Contacts", CONTACTS, lists["contacts"]),
         Section("milestones", "Milestones", MILESTONES, lists["milestones"]),
         Section("phases", "Phases", PHASES, lists["phases"]),
         Section("ctas", "Open CTAs", CTAS, lists["ctas"]),

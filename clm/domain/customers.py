@@ -423,8 +423,11 @@ def show_customer(conn: Connection, today: date, slug: str) -> tuple[dict, dict[
          "reason": None}
         for p in phases if p["status"] == "passed"
     ]  # fmt: skip
+    from clm.domain.contacts import list_contacts
+
     return record, {
         "fields": list(custom),
+        "contacts": list(list_contacts(conn, customer=customer.slug)),
         "milestones": unfinished,
         "phases": phases,
         "ctas": list(list_ctas(conn, today, customer=customer.slug)),
