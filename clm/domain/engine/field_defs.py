@@ -71,7 +71,7 @@ class FieldDef(NamedTuple):
                 f"invalid value '{text}' for field {self.name}: use {self.accepts()}"
                 f"{did_you_mean(word, self.choices)}"
             )
-        if not word:
+        if not word or "\x00" in word:  # a NUL: no database stores one in text
             raise wrong
         return word
 
