@@ -233,6 +233,46 @@ def set_values(conn: Connection, customer_id: int, values: dict, today: date) ->
     return changed
 
 
+def set_many(conn: Connection, today: date, values: list[tuple[int, dict]]) -> None:
+    """Many customers' field values at once (an import): `(customer_id, {field: value})`,
+    None removing one. The stored values are read in one query per chunk, the new ones
+    inserted together; only the values that differ are written."""
+    from clm.db import in_values
+
+    values = [(customer_id, found) for customer_id, found in values if found]
+    for start in range(0, len(values), 500):
+        chunk = values[start : start + 500]
+        ids = [customer_id for customer_id, _ in chunk]
+        stored = {
+            (row.customer_id, row.field_id): row
+            for row in conn.execute(
+                select(field_values).where(
+                    in_values(conn, field_values.c.customer_id, ids),
+                    field_values.c.deleted_at.is_(None),
+                )
+            )
+        }
+        inserts = []
+        for customer_id, found in chunk:
+            for field, value in found.items():
+                row = stored.get((customer_id, field.id))
+                if row is None and value is not None:
+                    inserts.append(
+                        new_row(conn, customer_id=customer_id, field_id=field.id,
+                                changed_on=today,
+                                **dict.fromkeys(VALUE_COLUMNS) | {field.column: value})
+                    )  # fmt: skip
+                elif row is not None and value is None:
+                    update_row(conn, field_values, row, {"deleted_at": utcnow()})
+                elif row is not None and getattr(row, field.column) != value:
+                    update_row(conn, field_values, row, {field.column: value, "changed_on": today})
+        if inserts:
+            conn.execute(field_values.insert(), inserts)
+
+
+VALUE_COLUMNS = ("number_value", "text_value", "date_value")
+
+
 def values_of(conn: Connection, customer_id: int) -> dict[str, object]:
     """A customer's field values by name, in the fields' order (unset ones left out)."""
     defs = field_defs(conn)

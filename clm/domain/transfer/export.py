@@ -36,6 +36,7 @@ from sqlalchemy.sql.elements import Label
 
 from clm.dates import parse_duration
 from clm.db import binary, iso_date, joined_cells, stream_rows
+from clm.domain.engine.field_defs import field_defs
 from clm.domain.transfer import COLUMNS, LIST_COLUMNS, READ_COLUMNS
 from clm.plain import (
     neutralise_formula,
@@ -274,13 +275,45 @@ def export_table(
     if removed:
         build, columns = _all_users, READ_COLUMNS[table]
     query = build(conn).order_by(stored.c.id)
+    custom = {}
+    if table == "customers":  # then a column per custom field, by its name
+        custom = field_defs(conn)
+        cells = [_custom_cell(f, fmt in ("csv", "tsv")) for f in custom.values()]
+        query, columns = query.add_columns(*cells), (*columns, *custom)
     if fmt in ("csv", "tsv"):
         delimiter = "\t" if fmt == "tsv" else ","
         if stream.isatty():  # on a terminal control characters are shown, never sent
             cells = _records(conn, _as_text(query), table)
             return _write_delimited(stream, columns, cells, delimiter)
         return _write_lines(conn, query, stored.c.id, table, columns, stream, delimiter)
-    return _write_json(stream, columns, _records(conn, query, table), array=fmt == "json")
+    converters = {name: _JSON_VALUE[f.kind] for name, f in custom.items()}
+    rows = _records(conn, query, table)
+    return _write_json(stream, columns, rows, array=fmt == "json", custom=converters)
+
+
+# A custom field's stored value as json takes it (a date is ISO text).
+_JSON_VALUE = {"number": number, "bool": bool, "date": str, "text": None, "choice": None}
+
+
+def _custom_cell(field, as_text: bool):
+    """SQL: a customer's value of a custom field, as csv and tsv write it (`as_text`: a whole
+    number without `.0`, a bool as true or false, text guarded against formulas) or as
+    stored."""
+    from clm.domain.custom_fields import value_column
+
+    value = value_column(field, customers.c.id)
+    if not as_text:
+        return value.label(field.name)
+    if field.kind == "number":
+        whole = (func.abs(value) < 1e15) & (value == func.round(value))
+        text = case((whole, cast(cast(value, BigInteger), String)), else_=cast(value, String))
+    elif field.kind == "bool":
+        text = case((value.is_(None), null()), (value == 1, "true"), else_="false")
+    elif field.kind == "date":
+        text = iso_date(value)
+    else:
+        text = _guarded(value)
+    return type_coerce(text, String).label(field.name)
 
 
 # The list column whose items come one row each (a join), per table.
@@ -436,8 +469,12 @@ def _json_cell(column: str) -> Callable | None:
     return None
 
 
-def _json_cells(columns: tuple[str, ...]) -> Callable[[tuple], list]:
-    converters = {i: _json_cell(column) for i, column in enumerate(columns)}
+def _json_cells(columns: tuple[str, ...], custom: dict | None = None) -> Callable[[tuple], list]:
+    custom = custom or {}
+    converters = {
+        i: custom[column] if column in custom else _json_cell(column)
+        for i, column in enumerate(columns)
+    }
     lists = {i: () for i, column in enumerate(columns) if column in LIST_COLUMNS}
     return row_converter({i: f for i, f in converters.items() if f is not None}, lists)
 
@@ -612,11 +649,14 @@ def _in_order(batch: list[tuple], lists: list[tuple[int, str]]) -> list[tuple]:
     return ordered
 
 
-def _write_json(stream: TextIO, columns: tuple[str, ...], rows, array: bool) -> int:
-    """One object per line (jsonl), or one array written an object at a time (json)."""
+def _write_json(
+    stream: TextIO, columns: tuple[str, ...], rows, array: bool, custom: dict | None = None
+) -> int:
+    """One object per line (jsonl), or one array written an object at a time (json);
+    `custom`: how each custom field's values become json."""
     encode = json.JSONEncoder(ensure_ascii=False).encode
     separator = ",\n " if array else "\n"
-    convert = _json_cells(columns)
+    convert = _json_cells(columns, custom or {})
     count = 0
     if array:
         stream.write("[")

@@ -20,6 +20,8 @@ from sqlalchemy import Connection, delete, select
 
 from clm.dates import parse_duration
 from clm.db import in_values, insert_rows
+from clm.domain.custom_fields import set_many
+from clm.domain.engine.field_defs import field_defs
 from clm.domain.engine.fields import with_change_days
 from clm.domain.health import log_health
 from clm.domain.holidays import holiday_days
@@ -71,7 +73,8 @@ def import_table(
     caller's write transaction; `Problems` (clm.errors) lists what is wrong and writes nothing.
     `progress(rows, bytes_read)` is called after each batch."""
     importer = IMPORTERS[table](conn, today, by)
-    records = Records(stream, fmt, READ_COLUMNS[table], importer.required, mapping)
+    columns = (*READ_COLUMNS[table], *getattr(importer, "custom", ()))
+    records = Records(stream, fmt, columns, importer.required, mapping)
     return importer.run(records, progress)
 
 
@@ -308,6 +311,11 @@ class CustomerImporter(KeyedImporter):
 
         self.stages = set(conn.scalars(select(stages.c.key).where(stages.c.deleted_at.is_(None))))
         self.entry_stage = entry_stage(conn)
+        # Custom fields are columns too, by name: typed and checked as `--set` checks them.
+        self.custom = field_defs(conn)
+        self.parsers = self.parsers | {
+            name: _field_parser(field, today) for name, field in self.custom.items()
+        }
         self.slug_ok, self.tag_ok, self.slugify = SLUG.fullmatch, TAG.fullmatch, slugify
 
     def check(self, line: int, values: dict) -> None:
@@ -426,6 +434,15 @@ class CustomerImporter(KeyedImporter):
             if get("influencer_ids"):
                 followers += [(row_id, user_id) for user_id in values["influencer_ids"]]
         self.insert_new(rows, self.CREATED_COLUMNS)
+        if any(name in values for _, values in creates for name in self.custom):
+            slugs = {values["slug"]: values for _, values in creates}
+            made = self.conn.execute(
+                select(customers.c.id, customers.c.slug).where(
+                    in_values(self.conn, customers.c.slug, list(slugs)),
+                    customers.c.deleted_at.is_(None),
+                )
+            )
+            self._set_custom([(row.id, slugs[row.slug]) for row in made])
         record_entries(self.conn, entries)
         health_columns = ("uuid", "customer_id", "on", "health", "created_at")
         insert_rows(self.conn, health_log, health_columns, scores)
@@ -437,7 +454,19 @@ class CustomerImporter(KeyedImporter):
         return StageEntry(stay, customer_id, from_stage, to_stage, on, self.by, None,
                           "imported", from_owner, to_owner, self.now)  # fmt: skip
 
+    def _set_custom(self, rows: list[tuple[int, dict]]) -> None:
+        custom = self.custom
+        set_many(
+            self.conn,
+            self.today,
+            [
+                (customer_id, {custom[k]: value for k, value in values.items() if k in custom})
+                for customer_id, values in rows
+            ],
+        )
+
     def update(self, updates):
+        self._set_custom([(row.id, values) for _, values, row in updates])
         ids = [row.id for _, _, row in updates]
         has = set().union(*(values.keys() for _, values, _ in updates))
         tags = (
@@ -537,6 +566,22 @@ class CustomerRowImporter(Importer):
 
 
 @lru_cache(maxsize=1024)
+def _field_parser(field, today: date) -> Callable:
+    """A custom field's cells as stored values (an empty one removes it)."""
+
+    def parse(raw):
+        if raw is None or raw == "":
+            return None
+        if isinstance(raw, bool):
+            raw = str(raw).lower()
+        try:
+            return field.parse(str(raw), today)
+        except Invalid as exc:
+            raise v.BadValue(str(exc)) from None
+
+    return parse
+
+
 def _offsets(listed: tuple[str, ...]) -> tuple[str, ...]:
     """Reminder offsets in their stored form, once each, sorted."""
     return tuple(sorted({v.duration(offset) for offset in listed}))
