@@ -68,11 +68,18 @@ def import_table(
     fmt: str,
     mapping: dict[str, str | None],
     progress: Callable[[int, int], None] | None = None,
+    value_map: dict[str, dict[str, str]] | None = None,
+    date_format: str | None = None,
 ) -> ImportResult:
     """Import one file into `table` (users, customers, milestones or tasks) inside the
     caller's write transaction; `Problems` (clm.errors) lists what is wrong and writes nothing.
-    `progress(rows, bytes_read)` is called after each batch."""
+    `progress(rows, bytes_read)` is called after each batch. `value_map` maps cells of a
+    column to clm's values (a CRM's stage names); `date_format` is how the file writes dates."""
     importer = IMPORTERS[table](conn, today, by)
+    if value_map:
+        importer.value_map = value_map
+    if date_format:
+        importer.use_date_format(date_format)
     columns = (*READ_COLUMNS[table], *getattr(importer, "custom", ()))
     records = Records(stream, fmt, columns, importer.required, mapping)
     return importer.run(records, progress)
