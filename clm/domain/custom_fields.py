@@ -233,12 +233,14 @@ def set_values(conn: Connection, customer_id: int, values: dict, today: date) ->
     return changed
 
 
-def set_many(conn: Connection, today: date, values: list[tuple[int, dict]]) -> None:
+def set_many(conn: Connection, today: date, values: list[tuple[int, dict]]) -> dict:
     """Many customers' field values at once (an import): `(customer_id, {field: value})`,
     None removing one. The stored values are read in one query per chunk, the new ones
-    inserted together; only the values that differ are written."""
+    inserted together; only the values that differ are written. Returns what changed:
+    customer id -> [(field name, old value, new value)]."""
     from clm.db import in_values
 
+    changed: dict[int, list] = {}
     values = [(customer_id, found) for customer_id, found in values if found]
     for start in range(0, len(values), 500):
         chunk = values[start : start + 500]
@@ -256,6 +258,10 @@ def set_many(conn: Connection, today: date, values: list[tuple[int, dict]]) -> N
         for customer_id, found in chunk:
             for field, value in found.items():
                 row = stored.get((customer_id, field.id))
+                old = None if row is None else getattr(row, field.column)
+                if old != value:
+                    shown = (field.name, field.shown(old), field.shown(value))
+                    changed.setdefault(customer_id, []).append(shown)
                 if row is None and value is not None:
                     inserts.append(
                         new_row(conn, customer_id=customer_id, field_id=field.id,
@@ -268,6 +274,7 @@ def set_many(conn: Connection, today: date, values: list[tuple[int, dict]]) -> N
                     update_row(conn, field_values, row, {field.column: value, "changed_on": today})
         if inserts:
             conn.execute(field_values.insert(), inserts)
+    return changed
 
 
 VALUE_COLUMNS = ("number_value", "text_value", "date_value")

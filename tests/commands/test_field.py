@@ -2,8 +2,11 @@
 --fields and --where, rules and explain, the model file."""
 
 import json
+import shutil
 
-from tests.conftest import dump
+import pytest
+
+from tests.conftest import ON_PG, dump
 
 
 def fields(clm):
@@ -206,3 +209,61 @@ def test_the_model_file_defines_fields_and_round_trips(clm, tmp_path):
     result = clm("model", "apply", str(path), code=1)
     assert "fields[1]: invalid field kind 'colour'" in result.stderr
     assert json.loads(clm("field", "list", "-f", "json").stdout)[0]["name"] == "seats"
+
+
+def test_custom_fields_round_trip_through_export_and_import(clm, tmp_path):
+    fields(clm)
+    clm(
+        "customer",
+        "add",
+        "Acme",
+        "--set",
+        "seats=60",
+        "--set",
+        "segment=enterprise",
+        "--set",
+        "trial=no",
+        "--set",
+        "go_live_date=2026-12-01",
+        "--set",
+        "industry==SUM(A1)",
+    )
+    clm("customer", "add", "Beta", "--set", "seats=12.5")  # fmt: skip
+    csv_text = clm("export", "customers", "-f", "csv").stdout
+    header, acme, beta = csv_text.splitlines()
+    assert header.endswith(",uuid,seats,segment,go_live_date,trial,industry")
+    assert acme.endswith(",60,enterprise,2026-12-01,false,'=SUM(A1)")
+    assert beta.endswith(",12.5,,,,")
+    [obj, _] = clm.json("export", "customers")
+    assert {k: obj[k] for k in ("seats", "trial", "go_live_date", "industry")} == {
+        "seats": 60, "trial": False, "go_live_date": "2026-12-01", "industry": "=SUM(A1)"
+    }  # fmt: skip
+    (tmp_path / "book.csv").write_text(csv_text)
+    again = clm("import", "customers", "book.csv")
+    assert again.stderr == "Imported 2 customers: 0 created, 0 updated, 2 unchanged.\n"
+    (tmp_path / "edit.csv").write_text("slug,name,seats,segment\nbeta,Beta,13,smb\n")
+    dry = clm("import", "customers", "edit.csv", "--dry-run")
+    assert "update beta: seats 12.5 → 13, segment (none) → smb" in dry.stderr
+    (tmp_path / "bad.csv").write_text("slug,name,seats,segment\nbeta,Beta,x,huge\n")
+    result = clm("import", "customers", "bad.csv", code=1)
+    assert result.stderr.splitlines()[:2] == [
+        "line 2, field seats: invalid value 'x' for field seats: use a number",
+        "line 2, field segment: invalid value 'huge' for field segment: use one of smb, enterprise",
+    ]
+    assert clm.json("customer", "show", "beta")["seats"] == 12.5
+
+
+@pytest.mark.skipif(ON_PG, reason="merges copies of a database file")
+def test_copies_merge_field_by_field(clm, tmp_path, db_path):
+    fields(clm)
+    clm("customer", "add", "Acme", "--set", "seats=10", "--set", "segment=smb")
+    clm("contact", "add", "acme", "Ana", "--role", "champion")
+    copy = tmp_path / "clm (conflicted copy).db"
+    shutil.copyfile(db_path, copy)
+    clm("customer", "edit", "acme", "--set", "seats=20")  # here: seats
+    clm("--db", copy, "customer", "edit", "acme", "--set", "segment=enterprise")  # there
+    clm("--db", copy, "contact", "add", "acme", "Bo", "--role", "sponsor")
+    clm("db", "merge", copy)
+    shown = clm.json("customer", "show", "acme")
+    assert (shown["seats"], shown["segment"]) == (20, "enterprise")
+    assert [c["name"] for c in shown["contacts"]] == ["Ana", "Bo"]

@@ -461,9 +461,9 @@ class CustomerImporter(KeyedImporter):
         return StageEntry(stay, customer_id, from_stage, to_stage, on, self.by, None,
                           "imported", from_owner, to_owner, self.now)  # fmt: skip
 
-    def _set_custom(self, rows: list[tuple[int, dict]]) -> None:
+    def _set_custom(self, rows: list[tuple[int, dict]]) -> dict:
         custom = self.custom
-        set_many(
+        return set_many(
             self.conn,
             self.today,
             [
@@ -473,7 +473,7 @@ class CustomerImporter(KeyedImporter):
         )
 
     def update(self, updates):
-        self._set_custom([(row.id, values) for _, values, row in updates])
+        custom_changes = self._set_custom([(row.id, values) for _, values, row in updates])
         ids = [row.id for _, _, row in updates]
         has = set().union(*(values.keys() for _, values, _ in updates))
         tags = (
@@ -511,6 +511,7 @@ class CustomerImporter(KeyedImporter):
                 new_followers[row.id] = values["influencer_ids"]
                 old = sorted(self.handles[i] for i in followers[row.id])
                 shown.append(("influencers", old, values["influencers"]))
+            shown += custom_changes.get(row.id, [])
             if not self.counted(values, row, shown):
                 continue
             changes = with_change_days(changes, self.today)
