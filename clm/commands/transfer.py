@@ -20,6 +20,7 @@ class Table(StrEnum):
     transitions = "transitions"
     notes = "notes"
     users = "users"
+    contacts = "contacts"
 
 
 class ImportTable(StrEnum):
@@ -27,6 +28,7 @@ class ImportTable(StrEnum):
     milestones = "milestones"
     tasks = "tasks"
     users = "users"
+    contacts = "contacts"
 
 
 class DataFormat(StrEnum):

@@ -79,3 +79,36 @@ def test_a_champion_leaving_opens_a_risk_cta_dated_the_day_they_left(clm):
     assert clm.error(
         "rule", "add", "x", "--from", "onboarding", "--when", "contact_left:ceo", "--cta", "risk:x"
     ).startswith("Error: invalid condition 'contact_left:ceo'")
+
+
+def test_contacts_are_exported_and_imported(clm, tmp_path):
+    clm("customer", "add", "Acme")
+    clm("contact", "add", "acme", "Ana", "--role", "champion", "--email", "ana@acme.io")
+    clm("contact", "add", "acme", "Bo", "--role", "sponsor")
+    clm("contact", "edit", "2", "--left", "--on", "2026-11-01")
+    text = clm("export", "contacts", "-f", "csv").stdout
+    assert [line.rsplit(",", 1)[0] for line in text.splitlines()] == [
+        "id,customer,name,role,email,phone,primary,left_on",
+        "1,acme,Ana,champion,ana@acme.io,,true,",
+        "2,acme,Bo,sponsor,,,false,2026-11-01",
+    ]
+    (tmp_path / "c.csv").write_text(text)
+    assert clm("import", "contacts", "c.csv").stderr == (
+        "Imported 2 contacts: 0 created, 0 updated, 2 unchanged.\n"
+    )
+    (tmp_path / "new.csv").write_text("customer,name,role,primary\nacme,Cy,billing,true\n")
+    clm("import", "contacts", "new.csv")
+    assert [(c["name"], c["primary"]) for c in clm.json("contact", "list")] == [
+        ("Cy", True), ("Ana", False), ("Bo", False),
+    ]  # fmt: skip
+    (tmp_path / "bad.csv").write_text(
+        "customer,name,role,email\nacme,Di,ceo,\nacme,Ed,user,ed at acme\nacmee,Fa,,\n"
+    )
+    result = clm("import", "contacts", "bad.csv", code=1)
+    assert result.stderr.splitlines() == [
+        "line 2, field role: invalid role 'ceo': use one of champion, sponsor, signer, "
+        "billing, admin, user",
+        "line 3, field email: invalid email 'ed at acme': use an address like a@b.com",
+        "line 4, field customer: no customer 'acmee'; did you mean 'acme'?",
+        "Error: 3 problems in the file; nothing imported",
+    ]

@@ -62,6 +62,7 @@ COLUMNS = {
         "source",
         "uuid",
     ),
+    "contacts": ("id", "customer", "name", "role", "email", "phone", "primary", "left_on", "uuid"),
     "transitions": ("customer", "from", "to", "on", "by", "rule", "reason", "uuid"),
     "notes": ("customer", "on", "kind", "text", "by", "uuid"),
 }
@@ -70,7 +71,7 @@ COLUMNS = {
 READ_COLUMNS = COLUMNS | {"users": (*COLUMNS["users"], "removed")}
 # The tables an import writes, in the order a whole book goes in (each refers to the ones
 # before it). Transitions, notes and CTAs are history and the engine's: export only.
-IMPORTABLE = ("users", "customers", "milestones", "tasks")
+IMPORTABLE = ("users", "customers", "milestones", "tasks", "contacts")
 # Columns holding a list: `;`-joined in csv and tsv, an array in json and jsonl.
 LIST_COLUMNS = frozenset({"tags", "influencers", "remind", "collaborators"})
 FORMATS = ("csv", "tsv", "json", "jsonl")

@@ -46,6 +46,7 @@ from clm.plain import (
     visible,
 )
 from clm.storage.tables import (
+    contacts,
     ctas,
     customer_influencers,
     customer_tags,
@@ -200,6 +201,24 @@ def _tasks(conn):
     )
 
 
+def _contacts(conn):
+    return (
+        select(
+            contacts.c.id,
+            customers.c.slug.label("customer"),
+            contacts.c.name,
+            contacts.c.role,
+            contacts.c.email,
+            contacts.c.phone,
+            contacts.c.is_primary.label("primary"),
+            _day(contacts.c.left_on),
+            contacts.c.uuid,
+        )
+        .select_from(_with_customer(contacts))
+        .where(contacts.c.deleted_at.is_(None), _live_customer())
+    )
+
+
 def _ctas(conn):
     return (
         select(
@@ -259,6 +278,7 @@ QUERIES = {
     "milestones": (_milestones, milestones),
     "tasks": (_tasks, tasks),
     "ctas": (_ctas, ctas),
+    "contacts": (_contacts, contacts),
     "transitions": (_transitions, transitions),
     "notes": (_notes, notes),
 }
@@ -377,7 +397,9 @@ TEXT = frozenset(
         "kind",
     }
 )
-DATES = frozenset({"stage_entered", "start", "renewal", "due", "done_on", "snoozed_until", "on"})
+DATES = frozenset(
+    {"stage_entered", "start", "renewal", "due", "done_on", "snoozed_until", "on", "left_on"}
+)
 _RISKY = ("'", "=", "+", "-", "@", "\t", "\r")
 _DAYS = {"d": 1, "bd": 1.4, "w": 7, "m": 30.44, "y": 365.25}
 
@@ -460,7 +482,7 @@ def _json_cell(column: str) -> Callable | None:
     """How a value (never None) of a column becomes what json takes; None when it is already."""
     if column in LIST_COLUMNS:
         return lambda joined: list(_items(joined, column))
-    if column in ("default_owner", "pinned"):  # the driver may give 0/1
+    if column in ("default_owner", "pinned", "primary"):  # the driver may give 0/1
         return bool
     if column == "arr":
         return number

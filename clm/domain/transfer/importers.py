@@ -43,6 +43,7 @@ from clm.domain.transfer.files import Records
 from clm.domain.transitions import StageEntry, record_entries
 from clm.errors import Invalid, did_you_mean
 from clm.storage.tables import (
+    contacts,
     ctas,
     customer_influencers,
     customer_tags,
@@ -573,7 +574,6 @@ class CustomerRowImporter(Importer):
         return f"{self.noun}{number} ({values['customer']}: {values.get('title') or row.title})"
 
 
-@lru_cache(maxsize=1024)
 def _field_parser(field, today: date) -> Callable:
     """A custom field's cells as stored values (an empty one removes it)."""
 
@@ -590,6 +590,7 @@ def _field_parser(field, today: date) -> Callable:
     return parse
 
 
+@lru_cache(maxsize=1024)
 def _offsets(listed: tuple[str, ...]) -> tuple[str, ...]:
     """Reminder offsets in their stored form, once each, sorted."""
     return tuple(sorted({v.duration(offset) for offset in listed}))
@@ -895,12 +896,13 @@ class TaskImporter(CustomerRowImporter):
             if values.get("id") is not None and not values.get("uuid")
         }
         if wanted:
+            table = self.table
             for row in self.conn.execute(
-                select(tasks).where(in_values(self.conn, tasks.c.id, list(wanted)))
+                select(table).where(in_values(self.conn, table.c.id, list(wanted)))
             ):
                 i = wanted[row.id]
                 if row.deleted_at is not None:
-                    self.problem(batch[i][0], "id", f"task {row.id} was removed")
+                    self.problem(batch[i][0], "id", f"{self.noun} {row.id} was removed")
                     yield i, SKIP
                 elif self.created_here(row.id):
                     self._repeated(batch[i][0], "id", row.id)
@@ -982,9 +984,109 @@ class TaskImporter(CustomerRowImporter):
         self.write_updates(changed_rows)
 
 
+class ContactImporter(TaskImporter):
+    """Contacts: matched by uuid, else by id (a person has no natural key); one primary
+    contact a customer, the file's taking it from a stored one."""
+
+    table, noun = contacts, "contact"
+    required = ("customer", "name")
+    parsers: ClassVar[dict[str, Callable]] = {
+        "id": v.identifier,
+        "customer": v.stripped,
+        "name": v.stripped,
+        "role": v.stripped,
+        "email": v.stripped,
+        "phone": v.stripped,
+        "primary": v.flag,
+        "left_on": v.iso_date,
+        "uuid": v.uuid_text,
+    }
+    defaulted = frozenset({"primary"})
+    SCALARS = ("customer_id", "name", "role", "email", "phone", "is_primary", "left_on")
+
+    def check(self, line: int, values: dict) -> None:
+        CustomerRowImporter.check(self, line, values)
+        from clm.domain.contacts import check_role
+
+        try:
+            values["role"] = check_role(values.get("role"))
+        except Invalid as exc:
+            self.problem(line, "role", str(exc))
+        email = values.get("email")
+        if email is not None and ("@" not in email or " " in email):
+            self.problem(line, "email", f"invalid email '{email}': use an address like a@b.com")
+        if "primary" in values:
+            values["is_primary"] = values["primary"]
+        left = values.get("left_on")
+        if left is not None and left > self.today:
+            self.problem(line, "left_on", f"{left} is after today ({self.today})")
+
+    def label(self, values: dict, row=None) -> str:
+        number = f" {row.id}" if row is not None else ""
+        return f"contact{number} ({values['customer']}: {values.get('name') or row.name})"
+
+    def check_batch(self, creates, updates):
+        seen: dict[int, int] = {}
+        rows = creates + [(line, values) for line, values, _ in updates]
+        for line, values in rows:
+            if values.get("is_primary"):
+                earlier = seen.setdefault(values["customer_id"], line)
+                if earlier != line:
+                    self.problem(line, "primary", f"{values['customer']} has its primary "
+                                 f"contact on line {earlier}")  # fmt: skip
+        return creates, updates
+
+    def _take_primary(self, rows: list[tuple[int, int | None]]) -> None:
+        """The customers (with the contact that becomes primary) lose their other primary."""
+        wanted = dict(rows)
+        query = select(contacts).where(
+            in_values(self.conn, contacts.c.customer_id, list(wanted)),
+            contacts.c.is_primary,
+            contacts.c.deleted_at.is_(None),
+        )
+        stale = [row for row in self.conn.execute(query) if row.id != wanted[row.customer_id]]
+        self.write_updates([(row, {"is_primary": False}, []) for row in stale])
+
+    def create(self, creates):
+        primary = [
+            (values["customer_id"], None) for _, values in creates if values.get("is_primary")
+        ]
+        if primary:
+            self._take_primary(primary)
+        rows = [
+            self.new_row(
+                values, customer_id=values["customer_id"], name=values["name"],
+                role=values.get("role"), email=values.get("email"), phone=values.get("phone"),
+                is_primary=values.get("is_primary", False), left_on=values.get("left_on"),
+            )
+            for _, values in creates
+        ]  # fmt: skip
+        insert(self.conn, contacts, rows)
+
+    def update(self, updates):
+        primary = [
+            (values.get("customer_id", row.customer_id), row.id)
+            for _, values, row in updates
+            if values.get("is_primary") and not row.is_primary
+        ]
+        if primary:
+            self._take_primary(primary)
+        changed_rows = []
+        for _line, values, row in updates:
+            changes = self.changes(values, row)
+            shown = [
+                (c.removesuffix("_id").removeprefix("is_"), getattr(row, c), new)
+                for c, new in changes.items()
+            ]
+            if self.counted(values, row, shown):
+                changed_rows.append((row, changes, []))
+        self.write_updates(changed_rows)
+
+
 IMPORTERS: dict[str, type[Importer]] = {
     "users": UserImporter,
     "customers": CustomerImporter,
     "milestones": MilestoneImporter,
     "tasks": TaskImporter,
+    "contacts": ContactImporter,
 }
