@@ -93,10 +93,12 @@ def edit_field(
     return get_field(conn, field.name)
 
 
-def remove_field(conn: Connection, name: str) -> tuple[FieldDef, int]:
-    """Remove a field and its values (tombstoned); returns it and how many values went."""
+def remove_field(conn: Connection, name: str, by_model: bool = False) -> tuple[FieldDef, int]:
+    """Remove a field and its values (tombstoned); returns it and how many values went. A rule
+    reading it must go first (`by_model`: the model file's rules replace them, checked after)."""
     field = get_field(conn, name)
-    _refuse_if_read_by_rules(conn, field)
+    if not by_model:
+        _refuse_if_read_by_rules(conn, field)
     now = utcnow()
     gone = conn.execute(
         update(field_values)
@@ -124,7 +126,7 @@ def write_fields(conn: Connection, wanted: list[dict]) -> list:
                         "customers hold a value: keep it, or clm field rm it first")
             )  # fmt: skip
         elif name not in names:
-            remove_field(conn, name)
+            remove_field(conn, name, by_model=True)
     for entry in wanted:
         field = current.get(entry["name"])
         joined = ";".join(entry["choices"]) or None

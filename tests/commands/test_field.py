@@ -267,3 +267,15 @@ def test_copies_merge_field_by_field(clm, tmp_path, db_path):
     shown = clm.json("customer", "show", "acme")
     assert (shown["seats"], shown["segment"]) == (20, "enterprise")
     assert [c["name"] for c in shown["contacts"]] == ["Ana", "Bo"]
+
+
+def test_a_model_file_removes_a_field_with_the_rule_reading_it(clm, tmp_path):
+    exported = clm("model", "export").stdout  # before the field and its rule
+    clm("field", "add", "seats", "--kind", "number")
+    clm("rule", "add", "big", "--from", "onboarding", "--when", "seats >= 50", "--cta", "risk:big")
+    assert clm.error("field", "rm", "seats").startswith("Error: rule 'big' reads field seats")
+    (tmp_path / "m.toml").write_text(exported)
+    changes = clm.json("model", "apply", "m.toml")
+    assert [(c["change"], c["kind"], c["name"]) for c in changes] == [
+        ("removed", "rule", "big"), ("removed", "field", "seats"),
+    ]  # fmt: skip
