@@ -15,9 +15,11 @@ from clm.commands import (
     agenda,
     completion,
     config,
+    contact,
     cta,
     customer,
     db,
+    field,
     help,
     holiday,
     log,
@@ -177,6 +179,8 @@ def root(
 
 
 app.add_typer(customer.app, name="customer")
+app.add_typer(field.app, name="field")
+app.add_typer(contact.app, name="contact")
 app.command("note")(customer.note)
 app.command("why")(customer.why)
 app.add_typer(milestone.app, name="milestone")

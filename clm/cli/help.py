@@ -37,6 +37,12 @@ Examples
         """\
 A condition is FIELD OP VALUE; every --when of a rule must hold.
 {conditions}
+Or a custom field (clm field list), or a contact who left in the current stay:
+  seats >= 50  segment = enterprise  trial = true  go_live_date <= today
+  contact_left:ROLE   a contact of this role (champion, sponsor, signer, billing, admin,
+                      user) left: `clm contact edit ID --left`
+A field's condition is dated the day its value was set (a date compared with today: the
+later of that day and the date).
 
 A rule moves a customer (--to STAGE), opens a CTA (--cta TYPE:REASON), or both, at most
 once per customer per stay in its from-stage; the move is dated the day its conditions
@@ -45,6 +51,25 @@ became true. `clm explain SLUG` shows every condition of every rule for one cust
 Examples
   clm rule add stalled --from onboarding --when "days_in_stage >= 45" --cta risk:stalled
   clm rule add trained --from onboarding --to launched --when "milestone_done:Training"
+""",
+    ),
+    "where": (
+        "Filters: what `clm customer list --where` accepts",
+        """\
+A filter is one or more tests joined by `and`; several --where options must all hold.
+  NAME OP VALUE       OP one of = != < <= > >= (< and > for numbers and dates)
+  NAME is set         the customer has a value
+  NAME is not set     it has none
+NAME is a custom field (clm field list) or stage, source, arr, health, lead_score, start,
+renewal. VALUE is a word, or 'quoted' / "quoted" when it has spaces ('' inside for a
+quote); a date takes every DATE form (today, +30d, eoq). A value is always data, never SQL:
+`segment = 'x'' OR 1=1'` looks for that very text. A comparison (and !=) matches only customers
+that have a value.
+
+Examples
+  clm customer list --where 'seats >= 50' --fields slug,stage,seats
+  clm customer list --where "segment = enterprise and renewal <= +90d"
+  clm customer list --where 'industry is not set' -f csv
 """,
     ),
     "output": (

@@ -65,6 +65,9 @@ MILESTONES = (
     Col("remind_on", "reminds"),
     Col("every"),
 )
+CONTACTS = (
+    Col("id"), Col("name"), Col("role"), Col("email"), Col("primary"), Col("left_on", "left")
+)  # fmt: skip
 CTAS = (Col("id"), Col("type"), Col("reason"), Col("priority"), Col("owner"), Col("due"))
 TASKS = (Col("id"), Col("title"), Col("due"), Col("assignee"), Col("milestone"), Col("cta", "CTA"))
 TIMELINE = (Col("on"), Col("kind"), Col("text"), Col("by"), Col("reason"))
@@ -97,6 +100,12 @@ Health = Annotated[int | None, typer.Option(help="Health score, 0–100.")]
 LeadScore = Annotated[int | None, typer.Option(help="Lead score, 0–100.")]
 Source = Annotated[str | None, typer.Option(help="Where it came from: marketing, referral, …")]
 Tags = Annotated[list[str] | None, typer.Option("--tag", help="A tag (repeatable).")]
+Sets = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set", metavar="NAME=VALUE", help="A custom field's value (repeatable; NAME= unsets)."
+    ),
+]
 Influencers = Annotated[
     list[str] | None,
     typer.Option("--influencer", help="A user who follows the account (repeatable)."),
@@ -125,6 +134,7 @@ def add(
     source: Source = None,
     tag: Tags = None,
     influencer: Influencers = None,
+    set_: Sets = None,
 ) -> None:
     """Add a customer.
 
@@ -142,7 +152,7 @@ def add(
         record = add_customer(
             conn, env.today, env.author(conn), name, slug=slug, stage=stage, owner=owner, arr=arr,
             health=health, lead_score=lead_score, source=source, tags=tag or (),
-            influencers=influencer or (), **values,
+            influencers=influencer or (), custom=set_ or (), **values,
         )  # fmt: skip
     owned = f", owned by {record['owner']}" if record["owner"] else ", no owner"
     if record["handoff_pending"]:
@@ -176,11 +186,20 @@ def list_(
             "--handoff-pending", help="Only customers handed to a team with nobody to assign."
         ),
     ] = False,
+    where: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="FILTER",
+            help="Only customers it holds for, e.g. 'seats >= 50', "
+            "'segment = enterprise and renewal <= +90d', 'industry is not set' "
+            "(repeatable; see clm help where).",
+        ),
+    ] = None,
     fmt: FormatOpt = Format.table,
 ) -> None:
-    """List customers.
+    """List customers; --fields picks columns, custom fields included.
 
-    Example: clm customer list --stage onboarding --format csv
+    Example: clm customer list --where 'seats >= 50' --fields slug,stage,seats
     """
     env = ctx.obj
     from clm.domain.customers import list_customers
@@ -191,7 +210,7 @@ def list_(
     within = env.duration(renewal_within, "--renewal-within")
     filters = dict(
         stage=stage, owner=owner, tag=tag, renewal_within=within, limit=limit, unowned=unowned,
-        handoff_pending=handoff_pending,
+        handoff_pending=handoff_pending, where=where or (),
     )  # fmt: skip
     if fmt is Format.table and not is_terminal(env) and not env.fields and iso_dates():
         # In a pipe the database lays the table out: a whole book in a fraction of the time
@@ -205,8 +224,12 @@ def list_(
             if not write_table(conn, env.stdout, COLUMNS, listing):
                 say(env, "No customers.")
         return
+    known = {col.key for col in COLUMNS}
+    custom = [name for name in env.fields or () if name not in known]
+    columns = (*COLUMNS, *(Col(name, table=False) for name in custom))
     with env.database().read() as conn:
-        render_rows(env, list_customers(conn, env.today, **filters), COLUMNS, fmt, noun="customers")
+        rows = list_customers(conn, env.today, **filters, custom=custom)
+        render_rows(env, rows, columns, fmt, noun="customers")
 
 
 @app.command("show")
@@ -222,6 +245,7 @@ def show(ctx: typer.Context, slug: Slug, fmt: FormatOpt = Format.table) -> None:
         record, lists = show_customer(conn, env.today, slug)
     title = f"{record['name']} ({record['slug']})"
     sections = [
+        Section("contacts", "Contacts", CONTACTS, lists["contacts"]),
         Section("milestones", "Milestones", MILESTONES, lists["milestones"]),
         Section("phases", "Phases", PHASES, lists["phases"]),
         Section("ctas", "Open CTAs", CTAS, lists["ctas"]),
@@ -233,7 +257,10 @@ def show(ctx: typer.Context, slug: Slug, fmt: FormatOpt = Format.table) -> None:
     hidden = [Section("health_history", "Health", HEALTH, lists["health_history"])]
     if fmt is Format.json:
         sections += hidden
-    render_record(env, title, record, (*COLUMNS, *SHOWN), fmt, sections, page=PAGE)
+    custom = tuple(Col(name) for name in lists["fields"])
+    render_record(
+        env, title, record, (*COLUMNS, *SHOWN, *custom), fmt, sections, page=(*PAGE, *custom)
+    )
     if lists["earlier"] and fmt is Format.table:
         earlier = lists["earlier"]
         entries = "entry" if earlier == 1 else "entries"
@@ -322,6 +349,7 @@ def edit(
     reason: Annotated[
         str | None, typer.Option("--reason", help="With --until: why health is set by hand.")
     ] = None,
+    set_: Sets = None,
 ) -> None:
     """Change a customer's fields, tags and influencers.
 
@@ -345,12 +373,14 @@ def edit(
         "add_tags": tag or (), "remove_tags": untag or (),
         "add_influencers": influencer or (), "remove_influencers": remove_influencer or (),
     }  # fmt: skip
-    if all(v is None for v in fields.values()) and not any(links.values()):
+    if all(v is None for v in fields.values()) and not any(links.values()) and not set_:
         raise Invalid("nothing to change: pass at least one option (see clm customer edit --help)")
     refuse_contradiction("--tag", tag, "--untag", untag)
     refuse_contradiction("--influencer", influencer, "--remove-influencer", remove_influencer)
     with env.database().write() as conn:
-        changed = edit_customer(conn, env.today, slug, fields, **links, by=env.author(conn))
+        changed = edit_customer(
+            conn, env.today, slug, fields, **links, by=env.author(conn), custom=set_ or ()
+        )
     say(env, f"Changed {', '.join(changed)} of {slug}." if changed else f"No change to {slug}.")
 
 

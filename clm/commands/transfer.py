@@ -22,6 +22,7 @@ class Table(StrEnum):
     arr = "arr"
     users = "users"
     log = "log"
+    contacts = "contacts"
 
 
 class ImportTable(StrEnum):
@@ -29,6 +30,7 @@ class ImportTable(StrEnum):
     milestones = "milestones"
     tasks = "tasks"
     users = "users"
+    contacts = "contacts"
 
 
 class DataFormat(StrEnum):
@@ -124,7 +126,36 @@ def import_(
         typer.Option(
             "--map",
             metavar="'HEADER=column'",
-            help="Read the file's column HEADER as column (repeatable); 'HEADER=' skips it.",
+            help="Read the file's column HEADER as column, or as a custom field with "
+            "'HEADER=field:NAME' (repeatable); 'HEADER=' skips it.",
+        ),
+    ] = None,
+    map_values: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--map-value",
+            metavar="'column:VALUE=value'",
+            help="Read VALUE in column as value, e.g. 'stage:customer=adopting' (repeatable).",
+        ),
+    ] = None,
+    date_format: Annotated[
+        str | None,
+        typer.Option(
+            metavar="FORMAT",
+            help="How the file writes dates, e.g. %d/%m/%Y (ISO dates and date-times are "
+            "always read: a date-time's day in your time zone).",
+        ),
+    ] = None,
+    create_fields: Annotated[
+        bool,
+        typer.Option("--create-fields", help="Make the custom fields 'field:NAME' names (text)."),
+    ] = False,
+    map_file: Annotated[
+        str | None,
+        typer.Option(
+            metavar="FILE",
+            help="A TOML file of the mapping ([map], [map_value.COLUMN], date_format, "
+            "create_fields), kept for the next import; the options add to it.",
         ),
     ] = None,
 ) -> None:
@@ -135,25 +166,31 @@ def import_(
     line and field, and nothing is written. No playbook runs and no rule fires (the next tick
     does); a customer's stage_entered is recorded as its entry into its stage. Import users,
     then customers, milestones and tasks.
+    Owners match by handle, email or full name.
     Example: clm import customers crm.csv --map 'Company Name=name' --map 'Owner Email=owner'
     """
     env = ctx.obj
-    from clm.domain.transfer import READ_COLUMNS
-    from clm.domain.transfer.files import format_of, parse_mapping
+    from clm.domain.transfer.files import format_of
     from clm.domain.transfer.importers import import_table
+    from clm.domain.transfer.mapping import header_targets, read_mapping
     from clm.render.progress import progress
 
     file_format = format_of(file, fmt.value if fmt else None)
-    mapping = parse_mapping(maps or (), READ_COLUMNS[table])
+    options = read_mapping(
+        maps or (), map_values or (), date_format, create_fields,
+        _map_file_text(map_file), map_file or "",
+    )  # fmt: skip
     with (
         _opened(env, file) as (stream, size),
         progress(env, "Importing", size, "bytes" if size else "rows", hidden=True) as bar,
         env.database().write(dry_run=dry_run) as conn,
     ):
         told = _import_progress(bar, size)
+        mapping = header_targets(conn, table, options)
         result = import_table(
-            conn, env.today, env.author(conn), table, stream, file_format, mapping, told
-        )
+            conn, env.today, env.author(conn), table, stream, file_format, mapping, told,
+            options.values, options.date_format,
+        )  # fmt: skip
     total = result.created + result.updated + result.unchanged
     counts = f"{result.created} created, {result.updated} updated"
     if result.unchanged:
@@ -163,11 +200,27 @@ def import_(
         say(env, f"Imported {noun}: {counts}.")
         return
     say(env, f"Dry run: would import {noun}: {counts}; nothing written.")
+    for line in options.lines(mapping):
+        say(env, line)
     for change in result.changes:
         say(env, f"  {change}")
     more = result.created + result.updated - len(result.changes)
     if more > 0:
         say(env, f"  and {more} more")
+
+
+def _map_file_text(path: str | None) -> str | None:
+    from clm.errors import Invalid, NotFound
+
+    if path is None:
+        return None
+    try:
+        with open(path, encoding="utf-8") as stream:
+            return stream.read()
+    except FileNotFoundError:
+        raise NotFound(f"no file '{path}' (--map-file)") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise Invalid(f"cannot read --map-file '{path}': {exc}") from None
 
 
 @contextmanager

@@ -33,6 +33,8 @@ from clm.domain.contracts import (
     renewal_origin,
     stage_after_renewal,
 )
+from clm.domain.custom_fields import parse_assignments, set_values, values_of
+from clm.domain.engine.field_defs import get_field
 from clm.domain.engine.fields import with_change_days
 from clm.domain.forecast import check_forecast
 from clm.domain.health import health_history, log_health, sparkline
@@ -141,8 +143,10 @@ def add_customer(
     source: str | None = None,
     tags: Iterable[str] = (),
     influencers: Iterable[str] = (),
+    custom: Iterable[str] = (),
 ) -> dict:
-    """Add a customer in `stage` (the model's entry stage by default), entered on its start.
+    """Add a customer in `stage` (the model's entry stage by default), entered on its start,
+    with the custom field values `custom` (`NAME=VALUE`).
 
     Its owner is `owner`, else the default owner of the stage's team. A customer at or past the
     entry stage has a contract: its renewal defaults to start + k × term, the first after today.
@@ -179,6 +183,7 @@ def add_customer(
         assigner.save()
     influencer_ids = user_ids(conn, influencers)
     tags = _check_tags(tags)
+    custom_values = parse_assignments(conn, custom, today)
     entered = min(start, today)
     row = new_row(
         conn,
@@ -202,6 +207,7 @@ def add_customer(
     lost = churned(customer_id, entered, row.get("arr")) if stage_row.terminal else None
     log_arr(conn, [arr_set(customer_id, entered, None, row.get("arr")), lost])
     _add_links(conn, customer_id, tags, influencer_ids.values())
+    set_values(conn, customer_id, custom_values, today)
     entry_key = record_transition(
         conn,
         customer_id=customer_id,
@@ -290,24 +296,38 @@ def list_customers(
     limit: int | None = None,
     unowned: bool = False,
     handoff_pending: bool = False,
+    where: list[str] = (),
+    custom: list[str] = (),
 ) -> Iterator[dict]:
-    """Live customers by slug, filtered, the first `limit` of them; streamed row by row."""
+    """Live customers by slug, filtered (`where`: --where filters), the first `limit` of them,
+    with the values of the `custom` fields named; streamed row by row."""
+    from clm.domain.custom_fields import value_column
+
     query = _filtered(
         conn, _select_customers(), today, stage, owner, tag, renewal_within, unowned,
-        handoff_pending,
+        handoff_pending, where,
     )  # fmt: skip
+    picked = [get_field(conn, name) for name in custom]
+    query = query.add_columns(
+        *(value_column(f, customers.c.id).label(f"custom_{i}") for i, f in enumerate(picked))
+    )
     query = query.order_by(customers.c.slug)
     if limit is not None:
         query = query.limit(limit)
     for row in conn.execute(query):
-        yield _as_dict(row, today)
+        values = {f.name: f.shown(getattr(row, f"custom_{i}")) for i, f in enumerate(picked)}
+        yield _as_dict(row, today) | values
 
 
 def _filtered(
     conn: Connection, query, today, stage, owner, tag, renewal_within, unowned=False,
-    handoff_pending=False,
+    handoff_pending=False, where=(),
 ):  # fmt: skip
     """The query restricted to the customers `customer list`'s filters select."""
+    from clm.domain.where import where_clause
+
+    if where:
+        query = query.where(where_clause(conn, list(where), today))
     if unowned:
         query = query.where(customers.c.owner_id.is_(None))
     if handoff_pending:
@@ -338,6 +358,7 @@ def customer_table(
     limit: int | None = None,
     unowned: bool = False,
     handoff_pending: bool = False,
+    where: list[str] = (),
 ):
     """`list_customers` as the database writes its table (clm.render.sql_table): each table
     column's cell as SQL text."""
@@ -350,7 +371,7 @@ def customer_table(
         select(customers.c.id)
         .select_from(customers.outerjoin(owner_user, owner_user.c.id == customers.c.owner_id))
         .where(customers.c.deleted_at.is_(None)),
-        today, stage, owner, tag, renewal_within, unowned, handoff_pending,
+        today, stage, owner, tag, renewal_within, unowned, handoff_pending, where,
     )  # fmt: skip
     arr = customers.c.arr
     # The database writes a whole amount from 1 to 10^15 as Python does (`24,000`); cents
@@ -407,7 +428,13 @@ def show_customer(conn: Connection, today: date, slug: str) -> tuple[dict, dict]
     measures = _scorecard(conn, record, customer, today)
     record |= lost_arr(conn, customer)
     history = timeline(conn, today, customer.slug)
+    custom = values_of(conn, customer.id)
+    record |= custom
+    from clm.domain.contacts import list_contacts
+
     return record, {
+        "fields": list(custom),
+        "contacts": list(list_contacts(conn, customer=customer.slug)),
         "milestones": unfinished,
         "phases": customer_phases(conn, customer.id, today),
         "ctas": list(list_ctas(conn, today, customer=customer.slug)),
@@ -464,12 +491,14 @@ def edit_customer(
     add_influencers: Iterable[str] = (),
     remove_influencers: Iterable[str] = (),
     by: str | None = None,
+    custom: Iterable[str] = (),
 ) -> list[str]:
     """Change the given fields (None means unchanged); the names of the fields that changed.
     A new start or renewal date goes on the timeline, dated: the day a rule on it became true.
     A new start moves what counts from it: the open milestones a playbook anchored on it, and
     a renewal that is start + k × term (unless a renewal is given too)."""
     customer = get_customer(conn, slug)
+    custom_values = parse_assignments(conn, custom, today)
     changes: dict = {}
     if fields.get("name") is not None:
         if not fields["name"].strip():
@@ -540,7 +569,7 @@ def edit_customer(
     if {"start", "renewal", "term"} & changes.keys():
         follow_renewal(conn, customer.id)
     changed = [key.removesuffix("_id") for key in changes if key != "handoff_pending"] + touched
-    return changed
+    return changed + set_values(conn, customer.id, custom_values, today)
 
 
 # Date fields whose changes go on the timeline, each as an entry of its own name as kind: the

@@ -33,6 +33,9 @@ PATHS = (
     ("onboarding", "launched", "will-churn"),
     ("onboarding", "launched", "adopting", "churned"),
 )
+# The account's people: a champion and a sponsor at each customer past the lead stages.
+PEOPLE = ("Ana Ruiz", "Ben Okafor", "Chloé Martin", "Dev Patel", "Eva Novak", "Femi Adeyemi",
+          "Grace Lee", "Hugo Silva", "Ines Costa", "Jon Berg", "Kira Sato")  # fmt: skip
 NOTES = ("Kick-off call with the champion", "Sent the onboarding guide", "QBR: usage up 20%",
          "Champion left the company", "Asked about the enterprise plan")  # fmt: skip
 
@@ -74,6 +77,8 @@ def fill_demo(conn: Connection, today: date, customers: int = 24) -> int:
             day = min(day, today)
             reason = rng.choice(CHURN_REASONS) if stage == "churned" else "demo history"
             move_customer(conn, day, "demo", record["slug"], stage, reason=reason, on=day)
+        if not is_lead:
+            _add_contacts(conn, record["slug"], i)
         add_note(
             conn,
             day,
@@ -129,6 +134,17 @@ def _usage(conn: Connection, today: date) -> None:
         Measure(name, weight, 0.0, full) for name, (_, weight, full) in DEMO_METRICS.items()
     )
     set_scorecard(conn, Scorecard(measures))
+
+
+def _add_contacts(conn: Connection, slug: str, i: int) -> None:
+    """A champion (the primary contact) and a sponsor, named from the customer's number (the
+    demo's randomness is left as it was)."""
+    from clm.domain.contacts import add_contact
+
+    for n, role in enumerate(("champion", "sponsor")):
+        name = PEOPLE[(2 * i + n) % len(PEOPLE)]
+        email = f"{name.split()[0].lower().replace('é', 'e')}@{slug}.example"
+        add_contact(conn, slug, name, role=role, email=email)
 
 
 def build_demo(database, today: date, customers: int = 24):

@@ -56,6 +56,7 @@ GIVE_WAY = {
     "uq_customers_slug": "slug",
     "uq_users_handle": "handle",
     "uq_users_team_default_owner": {"default_owner": False},
+    "uq_contacts_primary": {"is_primary": False},
 }
 SYSTEM = ("id", "uuid", "created_at", "updated_at", "stamps")
 # Link fields that merge as sets, member by member (see _merge_set); `remind` stays one value.

@@ -56,6 +56,12 @@ rules are tried by the tick in the order they come, and a playbook's items run i
     weight = 2                        # its share among the measures with a value
     scale = [0, 50]                   # scored 0 at 0, 100 at 50 (or thresholds = [10, 40]:
                                       # below 10 scores 0, below 40 50, else 100)
+
+    [[fields]]                        # custom fields on customers (clm field, --set NAME=VALUE)
+    name = "segment"                  # lowercase letters, digits and '_'
+    kind = "choice"                   # number, text, date, choice or bool
+    choices = ["smb", "mid-market", "enterprise"]  # a choice's values
+    description = "Market segment"    # optional
 """
 
 import json
@@ -110,6 +116,7 @@ def model_problems(problems: list[Problem]) -> Problems:
 
 def read_model(conn: Connection) -> dict:
     """The model in the database: entry stage, stages, rules, playbooks with items, holidays."""
+    from clm.domain.engine.field_defs import field_defs
     from clm.domain.engine.rulebook import list_rules
     from clm.domain.holidays import list_holidays
     from clm.domain.playbooks import playbook_items_of
@@ -133,7 +140,12 @@ def read_model(conn: Connection) -> dict:
         "teams": team_policies(conn),
         "holidays": list(list_holidays(conn)),
         "scorecard": read_scorecard(conn),
-    }
+        "fields": [
+            {"name": f.name, "kind": f.kind, "choices": list(f.choices),
+             "description": f.description}
+            for f in field_defs(conn).values()
+        ],
+    }  # fmt: skip
 
 
 def as_json(model: dict) -> dict:
@@ -174,6 +186,7 @@ def to_toml(model: dict) -> str:
         "teams": model["teams"],
         "holidays": [_set(holiday) for holiday in model["holidays"]],
         "scorecard": as_toml_table(model["scorecard"]) if model["scorecard"] else [],
+        "fields": [_set(f) for f in model.get("fields", [])],
     }
     return HEADER + tomli_w.dumps({key: value for key, value in document.items() if value != []})
 
@@ -318,9 +331,16 @@ ITEM_TABLE = {
 }
 HOLIDAY_TABLE = {"day": (date, REQUIRED), "name": (str, None)}
 TEAM_TABLE = {"name": (str, REQUIRED), "assign": (str, "default-owner")}
+FIELD_TABLE = {
+    "name": (str, REQUIRED),
+    "kind": (str, REQUIRED),
+    "choices": (list, []),
+    "description": (str, None),
+}
+FIELD_FIELDS = tuple(FIELD_TABLE)
 TOP_LEVEL = (
     "entry_stage", "churn_reasons", "stages", "rules", "playbooks", "teams", "holidays",
-    "scorecard",
+    "scorecard", "fields",
 )  # fmt: skip
 
 
@@ -342,7 +362,9 @@ def check_document(document: dict) -> Checked:
             Problem("entry_stage", f"no stage '{entry}' in the file{did_you_mean(entry, keys)}")
         )
     places: list[str] = []
-    rule_list = _check_rules(_array(document, "rules", problems), places, problems)
+    field_list = _check_fields(_array(document, "fields", problems), problems)
+    custom = {f["name"]: _as_def(f) for f in field_list}
+    rule_list = _check_rules(_array(document, "rules", problems), places, problems, custom)
     holiday_list = _check_holidays(_array(document, "holidays", problems), problems)
     team_list = _check_teams(_array(document, "teams", problems), problems)
     model = {
@@ -356,8 +378,39 @@ def check_document(document: dict) -> Checked:
         "scorecard": (
             check_scorecard(document["scorecard"], problems) if "scorecard" in document else None
         ),
+        "fields": field_list,
     }
     return Checked(model, problems, places)
+
+
+def _check_fields(tables: list, problems: list[Problem]) -> list[dict]:
+    from clm.domain.custom_fields import check_definition
+
+    found, seen = [], {}
+    for i, table in enumerate(tables):
+        place = f"fields[{i}]"
+        entry = _take(table, place, FIELD_TABLE, problems)
+        if entry is None:
+            continue
+        checked = _checking(
+            problems, place, check_definition, entry["name"], entry["kind"], entry["choices"]
+        )
+        if checked is None or not _unique(checked[0], "field", seen, place, problems):
+            continue
+        name, kind, joined = checked
+        found.append(
+            {"name": name, "kind": kind, "choices": joined.split(";") if joined else [],
+             "description": entry["description"]}
+        )  # fmt: skip
+    return found
+
+
+def _as_def(entry: dict):
+    """A field of the file as the rules' conditions read it (it has no id before it is
+    written)."""
+    from clm.domain.engine.field_defs import FieldDef
+
+    return FieldDef(0, entry["name"], entry["kind"], tuple(entry["choices"]), None)
 
 
 def _check_churn_reasons(document: dict, problems: list[Problem]) -> list[str]:
@@ -414,7 +467,9 @@ def _check_stages(tables: list, playbook_names: list[str], problems: list[Proble
     return found
 
 
-def _check_rules(tables: list, places: list[str], problems: list[Problem]) -> list[dict]:
+def _check_rules(
+    tables: list, places: list[str], problems: list[Problem], custom: dict
+) -> list[dict]:
     from clm.domain.churn import reason_key
     from clm.domain.engine.conditions import parse_condition
 
@@ -434,7 +489,7 @@ def _check_rules(tables: list, places: list[str], problems: list[Problem]) -> li
         if rule["churn_reason"] is not None:
             rule["churn_reason"] = reason_key(rule["churn_reason"])
         for j, text in enumerate(rule["when"]):
-            condition = _checking(problems, f"{place}.when[{j}]", parse_condition, text)
+            condition = _checking(problems, f"{place}.when[{j}]", parse_condition, text, custom)
             rule["when"][j] = str(condition) if condition else text
         found.append(rule)
         places.append(place)
@@ -626,6 +681,7 @@ def model_changes(old: dict, new: dict) -> list[dict]:
     if old["scorecard"] != new["scorecard"]:
         detail = f"{_card_text(old['scorecard'])} → {_card_text(new['scorecard'])}"
         changes.append(_change("changed", "scorecard", "", detail))
+    changes += _compare("field", "name", old["fields"], new["fields"], FIELD_FIELDS[1:])
     return changes
 
 
@@ -677,13 +733,15 @@ def apply_model(conn: Connection, document: dict) -> list[dict]:
                     f"{' is' if count == 1 else 's are'} in it: keep it, or move them first",
                 )
             )
-    # The rules are checked against the new stages, playbooks and churn reasons: write those
-    # first (a problem rolls them back).
+    # The rules are checked against the new stages, playbooks, churn reasons and fields: write
+    # those first (a problem rolls them back).
     from clm.domain.churn import set_churn_reasons
+    from clm.domain.custom_fields import write_fields
 
     _write_stages(conn, model["stages"])
     _write_playbooks(conn, model["playbooks"])
     set_churn_reasons(conn, model["churn_reasons"])
+    problems += write_fields(conn, model["fields"])
     problems += _rule_problems(conn, model["rules"], checked.rule_places)
     if model["scorecard"] is not None:
         problems += scorecard_problems(conn, model["scorecard"])
@@ -711,14 +769,15 @@ def _place_order(problem: Problem) -> tuple[int, int]:
 
 def _rule_problems(conn: Connection, rule_list: list[dict], places: list[str]) -> list[Problem]:
     from clm.domain.engine.conditions import parse_condition
+    from clm.domain.engine.field_defs import field_defs
     from clm.domain.engine.rulebook import rule_problems
 
-    problems = []
+    problems, custom = [], field_defs(conn)
     for place, rule in zip(places, rule_list, strict=True):
         located = set()  # a bad condition is reported at its own place already
         for text in rule["when"]:
             try:
-                parse_condition(text)
+                parse_condition(text, custom)
             except ClmError as exc:
                 located.add(str(exc))
         found = rule_problems(

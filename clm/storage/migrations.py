@@ -929,6 +929,85 @@ def _audit_log(conn: Connection) -> None:
     install_policies(conn)
 
 
+def _notifications(conn: Connection) -> None:
+    """Notifications: each user's channel (email, webhook or none), daily or immediate, and
+    webhook URL; the outbox of messages to send, one per user, day and kind."""
+    for column, kind in (
+        ("notify", "VARCHAR(16) NOT NULL DEFAULT 'none'"),
+        ("digest", "VARCHAR(16) NOT NULL DEFAULT 'daily'"),
+        ("webhook", "VARCHAR"),
+    ):
+        conn.execute(text(f"ALTER TABLE users ADD COLUMN {column} {kind}"))
+    md = MetaData()
+    Table("users", md, Column("id", Integer, primary_key=True))
+    Table(
+        "outbox",
+        md,
+        Column("id", Integer, primary_key=True),
+        Column("uuid", String(36), nullable=False, unique=True),
+        Column("user_id", Integer, ForeignKey("users.id"), nullable=False),
+        Column("day", Date, nullable=False),
+        Column("kind", String(64), nullable=False),
+        Column("payload", String, nullable=False),
+        Column("state", String(16), nullable=False),
+        Column("attempts", Integer, nullable=False),
+        Column("next_try_at", DateTime(timezone=True)),
+        Column("channel", String(16)),
+        Column("error", String),
+        Column("sent_at", DateTime(timezone=True)),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        Index("uq_outbox", "user_id", "day", "kind", unique=True),
+        Index("ix_outbox_state", "state", "next_try_at"),
+    ).create(conn)
+
+
+def _custom_fields_contacts(conn: Connection) -> None:
+    """Custom fields (their definitions and one typed value row per customer and field) and
+    the account's contacts (issue 20)."""
+    md = MetaData()
+    Table("customers", md, Column("id", Integer, primary_key=True))
+    Table(
+        "fields",
+        md,
+        *_record_columns(),
+        Column("name", String(64), nullable=False),
+        Column("kind", String(16), nullable=False),
+        Column("choices", String),
+        Column("description", String),
+        _partial("uq_fields_name", "name"),
+    )
+    Table(
+        "field_values",
+        md,
+        *_record_columns(),
+        Column("customer_id", Integer, ForeignKey("customers.id"), nullable=False),
+        Column("field_id", Integer, ForeignKey("fields.id"), nullable=False),
+        Column("number_value", Float),
+        Column("text_value", String),
+        Column("date_value", Date),
+        Column("changed_on", Date, nullable=False),
+        _partial("uq_field_values", "customer_id", "field_id"),
+        Index("ix_field_values_number", "field_id", "number_value"),
+        Index("ix_field_values_text", "field_id", "text_value"),
+        Index("ix_field_values_date", "field_id", "date_value"),
+    )
+    Table(
+        "contacts",
+        md,
+        *_record_columns(),
+        Column("customer_id", Integer, ForeignKey("customers.id"), nullable=False, index=True),
+        Column("name", String, nullable=False),
+        Column("email", String),
+        Column("phone", String),
+        Column("role", String(32)),
+        Column("is_primary", Boolean, nullable=False),
+        Column("left_on", Date),
+        _partial("uq_contacts_primary", "customer_id", where="is_primary AND deleted_at IS NULL"),
+    )
+    for name in ("fields", "field_values", "contacts"):
+        md.tables[name].create(conn)
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0001_initial", _initial),
     ("0002_milestones_tasks_ctas_playbooks", _milestones_tasks_ctas_playbooks),
@@ -942,7 +1021,8 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0010_rule_churn_reason", _rule_churn_reason),
     ("0011_phase_items", _phase_items),
     ("0012_arr_history", _arr_history),
-    ("0014_metrics", _metrics),
-    ("0015_audit_log", _audit_log),
+    ("0013_metrics", _metrics),
+    ("0014_audit_log", _audit_log),
+    ("0015_custom_fields_contacts", _custom_fields_contacts),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

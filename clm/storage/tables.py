@@ -625,6 +625,57 @@ audit_context = Table(
     flag("quiet", False),  # a merge: the changes it writes are logged in the copy they came from
 )
 
+# Custom fields on customers, defined by the lifecycle model: a name, a kind (number, text,
+# date, choice, bool) and, for a choice, its values (joined by ';').
+fields = Table(
+    "fields",
+    metadata,
+    *record(),
+    string("name", 64),
+    string("kind", 16),
+    string("choices", required=False),
+    string("description", required=False),
+    partial_unique("uq_fields_name", "name"),
+)
+
+# A customer's value of a custom field: one row per customer and field, the value in the
+# column of its kind (a number or bool in `number_value`, text or a choice in `text_value`, a
+# date in `date_value`), so `--where` and rules compare typed columns in SQL. `changed_on` is
+# the day (as --today saw it) it was last set: the day a rule on it became true.
+field_values = Table(
+    "field_values",
+    metadata,
+    *record(),
+    ref("customer_id", "customers.id"),
+    ref("field_id", "fields.id"),
+    Column("number_value", Float, nullable=True),
+    string("text_value", required=False),
+    day("date_value", required=False),
+    day("changed_on"),
+    partial_unique("uq_field_values", "customer_id", "field_id"),
+    Index("ix_field_values_number", "field_id", "number_value"),
+    Index("ix_field_values_text", "field_id", "text_value"),
+    Index("ix_field_values_date", "field_id", "date_value"),
+)
+
+# The account's people: a role from the model's list, at most one primary contact per
+# customer, and the day a contact left (which fires `contact_left:ROLE`).
+contacts = Table(
+    "contacts",
+    metadata,
+    *record(),
+    ref("customer_id", "customers.id", index=True),
+    string("name"),
+    string("email", required=False),
+    string("phone", required=False),
+    string("role", 32, required=False),
+    flag("is_primary", False),
+    day("left_on", required=False),
+    partial_unique(
+        "uq_contacts_primary", "customer_id", where=text("is_primary AND deleted_at IS NULL")
+    ),
+)
+
 # History: rows only ever appended, never edited or tombstoned. Copies of a database merge
 # them as a union by uuid.
 APPEND_ONLY = (

@@ -79,6 +79,7 @@ def book(team):
     team("task", "add", "globex", "Send the deck", "--due", "2026-12-01", "--assignee", "sam")
     team("note", "acme-corp", "QBR went well", "--kind", "meeting", "--on", "2026-11-20")
     team("--as", "sam", "customer", "move", "globex", "prospect")
+    team("contact", "add", "acme-corp", "Ana Ruiz", "--role", "champion")
     return team
 
 
@@ -711,7 +712,8 @@ def test_milestone_problems(book, tmp_path, db_path):
     assert book("import", "milestones", tmp_path / "m.csv", code=1).stderr.splitlines() == [
         "line 2, field customer: no customer 'acme'; did you mean 'acme-corp'?",
         "line 3, field blocked_reason: a blocked milestone needs a reason",
-        "line 4, field due: invalid date 'tomorrow': use YYYY-MM-DD",
+        "line 4, field due: invalid date 'tomorrow': use YYYY-MM-DD (or an ISO date-time; "
+        "another form with --date-format)",
         "line 4, field every: invalid recurrence 'fortnightly': use year, quarter, month, week or "
         "a duration like 6m (days, weeks, months or years, up to 100 years)",
         "line 4, field remind: invalid duration '2x': use 30d, 2w, 3m, 1y, 5bd (business days), "
@@ -985,8 +987,9 @@ def test_round_trips_are_exact(book, fmt):
         for table, records in book.items():
             seed[table] = here / f"seed-{table}.jsonl"
             seed[table].write_text("".join(json.dumps(r) + "\n" for r in records))
-        seed["tasks"] = here / "seed-tasks.jsonl"
-        seed["tasks"].write_text("")
+        for empty in ("tasks", "contacts"):
+            seed[empty] = here / f"seed-{empty}.jsonl"
+            seed[empty].write_text("")
         # Milestones with the same customer, title and due date are one milestone.
         import_book(clm, here / "a.db", seed | {"milestones": _unique_milestones(book, here)})
         original = export_book(clm, here / "a.db", fmt)

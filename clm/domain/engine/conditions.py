@@ -22,7 +22,7 @@ from clm.domain.engine.fields import (
     RuleField,
 )
 from clm.domain.engine.metric_conditions import parse_metric_condition
-from clm.errors import Invalid
+from clm.errors import Invalid, did_you_mean
 from clm.storage.tables import customers, milestones, notes
 
 OPS = {
@@ -166,10 +166,16 @@ class Condition:
         return max(entered, held, first_day or entered)
 
 
-def parse_condition(text: str):
-    """`days_in_stage >= 30`, `health < 40`, `milestone_done:Kick-off`, or a metric's
-    condition (clm.domain.engine.metric_conditions); else Invalid."""
+def parse_condition(text: str, custom: dict | None = None):
+    """`days_in_stage >= 30`, `health < 40`, `milestone_done:Kick-off`; a condition on one of
+    the `custom` fields (by name) or a contact (clm.domain.engine.field_conditions), or a
+    metric's (clm.domain.engine.metric_conditions); else Invalid."""
+    from clm.domain.engine.field_conditions import parse_extra_condition
+
     word = text.strip()
+    extra = parse_extra_condition(word, custom)
+    if extra is not None:
+        return extra
     kind, _, title = word.partition(":")
     if kind.strip() in MILESTONE_KINDS:
         if not title.strip():
@@ -180,8 +186,11 @@ def parse_condition(text: str):
         on_a_metric = parse_metric_condition(word)
         if on_a_metric is not None and on_a_metric.field not in FIELDS:
             return on_a_metric
+        name = re.match(r"[a-z_][a-z0-9_]*", word, re.ASCII)
+        known = [*FIELDS, *(custom or ())]
+        hint = did_you_mean(name.group(), known) if name and name.group() not in known else ""
         metric_forms = ", ".join(METRIC_FORMS)
-        raise Invalid(f"invalid condition '{text}': use {CONDITION_FORMS}; or {metric_forms}")
+        raise Invalid(f"invalid condition '{text}': use {CONDITION_FORMS}; or {metric_forms}{hint}")
     name, op, value, for_days = match.groups()
     field, number = FIELDS[name], float(value)
     if not math.isfinite(number):

@@ -96,7 +96,8 @@ FOR_DAYS = "for Nd"
 CONDITION_FORMS = (
     f"FIELD OP NUMBER [{FOR_DAYS}] with FIELD one of {', '.join(FIELDS)} and OP one of "
     f"{' '.join(OPERATORS)} ({FOR_DAYS}: a metric held N days); "
-    f"or {', '.join(f'{kind}:TITLE' for kind in MILESTONE_KINDS)}"
+    f"or {', '.join(f'{kind}:TITLE' for kind in MILESTONE_KINDS)}; "
+    "or CUSTOM_FIELD OP VALUE; or contact_left:ROLE"
 )
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import Connection, func, select
 
 from clm.db import utcnow
 from clm.domain.engine.conditions import parse_condition
+from clm.domain.engine.field_defs import field_defs
 from clm.domain.engine.fields import MOVE_TARGETS
 from clm.domain.records import find_live, new_row, update_row
 from clm.errors import Conflict, Invalid, Problem, listed
@@ -52,9 +53,10 @@ def rule_problems(
     conditions = list(when)
     if not conditions:
         messages.append("a rule needs at least one --when CONDITION")
+    custom = field_defs(conn)
     for text in conditions:
         try:
-            condition = parse_condition(text)
+            condition = parse_condition(text, custom)
         except Invalid as exc:
             messages.append(str(exc))
             continue
@@ -129,7 +131,7 @@ def add_rule(
         position=position,
         from_stages=";".join(from_stages),
         to_stage=to.strip().lower() if to else None,
-        conditions=json.dumps([str(parse_condition(text)) for text in when]),
+        conditions=json.dumps([str(parse_condition(text, field_defs(conn))) for text in when]),
         cta=cta.strip() if cta else None,
         playbook=playbook,
         enabled=enabled,

@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Row, and_, func, or_, select
 
 from clm.db import bigger_write_cache, insert_new, set_meta, utcnow
 from clm.domain.engine.conditions import MILESTONE_KINDS, OPS, Condition, parse_condition
+from clm.domain.engine.field_defs import field_defs
 from clm.domain.engine.fields import PREVIOUS
 from clm.domain.records import new_uuid
 from clm.lifecycle import RULE_CHURN_REASON
@@ -38,7 +39,7 @@ class LoadedRule:
     churn_reason: str | None = None  # what its moves into a terminal stage record
 
 
-def _loaded(conn: Connection, row) -> LoadedRule:
+def _loaded(conn: Connection, row, custom: dict | None = None) -> LoadedRule:
     named = select(rule_firings.c.id).where(
         rule_firings.c.rule == row.name, rule_firings.c.created_at >= row.created_at
     )
@@ -46,7 +47,7 @@ def _loaded(conn: Connection, row) -> LoadedRule:
         row.name,
         row.from_stages.split(";"),
         row.to_stage,
-        [parse_condition(text) for text in json.loads(row.conditions)],
+        [parse_condition(text, custom) for text in json.loads(row.conditions)],
         row.cta,
         row.playbook,
         row.uuid,
@@ -181,8 +182,9 @@ def tick(
     score_customers(conn, today)  # today's health first: the rules on health read it
 
     news = {"moved": [], "opened": [], "task_ids": [], "pending": []}
+    custom = field_defs(conn)
     loaded = [
-        _loaded(conn, row)
+        _loaded(conn, row, custom)
         for row in conn.execute(
             select(rules)
             .where(rules.c.deleted_at.is_(None), rules.c.enabled | rules.c.name.in_(trying))
@@ -415,8 +417,9 @@ def explain(conn: Connection, today: date, slug: str) -> Iterator[dict]:
 
     customer = get_customer(conn, slug)
     query = select(rules).where(rules.c.deleted_at.is_(None)).order_by(rules.c.position)
+    custom = field_defs(conn)
     for row in conn.execute(query).all():
-        rule = _loaded(conn, row)
+        rule = _loaded(conn, row, custom)
         if customer.stage not in rule.from_stages:
             continue
         fired_on = conn.scalar(
@@ -465,6 +468,9 @@ def _check(conn: Connection, customer, condition: Condition, today: date) -> dic
     """One condition for one customer now: its value, whether it holds, since when."""
     if hasattr(condition, "explain"):  # a metric's: the values it read
         return condition.explain(conn, customer, today)
+    explained = getattr(condition, "explained", None)  # a field's or a contact's condition
+    if explained is not None:
+        return explained(conn, customer, today)
     first = None
     if condition.on_a_row_day:
         first = conn.scalar(select(condition.first_day(today, customer)))

@@ -63,6 +63,7 @@ COLUMNS = {
         "source",
         "uuid",
     ),
+    "contacts": ("id", "customer", "name", "role", "email", "phone", "primary", "left_on", "uuid"),
     "transitions": ("customer", "from", "to", "on", "by", "rule", "reason", "uuid"),
     "notes": ("customer", "on", "kind", "text", "by", "uuid"),
     "arr": ("customer", "on", "kind", "arr", "change", "uuid"),
@@ -86,7 +87,7 @@ READ_COLUMNS = COLUMNS | {"users": (*COLUMNS["users"], "removed")}
 # The tables an import writes, in the order a whole book goes in (each refers to the ones
 # before it). Transitions, notes, the ARR history, CTAs and the log are history and the
 # engine's: export only (an import of customers writes the ARR history of what it changes).
-IMPORTABLE = ("users", "customers", "milestones", "tasks")
+IMPORTABLE = ("users", "customers", "milestones", "tasks", "contacts")
 # Columns holding a list: `;`-joined in csv and tsv, an array in json and jsonl.
 LIST_COLUMNS = frozenset({"tags", "influencers", "remind", "collaborators", "reminded"})
 FORMATS = ("csv", "tsv", "json", "jsonl")

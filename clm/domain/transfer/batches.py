@@ -170,7 +170,7 @@ class Importer:
     def user(self, line: int, column: str, handle: str) -> int | None:
         """The id of the user with this handle or email (a live one, else a removed one), or a
         problem: another system's export names people by email."""
-        key = handle.strip().lower()
+        key = " ".join(handle.lower().split())
         found = self.user_ids.get(key)
         if found is None:
             self.problem(line, column, f"no user '{handle}'{did_you_mean(key, self.user_ids)}")
@@ -227,9 +227,29 @@ class Importer:
         if progress:
             progress(rows, records.bytes_read)
 
+    # `--map-value`: column -> {a cell as the file writes it (lowercase) -> clm's value}.
+    value_map: ClassVar[dict[str, dict[str, str]]] = {}
+
+    def use_date_format(self, date_format: str) -> None:
+        """Read every date column in `date_format` (an ISO date is still taken)."""
+        dated = v.dated_as(date_format)
+        self.parsers = {
+            column: dated if parser is v.iso_date else parser
+            for column, parser in self.parsers.items()
+        }
+
+    def _mapped(self, record: dict) -> dict:
+        for column, values in self.value_map.items():
+            cell = record.get(column)
+            if isinstance(cell, str):
+                record[column] = values.get(cell.strip().lower(), cell)
+        return record
+
     def parse(self, line: int, record: dict) -> dict | None:
         """The row's values, typed and checked; None (and its problems listed) when bad."""
         before = self.problem_count
+        if self.value_map:
+            record = self._mapped(record)
         try:
             values = self._typed(record)
         except v.BadValue:
@@ -546,18 +566,26 @@ def _collector_paused() -> Iterator[None]:
 
 
 def _users(conn: Connection) -> tuple[dict[str, int], dict[int, str]]:
-    """Handle or email -> id (a live user, else the last removed one) and id -> handle. A
-    handle never has an `@`, so the two never clash."""
+    """Handle, email or full name -> id (a live user, else the last removed one) and id ->
+    handle. A handle never has an `@`, so the first two never clash; a full name (a CRM's
+    owner column) is known when one live user has it and it is nobody's handle."""
     by_name: dict[str, int] = {}
     by_id: dict[int, str] = {}
-    query = select(users.c.id, users.c.handle, users.c.email).order_by(
+    full_names: dict[str, list[int]] = {}
+    query = select(users.c.id, users.c.handle, users.c.email, users.c.name,
+                   users.c.deleted_at.is_(None)).order_by(
         users.c.deleted_at.is_(None), users.c.id
-    )
-    for user_id, handle, email in conn.execute(query):
+    )  # fmt: skip
+    for user_id, handle, email, name, live in conn.execute(query):
         by_name[handle] = user_id  # live users come last and win
         if email:
             by_name[email.strip().lower()] = user_id
+        if name and live:
+            full_names.setdefault(" ".join(name.lower().split()), []).append(user_id)
         by_id[user_id] = handle
+    for name, ids in full_names.items():
+        if len(ids) == 1 and name not in by_name:
+            by_name[name] = ids[0]
     return by_name, by_id
 
 

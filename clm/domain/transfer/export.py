@@ -34,6 +34,7 @@ from sqlalchemy.sql.elements import Label
 
 from clm.dates import parse_duration
 from clm.db import binary, iso_date, joined_cells, stream_rows
+from clm.domain.engine.field_defs import field_defs
 from clm.domain.transfer import COLUMNS, LIST_COLUMNS, READ_COLUMNS
 from clm.plain import (
     neutralise_formula,
@@ -45,6 +46,7 @@ from clm.plain import (
 from clm.storage.tables import (
     arr_log,
     audit_log,
+    contacts,
     ctas,
     customer_influencers,
     customer_tags,
@@ -226,6 +228,24 @@ def _tasks(conn):
     )
 
 
+def _contacts(conn):
+    return (
+        select(
+            contacts.c.id,
+            customers.c.slug.label("customer"),
+            contacts.c.name,
+            contacts.c.role,
+            contacts.c.email,
+            contacts.c.phone,
+            contacts.c.is_primary.label("primary"),
+            _day(contacts.c.left_on),
+            contacts.c.uuid,
+        )
+        .select_from(_with_customer(contacts))
+        .where(contacts.c.deleted_at.is_(None), _live_customer())
+    )
+
+
 def _ctas(conn):
     return (
         select(
@@ -309,6 +329,7 @@ QUERIES = {
     "milestones": (_milestones, milestones),
     "tasks": (_tasks, tasks),
     "ctas": (_ctas, ctas),
+    "contacts": (_contacts, contacts),
     "transitions": (_transitions, transitions),
     "notes": (_notes, notes),
     "arr": (_arr, arr_log),
@@ -327,13 +348,45 @@ def export_table(
     if removed:
         build, columns = _all_users, READ_COLUMNS[table]
     query = build(conn).order_by(stored.c.id)
+    custom = {}
+    if table == "customers":  # then a column per custom field, by its name
+        custom = field_defs(conn)
+        cells = [_custom_cell(f, fmt in ("csv", "tsv")) for f in custom.values()]
+        query, columns = query.add_columns(*cells), (*columns, *custom)
     if fmt in ("csv", "tsv"):
         delimiter = "\t" if fmt == "tsv" else ","
         if stream.isatty():  # on a terminal control characters are shown, never sent
             cells = _records(conn, _as_text(query), table)
             return _write_delimited(stream, columns, cells, delimiter)
         return _write_lines(conn, query, stored.c.id, table, columns, stream, delimiter)
-    return _write_json(stream, columns, _records(conn, query, table), array=fmt == "json")
+    converters = {name: _JSON_VALUE[f.kind] for name, f in custom.items()}
+    rows = _records(conn, query, table)
+    return _write_json(stream, columns, rows, array=fmt == "json", custom=converters)
+
+
+# A custom field's stored value as json takes it (a date is ISO text).
+_JSON_VALUE = {"number": number, "bool": bool, "date": str, "text": None, "choice": None}
+
+
+def _custom_cell(field, as_text: bool):
+    """SQL: a customer's value of a custom field, as csv and tsv write it (`as_text`: a whole
+    number without `.0`, a bool as true or false, text guarded against formulas) or as
+    stored."""
+    from clm.domain.custom_fields import value_column
+
+    value = value_column(field, customers.c.id)
+    if not as_text:
+        return value.label(field.name)
+    if field.kind == "number":
+        whole = (func.abs(value) < 1e15) & (value == func.round(value))
+        text = case((whole, cast(cast(value, BigInteger), String)), else_=cast(value, String))
+    elif field.kind == "bool":
+        text = case((value.is_(None), null()), (value == 1, "true"), else_="false")
+    elif field.kind == "date":
+        text = iso_date(value)
+    else:
+        text = _guarded(value)
+    return type_coerce(text, String).label(field.name)
 
 
 def _records(conn: Connection, query, table: str) -> Iterator[list[tuple]]:
@@ -358,7 +411,9 @@ TEXT = frozenset(
         "kind",
     }
 )
-DATES = frozenset({"stage_entered", "start", "renewal", "due", "done_on", "snoozed_until", "on"})
+DATES = frozenset(
+    {"stage_entered", "start", "renewal", "due", "done_on", "snoozed_until", "on", "left_on"}
+)
 _RISKY = ("'", "=", "+", "-", "@", "\t", "\r")
 _DAYS = {"d": 1, "bd": 1.4, "w": 7, "m": 30.44, "y": 365.25}
 
@@ -441,7 +496,7 @@ def _json_cell(column: str) -> Callable | None:
     """How a value (never None) of a column becomes what json takes; None when it is already."""
     if column in LIST_COLUMNS:
         return lambda joined: list(_items(joined, column))
-    if column in ("default_owner", "pinned"):  # the driver may give 0/1
+    if column in ("default_owner", "pinned", "primary"):  # the driver may give 0/1
         return bool
     if column in ("arr", "change"):
         return number
@@ -450,8 +505,12 @@ def _json_cell(column: str) -> Callable | None:
     return None
 
 
-def _json_cells(columns: tuple[str, ...]) -> Callable[[tuple], list]:
-    converters = {i: _json_cell(column) for i, column in enumerate(columns)}
+def _json_cells(columns: tuple[str, ...], custom: dict | None = None) -> Callable[[tuple], list]:
+    custom = custom or {}
+    converters = {
+        i: custom[column] if column in custom else _json_cell(column)
+        for i, column in enumerate(columns)
+    }
     lists = {i: () for i, column in enumerate(columns) if column in LIST_COLUMNS}
     return row_converter({i: f for i, f in converters.items() if f is not None}, lists)
 
@@ -590,11 +649,14 @@ def _in_order(batch: list[tuple], lists: list[tuple[int, str]]) -> list[tuple]:
     return ordered
 
 
-def _write_json(stream: TextIO, columns: tuple[str, ...], rows, array: bool) -> int:
-    """One object per line (jsonl), or one array written an object at a time (json)."""
+def _write_json(
+    stream: TextIO, columns: tuple[str, ...], rows, array: bool, custom: dict | None = None
+) -> int:
+    """One object per line (jsonl), or one array written an object at a time (json);
+    `custom`: how each custom field's values become json."""
     encode = json.JSONEncoder(ensure_ascii=False).encode
     separator = ",\n " if array else "\n"
-    convert = _json_cells(columns)
+    convert = _json_cells(columns, custom or {})
     count = 0
     if array:
         stream.write("[")

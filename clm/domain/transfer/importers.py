@@ -21,6 +21,8 @@ from sqlalchemy import Connection, delete, select
 from clm.dates import parse_duration
 from clm.db import in_values, insert_new, insert_rows, log_bulk_write, suspend_audit
 from clm.domain.arr_history import arr_moved, log_arr, terminal_stages
+from clm.domain.custom_fields import set_many
+from clm.domain.engine.field_defs import field_defs
 from clm.domain.engine.fields import with_change_days
 from clm.domain.health import log_health
 from clm.domain.holidays import holiday_days
@@ -42,6 +44,7 @@ from clm.domain.transfer.files import Records
 from clm.domain.transitions import StageEntry, record_entries
 from clm.errors import Invalid, did_you_mean
 from clm.storage.tables import (
+    contacts,
     ctas,
     customer_influencers,
     customer_tags,
@@ -67,12 +70,20 @@ def import_table(
     fmt: str,
     mapping: dict[str, str | None],
     progress: Callable[[int, int], None] | None = None,
+    value_map: dict[str, dict[str, str]] | None = None,
+    date_format: str | None = None,
 ) -> ImportResult:
     """Import one file into `table` (users, customers, milestones or tasks) inside the
     caller's write transaction; `Problems` (clm.errors) lists what is wrong and writes nothing.
-    `progress(rows, bytes_read)` is called after each batch."""
+    `progress(rows, bytes_read)` is called after each batch. `value_map` maps cells of a
+    column to clm's values (a CRM's stage names); `date_format` is how the file writes dates."""
     importer = IMPORTERS[table](conn, today, by)
-    records = Records(stream, fmt, READ_COLUMNS[table], importer.required, mapping)
+    if value_map:
+        importer.value_map = value_map
+    if date_format:
+        importer.use_date_format(date_format)
+    columns = (*READ_COLUMNS[table], *getattr(importer, "custom", ()))
+    records = Records(stream, fmt, columns, importer.required, mapping)
     # One line in the audit log for the whole import, not one per field of a million rows.
     suspend_audit(conn)
     result = importer.run(records, progress)
@@ -314,6 +325,11 @@ class CustomerImporter(KeyedImporter):
 
         self.stages = set(conn.scalars(select(stages.c.key).where(stages.c.deleted_at.is_(None))))
         self.entry_stage = entry_stage(conn)
+        # Custom fields are columns too, by name: typed and checked as `--set` checks them.
+        self.custom = field_defs(conn)
+        self.parsers = self.parsers | {
+            name: _field_parser(field, today) for name, field in self.custom.items()
+        }
         self.slug_ok, self.tag_ok, self.slugify = SLUG.fullmatch, TAG.fullmatch, slugify
 
     def check(self, line: int, values: dict) -> None:
@@ -434,6 +450,15 @@ class CustomerImporter(KeyedImporter):
             if get("influencer_ids"):
                 followers += [(row_id, user_id) for user_id in values["influencer_ids"]]
         self.insert_new(rows, self.CREATED_COLUMNS)
+        if any(name in values for _, values in creates for name in self.custom):
+            slugs = {values["slug"]: values for _, values in creates}
+            made = self.conn.execute(
+                select(customers.c.id, customers.c.slug).where(
+                    in_values(self.conn, customers.c.slug, list(slugs)),
+                    customers.c.deleted_at.is_(None),
+                )
+            )
+            self._set_custom([(row.id, slugs[row.slug]) for row in made])
         record_entries(self.conn, entries)
         health_columns = ("uuid", "customer_id", "on", "health", "created_at")
         insert_rows(self.conn, health_log, health_columns, scores)
@@ -446,7 +471,19 @@ class CustomerImporter(KeyedImporter):
         return StageEntry(stay, customer_id, from_stage, to_stage, on, self.by, None,
                           "imported", from_owner, to_owner, self.now)  # fmt: skip
 
+    def _set_custom(self, rows: list[tuple[int, dict]]) -> dict:
+        custom = self.custom
+        return set_many(
+            self.conn,
+            self.today,
+            [
+                (customer_id, {custom[k]: value for k, value in values.items() if k in custom})
+                for customer_id, values in rows
+            ],
+        )
+
     def update(self, updates):
+        custom_changes = self._set_custom([(row.id, values) for _, values, row in updates])
         ids = [row.id for _, _, row in updates]
         has = set().union(*(values.keys() for _, values, _ in updates))
         tags = (
@@ -484,6 +521,7 @@ class CustomerImporter(KeyedImporter):
                 new_followers[row.id] = values["influencer_ids"]
                 old = sorted(self.handles[i] for i in followers[row.id])
                 shown.append(("influencers", old, values["influencers"]))
+            shown += custom_changes.get(row.id, [])
             if not self.counted(values, row, shown):
                 continue
             changes = with_change_days(changes, self.today)
@@ -553,6 +591,22 @@ class CustomerRowImporter(Importer):
     def label(self, values: dict, row=None) -> str:
         number = f" {row.id}" if row is not None else ""
         return f"{self.noun}{number} ({values['customer']}: {values.get('title') or row.title})"
+
+
+def _field_parser(field, today: date) -> Callable:
+    """A custom field's cells as stored values (an empty one removes it)."""
+
+    def parse(raw):
+        if raw is None or raw == "":
+            return None
+        if isinstance(raw, bool):
+            raw = str(raw).lower()
+        try:
+            return field.parse(str(raw), today)
+        except Invalid as exc:
+            raise v.BadValue(str(exc)) from None
+
+    return parse
 
 
 @lru_cache(maxsize=1024)
@@ -924,12 +978,13 @@ class TaskImporter(CustomerRowImporter):
             if values.get("id") is not None and not values.get("uuid")
         }
         if wanted:
+            table = self.table
             for row in self.conn.execute(
-                select(tasks).where(in_values(self.conn, tasks.c.id, list(wanted)))
+                select(table).where(in_values(self.conn, table.c.id, list(wanted)))
             ):
                 i = wanted[row.id]
                 if row.deleted_at is not None:
-                    self.problem(batch[i][0], "id", f"task {row.id} was removed")
+                    self.problem(batch[i][0], "id", f"{self.noun} {row.id} was removed")
                     yield i, SKIP
                 elif self.created_here(row.id):
                     self._repeated(batch[i][0], "id", row.id)
@@ -1011,9 +1066,109 @@ class TaskImporter(CustomerRowImporter):
         self.write_updates(changed_rows)
 
 
+class ContactImporter(TaskImporter):
+    """Contacts: matched by uuid, else by id (a person has no natural key); one primary
+    contact a customer, the file's taking it from a stored one."""
+
+    table, noun = contacts, "contact"
+    required = ("customer", "name")
+    parsers: ClassVar[dict[str, Callable]] = {
+        "id": v.identifier,
+        "customer": v.stripped,
+        "name": v.stripped,
+        "role": v.stripped,
+        "email": v.stripped,
+        "phone": v.stripped,
+        "primary": v.flag,
+        "left_on": v.iso_date,
+        "uuid": v.uuid_text,
+    }
+    defaulted = frozenset({"primary"})
+    SCALARS = ("customer_id", "name", "role", "email", "phone", "is_primary", "left_on")
+
+    def check(self, line: int, values: dict) -> None:
+        CustomerRowImporter.check(self, line, values)
+        from clm.domain.contacts import check_role
+
+        try:
+            values["role"] = check_role(values.get("role"))
+        except Invalid as exc:
+            self.problem(line, "role", str(exc))
+        email = values.get("email")
+        if email is not None and ("@" not in email or " " in email):
+            self.problem(line, "email", f"invalid email '{email}': use an address like a@b.com")
+        if "primary" in values:
+            values["is_primary"] = values["primary"]
+        left = values.get("left_on")
+        if left is not None and left > self.today:
+            self.problem(line, "left_on", f"{left} is after today ({self.today})")
+
+    def label(self, values: dict, row=None) -> str:
+        number = f" {row.id}" if row is not None else ""
+        return f"contact{number} ({values['customer']}: {values.get('name') or row.name})"
+
+    def check_batch(self, creates, updates):
+        seen: dict[int, int] = {}
+        rows = creates + [(line, values) for line, values, _ in updates]
+        for line, values in rows:
+            if values.get("is_primary"):
+                earlier = seen.setdefault(values["customer_id"], line)
+                if earlier != line:
+                    self.problem(line, "primary", f"{values['customer']} has its primary "
+                                 f"contact on line {earlier}")  # fmt: skip
+        return creates, updates
+
+    def _take_primary(self, rows: list[tuple[int, int | None]]) -> None:
+        """The customers (with the contact that becomes primary) lose their other primary."""
+        wanted = dict(rows)
+        query = select(contacts).where(
+            in_values(self.conn, contacts.c.customer_id, list(wanted)),
+            contacts.c.is_primary,
+            contacts.c.deleted_at.is_(None),
+        )
+        stale = [row for row in self.conn.execute(query) if row.id != wanted[row.customer_id]]
+        self.write_updates([(row, {"is_primary": False}, []) for row in stale])
+
+    def create(self, creates):
+        primary = [
+            (values["customer_id"], None) for _, values in creates if values.get("is_primary")
+        ]
+        if primary:
+            self._take_primary(primary)
+        rows = [
+            self.new_row(
+                values, customer_id=values["customer_id"], name=values["name"],
+                role=values.get("role"), email=values.get("email"), phone=values.get("phone"),
+                is_primary=values.get("is_primary", False), left_on=values.get("left_on"),
+            )
+            for _, values in creates
+        ]  # fmt: skip
+        insert(self.conn, contacts, rows)
+
+    def update(self, updates):
+        primary = [
+            (values.get("customer_id", row.customer_id), row.id)
+            for _, values, row in updates
+            if values.get("is_primary") and not row.is_primary
+        ]
+        if primary:
+            self._take_primary(primary)
+        changed_rows = []
+        for _line, values, row in updates:
+            changes = self.changes(values, row)
+            shown = [
+                (c.removesuffix("_id").removeprefix("is_"), getattr(row, c), new)
+                for c, new in changes.items()
+            ]
+            if self.counted(values, row, shown):
+                changed_rows.append((row, changes, []))
+        self.write_updates(changed_rows)
+
+
 IMPORTERS: dict[str, type[Importer]] = {
     "users": UserImporter,
     "customers": CustomerImporter,
     "milestones": MilestoneImporter,
     "tasks": TaskImporter,
+    "contacts": ContactImporter,
 }

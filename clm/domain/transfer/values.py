@@ -5,7 +5,7 @@ amounts, true/false, `;`-joined lists, durations, ids and uuids. Each parser tak
 import math
 import re
 import uuid
-from datetime import date
+from datetime import date, datetime
 from functools import lru_cache
 
 from clm.dates import DURATION_FORMS, at_most_a_century, parse_duration, parse_every
@@ -50,11 +50,36 @@ def stripped(raw) -> str | None:
     return text(raw, strip=True)
 
 
+# What a CRM writes for a moment: a date, a time, and perhaps its offset from UTC.
+_ISO_MOMENT = re.compile(
+    r"(\d{4}-\d{2}-\d{2})[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(Z|[+-]\d{2}:?\d{2})?",
+    re.ASCII | re.IGNORECASE,
+)
+
+
+def _moment_day(text: str, match) -> date:
+    """The day of an ISO date-time: its date part as written, or, with an offset from UTC,
+    the day it was in the user's time zone."""
+    if match.group(2) is None:
+        return date.fromisoformat(match.group(1))
+    moment = datetime.fromisoformat(text.replace(" ", "T", 1).replace("z", "Z"))
+    return moment.astimezone().date()
+
+
 @lru_cache(maxsize=8192)
 def _iso(raw: str) -> date:
     day = raw.strip()
     if not _ISO_DATE.fullmatch(day):
-        raise BadValue(f"invalid date '{_shown(raw)}': use YYYY-MM-DD")
+        moment = _ISO_MOMENT.fullmatch(day)
+        if moment is not None:
+            try:
+                return _moment_day(day, moment)
+            except ValueError:
+                raise BadValue(f"invalid date-time '{_shown(raw)}': no such moment") from None
+        raise BadValue(
+            f"invalid date '{_shown(raw)}': use YYYY-MM-DD (or an ISO date-time; another "
+            "form with --date-format)"
+        )
     try:
         return date.fromisoformat(day)
     except ValueError:
@@ -68,6 +93,29 @@ def iso_date(raw) -> date | None:
     if raw is None or raw == "":
         return None
     raise BadValue(f"invalid date {_shown(raw)}: use YYYY-MM-DD")
+
+
+def dated_as(date_format: str):
+    """A date parser for cells written in `date_format` (strftime's %d/%m/%Y…; a time after
+    the date is allowed, its day kept); an ISO date is taken too."""
+
+    @lru_cache(maxsize=8192)
+    def parse(raw):
+        if raw is None or raw == "":
+            return None
+        text = str(raw).strip()
+        try:
+            return datetime.strptime(text, date_format).date()
+        except ValueError:
+            pass
+        try:
+            return iso_date(text)
+        except BadValue:
+            raise BadValue(
+                f"invalid date '{_shown(raw)}': use the --date-format {date_format} or YYYY-MM-DD"
+            ) from None
+
+    return parse
 
 
 def whole(raw, low: int, high: int) -> int | None:
