@@ -1022,7 +1022,7 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0011_phase_items", _phase_items),
     ("0012_arr_history", _arr_history),
     ("0013_metrics", _metrics),
-    ("0014_audit_log", _audit_log),
-    ("0015_custom_fields_contacts", _custom_fields_contacts),
+    ("0014_custom_fields_contacts", _custom_fields_contacts),
+    ("0015_audit_log", _audit_log),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -26,6 +26,10 @@ SCOPED = {
     "customer_influencers": "customer_id",
     "playbook_runs": "customer_id",
     "rule_firings": "customer_id",
+    "arr_log": "customer_id",
+    "metric_points": "customer_id",
+    "field_values": "customer_id",
+    "contacts": "customer_id",
 }
 
 _FUNCTIONS = """
