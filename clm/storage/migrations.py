@@ -709,38 +709,6 @@ def _phase_items(conn: Connection) -> None:
     conn.execute(update(items).where(phase_like).values(kind="phase", remind="", updated_at=now))
 
 
-def _notifications(conn: Connection) -> None:
-    """Notifications: each user's channel (email, webhook or none), daily or immediate, and
-    webhook URL; the outbox of messages to send, one per user, day and kind."""
-    for column, kind in (
-        ("notify", "VARCHAR(16) NOT NULL DEFAULT 'none'"),
-        ("digest", "VARCHAR(16) NOT NULL DEFAULT 'daily'"),
-        ("webhook", "VARCHAR"),
-    ):
-        conn.execute(text(f"ALTER TABLE users ADD COLUMN {column} {kind}"))
-    md = MetaData()
-    Table("users", md, Column("id", Integer, primary_key=True))
-    Table(
-        "outbox",
-        md,
-        Column("id", Integer, primary_key=True),
-        Column("uuid", String(36), nullable=False, unique=True),
-        Column("user_id", Integer, ForeignKey("users.id"), nullable=False),
-        Column("day", Date, nullable=False),
-        Column("kind", String(64), nullable=False),
-        Column("payload", String, nullable=False),
-        Column("state", String(16), nullable=False),
-        Column("attempts", Integer, nullable=False),
-        Column("next_try_at", DateTime(timezone=True)),
-        Column("channel", String(16)),
-        Column("error", String),
-        Column("sent_at", DateTime(timezone=True)),
-        Column("created_at", DateTime(timezone=True), nullable=False),
-        Index("uq_outbox", "user_id", "day", "kind", unique=True),
-        Index("ix_outbox_state", "state", "next_try_at"),
-    ).create(conn)
-
-
 def _arr_history(conn: Connection) -> None:
     """ARR over time: an append-only log of every change of a customer's ARR with its kind,
     begun with each customer's ARR as it is now, as new business on its start day (and, for a
@@ -791,38 +759,6 @@ def _arr_history(conn: Connection) -> None:
         conn.execute(log.insert(), rows)
 
 
-def _notifications(conn: Connection) -> None:
-    """Notifications: each user's channel (email, webhook or none), daily or immediate, and
-    webhook URL; the outbox of messages to send, one per user, day and kind."""
-    for column, kind in (
-        ("notify", "VARCHAR(16) NOT NULL DEFAULT 'none'"),
-        ("digest", "VARCHAR(16) NOT NULL DEFAULT 'daily'"),
-        ("webhook", "VARCHAR"),
-    ):
-        conn.execute(text(f"ALTER TABLE users ADD COLUMN {column} {kind}"))
-    md = MetaData()
-    Table("users", md, Column("id", Integer, primary_key=True))
-    Table(
-        "outbox",
-        md,
-        Column("id", Integer, primary_key=True),
-        Column("uuid", String(36), nullable=False, unique=True),
-        Column("user_id", Integer, ForeignKey("users.id"), nullable=False),
-        Column("day", Date, nullable=False),
-        Column("kind", String(64), nullable=False),
-        Column("payload", String, nullable=False),
-        Column("state", String(16), nullable=False),
-        Column("attempts", Integer, nullable=False),
-        Column("next_try_at", DateTime(timezone=True)),
-        Column("channel", String(16)),
-        Column("error", String),
-        Column("sent_at", DateTime(timezone=True)),
-        Column("created_at", DateTime(timezone=True), nullable=False),
-        Index("uq_outbox", "user_id", "day", "kind", unique=True),
-        Index("ix_outbox_state", "state", "next_try_at"),
-    ).create(conn)
-
-
 def _metrics(conn: Connection) -> None:
     """Usage metrics: the metrics a book tracks (mergeable rows), and their points, one value
     per metric, customer and day, keyed (and clustered on SQLite) by metric first, so a rule
@@ -852,38 +788,6 @@ def _metrics(conn: Connection) -> None:
         sqlite_with_rowid=False,
     )
     md.create_all(conn, tables=[md.tables["metrics"], md.tables["metric_points"]])
-
-
-def _notifications(conn: Connection) -> None:
-    """Notifications: each user's channel (email, webhook or none), daily or immediate, and
-    webhook URL; the outbox of messages to send, one per user, day and kind."""
-    for column, kind in (
-        ("notify", "VARCHAR(16) NOT NULL DEFAULT 'none'"),
-        ("digest", "VARCHAR(16) NOT NULL DEFAULT 'daily'"),
-        ("webhook", "VARCHAR"),
-    ):
-        conn.execute(text(f"ALTER TABLE users ADD COLUMN {column} {kind}"))
-    md = MetaData()
-    Table("users", md, Column("id", Integer, primary_key=True))
-    Table(
-        "outbox",
-        md,
-        Column("id", Integer, primary_key=True),
-        Column("uuid", String(36), nullable=False, unique=True),
-        Column("user_id", Integer, ForeignKey("users.id"), nullable=False),
-        Column("day", Date, nullable=False),
-        Column("kind", String(64), nullable=False),
-        Column("payload", String, nullable=False),
-        Column("state", String(16), nullable=False),
-        Column("attempts", Integer, nullable=False),
-        Column("next_try_at", DateTime(timezone=True)),
-        Column("channel", String(16)),
-        Column("error", String),
-        Column("sent_at", DateTime(timezone=True)),
-        Column("created_at", DateTime(timezone=True), nullable=False),
-        Index("uq_outbox", "user_id", "day", "kind", unique=True),
-        Index("ix_outbox_state", "state", "next_try_at"),
-    ).create(conn)
 
 
 def _audit_log(conn: Connection) -> None:
@@ -927,38 +831,6 @@ def _audit_log(conn: Connection) -> None:
 
     install_triggers(conn)
     install_policies(conn)
-
-
-def _notifications(conn: Connection) -> None:
-    """Notifications: each user's channel (email, webhook or none), daily or immediate, and
-    webhook URL; the outbox of messages to send, one per user, day and kind."""
-    for column, kind in (
-        ("notify", "VARCHAR(16) NOT NULL DEFAULT 'none'"),
-        ("digest", "VARCHAR(16) NOT NULL DEFAULT 'daily'"),
-        ("webhook", "VARCHAR"),
-    ):
-        conn.execute(text(f"ALTER TABLE users ADD COLUMN {column} {kind}"))
-    md = MetaData()
-    Table("users", md, Column("id", Integer, primary_key=True))
-    Table(
-        "outbox",
-        md,
-        Column("id", Integer, primary_key=True),
-        Column("uuid", String(36), nullable=False, unique=True),
-        Column("user_id", Integer, ForeignKey("users.id"), nullable=False),
-        Column("day", Date, nullable=False),
-        Column("kind", String(64), nullable=False),
-        Column("payload", String, nullable=False),
-        Column("state", String(16), nullable=False),
-        Column("attempts", Integer, nullable=False),
-        Column("next_try_at", DateTime(timezone=True)),
-        Column("channel", String(16)),
-        Column("error", String),
-        Column("sent_at", DateTime(timezone=True)),
-        Column("created_at", DateTime(timezone=True), nullable=False),
-        Index("uq_outbox", "user_id", "day", "kind", unique=True),
-        Index("ix_outbox_state", "state", "next_try_at"),
-    ).create(conn)
 
 
 def _custom_fields_contacts(conn: Connection) -> None:
