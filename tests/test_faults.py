@@ -119,8 +119,8 @@ def test_sigkill_during_a_merge_is_all_or_nothing_and_a_rerun_completes(tmp_path
 
     first, second = (c["slug"] for c in json.loads(_run(pristine, "customer", "list", "-f",
                                                         "json").stdout)[:2])  # fmt: skip
-    _run(theirs, "customer", "edit", first, "--health", "11")  # edits on both sides
-    _run(pristine, "customer", "edit", second, "--health", "12")
+    _run(theirs, "customer", "edit", first, "--lead-score", "11")  # edits on both sides
+    _run(pristine, "customer", "edit", second, "--lead-score", "12")
     before, merged = _state(pristine), tmp_path / "merged.db"
     shutil.copyfile(pristine, merged)
     took = _timed(merged, "db", "merge", theirs)

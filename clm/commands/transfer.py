@@ -47,7 +47,13 @@ def _plural(n: int, noun: str) -> str:
 def export(
     ctx: typer.Context,
     table: Annotated[
-        Table, typer.Argument(metavar="TABLE", help="The table to export.", case_sensitive=False)
+        Table,
+        typer.Argument(
+            metavar="TABLE",
+            help=f"The table to export: {', '.join(Table)}.",
+            case_sensitive=False,
+            show_choices=False,  # listed in the help, which wraps to the terminal's width
+        ),
     ],
     fmt: Annotated[
         DataFormat,
@@ -105,7 +111,12 @@ def import_(
     ctx: typer.Context,
     table: Annotated[
         ImportTable,
-        typer.Argument(metavar="TABLE", help="The table to import into.", case_sensitive=False),
+        typer.Argument(
+            metavar="TABLE",
+            help=f"The table to import into: {', '.join(ImportTable)}.",
+            case_sensitive=False,
+            show_choices=False,  # listed in the help, which wraps to the terminal's width
+        ),
     ],
     file: Annotated[str, typer.Argument(metavar="FILE|-", help="The file ('-': standard input).")],
     fmt: Annotated[

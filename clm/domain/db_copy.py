@@ -52,10 +52,12 @@ def copy_database(
             create_schema(dest)
             for table in tables:
                 _copy_table(reader, dest, table, totals[table.name], progress)
-        dest = finish_copy(dest, dest_target)  # whole: under its name, or no longer marked
         _verify(dest, totals)
         audit_copied(dest)
         analyze(dest)
+        # Only whole and finished (triggers, statistics) does it take its name, or lose its
+        # in-progress mark: a kill at any point before leaves nothing that looks like a copy.
+        dest = finish_copy(dest, dest_target)
     except BaseException:
         remove_copy(dest)
         raise

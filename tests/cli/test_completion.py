@@ -48,6 +48,7 @@ def test_commands_options_and_choices(book):
         "renew",
         "rm",
         "show",
+        "timeline",
     ]
     assert "--renewal-within" in ask(book, "clm customer list --re")
     assert ask(book, "clm customer list --format j") == ["json", "jsonl"]

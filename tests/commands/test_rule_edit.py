@@ -83,10 +83,8 @@ def test_edit_refusals_name_every_problem_and_change_nothing(team, db_path):
     ) == (
         "Error: --remove-from lead: rule 'at-risk' does not apply in lead; --remove-when "
         "'arr > 5': rule 'at-risk' has no such condition (it has: health < 40, mood > 3); "
-        "no stage 'nowhere'; invalid condition 'mood > 3': use FIELD OP NUMBER [for Nd] with "
-        "FIELD one of days_in_stage, days_since_start, days_to_renewal, health, lead_score, arr "
-        "and OP one of < <= > >= = != (for Nd: a metric held N days); or milestone_done:TITLE, "
-        "milestone_overdue:TITLE; invalid --cta 'gossip:x': use TYPE:REASON with TYPE one of "
+        "no stage 'nowhere'; invalid condition 'mood > 3': no metric 'mood' (add it with clm "
+        "metric add); invalid --cta 'gossip:x': use TYPE:REASON with TYPE one of "
         "risk, lifecycle, expansion, objective, activity"
     )
     assert "to will-churn is also a --from stage" in team.error(

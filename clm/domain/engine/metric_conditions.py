@@ -178,11 +178,16 @@ class MetricCondition:
 
     def problem(self, conn: Connection) -> str | None:
         """What is wrong with it in this book (an unknown metric), if anything."""
+        from clm.domain.engine.field_defs import field_defs
+        from clm.domain.engine.fields import FIELDS
+
         names = list(conn.scalars(select(metrics.c.name).where(metrics.c.deleted_at.is_(None))))
         if self.field in names:
             return None
+        # A typo may be of a metric, a custom field or a field every customer has.
+        known = [*names, *field_defs(conn), *FIELDS]
         return (
-            f"invalid condition '{self}': no metric '{self.field}'{did_you_mean(self.field, names)}"
+            f"invalid condition '{self}': no metric '{self.field}'{did_you_mean(self.field, known)}"
             " (add it with clm metric add)"
         )
 
