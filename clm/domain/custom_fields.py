@@ -1,7 +1,6 @@
 """Custom fields on customers: their definitions (`clm field`, the model file) and each
 customer's values, stored typed so filters and rules compare them in SQL."""
 
-import re
 from collections.abc import Iterable
 from datetime import date
 
@@ -9,12 +8,11 @@ from sqlalchemy import Connection, func, select, update
 
 from clm.db import utcnow
 from clm.domain.engine.field_defs import KINDS, FieldDef, field_defs, get_field
-from clm.domain.engine.fields import FIELDS
+from clm.domain.engine.fields import FIELDS, data_name
 from clm.domain.records import new_row, update_row
 from clm.errors import Conflict, Invalid
 from clm.storage.tables import field_values, fields
 
-NAME = re.compile(r"[a-z][a-z0-9_]{0,63}", re.ASCII)
 # Names a custom field cannot take: the customer's own columns and what rules read already.
 RESERVED = frozenset(
     {"slug", "name", "stage", "owner", "start", "renewal", "term", "arr", "health",
@@ -25,14 +23,7 @@ RESERVED = frozenset(
 
 
 def check_definition(name: str, kind: str, choices: Iterable[str]) -> tuple[str, str, str | None]:
-    name = name.strip().lower()
-    if not NAME.fullmatch(name):
-        raise Invalid(
-            f"invalid field name '{name}': use lowercase letters, digits and '_', starting "
-            "with a letter (up to 64)"
-        )
-    if name in RESERVED:
-        raise Invalid(f"invalid field name '{name}': clm uses it already; pick another")
+    name = data_name(name, "field", RESERVED)
     kind = kind.strip().lower()
     if kind not in KINDS:
         raise Invalid(f"invalid field kind '{kind}': use one of {', '.join(KINDS)}")
@@ -53,6 +44,7 @@ def add_field(
     name, kind, joined = check_definition(name, kind, choices)
     if name in field_defs(conn):
         raise Conflict(f"field {name} exists already: clm field edit {name}")
+    _no_metric_named(conn, name)
     conn.execute(
         fields.insert().values(
             new_row(conn, name=name, kind=kind, choices=joined, description=description)
@@ -110,6 +102,16 @@ def remove_field(conn: Connection, name: str, by_model: bool = False) -> tuple[F
     return field, gone
 
 
+def _no_metric_named(conn: Connection, name: str) -> None:
+    """A field and a metric of one name: a rule's `name >= 10` could not tell them apart."""
+    from clm.storage.tables import metrics
+
+    if conn.scalar(
+        select(metrics.c.id).where(metrics.c.name == name, metrics.c.deleted_at.is_(None))
+    ):
+        raise Conflict(f"a metric is named {name}: give the field another name")
+
+
 def write_fields(conn: Connection, wanted: list[dict]) -> list:
     """Make the fields those of the model file (`model apply`): add, change and remove; a
     field removed or changed in kind while customers hold values is a problem, not a loss."""
@@ -131,6 +133,7 @@ def write_fields(conn: Connection, wanted: list[dict]) -> list:
         field = current.get(entry["name"])
         joined = ";".join(entry["choices"]) or None
         if field is None:
+            _no_metric_named(conn, entry["name"])
             conn.execute(
                 fields.insert().values(
                     new_row(conn, name=entry["name"], kind=entry["kind"], choices=joined,

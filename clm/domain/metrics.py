@@ -4,34 +4,24 @@ A point is upserted by (metric, customer, day): setting the value a day already 
 nothing, so importing the same file twice leaves the book as the first import left it."""
 
 import math
-import re
 from collections.abc import Iterator
 from datetime import date
 
 from sqlalchemy import Connection, delete, func, select
 
 from clm.db import upsert_rows, utcnow
-from clm.domain.engine.fields import FIELDS
+from clm.domain.engine.fields import FIELDS, data_name
 from clm.domain.records import find_live, get_customer, new_row, update_row
 from clm.errors import Conflict, Invalid, Refused
 from clm.storage.tables import metric_points, metrics
 
 LIVE = metrics.c.deleted_at.is_(None)
-NAME = re.compile(r"[a-z][a-z0-9_]{0,63}", re.ASCII)
 # Words a metric cannot be called: the import's long-form columns, and what rules read.
 RESERVED = frozenset({"customer", "date", "day", "metric", "value", "today", "band", *FIELDS})
 
 
 def check_metric_name(text: str) -> str:
-    name = text.strip().lower()
-    if not NAME.fullmatch(name):
-        raise Invalid(
-            f"invalid metric name '{text}': use lowercase letters, digits and '_', starting "
-            "with a letter (up to 64)"
-        )
-    if name in RESERVED:
-        raise Invalid(f"invalid metric name '{text}': {name} is a word clm reads; pick another")
-    return name
+    return data_name(text, "metric", RESERVED)
 
 
 def check_value(value: float | str, what: str = "value") -> float:
@@ -49,6 +39,10 @@ def add_metric(conn: Connection, name: str, description: str | None = None) -> s
     name = check_metric_name(name)
     if conn.scalar(select(metrics.c.id).where(metrics.c.name == name, LIVE)):
         raise Conflict(f"metric {name} exists already")
+    from clm.domain.engine.field_defs import field_defs
+
+    if name in field_defs(conn):  # a rule's `name >= 10` could not tell them apart
+        raise Conflict(f"a custom field is named {name}: give the metric another name")
     conn.execute(metrics.insert().values(new_row(conn, name=name, description=description)))
     return name
 

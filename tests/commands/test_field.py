@@ -48,10 +48,10 @@ def test_bad_field_definitions_are_refused(clm, db_path):
         "Error: field tier is a choice: give its values (--choice VALUE, repeatable)"
     )
     assert clm.error("field", "add", "health", "--kind", "number") == (
-        "Error: invalid field name 'health': clm uses it already; pick another"
+        "Error: invalid field name 'health': health is a word clm reads; pick another"
     )
     assert clm.error("field", "add", "Seats; DROP TABLE x", "--kind", "number").startswith(
-        "Error: invalid field name 'seats; drop table x': use lowercase letters"
+        "Error: invalid field name 'Seats; DROP TABLE x': use lowercase letters"
     )
     assert clm.error("field", "rm", "seat") == "Error: no field 'seat'; did you mean 'seats'?"
     assert dump(db_path) == before
@@ -281,3 +281,15 @@ def test_a_model_file_removes_a_field_with_the_rule_reading_it(clm, tmp_path):
     assert [(c["change"], c["kind"], c["name"]) for c in changes] == [
         ("removed", "rule", "big"), ("removed", "field", "seats"),
     ]  # fmt: skip
+
+
+def test_a_field_and_a_metric_never_share_a_name(clm):
+    # A rule's `seats >= 10` could not tell a field from a metric of the same name.
+    clm("field", "add", "seats", "--kind", "number")
+    assert clm.error("metric", "add", "seats") == (
+        "Error: a custom field is named seats: give the metric another name"
+    )
+    clm("metric", "add", "active_users")
+    assert clm.error("field", "add", "active_users", "--kind", "number") == (
+        "Error: a metric is named active_users: give the field another name"
+    )

@@ -5,9 +5,12 @@ entry here (and its column).
 Plain data, no SQLAlchemy: `clm help conditions` and completion read it at the cost of a bare
 Python."""
 
+import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Literal
 
+from clm.errors import Invalid
 from clm.lifecycle import MOVE_TARGETS, PREVIOUS  # noqa: F401 (the registry names them)
 
 MAX_DAYS = 36_500  # a century: any more and the day bound leaves the calendar
@@ -119,3 +122,20 @@ def conditions_help() -> str:
     lines.append("Or a usage metric (clm metric add), by name:")
     lines += [f"  {form:<27}  {text}" for form, text in METRIC_FORMS.items()]
     return "\n".join(lines)
+
+
+DATA_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}", re.ASCII)
+
+
+def data_name(text: str, noun: str, reserved: Collection[str]) -> str:
+    """The name of data rules read beside the fields above (a metric, a custom field):
+    lowercase letters, digits and '_', and not a word clm reads already."""
+    name = text.strip().lower()
+    if not DATA_NAME.fullmatch(name):
+        raise Invalid(
+            f"invalid {noun} name '{text}': use lowercase letters, digits and '_', starting "
+            "with a letter (up to 64)"
+        )
+    if name in reserved:
+        raise Invalid(f"invalid {noun} name '{text}': {name} is a word clm reads; pick another")
+    return name
