@@ -517,6 +517,19 @@ class Importer:
             )
             self.conn.execute(statement, params)
 
+    def one_flag_per_group(self, group: str, flag: str, keep: dict) -> None:
+        """One row a group holds `flag` (a team's default owner, a customer's primary
+        contact), as the commands keep it: the live rows holding it in the groups of `keep`
+        (group -> the id that keeps it, or None) lose it."""
+        table = self.table
+        query = select(table).where(
+            in_values(self.conn, table.c[group], list(keep)),
+            table.c[flag],
+            table.c.deleted_at.is_(None),
+        )
+        losing = [row for row in self.conn.execute(query) if row.id != keep[row._mapping[group]]]
+        self.write_updates([(row, {flag: False}, []) for row in losing])
+
     def finish(self) -> None:
         """After the last row: ids given by hand move a server's id sequence past them."""
         if self.result.created:

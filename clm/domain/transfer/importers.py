@@ -227,13 +227,7 @@ class UserImporter(KeyedImporter):
     def _demote(self, teams: dict[str, int | None]) -> None:
         """The current default owners of teams that get a new one stop being it (as
         `user add --default-owner` does)."""
-        query = select(users).where(
-            in_values(self.conn, users.c.team, list(teams)),
-            users.c.default_owner,
-            users.c.deleted_at.is_(None),
-        )
-        demoted = [row for row in self.conn.execute(query) if row.id != teams[row.team]]
-        self.write_updates([(row, {"default_owner": False}, []) for row in demoted])
+        self.one_flag_per_group("team", "default_owner", teams)
 
     def create(self, creates):
         claims = {values["team"]: None for _, values in creates if values.get("default_owner")}
@@ -1120,14 +1114,7 @@ class ContactImporter(TaskImporter):
 
     def _take_primary(self, rows: list[tuple[int, int | None]]) -> None:
         """The customers (with the contact that becomes primary) lose their other primary."""
-        wanted = dict(rows)
-        query = select(contacts).where(
-            in_values(self.conn, contacts.c.customer_id, list(wanted)),
-            contacts.c.is_primary,
-            contacts.c.deleted_at.is_(None),
-        )
-        stale = [row for row in self.conn.execute(query) if row.id != wanted[row.customer_id]]
-        self.write_updates([(row, {"is_primary": False}, []) for row in stale])
+        self.one_flag_per_group("customer_id", "is_primary", dict(rows))
 
     def create(self, creates):
         primary = [
