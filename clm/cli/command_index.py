@@ -169,6 +169,8 @@ INDEX = {'': {'commands': {'agenda': "Today's agenda: reminders of the last two 
                                '--unowned': None,
                                '--handoff-pending': None,
                                '--where': '',
+                               '--mine': None,
+                               '--team': 'team',
                                '--format': 'choice:table,csv,tsv,json,jsonl',
                                '-f': 'choice:table,csv,tsv,json,jsonl',
                                '--fields': ''},

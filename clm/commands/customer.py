@@ -195,6 +195,20 @@ def list_(
             "(repeatable; see clm help where).",
         ),
     ] = None,
+    mine: Annotated[
+        bool,
+        typer.Option(
+            "--mine",
+            help="Only the customers you own, influence, collaborate on through a milestone, "
+            "or that sit in a stage your team owns (needs --as or CLM_USER).",
+        ),
+    ] = False,
+    team: Annotated[
+        str | None,
+        typer.Option(
+            metavar="TEAM", help="Only customers in a stage TEAM owns, or owned by its members."
+        ),
+    ] = None,
     fmt: FormatOpt = Format.table,
 ) -> None:
     """List customers; --fields picks columns, custom fields included.
@@ -202,15 +216,18 @@ def list_(
     Example: clm customer list --where 'seats >= 50' --fields slug,stage,seats
     """
     env = ctx.obj
-    from clm.domain.customers import list_customers
+    from clm.domain.customers import CustomerFilter, list_customers
     from clm.errors import Invalid
 
     if limit is not None and limit < 1:
         raise Invalid(f"invalid --limit {limit}: use a number of customers, 1 or more")
-    within = env.duration(renewal_within, "--renewal-within")
-    filters = dict(
-        stage=stage, owner=owner, tag=tag, renewal_within=within, limit=limit, unowned=unowned,
-        handoff_pending=handoff_pending, where=where or (),
+    if mine and not env.user:
+        raise Invalid("--mine needs to know who you are: give --as USER or set CLM_USER")
+    chosen = CustomerFilter(
+        stage=stage, owner=owner, tag=tag,
+        renewal_within=env.duration(renewal_within, "--renewal-within"), unowned=unowned,
+        handoff_pending=handoff_pending, where=tuple(where or ()),
+        mine=env.user if mine else None, team=team, limit=limit,
     )  # fmt: skip
     if fmt is Format.table and not is_terminal(env) and not env.fields and iso_dates():
         # In a pipe the database lays the table out: a whole book in a fraction of the time
@@ -220,7 +237,7 @@ def list_(
         from clm.render.sql_table import write_table
 
         with snapshot(env.database()) as conn:
-            listing = customer_table(conn, env.today, **filters)
+            listing = customer_table(conn, env.today, chosen)
             if not write_table(conn, env.stdout, COLUMNS, listing):
                 say(env, "No customers.")
         return
@@ -228,7 +245,7 @@ def list_(
     custom = [name for name in env.fields or () if name not in known]
     columns = (*COLUMNS, *(Col(name, table=False) for name in custom))
     with env.database().read() as conn:
-        rows = list_customers(conn, env.today, **filters, custom=custom)
+        rows = list_customers(conn, env.today, chosen, custom=custom)
         render_rows(env, rows, columns, fmt, noun="customers")
 
 

@@ -3,7 +3,8 @@
 import math
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import (
@@ -15,6 +16,7 @@ from sqlalchemy import (
     delete,
     func,
     literal,
+    or_,
     select,
     update,
 )
@@ -40,7 +42,7 @@ from clm.domain.forecast import check_forecast
 from clm.domain.health import health_history, log_health, sparkline
 from clm.domain.holidays import days_off_for
 from clm.domain.notes import add_note
-from clm.domain.ownership import Assigner, owner_change, record_owner_changes
+from clm.domain.ownership import Assigner, get_team, owner_change, record_owner_changes
 from clm.domain.phases import customer_phases
 from clm.domain.records import get_customer, new_row, set_member_stamps, update_row, user_uuids
 from clm.domain.scorecard import check_override
@@ -55,6 +57,7 @@ from clm.storage.tables import (
     customer_influencers,
     customer_tags,
     customers,
+    milestone_collaborators,
     milestones,
     playbook_runs,
     playbooks,
@@ -289,77 +292,109 @@ def _as_dict(row, today: date) -> dict:
 def list_customers(
     conn: Connection,
     today: date,
-    stage: str | None = None,
-    owner: str | None = None,
-    tag: str | None = None,
-    renewal_within: Duration | None = None,
-    limit: int | None = None,
-    unowned: bool = False,
-    handoff_pending: bool = False,
-    where: list[str] = (),
+    chosen: "CustomerFilter | None" = None,
     custom: list[str] = (),
 ) -> Iterator[dict]:
     """Live customers by slug, filtered (`where`: --where filters), the first `limit` of them,
     with the values of the `custom` fields named; streamed row by row."""
     from clm.domain.custom_fields import value_column
 
-    query = _filtered(
-        conn, _select_customers(), today, stage, owner, tag, renewal_within, unowned,
-        handoff_pending, where,
-    )  # fmt: skip
+    chosen = chosen or CustomerFilter()
+    query = _filtered(conn, _select_customers(), today, chosen)
     picked = [get_field(conn, name) for name in custom]
     query = query.add_columns(
         *(value_column(f, customers.c.id).label(f"custom_{i}") for i, f in enumerate(picked))
     )
     query = query.order_by(customers.c.slug)
-    if limit is not None:
-        query = query.limit(limit)
+    if chosen.limit is not None:
+        query = query.limit(chosen.limit)
     for row in conn.execute(query):
         values = {f.name: f.shown(getattr(row, f"custom_{i}")) for i, f in enumerate(picked)}
         yield _as_dict(row, today) | values
 
 
-def _filtered(
-    conn: Connection, query, today, stage, owner, tag, renewal_within, unowned=False,
-    handoff_pending=False, where=(),
-):  # fmt: skip
+@dataclass(frozen=True)
+class CustomerFilter:
+    """What `customer list` selects; the defaults select every live customer."""
+
+    stage: str | None = None
+    owner: str | None = None
+    tag: str | None = None
+    renewal_within: Duration | None = None
+    unowned: bool = False
+    handoff_pending: bool = False
+    where: Sequence[str] = ()
+    # A user's handle: the customers they own, influence, collaborate on through a milestone,
+    # or that sit in a stage their team owns (what the server's policies let a member see).
+    mine: str | None = None
+    team: str | None = None  # in a stage the team owns, or owned by one of its members
+    limit: int | None = None
+
+
+def _seen_by(conn: Connection, user):
+    """SQL: the customers a user owns, influences, collaborates on through a live milestone,
+    or that sit in a stage the user's team owns."""
+    influenced = select(customer_influencers.c.customer_id).where(
+        customer_influencers.c.user_id == user.id
+    )
+    collaborated = (
+        select(milestones.c.customer_id)
+        .join(milestone_collaborators, milestone_collaborators.c.milestone_id == milestones.c.id)
+        .where(milestone_collaborators.c.user_id == user.id, milestones.c.deleted_at.is_(None))
+    )
+    seen = [
+        customers.c.owner_id == user.id,
+        customers.c.id.in_(influenced),
+        customers.c.id.in_(collaborated),
+    ]
+    if user.team:
+        seen.append(customers.c.stage.in_(_team_stages(user.team)))
+    return or_(*seen)
+
+
+def _team_stages(team: str):
+    return select(stages.c.key).where(stages.c.team == team, stages.c.deleted_at.is_(None))
+
+
+def _worked_by(conn: Connection, team: str):
+    """SQL: the customers in a stage the team owns, or owned by one of its members."""
+    members = select(users.c.id).where(users.c.team == team, users.c.deleted_at.is_(None))
+    return or_(customers.c.stage.in_(_team_stages(team)), customers.c.owner_id.in_(members))
+
+
+def _filtered(conn: Connection, query, today: date, chosen: CustomerFilter):
     """The query restricted to the customers `customer list`'s filters select."""
     from clm.domain.where import where_clause
 
-    if where:
-        query = query.where(where_clause(conn, list(where), today))
-    if unowned:
+    if chosen.where:
+        query = query.where(where_clause(conn, list(chosen.where), today))
+    if chosen.unowned:
         query = query.where(customers.c.owner_id.is_(None))
-    if handoff_pending:
+    if chosen.handoff_pending:
         query = query.where(customers.c.handoff_pending.is_not(None))
-    if stage is not None:
-        query = query.where(customers.c.stage == get_stage(conn, stage).key)
-    if owner is not None:
-        query = query.where(customers.c.owner_id == get_user(conn, owner).id)
-    if tag is not None:
-        tagged = select(customer_tags.c.customer_id).where(customer_tags.c.tag == tag.strip())
+    if chosen.stage is not None:
+        query = query.where(customers.c.stage == get_stage(conn, chosen.stage).key)
+    if chosen.owner is not None:
+        query = query.where(customers.c.owner_id == get_user(conn, chosen.owner).id)
+    if chosen.tag is not None:
+        tag = chosen.tag.strip()
+        tagged = select(customer_tags.c.customer_id).where(customer_tags.c.tag == tag)
         query = query.where(customers.c.id.in_(tagged))
-    if renewal_within is not None:
-        last = renewal_within.after(today, days_off_for(conn, renewal_within))
+    if chosen.renewal_within is not None:
+        within = chosen.renewal_within
+        last = within.after(today, days_off_for(conn, within))
         terminal = select(stages.c.key).where(stages.c.terminal, stages.c.deleted_at.is_(None))
         query = query.where(
             customers.c.renewal.between(today, last), customers.c.stage.not_in(terminal)
         )
+    if chosen.mine is not None:
+        query = query.where(_seen_by(conn, get_user(conn, chosen.mine)))
+    if chosen.team is not None:
+        query = query.where(_worked_by(conn, get_team(conn, chosen.team)))
     return query
 
 
-def customer_table(
-    conn: Connection,
-    today: date,
-    stage: str | None = None,
-    owner: str | None = None,
-    tag: str | None = None,
-    renewal_within: Duration | None = None,
-    limit: int | None = None,
-    unowned: bool = False,
-    handoff_pending: bool = False,
-    where: list[str] = (),
-):
+def customer_table(conn: Connection, today: date, chosen: CustomerFilter):
     """`list_customers` as the database writes its table (clm.render.sql_table): each table
     column's cell as SQL text."""
     from clm.db import days_from, grouped_digits, in_values, iso_date, sorted_by
@@ -371,8 +406,9 @@ def customer_table(
         select(customers.c.id)
         .select_from(customers.outerjoin(owner_user, owner_user.c.id == customers.c.owner_id))
         .where(customers.c.deleted_at.is_(None)),
-        today, stage, owner, tag, renewal_within, unowned, handoff_pending, where,
-    )  # fmt: skip
+        today,
+        chosen,
+    )
     arr = customers.c.arr
     # The database writes a whole amount from 1 to 10^15 as Python does (`24,000`); cents
     # (`24,000.50`), a zero (PostgreSQL keeps -0, which Python writes `-0`) and larger amounts
@@ -400,8 +436,8 @@ def customer_table(
         return {row.row_id: _as_dict(row, today) for row in conn.execute(found)}
 
     # A few rows by the slug's index; the whole book read in storage order and sorted.
-    order = customers.c.slug if limit is not None else sorted_by(customers.c.slug)
-    return SqlListing(query, cells, customers.c.id, [order], limit, rows_of)
+    order = customers.c.slug if chosen.limit is not None else sorted_by(customers.c.slug)
+    return SqlListing(query, cells, customers.c.id, [order], chosen.limit, rows_of)
 
 
 # How many of its latest timeline entries `customer show` shows (`customer timeline` has all).

@@ -533,3 +533,24 @@ def test_an_item_both_added_and_removed_is_refused(team, db_path):
     ):  # fmt: skip
         assert team.error(*command) == f"Error: {message} contradict each other: give one"
     assert dump(db_path) == before
+
+
+def test_mine_and_team_list_what_a_person_and_a_team_work_on(team):
+    """The scopes a server's policies give a member, as filters on any book (on a file a
+    convenience, not a boundary: the file is)."""
+    clm = team
+    clm("customer", "add", "Owned", "--stage", "adopting", "--owner", "sam")
+    clm("customer", "add", "Followed", "--stage", "adopting", "--owner", "alice",
+        "--influencer", "sam")  # fmt: skip
+    clm("customer", "add", "Pitched", "--stage", "prospect", "--owner", "mia")
+    clm("customer", "add", "Collab", "--stage", "adopting", "--owner", "alice")
+    clm("milestone", "add", "collab", "Review", "--due", "+7d", "--collaborator", "sam")
+    clm("customer", "add", "Other", "--stage", "adopting", "--owner", "bob")
+    mine = [c["slug"] for c in clm.json("--as", "sam", "customer", "list", "--mine")]
+    assert mine == ["collab", "followed", "owned", "pitched"]
+    sales = [c["slug"] for c in clm.json("customer", "list", "--team", "sales")]
+    assert sales == ["owned", "pitched"]
+    assert "pitched" in clm("--as", "sam", "customer", "list", "--mine").stdout  # the pipe's
+    assert clm.error("customer", "list", "--team", "sale").startswith(
+        "Error: no team 'sale'; did you mean 'sales'?"
+    )

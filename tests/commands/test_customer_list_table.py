@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from clm.commands.customer import COLUMNS
 from clm.db import Database
-from clm.domain.customers import list_customers
+from clm.domain.customers import CustomerFilter, list_customers
 from clm.render.output import _write_plain_table
 from tests.conftest import TODAY, sql
 
@@ -48,7 +48,7 @@ def plain_table(db_path, filters: dict) -> str:
     """What clm.render.output's plain table writes for the listing's rows: the reference."""
     database = Database.open(str(db_path), on_create=lambda conn: None)
     with database.read() as conn:
-        rows = list(list_customers(conn, TODAY, **filters))
+        rows = list(list_customers(conn, TODAY, CustomerFilter(**filters)))
     out = io.StringIO()
     if rows:
         _write_plain_table(out, COLUMNS, rows)

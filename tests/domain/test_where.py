@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from clm.db import Database
 from clm.domain.custom_fields import add_field
-from clm.domain.customers import add_customer, list_customers
+from clm.domain.customers import CustomerFilter, add_customer, list_customers
 from clm.domain.new_book import install_template
 from clm.errors import ClmError, Invalid
 
@@ -45,7 +45,7 @@ def book(new_db):
 
 def slugs(database, *where: str) -> list[str]:
     with database.read() as conn:
-        return [c["slug"] for c in list_customers(conn, TODAY, where=list(where))]
+        return [c["slug"] for c in list_customers(conn, TODAY, CustomerFilter(where=where))]
 
 
 @settings(
