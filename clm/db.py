@@ -33,6 +33,7 @@ from clm.storage.dialect import (  # noqa: F401
     sorted_by,
 )
 from clm.storage.engine import (  # noqa: F401
+    COPYING,
     Database,
     analyze,
     audit_copied,
