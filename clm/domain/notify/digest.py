@@ -33,12 +33,22 @@ def subject(day, items: list[dict]) -> str:
     return f"clm: {', '.join(parts) or 'nothing new'} for {day}"
 
 
-def grouped(items: list[dict]) -> list[tuple[str, list[dict]]]:
+# A team's digest says what concerns the team's customers, not what is for "you".
+TEAM_HEADINGS = {
+    "reminder": "Reminders on the team's customers",
+    "handoff": "Customers handed to the team",
+    "unowned": "Customers the team has to assign",
+    "cta": "CTAs opened on the team's customers",
+}
+
+
+def grouped(items: list[dict], team: bool = False) -> list[tuple[str, list[dict]]]:
     return [
-        (heading, [item for item in items if item["kind"] == kind])
+        (TEAM_HEADINGS.get(kind, heading) if team else heading,
+         [item for item in items if item["kind"] == kind])
         for kind, (_, _, heading) in KINDS.items()
         if any(item["kind"] == kind for item in items)
-    ]
+    ]  # fmt: skip
 
 
 def _line(item: dict) -> str:
@@ -68,19 +78,22 @@ def html_part(handle: str, day, items: list[dict]) -> str:
     return "<html><body>" + "\n".join(body) + "</body></html>\n"
 
 
-def slack_body(handle: str, day, items: list[dict]) -> dict:
-    """Slack's incoming-webhook body (Mattermost and others take it too): mrkdwn text."""
-    lines = [f"*{subject(day, items)}* (for {handle})"]
-    for heading, found in grouped(items):
+def slack_body(handle, day, items: list[dict], team=None) -> dict:
+    """Slack's incoming-webhook body (Mattermost and others take it too): mrkdwn text. For a
+    user (`handle`) or a team's channel (`team`)."""
+    lines = [f"*{subject(day, items)}* (for {f'team {team}' if team else handle})"]
+    for heading, found in grouped(items, team=bool(team)):
         lines.append(f"*{heading}*")
         lines += [f"• {_line(item)}  `{item['act']}`" for item in found]
     return {"text": "\n".join(lines)}
 
 
-def json_body(key: str, handle: str, day, kind: str, items: list[dict]) -> dict:
-    """The generic body: everything, machine-readable; `id` is the idempotency key."""
+def json_body(key: str, handle, day, kind: str, items: list[dict], team=None) -> dict:
+    """The generic body: everything, machine-readable; `id` is the idempotency key. A team's
+    digest names its `team` instead of a `user`."""
+    to = {"team": team} if team else {"user": handle}
     return {
-        "id": key, "user": handle, "day": str(day), "kind": kind,
+        "id": key, **to, "day": str(day), "kind": kind,
         "subject": subject(day, items), "items": items,
     }  # fmt: skip
 
