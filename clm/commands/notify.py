@@ -25,10 +25,10 @@ COLUMNS = (
 )
 
 
-def deliver(env, retry: bool = False, only_the_sender: bool = False) -> None:
+def deliver(env, retry: bool = False, only_the_sender: bool = False, quiet: bool = False) -> None:
     """Send what is pending; one `Error:` line per reason something was not sent (exit 1).
     `only_the_sender`: on a machine that does not tick this synced file, leave it queued for
-    the one that does (instead of an error)."""
+    the one that does (instead of an error). `quiet`: only the errors."""
     import sys
 
     from clm.domain.notify.deliver import send_pending
@@ -47,7 +47,7 @@ def deliver(env, retry: bool = False, only_the_sender: bool = False) -> None:
             say(env, "Notifications queued: the machine that ticks this db sends them.")
             return
     delivery = send_pending(database, env.today, smtp_settings, retry=retry)
-    if delivery.sent:
+    if delivery.sent and not quiet:
         n = len(delivery.sent)
         say(env, f"Sent {n} notification{'s' if n != 1 else ''}.")
     for line in delivery.problem_lines():
@@ -57,16 +57,22 @@ def deliver(env, retry: bool = False, only_the_sender: bool = False) -> None:
 
 
 @app.command("send")
-def send(ctx: typer.Context) -> None:
+def send(
+    ctx: typer.Context,
+    quiet: Annotated[
+        bool,
+        typer.Option("--quiet", "-q", help="Print only what failed (cron mails nothing else)."),
+    ] = False,
+) -> None:
     """Send the notifications the tick queued and those due to be tried again.
 
     For a separate cron line (clm tick sends too). Only the machine that ticks a synced file
     sends its notifications.
 
-    Example: clm notify send
+    Example: clm notify send --quiet
     """
     env = ctx.obj
-    deliver(env)
+    deliver(env, quiet=quiet)
 
 
 @app.command("retry")

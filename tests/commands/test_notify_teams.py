@@ -117,6 +117,7 @@ def test_a_team_digest_is_retried_on_5xx_parked_on_4xx_and_sent_by_retry(book, h
     assert parked["team"] == CS and "answered 404" in parked["error"]
     assert "to team customer-success: the webhook" in book("agenda").stdout
     hooks.status = 200
+    assert book("notify", "send", "--quiet").stderr == ""  # parked: only retry sends it
     assert "Sent 1 notification." in book("notify", "retry").stderr
     [sent] = posts(hooks, "/cs")
     assert sent["body"]["id"] == parked["uuid"]  # the same message, not another
@@ -151,3 +152,10 @@ def test_a_merged_copy_does_not_send_the_team_digest_again(book, hooks, db_path,
     book("--today", "2026-11-24", "tick")  # the Workshop's reminder fired in the copy
     assert [hook["body"]["day"] for hook in posts(hooks, "/cs")] == ["2026-11-23"]
     assert pending["uuid"] not in [hook["body"]["id"] for hook in hooks.received]
+
+
+def test_notify_send_quiet_sends_and_says_nothing(book, hooks):
+    book("tick", "--no-send")
+    assert posts(hooks, "/cs") == []
+    assert book("notify", "send", "--quiet").stderr == ""
+    assert len(posts(hooks, "/cs")) == 1
