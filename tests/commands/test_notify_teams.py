@@ -1,9 +1,13 @@
 """Team channels (issue 21): a team's webhook gets one digest a day of what concerns the
 customers in its stages, exactly once like a person's, against a real HTTP server in a thread."""
 
+import os
+import subprocess
+import sys
+
 import pytest
 
-from tests.conftest import dump
+from tests.conftest import ON_PG, dump
 from tests.notify_servers import WebhookServer
 
 CS = "customer-success"
@@ -159,3 +163,20 @@ def test_notify_send_quiet_sends_and_says_nothing(book, hooks):
     assert posts(hooks, "/cs") == []
     assert book("notify", "send", "--quiet").stderr == ""
     assert len(posts(hooks, "/cs")) == 1
+
+
+def test_concurrent_ticks_send_one_team_digest(book, hooks, db_path):
+    for n in range(3):
+        book("customer", "add", f"Customer {n}", "--owner", "bob", "--stage", "onboarding")
+        book("milestone", "add", f"customer-{n}", "Go-live", "--due", "+5d", "--remind", "1w")
+    env = os.environ | {"CLM_DB": str(db_path)}
+    ticks = [
+        subprocess.Popen([sys.executable, "-m", "clm", "tick", "-q"], env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(2 if ON_PG else 4)
+    ]  # fmt: skip
+    for tick in ticks:
+        tick.wait(120)
+        assert tick.returncode == 0, tick.stderr.read()
+    [digest] = posts(hooks, "/cs")
+    assert digest["body"]["subject"] == "clm: 4 reminders for 2026-11-23"
