@@ -5,8 +5,8 @@
 
 Builds a book of N customers (default 100,000) with bench/make_book.py, or copies an existing
 one (`--book`: the bench books of /work/bench-books, never touched in place), ticks it to
-TODAY, picks the day after with the most reminders due (about 1,000 on the default book) and
-ticks it to the day before that one. Then gives `--people` users (those owning the most
+TODAY, picks the day after whose reminders due come nearest `--reminders` (1,000) and ticks
+it to the day before that one. Then gives `--people` users (those owning the most
 customers) an email and `--notify email`, and, from a fresh copy of that book each time, times
 `clm tick --no-send` (the tick alone, which still queues the digests) and `clm tick`
 delivering every digest to a local SMTP server (aiosmtpd, as the tests use): one day's tick
@@ -34,14 +34,16 @@ TODAY = "2026-11-23"
 GOAL = 1.3
 
 
-def busiest_day(db: Path) -> tuple[str, int]:
-    """The day after TODAY with the most pending reminders (and their count)."""
+def pick_day(db: Path, after: str, target: int | None) -> tuple[str, int]:
+    """The day after `after` (within 90 days) whose pending reminders come nearest `target`
+    (the earliest such), or with the most of them; and their count."""
     conn = sqlite3.connect(db)
     try:
+        order = "abs(count(*) - ?), remind_on" if target else "count(*) DESC, remind_on"
         return conn.execute(
-            "SELECT remind_on, count(*) FROM milestone_reminders WHERE pending "
-            "AND remind_on > ? GROUP BY remind_on ORDER BY 2 DESC LIMIT 1",
-            (TODAY,),
+            "SELECT remind_on, count(*) FROM milestone_reminders WHERE pending AND remind_on > ? "
+            f"AND remind_on <= date(?, '+90 days') GROUP BY remind_on ORDER BY {order} LIMIT 1",
+            (after, after, *([target] if target else [])),
         ).fetchone()
     finally:
         conn.close()
@@ -74,11 +76,11 @@ def tick_to(book: Path, day: str) -> None:
 
 
 def prepared_book(args, work: Path) -> tuple[Path, str, int]:
-    """The book as of the day before the busiest day, made once in `work`: (path, day, its
-    reminders)."""
+    """The book ticked through the day before the day timed, kept in `work` (`through` holds
+    the day it is ticked through): (path, the day timed, its reminders)."""
     book = work / "book.db"
-    ready = work / "ready"  # the day, once the book is prepared
-    if not ready.exists():
+    through = work / "through"
+    if not through.exists():
         if args.book:
             shutil.copyfile(args.book, book)
         else:
@@ -88,17 +90,20 @@ def prepared_book(args, work: Path) -> tuple[Path, str, int]:
                 check=True,
             )  # fmt: skip
         tick_to(book, TODAY)  # (an imported book migrates here)
-        day, _ = busiest_day(book)
-        tick_to(book, (date.fromisoformat(day) - timedelta(days=1)).isoformat())
-        ready.write_text(day)
-    day = ready.read_text()
-    conn = sqlite3.connect(book)
-    try:
+        through.write_text(TODAY)
+    if args.day:
+        day = args.day.isoformat()
+        conn = sqlite3.connect(book)
         reminders = conn.execute(
             "SELECT count(*) FROM milestone_reminders WHERE pending AND remind_on = ?", (day,)
         ).fetchone()[0]
-    finally:
         conn.close()
+    else:
+        day, reminders = pick_day(book, through.read_text(), args.reminders)
+    before = (date.fromisoformat(day) - timedelta(days=1)).isoformat()
+    if before > through.read_text():
+        tick_to(book, before)
+        through.write_text(before)
     return book, day, reminders
 
 
@@ -121,6 +126,13 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="build (or reuse) the book in this directory")
     parser.add_argument("--book", type=Path, help="copy this book instead of building one")
     parser.add_argument("--people", type=int, default=20, help="users subscribed (default 20)")
+    parser.add_argument(
+        "--reminders", type=int, default=1000,
+        help="time the day with about this many reminders due (0: the busiest day)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--day", type=date.fromisoformat, help="time this day instead (after the book's last tick)"
+    )
     args = parser.parse_args()
     work = args.keep or Path(tempfile.mkdtemp(prefix="clm-notify-bench-"))
     work.mkdir(parents=True, exist_ok=True)

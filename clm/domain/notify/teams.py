@@ -89,10 +89,10 @@ def _tick_news(conn: Connection, results: list, teams: list[str]) -> list[tuple[
     found = []
     for r in reminders:
         if r["customer"] in team_of:
-            owner = ", ".join(r["recipients"][:1]) or "nobody"
+            to = ", ".join(r["recipients"]) or "nobody"  # the owner first, collaborators
             found.append((team_of[r["customer"]], {
                 "kind": "reminder", "key": f"reminder:{r['milestone']}:{r['remind_on']}",
-                "customer": r["customer"], "title": f"{r['title']} (to {owner})",
+                "customer": r["customer"], "title": f"{r['title']} (to {to})",
                 "due": str(r["due"]), "act": f"clm milestone done {r['milestone']}",
             }))  # fmt: skip
     for c in opened:
