@@ -39,7 +39,19 @@ def test_readme_pictures_exist():
 def make_reference_pictures():
     import make_pictures
 
-    return [name for name, _ in make_pictures.PICTURES]
+    return [name for name, _ in make_pictures.PICTURES] + [make_pictures.DIGEST_PNG]
+
+
+def test_the_digest_picture_is_a_png_of_the_digest():
+    """docs/digest.png is Chromium's rendering of docs/digest.html (compared with what clm
+    sends below): a PNG, of the size make_pictures asks for."""
+    import make_pictures
+
+    png = (ROOT / "docs" / make_pictures.DIGEST_PNG).read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert int.from_bytes(png[16:20], "big") == 720  # the width of a mail's reading pane
+    html = (ROOT / "docs" / make_pictures.DIGEST_HTML).read_text()
+    assert "Customers handed to you (1)" in html and "<code>clm cta close" in html
 
 
 @pytest.mark.sqlite_only("draws the pictures from a demo file: once per CI run")

@@ -190,29 +190,49 @@ def team(
             "its members) or least-loaded (the member with the fewest live customers).",
         ),
     ] = None,
+    webhook: Annotated[
+        str | None,
+        typer.Option(
+            metavar="URL",
+            help="The team's channel: a daily digest of its customers' news to this webhook "
+            "(https://… a JSON body, hooks.slack.com or slack+https://… a Slack one; '' "
+            "removes it).",
+        ),
+    ] = None,
     fmt: FormatOpt = Format.table,
 ) -> None:
-    """Show a team (policy, default owner, members and their customers), or set its policy.
+    """Show a team (policy, default owner, webhook, members and their customers), or set its
+    policy or its webhook.
 
     A handoff keeps an owner who is a member of the receiving team; otherwise the policy
-    picks, and a team with nobody to pick keeps the owner with the handoff pending.
+    picks, and a team with nobody to pick keeps the owner with the handoff pending. A team
+    with a webhook gets one digest a day: reminders and CTAs on the customers in its stages,
+    customers handed into the team, and those it has to assign.
     Example: clm user team customer-success --assign round-robin
     """
     env = ctx.obj
+    from clm.domain.notify.teams import set_webhook, shown, webhook_of
     from clm.domain.ownership import get_team, set_policy, team_summary
 
-    if assign is not None:
+    if assign is not None or webhook is not None:
         with env.database().write() as conn:
-            was = set_policy(conn, get_team(conn, name), assign)
-            summary = team_summary(conn, name)
-        say(env, f"Team {summary['team']} assigns by {summary['assign']} (was {was}).")
+            team_name = get_team(conn, name)
+            if assign is not None:
+                was = set_policy(conn, team_name, assign)
+                say(env, f"Team {team_name} assigns by {team_summary(conn, name)['assign']} "
+                         f"(was {was}).")  # fmt: skip
+            if webhook is not None:
+                was = set_webhook(conn, team_name, webhook)
+                now = shown(webhook_of(conn, team_name))
+                say(env, f"Team {team_name} webhook: {now} (was {shown(was)}).")
         return
     with env.database().read() as conn:
         summary = team_summary(conn, name)
+        hook = shown(webhook_of(conn, summary["team"]))
     say(
         env,
         f"Team {summary['team']}: assigns by {summary['assign']}, default owner "
         f"{summary['default_owner'] or 'none'}, stages {', '.join(summary['stages']) or 'none'}, "
-        f"{summary['handoffs_pending']} handoffs pending.",
+        f"{summary['handoffs_pending']} handoffs pending, webhook {hook}.",
     )
     render_rows(env, summary["members"], TEAM, fmt, noun="members")

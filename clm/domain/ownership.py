@@ -11,7 +11,7 @@ from sqlalchemy import Connection, func, select
 from clm.db import insert_rows, utcnow
 from clm.domain.records import check_handle, new_row, new_uuid, update_row
 from clm.errors import Invalid
-from clm.storage.tables import customers, owner_changes, stages, teams, users
+from clm.storage.tables import customers, owner_changes, stages, team_channels, teams, users
 
 POLICIES = ("default-owner", "round-robin", "least-loaded")
 DEFAULT_POLICY = "default-owner"
@@ -163,10 +163,13 @@ def record_owner_changes(conn: Connection, changes: Iterable[OwnerChange]) -> No
 
 
 def known_teams(conn: Connection) -> list[str]:
-    """Every team clm knows of: those of stages, of live users and with a policy."""
+    """Every team clm knows of: those of stages, of live users, with a policy or a channel
+    (so a channel outliving its team's stages can still be removed)."""
     found = set(conn.scalars(select(stages.c.team).where(stages.c.deleted_at.is_(None))))
     found |= set(conn.scalars(select(users.c.team).where(users.c.deleted_at.is_(None))))
     found |= set(conn.scalars(select(teams.c.name).where(teams.c.deleted_at.is_(None))))
+    live = team_channels.c.deleted_at.is_(None) & team_channels.c.webhook.is_not(None)
+    found |= set(conn.scalars(select(team_channels.c.team).where(live)))
     return sorted(team for team in found if team)
 
 

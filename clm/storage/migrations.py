@@ -880,6 +880,56 @@ def _custom_fields_contacts(conn: Connection) -> None:
         md.tables[name].create(conn)
 
 
+def _team_webhooks(conn: Connection) -> None:
+    """Team webhooks: a team's channel (its webhook URL), and outbox rows addressed to a team
+    instead of a user (one per team, day and kind, as a user's). The outbox's user becomes
+    optional: SQLite drops a NOT NULL only by rebuilding the table."""
+    md = MetaData()
+    Table(
+        "team_channels",
+        md,
+        *_record_columns(),
+        Column("team", String(64), nullable=False),
+        Column("webhook", String),
+        _partial("uq_team_channels_team", "team"),
+    ).create(conn)
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("ALTER TABLE outbox ALTER COLUMN user_id DROP NOT NULL"))
+        conn.execute(text("ALTER TABLE outbox ADD COLUMN team VARCHAR(64)"))
+    else:
+        columns = (
+            "id", "uuid", "user_id", "day", "kind", "payload", "state", "attempts",
+            "next_try_at", "channel", "error", "sent_at", "created_at",
+        )  # fmt: skip
+        rebuilt = MetaData()
+        Table("users", rebuilt, Column("id", Integer, primary_key=True))
+        Table(
+            "outbox_0018",
+            rebuilt,
+            Column("id", Integer, primary_key=True),
+            Column("uuid", String(36), nullable=False, unique=True),
+            Column("user_id", Integer, ForeignKey("users.id")),
+            Column("team", String(64)),
+            Column("day", Date, nullable=False),
+            Column("kind", String(64), nullable=False),
+            Column("payload", String, nullable=False),
+            Column("state", String(16), nullable=False),
+            Column("attempts", Integer, nullable=False),
+            Column("next_try_at", DateTime(timezone=True)),
+            Column("channel", String(16)),
+            Column("error", String),
+            Column("sent_at", DateTime(timezone=True)),
+            Column("created_at", DateTime(timezone=True), nullable=False),
+        ).create(conn)
+        listed = ", ".join(columns)
+        conn.execute(text(f"INSERT INTO outbox_0018 ({listed}) SELECT {listed} FROM outbox"))
+        conn.execute(text("DROP TABLE outbox"))  # with its indexes
+        conn.execute(text("ALTER TABLE outbox_0018 RENAME TO outbox"))
+        conn.execute(text("CREATE INDEX ix_outbox_state ON outbox (state, next_try_at)"))
+        conn.execute(text("CREATE UNIQUE INDEX uq_outbox ON outbox (user_id, day, kind)"))
+    conn.execute(text("CREATE UNIQUE INDEX uq_outbox_team ON outbox (team, day, kind)"))
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0001_initial", _initial),
     ("0002_milestones_tasks_ctas_playbooks", _milestones_tasks_ctas_playbooks),
@@ -896,5 +946,6 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0013_metrics", _metrics),
     ("0014_custom_fields_contacts", _custom_fields_contacts),
     ("0015_audit_log", _audit_log),
+    ("0018_team_webhooks", _team_webhooks),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

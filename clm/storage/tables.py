@@ -265,6 +265,17 @@ teams = Table(
     partial_unique("uq_teams_name", "name"),
 )
 
+# Where a team's digest goes: its channel (a webhook URL, Slack-compatible or generic JSON).
+# Not part of the model file: a webhook URL is a secret (Slack revokes a leaked one).
+team_channels = Table(
+    "team_channels",
+    metadata,
+    *record(),
+    string("team", 64),
+    string("webhook", required=False),
+    partial_unique("uq_team_channels_team", "team"),
+)
+
 # Append-only: every change of a customer's owner, who made it and why (handoff, policy,
 # manual, renewal, removal; `handoff pending` when a handoff found nobody and kept the owner).
 owner_changes = Table(
@@ -540,17 +551,18 @@ arr_log = Table(
     Index("ix_arr_log_on", "on", "kind"),
 )
 
-# What is to be sent: one message per user, day and kind (`digest`, or `blocked:UUID` for an
-# immediate one), written in the tick's transaction and sent after its commit. The unique key
-# makes re-runs, catch-up and concurrent ticks queue one digest a person a day; the uuid is the
-# Message-ID (the idempotency key of a webhook), so a re-send after a crash is the same
-# message. Not merged: only the copy that ticked sends. `next_try_at` is both the backoff and
-# the lease of the sender sending it.
+# What is to be sent: one message per user (or team), day and kind (`digest`, or
+# `blocked:UUID` for an immediate one), written in the tick's transaction and sent after its
+# commit. The unique keys make re-runs, catch-up and concurrent ticks queue one digest a person
+# (a team) a day; the uuid is the Message-ID (the idempotency key of a webhook), so a re-send
+# after a crash is the same message. Not merged: only the copy that ticked sends.
+# `next_try_at` is both the backoff and the lease of the sender sending it.
 outbox = Table(
     "outbox",
     metadata,
     *identity(),
-    ref("user_id", "users.id"),
+    user_ref("user_id"),  # to a user, or
+    string("team", 64, required=False),  # to a team's channel (team_channels)
     day("day"),
     string("kind", 64),
     string("payload"),  # JSON: the items the message tells, each with a key
@@ -562,6 +574,7 @@ outbox = Table(
     moment("sent_at", required=False),
     moment("created_at"),
     Index("uq_outbox", "user_id", "day", "kind", unique=True),
+    Index("uq_outbox_team", "team", "day", "kind", unique=True),
     Index("ix_outbox_state", "state", "next_try_at"),
 )
 

@@ -231,3 +231,21 @@ def test_the_arr_history_begins_with_each_customers_arr_as_new_business(clm, tmp
     ]
     retention = clm.json("--db", old, "report", "retention", "--period", "2026Q4")
     assert (retention[0]["starting_arr"], retention[0]["churned_arr"]) == (24000, 24000)
+
+
+def test_the_outbox_keeps_its_messages_when_it_learns_of_teams(clm, tmp_path, new_db):
+    """0018 rebuilds the outbox on SQLite (its user becomes optional): nothing queued is lost,
+    and a message still goes to one user a day."""
+    fixture = next(path for path in FIXTURES if path.stem == "schema-0015_audit_log")
+    dump = fixture.read_text()
+    queued = (
+        "INSERT INTO outbox (id, uuid, user_id, day, kind, payload, state, attempts, created_at) "
+        "SELECT 7, 'a7d0c3d2-0000-4000-8000-000000000007', id, '2026-11-23', 'digest', '[]', "
+        "'pending', 0, '2026-11-23 08:00:00' FROM users ORDER BY id LIMIT 1;\nCOMMIT;"
+    )
+    with_message = tmp_path / "schema-0015-with-a-message.sql"
+    with_message.write_text(dump.replace("COMMIT;", queued, 1))
+    old = old_database(with_message, tmp_path, new_db)
+    [message] = clm.json("--db", old, "notify", "log")
+    assert (message["id"], message["day"], message["state"]) == (7, "2026-11-23", "pending")
+    assert message["user"] and message["team"] is None

@@ -160,9 +160,8 @@ def webhook_body(message) -> tuple[str, bytes]:
     """(the URL to post to, the body) of a message to a webhook."""
     style, url = webhook_style(message.webhook)
     if style == "slack":
-        body = digest.slack_body(message.handle, message.day, message.items)
+        body = digest.slack_body(message.handle, message.day, message.items, message.team)
     else:
-        body = digest.json_body(
-            message.uuid, message.handle, message.day, message.kind, message.items
-        )
+        body = digest.json_body(message.uuid, message.handle, message.day, message.kind,
+                                message.items, team=message.team)  # fmt: skip
     return url, digest.encoded(body)

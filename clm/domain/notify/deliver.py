@@ -13,14 +13,15 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import NamedTuple
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, and_, case, func, select, update
 
 from clm.db import utcnow
 from clm.domain.notify import digest
 from clm.domain.notify.channels import Failure, Smtp, email_message, post, webhook_body
 from clm.domain.notify.settings import TIMEOUT, SmtpSettings
+from clm.domain.records import new_uuid
 from clm.errors import ClmError
-from clm.storage.tables import outbox, users
+from clm.storage.tables import outbox, team_channels, users
 
 MAX_TRIES = 5
 BACKOFF = (60, 300, 1800, 7200)  # seconds to wait after the first, second… failed try
@@ -40,10 +41,15 @@ class Message(NamedTuple):
     items: list
     attempts: int
     created_at: datetime
-    handle: str
+    handle: str | None  # the user it goes to, or
+    team: str | None  # the team whose channel it goes to
     email: str | None
-    notify: str
+    notify: str | None
     webhook: str | None
+
+    @property
+    def recipient(self) -> str:
+        return self.handle or f"team {self.team}"
 
 
 @dataclass
@@ -56,7 +62,7 @@ class Delivery:
     def fail(self, failure: Failure, message: Message) -> None:
         """Note a message not sent, under its reason and whether it will be tried again."""
         key = (str(failure), failure.transient and message.attempts + 1 < MAX_TRIES)
-        self.problems.setdefault(key, []).append(message.handle)
+        self.problems.setdefault(key, []).append(message.recipient)
 
     def problem_lines(self) -> list[str]:
         """One line per reason: whose messages, why, and what happens next."""
@@ -68,11 +74,22 @@ class Delivery:
 
 
 def _columns():
+    """A message's columns: a user's row has its user's channel, a team's its team channel's."""
     return (
         outbox.c.id, outbox.c.uuid, outbox.c.day, outbox.c.kind, outbox.c.payload.label("items"),
-        outbox.c.attempts, outbox.c.created_at, users.c.handle, users.c.email,
-        users.c.notify, users.c.webhook,
+        outbox.c.attempts, outbox.c.created_at, users.c.handle, outbox.c.team, users.c.email,
+        func.coalesce(users.c.notify, case((team_channels.c.webhook.is_not(None), "webhook"))
+                      ).label("notify"),
+        func.coalesce(users.c.webhook, team_channels.c.webhook).label("webhook"),
     )  # fmt: skip
+
+
+def _recipients():
+    """The outbox with each message's user or team channel."""
+    return outbox.outerjoin(users, users.c.id == outbox.c.user_id).outerjoin(
+        team_channels,
+        and_(team_channels.c.team == outbox.c.team, team_channels.c.deleted_at.is_(None)),
+    )
 
 
 def pending_count(conn: Connection, today: date) -> int:
@@ -105,7 +122,7 @@ def _claim(conn: Connection, today: date, now: datetime) -> list[Message]:
     pending messages of a day, a few per person), so a concurrent sender gets none of them."""
     query = (
         select(*_columns())
-        .select_from(outbox.join(users, users.c.id == outbox.c.user_id))
+        .select_from(_recipients())
         .where(
             outbox.c.state == "pending",
             outbox.c.day <= today,
@@ -170,7 +187,8 @@ def _send(messages: list[Message], smtp, mark) -> Delivery:
                     post(url, body, message.uuid, _timeout())
                     channel = "webhook"
                 else:
-                    mark(message, state="dropped", error="notifications turned off")
+                    why = "team channel removed" if message.team else "notifications turned off"
+                    mark(message, state="dropped", error=why)
                     continue
             except Failure as failure:
                 mark(message, **_failed(message, failure))
@@ -179,7 +197,7 @@ def _send(messages: list[Message], smtp, mark) -> Delivery:
             if os.environ.get("CLM_TEST_KILL_AFTER_SEND"):  # fault injection: crash right here
                 os.kill(os.getpid(), signal.SIGKILL)
             mark(message, state="sent", channel=channel, sent_at=utcnow(), error=None)
-            done.sent.append({"id": message.id, "to": message.handle, "channel": channel,
+            done.sent.append({"id": message.id, "to": message.recipient, "channel": channel,
                               "subject": digest.subject(message.day, message.items)})  # fmt: skip
     finally:
         if session is not None:
@@ -208,17 +226,18 @@ def _failed(message: Message, failure: Failure) -> dict:
     return {"error": str(failure), **values}
 
 
+TEST_ITEM = {"kind": "test", "key": "test", "customer": "clm", "title": "notifications work",
+             "due": "", "act": "clm notify log"}  # fmt: skip
+
+
 def send_test(conn: Connection, handle: str, smtp: Callable[[], SmtpSettings | None]) -> str:
     """Send a test message to a user through their channel, outside the outbox; where it went
     (a Failure when it did not)."""
-    from clm.domain.records import find_live, new_uuid
-    from clm.storage.tables import users
+    from clm.domain.records import find_live
 
     user = find_live(conn, users, "handle", handle.strip().lower(), "user")
     now = utcnow()
-    item = {"kind": "test", "key": "test", "customer": "clm", "title": "notifications work",
-            "due": "", "act": "clm notify log"}  # fmt: skip
-    message = Message(0, new_uuid(), now.date(), "test", [item], 0, now, user.handle,
+    message = Message(0, new_uuid(), now.date(), "test", [TEST_ITEM], 0, now, user.handle, None,
                       user.email, user.notify, user.webhook)  # fmt: skip
     if user.notify == "none":
         raise Failure(
@@ -233,3 +252,23 @@ def send_test(conn: Connection, handle: str, smtp: Callable[[], SmtpSettings | N
     if user.notify == "email":
         return f"by email to {user.email}"
     return "to their webhook"
+
+
+def send_team_test(conn: Connection, team: str) -> str:
+    """Send a test message to a team's webhook (`team`: a team's name, checked), outside the
+    outbox; where it went (a Failure when it did not)."""
+    from clm.domain.notify.teams import webhook_of
+
+    webhook = webhook_of(conn, team)
+    if webhook is None:
+        raise Failure(
+            f"team {team} has no webhook (clm user team {team} --webhook URL)", transient=False
+        )
+    now = utcnow()
+    message = Message(0, new_uuid(), now.date(), "test", [TEST_ITEM], 0, now, None, team,
+                      None, "webhook", webhook)  # fmt: skip
+    delivery = _send([message], smtp=lambda: None, mark=lambda message, **values: None)
+    if delivery.problems:
+        (reason, _again), _ = next(iter(delivery.problems.items()))
+        raise Failure(reason, transient=False)
+    return "to its webhook"

@@ -33,16 +33,31 @@ def subject(day, items: list[dict]) -> str:
     return f"clm: {', '.join(parts) or 'nothing new'} for {day}"
 
 
-def grouped(items: list[dict]) -> list[tuple[str, list[dict]]]:
+# A team's digest says what concerns the team's customers, not what is for "you".
+TEAM_HEADINGS = {
+    "reminder": "Reminders on the team's customers",
+    "handoff": "Customers handed to the team",
+    "unowned": "Customers the team has to assign",
+    "cta": "CTAs opened on the team's customers",
+}
+
+
+def grouped(items: list[dict], team: bool = False) -> list[tuple[str, list[dict]]]:
     return [
-        (heading, [item for item in items if item["kind"] == kind])
+        (TEAM_HEADINGS.get(kind, heading) if team else heading,
+         [item for item in items if item["kind"] == kind])
         for kind, (_, _, heading) in KINDS.items()
         if any(item["kind"] == kind for item in items)
-    ]
+    ]  # fmt: skip
+
+
+def _due(item: dict) -> str:
+    """`due DAY`, or nothing (a handoff's day is when it happened, not a due date)."""
+    return f"due {item['due']}" if item.get("due") and item["kind"] != "handoff" else ""
 
 
 def _line(item: dict) -> str:
-    due = f" (due {item['due']})" if item.get("due") and item["kind"] != "handoff" else ""
+    due = f" ({_due(item)})" if _due(item) else ""
     return f"{item['customer']}: {item['title']}{due}"
 
 
@@ -57,30 +72,51 @@ def text_part(handle: str, day, items: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+# Mail clients drop external sheets and scripts; a <style> in the head is read by the common
+# ones (and the text part is there for the rest). Nothing is loaded from anywhere.
+STYLE = """body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif;
+  font-size: 15px; line-height: 1.45; color: #1f2328; max-width: 640px; margin: 24px; }
+h3 { font-size: 15px; margin: 20px 0 6px; padding-bottom: 4px; border-bottom: 1px solid #d0d7de; }
+ul { margin: 0; padding-left: 20px; } li { margin: 6px 0; }
+code { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 13px;
+  background: #f6f8fa; border: 1px solid #d0d7de; border-radius: 4px; padding: 0 4px; }
+.customer { font-weight: 600; } .due { color: #59636e; }"""
+
+
 def html_part(handle: str, day, items: list[dict]) -> str:
     e = html.escape
     body = [f"<p>Hello {e(handle)}, what clm has for you on {e(str(day))}:</p>"]
     for heading, found in grouped(items):
         body.append(f"<h3>{e(heading)} ({len(found)})</h3><ul>")
-        body += [f"<li>{e(_line(item))}<br><code>{e(item['act'])}</code></li>" for item in found]
+        body += [f"<li>{_html_line(item)}<br><code>{e(item['act'])}</code></li>" for item in found]
         body.append("</ul>")
     body.append("<p>Your whole agenda: <code>clm my</code></p>")
-    return "<html><body>" + "\n".join(body) + "</body></html>\n"
+    head = f'<head><meta charset="utf-8"><style>{STYLE}</style></head>'
+    return f"<html>{head}<body>" + "\n".join(body) + "</body></html>\n"
 
 
-def slack_body(handle: str, day, items: list[dict]) -> dict:
-    """Slack's incoming-webhook body (Mattermost and others take it too): mrkdwn text."""
-    lines = [f"*{subject(day, items)}* (for {handle})"]
-    for heading, found in grouped(items):
+def _html_line(item: dict) -> str:
+    e = html.escape
+    due = f" <span class=due>({e(_due(item))})</span>" if _due(item) else ""
+    return f"<span class=customer>{e(item['customer'])}</span>: {e(item['title'])}{due}"
+
+
+def slack_body(handle, day, items: list[dict], team=None) -> dict:
+    """Slack's incoming-webhook body (Mattermost and others take it too): mrkdwn text. For a
+    user (`handle`) or a team's channel (`team`)."""
+    lines = [f"*{subject(day, items)}* (for {f'team {team}' if team else handle})"]
+    for heading, found in grouped(items, team=bool(team)):
         lines.append(f"*{heading}*")
         lines += [f"• {_line(item)}  `{item['act']}`" for item in found]
     return {"text": "\n".join(lines)}
 
 
-def json_body(key: str, handle: str, day, kind: str, items: list[dict]) -> dict:
-    """The generic body: everything, machine-readable; `id` is the idempotency key."""
+def json_body(key: str, handle, day, kind: str, items: list[dict], team=None) -> dict:
+    """The generic body: everything, machine-readable; `id` is the idempotency key. A team's
+    digest names its `team` instead of a `user`."""
+    to = {"team": team} if team else {"user": handle}
     return {
-        "id": key, "user": handle, "day": str(day), "kind": kind,
+        "id": key, **to, "day": str(day), "kind": kind,
         "subject": subject(day, items), "items": items,
     }  # fmt: skip
 

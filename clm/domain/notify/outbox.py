@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import Connection, or_, select, update
 
 from clm.db import get_meta, insert_new, set_meta, utcnow
+from clm.domain.notify.teams import subscribed_teams, team_news
 from clm.domain.records import new_uuid
 from clm.storage.tables import (
     ctas,
@@ -39,48 +40,59 @@ def notified_through(conn: Connection) -> datetime | None:
 def queue_digests(conn: Connection, day: date, results: list, since: datetime | None) -> bool:
     """Queue the day's digest of everyone with a channel: what the tick's `results` (its
     days) brought them, and what people did since the last tick (`since`): milestones they
-    collaborate on blocked or done, customers handed to them. Whether anything waits to be
-    sent (queued now or before)."""
+    collaborate on blocked or done, customers handed to them; and of each team with a channel
+    (`teams.team_news`). Whether anything waits to be sent (queued now or before)."""
     now = utcnow()
     set_meta(conn, SINCE, now.isoformat())  # after all the tick's writes: its news is before
     wanted = _subscribers(conn)
-    if not wanted:
+    teams = subscribed_teams(conn)
+    if not wanted and not teams:
         return False
     since = since or now - timedelta(days=1)  # a first tick: the last day's news only
-    found: dict[int, dict[str, dict]] = defaultdict(dict)
-    for user_id, item in _news(conn, results, wanted) + _since(conn, since, wanted):
-        found[user_id][item["key"]] = item
-    queue(conn, day, DIGEST, {u: list(items.values()) for u, items in found.items()})
+    if wanted:
+        news = _news(conn, results, wanted) + _since(conn, since, wanted)
+        queue(conn, day, DIGEST, _by_recipient(news))
+    if teams:
+        queue(conn, day, DIGEST, _by_recipient(team_news(conn, results, since, teams)), "team")
     waiting = select(outbox.c.id).where(outbox.c.state == "pending", outbox.c.day <= day)
     return conn.scalar(waiting.limit(1)) is not None
 
 
-def queue(conn: Connection, day: date, kind: str, items: dict[int, list[dict]]) -> None:
-    """Queue `items` (user id -> items) for `day`: new rows in one insert; a user's row of
-    that day and kind that is still pending takes the items it lacks; one already sent passes
-    them to the next day's."""
+def _by_recipient(news: list[tuple]) -> dict:
+    """(recipient, item) pairs as recipient -> items, each item (by its key) once."""
+    found: dict = defaultdict(dict)
+    for recipient, item in news:
+        found[recipient][item["key"]] = item
+    return {recipient: list(items.values()) for recipient, items in found.items()}
+
+
+def queue(conn: Connection, day: date, kind: str, items: dict, to: str = "user_id") -> None:
+    """Queue `items` (recipient -> items; a recipient is a user id, or with `to="team"` a team)
+    for `day`: new rows in one insert; a recipient's row of that day and kind that is still
+    pending takes the items it lacks; one already sent passes them to the next day's."""
     if not items:
         return
     now = utcnow()
     rows = [
-        {"uuid": new_uuid(), "user_id": user_id, "day": day, "kind": kind,
+        {"uuid": new_uuid(), to: recipient, "day": day, "kind": kind,
          "payload": json.dumps(found), "state": "pending", "attempts": 0, "created_at": now}
-        for user_id, found in items.items() if found
+        for recipient, found in items.items() if found
     ]  # fmt: skip
-    went_in = {row["user_id"] for row in insert_new(conn, outbox, rows)}
-    left = {u: found for u, found in items.items() if u not in went_in and found}
+    went_in = {row[to] for row in insert_new(conn, outbox, rows)}
+    left = {r: found for r, found in items.items() if r not in went_in and found}
     if not left:
         return
+    recipient = outbox.c[to]
     existing = conn.execute(
-        select(outbox.c.id, outbox.c.user_id, outbox.c.payload, outbox.c.state).where(
-            outbox.c.day == day, outbox.c.kind == kind, outbox.c.user_id.in_(list(left))
+        select(outbox.c.id, recipient.label("recipient"), outbox.c.payload, outbox.c.state).where(
+            outbox.c.day == day, outbox.c.kind == kind, recipient.in_(list(left))
         )
     ).all()
-    later: dict[int, list[dict]] = {}
-    for row in existing:  # one row a person: the people with news, not the book
+    later: dict = {}
+    for row in existing:  # one row a recipient: those with news, not the book
         told = json.loads(row.payload)
         keys = {item["key"] for item in told}
-        new = [item for item in left[row.user_id] if item["key"] not in keys]
+        new = [item for item in left[row.recipient] if item["key"] not in keys]
         if not new:
             continue
         if row.state == "pending":
@@ -88,8 +100,8 @@ def queue(conn: Connection, day: date, kind: str, items: dict[int, list[dict]]) 
                 update(outbox).where(outbox.c.id == row.id).values(payload=json.dumps(told + new))
             )
         else:
-            later[row.user_id] = new
-    queue(conn, day + timedelta(days=1), kind, later)
+            later[row.recipient] = new
+    queue(conn, day + timedelta(days=1), kind, later, to)
 
 
 def queue_blocked(conn: Connection, day: date, milestone_id: int, by: str | None) -> bool:
