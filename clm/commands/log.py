@@ -72,9 +72,17 @@ def undo(
     Example: clm undo 42
     """
     env = ctx.obj
+    from clm.domain.audit import MEMBER_FIELDS
     from clm.domain.audit import undo as undo_change
 
     with env.database().write() as conn:
         change = undo_change(conn, change_id)
-    old = "nothing" if change.old is None else change.old
-    say(env, f"Undid change {change.id}: {change.record[:-1]} {change.field} is {old} again.")
+    record = change.record[:-1]
+    if (change.record, change.field) in MEMBER_FIELDS:
+        if change.old is None:
+            said = f"{change.new} is out of the {record}'s {change.field} again"
+        else:
+            said = f"{change.old} is back in the {record}'s {change.field}"
+    else:
+        said = f"{record} {change.field} is {'nothing' if change.old is None else change.old} again"
+    say(env, f"Undid change {change.id}: {said}.")

@@ -880,6 +880,20 @@ def _custom_fields_contacts(conn: Connection) -> None:
         md.tables[name].create(conn)
 
 
+def _team_limits(conn: Connection) -> None:
+    """Team mode, the rest of it: the link tables' members (tags, influencers, milestone
+    collaborators) logged as they are added and removed; `clm.quiet` heard only from the owner,
+    admins and the service role; on a server a milestone collaborator held to marking it done
+    or blocked and adding tasks under it (a trigger: policies choose rows, not fields), and
+    members and managers no longer able to change who is who (users.access, users.db_role).
+    No table changes; the group roles' rights follow every migration (Database.migrate)."""
+    from clm.storage.audit import install_triggers  # (it reads the tables as they are now)
+    from clm.storage.team import install_policies
+
+    install_triggers(conn)
+    install_policies(conn)
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0001_initial", _initial),
     ("0002_milestones_tasks_ctas_playbooks", _milestones_tasks_ctas_playbooks),
@@ -896,5 +910,6 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0013_metrics", _metrics),
     ("0014_custom_fields_contacts", _custom_fields_contacts),
     ("0015_audit_log", _audit_log),
+    ("0016_team_limits", _team_limits),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
