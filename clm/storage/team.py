@@ -62,6 +62,21 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path FROM CURRENT AS $$
   SELECT EXISTS (SELECT 1 FROM users WHERE db_role = who AND deleted_at IS NULL
                  AND access IN ('admin', 'service'))
 $$;
+CREATE OR REPLACE FUNCTION clm_scope(who name, writing boolean) RETURNS SETOF integer
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path FROM CURRENT AS $$
+  WITH me AS (SELECT id, team, access FROM users WHERE db_role = who AND deleted_at IS NULL)
+  SELECT c.id FROM customers c, me
+  WHERE c.owner_id = me.id
+     OR c.stage IN (SELECT s.key FROM stages s WHERE s.team = me.team AND s.deleted_at IS NULL)
+     OR (me.access = 'manager'
+         AND c.owner_id IN (SELECT o.id FROM users o WHERE o.team = me.team))
+  UNION
+  SELECT i.customer_id FROM customer_influencers i, me WHERE i.user_id = me.id
+  UNION
+  SELECT m.customer_id
+  FROM milestone_collaborators mc JOIN milestones m ON m.id = mc.milestone_id, me
+  WHERE NOT writing AND mc.user_id = me.id AND m.deleted_at IS NULL
+$$;
 CREATE OR REPLACE FUNCTION clm_collaborates(mid integer, who name) RETURNS boolean
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path FROM CURRENT AS $$
   SELECT EXISTS (SELECT 1 FROM milestone_collaborators mc JOIN users u ON u.id = mc.user_id
@@ -93,6 +108,19 @@ END $$;
 REFUSED = "clm refused: "  # how the server's own refusals begin (see friendly_error)
 
 
+# Whether the role sees everything, asked once per statement (an uncorrelated scalar subquery
+# is an InitPlan), so an admin's or the tick's scans cost no per-row function call; for the
+# others, the customers in scope as one set (a hashed subplan, built on first need).
+SEES_ALL = "(SELECT clm_sees_all(current_user))"
+
+
+def _in_scope(column: str, writing: bool) -> str:
+    return (
+        f"{SEES_ALL} OR {column} IN "
+        f"(SELECT clm_scope(current_user, {'true' if writing else 'false'}))"
+    )
+
+
 def install_policies(conn: Connection) -> None:
     """(Re)create the policies: reading needs `clm_sees`; writing it without collaborations,
     but a collaborator may update their milestone and add tasks under it."""
@@ -104,13 +132,11 @@ def install_policies(conn: Connection) -> None:
         for name in ("read", "write", "collaborate", "collaborate_next"):
             conn.exec_driver_sql(f"DROP POLICY IF EXISTS clm_{name} ON {table}")
         conn.exec_driver_sql(
-            f"CREATE POLICY clm_read ON {table} FOR SELECT "
-            f"USING (clm_sees({column}, current_user, false))"
+            f"CREATE POLICY clm_read ON {table} FOR SELECT USING ({_in_scope(column, False)})"
         )
         conn.exec_driver_sql(
-            f"CREATE POLICY clm_write ON {table} FOR ALL "
-            f"USING (clm_sees({column}, current_user, true)) "
-            f"WITH CHECK (clm_sees({column}, current_user, true))"
+            f"CREATE POLICY clm_write ON {table} FOR ALL USING ({_in_scope(column, True)}) "
+            f"WITH CHECK ({_in_scope(column, True)})"
         )
     # The log of a customer's records is as visible as the customer (the subquery is itself
     # scoped); the triggers append to it in the writer's name.
@@ -124,22 +150,23 @@ def install_policies(conn: Connection) -> None:
     conn.exec_driver_sql("CREATE POLICY clm_append ON audit_log FOR INSERT WITH CHECK (true)")
     conn.exec_driver_sql(
         "CREATE POLICY clm_collaborate ON milestones FOR UPDATE "
-        "USING (clm_collaborates(id, current_user)) "
-        "WITH CHECK (clm_collaborates(id, current_user))"
+        f"USING (NOT {SEES_ALL} AND clm_collaborates(id, current_user)) "
+        f"WITH CHECK (NOT {SEES_ALL} AND clm_collaborates(id, current_user))"
     )
     conn.exec_driver_sql(
         "CREATE POLICY clm_collaborate ON tasks FOR INSERT "
-        "WITH CHECK (clm_collaborates(milestone_id, current_user))"
+        f"WITH CHECK (NOT {SEES_ALL} AND clm_collaborates(milestone_id, current_user))"
     )
     # Blocking puts a line on the customer's timeline; marking a recurring milestone done
     # adds its next occurrence (the one after the occurrence they collaborate on).
     conn.exec_driver_sql(
         "CREATE POLICY clm_collaborate ON notes FOR INSERT "
-        "WITH CHECK (kind = 'blocked' AND clm_collaborates(milestone_id, current_user))"
+        f"WITH CHECK (NOT {SEES_ALL} AND kind = 'blocked' "
+        "AND clm_collaborates(milestone_id, current_user))"
     )
     conn.exec_driver_sql(
         "CREATE POLICY clm_collaborate_next ON milestones FOR INSERT "
-        "WITH CHECK (clm_collaborated_before(series, occurrence, current_user))"
+        f"WITH CHECK (NOT {SEES_ALL} AND clm_collaborated_before(series, occurrence, current_user))"
     )
     conn.exec_driver_sql("DROP TRIGGER IF EXISTS clm_collaborator_limits ON milestones")
     conn.exec_driver_sql(
