@@ -324,3 +324,25 @@ def test_the_newer_commands_show_a_member_only_their_scope(book, roles):
     for report in ("retention", "forecast", "churn", "cohorts"):
         out = as_role(clm, roles, sales, "report", report, "--format", "json")
         assert "acme" not in out.stdout and "only what role" in out.stderr, report
+
+
+@pytest.mark.pg_only
+def test_a_collaborator_marking_a_recurring_milestone_done_gets_its_next_occurrence(book, roles):
+    clm, _, sales, _ = book
+    clm("milestone", "add", "acme-corp", "QBR", "--due", "+7d", "--every", "quarter",
+        "--collaborator", sales)  # fmt: skip
+    [qbr] = [
+        m for m in clm.json("milestone", "list", "--customer", "acme-corp") if m["title"] == "QBR"
+    ]
+    as_role(clm, roles, sales, "milestone", "done", str(qbr["id"]))
+    qbrs = [
+        m
+        for m in clm.json("milestone", "list", "--customer", "acme-corp", "--status", "all")
+        if m["title"] == "QBR"
+    ]
+    assert sorted(m["status"] for m in qbrs) == ["done", "open"]
+    # The next occurrence keeps them on it, and still only its status is theirs to change.
+    [following] = [m for m in qbrs if m["status"] == "open"]
+    assert clm.error(
+        "--db", roles.url(sales), "milestone", "edit", str(following["id"]), "--title", "Mine"
+    ).startswith("Error: a milestone collaborator may only")
