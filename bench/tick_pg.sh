@@ -6,6 +6,11 @@
 # copy of each every run. Needs a PostgreSQL server you may create databases on ($PGHOST etc.
 # as libpq reads them); $BENCH_PGDB (clm_bench) names the databases it creates and drops.
 # $STEADY_RUNS (5) sets hyperfine's run count. Writes bench/results-tick-pg.md.
+# $BENCH_BOOK: tick a copy of this book instead of building one (the bench books, e.g.
+# /work/bench-books/b1/book.db: never touched, clm migrates what it opens). $BENCH_KEEP: a
+# directory where the ticked file and the server database ${db}_ticked are kept, and reused
+# by the next run with the same $BENCH_KEEP (the slow part is the copy to the server); they
+# are migrated to this clm's schema before the timed runs. $BENCH_PREPARE_ONLY=1: stop there.
 # The server's tick runs twice: as the database's owner (above row-level security: RLS off)
 # and as a `service` login role (`clm user grant`; RLS on), on the same clone each run.
 set -euo pipefail
@@ -24,28 +29,49 @@ tomorrow=2026-11-24
 psql -Xq -d postgres -c "SELECT 1" >/dev/null || { echo "error: cannot reach PostgreSQL" >&2; exit 1; }
 
 tmp=$(mktemp -d)
+keep=${BENCH_KEEP:-}
 cleanup() {
     rm -rf "$tmp"
     dropdb --if-exists "${db}_work" 2>/dev/null || true
+    [[ -n $keep ]] && return
     dropdb --if-exists "${db}_ticked" 2>/dev/null || true
-    psql -Xq -d postgres -c "DROP ROLE IF EXISTS ${db}_svc" 2>/dev/null || true
+    psql -Xq -d postgres -c "DROP OWNED BY ${db}_svc; DROP ROLE IF EXISTS ${db}_svc" 2>/dev/null || true
 }
 trap cleanup EXIT
 
 clm=$(printf %q "$CLM")
 ticked="$tmp/ticked.db" work="$tmp/work.db"
-echo "== $n customers: building the book" >&2
-"$PYTHON" "$here/make_book.py" "$n" "$ticked" --today "$today" --clm "$CLM" >&2
-echo "== the first tick, on the file" >&2
-"$CLM" --db "$ticked" --today "$today" tick -q -f json >/dev/null
-echo "== copying the ticked book to the server" >&2
-dropdb --if-exists "${db}_ticked" && createdb "${db}_ticked"
-start=$(date +%s.%N)
-"$CLM" --db "$ticked" db copy "postgresql:///${db}_ticked"
-copy_s=$(echo "$(date +%s.%N) - $start" | bc)
 svc="${db}_svc"  # the tick's service role (roles belong to the server: named after $db)
-"$CLM" --db "postgresql:///${db}_ticked" user add "$svc" >/dev/null
-"$CLM" --db "postgresql:///${db}_ticked" user grant "$svc" --role service >&2
+if [[ -n $keep ]]; then
+    mkdir -p "$keep"
+    ticked="$keep/ticked.db"
+fi
+if [[ -n $keep && -f $keep/ready ]]; then
+    echo "== reusing $ticked and ${db}_ticked" >&2
+else
+    if [[ -n ${BENCH_BOOK:-} ]]; then
+        echo "== $n customers: copying $BENCH_BOOK" >&2
+        cp "$BENCH_BOOK" "$ticked"
+    else
+        echo "== $n customers: building the book" >&2
+        "$PYTHON" "$here/make_book.py" "$n" "$ticked" --today "$today" --clm "$CLM" >&2
+    fi
+    echo "== the first tick, on the file" >&2
+    "$CLM" --db "$ticked" --today "$today" tick -q -f json >/dev/null
+    echo "== copying the ticked book to the server" >&2
+    dropdb --if-exists "${db}_ticked" && createdb "${db}_ticked"
+    start=$(date +%s.%N)
+    "$CLM" --db "$ticked" db copy "postgresql:///${db}_ticked"
+    echo "$(date +%s.%N) - $start" | bc >"$tmp/copy_s"
+    "$CLM" --db "postgresql:///${db}_ticked" user add "$svc" >/dev/null
+    "$CLM" --db "postgresql:///${db}_ticked" user grant "$svc" --role service >&2
+    [[ -n $keep ]] && cp "$tmp/copy_s" "$keep/copy_s" && touch "$keep/ready"
+fi
+copy_s=$(cat "${keep:-$tmp}/copy_s")
+[[ -n ${BENCH_PREPARE_ONLY:-} ]] && exit 0  # (with $BENCH_KEEP: the timed runs later)
+"$CLM" --db "$ticked" db migrate >&2
+"$CLM" --db "postgresql:///${db}_ticked" db migrate >&2
+psql -Xq -d "${db}_ticked" -c "VACUUM ANALYZE" >&2
 
 # Each run ticks a fresh copy: the file copied and synced, the server database cloned from
 # the ticked one (FILE_COPY: a checkpoint and a file copy, far faster than WAL_LOG here).

@@ -3,6 +3,7 @@ dialect. The rooms behind it live in clm.storage."""
 
 from clm.storage.audit import (  # noqa: F401
     AUDITED,
+    LINKS,
     UNLOGGED,
 )
 from clm.storage.audit import log_summary as log_bulk_write  # noqa: F401

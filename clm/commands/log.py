@@ -44,9 +44,10 @@ def log(
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Show the audit log: every change to a customer, milestone, task, CTA, user, stage, rule
-    or playbook, field by field (old and new value), who made it (the clm user, and on a
-    server the database role), when (UTC) and with which command. A created record is one
-    line of field *. The id is what `clm undo` takes.
+    or playbook, field by field (old and new value; tags, influencers and collaborators member
+    by member), who made it (the clm user, and on a server the database role), when (UTC) and
+    with which command. A created record is one line of field *. The id is what `clm undo`
+    takes.
 
     Example: clm log acme-corp --since -7d --field health
     """
@@ -66,15 +67,24 @@ def undo(
         int, typer.Argument(metavar="CHANGE_ID", help="The change's id in `clm log`.")
     ],
 ) -> None:
-    """Undo one change of the audit log: put the field back to its old value, when nothing
-    changed it since (else undo the later change first). The undo is logged too.
+    """Undo one change of the audit log: put the field back to its old value (a tag,
+    influencer or collaborator back in or out), when nothing changed it since (else undo the
+    later change first). The undo is logged too.
 
     Example: clm undo 42
     """
     env = ctx.obj
+    from clm.domain.audit import MEMBER_FIELDS
     from clm.domain.audit import undo as undo_change
 
     with env.database().write() as conn:
         change = undo_change(conn, change_id)
-    old = "nothing" if change.old is None else change.old
-    say(env, f"Undid change {change.id}: {change.record[:-1]} {change.field} is {old} again.")
+    record = change.record[:-1]
+    if (change.record, change.field) in MEMBER_FIELDS:
+        if change.old is None:
+            said = f"{change.new} is out of the {record}'s {change.field} again"
+        else:
+            said = f"{change.old} is back in the {record}'s {change.field}"
+    else:
+        said = f"{record} {change.field} is {'nothing' if change.old is None else change.old} again"
+    say(env, f"Undid change {change.id}: {said}.")

@@ -5,12 +5,24 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import NamedTuple
 
-from sqlalchemy import Boolean, Connection, Date, DateTime, Float, Integer, and_, or_, select
+from sqlalchemy import (
+    Boolean,
+    Connection,
+    Date,
+    DateTime,
+    Float,
+    Integer,
+    and_,
+    delete,
+    insert,
+    or_,
+    select,
+)
 
-from clm.db import AUDITED, UNLOGGED
-from clm.domain.records import update_row
+from clm.db import AUDITED, LINKS, UNLOGGED
+from clm.domain.records import set_member_stamps, update_row
 from clm.errors import Conflict, Invalid, NotFound
-from clm.storage.tables import audit_log, customers, metadata
+from clm.storage.tables import audit_log, customers, metadata, users
 
 CREATED = "*"  # the field of a row that says a record was created
 # Fields whose value another record mirrors (the stage history, the current stay): an undo
@@ -20,6 +32,11 @@ NOT_UNDONE = {
     ("customers", "stay"): "clm customer move",
     ("customers", "owner_id"): "clm customer assign",
 }
+
+
+# Fields that are sets of members (tags, influencers, collaborators): a change adds a member
+# (`new`) or removes one (`old`).
+MEMBER_FIELDS = {(link.record, link.field) for link in LINKS.values()}
 
 
 class Change(NamedTuple):
@@ -43,7 +60,7 @@ def audited_fields() -> list[str]:
         for column in metadata.tables[table].c
         if column.name not in UNLOGGED
     }
-    return [CREATED, *sorted(names)]
+    return [CREATED, *sorted(names | {link.field for link in LINKS.values()})]
 
 
 def changes(
@@ -98,6 +115,16 @@ def undo(conn: Connection, change_id: int) -> Change:
         raise Invalid(
             f"change {change_id} created a {found.record[:-1]}: remove it with its rm command"
         )
+    link = next(
+        (
+            table
+            for table, link in LINKS.items()
+            if (link.record, link.field) == (found.record, found.field)
+        ),
+        None,
+    )
+    if link is not None:
+        return _undo_member(conn, found, link)
     command = NOT_UNDONE.get((found.record, found.field))
     if command:
         raise Invalid(
@@ -129,6 +156,59 @@ def undo(conn: Connection, change_id: int) -> Change:
     ):
         raise Conflict(f"{found.field} is no longer what change {change_id} made it")
     update_row(conn, table, row, {found.field: _value(found.old, column)})
+    return Change(
+        found.id, found.at, found.by, found.role, found.command, found.record, None,
+        found.field, found.old, found.new,
+    )  # fmt: skip
+
+
+def _undo_member(conn: Connection, found, name: str) -> Change:
+    """Undo a member added to a set (remove it) or removed from one (add it back), when no
+    later change added or removed the same member."""
+    link, table = LINKS[name], metadata.tables[name]
+    member = found.new if found.old is None else found.old
+    later = conn.scalar(
+        select(audit_log.c.id)
+        .where(
+            audit_log.c.row_uuid == found.row_uuid,
+            audit_log.c.field == found.field,
+            audit_log.c.id > found.id,
+            or_(audit_log.c.old == member, audit_log.c.new == member),
+        )
+        .order_by(audit_log.c.id)
+        .limit(1)
+    )
+    if later is not None:
+        raise Conflict(
+            f"{member} was added or removed again since change {found.id} (change {later}): "
+            "undo that first"
+        )
+    record = metadata.tables[link.record]
+    row = conn.execute(select(record).where(record.c.uuid == found.row_uuid)).first()
+    if row is None:
+        raise Conflict(f"the {link.record[:-1]} of change {found.id} is gone")
+    key = {link.key: row.id}
+    stamped = member  # a set of users merges by the users' uuids (see set_member_stamps)
+    if name == "customer_tags":
+        key["tag"] = member
+    else:
+        user = conn.execute(select(users.c.id, users.c.uuid).where(users.c.handle == member))
+        user = user.first()
+        if user is None:
+            raise Conflict(f"user {member} of change {found.id} is gone")
+        key["user_id"], stamped = user.id, user.uuid
+    there = conn.scalar(select(table.c[link.key]).where(*(table.c[k] == v for k, v in key.items())))
+    if (there is not None) != (found.old is None):
+        raise Conflict(f"{link.field} no longer what change {found.id} made them")
+    if found.old is None:
+        conn.execute(delete(table).where(*(table.c[k] == v for k, v in key.items())))
+    else:
+        conn.execute(insert(table).values(key))
+    adding = found.old is not None
+    update_row(
+        conn, record, row, {}, [link.field],
+        set_member_stamps(link.field, [stamped] if adding else [], [] if adding else [stamped]),
+    )  # fmt: skip
     return Change(
         found.id, found.at, found.by, found.role, found.command, found.record, None,
         found.field, found.old, found.new,

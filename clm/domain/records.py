@@ -8,7 +8,7 @@ import time
 from sqlalchemy import Connection, Table, select, update
 
 from clm.db import clock, utcnow
-from clm.errors import Invalid, NotFound, not_found
+from clm.errors import Invalid, NotFound, Refused, not_found
 from clm.storage.tables import customers
 
 HANDLE = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}", re.ASCII)
@@ -77,11 +77,18 @@ def update_row(conn: Connection, table: Table, row, changes: dict, touched=(), m
     stamps = json.loads(row.stamps)
     stamp = clock(conn).stamp()
     stamps.update(dict.fromkeys([*changes, *touched, *members], stamp))
-    conn.execute(
+    written = conn.execute(
         update(table)
         .where(table.c.id == row.id)
         .values(**changes, stamps=json.dumps(stamps, sort_keys=True), updated_at=utcnow())
     )
+    if written.rowcount == 0:
+        # Read, but not written: on a server, a row the role may see and not change (a
+        # customer they collaborate on); said, rather than reported as done.
+        raise Refused(
+            f"your role may read {table.name[:-1]} {row.id} but not change it (a milestone "
+            "collaborator may only mark it done or blocked and add tasks under it)"
+        )
 
 
 def check_handle(value: str, what: str) -> str:

@@ -7,6 +7,8 @@ statement-level triggers over transition tables (one INSERT … SELECT per state
 many rows it changed); SQLite row triggers, generated from the table's live columns.
 """
 
+from typing import NamedTuple
+
 from sqlalchemy import Connection
 
 # Audited tables -> how a row names its customer: itself, a customer_id column, or not at all.
@@ -31,6 +33,35 @@ LABELS = {
     "rules": "name",
     "playbooks": "name",
 }
+
+
+# Link tables: a member added or removed is a change of a field of the record they belong to
+# (`new` the member added, `old` the member removed). Table -> (record, field, key column,
+# the member's value, the joins that name it, the record's uuid, its customer's uuid).
+class Link(NamedTuple):
+    record: str
+    field: str
+    key: str  # the link's column naming the record
+    value: str  # SQL: the member as the log writes it (a tag, a user's handle)
+    joins: str  # SQL: from the link row `r` to the record `p`, its customer and the member
+    customer: str  # SQL: the customer's uuid
+
+
+LINKS = {
+    "customer_tags": Link(
+        "customers", "tags", "customer_id", "r.tag", "JOIN customers p ON p.id = r.customer_id",
+        "p.uuid",
+    ),
+    "customer_influencers": Link(
+        "customers", "influencers", "customer_id", "u.handle",
+        "JOIN customers p ON p.id = r.customer_id JOIN users u ON u.id = r.user_id", "p.uuid",
+    ),
+    "milestone_collaborators": Link(
+        "milestones", "collaborators", "milestone_id", "u.handle",
+        "JOIN milestones p ON p.id = r.milestone_id JOIN users u ON u.id = r.user_id",
+        "(SELECT c.uuid FROM customers c WHERE c.id = p.customer_id)",
+    ),
+}  # fmt: skip
 # Bookkeeping, not fields anyone edits: never logged.
 UNLOGGED = ("id", "uuid", "created_at", "updated_at", "stamps")
 COLUMNS = '(uuid, "at", "by", role, command, record, row_uuid, customer_uuid, field, "old", "new")'
@@ -44,12 +75,14 @@ def install_triggers(conn: Connection) -> None:
     else:
         for table, link in AUDITED.items():
             _install_sqlite(conn, table, link)
+        for table, link in LINKS.items():
+            _install_sqlite_link(conn, table, link)
 
 
 def drop_triggers(conn: Connection) -> None:
     """No audit triggers (a copy loads its rows first, logged where they were made)."""
-    for table in AUDITED:
-        for event in ("update", "insert"):
+    for table in (*AUDITED, *LINKS):
+        for event in ("update", "insert", "delete"):
             conn.exec_driver_sql(
                 f"DROP TRIGGER IF EXISTS audit_{table}_{event}"
                 + (f" ON {table}" if conn.dialect.name == "postgresql" else "")
@@ -169,6 +202,21 @@ def _install_sqlite(conn: Connection, table: str, link: str | None) -> None:
     )
 
 
+def _install_sqlite_link(conn: Connection, table: str, link: Link) -> None:
+    heard = "NOT coalesce((SELECT quiet FROM audit_context WHERE id = 1), 0)"
+    for event, row, values in (("insert", "NEW", "NULL, {}"), ("delete", "OLD", "{}, NULL")):
+        conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS audit_{table}_{event}")
+        joins = link.joins.replace("r.", f"{row}.")
+        conn.exec_driver_sql(
+            f"CREATE TRIGGER audit_{table}_{event} AFTER {event.upper()} ON {table} "
+            f"WHEN {heard} BEGIN INSERT INTO audit_log {COLUMNS} "
+            f"SELECT {_SQLITE_UUID}, {_SQLITE_AT}, {_SQLITE_CONTEXT}, '{link.record}', "
+            f"p.uuid, {link.customer}, '{link.field}', "
+            + values.format(link.value.replace("r.", f"{row}."))
+            + f" FROM (SELECT 1) AS one {joins}; END"
+        )
+
+
 # --- PostgreSQL ------------------------------------------------------------------------------
 
 _PG_CONTEXT = (
@@ -182,10 +230,16 @@ _PG_CUSTOMER = (
     "CASE TG_ARGV[0] WHEN 'self' THEN n->>'uuid' WHEN '' THEN NULL "
     "ELSE (SELECT c.uuid FROM customers c WHERE c.id = (n->>TG_ARGV[0])::integer) END"
 )
+# `clm.quiet` (a merge, an import: see `suspend`) is heard only from a role above the policies
+# (the owner) or an admin or the service role: a member who sets it is logged all the same.
+_PG_QUIET = (
+    "current_setting('clm.quiet', true) = 'on' "
+    "AND (NOT row_security_active('audit_log') OR clm_sees_all(current_user))"
+)
 _PG_FUNCTIONS = f"""
 CREATE OR REPLACE FUNCTION clm_audit_update() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  IF current_setting('clm.quiet', true) = 'on' THEN RETURN NULL; END IF;
+  IF {_PG_QUIET} THEN RETURN NULL; END IF;
   INSERT INTO audit_log {COLUMNS}
   SELECT {_PG_CONTEXT}, n->>'uuid', {_PG_CUSTOMER}, f.key, o->>f.key, f.value #>> '{{}}'
   FROM (SELECT to_jsonb(nr) AS n, to_jsonb(orow) AS o
@@ -196,7 +250,7 @@ BEGIN
 END $$;
 CREATE OR REPLACE FUNCTION clm_audit_insert() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  IF current_setting('clm.quiet', true) = 'on' THEN RETURN NULL; END IF;
+  IF {_PG_QUIET} THEN RETURN NULL; END IF;
   INSERT INTO audit_log {COLUMNS}
   SELECT {_PG_CONTEXT}, n->>'uuid', {_PG_CUSTOMER}, '*', NULL, n->>TG_ARGV[1]
   FROM (SELECT to_jsonb(nr) AS n FROM new_rows nr) AS created;
@@ -205,9 +259,40 @@ END $$;
 """
 
 
+def _pg_link_function(table: str, link: Link) -> str:
+    """A link table's trigger function: the members its statement added, or removed."""
+    context = _PG_CONTEXT.replace("TG_TABLE_NAME", f"'{link.record}'")
+    logged = (
+        f"INSERT INTO audit_log {COLUMNS} SELECT {context}, p.uuid, {link.customer}, "
+        f"'{link.field}', {{}} FROM {{}} r {link.joins}"
+    )
+    return f"""
+CREATE OR REPLACE FUNCTION clm_audit_{table}() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF {_PG_QUIET} THEN RETURN NULL; END IF;
+  IF TG_OP = 'INSERT' THEN
+    {logged.format("NULL, " + link.value, "new_rows")};
+  ELSE
+    {logged.format(link.value + ", NULL", "old_rows")};
+  END IF;
+  RETURN NULL;
+END $$;
+"""
+
+
 def _install_postgres(conn: Connection) -> None:
     conn.exec_driver_sql(_PG_FUNCTIONS)
     drop_triggers(conn)
+    for table, link in LINKS.items():
+        conn.exec_driver_sql(_pg_link_function(table, link))
+        for event, rows in (
+            ("insert", "NEW TABLE AS new_rows"),
+            ("delete", "OLD TABLE AS old_rows"),
+        ):
+            conn.exec_driver_sql(
+                f"CREATE TRIGGER audit_{table}_{event} AFTER {event.upper()} ON {table} "
+                f"REFERENCING {rows} FOR EACH STATEMENT EXECUTE FUNCTION clm_audit_{table}()"
+            )
     for table, link in AUDITED.items():
         args = f"'{link or ''}', '{LABELS[table]}'"
         conn.exec_driver_sql(

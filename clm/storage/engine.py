@@ -36,7 +36,7 @@ from clm.storage.files import (
 )
 from clm.storage.statistics import has_statistics, refresh_statistics, server_statistics
 from clm.storage.tables import meta, metadata, migrations
-from clm.storage.team import drop_cross_table_policies, install_policies
+from clm.storage.team import REFUSED, after_migrations, drop_cross_table_policies, install_policies
 
 
 def busy_timeout_ms() -> int:
@@ -300,6 +300,9 @@ class Database:
                     conn.execute(migrations.insert().values(name=name, applied_at=utcnow()))
                 done.add(name)
                 set_meta(conn, "schema_version", str(len(done)))
+        if pending and not self.is_sqlite:
+            with self.write() as conn:
+                after_migrations(conn)
         return [name for name, _ in pending]
 
     def backup(self, dest: Path, mark: bool = False) -> Path:
@@ -413,6 +416,13 @@ def friendly_error(exc: BaseException, target: str | None = None) -> str | None:
         return damaged_message(target, first)
     if "unable to open database" in text or "readonly database" in text:
         return f"cannot open the database: {first}"
+    if REFUSED in first:  # the server's own refusal (clm.storage.team) says what is allowed
+        return first[first.index(REFUSED) + len(REFUSED) :]
+    if "violates row-level security policy" in text:
+        return (
+            "your role may not change that: it is out of your scope (a milestone collaborator "
+            "may only mark it done or blocked and add tasks under it)"
+        )
     if "permission denied" in text or "must be owner" in text:
         return (
             f"the database role lacks a right ({first}): ask the database's owner to grant "

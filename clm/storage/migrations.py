@@ -880,6 +880,20 @@ def _custom_fields_contacts(conn: Connection) -> None:
         md.tables[name].create(conn)
 
 
+def _team_limits(conn: Connection) -> None:
+    """Team mode, the rest of it: the link tables' members (tags, influencers, milestone
+    collaborators) logged as they are added and removed; `clm.quiet` heard only from the owner,
+    admins and the service role; on a server a milestone collaborator held to marking it done
+    or blocked and adding tasks under it (a trigger: policies choose rows, not fields), and
+    members and managers no longer able to change who is who (users.access, users.db_role).
+    No table changes; the group roles' rights follow every migration (Database.migrate)."""
+    from clm.storage.audit import install_triggers  # (it reads the tables as they are now)
+    from clm.storage.team import install_policies
+
+    install_triggers(conn)
+    install_policies(conn)
+
+
 def _team_webhooks(conn: Connection) -> None:
     """Team webhooks: a team's channel (its webhook URL), and outbox rows addressed to a team
     instead of a user (one per team, day and kind, as a user's). The outbox's user becomes
@@ -946,6 +960,7 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0013_metrics", _metrics),
     ("0014_custom_fields_contacts", _custom_fields_contacts),
     ("0015_audit_log", _audit_log),
+    ("0016_team_limits", _team_limits),
     ("0018_team_webhooks", _team_webhooks),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -4,9 +4,13 @@ file the file is the boundary and these are no-ops).
 
 A member sees the customers they own, influence, collaborate on through a milestone, or
 whose stage their team owns; a manager also those owned by their team; an admin and the
-service role (the tick) everything. A milestone collaborator may read that customer, update
-that milestone and add tasks under it, nothing else. The database's owner (who ran
+service role (the tick) everything. A milestone collaborator may read that customer, mark
+that milestone done or blocked and add tasks under it, nothing else (a trigger holds them to
+those fields: a policy says which rows, not which columns). The database's owner (who ran
 `clm init`) is above the policies, as PostgreSQL makes table owners.
+
+The group roles' rights are granted again after each migration (`after_migrations`), so a
+role granted before a migration added a table has its rights on that table too.
 """
 
 from sqlalchemy import Connection
@@ -32,6 +36,8 @@ SCOPED = {
     "contacts": "customer_id",
 }
 
+# What a collaborator's `milestone done` / `milestone block` writes of their milestone.
+COLLABORATOR_FIELDS = ("status", "done_on", "blocked_reason", "updated_at", "stamps")
 _FUNCTIONS = """
 CREATE OR REPLACE FUNCTION clm_sees(cid integer, who name, writing boolean) RETURNS boolean
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path FROM CURRENT AS $$
@@ -51,12 +57,68 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path FROM CURRENT AS $$
       SELECT 1 FROM milestone_collaborators mc JOIN milestones m ON m.id = mc.milestone_id, me
       WHERE m.customer_id = cid AND mc.user_id = me.id AND m.deleted_at IS NULL))
 $$;
+CREATE OR REPLACE FUNCTION clm_sees_all(who name) RETURNS boolean
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path FROM CURRENT AS $$
+  SELECT EXISTS (SELECT 1 FROM users WHERE db_role = who AND deleted_at IS NULL
+                 AND access IN ('admin', 'service'))
+$$;
+CREATE OR REPLACE FUNCTION clm_scope(who name, writing boolean) RETURNS SETOF integer
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path FROM CURRENT AS $$
+  WITH me AS (SELECT id, team, access FROM users WHERE db_role = who AND deleted_at IS NULL)
+  SELECT c.id FROM customers c, me
+  WHERE c.owner_id = me.id
+     OR c.stage IN (SELECT s.key FROM stages s WHERE s.team = me.team AND s.deleted_at IS NULL)
+     OR (me.access = 'manager'
+         AND c.owner_id IN (SELECT o.id FROM users o WHERE o.team = me.team))
+  UNION
+  SELECT i.customer_id FROM customer_influencers i, me WHERE i.user_id = me.id
+  UNION
+  SELECT m.customer_id
+  FROM milestone_collaborators mc JOIN milestones m ON m.id = mc.milestone_id, me
+  WHERE NOT writing AND mc.user_id = me.id AND m.deleted_at IS NULL
+$$;
 CREATE OR REPLACE FUNCTION clm_collaborates(mid integer, who name) RETURNS boolean
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path FROM CURRENT AS $$
   SELECT EXISTS (SELECT 1 FROM milestone_collaborators mc JOIN users u ON u.id = mc.user_id
                  WHERE mc.milestone_id = mid AND u.db_role = who AND u.deleted_at IS NULL)
 $$;
-"""
+CREATE OR REPLACE FUNCTION clm_collaborated_before(s varchar, occ integer, who name)
+RETURNS boolean LANGUAGE sql STABLE SECURITY DEFINER SET search_path FROM CURRENT AS $$
+  SELECT EXISTS (SELECT 1 FROM milestones m WHERE m.series = s AND m.occurrence = occ - 1
+                 AND m.status = 'done' AND m.deleted_at IS NULL
+                 AND clm_collaborates(m.id, who))
+$$;
+CREATE OR REPLACE FUNCTION clm_collaborator_limits() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  -- Only for roles under the policies that may not write the customer: a collaborator.
+  IF NOT row_security_active(TG_RELID) OR clm_sees_all(current_user) THEN RETURN NULL; END IF;
+  IF EXISTS (
+    SELECT 1 FROM new_rows n JOIN old_rows o ON o.id = n.id
+    WHERE ((to_jsonb(n) - ARRAY[{allowed}]) IS DISTINCT FROM (to_jsonb(o) - ARRAY[{allowed}])
+           OR (n.status IS DISTINCT FROM o.status AND n.status NOT IN ('done', 'blocked')))
+      AND NOT clm_sees(n.customer_id, current_user, true))
+  THEN
+    RAISE EXCEPTION 'clm refused: a milestone collaborator may only mark it done or blocked '
+      'and add tasks under it (its owner, an influencer or the stage''s team may do the rest)'
+      USING ERRCODE = 'insufficient_privilege';
+  END IF;
+  RETURN NULL;
+END $$;
+""".replace("{allowed}", ", ".join(f"'{c}'" for c in COLLABORATOR_FIELDS))
+REFUSED = "clm refused: "  # how the server's own refusals begin (see friendly_error)
+
+
+# Whether the role sees everything, asked once per statement (an uncorrelated scalar subquery
+# is an InitPlan), so an admin's or the tick's scans cost no per-row function call; for the
+# others, the customers in scope as one set (a hashed subplan, built on first need).
+SEES_ALL = "(SELECT clm_sees_all(current_user))"
+
+
+def _in_scope(column: str, writing: bool) -> str:
+    return (
+        f"{SEES_ALL} OR {column} IN "
+        f"(SELECT clm_scope(current_user, {'true' if writing else 'false'}))"
+    )
 
 
 def install_policies(conn: Connection) -> None:
@@ -67,16 +129,14 @@ def install_policies(conn: Connection) -> None:
     conn.exec_driver_sql(_FUNCTIONS)
     for table, column in SCOPED.items():
         conn.exec_driver_sql(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
-        for name in ("read", "write", "collaborate"):
+        for name in ("read", "write", "collaborate", "collaborate_next"):
             conn.exec_driver_sql(f"DROP POLICY IF EXISTS clm_{name} ON {table}")
         conn.exec_driver_sql(
-            f"CREATE POLICY clm_read ON {table} FOR SELECT "
-            f"USING (clm_sees({column}, current_user, false))"
+            f"CREATE POLICY clm_read ON {table} FOR SELECT USING ({_in_scope(column, False)})"
         )
         conn.exec_driver_sql(
-            f"CREATE POLICY clm_write ON {table} FOR ALL "
-            f"USING (clm_sees({column}, current_user, true)) "
-            f"WITH CHECK (clm_sees({column}, current_user, true))"
+            f"CREATE POLICY clm_write ON {table} FOR ALL USING ({_in_scope(column, True)}) "
+            f"WITH CHECK ({_in_scope(column, True)})"
         )
     # The log of a customer's records is as visible as the customer (the subquery is itself
     # scoped); the triggers append to it in the writer's name.
@@ -90,12 +150,29 @@ def install_policies(conn: Connection) -> None:
     conn.exec_driver_sql("CREATE POLICY clm_append ON audit_log FOR INSERT WITH CHECK (true)")
     conn.exec_driver_sql(
         "CREATE POLICY clm_collaborate ON milestones FOR UPDATE "
-        "USING (clm_collaborates(id, current_user)) "
-        "WITH CHECK (clm_collaborates(id, current_user))"
+        f"USING (NOT {SEES_ALL} AND clm_collaborates(id, current_user)) "
+        f"WITH CHECK (NOT {SEES_ALL} AND clm_collaborates(id, current_user))"
     )
     conn.exec_driver_sql(
         "CREATE POLICY clm_collaborate ON tasks FOR INSERT "
-        "WITH CHECK (clm_collaborates(milestone_id, current_user))"
+        f"WITH CHECK (NOT {SEES_ALL} AND clm_collaborates(milestone_id, current_user))"
+    )
+    # Blocking puts a line on the customer's timeline; marking a recurring milestone done
+    # adds its next occurrence (the one after the occurrence they collaborate on).
+    conn.exec_driver_sql(
+        "CREATE POLICY clm_collaborate ON notes FOR INSERT "
+        f"WITH CHECK (NOT {SEES_ALL} AND kind = 'blocked' "
+        "AND clm_collaborates(milestone_id, current_user))"
+    )
+    conn.exec_driver_sql(
+        "CREATE POLICY clm_collaborate_next ON milestones FOR INSERT "
+        f"WITH CHECK (NOT {SEES_ALL} AND clm_collaborated_before(series, occurrence, current_user))"
+    )
+    conn.exec_driver_sql("DROP TRIGGER IF EXISTS clm_collaborator_limits ON milestones")
+    conn.exec_driver_sql(
+        "CREATE TRIGGER clm_collaborator_limits AFTER UPDATE ON milestones "
+        "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows "
+        "FOR EACH STATEMENT EXECUTE FUNCTION clm_collaborator_limits()"
     )
 
 
@@ -142,20 +219,77 @@ def grant_login(conn: Connection, role: str, access: str) -> bool:
     for level in ACCESS:
         _create_role(conn, group_role(level), login=False)
     created = _create_role(conn, role, login=True)
-    schema = conn.exec_driver_sql("SELECT current_schema()").scalar()
-    group = group_role(access)
-    conn.exec_driver_sql(f"GRANT USAGE ON SCHEMA {quote(schema)} TO {group}")
-    conn.exec_driver_sql(
-        f"GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA {quote(schema)} TO {group}"
-    )
-    conn.exec_driver_sql(f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA {quote(schema)} TO {group}")
-    # The log is append-only: written by the triggers, never edited (nor by the owner's tools).
-    conn.exec_driver_sql(f"REVOKE UPDATE, DELETE ON audit_log FROM {group}")
+    grant_group(conn, access)
     for level in ACCESS:
         if level != access:
             conn.exec_driver_sql(f"REVOKE {group_role(level)} FROM {quote(role)}")
-    conn.exec_driver_sql(f"GRANT {group} TO {quote(role)}")
+    conn.exec_driver_sql(f"GRANT {group_role(access)} TO {quote(role)}")
     return created
+
+
+# Link tables a write empties of a member (a tag, an influencer, a collaborator removed) and
+# rows rewritten whole (a milestone's reminders): the only DELETE anyone but the owner needs.
+DELETED = (
+    "customer_tags",
+    "customer_influencers",
+    "milestone_collaborators",
+    "milestone_reminders",
+)
+# Who a user is and may do: only an admin changes it (a member who could would be an admin).
+USER_ACCESS = ("access", "db_role")
+
+
+def grant_group(conn: Connection, access: str) -> None:
+    """The rights of the group role of `access` on every table of this schema as it is now:
+    read, add and change rows (the policies say which), delete link-table members, and
+    append to the log. Run again after each migration (see `after_migrations`)."""
+    quote = conn.dialect.identifier_preparer.quote
+    schema = quote(conn.exec_driver_sql("SELECT current_schema()").scalar())
+    group = group_role(access)
+    conn.exec_driver_sql(f"GRANT USAGE ON SCHEMA {schema} TO {group}")
+    conn.exec_driver_sql(
+        f"GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA {schema} TO {group}"
+    )
+    conn.exec_driver_sql(f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA {schema} TO {group}")
+    tables = set(
+        conn.exec_driver_sql(
+            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
+        ).scalars()
+    )
+    for table in DELETED:
+        if table in tables:
+            conn.exec_driver_sql(f"GRANT DELETE ON {table} TO {group}")
+    # The log is append-only: written by the triggers, never edited (nor by the owner's tools).
+    conn.exec_driver_sql(f"REVOKE UPDATE, DELETE ON audit_log FROM {group}")
+    if access in ("member", "manager"):
+        columns = [
+            row[0]
+            for row in conn.exec_driver_sql(
+                "SELECT column_name FROM information_schema.columns "
+                "WHERE table_schema = current_schema() AND table_name = 'users'"
+            )
+            if row[0] not in USER_ACCESS
+        ]
+        listed = ", ".join(quote(c) for c in columns)
+        conn.exec_driver_sql(f"REVOKE INSERT, UPDATE ON users FROM {group}")
+        conn.exec_driver_sql(f"GRANT INSERT ({listed}), UPDATE ({listed}) ON users TO {group}")
+
+
+def after_migrations(conn: Connection) -> None:
+    """After migrations ran on a server: the policies over the tables as they are now, and
+    each existing group role's rights on them (a table a migration added included)."""
+    if conn.dialect.name != "postgresql":
+        return
+    install_policies(conn)
+    existing = set(
+        conn.exec_driver_sql(
+            "SELECT rolname FROM pg_roles WHERE rolname = ANY(%(names)s)",
+            {"names": [group_role(level) for level in ACCESS]},
+        ).scalars()
+    )
+    for level in ACCESS:
+        if group_role(level) in existing:
+            grant_group(conn, level)
 
 
 def _create_role(conn: Connection, role: str, login: bool) -> bool:

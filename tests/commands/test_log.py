@@ -198,3 +198,60 @@ def test_an_import_is_one_summary_row(clm, tmp_path):
         "customers", "*", "alice", "import: 2 created, 0 updated"
     )  # fmt: skip
     assert summary["command"] == "clm import"
+
+
+def test_tags_influencers_and_collaborators_are_logged_member_by_member(book):
+    book(
+        "--as",
+        "alice",
+        "customer",
+        "edit",
+        "acme-corp",
+        "--tag",
+        "vip",
+        "--influencer",
+        "bob",
+    )
+    book("--as", "bob", "customer", "edit", "acme-corp", "--untag", "vip")
+    milestone = book.json("milestone", "list", "--customer", "acme-corp")[0]["id"]
+    book("milestone", "edit", str(milestone), "--collaborator", "amy")
+    book("milestone", "edit", str(milestone), "--remove-collaborator", "amy")
+    tags = changes(book, "acme-corp", "--field", "tags")
+    assert [(r["record"], r["old"], r["new"], r["by"]) for r in tags] == [
+        ("customers", None, "vip", "alice"),
+        ("customers", "vip", None, "bob"),
+    ]
+    assert fields(changes(book, "--field", "influencers")) == {
+        ("customers", "influencers", None, "bob")
+    }
+    collaborators = changes(book, "acme-corp", "--field", "collaborators")
+    assert [(r["record"], r["old"], r["new"]) for r in collaborators] == [
+        ("milestones", None, "amy"),
+        ("milestones", "amy", None),
+    ]
+    table = book("log", "acme-corp", "--field", "tags").stdout
+    assert "vip" in table and "tags" in table
+
+
+def test_undo_puts_a_member_back_or_takes_it_out(book):
+    book("customer", "edit", "acme-corp", "--tag", "vip", "--tag", "beta")
+    book("customer", "edit", "acme-corp", "--untag", "vip")
+    added_beta, added_vip, removed_vip = sorted(
+        changes(book, "--field", "tags"), key=lambda r: r["id"]
+    )
+    if added_beta["new"] == "vip":
+        added_beta, added_vip = added_vip, added_beta
+    # vip was removed since it was added: that add cannot be undone first.
+    assert "added or removed again since" in book.error("undo", str(added_vip["id"]))
+    out = book("undo", str(removed_vip["id"]))
+    assert "vip is back in the customer's tags" in out.stderr + out.stdout
+    assert book.json("customer", "show", "acme-corp")["tags"] == ["beta", "vip"]
+    out = book("undo", str(added_beta["id"]))
+    assert "beta is out of the customer's tags again" in out.stderr + out.stdout
+    assert book.json("customer", "show", "acme-corp")["tags"] == ["vip"]
+    undone = changes(book, "--field", "tags")[-1]
+    assert (undone["old"], undone["new"], undone["command"]) == ("beta", None, "clm undo")
+    book("customer", "edit", "acme-corp", "--influencer", "bob")
+    [influencer] = changes(book, "--field", "influencers")
+    book("undo", str(influencer["id"]))
+    assert book.json("customer", "show", "acme-corp")["influencers"] == []

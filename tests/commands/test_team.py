@@ -151,3 +151,198 @@ def test_grant_on_a_file_records_the_level(clm):
         "Error: unknown role 'boss': use member, manager, admin, service"
     )
     assert clm.error("user", "grant", "nobody").startswith("Error: no user 'nobody'")
+
+
+def collaborate(clm, roles, role) -> int:
+    """Make `role` a collaborator on acme-corp's first milestone; its id."""
+    first = clm.json("milestone", "list", "--customer", "acme-corp")[0]["id"]
+    clm("milestone", "edit", str(first), "--collaborator", role)
+    return first
+
+
+@pytest.mark.pg_only
+def test_a_collaborator_may_only_mark_their_milestone_and_add_tasks_under_it(book, roles):
+    clm, _, sales, _ = book
+    mid = collaborate(clm, roles, sales)
+    as_role(clm, roles, sales, "task", "add", "acme-corp", "Call Bo", "--milestone", str(mid))
+    as_role(clm, roles, sales, "milestone", "block", str(mid), "--reason", "waiting on IT")
+    assert clm.json("milestone", "show", str(mid))["status"] == "blocked"
+    tasks = clm.json("task", "list", "--customer", "acme-corp")
+    [task] = [t for t in tasks if t["title"] == "Call Bo"]
+    only = "Error: a milestone collaborator may only mark it done or blocked and add tasks"
+    for args in (
+        ("milestone", "edit", str(mid), "--title", "Mine now"),
+        ("milestone", "edit", str(mid), "--due", "2027-01-01"),
+        ("milestone", "reopen", str(mid)),
+        ("milestone", "cancel", str(mid)),
+        ("milestone", "rm", str(mid), "--yes"),
+    ):
+        assert clm.error("--db", roles.url(sales), *args).startswith(only), args
+    refused = clm.error("--db", roles.url(sales), "task", "done", str(task["id"]))
+    assert "may read task" in refused and "but not change it" in refused
+    other = clm.error(
+        "--db", roles.url(sales), "milestone", "add", "acme-corp", "Take over", "--due", "+7d"
+    )
+    assert other.startswith("Error: ") and "\n" not in other
+    as_role(clm, roles, sales, "milestone", "done", str(mid))
+    shown = clm.json("milestone", "show", str(mid))
+    assert (shown["status"], shown["title"]) != ("done", "Mine now")
+    assert shown["status"] == "done" and shown["title"] != "Mine now"
+
+
+@pytest.mark.pg_only
+def test_psql_as_a_collaborator_may_change_only_status_fields(book, roles):
+    clm, _, sales, _ = book
+    mid = collaborate(clm, roles, sales)
+    refused = roles.psql(sales, f"UPDATE milestones SET title = 'x' WHERE id = {mid}")
+    assert refused.returncode != 0
+    assert "a milestone collaborator may only mark it done or blocked" in refused.stderr
+    reopened = roles.psql(sales, f"UPDATE milestones SET status = 'cancelled' WHERE id = {mid}")
+    assert reopened.returncode != 0
+    blocked = roles.psql(
+        sales, f"UPDATE milestones SET status = 'blocked', blocked_reason = 'IT' WHERE id = {mid}"
+    )
+    assert blocked.returncode == 0, blocked.stderr
+    owner = os.environ["CLM_DB"]
+    assert sql(owner, f"SELECT status, title <> 'x' FROM milestones WHERE id = {mid}") == [
+        ("blocked", True)
+    ]
+    # Other customers' rows and the customer's own fields stay out of reach.
+    roles.psql(sales, "UPDATE customers SET health = 3 WHERE slug = 'acme-corp'")
+    assert sql(owner, "SELECT health FROM customers WHERE slug = 'acme-corp'") == [(None,)]
+    added = roles.psql(
+        sales,
+        "INSERT INTO tasks (uuid, customer_id, title, status, stamps, created_at, updated_at) "
+        "SELECT gen_random_uuid()::text, id, 'x', 'open', '{}', now(), now() FROM customers "
+        "WHERE slug = 'acme-corp'",
+    )
+    assert added.returncode != 0 and "row-level security" in added.stderr
+
+
+@pytest.mark.pg_only
+def test_the_owner_and_an_admin_are_not_held_to_a_collaborators_fields(book, roles):
+    clm, _, sales, _ = book
+    mid = collaborate(clm, roles, sales)
+    clm("milestone", "edit", str(mid), "--title", "Renamed by the owner")
+    admin = roles.grant(None, "admin")
+    as_role(clm, roles, admin, "milestone", "edit", str(mid), "--title", "Renamed by an admin")
+    assert clm.json("milestone", "show", str(mid))["title"] == "Renamed by an admin"
+
+
+@pytest.mark.pg_only
+def test_a_role_granted_before_a_migration_may_use_the_table_it_added(book, roles, monkeypatch):
+    from clm.storage import migrations
+
+    clm, cs, _, _ = book
+
+    def probe_table(conn):
+        conn.exec_driver_sql("CREATE TABLE team_probe (id integer PRIMARY KEY, note text)")
+
+    added = [*migrations.MIGRATIONS, ("9999_team_probe", probe_table)]
+    monkeypatch.setattr(migrations, "MIGRATIONS", added)
+    monkeypatch.setattr(migrations, "SCHEMA_VERSION", len(added))
+    clm("db", "migrate")
+    written = roles.psql(
+        cs, "INSERT INTO team_probe VALUES (1, 'hello'); SELECT note FROM team_probe"
+    )
+    assert (written.returncode, written.stdout.strip()) == (0, "hello"), written.stderr
+    # The policies and the log's append-only rights survive the re-grant.
+    assert roles.psql(cs, "DELETE FROM audit_log").returncode != 0
+    assert slugs(clm, roles, cs) == ["acme-corp"]
+
+
+@pytest.mark.pg_only
+def test_a_member_cannot_make_themselves_an_admin(book, roles):
+    _, cs, _, _ = book
+    refused = roles.psql(cs, f"UPDATE users SET access = 'admin' WHERE handle = '{cs}'")
+    assert refused.returncode != 0 and "permission denied" in refused.stderr
+    sneaked = roles.psql(
+        cs,
+        "INSERT INTO users (uuid, handle, db_role, access, stamps, created_at, updated_at) "
+        f"VALUES (gen_random_uuid()::text, 'x{cs}', '{cs}', 'admin', '{{}}', now(), now())",
+    )
+    assert sneaked.returncode != 0 and "permission denied" in sneaked.stderr
+
+
+@pytest.mark.pg_only
+def test_quiet_is_heard_only_from_admins_service_and_the_owner(book, roles):
+    _, cs, _, _ = book
+    owner = os.environ["CLM_DB"]
+    logged = "SELECT count(*) FROM audit_log WHERE field = 'health' AND new = '{}'"
+    quiet = roles.psql(
+        cs, "SET clm.quiet = 'on'; UPDATE customers SET health = 41 WHERE slug = 'acme-corp'"
+    )
+    assert quiet.returncode == 0, quiet.stderr
+    assert sql(owner, logged.format(41)) == [(1,)]
+    admin = roles.grant(None, "admin")
+    roles.psql(
+        admin, "SET clm.quiet = 'on'; UPDATE customers SET health = 42 WHERE slug = 'acme-corp'"
+    )
+    assert sql(owner, logged.format(42)) == [(0,)]
+    roles.psql(admin, "UPDATE customers SET health = 43 WHERE slug = 'acme-corp'")
+    assert sql(owner, logged.format(43)) == [(1,)]
+
+
+@pytest.mark.pg_only
+def test_the_newer_commands_show_a_member_only_their_scope(book, roles):
+    """contact, field, metric, log, undo and the revenue reports, as a member of sales (who
+    sees globex only) after the owner wrote to acme-corp."""
+    clm, _, sales, _ = book
+    clm("field", "add", "seats", "--kind", "number")
+    clm("metric", "add", "logins")
+    for slug in ("acme-corp", "globex"):
+        clm("customer", "edit", slug, "--set", "seats=9", "--arr", "1000")
+        clm("contact", "add", slug, f"Contact of {slug}")
+        clm("metric", "set", slug, "logins", "5")
+    as_sales = ("--db", roles.url(sales))
+    contacts = clm.json(*as_sales, "contact", "list")
+    assert {c["customer"] for c in contacts} == {"globex"}
+    assert clm.error(*as_sales, "contact", "list", "--customer", "acme-corp") == (
+        "Error: no customer 'acme-corp'"
+    )
+    assert clm.error(*as_sales, "contact", "add", "acme-corp", "Eve").startswith(
+        "Error: no customer 'acme-corp'"
+    )
+    acme_contact = next(c for c in clm.json("contact", "list") if c["customer"] == "acme-corp")
+    assert clm.error(*as_sales, "contact", "rm", str(acme_contact["id"])).startswith(
+        "Error: no contact"
+    )
+    assert clm.json(*as_sales, "field", "list")[0]["customers"] == 1
+    assert clm.error(*as_sales, "metric", "show", "acme-corp", "logins").startswith(
+        "Error: no customer 'acme-corp'"
+    )
+    assert clm.error(*as_sales, "metric", "set", "acme-corp", "logins", "1").startswith(
+        "Error: no customer 'acme-corp'"
+    )
+    log = clm.json(*as_sales, "log")
+    assert {r["customer"] for r in log} <= {"globex", None}
+    assert clm.error(*as_sales, "log", "acme-corp") == "Error: no customer 'acme-corp'"
+    acme_change = clm.json("log", "acme-corp", "--field", "arr")[-1]["id"]
+    assert clm.error(*as_sales, "undo", str(acme_change)).startswith(
+        f"Error: no change {acme_change}"
+    )
+    for report in ("retention", "forecast", "churn", "cohorts"):
+        out = as_role(clm, roles, sales, "report", report, "--format", "json")
+        assert "acme" not in out.stdout and "only what role" in out.stderr, report
+
+
+@pytest.mark.pg_only
+def test_a_collaborator_marking_a_recurring_milestone_done_gets_its_next_occurrence(book, roles):
+    clm, _, sales, _ = book
+    clm("milestone", "add", "acme-corp", "QBR", "--due", "+7d", "--every", "quarter",
+        "--collaborator", sales)  # fmt: skip
+    [qbr] = [
+        m for m in clm.json("milestone", "list", "--customer", "acme-corp") if m["title"] == "QBR"
+    ]
+    as_role(clm, roles, sales, "milestone", "done", str(qbr["id"]))
+    qbrs = [
+        m
+        for m in clm.json("milestone", "list", "--customer", "acme-corp", "--status", "all")
+        if m["title"] == "QBR"
+    ]
+    assert sorted(m["status"] for m in qbrs) == ["done", "open"]
+    # The next occurrence keeps them on it, and still only its status is theirs to change.
+    [following] = [m for m in qbrs if m["status"] == "open"]
+    assert clm.error(
+        "--db", roles.url(sales), "milestone", "edit", str(following["id"]), "--title", "Mine"
+    ).startswith("Error: a milestone collaborator may only")
