@@ -107,7 +107,8 @@ def main() -> None:
     clm_s = statistics.median(t for t, _ in timings["clm metric import"])
     peer_s = statistics.median(t for t, _ in timings["sqlite-utils insert"])
     label = f"{args.book} " if args.book else ""
-    print(f"{label}{args.n:,} customers x {args.days} days x {len(METRICS)} metrics: {count:,} points")
+    size = f"{args.n:,} customers x {args.days} days x {len(METRICS)} metrics"
+    print(f"{label}{size}: {count:,} points")
     print("| command | seconds (median) | peak RSS MiB (max) | vs peer |")
     print("| --- | --- | --- | --- |")
     for name, runs in timings.items():

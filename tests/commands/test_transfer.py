@@ -767,7 +767,8 @@ def import_book(clm: Clm, db, files: dict[str, Path]) -> None:
     """Import every table into the new book `db` (made by `clm init` first)."""
     clm("--db", db, "init")
     for table in IMPORTABLE:
-        clm("--db", db, "import", table, files[table])
+        made = ("--create-metrics",) if table == "metrics" else ()
+        clm("--db", db, "import", table, files[table], *made)
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -987,7 +988,7 @@ def test_round_trips_are_exact(book, fmt):
         for table, records in book.items():
             seed[table] = here / f"seed-{table}.jsonl"
             seed[table].write_text("".join(json.dumps(r) + "\n" for r in records))
-        for empty in ("tasks", "contacts"):
+        for empty in ("tasks", "contacts", "metrics"):
             seed[empty] = here / f"seed-{empty}.jsonl"
             seed[empty].write_text("")
         # Milestones with the same customer, title and due date are one milestone.
