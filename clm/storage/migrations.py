@@ -880,6 +880,12 @@ def _custom_fields_contacts(conn: Connection) -> None:
         md.tables[name].create(conn)
 
 
+def _metric_point_stamps(conn: Connection) -> None:
+    """A metric point's stamp (the hybrid clock's, as a number), so `db merge` keeps the later
+    of two copies' values of a point. A point set before has none: it counts as the earliest."""
+    conn.execute(text("ALTER TABLE metric_points ADD COLUMN stamp BIGINT"))
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0001_initial", _initial),
     ("0002_milestones_tasks_ctas_playbooks", _milestones_tasks_ctas_playbooks),
@@ -896,5 +902,6 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0013_metrics", _metrics),
     ("0014_custom_fields_contacts", _custom_fields_contacts),
     ("0015_audit_log", _audit_log),
+    ("0020_metric_point_stamps", _metric_point_stamps),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
