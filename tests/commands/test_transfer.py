@@ -37,7 +37,7 @@ def no_uuids(text: str) -> str:
 @pytest.fixture
 def book(team):
     """Two customers with a bit of everything: tags, influencers, a milestone with reminders
-    and a collaborator, a CTA, a task, a note, a stage change."""
+    and a collaborator, a CTA, a task, a note, a stage change, a metric's value."""
     team(
         "customer",
         "add",
@@ -58,6 +58,8 @@ def book(team):
         "2026-10-01",
     )
     team("customer", "add", "Globex", "--stage", "lead", "--lead-score", "30")
+    team("metric", "add", "active_users")
+    team("metric", "set", "acme-corp", "active_users", "12.5")
     team(
         "milestone",
         "add",
