@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """`clm metric import` against `sqlite-utils insert` of the same file (issue 20).
 
-    python bench/metric_import.py [N] [--days 30] [--runs 1] [--keep DIR]
+    python bench/metric_import.py [N] [--days 30] [--runs 1] [--keep DIR] [--book DB]
 
-Builds a book of N customers (default 100,000) with make_book.py, adds three metrics and
+Builds a book of N customers (default 100,000) with make_book.py (or copies `--book`, e.g.
+/work/bench-books/b1/customers-only.db: the source is never touched), adds three metrics and
 writes their long-form file (customer,date,metric,value: N x days x 3 points, deterministic),
 then times, each `--runs` times on a fresh copy of the book (or a fresh database for
 sqlite-utils), under GNU time for the peak RSS:
@@ -67,6 +68,7 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--keep", type=Path, help="keep the book and files in DIR")
+    parser.add_argument("--book", type=Path, help="copy this book instead of making one")
     args = parser.parse_args()
     clm = os.environ.get("CLM") or shutil.which("clm") or sys.exit("clm not on PATH")
     utils = (
@@ -79,7 +81,10 @@ def main() -> None:
     env = {**os.environ, "CLM_TODAY": TODAY.isoformat(), "CLM_PAGER": ""}
     book = work / "book.db"
     if not book.exists():
-        subprocess.run([sys.executable, HERE / "make_book.py", str(args.n), book], check=True)
+        if args.book:  # a copy: clm migrates the book it opens
+            shutil.copy(args.book, book)
+        else:
+            subprocess.run([sys.executable, HERE / "make_book.py", str(args.n), book], check=True)
         for metric in METRICS:
             subprocess.run([clm, "--db", book, "metric", "add", metric], env=env, check=True)
     points = work / "points.csv"
@@ -101,7 +106,9 @@ def main() -> None:
         )
     clm_s = statistics.median(t for t, _ in timings["clm metric import"])
     peer_s = statistics.median(t for t, _ in timings["sqlite-utils insert"])
-    print(f"{args.n:,} customers x {args.days} days x {len(METRICS)} metrics: {count:,} points")
+    label = f"{args.book} " if args.book else ""
+    size = f"{args.n:,} customers x {args.days} days x {len(METRICS)} metrics"
+    print(f"{label}{size}: {count:,} points")
     print("| command | seconds (median) | peak RSS MiB (max) | vs peer |")
     print("| --- | --- | --- | --- |")
     for name, runs in timings.items():

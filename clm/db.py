@@ -20,6 +20,8 @@ from clm.storage.bulk import (  # noqa: F401
     upsert_rows,
 )
 from clm.storage.clock import (  # noqa: F401
+    number_stamp,
+    stamp_number,
     utcnow,
 )
 from clm.storage.dialect import (  # noqa: F401

@@ -23,6 +23,7 @@ class Table(StrEnum):
     users = "users"
     log = "log"
     contacts = "contacts"
+    metrics = "metrics"
 
 
 class ImportTable(StrEnum):
@@ -31,6 +32,7 @@ class ImportTable(StrEnum):
     tasks = "tasks"
     users = "users"
     contacts = "contacts"
+    metrics = "metrics"
 
 
 class DataFormat(StrEnum):
@@ -81,8 +83,8 @@ def export(
 
     Lists are joined by ';' in csv and tsv, arrays in json; dates are ISO; removed rows are
     left out. Text a spreadsheet would run as a formula gets a leading ' in csv and tsv.
-    A whole book: export users --all, customers, milestones and tasks; import them in that
-    order.
+    A whole book: export users --all, customers, milestones, tasks, contacts and metrics;
+    import them in that order (metrics with --create-metrics).
     Example: clm export customers --output customers.csv
     """
     env = ctx.obj
@@ -104,7 +106,8 @@ def export(
         ):
             written = stream if not env.stderr.isatty() else CountingWriter(stream, bar)
             count = export_table(conn, table, written, fmt, removed=everyone)
-    say(env, f"Exported {_plural(count, table.removesuffix('s'))} to {output}.")
+    noun = "value" if table == Table.metrics else table.removesuffix("s")
+    say(env, f"Exported {_plural(count, noun)} to {output}.")
 
 
 def import_(
@@ -169,6 +172,12 @@ def import_(
             "create_fields), kept for the next import; the options add to it.",
         ),
     ] = None,
+    create_metrics: Annotated[
+        bool,
+        typer.Option(
+            "--create-metrics", help="metrics: add the metrics the file names that the book lacks."
+        ),
+    ] = False,
 ) -> None:
     """Import rows from a file: matching rows are updated, the others created.
 
@@ -176,11 +185,23 @@ def import_(
     title and due; a task's id). Every row is checked first: any problem is listed with its
     line and field, and nothing is written. No playbook runs and no rule fires (the next tick
     does); a customer's stage_entered is recorded as its entry into its stage. Import users,
-    then customers, milestones and tasks.
+    then customers, milestones, tasks, contacts and metrics (as clm metric import does: a
+    value set by customer, metric and day).
     Owners match by handle, email or full name.
     Example: clm import customers crm.csv --map 'Company Name=name' --map 'Owner Email=owner'
     """
     env = ctx.obj
+    from clm.errors import Invalid
+
+    if table == ImportTable.metrics:
+        _refuse_for_metrics(map_values, date_format, create_fields, map_file)
+        from clm.commands.metric import run_metric_import
+
+        given = fmt.value if fmt else None
+        run_metric_import(env, file, given, dry_run, maps or (), create_metrics)
+        return
+    if create_metrics:
+        raise Invalid(f"--create-metrics is for import metrics, not {table.value}")
     from clm.domain.transfer.files import format_of
     from clm.domain.transfer.importers import import_table
     from clm.domain.transfer.mapping import header_targets, read_mapping
@@ -218,6 +239,22 @@ def import_(
     more = result.created + result.updated - len(result.changes)
     if more > 0:
         say(env, f"  and {more} more")
+
+
+def _refuse_for_metrics(map_values, date_format, create_fields, map_file) -> None:
+    """`import metrics` reads `metric import`'s options (--map, --format, --dry-run) only."""
+    from clm.errors import Invalid
+
+    given = {
+        "--map-value": map_values, "--date-format": date_format,
+        "--create-fields": create_fields, "--map-file": map_file,
+    }  # fmt: skip
+    for option, value in given.items():
+        if value:
+            raise Invalid(
+                f"{option} is not for import metrics: it reads --map, --format, --dry-run and "
+                "--create-metrics"
+            )
 
 
 def _map_file_text(path: str | None) -> str | None:

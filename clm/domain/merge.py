@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Table, bindparam, delete, select, update
 from clm.db import clock, get_meta, suspend_audit, utcnow
 from clm.domain.conflicted_copies import remember_merged
 from clm.domain.engine.owner import merge_owner
+from clm.domain.metric_merge import merge_points
 from clm.domain.records import CREATED, update_row
 from clm.errors import ClmError
 from clm.storage.tables import APPEND_ONLY as HISTORY_TABLES
@@ -27,9 +28,9 @@ from clm.storage.tables import customers, metadata, transitions
 # copies fired the same reminder) keep the smaller uuid, whichever way the merge runs.
 APPEND_ONLY = tuple(table.name for table in HISTORY_TABLES)
 # The outbox stays with the copy that ticked: a merged copy never sends its messages again.
-# Metric points are not merged yet: each copy keeps its own (import the analytics file into
-# the merged copy again; the upsert makes that safe).
-NOT_MERGED = ("clm_meta", "clm_migrations", "outbox", "metric_points", "audit_context")
+# Metric points merge by their key (_merge_points), not as rows with uuids.
+NOT_MERGED = ("clm_meta", "clm_migrations", "outbox", "audit_context")
+KEYED = ("metric_points",)
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,7 @@ class Report:
     clashes: list[str] = field(default_factory=list)
     # Each record added, changed (a row per field: ours -> the merged value) or removed.
     details: list[dict] = field(default_factory=list)
+    more: Counter = field(default_factory=Counter)  # records of a table not in the details
 
     def tell(self, table: str, action: str, row: dict, name=None, ours=None, theirs=None):
         self.details.append({
@@ -97,7 +99,7 @@ class Report:
                 lines.append(f"  change {what}: {d['field']} {d['ours']!r} -> {d['theirs']!r}")
             else:
                 lines.append(f"  {d['action']} {what}")
-        return lines
+        return lines + [f"  and {n} more {table}" for table, n in self.more.items() if n]
 
     def lines(self) -> list[str]:
         out = []
@@ -207,6 +209,7 @@ def merge_copy(conn: Connection, other: Connection) -> Report:
         if name == "transitions":
             _one_history(conn, added, report)
     _refresh_reminders(conn, mine, touched_milestones)
+    merge_points(conn, other, report)  # by their key: (metric, customer, day)
     merge_owner(conn, other)
     return report
 

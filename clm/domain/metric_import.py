@@ -6,7 +6,10 @@ per metric (`customer,date,active_users,seats`; an empty cell is no value). Ever
 checked; rows are upserted a batch at a time in the caller's one transaction, and after the
 first bad row nothing more is written and the rest is only checked, so a file with a bad row
 imports nothing (the caller rolls back) and lists the bad rows with their lines. Memory stays
-flat: only the customers' and metrics' ids are held, and one batch."""
+flat: only the customers' and metrics' ids are held, and one batch.
+
+`create` (`clm import metrics --create-metrics`, a book moved through files): a long-form
+row naming a metric the book lacks adds the metric (no description) instead of being bad."""
 
 import math
 from collections.abc import Callable
@@ -17,10 +20,10 @@ from typing import BinaryIO
 from sqlalchemy import Connection, select
 
 from clm.db import bulk_load
-from clm.domain.metrics import metric_ids, upsert_points
+from clm.domain.metrics import add_metric, check_metric_name, metric_ids, upsert_points
 from clm.domain.transfer.batches import SHOWN_PROBLEMS, import_problems
 from clm.domain.transfer.files import BadRow, Records
-from clm.errors import Invalid, Problem, did_you_mean
+from clm.errors import ClmError, Invalid, Problem, did_you_mean
 from clm.storage.tables import customers
 
 LONG = ("customer", "date", "metric", "value")
@@ -31,6 +34,7 @@ BATCH = 20_000  # points upserted at a time
 class MetricImport:
     points: int  # read from the file
     written: int  # new or changed; the others already had their value
+    created: tuple[str, ...] = ()  # the metrics added (`create`)
 
     @property
     def unchanged(self) -> int:
@@ -40,8 +44,9 @@ class MetricImport:
 class _Rows:
     """Turns records into points, keeping the problems (with their lines) as it goes."""
 
-    def __init__(self, conn: Connection, today: date, names: dict[str, int]):
-        self.today, self.names = today, names
+    def __init__(self, conn: Connection, today: date, names: dict[str, int], create: bool):
+        self.conn, self.today, self.names, self.create = conn, today, names, create
+        self.created: list[str] = []
         self.customers = dict(
             conn.execute(
                 select(customers.c.slug, customers.c.id).where(customers.c.deleted_at.is_(None))
@@ -81,12 +86,26 @@ class _Rows:
     def metric(self, line: int, value) -> int | None:
         name = str(value).strip().lower()
         found = self.names.get(name)
+        if found is None and self.create:
+            return self.add_metric(line, name)
         if found is None:
             hint = did_you_mean(name, self.names) or (
                 f" (the metrics: {', '.join(sorted(self.names))})" if self.names else ""
             )
             self.problem(line, "metric", f"no metric '{name}'{hint}; add it with clm metric add")
         return found
+
+    def add_metric(self, line: int, name: str) -> int | None:
+        """A metric the file names, added (`create`); its id, or None and a problem when the
+        name cannot be a metric's. After a bad row nothing is written: the name is checked."""
+        try:
+            added = check_metric_name(name) if self.total_problems else add_metric(self.conn, name)
+        except ClmError as exc:
+            self.problem(line, "metric", str(exc))
+            return None
+        self.names[name] = metric_ids(self.conn).get(added, 0)
+        self.created.append(added)
+        return self.names[name]
 
     def value(self, line: int, column: str, value) -> float | None:
         if isinstance(value, bool):
@@ -136,13 +155,14 @@ def import_metrics(
     fmt: str,
     mapping: dict[str, str | None],
     progress: Callable[[int, int], None] | None = None,
+    create: bool = False,
 ) -> MetricImport:
     """Import a file of metric values inside the caller's write transaction; `Problems`
     (clm.errors) lists the bad rows, and the caller's rollback leaves the book unchanged.
     `progress(points, bytes_read)` is called after each batch."""
     names = metric_ids(conn)
     records = Records(stream, fmt, (*LONG, *sorted(names)), ("customer", "date"), mapping)
-    rows = _Rows(conn, today, names)
+    rows = _Rows(conn, today, dict(names), create)
     bulk_load(conn)
     batch: list[tuple] = []
     read = written = 0
@@ -169,7 +189,7 @@ def import_metrics(
     written += upsert_points(conn, batch)
     if progress:
         progress(read, records.bytes_read)
-    return MetricImport(read, written)
+    return MetricImport(read, written, tuple(rows.created))
 
 
 def _check_shape(record: dict, names: dict[str, int]) -> None:

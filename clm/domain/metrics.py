@@ -9,7 +9,7 @@ from datetime import date
 
 from sqlalchemy import Connection, delete, func, select
 
-from clm.db import upsert_rows, utcnow
+from clm.db import clock, stamp_number, upsert_rows, utcnow
 from clm.domain.engine.fields import FIELDS, data_name
 from clm.domain.records import find_live, get_customer, new_row, update_row
 from clm.errors import Conflict, Invalid, Refused
@@ -91,12 +91,22 @@ def set_point(
 
 
 def upsert_points(conn: Connection, points: list[tuple[int, int, date, float]]) -> int:
-    """Points as (metric id, customer id, day, value), upserted; how many were new or changed
-    (a point that already has its value is left alone)."""
-    return upsert_rows(conn, metric_points, POINT_COLUMNS, 3, points)
+    """Points as (metric id, customer id, day, value), upserted with this write's stamp; how
+    many were new or changed (a point that already has its value is left alone, stamp and
+    all, so a re-import is no newer for a merge)."""
+    if not points:
+        return 0
+    hlc = clock(conn)
+    last = hlc.last
+    stamp = stamp_number(hlc.stamp())
+    stamped = [(*point, stamp) for point in points]
+    written = upsert_rows(conn, metric_points, POINT_COLUMNS, 3, stamped, along=("stamp",))
+    if not written and last is not None:
+        hlc.last = last  # the stamp went nowhere: a re-import leaves the book as it was
+    return written
 
 
-POINT_COLUMNS = ("metric_id", "customer_id", "day", "value")
+POINT_COLUMNS = ("metric_id", "customer_id", "day", "value", "stamp")
 
 
 def series(conn: Connection, slug: str, name: str, since: date | None = None) -> list[dict]:

@@ -107,12 +107,18 @@ def insert_rows(
 
 
 def upsert_rows(
-    conn: Connection, table, columns: tuple[str, ...], keyed: int, rows: list[tuple]
+    conn: Connection,
+    table,
+    columns: tuple[str, ...],
+    keyed: int,
+    rows: list[tuple],
+    along: tuple[str, ...] = (),
 ) -> int:
     """Insert rows given as tuples of `columns`, whose first `keyed` columns are the table's
     key; a row whose key is taken updates the rest of its columns, but only where a value
     differs. The rows new or changed (an unchanged row is not written, so upserting the same
-    rows again changes nothing)."""
+    rows again changes nothing). `along`: columns written with a change but never compared
+    (a stamp: each write has its own)."""
     if not rows:
         return 0
     dialect = conn.dialect
@@ -127,7 +133,9 @@ def upsert_rows(
         f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET "
         + ", ".join(f"{c} = excluded.{c}" for c in rest)
         + " WHERE "
-        + " OR ".join(f"{name}.{c} {differs} excluded.{c}" for c in rest)
+        + " OR ".join(
+            f"{name}.{c} {differs} excluded.{c}" for c in rest if c not in map(quote, along)
+        )
     )
     convert = _row_converter(conn.dialect, table, columns)
     result = conn.exec_driver_sql(sql, rows if convert is None else list(map(convert, rows)))

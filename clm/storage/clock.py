@@ -41,6 +41,19 @@ class Clock:
             self.last = stamp
 
 
+def stamp_number(stamp: str) -> int:
+    """A stamp as one number that sorts as the stamps do but for the node (a tie between two
+    machines' stamps of the same millisecond and counter): 8 bytes a row, not 30."""
+    ms, counter = _parts(stamp)
+    return ms * 10**_WIDTH_COUNTER + counter
+
+
+def number_stamp(number: int) -> str:
+    """The stamp a number stands for, without its node (for Clock.observe)."""
+    ms, counter = divmod(number, 10**_WIDTH_COUNTER)
+    return f"{ms:0{_WIDTH_MS}d}-{counter:0{_WIDTH_COUNTER}d}-"
+
+
 def _parts(stamp: str | None) -> tuple[int, int]:
     if not stamp:
         return 0, 0

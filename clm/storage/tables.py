@@ -9,6 +9,7 @@ names), so the DDL is the same; tests/storage/test_migrations.py holds it to the
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Date,
@@ -599,6 +600,9 @@ metric_points = Table(
     ref("customer_id", "customers.id"),
     day("day"),
     Column("value", Float, nullable=False),
+    # The hybrid clock's stamp of the write that set the value, as a number (its milliseconds
+    # and counter, clm.storage.clock.stamp_number): a merge keeps the later of two values.
+    Column("stamp", BigInteger, nullable=True),
     PrimaryKeyConstraint("metric_id", "customer_id", "day"),
     Index("ix_metric_points_customer", "customer_id"),
     sqlite_with_rowid=False,

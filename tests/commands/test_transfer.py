@@ -37,7 +37,7 @@ def no_uuids(text: str) -> str:
 @pytest.fixture
 def book(team):
     """Two customers with a bit of everything: tags, influencers, a milestone with reminders
-    and a collaborator, a CTA, a task, a note, a stage change."""
+    and a collaborator, a CTA, a task, a note, a stage change, a metric's value."""
     team(
         "customer",
         "add",
@@ -58,6 +58,8 @@ def book(team):
         "2026-10-01",
     )
     team("customer", "add", "Globex", "--stage", "lead", "--lead-score", "30")
+    team("metric", "add", "active_users")
+    team("metric", "set", "acme-corp", "active_users", "12.5")
     team(
         "milestone",
         "add",
@@ -767,7 +769,8 @@ def import_book(clm: Clm, db, files: dict[str, Path]) -> None:
     """Import every table into the new book `db` (made by `clm init` first)."""
     clm("--db", db, "init")
     for table in IMPORTABLE:
-        clm("--db", db, "import", table, files[table])
+        made = ("--create-metrics",) if table == "metrics" else ()
+        clm("--db", db, "import", table, files[table], *made)
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -987,7 +990,7 @@ def test_round_trips_are_exact(book, fmt):
         for table, records in book.items():
             seed[table] = here / f"seed-{table}.jsonl"
             seed[table].write_text("".join(json.dumps(r) + "\n" for r in records))
-        for empty in ("tasks", "contacts"):
+        for empty in ("tasks", "contacts", "metrics"):
             seed[empty] = here / f"seed-{empty}.jsonl"
             seed[empty].write_text("")
         # Milestones with the same customer, title and due date are one milestone.

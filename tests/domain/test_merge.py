@@ -17,6 +17,7 @@ from clm.db import Database, open_copy
 from clm.domain.customers import add_customer, add_note, edit_customer, remove_customer
 from clm.domain.merge import (
     APPEND_ONLY,
+    KEYED,
     LINKS,
     NOT_MERGED,
     foreign_keys,
@@ -44,7 +45,7 @@ MEMORY = Path("/dev/shm")
 
 def test_every_table_has_a_merge_rule():
     classified = {t.name for t in mutable_tables()}
-    classified |= {*APPEND_ONLY, *NOT_MERGED, *(link.table for link in LINKS)}
+    classified |= {*APPEND_ONLY, *NOT_MERGED, *KEYED, *(link.table for link in LINKS)}
     assert classified == set(tables())
 
 

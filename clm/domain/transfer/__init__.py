@@ -67,6 +67,8 @@ COLUMNS = {
     "transitions": ("customer", "from", "to", "on", "by", "rule", "reason", "uuid"),
     "notes": ("customer", "on", "kind", "text", "by", "uuid"),
     "arr": ("customer", "on", "kind", "arr", "change", "uuid"),
+    # Metric points in the long form `clm metric import` reads, so the file goes back in.
+    "metrics": ("customer", "date", "metric", "value"),
     "log": (
         "id",
         "at",
@@ -87,7 +89,7 @@ READ_COLUMNS = COLUMNS | {"users": (*COLUMNS["users"], "removed")}
 # The tables an import writes, in the order a whole book goes in (each refers to the ones
 # before it). Transitions, notes, the ARR history, CTAs and the log are history and the
 # engine's: export only (an import of customers writes the ARR history of what it changes).
-IMPORTABLE = ("users", "customers", "milestones", "tasks", "contacts")
+IMPORTABLE = ("users", "customers", "milestones", "tasks", "contacts", "metrics")
 # Columns holding a list: `;`-joined in csv and tsv, an array in json and jsonl.
 LIST_COLUMNS = frozenset({"tags", "influencers", "remind", "collaborators", "reminded"})
 FORMATS = ("csv", "tsv", "json", "jsonl")

@@ -51,6 +51,8 @@ from clm.storage.tables import (
     customer_influencers,
     customer_tags,
     customers,
+    metric_points,
+    metrics,
     milestone_collaborators,
     milestone_reminders,
     milestones,
@@ -314,6 +316,24 @@ def _notes(conn):
     )
 
 
+def _metric_points(conn):
+    """Every point of a live metric and customer, in the key's order (metric, customer, day):
+    SQLite reads its clustered key, a server its primary key index, and nothing is sorted."""
+    source = metric_points.join(customers, customers.c.id == metric_points.c.customer_id).join(
+        metrics, metrics.c.id == metric_points.c.metric_id
+    )
+    return (
+        select(
+            customers.c.slug.label("customer"),
+            type_coerce(metric_points.c.day, String).label("date"),
+            metrics.c.name.label("metric"),
+            metric_points.c.value,
+        )
+        .select_from(source)
+        .where(_live_customer(), metrics.c.deleted_at.is_(None))
+    )
+
+
 def _log(conn):
     logged = audit_log.outerjoin(customers, customers.c.uuid == audit_log.c.customer_uuid)
     return select(
@@ -334,7 +354,10 @@ QUERIES = {
     "notes": (_notes, notes),
     "arr": (_arr, arr_log),
     "log": (_log, audit_log),
+    "metrics": (_metric_points, metric_points),
 }
+# A table without an id column: streamed in the order of its primary key.
+KEYED_BY = {"metrics": tuple(metric_points.primary_key.columns)}
 
 
 def export_table(
@@ -347,7 +370,8 @@ def export_table(
     columns = COLUMNS[table]
     if removed:
         build, columns = _all_users, READ_COLUMNS[table]
-    query = build(conn).order_by(stored.c.id)
+    order = KEYED_BY.get(table) or (stored.c.id,)
+    query = build(conn).order_by(*order)
     custom = {}
     if table == "customers":  # then a column per custom field, by its name
         custom = field_defs(conn)
@@ -355,7 +379,9 @@ def export_table(
         query, columns = query.add_columns(*cells), (*columns, *custom)
     if fmt in ("csv", "tsv"):
         delimiter = "\t" if fmt == "tsv" else ","
-        if stream.isatty():  # on a terminal control characters are shown, never sent
+        # On a terminal control characters are shown, never sent; a table without ids goes
+        # through the csv writer (_write_lines reads a batch again by its id range).
+        if stream.isatty() or table in KEYED_BY:
             cells = _records(conn, _as_text(query), table)
             return _write_delimited(stream, columns, cells, delimiter)
         return _write_lines(conn, query, stored.c.id, table, columns, stream, delimiter)
@@ -413,6 +439,7 @@ TEXT = frozenset(
 )
 DATES = frozenset(
     {"stage_entered", "start", "renewal", "due", "done_on", "snoozed_until", "on", "left_on"}
+    | {"date"}
 )
 _RISKY = ("'", "=", "+", "-", "@", "\t", "\r")
 _DAYS = {"d": 1, "bd": 1.4, "w": 7, "m": 30.44, "y": 365.25}
@@ -498,7 +525,7 @@ def _json_cell(column: str) -> Callable | None:
         return lambda joined: list(_items(joined, column))
     if column in ("default_owner", "pinned", "primary"):  # the driver may give 0/1
         return bool
-    if column in ("arr", "change"):
+    if column in ("arr", "change", "value"):
         return number
     if column in DATES:
         return str
@@ -516,12 +543,14 @@ def _json_cells(columns: tuple[str, ...], custom: dict | None = None) -> Callabl
 
 
 def _text_cells(columns: tuple[str, ...]) -> Callable[[tuple], list] | None:
-    """The Python left to do on a row of text cells (a float written as csv writes it);
-    None when there is none. A missing ARR is an empty cell."""
-    if "arr" not in columns:
+    """The Python left to do on a row of text cells (a float, ARR or a metric's value,
+    written as csv writes it); None when there is none. A missing ARR is an empty cell."""
+    floats = [i for i, column in enumerate(columns) if column in ("arr", "value")]
+    if not floats:
         return None
-    arr = columns.index("arr")
-    return row_converter({arr: lambda value: str(number(value))}, {arr: ""})
+    return row_converter(
+        dict.fromkeys(floats, lambda value: str(number(value))), dict.fromkeys(floats, "")
+    )
 
 
 def _write_delimited(
