@@ -26,6 +26,7 @@ from clm.domain.records import (
     new_row,
     new_uuid,
     set_member_stamps,
+    shared_values,
     update_row,
     user_uuids,
 )
@@ -712,7 +713,7 @@ def fire_reminders(
     on a 100,000-customer book) is kept only as the records returned, not also as the rows
     read and the log's rows."""
     fired, undeliverable, any_due = [], [], False
-    found = reminders_due(conn, day)
+    found = shared_values(reminders_due(conn, day))
     while chunk := list(islice(found, REMINDER_CHUNK)):
         if len(chunk) == REMINDER_CHUNK and not fired:
             bigger_write_cache(conn)  # a backlog: keep its dirty pages in memory until the commit

@@ -15,7 +15,7 @@ from clm.db import bigger_write_cache, insert_new, set_meta, utcnow
 from clm.domain.engine.conditions import MILESTONE_KINDS, OPS, Condition, parse_condition
 from clm.domain.engine.field_defs import field_defs
 from clm.domain.engine.fields import PREVIOUS
-from clm.domain.records import new_uuid
+from clm.domain.records import new_uuid, shared_values
 from clm.lifecycle import RULE_CHURN_REASON
 from clm.storage.tables import customers, rule_firings, rules, transitions
 
@@ -232,7 +232,7 @@ def tick(
         news["moved"],
         reminders,
         news["opened"],
-        list(task_rows(conn, news["task_ids"])),
+        list(shared_values(task_rows(conn, news["task_ids"]))),
         overdue,
         dry_run,
         news["pending"],
@@ -301,14 +301,17 @@ FIRE_CHUNK = 5000  # firings written at a time: a catch-up's rows are never all 
 
 
 def _fire_in_chunks(conn: Connection, firing: list[Firing], lookups, news: dict) -> dict[int, str]:
-    """`_fire` a chunk of firings at a time, in their order: the statements per chunk stay
-    few, and the rows built for them (transitions, customers' changes, playbooks' milestones
-    and tasks) are let go before the next chunk (on a 100,000-customer catch-up, 60,000 moves
-    made at once held 500 MB). The customers touched, with their stage now: a move's stage,
-    whichever chunk its customer's other firings were in."""
+    """`_fire` a chunk of firings at a time, in their order (`firing` is emptied as it goes):
+    the statements per chunk stay few, and the rows built for them (transitions, customers'
+    changes, playbooks' milestones and tasks) are let go before the next chunk (on a
+    100,000-customer catch-up, 60,000 moves made at once held 500 MB). The customers touched,
+    with their stage now: a move's stage, whichever chunk its customer's other firings were
+    in."""
     touched, moved = {}, {}
-    for start in range(0, len(firing), FIRE_CHUNK):
-        fired_now, moved_now = _fire(conn, firing[start : start + FIRE_CHUNK], lookups, news)
+    while firing:
+        chunk = firing[:FIRE_CHUNK]
+        del firing[:FIRE_CHUNK]  # consumed: the customers' rows go with their chunk
+        fired_now, moved_now = _fire(conn, chunk, lookups, news)
         touched |= fired_now
         moved |= moved_now
     return touched | moved
