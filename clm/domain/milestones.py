@@ -2,6 +2,7 @@
 
 from collections.abc import Iterable, Iterator
 from datetime import date
+from itertools import islice
 
 from sqlalchemy import (
     Connection,
@@ -25,6 +26,7 @@ from clm.domain.records import (
     new_row,
     new_uuid,
     set_member_stamps,
+    shared_values,
     update_row,
     user_uuids,
 )
@@ -623,7 +625,7 @@ def reminders_due(
         # a pending reminder's milestone is unfinished and live by construction.
         query = query.where(text("milestone_reminders.pending"))
     if user_id is None:
-        rows = conn.execute(query).all()
+        rows = conn.execute(query)  # read as consumed: a tick fires a backlog a chunk at a time
         ids = query.with_only_columns(milestones.c.id).order_by(None)
         if not include_fired:
             # The same milestones, read from the pending reminders' index alone: the due query
@@ -695,19 +697,48 @@ def _collaborators(conn: Connection, milestone_ids) -> dict[int, list[str]]:
     return found
 
 
-def fire_reminders(conn: Connection, day: date) -> tuple[list[dict], list[dict]]:
+REMINDER_CHUNK = 5000  # reminders read, logged and kept at a time: a backlog is never held whole
+
+
+def fire_reminders(
+    conn: Connection, day: date, keys: tuple[str, ...] | None = None
+) -> tuple[list[dict], list[dict]]:
     """Fire every reminder due by `day` that has not fired: each is logged once, the log's
     unique key deciding, so re-runs and concurrent ticks never fire one twice. A reminder that
     has nobody to go to (no owner, collaborator or member of the stage's team) is not sent: it
-    stays pending, to fire once someone can hear it. The reminders fired, and those not sent."""
-    found = list(reminders_due(conn, day))
-    due = [r for r in found if not r["undeliverable"]]
-    undeliverable = [r for r in found if r["undeliverable"]]
+    stays pending, to fire once someone can hear it. The reminders fired (each cut down to
+    `keys`), and those not sent.
+
+    Read and logged a chunk at a time: a catch-up's backlog (a quarter of a million reminders
+    on a 100,000-customer book) is kept only as the records returned, not also as the rows
+    read and the log's rows."""
+    fired, undeliverable, any_due = [], [], False
+    found = shared_values(reminders_due(conn, day))
+    while chunk := list(islice(found, REMINDER_CHUNK)):
+        if len(chunk) == REMINDER_CHUNK and not fired:
+            bigger_write_cache(conn)  # a backlog: keep its dirty pages in memory until the commit
+        due = [r for r in chunk if not r["undeliverable"]]
+        any_due = any_due or bool(due)
+        undeliverable += [r for r in chunk if r["undeliverable"]]
+        fired += [
+            r if keys is None else {k: r[k] for k in keys} for r in _log_reminders(conn, day, due)
+        ]
+        del chunk, due
+    if any_due:
+        # Exactly the reminders read above: the pending ones whose day has come.
+        conn.execute(
+            update(milestone_reminders)
+            .where(text("milestone_reminders.pending"), milestone_reminders.c.remind_on <= day)
+            .values(pending=False)
+        )
+    _keep_pending(conn, day, undeliverable)
+    return fired, undeliverable
+
+
+def _log_reminders(conn: Connection, day: date, due: list[dict]) -> list[dict]:
+    """Log the reminders `due` as fired on `day`; those logged now (not by another copy)."""
     if not due:
-        _keep_pending(conn, day, undeliverable)
-        return [], undeliverable
-    if len(due) >= 5000:
-        bigger_write_cache(conn)  # a backlog: keep its many dirty pages in memory until the commit
+        return []
     now = utcnow()
     entries = [
         {
@@ -737,14 +768,7 @@ def fire_reminders(conn: Connection, day: date) -> tuple[list[dict], list[dict]]
             (e["milestone_uuid"], logged_offset(e["offset"]))
             for e in insert_new(conn, reminder_log, again)
         }
-    # Exactly the reminders read above: the pending ones whose day has come.
-    conn.execute(
-        update(milestone_reminders)
-        .where(text("milestone_reminders.pending"), milestone_reminders.c.remind_on <= day)
-        .values(pending=False)
-    )
-    _keep_pending(conn, day, undeliverable)
-    return [r for r in due if (r["uuid"], r["offset"]) in logged], undeliverable
+    return [r for r in due if (r["uuid"], r["offset"]) in logged]
 
 
 def _keep_pending(conn: Connection, day: date, undeliverable: list[dict]) -> None:

@@ -44,12 +44,20 @@ def render_tick(env: Streams, days: list, fmt: Format, quiet: bool, until: bool)
     """Write the days of a tick (clm.domain.engine.tick.TickResult) in `fmt`."""
     if fmt in (Format.json, Format.jsonl):
         objects = [_day_object(day) for day in days if not quiet or _news(day)]
+        out = env.stdout
         if fmt is Format.jsonl:  # one object a day, a line each
-            env.stdout.writelines(_json(day) + "\n" for day in objects)
+            for day in objects:
+                _write_day(out, day)
+                out.write("\n")
         elif until:  # --until: one array of the days
-            env.stdout.write(_json(objects) + "\n")
+            out.write("[")
+            for i, day in enumerate(objects):
+                out.write(", " if i else "")
+                _write_day(out, day)
+            out.write("]\n")
         elif objects:
-            env.stdout.write(_json(objects[0]) + "\n")
+            _write_day(out, objects[0])
+            out.write("\n")
         return
     for day in days:
         _render_day(env, day, quiet)
@@ -69,6 +77,26 @@ def _day_object(day) -> dict:
         ],
         "dry_run": day.dry_run,
     }
+
+
+ROWS_PER_WRITE = 2000
+
+
+def _write_day(out, day: dict) -> None:
+    """A day's object as `json.dumps` writes it, byte for byte, but each list of news encoded
+    and written a chunk of rows at a time: a catch-up tick lists hundreds of thousands of rows,
+    which in one `json.dumps` became one string and, before it, the encoder's list of every
+    piece (a few hundred MB)."""
+    for i, (key, value) in enumerate(day.items()):
+        out.write(("{" if i == 0 else ", ") + _json(key) + ": ")
+        if isinstance(value, list) and value:
+            for start in range(0, len(value), ROWS_PER_WRITE):
+                rows = _json(value[start : start + ROWS_PER_WRITE])[1:-1]  # without [ ]
+                out.write(("[" if start == 0 else ", ") + rows)
+            out.write("]")
+        else:
+            out.write(_json(value))
+    out.write("}" if day else "{}")
 
 
 def _json(value) -> str:
