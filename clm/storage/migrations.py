@@ -942,6 +942,8 @@ def _team_webhooks(conn: Connection) -> None:
         conn.execute(text("CREATE INDEX ix_outbox_state ON outbox (state, next_try_at)"))
         conn.execute(text("CREATE UNIQUE INDEX uq_outbox ON outbox (user_id, day, kind)"))
     conn.execute(text("CREATE UNIQUE INDEX uq_outbox_team ON outbox (team, day, kind)"))
+
+
 def _metric_point_stamps(conn: Connection) -> None:
     """A metric point's stamp (the hybrid clock's, as a number), so `db merge` keeps the later
     of two copies' values of a point. A point set before has none: it counts as the earliest."""
