@@ -478,3 +478,53 @@ def test_tags_influencers_and_collaborators_merge_as_sets(team, db_path, tmp_pat
     assert customer["influencers"] == ["mia", "sam"]
     (milestone,) = [m for m in clm.json("milestone", "list") if m["title"] == "QBR"]
     assert milestone["collaborators"] == ["amy", "mia"]
+
+
+@pytest.mark.sqlite_only("db merge folds a copy of the file")
+def test_an_imports_set_changes_merge_member_by_member(team, db_path, tmp_path):
+    """An import that removes a member on one copy while the other copy adds another: both
+    kept, as an edit's are (the import stamps each member it adds or removes)."""
+    clm = team
+    clm("customer", "add", "Acme", "--tag", "w", "--tag", "old", "--influencer", "bob")
+    clm("milestone", "add", "acme", "QBR", "--due", "+1m", "--collaborator", "bob")
+    copy = tmp_path / "clm (conflicted copy).db"
+    copy.write_bytes(db_path.read_bytes())
+    (tmp_path / "c.csv").write_text("slug,name,tags,influencers\nacme,Acme,w;x,mia\n")
+    clm("import", "customers", tmp_path / "c.csv")  # removes old and bob, adds x and mia
+    exported = clm("export", "milestones").stdout.replace(",bob,", ",mia,")
+    (tmp_path / "m.csv").write_text(exported)
+    clm("import", "milestones", tmp_path / "m.csv")
+    mine = ("--db", copy)
+    clm(*mine, "customer", "edit", "acme", "--tag", "y", "--influencer", "sam")
+    (qbr,) = [m for m in clm.json(*mine, "milestone", "list") if m["title"] == "QBR"]
+    clm(*mine, "milestone", "edit", qbr["id"], "--collaborator", "amy")
+    clm("db", "merge", copy)
+    customer = clm.json("customer", "show", "acme")
+    assert customer["tags"] == ["w", "x", "y"]
+    assert customer["influencers"] == ["mia", "sam"]
+    (milestone,) = [m for m in clm.json("milestone", "list") if m["title"] == "QBR"]
+    assert milestone["collaborators"] == ["amy", "mia"]
+
+
+@pytest.mark.sqlite_only("db merge folds a copy of the file")
+def test_a_member_added_on_both_removed_on_both_or_removed_on_one_and_added_on_the_other(
+    clm, db_path, tmp_path
+):
+    """The latest of a member's additions and removals on either copy decides, both ways."""
+    clm("customer", "add", "Acme", "--tag", "both-gone", "--tag", "one-gone", "--tag", "kept")
+    copy = tmp_path / "clm (conflicted copy).db"
+    copy.write_bytes(db_path.read_bytes())
+    mine = ("--db", copy)
+    clm("customer", "edit", "acme", "--tag", "new", "--untag", "both-gone", "--tag", "early")
+    clm(*mine, "customer", "edit", "acme", "--tag", "new", "--untag", "both-gone")
+    clm(*mine, "customer", "edit", "acme", "--untag", "one-gone", "--tag", "late")
+    clm(*mine, "customer", "edit", "acme", "--untag", "late", "--tag", "early")
+    clm(*mine, "customer", "edit", "acme", "--untag", "early")  # after the other's addition
+    clm("customer", "edit", "acme", "--tag", "late")  # after the other's removal
+    both_ways = tmp_path / "both-ways.db"
+    both_ways.write_bytes(copy.read_bytes())
+    clm("db", "merge", copy)
+    merged = ["kept", "late", "new"]
+    assert clm.json("customer", "show", "acme")["tags"] == merged
+    clm("--db", both_ways, "db", "merge", db_path)
+    assert clm.json("--db", both_ways, "customer", "show", "acme")["tags"] == merged
