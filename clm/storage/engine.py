@@ -34,6 +34,7 @@ from clm.storage.files import (
     save_hot_journal,
     sqlite_meta,
 )
+from clm.storage.journal import STAMP_PAGE_ONE
 from clm.storage.statistics import has_statistics, refresh_statistics, server_statistics
 from clm.storage.tables import meta, metadata, migrations
 from clm.storage.team import drop_cross_table_policies, install_policies
@@ -104,6 +105,8 @@ def _sqlite_engine(url: str):
         # Writers take the lock up front; a deferred BEGIN would fail or lose updates later.
         write = conn.get_execution_options().get("clm_write")
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+        if write:
+            conn.exec_driver_sql(STAMP_PAGE_ONE)  # ties the journal to this file
 
     return engine
 
