@@ -5,6 +5,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -390,6 +391,63 @@ def test_a_bad_busy_timeout_is_refused(clm, monkeypatch):
     assert clm.error("customer", "list") == (
         "Error: invalid CLM_BUSY_TIMEOUT 'forever': use seconds from 0.001 to 86400"
     )
+
+
+# --- 14. a slow producer or consumer of a pipe keeps no writer waiting -------------------------
+
+
+def _clm_process(*args: str, **kwargs) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "clm", *args], **kwargs)
+
+
+def _write_meanwhile(name: str) -> subprocess.CompletedProcess:
+    """Another clm writing while the pipe's other end waits (a short bound on its wait)."""
+    env = os.environ | {"CLM_BUSY_TIMEOUT": "1"}
+    return subprocess.run([sys.executable, "-m", "clm", "customer", "add", name], env=env,
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+
+
+def test_import_from_a_slow_producer_reads_it_all_before_taking_the_lock(clm, tmp_path):
+    clm("customer", "list")  # the book made (a first command creates it)
+    importer = _clm_process("import", "customers", "-", "--format", "csv",
+                            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)  # fmt: skip
+    try:
+        importer.stdin.write(b"name,source\nAcme,referral\n")
+        importer.stdin.flush()  # and the producer pauses, its pipe still open
+        time.sleep(1.5)
+        meanwhile = _write_meanwhile("Beta")
+        importer.stdin.write(b"Globex,web\n")
+        importer.stdin.close()
+        stderr = importer.stderr.read()
+        importer.wait(timeout=60)
+    finally:
+        importer.kill()
+    assert meanwhile.returncode == 0, meanwhile.stderr
+    assert importer.returncode == 0, stderr
+    assert b"Imported 2 customers: 2 created, 0 updated." in stderr
+    assert sorted(c["slug"] for c in clm.json("customer", "list")) == ["acme", "beta", "globex"]
+
+
+def test_export_to_a_slow_consumer_holds_no_lock_while_it_waits(clm, tmp_path):
+    rows = "".join(f"Customer {i},referral\n" for i in range(3000))
+    (tmp_path / "c.csv").write_text("name,source\n" + rows)
+    clm("import", "customers", tmp_path / "c.csv")
+    # A pipe nobody reads yet: the export fills it (64 KiB) and waits on its reader.
+    exporter = _clm_process("export", "customers", stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        time.sleep(2)
+        assert exporter.poll() is None  # still waiting on the pipe
+        meanwhile = _write_meanwhile("Late Comer")
+        out, err = exporter.communicate(timeout=60)
+    finally:
+        exporter.kill()
+    assert meanwhile.returncode == 0, meanwhile.stderr
+    assert exporter.returncode == 0, err
+    lines = out.decode().splitlines()
+    assert len(lines) == 3001  # the header and every customer: the book as the export read it
+    assert not any("late-comer" in line for line in lines)
+    assert len(clm.json("customer", "list")) == 3001
 
 
 # --- 9. a role with data rights only ----------------------------------------------------------
