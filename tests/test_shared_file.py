@@ -89,7 +89,12 @@ def test_a_local_crash_recovers_with_no_manual_step(clm, db_path, tmp_path):
     assert clm("db", "check").stdout.endswith("integrity: ok\n")
 
 
-def test_a_foreign_journal_is_caught_and_writes_refused(clm, db_path, tmp_path):
+def test_a_journal_that_passes_the_content_checks_yet_damages_is_caught_after(
+    clm, db_path, tmp_path, monkeypatch
+):
+    """The second guard: the file checked after a rollback (a journal the content checks
+    could not place, as from a writer other than clm, whose journal lacks page 1)."""
+    monkeypatch.setattr("clm.storage.files.foreign_journal", lambda path, journal: None)
     clm("customer", "add", "Acme")
     add_notes(db_path, 400)
     laptop = tmp_path / "laptop.db"
@@ -109,6 +114,102 @@ def test_a_foreign_journal_is_caught_and_writes_refused(clm, db_path, tmp_path):
     shutil.copyfile(tmp_path / "clm.db.before-merge-20261120T101010.bak", db_path)
     assert "writes are allowed" in clm("db", "check").stderr
     clm("customer", "add", "Beta")
+
+
+def change_counter(db: Path) -> int:
+    """The file change counter in a SQLite file's header (read as is, no journal played)."""
+    with db.open("rb") as f:
+        return int.from_bytes(f.read(28)[24:28])
+
+
+def crash_mid_write(db: Path, *statements: str) -> None:
+    """clm's writer on `db` killed in the middle of a large transaction (its pages spilled
+    into the file), leaving its hot journal."""
+    crash = (
+        "import os, signal, sys\n"
+        "from clm.db import Database\n"
+        f"db = Database.open({str(db)!r}, on_create=lambda conn: None)\n"
+        "with db.write() as conn:\n"
+        "    conn.exec_driver_sql('PRAGMA cache_size=1')\n"
+        f"    for statement in {statements!r}:\n"
+        "        conn.exec_driver_sql(statement)\n"
+        "    os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    subprocess.run([sys.executable, "-c", crash], check=False)
+    assert Path(f"{db}-journal").exists()
+
+
+def test_another_copys_journal_is_refused_by_its_content(clm, db_path, tmp_path):
+    """A journal from another copy of the book (same lineage, same size) that would roll back
+    into a sound file, silently putting the other copy's page of customers over this one's
+    edit: refused before SQLite plays it, the file left as it was, the journal kept aside."""
+    clm("customer", "add", "Acme")
+    add_notes(db_path, 400)
+    laptop = tmp_path / "laptop.db"
+    shutil.copyfile(db_path, laptop)
+    clm("customer", "edit", "acme", "--lead-score", "11")  # this copy's edit
+    for score in ("21", "22", "23"):  # the laptop's, more of them: its change counter moved on
+        clm("--db", laptop, "customer", "edit", "acme", "--lead-score", score)
+    crash_mid_write(
+        laptop, "UPDATE customers SET lead_score = 33", "UPDATE notes SET text = text || 'y'"
+    )
+    assert laptop.stat().st_size == db_path.stat().st_size  # structurally, it would fit
+    before = dump(db_path)  # (dump would play a hot journal: taken before it comes)
+    shutil.copyfile(f"{laptop}-journal", f"{db_path}-journal")  # the sync service delivers it
+    error = clm.error("customer", "list")
+    assert "the journal beside" in error and "another copy's" in error
+    assert "clm db merge" in error
+    assert dump(db_path) == before  # nothing rolled back into the file
+    assert not Path(f"{db_path}-journal").exists()
+    (aside,) = tmp_path.glob("clm.db.hot-*.foreign-journal.bak")
+    assert aside.read_bytes() == Path(f"{laptop}-journal").read_bytes()
+    assert clm.json("customer", "show", "acme")["lead_score"] == 11  # the edit kept
+    clm("customer", "add", "Beta")  # writes go on
+    assert "integrity: ok\n" in clm("db", "check").stdout
+
+
+def test_a_journal_of_another_size_is_refused(clm, db_path, tmp_path):
+    """A journal written by another program (no page 1 in it) on a copy of another size."""
+    clm("customer", "add", "Acme")
+    add_notes(db_path, 400)
+    laptop = tmp_path / "laptop.db"
+    shutil.copyfile(db_path, laptop)
+    add_notes(db_path, 3000)  # this copy moved on
+    before = dump(db_path)
+    writer = open_transaction(laptop)
+    shutil.copyfile(f"{laptop}-journal", f"{db_path}-journal")
+    writer.execute("ROLLBACK")
+    writer.close()
+    assert "pages, this file has" in clm.error("customer", "add", "Beta")
+    assert dump(db_path) == before
+    clm("customer", "add", "Beta")
+
+
+def test_a_journal_from_another_book_is_refused_by_its_lineage(clm, db_path, tmp_path):
+    """Another book altogether, of the same size and change count: rolled back in a scratch
+    copy first, it would make this file the other book."""
+    clm("customer", "add", "Acme")
+    add_notes(db_path, 400)
+    other = tmp_path / "other.db"
+    shutil.copyfile(db_path, other)
+    conn = sqlite3.connect(other)  # the other book: its own lineage, same pages otherwise
+    conn.execute("UPDATE clm_meta SET value = 'another-book' WHERE key = 'lineage'")
+    conn.commit()
+    conn.close()
+    crash_mid_write(
+        other,
+        "UPDATE clm_meta SET value = 'x' WHERE key = 'lineage'",
+        "UPDATE notes SET text = text || 'y'",
+    )
+    conn = sqlite3.connect(db_path)  # as many commits here as there (the counters agree)
+    while change_counter(db_path) < change_counter(other):
+        conn.execute(f"PRAGMA user_version = {change_counter(db_path)}")
+    conn.close()
+    assert change_counter(db_path) == change_counter(other)
+    shutil.copyfile(f"{other}-journal", f"{db_path}-journal")
+    error = clm.error("customer", "list")
+    assert "lineage another-book" in error, error
+    clm("customer", "list")
 
 
 def test_a_live_writers_journal_is_not_hot(clm, db_path, tmp_path):

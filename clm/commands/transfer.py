@@ -1,6 +1,7 @@
 """`clm export` and `clm import`: tables in and out as csv, tsv, json or jsonl."""
 
 import os
+import stat
 from contextlib import contextmanager
 from enum import StrEnum
 from typing import Annotated
@@ -96,18 +97,43 @@ def export(
     if everyone and table != Table.users:
         raise Invalid(f"--all is for export users (removed users too), not {table.value}")
     database = env.database()
-    with database.read() as conn:
-        if output in (None, "-"):
-            export_table(conn, table, env.stdout, fmt, removed=everyone)
-            return
-        with (
-            open_output(output, force, database.path) as stream,
-            progress(env, f"Exporting {table.value}", unit="lines") as bar,
-        ):
-            written = stream if not env.stderr.isatty() else CountingWriter(stream, bar)
-            count = export_table(conn, table, written, fmt, removed=everyone)
+    if output in (None, "-"):
+        with _after_reading(database, env.stdout) as stream, database.read() as conn:
+            export_table(conn, table, stream, fmt, removed=everyone)
+        return
+    with (
+        database.read() as conn,
+        open_output(output, force, database.path) as stream,
+        progress(env, f"Exporting {table.value}", unit="lines") as bar,
+    ):
+        written = stream if not env.stderr.isatty() else CountingWriter(stream, bar)
+        count = export_table(conn, table, written, fmt, removed=everyone)
     noun = "value" if table == Table.metrics else table.removesuffix("s")
     say(env, f"Exported {_plural(count, noun)} to {output}.")
+
+
+@contextmanager
+def _after_reading(database, stdout):
+    """Where an export to standard output writes while it reads the book. A SQLite reader's
+    lock keeps writers from committing, so when the output is a pipe (whose reader may be
+    slow: a pager, a network copy) the export goes to a private temporary file first and is
+    copied to the pipe after the read transaction ends. A file or a terminal, and a server
+    (whose readers never block writers), get it directly."""
+    import shutil
+    import tempfile
+
+    try:
+        mode = os.fstat(stdout.fileno()).st_mode
+    except (AttributeError, OSError, ValueError):  # not a file descriptor (a test's stream)
+        mode = 0
+    if not database.is_sqlite or not (stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)):
+        yield stdout
+        return
+    encoding = getattr(stdout, "encoding", None) or "utf-8"
+    with tempfile.TemporaryFile("w+", encoding=encoding, newline="") as spool:
+        yield spool
+        spool.seek(0)
+        shutil.copyfileobj(spool, stdout, 1 << 20)
 
 
 def import_(
@@ -279,7 +305,8 @@ def _opened(env, file: str):
     if file == "-":
         if env.interactive():
             raise Invalid("standard input is a terminal: pipe a file in, or name the file")
-        yield getattr(env.stdin, "buffer", env.stdin), None
+        with _spooled(getattr(env.stdin, "buffer", env.stdin), "standard input") as spool:
+            yield spool
         return
     try:
         stream = open(file, "rb")  # noqa: SIM115 - closed by the `with` below
@@ -290,7 +317,35 @@ def _opened(env, file: str):
     except OSError as exc:
         raise Invalid(f"cannot read '{file}': {exc.strerror}") from None
     with stream:
-        yield stream, os.fstat(stream.fileno()).st_size
+        if stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
+            yield stream, os.fstat(stream.fileno()).st_size
+            return
+        with _spooled(stream, f"'{file}'") as spool:  # a pipe: <(command), /dev/stdin
+            yield spool
+
+
+@contextmanager
+def _spooled(stream, name: str):
+    """A pipe read to its end into a private temporary file before the import takes the write
+    lock: a slow producer (a command still writing, a network copy) keeps no other writer
+    waiting. The spool and its size."""
+    import tempfile
+
+    from clm.errors import ClmError
+
+    with tempfile.TemporaryFile() as spool:  # mode 0600, gone when closed
+        try:
+            while chunk := stream.read(1 << 20):
+                spool.write(chunk.encode() if isinstance(chunk, str) else chunk)
+            spool.flush()
+        except OSError as exc:
+            raise ClmError(
+                f"cannot keep {name} in a temporary file ({exc.strerror}): free space in "
+                f"{tempfile.gettempdir()} (or set TMPDIR), or import from a file"
+            ) from None
+        size = spool.tell()
+        spool.seek(0)
+        yield spool, size
 
 
 def _import_progress(bar, size: int | None):

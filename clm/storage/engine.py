@@ -34,6 +34,7 @@ from clm.storage.files import (
     save_hot_journal,
     sqlite_meta,
 )
+from clm.storage.journal import STAMP_PAGE_ONE
 from clm.storage.statistics import has_statistics, refresh_statistics, server_statistics
 from clm.storage.tables import meta, metadata, migrations
 from clm.storage.team import REFUSED, after_migrations, drop_cross_table_policies, install_policies
@@ -104,6 +105,8 @@ def _sqlite_engine(url: str):
         # Writers take the lock up front; a deferred BEGIN would fail or lose updates later.
         write = conn.get_execution_options().get("clm_write")
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+        if write:
+            conn.exec_driver_sql(STAMP_PAGE_ONE)  # ties the journal to this file
 
     return engine
 
@@ -240,14 +243,23 @@ class Database:
         """The schema version, read with one query; None for an empty database."""
         try:
             with self.read() as conn:
-                value = conn.scalar(select(meta.c.value).where(meta.c.key == "schema_version"))
+                keys = ("schema_version", COPYING)
+                found = dict(
+                    conn.execute(select(meta.c.key, meta.c.value).where(meta.c.key.in_(keys))).all()
+                )
         except (OperationalError, DBAPIError) as exc:
             if "permission denied" in str(exc.orig):
                 raise ClmError(friendly_error(exc)) from None
             if inspect(self.engine).get_table_names():
                 raise ClmError(f"{self.describe()} is not a clm database") from None
             return None
-        return int(value)
+        if COPYING in found:  # what a killed `db copy` left: never opened as a book
+            raise ClmError(
+                f"{self.describe()} holds a copy that was stopped part way: run the same "
+                "clm db copy again, which starts it over"
+            )
+        value = found.get("schema_version")
+        return None if value is None else int(value)
 
     def _create(self, on_create: Callable[[Connection], None]) -> None:
         try:

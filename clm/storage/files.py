@@ -8,6 +8,7 @@ from pathlib import Path
 
 from clm.errors import ClmError, Conflict, Invalid, NotFound
 from clm.storage.clock import utcnow
+from clm.storage.journal import JOURNAL_MAGIC, foreign_journal
 
 
 def backup_path(path: Path, label: str) -> Path:
@@ -104,7 +105,6 @@ def write_private_file(file: Path, text: str, replace: bool = False) -> None:
 
 
 SQLITE_HEADER = b"SQLite format 3\x00"
-JOURNAL_MAGIC = bytes.fromhex("d9d505f920a163d7")
 _PENDING_BYTE = 0x40000000  # SQLite's lock bytes: PENDING, then RESERVED
 
 
@@ -147,6 +147,17 @@ def save_hot_journal(path: Path) -> tuple[Path, Path] | None:
     if not journal.exists() or not _journal_is_hot(path, journal):
         return None
     stamp = utcnow().strftime("%Y%m%dT%H%M%S%f")
+    why = foreign_journal(path, journal)
+    if why:
+        # Not rolled back: the file stays as it is, the journal is kept aside, the user told.
+        aside = path.with_name(f"{path.name}.hot-{stamp}.foreign-journal.bak")
+        os.replace(journal, aside)
+        raise ClmError(
+            f"the journal beside {path} is another copy's ({why}): a sync service brought it "
+            f"from another machine. It is set aside as {aside} and {path} is left as it was; "
+            "if another copy of this book has edits, merge it in with clm db merge COPY, then "
+            "run the command again"
+        )
     pair = (path.with_name(f"{path.name}.hot-{stamp}.db.bak"),
             path.with_name(f"{path.name}.hot-{stamp}.journal.bak"))  # fmt: skip
     for source, dest in zip((path, journal), pair, strict=True):

@@ -5,6 +5,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -392,6 +393,63 @@ def test_a_bad_busy_timeout_is_refused(clm, monkeypatch):
     )
 
 
+# --- 14. a slow producer or consumer of a pipe keeps no writer waiting -------------------------
+
+
+def _clm_process(*args: str, **kwargs) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "clm", *args], **kwargs)
+
+
+def _write_meanwhile(name: str) -> subprocess.CompletedProcess:
+    """Another clm writing while the pipe's other end waits (a short bound on its wait)."""
+    env = os.environ | {"CLM_BUSY_TIMEOUT": "1"}
+    return subprocess.run([sys.executable, "-m", "clm", "customer", "add", name], env=env,
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+
+
+def test_import_from_a_slow_producer_reads_it_all_before_taking_the_lock(clm, tmp_path):
+    clm("customer", "list")  # the book made (a first command creates it)
+    importer = _clm_process("import", "customers", "-", "--format", "csv",
+                            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)  # fmt: skip
+    try:
+        importer.stdin.write(b"name,source\nAcme,referral\n")
+        importer.stdin.flush()  # and the producer pauses, its pipe still open
+        time.sleep(1.5)
+        meanwhile = _write_meanwhile("Beta")
+        importer.stdin.write(b"Globex,web\n")
+        importer.stdin.close()
+        stderr = importer.stderr.read()
+        importer.wait(timeout=60)
+    finally:
+        importer.kill()
+    assert meanwhile.returncode == 0, meanwhile.stderr
+    assert importer.returncode == 0, stderr
+    assert b"Imported 2 customers: 2 created, 0 updated." in stderr
+    assert sorted(c["slug"] for c in clm.json("customer", "list")) == ["acme", "beta", "globex"]
+
+
+def test_export_to_a_slow_consumer_holds_no_lock_while_it_waits(clm, tmp_path):
+    rows = "".join(f"Customer {i},referral\n" for i in range(3000))
+    (tmp_path / "c.csv").write_text("name,source\n" + rows)
+    clm("import", "customers", tmp_path / "c.csv")
+    # A pipe nobody reads yet: the export fills it (64 KiB) and waits on its reader.
+    exporter = _clm_process("export", "customers", stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        time.sleep(2)
+        assert exporter.poll() is None  # still waiting on the pipe
+        meanwhile = _write_meanwhile("Late Comer")
+        out, err = exporter.communicate(timeout=60)
+    finally:
+        exporter.kill()
+    assert meanwhile.returncode == 0, meanwhile.stderr
+    assert exporter.returncode == 0, err
+    lines = out.decode().splitlines()
+    assert len(lines) == 3001  # the header and every customer: the book as the export read it
+    assert not any("late-comer" in line for line in lines)
+    assert len(clm.json("customer", "list")) == 3001
+
+
 # --- 9. a role with data rights only ----------------------------------------------------------
 
 
@@ -478,3 +536,53 @@ def test_tags_influencers_and_collaborators_merge_as_sets(team, db_path, tmp_pat
     assert customer["influencers"] == ["mia", "sam"]
     (milestone,) = [m for m in clm.json("milestone", "list") if m["title"] == "QBR"]
     assert milestone["collaborators"] == ["amy", "mia"]
+
+
+@pytest.mark.sqlite_only("db merge folds a copy of the file")
+def test_an_imports_set_changes_merge_member_by_member(team, db_path, tmp_path):
+    """An import that removes a member on one copy while the other copy adds another: both
+    kept, as an edit's are (the import stamps each member it adds or removes)."""
+    clm = team
+    clm("customer", "add", "Acme", "--tag", "w", "--tag", "old", "--influencer", "bob")
+    clm("milestone", "add", "acme", "QBR", "--due", "+1m", "--collaborator", "bob")
+    copy = tmp_path / "clm (conflicted copy).db"
+    copy.write_bytes(db_path.read_bytes())
+    (tmp_path / "c.csv").write_text("slug,name,tags,influencers\nacme,Acme,w;x,mia\n")
+    clm("import", "customers", tmp_path / "c.csv")  # removes old and bob, adds x and mia
+    exported = clm("export", "milestones").stdout.replace(",bob,", ",mia,")
+    (tmp_path / "m.csv").write_text(exported)
+    clm("import", "milestones", tmp_path / "m.csv")
+    mine = ("--db", copy)
+    clm(*mine, "customer", "edit", "acme", "--tag", "y", "--influencer", "sam")
+    (qbr,) = [m for m in clm.json(*mine, "milestone", "list") if m["title"] == "QBR"]
+    clm(*mine, "milestone", "edit", qbr["id"], "--collaborator", "amy")
+    clm("db", "merge", copy)
+    customer = clm.json("customer", "show", "acme")
+    assert customer["tags"] == ["w", "x", "y"]
+    assert customer["influencers"] == ["mia", "sam"]
+    (milestone,) = [m for m in clm.json("milestone", "list") if m["title"] == "QBR"]
+    assert milestone["collaborators"] == ["amy", "mia"]
+
+
+@pytest.mark.sqlite_only("db merge folds a copy of the file")
+def test_a_member_added_on_both_removed_on_both_or_removed_on_one_and_added_on_the_other(
+    clm, db_path, tmp_path
+):
+    """The latest of a member's additions and removals on either copy decides, both ways."""
+    clm("customer", "add", "Acme", "--tag", "both-gone", "--tag", "one-gone", "--tag", "kept")
+    copy = tmp_path / "clm (conflicted copy).db"
+    copy.write_bytes(db_path.read_bytes())
+    mine = ("--db", copy)
+    clm("customer", "edit", "acme", "--tag", "new", "--untag", "both-gone", "--tag", "early")
+    clm(*mine, "customer", "edit", "acme", "--tag", "new", "--untag", "both-gone")
+    clm(*mine, "customer", "edit", "acme", "--untag", "one-gone", "--tag", "late")
+    clm(*mine, "customer", "edit", "acme", "--untag", "late", "--tag", "early")
+    clm(*mine, "customer", "edit", "acme", "--untag", "early")  # after the other's addition
+    clm("customer", "edit", "acme", "--tag", "late")  # after the other's removal
+    both_ways = tmp_path / "both-ways.db"
+    both_ways.write_bytes(copy.read_bytes())
+    clm("db", "merge", copy)
+    merged = ["kept", "late", "new"]
+    assert clm.json("customer", "show", "acme")["tags"] == merged
+    clm("--db", both_ways, "db", "merge", db_path)
+    assert clm.json("--db", both_ways, "customer", "show", "acme")["tags"] == merged

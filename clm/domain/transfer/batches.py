@@ -31,7 +31,7 @@ from clm.db import (
     insert_rows,
     utcnow,
 )
-from clm.domain.records import CREATED, new_uuid
+from clm.domain.records import CREATED, new_uuid, set_member_stamps
 from clm.domain.transfer import values as v
 from clm.domain.transfer.files import BadRow, Records
 from clm.errors import Problem, Problems, did_you_mean, listed
@@ -153,6 +153,7 @@ class Importer:
         self.deferred = _Spool()  # rows without an id into an empty table, kept on disk
         self.result = ImportResult()
         self.user_ids, self.handles = _users(conn)
+        self.user_uuids: dict[int, str] | None = None  # id -> uuid, read once if needed
         # Into a table empty at the start, a file's uuid can only match a row this import
         # created: rather than look each up (a random read of a large index per row), the
         # table's unique index on uuid finds one repeated from an earlier batch, and that
@@ -496,6 +497,18 @@ class Importer:
             "deleted_at": None,
             "stamps": self.created_stamps,
         } | fields
+
+    def set_changed(self, field: str, old: list, new: list, people: bool = False) -> list[str]:
+        """The stamps of a set field an import changed: the field and each member it added or
+        removed (`tags+vip`, as the commands stamp them), so merging copies keeps a member an
+        import removed from one copy while the other copy added another. People merge by
+        uuid (ids differ between copies)."""
+        added, removed = sorted(set(new) - set(old)), sorted(set(old) - set(new))
+        if people:
+            if self.user_uuids is None:
+                self.user_uuids = dict(self.conn.execute(select(users.c.id, users.c.uuid)).all())
+            added, removed = ([self.user_uuids[i] for i in ids] for ids in (added, removed))
+        return [field, *set_member_stamps(field, added, removed)]
 
     def write_updates(self, changed_rows: list[tuple[object, dict, list[str]]]) -> None:
         """Update rows in batches of the same changed columns, each stamped per field."""

@@ -507,11 +507,13 @@ class CustomerImporter(KeyedImporter):
             ]
             touched = []
             if "tags" in values and values["tags"] != tags[row.id]:
-                touched.append("tags")
+                touched += self.set_changed("tags", tags[row.id], values["tags"])
                 new_tags[row.id] = values["tags"]
                 shown.append(("tags", tags[row.id], values["tags"]))
             if "influencers" in values and values["influencer_ids"] != followers[row.id]:
-                touched.append("influencers")
+                touched += self.set_changed(
+                    "influencers", followers[row.id], values["influencer_ids"], people=True
+                )
                 new_followers[row.id] = values["influencer_ids"]
                 old = sorted(self.handles[i] for i in followers[row.id])
                 shown.append(("influencers", old, values["influencers"]))
@@ -859,7 +861,9 @@ class MilestoneImporter(CustomerRowImporter):
                 touched.append("remind")
                 shown.append(("remind", offsets[row.id], remind))
             if "collaborators" in values and values["collaborator_ids"] != people[row.id]:
-                touched.append("collaborators")
+                touched += self.set_changed(
+                    "collaborators", people[row.id], values["collaborator_ids"], people=True
+                )
                 new_people[row.id] = values["collaborator_ids"]
                 old = sorted(self.handles[i] for i in people[row.id])
                 shown.append(("collaborators", old, values["collaborators"]))
