@@ -78,6 +78,26 @@ class Scorecard:
             return None
         return "green" if health >= self.green else "amber" if health >= self.amber else "red"
 
+    def band_sql(self, health):
+        """SQL: the band of a health (NULL without one), as `band` says it."""
+        return band_sql(health, self.amber, self.green)
+
+
+def band_sql(health, amber: int, green: int):
+    """SQL: the band of a health against the bands' thresholds (NULL without a health)."""
+    return case(
+        (health.is_(None), None),
+        (health < amber, literal("red")),
+        (health < green, literal("amber")),
+        else_=literal("green"),
+    )
+
+
+def book_card(conn: Connection) -> Scorecard:
+    """The book's scorecard, or one without measures and with the default bands: what the
+    bands of health are, with or without a scorecard."""
+    return read_scorecard(conn) or Scorecard(())
+
 
 def read_scorecard(conn: Connection) -> Scorecard | None:
     stored = get_meta(conn, META_KEY)

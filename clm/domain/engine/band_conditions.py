@@ -14,9 +14,10 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Integer, and_, case, func, literal, or_, select
+from sqlalchemy import Integer, and_, func, literal, or_, select
 
 from clm.domain.scorecard import DEFAULT_BANDS as SCORECARD_BANDS
+from clm.domain.scorecard import band_sql
 from clm.errors import Invalid, did_you_mean
 from clm.storage.tables import customers, health_log
 
@@ -61,13 +62,7 @@ class BandCondition:
 
     def band_of(self, health):
         """SQL: the band of a health (NULL without one)."""
-        amber, green = self.bands
-        return case(
-            (health.is_(None), None),
-            (health < amber, literal("red")),
-            (health < green, literal("amber")),
-            else_=literal("green"),
-        )
+        return band_sql(health, *self.bands)
 
     def _now(self, customer):
         return self.band_of(_health(customer))

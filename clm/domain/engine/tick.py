@@ -68,11 +68,9 @@ def _with_bands(condition, bands: tuple[int, int] | None):
 
 def book_bands(conn: Connection) -> tuple[int, int]:
     """The health from which a customer is amber, and green: the scorecard's bands."""
-    from clm.domain.scorecard import DEFAULT_BANDS, read_scorecard
+    from clm.domain.scorecard import book_card
 
-    card = read_scorecard(conn)
-    if card is None:
-        return DEFAULT_BANDS["amber"], DEFAULT_BANDS["green"]
+    card = book_card(conn)
     return card.amber, card.green
 
 
