@@ -67,7 +67,8 @@ def _book(conn: Connection, card: Scorecard, as_of: date | None, with_arr: bool 
     query = select(*columns).select_from(stays)
     if with_arr:
         arr = arr_on(as_of)
-        query = query.add_columns(arr.c.arr).outerjoin(arr, arr.c.customer_id == stays.c.customer_id)
+        joined = arr.c.customer_id == stays.c.customer_id
+        query = query.add_columns(arr.c.arr).outerjoin(arr, joined)
     query = query.outerjoin(health, health.c.customer_id == stays.c.customer_id)
     return query.where(stays.c.left.is_(None), stays.c.stage.in_(live_stages)).subquery("book")
 

@@ -51,7 +51,8 @@ def health_page(report: dict, as_of: date | None, view: str | None = None) -> li
             title("Health by band: customers and ARR", as_of=as_of),
             Listing(BY_BAND, bands, extra=[("", _band_mark)]),
             Text(
-                f"Revenue at risk (red): {red['arr']:,.0f} ARR, {red['customers']:,} customers",
+                f"Revenue at risk (red): {red['arr']:,.0f} ARR, {red['customers']:,} "
+                f"customer{'' if red['customers'] == 1 else 's'}",
                 style="bold",
             ),
         ]
