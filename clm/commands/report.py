@@ -454,6 +454,7 @@ def dashboard(
     """
     env = ctx.obj
     from clm.commands.common import refuse_existing, refuse_own_file, write_new_file
+    from clm.domain.health_report import health_report
     from clm.domain.reports import dashboard
     from clm.render.dashboard import render
 
@@ -463,5 +464,6 @@ def dashboard(
     start = env.date(since, "--since")
     with env.database().read() as conn:
         data = dashboard(conn, env.today, start)
+        data["health"] = health_report(conn, env.today)  # (it reads the stays reports read)
     write_new_file(env, html, render(data), force=force)
     say(env, f"Wrote the dashboard to {html}.")

@@ -105,3 +105,15 @@ def test_bad_options_are_refused(book, db_path, args, message):
     before = dump(db_path)
     assert message in book.error("report", "health", *args)
     assert dump(db_path) == before
+
+
+def test_the_dashboard_has_a_health_section_drawn_without_script(book, tmp_path):
+    book("report", "dashboard", "--html", tmp_path / "book.html")
+    page = (tmp_path / "book.html").read_text()
+    section = page[page.index('<h2 id="health">') : page.index('<h2 id="lifecycle">')]
+    assert "<script" not in page
+    # A tile per band with its customers and ARR; the ARR chart and the weekly columns.
+    assert "Red<b>1</b>ARR 100,000" in section and "Unscored<b>1</b>ARR 10,000" in section
+    assert 'aria-label="ARR by health band"' in section
+    assert "<title>2026-11-23: 1 red</title>" in section
+    assert "<td>adopting</td><td class=n>2</td><td class=n>1</td>" in section
