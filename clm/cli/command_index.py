@@ -67,6 +67,7 @@ INDEX = {'': {'commands': {'agenda': "Today's agenda: reminders of the last two 
  'explain': {'commands': {},
              'options': {'--help': None,
                          '-h': None,
+                         '--health': None,
                          '--format': 'choice:table,csv,tsv,json,jsonl',
                          '-f': 'choice:table,csv,tsv,json,jsonl'},
              'args': ['customer']},

@@ -239,7 +239,7 @@ def _latest(metric_id, day: date, customer_id):
     )
 
 
-def _metric_id(metric: str):
+def metric_id(metric: str):
     return (
         select(metrics.c.id)
         .where(metrics.c.name == metric, metrics.c.deleted_at.is_(None))
@@ -339,7 +339,7 @@ def contributions(conn: Connection, card: Scorecard, customer_id: int, day: date
     """One customer's measures: each one's value, score and share of the health (`weight x
     score / the weights of the measures with a value`), and the measures without a value."""
     values = {
-        m.metric: conn.scalar(select(_latest(_metric_id(m.metric), day, literal(customer_id))))
+        m.metric: conn.scalar(select(_latest(metric_id(m.metric), day, literal(customer_id))))
         for m in card.measures
     }
     present = [m for m in card.measures if values[m.metric] is not None]
