@@ -40,8 +40,8 @@ A condition is FIELD OP VALUE; every --when of a rule must hold.
 Or a custom field (clm field list), or a contact who left in the current stay:
   seats >= 50  segment = enterprise  trial = true  go_live_date <= today
   renewal_date <= today+30d   a date against a day relative to each day (today-14d, today+2w)
-  contact_left:ROLE   a contact of this role (champion, sponsor, signer, billing, admin,
-                      user) left: `clm contact edit ID --left`
+  contact_left:ROLE   a contact of this role (one of the model's contact_roles: champion,
+                      sponsor, signer, … by default) left: `clm contact edit ID --left`
 A field's condition is dated the day its value was set (a date compared with today: the
 later of that day and the day the comparison first held, e.g. the date - 30 for today+30d).
 

@@ -18,6 +18,7 @@ from clm.storage.tables import contacts, customers, field_values
 
 OPS = ("<", "<=", ">", ">=", "=", "!=")
 ORDERED = ("number", "date")  # the kinds `<` and `>` compare
+# The contact roles of a model that lists none (the model's `contact_roles`).
 ROLES = ("champion", "sponsor", "signer", "billing", "admin", "user")
 CONTACT_LEFT = "contact_left"
 TODAY = "today"
@@ -162,6 +163,18 @@ class ContactCondition:
     def since(self, row, first_day) -> date:
         return max(row.stage_entered, first_day or row.stage_entered)
 
+    def problem(self, conn) -> str | None:
+        """What is wrong with it in this book (a role the model does not list), if anything."""
+        from clm.domain.contacts import contact_roles
+
+        roles = contact_roles(conn)
+        if self.role in roles:
+            return None
+        return (
+            f"invalid condition '{self}': {CONTACT_LEFT}: takes a role, one of "
+            f"{', '.join(roles)}{did_you_mean(self.role, roles)}"
+        )
+
     def explained(self, conn, customer, today: date) -> dict:
         first = conn.scalar(select(self.first_day(today, customer)))
         return {
@@ -178,10 +191,11 @@ def parse_extra_condition(text: str, custom: dict[str, FieldDef] | None):
     kind, colon, role = text.partition(":")
     if colon and kind.strip() == CONTACT_LEFT:
         role = role.strip().lower()
-        if role not in ROLES:
+        # A role of the book's model (`problem` checks that): here, one that could be.
+        if not re.fullmatch(r"[a-z][a-z0-9_-]{0,31}", role, re.ASCII):
             raise Invalid(
-                f"invalid condition '{text}': {CONTACT_LEFT}: takes a role, one of "
-                f"{', '.join(ROLES)}{did_you_mean(role, ROLES)}"
+                f"invalid condition '{text}': {CONTACT_LEFT}: takes a role of the model "
+                f"(clm model show), such as {', '.join(ROLES)}"
             )
         return ContactCondition(role)
     match = _FIELD_COMPARISON.fullmatch(text)
