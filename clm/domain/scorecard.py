@@ -12,6 +12,7 @@ rules on `health` read it as they read a score set by hand."""
 
 import json
 from dataclasses import asdict, dataclass
+from itertools import pairwise
 from datetime import date
 
 from sqlalchemy import (
@@ -77,6 +78,18 @@ class Scorecard:
         if health is None:
             return None
         return "green" if health >= self.green else "amber" if health >= self.amber else "red"
+
+    def band_run(self, history: list[dict]) -> str | None:
+        """How long the band of the latest health has held, from a health history (oldest
+        first, one score a day): `amber since 2026-11-25, green before`; None without one."""
+        if not history:
+            return None
+        now = self.band(history[-1]["health"])
+        start, before = history[0]["on"], None
+        for older, newer in pairwise(history):
+            if self.band(older["health"]) != now:
+                start, before = newer["on"], self.band(older["health"])
+        return f"{now} since {start}" + (f", {before} before" if before else "")
 
     def band_sql(self, health):
         """SQL: the band of a health (NULL without one), as `band` says it."""
