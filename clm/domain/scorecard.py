@@ -12,8 +12,8 @@ rules on `health` read it as they read a score set by hand."""
 
 import json
 from dataclasses import asdict, dataclass
-from itertools import pairwise
 from datetime import date
+from itertools import pairwise
 
 from sqlalchemy import (
     Connection,
