@@ -9,9 +9,9 @@ from datetime import date
 from sqlalchemy import Connection, func, select
 
 from clm.db import get_meta, set_meta, utcnow
-from clm.domain.engine.field_conditions import ROLES
 from clm.domain.records import find_by_id, get_customer, new_row, update_row
 from clm.errors import Invalid, did_you_mean
+from clm.lifecycle import CONTACT_ROLES as ROLES
 from clm.plain import too_long
 from clm.storage.tables import contacts, customers
 

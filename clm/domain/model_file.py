@@ -440,7 +440,7 @@ def _check_churn_reasons(document: dict, problems: list[Problem]) -> list[str]:
 def _check_contact_roles(document: dict, problems: list[Problem]) -> list[str]:
     """The roles a contact may have; the default list when the file lists none."""
     from clm.domain.contacts import check_roles
-    from clm.domain.engine.field_conditions import ROLES
+    from clm.lifecycle import CONTACT_ROLES as ROLES
 
     if "contact_roles" not in document:
         return list(ROLES)

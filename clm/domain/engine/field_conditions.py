@@ -14,12 +14,12 @@ from sqlalchemy import String, and_, cast, func, select
 from clm.domain.engine.field_defs import FieldDef
 from clm.domain.engine.fields import MAX_DAYS
 from clm.errors import Invalid, did_you_mean
+from clm.lifecycle import CONTACT_ROLES
 from clm.storage.tables import contacts, customers, field_values
 
 OPS = ("<", "<=", ">", ">=", "=", "!=")
 ORDERED = ("number", "date")  # the kinds `<` and `>` compare
-# The contact roles of a model that lists none (the model's `contact_roles`).
-ROLES = ("champion", "sponsor", "signer", "billing", "admin", "user")
+ROLES = CONTACT_ROLES  # the default list; a book's is the model's (clm.domain.contacts)
 CONTACT_LEFT = "contact_left"
 TODAY = "today"
 _FIELD_COMPARISON = re.compile(r"([a-z][a-z0-9_]*)\s*(<=|>=|!=|=|<|>)\s*(.+)", re.ASCII)
