@@ -10,7 +10,8 @@ from dateutil.relativedelta import relativedelta
 from clm.errors import Invalid
 
 DATE_FORMS = (
-    "YYYY-MM-DD, today, tomorrow, yesterday, an offset from today (+30d, -2w, +3m, +1y, +5bd), "
+    "YYYY-MM-DD, today, tomorrow, yesterday, an offset from today (+30d, -2w, +3m, +1y, +5bd; "
+    "also today+30d, today-14d), "
     "eom, eoq, eoy (end of month, quarter, year), som, soq, soy, sow, eow"
 )
 DURATION_FORMS = "30d, 2w, 3m, 1y, 5bd (business days), or words: '30 days', '2 months', '1 year'"
@@ -206,6 +207,8 @@ def parse_date(
     named = _named_day(word, today)
     if named is not None:
         return named
+    if word.startswith("today") and word[5:].lstrip()[:1] in ("+", "-"):
+        word = word[5:].replace(" ", "")  # today+30d is +30d, as rules write it
     if word[:1] in "+-" and len(word) > 1:
         try:
             offset = parse_duration(word[1:])

@@ -183,6 +183,8 @@ DEFAULT_TEMPLATE = "default"
 RENEWAL_STAGE = "renewal"
 # Why a customer churned: entering a terminal stage needs one of these (the model's list,
 # `churn_reasons` in its TOML, replaces them); a rule that churns records the last one.
+# The roles of the account's people, of a model that lists none (the model's `contact_roles`).
+CONTACT_ROLES = ("champion", "sponsor", "signer", "billing", "admin", "user")
 CHURN_REASONS = ("budget", "product-fit", "competitor", "champion-left", "acquired", "other")
 RULE_CHURN_REASON = "other"
 RENEWAL_MILESTONE = "Renewal"

@@ -39,10 +39,11 @@ A condition is FIELD OP VALUE; every --when of a rule must hold.
 {conditions}
 Or a custom field (clm field list), or a contact who left in the current stay:
   seats >= 50  segment = enterprise  trial = true  go_live_date <= today
-  contact_left:ROLE   a contact of this role (champion, sponsor, signer, billing, admin,
-                      user) left: `clm contact edit ID --left`
+  renewal_date <= today+30d   a date against a day relative to each day (today-14d, today+2w)
+  contact_left:ROLE   a contact of this role (one of the model's contact_roles: champion,
+                      sponsor, signer, … by default) left: `clm contact edit ID --left`
 A field's condition is dated the day its value was set (a date compared with today: the
-later of that day and the date).
+later of that day and the day the comparison first held, e.g. the date - 30 for today+30d).
 
 A rule moves a customer (--to STAGE), opens a CTA (--cta TYPE:REASON), or both, at most
 once per customer per stay in its from-stage; the move is dated the day its conditions
@@ -62,13 +63,13 @@ A filter is one or more tests joined by `and`; several --where options must all 
   NAME is not set     it has none
 NAME is a custom field (clm field list) or stage, source, arr, health, lead_score, start,
 renewal. VALUE is a word, or 'quoted' / "quoted" when it has spaces ('' inside for a
-quote); a date takes every DATE form (today, +30d, eoq). A value is always data, never SQL:
-`segment = 'x'' OR 1=1'` looks for that very text. A comparison (and !=) matches only customers
-that have a value.
+quote); a date takes every DATE form (today, +30d, today+30d, today-14d, eoq). A value is
+always data, never SQL: `segment = 'x'' OR 1=1'` looks for that very text. A comparison
+(and !=) matches only customers that have a value.
 
 Examples
   clm customer list --where 'seats >= 50' --fields slug,stage,seats
-  clm customer list --where "segment = enterprise and renewal <= +90d"
+  clm customer list --where "segment = enterprise and renewal <= today+90d"
   clm customer list --where 'industry is not set' -f csv
 """,
     ),

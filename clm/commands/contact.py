@@ -22,7 +22,10 @@ COLUMNS = (
 ContactId = Annotated[int, typer.Argument(help="The contact's id (clm contact list).")]
 Role = Annotated[
     str | None,
-    typer.Option(help="champion, sponsor, signer, billing, admin or user."),
+    typer.Option(
+        help="One of the model's contact_roles (by default champion, sponsor, signer, billing, "
+        "admin, user)."
+    ),
 ]
 Email = Annotated[str | None, typer.Option(help="Email address.")]
 Phone = Annotated[str | None, typer.Option(help="Phone number.")]

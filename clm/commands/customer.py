@@ -46,6 +46,7 @@ PAGE = (
     ),
     Col("pinned", "pinned dates"),
     Col("band"),
+    Col("band_since", "band held"),
     Col("health_override", "health set by hand"),
     Col("health_trend", "health over time"),
     Col("health_missing", "no value of"),
@@ -54,7 +55,7 @@ PAGE = (
 )
 # What `customer show` adds to a customer's keys: pinned dates; a churned one's reason and ARR.
 SHOWN = (
-    Col("pinned"), Col("band"), Col("health_override"), Col("health_missing"),
+    Col("pinned"), Col("band"), Col("band_since"), Col("health_override"), Col("health_missing"),
     Col("churn_reason"), Col("lost_arr"),
 )  # fmt: skip
 MILESTONES = (

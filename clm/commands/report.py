@@ -21,7 +21,7 @@ from clm.render.output import Col, Format, say
 app = typer.Typer(
     help=(
         "Reports: stages, funnel, time in stage, renewals, overdue, handoffs, flows, revenue "
-        "(retention, forecast, churn, cohorts), dashboard."
+        "(retention, forecast, churn, cohorts), health, dashboard."
     ),
     cls=ListsItsCommands,
 )
@@ -396,6 +396,46 @@ def cohorts(
     _show(env, fmt, COHORTS, rows, lambda: cohorts_page(rows), (svg, html), "cohorts")
 
 
+@app.command("health")
+def health(
+    ctx: typer.Context,
+    by: Annotated[
+        str | None,
+        typer.Option(
+            metavar="PART",
+            help="One part: band, stage or trend (for -f json/csv: band unless given).",
+        ),
+    ] = None,
+    as_of: AsOf = None,
+    fmt: FormatOpt = Format.table,
+    svg: SvgOpt = None,
+    html: HtmlOpt = None,
+) -> None:
+    """Health across the book: customers and ARR by band (red ARR is revenue at risk), by
+    stage and band, and the customers per band week by week over 90 days.
+
+    Bands are the scorecard's (40 and 70 without one); the churned are left out, and a
+    customer without a health is unscored. --as-of reads stage, health and ARR from history.
+    Example: clm report health --by trend --format csv
+    """
+    env = ctx.obj
+    from clm.domain.health_report import VIEWS, health_report
+    from clm.errors import Invalid
+    from clm.render.health_views import COLUMNS, health_page
+
+    view = by.strip().lower() if by is not None else None
+    if view is not None and view not in VIEWS:
+        raise Invalid(f"invalid --by '{by}': use {', '.join(VIEWS)}")
+    check_pictures(fmt.value, svg, html)
+    day = _as_of(env, as_of)
+    with env.database().read() as conn:
+        report = health_report(conn, env.today, day)
+    part = view or "band"
+    rows = {"band": report["bands"], "stage": report["stages"], "trend": report["trend"]}[part]
+    page = partial(health_page, report, day, view)
+    _show(env, fmt, COLUMNS[part], rows, page, (svg, html), "health")
+
+
 @app.command("dashboard")
 def dashboard(
     ctx: typer.Context,
@@ -414,6 +454,7 @@ def dashboard(
     """
     env = ctx.obj
     from clm.commands.common import refuse_existing, refuse_own_file, write_new_file
+    from clm.domain.health_report import health_report
     from clm.domain.reports import dashboard
     from clm.render.dashboard import render
 
@@ -423,5 +464,6 @@ def dashboard(
     start = env.date(since, "--since")
     with env.database().read() as conn:
         data = dashboard(conn, env.today, start)
+        data["health"] = health_report(conn, env.today)  # (it reads the stays reports read)
     write_new_file(env, html, render(data), force=force)
     say(env, f"Wrote the dashboard to {html}.")

@@ -5,7 +5,15 @@ from typing import Annotated
 import typer
 
 from clm.commands.common import FormatOpt, noun
-from clm.render.output import Col, Format, print_handle, render_rows, say
+from clm.render.output import (
+    Col,
+    Format,
+    Section,
+    print_handle,
+    render_record,
+    render_rows,
+    say,
+)
 
 app = noun("Transition rules: from stages, conditions, actions. Lists by default.")
 
@@ -185,20 +193,55 @@ def disable(ctx: typer.Context, name: RuleName) -> None:
     _enable(ctx.obj, name, False)
 
 
+HEALTH = (
+    Col("customer"),
+    Col("health", number=True),
+    Col("band"),
+    Col("since"),
+    Col("source"),
+    Col("detail"),
+)
+MEASURES = (
+    Col("measure"),
+    Col("value", number=True),
+    Col("on"),
+    Col("score", number=True),
+    Col("weight", number=True),
+    Col("contribution", number=True),
+    Col("scored_by", "scored by"),
+    Col("note"),
+)
+
+
 def explain(
     ctx: typer.Context,
     slug: Annotated[str, typer.Argument(help="The customer's slug.")],
+    health: Annotated[
+        bool,
+        typer.Option(
+            "--health",
+            help="Where its health comes from instead: the scorecard's measures with their "
+            "values and contributions, or a health set by hand (reason, last day).",
+        ),
+    ] = False,
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Explain each rule from a customer's stage: every condition's value, whether it holds
-    and since when, and what the rule would do or why it won't.
+    and since when, and what the rule would do or why it won't. With --health, where its
+    health comes from.
 
-    Example: clm explain acme-corp
+    Example: clm explain acme-corp --health
     """
     env = ctx.obj
+    from clm.domain.health_explain import explain_health
     from clm.rules import explain as explain_rules
 
     with env.database().read() as conn:
+        if health:
+            record, measures = explain_health(conn, env.today, slug)
+            sections = [Section("measures", "Scorecard measures", MEASURES, measures)]
+            render_record(env, f"Health of {slug}", record, HEALTH, fmt, sections)
+            return
         render_rows(
             env, explain_rules(conn, env.today, slug), EXPLAIN, fmt, noun="rules from its stage"
         )

@@ -1,28 +1,66 @@
 """The account's people (`clm contact`): a role from the model's list, one primary contact
 per customer, and the day a contact left (which fires `contact_left:ROLE`)."""
 
-from collections.abc import Iterator
+import json
+import re
+from collections.abc import Iterable, Iterator
 from datetime import date
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
-from clm.db import utcnow
-from clm.domain.engine.field_conditions import ROLES
+from clm.db import get_meta, set_meta, utcnow
 from clm.domain.records import find_by_id, get_customer, new_row, update_row
 from clm.errors import Invalid, did_you_mean
+from clm.lifecycle import CONTACT_ROLES as ROLES
 from clm.plain import too_long
 from clm.storage.tables import contacts, customers
 
 CONTACT_KEYS = ("id", "customer", "name", "role", "email", "phone", "primary", "left_on")
 
 
-def check_role(role: str | None) -> str | None:
+META_KEY = "contact_roles"  # the model's list, as JSON; the default list while unset
+ROLE_NAME = re.compile(r"[a-z][a-z0-9_-]{0,31}", re.ASCII)
+
+
+def contact_roles(conn: Connection) -> list[str]:
+    """The roles a contact may have, in the model's order (the default list while unset)."""
+    stored = get_meta(conn, META_KEY)
+    return json.loads(stored) if stored else list(ROLES)
+
+
+def check_roles(roles: Iterable[str]) -> list[str]:
+    """A list of contact roles as the model keeps them; Invalid when one is not a role name or
+    the list is empty."""
+    keys = [str(text).strip().lower() for text in roles]
+    wrong = [key for key in keys if not ROLE_NAME.fullmatch(key)]
+    if not keys or wrong:
+        shown = f" ('{wrong[0]}' is not one)" if wrong else ""
+        raise Invalid(
+            "contact_roles needs at least one role, each lowercase letters, digits, '-' or '_'"
+            f", starting with a letter{shown}"
+        )
+    return list(dict.fromkeys(keys))
+
+
+def set_contact_roles(conn: Connection, roles: list[str]) -> None:
+    if roles != contact_roles(conn):
+        set_meta(conn, META_KEY, json.dumps(roles))
+
+
+def contacts_holding(conn: Connection, role: str) -> int:
+    """How many live contacts have this role."""
+    query = select(func.count()).where(contacts.c.role == role, contacts.c.deleted_at.is_(None))
+    return conn.scalar(query)
+
+
+def check_role(role: str | None, roles: list[str]) -> str | None:
+    """A role typed by a person, one of the model's `roles`, else Invalid with the closest."""
     if role is None:
         return None
     word = role.strip().lower()
-    if word not in ROLES:
+    if word not in roles:
         raise Invalid(
-            f"invalid role '{role}': use one of {', '.join(ROLES)}{did_you_mean(word, ROLES)}"
+            f"invalid role '{role}': use one of {', '.join(roles)}{did_you_mean(word, roles)}"
         )
     return word
 
@@ -66,7 +104,7 @@ def add_contact(
     customer = get_customer(conn, slug)
     values = {
         "name": _check_text("name", name, required=True),
-        "role": check_role(role),
+        "role": check_role(role, contact_roles(conn)),
         "email": _check_text("email", email),
         "phone": _check_text("phone", phone),
     }
@@ -111,7 +149,7 @@ def list_contacts(
     if customer is not None:
         query = query.where(contacts.c.customer_id == get_customer(conn, customer).id)
     if role is not None:
-        query = query.where(contacts.c.role == check_role(role))
+        query = query.where(contacts.c.role == check_role(role, contact_roles(conn)))
     if not left:
         query = query.where(contacts.c.left_on.is_(None))
     query = query.order_by(customers.c.slug, contacts.c.is_primary.desc(), contacts.c.name)
@@ -143,7 +181,7 @@ def edit_contact(
         raise Invalid(f"invalid --on {left_on}: a contact leaves today or before")
     changes = {
         "name": _check_text("name", name, required=True),
-        "role": check_role(role),
+        "role": check_role(role, contact_roles(conn)),
         "email": _check_text("email", email) if email is not None else None,
         "phone": _check_text("phone", phone) if phone is not None else None,
         "is_primary": primary,

@@ -461,6 +461,11 @@ def show_customer(conn: Connection, today: date, slug: str) -> tuple[dict, dict]
     record["pinned"] = [f"{m['title']} {m['due']}" for m in unfinished if m["pinned"]]
     health = health_history(conn, customer.id)
     record["health_trend"] = sparkline(health)
+    from clm.domain.scorecard import book_card
+
+    # The band (the default bands without a scorecard, as rules on it read it) and its run.
+    bands = book_card(conn)
+    record["band"], record["band_since"] = bands.band(record["health"]), bands.band_run(health)
     measures = _scorecard(conn, record, customer, today)
     record |= lost_arr(conn, customer)
     history = timeline(conn, today, customer.slug)
@@ -484,7 +489,7 @@ def show_customer(conn: Connection, today: date, slug: str) -> tuple[dict, dict]
 
 
 def _scorecard(conn: Connection, record: dict, customer, today: date) -> list[dict]:
-    """With a scorecard: the customer's band, missing measures and a health set by hand over
+    """With a scorecard: the missing measures and a health set by hand over
     the score added to `record`; each measure's value, score and contribution to the health."""
     from clm.domain.scorecard import contributions, read_scorecard
 
@@ -492,7 +497,6 @@ def _scorecard(conn: Connection, record: dict, customer, today: date) -> list[di
     if card is None:
         return []
     found = contributions(conn, card, customer.id, today)
-    record["band"] = card.band(record["health"])
     record["health_missing"] = found["missing"]
     until = customer.health_override_until
     if until is not None and until >= today:

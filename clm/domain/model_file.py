@@ -7,6 +7,7 @@ rules are tried by the tick in the order they come, and a playbook's items run i
 
     entry_stage = "onboarding"        # the stage a customer added without --stage enters
     churn_reasons = ["budget", "competitor", "other"]  # entering a terminal stage needs one
+    contact_roles = ["champion", "sponsor", "billing"]  # the roles `contact add --role` takes
 
     [[stages]]
     key = "onboarding"                # lowercase letters and digits joined by '-'
@@ -125,11 +126,13 @@ def read_model(conn: Connection) -> dict:
         select(playbooks).where(playbooks.c.deleted_at.is_(None)).order_by(playbooks.c.name)
     )
     from clm.domain.churn import churn_reasons
+    from clm.domain.contacts import contact_roles
     from clm.domain.ownership import team_policies
 
     return {
         "entry_stage": entry_stage(conn),
         "churn_reasons": churn_reasons(conn),
+        "contact_roles": contact_roles(conn),
         "stages": [{key: s[key] for key in STAGE_FIELDS} for s in list_stages(conn)],
         "rules": [{key: r[key] for key in RULE_FIELDS} for r in list_rules(conn)],
         "playbooks": [
@@ -153,6 +156,7 @@ def as_json(model: dict) -> dict:
     return {
         "entry_stage": model["entry_stage"],
         "churn_reasons": model["churn_reasons"],
+        "contact_roles": model["contact_roles"],
         "stages": [
             {key: stage[key] for key in ("key", "name")}
             | {"position": position}
@@ -176,6 +180,7 @@ def to_toml(model: dict) -> str:
     document = {
         "entry_stage": model["entry_stage"],
         "churn_reasons": model["churn_reasons"],
+        "contact_roles": model["contact_roles"],
         "stages": [_set(stage) for stage in model["stages"]],
         "rules": [_set(rule) for rule in model["rules"]],
         "playbooks": [
@@ -339,8 +344,8 @@ FIELD_TABLE = {
 }
 FIELD_FIELDS = tuple(FIELD_TABLE)
 TOP_LEVEL = (
-    "entry_stage", "churn_reasons", "stages", "rules", "playbooks", "teams", "holidays",
-    "scorecard", "fields",
+    "entry_stage", "churn_reasons", "contact_roles", "stages", "rules", "playbooks", "teams",
+    "holidays", "scorecard", "fields",
 )  # fmt: skip
 
 
@@ -370,6 +375,7 @@ def check_document(document: dict) -> Checked:
     model = {
         "entry_stage": entry.strip().lower() if isinstance(entry, str) else None,
         "churn_reasons": _check_churn_reasons(document, problems),
+        "contact_roles": _check_contact_roles(document, problems),
         "stages": stage_list,
         "rules": rule_list,
         "playbooks": books,
@@ -429,6 +435,24 @@ def _check_churn_reasons(document: dict, problems: list[Problem]) -> list[str]:
         )
         return list(CHURN_REASONS)
     return _checking(problems, "churn_reasons", check_reasons, reasons) or list(CHURN_REASONS)
+
+
+def _check_contact_roles(document: dict, problems: list[Problem]) -> list[str]:
+    """The roles a contact may have; the default list when the file lists none."""
+    from clm.domain.contacts import check_roles
+    from clm.lifecycle import CONTACT_ROLES as ROLES
+
+    if "contact_roles" not in document:
+        return list(ROLES)
+    roles = _typed(document["contact_roles"], list)
+    if roles is None or not all(isinstance(role, str) for role in roles):
+        problems.append(
+            Problem(
+                "contact_roles", f"expected a list of strings, not {document['contact_roles']!r}"
+            )
+        )
+        return list(ROLES)
+    return _checking(problems, "contact_roles", check_roles, roles) or list(ROLES)
 
 
 def _check_stages(tables: list, playbook_names: list[str], problems: list[Problem]) -> list[dict]:
@@ -672,6 +696,9 @@ def model_changes(old: dict, new: dict) -> list[dict]:
     if old["churn_reasons"] != new["churn_reasons"]:
         detail = f"{_shown(old['churn_reasons'])} → {_shown(new['churn_reasons'])}"
         changes.append(_change("changed", "churn_reasons", "", detail))
+    if old["contact_roles"] != new["contact_roles"]:
+        detail = f"{_shown(old['contact_roles'])} → {_shown(new['contact_roles'])}"
+        changes.append(_change("changed", "contact_roles", "", detail))
     changes += _compare("stage", "key", old["stages"], new["stages"], STAGE_FIELDS[1:], True)
     changes += _compare("rule", "name", old["rules"], new["rules"], RULE_FIELDS[1:], True)
     fields = (*PLAYBOOK_FIELDS[1:], "items")
@@ -736,11 +763,24 @@ def apply_model(conn: Connection, document: dict) -> list[dict]:
     # The rules are checked against the new stages, playbooks, churn reasons and fields: write
     # those first (a problem rolls them back).
     from clm.domain.churn import set_churn_reasons
+    from clm.domain.contacts import contacts_holding, set_contact_roles
     from clm.domain.custom_fields import write_fields
+
+    for role in current["contact_roles"]:
+        held = contacts_holding(conn, role) if role not in model["contact_roles"] else 0
+        if held:
+            problems.append(
+                Problem(
+                    "contact_roles",
+                    f"the file removes role '{role}' but {held} contact"
+                    f"{' has' if held == 1 else 's have'} it: keep it, or change theirs first",
+                )
+            )
 
     _write_stages(conn, model["stages"])
     _write_playbooks(conn, model["playbooks"])
     set_churn_reasons(conn, model["churn_reasons"])
+    set_contact_roles(conn, model["contact_roles"])
     problems += write_fields(conn, model["fields"])
     problems += _rule_problems(conn, model["rules"], checked.rule_places)
     if model["scorecard"] is not None:

@@ -13,6 +13,7 @@ rules on `health` read it as they read a score set by hand."""
 import json
 from dataclasses import asdict, dataclass
 from datetime import date
+from itertools import pairwise
 
 from sqlalchemy import (
     Connection,
@@ -77,6 +78,38 @@ class Scorecard:
         if health is None:
             return None
         return "green" if health >= self.green else "amber" if health >= self.amber else "red"
+
+    def band_run(self, history: list[dict]) -> str | None:
+        """How long the band of the latest health has held, from a health history (oldest
+        first, one score a day): `amber since 2026-11-25, green before`; None without one."""
+        if not history:
+            return None
+        now = self.band(history[-1]["health"])
+        start, before = history[0]["on"], None
+        for older, newer in pairwise(history):
+            if self.band(older["health"]) != now:
+                start, before = newer["on"], self.band(older["health"])
+        return f"{now} since {start}" + (f", {before} before" if before else "")
+
+    def band_sql(self, health):
+        """SQL: the band of a health (NULL without one), as `band` says it."""
+        return band_sql(health, self.amber, self.green)
+
+
+def band_sql(health, amber: int, green: int):
+    """SQL: the band of a health against the bands' thresholds (NULL without a health)."""
+    return case(
+        (health.is_(None), None),
+        (health < amber, literal("red")),
+        (health < green, literal("amber")),
+        else_=literal("green"),
+    )
+
+
+def book_card(conn: Connection) -> Scorecard:
+    """The book's scorecard, or one without measures and with the default bands: what the
+    bands of health are, with or without a scorecard."""
+    return read_scorecard(conn) or Scorecard(())
 
 
 def read_scorecard(conn: Connection) -> Scorecard | None:
@@ -219,7 +252,7 @@ def _latest(metric_id, day: date, customer_id):
     )
 
 
-def _metric_id(metric: str):
+def metric_id(metric: str):
     return (
         select(metrics.c.id)
         .where(metrics.c.name == metric, metrics.c.deleted_at.is_(None))
@@ -319,7 +352,7 @@ def contributions(conn: Connection, card: Scorecard, customer_id: int, day: date
     """One customer's measures: each one's value, score and share of the health (`weight x
     score / the weights of the measures with a value`), and the measures without a value."""
     values = {
-        m.metric: conn.scalar(select(_latest(_metric_id(m.metric), day, literal(customer_id))))
+        m.metric: conn.scalar(select(_latest(metric_id(m.metric), day, literal(customer_id))))
         for m in card.measures
     }
     present = [m for m in card.measures if values[m.metric] is not None]

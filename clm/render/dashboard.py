@@ -193,6 +193,11 @@ def render(data: dict) -> str:
 
         body.insert(body.index('<h2 id="lifecycle">The lifecycle</h2>'),
                     revenue_section(data["revenue"]))  # fmt: skip
+    if "health" in data:
+        from clm.render.health_svg import health_section
+
+        body.insert(body.index('<h2 id="lifecycle">The lifecycle</h2>'),
+                    health_section(data["health"]))  # fmt: skip
     return (
         "<!DOCTYPE html>\n<html lang=en><head><meta charset=utf-8>"
         '<meta name="viewport" content="width=device-width, initial-scale=1">'

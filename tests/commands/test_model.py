@@ -24,7 +24,9 @@ def test_export_is_the_whole_model_as_toml(clm):
     text = clm("model", "export").stdout
     assert text.startswith("# The lifecycle model of clm")
     model = tomllib.loads(text)
-    assert list(model) == ["entry_stage", "churn_reasons", "stages", "rules", "playbooks"]
+    assert list(model) == [
+        "entry_stage", "churn_reasons", "contact_roles", "stages", "rules", "playbooks"
+    ]  # fmt: skip
     assert model["entry_stage"] == "onboarding"
     assert model["stages"][2] == {
         "key": "onboarding", "name": "Onboarding", "team": "customer-success",
@@ -187,8 +189,8 @@ def test_apply_lists_every_problem_with_its_place_and_changes_nothing(clm, db_pa
     lines = [line.removeprefix(f"{path}: ") for line in result.stderr.splitlines()]
     assert lines[-1] == "Error: 21 problems in the model; nothing changed"
     expected = [
-        "colour: unknown key: use entry_stage, churn_reasons, stages, rules, playbooks, teams, "
-        "holidays",
+        "colour: unknown key: use entry_stage, churn_reasons, contact_roles, stages, rules, "
+        "playbooks, teams, holidays",
         "entry_stage: no stage 'onbaording' in the file; did you mean 'onboarding'?",
         "stages: the file removes stage 'launched' but 1 customer is in it: keep it, "
         "or move them first",
@@ -307,7 +309,9 @@ def test_show_mermaid_has_a_node_per_stage_and_an_edge_per_rule(clm):
 
 def test_show_json_is_one_object(clm):
     model = clm.json("model", "show")
-    assert list(model) == ["entry_stage", "churn_reasons", "stages", "rules", "playbooks", "teams"]
+    assert list(model) == [
+        "entry_stage", "churn_reasons", "contact_roles", "stages", "rules", "playbooks", "teams"
+    ]  # fmt: skip
     assert model["entry_stage"] == "onboarding"
     assert list(model["stages"][0]) == STAGE_KEYS
     assert model["stages"] == clm.json("stage", "list")

@@ -169,10 +169,15 @@ class Condition:
 def parse_condition(text: str, custom: dict | None = None):
     """`days_in_stage >= 30`, `health < 40`, `milestone_done:Kick-off`; a condition on one of
     the `custom` fields (by name) or a contact (clm.domain.engine.field_conditions), or a
-    metric's (clm.domain.engine.metric_conditions); else Invalid."""
+    metric's (clm.domain.engine.metric_conditions), or the health band's
+    (clm.domain.engine.band_conditions); else Invalid."""
+    from clm.domain.engine.band_conditions import parse_band_condition
     from clm.domain.engine.field_conditions import parse_extra_condition
 
     word = text.strip()
+    on_the_band = parse_band_condition(word)
+    if on_the_band is not None:
+        return on_the_band
     extra = parse_extra_condition(word, custom)
     if extra is not None:
         return extra

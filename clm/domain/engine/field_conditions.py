@@ -12,15 +12,19 @@ from datetime import date, timedelta
 from sqlalchemy import String, and_, cast, func, select
 
 from clm.domain.engine.field_defs import FieldDef
+from clm.domain.engine.fields import MAX_DAYS
 from clm.errors import Invalid, did_you_mean
+from clm.lifecycle import CONTACT_ROLES
 from clm.storage.tables import contacts, customers, field_values
 
 OPS = ("<", "<=", ">", ">=", "=", "!=")
 ORDERED = ("number", "date")  # the kinds `<` and `>` compare
-ROLES = ("champion", "sponsor", "signer", "billing", "admin", "user")
+ROLES = CONTACT_ROLES  # the default list; a book's is the model's (clm.domain.contacts)
 CONTACT_LEFT = "contact_left"
 TODAY = "today"
 _FIELD_COMPARISON = re.compile(r"([a-z][a-z0-9_]*)\s*(<=|>=|!=|=|<|>)\s*(.+)", re.ASCII)
+# `today`, `today+30d`, `today-2w`: a day relative to each day the rule is tried.
+_RELATIVE = re.compile(r"today(?:\s*([+-])\s*(\d+)\s*([dw]))?", re.ASCII)
 
 
 def compare(op: str, left, right):
@@ -36,12 +40,14 @@ def compare(op: str, left, right):
 
 @dataclass(frozen=True)
 class FieldCondition:
-    """`NAME OP VALUE` on a custom field; a date field may compare with `today`."""
+    """`NAME OP VALUE` on a custom field; a date field may compare with `today`, or a number of
+    days from it (`today+30d`, `today-14d`)."""
 
     custom: FieldDef
     op: str
     value: object  # the typed value (a float, text, date), or TODAY
     for_days: int = 0
+    offset: int = 0  # with TODAY: days after it (before it when negative)
     reads = None  # not one of the customer's columns
 
     @property
@@ -50,6 +56,8 @@ class FieldCondition:
 
     def __str__(self) -> str:
         value = self.custom.shown(self.value) if self.value != TODAY else TODAY
+        if self.on_today and self.offset:
+            value = f"{TODAY}{self.offset:+d}d"
         if isinstance(value, bool):
             value = str(value).lower()
         return f"{self.field} {self.op} {value}"
@@ -65,9 +73,13 @@ class FieldCondition:
             field_values.c.deleted_at.is_(None),
         )
 
+    def bound(self, day: date):
+        """What the field compares with on `day`."""
+        return day + timedelta(days=self.offset) if self.on_today else self.value
+
     def clause(self, day: date):
         column = field_values.c[self.custom.column]
-        bound = day if self.on_today else self.value
+        bound = self.bound(day)
         held = select(field_values.c.id).where(
             self._mine(customers.c.id), column.is_not(None), compare(self.op, column, bound)
         )
@@ -93,9 +105,10 @@ class FieldCondition:
             return max(entered, first_day)
         changed, _, when = first_day.partition("|")
         held = date.fromisoformat(when[:10])
-        # `DATE < today` holds from the day after DATE; `>` and `>=` hold from the day it was set.
+        # `DATE < today` holds from the day after DATE (`DATE <= today+30d` from DATE - 30);
+        # `>` and `>=` hold from the day it was set.
         if self.op in ("<", "<=", "="):
-            held += timedelta(days=self.op == "<")
+            held += timedelta(days=(self.op == "<") - self.offset)
         else:
             held = entered
         return max(entered, date.fromisoformat(changed[:10]), held)
@@ -103,7 +116,7 @@ class FieldCondition:
     def explained(self, conn, customer, today: date) -> dict:
         column = field_values.c[self.custom.column]
         value = conn.scalar(select(column).where(self._mine(customer.id)))
-        bound = today if self.on_today else self.value
+        bound = self.bound(today)
         holds = value is not None and compare(self.op, value, bound)
         since = None
         if holds:
@@ -150,6 +163,18 @@ class ContactCondition:
     def since(self, row, first_day) -> date:
         return max(row.stage_entered, first_day or row.stage_entered)
 
+    def problem(self, conn) -> str | None:
+        """What is wrong with it in this book (a role the model does not list), if anything."""
+        from clm.domain.contacts import contact_roles
+
+        roles = contact_roles(conn)
+        if self.role in roles:
+            return None
+        return (
+            f"invalid condition '{self}': {CONTACT_LEFT}: takes a role, one of "
+            f"{', '.join(roles)}{did_you_mean(self.role, roles)}"
+        )
+
     def explained(self, conn, customer, today: date) -> dict:
         first = conn.scalar(select(self.first_day(today, customer)))
         return {
@@ -166,10 +191,11 @@ def parse_extra_condition(text: str, custom: dict[str, FieldDef] | None):
     kind, colon, role = text.partition(":")
     if colon and kind.strip() == CONTACT_LEFT:
         role = role.strip().lower()
-        if role not in ROLES:
+        # A role of the book's model (`problem` checks that): here, one that could be.
+        if not re.fullmatch(r"[a-z][a-z0-9_-]{0,31}", role, re.ASCII):
             raise Invalid(
-                f"invalid condition '{text}': {CONTACT_LEFT}: takes a role, one of "
-                f"{', '.join(ROLES)}{did_you_mean(role, ROLES)}"
+                f"invalid condition '{text}': {CONTACT_LEFT}: takes a role of the model "
+                f"(clm model show), such as {', '.join(ROLES)}"
             )
         return ContactCondition(role)
     match = _FIELD_COMPARISON.fullmatch(text)
@@ -182,14 +208,19 @@ def parse_extra_condition(text: str, custom: dict[str, FieldDef] | None):
             f"invalid condition '{text}': {name} is a {field.kind}: compare it with = or !="
         )
     word = raw.strip()
-    if field.kind == "date" and word.lower() == TODAY:
-        return FieldCondition(field, op, TODAY)
+    relative = _RELATIVE.fullmatch(word.lower())
+    if field.kind == "date" and relative:
+        sign, count, unit = relative.groups()
+        days = int(count or 0) * (7 if unit == "w" else 1) * (-1 if sign == "-" else 1)
+        if abs(days) > MAX_DAYS:
+            raise Invalid(f"invalid condition '{text}': use today-{MAX_DAYS}d to today+{MAX_DAYS}d")
+        return FieldCondition(field, op, TODAY, offset=days)
     if field.kind == "date":
         try:
             return FieldCondition(field, op, date.fromisoformat(word))
         except ValueError:
             raise Invalid(
-                f"invalid condition '{text}': {name} is a date: compare it with today or a "
-                "YYYY-MM-DD date"
+                f"invalid condition '{text}': {name} is a date: compare it with today, "
+                "today+30d, today-14d (days or weeks) or a YYYY-MM-DD date"
             ) from None
     return FieldCondition(field, op, field.parse(word, date.min))

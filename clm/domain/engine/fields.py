@@ -91,6 +91,11 @@ METRIC_FORMS = {
     "METRIC change OP N% over Nd": "its change since N days ago (change <= -30% over 30d)",
     "METRIC stale Nd": "no value for N days (active_users stale 14d)",
 }
+# Conditions on the health band (clm.domain.engine.band_conditions compiles them).
+BAND_FORMS = {
+    "band = BAND": "its health's band now: red, amber, green (also !=)",
+    "band changed [from B] [to B]": "its band changed in the stay (band from green to amber)",
+}
 # A metric condition may ask that it has held a while: `health >= 70 for 14d` holds once health
 # has been at least 70 for 14 days in the customer's current stay.
 FOR_DAYS = "for Nd"
@@ -100,7 +105,8 @@ CONDITION_FORMS = (
     f"FIELD OP NUMBER [{FOR_DAYS}] with FIELD one of {', '.join(FIELDS)} and OP one of "
     f"{' '.join(OPERATORS)} ({FOR_DAYS}: a metric held N days); "
     f"or {', '.join(f'{kind}:TITLE' for kind in MILESTONE_KINDS)}; "
-    "or CUSTOM_FIELD OP VALUE; or contact_left:ROLE"
+    "or CUSTOM_FIELD OP VALUE; or contact_left:ROLE; or band = BAND, "
+    "band changed [from BAND] [to BAND]"
 )
 
 
@@ -121,6 +127,9 @@ def conditions_help() -> str:
     lines += [f"  {kind + ':TITLE':<{width}}  {text}" for kind, text in MILESTONE_KINDS.items()]
     lines.append("Or a usage metric (clm metric add), by name:")
     lines += [f"  {form:<27}  {text}" for form, text in METRIC_FORMS.items()]
+    lines.append("Or the health band (health against the scorecard's bands, 40 and 70 without")
+    lines.append("one), dated from the health history (the day the band began or changed):")
+    lines += [f"  {form:<28}  {text}" for form, text in BAND_FORMS.items()]
     return "\n".join(lines)
 
 

@@ -39,7 +39,10 @@ class LoadedRule:
     churn_reason: str | None = None  # what its moves into a terminal stage record
 
 
-def _loaded(conn: Connection, row, custom: dict | None = None) -> LoadedRule:
+def _loaded(
+    conn: Connection, row, custom: dict | None = None, bands: tuple[int, int] | None = None
+) -> LoadedRule:
+    """A rule row as the tick uses it; its band conditions read the book's `bands`."""
     named = select(rule_firings.c.id).where(
         rule_firings.c.rule == row.name, rule_firings.c.created_at >= row.created_at
     )
@@ -47,7 +50,7 @@ def _loaded(conn: Connection, row, custom: dict | None = None) -> LoadedRule:
         row.name,
         row.from_stages.split(";"),
         row.to_stage,
-        [parse_condition(text, custom) for text in json.loads(row.conditions)],
+        [_with_bands(parse_condition(text, custom), bands) for text in json.loads(row.conditions)],
         row.cta,
         row.playbook,
         row.uuid,
@@ -55,6 +58,20 @@ def _loaded(conn: Connection, row, custom: dict | None = None) -> LoadedRule:
         conn.scalar(named.limit(1)) is not None,
         row.churn_reason,
     )
+
+
+def _with_bands(condition, bands: tuple[int, int] | None):
+    if bands is None or not hasattr(condition, "with_bands"):
+        return condition
+    return condition.with_bands(*bands)
+
+
+def book_bands(conn: Connection) -> tuple[int, int]:
+    """The health from which a customer is amber, and green: the scorecard's bands."""
+    from clm.domain.scorecard import book_card
+
+    card = book_card(conn)
+    return card.amber, card.green
 
 
 def fired_in_stay(rule: LoadedRule, customer_id, stay):
@@ -182,9 +199,9 @@ def tick(
     score_customers(conn, today)  # today's health first: the rules on health read it
 
     news = {"moved": [], "opened": [], "task_ids": [], "pending": []}
-    custom = field_defs(conn)
+    custom, bands = field_defs(conn), book_bands(conn)
     loaded = [
-        _loaded(conn, row, custom)
+        _loaded(conn, row, custom, bands)
         for row in conn.execute(
             select(rules)
             .where(rules.c.deleted_at.is_(None), rules.c.enabled | rules.c.name.in_(trying))
@@ -440,9 +457,9 @@ def explain(conn: Connection, today: date, slug: str) -> Iterator[dict]:
 
     customer = get_customer(conn, slug)
     query = select(rules).where(rules.c.deleted_at.is_(None)).order_by(rules.c.position)
-    custom = field_defs(conn)
+    custom, bands = field_defs(conn), book_bands(conn)
     for row in conn.execute(query).all():
-        rule = _loaded(conn, row, custom)
+        rule = _loaded(conn, row, custom, bands)
         if customer.stage not in rule.from_stages:
             continue
         fired_on = conn.scalar(

@@ -1086,10 +1086,12 @@ class ContactImporter(TaskImporter):
 
     def check(self, line: int, values: dict) -> None:
         CustomerRowImporter.check(self, line, values)
-        from clm.domain.contacts import check_role
+        from clm.domain.contacts import check_role, contact_roles
 
+        if not hasattr(self, "roles"):
+            self.roles = contact_roles(self.conn)  # once an import
         try:
-            values["role"] = check_role(values.get("role"))
+            values["role"] = check_role(values.get("role"), self.roles)
         except Invalid as exc:
             self.problem(line, "role", str(exc))
         email = values.get("email")
