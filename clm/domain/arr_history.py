@@ -11,7 +11,7 @@ book, and a win-back puts it back. An edit of a churned customer's ARR changes n
 from collections.abc import Iterable
 from datetime import date
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, case, func, select
 
 from clm.db import utcnow
 from clm.domain.records import new_uuid
@@ -101,10 +101,21 @@ def arr_on(day: date, *, live_change: bool = False):
 
 
 def arr_history(conn: Connection, customer_id: int) -> list[dict]:
-    """A customer's ARR changes, oldest first: day, kind, ARR from then on, change to the book."""
+    """A customer's ARR changes, oldest first: day, kind, its ARR before (`old`) and after
+    (`new`) as the customer sees it (a churn takes it to nothing, a reactivation brings it
+    back from nothing) and the `change` to the live book."""
+    order = (arr_log.c.on, arr_log.c.id)
+    before = func.lag(arr_log.c.arr, 1, 0.0).over(order_by=order)
+    kind = arr_log.c.kind
     query = (
-        select(arr_log.c.on, arr_log.c.kind, arr_log.c.arr, arr_log.c.change)
+        select(
+            arr_log.c.on,
+            kind,
+            case((kind == "reactivation", 0.0), else_=before).label("old"),
+            case((kind == "churn", 0.0), else_=arr_log.c.arr).label("new"),
+            arr_log.c.change,
+        )
         .where(arr_log.c.customer_id == customer_id)
-        .order_by(arr_log.c.on, arr_log.c.id)
+        .order_by(*order)
     )
     return [row._asdict() for row in conn.execute(query)]
