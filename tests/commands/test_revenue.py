@@ -334,3 +334,18 @@ def test_a_churned_customer_shows_no_forecast_and_its_arr_edits(book):
     ]  # fmt: skip
     changes = book.json("customer", "show", "delta")["arr_history"]
     assert [c["change"] for c in changes] == [40000, -40000, 0]
+
+
+@pytest.mark.parametrize("by", ["owner", "tag"])
+def test_retention_per_quarter_by_group_totals_match_the_book(book, by):
+    # One scan measures every quarter: each quarter's `all` row is the book's, whether summed
+    # from the owners (each customer has one) or counted apart (a customer has many tags).
+    book("customer", "edit", "acme", "--tag", "enterprise", "--tag", "emea")
+    whole = by_group(rows(book, "retention", "--period", "2026", "--every", "quarter"))
+    found = by_group(rows(book, "retention", "--period", "2026", "--every", "quarter", "--by", by))
+    for quarter in ("2026Q1", "2026Q2", "2026Q3", "2026Q4"):
+        assert found[quarter, "all"] == whole[quarter, "all"], quarter
+    if by == "owner":
+        assert found["2026Q2", "alice"]["nrr"] == 1.1333  # as worked out in test_retention_by_owner
+    else:
+        assert found["2026Q3", "emea"]["starting_arr"] == 120000  # acme's on 06-30
