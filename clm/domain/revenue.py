@@ -16,13 +16,12 @@ from sqlalchemy import Connection, and_, case, func, literal, or_, select
 
 from clm.dates import RECURRENCES, period_name, quarter_of, quarter_start, split_period
 from clm.db import days_from
-from clm.domain.arr_history import terminal_stages
+from clm.domain.arr_history import CENT, terminal_stages
 from clm.domain.forecast import CATEGORIES, category
 from clm.errors import Invalid
 from clm.plain import number
 from clm.storage.tables import arr_log, customer_tags, customers, transitions, users
 
-CENT = 0.005  # less than half a cent of ARR is none: sums of floats are not exact
 GROUPS = ("owner", "team", "tag", "stage", "source", "term")
 RETENTION_KEYS = (
     "period", "group", "starting_arr", "expansion", "contraction", "churned_arr",
@@ -361,25 +360,24 @@ def cohorts(conn: Connection, today: date) -> list[dict]:
     """Per quarter customers started in, oldest first (customers that ever had ARR): how many,
     how many are live today (not churned), their ARR when first entered and their live ARR
     today, and the two retentions."""
-    first = func.row_number().over(
-        partition_by=arr_log.c.customer_id, order_by=(arr_log.c.on, arr_log.c.id)
-    )
-    entries = (
-        select(
-            arr_log.c.customer_id,
-            case((first == 1, arr_log.c.arr), else_=0.0).label("first_arr"),
-            arr_log.c.change,
-        )
-        .where(arr_log.c.on <= today)
-        .subquery("entries")
+    # The first entry's ARR looked up per customer: the log is read once, in the order of its
+    # (customer, day) index, with no window to sort it.
+    first = arr_log.alias("first")
+    first_arr = (
+        select(first.c.arr)
+        .where(first.c.customer_id == arr_log.c.customer_id, first.c.on <= today)
+        .order_by(first.c.on, first.c.id)
+        .limit(1)
+        .scalar_subquery()
     )
     per_customer = (
         select(
-            entries.c.customer_id,
-            func.sum(entries.c.first_arr).label("starting"),
-            func.sum(entries.c.change).label("live"),
+            arr_log.c.customer_id,
+            first_arr.label("starting"),
+            func.sum(arr_log.c.change).label("live"),
         )
-        .group_by(entries.c.customer_id)
+        .where(arr_log.c.on <= today)
+        .group_by(arr_log.c.customer_id)
         .subquery("per_customer")
     )
     terminal = sorted(terminal_stages(conn))
