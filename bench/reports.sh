@@ -3,13 +3,14 @@
 # against the dependency floor `python -c "import typer, rich.table, sqlalchemy"` in the same
 # hyperfine run. Usage (from the repo root): bash bench/reports.sh [N]   (default 100000)
 # Uses the first `clm` and `python` on PATH, or $CLM / $PYTHON if set; $RUNS (5) sets the
-# run count; $BOOK reuses a book made by make_book.py (it is copied, never changed).
+# run count; $BOOK reuses a book made by make_book.py or make_book2.py (it is copied, never
+# changed); $OUT names the results file (bench/results-reports.md).
 set -euo pipefail
 
 PYTHON=$(command -v "${PYTHON:-python}") || { echo "error: no python on PATH (set PYTHON)" >&2; exit 1; }
 CLM=$(command -v "${CLM:-clm}") || { echo "error: no clm on PATH (set CLM)" >&2; exit 1; }
 here=$(cd "$(dirname "$0")" && pwd)
-out="$here/results-reports.md"
+out=${OUT:-$here/results-reports.md}
 n=${1:-100000}
 runs=${RUNS:-5}
 today=2026-11-23
@@ -36,6 +37,16 @@ conn.executescript(open(sys.argv[2]).read())
 print(f"{conn.execute('SELECT count(*) FROM transitions').fetchone()[0]:,} transitions",
       file=sys.stderr)
 EOF
+# Migrated (an older book gets its ARR log seeded), then an ARR history of realistic volume.
+"$CLM" --db "$book" --today $today stage list >/dev/null
+"$PYTHON" - "$book" "$here/arr_history.sql" <<'EOF'
+import sqlite3, sys
+conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+conn.executescript(open(sys.argv[2]).read())
+print(f"{conn.execute('SELECT count(*) FROM arr_log').fetchone()[0]:,} ARR changes",
+      file=sys.stderr)
+EOF
+load=$(uptime | sed 's/.*load average: //')
 
 py=$(printf %q "$PYTHON") clm="$(printf %q "$CLM") --db $(printf %q "$book") --today $today"
 page=$(printf %q "$tmp/dashboard.html")
@@ -60,7 +71,8 @@ hyperfine --warmup 1 --runs "$runs" --export-json "$tmp/reports.json" \
 {
     echo "# clm reports benchmark"
     echo
-    echo "$(date -u '+%Y-%m-%d %H:%M UTC') · $(uname -srm) · $(nproc) CPUs · $("$PYTHON" -V 2>&1)"
+    echo "$(date -u '+%Y-%m-%d %H:%M UTC') · $(uname -srm) · $(nproc) CPUs · $("$PYTHON" -V 2>&1)" \
+        "· load average before: $load, after: $(uptime | sed 's/.*load average: //')"
     echo
     "$PYTHON" - "$tmp/reports.json" "$n" <<'EOF'
 import json, sys
@@ -90,6 +102,7 @@ print(f"Revenue reports (issue 23): within 3x the floor; the slowest is {revenue
       f"{'met' if revenue <= 3 else '**missed**'}.")
 EOF
     echo
-    echo "Book: \`bench/make_book.py $n\` (today $today, seed 1) with \`bench/history.sql\`" \
-        "(about three stays per contract customer); tables printed to a pipe (/dev/null)."
+    echo "Book: ${BOOK:-\`bench/make_book.py $n\` (today $today, seed 1)} with" \
+        "\`bench/history.sql\` (about three stays per contract customer) and" \
+        "\`bench/arr_history.sql\` (ARR changes every six months); tables printed to a pipe."
 } | tee "$out"

@@ -139,7 +139,7 @@ INDEX = {'': {'commands': {'agenda': "Today's agenda: reminders of the last two 
                            'move': 'Move a customer to another stage by hand.',
                            'renew': 'Record a renewal: the renewal date moves one term ahead.',
                            'rm': 'Remove a customer (kept as a tombstone; its history stays).',
-                           'show': 'Show a customer: details and timeline.',
+                           'show': 'Show a customer: details, its renewal forecast (set by...',
                            'timeline': "Show a customer's whole timeline: notes and system..."},
               'options': {'--help': None, '-h': None},
               'args': []},

@@ -52,12 +52,17 @@ PAGE = (
     Col("health_missing", "no value of"),
     Col("churn_reason", "churned for"),
     Col("lost_arr", "lost ARR", money=True),
+    Col("forecast"),
+    Col("forecast_set_by", "forecast set by"),
 )
-# What `customer show` adds to a customer's keys: pinned dates; a churned one's reason and ARR.
+# What `customer show` adds to a customer's keys: pinned dates; a churned one's reason and ARR;
+# the renewal forecast and whether it was set by hand or comes from health.
 SHOWN = (
     Col("pinned"), Col("band"), Col("band_since"), Col("health_override"), Col("health_missing"),
-    Col("churn_reason"), Col("lost_arr"),
+    Col("churn_reason"), Col("lost_arr"), Col("forecast"), Col("forecast_set_by"),
 )  # fmt: skip
+# csv, tsv and jsonl have one row for a customer: its ARR history is one cell there.
+FLAT_ARR_HISTORY = Col("arr_history")
 MILESTONES = (
     Col("id"),
     Col("title"),
@@ -75,6 +80,13 @@ TIMELINE = (Col("on"), Col("kind"), Col("text"), Col("by"), Col("reason"))
 PHASES = (Col("title", "phase"), Col("on"), Col("status"))
 STAYS = (Col("stage"), Col("entered"), Col("left"), Col("days", number=True))
 HEALTH = (Col("on"), Col("health"))
+ARR_HISTORY = (
+    Col("on"),
+    Col("kind"),
+    Col("old", "old ARR", money=True),
+    Col("new", "new ARR", money=True),
+    Col("change", "change to the book", money=True),
+)
 MEASURES = (
     Col("metric"),
     Col("value", number=True),
@@ -252,7 +264,8 @@ def list_(
 
 @app.command("show")
 def show(ctx: typer.Context, slug: Slug, fmt: FormatOpt = Format.table) -> None:
-    """Show a customer: details and timeline.
+    """Show a customer: details, its renewal forecast (set by hand or from health), its ARR
+    history (each change: day, kind, old and new ARR) and timeline.
 
     Example: clm customer show acme-corp
     """
@@ -269,6 +282,7 @@ def show(ctx: typer.Context, slug: Slug, fmt: FormatOpt = Format.table) -> None:
         Section("ctas", "Open CTAs", CTAS, lists["ctas"]),
         Section("tasks", "Open tasks", TASKS, lists["tasks"]),
         Section("health_measures", "Health scorecard", MEASURES, lists["health_measures"]),
+        Section("arr_history", "ARR history", ARR_HISTORY, lists["arr_history"]),
         Section("stays", "Stages", STAYS, lists["stays"], extra=_stay_bars(lists["stays"])),
         Section("timeline", "Timeline", TIMELINE, lists["timeline"]),
     ]
@@ -276,13 +290,26 @@ def show(ctx: typer.Context, slug: Slug, fmt: FormatOpt = Format.table) -> None:
     if fmt is Format.json:
         sections += hidden
     custom = tuple(Col(name) for name in lists["fields"])
+    flat = ()
+    if fmt in (Format.csv, Format.tsv, Format.jsonl):
+        record["arr_history"] = [_arr_change(change) for change in lists["arr_history"]]
+        flat = (FLAT_ARR_HISTORY,)
     render_record(
-        env, title, record, (*COLUMNS, *SHOWN, *custom), fmt, sections, page=(*PAGE, *custom)
-    )
+        env, title, record, (*COLUMNS, *SHOWN, *custom, *flat), fmt, sections,
+        page=(*PAGE, *custom),
+    )  # fmt: skip
     if lists["earlier"] and fmt is Format.table:
         earlier = lists["earlier"]
         entries = "entry" if earlier == 1 else "entries"
         say(env, f"{earlier} earlier timeline {entries}: clm customer timeline {slug}")
+
+
+def _arr_change(change: dict) -> str:
+    """One ARR change as a cell's item: `2026-01-02 expansion 10000 → 12000`."""
+    from clm.plain import number
+
+    old, new = number(change["old"]), number(change["new"])
+    return f"{change['on'].isoformat()} {change['kind']} {old} → {new}"
 
 
 @app.command("timeline")

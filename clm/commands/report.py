@@ -332,13 +332,15 @@ def forecast(
     Example: clm report forecast --quarters 4
     """
     env = ctx.obj
-    from clm.domain.revenue import at_risk, forecast, forecast_quarters, forecast_totals
-    from clm.render.revenue_views import FORECAST, forecast_page
+    from clm.domain.revenue import at_risk, forecast, forecast_totals
+    from clm.render.revenue_views import FORECAST, SHOWN, forecast_page
 
     check_pictures(fmt.value, svg, html)
+    # People see the totals and the first renewals; the data formats list every renewal.
+    shown = SHOWN if fmt is Format.table else None
     with env.database().read() as conn:
-        rows = list(forecast(conn, env.today, quarters))
-    totals = forecast_totals(rows, forecast_quarters(env.today, quarters))
+        totals = forecast_totals(conn, env.today, quarters)
+        rows = list(forecast(conn, env.today, quarters, limit=shown))
     page = partial(forecast_page, rows, totals, at_risk(totals))
     _show(env, fmt, FORECAST, rows, page, (svg, html), "forecast")
 

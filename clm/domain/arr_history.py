@@ -11,13 +11,14 @@ book, and a win-back puts it back. An edit of a churned customer's ARR changes n
 from collections.abc import Iterable
 from datetime import date
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, case, func, select
 
 from clm.db import utcnow
 from clm.domain.records import new_uuid
 from clm.storage.tables import arr_log, stages
 
 KINDS = ("new", "expansion", "contraction", "churn", "reactivation")
+CENT = 0.005  # less than half a cent of ARR is none: sums of floats are not exact
 Entry = dict
 
 
@@ -78,33 +79,45 @@ def is_terminal(conn: Connection, stage: str) -> bool:
     return bool(found)
 
 
-def arr_on(day: date, *, live_change: bool = False):
-    """A subquery of each customer's ARR on `day` (`customer_id`, `arr`): its latest entry on
-    or before that day. With `live_change`, the sum of its changes instead: what it adds to
-    the live book that day (0 once churned)."""
-    if live_change:
-        return (
-            select(arr_log.c.customer_id, func.sum(arr_log.c.change).label("arr"))
-            .where(arr_log.c.on <= day)
-            .group_by(arr_log.c.customer_id)
-            .subquery("arr_on")
-        )
-    latest = func.row_number().over(
-        partition_by=arr_log.c.customer_id, order_by=(arr_log.c.on.desc(), arr_log.c.id.desc())
+def arr_on(day: date):
+    """A subquery of each customer's ARR on `day` (`customer_id`, `arr`): what its latest entry
+    on or before that day says."""
+    # A live customer's ARR is the sum of its changes (a churn took it off the book, a win-back
+    # put it back): one grouped scan. A churned one's, the ARR it kept, is its latest entry's,
+    # looked up for it alone.
+    kept = arr_log.alias("kept")
+    latest = (
+        select(kept.c.arr)
+        .where(kept.c.customer_id == arr_log.c.customer_id, kept.c.on <= day)
+        .order_by(kept.c.on.desc(), kept.c.id.desc())
+        .limit(1)
+        .scalar_subquery()
     )
-    ranked = (
-        select(arr_log.c.customer_id, arr_log.c.arr, latest.label("latest"))
+    live = func.sum(arr_log.c.change)
+    return (
+        select(arr_log.c.customer_id, case((live > CENT, live), else_=latest).label("arr"))
         .where(arr_log.c.on <= day)
-        .subquery("ranked")
+        .group_by(arr_log.c.customer_id)
+        .subquery("arr_on")
     )
-    return select(ranked.c.customer_id, ranked.c.arr).where(ranked.c.latest == 1).subquery("arr_on")
 
 
 def arr_history(conn: Connection, customer_id: int) -> list[dict]:
-    """A customer's ARR changes, oldest first: day, kind, ARR from then on, change to the book."""
+    """A customer's ARR changes, oldest first: day, kind, its ARR before (`old`) and after
+    (`new`) as the customer sees it (a churn takes it to nothing, a reactivation brings it
+    back from nothing) and the `change` to the live book."""
+    order = (arr_log.c.on, arr_log.c.id)
+    before = func.lag(arr_log.c.arr, 1, 0.0).over(order_by=order)
+    kind = arr_log.c.kind
     query = (
-        select(arr_log.c.on, arr_log.c.kind, arr_log.c.arr, arr_log.c.change)
+        select(
+            arr_log.c.on,
+            kind,
+            case((kind == "reactivation", 0.0), else_=before).label("old"),
+            case((kind == "churn", 0.0), else_=arr_log.c.arr).label("new"),
+            arr_log.c.change,
+        )
         .where(arr_log.c.customer_id == customer_id)
-        .order_by(arr_log.c.on, arr_log.c.id)
+        .order_by(*order)
     )
     return [row._asdict() for row in conn.execute(query)]

@@ -23,7 +23,7 @@ from sqlalchemy import (
 
 from clm.dates import Duration, at_most_a_century, days_between, parse_duration
 from clm.db import utcnow
-from clm.domain.arr_history import arr_set, churned, is_terminal, log_arr
+from clm.domain.arr_history import arr_history, arr_set, churned, is_terminal, log_arr
 from clm.domain.churn import churn_reason, lost_arr
 from clm.domain.contracts import (
     close_renewal_work,
@@ -38,7 +38,7 @@ from clm.domain.contracts import (
 from clm.domain.custom_fields import parse_assignments, set_values, values_of
 from clm.domain.engine.field_defs import get_field
 from clm.domain.engine.fields import with_change_days
-from clm.domain.forecast import check_forecast
+from clm.domain.forecast import check_forecast, customer_forecast
 from clm.domain.health import health_history, log_health, sparkline
 from clm.domain.holidays import days_off_for
 from clm.domain.notes import add_note
@@ -446,8 +446,9 @@ RECENT = 15
 
 def show_customer(conn: Connection, today: date, slug: str) -> tuple[dict, dict]:
     """A customer's details and what hangs off it: its unfinished milestones (pinned ones also
-    as `pinned` dates), its lifecycle phases, open CTAs and tasks, and its recent history (the
-    latest `RECENT` entries of its timeline; `earlier`: how many more there are)."""
+    as `pinned` dates), its lifecycle phases, open CTAs and tasks, its renewal forecast and ARR
+    history, and its recent history (the latest `RECENT` entries of its timeline; `earlier`:
+    how many more there are)."""
     from clm.domain.milestones import list_milestones
 
     customer = get_customer(conn, slug)
@@ -468,6 +469,7 @@ def show_customer(conn: Connection, today: date, slug: str) -> tuple[dict, dict]
     record["band"], record["band_since"] = bands.band(record["health"]), bands.band_run(health)
     measures = _scorecard(conn, record, customer, today)
     record |= lost_arr(conn, customer)
+    record |= customer_forecast(conn, customer.id)
     history = timeline(conn, today, customer.slug)
     custom = values_of(conn, customer.id)
     record |= custom
@@ -482,6 +484,7 @@ def show_customer(conn: Connection, today: date, slug: str) -> tuple[dict, dict]
         "tasks": list(list_tasks(conn, today, customer=customer.slug)),
         "stays": stays(conn, customer.id, today),
         "health_history": health,
+        "arr_history": arr_history(conn, customer.id),
         "timeline": history[-RECENT:],
         "earlier": max(0, len(history) - RECENT),
         "health_measures": measures,

@@ -1,10 +1,10 @@
 """The renewal forecast: each renewing customer's category (commit, likely, at risk, lost),
 set by hand (`customer edit --forecast`) or, while unset, derived from its health band."""
 
-from sqlalchemy import case, literal
+from sqlalchemy import Connection, case, literal, select
 
 from clm.errors import Invalid
-from clm.storage.tables import customers
+from clm.storage.tables import customers, stages
 
 CATEGORIES = ("commit", "likely", "at-risk", "lost")
 AUTO = "auto"
@@ -32,3 +32,21 @@ def category():
         else_=literal("likely"),
     )
     return case((customers.c.forecast.is_not(None), customers.c.forecast), else_=derived)
+
+
+def customer_forecast(conn: Connection, customer_id: int) -> dict:
+    """A customer's renewal forecast (`forecast`) and whether it was set by `hand` or comes
+    from its `health` (`forecast_set_by`); both None for a customer that renews nothing (no
+    renewal date, or churned), as the forecast report leaves it out."""
+    terminal = select(stages.c.key).where(stages.c.terminal, stages.c.deleted_at.is_(None))
+    found = conn.execute(
+        select(category(), customers.c.forecast.is_not(None)).where(
+            customers.c.id == customer_id,
+            customers.c.renewal.is_not(None),
+            customers.c.stage.not_in(terminal),
+        )
+    ).first()
+    if found is None:
+        return {"forecast": None, "forecast_set_by": None}
+    kind, by_hand = found
+    return {"forecast": kind, "forecast_set_by": "hand" if by_hand else "health"}

@@ -16,13 +16,12 @@ from sqlalchemy import Connection, and_, case, func, literal, or_, select
 
 from clm.dates import RECURRENCES, period_name, quarter_of, quarter_start, split_period
 from clm.db import days_from
-from clm.domain.arr_history import terminal_stages
+from clm.domain.arr_history import CENT, terminal_stages
 from clm.domain.forecast import CATEGORIES, category
 from clm.errors import Invalid
 from clm.plain import number
 from clm.storage.tables import arr_log, customer_tags, customers, transitions, users
 
-CENT = 0.005  # less than half a cent of ARR is none: sums of floats are not exact
 GROUPS = ("owner", "team", "tag", "stage", "source", "term")
 RETENTION_KEYS = (
     "period", "group", "starting_arr", "expansion", "contraction", "churned_arr",
@@ -75,50 +74,66 @@ def _grouped(by: str | None, source):
 # --- retention ---------------------------------------------------------------------------------
 
 
-def _per_customer(start: date, end: date):
-    """Each customer's ARR movements up to `end`: live ARR before `start`, expansion,
-    contraction and churn (net of win-backs) within the period, and live ARR at its end."""
-    during = arr_log.c.on >= start
+# Periods measured by one scan of the log: a query's columns grow with them, so a long range
+# cut fine (every month over decades) is measured a batch at a time.
+PERIODS_PER_SCAN = 24
+# Groupings that put each customer in one group: the period's total is the sum of its groups.
+PARTITIONS = ("owner", "team", "stage", "source", "term")
 
-    def summed(*where):
-        return func.sum(case((and_(*where), arr_log.c.change), else_=0.0))
 
+def _per_customer(periods: list[tuple[date, date]]):
+    """Each customer's ARR movements in each period (`first`..`upto`), in one scan of the log:
+    live ARR before the period (`starting_N`), expansion, contraction and churn (net of
+    win-backs) within it, and live ARR at its end (`ending_N`)."""
+    day, kind, change = arr_log.c.on, arr_log.c.kind, arr_log.c.change
+
+    def summed(name: str, *where):
+        return func.sum(case((and_(*where), change), else_=0.0)).label(name)
+
+    columns = []
+    for n, (first, upto) in enumerate(periods):
+        during = and_(day >= first, day <= upto)
+        columns += [
+            summed(f"starting_{n}", day < first),
+            summed(f"expansion_{n}", during, kind.in_(("new", "expansion"))),
+            summed(f"contraction_{n}", during, kind == "contraction"),
+            summed(f"churned_{n}", during, kind.in_(("churn", "reactivation"))),
+            summed(f"ending_{n}", day <= upto),
+        ]
+    last = max(upto for _, upto in periods)
     return (
-        select(
-            arr_log.c.customer_id,
-            summed(arr_log.c.on < start).label("starting"),
-            summed(during, arr_log.c.kind.in_(("new", "expansion"))).label("expansion"),
-            summed(during, arr_log.c.kind == "contraction").label("contraction"),
-            summed(during, arr_log.c.kind.in_(("churn", "reactivation"))).label("churned"),
-            func.sum(arr_log.c.change).label("ending"),
-        )
-        .where(arr_log.c.on <= end)
+        select(arr_log.c.customer_id, *columns)
+        .where(day <= last)
         .group_by(arr_log.c.customer_id)
         .subquery("moved")
     )
 
 
-def _retention_query(start: date, end: date, by: str | None):
-    moved = _per_customer(start, end)
-    cohort = moved.c.starting > CENT
+def _retention_query(periods: list[tuple[date, date]], by: str | None):
+    """Per group: for each period, the eight figures `_retention_row` reads."""
+    moved = _per_customer(periods)
+    figures = []
+    for n in range(len(periods)):
+        starting, ending = moved.c[f"starting_{n}"], moved.c[f"ending_{n}"]
+        cohort = starting > CENT
 
-    def of_cohort(value):
-        return func.coalesce(func.sum(case((cohort, value), else_=0.0)), 0.0)
+        def of_cohort(value, cohort=cohort):
+            return func.coalesce(func.sum(case((cohort, value), else_=0.0)), 0.0)
 
+        figures += [
+            of_cohort(starting),
+            of_cohort(moved.c[f"expansion_{n}"]),
+            of_cohort(-moved.c[f"contraction_{n}"]),
+            of_cohort(-moved.c[f"churned_{n}"]),
+            of_cohort(ending),
+            func.coalesce(func.sum(case((cohort, 0.0), else_=ending)), 0.0),
+            func.count(case((cohort, 1))),
+            func.count(case((and_(cohort, ending <= CENT), 1))),
+        ]
     source = moved.join(customers, customers.c.id == moved.c.customer_id)
     key, source = _grouped(by, source)
     return (
-        select(
-            key.label("group"),
-            of_cohort(moved.c.starting),
-            of_cohort(moved.c.expansion),
-            of_cohort(-moved.c.contraction),
-            of_cohort(-moved.c.churned),
-            of_cohort(moved.c.ending),
-            func.coalesce(func.sum(case((cohort, 0.0), else_=moved.c.ending)), 0.0),
-            func.count(case((cohort, 1))),
-            func.count(case((and_(cohort, moved.c.ending <= CENT), 1))),
-        )
+        select(key.label("group"), *figures)
         .select_from(source)
         .where(customers.c.deleted_at.is_(None))
         .group_by(key)
@@ -155,16 +170,33 @@ def retention(
     period's total as group `all`."""
     if start > today:
         raise Invalid(f"invalid --period: it starts on {start}, after today ({today})")
-    rows = []
     periods = split_period(start, end, every) if every is not None else [(start, end)]
-    for first, last in (period for period in periods if period[0] <= today):
-        name = period_name(first, last)
-        upto = min(last, today)
-        if by is not None:
-            for group, *values in conn.execute(_retention_query(first, upto, by)):
-                rows.append(_retention_row(name, group, values))
-        total = conn.execute(_retention_query(first, upto, None)).first()
-        rows.append(_retention_row(name, "all", total[1:] if total else (0,) * 8))
+    names = [period_name(first, last) for first, last in periods if first <= today]
+    periods = [(first, min(last, today)) for first, last in periods if first <= today]
+    rows = []
+    for i in range(0, len(periods), PERIODS_PER_SCAN):
+        batch = slice(i, i + PERIODS_PER_SCAN)
+        rows += _retention_of(conn, names[batch], periods[batch], by)
+    return rows
+
+
+def _retention_of(
+    conn: Connection, names: list[str], periods: list[tuple[date, date]], by: str | None
+) -> list:
+    """The rows of `retention` for a few periods (named `names`): each group's, then the
+    total."""
+    groups = conn.execute(_retention_query(periods, by)).all() if by is not None else []
+    if by is None or by not in PARTITIONS:
+        total = conn.execute(_retention_query(periods, None)).first()
+        totals = total[1:] if total else (0,) * (8 * len(periods))
+    else:
+        totals = [sum(values) for values in zip(*(row[1:] for row in groups), strict=True)]
+        totals = totals or (0,) * (8 * len(periods))
+    rows = []
+    for n, name in enumerate(names):
+        figures = slice(8 * n, 8 * n + 8)
+        rows += [_retention_row(name, group, values[figures]) for group, *values in groups]
+        rows.append(_retention_row(name, "all", tuple(totals)[figures]))
     return rows
 
 
@@ -256,12 +288,24 @@ def forecast_quarters(today: date, quarters: int) -> list[tuple[date, date]]:
     return split_period(first, last, RECURRENCES["quarter"])
 
 
-def forecast(conn: Connection, today: date, quarters: int) -> Iterator[dict]:
+def _renewing(conn: Connection, periods: list[tuple[date, date]]):
+    """SQL: the live customers renewing by the end of the last period."""
+    terminal = sorted(terminal_stages(conn))
+    return and_(
+        customers.c.deleted_at.is_(None),
+        customers.c.renewal <= periods[-1][1],
+        customers.c.stage.not_in(terminal),
+    )
+
+
+def forecast(
+    conn: Connection, today: date, quarters: int, limit: int | None = None
+) -> Iterator[dict]:
     """The live customers renewing from the start of this quarter to the end of the
     `quarters`-th, soonest first (one that lapsed earlier, still not renewed, counts in this
-    quarter): each one's forecast category, set by hand or from its health, and its ARR."""
+    quarter), the first `limit` of them if given: each one's forecast category, set by hand or
+    from its health, and its ARR."""
     periods = forecast_quarters(today, quarters)
-    terminal = sorted(terminal_stages(conn))
     owner = users.alias("owner")
     query = (
         select(
@@ -269,12 +313,9 @@ def forecast(conn: Connection, today: date, quarters: int) -> Iterator[dict]:
             category().label("forecast"), customers.c.forecast.is_not(None), customers.c.arr,
         )
         .select_from(customers.outerjoin(owner, owner.c.id == customers.c.owner_id))
-        .where(
-            customers.c.deleted_at.is_(None),
-            customers.c.renewal <= periods[-1][1],
-            customers.c.stage.not_in(terminal),
-        )
+        .where(_renewing(conn, periods))
         .order_by(customers.c.renewal, customers.c.slug)
+        .limit(limit)
     )  # fmt: skip
     first = periods[0][0]
     for renewal, slug, handle, health, kind, by_hand, arr in conn.execute(query):
@@ -284,18 +325,27 @@ def forecast(conn: Connection, today: date, quarters: int) -> Iterator[dict]:
         ), strict=True))  # fmt: skip
 
 
-def forecast_totals(rows: list[dict], periods: list[tuple[date, date]]) -> list[dict]:
-    """Per quarter and category: the renewals and their ARR (every category, even empty)."""
+def forecast_totals(conn: Connection, today: date, quarters: int) -> list[dict]:
+    """Per quarter and category: the renewals and their ARR (every category, even empty),
+    counted by the database."""
+    periods = forecast_quarters(today, quarters)
+    quarter = case(
+        *[(customers.c.renewal <= last, n) for n, (_, last) in enumerate(periods[:-1])],
+        else_=len(periods) - 1,
+    )
+    kind = category()
+    query = (
+        select(quarter, kind, func.count(), func.coalesce(func.sum(customers.c.arr), 0.0))
+        .where(_renewing(conn, periods))
+        .group_by(quarter, kind)
+    )
     totals = {
-        (quarter_of(a), kind): {"period": quarter_of(a), "forecast": kind, "customers": 0,
-                                "arr": 0.0}
-        for a, _ in periods for kind in CATEGORIES
+        (n, kind): {"period": quarter_of(first), "forecast": kind, "customers": 0, "arr": 0}
+        for n, (first, _) in enumerate(periods) for kind in CATEGORIES
     }  # fmt: skip
-    for row in rows:
-        total = totals[row["period"], row["forecast"]]
-        total["customers"] += 1
-        total["arr"] += row["arr"]
-    return [total | {"arr": _money(total["arr"])} for total in totals.values()]
+    for n, kind, count, arr in conn.execute(query):
+        totals[n, kind] |= {"customers": count, "arr": _money(arr)}
+    return list(totals.values())
 
 
 def at_risk(totals: list[dict]) -> float:
@@ -310,25 +360,24 @@ def cohorts(conn: Connection, today: date) -> list[dict]:
     """Per quarter customers started in, oldest first (customers that ever had ARR): how many,
     how many are live today (not churned), their ARR when first entered and their live ARR
     today, and the two retentions."""
-    first = func.row_number().over(
-        partition_by=arr_log.c.customer_id, order_by=(arr_log.c.on, arr_log.c.id)
-    )
-    entries = (
-        select(
-            arr_log.c.customer_id,
-            case((first == 1, arr_log.c.arr), else_=0.0).label("first_arr"),
-            arr_log.c.change,
-        )
-        .where(arr_log.c.on <= today)
-        .subquery("entries")
+    # The first entry's ARR looked up per customer: the log is read once, in the order of its
+    # (customer, day) index, with no window to sort it.
+    first = arr_log.alias("first")
+    first_arr = (
+        select(first.c.arr)
+        .where(first.c.customer_id == arr_log.c.customer_id, first.c.on <= today)
+        .order_by(first.c.on, first.c.id)
+        .limit(1)
+        .scalar_subquery()
     )
     per_customer = (
         select(
-            entries.c.customer_id,
-            func.sum(entries.c.first_arr).label("starting"),
-            func.sum(entries.c.change).label("live"),
+            arr_log.c.customer_id,
+            first_arr.label("starting"),
+            func.sum(arr_log.c.change).label("live"),
         )
-        .group_by(entries.c.customer_id)
+        .where(arr_log.c.on <= today)
+        .group_by(arr_log.c.customer_id)
         .subquery("per_customer")
     )
     terminal = sorted(terminal_stages(conn))
@@ -365,8 +414,7 @@ def revenue_summary(conn: Connection, today: date, since: date | None) -> dict:
     """What the dashboard shows of revenue: retention since `since` (default: the start of this
     quarter) to today, churned ARR by reason, and the forecast of this quarter and the next."""
     start = since or quarter_start(today)
-    rows = list(forecast(conn, today, 2))
-    totals = forecast_totals(rows, forecast_quarters(today, 2))
+    totals = forecast_totals(conn, today, 2)
     return {
         "since": start,
         "retention": retention(conn, start, today, today)[-1],

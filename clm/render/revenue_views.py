@@ -97,8 +97,10 @@ def forecast_page(rows: list[dict], totals: list[dict], at_risk: float) -> list:
     parts.append(Text(f"Revenue at risk (at-risk and lost): {at_risk:,.0f}", style="bold"))
     parts += [Text(), title("Renewals")]
     parts.append(Listing(FORECAST, rows[:SHOWN], empty="No renewals in these quarters."))
-    if len(rows) > SHOWN:
-        parts.append(Text(f"… and {len(rows) - SHOWN:,} more: --format csv lists them all", "dim"))
+    renewals = sum(total["customers"] for total in totals)
+    if renewals > SHOWN:
+        more = renewals - SHOWN
+        parts.append(Text(f"… and {more:,} more: --format csv lists them all", "dim"))
     return parts
 
 

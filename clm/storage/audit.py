@@ -11,6 +11,8 @@ from typing import NamedTuple
 
 from sqlalchemy import Connection
 
+from clm.storage.dialect import SQLITE_UUID as _SQLITE_UUID
+
 # Audited tables -> how a row names its customer: itself, a customer_id column, or not at all.
 AUDITED = {
     "customers": "self",
@@ -149,11 +151,6 @@ def clear_context(conn: Connection) -> None:
 
 # --- SQLite ----------------------------------------------------------------------------------
 
-_SQLITE_UUID = (
-    "lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || "
-    "substr(hex(randomblob(2)), 2) || '-' || substr('89ab', 1 + abs(random()) % 4, 1) || "
-    "substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6)))"
-)
 _SQLITE_AT = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
 # The clm user and command of the writer holding the lock; a file has no server role.
 _SQLITE_CONTEXT = (

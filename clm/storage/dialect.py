@@ -201,4 +201,31 @@ def _days_from_postgresql(element, compiler, **kw) -> str:
     return f"(CAST({end} AS DATE) - CAST({start} AS DATE))"
 
 
+# A version 4 uuid as text from SQLite's own randomness (the form Python's uuid4 writes).
+SQLITE_UUID = (
+    "lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || "
+    "substr(hex(randomblob(2)), 2) || '-' || substr('89ab', 1 + abs(random()) % 4, 1) || "
+    "substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6)))"
+)
+
+
+class random_uuid(FunctionElement):
+    """SQL: a new random uuid as text for each row, on either dialect: an INSERT … SELECT
+    gives every row it writes its own uuid without a trip through Python."""
+
+    type = String()
+    name = "random_uuid"
+    inherit_cache = True
+
+
+@compiles(random_uuid, "sqlite")
+def _random_uuid_sqlite(element, compiler, **kw) -> str:
+    return SQLITE_UUID
+
+
+@compiles(random_uuid, "postgresql")
+def _random_uuid_postgresql(element, compiler, **kw) -> str:
+    return "gen_random_uuid()::text"
+
+
 # Shared files: hot journals, copies beside the db, read-only copies to merge.

@@ -26,10 +26,14 @@ from sqlalchemy import (
     String,
     Table,
     UniqueConstraint,
+    case,
+    literal,
     select,
     text,
     update,
 )
+
+from clm.storage.dialect import random_uuid
 
 
 def _initial(conn: Connection) -> None:
@@ -741,22 +745,23 @@ def _arr_history(conn: Connection) -> None:
         Column("deleted_at", DateTime),
     )  # fmt: skip
     terminal = select(stages.c.key).where(stages.c.terminal, stages.c.deleted_at.is_(None))
-    query = select(
-        customers.c.id, customers.c.arr, customers.c.start, customers.c.stage_entered,
-        customers.c.stage.in_(terminal).label("churned"),
-    ).where(customers.c.arr > 0)  # fmt: skip
-    now = datetime.now(UTC)
-    rows = []
-    for row in conn.execute(query):
-        entry = {"customer_id": row.id, "arr": row.arr, "created_at": now}
-        rows.append(entry | {"uuid": str(uuid.uuid4()), "on": row.start, "kind": "new",
-                             "change": row.arr})  # fmt: skip
-        if row.churned:
-            on = max(row.start, row.stage_entered)
-            rows.append(entry | {"uuid": str(uuid.uuid4()), "on": on, "kind": "churn",
-                                 "change": -row.arr})  # fmt: skip
-    if rows:
-        conn.execute(log.insert(), rows)
+    # Two INSERT … SELECTs (new business, then the churns): a book of any size is seeded by
+    # the database alone, each row with its own uuid.
+    now = literal(datetime.now(UTC), log.c.created_at.type)
+    written = ("uuid", "customer_id", "on", "kind", "arr", "change", "created_at")
+    arr, seeded = customers.c.arr, customers.c.arr > 0
+    new_business = select(
+        random_uuid(), customers.c.id, customers.c.start, literal("new"), arr, arr, now
+    ).where(seeded)
+    churned_on = case(
+        (customers.c.stage_entered > customers.c.start, customers.c.stage_entered),
+        else_=customers.c.start,
+    )
+    churns = select(
+        random_uuid(), customers.c.id, churned_on, literal("churn"), arr, -arr, now
+    ).where(seeded, customers.c.stage.in_(terminal))
+    conn.execute(log.insert().from_select(written, new_business))
+    conn.execute(log.insert().from_select(written, churns))
 
 
 def _metrics(conn: Connection) -> None:

@@ -1,6 +1,8 @@
 """Revenue: the ARR history and the reports read from it (retention, churn, forecast,
 cohorts), on a small book built day by day whose figures are worked out by hand below."""
 
+import csv
+import io
 import json
 
 import pytest
@@ -291,3 +293,59 @@ def test_a_merged_copy_brings_its_arr_history(team, tmp_path, db_path):
     assert "arr_log: 1 added" in team("db", "merge", copy).stdout
     [row] = rows(team, "retention", "--period", "2026-11-23..2026-11-23")
     assert (row["new_arr"], row["logos"]) == (1700, 0)  # acme 1,200 and beta 500, both new today
+
+
+def test_customer_show_has_the_arr_history_and_the_forecast(book):
+    # beta: new 50,000 on 01-05, churned 05-10 (to nothing), won back 09-01 (from nothing);
+    # renewing 2027-09-01 with no health: likely, from health.
+    shown = book.json("customer", "show", "beta")
+    assert shown["arr_history"] == [
+        {"on": "2026-01-05", "kind": "new", "old": 0, "new": 50000, "change": 50000},
+        {"on": "2026-05-10", "kind": "churn", "old": 50000, "new": 0, "change": -50000},
+        {"on": "2026-09-01", "kind": "reactivation", "old": 0, "new": 50000, "change": 50000},
+    ]
+    assert (shown["forecast"], shown["forecast_set_by"]) == ("likely", "health")
+    # gamma renewed at 16,000 on 06-01; health 80: commit.
+    out = book("customer", "show", "gamma").stdout
+    details = [" ".join(line.split()) for line in out.splitlines()]
+    assert "forecast commit" in details and "forecast set by health" in details
+    assert (
+        "ARR history\n"
+        "on           kind          old ARR   new ARR   change to the book\n"
+        "-----------------------------------------------------------------\n"
+        "2026-01-05   new                 0    20,000               20,000\n"
+        "2026-06-01   contraction    20,000    16,000               -4,000\n"
+    ) in out
+    book("customer", "edit", "gamma", "--forecast", "lost")
+    out = book("customer", "show", "gamma", "--format", "csv").stdout
+    [row] = csv.DictReader(io.StringIO(out))
+    assert (row["forecast"], row["forecast_set_by"]) == ("lost", "hand")
+    assert row["arr_history"] == "2026-01-05 new 0 → 20000;2026-06-01 contraction 20000 → 16000"
+
+
+def test_a_churned_customer_shows_no_forecast_and_its_arr_edits(book):
+    # delta churned on 08-15; its ARR edited since changes its contract, not the live book.
+    book("customer", "edit", "delta", "--arr", 30000)
+    line = json.loads(book("customer", "show", "delta", "--format", "jsonl").stdout)
+    assert (line["forecast"], line["forecast_set_by"]) == (None, None)
+    assert line["arr_history"] == [
+        "2026-02-10 new 0 → 40000", "2026-08-15 churn 40000 → 0",
+        "2026-11-23 contraction 40000 → 30000",
+    ]  # fmt: skip
+    changes = book.json("customer", "show", "delta")["arr_history"]
+    assert [c["change"] for c in changes] == [40000, -40000, 0]
+
+
+@pytest.mark.parametrize("by", ["owner", "tag"])
+def test_retention_per_quarter_by_group_totals_match_the_book(book, by):
+    # One scan measures every quarter: each quarter's `all` row is the book's, whether summed
+    # from the owners (each customer has one) or counted apart (a customer has many tags).
+    book("customer", "edit", "acme", "--tag", "enterprise", "--tag", "emea")
+    whole = by_group(rows(book, "retention", "--period", "2026", "--every", "quarter"))
+    found = by_group(rows(book, "retention", "--period", "2026", "--every", "quarter", "--by", by))
+    for quarter in ("2026Q1", "2026Q2", "2026Q3", "2026Q4"):
+        assert found[quarter, "all"] == whole[quarter, "all"], quarter
+    if by == "owner":
+        assert found["2026Q2", "alice"]["nrr"] == 1.1333  # as worked out in test_retention_by_owner
+    else:
+        assert found["2026Q3", "emea"]["starting_arr"] == 120000  # acme's on 06-30

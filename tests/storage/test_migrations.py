@@ -249,3 +249,42 @@ def test_the_outbox_keeps_its_messages_when_it_learns_of_teams(clm, tmp_path, ne
     [message] = clm.json("--db", old, "notify", "log")
     assert (message["id"], message["day"], message["state"]) == (7, "2026-11-23", "pending")
     assert message["user"] and message["team"] is None
+
+
+# 3,000 more customers beside the fixture's acme-corp: every fifth without ARR, every third
+# churned, every sixth of those having entered its stage before it started.
+MANY_CUSTOMERS = """
+INSERT INTO customers (id, uuid, created_at, updated_at, stamps, slug, name, stage,
+    stage_entered, owner_id, start, renewal, term, arr, health, health_on, arr_on, stay)
+WITH RECURSIVE n(i) AS (SELECT 2 UNION ALL SELECT i + 1 FROM n WHERE i < 3001)
+SELECT i, 'uuid-' || i, c.created_at, c.updated_at, c.stamps, 'c-' || i, 'C ' || i,
+    CASE WHEN i % 3 = 0 THEN 'churned' ELSE 'adopting' END, c.stage_entered, c.owner_id,
+    c.start, c.renewal, c.term, (i % 5) * 1000.0, c.health, c.health_on, c.arr_on, c.stay
+FROM n, customers c WHERE c.id = 1
+"""
+
+
+def test_the_arr_history_is_seeded_set_based_on_a_book_of_many_customers(clm, tmp_path, new_db):
+    """Migration 0012 on thousands of customers: one new-business entry per customer with ARR
+    and one churn per churned one, on the days the per-customer rule gives, each its own
+    uuid."""
+    fixture = next(path for path in FIXTURES if path.stem == "schema-0009_notifications")
+    old = old_database(fixture, tmp_path, new_db)
+    sql(old, MANY_CUSTOMERS)
+    sql(old, "UPDATE customers SET stage_entered = '2026-08-01' WHERE id % 6 = 0")
+    people = sql(old, "SELECT id, arr, start, stage, stage_entered FROM customers")
+    expected = []
+    for customer_id, arr, start, stage, entered in people:
+        if arr:
+            expected.append((customer_id, str(start), "new", arr, arr))
+            if stage == "churned":
+                expected.append((customer_id, str(max(start, entered)), "churn", arr, -arr))
+    clm("--db", old, "customer", "list")
+    found = sql(old, 'SELECT customer_id, "on", kind, arr, change, uuid FROM arr_log')
+    assert sorted((c, str(on), k, a, ch) for c, on, k, a, ch, _ in found) == sorted(expected)
+    assert len(expected) == 2400 + 1 + 800
+    uuids = [row[-1] for row in found]
+    assert len(set(uuids)) == len(uuids)
+    assert all(len(u) == 36 and u[14] == "4" for u in uuids)
+    churned = sql(old, """SELECT min("on"), max("on") FROM arr_log WHERE kind = 'churn'""")
+    assert [tuple(map(str, row)) for row in churned] == [("2026-09-01", "2026-10-15")]
