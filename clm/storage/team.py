@@ -36,6 +36,28 @@ SCOPED = {
     "contacts": "customer_id",
 }
 
+# The lifecycle model: on a server only an admin (and the owner) changes it; members and
+# managers read it, the service role (the tick) keeps its rights. A member's `customer add`
+# moves a round-robin team's pointer, so those columns of teams stay theirs to update.
+MODEL = (
+    "stages",
+    "teams",
+    "team_channels",
+    "holidays",
+    "playbooks",
+    "playbook_items",
+    "rules",
+    "metrics",
+    "fields",
+)
+ROUND_ROBIN = ("last_assigned_id", "updated_at", "stamps")
+# The model's settings kept in clm_meta, among keys every write changes (the clock).
+MODEL_SETTINGS = ("entry_stage", "churn_reasons", "scorecard")
+MODEL_REFUSAL = (
+    "only an admin may change the lifecycle model (stages, rules, playbooks, holidays, "
+    "teams, custom fields, metrics, the scorecard, churn reasons); your role may read it"
+)
+
 # What a collaborator's `milestone done` / `milestone block` writes of their milestone.
 COLLABORATOR_FIELDS = ("status", "done_on", "blocked_reason", "updated_at", "stamps")
 _FUNCTIONS = """
@@ -104,7 +126,22 @@ BEGIN
   END IF;
   RETURN NULL;
 END $$;
-""".replace("{allowed}", ", ".join(f"'{c}'" for c in COLLABORATOR_FIELDS))
+CREATE OR REPLACE FUNCTION clm_model_settings_limits() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  -- Roles under the policies (not the owner) that are not admins or the tick.
+  IF row_security_active(TG_RELID) AND NOT clm_sees_all(current_user)
+     AND (CASE TG_OP WHEN 'DELETE' THEN OLD.key ELSE NEW.key END) IN ({settings})
+  THEN
+    RAISE EXCEPTION 'clm refused: {refusal}' USING ERRCODE = 'insufficient_privilege';
+  END IF;
+  RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;
+END $$;
+"""
+_FUNCTIONS = (
+    _FUNCTIONS.replace("{allowed}", ", ".join(f"'{c}'" for c in COLLABORATOR_FIELDS))
+    .replace("{settings}", ", ".join(f"'{k}'" for k in MODEL_SETTINGS))
+    .replace("{refusal}", MODEL_REFUSAL)
+)
 REFUSED = "clm refused: "  # how the server's own refusals begin (see friendly_error)
 
 
@@ -173,6 +210,16 @@ def install_policies(conn: Connection) -> None:
         "CREATE TRIGGER clm_collaborator_limits AFTER UPDATE ON milestones "
         "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows "
         "FOR EACH STATEMENT EXECUTE FUNCTION clm_collaborator_limits()"
+    )
+    # The model's settings among clm_meta's keys: rows, not a table, so a trigger (under
+    # row-level security, so row_security_active tells the owner apart; all rows visible).
+    conn.exec_driver_sql("ALTER TABLE clm_meta ENABLE ROW LEVEL SECURITY")
+    conn.exec_driver_sql("DROP POLICY IF EXISTS clm_all ON clm_meta")
+    conn.exec_driver_sql("CREATE POLICY clm_all ON clm_meta USING (true) WITH CHECK (true)")
+    conn.exec_driver_sql("DROP TRIGGER IF EXISTS clm_model_settings_limits ON clm_meta")
+    conn.exec_driver_sql(
+        "CREATE TRIGGER clm_model_settings_limits BEFORE INSERT OR UPDATE OR DELETE ON clm_meta "
+        "FOR EACH ROW EXECUTE FUNCTION clm_model_settings_limits()"
     )
 
 
@@ -262,6 +309,12 @@ def grant_group(conn: Connection, access: str) -> None:
     # The log is append-only: written by the triggers, never edited (nor by the owner's tools).
     conn.exec_driver_sql(f"REVOKE UPDATE, DELETE ON audit_log FROM {group}")
     if access in ("member", "manager"):
+        for table in MODEL:
+            if table in tables:
+                conn.exec_driver_sql(f"REVOKE INSERT, UPDATE, DELETE ON {table} FROM {group}")
+        if "teams" in tables:
+            listed = ", ".join(quote(c) for c in ROUND_ROBIN)
+            conn.exec_driver_sql(f"GRANT UPDATE ({listed}) ON teams TO {group}")
         columns = [
             row[0]
             for row in conn.exec_driver_sql(
