@@ -41,6 +41,7 @@ from clm.storage.team import (
     MODEL,
     MODEL_REFUSAL,
     REFUSED,
+    USERS_REFUSAL,
     after_migrations,
     drop_cross_table_policies,
     install_policies,
@@ -434,6 +435,8 @@ def friendly_error(exc: BaseException, target: str | None = None) -> str | None:
     denied = re.search(r"permission denied for table (\w+)", first)
     if denied and denied.group(1) in MODEL:
         return MODEL_REFUSAL
+    if denied and denied.group(1) == "users":
+        return USERS_REFUSAL
     if "permission denied" in text or "must be owner" in text:
         return (
             f"the database role lacks a right ({first}): ask the database's owner to grant "

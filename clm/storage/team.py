@@ -57,6 +57,10 @@ MODEL_REFUSAL = (
     "only an admin may change the lifecycle model (stages, rules, playbooks, holidays, "
     "teams, custom fields, metrics, the scorecard, churn reasons); your role may read it"
 )
+USERS_REFUSAL = (
+    "only an admin adds users or changes their team, role or default owner; a member or "
+    "manager may change their own name, email and notifications (user edit)"
+)
 
 # What a collaborator's `milestone done` / `milestone block` writes of their milestone.
 COLLABORATOR_FIELDS = ("status", "done_on", "blocked_reason", "updated_at", "stamps")
@@ -211,6 +215,16 @@ def install_policies(conn: Connection) -> None:
         "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows "
         "FOR EACH STATEMENT EXECUTE FUNCTION clm_collaborator_limits()"
     )
+    # Everyone reads the users; a member or manager writes only their own row (the grants
+    # say which columns), an admin and the tick any.
+    conn.exec_driver_sql("ALTER TABLE users ENABLE ROW LEVEL SECURITY")
+    for name in ("read", "write"):
+        conn.exec_driver_sql(f"DROP POLICY IF EXISTS clm_{name} ON users")
+    conn.exec_driver_sql("CREATE POLICY clm_read ON users FOR SELECT USING (true)")
+    conn.exec_driver_sql(
+        f"CREATE POLICY clm_write ON users FOR ALL USING ({SEES_ALL} OR db_role = current_user) "
+        f"WITH CHECK ({SEES_ALL} OR db_role = current_user)"
+    )
     # The model's settings among clm_meta's keys: rows, not a table, so a trigger (under
     # row-level security, so row_security_active tells the owner apart; all rows visible).
     conn.exec_driver_sql("ALTER TABLE clm_meta ENABLE ROW LEVEL SECURITY")
@@ -282,8 +296,10 @@ DELETED = (
     "milestone_collaborators",
     "milestone_reminders",
 )
-# Who a user is and may do: only an admin changes it (a member who could would be an admin).
-USER_ACCESS = ("access", "db_role")
+# Who is who: only an admin adds users or changes their team, role or access (a member who
+# could would widen their own scope); a member or manager edits their own name, email and
+# notifications (`user edit`), nothing else (the policy on users says whose row).
+USER_SELF_SERVICE = ("name", "email", "notify", "digest", "webhook", "updated_at", "stamps")
 
 
 def grant_group(conn: Connection, access: str) -> None:
@@ -315,17 +331,9 @@ def grant_group(conn: Connection, access: str) -> None:
         if "teams" in tables:
             listed = ", ".join(quote(c) for c in ROUND_ROBIN)
             conn.exec_driver_sql(f"GRANT UPDATE ({listed}) ON teams TO {group}")
-        columns = [
-            row[0]
-            for row in conn.exec_driver_sql(
-                "SELECT column_name FROM information_schema.columns "
-                "WHERE table_schema = current_schema() AND table_name = 'users'"
-            )
-            if row[0] not in USER_ACCESS
-        ]
-        listed = ", ".join(quote(c) for c in columns)
-        conn.exec_driver_sql(f"REVOKE INSERT, UPDATE ON users FROM {group}")
-        conn.exec_driver_sql(f"GRANT INSERT ({listed}), UPDATE ({listed}) ON users TO {group}")
+        listed = ", ".join(quote(c) for c in USER_SELF_SERVICE)
+        conn.exec_driver_sql(f"REVOKE INSERT, UPDATE, DELETE ON users FROM {group}")
+        conn.exec_driver_sql(f"GRANT UPDATE ({listed}) ON users TO {group}")
 
 
 def after_migrations(conn: Connection) -> None:

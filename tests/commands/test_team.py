@@ -411,3 +411,21 @@ def test_a_member_may_move_a_round_robin_teams_pointer_only(book, roles):
     assert moved.returncode == 0, moved.stderr
     policy = roles.psql(cs, f"UPDATE teams SET assign = 'default-owner' {team}")
     assert policy.returncode != 0 and "permission denied" in policy.stderr
+
+
+@pytest.mark.pg_only
+def test_a_member_edits_only_their_own_notifications_and_only_an_admin_adds_users(book, roles):
+    clm, cs, sales, _ = book
+    as_role(clm, roles, cs, "user", "edit", cs, "--email", "me@example.com", "--notify", "email")
+    [me] = [u for u in clm.json("user", "list") if u["handle"] == cs]
+    assert me["email"] == "me@example.com"
+    other = clm.error("--db", roles.url(cs), "user", "edit", sales, "--email", "x@example.com")
+    assert other.startswith(f"Error: your role may read user {sales} but not change them")
+    added = clm.error("--db", roles.url(cs), "user", "add", f"n{cs}")
+    assert added.startswith("Error: only an admin adds users") and "\n" not in added.strip()
+    moved = roles.psql(cs, f"UPDATE users SET team = 'sales' WHERE handle = '{cs}'")
+    assert moved.returncode != 0 and "permission denied" in moved.stderr
+    assert f"n{cs}" not in [u["handle"] for u in clm.json("user", "list")]
+    admin = roles.grant(None, "admin")
+    as_role(clm, roles, admin, "user", "edit", sales, "--email", "s@example.com")
+    as_role(clm, roles, admin, "user", "add", f"n{cs}", "--team", "sales")
