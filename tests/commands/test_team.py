@@ -429,3 +429,15 @@ def test_a_member_edits_only_their_own_notifications_and_only_an_admin_adds_user
     admin = roles.grant(None, "admin")
     as_role(clm, roles, admin, "user", "edit", sales, "--email", "s@example.com")
     as_role(clm, roles, admin, "user", "add", f"n{cs}", "--team", "sales")
+
+
+@pytest.mark.pg_only
+def test_the_tick_as_the_service_role_still_writes_what_it_needs(book, roles):
+    clm, _, _, _ = book
+    clm("user", "team", "customer-success", "--assign", "round-robin")
+    clm("rule", "disable", "at-risk")
+    clm("customer", "add", "Foo", "--health", "20")
+    clm("rule", "add", "lowh", "--from", "onboarding", "--when", "health < 30", "--cta", "risk:x")
+    cron = roles.grant(None, "service")
+    ticked = clm.json("--db", roles.url(cron), "tick")
+    assert [c["reason"] for c in ticked["ctas_opened"]] == ["x"]
