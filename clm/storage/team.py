@@ -103,6 +103,18 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path FROM CURRENT AS $$
   FROM milestone_collaborators mc JOIN milestones m ON m.id = mc.milestone_id, me
   WHERE NOT writing AND mc.user_id = me.id AND m.deleted_at IS NULL
 $$;
+CREATE OR REPLACE FUNCTION clm_holders(who name) RETURNS SETOF integer
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path FROM CURRENT AS $$
+  WITH me AS (SELECT id, team, access FROM users WHERE db_role = who AND deleted_at IS NULL)
+  SELECT id FROM me
+  UNION
+  SELECT o.id FROM users o, me WHERE me.access = 'manager' AND o.team = me.team
+$$;
+CREATE OR REPLACE FUNCTION clm_team_stages(who name) RETURNS SETOF varchar
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path FROM CURRENT AS $$
+  SELECT s.key FROM stages s JOIN users u ON u.team = s.team
+  WHERE u.db_role = who AND u.deleted_at IS NULL AND s.deleted_at IS NULL
+$$;
 CREATE OR REPLACE FUNCTION clm_collaborates(mid integer, who name) RETURNS boolean
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path FROM CURRENT AS $$
   SELECT EXISTS (SELECT 1 FROM milestone_collaborators mc JOIN users u ON u.id = mc.user_id
@@ -189,6 +201,17 @@ def install_policies(conn: Connection) -> None:
         "EXISTS (SELECT 1 FROM customers c WHERE c.uuid = audit_log.customer_uuid))"
     )
     conn.exec_driver_sql("CREATE POLICY clm_append ON audit_log FOR INSERT WITH CHECK (true)")
+    # A new customer is in scope by its own columns (an owner or a stage of the member's):
+    # the scope above reads the customers already there, which the new row is not yet, and
+    # an INSERT … RETURNING must also pass a read policy. Two hashed sets, not a call a row.
+    holds = (
+        "owner_id IN (SELECT clm_holders(current_user)) "
+        "OR stage IN (SELECT clm_team_stages(current_user))"
+    )
+    for name in ("add", "hold"):
+        conn.exec_driver_sql(f"DROP POLICY IF EXISTS clm_{name} ON customers")
+    conn.exec_driver_sql(f"CREATE POLICY clm_add ON customers FOR INSERT WITH CHECK ({holds})")
+    conn.exec_driver_sql(f"CREATE POLICY clm_hold ON customers FOR SELECT USING ({holds})")
     conn.exec_driver_sql(
         "CREATE POLICY clm_collaborate ON milestones FOR UPDATE "
         f"USING (NOT {SEES_ALL} AND clm_collaborates(id, current_user)) "

@@ -441,3 +441,18 @@ def test_the_tick_as_the_service_role_still_writes_what_it_needs(book, roles):
     cron = roles.grant(None, "service")
     ticked = clm.json("--db", roles.url(cron), "tick")
     assert [c["reason"] for c in ticked["ctas_opened"]] == ["x"]
+
+
+@pytest.mark.pg_only
+def test_a_member_adds_a_customer_they_own_or_one_in_their_teams_stage(book, roles):
+    """The new row is in the member's scope by its own columns: an owner or a stage of theirs.
+    (The scope read the customers already there, so every insert by a member was refused.)"""
+    clm, cs, sales, _ = book
+    as_role(clm, roles, cs, "customer", "add", "Hooli")  # onboarding: customer-success's
+    as_role(clm, roles, sales, "customer", "add", "Umbrella", "--stage", "prospect")
+    as_role(clm, roles, sales, "customer", "add", "Wonka", "--stage", "lead", "--owner", sales)
+    assert slugs(clm, roles, cs) == ["acme-corp", "hooli"]
+    assert slugs(clm, roles, sales) == ["globex", "umbrella", "wonka"]
+    refused = clm.error("--db", roles.url(sales), "customer", "add", "Soylent", "--stage", "lead")
+    assert refused.startswith("Error: ") and "scope" in refused
+    assert "soylent" not in [c["slug"] for c in clm.json("customer", "list")]
