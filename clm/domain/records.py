@@ -86,7 +86,12 @@ def update_row(conn: Connection, table: Table, row, changes: dict, touched=(), m
     )
     if written.rowcount == 0:
         # Read, but not written: on a server, a row the role may see and not change (a
-        # customer they collaborate on); said, rather than reported as done.
+        # customer they collaborate on, another user); said, rather than reported as done.
+        if table.name == "users":
+            raise Refused(
+                f"your role may read user {row.handle} but not change them: a member or "
+                "manager may change only their own name, email and notifications"
+            )
         raise Refused(
             f"your role may read {table.name[:-1]} {row.id} but not change it (a milestone "
             "collaborator may only mark it done or blocked and add tasks under it)"

@@ -2,6 +2,7 @@
 migrations, statistics and the meta table."""
 
 import os
+import re
 import sqlite3
 import uuid
 from collections.abc import Callable, Iterator
@@ -37,7 +38,15 @@ from clm.storage.files import (
 from clm.storage.journal import STAMP_PAGE_ONE
 from clm.storage.statistics import has_statistics, refresh_statistics, server_statistics
 from clm.storage.tables import meta, metadata, migrations
-from clm.storage.team import REFUSED, after_migrations, drop_cross_table_policies, install_policies
+from clm.storage.team import (
+    MODEL,
+    MODEL_REFUSAL,
+    REFUSED,
+    USERS_REFUSAL,
+    after_migrations,
+    drop_cross_table_policies,
+    install_policies,
+)
 
 
 def busy_timeout_ms() -> int:
@@ -435,6 +444,11 @@ def friendly_error(exc: BaseException, target: str | None = None) -> str | None:
             "your role may not change that: it is out of your scope (a milestone collaborator "
             "may only mark it done or blocked and add tasks under it)"
         )
+    denied = re.search(r"permission denied for table (\w+)", first)
+    if denied and denied.group(1) in MODEL:
+        return MODEL_REFUSAL
+    if denied and denied.group(1) == "users":
+        return USERS_REFUSAL
     if "permission denied" in text or "must be owner" in text:
         return (
             f"the database role lacks a right ({first}): ask the database's owner to grant "

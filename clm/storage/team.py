@@ -36,6 +36,32 @@ SCOPED = {
     "contacts": "customer_id",
 }
 
+# The lifecycle model: on a server only an admin (and the owner) changes it; members and
+# managers read it, the service role (the tick) keeps its rights. A member's `customer add`
+# moves a round-robin team's pointer, so those columns of teams stay theirs to update.
+MODEL = (
+    "stages",
+    "teams",
+    "team_channels",
+    "holidays",
+    "playbooks",
+    "playbook_items",
+    "rules",
+    "metrics",
+    "fields",
+)
+ROUND_ROBIN = ("last_assigned_id", "updated_at", "stamps")
+# The model's settings kept in clm_meta, among keys every write changes (the clock).
+MODEL_SETTINGS = ("entry_stage", "churn_reasons", "scorecard")
+MODEL_REFUSAL = (
+    "only an admin may change the lifecycle model (stages, rules, playbooks, holidays, "
+    "teams, custom fields, metrics, the scorecard, churn reasons); your role may read it"
+)
+USERS_REFUSAL = (
+    "only an admin adds users or changes their team, role or default owner; a member or "
+    "manager may change their own name, email and notifications (user edit)"
+)
+
 # What a collaborator's `milestone done` / `milestone block` writes of their milestone.
 COLLABORATOR_FIELDS = ("status", "done_on", "blocked_reason", "updated_at", "stamps")
 _FUNCTIONS = """
@@ -77,6 +103,18 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path FROM CURRENT AS $$
   FROM milestone_collaborators mc JOIN milestones m ON m.id = mc.milestone_id, me
   WHERE NOT writing AND mc.user_id = me.id AND m.deleted_at IS NULL
 $$;
+CREATE OR REPLACE FUNCTION clm_holders(who name) RETURNS SETOF integer
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path FROM CURRENT AS $$
+  WITH me AS (SELECT id, team, access FROM users WHERE db_role = who AND deleted_at IS NULL)
+  SELECT id FROM me
+  UNION
+  SELECT o.id FROM users o, me WHERE me.access = 'manager' AND o.team = me.team
+$$;
+CREATE OR REPLACE FUNCTION clm_team_stages(who name) RETURNS SETOF varchar
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path FROM CURRENT AS $$
+  SELECT s.key FROM stages s JOIN users u ON u.team = s.team
+  WHERE u.db_role = who AND u.deleted_at IS NULL AND s.deleted_at IS NULL
+$$;
 CREATE OR REPLACE FUNCTION clm_collaborates(mid integer, who name) RETURNS boolean
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path FROM CURRENT AS $$
   SELECT EXISTS (SELECT 1 FROM milestone_collaborators mc JOIN users u ON u.id = mc.user_id
@@ -104,7 +142,22 @@ BEGIN
   END IF;
   RETURN NULL;
 END $$;
-""".replace("{allowed}", ", ".join(f"'{c}'" for c in COLLABORATOR_FIELDS))
+CREATE OR REPLACE FUNCTION clm_model_settings_limits() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  -- Roles under the policies (not the owner) that are not admins or the tick.
+  IF row_security_active(TG_RELID) AND NOT clm_sees_all(current_user)
+     AND (CASE TG_OP WHEN 'DELETE' THEN OLD.key ELSE NEW.key END) IN ({settings})
+  THEN
+    RAISE EXCEPTION 'clm refused: {refusal}' USING ERRCODE = 'insufficient_privilege';
+  END IF;
+  RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;
+END $$;
+"""
+_FUNCTIONS = (
+    _FUNCTIONS.replace("{allowed}", ", ".join(f"'{c}'" for c in COLLABORATOR_FIELDS))
+    .replace("{settings}", ", ".join(f"'{k}'" for k in MODEL_SETTINGS))
+    .replace("{refusal}", MODEL_REFUSAL)
+)
 REFUSED = "clm refused: "  # how the server's own refusals begin (see friendly_error)
 
 
@@ -148,6 +201,17 @@ def install_policies(conn: Connection) -> None:
         "EXISTS (SELECT 1 FROM customers c WHERE c.uuid = audit_log.customer_uuid))"
     )
     conn.exec_driver_sql("CREATE POLICY clm_append ON audit_log FOR INSERT WITH CHECK (true)")
+    # A new customer is in scope by its own columns (an owner or a stage of the member's):
+    # the scope above reads the customers already there, which the new row is not yet, and
+    # an INSERT … RETURNING must also pass a read policy. Two hashed sets, not a call a row.
+    holds = (
+        "owner_id IN (SELECT clm_holders(current_user)) "
+        "OR stage IN (SELECT clm_team_stages(current_user))"
+    )
+    for name in ("add", "hold"):
+        conn.exec_driver_sql(f"DROP POLICY IF EXISTS clm_{name} ON customers")
+    conn.exec_driver_sql(f"CREATE POLICY clm_add ON customers FOR INSERT WITH CHECK ({holds})")
+    conn.exec_driver_sql(f"CREATE POLICY clm_hold ON customers FOR SELECT USING ({holds})")
     conn.exec_driver_sql(
         "CREATE POLICY clm_collaborate ON milestones FOR UPDATE "
         f"USING (NOT {SEES_ALL} AND clm_collaborates(id, current_user)) "
@@ -173,6 +237,26 @@ def install_policies(conn: Connection) -> None:
         "CREATE TRIGGER clm_collaborator_limits AFTER UPDATE ON milestones "
         "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows "
         "FOR EACH STATEMENT EXECUTE FUNCTION clm_collaborator_limits()"
+    )
+    # Everyone reads the users; a member or manager writes only their own row (the grants
+    # say which columns), an admin and the tick any.
+    conn.exec_driver_sql("ALTER TABLE users ENABLE ROW LEVEL SECURITY")
+    for name in ("read", "write"):
+        conn.exec_driver_sql(f"DROP POLICY IF EXISTS clm_{name} ON users")
+    conn.exec_driver_sql("CREATE POLICY clm_read ON users FOR SELECT USING (true)")
+    conn.exec_driver_sql(
+        f"CREATE POLICY clm_write ON users FOR ALL USING ({SEES_ALL} OR db_role = current_user) "
+        f"WITH CHECK ({SEES_ALL} OR db_role = current_user)"
+    )
+    # The model's settings among clm_meta's keys: rows, not a table, so a trigger (under
+    # row-level security, so row_security_active tells the owner apart; all rows visible).
+    conn.exec_driver_sql("ALTER TABLE clm_meta ENABLE ROW LEVEL SECURITY")
+    conn.exec_driver_sql("DROP POLICY IF EXISTS clm_all ON clm_meta")
+    conn.exec_driver_sql("CREATE POLICY clm_all ON clm_meta USING (true) WITH CHECK (true)")
+    conn.exec_driver_sql("DROP TRIGGER IF EXISTS clm_model_settings_limits ON clm_meta")
+    conn.exec_driver_sql(
+        "CREATE TRIGGER clm_model_settings_limits BEFORE INSERT OR UPDATE OR DELETE ON clm_meta "
+        "FOR EACH ROW EXECUTE FUNCTION clm_model_settings_limits()"
     )
 
 
@@ -235,8 +319,10 @@ DELETED = (
     "milestone_collaborators",
     "milestone_reminders",
 )
-# Who a user is and may do: only an admin changes it (a member who could would be an admin).
-USER_ACCESS = ("access", "db_role")
+# Who is who: only an admin adds users or changes their team, role or access (a member who
+# could would widen their own scope); a member or manager edits their own name, email and
+# notifications (`user edit`), nothing else (the policy on users says whose row).
+USER_SELF_SERVICE = ("name", "email", "notify", "digest", "webhook", "updated_at", "stamps")
 
 
 def grant_group(conn: Connection, access: str) -> None:
@@ -262,17 +348,15 @@ def grant_group(conn: Connection, access: str) -> None:
     # The log is append-only: written by the triggers, never edited (nor by the owner's tools).
     conn.exec_driver_sql(f"REVOKE UPDATE, DELETE ON audit_log FROM {group}")
     if access in ("member", "manager"):
-        columns = [
-            row[0]
-            for row in conn.exec_driver_sql(
-                "SELECT column_name FROM information_schema.columns "
-                "WHERE table_schema = current_schema() AND table_name = 'users'"
-            )
-            if row[0] not in USER_ACCESS
-        ]
-        listed = ", ".join(quote(c) for c in columns)
-        conn.exec_driver_sql(f"REVOKE INSERT, UPDATE ON users FROM {group}")
-        conn.exec_driver_sql(f"GRANT INSERT ({listed}), UPDATE ({listed}) ON users TO {group}")
+        for table in MODEL:
+            if table in tables:
+                conn.exec_driver_sql(f"REVOKE INSERT, UPDATE, DELETE ON {table} FROM {group}")
+        if "teams" in tables:
+            listed = ", ".join(quote(c) for c in ROUND_ROBIN)
+            conn.exec_driver_sql(f"GRANT UPDATE ({listed}) ON teams TO {group}")
+        listed = ", ".join(quote(c) for c in USER_SELF_SERVICE)
+        conn.exec_driver_sql(f"REVOKE INSERT, UPDATE, DELETE ON users FROM {group}")
+        conn.exec_driver_sql(f"GRANT UPDATE ({listed}) ON users TO {group}")
 
 
 def after_migrations(conn: Connection) -> None:

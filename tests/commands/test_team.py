@@ -346,3 +346,113 @@ def test_a_collaborator_marking_a_recurring_milestone_done_gets_its_next_occurre
     assert clm.error(
         "--db", roles.url(sales), "milestone", "edit", str(following["id"]), "--title", "Mine"
     ).startswith("Error: a milestone collaborator may only")
+
+
+PLAYBOOK = '\n[[playbooks]]\nname = "mine"\ndescription = "x"\non_start = false\n'
+
+
+@pytest.mark.pg_only
+@pytest.mark.parametrize("access", ["member", "manager"])
+def test_only_an_admin_may_change_the_lifecycle_model(book, roles, tmp_path, access):
+    """Members and managers read the model; each change is one Error line, nothing written."""
+    clm, _, _, _ = book
+    role = roles.grant("customer-success", access)
+    model = tmp_path / "model.toml"
+    clm("model", "export", str(model))
+    before = model.read_text()
+    with_playbook = tmp_path / "playbook.toml"
+    with_playbook.write_text(before + PLAYBOOK)
+    fewer_reasons = tmp_path / "reasons.toml"
+    fewer_reasons.write_text(before.replace('    "acquired",\n', "", 1))
+    only = "Error: only an admin may change the lifecycle model"
+    for args in (
+        ("stage", "add", "pilot", "--after", "onboarding"),
+        ("stage", "edit", "onboarding", "--expected-days", "9"),
+        ("rule", "add", "slow", "--from", "onboarding", "--when", "health < 9", "--cta", "risk:x"),
+        ("model", "apply", str(with_playbook)),
+        ("model", "apply", str(fewer_reasons)),
+        ("field", "add", "segment", "--kind", "text"),
+        ("metric", "add", "logins"),
+        ("holiday", "add", "2027-01-01"),
+    ):
+        refused = clm.error("--db", roles.url(role), *args)
+        assert refused.startswith(only) and "\n" not in refused.strip(), (args, refused)
+    after = tmp_path / "after.toml"
+    clm("model", "export", str(after))
+    assert after.read_text() == before
+    assert clm.json("--db", roles.url(role), "stage", "list")  # reading is still theirs
+    assert clm.json("field", "list") == [] and clm.json("metric", "list") == []
+
+
+@pytest.mark.pg_only
+def test_psql_as_a_member_reads_the_model_and_only_an_admin_changes_it(book, roles):
+    clm, cs, _, _ = book
+    change = "UPDATE stages SET expected_days = 9 WHERE key = 'onboarding'"
+    assert roles.psql(cs, "SELECT count(*) FROM stages").stdout.strip() != "0"
+    refused = roles.psql(cs, change)
+    assert refused.returncode != 0 and "permission denied" in refused.stderr
+    setting = roles.psql(cs, "INSERT INTO clm_meta VALUES ('churn_reasons', '[]')")
+    assert setting.returncode != 0 and "only an admin" in setting.stderr
+    admin = roles.grant(None, "admin")
+    assert roles.psql(admin, change).returncode == 0
+    [onboarding] = [s for s in clm.json("stage", "list") if s["key"] == "onboarding"]
+    assert onboarding["expected_days"] == 9
+    as_role(clm, roles, admin, "stage", "add", "pilot", "--after", "onboarding")
+    as_role(clm, roles, admin, "metric", "add", "logins")
+
+
+@pytest.mark.pg_only
+def test_a_member_may_move_a_round_robin_teams_pointer_only(book, roles):
+    """Adding a customer to a round-robin team moves its pointer: that column stays theirs."""
+    clm, cs, _, _ = book
+    clm("user", "team", "customer-success", "--assign", "round-robin")
+    team = "WHERE name = 'customer-success'"
+    moved = roles.psql(cs, f"UPDATE teams SET last_assigned_id = NULL, updated_at = now() {team}")
+    assert moved.returncode == 0, moved.stderr
+    policy = roles.psql(cs, f"UPDATE teams SET assign = 'default-owner' {team}")
+    assert policy.returncode != 0 and "permission denied" in policy.stderr
+
+
+@pytest.mark.pg_only
+def test_a_member_edits_only_their_own_notifications_and_only_an_admin_adds_users(book, roles):
+    clm, cs, sales, _ = book
+    as_role(clm, roles, cs, "user", "edit", cs, "--email", "me@example.com", "--notify", "email")
+    [me] = [u for u in clm.json("user", "list") if u["handle"] == cs]
+    assert me["email"] == "me@example.com"
+    other = clm.error("--db", roles.url(cs), "user", "edit", sales, "--email", "x@example.com")
+    assert other.startswith(f"Error: your role may read user {sales} but not change them")
+    added = clm.error("--db", roles.url(cs), "user", "add", f"n{cs}")
+    assert added.startswith("Error: only an admin adds users") and "\n" not in added.strip()
+    moved = roles.psql(cs, f"UPDATE users SET team = 'sales' WHERE handle = '{cs}'")
+    assert moved.returncode != 0 and "permission denied" in moved.stderr
+    assert f"n{cs}" not in [u["handle"] for u in clm.json("user", "list")]
+    admin = roles.grant(None, "admin")
+    as_role(clm, roles, admin, "user", "edit", sales, "--email", "s@example.com")
+    as_role(clm, roles, admin, "user", "add", f"n{cs}", "--team", "sales")
+
+
+@pytest.mark.pg_only
+def test_the_tick_as_the_service_role_still_writes_what_it_needs(book, roles):
+    clm, _, _, _ = book
+    clm("user", "team", "customer-success", "--assign", "round-robin")
+    clm("rule", "disable", "at-risk")
+    clm("customer", "add", "Foo", "--health", "20")
+    clm("rule", "add", "lowh", "--from", "onboarding", "--when", "health < 30", "--cta", "risk:x")
+    cron = roles.grant(None, "service")
+    ticked = clm.json("--db", roles.url(cron), "tick")
+    assert [c["reason"] for c in ticked["ctas_opened"]] == ["x"]
+
+
+@pytest.mark.pg_only
+def test_a_member_adds_a_customer_they_own_or_one_in_their_teams_stage(book, roles):
+    """The new row is in the member's scope by its own columns: an owner or a stage of theirs.
+    (The scope read the customers already there, so every insert by a member was refused.)"""
+    clm, cs, sales, _ = book
+    as_role(clm, roles, cs, "customer", "add", "Hooli")  # onboarding: customer-success's
+    as_role(clm, roles, sales, "customer", "add", "Umbrella", "--stage", "prospect")
+    as_role(clm, roles, sales, "customer", "add", "Wonka", "--stage", "lead", "--owner", sales)
+    assert slugs(clm, roles, cs) == ["acme-corp", "hooli"]
+    assert slugs(clm, roles, sales) == ["globex", "umbrella", "wonka"]
+    refused = clm.error("--db", roles.url(sales), "customer", "add", "Soylent", "--stage", "lead")
+    assert refused.startswith("Error: ") and "scope" in refused
+    assert "soylent" not in [c["slug"] for c in clm.json("customer", "list")]
