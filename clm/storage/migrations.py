@@ -923,7 +923,7 @@ def _team_webhooks(conn: Connection) -> None:
         rebuilt = MetaData()
         Table("users", rebuilt, Column("id", Integer, primary_key=True))
         Table(
-            "outbox_0018",
+            "outbox_0017",
             rebuilt,
             Column("id", Integer, primary_key=True),
             Column("uuid", String(36), nullable=False, unique=True),
@@ -941,9 +941,9 @@ def _team_webhooks(conn: Connection) -> None:
             Column("created_at", DateTime(timezone=True), nullable=False),
         ).create(conn)
         listed = ", ".join(columns)
-        conn.execute(text(f"INSERT INTO outbox_0018 ({listed}) SELECT {listed} FROM outbox"))
+        conn.execute(text(f"INSERT INTO outbox_0017 ({listed}) SELECT {listed} FROM outbox"))
         conn.execute(text("DROP TABLE outbox"))  # with its indexes
-        conn.execute(text("ALTER TABLE outbox_0018 RENAME TO outbox"))
+        conn.execute(text("ALTER TABLE outbox_0017 RENAME TO outbox"))
         conn.execute(text("CREATE INDEX ix_outbox_state ON outbox (state, next_try_at)"))
         conn.execute(text("CREATE UNIQUE INDEX uq_outbox ON outbox (user_id, day, kind)"))
     conn.execute(text("CREATE UNIQUE INDEX uq_outbox_team ON outbox (team, day, kind)"))
@@ -972,7 +972,7 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0014_custom_fields_contacts", _custom_fields_contacts),
     ("0015_audit_log", _audit_log),
     ("0016_team_limits", _team_limits),
-    ("0018_team_webhooks", _team_webhooks),
-    ("0020_metric_point_stamps", _metric_point_stamps),
+    ("0017_team_webhooks", _team_webhooks),
+    ("0018_metric_point_stamps", _metric_point_stamps),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

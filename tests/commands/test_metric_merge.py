@@ -78,7 +78,7 @@ def test_a_point_set_after_a_merge_wins_over_the_points_merged_in(clm, copies, d
 
 
 def test_a_point_from_before_stamps_loses_to_a_stamped_one(clm, copies, db_path):
-    with sqlite3.connect(copies) as conn:  # as set before migration 0020: no stamp
+    with sqlite3.connect(copies) as conn:  # as set before migration 0018: no stamp
         conn.execute("UPDATE metric_points SET stamp = NULL, value = 1000")
     clm("db", "merge", copies)
     lines = clm("export", "metrics").stdout.splitlines()

@@ -234,7 +234,7 @@ def test_the_arr_history_begins_with_each_customers_arr_as_new_business(clm, tmp
 
 
 def test_the_outbox_keeps_its_messages_when_it_learns_of_teams(clm, tmp_path, new_db):
-    """0018 rebuilds the outbox on SQLite (its user becomes optional): nothing queued is lost,
+    """0017 rebuilds the outbox on SQLite (its user becomes optional): nothing queued is lost,
     and a message still goes to one user a day."""
     fixture = next(path for path in FIXTURES if path.stem == "schema-0015_audit_log")
     dump = fixture.read_text()
