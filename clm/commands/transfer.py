@@ -221,8 +221,6 @@ def import_(
 
     if table == ImportTable.metrics:
         _refuse_for_metrics(map_values, date_format, create_fields, map_file)
-        from clm.commands.metric import run_metric_import
-
         given = fmt.value if fmt else None
         run_metric_import(env, file, given, dry_run, maps or (), create_metrics)
         return
@@ -357,3 +355,34 @@ def _import_progress(bar, size: int | None):
         bar.update(completed=bytes_read if size else rows)
 
     return told
+
+
+def run_metric_import(
+    env, file: str, fmt: str | None, dry_run: bool, maps, create: bool = False
+) -> None:
+    """`metric import`, and `import metrics` (which may `create` the metrics it names)."""
+    from clm.domain.metric_import import LONG, import_metrics
+    from clm.domain.metrics import metric_ids
+    from clm.domain.transfer.files import format_of, parse_mapping
+    from clm.render.progress import progress
+
+    file_format = format_of(file, fmt)
+    with (
+        _opened(env, file) as (stream, size),
+        progress(env, "Importing", size, "bytes" if size else "rows", hidden=True) as bar,
+        env.database().write(dry_run=dry_run) as conn,
+    ):
+        mapping = parse_mapping(maps, (*LONG, *sorted(metric_ids(conn))))
+        told = _import_progress(bar, size)
+        result = import_metrics(conn, env.today, stream, file_format, mapping, told, create)
+    counts = (
+        f"{result.points} values: {result.written} new or changed, {result.unchanged} unchanged"
+    )
+    if result.created:
+        added = "would add" if dry_run else "added"
+        counts += f"; {added} metric{'s' if len(result.created) > 1 else ''} "
+        counts += ", ".join(result.created)
+    if dry_run:
+        say(env, f"Dry run: would import {counts}; nothing written.")
+    else:
+        say(env, f"Imported {counts}.")
