@@ -81,6 +81,22 @@ def test_a_champion_leaving_opens_a_risk_cta_dated_the_day_they_left(clm):
     ).startswith("Error: invalid condition 'contact_left:ceo'")
 
 
+def test_a_phone_that_starts_like_a_formula_round_trips(clm, tmp_path):
+    """A phone is typed text like a name: csv guards it with a leading ', and the import takes
+    that ' off again (found by the round-trip property test: `''=x` came back as `'=x`)."""
+    clm("customer", "add", "Acme")
+    for phone in ("''=x", "=1+1", "+33 1 23"):
+        clm("contact", "add", "acme", f"P {phone}", "--role", "user", "--phone", phone)
+    text = clm("export", "contacts", "-f", "csv").stdout
+    phones = [line.split(",")[5] for line in text.splitlines()[1:]]
+    assert phones == ["'" + "''=x", "'=1+1", "'+33 1 23"]
+    (tmp_path / "c.csv").write_text(text)
+    assert clm("import", "contacts", "c.csv").stderr == (
+        "Imported 3 contacts: 0 created, 0 updated, 3 unchanged.\n"
+    )
+    assert sorted(c["phone"] for c in clm.json("contact", "list")) == ["''=x", "+33 1 23", "=1+1"]
+
+
 def test_contacts_are_exported_and_imported(clm, tmp_path):
     clm("customer", "add", "Acme")
     clm("contact", "add", "acme", "Ana", "--role", "champion", "--email", "ana@acme.io")

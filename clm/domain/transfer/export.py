@@ -435,6 +435,7 @@ TEXT = frozenset(
         "by",
         "text",
         "kind",
+        "phone",
     }
 )
 DATES = frozenset(
