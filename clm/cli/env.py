@@ -61,6 +61,8 @@ class Env:
         if self._pager:
             self._pager.close()
         command = self._database.command if self._database else None
+        if self._database:
+            self._database.close()
         failed = sys.exc_info()[0] is not None  # (an error is the one line said)
         if self.scoped and command and command.startswith(SCOPED_OUTPUT) and not failed:
             self.stderr.write(
