@@ -145,12 +145,11 @@ class Env:
         """The database, opened (and created or migrated) on first use in this invocation."""
         if self._database is None:
             from clm.db import Database
-            from clm.domain.new_book import install_template
 
             default = self.refuse_accidental_file()
             # The default place, however it was named, is made with its folders.
             target = None if default else self.db_target
-            self._database = Database.open(target, on_create=install_template)
+            self._database = Database.open(target, on_create=_install_template)
             if not self._database.is_sqlite:  # on a server, the user is the connecting role's
                 from clm.domain.team import server_user
 
@@ -237,3 +236,10 @@ def _today(option: str | None) -> date:
     if frozen and relative:
         day = parse_date(option, parse_date(frozen, clock_day, "CLM_TODAY"), "--today")
     return check_today(day)
+
+
+def _install_template(*args, **kwargs):
+    """A new book's lifecycle template (clm.domain.new_book, imported only for a new book)."""
+    from clm.domain.new_book import install_template
+
+    return install_template(*args, **kwargs)

@@ -9,6 +9,7 @@ foreign keys travel as uuids. The tables are classified below: a new table is on
 
 import json
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -163,8 +164,10 @@ class Side:
         self._uuids.pop(table, None)
         self._ids.pop(table, None)
 
-    def rows(self, table: Table) -> list[dict]:
-        return [self.to_uuids(table, r._asdict()) for r in self.conn.execute(select(table))]
+    def rows(self, table: Table) -> Iterator[dict]:
+        """The table's rows, read as they are used (a million milestones are not a list)."""
+        for r in self.conn.execute(select(table)):
+            yield self.to_uuids(table, r._asdict())
 
     def to_uuids(self, table: Table, row: dict) -> dict:
         for column, target in foreign_keys(table).items():
@@ -286,19 +289,25 @@ def _merge_mutable(table: Table, mine: Side, theirs: Side, report: Report) -> se
     """Merge one table of stamped rows; the uuids of the rows that changed here."""
     links = _links_of(table)
     my_rows = {r["uuid"]: r for r in mine.rows(table)}
-    their_rows = {r["uuid"]: r for r in theirs.rows(table)}
     for link in links:
-        my_links, their_links = _link_values(mine, link), _link_values(theirs, link)
+        my_links = _link_values(mine, link)
         for uuid, row in my_rows.items():
             row[link.field] = my_links.get(uuid, ())
-        for uuid, row in their_rows.items():
-            row[link.field] = their_links.get(uuid, ())
-    final = {uuid: dict(row) for uuid, row in my_rows.items()}
-    for uuid, theirs_row in their_rows.items():
+        del my_links
+    their_links = {link.field: _link_values(theirs, link) for link in links}
+    # The merged rows: this copy's own row objects where the other copy has nothing new (a
+    # row about to change is copied first, in _give_way_row), so a large table is held once,
+    # and the other copy's rows are read one at a time, kept only when they differ.
+    final = dict(my_rows)
+    for theirs_row in theirs.rows(table):
+        uuid = theirs_row["uuid"]
+        for name, values in their_links.items():
+            theirs_row[name] = values.get(uuid, ())
         if theirs_row == my_rows.get(uuid):
             continue  # most of a book: untouched since the copies parted
         clock(mine.conn).observe(max(json.loads(theirs_row["stamps"]).values(), default=""))
         final[uuid] = merge_fields(my_rows[uuid], theirs_row) if uuid in my_rows else theirs_row
+    del their_links
     _give_way(table, final, mine.conn, report)
     new = [u for u in final if u not in my_rows]
     changed = [u for u in final if u in my_rows and final[u] != my_rows[u]]
@@ -414,6 +423,8 @@ def _give_way(table: Table, final: dict[str, dict], conn: Connection, report: Re
 
 
 def _give_way_row(table, index: str, row: dict, final, conn, report: Report, winner) -> None:
+    if final[row["uuid"]] is row:  # this copy's own row object, still compared against below
+        final[row["uuid"]] = row = dict(row)
     how = GIVE_WAY.get(index)
     label = f"{table.name} {winner['uuid'][:8]} and {row['uuid'][:8]}"
     if isinstance(how, str):

@@ -701,28 +701,31 @@ REMINDER_CHUNK = 5000  # reminders read, logged and kept at a time: a backlog is
 
 
 def fire_reminders(
-    conn: Connection, day: date, keys: tuple[str, ...] | None = None
+    conn: Connection, day: date, keys: tuple[str, ...] | None = None, into=None
 ) -> tuple[list[dict], list[dict]]:
     """Fire every reminder due by `day` that has not fired: each is logged once, the log's
     unique key deciding, so re-runs and concurrent ticks never fire one twice. A reminder that
     has nobody to go to (no owner, collaborator or member of the stage's team) is not sent: it
     stays pending, to fire once someone can hear it. The reminders fired (each cut down to
-    `keys`), and those not sent.
+    `keys`; appended to `into`, a list or a spool, when given), and those not sent.
 
     Read and logged a chunk at a time: a catch-up's backlog (a quarter of a million reminders
-    on a 100,000-customer book) is kept only as the records returned, not also as the rows
-    read and the log's rows."""
-    fired, undeliverable, any_due = [], [], False
-    found = shared_values(reminders_due(conn, day))
+    on a 100,000-customer book) is kept only as the records returned (in `into`: a tick's
+    spool keeps them on disk), not also as the rows read and the log's rows."""
+    fired = [] if into is None else into
+    undeliverable, any_due = [], False
+    found = reminders_due(conn, day)
+    if into is None:
+        found = shared_values(found)  # held in a list: equal strings made one
     while chunk := list(islice(found, REMINDER_CHUNK)):
         if len(chunk) == REMINDER_CHUNK and not fired:
             bigger_write_cache(conn)  # a backlog: keep its dirty pages in memory until the commit
         due = [r for r in chunk if not r["undeliverable"]]
         any_due = any_due or bool(due)
         undeliverable += [r for r in chunk if r["undeliverable"]]
-        fired += [
+        fired.extend(
             r if keys is None else {k: r[k] for k in keys} for r in _log_reminders(conn, day, due)
-        ]
+        )
         del chunk, due
     if any_due:
         # Exactly the reminders read above: the pending ones whose day has come.

@@ -71,12 +71,27 @@ def _day_object(day) -> dict:
     return {
         "date": day.date,
         **{k: getattr(day, k) for k, _, _ in NEWS},
-        "overdue": [
-            {k: number(v) if isinstance(v, float) else v for k, v in row.items()}
-            for row in day.overdue
-        ],
+        "overdue": _Mapped(day.overdue, _overdue_row),
         "dry_run": day.dry_run,
     }
+
+
+def _overdue_row(row: dict) -> dict:
+    return {k: number(v) if isinstance(v, float) else v for k, v in row.items()}
+
+
+class _Mapped:
+    """A spool's rows as `fn` makes them, read a chunk at a time."""
+
+    def __init__(self, spool, fn):
+        self.spool, self.fn = spool, fn
+
+    def chunks(self):
+        for rows in self.spool.chunks():
+            yield [self.fn(row) for row in rows]
+
+    def __bool__(self) -> bool:
+        return bool(self.spool)
 
 
 ROWS_PER_WRITE = 2000
@@ -84,19 +99,31 @@ ROWS_PER_WRITE = 2000
 
 def _write_day(out, day: dict) -> None:
     """A day's object as `json.dumps` writes it, byte for byte, but each list of news encoded
-    and written a chunk of rows at a time: a catch-up tick lists hundreds of thousands of rows,
-    which in one `json.dumps` became one string and, before it, the encoder's list of every
-    piece (a few hundred MB)."""
+    and written a chunk of rows at a time, as its spool reads them back: a catch-up tick lists
+    hundreds of thousands of rows, which in one `json.dumps` became one string and, before it,
+    the encoder's list of every piece (a few hundred MB)."""
     for i, (key, value) in enumerate(day.items()):
         out.write(("{" if i == 0 else ", ") + _json(key) + ": ")
-        if isinstance(value, list) and value:
-            for start in range(0, len(value), ROWS_PER_WRITE):
-                rows = _json(value[start : start + ROWS_PER_WRITE])[1:-1]  # without [ ]
-                out.write(("[" if start == 0 else ", ") + rows)
-            out.write("]")
+        if hasattr(value, "chunks") or isinstance(value, list):
+            _write_rows(out, value.chunks() if hasattr(value, "chunks") else _slices(value))
         else:
             out.write(_json(value))
     out.write("}" if day else "{}")
+
+
+def _slices(rows: list):
+    for start in range(0, len(rows), ROWS_PER_WRITE):
+        yield rows[start : start + ROWS_PER_WRITE]
+
+
+def _write_rows(out, chunks) -> None:
+    """A JSON array written a chunk of rows at a time: as `json.dumps` of the whole list."""
+    first = True
+    for rows in chunks:
+        if rows:
+            out.write(("[" if first else ", ") + _json(rows)[1:-1])  # without [ ]
+            first = False
+    out.write("[]" if first else "]")
 
 
 def _json(value) -> str:

@@ -168,8 +168,6 @@ def read_config(path: Path | None = None, strict: bool = True) -> Config:
     """The config file (none: no settings). A file that is not TOML is an error naming the
     file; so is a value that is not accepted, unless not `strict` (`clm config set` and
     `unset` mend such a file: they skip it)."""
-    import tomllib
-
     path = path or config_path()
     try:
         text = path.read_text(encoding="utf-8")
@@ -177,6 +175,8 @@ def read_config(path: Path | None = None, strict: bool = True) -> Config:
         return Config(path)
     except (OSError, UnicodeDecodeError) as exc:
         raise Invalid(f"cannot read the config file {path}: {_reason(exc)}") from None
+    import tomllib  # only for a file there is (cron's tick has none: ~10 ms)
+
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

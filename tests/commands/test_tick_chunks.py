@@ -2,9 +2,14 @@
 chunked or whole, the same news in the same order and the same history."""
 
 import json
+import re
+
+import pytest
 
 import clm.domain.engine.tick as engine_tick
 import clm.domain.milestones as milestones
+import clm.domain.spool as spool
+from tests.conftest import sql
 
 
 def _book(team, db) -> None:
@@ -63,3 +68,50 @@ def test_the_json_of_a_long_day_is_written_in_pieces_as_one_object(team, monkeyp
     day = json.loads(out)
     assert len(day["reminders"]) >= 5 and len(day["transitions"]) >= 5
     assert out == json.dumps(day, ensure_ascii=False) + "\n"
+
+
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+@pytest.mark.parametrize("fmt", ["table", "json", "jsonl"])
+def test_news_spooled_a_row_at_a_time_prints_the_same_bytes(team, new_db, monkeypatch, fmt):
+    """The tick's news (stage changes, reminders, CTAs, tasks, the overdue list) goes to a
+    temporary file past a chunk of rows and is read back for the output and the digests: in
+    chunks of one row, the same bytes and the same digests as held whole."""
+    whole, spooled = new_db(), new_db()
+    for db in (whole, spooled):
+        _book(team, db)
+        team("--db", db, "user", "edit", "alice", "--webhook", "https://hooks.example.com/a",
+             "--notify", "webhook")  # fmt: skip
+    tick = ("--today", "2026-03-31", "tick", "--no-send", "-f", fmt)
+    expected = team("--db", whole, *tick).stdout
+    monkeypatch.setattr(spool, "CHUNK", 1)
+    monkeypatch.setattr(engine_tick, "FIRE_CHUNK", 1)
+    monkeypatch.setattr(milestones, "REMINDER_CHUNK", 1)
+    got = team("--db", spooled, *tick).stdout
+    assert UUID.sub("U", got) == UUID.sub("U", expected)
+    if fmt == "json":
+        day = json.loads(got)
+        for key in ("transitions", "reminders", "tasks_created", "overdue"):
+            assert len(day[key]) >= 2, key
+    digests = [
+        [(r.user_id, r.kind, UUID.sub("U", r.payload)) for r in
+         sql(db, "SELECT user_id, kind, payload FROM outbox ORDER BY user_id, kind")]
+        for db in (whole, spooled)
+    ]  # fmt: skip
+    assert digests[0] == digests[1] and "reminder:" in digests[0][0][2]
+
+
+def test_a_spool_reads_back_as_the_list_it_was_given():
+    from datetime import date
+
+    rows = [{"n": i, "on": date(2026, 1, 1 + i)} for i in range(7)]
+    spooled = spool.Spool(rows, chunk=3)
+    assert len(spooled) == 7 and spooled and not spool.Spool()
+    assert list(spooled) == rows and spooled == rows and rows == spooled
+    assert [len(c) for c in spooled.chunks()] == [3, 3, 1]
+    first, second = iter(spooled), iter(spooled)  # two readers at once
+    assert [next(first), next(second), next(first)] == [rows[0], rows[0], rows[1]]
+    spooled.append({"n": 7})
+    assert list(spooled)[-1] == {"n": 7} and len(spooled) == 8
+    assert spool.Spool() == [] and spooled != rows

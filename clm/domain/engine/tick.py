@@ -15,7 +15,8 @@ from clm.db import bigger_write_cache, insert_new, set_meta, utcnow
 from clm.domain.engine.conditions import MILESTONE_KINDS, OPS, Condition, parse_condition
 from clm.domain.engine.field_defs import field_defs
 from clm.domain.engine.fields import PREVIOUS
-from clm.domain.records import new_uuid, shared_values
+from clm.domain.records import new_uuid
+from clm.domain.spool import Spool
 from clm.lifecycle import RULE_CHURN_REASON
 from clm.storage.tables import customers, rule_firings, rules, transitions
 
@@ -165,15 +166,17 @@ class TickResult:
     """One day of the tick: what it did and what is overdue."""
 
     date: date
-    transitions: list[dict]
-    reminders: list[dict]
-    ctas_opened: list[dict]
-    tasks_created: list[dict]
-    overdue: list[dict]
+    # Each list of news is a Spool: past a chunk of rows, kept in a temporary file until the
+    # output and the digests read it (a catch-up makes hundreds of thousands).
+    transitions: Spool
+    reminders: Spool
+    ctas_opened: Spool
+    tasks_created: Spool
+    overdue: Spool
     dry_run: bool = False
     # Handoffs to a team with nobody to assign (the owner kept), and reminders with nobody to
     # send them to (not sent: they stay pending).
-    handoffs_pending: list[dict] = field(default_factory=list)
+    handoffs_pending: Spool = field(default_factory=Spool)
     undeliverable: list[dict] = field(default_factory=list)
 
 
@@ -198,7 +201,7 @@ def tick(
 
     score_customers(conn, today)  # today's health first: the rules on health read it
 
-    news = {"moved": [], "opened": [], "task_ids": [], "pending": []}
+    news = {"moved": Spool(), "opened": Spool(), "task_ids": [], "pending": Spool()}
     custom, bands = field_defs(conn), book_bands(conn)
     loaded = [
         _loaded(conn, row, custom, bands)
@@ -236,20 +239,20 @@ def tick(
         touched = _fire_in_chunks(conn, firing, lookups, news)
         if not touched:
             break
-    reminders, undeliverable = fire_reminders(conn, today, REMINDER_KEYS)
+    reminders, undeliverable = fire_reminders(conn, today, REMINDER_KEYS, into=Spool())
     if not dry_run:
         set_meta(conn, "last_tick", today.isoformat())
-    overdue = []
+    overdue = Spool()
     if with_overdue:  # not with --quiet: cron's tick skips the query and its imports
         from clm.domain.agenda import overdue_items
 
-        overdue = list(overdue_items(conn, today))
+        overdue.extend(overdue_items(conn, today))
     return TickResult(
         today,
         news["moved"],
         reminders,
         news["opened"],
-        list(shared_values(task_rows(conn, news["task_ids"]))),
+        Spool(task_rows(conn, news["task_ids"])),
         overdue,
         dry_run,
         news["pending"],
@@ -412,7 +415,7 @@ def _fire(
                  "owner": done["from_owner"], "rule": move.rule}
             )  # fmt: skip
         news["task_ids"] += (done["playbook"] or {}).get("tasks", [])
-    news["opened"] += opened_news
+    news["opened"].extend(opened_news)
     for done in ran:
         news["task_ids"] += (done or {}).get("tasks", [])
     touched = {customer.id: customer.stage for _, _, customer in fired}

@@ -68,9 +68,14 @@ def team_news(
 
 
 def _tick_news(conn: Connection, results: list, teams: list[str]) -> list[tuple[str, dict]]:
-    reminders = [r for result in results for r in result.reminders]
-    opened = [c for result in results for c in result.ctas_opened]
-    slugs = {r["customer"] for r in reminders} | {c["customer"] for c in opened}
+    # Read from the days' spools twice (a catch-up's news is not held in lists)
+    def reminders():
+        return (r for result in results for r in result.reminders)
+
+    def opened():
+        return (c for result in results for c in result.ctas_opened)
+
+    slugs = {r["customer"] for r in reminders()} | {c["customer"] for c in opened()}
     if not slugs:
         return []
     # The team of each customer concerned: one query, whatever the day's count.
@@ -87,7 +92,7 @@ def _tick_news(conn: Connection, results: list, teams: list[str]) -> list[tuple[
         ).all()
     )
     found = []
-    for r in reminders:
+    for r in reminders():
         if r["customer"] in team_of:
             to = ", ".join(r["recipients"]) or "nobody"  # the owner first, collaborators
             found.append((team_of[r["customer"]], {
@@ -95,7 +100,7 @@ def _tick_news(conn: Connection, results: list, teams: list[str]) -> list[tuple[
                 "customer": r["customer"], "title": f"{r['title']} (to {to})",
                 "due": str(r["due"]), "act": f"clm milestone done {r['milestone']}",
             }))  # fmt: skip
-    for c in opened:
+    for c in opened():
         if c["customer"] in team_of:
             found.append((team_of[c["customer"]], {
                 "kind": "cta", "key": f"cta:{c['id']}", "customer": c["customer"],
