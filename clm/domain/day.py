@@ -1,0 +1,160 @@
+"""`clm` alone: what the day asks for (reminders, overdue work, customers over SLA, renewals,
+handoffs, failed notifications), read through statements compiled ahead (clm.storage.reads):
+on a file, without importing SQLAlchemy. The statements are clm.domain.agenda's."""
+
+import json
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from clm.errors import not_found
+
+SHOWN_PER_SECTION = 5
+COUNTED_UP_TO = 1000  # a section counts its rows this far; past it the agenda says "1000+"
+LAST_TICK = "last_tick"  # meta key: a summary of the last tick that wrote
+RENEWALS_WITHIN_DAYS = 30
+REMINDERS_SINCE_DAYS = 14  # `clm my` lists older ones, until their milestone is due
+DAY_KEYS = ("section", "kind", "id", "customer", "title", "due", "detail", "command")
+ACT_ON = {
+    "milestone": "clm milestone done {}",
+    "task": "clm task done {}",
+    "cta": "clm cta close {}",
+}
+RETRY = "clm notify retry"
+
+
+@dataclass
+class DayAgenda:
+    """What the day asks for: rows by section (the first few of each), each section's count
+    (up to COUNTED_UP_TO + 1: more than COUNTED_UP_TO) and the command that lists all of it,
+    and what the last tick did."""
+
+    user: str | None
+    rows: list[dict] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+    more: dict[str, str] = field(default_factory=dict)
+    last_tick: dict | None = None
+
+
+@dataclass(frozen=True)
+class _User:
+    id: int
+    handle: str
+    team: str | None
+
+
+def day_agenda(reads, today: date, handle: str | None, shown: int = SHOWN_PER_SECTION) -> DayAgenda:
+    """Reminders that came up in the last two weeks for milestones not yet due, overdue work,
+    customers over their stage's expected days, renewals in the next 30 days: each line with
+    the command that acts on it. With a user: only theirs. The database returns each
+    section's first `shown` rows and counts it (up to COUNTED_UP_TO + 1 rows)."""
+    user = _user(reads, handle) if handle else None
+    tick = reads.scalar("day.meta", key=LAST_TICK)
+    agenda = DayAgenda(
+        user=user.handle if user else None, last_tick=json.loads(tick) if tick else None
+    )
+    mine = f" --owner {user.handle}" if user else ""
+    params = {
+        "today": today,
+        "since": today - timedelta(REMINDERS_SINCE_DAYS),
+        "until": today + timedelta(RENEWALS_WITHIN_DAYS),
+        "shown": shown,
+        "upto": COUNTED_UP_TO + 1,
+    }
+    if user is not None:
+        params.update(user_id=user.id, team=user.team)
+    sections = (
+        ("reminders", _reminder, "clm my" if user else "clm milestone list --due-within 60d"),
+        ("overdue", _overdue, "clm report overdue"),
+        ("over_sla", None, f"clm customer list{mine}"),
+        ("renewals", _renewal, f"clm customer list --renewal-within 30d{mine}"),
+        ("handoffs", _handoff, "clm customer list --handoff-pending"),
+        ("notifications", _notification, "clm notify log --failed"),
+    )
+    for section, to_row, more in sections:
+        name = f"day.{section}" + (".mine" if user else "")
+        if section == "over_sla":
+            rows, count = _over_sla(reads, name, params, today, shown)
+        else:
+            rows = reads.all(name, **params)
+            count = len(rows)
+            if count == shown:  # only a full page may have more: then the database counts them
+                count = reads.scalar(f"{name}.count", **params)
+            rows = [to_row(row, today, user) for row in rows]
+        agenda.counts[section] = count
+        agenda.rows += [{"section": section, **row} for row in rows]
+        if count > shown:
+            agenda.more[section] = more
+    return agenda
+
+
+def _user(reads, handle: str) -> _User:
+    key = handle.strip().lower()
+    row = reads.first("day.user", handle=key)
+    if row is None:  # as records.find_live suggests: the handles sharing a prefix or the text
+        prefix = key[:2].replace("%", "").replace("_", "")
+        known = [h for (h,) in reads.all("day.user_handles") if h.startswith(prefix) or key in h]
+        raise not_found("user", key, known[:500])
+    return _User(row.id, row.handle, row.team)
+
+
+def _over_sla(reads, name, params, today, shown) -> tuple[list[dict], int]:
+    """Customers over their stage's expected days, one stage at a time, merged."""
+    rows, count = [], 0
+    for stage, days in reads.all("day.sla_stages"):
+        found = {**params, "stage": stage, "before": today - timedelta(days)}
+        page = reads.all(name, **found)
+        rows += [(row, days) for row in page]
+        if count <= COUNTED_UP_TO:
+            count += len(page) if len(page) < shown else reads.scalar(f"{name}.count", **found)
+    rows.sort(key=lambda pair: (pair[0].stage_entered, pair[0].slug))
+    return [_over(row, days, today) for row, days in rows[:shown]], min(count, COUNTED_UP_TO + 1)
+
+
+def _item(kind, item_id, customer, title, due, detail, command) -> dict:
+    values = (kind, item_id, customer, title, due, detail, command)
+    return dict(zip(DAY_KEYS[1:], values, strict=True))
+
+
+def _reminder(row, today, user) -> dict:
+    detail = f"{row.offset} before, since {row.remind_on}"
+    command = f"clm milestone done {row.id}"
+    return _item("reminder", row.id, row.slug, row.title, row.due, detail, command)
+
+
+def _overdue(row, today, user) -> dict:
+    late = f"{(today - row.due).days} days overdue"
+    detail = late if user else f"{late}, {row.handle or 'nobody'}"
+    command = ACT_ON[row.kind].format(row.id)
+    return _item(row.kind, row.id, row.slug, row.title, row.due, detail, command)
+
+
+def _over(row, expected, today) -> dict:
+    days = (today - row.stage_entered).days
+    detail = f"{days} days in {row.stage}, expected {expected}"
+    return _item("customer", None, row.slug, row.name, None, detail, f"clm explain {row.slug}")
+
+
+def _renewal(row, today, user) -> dict:
+    arr = f", ARR {row.arr:,.0f}" if row.arr is not None else ""
+    days = (row.renewal - today).days
+    detail = (f"in {days} days" if days >= 0 else f"lapsed {-days} days ago") + arr
+    command = f"clm customer renew {row.slug}"
+    return _item("renewal", None, row.slug, row.name, row.renewal, detail, command)
+
+
+def _handoff(row, today, user) -> dict:
+    to = user.handle if user is not None and user.team else "USER"
+    detail = f"team {row.handoff_pending} has nobody to assign; owner {row.handle or 'none'}"
+    command = f"clm customer assign {row.slug} --owner {to}"
+    return _item("handoff", None, row.slug, row.name, None, detail, command)
+
+
+def _notification(row, today, user) -> dict:
+    from clm.domain.notify.digest import subject
+
+    to = row.handle or f"team {row.team}"
+    return {
+        "kind": "notification", "id": row.id, "customer": None,
+        "title": subject(row.day, json.loads(row.payload)), "due": row.day,
+        "detail": f"to {to}: {row.error or 'failed'}", "command": RETRY,
+    }  # fmt: skip
