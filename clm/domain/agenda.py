@@ -7,9 +7,7 @@ from datetime import date
 from sqlalchemy import Connection, or_, select
 
 from clm.domain.day import LAST_TICK
-from clm.domain.milestones import UNFINISHED, reminders_due
-from clm.domain.users import get_user
-from clm.errors import Invalid
+from clm.domain.milestones import UNFINISHED
 from clm.storage.tables import (
     ctas,
     customer_influencers,
@@ -21,57 +19,50 @@ from clm.storage.tables import (
     users,
 )
 
-AGENDA_KEYS = ("kind", "id", "customer", "title", "due", "detail")
 
+def my_statements() -> dict:
+    """`clm my`'s statements by name (clm.domain.day reads them): the user's (`:user_id`)
+    reminders that reached them (each way), open tasks and CTAs, the milestones they
+    collaborate on and the customers they own or follow, as of `:today`."""
+    from sqlalchemy import Date, Integer, bindparam
 
-def my_agenda(conn: Connection, today: date, handle: str | None) -> Iterator[dict]:
-    """Reminders due, tasks and CTAs assigned, milestones collaborated on, customers owned or
-    followed: one row each, in that order."""
-    if handle is None:
-        raise Invalid("who are you? pass --as USER or set CLM_USER")
-    user = get_user(conn, handle)
+    from clm.domain.milestones import reminder_parts, reminder_query
+
+    today = bindparam("today", type_=Date, required=False)
+    user_id = bindparam("user_id", type_=Integer, required=False)
     live = (customers.c.deleted_at.is_(None),)
-    for reminder in reminders_due(conn, today, user.id, include_fired=True):
-        yield _row(
-            "reminder",
-            reminder["milestone"],
-            reminder["customer"],
-            reminder["title"],
-            reminder["due"],
-            f"{reminder['offset']} before, on {reminder['remind_on']}",
-        )
-    query = (
-        select(tasks.c.id, customers.c.slug, tasks.c.title, tasks.c.due)
+    owned, collaborating = reminder_parts(reminder_query(today, include_fired=True), user_id)
+    following = select(customer_influencers.c.customer_id).where(
+        customer_influencers.c.user_id == user_id
+    )
+    collaborated = select(milestone_collaborators.c.milestone_id).where(
+        milestone_collaborators.c.user_id == user_id
+    )
+    return {
+        "my.reminders.owned": owned,
+        "my.reminders.collaborating": collaborating,
+        "my.tasks": select(tasks.c.id, customers.c.slug, tasks.c.title, tasks.c.due)
         .join(customers, customers.c.id == tasks.c.customer_id)
         .where(
-            tasks.c.assignee_id == user.id,
+            tasks.c.assignee_id == user_id,
             tasks.c.status == "open",
             tasks.c.deleted_at.is_(None),
             *live,
         )
-        .order_by(tasks.c.due.is_(None), tasks.c.due, tasks.c.id)
-    )
-    for row in conn.execute(query):
-        yield _row("task", row.id, row.slug, row.title, row.due, _lateness(row.due, today))
-    query = (
-        select(ctas.c.id, customers.c.slug, ctas.c.type, ctas.c.reason, ctas.c.due, ctas.c.priority)
+        .order_by(tasks.c.due.is_(None), tasks.c.due, tasks.c.id),
+        "my.ctas": select(
+            ctas.c.id, customers.c.slug, ctas.c.type, ctas.c.reason, ctas.c.due, ctas.c.priority
+        )
         .join(customers, customers.c.id == ctas.c.customer_id)
         .where(
-            ctas.c.owner_id == user.id,
+            ctas.c.owner_id == user_id,
             ctas.c.status == "open",
             ctas.c.deleted_at.is_(None),
             or_(ctas.c.snoozed_until.is_(None), ctas.c.snoozed_until <= today),
             *live,
         )
-        .order_by(ctas.c.due.is_(None), ctas.c.due, ctas.c.id)
-    )
-    for row in conn.execute(query):
-        yield _row("cta", row.id, row.slug, f"{row.type}: {row.reason}", row.due, row.priority)
-    collaborating = select(milestone_collaborators.c.milestone_id).where(
-        milestone_collaborators.c.user_id == user.id
-    )
-    query = (
-        select(
+        .order_by(ctas.c.due.is_(None), ctas.c.due, ctas.c.id),
+        "my.milestones": select(
             milestones.c.id,
             customers.c.slug,
             milestones.c.title,
@@ -80,27 +71,13 @@ def my_agenda(conn: Connection, today: date, handle: str | None) -> Iterator[dic
         )
         .join(customers, customers.c.id == milestones.c.customer_id)
         .where(
-            milestones.c.id.in_(collaborating),
+            milestones.c.id.in_(collaborated),
             milestones.c.status.in_(UNFINISHED),
             milestones.c.deleted_at.is_(None),
             *live,
         )
-        .order_by(milestones.c.due, milestones.c.id)
-    )
-    for row in conn.execute(query):
-        yield _row(
-            "milestone",
-            row.id,
-            row.slug,
-            row.title,
-            row.due,
-            _lateness(row.due, today) or (row.status if row.status != "open" else None),
-        )
-    following = select(customer_influencers.c.customer_id).where(
-        customer_influencers.c.user_id == user.id
-    )
-    query = (
-        select(
+        .order_by(milestones.c.due, milestones.c.id),
+        "my.customers": select(
             customers.c.id,
             customers.c.slug,
             customers.c.name,
@@ -108,20 +85,9 @@ def my_agenda(conn: Connection, today: date, handle: str | None) -> Iterator[dic
             customers.c.stage,
             customers.c.owner_id,
         )
-        .where(or_(customers.c.owner_id == user.id, customers.c.id.in_(following)), *live)
-        .order_by(customers.c.slug)
-    )
-    for row in conn.execute(query):
-        relation = "owner" if row.owner_id == user.id else "influencer"
-        yield _row("customer", None, row.slug, row.name, row.renewal, f"{row.stage}, {relation}")
-
-
-def _lateness(due: date | None, today: date) -> str | None:
-    return f"{(today - due).days} days overdue" if due is not None and due < today else None
-
-
-def _row(kind, row_id, customer, title, due, detail) -> dict:
-    return dict(zip(AGENDA_KEYS, (kind, row_id, customer, title, due, detail), strict=True))
+        .where(or_(customers.c.owner_id == user_id, customers.c.id.in_(following)), *live)
+        .order_by(customers.c.slug),
+    }
 
 
 OVERDUE_KEYS = ("kind", "id", "customer", "title", "due", "days_overdue", "owner")
@@ -232,10 +198,10 @@ def past_due_parts(today, person=None, by_status: bool = False) -> list:
 
 
 def day_statements() -> dict:
-    """The agenda's statements by name: each section's page (`day.SECTION`: its first
-    `:shown` rows) and count (`day.SECTION.count`: up to `:upto`), for the whole book and,
-    `….mine`, for the user `:user_id`; the users, the stages' SLAs and the last tick."""
-    from sqlalchemy import Date, Integer, String, bindparam, func, union_all
+    """The agenda's statements by name: each section's rows in order, up to `:upto`
+    (`day.SECTION`), for the whole book and, `….mine`, for the user `:user_id`; the users,
+    the stages' SLAs and the last tick."""
+    from sqlalchemy import Date, Integer, String, bindparam, union_all
 
     from clm.storage.dialect import sorted_by
     from clm.storage.tables import meta, outbox, stages
@@ -245,7 +211,7 @@ def day_statements() -> dict:
         return bindparam(name, type_=sql_type, required=False)
 
     today, since, until = (given(n, Date) for n in ("today", "since", "until"))
-    user_id, shown, upto = (given(n, Integer) for n in ("user_id", "shown", "upto"))
+    user_id, upto = (given(n, Integer) for n in ("user_id", "upto"))
     team = given("team", String)
     found: dict = {
         "day.user": select(users.c.id, users.c.handle, users.c.team).where(
@@ -259,11 +225,9 @@ def day_statements() -> dict:
     }
 
     def add(name: str, query, order, page=None) -> None:
-        """A section's page and its count (counted up to :upto rows: the agenda says
-        "1000+", which the section's full listing counts exactly)."""
-        found[name] = (page if page is not None else query.order_by(*order)).limit(shown)
-        counted = query.order_by(None).limit(upto).subquery()
-        found[f"{name}.count"] = select(func.count()).select_from(counted)
+        """A section's rows in order, up to :upto (the agenda counts them that far, and
+        says "1000+" past it: the section's full listing counts exactly)."""
+        found[name] = (page if page is not None else query.order_by(*order)).limit(upto)
 
     terminal = select(stages.c.key).where(stages.c.terminal, stages.c.deleted_at.is_(None))
     for suffix, mine in (("", False), (".mine", True)):
@@ -304,18 +268,16 @@ def day_statements() -> dict:
             reminders,
             (milestones.c.due, milestones.c.id, milestone_reminders.c.remind_on),
         )
-        # Overdue work: the page is each kind's first rows (read in due order from its
-        # index), merged; the count reads the kinds one after the other.
-        items = union_all(*past_due_parts(today, person)).subquery()
+        # Overdue work: each kind's first rows (read in due order from its index), merged.
         firsts = [
             select(part.order_by(part.selected_columns.due, part.selected_columns.id)
-                   .limit(shown).subquery())
+                   .limit(upto).subquery())
             for part in past_due_parts(today, person, by_status=True)
         ]  # fmt: skip
         merged = union_all(*firsts).subquery()
         add(
             f"day.overdue{suffix}",
-            select(items),
+            None,
             (),
             page=select(merged).order_by(merged.c.due, merged.c.kind, merged.c.id),
         )

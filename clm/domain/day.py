@@ -1,12 +1,14 @@
 """`clm` alone: what the day asks for (reminders, overdue work, customers over SLA, renewals,
-handoffs, failed notifications), read through statements compiled ahead (clm.storage.reads):
+handoffs, failed notifications), and `clm my`: what the current user owns, follows, is
+assigned and is reminded of. Both read through statements compiled ahead (clm.storage.reads):
 on a file, without importing SQLAlchemy. The statements are clm.domain.agenda's."""
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from clm.errors import not_found
+from clm.errors import Invalid, not_found
 
 SHOWN_PER_SECTION = 5
 COUNTED_UP_TO = 1000  # a section counts its rows this far; past it the agenda says "1000+"
@@ -46,7 +48,8 @@ def day_agenda(reads, today: date, handle: str | None, shown: int = SHOWN_PER_SE
     """Reminders that came up in the last two weeks for milestones not yet due, overdue work,
     customers over their stage's expected days, renewals in the next 30 days: each line with
     the command that acts on it. With a user: only theirs. The database returns each
-    section's first `shown` rows and counts it (up to COUNTED_UP_TO + 1 rows)."""
+    section's rows in order up to COUNTED_UP_TO + 1: the first `shown` are the agenda's, their
+    number its count."""
     user = _user(reads, handle) if handle else None
     tick = reads.scalar("day.meta", key=LAST_TICK)
     agenda = DayAgenda(
@@ -57,7 +60,6 @@ def day_agenda(reads, today: date, handle: str | None, shown: int = SHOWN_PER_SE
         "today": today,
         "since": today - timedelta(REMINDERS_SINCE_DAYS),
         "until": today + timedelta(RENEWALS_WITHIN_DAYS),
-        "shown": shown,
         "upto": COUNTED_UP_TO + 1,
     }
     if user is not None:
@@ -75,11 +77,9 @@ def day_agenda(reads, today: date, handle: str | None, shown: int = SHOWN_PER_SE
         if section == "over_sla":
             rows, count = _over_sla(reads, name, params, today, shown)
         else:
-            rows = reads.all(name, **params)
-            count = len(rows)
-            if count == shown:  # only a full page may have more: then the database counts them
-                count = reads.scalar(f"{name}.count", **params)
-            rows = [to_row(row, today, user) for row in rows]
+            # One read: the section's rows up to the count's bound; the first are shown.
+            found = reads.all(name, **params)
+            count, rows = len(found), [to_row(row, today, user) for row in found[:shown]]
         agenda.counts[section] = count
         agenda.rows += [{"section": section, **row} for row in rows]
         if count > shown:
@@ -99,15 +99,13 @@ def _user(reads, handle: str) -> _User:
 
 def _over_sla(reads, name, params, today, shown) -> tuple[list[dict], int]:
     """Customers over their stage's expected days, one stage at a time, merged."""
-    rows, count = [], 0
+    found = []
     for stage, days in reads.all("day.sla_stages"):
-        found = {**params, "stage": stage, "before": today - timedelta(days)}
-        page = reads.all(name, **found)
-        rows += [(row, days) for row in page]
-        if count <= COUNTED_UP_TO:
-            count += len(page) if len(page) < shown else reads.scalar(f"{name}.count", **found)
-    rows.sort(key=lambda pair: (pair[0].stage_entered, pair[0].slug))
-    return [_over(row, days, today) for row, days in rows[:shown]], min(count, COUNTED_UP_TO + 1)
+        bound = {**params, "stage": stage, "before": today - timedelta(days)}
+        found += [(row, days) for row in reads.all(name, **bound)]
+    found.sort(key=lambda pair: (pair[0].stage_entered, pair[0].slug))
+    rows = [_over(row, days, today) for row, days in found[:shown]]
+    return rows, min(len(found), COUNTED_UP_TO + 1)
 
 
 def _item(kind, item_id, customer, title, due, detail, command) -> dict:
@@ -158,3 +156,41 @@ def _notification(row, today, user) -> dict:
         "title": subject(row.day, json.loads(row.payload)), "due": row.day,
         "detail": f"to {to}: {row.error or 'failed'}", "command": RETRY,
     }  # fmt: skip
+
+
+# `clm my`
+
+MY_KEYS = ("kind", "id", "customer", "title", "due", "detail")
+
+
+def my_items(reads, today: date, handle: str | None) -> Iterator[dict]:
+    """Reminders due, tasks and CTAs assigned, milestones collaborated on, customers owned or
+    followed: one row each, in that order."""
+    if handle is None:
+        raise Invalid("who are you? pass --as USER or set CLM_USER")
+    user = _user(reads, handle)
+    mine = {"today": today, "user_id": user.id}
+    reminders = reads.all("my.reminders.owned", **mine) + reads.all(
+        "my.reminders.collaborating", **mine
+    )
+    for row in sorted(reminders, key=lambda row: (row.remind_on, row.milestone)):
+        detail = f"{row.offset} before, on {row.remind_on}"
+        yield _mine("reminder", row.milestone, row.customer, row.title, row.due, detail)
+    for row in reads.all("my.tasks", **mine):
+        yield _mine("task", row.id, row.slug, row.title, row.due, _lateness(row.due, today))
+    for row in reads.all("my.ctas", **mine):
+        yield _mine("cta", row.id, row.slug, f"{row.type}: {row.reason}", row.due, row.priority)
+    for row in reads.all("my.milestones", **mine):
+        late = _lateness(row.due, today) or (row.status if row.status != "open" else None)
+        yield _mine("milestone", row.id, row.slug, row.title, row.due, late)
+    for row in reads.all("my.customers", **mine):
+        relation = "owner" if row.owner_id == user.id else "influencer"
+        yield _mine("customer", None, row.slug, row.name, row.renewal, f"{row.stage}, {relation}")
+
+
+def _lateness(due: date | None, today: date) -> str | None:
+    return f"{(today - due).days} days overdue" if due is not None and due < today else None
+
+
+def _mine(kind, row_id, customer, title, due, detail) -> dict:
+    return dict(zip(MY_KEYS, (kind, row_id, customer, title, due, detail), strict=True))

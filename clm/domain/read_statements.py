@@ -5,9 +5,9 @@ from pathlib import Path
 
 
 def statements() -> dict:
-    from clm.domain.agenda import day_statements
+    from clm.domain.agenda import day_statements, my_statements
 
-    return {**day_statements()}
+    return {**day_statements(), **my_statements()}
 
 
 def generated() -> str:

@@ -18,7 +18,7 @@ STATEMENTS = {'day.handoffs': {'columns': (('slug', None),
                                  'customers.owner_id \n'
                                  'WHERE customers.handoff_pending IS NOT NULL AND '
                                  'customers.deleted_at IS NULL ORDER BY customers.slug \n'
-                                 ' LIMIT %(shown)s::INTEGER',
+                                 ' LIMIT %(upto)s::INTEGER',
                                  {}),
                   'sqlite': ('SELECT customers.slug, customers.name, customers.handoff_pending, '
                              'owner.handle \n'
@@ -26,29 +26,8 @@ STATEMENTS = {'day.handoffs': {'columns': (('slug', None),
                              'customers.owner_id \n'
                              'WHERE customers.handoff_pending IS NOT NULL AND customers.deleted_at '
                              'IS NULL ORDER BY +customers.slug\n'
-                             ' LIMIT :shown OFFSET :param_1',
+                             ' LIMIT :upto OFFSET :param_1',
                              {'param_1': 0})},
- 'day.handoffs.count': {'columns': (('count', None),),
-                        'postgresql': ('SELECT count(*) AS count_1 \n'
-                                       'FROM (SELECT customers.slug AS slug, customers.name AS '
-                                       'name, customers.handoff_pending AS handoff_pending, '
-                                       'owner.handle AS handle \n'
-                                       'FROM customers LEFT OUTER JOIN users AS owner ON owner.id '
-                                       '= customers.owner_id \n'
-                                       'WHERE customers.handoff_pending IS NOT NULL AND '
-                                       'customers.deleted_at IS NULL \n'
-                                       ' LIMIT %(upto)s::INTEGER) AS anon_1',
-                                       {}),
-                        'sqlite': ('SELECT count(*) AS count_1 \n'
-                                   'FROM (SELECT customers.slug AS slug, customers.name AS name, '
-                                   'customers.handoff_pending AS handoff_pending, owner.handle AS '
-                                   'handle \n'
-                                   'FROM customers LEFT OUTER JOIN users AS owner ON owner.id = '
-                                   'customers.owner_id \n'
-                                   'WHERE customers.handoff_pending IS NOT NULL AND '
-                                   'customers.deleted_at IS NULL\n'
-                                   ' LIMIT :upto OFFSET :param_1) AS anon_1',
-                                   {'param_1': 0})},
  'day.handoffs.mine': {'columns': (('slug', None),
                                    ('name', None),
                                    ('handoff_pending', None),
@@ -61,7 +40,7 @@ STATEMENTS = {'day.handoffs': {'columns': (('slug', None),
                                       'customers.deleted_at IS NULL AND (customers.handoff_pending '
                                       '= %(team)s::VARCHAR OR customers.owner_id = '
                                       '%(user_id)s::INTEGER) ORDER BY customers.slug \n'
-                                      ' LIMIT %(shown)s::INTEGER',
+                                      ' LIMIT %(upto)s::INTEGER',
                                       {}),
                        'sqlite': ('SELECT customers.slug, customers.name, '
                                   'customers.handoff_pending, owner.handle \n'
@@ -71,33 +50,8 @@ STATEMENTS = {'day.handoffs': {'columns': (('slug', None),
                                   'customers.deleted_at IS NULL AND (customers.handoff_pending = '
                                   ':team OR customers.owner_id = :user_id) ORDER BY '
                                   '+customers.slug\n'
-                                  ' LIMIT :shown OFFSET :param_1',
+                                  ' LIMIT :upto OFFSET :param_1',
                                   {'param_1': 0})},
- 'day.handoffs.mine.count': {'columns': (('count', None),),
-                             'postgresql': ('SELECT count(*) AS count_1 \n'
-                                            'FROM (SELECT customers.slug AS slug, customers.name '
-                                            'AS name, customers.handoff_pending AS '
-                                            'handoff_pending, owner.handle AS handle \n'
-                                            'FROM customers LEFT OUTER JOIN users AS owner ON '
-                                            'owner.id = customers.owner_id \n'
-                                            'WHERE customers.handoff_pending IS NOT NULL AND '
-                                            'customers.deleted_at IS NULL AND '
-                                            '(customers.handoff_pending = %(team)s::VARCHAR OR '
-                                            'customers.owner_id = %(user_id)s::INTEGER) \n'
-                                            ' LIMIT %(upto)s::INTEGER) AS anon_1',
-                                            {}),
-                             'sqlite': ('SELECT count(*) AS count_1 \n'
-                                        'FROM (SELECT customers.slug AS slug, customers.name AS '
-                                        'name, customers.handoff_pending AS handoff_pending, '
-                                        'owner.handle AS handle \n'
-                                        'FROM customers LEFT OUTER JOIN users AS owner ON owner.id '
-                                        '= customers.owner_id \n'
-                                        'WHERE customers.handoff_pending IS NOT NULL AND '
-                                        'customers.deleted_at IS NULL AND '
-                                        '(customers.handoff_pending = :team OR customers.owner_id '
-                                        '= :user_id)\n'
-                                        ' LIMIT :upto OFFSET :param_1) AS anon_1',
-                                        {'param_1': 0})},
  'day.meta': {'columns': (('value', None),),
               'postgresql': ('SELECT clm_meta.value \n'
                              'FROM clm_meta \n'
@@ -117,34 +71,15 @@ STATEMENTS = {'day.handoffs': {'columns': (('slug', None),
                                       'outbox.user_id \n'
                                       'WHERE outbox.state = %(state_1)s::VARCHAR ORDER BY '
                                       'outbox.day, outbox.id \n'
-                                      ' LIMIT %(shown)s::INTEGER',
+                                      ' LIMIT %(upto)s::INTEGER',
                                       {'state_1': 'failed'}),
                        'sqlite': ('SELECT outbox.id, outbox.day, outbox.payload, outbox.error, '
                                   'users.handle, outbox.team \n'
                                   'FROM outbox LEFT OUTER JOIN users ON users.id = '
                                   'outbox.user_id \n'
                                   'WHERE outbox.state = :state_1 ORDER BY outbox.day, outbox.id\n'
-                                  ' LIMIT :shown OFFSET :param_1',
+                                  ' LIMIT :upto OFFSET :param_1',
                                   {'param_1': 0, 'state_1': 'failed'})},
- 'day.notifications.count': {'columns': (('count', None),),
-                             'postgresql': ('SELECT count(*) AS count_1 \n'
-                                            'FROM (SELECT outbox.id AS id, outbox.day AS day, '
-                                            'outbox.payload AS payload, outbox.error AS error, '
-                                            'users.handle AS handle, outbox.team AS team \n'
-                                            'FROM outbox LEFT OUTER JOIN users ON users.id = '
-                                            'outbox.user_id \n'
-                                            'WHERE outbox.state = %(state_1)s::VARCHAR \n'
-                                            ' LIMIT %(upto)s::INTEGER) AS anon_1',
-                                            {'state_1': 'failed'}),
-                             'sqlite': ('SELECT count(*) AS count_1 \n'
-                                        'FROM (SELECT outbox.id AS id, outbox.day AS day, '
-                                        'outbox.payload AS payload, outbox.error AS error, '
-                                        'users.handle AS handle, outbox.team AS team \n'
-                                        'FROM outbox LEFT OUTER JOIN users ON users.id = '
-                                        'outbox.user_id \n'
-                                        'WHERE outbox.state = :state_1\n'
-                                        ' LIMIT :upto OFFSET :param_1) AS anon_1',
-                                        {'param_1': 0, 'state_1': 'failed'})},
  'day.notifications.mine': {'columns': (('id', None),
                                         ('day', 'date'),
                                         ('payload', None),
@@ -158,7 +93,7 @@ STATEMENTS = {'day.handoffs': {'columns': (('slug', None),
                                            'WHERE outbox.state = %(state_1)s::VARCHAR AND '
                                            '(outbox.user_id = %(user_id)s::INTEGER OR outbox.team '
                                            '= %(team)s::VARCHAR) ORDER BY outbox.day, outbox.id \n'
-                                           ' LIMIT %(shown)s::INTEGER',
+                                           ' LIMIT %(upto)s::INTEGER',
                                            {'state_1': 'failed'}),
                             'sqlite': ('SELECT outbox.id, outbox.day, outbox.payload, '
                                        'outbox.error, users.handle, outbox.team \n'
@@ -167,31 +102,8 @@ STATEMENTS = {'day.handoffs': {'columns': (('slug', None),
                                        'WHERE outbox.state = :state_1 AND (outbox.user_id = '
                                        ':user_id OR outbox.team = :team) ORDER BY outbox.day, '
                                        'outbox.id\n'
-                                       ' LIMIT :shown OFFSET :param_1',
+                                       ' LIMIT :upto OFFSET :param_1',
                                        {'param_1': 0, 'state_1': 'failed'})},
- 'day.notifications.mine.count': {'columns': (('count', None),),
-                                  'postgresql': ('SELECT count(*) AS count_1 \n'
-                                                 'FROM (SELECT outbox.id AS id, outbox.day AS day, '
-                                                 'outbox.payload AS payload, outbox.error AS '
-                                                 'error, users.handle AS handle, outbox.team AS '
-                                                 'team \n'
-                                                 'FROM outbox LEFT OUTER JOIN users ON users.id = '
-                                                 'outbox.user_id \n'
-                                                 'WHERE outbox.state = %(state_1)s::VARCHAR AND '
-                                                 '(outbox.user_id = %(user_id)s::INTEGER OR '
-                                                 'outbox.team = %(team)s::VARCHAR) \n'
-                                                 ' LIMIT %(upto)s::INTEGER) AS anon_1',
-                                                 {'state_1': 'failed'}),
-                                  'sqlite': ('SELECT count(*) AS count_1 \n'
-                                             'FROM (SELECT outbox.id AS id, outbox.day AS day, '
-                                             'outbox.payload AS payload, outbox.error AS error, '
-                                             'users.handle AS handle, outbox.team AS team \n'
-                                             'FROM outbox LEFT OUTER JOIN users ON users.id = '
-                                             'outbox.user_id \n'
-                                             'WHERE outbox.state = :state_1 AND (outbox.user_id = '
-                                             ':user_id OR outbox.team = :team)\n'
-                                             ' LIMIT :upto OFFSET :param_1) AS anon_1',
-                                             {'param_1': 0, 'state_1': 'failed'})},
  'day.over_sla': {'columns': (('slug', None),
                               ('name', None),
                               ('stage', None),
@@ -205,7 +117,7 @@ STATEMENTS = {'day.handoffs': {'columns': (('slug', None),
                                  '%(stage)s::VARCHAR AND customers.stage_entered < '
                                  '%(before)s::DATE ORDER BY customers.stage_entered, '
                                  'customers.slug \n'
-                                 ' LIMIT %(shown)s::INTEGER',
+                                 ' LIMIT %(upto)s::INTEGER',
                                  {}),
                   'sqlite': ('SELECT customers.slug, customers.name, customers.stage, '
                              'customers.stage_entered, customers.renewal, customers.arr \n'
@@ -213,30 +125,8 @@ STATEMENTS = {'day.handoffs': {'columns': (('slug', None),
                              'WHERE customers.deleted_at IS NULL AND customers.stage = :stage AND '
                              'customers.stage_entered < :before ORDER BY customers.stage_entered, '
                              'customers.slug\n'
-                             ' LIMIT :shown OFFSET :param_1',
+                             ' LIMIT :upto OFFSET :param_1',
                              {'param_1': 0})},
- 'day.over_sla.count': {'columns': (('count', None),),
-                        'postgresql': ('SELECT count(*) AS count_1 \n'
-                                       'FROM (SELECT customers.slug AS slug, customers.name AS '
-                                       'name, customers.stage AS stage, customers.stage_entered AS '
-                                       'stage_entered, customers.renewal AS renewal, customers.arr '
-                                       'AS arr \n'
-                                       'FROM customers \n'
-                                       'WHERE customers.deleted_at IS NULL AND customers.stage = '
-                                       '%(stage)s::VARCHAR AND customers.stage_entered < '
-                                       '%(before)s::DATE \n'
-                                       ' LIMIT %(upto)s::INTEGER) AS anon_1',
-                                       {}),
-                        'sqlite': ('SELECT count(*) AS count_1 \n'
-                                   'FROM (SELECT customers.slug AS slug, customers.name AS name, '
-                                   'customers.stage AS stage, customers.stage_entered AS '
-                                   'stage_entered, customers.renewal AS renewal, customers.arr AS '
-                                   'arr \n'
-                                   'FROM customers \n'
-                                   'WHERE customers.deleted_at IS NULL AND customers.stage = '
-                                   ':stage AND customers.stage_entered < :before\n'
-                                   ' LIMIT :upto OFFSET :param_1) AS anon_1',
-                                   {'param_1': 0})},
  'day.over_sla.mine': {'columns': (('slug', None),
                                    ('name', None),
                                    ('stage', None),
@@ -251,7 +141,7 @@ STATEMENTS = {'day.handoffs': {'columns': (('slug', None),
                                       '%(stage)s::VARCHAR AND customers.stage_entered < '
                                       '%(before)s::DATE ORDER BY customers.stage_entered, '
                                       'customers.slug \n'
-                                      ' LIMIT %(shown)s::INTEGER',
+                                      ' LIMIT %(upto)s::INTEGER',
                                       {}),
                        'sqlite': ('SELECT customers.slug, customers.name, customers.stage, '
                                   'customers.stage_entered, customers.renewal, customers.arr \n'
@@ -260,32 +150,8 @@ STATEMENTS = {'day.handoffs': {'columns': (('slug', None),
                                   ':user_id AND customers.stage = :stage AND '
                                   'customers.stage_entered < :before ORDER BY '
                                   'customers.stage_entered, customers.slug\n'
-                                  ' LIMIT :shown OFFSET :param_1',
+                                  ' LIMIT :upto OFFSET :param_1',
                                   {'param_1': 0})},
- 'day.over_sla.mine.count': {'columns': (('count', None),),
-                             'postgresql': ('SELECT count(*) AS count_1 \n'
-                                            'FROM (SELECT customers.slug AS slug, customers.name '
-                                            'AS name, customers.stage AS stage, '
-                                            'customers.stage_entered AS stage_entered, '
-                                            'customers.renewal AS renewal, customers.arr AS arr \n'
-                                            'FROM customers \n'
-                                            'WHERE customers.deleted_at IS NULL AND '
-                                            'customers.owner_id = %(user_id)s::INTEGER AND '
-                                            'customers.stage = %(stage)s::VARCHAR AND '
-                                            'customers.stage_entered < %(before)s::DATE \n'
-                                            ' LIMIT %(upto)s::INTEGER) AS anon_1',
-                                            {}),
-                             'sqlite': ('SELECT count(*) AS count_1 \n'
-                                        'FROM (SELECT customers.slug AS slug, customers.name AS '
-                                        'name, customers.stage AS stage, customers.stage_entered '
-                                        'AS stage_entered, customers.renewal AS renewal, '
-                                        'customers.arr AS arr \n'
-                                        'FROM customers \n'
-                                        'WHERE customers.deleted_at IS NULL AND customers.owner_id '
-                                        '= :user_id AND customers.stage = :stage AND '
-                                        'customers.stage_entered < :before\n'
-                                        ' LIMIT :upto OFFSET :param_1) AS anon_1',
-                                        {'param_1': 0})},
  'day.overdue': {'columns': (('kind', None),
                              ('id', None),
                              ('slug', None),
@@ -310,7 +176,7 @@ STATEMENTS = {'day.handoffs': {'columns': (('slug', None),
                                 'FROM stages \n'
                                 'WHERE stages.terminal AND stages.deleted_at IS NULL)) ORDER BY '
                                 'milestones.due, milestones.id \n'
-                                ' LIMIT %(shown)s::INTEGER) AS anon_2 UNION ALL SELECT anon_3.kind '
+                                ' LIMIT %(upto)s::INTEGER) AS anon_2 UNION ALL SELECT anon_3.kind '
                                 'AS kind, anon_3.id AS id, anon_3.slug AS slug, anon_3.title AS '
                                 'title, anon_3.due AS due, anon_3.handle AS handle \n'
                                 'FROM (SELECT %(param_2)s::VARCHAR AS kind, milestones.id AS id, '
@@ -326,7 +192,7 @@ STATEMENTS = {'day.handoffs': {'columns': (('slug', None),
                                 'FROM stages \n'
                                 'WHERE stages.terminal AND stages.deleted_at IS NULL)) ORDER BY '
                                 'milestones.due, milestones.id \n'
-                                ' LIMIT %(shown)s::INTEGER) AS anon_3 UNION ALL SELECT anon_4.kind '
+                                ' LIMIT %(upto)s::INTEGER) AS anon_3 UNION ALL SELECT anon_4.kind '
                                 'AS kind, anon_4.id AS id, anon_4.slug AS slug, anon_4.title AS '
                                 'title, anon_4.due AS due, anon_4.handle AS handle \n'
                                 'FROM (SELECT %(param_3)s::VARCHAR AS kind, tasks.id AS id, '
@@ -340,7 +206,7 @@ STATEMENTS = {'day.handoffs': {'columns': (('slug', None),
                                 'FROM stages \n'
                                 'WHERE stages.terminal AND stages.deleted_at IS NULL)) ORDER BY '
                                 'tasks.due, tasks.id \n'
-                                ' LIMIT %(shown)s::INTEGER) AS anon_4 UNION ALL SELECT anon_5.kind '
+                                ' LIMIT %(upto)s::INTEGER) AS anon_4 UNION ALL SELECT anon_5.kind '
                                 'AS kind, anon_5.id AS id, anon_5.slug AS slug, anon_5.title AS '
                                 'title, anon_5.due AS due, anon_5.handle AS handle \n'
                                 'FROM (SELECT %(param_4)s::VARCHAR AS kind, ctas.id AS id, '
@@ -356,9 +222,9 @@ STATEMENTS = {'day.handoffs': {'columns': (('slug', None),
                                 'FROM stages \n'
                                 'WHERE stages.terminal AND stages.deleted_at IS NULL)) ORDER BY '
                                 'ctas.due, ctas.id \n'
-                                ' LIMIT %(shown)s::INTEGER) AS anon_5) AS anon_1 ORDER BY '
+                                ' LIMIT %(upto)s::INTEGER) AS anon_5) AS anon_1 ORDER BY '
                                 'anon_1.due, anon_1.kind, anon_1.id \n'
-                                ' LIMIT %(shown)s::INTEGER',
+                                ' LIMIT %(upto)s::INTEGER',
                                 {'param_1': 'milestone',
                                  'param_2': 'milestone',
                                  'param_3': 'task',
@@ -385,7 +251,7 @@ STATEMENTS = {'day.handoffs': {'columns': (('slug', None),
                             'FROM stages \n'
                             'WHERE stages.terminal = 1 AND stages.deleted_at IS NULL)) ORDER BY '
                             'milestones.due, milestones.id\n'
-                            ' LIMIT :shown OFFSET :param_2) AS anon_2 UNION ALL SELECT anon_3.kind '
+                            ' LIMIT :upto OFFSET :param_2) AS anon_2 UNION ALL SELECT anon_3.kind '
                             'AS kind, anon_3.id AS id, anon_3.slug AS slug, anon_3.title AS title, '
                             'anon_3.due AS due, anon_3.handle AS handle \n'
                             'FROM (SELECT :param_3 AS kind, milestones.id AS id, customers.slug AS '
@@ -400,7 +266,7 @@ STATEMENTS = {'day.handoffs': {'columns': (('slug', None),
                             'FROM stages \n'
                             'WHERE stages.terminal = 1 AND stages.deleted_at IS NULL)) ORDER BY '
                             'milestones.due, milestones.id\n'
-                            ' LIMIT :shown OFFSET :param_4) AS anon_3 UNION ALL SELECT anon_4.kind '
+                            ' LIMIT :upto OFFSET :param_4) AS anon_3 UNION ALL SELECT anon_4.kind '
                             'AS kind, anon_4.id AS id, anon_4.slug AS slug, anon_4.title AS title, '
                             'anon_4.due AS due, anon_4.handle AS handle \n'
                             'FROM (SELECT :param_5 AS kind, tasks.id AS id, customers.slug AS '
@@ -414,7 +280,7 @@ STATEMENTS = {'day.handoffs': {'columns': (('slug', None),
                             'FROM stages \n'
                             'WHERE stages.terminal = 1 AND stages.deleted_at IS NULL)) ORDER BY '
                             'tasks.due, tasks.id\n'
-                            ' LIMIT :shown OFFSET :param_6) AS anon_4 UNION ALL SELECT anon_5.kind '
+                            ' LIMIT :upto OFFSET :param_6) AS anon_4 UNION ALL SELECT anon_5.kind '
                             'AS kind, anon_5.id AS id, anon_5.slug AS slug, anon_5.title AS title, '
                             'anon_5.due AS due, anon_5.handle AS handle \n'
                             'FROM (SELECT :param_7 AS kind, ctas.id AS id, customers.slug AS slug, '
@@ -429,9 +295,9 @@ STATEMENTS = {'day.handoffs': {'columns': (('slug', None),
                             'FROM stages \n'
                             'WHERE stages.terminal = 1 AND stages.deleted_at IS NULL)) ORDER BY '
                             'ctas.due, ctas.id\n'
-                            ' LIMIT :shown OFFSET :param_9) AS anon_5) AS anon_1 ORDER BY '
+                            ' LIMIT :upto OFFSET :param_9) AS anon_5) AS anon_1 ORDER BY '
                             'anon_1.due, anon_1.kind, anon_1.id\n'
-                            ' LIMIT :shown OFFSET :param_10',
+                            ' LIMIT :upto OFFSET :param_10',
                             {'param_1': 'milestone',
                              'param_10': 0,
                              'param_2': 0,
@@ -446,109 +312,6 @@ STATEMENTS = {'day.handoffs': {'columns': (('slug', None),
                              'status_2_1': 'blocked',
                              'status_3': 'open',
                              'status_4': 'open'})},
- 'day.overdue.count': {'columns': (('count', None),),
-                       'postgresql': ('SELECT count(*) AS count_1 \n'
-                                      'FROM (SELECT anon_2.kind AS kind, anon_2.id AS id, '
-                                      'anon_2.slug AS slug, anon_2.title AS title, anon_2.due AS '
-                                      'due, anon_2.handle AS handle \n'
-                                      'FROM (SELECT %(param_1)s::VARCHAR AS kind, milestones.id AS '
-                                      'id, customers.slug AS slug, milestones.title AS title, '
-                                      'milestones.due AS due, owner.handle AS handle \n'
-                                      'FROM milestones JOIN customers ON customers.id = '
-                                      'milestones.customer_id LEFT OUTER JOIN users AS owner ON '
-                                      'owner.id = customers.owner_id \n'
-                                      'WHERE milestones.due < %(today)s::DATE AND '
-                                      'milestones.deleted_at IS NULL AND milestones.status IN '
-                                      '(%(status_1_1)s::VARCHAR, %(status_1_2)s::VARCHAR) AND '
-                                      'customers.deleted_at IS NULL AND (customers.stage NOT IN '
-                                      '(SELECT stages.key \n'
-                                      'FROM stages \n'
-                                      'WHERE stages.terminal AND stages.deleted_at IS NULL)) UNION '
-                                      'ALL SELECT %(param_2)s::VARCHAR AS kind, tasks.id AS id, '
-                                      'customers.slug AS slug, tasks.title AS title, tasks.due AS '
-                                      'due, owner.handle AS handle \n'
-                                      'FROM tasks JOIN customers ON customers.id = '
-                                      'tasks.customer_id LEFT OUTER JOIN users AS owner ON '
-                                      'owner.id = tasks.assignee_id \n'
-                                      'WHERE tasks.due < %(today)s::DATE AND tasks.deleted_at IS '
-                                      'NULL AND tasks.status = %(status_2)s::VARCHAR AND '
-                                      'customers.deleted_at IS NULL AND (customers.stage NOT IN '
-                                      '(SELECT stages.key \n'
-                                      'FROM stages \n'
-                                      'WHERE stages.terminal AND stages.deleted_at IS NULL)) UNION '
-                                      'ALL SELECT %(param_3)s::VARCHAR AS kind, ctas.id AS id, '
-                                      'customers.slug AS slug, ctas.type || %(param_4)s::VARCHAR '
-                                      '|| ctas.reason AS title, ctas.due AS due, owner.handle AS '
-                                      'handle \n'
-                                      'FROM ctas JOIN customers ON customers.id = ctas.customer_id '
-                                      'LEFT OUTER JOIN users AS owner ON owner.id = '
-                                      'ctas.owner_id \n'
-                                      'WHERE ctas.due < %(today)s::DATE AND ctas.deleted_at IS '
-                                      'NULL AND ctas.status = %(status_3)s::VARCHAR AND '
-                                      '(ctas.snoozed_until IS NULL OR ctas.snoozed_until <= '
-                                      '%(today)s::DATE) AND customers.deleted_at IS NULL AND '
-                                      '(customers.stage NOT IN (SELECT stages.key \n'
-                                      'FROM stages \n'
-                                      'WHERE stages.terminal AND stages.deleted_at IS NULL))) AS '
-                                      'anon_2 \n'
-                                      ' LIMIT %(upto)s::INTEGER) AS anon_1',
-                                      {'param_1': 'milestone',
-                                       'param_2': 'task',
-                                       'param_3': 'cta',
-                                       'param_4': ': ',
-                                       'status_1_1': 'open',
-                                       'status_1_2': 'blocked',
-                                       'status_2': 'open',
-                                       'status_3': 'open'}),
-                       'sqlite': ('SELECT count(*) AS count_1 \n'
-                                  'FROM (SELECT anon_2.kind AS kind, anon_2.id AS id, anon_2.slug '
-                                  'AS slug, anon_2.title AS title, anon_2.due AS due, '
-                                  'anon_2.handle AS handle \n'
-                                  'FROM (SELECT :param_1 AS kind, milestones.id AS id, '
-                                  'customers.slug AS slug, milestones.title AS title, '
-                                  'milestones.due AS due, owner.handle AS handle \n'
-                                  'FROM milestones JOIN customers ON customers.id = '
-                                  'milestones.customer_id LEFT OUTER JOIN users AS owner ON '
-                                  'owner.id = customers.owner_id \n'
-                                  'WHERE milestones.due < :today AND milestones.deleted_at IS NULL '
-                                  'AND milestones.status IN (:status_1_1, :status_1_2) AND '
-                                  'customers.deleted_at IS NULL AND (customers.stage NOT IN '
-                                  '(SELECT stages."key" \n'
-                                  'FROM stages \n'
-                                  'WHERE stages.terminal = 1 AND stages.deleted_at IS NULL)) UNION '
-                                  'ALL SELECT :param_2 AS kind, tasks.id AS id, customers.slug AS '
-                                  'slug, tasks.title AS title, tasks.due AS due, owner.handle AS '
-                                  'handle \n'
-                                  'FROM tasks JOIN customers ON customers.id = tasks.customer_id '
-                                  'LEFT OUTER JOIN users AS owner ON owner.id = '
-                                  'tasks.assignee_id \n'
-                                  'WHERE tasks.due < :today AND tasks.deleted_at IS NULL AND '
-                                  'tasks.status = :status_2 AND customers.deleted_at IS NULL AND '
-                                  '(customers.stage NOT IN (SELECT stages."key" \n'
-                                  'FROM stages \n'
-                                  'WHERE stages.terminal = 1 AND stages.deleted_at IS NULL)) UNION '
-                                  'ALL SELECT :param_3 AS kind, ctas.id AS id, customers.slug AS '
-                                  'slug, ctas.type || :param_4 || ctas.reason AS title, ctas.due '
-                                  'AS due, owner.handle AS handle \n'
-                                  'FROM ctas JOIN customers ON customers.id = ctas.customer_id '
-                                  'LEFT OUTER JOIN users AS owner ON owner.id = ctas.owner_id \n'
-                                  'WHERE ctas.due < :today AND ctas.deleted_at IS NULL AND '
-                                  'ctas.status = :status_3 AND (ctas.snoozed_until IS NULL OR '
-                                  'ctas.snoozed_until <= :today) AND customers.deleted_at IS NULL '
-                                  'AND (customers.stage NOT IN (SELECT stages."key" \n'
-                                  'FROM stages \n'
-                                  'WHERE stages.terminal = 1 AND stages.deleted_at IS NULL))) AS '
-                                  'anon_2\n'
-                                  ' LIMIT :upto OFFSET :param_5) AS anon_1',
-                                  {'param_1': 'milestone',
-                                   'param_2': 'task',
-                                   'param_3': 'cta',
-                                   'param_4': ': ',
-                                   'param_5': 0,
-                                   'status_1_1': 'open',
-                                   'status_1_2': 'blocked',
-                                   'status_2': 'open',
-                                   'status_3': 'open'})},
  'day.overdue.mine': {'columns': (('kind', None),
                                   ('id', None),
                                   ('slug', None),
@@ -574,7 +337,7 @@ STATEMENTS = {'day.handoffs': {'columns': (('slug', None),
                                      'WHERE stages.terminal AND stages.deleted_at IS NULL)) AND '
                                      'customers.owner_id = %(user_id)s::INTEGER ORDER BY '
                                      'milestones.due, milestones.id \n'
-                                     ' LIMIT %(shown)s::INTEGER) AS anon_2 UNION ALL SELECT '
+                                     ' LIMIT %(upto)s::INTEGER) AS anon_2 UNION ALL SELECT '
                                      'anon_3.kind AS kind, anon_3.id AS id, anon_3.slug AS slug, '
                                      'anon_3.title AS title, anon_3.due AS due, anon_3.handle AS '
                                      'handle \n'
@@ -592,7 +355,7 @@ STATEMENTS = {'day.handoffs': {'columns': (('slug', None),
                                      'WHERE stages.terminal AND stages.deleted_at IS NULL)) AND '
                                      'customers.owner_id = %(user_id)s::INTEGER ORDER BY '
                                      'milestones.due, milestones.id \n'
-                                     ' LIMIT %(shown)s::INTEGER) AS anon_3 UNION ALL SELECT '
+                                     ' LIMIT %(upto)s::INTEGER) AS anon_3 UNION ALL SELECT '
                                      'anon_4.kind AS kind, anon_4.id AS id, anon_4.slug AS slug, '
                                      'anon_4.title AS title, anon_4.due AS due, anon_4.handle AS '
                                      'handle \n'
@@ -610,7 +373,7 @@ STATEMENTS = {'day.handoffs': {'columns': (('slug', None),
                                      'WHERE stages.terminal AND stages.deleted_at IS NULL)) AND '
                                      'tasks.assignee_id = %(user_id)s::INTEGER ORDER BY tasks.due, '
                                      'tasks.id \n'
-                                     ' LIMIT %(shown)s::INTEGER) AS anon_4 UNION ALL SELECT '
+                                     ' LIMIT %(upto)s::INTEGER) AS anon_4 UNION ALL SELECT '
                                      'anon_5.kind AS kind, anon_5.id AS id, anon_5.slug AS slug, '
                                      'anon_5.title AS title, anon_5.due AS due, anon_5.handle AS '
                                      'handle \n'
@@ -629,9 +392,9 @@ STATEMENTS = {'day.handoffs': {'columns': (('slug', None),
                                      'WHERE stages.terminal AND stages.deleted_at IS NULL)) AND '
                                      'ctas.owner_id = %(user_id)s::INTEGER ORDER BY ctas.due, '
                                      'ctas.id \n'
-                                     ' LIMIT %(shown)s::INTEGER) AS anon_5) AS anon_1 ORDER BY '
+                                     ' LIMIT %(upto)s::INTEGER) AS anon_5) AS anon_1 ORDER BY '
                                      'anon_1.due, anon_1.kind, anon_1.id \n'
-                                     ' LIMIT %(shown)s::INTEGER',
+                                     ' LIMIT %(upto)s::INTEGER',
                                      {'param_1': 'milestone',
                                       'param_2': 'milestone',
                                       'param_3': 'task',
@@ -659,7 +422,7 @@ STATEMENTS = {'day.handoffs': {'columns': (('slug', None),
                                  'WHERE stages.terminal = 1 AND stages.deleted_at IS NULL)) AND '
                                  'customers.owner_id = :user_id ORDER BY milestones.due, '
                                  'milestones.id\n'
-                                 ' LIMIT :shown OFFSET :param_2) AS anon_2 UNION ALL SELECT '
+                                 ' LIMIT :upto OFFSET :param_2) AS anon_2 UNION ALL SELECT '
                                  'anon_3.kind AS kind, anon_3.id AS id, anon_3.slug AS slug, '
                                  'anon_3.title AS title, anon_3.due AS due, anon_3.handle AS '
                                  'handle \n'
@@ -676,7 +439,7 @@ STATEMENTS = {'day.handoffs': {'columns': (('slug', None),
                                  'WHERE stages.terminal = 1 AND stages.deleted_at IS NULL)) AND '
                                  'customers.owner_id = :user_id ORDER BY milestones.due, '
                                  'milestones.id\n'
-                                 ' LIMIT :shown OFFSET :param_4) AS anon_3 UNION ALL SELECT '
+                                 ' LIMIT :upto OFFSET :param_4) AS anon_3 UNION ALL SELECT '
                                  'anon_4.kind AS kind, anon_4.id AS id, anon_4.slug AS slug, '
                                  'anon_4.title AS title, anon_4.due AS due, anon_4.handle AS '
                                  'handle \n'
@@ -691,7 +454,7 @@ STATEMENTS = {'day.handoffs': {'columns': (('slug', None),
                                  'FROM stages \n'
                                  'WHERE stages.terminal = 1 AND stages.deleted_at IS NULL)) AND '
                                  'tasks.assignee_id = :user_id ORDER BY tasks.due, tasks.id\n'
-                                 ' LIMIT :shown OFFSET :param_6) AS anon_4 UNION ALL SELECT '
+                                 ' LIMIT :upto OFFSET :param_6) AS anon_4 UNION ALL SELECT '
                                  'anon_5.kind AS kind, anon_5.id AS id, anon_5.slug AS slug, '
                                  'anon_5.title AS title, anon_5.due AS due, anon_5.handle AS '
                                  'handle \n'
@@ -707,9 +470,9 @@ STATEMENTS = {'day.handoffs': {'columns': (('slug', None),
                                  'FROM stages \n'
                                  'WHERE stages.terminal = 1 AND stages.deleted_at IS NULL)) AND '
                                  'ctas.owner_id = :user_id ORDER BY ctas.due, ctas.id\n'
-                                 ' LIMIT :shown OFFSET :param_9) AS anon_5) AS anon_1 ORDER BY '
+                                 ' LIMIT :upto OFFSET :param_9) AS anon_5) AS anon_1 ORDER BY '
                                  'anon_1.due, anon_1.kind, anon_1.id\n'
-                                 ' LIMIT :shown OFFSET :param_10',
+                                 ' LIMIT :upto OFFSET :param_10',
                                  {'param_1': 'milestone',
                                   'param_10': 0,
                                   'param_2': 0,
@@ -724,115 +487,6 @@ STATEMENTS = {'day.handoffs': {'columns': (('slug', None),
                                   'status_2_1': 'blocked',
                                   'status_3': 'open',
                                   'status_4': 'open'})},
- 'day.overdue.mine.count': {'columns': (('count', None),),
-                            'postgresql': ('SELECT count(*) AS count_1 \n'
-                                           'FROM (SELECT anon_2.kind AS kind, anon_2.id AS id, '
-                                           'anon_2.slug AS slug, anon_2.title AS title, anon_2.due '
-                                           'AS due, anon_2.handle AS handle \n'
-                                           'FROM (SELECT %(param_1)s::VARCHAR AS kind, '
-                                           'milestones.id AS id, customers.slug AS slug, '
-                                           'milestones.title AS title, milestones.due AS due, '
-                                           'owner.handle AS handle \n'
-                                           'FROM milestones JOIN customers ON customers.id = '
-                                           'milestones.customer_id LEFT OUTER JOIN users AS owner '
-                                           'ON owner.id = customers.owner_id \n'
-                                           'WHERE milestones.due < %(today)s::DATE AND '
-                                           'milestones.deleted_at IS NULL AND milestones.status IN '
-                                           '(%(status_1_1)s::VARCHAR, %(status_1_2)s::VARCHAR) AND '
-                                           'customers.deleted_at IS NULL AND (customers.stage NOT '
-                                           'IN (SELECT stages.key \n'
-                                           'FROM stages \n'
-                                           'WHERE stages.terminal AND stages.deleted_at IS NULL)) '
-                                           'AND customers.owner_id = %(user_id)s::INTEGER UNION '
-                                           'ALL SELECT %(param_2)s::VARCHAR AS kind, tasks.id AS '
-                                           'id, customers.slug AS slug, tasks.title AS title, '
-                                           'tasks.due AS due, owner.handle AS handle \n'
-                                           'FROM tasks JOIN customers ON customers.id = '
-                                           'tasks.customer_id LEFT OUTER JOIN users AS owner ON '
-                                           'owner.id = tasks.assignee_id \n'
-                                           'WHERE tasks.due < %(today)s::DATE AND tasks.deleted_at '
-                                           'IS NULL AND tasks.status = %(status_2)s::VARCHAR AND '
-                                           'customers.deleted_at IS NULL AND (customers.stage NOT '
-                                           'IN (SELECT stages.key \n'
-                                           'FROM stages \n'
-                                           'WHERE stages.terminal AND stages.deleted_at IS NULL)) '
-                                           'AND tasks.assignee_id = %(user_id)s::INTEGER UNION ALL '
-                                           'SELECT %(param_3)s::VARCHAR AS kind, ctas.id AS id, '
-                                           'customers.slug AS slug, ctas.type || '
-                                           '%(param_4)s::VARCHAR || ctas.reason AS title, ctas.due '
-                                           'AS due, owner.handle AS handle \n'
-                                           'FROM ctas JOIN customers ON customers.id = '
-                                           'ctas.customer_id LEFT OUTER JOIN users AS owner ON '
-                                           'owner.id = ctas.owner_id \n'
-                                           'WHERE ctas.due < %(today)s::DATE AND ctas.deleted_at '
-                                           'IS NULL AND ctas.status = %(status_3)s::VARCHAR AND '
-                                           '(ctas.snoozed_until IS NULL OR ctas.snoozed_until <= '
-                                           '%(today)s::DATE) AND customers.deleted_at IS NULL AND '
-                                           '(customers.stage NOT IN (SELECT stages.key \n'
-                                           'FROM stages \n'
-                                           'WHERE stages.terminal AND stages.deleted_at IS NULL)) '
-                                           'AND ctas.owner_id = %(user_id)s::INTEGER) AS anon_2 \n'
-                                           ' LIMIT %(upto)s::INTEGER) AS anon_1',
-                                           {'param_1': 'milestone',
-                                            'param_2': 'task',
-                                            'param_3': 'cta',
-                                            'param_4': ': ',
-                                            'status_1_1': 'open',
-                                            'status_1_2': 'blocked',
-                                            'status_2': 'open',
-                                            'status_3': 'open'}),
-                            'sqlite': ('SELECT count(*) AS count_1 \n'
-                                       'FROM (SELECT anon_2.kind AS kind, anon_2.id AS id, '
-                                       'anon_2.slug AS slug, anon_2.title AS title, anon_2.due AS '
-                                       'due, anon_2.handle AS handle \n'
-                                       'FROM (SELECT :param_1 AS kind, milestones.id AS id, '
-                                       'customers.slug AS slug, milestones.title AS title, '
-                                       'milestones.due AS due, owner.handle AS handle \n'
-                                       'FROM milestones JOIN customers ON customers.id = '
-                                       'milestones.customer_id LEFT OUTER JOIN users AS owner ON '
-                                       'owner.id = customers.owner_id \n'
-                                       'WHERE milestones.due < :today AND milestones.deleted_at IS '
-                                       'NULL AND milestones.status IN (:status_1_1, :status_1_2) '
-                                       'AND customers.deleted_at IS NULL AND (customers.stage NOT '
-                                       'IN (SELECT stages."key" \n'
-                                       'FROM stages \n'
-                                       'WHERE stages.terminal = 1 AND stages.deleted_at IS NULL)) '
-                                       'AND customers.owner_id = :user_id UNION ALL SELECT '
-                                       ':param_2 AS kind, tasks.id AS id, customers.slug AS slug, '
-                                       'tasks.title AS title, tasks.due AS due, owner.handle AS '
-                                       'handle \n'
-                                       'FROM tasks JOIN customers ON customers.id = '
-                                       'tasks.customer_id LEFT OUTER JOIN users AS owner ON '
-                                       'owner.id = tasks.assignee_id \n'
-                                       'WHERE tasks.due < :today AND tasks.deleted_at IS NULL AND '
-                                       'tasks.status = :status_2 AND customers.deleted_at IS NULL '
-                                       'AND (customers.stage NOT IN (SELECT stages."key" \n'
-                                       'FROM stages \n'
-                                       'WHERE stages.terminal = 1 AND stages.deleted_at IS NULL)) '
-                                       'AND tasks.assignee_id = :user_id UNION ALL SELECT :param_3 '
-                                       'AS kind, ctas.id AS id, customers.slug AS slug, ctas.type '
-                                       '|| :param_4 || ctas.reason AS title, ctas.due AS due, '
-                                       'owner.handle AS handle \n'
-                                       'FROM ctas JOIN customers ON customers.id = '
-                                       'ctas.customer_id LEFT OUTER JOIN users AS owner ON '
-                                       'owner.id = ctas.owner_id \n'
-                                       'WHERE ctas.due < :today AND ctas.deleted_at IS NULL AND '
-                                       'ctas.status = :status_3 AND (ctas.snoozed_until IS NULL OR '
-                                       'ctas.snoozed_until <= :today) AND customers.deleted_at IS '
-                                       'NULL AND (customers.stage NOT IN (SELECT stages."key" \n'
-                                       'FROM stages \n'
-                                       'WHERE stages.terminal = 1 AND stages.deleted_at IS NULL)) '
-                                       'AND ctas.owner_id = :user_id) AS anon_2\n'
-                                       ' LIMIT :upto OFFSET :param_5) AS anon_1',
-                                       {'param_1': 'milestone',
-                                        'param_2': 'task',
-                                        'param_3': 'cta',
-                                        'param_4': ': ',
-                                        'param_5': 0,
-                                        'status_1_1': 'open',
-                                        'status_1_2': 'blocked',
-                                        'status_2': 'open',
-                                        'status_3': 'open'})},
  'day.reminders': {'columns': (('id', None),
                                ('slug', None),
                                ('title', None),
@@ -852,7 +506,7 @@ STATEMENTS = {'day.handoffs': {'columns': (('slug', None),
                                   'milestones.deleted_at IS NULL AND customers.deleted_at IS NULL '
                                   'ORDER BY milestones.due, milestones.id, '
                                   'milestone_reminders.remind_on \n'
-                                  ' LIMIT %(shown)s::INTEGER',
+                                  ' LIMIT %(upto)s::INTEGER',
                                   {'status_1_1': 'open', 'status_1_2': 'blocked'}),
                    'sqlite': ('SELECT milestones.id, customers.slug, milestones.title, '
                               'milestones.due, milestone_reminders."offset", '
@@ -866,40 +520,8 @@ STATEMENTS = {'day.handoffs': {'columns': (('slug', None),
                               'milestones.deleted_at IS NULL AND customers.deleted_at IS NULL '
                               'ORDER BY milestones.due, milestones.id, '
                               'milestone_reminders.remind_on\n'
-                              ' LIMIT :shown OFFSET :param_1',
+                              ' LIMIT :upto OFFSET :param_1',
                               {'param_1': 0, 'status_1_1': 'open', 'status_1_2': 'blocked'})},
- 'day.reminders.count': {'columns': (('count', None),),
-                         'postgresql': ('SELECT count(*) AS count_1 \n'
-                                        'FROM (SELECT milestones.id AS id, customers.slug AS slug, '
-                                        'milestones.title AS title, milestones.due AS due, '
-                                        'milestone_reminders."offset" AS "offset", '
-                                        'milestone_reminders.remind_on AS remind_on \n'
-                                        'FROM milestone_reminders JOIN milestones ON milestones.id '
-                                        '= milestone_reminders.milestone_id JOIN customers ON '
-                                        'customers.id = milestones.customer_id \n'
-                                        'WHERE milestone_reminders.remind_on <= %(today)s::DATE '
-                                        'AND milestone_reminders.remind_on > %(since)s::DATE AND '
-                                        'milestones.due >= %(today)s::DATE AND milestones.status '
-                                        'IN (%(status_1_1)s::VARCHAR, %(status_1_2)s::VARCHAR) AND '
-                                        'milestones.deleted_at IS NULL AND customers.deleted_at IS '
-                                        'NULL \n'
-                                        ' LIMIT %(upto)s::INTEGER) AS anon_1',
-                                        {'status_1_1': 'open', 'status_1_2': 'blocked'}),
-                         'sqlite': ('SELECT count(*) AS count_1 \n'
-                                    'FROM (SELECT milestones.id AS id, customers.slug AS slug, '
-                                    'milestones.title AS title, milestones.due AS due, '
-                                    'milestone_reminders."offset" AS "offset", '
-                                    'milestone_reminders.remind_on AS remind_on \n'
-                                    'FROM milestone_reminders JOIN milestones ON milestones.id = '
-                                    'milestone_reminders.milestone_id JOIN customers ON '
-                                    'customers.id = milestones.customer_id \n'
-                                    'WHERE milestone_reminders.remind_on <= :today AND '
-                                    'milestone_reminders.remind_on > :since AND milestones.due >= '
-                                    ':today AND milestones.status IN (:status_1_1, :status_1_2) '
-                                    'AND milestones.deleted_at IS NULL AND customers.deleted_at IS '
-                                    'NULL\n'
-                                    ' LIMIT :upto OFFSET :param_1) AS anon_1',
-                                    {'param_1': 0, 'status_1_1': 'open', 'status_1_2': 'blocked'})},
  'day.reminders.mine': {'columns': (('id', None),
                                     ('slug', None),
                                     ('title', None),
@@ -924,7 +546,7 @@ STATEMENTS = {'day.handoffs': {'columns': (('slug', None),
                                        'WHERE milestone_collaborators.user_id = '
                                        '%(user_id)s::INTEGER)) ORDER BY milestones.due, '
                                        'milestones.id, milestone_reminders.remind_on \n'
-                                       ' LIMIT %(shown)s::INTEGER',
+                                       ' LIMIT %(upto)s::INTEGER',
                                        {'status_1_1': 'open', 'status_1_2': 'blocked'}),
                         'sqlite': ('SELECT milestones.id, customers.slug, milestones.title, '
                                    'milestones.due, milestone_reminders."offset", '
@@ -941,53 +563,8 @@ STATEMENTS = {'day.handoffs': {'columns': (('slug', None),
                                    'FROM milestone_collaborators \n'
                                    'WHERE milestone_collaborators.user_id = :user_id)) ORDER BY '
                                    'milestones.due, milestones.id, milestone_reminders.remind_on\n'
-                                   ' LIMIT :shown OFFSET :param_1',
+                                   ' LIMIT :upto OFFSET :param_1',
                                    {'param_1': 0, 'status_1_1': 'open', 'status_1_2': 'blocked'})},
- 'day.reminders.mine.count': {'columns': (('count', None),),
-                              'postgresql': ('SELECT count(*) AS count_1 \n'
-                                             'FROM (SELECT milestones.id AS id, customers.slug AS '
-                                             'slug, milestones.title AS title, milestones.due AS '
-                                             'due, milestone_reminders."offset" AS "offset", '
-                                             'milestone_reminders.remind_on AS remind_on \n'
-                                             'FROM milestone_reminders JOIN milestones ON '
-                                             'milestones.id = milestone_reminders.milestone_id '
-                                             'JOIN customers ON customers.id = '
-                                             'milestones.customer_id \n'
-                                             'WHERE milestone_reminders.remind_on <= '
-                                             '%(today)s::DATE AND milestone_reminders.remind_on > '
-                                             '%(since)s::DATE AND milestones.due >= '
-                                             '%(today)s::DATE AND milestones.status IN '
-                                             '(%(status_1_1)s::VARCHAR, %(status_1_2)s::VARCHAR) '
-                                             'AND milestones.deleted_at IS NULL AND '
-                                             'customers.deleted_at IS NULL AND (customers.owner_id '
-                                             '= %(user_id)s::INTEGER OR milestones.id IN (SELECT '
-                                             'milestone_collaborators.milestone_id \n'
-                                             'FROM milestone_collaborators \n'
-                                             'WHERE milestone_collaborators.user_id = '
-                                             '%(user_id)s::INTEGER)) \n'
-                                             ' LIMIT %(upto)s::INTEGER) AS anon_1',
-                                             {'status_1_1': 'open', 'status_1_2': 'blocked'}),
-                              'sqlite': ('SELECT count(*) AS count_1 \n'
-                                         'FROM (SELECT milestones.id AS id, customers.slug AS '
-                                         'slug, milestones.title AS title, milestones.due AS due, '
-                                         'milestone_reminders."offset" AS "offset", '
-                                         'milestone_reminders.remind_on AS remind_on \n'
-                                         'FROM milestone_reminders JOIN milestones ON '
-                                         'milestones.id = milestone_reminders.milestone_id JOIN '
-                                         'customers ON customers.id = milestones.customer_id \n'
-                                         'WHERE milestone_reminders.remind_on <= :today AND '
-                                         'milestone_reminders.remind_on > :since AND '
-                                         'milestones.due >= :today AND milestones.status IN '
-                                         '(:status_1_1, :status_1_2) AND milestones.deleted_at IS '
-                                         'NULL AND customers.deleted_at IS NULL AND '
-                                         '(customers.owner_id = :user_id OR milestones.id IN '
-                                         '(SELECT milestone_collaborators.milestone_id \n'
-                                         'FROM milestone_collaborators \n'
-                                         'WHERE milestone_collaborators.user_id = :user_id))\n'
-                                         ' LIMIT :upto OFFSET :param_1) AS anon_1',
-                                         {'param_1': 0,
-                                          'status_1_1': 'open',
-                                          'status_1_2': 'blocked'})},
  'day.renewals': {'columns': (('slug', None),
                               ('name', None),
                               ('stage', None),
@@ -1002,7 +579,7 @@ STATEMENTS = {'day.handoffs': {'columns': (('slug', None),
                                  'FROM stages \n'
                                  'WHERE stages.terminal AND stages.deleted_at IS NULL)) ORDER BY '
                                  'customers.renewal, customers.slug \n'
-                                 ' LIMIT %(shown)s::INTEGER',
+                                 ' LIMIT %(upto)s::INTEGER',
                                  {}),
                   'sqlite': ('SELECT customers.slug, customers.name, customers.stage, '
                              'customers.stage_entered, customers.renewal, customers.arr \n'
@@ -1012,34 +589,8 @@ STATEMENTS = {'day.handoffs': {'columns': (('slug', None),
                              'FROM stages \n'
                              'WHERE stages.terminal = 1 AND stages.deleted_at IS NULL)) ORDER BY '
                              'customers.renewal, customers.slug\n'
-                             ' LIMIT :shown OFFSET :param_1',
+                             ' LIMIT :upto OFFSET :param_1',
                              {'param_1': 0})},
- 'day.renewals.count': {'columns': (('count', None),),
-                        'postgresql': ('SELECT count(*) AS count_1 \n'
-                                       'FROM (SELECT customers.slug AS slug, customers.name AS '
-                                       'name, customers.stage AS stage, customers.stage_entered AS '
-                                       'stage_entered, customers.renewal AS renewal, customers.arr '
-                                       'AS arr \n'
-                                       'FROM customers \n'
-                                       'WHERE customers.deleted_at IS NULL AND customers.renewal '
-                                       '<= %(until)s::DATE AND (customers.stage NOT IN (SELECT '
-                                       'stages.key \n'
-                                       'FROM stages \n'
-                                       'WHERE stages.terminal AND stages.deleted_at IS NULL)) \n'
-                                       ' LIMIT %(upto)s::INTEGER) AS anon_1',
-                                       {}),
-                        'sqlite': ('SELECT count(*) AS count_1 \n'
-                                   'FROM (SELECT customers.slug AS slug, customers.name AS name, '
-                                   'customers.stage AS stage, customers.stage_entered AS '
-                                   'stage_entered, customers.renewal AS renewal, customers.arr AS '
-                                   'arr \n'
-                                   'FROM customers \n'
-                                   'WHERE customers.deleted_at IS NULL AND customers.renewal <= '
-                                   ':until AND (customers.stage NOT IN (SELECT stages."key" \n'
-                                   'FROM stages \n'
-                                   'WHERE stages.terminal = 1 AND stages.deleted_at IS NULL))\n'
-                                   ' LIMIT :upto OFFSET :param_1) AS anon_1',
-                                   {'param_1': 0})},
  'day.renewals.mine': {'columns': (('slug', None),
                                    ('name', None),
                                    ('stage', None),
@@ -1056,7 +607,7 @@ STATEMENTS = {'day.handoffs': {'columns': (('slug', None),
                                       'FROM stages \n'
                                       'WHERE stages.terminal AND stages.deleted_at IS NULL)) ORDER '
                                       'BY customers.renewal, customers.slug \n'
-                                      ' LIMIT %(shown)s::INTEGER',
+                                      ' LIMIT %(upto)s::INTEGER',
                                       {}),
                        'sqlite': ('SELECT customers.slug, customers.name, customers.stage, '
                                   'customers.stage_entered, customers.renewal, customers.arr \n'
@@ -1067,38 +618,8 @@ STATEMENTS = {'day.handoffs': {'columns': (('slug', None),
                                   'FROM stages \n'
                                   'WHERE stages.terminal = 1 AND stages.deleted_at IS NULL)) ORDER '
                                   'BY customers.renewal, customers.slug\n'
-                                  ' LIMIT :shown OFFSET :param_1',
+                                  ' LIMIT :upto OFFSET :param_1',
                                   {'param_1': 0})},
- 'day.renewals.mine.count': {'columns': (('count', None),),
-                             'postgresql': ('SELECT count(*) AS count_1 \n'
-                                            'FROM (SELECT customers.slug AS slug, customers.name '
-                                            'AS name, customers.stage AS stage, '
-                                            'customers.stage_entered AS stage_entered, '
-                                            'customers.renewal AS renewal, customers.arr AS arr \n'
-                                            'FROM customers \n'
-                                            'WHERE customers.deleted_at IS NULL AND '
-                                            'customers.owner_id = %(user_id)s::INTEGER AND '
-                                            'customers.renewal <= %(until)s::DATE AND '
-                                            '(customers.stage NOT IN (SELECT stages.key \n'
-                                            'FROM stages \n'
-                                            'WHERE stages.terminal AND stages.deleted_at IS '
-                                            'NULL)) \n'
-                                            ' LIMIT %(upto)s::INTEGER) AS anon_1',
-                                            {}),
-                             'sqlite': ('SELECT count(*) AS count_1 \n'
-                                        'FROM (SELECT customers.slug AS slug, customers.name AS '
-                                        'name, customers.stage AS stage, customers.stage_entered '
-                                        'AS stage_entered, customers.renewal AS renewal, '
-                                        'customers.arr AS arr \n'
-                                        'FROM customers \n'
-                                        'WHERE customers.deleted_at IS NULL AND customers.owner_id '
-                                        '= :user_id AND customers.renewal <= :until AND '
-                                        '(customers.stage NOT IN (SELECT stages."key" \n'
-                                        'FROM stages \n'
-                                        'WHERE stages.terminal = 1 AND stages.deleted_at IS '
-                                        'NULL))\n'
-                                        ' LIMIT :upto OFFSET :param_1) AS anon_1',
-                                        {'param_1': 0})},
  'day.sla_stages': {'columns': (('key', None), ('expected_days', None)),
                     'postgresql': ('SELECT stages.key, stages.expected_days \n'
                                    'FROM stages \n'
@@ -1128,4 +649,192 @@ STATEMENTS = {'day.handoffs': {'columns': (('slug', None),
                       'sqlite': ('SELECT users.handle \n'
                                  'FROM users \n'
                                  'WHERE users.deleted_at IS NULL',
-                                 {})}}
+                                 {})},
+ 'my.ctas': {'columns': (('id', None),
+                         ('slug', None),
+                         ('type', None),
+                         ('reason', None),
+                         ('due', 'date'),
+                         ('priority', None)),
+             'postgresql': ('SELECT ctas.id, customers.slug, ctas.type, ctas.reason, ctas.due, '
+                            'ctas.priority \n'
+                            'FROM ctas JOIN customers ON customers.id = ctas.customer_id \n'
+                            'WHERE ctas.owner_id = %(user_id)s::INTEGER AND ctas.status = '
+                            '%(status_1)s::VARCHAR AND ctas.deleted_at IS NULL AND '
+                            '(ctas.snoozed_until IS NULL OR ctas.snoozed_until <= %(today)s::DATE) '
+                            'AND customers.deleted_at IS NULL ORDER BY ctas.due IS NULL, ctas.due, '
+                            'ctas.id',
+                            {'status_1': 'open'}),
+             'sqlite': ('SELECT ctas.id, customers.slug, ctas.type, ctas.reason, ctas.due, '
+                        'ctas.priority \n'
+                        'FROM ctas JOIN customers ON customers.id = ctas.customer_id \n'
+                        'WHERE ctas.owner_id = :user_id AND ctas.status = :status_1 AND '
+                        'ctas.deleted_at IS NULL AND (ctas.snoozed_until IS NULL OR '
+                        'ctas.snoozed_until <= :today) AND customers.deleted_at IS NULL ORDER BY '
+                        'ctas.due IS NULL, ctas.due, ctas.id',
+                        {'status_1': 'open'})},
+ 'my.customers': {'columns': (('id', None),
+                              ('slug', None),
+                              ('name', None),
+                              ('renewal', 'date'),
+                              ('stage', None),
+                              ('owner_id', None)),
+                  'postgresql': ('SELECT customers.id, customers.slug, customers.name, '
+                                 'customers.renewal, customers.stage, customers.owner_id \n'
+                                 'FROM customers \n'
+                                 'WHERE (customers.owner_id = %(user_id)s::INTEGER OR customers.id '
+                                 'IN (SELECT customer_influencers.customer_id \n'
+                                 'FROM customer_influencers \n'
+                                 'WHERE customer_influencers.user_id = %(user_id)s::INTEGER)) AND '
+                                 'customers.deleted_at IS NULL ORDER BY customers.slug',
+                                 {}),
+                  'sqlite': ('SELECT customers.id, customers.slug, customers.name, '
+                             'customers.renewal, customers.stage, customers.owner_id \n'
+                             'FROM customers \n'
+                             'WHERE (customers.owner_id = :user_id OR customers.id IN (SELECT '
+                             'customer_influencers.customer_id \n'
+                             'FROM customer_influencers \n'
+                             'WHERE customer_influencers.user_id = :user_id)) AND '
+                             'customers.deleted_at IS NULL ORDER BY customers.slug',
+                             {})},
+ 'my.milestones': {'columns': (('id', None),
+                               ('slug', None),
+                               ('title', None),
+                               ('due', 'date'),
+                               ('status', None)),
+                   'postgresql': ('SELECT milestones.id, customers.slug, milestones.title, '
+                                  'milestones.due, milestones.status \n'
+                                  'FROM milestones JOIN customers ON customers.id = '
+                                  'milestones.customer_id \n'
+                                  'WHERE milestones.id IN (SELECT '
+                                  'milestone_collaborators.milestone_id \n'
+                                  'FROM milestone_collaborators \n'
+                                  'WHERE milestone_collaborators.user_id = %(user_id)s::INTEGER) '
+                                  'AND milestones.status IN (%(status_1_1)s::VARCHAR, '
+                                  '%(status_1_2)s::VARCHAR) AND milestones.deleted_at IS NULL AND '
+                                  'customers.deleted_at IS NULL ORDER BY milestones.due, '
+                                  'milestones.id',
+                                  {'status_1_1': 'open', 'status_1_2': 'blocked'}),
+                   'sqlite': ('SELECT milestones.id, customers.slug, milestones.title, '
+                              'milestones.due, milestones.status \n'
+                              'FROM milestones JOIN customers ON customers.id = '
+                              'milestones.customer_id \n'
+                              'WHERE milestones.id IN (SELECT '
+                              'milestone_collaborators.milestone_id \n'
+                              'FROM milestone_collaborators \n'
+                              'WHERE milestone_collaborators.user_id = :user_id) AND '
+                              'milestones.status IN (:status_1_1, :status_1_2) AND '
+                              'milestones.deleted_at IS NULL AND customers.deleted_at IS NULL '
+                              'ORDER BY milestones.due, milestones.id',
+                              {'status_1_1': 'open', 'status_1_2': 'blocked'})},
+ 'my.reminders.collaborating': {'columns': (('milestone', None),
+                                            ('uuid', None),
+                                            ('customer', None),
+                                            ('title', None),
+                                            ('due', 'date'),
+                                            ('remind_on', 'date'),
+                                            ('offset', None),
+                                            ('owner', None),
+                                            ('stage', None)),
+                                'postgresql': ('SELECT milestones.id AS milestone, '
+                                               'milestones.uuid, customers.slug AS customer, '
+                                               'milestones.title, milestones.due, '
+                                               'milestone_reminders.remind_on, '
+                                               'milestone_reminders."offset", owner.handle AS '
+                                               'owner, customers.stage \n'
+                                               'FROM milestone_reminders JOIN milestones ON '
+                                               'milestones.id = milestone_reminders.milestone_id '
+                                               'JOIN customers ON customers.id = '
+                                               'milestones.customer_id LEFT OUTER JOIN users AS '
+                                               'owner ON owner.id = customers.owner_id AND '
+                                               'owner.deleted_at IS NULL JOIN '
+                                               'milestone_collaborators ON '
+                                               'milestone_collaborators.milestone_id = '
+                                               'milestones.id AND milestone_collaborators.user_id '
+                                               '= %(user_id)s::INTEGER \n'
+                                               'WHERE milestone_reminders.remind_on <= '
+                                               '%(today)s::DATE AND milestones.due >= '
+                                               '%(today)s::DATE AND milestones.status IN '
+                                               '(%(status_1_1)s::VARCHAR, %(status_1_2)s::VARCHAR) '
+                                               'AND milestones.deleted_at IS NULL AND '
+                                               'customers.deleted_at IS NULL AND '
+                                               '(customers.owner_id IS NULL OR customers.owner_id '
+                                               '!= %(user_id)s::INTEGER) ORDER BY '
+                                               'milestone_reminders.remind_on, milestones.id',
+                                               {'status_1_1': 'open', 'status_1_2': 'blocked'}),
+                                'sqlite': ('SELECT milestones.id AS milestone, milestones.uuid, '
+                                           'customers.slug AS customer, milestones.title, '
+                                           'milestones.due, milestone_reminders.remind_on, '
+                                           'milestone_reminders."offset", owner.handle AS owner, '
+                                           'customers.stage \n'
+                                           'FROM milestone_reminders JOIN milestones ON '
+                                           'milestones.id = milestone_reminders.milestone_id JOIN '
+                                           'customers ON customers.id = milestones.customer_id '
+                                           'LEFT OUTER JOIN users AS owner ON owner.id = '
+                                           'customers.owner_id AND owner.deleted_at IS NULL JOIN '
+                                           'milestone_collaborators ON '
+                                           'milestone_collaborators.milestone_id = milestones.id '
+                                           'AND milestone_collaborators.user_id = :user_id \n'
+                                           'WHERE milestone_reminders.remind_on <= :today AND '
+                                           'milestones.due >= :today AND milestones.status IN '
+                                           '(:status_1_1, :status_1_2) AND milestones.deleted_at '
+                                           'IS NULL AND customers.deleted_at IS NULL AND '
+                                           '(customers.owner_id IS NULL OR customers.owner_id != '
+                                           ':user_id) ORDER BY milestone_reminders.remind_on, '
+                                           'milestones.id',
+                                           {'status_1_1': 'open', 'status_1_2': 'blocked'})},
+ 'my.reminders.owned': {'columns': (('milestone', None),
+                                    ('uuid', None),
+                                    ('customer', None),
+                                    ('title', None),
+                                    ('due', 'date'),
+                                    ('remind_on', 'date'),
+                                    ('offset', None),
+                                    ('owner', None),
+                                    ('stage', None)),
+                        'postgresql': ('SELECT milestones.id AS milestone, milestones.uuid, '
+                                       'customers.slug AS customer, milestones.title, '
+                                       'milestones.due, milestone_reminders.remind_on, '
+                                       'milestone_reminders."offset", owner.handle AS owner, '
+                                       'customers.stage \n'
+                                       'FROM milestone_reminders JOIN milestones ON milestones.id '
+                                       '= milestone_reminders.milestone_id JOIN customers ON '
+                                       'customers.id = milestones.customer_id LEFT OUTER JOIN '
+                                       'users AS owner ON owner.id = customers.owner_id AND '
+                                       'owner.deleted_at IS NULL \n'
+                                       'WHERE milestone_reminders.remind_on <= %(today)s::DATE AND '
+                                       'milestones.due >= %(today)s::DATE AND milestones.status IN '
+                                       '(%(status_1_1)s::VARCHAR, %(status_1_2)s::VARCHAR) AND '
+                                       'milestones.deleted_at IS NULL AND customers.deleted_at IS '
+                                       'NULL AND customers.owner_id = %(user_id)s::INTEGER ORDER '
+                                       'BY milestone_reminders.remind_on, milestones.id',
+                                       {'status_1_1': 'open', 'status_1_2': 'blocked'}),
+                        'sqlite': ('SELECT milestones.id AS milestone, milestones.uuid, '
+                                   'customers.slug AS customer, milestones.title, milestones.due, '
+                                   'milestone_reminders.remind_on, milestone_reminders."offset", '
+                                   'owner.handle AS owner, customers.stage \n'
+                                   'FROM milestone_reminders JOIN milestones ON milestones.id = '
+                                   'milestone_reminders.milestone_id JOIN customers ON '
+                                   'customers.id = milestones.customer_id LEFT OUTER JOIN users AS '
+                                   'owner ON owner.id = customers.owner_id AND owner.deleted_at IS '
+                                   'NULL \n'
+                                   'WHERE milestone_reminders.remind_on <= :today AND '
+                                   'milestones.due >= :today AND milestones.status IN '
+                                   '(:status_1_1, :status_1_2) AND milestones.deleted_at IS NULL '
+                                   'AND customers.deleted_at IS NULL AND customers.owner_id = '
+                                   ':user_id ORDER BY milestone_reminders.remind_on, milestones.id',
+                                   {'status_1_1': 'open', 'status_1_2': 'blocked'})},
+ 'my.tasks': {'columns': (('id', None), ('slug', None), ('title', None), ('due', 'date')),
+              'postgresql': ('SELECT tasks.id, customers.slug, tasks.title, tasks.due \n'
+                             'FROM tasks JOIN customers ON customers.id = tasks.customer_id \n'
+                             'WHERE tasks.assignee_id = %(user_id)s::INTEGER AND tasks.status = '
+                             '%(status_1)s::VARCHAR AND tasks.deleted_at IS NULL AND '
+                             'customers.deleted_at IS NULL ORDER BY tasks.due IS NULL, tasks.due, '
+                             'tasks.id',
+                             {'status_1': 'open'}),
+              'sqlite': ('SELECT tasks.id, customers.slug, tasks.title, tasks.due \n'
+                         'FROM tasks JOIN customers ON customers.id = tasks.customer_id \n'
+                         'WHERE tasks.assignee_id = :user_id AND tasks.status = :status_1 AND '
+                         'tasks.deleted_at IS NULL AND customers.deleted_at IS NULL ORDER BY '
+                         'tasks.due IS NULL, tasks.due, tasks.id',
+                         {'status_1': 'open'})}}
