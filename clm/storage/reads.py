@@ -81,19 +81,19 @@ def file_reads(path: Path, busy_ms: int) -> Iterator[Reads | None]:
     is not as these statements expect (the caller opens it the usual way)."""
     conn = sqlite3.connect(path, timeout=busy_ms / 1000, isolation_level=None)
     try:
-        conn.execute(f"PRAGMA busy_timeout={busy_ms}")
-        # Pages read in place, not copied in one system call each: a read of a large book
-        # spent as long in the kernel as in SQLite.
-        conn.execute(f"PRAGMA mmap_size={MMAP_BYTES}")
-        conn.execute("BEGIN")
         try:
+            conn.execute(f"PRAGMA busy_timeout={busy_ms}")
+            # Pages read in place, not copied in one system call each: a read of a large
+            # book spent as long in the kernel as in SQLite.
+            conn.execute(f"PRAGMA mmap_size={MMAP_BYTES}")
+            conn.execute("BEGIN")
             found = dict(
                 conn.execute(
                     f"SELECT key, value FROM {META_TABLE} WHERE key IN (?, ?)",
                     ("schema_version", COPYING),
                 )
             )
-        except sqlite3.DatabaseError:
+        except sqlite3.Error:  # not readable, busy, not a clm database: the usual way says
             found = {}
         if COPYING in found or found.get("schema_version") != str(SCHEMA_VERSION):
             yield None

@@ -44,3 +44,23 @@ def test_the_agenda_on_a_file_does_not_load_sqlalchemy(clm, db_path):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stderr.strip() == "False"
     assert "Agenda of 2026-11-23, for alice" in result.stdout
+
+
+@pytest.mark.sqlite_only("a lock on the file")
+def test_the_agenda_waits_for_a_writer_then_says_busy_in_one_line(clm, db_path):
+    import os
+    import sqlite3
+
+    clm("customer", "add", "Acme", "--renewal", "+3d")
+    holder = sqlite3.connect(db_path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")  # a writer committing: no reader may start
+    try:
+        env = os.environ | {"CLM_BUSY_TIMEOUT": "0.3"}
+        command = [sys.executable, "-m", "clm", "--db", str(db_path)]
+        result = subprocess.run(command, capture_output=True, text=True, env=env)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert result.returncode == 1
+    assert result.stderr == "Error: database busy: another clm is writing; try again in a moment\n"
+    assert "clm customer renew acme" in clm().stdout
