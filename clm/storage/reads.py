@@ -15,7 +15,6 @@ from clm.storage.files import SQLITE_HEADER, damage_marker
 from clm.storage.read_sql import COPYING, META_TABLE, SCHEMA_VERSION, STATEMENTS
 
 _ROW_TYPES: dict[str, type] = {}
-MMAP_BYTES = 1 << 30
 
 
 class Reads:
@@ -82,10 +81,9 @@ def file_reads(path: Path, busy_ms: int) -> Iterator[Reads | None]:
     conn = sqlite3.connect(path, timeout=busy_ms / 1000, isolation_level=None)
     try:
         try:
+            # Not memory-mapped: a sync service that truncates or replaces the file under a
+            # mapping kills the reader (SIGBUS); the statements keep the pages they read few.
             conn.execute(f"PRAGMA busy_timeout={busy_ms}")
-            # Pages read in place, not copied in one system call each: a read of a large
-            # book spent as long in the kernel as in SQLite.
-            conn.execute(f"PRAGMA mmap_size={MMAP_BYTES}")
             conn.execute("BEGIN")
             found = dict(
                 conn.execute(
