@@ -43,7 +43,6 @@ from clm.storage.engine import (  # noqa: F401
     clock,
     create_schema,
     damaged_message,
-    default_path,
     exists,
     finish_copy,
     friendly_error,
@@ -54,7 +53,6 @@ from clm.storage.engine import (  # noqa: F401
     optimize,
     recreate,
     remove_copy,
-    resolve,
     server_description,
     set_meta,
     snapshot,
@@ -67,6 +65,7 @@ from clm.storage.files import (  # noqa: F401
     sqlite_meta,
     write_private_file,
 )
+from clm.storage.location import default_path, resolve  # noqa: F401
 from clm.storage.statistics import (  # noqa: F401
     bigger_read_cache,
     bigger_write_cache,

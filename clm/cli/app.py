@@ -83,7 +83,8 @@ class ClmRoot(LazyGroup):
             if os.environ.get("CLM_DEBUG"):
                 raise
             message = None
-            if "sqlalchemy" in sys.modules:
+            # (The agenda and `my` read a file with the sqlite3 module alone: its errors too.)
+            if "sqlalchemy" in sys.modules or type(exc).__module__ == "sqlite3":
                 from clm.db import friendly_error
 
                 message = friendly_error(exc, getattr(ctx.obj, "db_target", None))

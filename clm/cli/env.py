@@ -7,6 +7,8 @@ tests can replace any of it.
 import os
 import shlex
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, TextIO
@@ -18,6 +20,7 @@ from clm.plain import has_password
 if TYPE_CHECKING:
     from clm.db import Database
     from clm.storage.config_file import Config
+    from clm.storage.reads import Reads
 
 
 # Commands whose output is a whole book's data: under row-level security they say so.
@@ -160,6 +163,35 @@ class Env:
             self._warn(self._database)
         return self._database
 
+    @contextmanager
+    def reads(self, if_exists: bool = False) -> Iterator["Reads | None"]:
+        """A read of the database through statements compiled ahead (clm.storage.reads): on a
+        file in its usual state with the sqlite3 module alone, no SQLAlchemy imported; else
+        (a server, a file to create, migrate or recover) on the database opened as usual.
+        `if_exists`: None, and nothing created, when there is no clm database there yet."""
+        if self._database is None:
+            from clm.storage.location import busy_timeout_ms, resolve
+            from clm.storage.reads import file_reads, usual_file
+
+            _, path = resolve(self.db_target)
+            if usual_file(path):
+                with file_reads(path, busy_timeout_ms()) as reads:
+                    if reads is not None:
+                        if self.warn_copies:
+                            self._warn_copies(path)
+                        yield reads
+                        return
+        if if_exists and self._database is None:
+            from clm.db import exists
+
+            if not exists(self.db_target):
+                yield None
+                return
+        from clm.storage.reads import connection_reads
+
+        with self.database().read() as conn:
+            yield connection_reads(conn)
+
     def refuse_accidental_file(self) -> bool:
         """A missing file is made by `clm init`, `clm demo`, or on first use of the default
         location, never by a mistyped --db or CLM_DB (which would list an empty book and
@@ -178,12 +210,16 @@ class Env:
 
     def _warn(self, database: "Database") -> None:
         """Once per command: a recovered hot journal, conflicted copies beside the db."""
-        notices = list(database.notices)
+        for notice in database.notices:
+            self.stderr.write(f"Warning: {notice}\n")
         if self.warn_copies and database.is_sqlite:
-            from clm.domain.conflicted_copies import copies_warning
+            self._warn_copies(database.path)
 
-            notices.append(copies_warning(database.path))
-        for notice in filter(None, notices):
+    def _warn_copies(self, path) -> None:
+        from clm.domain.conflicted_copies import copies_warning
+
+        notice = copies_warning(path)
+        if notice:
             self.stderr.write(f"Warning: {notice}\n")
 
     def author(self, conn) -> str | None:

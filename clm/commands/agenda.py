@@ -40,12 +40,16 @@ def agenda(ctx: typer.Context, fmt: FormatOpt = Format.table) -> None:
     Example: clm --as alice agenda
     """
     env = ctx.obj
-    from pathlib import Path
+    from clm.domain.day import day_agenda
 
-    from clm.commands.db import DEMO_FILE
-    from clm.db import exists, resolve
+    with env.reads(if_exists=True) as reads:
+        day = None if reads is None else day_agenda(reads, env.today, env.user)
+    if day is None:
+        from pathlib import Path
 
-    if not exists(env.db_target):
+        from clm.commands.db import DEMO_FILE
+        from clm.db import resolve
+
         env.refuse_accidental_file()  # a mistyped --db or CLM_DB is an error, not a new start
         url, path = resolve(env.db_target)
         say(env, START.format(where=path if path is not None else url))
@@ -54,10 +58,6 @@ def agenda(ctx: typer.Context, fmt: FormatOpt = Format.table) -> None:
         if fmt is not Format.table:  # an empty agenda, for a script
             render_rows(env, [], COLUMNS, fmt, noun="items")
         return
-    from clm.domain.agenda import day_agenda
-
-    with env.database().read() as conn:
-        day = day_agenda(conn, env.today, env.user)
     if fmt is not Format.table:
         render_rows(env, day.rows, COLUMNS, fmt, noun="items")
         return
@@ -68,6 +68,7 @@ def _show(env, day) -> None:
     """The day's sections for people: Rich tables on a terminal, plain ones in a pipe."""
     from rich.text import Text
 
+    from clm.domain.day import COUNTED_UP_TO
     from clm.render.output import Listing, print_page
 
     whose = f"for {day.user}" if day.user else "for the whole book (--as USER for yours)"
@@ -76,10 +77,12 @@ def _show(env, day) -> None:
         rows = [row for row in day.rows if row["section"] == section]
         if not rows:
             continue
-        parts += [Text(""), Text(f"{title} ({day.counts[section]})"), Listing(COLUMNS, rows)]
+        count, rest = day.counts[section], day.counts[section] - len(rows)
+        if count > COUNTED_UP_TO:  # counted this far, not to the end
+            count, rest = f"{COUNTED_UP_TO}+", f"{COUNTED_UP_TO - len(rows)}+"
+        parts += [Text(""), Text(f"{title} ({count})"), Listing(COLUMNS, rows)]
         if section in day.more:
-            shown = f"{day.counts[section] - len(rows)} more"
-            parts.append(Text(f"  … {shown}: {day.more[section]}"))
+            parts.append(Text(f"  … {rest} more: {day.more[section]}"))
     if not day.rows:
         parts.append(Text("Nothing due, overdue or renewing soon."))
     parts += [Text(""), Text(_tick_line(env.today, day.last_tick))]

@@ -22,7 +22,7 @@ def my(ctx: typer.Context, fmt: FormatOpt = Format.table) -> None:
     Example: clm --as alice my
     """
     env = ctx.obj
-    from clm.domain.agenda import my_agenda
+    from clm.domain.day import my_items
 
-    with env.database().read() as conn:
-        render_rows(env, my_agenda(conn, env.today, env.user), COLUMNS, fmt, noun="items")
+    with env.reads() as reads:
+        render_rows(env, my_items(reads, env.today, env.user), COLUMNS, fmt, noun="items")

@@ -2,14 +2,12 @@
 `clm` alone (what the day asks for: reminders, overdue work, customers over SLA, renewals)."""
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 
 from sqlalchemy import Connection, or_, select
 
-from clm.domain.milestones import UNFINISHED, reminders_due
-from clm.domain.users import get_user
-from clm.errors import Invalid
+from clm.domain.day import LAST_TICK
+from clm.domain.milestones import UNFINISHED
 from clm.storage.tables import (
     ctas,
     customer_influencers,
@@ -21,57 +19,50 @@ from clm.storage.tables import (
     users,
 )
 
-AGENDA_KEYS = ("kind", "id", "customer", "title", "due", "detail")
 
+def my_statements() -> dict:
+    """`clm my`'s statements by name (clm.domain.day reads them): the user's (`:user_id`)
+    reminders that reached them (each way), open tasks and CTAs, the milestones they
+    collaborate on and the customers they own or follow, as of `:today`."""
+    from sqlalchemy import Date, Integer, bindparam
 
-def my_agenda(conn: Connection, today: date, handle: str | None) -> Iterator[dict]:
-    """Reminders due, tasks and CTAs assigned, milestones collaborated on, customers owned or
-    followed: one row each, in that order."""
-    if handle is None:
-        raise Invalid("who are you? pass --as USER or set CLM_USER")
-    user = get_user(conn, handle)
+    from clm.domain.milestones import reminder_parts, reminder_query
+
+    today = bindparam("today", type_=Date, required=False)
+    user_id = bindparam("user_id", type_=Integer, required=False)
     live = (customers.c.deleted_at.is_(None),)
-    for reminder in reminders_due(conn, today, user.id, include_fired=True):
-        yield _row(
-            "reminder",
-            reminder["milestone"],
-            reminder["customer"],
-            reminder["title"],
-            reminder["due"],
-            f"{reminder['offset']} before, on {reminder['remind_on']}",
-        )
-    query = (
-        select(tasks.c.id, customers.c.slug, tasks.c.title, tasks.c.due)
+    owned, collaborating = reminder_parts(reminder_query(today, include_fired=True), user_id)
+    following = select(customer_influencers.c.customer_id).where(
+        customer_influencers.c.user_id == user_id
+    )
+    collaborated = select(milestone_collaborators.c.milestone_id).where(
+        milestone_collaborators.c.user_id == user_id
+    )
+    return {
+        "my.reminders.owned": owned,
+        "my.reminders.collaborating": collaborating,
+        "my.tasks": select(tasks.c.id, customers.c.slug, tasks.c.title, tasks.c.due)
         .join(customers, customers.c.id == tasks.c.customer_id)
         .where(
-            tasks.c.assignee_id == user.id,
+            tasks.c.assignee_id == user_id,
             tasks.c.status == "open",
             tasks.c.deleted_at.is_(None),
             *live,
         )
-        .order_by(tasks.c.due.is_(None), tasks.c.due, tasks.c.id)
-    )
-    for row in conn.execute(query):
-        yield _row("task", row.id, row.slug, row.title, row.due, _lateness(row.due, today))
-    query = (
-        select(ctas.c.id, customers.c.slug, ctas.c.type, ctas.c.reason, ctas.c.due, ctas.c.priority)
+        .order_by(tasks.c.due.is_(None), tasks.c.due, tasks.c.id),
+        "my.ctas": select(
+            ctas.c.id, customers.c.slug, ctas.c.type, ctas.c.reason, ctas.c.due, ctas.c.priority
+        )
         .join(customers, customers.c.id == ctas.c.customer_id)
         .where(
-            ctas.c.owner_id == user.id,
+            ctas.c.owner_id == user_id,
             ctas.c.status == "open",
             ctas.c.deleted_at.is_(None),
             or_(ctas.c.snoozed_until.is_(None), ctas.c.snoozed_until <= today),
             *live,
         )
-        .order_by(ctas.c.due.is_(None), ctas.c.due, ctas.c.id)
-    )
-    for row in conn.execute(query):
-        yield _row("cta", row.id, row.slug, f"{row.type}: {row.reason}", row.due, row.priority)
-    collaborating = select(milestone_collaborators.c.milestone_id).where(
-        milestone_collaborators.c.user_id == user.id
-    )
-    query = (
-        select(
+        .order_by(ctas.c.due.is_(None), ctas.c.due, ctas.c.id),
+        "my.milestones": select(
             milestones.c.id,
             customers.c.slug,
             milestones.c.title,
@@ -80,27 +71,13 @@ def my_agenda(conn: Connection, today: date, handle: str | None) -> Iterator[dic
         )
         .join(customers, customers.c.id == milestones.c.customer_id)
         .where(
-            milestones.c.id.in_(collaborating),
+            milestones.c.id.in_(collaborated),
             milestones.c.status.in_(UNFINISHED),
             milestones.c.deleted_at.is_(None),
             *live,
         )
-        .order_by(milestones.c.due, milestones.c.id)
-    )
-    for row in conn.execute(query):
-        yield _row(
-            "milestone",
-            row.id,
-            row.slug,
-            row.title,
-            row.due,
-            _lateness(row.due, today) or (row.status if row.status != "open" else None),
-        )
-    following = select(customer_influencers.c.customer_id).where(
-        customer_influencers.c.user_id == user.id
-    )
-    query = (
-        select(
+        .order_by(milestones.c.due, milestones.c.id),
+        "my.customers": select(
             customers.c.id,
             customers.c.slug,
             customers.c.name,
@@ -108,20 +85,9 @@ def my_agenda(conn: Connection, today: date, handle: str | None) -> Iterator[dic
             customers.c.stage,
             customers.c.owner_id,
         )
-        .where(or_(customers.c.owner_id == user.id, customers.c.id.in_(following)), *live)
-        .order_by(customers.c.slug)
-    )
-    for row in conn.execute(query):
-        relation = "owner" if row.owner_id == user.id else "influencer"
-        yield _row("customer", None, row.slug, row.name, row.renewal, f"{row.stage}, {relation}")
-
-
-def _lateness(due: date | None, today: date) -> str | None:
-    return f"{(today - due).days} days overdue" if due is not None and due < today else None
-
-
-def _row(kind, row_id, customer, title, due, detail) -> dict:
-    return dict(zip(AGENDA_KEYS, (kind, row_id, customer, title, due, detail), strict=True))
+        .where(or_(customers.c.owner_id == user_id, customers.c.id.in_(following)), *live)
+        .order_by(customers.c.slug),
+    }
 
 
 OVERDUE_KEYS = ("kind", "id", "customer", "title", "due", "days_overdue", "owner")
@@ -165,11 +131,20 @@ def overdue_by_owner(conn: Connection, today: date) -> list[tuple[str | None, in
     return [tuple(row) for row in conn.execute(grouped.order_by(count.desc(), query.c.handle))]
 
 
-def overdue_query(today: date):
+def overdue_query(today):
     """Unfinished milestones, open tasks and open (not snoozed) CTAs past due, as one
     subquery (kind, id, slug, title, due, handle), each with who it is on: the task's
-    assignee, the CTA's owner, the customer's owner."""
-    from sqlalchemy import literal, union_all
+    assignee, the CTA's owner, the customer's owner. `today` a date or a bound parameter."""
+    from sqlalchemy import union_all
+
+    return union_all(*past_due_parts(today)).subquery()
+
+
+def past_due_parts(today, person=None, by_status: bool = False) -> list:
+    """The selects of `overdue_query`, one per kind (`by_status`: the milestones' one per
+    unfinished status, so each can be read in due order from its index); with `person` (a
+    user id or a bound parameter) only the items on that user."""
+    from sqlalchemy import literal
 
     from clm.storage.tables import stages
 
@@ -178,8 +153,9 @@ def overdue_query(today: date):
     terminal = select(stages.c.key).where(stages.c.terminal, stages.c.deleted_at.is_(None))
     live = (customers.c.deleted_at.is_(None), customers.c.stage.not_in(terminal))
 
-    def past_due(kind: str, table, title, person, *unfinished):
-        """The rows of `table` past due and unfinished, with who they are on (`person`)."""
+    def past_due(kind: str, table, title, on, *unfinished):
+        """The rows of `table` past due and unfinished, with who they are on (`on`)."""
+        mine = () if person is None else (on == person,)
         return (
             select(
                 literal(kind).label("kind"),
@@ -191,242 +167,171 @@ def overdue_query(today: date):
             )
             .select_from(
                 table.join(customers, customers.c.id == table.c.customer_id).outerjoin(
-                    owner, owner.c.id == person
+                    owner, owner.c.id == on
                 )
             )
-            .where(table.c.due < today, table.c.deleted_at.is_(None), *unfinished, *live)
+            .where(table.c.due < today, table.c.deleted_at.is_(None), *unfinished, *live, *mine)
         )
 
     not_snoozed = or_(ctas.c.snoozed_until.is_(None), ctas.c.snoozed_until <= today)
     cta_title = (ctas.c.type + literal(": ") + ctas.c.reason).label("title")
-    parts = [
-        past_due(
-            "milestone",
-            milestones,
-            milestones.c.title,
-            customers.c.owner_id,
-            milestones.c.status.in_(UNFINISHED),
+    statuses = [(s,) for s in UNFINISHED] if by_status else [UNFINISHED]
+    return [
+        *(
+            past_due(
+                "milestone",
+                milestones,
+                milestones.c.title,
+                customers.c.owner_id,
+                milestones.c.status.in_(status),
+            )
+            for status in statuses
         ),
         past_due("task", tasks, tasks.c.title, tasks.c.assignee_id, tasks.c.status == "open"),
         past_due("cta", ctas, cta_title, ctas.c.owner_id, ctas.c.status == "open", not_snoozed),
     ]
-    return union_all(*parts).subquery()
 
 
-# `clm` alone: the day's agenda, for the current user or the whole book.
-
-SHOWN_PER_SECTION = 5
-LAST_TICK = "last_tick"  # meta key: a summary of the last tick that wrote
-RENEWALS_WITHIN_DAYS = 30
-REMINDERS_SINCE_DAYS = 14  # `clm my` lists older ones, until their milestone is due
-DAY_KEYS = ("section", "kind", "id", "customer", "title", "due", "detail", "command")
-ACT_ON = {
-    "milestone": "clm milestone done {}",
-    "task": "clm task done {}",
-    "cta": "clm cta close {}",
-}
+# `clm` alone: the day's agenda (clm.domain.day reads it). Its statements are written here and
+# compiled ahead into clm/storage/read_sql.py (`python -m clm.domain.read_statements`), so the
+# agenda runs without building them, or importing SQLAlchemy on a file.
 
 
-@dataclass
-class DayAgenda:
-    """What the day asks for: rows by section (the first few of each), each section's full
-    count and the command that lists all of it, and what the last tick did."""
+def day_statements() -> dict:
+    """The agenda's statements by name: each section's rows in order, up to `:upto`
+    (`day.SECTION`), for the whole book and, `….mine`, for the user `:user_id`; the users,
+    the stages' SLAs and the last tick."""
+    from sqlalchemy import Date, Integer, String, bindparam, union_all
 
-    user: str | None
-    rows: list[dict] = field(default_factory=list)
-    counts: dict[str, int] = field(default_factory=dict)
-    more: dict[str, str] = field(default_factory=dict)
-    last_tick: dict | None = None
+    from clm.storage.dialect import sorted_by
+    from clm.storage.tables import meta, outbox, stages
 
+    def given(name: str, sql_type):
+        """A parameter the caller gives when it runs the statement."""
+        return bindparam(name, type_=sql_type, required=False)
 
-def day_agenda(
-    conn: Connection, today: date, handle: str | None, shown: int = SHOWN_PER_SECTION
-) -> DayAgenda:
-    """Reminders that came up in the last two weeks for milestones not yet due, overdue work,
-    customers over their stage's expected days, renewals in the next 30 days: each line with
-    the command that acts on it. With a user: only theirs. The database counts each section
-    and returns only its first `shown` rows."""
-    from sqlalchemy import func
-
-    user = get_user(conn, handle) if handle else None
-    agenda = DayAgenda(user=user.handle if user else None, last_tick=last_tick(conn))
-    mine = f" --owner {user.handle}" if user else ""
-    sections = (
-        ("reminders", _reminders, "clm my" if user else "clm milestone list --due-within 60d"),
-        ("overdue", _overdue, "clm report overdue"),
-        ("over_sla", _over_sla, f"clm customer list{mine}"),
-        ("renewals", _renewals, f"clm customer list --renewal-within 30d{mine}"),
-        ("handoffs", _handoffs, "clm customer list --handoff-pending"),
-        ("notifications", _failed_notifications, "clm notify log --failed"),
-    )
-    for section, build, more in sections:
-        query, to_row = build(conn, today, user)
-        rows = conn.execute(query.limit(shown)).all()
-        count = len(rows)
-        if count == shown:  # only a full page may have more: then the database counts them
-            count = conn.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-        agenda.counts[section] = count
-        agenda.rows += [{"section": section, **to_row(row)} for row in rows]
-        if count > shown:
-            agenda.more[section] = more
-    return agenda
-
-
-def _item(kind, item_id, customer, title, due, detail, command) -> dict:
-    values = (kind, item_id, customer, title, due, detail, command)
-    return dict(zip(DAY_KEYS[1:], values, strict=True))
-
-
-def _reminders(conn, today, user):
-    query = (
-        select(
-            milestones.c.id,
-            customers.c.slug,
-            milestones.c.title,
-            milestones.c.due,
-            milestone_reminders.c.offset,
-            milestone_reminders.c.remind_on,
-        )
-        .select_from(
-            milestone_reminders.join(
-                milestones, milestones.c.id == milestone_reminders.c.milestone_id
-            ).join(customers, customers.c.id == milestones.c.customer_id)
-        )
-        .where(
-            milestone_reminders.c.remind_on <= today,
-            milestone_reminders.c.remind_on > today - timedelta(REMINDERS_SINCE_DAYS),
-            milestones.c.due >= today,
-            milestones.c.status.in_(UNFINISHED),
-            milestones.c.deleted_at.is_(None),
-            customers.c.deleted_at.is_(None),
-        )
-        .order_by(milestones.c.due, milestones.c.id, milestone_reminders.c.remind_on)
-    )
-    if user is not None:
-        collaborating = select(milestone_collaborators.c.milestone_id).where(
-            milestone_collaborators.c.user_id == user.id
-        )
-        query = query.where(
-            or_(customers.c.owner_id == user.id, milestones.c.id.in_(collaborating))
-        )
-
-    def to_row(row) -> dict:
-        detail = f"{row.offset} before, since {row.remind_on}"
-        command = f"clm milestone done {row.id}"
-        return _item("reminder", row.id, row.slug, row.title, row.due, detail, command)
-
-    return query, to_row
-
-
-def _overdue(conn, today, user):
-    items = overdue_query(today)
-    query = select(items).order_by(items.c.due, items.c.kind, items.c.id)
-    if user is not None:
-        query = query.where(items.c.handle == user.handle)
-
-    def to_row(row) -> dict:
-        late = f"{(today - row.due).days} days overdue"
-        detail = late if user else f"{late}, {row.handle or 'nobody'}"
-        command = ACT_ON[row.kind].format(row.id)
-        return _item(row.kind, row.id, row.slug, row.title, row.due, detail, command)
-
-    return query, to_row
-
-
-def _over_sla(conn, today, user):
-    from sqlalchemy import false
-
-    from clm.storage.tables import stages
-
-    sla = dict(
-        conn.execute(
-            select(stages.c.key, stages.c.expected_days).where(
-                stages.c.expected_days.is_not(None), stages.c.deleted_at.is_(None)
-            )
-        ).all()
-    )
-    # One bound per stage, computed here: the query stays portable and uses the stage index.
-    over = or_(
-        false(),
-        *(
-            (customers.c.stage == key) & (customers.c.stage_entered < today - timedelta(days))
-            for key, days in sla.items()
+    today, since, until = (given(n, Date) for n in ("today", "since", "until"))
+    user_id, upto = (given(n, Integer) for n in ("user_id", "upto"))
+    team = given("team", String)
+    found: dict = {
+        "day.user": select(users.c.id, users.c.handle, users.c.team).where(
+            users.c.handle == given("handle", String), users.c.deleted_at.is_(None)
         ),
-    )
-    query = _customers_of(user).where(over).order_by(customers.c.stage_entered, customers.c.slug)
+        "day.user_handles": select(users.c.handle).where(users.c.deleted_at.is_(None)),
+        "day.meta": select(meta.c.value).where(meta.c.key == given("key", String)),
+        "day.sla_stages": select(stages.c.key, stages.c.expected_days)
+        .where(stages.c.expected_days.is_not(None), stages.c.deleted_at.is_(None))
+        .order_by(stages.c.position, stages.c.key),
+    }
 
-    def to_row(row) -> dict:
-        days = (today - row.stage_entered).days
-        detail = f"{days} days in {row.stage}, expected {sla[row.stage]}"
-        return _item("customer", None, row.slug, row.name, None, detail, f"clm explain {row.slug}")
-
-    return query, to_row
-
-
-def _renewals(conn, today, user):
-    from clm.storage.tables import stages
+    def add(name: str, query, order, page=None) -> None:
+        """A section's rows in order, up to :upto (the agenda counts them that far, and
+        says "1000+" past it: the section's full listing counts exactly)."""
+        found[name] = (page if page is not None else query.order_by(*order)).limit(upto)
 
     terminal = select(stages.c.key).where(stages.c.terminal, stages.c.deleted_at.is_(None))
-    query = (
-        _customers_of(user)
-        .where(  # lapsed ones too (not renewed yet): those first, as `report renewals` lists
-            customers.c.renewal <= today + timedelta(RENEWALS_WITHIN_DAYS),
-            customers.c.stage.not_in(terminal),
+    for suffix, mine in (("", False), (".mine", True)):
+        person = user_id if mine else None
+        # Reminders that came up in the last two weeks for milestones not yet due.
+        reminders = (
+            select(
+                milestones.c.id,
+                customers.c.slug,
+                milestones.c.title,
+                milestones.c.due,
+                milestone_reminders.c.offset,
+                milestone_reminders.c.remind_on,
+            )
+            .select_from(
+                milestone_reminders.join(
+                    milestones, milestones.c.id == milestone_reminders.c.milestone_id
+                ).join(customers, customers.c.id == milestones.c.customer_id)
+            )
+            .where(
+                milestone_reminders.c.remind_on <= today,
+                milestone_reminders.c.remind_on > since,
+                milestones.c.due >= today,
+                milestones.c.status.in_(UNFINISHED),
+                milestones.c.deleted_at.is_(None),
+                customers.c.deleted_at.is_(None),
+            )
         )
-        .order_by(customers.c.renewal, customers.c.slug)
-    )
-
-    def to_row(row) -> dict:
-        arr = f", ARR {row.arr:,.0f}" if row.arr is not None else ""
-        days = (row.renewal - today).days
-        detail = (f"in {days} days" if days >= 0 else f"lapsed {-days} days ago") + arr
-        command = f"clm customer renew {row.slug}"
-        return _item("renewal", None, row.slug, row.name, row.renewal, detail, command)
-
-    return query, to_row
-
-
-def _handoffs(conn, today, user):
-    """Customers handed to a team with nobody to assign: for a user, those of their team and
-    those they still own (the owner the handoff kept)."""
-    owner = users.alias("owner")
-    query = (
-        select(customers.c.slug, customers.c.name, customers.c.handoff_pending, owner.c.handle)
-        .select_from(customers.outerjoin(owner, owner.c.id == customers.c.owner_id))
-        .where(customers.c.handoff_pending.is_not(None), customers.c.deleted_at.is_(None))
-        .order_by(customers.c.slug)
-    )
-    if user is not None:
-        query = query.where(
-            or_(customers.c.handoff_pending == user.team, customers.c.owner_id == user.id)
+        if mine:
+            collaborating = select(milestone_collaborators.c.milestone_id).where(
+                milestone_collaborators.c.user_id == user_id
+            )
+            reminders = reminders.where(
+                or_(customers.c.owner_id == user_id, milestones.c.id.in_(collaborating))
+            )
+        add(
+            f"day.reminders{suffix}",
+            reminders,
+            (milestones.c.due, milestones.c.id, milestone_reminders.c.remind_on),
         )
-    to = user.handle if user is not None and user.team else "USER"
-
-    def to_row(row) -> dict:
-        detail = f"team {row.handoff_pending} has nobody to assign; owner {row.handle or 'none'}"
-        command = f"clm customer assign {row.slug} --owner {to}"
-        return _item("handoff", None, row.slug, row.name, None, detail, command)
-
-    return query, to_row
-
-
-def _failed_notifications(conn, today, user):
-    from clm.domain.notify.log import failed_for_agenda
-
-    return failed_for_agenda(user)
-
-
-def _customers_of(user):
-    columns = (
-        customers.c.slug,
-        customers.c.name,
-        customers.c.stage,
-        customers.c.stage_entered,
-        customers.c.renewal,
-        customers.c.arr,
-    )
-    query = select(*columns).where(customers.c.deleted_at.is_(None))
-    return query if user is None else query.where(customers.c.owner_id == user.id)
+        # Overdue work: each kind's first rows (read in due order from its index), merged.
+        firsts = [
+            select(part.order_by(part.selected_columns.due, part.selected_columns.id)
+                   .limit(upto).subquery())
+            for part in past_due_parts(today, person, by_status=True)
+        ]  # fmt: skip
+        merged = union_all(*firsts).subquery()
+        add(
+            f"day.overdue{suffix}",
+            None,
+            (),
+            page=select(merged).order_by(merged.c.due, merged.c.kind, merged.c.id),
+        )
+        # Customers over their stage's expected days: one stage at a time (its bound
+        # computed by the caller keeps the statement portable and on the stage's index).
+        of_user = (customers.c.owner_id == user_id,) if mine else ()
+        columns = (
+            customers.c.slug,
+            customers.c.name,
+            customers.c.stage,
+            customers.c.stage_entered,
+            customers.c.renewal,
+            customers.c.arr,
+        )
+        of_book = select(*columns).where(customers.c.deleted_at.is_(None), *of_user)
+        add(
+            f"day.over_sla{suffix}",
+            of_book.where(
+                customers.c.stage == given("stage", String),
+                customers.c.stage_entered < given("before", Date),
+            ),
+            (customers.c.stage_entered, customers.c.slug),
+        )
+        # Renewals in the next 30 days, lapsed ones too (not renewed yet): those first.
+        add(
+            f"day.renewals{suffix}",
+            of_book.where(customers.c.renewal <= until, customers.c.stage.not_in(terminal)),
+            (customers.c.renewal, customers.c.slug),
+        )
+        # Customers handed to a team with nobody to assign: for a user, those of their team
+        # and those they still own (the owner the handoff kept). Few: sorted, not walked in
+        # slug order through the whole table.
+        owner = users.alias("owner")
+        handoffs = (
+            select(customers.c.slug, customers.c.name, customers.c.handoff_pending, owner.c.handle)
+            .select_from(customers.outerjoin(owner, owner.c.id == customers.c.owner_id))
+            .where(customers.c.handoff_pending.is_not(None), customers.c.deleted_at.is_(None))
+        )
+        if mine:
+            handoffs = handoffs.where(
+                or_(customers.c.handoff_pending == team, customers.c.owner_id == user_id)
+            )
+        add(f"day.handoffs{suffix}", handoffs, (sorted_by(customers.c.slug),))
+        # Notifications parked as failed: a user's own and their team channel's.
+        failed = (
+            select(outbox.c.id, outbox.c.day, outbox.c.payload, outbox.c.error, users.c.handle,
+                   outbox.c.team)
+            .select_from(outbox.outerjoin(users, users.c.id == outbox.c.user_id))
+            .where(outbox.c.state == "failed")
+        )  # fmt: skip
+        if mine:
+            failed = failed.where(or_(outbox.c.user_id == user_id, outbox.c.team == team))
+        add(f"day.notifications{suffix}", failed, (outbox.c.day, outbox.c.id))
+    return found
 
 
 def remember_tick(conn: Connection, day: date, results) -> None:

@@ -36,7 +36,7 @@ class Copy:
 def find_copies(db: Path) -> list[Copy]:
     """The copies of `db` in its directory: a listing, then the meta row of each sibling with
     the db's extension (not its journal or backups)."""
-    from clm.db import sqlite_meta
+    from clm.storage.files import sqlite_meta  # (light: not the engine, as the agenda reads)
 
     keys = ("lineage", "backup_at", "hlc", MERGED)
     try:

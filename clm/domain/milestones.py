@@ -588,6 +588,27 @@ def reminders_due(
     """Reminders whose day has come (remind_on <= day) and that have not fired, of unfinished
     milestones of live customers; one indexed query. With `user_id`: those addressed to them;
     with `include_fired`: fired ones too, while their milestone is not yet past due."""
+    query = reminder_query(day, include_fired)
+    if user_id is None:
+        rows = conn.execute(query)  # read as consumed: a tick fires a backlog a chunk at a time
+        ids = query.with_only_columns(milestones.c.id).order_by(None)
+        if not include_fired:
+            # The same milestones, read from the pending reminders' index alone: the due query
+            # again would read every due milestone and its customer a second time.
+            ids = select(milestone_reminders.c.milestone_id).where(
+                text("milestone_reminders.pending"), milestone_reminders.c.remind_on <= day
+            )
+    else:
+        rows = sorted(
+            (row for part in reminder_parts(query, user_id) for row in conn.execute(part)),
+            key=lambda row: (row.remind_on, row.milestone),
+        )
+        ids = [row.milestone for row in rows]
+    yield from _addressed(conn, rows, ids)
+
+
+def reminder_query(day, include_fired: bool):
+    """The select of `reminders_due` (`day` a date or a bound parameter)."""
     owner = users.alias("owner")
     query = (
         select(
@@ -624,29 +645,25 @@ def reminders_due(
         # Bare `pending` (not `pending = 1`) so the partial index on pending reminders is used;
         # a pending reminder's milestone is unfinished and live by construction.
         query = query.where(text("milestone_reminders.pending"))
-    if user_id is None:
-        rows = conn.execute(query)  # read as consumed: a tick fires a backlog a chunk at a time
-        ids = query.with_only_columns(milestones.c.id).order_by(None)
-        if not include_fired:
-            # The same milestones, read from the pending reminders' index alone: the due query
-            # again would read every due milestone and its customer a second time.
-            ids = select(milestone_reminders.c.milestone_id).where(
-                text("milestone_reminders.pending"), milestone_reminders.c.remind_on <= day
-            )
-    else:
-        # One query for each way a reminder reaches the user, each led by its own index (an
-        # OR of the two scanned every unfinished milestone: 2 s on 100,000 customers).
-        owned = query.where(customers.c.owner_id == user_id)
-        collaborating = query.join(
-            milestone_collaborators,
-            (milestone_collaborators.c.milestone_id == milestones.c.id)
-            & (milestone_collaborators.c.user_id == user_id),
-        ).where(or_(customers.c.owner_id.is_(None), customers.c.owner_id != user_id))
-        rows = sorted(
-            (row for part in (owned, collaborating) for row in conn.execute(part)),
-            key=lambda row: (row.remind_on, row.milestone),
-        )
-        ids = [row.milestone for row in rows]
+    return query
+
+
+def reminder_parts(query, user_id) -> tuple:
+    """`query` (a reminder_query) for the reminders that reach a user: one select for each
+    way, each led by its own index (an OR of the two scanned every unfinished milestone: 2 s
+    on 100,000 customers). Their rows together, by (remind_on, milestone), are the user's."""
+    owned = query.where(customers.c.owner_id == user_id)
+    collaborating = query.join(
+        milestone_collaborators,
+        (milestone_collaborators.c.milestone_id == milestones.c.id)
+        & (milestone_collaborators.c.user_id == user_id),
+    ).where(or_(customers.c.owner_id.is_(None), customers.c.owner_id != user_id))
+    return owned, collaborating
+
+
+def _addressed(conn: Connection, rows, ids) -> Iterator[dict]:
+    """Each reminder row with its recipients (the owner and collaborators, else the stage's
+    team) as a record."""
     # The collaborators of the same milestones: one query, whatever their number.
     collaborators = _collaborators(conn, ids)
     keys = ("milestone", "uuid", "customer", "title", "due", "remind_on", "offset")

@@ -36,6 +36,7 @@ from clm.storage.files import (
     sqlite_meta,
 )
 from clm.storage.journal import STAMP_PAGE_ONE
+from clm.storage.location import busy_timeout_ms, resolve
 from clm.storage.statistics import has_statistics, refresh_statistics, server_statistics
 from clm.storage.tables import meta, metadata, migrations
 from clm.storage.team import (
@@ -48,49 +49,10 @@ from clm.storage.team import (
     install_policies,
 )
 
-
-def busy_timeout_ms() -> int:
-    """How long a command waits for another's lock before "database busy": CLM_BUSY_TIMEOUT
-    seconds, 15 by default; on a server, lock_timeout (and 20 times it, statement_timeout)."""
-    text = os.environ.get("CLM_BUSY_TIMEOUT", "15")
-    try:
-        seconds = float(text)
-    except ValueError:
-        seconds = -1.0
-    if not 0 < seconds <= 86_400:
-        raise Invalid(f"invalid CLM_BUSY_TIMEOUT '{text}': use seconds from 0.001 to 86400")
-    return max(1, int(seconds * 1000))
-
-
 STATEMENT_TIMEOUT_TIMES = 20  # a statement may run this many lock waits long
 # Every write on a server takes this transaction-level advisory lock: the PostgreSQL
 # counterpart of SQLite's BEGIN IMMEDIATE, so read-modify-write commands never lose updates.
 PG_WRITE_LOCK = 0x636C6D  # "clm"
-
-
-def default_path() -> Path:
-    import platformdirs
-
-    return platformdirs.user_data_path("clm") / "clm.db"
-
-
-def resolve(target: str | None) -> tuple[str, Path | None]:
-    """The SQLAlchemy URL and (for SQLite) the file path of `--db`/`CLM_DB` or the default."""
-    if not target:
-        path = default_path()
-    elif "://" not in target:
-        path = Path(target).expanduser()
-    elif target.startswith("sqlite:///") and len(target) > len("sqlite:///"):
-        path = Path(target.removeprefix("sqlite:///")).expanduser()
-    elif target.startswith(("postgresql://", "postgres://")):
-        return "postgresql+psycopg://" + target.split("://", 1)[1], None
-    elif target.startswith("postgresql+psycopg://"):
-        return target, None
-    else:
-        raise Invalid(
-            f"unsupported database '{hide_password(target)}': use a file path, sqlite:///PATH or postgresql://…"
-        )
-    return f"sqlite:///{path}", path
 
 
 def _sqlite_engine(url: str):

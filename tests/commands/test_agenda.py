@@ -78,3 +78,19 @@ def test_a_lapsed_renewal_is_on_the_agenda_first(team):
         ("soon", "in 10 days"),
     ]
     assert "Renewals in the next 30 days, or lapsed (2)" in team().stdout
+
+
+def test_a_long_section_is_counted_up_to_a_bound(team, monkeypatch):
+    import clm.domain.day
+
+    monkeypatch.setattr(clm.domain.day, "COUNTED_UP_TO", 7)
+    for n in range(9):
+        team("customer", "add", f"Renewing {n}", "--renewal", f"+{n + 1}d")
+    book = team().stdout
+    assert "Renewals in the next 30 days, or lapsed (7+)" in book
+    assert "  … 2+ more: clm customer list --renewal-within 30d" in book
+    assert len([r for r in team.json("agenda") if r["section"] == "renewals"]) == 5
+    monkeypatch.setattr(clm.domain.day, "COUNTED_UP_TO", 9)
+    book = team().stdout
+    assert "Renewals in the next 30 days, or lapsed (9)" in book
+    assert "  … 4 more: clm customer list --renewal-within 30d" in book

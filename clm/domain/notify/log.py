@@ -52,31 +52,3 @@ def notification_log(
 def failed_count(conn: Connection) -> int:
     """How many messages are parked as failed (for `db check`)."""
     return conn.scalar(select(func.count()).where(outbox.c.state == "failed"))
-
-
-RETRY = "clm notify retry"
-
-
-def failed_for_agenda(user):
-    """The agenda's section of messages parked as failed: a query and its row maker. With a
-    user: only theirs and their team channel's."""
-    query = (
-        select(outbox.c.id, outbox.c.day, outbox.c.payload, outbox.c.error, users.c.handle,
-               outbox.c.team)
-        .select_from(outbox.outerjoin(users, users.c.id == outbox.c.user_id))
-        .where(outbox.c.state == "failed")
-        .order_by(outbox.c.day, outbox.c.id)
-    )  # fmt: skip
-    if user is not None:
-        theirs = outbox.c.user_id == user.id
-        query = query.where(theirs | (outbox.c.team == user.team) if user.team else theirs)
-
-    def to_row(row) -> dict:
-        to = row.handle or f"team {row.team}"
-        return {
-            "kind": "notification", "id": row.id, "customer": None,
-            "title": subject(row.day, json.loads(row.payload)), "due": row.day,
-            "detail": f"to {to}: {row.error or 'failed'}", "command": RETRY,
-        }  # fmt: skip
-
-    return query, to_row
