@@ -28,10 +28,12 @@ from clm.storage.dialect import (  # noqa: F401
     NARROW_CHARS,
     binary,
     days_from,
+    greatest,
     grouped_digits,
     has_other_chars,
     iso_date,
     joined_cells,
+    least,
     padded_line,
     sorted_by,
 )

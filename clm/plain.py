@@ -12,6 +12,8 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 def visible(text: str) -> str:
     """Text safe for a terminal: control characters shown as `\\x1b`, `\\u202e`, never sent."""
+    if text.isascii() and text.isprintable():  # most text: nothing to show (and quick)
+        return text
     return _HIDDEN.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
@@ -21,6 +23,8 @@ _BREAKS = re.compile("[\n\t]")
 def visible_cell(text: str) -> str:
     """Text for one cell of a table: as `visible`, and a newline or tab shown as `\\n`, `\\t`
     too, so a name piped through a table can never forge a row or a column."""
+    if text.isascii() and text.isprintable():  # no control character, newline or tab
+        return text
     return visible(_BREAKS.sub(lambda m: "\\n" if m.group() == "\n" else "\\t", text))
 
 

@@ -103,22 +103,18 @@ def overdue_items(
     order = (query.c.due, query.c.kind, query.c.id)
     if by_owner:
         order = (query.c.handle.is_(None), query.c.handle, *order)
-    for row in conn.execute(select(query).order_by(*order).limit(limit)):
-        yield dict(
-            zip(
-                OVERDUE_KEYS,
-                (
-                    row.kind,
-                    row.id,
-                    row.slug,
-                    row.title,
-                    row.due,
-                    (today - row.due).days,
-                    row.handle,
-                ),
-                strict=True,
-            )
-        )
+    for kind, item_id, slug, title, due, handle in conn.execute(
+        select(query).order_by(*order).limit(limit)
+    ):  # (a whole book's list: unpacked, not read a column at a time)
+        yield {
+            "kind": kind,
+            "id": item_id,
+            "customer": slug,
+            "title": title,
+            "due": due,
+            "days_overdue": (today - due).days,
+            "owner": handle,
+        }
 
 
 def overdue_by_owner(conn: Connection, today: date) -> list[tuple[str | None, int]]:

@@ -8,8 +8,9 @@ applied to every day of the history alike. A customer without a health is `unsco
 
 from datetime import date, timedelta
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, and_, case, func, null, or_, select, union_all
 
+from clm.db import days_from, greatest, least
 from clm.domain.arr_history import arr_on
 from clm.domain.reports import _stays, lifecycle
 from clm.domain.scorecard import BANDS, Scorecard, book_card
@@ -77,16 +78,24 @@ def _money(value) -> int | float:
     return number(round(float(value or 0), 2))
 
 
-def by_band(conn: Connection, as_of: date | None = None) -> list[dict]:
-    """Customers and ARR per band, red first; each band's share of the book's ARR."""
+def _groups(conn: Connection, as_of: date | None) -> dict[tuple[str, str], tuple]:
+    """The book's customers and ARR per (stage, band): one grouped query that both views
+    read."""
     book = _book(conn, book_card(conn), as_of)
-    found = {
-        band: (count, arr)
-        for band, count, arr in conn.execute(
-            select(book.c.band, func.count(), func.sum(book.c.arr)).group_by(book.c.band)
-        )
-    }
-    total = sum(float(arr or 0) for _, arr in found.values())
+    query = select(book.c.stage, book.c.band, func.count(), func.sum(book.c.arr)).group_by(
+        book.c.stage, book.c.band
+    )
+    return {(stage, band): (count, arr) for stage, band, count, arr in conn.execute(query)}
+
+
+def by_band(conn: Connection, as_of: date | None = None, groups: dict | None = None) -> list[dict]:
+    """Customers and ARR per band, red first; each band's share of the book's ARR."""
+    groups = _groups(conn, as_of) if groups is None else groups
+    found: dict[str, tuple] = {}
+    for (_, band), (count, arr) in groups.items():
+        had_count, had_arr = found.get(band, (0, 0.0))
+        found[band] = (had_count + count, had_arr + float(arr or 0))
+    total = sum(arr for _, arr in found.values())
     rows = []
     for band in BAND_ROWS:
         count, arr = found.get(band, (0, 0))
@@ -95,16 +104,13 @@ def by_band(conn: Connection, as_of: date | None = None) -> list[dict]:
     return rows
 
 
-def by_stage(conn: Connection, as_of: date | None = None) -> list[dict]:
+def by_stage(conn: Connection, as_of: date | None = None, groups: dict | None = None) -> list[dict]:
     """Per stage outside the terminal ones, in lifecycle order: customers in each band, and
     the ARR of each."""
-    book = _book(conn, book_card(conn), as_of)
-    query = select(book.c.stage, book.c.band, func.count(), func.sum(book.c.arr)).group_by(
-        book.c.stage, book.c.band
-    )
+    groups = _groups(conn, as_of) if groups is None else groups
     found: dict[str, dict] = {}
-    for stage, band, count, arr in conn.execute(query):
-        found.setdefault(stage, {})[band] = (count, arr)
+    for (stage, band), counted in groups.items():
+        found.setdefault(stage, {})[band] = counted
     rows = []
     for stage in (s["key"] for s in lifecycle(conn) if not s["terminal"]):
         bands = found.get(stage, {})
@@ -122,21 +128,99 @@ def trend_days(last: date) -> list[date]:
                                                           -1, -TREND_STEP)]  # fmt: skip
 
 
+def _health_spans(last: date):
+    """SQL: the spans of days each customer's health held, up to `last`: (`customer_id`,
+    `health`, `since`, `until`), the entry's health from its day up to, not including, the next
+    entry's (None: for ever); a day's earlier entry of two holds on none. Before its first
+    entry a customer was unscored: a span with no health and no `since` (since for ever)."""
+    window = {"partition_by": health_log.c.customer_id,
+              "order_by": (health_log.c.on, health_log.c.id)}  # fmt: skip
+    entries = select(
+        health_log.c.customer_id,
+        health_log.c.health,
+        health_log.c.on.label("since"),
+        func.lead(health_log.c.on).over(**window).label("until"),
+    ).where(health_log.c.on <= last)
+    before = (
+        select(
+            health_log.c.customer_id,
+            null().label("health"),
+            null().label("since"),
+            func.min(health_log.c.on).label("until"),
+        )
+        .where(health_log.c.on <= last)
+        .group_by(health_log.c.customer_id)
+    )
+    return union_all(entries, before).subquery("health_spans")
+
+
+def _day_index(value, days: list[date], missing: int):
+    """SQL: the index in `days` (a week apart, oldest first) of the first day on or after
+    `value`, `len(days)` when none is; `missing` when `value` is None."""
+    return case(
+        (value.is_(None), missing),
+        (value <= days[0], 0),
+        (value > days[-1], len(days)),
+        else_=(days_from(days[0], value) + TREND_STEP - 1) // TREND_STEP,
+    )
+
+
 def trend(conn: Connection, last: date) -> list[dict]:
-    """The customers in each band on each of the trend's days, oldest first."""
+    """The customers in each band on each of the trend's days, oldest first, in one query:
+    each stay of the book is cut by the health spans of its customer into spans of one band;
+    a span [start, end) counts on the trend's days from the first on or after its start to
+    the last before its end, so SQL counts the spans per band and (first, past-the-last) day,
+    a few hundred groups summed up here day by day."""
     card = book_card(conn)
-    rows = []
-    for day in trend_days(last):
-        book = _book(conn, card, day, with_arr=False)
-        counts = dict(conn.execute(select(book.c.band, func.count()).group_by(book.c.band)).all())
-        rows.append({"on": day} | {band: counts.get(band, 0) for band in BAND_ROWS})
-    return rows
+    days = trend_days(last)
+    live_stages = [stage["key"] for stage in lifecycle(conn) if not stage["terminal"]]
+    every = _stays(last)
+    stays = (  # the book's stays up to the last day that it left after the first
+        select(every.c.customer_id, every.c.entered, every.c.left)
+        .where(
+            every.c.stage.in_(live_stages),
+            or_(every.c.left.is_(None), every.c.left > days[0]),
+        )
+        .subquery("held_stays")
+    )
+    spans = _health_spans(last)
+    overlap = and_(
+        spans.c.customer_id == stays.c.customer_id,
+        or_(spans.c.since.is_(None), stays.c.left.is_(None), spans.c.since < stays.c.left),
+        or_(spans.c.until.is_(None), spans.c.until > stays.c.entered),
+    )
+    end = len(days)
+    cut = (  # the later start and the earlier end of the stay and the span, as day indexes
+        select(
+            func.coalesce(card.band_sql(spans.c.health), UNSCORED).label("band"),
+            greatest(
+                _day_index(stays.c.entered, days, 0), _day_index(spans.c.since, days, 0)
+            ).label("first"),
+            least(_day_index(stays.c.left, days, end), _day_index(spans.c.until, days, end)).label(
+                "past"
+            ),
+        )
+        .select_from(stays.outerjoin(spans, overlap))
+        .subquery("cut")
+    )
+    query = select(cut.c.band, cut.c.first, cut.c.past, func.count()).group_by(
+        cut.c.band, cut.c.first, cut.c.past
+    )
+    counts = {band: [0] * len(days) for band in BAND_ROWS}
+    for band, first, past, count in conn.execute(query):
+        for index in range(first, past):
+            counts[band][index] += count
+    return [
+        {"on": day} | {band: counts[band][index] for band in BAND_ROWS}
+        for index, day in enumerate(days)
+    ]
 
 
 def health_report(conn: Connection, today: date, as_of: date | None = None) -> dict:
     """Every part of the report: by band, by stage, and the trend to `as_of` (or today)."""
+    groups = _groups(conn, as_of)
     return {
-        "bands": by_band(conn, as_of),
-        "stages": by_stage(conn, as_of),
+        "bands": by_band(conn, as_of, groups),
+        "stages": by_stage(conn, as_of, groups),
         "trend": trend(conn, as_of or today),
     }

@@ -178,10 +178,11 @@ def _write_plain_table(out, columns: Sequence[Col], rows: Iterable[dict]) -> Non
     """The table's layout as plain text, for a pipe: no colour, whole lines, quick for big lists."""
     shown = [col for col in columns if col.table]
     cells = [table_cells(row, shown) for row in rows]
-    widths = [max(map(_width, column)) for column in zip(*cells, strict=True)] if cells else None
+    sizes = [list(map(_width, row)) for row in cells]  # measured once, for widths and padding
+    widths = [max(column) for column in zip(*sizes, strict=True)] if cells else None
     layout = PlainLayout(shown, widths)
     layout.write_head(out)
-    out.writelines(map(layout.line, cells))
+    out.writelines(map(layout.line, cells, sizes))
 
 
 def table_cells(row: dict, shown: Sequence[Col]) -> list[str]:
@@ -211,10 +212,15 @@ class PlainLayout:
         out.write(self.line(self.header))
         out.write("-" * (sum(self.widths) + 3 * (len(self.widths) - 1)) + "\n")
 
-    def line(self, values: list[str]) -> str:
+    def line(self, values: list[str], sizes: list[int] | None = None) -> str:
+        """One row's line; `sizes` are its cells' widths when measured already."""
+        if sizes is None:
+            sizes = map(_width, values)
         padded = (
-            " " * (width - _width(v)) + v if flush_right else v + " " * (width - _width(v))
-            for v, width, flush_right in zip(values, self.widths, self.right, strict=True)
+            " " * (width - size) + v if flush_right else v + " " * (width - size)
+            for v, size, width, flush_right in zip(
+                values, sizes, self.widths, self.right, strict=True
+            )
         )
         return "   ".join(padded).rstrip() + "\n"
 

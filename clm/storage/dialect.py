@@ -201,6 +201,40 @@ def _days_from_postgresql(element, compiler, **kw) -> str:
     return f"(CAST({end} AS DATE) - CAST({start} AS DATE))"
 
 
+class greatest(FunctionElement):
+    """SQL: the greater of two values, neither NULL, on either dialect."""
+
+    name = "greatest"
+    inherit_cache = True
+
+
+@compiles(greatest, "sqlite")
+def _greatest_sqlite(element, compiler, **kw) -> str:
+    return f"max({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(greatest, "postgresql")
+def _greatest_postgresql(element, compiler, **kw) -> str:
+    return f"GREATEST({compiler.process(element.clauses, **kw)})"
+
+
+class least(FunctionElement):
+    """SQL: the lesser of two values, neither NULL, on either dialect."""
+
+    name = "least"
+    inherit_cache = True
+
+
+@compiles(least, "sqlite")
+def _least_sqlite(element, compiler, **kw) -> str:
+    return f"min({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(least, "postgresql")
+def _least_postgresql(element, compiler, **kw) -> str:
+    return f"LEAST({compiler.process(element.clauses, **kw)})"
+
+
 # A version 4 uuid as text from SQLite's own randomness (the form Python's uuid4 writes).
 SQLITE_UUID = (
     "lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || "

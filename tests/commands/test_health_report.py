@@ -117,3 +117,26 @@ def test_the_dashboard_has_a_health_section_drawn_without_script(book, tmp_path)
     assert 'aria-label="ARR by health band"' in section
     assert "<title>2026-11-23: 1 red</title>" in section
     assert "<td>adopting</td><td class=n>2</td><td class=n>1</td>" in section
+
+
+def test_the_trend_equals_a_single_day_report_on_each_of_its_days(book):
+    # More history: health set twice on one day (the later holds), a win-back, a move back
+    # and forth, a customer removed, one scored before it moved into the book's stages.
+    book("--today", "2026-09-10", "customer", "edit", "dune", "--health", "20")
+    book("--today", "2026-09-10", "customer", "edit", "dune", "--health", "75")
+    book("--today", "2026-09-20", "customer", "add", "Echo", "--stage", "lead", "--health", "5")
+    book("--today", "2026-10-03", "customer", "move", "echo", "onboarding")
+    book("--today", "2026-10-03", "customer", "move", "echo", "lead", "--reason", "too soon")
+    book("--today", "2026-10-20", "customer", "move", "echo", "onboarding")
+    book("--today", "2026-10-20", "customer", "edit", "core", "--health", "45")
+    book("--today", "2026-10-21", "customer", "add", "Fade", "--stage", "adopting")
+    book("--today", "2026-11-02", "customer", "move", "gone", "onboarding", "--reason", "back")
+    book("--today", "2026-11-05", "customer", "edit", "gone", "--health", "95")
+    book("--today", "2026-11-12", "customer", "rm", "fade", "--yes")
+    book("--today", "2026-11-16", "customer", "edit", "dune", "--health", "40")
+    for last in ("2026-11-23", "2026-10-20", "2026-09-03"):
+        trend = book.json("report", "health", "--by", "trend", "--as-of", last)
+        assert len(trend) == 13 and trend[-1]["on"] == last
+        for row in trend:
+            bands = book.json("report", "health", "--as-of", row["on"])
+            assert row == {"on": row["on"]} | {b["band"]: b["customers"] for b in bands}
