@@ -37,6 +37,7 @@ from clm.db import (
     set_meta,
     utcnow,
 )
+from clm.domain.records import new_uuid
 from clm.errors import Problem
 from clm.storage.tables import customers, health_log, metric_points, metrics, stages
 
@@ -346,7 +347,9 @@ def score_customers(conn: Connection, day: date) -> int:
             health_log.insert().from_select(
                 ["uuid", "customer_id", "on", "health", "created_at"],
                 select(
-                    random_uuid(),
+                    # Version 7 uuids of this command's time, random after it: the unique
+                    # index on uuid takes them as appends, not one random page each.
+                    literal(new_uuid()[:19]) + func.substr(random_uuid(), 20),
                     scored.c.id,
                     literal(day, health_log.c.on.type),
                     scored.c.score,
