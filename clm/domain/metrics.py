@@ -63,6 +63,13 @@ def list_metrics(conn: Connection) -> Iterator[dict]:
         yield row._asdict()
 
 
+def metric_definitions(conn: Connection) -> list[dict]:
+    """The metrics as the model file lists them: in the order they were added, so a book made
+    from the file numbers them alike and exports their points in the same order."""
+    query = select(metrics.c.name, metrics.c.description).where(LIVE).order_by(metrics.c.id)
+    return [row._asdict() for row in conn.execute(query)]
+
+
 def remove_metric(conn: Connection, name: str, confirmed: bool) -> int:
     """Remove a metric and its points (the points count, when there were any, needs
     `confirmed`); the points removed."""

@@ -127,7 +127,7 @@ def read_model(conn: Connection) -> dict:
     from clm.domain.engine.field_defs import field_defs
     from clm.domain.engine.rulebook import list_rules
     from clm.domain.holidays import list_holidays
-    from clm.domain.metrics import list_metrics
+    from clm.domain.metrics import metric_definitions
     from clm.domain.playbooks import playbook_items_of
 
     rows = conn.execute(
@@ -150,7 +150,7 @@ def read_model(conn: Connection) -> dict:
         ],
         "teams": team_policies(conn),
         "holidays": list(list_holidays(conn)),
-        "metrics": list(list_metrics(conn)),
+        "metrics": metric_definitions(conn),
         "scorecard": read_scorecard(conn),
         "fields": [
             {"name": f.name, "kind": f.kind, "choices": list(f.choices),
