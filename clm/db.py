@@ -7,6 +7,7 @@ from clm.storage.audit import (  # noqa: F401
     UNLOGGED,
 )
 from clm.storage.audit import log_summary as log_bulk_write  # noqa: F401
+from clm.storage.audit import paused as audit_paused  # noqa: F401
 from clm.storage.audit import suspend as suspend_audit  # noqa: F401
 from clm.storage.bulk import (  # noqa: F401
     advance_id_sequence,
@@ -35,6 +36,7 @@ from clm.storage.dialect import (  # noqa: F401
     joined_cells,
     least,
     padded_line,
+    random_uuid,
     sorted_by,
 )
 from clm.storage.engine import (  # noqa: F401

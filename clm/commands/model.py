@@ -49,7 +49,7 @@ def export(
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite FILE if it exists.")] = False,
 ) -> None:
-    """Export the whole model (stages, rules, playbooks, holidays, entry stage) as TOML.
+    """Export the whole model (stages, rules, playbooks, holidays, metrics…) as TOML.
 
     Example: clm model export lifecycle.toml
     """

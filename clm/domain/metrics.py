@@ -63,6 +63,13 @@ def list_metrics(conn: Connection) -> Iterator[dict]:
         yield row._asdict()
 
 
+def metric_definitions(conn: Connection) -> list[dict]:
+    """The metrics as the model file lists them: in the order they were added, so a book made
+    from the file numbers them alike and exports their points in the same order."""
+    query = select(metrics.c.name, metrics.c.description).where(LIVE).order_by(metrics.c.id)
+    return [row._asdict() for row in conn.execute(query)]
+
+
 def remove_metric(conn: Connection, name: str, confirmed: bool) -> int:
     """Remove a metric and its points (the points count, when there were any, needs
     `confirmed`); the points removed."""
@@ -120,3 +127,59 @@ def series(conn: Connection, slug: str, name: str, since: date | None = None) ->
     if since is not None:
         query = query.where(metric_points.c.day >= since)
     return [row._asdict() for row in conn.execute(query)]
+
+
+# --- the model file's [[metrics]] (`clm model apply`) ---------------------------------------
+
+
+def remove_unlisted_metrics(conn: Connection, names: set[str], readers: dict[str, str]) -> list:
+    """Remove the metrics the model file leaves out, as it does fields: not one that has values
+    (`clm metric rm --yes` removes those) nor one the file's rules or scorecard read (`readers`:
+    metric -> who reads it); each kept one is a problem, and then nothing changes."""
+    from clm.errors import Problem
+
+    problems = []
+    for metric in conn.execute(select(metrics).where(LIVE).order_by(metrics.c.name)).all():
+        if metric.name in names:
+            continue
+        if metric.name in readers:
+            problems.append(
+                Problem("metrics", f"the file removes metric '{metric.name}' but "
+                        f"{readers[metric.name]} reads it: keep it in [[metrics]]")
+            )  # fmt: skip
+            continue
+        mine = metric_points.c.metric_id == metric.id
+        points = conn.scalar(select(func.count()).select_from(metric_points).where(mine))
+        if points:
+            problems.append(
+                Problem("metrics", f"the file removes metric '{metric.name}' but it has {points} "
+                        f"value{'s' if points > 1 else ''}: keep it, or clm metric rm it first")
+            )  # fmt: skip
+            continue
+        update_row(conn, metrics, metric, {"deleted_at": utcnow()})
+    return problems
+
+
+def write_metrics(conn: Connection, wanted: list[dict]) -> list:
+    """Add the model file's metrics and set their descriptions (after the fields are written:
+    a field the file removes leaves its name free); a name a custom field keeps is a problem."""
+    from clm.domain.engine.field_defs import field_defs
+    from clm.errors import Problem
+
+    current = {row.name: row for row in conn.execute(select(metrics).where(LIVE))}
+    taken = field_defs(conn)
+    problems = []
+    for entry in wanted:
+        row = current.get(entry["name"])
+        if row is not None:
+            if row.description != entry["description"]:
+                update_row(conn, metrics, row, {"description": entry["description"]})
+        elif entry["name"] in taken:
+            problems.append(
+                Problem("metrics", f"a custom field is named {entry['name']}: give the "
+                        "metric another name, or remove the field")
+            )  # fmt: skip
+        else:
+            values = new_row(conn, name=entry["name"], description=entry["description"])
+            conn.execute(metrics.insert().values(values))
+    return problems

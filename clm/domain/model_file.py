@@ -49,11 +49,15 @@ rules are tried by the tick in the order they come, and a playbook's items run i
     day = 2026-12-25
     name = "Christmas"                # optional
 
+    [[metrics]]                       # usage metrics (clm metric): values are not in the file
+    name = "active_users"             # lowercase letters, digits and '_'
+    description = "Users a day"       # optional
+
     [scorecard]                       # optional: the tick scores health from usage metrics
     bands = { amber = 40, green = 70 }  # health below amber is red, from green on green
 
     [[scorecard.measures]]
-    metric = "active_users"           # a metric of `clm metric list`
+    metric = "active_users"           # a metric of [[metrics]]
     weight = 2                        # its share among the measures with a value
     scale = [0, 50]                   # scored 0 at 0, 100 at 50 (or thresholds = [10, 40]:
                                       # below 10 scores 0, below 40 50, else 100)
@@ -63,6 +67,9 @@ rules are tried by the tick in the order they come, and a playbook's items run i
     kind = "choice"                   # number, text, date, choice or bool
     choices = ["smb", "mid-market", "enterprise"]  # a choice's values
     description = "Market segment"    # optional
+
+Fields and metrics the file leaves out are removed, except one customers hold values of (a
+metric also one the file's rules or scorecard read): that is a problem, and nothing changes.
 """
 
 import json
@@ -101,8 +108,8 @@ ITEM_FIELDS = ("kind", "title", "anchor", "offset", "remind", "every", "mileston
 ITEM_KINDS = ("task", "milestone", "phase")
 HEADER = (
     "# The lifecycle model of clm: stages in order, rules in the order the tick tries them,\n"
-    "# playbooks, teams' assignment policies, holidays. Edit it, then: clm model apply FILE "
-    "--dry-run\n\n"
+    "# playbooks, teams' assignment policies, holidays, metrics. Edit it, then: clm model apply "
+    "FILE --dry-run\n\n"
 )
 
 
@@ -120,6 +127,7 @@ def read_model(conn: Connection) -> dict:
     from clm.domain.engine.field_defs import field_defs
     from clm.domain.engine.rulebook import list_rules
     from clm.domain.holidays import list_holidays
+    from clm.domain.metrics import metric_definitions
     from clm.domain.playbooks import playbook_items_of
 
     rows = conn.execute(
@@ -142,6 +150,7 @@ def read_model(conn: Connection) -> dict:
         ],
         "teams": team_policies(conn),
         "holidays": list(list_holidays(conn)),
+        "metrics": metric_definitions(conn),
         "scorecard": read_scorecard(conn),
         "fields": [
             {"name": f.name, "kind": f.kind, "choices": list(f.choices),
@@ -166,6 +175,7 @@ def as_json(model: dict) -> dict:
         "rules": model["rules"],
         "playbooks": model["playbooks"],
         "teams": model["teams"],
+        "metrics": model["metrics"],
     }
 
 
@@ -193,7 +203,11 @@ def to_toml(model: dict) -> str:
         "scorecard": as_toml_table(model["scorecard"]) if model["scorecard"] else [],
         "fields": [_set(f) for f in model.get("fields", [])],
     }
-    return HEADER + tomli_w.dumps({key: value for key, value in document.items() if value != []})
+    text = tomli_w.dumps({key: value for key, value in document.items() if value != []})
+    # Each metric its own [[metrics]] table, as the header shows (tomli_w would inline them).
+    for metric in model["metrics"]:
+        text += "\n[[metrics]]\n" + tomli_w.dumps(_set(metric))
+    return HEADER + text
 
 
 def parse_toml(text: str, source: str) -> dict:
@@ -343,9 +357,10 @@ FIELD_TABLE = {
     "description": (str, None),
 }
 FIELD_FIELDS = tuple(FIELD_TABLE)
+METRIC_TABLE = {"name": (str, REQUIRED), "description": (str, None)}
 TOP_LEVEL = (
     "entry_stage", "churn_reasons", "contact_roles", "stages", "rules", "playbooks", "teams",
-    "holidays", "scorecard", "fields",
+    "holidays", "metrics", "scorecard", "fields",
 )  # fmt: skip
 
 
@@ -384,9 +399,33 @@ def check_document(document: dict) -> Checked:
         "scorecard": (
             check_scorecard(document["scorecard"], problems) if "scorecard" in document else None
         ),
+        "metrics": _check_metrics(_array(document, "metrics", problems), custom, problems),
         "fields": field_list,
     }
     return Checked(model, problems, places)
+
+
+def _check_metrics(tables: list, custom: dict, problems: list[Problem]) -> list[dict]:
+    """The file's metrics: names a metric may have, none twice, none a field's of the file."""
+    from clm.domain.metrics import check_metric_name
+
+    found, seen = [], {}
+    for i, table in enumerate(tables):
+        place = f"metrics[{i}]"
+        entry = _take(table, place, METRIC_TABLE, problems)
+        if entry is None:
+            continue
+        name = _checking(problems, f"{place}.name", check_metric_name, entry["name"])
+        if name is None or not _unique(name, "metric", seen, place, problems):
+            continue
+        if name in custom:
+            problems.append(
+                Problem(f"{place}.name", f"field '{name}' of the file has this name: a rule's "
+                        f"'{name} >= 10' could not tell them apart")
+            )  # fmt: skip
+            continue
+        found.append({"name": name, "description": entry["description"]})
+    return found
 
 
 def _check_fields(tables: list, problems: list[Problem]) -> list[dict]:
@@ -705,6 +744,7 @@ def model_changes(old: dict, new: dict) -> list[dict]:
     changes += _compare("playbook", "name", _items_as_text(old), _items_as_text(new), fields)
     changes += _compare("team", "name", old["teams"], new["teams"], ("assign",))
     changes += _compare("holiday", "day", _days_as_text(old), _days_as_text(new), ("name",))
+    changes += _compare("metric", "name", old["metrics"], new["metrics"], ("description",))
     if old["scorecard"] != new["scorecard"]:
         detail = f"{_card_text(old['scorecard'])} → {_card_text(new['scorecard'])}"
         changes.append(_change("changed", "scorecard", "", detail))
@@ -765,6 +805,7 @@ def apply_model(conn: Connection, document: dict) -> list[dict]:
     from clm.domain.churn import set_churn_reasons
     from clm.domain.contacts import contacts_holding, set_contact_roles
     from clm.domain.custom_fields import write_fields
+    from clm.domain.metrics import remove_unlisted_metrics, write_metrics
 
     for role in current["contact_roles"]:
         held = contacts_holding(conn, role) if role not in model["contact_roles"] else 0
@@ -781,7 +822,12 @@ def apply_model(conn: Connection, document: dict) -> list[dict]:
     _write_playbooks(conn, model["playbooks"])
     set_churn_reasons(conn, model["churn_reasons"])
     set_contact_roles(conn, model["contact_roles"])
+    # Metrics the file leaves out go before the fields are written, the file's new ones after:
+    # a name may pass from one to the other.
+    names = {metric["name"] for metric in model["metrics"]}
+    problems += remove_unlisted_metrics(conn, names, _metric_readers(model))
     problems += write_fields(conn, model["fields"])
+    problems += write_metrics(conn, model["metrics"])
     problems += _rule_problems(conn, model["rules"], checked.rule_places)
     if model["scorecard"] is not None:
         problems += scorecard_problems(conn, model["scorecard"])
@@ -798,6 +844,26 @@ def apply_model(conn: Connection, document: dict) -> list[dict]:
     if get_meta(conn, "entry_stage") != model["entry_stage"]:
         set_meta(conn, "entry_stage", model["entry_stage"])
     return model_changes(current, model)
+
+
+def _metric_readers(model: dict) -> dict[str, str]:
+    """The metrics the file's rules and scorecard read: metric -> the first that reads it."""
+    from clm.domain.engine.conditions import parse_condition
+    from clm.domain.engine.metric_conditions import MetricCondition
+
+    custom = {f["name"]: _as_def(f) for f in model["fields"]}
+    readers = {}
+    for rule in model["rules"]:
+        for text in rule["when"]:
+            try:
+                condition = parse_condition(text, custom)
+            except ClmError:
+                continue  # reported at its place
+            if isinstance(condition, MetricCondition):
+                readers.setdefault(condition.field, f"rule '{rule['name']}'")
+    for measure in model["scorecard"].measures if model["scorecard"] else ():
+        readers.setdefault(measure.metric, "the scorecard")
+    return readers
 
 
 def _place_order(problem: Problem) -> tuple[int, int]:

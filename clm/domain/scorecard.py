@@ -19,7 +19,6 @@ from sqlalchemy import (
     Connection,
     Integer,
     and_,
-    bindparam,
     case,
     cast,
     func,
@@ -30,10 +29,17 @@ from sqlalchemy import (
 )
 from sqlalchemy import update as sql_update
 
-from clm.db import get_meta, set_meta
-from clm.domain.health import log_health
+from clm.db import (
+    audit_paused,
+    get_meta,
+    log_bulk_write,
+    random_uuid,
+    set_meta,
+    utcnow,
+)
+from clm.domain.records import new_uuid
 from clm.errors import Problem
-from clm.storage.tables import customers, metric_points, metrics, stages
+from clm.storage.tables import customers, health_log, metric_points, metrics, stages
 
 META_KEY = "scorecard"
 BANDS = ("red", "amber", "green")
@@ -326,26 +332,46 @@ def check_override(
 
 
 def score_customers(conn: Connection, day: date) -> int:
-    """Score every customer as of `day` (see the module); the customers whose health changed."""
+    """Score every customer as of `day` (see the module); the customers whose health changed.
+    Set-based: the scores that differ from the health are logged by one INSERT … SELECT and
+    written by one UPDATE from that log. The audit log gets one summary row, not one per
+    customer: the health history is health_log's."""
     card = read_scorecard(conn)
     if card is None or not card.measures:
         return 0
     scored = scores_query(conn, card, day)
-    changed = conn.execute(
-        select(scored.c.id, scored.c.score).where(
-            scored.c.score.is_not(None), scored.c.score.is_distinct_from(scored.c.health)
+    now = utcnow()
+    last = conn.scalar(select(func.max(health_log.c.id)))  # the log rows after it are these
+    with audit_paused(conn):
+        conn.execute(
+            health_log.insert().from_select(
+                ["uuid", "customer_id", "on", "health", "created_at"],
+                select(
+                    # Version 7 uuids of this command's time, random after it: the unique
+                    # index on uuid takes them as appends, not one random page each.
+                    literal(new_uuid()[:19]) + func.substr(random_uuid(), 20),
+                    scored.c.id,
+                    literal(day, health_log.c.on.type),
+                    scored.c.score,
+                    literal(now, health_log.c.created_at.type),
+                ).where(
+                    scored.c.score.is_not(None), scored.c.score.is_distinct_from(scored.c.health)
+                ),
+            )
         )
-    ).all()
-    if not changed:
-        return 0
-    conn.execute(
-        sql_update(customers)
-        .where(customers.c.id == bindparam("customer"))
-        .values(health=bindparam("score"), health_on=day),
-        [{"customer": row.id, "score": row.score} for row in changed],
-    )
-    log_health(conn, [(row.id, day, row.score) for row in changed])
-    return len(changed)
+        changed = conn.execute(
+            sql_update(customers)
+            .where(
+                customers.c.id == health_log.c.customer_id,
+                health_log.c.id > (last or 0),
+                health_log.c.on == day,
+                health_log.c.created_at == now,
+            )
+            .values(health=health_log.c.health, health_on=day)
+        ).rowcount
+    if changed:
+        log_bulk_write(conn, "customers", f"health of {changed} customers scored on {day}")
+    return changed
 
 
 def contributions(conn: Connection, card: Scorecard, customer_id: int, day: date) -> dict:

@@ -7,6 +7,8 @@ statement-level triggers over transition tables (one INSERT … SELECT per state
 many rows it changed); SQLite row triggers, generated from the table's live columns.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import NamedTuple
 
 from sqlalchemy import Connection
@@ -121,6 +123,22 @@ def suspend(conn: Connection) -> None:
             "INSERT INTO audit_context (id, quiet) VALUES (1, 1) "
             "ON CONFLICT (id) DO UPDATE SET quiet = 1"
         )
+
+
+@contextmanager
+def paused(conn: Connection) -> Iterator[None]:
+    """Nothing logged inside (a set-based write whose rows keep their own history, as the
+    tick's scores do in health_log), and after it as before it."""
+    if conn.dialect.name == "postgresql":
+        was = conn.exec_driver_sql("SELECT current_setting('clm.quiet', true)").scalar()
+        suspend(conn)
+        yield
+        conn.exec_driver_sql("SELECT set_config('clm.quiet', %(was)s, true)", {"was": was or ""})
+        return
+    was = conn.exec_driver_sql("SELECT quiet FROM audit_context WHERE id = 1").scalar()
+    suspend(conn)
+    yield
+    conn.exec_driver_sql("UPDATE audit_context SET quiet = ? WHERE id = 1", (was or 0,))
 
 
 def log_summary(conn: Connection, record: str, summary: str) -> None:

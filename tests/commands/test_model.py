@@ -310,8 +310,10 @@ def test_show_mermaid_has_a_node_per_stage_and_an_edge_per_rule(clm):
 def test_show_json_is_one_object(clm):
     model = clm.json("model", "show")
     assert list(model) == [
-        "entry_stage", "churn_reasons", "contact_roles", "stages", "rules", "playbooks", "teams"
+        "entry_stage", "churn_reasons", "contact_roles", "stages", "rules", "playbooks", "teams",
+        "metrics",
     ]  # fmt: skip
+    assert model["metrics"] == []  # a new book tracks none
     assert model["entry_stage"] == "onboarding"
     assert list(model["stages"][0]) == STAGE_KEYS
     assert model["stages"] == clm.json("stage", "list")

@@ -163,3 +163,21 @@ def test_without_a_scorecard_health_is_set_as_before(team):
     assert team.error("customer", "edit", "acme", "--health", "30", "--until", "+3d") == (
         "Error: --until holds a health over the scorecard's, and there is none"
     )
+
+
+def test_the_scores_are_one_audit_row_a_day_their_history_the_health_log(book):
+    before = len(book.json("log"))
+    book("tick")
+    new = [row for row in book.json("log")[before:] if row["record"] == "customers"]
+    # acme and beta scored (core has no value): one summary row, none per customer; the log
+    # hears the tick again after the scores: beta's move by the at-risk rule is there.
+    assert [(row["field"], row["new"]) for row in new if row["field"] in ("*", "health")] == [
+        ("*", "health of 2 customers scored on 2026-11-23")
+    ]
+    assert {(row["customer"], row["field"], row["new"]) for row in new} >= {
+        ("beta", "stage", "will-churn")
+    }
+    assert {row["command"] for row in new} == {"clm tick"}
+    assert [h["health"] for h in book.json("customer", "show", "acme")["health_history"]] == [88]
+    book("--today", "2026-11-24", "tick")  # nothing new: no row at all
+    assert [row for row in book.json("log")[before:] if row["record"] == "customers"] == new

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Integer, and_, func, literal, or_, select
+from sqlalchemy import Integer, and_, case, func, literal, select, tuple_
 
 from clm.domain.scorecard import DEFAULT_BANDS as SCORECARD_BANDS
 from clm.domain.scorecard import band_sql
@@ -72,22 +72,34 @@ class BandCondition:
         return log, and_(log.c.customer_id == customer.id, log.c.on <= day)
 
     def _change_day(self, customer, day: date):
-        """SQL: the first day of the latest run of scores in the band of the health now (the
-        first score after the last one in another band), NULL without a score in it."""
+        """SQL: the first day of the latest run of scores in the band of the health now: the
+        day of the first score after the latest one in another band (index seeks on the
+        customer's history, not a search of the later scores for each of its scores), or with
+        none in another band, of its first score in this band; NULL without a score in it."""
         run, mine = self._log(customer, day, "run")
         other, theirs = self._log(customer, day, "other")
-        later_elsewhere = select(other.c.id).where(
-            theirs,
-            self.band_of(other.c.health) != self._now(customer),
-            or_(other.c.on > run.c.on, and_(other.c.on == run.c.on, other.c.id > run.c.id)),
+        elsewhere = (
+            select(other.c.on, other.c.id)
+            .where(theirs, self.band_of(other.c.health) != self._now(customer))
+            .order_by(other.c.on.desc(), other.c.id.desc())
+            .limit(1)
         )
-        return (
-            select(func.min(run.c.on))
-            .where(
-                mine, self.band_of(run.c.health) == self._now(customer), ~later_elsewhere.exists()
-            )
+        other_on = elsewhere.with_only_columns(other.c.on).scalar_subquery()
+        other_id = elsewhere.with_only_columns(other.c.id).scalar_subquery()
+        after = (
+            select(run.c.on)
+            .where(mine, tuple_(run.c.on, run.c.id) > tuple_(other_on, other_id))
+            .order_by(run.c.on, run.c.id)
+            .limit(1)
             .scalar_subquery()
         )
+        first, its = self._log(customer, day, "first")
+        only_this = (
+            select(func.min(first.c.on))
+            .where(its, self.band_of(first.c.health) == self._now(customer))
+            .scalar_subquery()
+        )
+        return case((other_on.is_(None), only_this), else_=after)
 
     def _band_before(self, customer, day: date):
         """SQL: the band of the latest score in another band than the health now's."""
