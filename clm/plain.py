@@ -137,3 +137,13 @@ def row_converter(convert: dict[int, Callable], missing: dict | None = None) -> 
         return tuple(cells)  # as drivers take a row
 
     return row
+
+
+def is_text(value: str) -> bool:
+    """Whether `value` can be stored: no lone surrogate (what an undecodable byte of the
+    command line becomes in Python), which neither database driver can encode."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

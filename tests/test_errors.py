@@ -25,3 +25,16 @@ def test_an_error_that_names_its_only_problem_lists_nothing_before_it():
     assert Problems(one, "1 problem in the model").found_in("m.toml").lines() == [
         "m.toml: line 2: bad"
     ]
+
+
+def test_an_argument_that_is_not_text_is_one_error_and_changes_nothing(clm):
+    """Bytes the locale cannot decode reach clm as lone surrogates, which no database stores:
+    refused before any command runs, shown escaped."""
+    clm("customer", "add", "Acme")
+    message = clm.error("customer", "add", "Bad \udcff name")
+    assert message == (
+        "Error: argument 'Bad \\udcff name' is not valid text: clm reads its arguments as "
+        "UTF-8 (check the terminal's locale)"
+    )
+    clm.error("customer", "list", "--where", "name = '\udcff'")
+    assert [c["slug"] for c in clm.json("customer", "list")] == ["acme"]

@@ -65,7 +65,14 @@ class ClmRoot(LazyGroup):
 
     def parse_args(self, ctx, args):
         from clm.cli.global_options import hoist
+        from clm.plain import is_text
 
+        for arg in args:  # bytes the locale could not decode reach Python as lone surrogates
+            if not is_text(arg):
+                _fail(
+                    f"argument '{arg.encode('utf-8', 'backslashreplace').decode()}' is not "
+                    "valid text: clm reads its arguments as UTF-8 (check the terminal's locale)"
+                )
         return super().parse_args(ctx, hoist(self, ctx, args))
 
     def invoke(self, ctx):

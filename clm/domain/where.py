@@ -20,6 +20,7 @@ from sqlalchemy import and_, not_, select
 from clm.domain.engine.field_conditions import ORDERED, compare
 from clm.domain.engine.field_defs import FieldDef, field_defs
 from clm.errors import Invalid, did_you_mean
+from clm.plain import is_text
 from clm.storage.tables import customers, field_values
 
 OPERATORS = ("<=", ">=", "!=", "=", "<", ">")
@@ -64,6 +65,10 @@ def where_clause(conn, texts: list[str], today: date):
     """SQL over `customers` for the --where filters (all must hold); None for none."""
     if not texts:
         return None
+    for text in texts:
+        if not is_text(text):
+            shown = text.encode("utf-8", "backslashreplace").decode()
+            raise Invalid(f"invalid --where '{shown}': it is not valid text (UTF-8)")
     defs = field_defs(conn)
     tests = [test for text in texts for test in _parse(text, defs, today)]
     return and_(*tests)

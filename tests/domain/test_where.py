@@ -12,6 +12,7 @@ from clm.domain.custom_fields import add_field
 from clm.domain.customers import CustomerFilter, add_customer, list_customers
 from clm.domain.new_book import install_template
 from clm.errors import ClmError, Invalid
+from clm.plain import is_text
 
 TODAY = date(2026, 11, 23)
 # Text as people and attackers type it: quotes, SQL, controls, any script.
@@ -53,7 +54,14 @@ def slugs(database, *where: str) -> list[str]:
 )
 @given(value=TEXTS)
 def test_a_value_that_looks_like_sql_is_looked_for_as_text(book, value):
-    """Whatever the value (quoted), the filter matches exactly the customers holding it."""
+    """Whatever the value (quoted), the filter matches exactly the customers holding it; a
+    value that is not text (a lone surrogate: an undecodable byte of the command line) is
+    refused with its reason, on either backend."""
+    if not is_text(value):
+        with pytest.raises(Invalid, match="not valid text"):
+            slugs(book, f"note = {quoted(value)}")
+        assert slugs(book) == ["acme", "beta"]
+        return
     expected = ["acme"] if value.strip() == "o'clock; DROP" else []
     assert slugs(book, f"note = {quoted(value)}") == expected
     assert slugs(book, f"note != {quoted(value)}") == (["acme"] if not expected else [])
@@ -101,3 +109,9 @@ def test_the_stored_text_round_trips_through_quotes(book):
     assert slugs(book, 'note = "o\'clock; DROP"') == ["acme"]
     assert slugs(book, "note is set and seats < 10") == ["acme"]
     assert slugs(book, "NOTE is not set") == ["beta"]
+
+
+def test_a_lone_surrogate_is_refused_as_not_text(book):
+    """What hypothesis found on PostgreSQL: the driver could not encode it (a traceback)."""
+    with pytest.raises(Invalid, match=r"invalid --where 'note = '\\ud800'': it is not valid text"):
+        slugs(book, "note = '\ud800'")
