@@ -51,7 +51,8 @@ def list_(ctx: typer.Context, fmt: FormatOpt = Format.table) -> None:
 
 @app.command("rm")
 def rm(ctx: typer.Context, name: Name, yes: YesOpt = False) -> None:
-    """Remove a metric and its values (a metric with values needs --yes).
+    """Remove a metric and its values (a metric with values needs --yes; one a rule or the
+    scorecard reads is refused: change those first).
 
     Example: clm metric rm active_users --yes
     """

@@ -3,6 +3,7 @@
 A point is upserted by (metric, customer, day): setting the value a day already has changes
 nothing, so importing the same file twice leaves the book as the first import left it."""
 
+import json
 import math
 from collections.abc import Iterator
 from datetime import date
@@ -72,8 +73,10 @@ def metric_definitions(conn: Connection) -> list[dict]:
 
 def remove_metric(conn: Connection, name: str, confirmed: bool) -> int:
     """Remove a metric and its points (the points count, when there were any, needs
-    `confirmed`); the points removed."""
+    `confirmed`); the points removed. Not one a rule or the scorecard reads: a `stale`
+    condition would hold for every customer the next day and open their CTAs."""
     metric = get_metric(conn, name)
+    _refuse_if_read(conn, metric.name)
     mine = metric_points.c.metric_id == metric.id
     points = conn.scalar(select(func.count()).select_from(metric_points).where(mine))
     if points and not confirmed:
@@ -111,6 +114,28 @@ def upsert_points(conn: Connection, points: list[tuple[int, int, date, float]]) 
     if not written and last is not None:
         hlc.last = last  # the stamp went nowhere: a re-import leaves the book as it was
     return written
+
+
+def _refuse_if_read(conn: Connection, name: str) -> None:
+    from clm.domain.engine.conditions import parse_condition
+    from clm.domain.engine.field_defs import field_defs
+    from clm.domain.engine.metric_conditions import MetricCondition
+    from clm.domain.scorecard import read_scorecard
+    from clm.storage.tables import rules
+
+    defs = field_defs(conn)
+    live = select(rules.c.name, rules.c.conditions).where(rules.c.deleted_at.is_(None))
+    for rule, texts in conn.execute(live.order_by(rules.c.name)):
+        for text in json.loads(texts):
+            condition = parse_condition(text, defs)
+            if isinstance(condition, MetricCondition) and condition.field == name:
+                raise Conflict(f"rule '{rule}' reads metric {name}: change or remove it first")
+    card = read_scorecard(conn)
+    if card and any(measure.metric == name for measure in card.measures):
+        raise Conflict(
+            f"the scorecard reads metric {name}: take it out of the model's [scorecard] first "
+            "(clm model export, edit, clm model apply)"
+        )
 
 
 POINT_COLUMNS = ("metric_id", "customer_id", "day", "value", "stamp")

@@ -132,3 +132,17 @@ def test_bad_metrics_in_the_file_are_refused_with_their_places(clm, tmp_path, db
     ) in lines
     assert lines[-1].startswith("Error: ") and sum(line.startswith("Error") for line in lines) == 1
     assert dump(db_path) == before
+
+
+def test_metric_rm_refuses_a_metric_the_scorecard_reads(clm, tmp_path, db_path):
+    text = metrics_book(clm)
+    apply(clm, tmp_path, text + CARD)
+    before = dump(db_path)
+    assert clm.error("metric", "rm", "logins", "--yes") == (
+        "Error: the scorecard reads metric logins: take it out of the model's [scorecard] first "
+        "(clm model export, edit, clm model apply)"
+    )
+    assert dump(db_path) == before
+    apply(clm, tmp_path, text)  # the scorecard removed
+    clm("metric", "rm", "logins", "--yes")
+    assert [m["name"] for m in clm.json("metric", "list")] == ["active_users"]
