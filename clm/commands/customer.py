@@ -270,10 +270,10 @@ def show(ctx: typer.Context, slug: Slug, fmt: FormatOpt = Format.table) -> None:
     Example: clm customer show acme-corp
     """
     env = ctx.obj
-    from clm.domain.customers import show_customer
+    from clm.domain.customer_page import customer_page
 
-    with env.database().read() as conn:
-        record, lists = show_customer(conn, env.today, slug)
+    with env.reads() as reads:
+        record, lists = customer_page(reads, env.today, slug)
     title = f"{record['name']} ({record['slug']})"
     sections = [
         Section("contacts", "Contacts", CONTACTS, lists["contacts"]),

@@ -106,10 +106,15 @@ def arr_history(conn: Connection, customer_id: int) -> list[dict]:
     """A customer's ARR changes, oldest first: day, kind, its ARR before (`old`) and after
     (`new`) as the customer sees it (a churn takes it to nothing, a reactivation brings it
     back from nothing) and the `change` to the live book."""
+    return [row._asdict() for row in conn.execute(arr_history_query(customer_id))]
+
+
+def arr_history_query(customer_id):
+    """A customer's ARR changes (on, kind, old, new, change) oldest first."""
     order = (arr_log.c.on, arr_log.c.id)
     before = func.lag(arr_log.c.arr, 1, 0.0).over(order_by=order)
     kind = arr_log.c.kind
-    query = (
+    return (
         select(
             arr_log.c.on,
             kind,
@@ -120,4 +125,3 @@ def arr_history(conn: Connection, customer_id: int) -> list[dict]:
         .where(arr_log.c.customer_id == customer_id)
         .order_by(*order)
     )
-    return [row._asdict() for row in conn.execute(query)]

@@ -146,14 +146,22 @@ def _cancel(conn: Connection, table, still_open, customer_ids: list[int], closed
 def lost_arr(conn: Connection, customer) -> dict:
     """A customer in a terminal stage: the reason it churned for and its ARR, kept as lost ARR
     (None for a live one)."""
-    from clm.storage.tables import stages, transitions
-
-    terminal = conn.scalar(
-        select(stages.c.terminal).where(
-            stages.c.key == customer.stage, stages.c.deleted_at.is_(None)
-        )
-    )
+    terminal = conn.scalar(stage_terminal_query(customer.stage))
     if not terminal:
         return {"churn_reason": None, "lost_arr": None}
-    reason = conn.scalar(select(transitions.c.reason).where(transitions.c.uuid == customer.stay))
+    reason = conn.scalar(stay_reason_query(customer.stay))
     return {"churn_reason": reason, "lost_arr": customer.arr}
+
+
+def stage_terminal_query(stage):
+    """Whether the live stage `stage` (a key or a bound parameter) is terminal."""
+    from clm.storage.tables import stages
+
+    return select(stages.c.terminal).where(stages.c.key == stage, stages.c.deleted_at.is_(None))
+
+
+def stay_reason_query(stay):
+    """The reason of the transition that began the stay `stay` (its uuid)."""
+    from clm.storage.tables import transitions
+
+    return select(transitions.c.reason).where(transitions.c.uuid == stay)

@@ -145,16 +145,24 @@ def list_contacts(
 ) -> Iterator[dict]:
     """Live contacts of live customers, by customer, primary first, then name; without
     `left`, only those still there."""
-    query = _select().where(contacts.c.deleted_at.is_(None), customers.c.deleted_at.is_(None))
+    where = []
     if customer is not None:
-        query = query.where(contacts.c.customer_id == get_customer(conn, customer).id)
+        where.append(contacts.c.customer_id == get_customer(conn, customer).id)
     if role is not None:
-        query = query.where(contacts.c.role == check_role(role, contact_roles(conn)))
+        where.append(contacts.c.role == check_role(role, contact_roles(conn)))
     if not left:
-        query = query.where(contacts.c.left_on.is_(None))
-    query = query.order_by(customers.c.slug, contacts.c.is_primary.desc(), contacts.c.name)
-    for row in conn.execute(query):
+        where.append(contacts.c.left_on.is_(None))
+    for row in conn.execute(contacts_query(*where)):
         yield row._asdict()
+
+
+def contacts_query(*where):
+    """Live contacts of live customers (`where` more), by customer, primary first, then name."""
+    return (
+        _select()
+        .where(contacts.c.deleted_at.is_(None), customers.c.deleted_at.is_(None), *where)
+        .order_by(customers.c.slug, contacts.c.is_primary.desc(), contacts.c.name)
+    )
 
 
 def show_contact(conn: Connection, contact_id: int) -> dict:

@@ -11,6 +11,7 @@ from clm.db import insert_ignore
 from clm.domain.list_filters import list_filters, listed_by_due
 from clm.domain.playbooks import Run, Templates, apply_playbooks
 from clm.domain.records import find_by_id, get_customer, new_row, update_row
+from clm.domain.shapes import cta_record
 from clm.domain.users import get_user
 from clm.errors import Conflict, Invalid
 from clm.storage.tables import ctas, customers, tasks, users
@@ -174,17 +175,32 @@ def get_cta(conn: Connection, cta_id: int):
     return find_by_id(conn, ctas, cta_id, "CTA")
 
 
+def awake_ctas(today) -> list:
+    """The clauses of the CTAs open and not snoozed on `today` (a date or a bound parameter)."""
+    return [
+        ctas.c.status == "open",
+        or_(ctas.c.snoozed_until.is_(None), ctas.c.snoozed_until <= today),
+    ]
+
+
 def _snoozed(today: date):
     return and_(ctas.c.status == "open", ctas.c.snoozed_until > today)
 
 
 def _cta_rows(conn: Connection, today: date, *where) -> Iterator[dict]:
+    for row in conn.execute(cta_query(today, *where)):
+        yield cta_record(row._asdict())
+
+
+def cta_query(today, *where):
+    """CTAs of live customers (`where` more), by due date (undated last), with their owner's
+    handle and their tasks aggregated with ';'. `today` a date or a bound parameter."""
     task_ids = (
         select(func.aggregate_strings(cast(tasks.c.id, String), ";"))
         .where(tasks.c.cta_id == ctas.c.id, tasks.c.deleted_at.is_(None))
         .scalar_subquery()
     )
-    query = listed_by_due(
+    return listed_by_due(
         select(
             ctas.c.id,
             ctas.c.uuid,
@@ -202,12 +218,6 @@ def _cta_rows(conn: Connection, today: date, *where) -> Iterator[dict]:
         ctas.c.owner_id,
         *where,
     )
-    for row in conn.execute(query):
-        record = row._asdict()
-        record["tasks"] = (
-            sorted(int(i) for i in record["tasks"].split(";")) if record["tasks"] else []
-        )
-        yield record
 
 
 def list_ctas(
@@ -218,10 +228,7 @@ def list_ctas(
     owner: str | None = None,
 ) -> Iterator[dict]:
     """CTAs by due date (undated last): open ones, not snoozed, unless `status` says otherwise."""
-    awake = [
-        ctas.c.status == "open",
-        or_(ctas.c.snoozed_until.is_(None), ctas.c.snoozed_until <= today),
-    ]
+    awake = awake_ctas(today)
     where = list_filters(
         conn, today, ctas, STATUSES, ("open",),
         status=status, customer=customer, person=owner, person_column="owner_id",

@@ -7,7 +7,7 @@ from datetime import date
 from sqlalchemy import Connection, func, select, update
 
 from clm.db import utcnow
-from clm.domain.engine.field_defs import KINDS, FieldDef, field_defs, get_field
+from clm.domain.engine.field_defs import KINDS, FieldDef, field_defs, get_field, shown_values
 from clm.domain.engine.fields import FIELDS, data_name
 from clm.domain.records import new_row, update_row
 from clm.errors import Conflict, Invalid
@@ -287,19 +287,14 @@ VALUE_COLUMNS = ("number_value", "text_value", "date_value")
 
 def values_of(conn: Connection, customer_id: int) -> dict[str, object]:
     """A customer's field values by name, in the fields' order (unset ones left out)."""
-    defs = field_defs(conn)
-    by_id = {f.id: f for f in defs.values()}
-    rows = conn.execute(
-        select(field_values).where(
-            field_values.c.customer_id == customer_id, field_values.c.deleted_at.is_(None)
-        )
-    )
-    found = {}
-    for row in rows:
-        field = by_id.get(row.field_id)
-        if field is not None:
-            found[field.name] = field.shown(getattr(row, field.column))
-    return {name: found[name] for name in defs if name in found}
+    return shown_values(field_defs(conn), conn.execute(values_query(customer_id)))
+
+
+def values_query(customer_id):
+    """A customer's stored field values (field_id and each value column)."""
+    return select(
+        field_values.c.field_id, *(field_values.c[column] for column in VALUE_COLUMNS)
+    ).where(field_values.c.customer_id == customer_id, field_values.c.deleted_at.is_(None))
 
 
 def value_column(field: FieldDef, customer_id):

@@ -21,10 +21,10 @@ from sqlalchemy import (
     update,
 )
 
-from clm.dates import Duration, at_most_a_century, days_between, parse_duration
+from clm.dates import Duration, at_most_a_century, parse_duration
 from clm.db import utcnow
-from clm.domain.arr_history import arr_history, arr_set, churned, is_terminal, log_arr
-from clm.domain.churn import churn_reason, lost_arr
+from clm.domain.arr_history import arr_set, churned, is_terminal, log_arr
+from clm.domain.churn import churn_reason
 from clm.domain.contracts import (
     close_renewal_work,
     first_renewal,
@@ -35,19 +35,19 @@ from clm.domain.contracts import (
     renewal_origin,
     stage_after_renewal,
 )
-from clm.domain.custom_fields import parse_assignments, set_values, values_of
+from clm.domain.custom_fields import parse_assignments, set_values
+from clm.domain.customer_rows import select_customers
 from clm.domain.engine.field_defs import get_field
 from clm.domain.engine.fields import with_change_days
-from clm.domain.forecast import check_forecast, customer_forecast
-from clm.domain.health import health_history, log_health, sparkline
+from clm.domain.forecast import check_forecast
+from clm.domain.health import log_health
 from clm.domain.holidays import days_off_for
 from clm.domain.notes import add_note
 from clm.domain.ownership import Assigner, get_team, owner_change, record_owner_changes
-from clm.domain.phases import customer_phases
 from clm.domain.records import get_customer, new_row, set_member_stamps, update_row, user_uuids
 from clm.domain.scorecard import check_override
+from clm.domain.shapes import customer_record
 from clm.domain.stages import entry_stage, get_stage
-from clm.domain.timeline import timeline
 from clm.domain.transitions import enter_stage, record_transition, run_stage_playbooks
 from clm.domain.users import get_user, user_ids
 from clm.errors import Conflict, Invalid
@@ -66,11 +66,6 @@ from clm.storage.tables import (
     users,
 )
 
-CUSTOMER_KEYS = (
-    "slug", "name", "stage", "owner", "start", "renewal", "term", "arr", "health",
-    "lead_score", "source", "tags", "influencers", "stage_entered", "days_in_stage", "uuid",
-    "handoff_pending",
-)  # fmt: skip
 NOTE_KINDS = ("note", "call", "email", "meeting")
 SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*", re.ASCII)
 TAG = re.compile(r"[^;\s][^;]{0,63}")
@@ -237,56 +232,8 @@ def _add_links(conn: Connection, customer_id: int, tags, influencer_ids) -> None
         )
 
 
-def _select_customers():
-    owner = users.alias("owner")
-    follower = users.alias("follower")
-    tags = (
-        select(func.aggregate_strings(customer_tags.c.tag, ";"))
-        .where(customer_tags.c.customer_id == customers.c.id)
-        .scalar_subquery()
-    )
-    influencers = (
-        select(func.aggregate_strings(follower.c.handle, ";"))
-        .select_from(
-            customer_influencers.join(follower, follower.c.id == customer_influencers.c.user_id)
-        )
-        .where(
-            customer_influencers.c.customer_id == customers.c.id, follower.c.deleted_at.is_(None)
-        )
-        .scalar_subquery()
-    )
-    return (
-        select(
-            customers.c.slug,
-            customers.c.name,
-            customers.c.stage,
-            owner.c.handle.label("owner"),
-            customers.c.start,
-            customers.c.renewal,
-            customers.c.term,
-            customers.c.arr,
-            customers.c.health,
-            customers.c.lead_score,
-            customers.c.source,
-            tags.label("tags"),
-            influencers.label("influencers"),
-            customers.c.stage_entered,
-            customers.c.uuid,
-            customers.c.handoff_pending,
-        )
-        .select_from(customers.outerjoin(owner, owner.c.id == customers.c.owner_id))
-        .where(customers.c.deleted_at.is_(None))
-    )
-
-
 def _as_dict(row, today: date) -> dict:
-    record = row._asdict()
-    record["tags"] = sorted(record["tags"].split(";")) if record["tags"] else []
-    record["influencers"] = (
-        sorted(record["influencers"].split(";")) if record["influencers"] else []
-    )
-    record["days_in_stage"] = days_between(record["stage_entered"], today)
-    return {key: record[key] for key in CUSTOMER_KEYS}
+    return customer_record(row._asdict(), today)
 
 
 def list_customers(
@@ -300,7 +247,7 @@ def list_customers(
     from clm.domain.custom_fields import value_column
 
     chosen = chosen or CustomerFilter()
-    query = _filtered(conn, _select_customers(), today, chosen)
+    query = _filtered(conn, select_customers(), today, chosen)
     picked = [get_field(conn, name) for name in custom]
     query = query.add_columns(
         *(value_column(f, customers.c.id).label(f"custom_{i}") for i, f in enumerate(picked))
@@ -431,7 +378,7 @@ def customer_table(conn: Connection, today: date, chosen: CustomerFilter):
     }
 
     def rows_of(ids: list[int]) -> dict[int, dict]:
-        found = _select_customers().add_columns(customers.c.id.label("row_id"))
+        found = select_customers().add_columns(customers.c.id.label("row_id"))
         found = found.where(in_values(conn, customers.c.id, ids))
         return {row.row_id: _as_dict(row, today) for row in conn.execute(found)}
 
@@ -441,87 +388,12 @@ def customer_table(conn: Connection, today: date, chosen: CustomerFilter):
 
 
 # How many of its latest timeline entries `customer show` shows (`customer timeline` has all).
-RECENT = 15
-
-
 def show_customer(conn: Connection, today: date, slug: str) -> tuple[dict, dict]:
-    """A customer's details and what hangs off it: its unfinished milestones (pinned ones also
-    as `pinned` dates), its lifecycle phases, open CTAs and tasks, its renewal forecast and ARR
-    history, and its recent history (the latest `RECENT` entries of its timeline; `earlier`:
-    how many more there are)."""
-    from clm.domain.milestones import list_milestones
+    """A customer's page (clm.domain.customer_page) read on an open connection."""
+    from clm.domain.customer_page import customer_page
+    from clm.storage.reads import connection_reads
 
-    customer = get_customer(conn, slug)
-    record = _as_dict(
-        conn.execute(_select_customers().where(customers.c.id == customer.id)).one(), today
-    )
-    from clm.domain.ctas import list_ctas
-    from clm.domain.tasks import list_tasks
-
-    unfinished = list(list_milestones(conn, today, customer=customer.slug))
-    record["pinned"] = [f"{m['title']} {m['due']}" for m in unfinished if m["pinned"]]
-    health = health_history(conn, customer.id)
-    record["health_trend"] = sparkline(health)
-    from clm.domain.scorecard import book_card
-
-    # The band (the default bands without a scorecard, as rules on it read it) and its run.
-    bands = book_card(conn)
-    record["band"], record["band_since"] = bands.band(record["health"]), bands.band_run(health)
-    measures = _scorecard(conn, record, customer, today)
-    record |= lost_arr(conn, customer)
-    record |= customer_forecast(conn, customer.id)
-    history = timeline(conn, today, customer.slug)
-    custom = values_of(conn, customer.id)
-    record |= custom
-    from clm.domain.contacts import list_contacts
-
-    return record, {
-        "fields": list(custom),
-        "contacts": list(list_contacts(conn, customer=customer.slug)),
-        "milestones": unfinished,
-        "phases": customer_phases(conn, customer.id, today),
-        "ctas": list(list_ctas(conn, today, customer=customer.slug)),
-        "tasks": list(list_tasks(conn, today, customer=customer.slug)),
-        "stays": stays(conn, customer.id, today),
-        "health_history": health,
-        "arr_history": arr_history(conn, customer.id),
-        "timeline": history[-RECENT:],
-        "earlier": max(0, len(history) - RECENT),
-        "health_measures": measures,
-    }
-
-
-def _scorecard(conn: Connection, record: dict, customer, today: date) -> list[dict]:
-    """With a scorecard: the missing measures and a health set by hand over
-    the score added to `record`; each measure's value, score and contribution to the health."""
-    from clm.domain.scorecard import contributions, read_scorecard
-
-    card = read_scorecard(conn)
-    if card is None:
-        return []
-    found = contributions(conn, card, customer.id, today)
-    record["health_missing"] = found["missing"]
-    until = customer.health_override_until
-    if until is not None and until >= today:
-        record["health_override"] = f"until {until}: {customer.health_override_reason}"
-    return found["measures"]
-
-
-def stays(conn: Connection, customer_id: int, today: date) -> list[dict]:
-    """The customer's stays in stages, oldest first: stage, entered, left (None while it
-    lasts) and days."""
-    query = (
-        select(transitions.c.to_stage, transitions.c.on)
-        .where(transitions.c.customer_id == customer_id)
-        .order_by(transitions.c.on, transitions.c.id)
-    )
-    entries = list(conn.execute(query))
-    ends = [on for _, on in entries[1:]] + [None]
-    return [
-        {"stage": stage, "entered": entered, "left": left,
-         "days": days_between(entered, left or today)}
-        for (stage, entered), left in zip(entries, ends, strict=True)
-    ]  # fmt: skip
+    return customer_page(connection_reads(conn), today, slug)
 
 
 def edit_customer(

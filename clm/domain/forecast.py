@@ -3,6 +3,7 @@ set by hand (`customer edit --forecast`) or, while unset, derived from its healt
 
 from sqlalchemy import Connection, case, literal, select
 
+from clm.domain.shapes import forecast_of
 from clm.errors import Invalid
 from clm.storage.tables import customers, stages
 
@@ -38,15 +39,17 @@ def customer_forecast(conn: Connection, customer_id: int) -> dict:
     """A customer's renewal forecast (`forecast`) and whether it was set by `hand` or comes
     from its `health` (`forecast_set_by`); both None for a customer that renews nothing (no
     renewal date, or churned), as the forecast report leaves it out."""
+    return forecast_of(conn.execute(forecast_query(customer_id)).first())
+
+
+def forecast_query(customer_id):
+    """A renewing customer's forecast category and whether it was set by hand (no row for one
+    that renews nothing)."""
     terminal = select(stages.c.key).where(stages.c.terminal, stages.c.deleted_at.is_(None))
-    found = conn.execute(
-        select(category(), customers.c.forecast.is_not(None)).where(
-            customers.c.id == customer_id,
-            customers.c.renewal.is_not(None),
-            customers.c.stage.not_in(terminal),
-        )
-    ).first()
-    if found is None:
-        return {"forecast": None, "forecast_set_by": None}
-    kind, by_hand = found
-    return {"forecast": kind, "forecast_set_by": "hand" if by_hand else "health"}
+    return select(
+        category().label("forecast"), customers.c.forecast.is_not(None).label("by_hand")
+    ).where(
+        customers.c.id == customer_id,
+        customers.c.renewal.is_not(None),
+        customers.c.stage.not_in(terminal),
+    )

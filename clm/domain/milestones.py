@@ -30,6 +30,7 @@ from clm.domain.records import (
     update_row,
     user_uuids,
 )
+from clm.domain.shapes import milestone_record
 from clm.domain.users import user_ids
 from clm.errors import Conflict, Invalid
 from clm.storage.tables import (
@@ -279,6 +280,13 @@ def get_milestone(conn: Connection, milestone_id: int):
 
 
 def _milestone_rows(conn: Connection, *where) -> Iterator[dict]:
+    for row in conn.execute(milestone_query(*where)):
+        yield milestone_record(row._asdict())
+
+
+def milestone_query(*where):
+    """Live milestones of live customers (`where` more), by due date: each with its customer,
+    its reminders (offsets and days), collaborators and tasks aggregated with ';'."""
     offsets = (
         select(func.aggregate_strings(milestone_reminders.c.offset, ";"))
         .where(milestone_reminders.c.milestone_id == milestones.c.id)
@@ -304,7 +312,7 @@ def _milestone_rows(conn: Connection, *where) -> Iterator[dict]:
         .where(tasks.c.milestone_id == milestones.c.id, tasks.c.deleted_at.is_(None))
         .scalar_subquery()
     )
-    query = (
+    return (
         select(
             milestones.c.id,
             milestones.c.uuid,
@@ -325,22 +333,6 @@ def _milestone_rows(conn: Connection, *where) -> Iterator[dict]:
         .where(milestones.c.deleted_at.is_(None), customers.c.deleted_at.is_(None), *where)
         .order_by(milestones.c.due, milestones.c.id)
     )
-    for row in conn.execute(query):
-        record = row._asdict()
-        pairs = sorted(
-            zip(_split(record["remind"]), _split(record["remind_on"]), strict=True),
-            key=lambda pair: pair[1],
-            reverse=True,
-        )
-        record["remind"] = [offset for offset, _ in pairs]
-        record["remind_on"] = [date.fromisoformat(day) for _, day in pairs]
-        record["collaborators"] = sorted(_split(record["collaborators"]))
-        record["tasks"] = sorted(int(i) for i in _split(record["tasks"]))
-        yield record
-
-
-def _split(joined: str | None) -> list[str]:
-    return joined.split(";") if joined else []
 
 
 def list_milestones(

@@ -7,12 +7,10 @@ from datetime import date
 
 from sqlalchemy import Connection, select
 
-from clm.dates import parse_offset
 from clm.domain.holidays import holiday_days
 from clm.domain.playbooks import PHASE
+from clm.domain.shapes import phases_of
 from clm.storage.tables import customers, playbook_items, playbook_runs, playbooks
-
-PHASE_KEYS = ("title", "on", "status", "playbook")
 
 
 def customer_phases(conn: Connection, customer_id: int, today: date) -> list[dict]:
@@ -22,7 +20,14 @@ def customer_phases(conn: Connection, customer_id: int, today: date) -> list[dic
     customer = conn.execute(
         select(customers.c.start, customers.c.renewal).where(customers.c.id == customer_id)
     ).one()
-    rows = conn.execute(
+    rows = conn.execute(phase_items_query(customer_id)).all()
+    return phases_of(rows, customer.start, customer.renewal, today, lambda: holiday_days(conn))
+
+
+def phase_items_query(customer_id):
+    """The phase items of the playbooks applied to a customer (playbook, anchor_day, title,
+    anchor, offset), in the order they were applied; `customer_id` an id or a parameter."""
+    return (
         select(
             playbook_runs.c.playbook,
             playbook_runs.c.anchor_day,
@@ -42,22 +47,4 @@ def customer_phases(conn: Connection, customer_id: int, today: date) -> list[dic
         )
         .where(playbook_runs.c.customer_id == customer_id)
         .order_by(playbook_runs.c.id, playbook_items.c.position)
-    ).all()
-    days_off = None
-    found: dict[tuple, dict] = {}
-    for row in rows:
-        anchor_day = {"start": customer.start, "renewal": customer.renewal}.get(
-            row.anchor, row.anchor_day
-        )
-        if anchor_day is None:
-            continue
-        sign, offset = parse_offset(row.offset)
-        if offset.unit == "bd" and days_off is None:
-            days_off = holiday_days(conn)
-        on = offset.shift(anchor_day, sign, days_off or ())
-        status = "passed" if on <= today else "ahead"
-        found.setdefault(
-            (row.playbook, row.title, on),
-            dict(zip(PHASE_KEYS, (row.title, on, status, row.playbook), strict=True)),
-        )
-    return sorted(found.values(), key=lambda phase: (phase["on"], phase["title"]))
+    )

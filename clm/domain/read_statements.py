@@ -6,8 +6,9 @@ from pathlib import Path
 
 def statements() -> dict:
     from clm.domain.agenda import day_statements, my_statements
+    from clm.domain.customer_page import page_statements
 
-    return {**day_statements(), **my_statements()}
+    return {**day_statements(), **my_statements(), **page_statements()}
 
 
 def generated() -> str:

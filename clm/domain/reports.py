@@ -295,9 +295,10 @@ def _renewing(today: date, within_days: int):
 def renewals(conn: Connection, today: date, within_days: int) -> Iterator[dict]:
     """Customers (not churned) renewing within `within_days`, lapsed ones (negative days left)
     first, then soonest first, with the days left."""
-    from clm.domain.customers import _as_dict, _select_customers
+    from clm.domain.customer_rows import select_customers
+    from clm.domain.customers import _as_dict
 
-    query = _select_customers().where(_renewing(today, within_days))
+    query = select_customers().where(_renewing(today, within_days))
     for row in conn.execute(query.order_by(customers.c.renewal, customers.c.slug)):
         record = _as_dict(row, today)
         yield record | {"days_left": (record["renewal"] - today).days}

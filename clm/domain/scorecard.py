@@ -11,9 +11,8 @@ health is written with the day and logged, so the health history is the score's 
 rules on `health` read it as they read a score set by hand."""
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import date
-from itertools import pairwise
 
 from sqlalchemy import (
     Connection,
@@ -23,7 +22,6 @@ from sqlalchemy import (
     cast,
     func,
     literal,
-    null,
     or_,
     select,
 )
@@ -37,79 +35,19 @@ from clm.db import (
     set_meta,
     utcnow,
 )
+from clm.domain.health_card import (
+    DEFAULT_BANDS,
+    META_KEY,
+    Measure,
+    Scorecard,
+    card_of,
+    measured,
+)
 from clm.domain.records import new_uuid
 from clm.errors import Problem
 from clm.storage.tables import customers, health_log, metric_points, metrics, stages
 
-META_KEY = "scorecard"
 BANDS = ("red", "amber", "green")
-DEFAULT_BANDS = {"amber": 40, "green": 70}
-
-
-@dataclass(frozen=True)
-class Measure:
-    metric: str
-    weight: float
-    low: float  # scored 0 (scale), or the first threshold
-    high: float  # scored 100 (scale), or the second threshold
-    steps: bool = False  # thresholds: 0, 50, 100 rather than a line
-
-    def score(self, value: float) -> float:
-        """This measure's score of a value, 0-100 (as `score_sql` computes it)."""
-        low, high = self.low, self.high
-        if self.steps:
-            below = (lambda a, b: a < b) if low < high else (lambda a, b: a > b)
-            return 0.0 if below(value, low) else 50.0 if below(value, high) else 100.0
-        scaled = (value - low) * 100 / (high - low)
-        return min(100.0, max(0.0, scaled))
-
-    def score_sql(self, value):
-        """SQL: the score of `value` (NULL without a value)."""
-        low, high = self.low, self.high
-        missing = (value.is_(None), null())
-        if self.steps:
-            below = (lambda a, b: a < b) if low < high else (lambda a, b: a > b)
-            return case(missing, (below(value, low), 0.0), (below(value, high), 50.0), else_=100.0)
-        scaled = (value - low) * 100.0 / (high - low)
-        return case(missing, (scaled < 0, 0.0), (scaled > 100, 100.0), else_=scaled)
-
-
-@dataclass(frozen=True)
-class Scorecard:
-    measures: tuple[Measure, ...]
-    amber: int = DEFAULT_BANDS["amber"]  # health from which a customer is amber
-    green: int = DEFAULT_BANDS["green"]
-
-    def band(self, health: int | None) -> str | None:
-        if health is None:
-            return None
-        return "green" if health >= self.green else "amber" if health >= self.amber else "red"
-
-    def band_run(self, history: list[dict]) -> str | None:
-        """How long the band of the latest health has held, from a health history (oldest
-        first, one score a day): `amber since 2026-11-25, green before`; None without one."""
-        if not history:
-            return None
-        now = self.band(history[-1]["health"])
-        start, before = history[0]["on"], None
-        for older, newer in pairwise(history):
-            if self.band(older["health"]) != now:
-                start, before = newer["on"], self.band(older["health"])
-        return f"{now} since {start}" + (f", {before} before" if before else "")
-
-    def band_sql(self, health):
-        """SQL: the band of a health (NULL without one), as `band` says it."""
-        return band_sql(health, self.amber, self.green)
-
-
-def band_sql(health, amber: int, green: int):
-    """SQL: the band of a health against the bands' thresholds (NULL without a health)."""
-    return case(
-        (health.is_(None), None),
-        (health < amber, literal("red")),
-        (health < green, literal("amber")),
-        else_=literal("green"),
-    )
 
 
 def book_card(conn: Connection) -> Scorecard:
@@ -119,11 +57,7 @@ def book_card(conn: Connection) -> Scorecard:
 
 
 def read_scorecard(conn: Connection) -> Scorecard | None:
-    stored = get_meta(conn, META_KEY)
-    if not stored:
-        return None
-    data = json.loads(stored)
-    return Scorecard(tuple(Measure(**m) for m in data["measures"]), data["amber"], data["green"])
+    return card_of(get_meta(conn, META_KEY))
 
 
 def set_scorecard(conn: Connection, card: Scorecard | None) -> None:
@@ -258,6 +192,12 @@ def _latest(metric_id, day: date, customer_id):
     )
 
 
+def latest_value_query(metric, day, customer_id):
+    """A customer's latest value of the metric named `metric` on or before `day` (each a value
+    or a bound parameter)."""
+    return select(_latest(metric_id(metric), day, customer_id).label("value"))
+
+
 def metric_id(metric: str):
     return (
         select(metrics.c.id)
@@ -378,21 +318,7 @@ def contributions(conn: Connection, card: Scorecard, customer_id: int, day: date
     """One customer's measures: each one's value, score and share of the health (`weight x
     score / the weights of the measures with a value`), and the measures without a value."""
     values = {
-        m.metric: conn.scalar(select(_latest(metric_id(m.metric), day, literal(customer_id))))
+        m.metric: conn.scalar(latest_value_query(m.metric, day, literal(customer_id)))
         for m in card.measures
     }
-    present = [m for m in card.measures if values[m.metric] is not None]
-    total = sum(m.weight for m in present)
-    return {
-        "measures": [
-            {
-                "metric": m.metric,
-                "value": values[m.metric],
-                "score": round(m.score(values[m.metric])),
-                "weight": m.weight,
-                "contribution": round(m.weight * m.score(values[m.metric]) / total, 1),
-            }
-            for m in present
-        ],
-        "missing": [m.metric for m in card.measures if values[m.metric] is None],
-    }
+    return measured(card, values)

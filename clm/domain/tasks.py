@@ -88,7 +88,14 @@ def get_task(conn: Connection, task_id: int):
 
 
 def _task_rows(conn: Connection, *where) -> Iterator[dict]:
-    query = listed_by_due(
+    for row in conn.execute(task_query(*where)):
+        yield row._asdict()
+
+
+def task_query(*where):
+    """Tasks of live customers (`where` more), by due date (undated last), with their
+    assignee's handle."""
+    return listed_by_due(
         select(
             tasks.c.id,
             tasks.c.uuid,
@@ -105,8 +112,6 @@ def _task_rows(conn: Connection, *where) -> Iterator[dict]:
         tasks.c.assignee_id,
         *where,
     )
-    for row in conn.execute(query):
-        yield row._asdict()
 
 
 def list_tasks(

@@ -8,6 +8,7 @@ from sqlalchemy import Connection, String, case, cast, func, literal, null, sele
 
 from clm.domain.phases import customer_phases
 from clm.domain.records import get_customer
+from clm.domain.shapes import with_phases
 from clm.errors import Invalid
 from clm.storage.tables import ctas, milestones, notes, owner_changes, transitions, users
 
@@ -27,7 +28,7 @@ def _no_reason():
     return cast(null(), String)
 
 
-def _entries(customer_id: int):
+def _entries(customer_id):
     """One SELECT per kind of fact, with the same columns: on, kind, text, by, reason and the
     time it was written (the order within a day)."""
     moves = select(
@@ -106,18 +107,17 @@ def timeline(
     for kind in kinds:
         if kind not in KINDS:
             raise Invalid(f"invalid --kind '{kind}': use {', '.join(KINDS)}")
-    entries = _entries(customer.id)
-    query = select(
+    query = timeline_query(customer.id)
+    if since is not None:
+        query = query.where(query.selected_columns.on >= since)
+    found = [row._asdict() for row in conn.execute(query)]
+    return with_phases(found, customer_phases(conn, customer.id, today), since, kinds)
+
+
+def timeline_query(customer_id):
+    """A customer's recorded entries (on, kind, text, by, reason) in the order they happened;
+    `customer_id` an id or a bound parameter."""
+    entries = _entries(customer_id)
+    return select(
         entries.c.on, entries.c.kind, entries.c.text, entries.c.by, entries.c.reason
     ).order_by(entries.c.on, entries.c.at, entries.c.kind)
-    if since is not None:
-        query = query.where(entries.c.on >= since)
-    found = [row._asdict() for row in conn.execute(query)]
-    found += [
-        {"on": p["on"], "kind": "phase", "text": p["title"], "by": None, "reason": None}
-        for p in customer_phases(conn, customer.id, today)
-        if p["status"] == "passed" and (since is None or p["on"] >= since)
-    ]
-    if kinds:
-        found = [e for e in found if e["kind"].split()[0] in kinds]
-    return sorted(found, key=lambda e: e["on"])

@@ -837,4 +837,607 @@ STATEMENTS = {'day.handoffs': {'columns': (('slug', None),
                          'WHERE tasks.assignee_id = :user_id AND tasks.status = :status_1 AND '
                          'tasks.deleted_at IS NULL AND customers.deleted_at IS NULL ORDER BY '
                          'tasks.due IS NULL, tasks.due, tasks.id',
-                         {'status_1': 'open'})}}
+                         {'status_1': 'open'})},
+ 'show.arr_history': {'columns': (('on', 'date'),
+                                  ('kind', None),
+                                  ('old', None),
+                                  ('new', None),
+                                  ('change', None)),
+                      'postgresql': ('SELECT arr_log."on", arr_log.kind, CASE WHEN (arr_log.kind = '
+                                     '%(kind_1)s::VARCHAR) THEN %(param_1)s ELSE lag(arr_log.arr, '
+                                     '%(lag_1)s::INTEGER, %(lag_2)s) OVER (ORDER BY arr_log."on", '
+                                     'arr_log.id) END AS "old", CASE WHEN (arr_log.kind = '
+                                     '%(kind_2)s::VARCHAR) THEN %(param_2)s ELSE arr_log.arr END '
+                                     'AS "new", arr_log.change \n'
+                                     'FROM arr_log \n'
+                                     'WHERE arr_log.customer_id = %(customer_id)s::INTEGER ORDER '
+                                     'BY arr_log."on", arr_log.id',
+                                     {'kind_1': 'reactivation',
+                                      'kind_2': 'churn',
+                                      'lag_1': 1,
+                                      'lag_2': 0.0,
+                                      'param_1': 0.0,
+                                      'param_2': 0.0}),
+                      'sqlite': ('SELECT arr_log."on", arr_log.kind, CASE WHEN (arr_log.kind = '
+                                 ':kind_1) THEN :param_1 ELSE lag(arr_log.arr, :lag_1, :lag_2) '
+                                 'OVER (ORDER BY arr_log."on", arr_log.id) END AS old, CASE WHEN '
+                                 '(arr_log.kind = :kind_2) THEN :param_2 ELSE arr_log.arr END AS '
+                                 'new, arr_log.change \n'
+                                 'FROM arr_log \n'
+                                 'WHERE arr_log.customer_id = :customer_id ORDER BY arr_log."on", '
+                                 'arr_log.id',
+                                 {'kind_1': 'reactivation',
+                                  'kind_2': 'churn',
+                                  'lag_1': 1,
+                                  'lag_2': 0.0,
+                                  'param_1': 0.0,
+                                  'param_2': 0.0})},
+ 'show.contacts': {'columns': (('id', None),
+                               ('customer', None),
+                               ('name', None),
+                               ('role', None),
+                               ('email', None),
+                               ('phone', None),
+                               ('primary', 'bool'),
+                               ('left_on', 'date')),
+                   'postgresql': ('SELECT contacts.id, customers.slug AS customer, contacts.name, '
+                                  'contacts.role, contacts.email, contacts.phone, '
+                                  'contacts.is_primary AS "primary", contacts.left_on \n'
+                                  'FROM contacts JOIN customers ON customers.id = '
+                                  'contacts.customer_id \n'
+                                  'WHERE contacts.deleted_at IS NULL AND customers.deleted_at IS '
+                                  'NULL AND contacts.customer_id = %(customer_id)s::INTEGER ORDER '
+                                  'BY customers.slug, contacts.is_primary DESC, contacts.name',
+                                  {}),
+                   'sqlite': ('SELECT contacts.id, customers.slug AS customer, contacts.name, '
+                              'contacts.role, contacts.email, contacts.phone, contacts.is_primary '
+                              'AS "primary", contacts.left_on \n'
+                              'FROM contacts JOIN customers ON customers.id = '
+                              'contacts.customer_id \n'
+                              'WHERE contacts.deleted_at IS NULL AND customers.deleted_at IS NULL '
+                              'AND contacts.customer_id = :customer_id ORDER BY customers.slug, '
+                              'contacts.is_primary DESC, contacts.name',
+                              {})},
+ 'show.ctas': {'columns': (('id', None),
+                           ('uuid', None),
+                           ('customer', None),
+                           ('type', None),
+                           ('reason', None),
+                           ('priority', None),
+                           ('status', None),
+                           ('owner', None),
+                           ('due', 'date'),
+                           ('tasks', None),
+                           ('source', None)),
+               'postgresql': ('SELECT ctas.id, ctas.uuid, customers.slug AS customer, ctas.type, '
+                              'ctas.reason, ctas.priority, CASE WHEN (ctas.status = '
+                              '%(status_1)s::VARCHAR AND ctas.snoozed_until > %(today)s::DATE) '
+                              'THEN %(param_1)s::VARCHAR ELSE ctas.status END AS status, '
+                              'users.handle AS owner, ctas.due, (SELECT string_agg(CAST(tasks.id '
+                              "AS VARCHAR), ';') AS aggregate_strings_1 \n"
+                              'FROM tasks \n'
+                              'WHERE tasks.cta_id = ctas.id AND tasks.deleted_at IS NULL) AS '
+                              'tasks, ctas.source \n'
+                              'FROM ctas JOIN customers ON customers.id = ctas.customer_id LEFT '
+                              'OUTER JOIN users ON users.id = ctas.owner_id \n'
+                              'WHERE ctas.deleted_at IS NULL AND customers.deleted_at IS NULL AND '
+                              'ctas.status = %(status_2)s::VARCHAR AND (ctas.snoozed_until IS NULL '
+                              'OR ctas.snoozed_until <= %(today)s::DATE) AND ctas.customer_id = '
+                              '%(customer_id)s::INTEGER ORDER BY ctas.due IS NULL, ctas.due, '
+                              'ctas.id',
+                              {'param_1': 'snoozed', 'status_1': 'open', 'status_2': 'open'}),
+               'sqlite': ('SELECT ctas.id, ctas.uuid, customers.slug AS customer, ctas.type, '
+                          'ctas.reason, ctas.priority, CASE WHEN (ctas.status = :status_1 AND '
+                          'ctas.snoozed_until > :today) THEN :param_1 ELSE ctas.status END AS '
+                          'status, users.handle AS owner, ctas.due, (SELECT '
+                          "group_concat(CAST(tasks.id AS VARCHAR), ';') AS aggregate_strings_1 \n"
+                          'FROM tasks \n'
+                          'WHERE tasks.cta_id = ctas.id AND tasks.deleted_at IS NULL) AS tasks, '
+                          'ctas.source \n'
+                          'FROM ctas JOIN customers ON customers.id = ctas.customer_id LEFT OUTER '
+                          'JOIN users ON users.id = ctas.owner_id \n'
+                          'WHERE ctas.deleted_at IS NULL AND customers.deleted_at IS NULL AND '
+                          'ctas.status = :status_2 AND (ctas.snoozed_until IS NULL OR '
+                          'ctas.snoozed_until <= :today) AND ctas.customer_id = :customer_id ORDER '
+                          'BY ctas.due IS NULL, ctas.due, ctas.id',
+                          {'param_1': 'snoozed', 'status_1': 'open', 'status_2': 'open'})},
+ 'show.customer': {'columns': (('id', None),
+                               ('stage', None),
+                               ('arr', None),
+                               ('stay', None),
+                               ('health_override_until', 'date'),
+                               ('health_override_reason', None)),
+                   'postgresql': ('SELECT customers.id, customers.stage, customers.arr, '
+                                  'customers.stay, customers.health_override_until, '
+                                  'customers.health_override_reason \n'
+                                  'FROM customers \n'
+                                  'WHERE customers.slug = %(slug)s::VARCHAR AND '
+                                  'customers.deleted_at IS NULL',
+                                  {}),
+                   'sqlite': ('SELECT customers.id, customers.stage, customers.arr, '
+                              'customers.stay, customers.health_override_until, '
+                              'customers.health_override_reason \n'
+                              'FROM customers \n'
+                              'WHERE customers.slug = :slug AND customers.deleted_at IS NULL',
+                              {})},
+ 'show.field_values': {'columns': (('field_id', None),
+                                   ('number_value', None),
+                                   ('text_value', None),
+                                   ('date_value', 'date')),
+                       'postgresql': ('SELECT field_values.field_id, field_values.number_value, '
+                                      'field_values.text_value, field_values.date_value \n'
+                                      'FROM field_values \n'
+                                      'WHERE field_values.customer_id = %(customer_id)s::INTEGER '
+                                      'AND field_values.deleted_at IS NULL',
+                                      {}),
+                       'sqlite': ('SELECT field_values.field_id, field_values.number_value, '
+                                  'field_values.text_value, field_values.date_value \n'
+                                  'FROM field_values \n'
+                                  'WHERE field_values.customer_id = :customer_id AND '
+                                  'field_values.deleted_at IS NULL',
+                                  {})},
+ 'show.fields': {'columns': (('id', None),
+                             ('name', None),
+                             ('kind', None),
+                             ('choices', None),
+                             ('description', None)),
+                 'postgresql': ('SELECT fields.id, fields.name, fields.kind, fields.choices, '
+                                'fields.description \n'
+                                'FROM fields \n'
+                                'WHERE fields.deleted_at IS NULL ORDER BY fields.id',
+                                {}),
+                 'sqlite': ('SELECT fields.id, fields.name, fields.kind, fields.choices, '
+                            'fields.description \n'
+                            'FROM fields \n'
+                            'WHERE fields.deleted_at IS NULL ORDER BY fields.id',
+                            {})},
+ 'show.forecast': {'columns': (('forecast', None), ('by_hand', 'bool')),
+                   'postgresql': ('SELECT CASE WHEN (customers.forecast IS NOT NULL) THEN '
+                                  'customers.forecast ELSE CASE WHEN (customers.health >= '
+                                  '%(health_1)s::INTEGER) THEN %(param_1)s::VARCHAR WHEN '
+                                  '(customers.health < %(health_2)s::INTEGER) THEN '
+                                  '%(param_2)s::VARCHAR ELSE %(param_3)s::VARCHAR END END AS '
+                                  'forecast, customers.forecast IS NOT NULL AS by_hand \n'
+                                  'FROM customers \n'
+                                  'WHERE customers.id = %(customer_id)s::INTEGER AND '
+                                  'customers.renewal IS NOT NULL AND (customers.stage NOT IN '
+                                  '(SELECT stages.key \n'
+                                  'FROM stages \n'
+                                  'WHERE stages.terminal AND stages.deleted_at IS NULL))',
+                                  {'health_1': 70,
+                                   'health_2': 40,
+                                   'param_1': 'commit',
+                                   'param_2': 'at-risk',
+                                   'param_3': 'likely'}),
+                   'sqlite': ('SELECT CASE WHEN (customers.forecast IS NOT NULL) THEN '
+                              'customers.forecast ELSE CASE WHEN (customers.health >= :health_1) '
+                              'THEN :param_1 WHEN (customers.health < :health_2) THEN :param_2 '
+                              'ELSE :param_3 END END AS forecast, customers.forecast IS NOT NULL '
+                              'AS by_hand \n'
+                              'FROM customers \n'
+                              'WHERE customers.id = :customer_id AND customers.renewal IS NOT NULL '
+                              'AND (customers.stage NOT IN (SELECT stages."key" \n'
+                              'FROM stages \n'
+                              'WHERE stages.terminal = 1 AND stages.deleted_at IS NULL))',
+                              {'health_1': 70,
+                               'health_2': 40,
+                               'param_1': 'commit',
+                               'param_2': 'at-risk',
+                               'param_3': 'likely'})},
+ 'show.health': {'columns': (('on', 'date'), ('health', None)),
+                 'postgresql': ('SELECT health_log."on", health_log.health \n'
+                                'FROM health_log \n'
+                                'WHERE health_log.customer_id = %(customer_id)s::INTEGER ORDER BY '
+                                'health_log."on", health_log.id',
+                                {}),
+                 'sqlite': ('SELECT health_log."on", health_log.health \n'
+                            'FROM health_log \n'
+                            'WHERE health_log.customer_id = :customer_id ORDER BY health_log."on", '
+                            'health_log.id',
+                            {})},
+ 'show.holidays': {'columns': (('day', 'date'),),
+                   'postgresql': ('SELECT holidays.day \n'
+                                  'FROM holidays \n'
+                                  'WHERE holidays.deleted_at IS NULL',
+                                  {}),
+                   'sqlite': ('SELECT holidays.day \n'
+                              'FROM holidays \n'
+                              'WHERE holidays.deleted_at IS NULL',
+                              {})},
+ 'show.metric_value': {'columns': (('value', None),),
+                       'postgresql': ('SELECT (SELECT metric_points.value \n'
+                                      'FROM metric_points \n'
+                                      'WHERE metric_points.metric_id = (SELECT metrics.id \n'
+                                      'FROM metrics \n'
+                                      'WHERE metrics.name = %(metric)s::VARCHAR AND '
+                                      'metrics.deleted_at IS NULL) AND metric_points.customer_id = '
+                                      '%(customer_id)s::INTEGER AND metric_points.day <= '
+                                      '%(today)s::DATE ORDER BY metric_points.day DESC \n'
+                                      ' LIMIT %(param_1)s::INTEGER) AS value',
+                                      {'param_1': 1}),
+                       'sqlite': ('SELECT (SELECT metric_points.value \n'
+                                  'FROM metric_points \n'
+                                  'WHERE metric_points.metric_id = (SELECT metrics.id \n'
+                                  'FROM metrics \n'
+                                  'WHERE metrics.name = :metric AND metrics.deleted_at IS NULL) '
+                                  'AND metric_points.customer_id = :customer_id AND '
+                                  'metric_points.day <= :today ORDER BY metric_points.day DESC\n'
+                                  ' LIMIT :param_1 OFFSET :param_2) AS value',
+                                  {'param_1': 1, 'param_2': 0})},
+ 'show.milestones': {'columns': (('id', None),
+                                 ('uuid', None),
+                                 ('customer', None),
+                                 ('title', None),
+                                 ('due', 'date'),
+                                 ('status', None),
+                                 ('remind', None),
+                                 ('remind_on', None),
+                                 ('every', None),
+                                 ('collaborators', None),
+                                 ('pinned', 'bool'),
+                                 ('blocked_reason', None),
+                                 ('done_on', 'date'),
+                                 ('tasks', None)),
+                     'postgresql': ('SELECT milestones.id, milestones.uuid, customers.slug AS '
+                                    'customer, milestones.title, milestones.due, '
+                                    'milestones.status, (SELECT '
+                                    'string_agg(milestone_reminders."offset", \';\') AS '
+                                    'aggregate_strings_1 \n'
+                                    'FROM milestone_reminders \n'
+                                    'WHERE milestone_reminders.milestone_id = milestones.id) AS '
+                                    'remind, (SELECT string_agg(CAST(milestone_reminders.remind_on '
+                                    "AS VARCHAR), ';') AS aggregate_strings_3 \n"
+                                    'FROM milestone_reminders \n'
+                                    'WHERE milestone_reminders.milestone_id = milestones.id) AS '
+                                    'remind_on, milestones.every, (SELECT string_agg(users.handle, '
+                                    "';') AS aggregate_strings_5 \n"
+                                    'FROM milestone_collaborators JOIN users ON users.id = '
+                                    'milestone_collaborators.user_id \n'
+                                    'WHERE milestone_collaborators.milestone_id = milestones.id '
+                                    'AND users.deleted_at IS NULL) AS collaborators, '
+                                    'milestones.pinned, milestones.blocked_reason, '
+                                    'milestones.done_on, (SELECT string_agg(CAST(tasks.id AS '
+                                    "VARCHAR), ';') AS aggregate_strings_7 \n"
+                                    'FROM tasks \n'
+                                    'WHERE tasks.milestone_id = milestones.id AND tasks.deleted_at '
+                                    'IS NULL) AS tasks \n'
+                                    'FROM milestones JOIN customers ON customers.id = '
+                                    'milestones.customer_id \n'
+                                    'WHERE milestones.deleted_at IS NULL AND customers.deleted_at '
+                                    'IS NULL AND milestones.status IN (%(status_1_1)s::VARCHAR, '
+                                    '%(status_1_2)s::VARCHAR) AND milestones.customer_id = '
+                                    '%(customer_id)s::INTEGER ORDER BY milestones.due, '
+                                    'milestones.id',
+                                    {'status_1_1': 'open', 'status_1_2': 'blocked'}),
+                     'sqlite': ('SELECT milestones.id, milestones.uuid, customers.slug AS '
+                                'customer, milestones.title, milestones.due, milestones.status, '
+                                '(SELECT group_concat(milestone_reminders."offset", \';\') AS '
+                                'aggregate_strings_1 \n'
+                                'FROM milestone_reminders \n'
+                                'WHERE milestone_reminders.milestone_id = milestones.id) AS '
+                                'remind, (SELECT group_concat(CAST(milestone_reminders.remind_on '
+                                "AS VARCHAR), ';') AS aggregate_strings_3 \n"
+                                'FROM milestone_reminders \n'
+                                'WHERE milestone_reminders.milestone_id = milestones.id) AS '
+                                'remind_on, milestones.every, (SELECT group_concat(users.handle, '
+                                "';') AS aggregate_strings_5 \n"
+                                'FROM milestone_collaborators JOIN users ON users.id = '
+                                'milestone_collaborators.user_id \n'
+                                'WHERE milestone_collaborators.milestone_id = milestones.id AND '
+                                'users.deleted_at IS NULL) AS collaborators, milestones.pinned, '
+                                'milestones.blocked_reason, milestones.done_on, (SELECT '
+                                "group_concat(CAST(tasks.id AS VARCHAR), ';') AS "
+                                'aggregate_strings_7 \n'
+                                'FROM tasks \n'
+                                'WHERE tasks.milestone_id = milestones.id AND tasks.deleted_at IS '
+                                'NULL) AS tasks \n'
+                                'FROM milestones JOIN customers ON customers.id = '
+                                'milestones.customer_id \n'
+                                'WHERE milestones.deleted_at IS NULL AND customers.deleted_at IS '
+                                'NULL AND milestones.status IN (:status_1_1, :status_1_2) AND '
+                                'milestones.customer_id = :customer_id ORDER BY milestones.due, '
+                                'milestones.id',
+                                {'status_1_1': 'open', 'status_1_2': 'blocked'})},
+ 'show.phase_items': {'columns': (('playbook', None),
+                                  ('anchor_day', 'date'),
+                                  ('title', None),
+                                  ('anchor', None),
+                                  ('offset', None)),
+                      'postgresql': ('SELECT playbook_runs.playbook, playbook_runs.anchor_day, '
+                                     'playbook_items.title, playbook_items.anchor, '
+                                     'playbook_items."offset" \n'
+                                     'FROM playbook_runs JOIN playbooks ON playbooks.name = '
+                                     'playbook_runs.playbook AND playbooks.deleted_at IS NULL JOIN '
+                                     'playbook_items ON playbook_items.playbook_id = playbooks.id '
+                                     'AND playbook_items.kind = %(kind_1)s::VARCHAR AND '
+                                     'playbook_items.deleted_at IS NULL \n'
+                                     'WHERE playbook_runs.customer_id = %(customer_id)s::INTEGER '
+                                     'ORDER BY playbook_runs.id, playbook_items.position',
+                                     {'kind_1': 'phase'}),
+                      'sqlite': ('SELECT playbook_runs.playbook, playbook_runs.anchor_day, '
+                                 'playbook_items.title, playbook_items.anchor, '
+                                 'playbook_items."offset" \n'
+                                 'FROM playbook_runs JOIN playbooks ON playbooks.name = '
+                                 'playbook_runs.playbook AND playbooks.deleted_at IS NULL JOIN '
+                                 'playbook_items ON playbook_items.playbook_id = playbooks.id AND '
+                                 'playbook_items.kind = :kind_1 AND playbook_items.deleted_at IS '
+                                 'NULL \n'
+                                 'WHERE playbook_runs.customer_id = :customer_id ORDER BY '
+                                 'playbook_runs.id, playbook_items.position',
+                                 {'kind_1': 'phase'})},
+ 'show.record': {'columns': (('slug', None),
+                             ('name', None),
+                             ('stage', None),
+                             ('owner', None),
+                             ('start', 'date'),
+                             ('renewal', 'date'),
+                             ('term', None),
+                             ('arr', None),
+                             ('health', None),
+                             ('lead_score', None),
+                             ('source', None),
+                             ('tags', None),
+                             ('influencers', None),
+                             ('stage_entered', 'date'),
+                             ('uuid', None),
+                             ('handoff_pending', None)),
+                 'postgresql': ('SELECT customers.slug, customers.name, customers.stage, '
+                                'owner.handle AS owner, customers.start, customers.renewal, '
+                                'customers.term, customers.arr, customers.health, '
+                                'customers.lead_score, customers.source, (SELECT '
+                                "string_agg(customer_tags.tag, ';') AS aggregate_strings_1 \n"
+                                'FROM customer_tags \n'
+                                'WHERE customer_tags.customer_id = customers.id) AS tags, (SELECT '
+                                "string_agg(follower.handle, ';') AS aggregate_strings_3 \n"
+                                'FROM customer_influencers JOIN users AS follower ON follower.id = '
+                                'customer_influencers.user_id \n'
+                                'WHERE customer_influencers.customer_id = customers.id AND '
+                                'follower.deleted_at IS NULL) AS influencers, '
+                                'customers.stage_entered, customers.uuid, '
+                                'customers.handoff_pending \n'
+                                'FROM customers LEFT OUTER JOIN users AS owner ON owner.id = '
+                                'customers.owner_id \n'
+                                'WHERE customers.deleted_at IS NULL AND customers.id = '
+                                '%(customer_id)s::INTEGER',
+                                {}),
+                 'sqlite': ('SELECT customers.slug, customers.name, customers.stage, owner.handle '
+                            'AS owner, customers.start, customers.renewal, customers.term, '
+                            'customers.arr, customers.health, customers.lead_score, '
+                            "customers.source, (SELECT group_concat(customer_tags.tag, ';') AS "
+                            'aggregate_strings_1 \n'
+                            'FROM customer_tags \n'
+                            'WHERE customer_tags.customer_id = customers.id) AS tags, (SELECT '
+                            "group_concat(follower.handle, ';') AS aggregate_strings_3 \n"
+                            'FROM customer_influencers JOIN users AS follower ON follower.id = '
+                            'customer_influencers.user_id \n'
+                            'WHERE customer_influencers.customer_id = customers.id AND '
+                            'follower.deleted_at IS NULL) AS influencers, customers.stage_entered, '
+                            'customers.uuid, customers.handoff_pending \n'
+                            'FROM customers LEFT OUTER JOIN users AS owner ON owner.id = '
+                            'customers.owner_id \n'
+                            'WHERE customers.deleted_at IS NULL AND customers.id = :customer_id',
+                            {})},
+ 'show.slugs': {'columns': (('slug', None),),
+                'postgresql': ('SELECT customers.slug \n'
+                               'FROM customers \n'
+                               'WHERE customers.deleted_at IS NULL AND (customers.slug LIKE '
+                               '%(prefix)s::VARCHAR OR customers.slug LIKE %(inside)s::VARCHAR '
+                               "ESCAPE '/') \n"
+                               ' LIMIT %(param_1)s::INTEGER',
+                               {'param_1': 500}),
+                'sqlite': ('SELECT customers.slug \n'
+                           'FROM customers \n'
+                           'WHERE customers.deleted_at IS NULL AND (customers.slug LIKE :prefix OR '
+                           "customers.slug LIKE :inside ESCAPE '/')\n"
+                           ' LIMIT :param_1 OFFSET :param_2',
+                           {'param_1': 500, 'param_2': 0})},
+ 'show.stage_terminal': {'columns': (('terminal', 'bool'),),
+                         'postgresql': ('SELECT stages.terminal \n'
+                                        'FROM stages \n'
+                                        'WHERE stages.key = %(stage)s::VARCHAR AND '
+                                        'stages.deleted_at IS NULL',
+                                        {}),
+                         'sqlite': ('SELECT stages.terminal \n'
+                                    'FROM stages \n'
+                                    'WHERE stages."key" = :stage AND stages.deleted_at IS NULL',
+                                    {})},
+ 'show.stay_reason': {'columns': (('reason', None),),
+                      'postgresql': ('SELECT transitions.reason \n'
+                                     'FROM transitions \n'
+                                     'WHERE transitions.uuid = %(stay)s::VARCHAR',
+                                     {}),
+                      'sqlite': ('SELECT transitions.reason \n'
+                                 'FROM transitions \n'
+                                 'WHERE transitions.uuid = :stay',
+                                 {})},
+ 'show.stays': {'columns': (('to_stage', None), ('on', 'date')),
+                'postgresql': ('SELECT transitions.to_stage, transitions."on" \n'
+                               'FROM transitions \n'
+                               'WHERE transitions.customer_id = %(customer_id)s::INTEGER ORDER BY '
+                               'transitions."on", transitions.id',
+                               {}),
+                'sqlite': ('SELECT transitions.to_stage, transitions."on" \n'
+                           'FROM transitions \n'
+                           'WHERE transitions.customer_id = :customer_id ORDER BY '
+                           'transitions."on", transitions.id',
+                           {})},
+ 'show.tasks': {'columns': (('id', None),
+                            ('uuid', None),
+                            ('customer', None),
+                            ('title', None),
+                            ('due', 'date'),
+                            ('status', None),
+                            ('assignee', None),
+                            ('milestone', None),
+                            ('cta', None),
+                            ('source', None)),
+                'postgresql': ('SELECT tasks.id, tasks.uuid, customers.slug AS customer, '
+                               'tasks.title, tasks.due, tasks.status, users.handle AS assignee, '
+                               'tasks.milestone_id AS milestone, tasks.cta_id AS cta, '
+                               'tasks.source \n'
+                               'FROM tasks JOIN customers ON customers.id = tasks.customer_id LEFT '
+                               'OUTER JOIN users ON users.id = tasks.assignee_id \n'
+                               'WHERE tasks.deleted_at IS NULL AND customers.deleted_at IS NULL '
+                               'AND tasks.status IN (%(status_1_1)s::VARCHAR) AND '
+                               'tasks.customer_id = %(customer_id)s::INTEGER ORDER BY tasks.due IS '
+                               'NULL, tasks.due, tasks.id',
+                               {'status_1_1': 'open'}),
+                'sqlite': ('SELECT tasks.id, tasks.uuid, customers.slug AS customer, tasks.title, '
+                           'tasks.due, tasks.status, users.handle AS assignee, tasks.milestone_id '
+                           'AS milestone, tasks.cta_id AS cta, tasks.source \n'
+                           'FROM tasks JOIN customers ON customers.id = tasks.customer_id LEFT '
+                           'OUTER JOIN users ON users.id = tasks.assignee_id \n'
+                           'WHERE tasks.deleted_at IS NULL AND customers.deleted_at IS NULL AND '
+                           'tasks.status IN (:status_1_1) AND tasks.customer_id = :customer_id '
+                           'ORDER BY tasks.due IS NULL, tasks.due, tasks.id',
+                           {'status_1_1': 'open'})},
+ 'show.timeline': {'columns': (('on', 'date'),
+                               ('kind', None),
+                               ('text', None),
+                               ('by', None),
+                               ('reason', None)),
+                   'postgresql': ('SELECT timeline."on", timeline.kind, timeline.text, '
+                                  'timeline.by, timeline.reason \n'
+                                  'FROM (SELECT transitions."on" AS "on", %(param_1)s::VARCHAR AS '
+                                  'kind, CASE WHEN (transitions.from_stage IS NULL) THEN '
+                                  '%(to_stage_1)s::VARCHAR || transitions.to_stage ELSE '
+                                  'transitions.from_stage || %(from_stage_1)s::VARCHAR || '
+                                  'transitions.to_stage END AS text, CASE WHEN (transitions.rule '
+                                  'IS NOT NULL) THEN %(rule_1)s::VARCHAR || transitions.rule ELSE '
+                                  'transitions.by END AS by, transitions.reason AS reason, '
+                                  'transitions.created_at AS at \n'
+                                  'FROM transitions \n'
+                                  'WHERE transitions.customer_id = %(customer_id)s::INTEGER UNION '
+                                  'ALL SELECT notes."on" AS "on", CASE WHEN (notes.kind = '
+                                  '%(kind_1)s::VARCHAR) THEN %(param_2)s::VARCHAR ELSE notes.kind '
+                                  'END AS kind, notes.text AS text, notes.by AS by, CAST(NULL AS '
+                                  'VARCHAR) AS reason, notes.created_at AS at \n'
+                                  'FROM notes \n'
+                                  'WHERE notes.customer_id = %(customer_id)s::INTEGER UNION ALL '
+                                  'SELECT ctas.opened_on AS "on", %(param_3)s::VARCHAR AS kind, '
+                                  '%(param_4)s::VARCHAR || CAST(ctas.id AS VARCHAR) || '
+                                  '%(param_5)s::VARCHAR || ctas.type || %(param_6)s::VARCHAR || '
+                                  'ctas.reason AS text, ctas.source AS by, CAST(NULL AS VARCHAR) '
+                                  'AS reason, ctas.created_at AS at \n'
+                                  'FROM ctas \n'
+                                  'WHERE ctas.customer_id = %(customer_id)s::INTEGER AND '
+                                  'ctas.deleted_at IS NULL AND ctas.opened_on IS NOT NULL UNION '
+                                  'ALL SELECT ctas.closed_on AS "on", %(status_1)s::VARCHAR || '
+                                  'ctas.status AS kind, %(param_4)s::VARCHAR || CAST(ctas.id AS '
+                                  'VARCHAR) || %(param_5)s::VARCHAR || ctas.type || '
+                                  '%(param_6)s::VARCHAR || ctas.reason AS text, CAST(NULL AS '
+                                  'VARCHAR) AS by, ctas.outcome AS reason, ctas.updated_at AS at \n'
+                                  'FROM ctas \n'
+                                  'WHERE ctas.customer_id = %(customer_id)s::INTEGER AND '
+                                  'ctas.deleted_at IS NULL AND ctas.closed_on IS NOT NULL AND '
+                                  'ctas.status IN (%(status_2_1)s::VARCHAR, '
+                                  '%(status_2_2)s::VARCHAR) UNION ALL SELECT milestones.done_on AS '
+                                  '"on", %(param_7)s::VARCHAR AS kind, milestones.title AS text, '
+                                  'CAST(NULL AS VARCHAR) AS by, CAST(NULL AS VARCHAR) AS reason, '
+                                  'milestones.updated_at AS at \n'
+                                  'FROM milestones \n'
+                                  'WHERE milestones.customer_id = %(customer_id)s::INTEGER AND '
+                                  'milestones.deleted_at IS NULL AND milestones.status = '
+                                  '%(status_3)s::VARCHAR AND milestones.done_on IS NOT NULL UNION '
+                                  'ALL SELECT owner_changes."on" AS "on", %(param_8)s::VARCHAR AS '
+                                  'kind, coalesce(before_owner.handle, %(coalesce_1)s::VARCHAR) || '
+                                  '%(coalesce_2)s::VARCHAR || coalesce(after_owner.handle, '
+                                  '%(coalesce_3)s::VARCHAR) AS text, owner_changes.by AS by, '
+                                  'owner_changes.why || coalesce(%(detail_1)s::VARCHAR || '
+                                  'owner_changes.detail, %(coalesce_4)s::VARCHAR) AS reason, '
+                                  'owner_changes.created_at AS at \n'
+                                  'FROM owner_changes LEFT OUTER JOIN users AS before_owner ON '
+                                  'before_owner.id = owner_changes.from_owner_id LEFT OUTER JOIN '
+                                  'users AS after_owner ON after_owner.id = '
+                                  'owner_changes.to_owner_id \n'
+                                  'WHERE owner_changes.customer_id = %(customer_id)s::INTEGER) AS '
+                                  'timeline ORDER BY timeline."on", timeline.at, timeline.kind',
+                                  {'coalesce_1': 'nobody',
+                                   'coalesce_2': ' → ',
+                                   'coalesce_3': 'nobody',
+                                   'coalesce_4': '',
+                                   'detail_1': ': ',
+                                   'from_stage_1': ' → ',
+                                   'kind_1': 'blocked',
+                                   'param_1': 'stage',
+                                   'param_2': 'milestone blocked',
+                                   'param_3': 'cta opened',
+                                   'param_4': 'CTA ',
+                                   'param_5': ' ',
+                                   'param_6': ': ',
+                                   'param_7': 'milestone done',
+                                   'param_8': 'owner',
+                                   'rule_1': 'rule:',
+                                   'status_1': 'cta ',
+                                   'status_2_1': 'closed',
+                                   'status_2_2': 'cancelled',
+                                   'status_3': 'done',
+                                   'to_stage_1': 'entered '}),
+                   'sqlite': ('SELECT timeline."on", timeline.kind, timeline.text, timeline."by", '
+                              'timeline.reason \n'
+                              'FROM (SELECT transitions."on" AS "on", :param_1 AS kind, CASE WHEN '
+                              '(transitions.from_stage IS NULL) THEN :to_stage_1 || '
+                              'transitions.to_stage ELSE transitions.from_stage || :from_stage_1 '
+                              '|| transitions.to_stage END AS text, CASE WHEN (transitions.rule IS '
+                              'NOT NULL) THEN :rule_1 || transitions.rule ELSE transitions."by" '
+                              'END AS "by", transitions.reason AS reason, transitions.created_at '
+                              'AS at \n'
+                              'FROM transitions \n'
+                              'WHERE transitions.customer_id = :customer_id UNION ALL SELECT '
+                              'notes."on" AS "on", CASE WHEN (notes.kind = :kind_1) THEN :param_2 '
+                              'ELSE notes.kind END AS kind, notes.text AS text, notes."by" AS '
+                              '"by", CAST(NULL AS VARCHAR) AS reason, notes.created_at AS at \n'
+                              'FROM notes \n'
+                              'WHERE notes.customer_id = :customer_id UNION ALL SELECT '
+                              'ctas.opened_on AS "on", :param_3 AS kind, :param_4 || CAST(ctas.id '
+                              'AS VARCHAR) || :param_5 || ctas.type || :param_6 || ctas.reason AS '
+                              'text, ctas.source AS "by", CAST(NULL AS VARCHAR) AS reason, '
+                              'ctas.created_at AS at \n'
+                              'FROM ctas \n'
+                              'WHERE ctas.customer_id = :customer_id AND ctas.deleted_at IS NULL '
+                              'AND ctas.opened_on IS NOT NULL UNION ALL SELECT ctas.closed_on AS '
+                              '"on", :status_1 || ctas.status AS kind, :param_4 || CAST(ctas.id AS '
+                              'VARCHAR) || :param_5 || ctas.type || :param_6 || ctas.reason AS '
+                              'text, CAST(NULL AS VARCHAR) AS "by", ctas.outcome AS reason, '
+                              'ctas.updated_at AS at \n'
+                              'FROM ctas \n'
+                              'WHERE ctas.customer_id = :customer_id AND ctas.deleted_at IS NULL '
+                              'AND ctas.closed_on IS NOT NULL AND ctas.status IN (:status_2_1, '
+                              ':status_2_2) UNION ALL SELECT milestones.done_on AS "on", :param_7 '
+                              'AS kind, milestones.title AS text, CAST(NULL AS VARCHAR) AS "by", '
+                              'CAST(NULL AS VARCHAR) AS reason, milestones.updated_at AS at \n'
+                              'FROM milestones \n'
+                              'WHERE milestones.customer_id = :customer_id AND '
+                              'milestones.deleted_at IS NULL AND milestones.status = :status_3 AND '
+                              'milestones.done_on IS NOT NULL UNION ALL SELECT owner_changes."on" '
+                              'AS "on", :param_8 AS kind, coalesce(before_owner.handle, '
+                              ':coalesce_1) || :coalesce_2 || coalesce(after_owner.handle, '
+                              ':coalesce_3) AS text, owner_changes."by" AS "by", owner_changes.why '
+                              '|| coalesce(:detail_1 || owner_changes.detail, :coalesce_4) AS '
+                              'reason, owner_changes.created_at AS at \n'
+                              'FROM owner_changes LEFT OUTER JOIN users AS before_owner ON '
+                              'before_owner.id = owner_changes.from_owner_id LEFT OUTER JOIN users '
+                              'AS after_owner ON after_owner.id = owner_changes.to_owner_id \n'
+                              'WHERE owner_changes.customer_id = :customer_id) AS timeline ORDER '
+                              'BY timeline."on", timeline.at, timeline.kind',
+                              {'coalesce_1': 'nobody',
+                               'coalesce_2': ' → ',
+                               'coalesce_3': 'nobody',
+                               'coalesce_4': '',
+                               'detail_1': ': ',
+                               'from_stage_1': ' → ',
+                               'kind_1': 'blocked',
+                               'param_1': 'stage',
+                               'param_2': 'milestone blocked',
+                               'param_3': 'cta opened',
+                               'param_4': 'CTA ',
+                               'param_5': ' ',
+                               'param_6': ': ',
+                               'param_7': 'milestone done',
+                               'param_8': 'owner',
+                               'rule_1': 'rule:',
+                               'status_1': 'cta ',
+                               'status_2_1': 'closed',
+                               'status_2_2': 'cancelled',
+                               'status_3': 'done',
+                               'to_stage_1': 'entered '})}}

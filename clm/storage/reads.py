@@ -43,9 +43,17 @@ class Reads:
             for row in self._execute(sql, {**constants, **given})
         ]
 
+    def dicts(self, name: str, **params) -> list[dict]:
+        """The rows as dicts by column name (a name that is a keyword too: `from`)."""
+        names = [column for column, _ in STATEMENTS[name]["columns"]]
+        return [dict(zip(names, row, strict=True)) for row in self.all(name, **params)]
+
     def first(self, name: str, **params):
         rows = self.all(name, **params)
         return rows[0] if rows else None
+
+    def scalars(self, name: str, **params) -> list:
+        return [row[0] for row in self.all(name, **params)]
 
     def scalar(self, name: str, **params):
         row = self.first(name, **params)

@@ -4,7 +4,7 @@ import json
 import sqlite3
 from pathlib import Path
 
-from clm.domain.health import sparkline
+from clm.domain.shapes import sparkline
 
 
 def test_every_health_set_is_logged_and_shown(clm):

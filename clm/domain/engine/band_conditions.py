@@ -16,8 +16,8 @@ from datetime import date
 
 from sqlalchemy import Integer, and_, case, func, literal, select, tuple_
 
+from clm.domain.health_card import band_sql
 from clm.domain.scorecard import DEFAULT_BANDS as SCORECARD_BANDS
-from clm.domain.scorecard import band_sql
 from clm.errors import Invalid, did_you_mean
 from clm.storage.tables import customers, health_log
 

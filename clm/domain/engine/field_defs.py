@@ -3,13 +3,13 @@ the column its values live in, and how a value typed by a person becomes a store
 
 import math
 from datetime import date
-from typing import NamedTuple
-
-from sqlalchemy import Connection, select
+from typing import TYPE_CHECKING, NamedTuple
 
 from clm.dates import parse_date
 from clm.errors import Invalid, did_you_mean, not_found
-from clm.storage.tables import fields
+
+if TYPE_CHECKING:  # not imported: `customer show` reads the definitions without the engine
+    from sqlalchemy import Connection
 
 KINDS = ("number", "text", "date", "choice", "bool")
 # The column a kind's value lives in.
@@ -91,13 +91,41 @@ def _def(row) -> FieldDef:
     return FieldDef(row.id, row.name, row.kind, choices, row.description)
 
 
-def field_defs(conn: Connection) -> dict[str, FieldDef]:
+def field_defs(conn: "Connection") -> dict[str, FieldDef]:
     """The live custom fields by name, in the order they were defined."""
-    rows = conn.execute(select(fields).where(fields.c.deleted_at.is_(None)).order_by(fields.c.id))
+    return defs_of(conn.execute(field_defs_query()))
+
+
+def defs_of(rows) -> dict[str, FieldDef]:
+    """The definitions from the rows of `field_defs_query`."""
     return {row.name: _def(row) for row in rows}
 
 
-def get_field(conn: Connection, name: str, defs: dict | None = None) -> FieldDef:
+def field_defs_query():
+    from sqlalchemy import select
+
+    from clm.storage.tables import fields
+
+    return (
+        select(fields.c.id, fields.c.name, fields.c.kind, fields.c.choices, fields.c.description)
+        .where(fields.c.deleted_at.is_(None))
+        .order_by(fields.c.id)
+    )
+
+
+def shown_values(defs: dict[str, FieldDef], rows) -> dict[str, object]:
+    """A customer's field values by name as people read them, in the fields' order (unset
+    ones left out), from its rows (field_id and the value columns)."""
+    by_id = {f.id: f for f in defs.values()}
+    found = {}
+    for row in rows:
+        field = by_id.get(row.field_id)
+        if field is not None:
+            found[field.name] = field.shown(getattr(row, field.column))
+    return {name: found[name] for name in defs if name in found}
+
+
+def get_field(conn: "Connection", name: str, defs: dict | None = None) -> FieldDef:
     """The custom field named `name`, else NotFound with the closest name."""
     defs = field_defs(conn) if defs is None else defs
     found = defs.get(name.strip().lower())
