@@ -4,9 +4,10 @@ few grouped queries over the ARR log, whatever the book's size.
 
 Retention follows the customers live at the start of a period (its cohort: ARR on the book
 the day before). Within the period, their expansion (new ARR of a cohort customer counts as
-expansion), contraction and churned ARR (net of a win-back within the period) are summed from
-the log; GRR = (starting - contraction - churned) / starting, NRR = ending / starting. New
-business of customers not in the cohort is reported apart, as new ARR.
+expansion) and contraction are summed from the log, and their churned ARR (net of a win-back
+within the period) is the rest of the change from starting to ending ARR. GRR = (starting -
+contraction - churned) / starting, NRR = ending / starting. New business of customers not in
+the cohort is reported apart, as new ARR.
 """
 
 from collections.abc import Iterator
@@ -82,39 +83,50 @@ PARTITIONS = ("owner", "team", "stage", "source", "term")
 
 
 def _per_customer(periods: list[tuple[date, date]]):
-    """Each customer's ARR movements in each period (`first`..`upto`), in one scan of the log:
-    live ARR before the period (`starting_N`), expansion, contraction and churn (net of
-    win-backs) within it, and live ARR at its end (`ending_N`)."""
+    """Each customer's ARR movements over the periods (`first`..`upto`), in one scan of the log:
+    its live ARR before each period and after it (`before_N`, one column per boundary day, a
+    period's end shared with the next one's start), and its expansion and contraction within
+    each period (`expansion_N`, `contraction_N`). Churn within a period is what is left of the
+    change: every kind of entry is one of the three. Returns the subquery and each period's
+    two boundary columns."""
     day, kind, change = arr_log.c.on, arr_log.c.kind, arr_log.c.change
+    last = max(upto for _, upto in periods)
 
     def summed(name: str, *where):
         return func.sum(case((and_(*where), change), else_=0.0)).label(name)
 
-    columns = []
+    # Each conditional sum is a step per row of the log, most of the query's time: each
+    # boundary is summed once, not as a period's end and again as the next one's start.
+    bounds = sorted({first for first, _ in periods}
+                    | {upto + timedelta(days=1) for _, upto in periods if upto < last})  # fmt: skip
+    columns = [summed(f"before_{n}", day < bound) for n, bound in enumerate(bounds)]
+    columns.append(func.sum(change).label(f"before_{len(bounds)}"))  # to the last period's end
     for n, (first, upto) in enumerate(periods):
         during = and_(day >= first, day <= upto)
         columns += [
-            summed(f"starting_{n}", day < first),
             summed(f"expansion_{n}", during, kind.in_(("new", "expansion"))),
             summed(f"contraction_{n}", during, kind == "contraction"),
-            summed(f"churned_{n}", during, kind.in_(("churn", "reactivation"))),
-            summed(f"ending_{n}", day <= upto),
         ]
-    last = max(upto for _, upto in periods)
-    return (
+    moved = (
         select(arr_log.c.customer_id, *columns)
         .where(day <= last)
         .group_by(arr_log.c.customer_id)
         .subquery("moved")
     )
 
+    def before(bound: date):
+        return moved.c[f"before_{bounds.index(bound)}"]
+
+    ends = [moved.c[f"before_{len(bounds)}"] if upto == last else before(upto + timedelta(days=1))
+            for _, upto in periods]  # fmt: skip
+    return moved, list(zip([before(first) for first, _ in periods], ends, strict=True))
+
 
 def _retention_query(periods: list[tuple[date, date]], by: str | None):
-    """Per group: for each period, the eight figures `_retention_row` reads."""
-    moved = _per_customer(periods)
+    """Per group: for each period, the seven figures `_retention_row` reads."""
+    moved, bounds = _per_customer(periods)
     figures = []
-    for n in range(len(periods)):
-        starting, ending = moved.c[f"starting_{n}"], moved.c[f"ending_{n}"]
+    for n, (starting, ending) in enumerate(bounds):
         cohort = starting > CENT
 
         def of_cohort(value, cohort=cohort):
@@ -124,7 +136,6 @@ def _retention_query(periods: list[tuple[date, date]], by: str | None):
             of_cohort(starting),
             of_cohort(moved.c[f"expansion_{n}"]),
             of_cohort(-moved.c[f"contraction_{n}"]),
-            of_cohort(-moved.c[f"churned_{n}"]),
             of_cohort(ending),
             func.coalesce(func.sum(case((cohort, 0.0), else_=ending)), 0.0),
             func.count(case((cohort, 1))),
@@ -141,8 +152,14 @@ def _retention_query(periods: list[tuple[date, date]], by: str | None):
     )
 
 
+FIGURES = 7  # per period, per group: what `_retention_query` sums
+
+
 def _retention_row(period: str, group: str, values) -> dict:
-    starting, expansion, contraction, churned, ending, new, logos, lost = values
+    starting, expansion, contraction, ending, new, logos, lost = (
+        float(value) if index < 5 else value for index, value in enumerate(values)
+    )
+    churned = starting + expansion - contraction - ending  # the rest of the cohort's change
     return {
         "period": period,
         "group": group,
@@ -151,7 +168,7 @@ def _retention_row(period: str, group: str, values) -> dict:
         "contraction": _money(contraction),
         "churned_arr": _money(churned),
         "ending_arr": _money(ending),
-        "grr": _share(float(starting) - float(contraction) - float(churned), starting),
+        "grr": _share(starting - contraction - churned, starting),
         "nrr": _share(ending, starting),
         "new_arr": _money(new),
         "logos": logos,
@@ -188,13 +205,13 @@ def _retention_of(
     groups = conn.execute(_retention_query(periods, by)).all() if by is not None else []
     if by is None or by not in PARTITIONS:
         total = conn.execute(_retention_query(periods, None)).first()
-        totals = total[1:] if total else (0,) * (8 * len(periods))
+        totals = total[1:] if total else (0,) * (FIGURES * len(periods))
     else:
         totals = [sum(values) for values in zip(*(row[1:] for row in groups), strict=True)]
-        totals = totals or (0,) * (8 * len(periods))
+        totals = totals or (0,) * (FIGURES * len(periods))
     rows = []
     for n, name in enumerate(names):
-        figures = slice(8 * n, 8 * n + 8)
+        figures = slice(FIGURES * n, FIGURES * (n + 1))
         rows += [_retention_row(name, group, values[figures]) for group, *values in groups]
         rows.append(_retention_row(name, "all", tuple(totals)[figures]))
     return rows

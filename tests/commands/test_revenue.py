@@ -349,3 +349,20 @@ def test_retention_per_quarter_by_group_totals_match_the_book(book, by):
         assert found["2026Q2", "alice"]["nrr"] == 1.1333  # as worked out in test_retention_by_owner
     else:
         assert found["2026Q3", "emea"]["starting_arr"] == 120000  # acme's on 06-30
+
+
+@pytest.mark.parametrize(
+    ("by", "every"), [("owner", "quarter"), ("owner", "month"), ("tag", "quarter")]
+)
+def test_retention_every_period_matches_each_period_measured_alone(book, by, every):
+    # Periods measured together share their boundaries (a quarter's end is the next one's
+    # start) and work out churn from the rest of the change: each period's rows, its groups'
+    # and its total, are those of the period measured on its own.
+    book("customer", "edit", "acme", "--tag", "enterprise", "--tag", "emea")
+    book("customer", "edit", "delta", "--tag", "emea")
+    every_rows = rows(book, "retention", "--period", "2026", "--every", every, "--by", by)
+    periods = list(dict.fromkeys(row["period"] for row in every_rows))
+    assert len(periods) == (4 if every == "quarter" else 11)  # up to today, 2026-11-23
+    alone = [row for period in periods
+             for row in rows(book, "retention", "--period", period, "--by", by)]  # fmt: skip
+    assert every_rows == alone
