@@ -123,10 +123,12 @@ def find_by_id(conn: Connection, table: Table, row_id: int, kind: str):
     return row
 
 
-def find_live(conn: Connection, table: Table, key_column: str, key: str, kind: str):
-    """The live row whose `key_column` is `key`, or NotFound with the closest keys suggested."""
+def find_live(conn: Connection, table: Table, key_column: str, key: str, kind: str, columns=None):
+    """The live row whose `key_column` is `key` (its `columns`, by default all), or NotFound
+    with the closest keys suggested."""
     column = table.c[key_column]
-    row = conn.execute(select(table).where(column == key, table.c.deleted_at.is_(None))).first()
+    query = select(*(columns or [table])).where(column == key, table.c.deleted_at.is_(None))
+    row = conn.execute(query).first()
     if row is not None:
         return row
     # Suggest from the keys that share a prefix or contain the text, not the whole table.
@@ -142,8 +144,11 @@ def find_live(conn: Connection, table: Table, key_column: str, key: str, kind: s
 
 
 def get_customer(conn: Connection, slug: str):
-    """The live customer with this slug, else NotFound with the closest slugs."""
-    return find_live(conn, customers, "slug", slug.strip().lower(), "customer")
+    """The live customer with this slug (its health as now: clm.domain.health_now), else
+    NotFound with the closest slugs."""
+    from clm.domain.health_now import customer_columns
+
+    return find_live(conn, customers, "slug", slug.strip().lower(), "customer", customer_columns())
 
 
 def set_member_stamps(field: str, added, removed) -> list[str]:

@@ -6,9 +6,10 @@ and either a `scale = [A, B]` (A scores 0, B scores 100, linear between and clam
 a metric where less is better) or `thresholds = [A, B]` (below A: 0, below B: 50, from B: 100;
 reversed when A > B). Every tick day scores every live customer in one query from each
 measure's latest value on or before the day; a customer with no value of a measure is scored
-on the rest (and with none at all keeps its health). A score that differs from the stored
-health is written with the day and logged, so the health history is the score's history, and
-rules on `health` read it as they read a score set by hand."""
+on the rest (and with none at all keeps its health). A score that differs from the health now
+is written with the day to the customer's score row (health_scores, clm.domain.health_now) and
+logged, so the health history is the score's history, and rules on `health` read it as they
+read a score set by hand."""
 
 import json
 from dataclasses import asdict, dataclass
@@ -21,6 +22,7 @@ from sqlalchemy import (
     and_,
     case,
     cast,
+    exists,
     func,
     literal,
     null,
@@ -37,9 +39,17 @@ from clm.db import (
     set_meta,
     utcnow,
 )
+from clm.domain.health_now import fold_scores, health_now
 from clm.domain.records import new_uuid
 from clm.errors import Problem
-from clm.storage.tables import customers, health_log, metric_points, metrics, stages
+from clm.storage.tables import (
+    customers,
+    health_log,
+    health_scores,
+    metric_points,
+    metrics,
+    stages,
+)
 
 META_KEY = "scorecard"
 BANDS = ("red", "amber", "green")
@@ -127,9 +137,13 @@ def read_scorecard(conn: Connection) -> Scorecard | None:
 
 
 def set_scorecard(conn: Connection, card: Scorecard | None) -> None:
+    """Keep `card` as the book's scorecard; without one (removed, or no measures left), the
+    scores fold back into the customers' health: the health each had stays, unscored."""
     text = "" if card is None else json.dumps(asdict(card))
     if (get_meta(conn, META_KEY) or "") != text:
         set_meta(conn, META_KEY, text)
+    if card is None or not card.measures:
+        fold_scores(conn)
 
 
 def as_toml_table(card: Scorecard) -> dict:
@@ -279,7 +293,7 @@ def scores_query(conn: Connection, card: Scorecard, day: date):
     latest = (
         select(
             customers.c.id,
-            customers.c.health,
+            health_now().label("health"),
             *(
                 _latest(ids.get(m.metric), day, customers.c.id).label(f"m{i}")
                 for i, m in enumerate(card.measures)
@@ -333,9 +347,10 @@ def check_override(
 
 def score_customers(conn: Connection, day: date) -> int:
     """Score every customer as of `day` (see the module); the customers whose health changed.
-    Set-based: the scores that differ from the health are logged by one INSERT … SELECT and
-    written by one UPDATE from that log. The audit log gets one summary row, not one per
-    customer: the health history is health_log's."""
+    Set-based: the scores that differ from the health now are logged by one INSERT … SELECT,
+    and written from that log to the score rows by one UPDATE (those scored before) and one
+    INSERT (the others); the customers' rows are not written. The audit log gets one summary
+    row, not one per customer: the health history is health_log's."""
     card = read_scorecard(conn)
     if card is None or not card.measures:
         return 0
@@ -359,16 +374,26 @@ def score_customers(conn: Connection, day: date) -> int:
                 ),
             )
         )
-        changed = conn.execute(
-            sql_update(customers)
-            .where(
-                customers.c.id == health_log.c.customer_id,
-                health_log.c.id > (last or 0),
-                health_log.c.on == day,
-                health_log.c.created_at == now,
-            )
-            .values(health=health_log.c.health, health_on=day)
+        new = (
+            health_log.c.id > (last or 0),
+            health_log.c.on == day,
+            health_log.c.created_at == now,
+        )
+        rescored = conn.execute(
+            sql_update(health_scores)
+            .where(health_scores.c.customer_id == health_log.c.customer_id, *new)
+            .values(health=health_log.c.health, on=day)
         ).rowcount
+        first_scored = conn.execute(
+            health_scores.insert().from_select(
+                ["customer_id", "health", "on"],
+                select(health_log.c.customer_id, health_log.c.health, health_log.c.on).where(
+                    *new,
+                    ~exists().where(health_scores.c.customer_id == health_log.c.customer_id),
+                ),
+            )
+        ).rowcount
+    changed = rescored + first_scored
     if changed:
         log_bulk_write(conn, "customers", f"health of {changed} customers scored on {day}")
     return changed

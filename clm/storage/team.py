@@ -25,6 +25,7 @@ SCOPED = {
     "notes": "customer_id",
     "transitions": "customer_id",
     "health_log": "customer_id",
+    "health_scores": "customer_id",
     "owner_changes": "customer_id",
     "customer_tags": "customer_id",
     "customer_influencers": "customer_id",
