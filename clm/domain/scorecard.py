@@ -382,12 +382,12 @@ def score_customers(conn: Connection, day: date) -> int:
             health_log.c.on == day,
             health_log.c.created_at == now,
         )
-        rescored = conn.execute(
+        conn.execute(
             sql_update(health_scores)
             .where(health_scores.c.customer_id == health_log.c.customer_id, *new)
             .values(health=health_log.c.health, on=day)
-        ).rowcount
-        first_scored = conn.execute(
+        )
+        conn.execute(
             health_scores.insert().from_select(
                 ["customer_id", "health", "on"],
                 select(health_log.c.customer_id, health_log.c.health, health_log.c.on).where(
@@ -395,8 +395,9 @@ def score_customers(conn: Connection, day: date) -> int:
                     ~exists().where(health_scores.c.customer_id == health_log.c.customer_id),
                 ),
             )
-        ).rowcount
-    changed = rescored + first_scored
+        )
+    # Counted from the log (an INSERT … SELECT has no row count on every driver).
+    changed = conn.scalar(select(func.count()).select_from(health_log).where(*new))
     if changed:
         log_bulk_write(conn, "customers", f"health of {changed} customers scored on {day}")
     return changed
