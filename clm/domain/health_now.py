@@ -98,6 +98,8 @@ def drop_scores(conn: Connection, customer_ids: Iterable[int]) -> None:
 def fold_scores(conn: Connection) -> None:
     """The scores into the customers' own column (the scorecard was removed): each customer
     keeps the health it had, as a health nobody scores any more."""
+    if conn.scalar(select(health_scores.c.customer_id).limit(1)) is None:
+        return
     has_score = exists().where(health_scores.c.customer_id == customers.c.id)
     conn.execute(
         update(customers).where(has_score).values(health=health_now(), health_on=health_since())

@@ -273,10 +273,6 @@ class CustomerImporter(KeyedImporter):
     key_column = "slug"
     required = ("name",)
     inserts_new = True
-
-    def stored_columns(self) -> list:
-        return customer_columns()  # a health as now: the score, if the scorecard set it
-
     parsers: ClassVar[dict[str, Callable]] = {
         "slug": v.stripped,
         "name": v.stripped,
@@ -394,6 +390,9 @@ class CustomerImporter(KeyedImporter):
             if self._dates_ok(line, values.get("start", self.today), values.get("renewal"))
         ]
         return creates, good
+
+    def stored_columns(self) -> list:
+        return customer_columns()  # its health as now: the score, if the scorecard set it
 
     def _dates_ok(self, line: int, start: date, renewal: date | None) -> bool:
         if renewal is not None and renewal <= start:
