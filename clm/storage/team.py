@@ -319,13 +319,15 @@ def grant_login(conn: Connection, role: str, access: str) -> bool:
     return created
 
 
-# Link tables a write empties of a member (a tag, an influencer, a collaborator removed) and
-# rows rewritten whole (a milestone's reminders): the only DELETE anyone but the owner needs.
+# Link tables a write empties of a member (a tag, an influencer, a collaborator removed),
+# rows rewritten whole (a milestone's reminders) and a customer's score, forgotten when its
+# health is set by hand: the only DELETE anyone but the owner needs.
 DELETED = (
     "customer_tags",
     "customer_influencers",
     "milestone_collaborators",
     "milestone_reminders",
+    "health_scores",
 )
 # Who is who: only an admin adds users or changes their team, role or access (a member who
 # could would widen their own scope); a member or manager edits their own name, email and
