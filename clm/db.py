@@ -28,6 +28,7 @@ from clm.storage.clock import (  # noqa: F401
 from clm.storage.dialect import (  # noqa: F401
     NARROW_CHARS,
     binary,
+    by_primary_key,
     days_from,
     greatest,
     grouped_digits,
@@ -38,6 +39,7 @@ from clm.storage.dialect import (  # noqa: F401
     padded_line,
     random_uuid,
     sorted_by,
+    uuid_in_block,
 )
 from clm.storage.engine import (  # noqa: F401
     COPYING,

@@ -2,6 +2,7 @@
 
 from sqlalchemy import func, select
 
+from clm.domain.health_now import health_now
 from clm.storage.tables import customer_influencers, customer_tags, customers, transitions, users
 
 
@@ -35,7 +36,7 @@ def select_customers():
             customers.c.renewal,
             customers.c.term,
             customers.c.arr,
-            customers.c.health,
+            health_now().label("health"),
             customers.c.lead_score,
             customers.c.source,
             tags.label("tags"),

@@ -41,6 +41,7 @@ from clm.domain.engine.field_defs import get_field
 from clm.domain.engine.fields import with_change_days
 from clm.domain.forecast import check_forecast
 from clm.domain.health import log_health
+from clm.domain.health_now import drop_scores, health_now
 from clm.domain.holidays import days_off_for
 from clm.domain.notes import add_note
 from clm.domain.ownership import Assigner, get_team, owner_change, record_owner_changes
@@ -371,7 +372,7 @@ def customer_table(conn: Connection, today: date, chosen: CustomerFilter):
             case((arr.is_(None), ""), else_=grouped_digits(cast(arr, BigInteger))),
             arr.is_(None) | whole,
         ),
-        "health": Cell(func.coalesce(cast(customers.c.health, String), "")),
+        "health": Cell(func.coalesce(cast(health_now(), String), "")),
         "days_in_stage": Cell(
             cast(days_from(customers.c.stage_entered, literal(today.isoformat())), String)
         ),
@@ -445,7 +446,12 @@ def edit_customer(
     start, renewal = changes.get("start", customer.start), changes.get("renewal", customer.renewal)
     if renewal is not None and renewal <= start:
         raise Invalid(f"invalid renewal {renewal}: it must be after the start {start}")
+    typed = changes.get("health")
     changes = {key: value for key, value in changes.items() if getattr(customer, key) != value}
+    if typed is not None and typed != conn.scalar(
+        select(customers.c.health).where(customers.c.id == customer.id)
+    ):
+        changes["health"] = typed  # the score now, typed: it holds as typed, not as scored
     touched, members = [], []
     added, removed = _relink(
         conn, customer_tags, "tag", customer.id, _check_tags(add_tags), _check_tags(remove_tags)
@@ -474,6 +480,7 @@ def edit_customer(
     _note_date_changes(conn, today, by, customer, changes)
     if "health" in changes:
         log_health(conn, [(customer.id, today, changes["health"])])
+        drop_scores(conn, [customer.id])
     if "arr" in changes:
         live = not is_terminal(conn, customer.stage)
         log_arr(conn, [arr_set(customer.id, today, customer.arr, changes["arr"], live)])

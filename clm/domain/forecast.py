@@ -3,6 +3,7 @@ set by hand (`customer edit --forecast`) or, while unset, derived from its healt
 
 from sqlalchemy import Connection, case, literal, select
 
+from clm.domain.health_now import health_now
 from clm.domain.shapes import forecast_of
 from clm.errors import Invalid
 from clm.storage.tables import customers, stages
@@ -26,7 +27,7 @@ def check_forecast(text: str) -> str | None:
 def category():
     """SQL: the customer's forecast category: the one set by hand, else from its health
     (70 and up: commit; below 40: at risk; between, or no health yet: likely)."""
-    health = customers.c.health
+    health = health_now()
     derived = case(
         (health >= COMMIT_HEALTH, literal("commit")),
         (health < AT_RISK_BELOW, literal("at-risk")),

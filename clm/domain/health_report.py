@@ -12,6 +12,7 @@ from sqlalchemy import Connection, and_, case, func, null, or_, select, union_al
 
 from clm.db import days_from, greatest, least
 from clm.domain.arr_history import arr_on
+from clm.domain.health_now import health_now
 from clm.domain.reports import _stays, lifecycle
 from clm.domain.scorecard import BANDS, Scorecard, book_card
 from clm.plain import number
@@ -54,7 +55,7 @@ def _book(conn: Connection, card: Scorecard, as_of: date | None, with_arr: bool 
         return (
             select(
                 customers.c.stage,
-                func.coalesce(card.band_sql(customers.c.health), UNSCORED).label("band"),
+                func.coalesce(card.band_sql(health_now()), UNSCORED).label("band"),
                 customers.c.arr,
             )
             .where(customers.c.deleted_at.is_(None), customers.c.stage.in_(live_stages))

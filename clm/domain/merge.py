@@ -23,15 +23,16 @@ from clm.domain.metric_merge import merge_points
 from clm.domain.records import CREATED, update_row
 from clm.errors import ClmError
 from clm.storage.tables import APPEND_ONLY as HISTORY_TABLES
-from clm.storage.tables import customers, metadata, transitions
+from clm.storage.tables import customers, health_scores, metadata, transitions
 
 # History: unioned by uuid. Two rows holding one unique key under different uuids (both
 # copies fired the same reminder) keep the smaller uuid, whichever way the merge runs.
 APPEND_ONLY = tuple(table.name for table in HISTORY_TABLES)
 # The outbox stays with the copy that ticked: a merged copy never sends its messages again.
-# Metric points merge by their key (_merge_points), not as rows with uuids.
+# Metric points merge by their key (_merge_points), the scorecard's scores by their customer
+# (_merge_scores), not as rows with uuids.
 NOT_MERGED = ("clm_meta", "clm_migrations", "outbox", "audit_context")
-KEYED = ("metric_points",)
+KEYED = ("metric_points", "health_scores")
 
 
 @dataclass(frozen=True)
@@ -213,8 +214,45 @@ def merge_copy(conn: Connection, other: Connection) -> Report:
             _one_history(conn, added, report)
     _refresh_reminders(conn, mine, touched_milestones)
     merge_points(conn, other, report)  # by their key: (metric, customer, day)
+    _merge_scores(conn, other, report)
     merge_owner(conn, other)
     return report
+
+
+def _merge_scores(conn: Connection, other: Connection, report: Report) -> None:
+    """The scorecard's scores, one a customer (matched by its uuid): the later score is kept,
+    of two of one day the greater, whichever way the merge runs. (A health set by hand in
+    either copy holds over a score of a day it covers, as the customer's fields merged say.)"""
+    query = select(customers.c.uuid, health_scores.c.on, health_scores.c.health).join(
+        customers, customers.c.id == health_scores.c.customer_id
+    )
+    theirs = {uuid: (on, health) for uuid, on, health in other.execute(query)}
+    if not theirs:
+        return
+    mine = {uuid: (on, health) for uuid, on, health in conn.execute(query)}
+    ids = dict(conn.execute(select(customers.c.uuid, customers.c.id)).all())
+    added = [
+        {"customer_id": ids[uuid], "on": on, "health": health}
+        for uuid, (on, health) in theirs.items()
+        if uuid in ids and uuid not in mine
+    ]
+    changed = [
+        {"scored": ids[uuid], "scored_on": on, "score": health}
+        for uuid, (on, health) in theirs.items()
+        if uuid in mine and (on, health) > mine[uuid]
+    ]
+    if added:
+        conn.execute(health_scores.insert(), added)
+        report.added["health_scores"] += len(added)
+    if changed:
+        conn.execute(
+            update(health_scores)
+            .where(health_scores.c.customer_id == bindparam("scored"))
+            .values(on=bindparam("scored_on"), health=bindparam("score")),
+            changed,
+        )
+        report.updated["health_scores"] += len(changed)
+        report.fields["health_scores"].add("health")
 
 
 def _stamp(stamps: dict, name: str) -> str:

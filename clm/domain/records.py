@@ -40,6 +40,16 @@ class UuidSource:
         start = int.from_bytes(os.urandom(10)) >> 7  # 73 random bits: room to count up
         self.next = (millis << 80) | (7 << 76) | ((start >> 62) << 64) | (start & _RAND_B)
 
+    def block(self, size: int) -> tuple[str, int]:
+        """`size` uuids in a row, for SQL to make (clm.db.uuid_in_block): the text of the
+        first up to its counter, and its counter (rand_b); the i-th adds i to the counter."""
+        value = self.next
+        if (value & _RAND_B) + size > _RAND_B:  # carried into the 12 bits above, as one by one
+            value = (value & ~_RAND_B) + (1 << 64)
+        self.next = value + size
+        h = f"{value | _VARIANT:032x}"
+        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-", value & _RAND_B
+
     def __call__(self) -> str:
         value = self.next
         rand_b = (value & _RAND_B) + 1
@@ -123,10 +133,12 @@ def find_by_id(conn: Connection, table: Table, row_id: int, kind: str):
     return row
 
 
-def find_live(conn: Connection, table: Table, key_column: str, key: str, kind: str):
-    """The live row whose `key_column` is `key`, or NotFound with the closest keys suggested."""
+def find_live(conn: Connection, table: Table, key_column: str, key: str, kind: str, columns=None):
+    """The live row whose `key_column` is `key` (its `columns`, by default all), or NotFound
+    with the closest keys suggested."""
     column = table.c[key_column]
-    row = conn.execute(select(table).where(column == key, table.c.deleted_at.is_(None))).first()
+    query = select(*(columns or [table])).where(column == key, table.c.deleted_at.is_(None))
+    row = conn.execute(query).first()
     if row is not None:
         return row
     # Suggest from the keys that share a prefix or contain the text, not the whole table.
@@ -142,8 +154,11 @@ def find_live(conn: Connection, table: Table, key_column: str, key: str, kind: s
 
 
 def get_customer(conn: Connection, slug: str):
-    """The live customer with this slug, else NotFound with the closest slugs."""
-    return find_live(conn, customers, "slug", slug.strip().lower(), "customer")
+    """The live customer with this slug (its health as now: clm.domain.health_now), else
+    NotFound with the closest slugs."""
+    from clm.domain.health_now import customer_columns
+
+    return find_live(conn, customers, "slug", slug.strip().lower(), "customer", customer_columns())
 
 
 def set_member_stamps(field: str, added, removed) -> list[str]:

@@ -19,6 +19,7 @@ from clm.dates import RECURRENCES, period_name, quarter_of, quarter_start, split
 from clm.db import days_from
 from clm.domain.arr_history import CENT, terminal_stages
 from clm.domain.forecast import CATEGORIES, category
+from clm.domain.health_now import health_now
 from clm.errors import Invalid
 from clm.plain import number
 from clm.storage.tables import arr_log, customer_tags, customers, transitions, users
@@ -326,7 +327,7 @@ def forecast(
     owner = users.alias("owner")
     query = (
         select(
-            customers.c.renewal, customers.c.slug, owner.c.handle, customers.c.health,
+            customers.c.renewal, customers.c.slug, owner.c.handle, health_now(),
             category().label("forecast"), customers.c.forecast.is_not(None), customers.c.arr,
         )
         .select_from(customers.outerjoin(owner, owner.c.id == customers.c.owner_id))

@@ -19,6 +19,7 @@ from sqlalchemy import and_, not_, select
 
 from clm.domain.engine.field_conditions import ORDERED, compare
 from clm.domain.engine.field_defs import FieldDef, field_defs
+from clm.domain.health_now import column_holds, customer_column
 from clm.errors import Invalid, did_you_mean
 from clm.plain import is_text
 from clm.storage.tables import customers, field_values
@@ -119,7 +120,7 @@ def _field(name: str, defs: dict[str, FieldDef], text: str) -> FieldDef | str:
 def _is_set(name: str, defs, text: str):
     field = _field(name, defs, text)
     if isinstance(field, str):
-        return customers.c[field].is_not(None)
+        return customer_column(field).is_not(None)
     return customers.c.id.in_(_values_of(field).with_only_columns(field_values.c.customer_id))
 
 
@@ -135,9 +136,8 @@ def _test(name: str, op: str, value: str, defs, text: str, today: date):
     if op not in ("=", "!=") and kind not in ORDERED:
         raise Invalid(f"invalid --where '{text}': {name} is {kind}: compare it with = or !=")
     if isinstance(field, str):
-        probe = FieldDef(0, field, kind, (), None)
-        column = customers.c[field]
-        return and_(column.is_not(None), compare(op, column, probe.parse(value, today)))
+        typed = FieldDef(0, field, kind, (), None).parse(value, today)
+        return column_holds(field, lambda column: compare(op, column, typed))
     typed = field.parse(value, today)
     column = field_values.c[field.column]
     matching = _values_of(field).where(column.is_not(None), compare(op, column, typed))

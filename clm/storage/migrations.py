@@ -28,6 +28,7 @@ from sqlalchemy import (
     UniqueConstraint,
     case,
     literal,
+    or_,
     select,
     text,
     update,
@@ -965,6 +966,41 @@ def _arr_log_covering_index(conn: Connection) -> None:
     )
 
 
+def _health_scores(conn: Connection) -> None:
+    """The scorecard's scores in their own narrow table, keyed by customer: the tick rewrote
+    the row (and the indexes) of every customer whose score moved, tens of thousands a day.
+    In a book with a scorecard, each customer's health that is not one set by hand holding
+    over it moves there with its day (the customer's column keeps it too: a score of the same
+    day reads the same)."""
+    md = MetaData()
+    Table("customers", md, Column("id", Integer, primary_key=True))
+    scores = Table(
+        "health_scores",
+        md,
+        Column("customer_id", Integer, ForeignKey("customers.id"), primary_key=True),
+        Column("health", Integer, nullable=False),
+        Column("on", Date, nullable=False),
+    )
+    scores.create(conn)
+    from clm.storage.team import install_policies
+
+    install_policies(conn)  # on a server, its rows as visible as their customers
+    meta = Table("clm_meta", MetaData(), Column("key", String), Column("value", String))
+    if not conn.scalar(select(meta.c.value).where(meta.c.key == "scorecard")):
+        return
+    customers = Table(
+        "customers", MetaData(), Column("id", Integer), Column("health", Integer),
+        Column("health_on", Date), Column("health_override_until", Date),
+    )  # fmt: skip
+    until = customers.c.health_override_until
+    scored = select(customers.c.id, customers.c.health, customers.c.health_on).where(
+        customers.c.health.is_not(None),
+        customers.c.health_on.is_not(None),
+        or_(until.is_(None), until < customers.c.health_on),
+    )
+    conn.execute(scores.insert().from_select(["customer_id", "health", "on"], scored))
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0001_initial", _initial),
     ("0002_milestones_tasks_ctas_playbooks", _milestones_tasks_ctas_playbooks),
@@ -985,5 +1021,6 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0017_team_webhooks", _team_webhooks),
     ("0018_metric_point_stamps", _metric_point_stamps),
     ("0019_arr_log_covering_index", _arr_log_covering_index),
+    ("0020_health_scores", _health_scores),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -5,7 +5,7 @@ Each statement: its result columns (name, and how SQLite's text is read back: "d
 or None) and, per dialect, its SQL and the values of its constant parameters."""
 
 # fmt: off
-SCHEMA_VERSION = 19  # the schema they were compiled for
+SCHEMA_VERSION = 20  # the schema they were compiled for
 META_TABLE = 'clm_meta'
 COPYING = 'copy_incomplete'
 STATEMENTS = {'day.handoffs': {'columns': (('slug', None),
@@ -993,9 +993,20 @@ STATEMENTS = {'day.handoffs': {'columns': (('slug', None),
                             {})},
  'show.forecast': {'columns': (('forecast', None), ('by_hand', 'bool')),
                    'postgresql': ('SELECT CASE WHEN (customers.forecast IS NOT NULL) THEN '
-                                  'customers.forecast ELSE CASE WHEN (customers.health >= '
-                                  '%(health_1)s::INTEGER) THEN %(param_1)s::VARCHAR WHEN '
-                                  '(customers.health < %(health_2)s::INTEGER) THEN '
+                                  'customers.forecast ELSE CASE WHEN (coalesce((SELECT '
+                                  'health_scores.health \n'
+                                  'FROM health_scores \n'
+                                  'WHERE health_scores.customer_id = customers.id AND '
+                                  '(customers.health_override_until IS NULL OR '
+                                  'customers.health_override_until < health_scores."on")), '
+                                  'customers.health) >= %(coalesce_1)s::INTEGER) THEN '
+                                  '%(param_1)s::VARCHAR WHEN (coalesce((SELECT '
+                                  'health_scores.health \n'
+                                  'FROM health_scores \n'
+                                  'WHERE health_scores.customer_id = customers.id AND '
+                                  '(customers.health_override_until IS NULL OR '
+                                  'customers.health_override_until < health_scores."on")), '
+                                  'customers.health) < %(coalesce_2)s::INTEGER) THEN '
                                   '%(param_2)s::VARCHAR ELSE %(param_3)s::VARCHAR END END AS '
                                   'forecast, customers.forecast IS NOT NULL AS by_hand \n'
                                   'FROM customers \n'
@@ -1004,23 +1015,33 @@ STATEMENTS = {'day.handoffs': {'columns': (('slug', None),
                                   '(SELECT stages.key \n'
                                   'FROM stages \n'
                                   'WHERE stages.terminal AND stages.deleted_at IS NULL))',
-                                  {'health_1': 70,
-                                   'health_2': 40,
+                                  {'coalesce_1': 70,
+                                   'coalesce_2': 40,
                                    'param_1': 'commit',
                                    'param_2': 'at-risk',
                                    'param_3': 'likely'}),
                    'sqlite': ('SELECT CASE WHEN (customers.forecast IS NOT NULL) THEN '
-                              'customers.forecast ELSE CASE WHEN (customers.health >= :health_1) '
-                              'THEN :param_1 WHEN (customers.health < :health_2) THEN :param_2 '
-                              'ELSE :param_3 END END AS forecast, customers.forecast IS NOT NULL '
-                              'AS by_hand \n'
+                              'customers.forecast ELSE CASE WHEN (coalesce((SELECT '
+                              'health_scores.health \n'
+                              'FROM health_scores \n'
+                              'WHERE health_scores.customer_id = customers.id AND '
+                              '(customers.health_override_until IS NULL OR '
+                              'customers.health_override_until < health_scores."on")), '
+                              'customers.health) >= :coalesce_1) THEN :param_1 WHEN '
+                              '(coalesce((SELECT health_scores.health \n'
+                              'FROM health_scores \n'
+                              'WHERE health_scores.customer_id = customers.id AND '
+                              '(customers.health_override_until IS NULL OR '
+                              'customers.health_override_until < health_scores."on")), '
+                              'customers.health) < :coalesce_2) THEN :param_2 ELSE :param_3 END '
+                              'END AS forecast, customers.forecast IS NOT NULL AS by_hand \n'
                               'FROM customers \n'
                               'WHERE customers.id = :customer_id AND customers.renewal IS NOT NULL '
                               'AND (customers.stage NOT IN (SELECT stages."key" \n'
                               'FROM stages \n'
                               'WHERE stages.terminal = 1 AND stages.deleted_at IS NULL))',
-                              {'health_1': 70,
-                               'health_2': 40,
+                              {'coalesce_1': 70,
+                               'coalesce_2': 40,
                                'param_1': 'commit',
                                'param_2': 'at-risk',
                                'param_3': 'likely'})},
@@ -1056,7 +1077,8 @@ STATEMENTS = {'day.handoffs': {'columns': (('slug', None),
                                       ' LIMIT %(param_1)s::INTEGER) AS value',
                                       {'param_1': 1}),
                        'sqlite': ('SELECT (SELECT metric_points.value \n'
-                                  'FROM metric_points \n'
+                                  'FROM metric_points INDEXED BY '
+                                  'sqlite_autoindex_metric_points_1 \n'
                                   'WHERE metric_points.metric_id = (SELECT metrics.id \n'
                                   'FROM metrics \n'
                                   'WHERE metrics.name = :metric AND metrics.deleted_at IS NULL) '
@@ -1183,9 +1205,15 @@ STATEMENTS = {'day.handoffs': {'columns': (('slug', None),
                              ('handoff_pending', None)),
                  'postgresql': ('SELECT customers.slug, customers.name, customers.stage, '
                                 'owner.handle AS owner, customers.start, customers.renewal, '
-                                'customers.term, customers.arr, customers.health, '
-                                'customers.lead_score, customers.source, (SELECT '
-                                "string_agg(customer_tags.tag, ';') AS aggregate_strings_1 \n"
+                                'customers.term, customers.arr, coalesce((SELECT '
+                                'health_scores.health \n'
+                                'FROM health_scores \n'
+                                'WHERE health_scores.customer_id = customers.id AND '
+                                '(customers.health_override_until IS NULL OR '
+                                'customers.health_override_until < health_scores."on")), '
+                                'customers.health) AS health, customers.lead_score, '
+                                "customers.source, (SELECT string_agg(customer_tags.tag, ';') AS "
+                                'aggregate_strings_1 \n'
                                 'FROM customer_tags \n'
                                 'WHERE customer_tags.customer_id = customers.id) AS tags, (SELECT '
                                 "string_agg(follower.handle, ';') AS aggregate_strings_3 \n"
@@ -1202,9 +1230,13 @@ STATEMENTS = {'day.handoffs': {'columns': (('slug', None),
                                 {}),
                  'sqlite': ('SELECT customers.slug, customers.name, customers.stage, owner.handle '
                             'AS owner, customers.start, customers.renewal, customers.term, '
-                            'customers.arr, customers.health, customers.lead_score, '
-                            "customers.source, (SELECT group_concat(customer_tags.tag, ';') AS "
-                            'aggregate_strings_1 \n'
+                            'customers.arr, coalesce((SELECT health_scores.health \n'
+                            'FROM health_scores \n'
+                            'WHERE health_scores.customer_id = customers.id AND '
+                            '(customers.health_override_until IS NULL OR '
+                            'customers.health_override_until < health_scores."on")), '
+                            'customers.health) AS health, customers.lead_score, customers.source, '
+                            "(SELECT group_concat(customer_tags.tag, ';') AS aggregate_strings_1 \n"
                             'FROM customer_tags \n'
                             'WHERE customer_tags.customer_id = customers.id) AS tags, (SELECT '
                             "group_concat(follower.handle, ';') AS aggregate_strings_3 \n"

@@ -534,6 +534,20 @@ health_log = Table(
     Index("ix_health_log_customer_on", "customer_id", "on"),
 )
 
+# The scorecard's latest score of each customer it scores, and the day it was scored: the
+# tick rewrites these narrow rows (tens of thousands a day), not the customers' rows and their
+# indexes. A customer's health is this score unless a health set by hand holds over it (its
+# `health_override_until` is on or after the score's day); else its own `health` column (set
+# by hand, imported, or with no score). A health set by hand removes the customer's score; a
+# removed scorecard folds its scores back into the customers' column (clm.domain.health_now).
+health_scores = Table(
+    "health_scores",
+    metadata,
+    Column("customer_id", Integer, ForeignKey("customers.id"), primary_key=True),
+    number("health"),
+    day("on"),
+)
+
 # Append-only: every change of a customer's ARR, dated as --today saw it. `arr` is the
 # customer's ARR from that day on (a churned customer keeps it, as lost ARR); `change` is what
 # the change did to the live book's ARR (a churn takes the whole ARR off, a reactivation puts

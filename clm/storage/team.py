@@ -25,6 +25,7 @@ SCOPED = {
     "notes": "customer_id",
     "transitions": "customer_id",
     "health_log": "customer_id",
+    "health_scores": "customer_id",
     "owner_changes": "customer_id",
     "customer_tags": "customer_id",
     "customer_influencers": "customer_id",
@@ -180,7 +181,14 @@ def install_policies(conn: Connection) -> None:
     if conn.dialect.name != "postgresql":
         return
     conn.exec_driver_sql(_FUNCTIONS)
+    present = set(
+        conn.exec_driver_sql(
+            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
+        ).scalars()
+    )
     for table, column in SCOPED.items():
+        if table not in present:
+            continue  # an older schema's migration: the one that makes the table secures it
         conn.exec_driver_sql(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
         for name in ("read", "write", "collaborate", "collaborate_next"):
             conn.exec_driver_sql(f"DROP POLICY IF EXISTS clm_{name} ON {table}")
@@ -311,13 +319,15 @@ def grant_login(conn: Connection, role: str, access: str) -> bool:
     return created
 
 
-# Link tables a write empties of a member (a tag, an influencer, a collaborator removed) and
-# rows rewritten whole (a milestone's reminders): the only DELETE anyone but the owner needs.
+# Link tables a write empties of a member (a tag, an influencer, a collaborator removed),
+# rows rewritten whole (a milestone's reminders) and a customer's score, forgotten when its
+# health is set by hand: the only DELETE anyone but the owner needs.
 DELETED = (
     "customer_tags",
     "customer_influencers",
     "milestone_collaborators",
     "milestone_reminders",
+    "health_scores",
 )
 # Who is who: only an admin adds users or changes their team, role or access (a member who
 # could would widen their own scope); a member or manager edits their own name, email and

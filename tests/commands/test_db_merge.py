@@ -234,3 +234,26 @@ def test_dry_run_names_each_record_added_changed_and_removed(clm, diverged, db_p
     csv = clm("db", "merge", diverged, "--dry-run", "-f", "csv").stdout.splitlines()
     assert csv[0] == "table,action,record,field,ours,theirs,uuid"
     assert len(csv) == len(details) + 1
+
+
+def test_the_later_score_is_kept_whichever_way_the_copies_merge(clm, tmp_path, db_path):
+    from tests.commands.test_scorecard import SCORECARD, USAGE, apply
+
+    for name in ("Acme", "Beta"):
+        clm("--today", "2026-09-01", "customer", "add", name, "--stage", "adopting")
+    for metric in ("active_users", "logins", "tickets"):
+        clm("metric", "add", metric)
+    clm("metric", "import", "-", input=USAGE)
+    apply(clm, tmp_path, SCORECARD)
+    clm("tick")
+    copy = tmp_path / "clm (Mia's conflicted copy 2026-11-23).db"
+    shutil.copyfile(db_path, copy)
+    clm("--today", "2026-11-24", "metric", "set", "acme", "active_users", "20")
+    clm("--today", "2026-11-24", "tick")  # (2 x 40 + 50 + 100) / 4: 58
+    mine = tmp_path / "mine.db"
+    shutil.copyfile(db_path, mine)
+    assert "health_scores: 1 updated (health)" in clm("--db", copy, "db", "merge", mine).stdout
+    clm("db", "merge", copy)
+    for book in (db_path, copy):
+        shown = clm.json("--db", book, "--today", "2026-11-24", "customer", "show", "acme")
+        assert (shown["health"], shown["band"]) == (58, "amber")

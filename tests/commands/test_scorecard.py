@@ -1,11 +1,13 @@
 """The health scorecard: defined in the model file, scored by the tick from usage metrics with
 history, shown by `customer show` with each measure's contribution and the missing ones."""
 
+import json
 import tomllib
 
 import pytest
+import tomli_w
 
-from tests.conftest import dump
+from tests.conftest import dump, sql
 
 SCORECARD = """
 [scorecard]
@@ -181,3 +183,50 @@ def test_the_scores_are_one_audit_row_a_day_their_history_the_health_log(book):
     assert [h["health"] for h in book.json("customer", "show", "acme")["health_history"]] == [88]
     book("--today", "2026-11-24", "tick")  # nothing new: no row at all
     assert [row for row in book.json("log")[before:] if row["record"] == "customers"] == new
+
+
+def test_the_scores_leave_the_customers_rows_alone_and_read_as_their_health(book, db_path):
+    before = dict(sql(db_path, "SELECT slug, updated_at FROM customers WHERE slug = 'acme'"))
+    book("tick")
+    # The score is in its own row: acme's (not moved) is as it was, its own column unset.
+    assert dict(sql(db_path, "SELECT slug, updated_at FROM customers WHERE slug = 'acme'")) == (
+        before
+    )
+    assert sql(db_path, "SELECT health FROM customers WHERE slug = 'acme'") == [(None,)]
+    # Everything that reads health reads the score.
+    assert [c["slug"] for c in book.json("customer", "list", "--where", "health >= 80")] == ["acme"]
+    assert book.json("customer", "show", "acme")["health"] == 88
+    shown = book.json("explain", "acme", "--health")
+    assert (shown["health"], shown["band"], shown["source"]) == (88, "green", "scorecard")
+    exported = book("export", "customers", "--format", "json").stdout
+    assert {c["slug"]: c["health"] for c in json.loads(exported)} == {
+        "acme": 88,
+        "beta": 20,
+        "core": None,
+    }
+
+
+def test_a_removed_scorecard_leaves_each_customer_the_health_it_had(book, tmp_path):
+    book("tick")
+    model = tomllib.loads(book("model", "export").stdout)
+    del model["scorecard"]
+    (tmp_path / "plain.toml").write_text(tomli_w.dumps(model))
+    book("model", "apply", tmp_path / "plain.toml")
+    assert health(book) == {
+        "acme": ("adopting", 88),
+        "beta": ("will-churn", 20),
+        "core": ("adopting", None),
+    }
+    book("customer", "edit", "acme", "--health", "50")  # typed as before a scorecard
+    book("--today", "2026-11-24", "tick")
+    assert health(book)["acme"] == ("adopting", 50)
+
+
+def test_a_health_typed_as_the_score_holds_as_typed(book):
+    book("tick")
+    book("customer", "edit", "acme", "--health", "88", "--until", "2026-11-24", "--reason", "x")
+    book("--today", "2026-11-24", "metric", "set", "acme", "active_users", "20")
+    book("--today", "2026-11-24", "tick")
+    assert health(book)["acme"] == ("adopting", 88)  # held to its day
+    book("--today", "2026-11-25", "tick")
+    assert health(book)["acme"] == ("adopting", 58)

@@ -27,3 +27,24 @@ def test_a_forked_process_makes_other_uuids_than_its_parent():
 
 def _some_uuids(n: int) -> list[str]:
     return [new_uuid() for _ in range(n)]
+
+
+def test_a_block_of_uuids_made_by_sql_follows_on_in_order(db_path):
+    """The tick's scores are logged by one INSERT … SELECT: its uuids, a block numbered by
+    customer id in SQL, come after those made before and before those made after."""
+    from sqlalchemy import literal, select
+
+    from clm.db import uuid_in_block
+    from tests.conftest import _connect
+
+    before = new_uuid()
+    head, first = new_uuid.block(1 << 49)
+    after = new_uuid()
+    with _connect(db_path) as conn:
+        made = [
+            conn.scalar(select(uuid_in_block(literal(head), literal(first), literal(offset))))
+            for offset in (0, 1, 4095, (1 << 49) - 1)
+        ]
+    assert [before, *made, after] == sorted([before, *made, after])
+    assert len(set(made)) == 4
+    assert all(uuid.UUID(u).version == 7 and uuid.UUID(u).variant == uuid.RFC_4122 for u in made)

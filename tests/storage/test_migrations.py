@@ -288,3 +288,18 @@ def test_the_arr_history_is_seeded_set_based_on_a_book_of_many_customers(clm, tm
     assert all(len(u) == 36 and u[14] == "4" for u in uuids)
     churned = sql(old, """SELECT min("on"), max("on") FROM arr_log WHERE kind = 'churn'""")
     assert [tuple(map(str, row)) for row in churned] == [("2026-09-01", "2026-10-15")]
+
+
+def test_a_scorecards_health_moves_to_its_score_rows_and_reads_the_same(clm, tmp_path, new_db):
+    """Migration 0020: in a book with a scorecard, a health not set by hand over it moves to
+    the customer's score row, with its day; the health read is the same."""
+    fixture = next(path for path in FIXTURES if path.stem == "schema-0019_arr_log_covering_index")
+    old = old_database(fixture, tmp_path, new_db)
+    card = '{"measures": [], "amber": 40, "green": 70}'
+    sql(old, "INSERT INTO clm_meta VALUES ('scorecard', :card)", card=card)
+    clm("--db", old, "customer", "list")
+    assert [(h, str(on)) for h, on in sql(old, 'SELECT health, "on" FROM health_scores')] == [
+        (35, "2026-10-15")
+    ]
+    shown = clm.json("--db", old, "--today", "2026-11-23", "customer", "show", "acme-corp")
+    assert (shown["health"], shown["band"]) == (35, "red")

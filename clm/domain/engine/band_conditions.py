@@ -17,6 +17,7 @@ from datetime import date
 from sqlalchemy import Integer, and_, case, func, literal, select, tuple_
 
 from clm.domain.health_card import band_sql
+from clm.domain.health_now import health_now
 from clm.domain.scorecard import DEFAULT_BANDS as SCORECARD_BANDS
 from clm.errors import Invalid, did_you_mean
 from clm.storage.tables import customers, health_log
@@ -163,7 +164,7 @@ class BandCondition:
 def _health(customer):
     """SQL: the customer's health, from its column or (explain's) its row's value."""
     health = customer.health
-    return health if hasattr(health, "is_not") else literal(health, Integer)
+    return health_now(customer) if hasattr(health, "is_not") else literal(health, Integer)
 
 
 def _band(text: str, word: str | None) -> str | None:

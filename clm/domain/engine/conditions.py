@@ -22,6 +22,7 @@ from clm.domain.engine.fields import (
     RuleField,
 )
 from clm.domain.engine.metric_conditions import parse_metric_condition
+from clm.domain.health_now import column_holds, customer_column
 from clm.errors import Invalid, did_you_mean
 from clm.storage.tables import customers, milestones, notes
 
@@ -66,18 +67,18 @@ class Condition:
         field = self.reads
         if field is None:
             return self.holding(day)
-        column = customers.c[field.column]
+        column = customer_column(field.column)
         if field.measure == "days_since":
             return OPS[FLIPPED[self.op]](column, day - timedelta(days=int(self.value)))
         if field.measure == "days_until":
             bound = day + timedelta(days=int(self.value))
             return and_(column.is_not(None), OPS[self.op](column, bound))
-        holds = and_(column.is_not(None), OPS[self.op](column, self.value))
+        holds = column_holds(field.column, lambda value: OPS[self.op](value, self.value))
         if not self.for_days:
             return holds
         # Held N days in the stay: since the later of the entry and the metric's last change.
         bound = day - timedelta(days=self.for_days)
-        changed = customers.c[field.changed_on]
+        changed = customer_column(field.changed_on)
         return and_(
             holds,
             customers.c.stage_entered <= bound,

@@ -15,6 +15,7 @@ from clm.db import bigger_write_cache, insert_new, set_meta, utcnow
 from clm.domain.engine.conditions import MILESTONE_KINDS, OPS, Condition, parse_condition
 from clm.domain.engine.field_defs import field_defs
 from clm.domain.engine.fields import PREVIOUS
+from clm.domain.health_now import customer_columns
 from clm.domain.records import new_uuid
 from clm.domain.spool import Spool
 from clm.lifecycle import RULE_CHURN_REASON
@@ -131,7 +132,8 @@ def _matches(conn: Connection, rule: LoadedRule, day: date, among=None):
             *(c.holding(day, candidate) for c in on_milestones),
         )
         where.append(customers.c.id.in_(holding))
-    query = select(customers, *firsts.values()).where(*where)
+    # Health as now (the score, or a health set by hand): `since` reads its day.
+    query = select(*customer_columns(), *firsts.values()).where(*where)
     found = []
     for row in conn.execute(query):
         became_true = max(

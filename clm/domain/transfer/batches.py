@@ -136,6 +136,10 @@ class Importer:
     inserts_new = False  # `create` inserts its table's rows with `insert_new`
     key_column = "id"  # the column of the natural key, for messages
 
+    def stored_columns(self) -> list:
+        """The columns of a stored row as the import compares its values with them."""
+        return [self.table]
+
     def __init__(self, conn: Connection, today: date, by: str | None):
         self.conn, self.today, self.by = conn, today, by
         self.now = utcnow()
@@ -414,7 +418,9 @@ class Importer:
             if values.get("uuid") and found[i] is None
         }
         if by_uuid and not self.uuids_unique:
-            query = select(self.table).where(in_values(self.conn, self.table.c.uuid, list(by_uuid)))
+            query = select(*self.stored_columns()).where(
+                in_values(self.conn, self.table.c.uuid, list(by_uuid))
+            )
             for row in self.conn.execute(query):
                 i = by_uuid[row.uuid]
                 found[i] = SKIP
@@ -455,7 +461,7 @@ class Importer:
         if not wanted:
             return
         key = self.table.c[column]
-        query = select(self.table).where(
+        query = select(*self.stored_columns()).where(
             in_values(self.conn, key, list(wanted)), self.table.c.deleted_at.is_(None)
         )
         for row in self.conn.execute(query):
@@ -471,7 +477,7 @@ class Importer:
         positions = {row_id: i for i, row_id in wanted}
         ids = list(positions)
         for start in range(0, len(ids), BATCH):
-            query = select(self.table).where(
+            query = select(*self.stored_columns()).where(
                 in_values(self.conn, self.table.c.id, ids[start : start + BATCH])
             )
             for row in self.conn.execute(query):

@@ -35,6 +35,7 @@ from sqlalchemy.sql.elements import Label
 from clm.dates import parse_duration
 from clm.db import binary, iso_date, joined_cells, stream_rows
 from clm.domain.engine.field_defs import field_defs
+from clm.domain.health_now import health_now
 from clm.domain.transfer import COLUMNS, LIST_COLUMNS, READ_COLUMNS
 from clm.plain import (
     neutralise_formula,
@@ -136,7 +137,7 @@ def _customers(conn):
             _day(customers.c.renewal),
             customers.c.term,
             customers.c.arr,
-            customers.c.health,
+            health_now().label("health"),
             customers.c.lead_score,
             customers.c.source,
             tags,

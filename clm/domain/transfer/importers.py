@@ -25,6 +25,7 @@ from clm.domain.custom_fields import set_many
 from clm.domain.engine.field_defs import field_defs
 from clm.domain.engine.fields import with_change_days
 from clm.domain.health import log_health
+from clm.domain.health_now import customer_columns, drop_scores
 from clm.domain.holidays import holiday_days
 from clm.domain.milestones import check_recurrence, log_offset, logged_offset, settle_reminders
 from clm.domain.records import check_handle, new_uuid
@@ -390,6 +391,9 @@ class CustomerImporter(KeyedImporter):
         ]
         return creates, good
 
+    def stored_columns(self) -> list:
+        return customer_columns()  # its health as now: the score, if the scorecard set it
+
     def _dates_ok(self, line: int, start: date, renewal: date | None) -> bool:
         if renewal is not None and renewal <= start:
             self.problem(line, "renewal", f"{renewal} is not after the start {start}")
@@ -537,11 +541,13 @@ class CustomerImporter(KeyedImporter):
             changed_rows.append((row, changes, touched))
         self.write_updates(changed_rows)
         record_entries(self.conn, entries)
+        typed = [row.id for row, changes, _ in changed_rows if changes.get("health") is not None]
         log_health(
             self.conn,
             [(row.id, self.today, changes["health"]) for row, changes, _ in changed_rows
              if changes.get("health") is not None],
         )  # fmt: skip
+        drop_scores(self.conn, typed)  # an imported health holds until the next score
         terminal = terminal_stages(self.conn)
         revenue = []
         for row, changes, _ in changed_rows:
