@@ -184,7 +184,8 @@ def renewals(
     window = env.duration(within, "--within")
     with env.database().read() as conn:
         days = (window.after(env.today, days_off_for(conn, window)) - env.today).days
-        rows = renewals(conn, env.today, days)
+        # People see the table's columns (and pictures of it); data has every customer key.
+        rows = renewals(conn, env.today, days, brief=fmt is Format.table)
         count, arr = renewals_at_stake(conn, env.today, days)
         columns = (*COLUMNS, Col("days_left"))
         page = partial(renewals_page, rows, count, arr, days)
