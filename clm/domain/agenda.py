@@ -108,10 +108,14 @@ def overdue_items(
         order = (query.c.handle.is_(None), query.c.handle, *order)
     from clm.db import stream_rows
 
-    # A whole book's list (123,456 rows on book 2): read as the driver gives it, a chunk at a
-    # time (SQLAlchemy's rows cost a third of the query again), a day as SQLite's text made a
-    # date; unpacked, not read a column at a time.
-    for rows in stream_rows(conn, select(query).order_by(*order).limit(limit), 5000):
+    statement = select(query).order_by(*order).limit(limit)
+    # A whole book's list (123,456 rows on book 2) is read as the driver gives it, a chunk at
+    # a time (SQLAlchemy's rows cost a third of the query again), a day as SQLite's text made
+    # a date. Not a first few: the tick reads those in its write transaction, where on
+    # PostgreSQL stream_rows' server-side cursor failed (a syntax error at the tick's next
+    # UPDATE). Unpacked, not read a column at a time.
+    found = stream_rows(conn, statement, 5000) if limit is None else [conn.execute(statement)]
+    for rows in found:
         for kind, item_id, slug, title, due, handle in rows:
             due = date.fromisoformat(due) if type(due) is str else due
             yield {
