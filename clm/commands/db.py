@@ -92,7 +92,7 @@ def demo(
     say(env, f"Ticked every day of its history; today ({env.today}): "
              f"{len(ticked.transitions)} stage changes, "
              f"{len(ticked.reminders)} reminders, {len(ticked.ctas_opened)} CTAs opened, "
-             f"{len(ticked.overdue)} items overdue.")  # fmt: skip
+             f"{ticked.overdue_count} items overdue.")  # fmt: skip
     where = shlex.quote(str(database.path.resolve())) if database.path else target
     say(env, "Use it (in this shell), as alice of customer success:")
     say(env, f"  export CLM_DB={where} CLM_USER=alice")

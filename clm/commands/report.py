@@ -138,8 +138,6 @@ def time_in_stage(
     Example: clm report time-in-stage --over --format csv
     """
     env = ctx.obj
-    from itertools import islice
-
     from clm.domain.reports import TIME_KEYS, over_sla, time_in_stage
     from clm.render.output import Listing
     from clm.render.report_views import OVER, time_page, title
@@ -152,8 +150,7 @@ def time_in_stage(
             _show(env, fmt, OVER, rows, lambda: page, (svg, html), "time-in-stage")
             return
         rows = time_in_stage(conn, env.today)
-        late = over_sla(conn, env.today)
-        shown = list(islice(late, 20)) if fmt is Format.table else []
+        shown = list(over_sla(conn, env.today, limit=20)) if fmt is Format.table else []
         more = sum(row["over"] for row in rows) - len(shown)
     columns = [Col(key) for key in TIME_KEYS]
     page = partial(time_page, rows, shown, more)
@@ -184,7 +181,8 @@ def renewals(
     window = env.duration(within, "--within")
     with env.database().read() as conn:
         days = (window.after(env.today, days_off_for(conn, window)) - env.today).days
-        rows = renewals(conn, env.today, days)
+        # People see the table's columns (and pictures of it); data has every customer key.
+        rows = renewals(conn, env.today, days, brief=fmt is Format.table)
         count, arr = renewals_at_stake(conn, env.today, days)
         columns = (*COLUMNS, Col("days_left"))
         page = partial(renewals_page, rows, count, arr, days)

@@ -99,22 +99,41 @@ def overdue_items(
     """Unfinished milestones, open tasks and open (not snoozed) CTAs past due, oldest first
     (`by_owner`: grouped by owner, the unowned last), each with who it is on: the task's
     assignee, the CTA's owner, the customer's owner."""
-    query = overdue_query(today)
+    if limit is not None and not by_owner:
+        query = first_past_due(today, limit)
+    else:
+        query = overdue_query(today, whole=limit is None)
     order = (query.c.due, query.c.kind, query.c.id)
     if by_owner:
         order = (query.c.handle.is_(None), query.c.handle, *order)
-    for kind, item_id, slug, title, due, handle in conn.execute(
-        select(query).order_by(*order).limit(limit)
-    ):  # (a whole book's list: unpacked, not read a column at a time)
-        yield {
-            "kind": kind,
-            "id": item_id,
-            "customer": slug,
-            "title": title,
-            "due": due,
-            "days_overdue": (today - due).days,
-            "owner": handle,
-        }
+    from clm.db import stream_rows
+
+    statement = select(query).order_by(*order).limit(limit)
+    # A whole book's list (123,456 rows on book 2) is read as the driver gives it, a chunk at
+    # a time (SQLAlchemy's rows cost a third of the query again), a day as SQLite's text made
+    # a date. Not a first few: the tick reads those in its write transaction, where on
+    # PostgreSQL stream_rows' server-side cursor failed (a syntax error at the tick's next
+    # UPDATE). Unpacked, not read a column at a time.
+    found = stream_rows(conn, statement, 5000) if limit is None else [conn.execute(statement)]
+    for rows in found:
+        for kind, item_id, slug, title, due, handle in rows:
+            due = date.fromisoformat(due) if type(due) is str else due
+            yield {
+                "kind": kind,
+                "id": item_id,
+                "customer": slug,
+                "title": title,
+                "due": due,
+                "days_overdue": (today - due).days,
+                "owner": handle,
+            }
+
+
+def overdue_count(conn: Connection, today: date) -> int:
+    """How many items are overdue (as `overdue_items` lists them)."""
+    from sqlalchemy import func
+
+    return conn.scalar(select(func.count()).select_from(overdue_query(today, whole=True)))
 
 
 def overdue_by_owner(conn: Connection, today: date) -> list[tuple[str | None, int]]:
@@ -127,21 +146,40 @@ def overdue_by_owner(conn: Connection, today: date) -> list[tuple[str | None, in
     return [tuple(row) for row in conn.execute(grouped.order_by(count.desc(), query.c.handle))]
 
 
-def overdue_query(today):
+def overdue_query(today, whole: bool = False):
     """Unfinished milestones, open tasks and open (not snoozed) CTAs past due, as one
     subquery (kind, id, slug, title, due, handle), each with who it is on: the task's
-    assignee, the CTA's owner, the customer's owner. `today` a date or a bound parameter."""
+    assignee, the CTA's owner, the customer's owner. `today` a date or a bound parameter;
+    `whole`: to be read to the end (see `past_due_parts`)."""
     from sqlalchemy import union_all
 
-    return union_all(*past_due_parts(today)).subquery()
+    return union_all(*past_due_parts(today, whole=whole)).subquery()
 
 
-def past_due_parts(today, person=None, by_status: bool = False) -> list:
+def first_past_due(today, upto, person=None):
+    """The first `upto` rows of each kind of `overdue_query` (and of each unfinished status),
+    in due order, as one subquery: each read in that order from its index, so the first rows
+    overall cost no more than they number. `upto` an int or a bound parameter."""
+    from sqlalchemy import union_all
+
+    firsts = [
+        select(part.order_by(part.selected_columns.due, part.selected_columns.id)
+               .limit(upto).subquery())
+        for part in past_due_parts(today, person, by_status=True)
+    ]  # fmt: skip
+    return union_all(*firsts).subquery()
+
+
+def past_due_parts(today, person=None, by_status: bool = False, whole: bool = False) -> list:
     """The selects of `overdue_query`, one per kind (`by_status`: the milestones' one per
     unfinished status, so each can be read in due order from its index); with `person` (a
-    user id or a bound parameter) only the items on that user."""
+    user id or a bound parameter) only the items on that user. `whole`: every row is wanted,
+    so the milestones are read customer by customer rather than in due order from the index
+    (on a large book with a large backlog, fetching each from where the index points costs
+    twice as much)."""
     from sqlalchemy import literal
 
+    from clm.storage.dialect import scanned
     from clm.storage.tables import stages
 
     owner = users.alias("owner")
@@ -179,7 +217,7 @@ def past_due_parts(today, person=None, by_status: bool = False) -> list:
                 milestones,
                 milestones.c.title,
                 customers.c.owner_id,
-                milestones.c.status.in_(status),
+                (scanned(milestones.c.status) if whole else milestones.c.status).in_(status),
             )
             for status in statuses
         ),
@@ -197,7 +235,7 @@ def day_statements() -> dict:
     """The agenda's statements by name: each section's rows in order, up to `:upto`
     (`day.SECTION`), for the whole book and, `….mine`, for the user `:user_id`; the users,
     the stages' SLAs and the last tick."""
-    from sqlalchemy import Date, Integer, String, bindparam, union_all
+    from sqlalchemy import Date, Integer, String, bindparam
 
     from clm.storage.dialect import sorted_by
     from clm.storage.tables import meta, outbox, stages
@@ -265,12 +303,7 @@ def day_statements() -> dict:
             (milestones.c.due, milestones.c.id, milestone_reminders.c.remind_on),
         )
         # Overdue work: each kind's first rows (read in due order from its index), merged.
-        firsts = [
-            select(part.order_by(part.selected_columns.due, part.selected_columns.id)
-                   .limit(upto).subquery())
-            for part in past_due_parts(today, person, by_status=True)
-        ]  # fmt: skip
-        merged = union_all(*firsts).subquery()
+        merged = first_past_due(today, upto, person)
         add(
             f"day.overdue{suffix}",
             None,

@@ -1,12 +1,12 @@
 """`clm tick` as people and programs read it: a table per kind of news for each day (only the
-news with --quiet, nothing on a quiet day), or one JSON object per day (an array of the days
-with --until, a line each with jsonl)."""
+news with --quiet, nothing on a quiet day) and the overdue count with its oldest items, or one
+JSON object per day (an array of the days with --until, a line each with jsonl)."""
 
 import json
 
 from clm.plain import jsonable, number
 from clm.render import Streams
-from clm.render.output import Col, Format, console, say, table
+from clm.render.output import Col, Format, Listing, print_parts, say
 
 TRANSITIONS = (Col("customer"), Col("from"), Col("to"), Col("on"), Col("rule"))
 REMINDERS = (
@@ -30,6 +30,7 @@ UNDELIVERABLE = (
 CTAS = (Col("id"), Col("customer"), Col("type"), Col("reason"), Col("on"), Col("rule"))
 TASKS = (Col("id"), Col("customer"), Col("title"), Col("due"), Col("assignee"))
 OVERDUE = (Col("kind"), Col("id"), Col("customer"), Col("title"), Col("due"), Col("days_overdue"))
+OVERDUE_SHOWN = 5  # oldest overdue items a day's table shows, as the agenda's sections
 NEWS = (
     ("transitions", "Stage changes", TRANSITIONS),
     ("reminders", "Reminders", REMINDERS),
@@ -68,30 +69,24 @@ def _news(day) -> bool:
 
 
 def _day_object(day) -> dict:
+    """A day as JSON: its news whole; of the overdue list the oldest (at most
+    clm.domain.engine.tick.OVERDUE_LISTED), how many in all, and whether some were left out."""
     return {
         "date": day.date,
         **{k: getattr(day, k) for k, _, _ in NEWS},
-        "overdue": _Mapped(day.overdue, _overdue_row),
+        "overdue": [_overdue_row(row) for row in day.overdue],
+        "overdue_count": day.overdue_count,
+        "overdue_truncated": _left_out(day) > 0,
         "dry_run": day.dry_run,
     }
 
 
+def _left_out(day) -> int:
+    return (day.overdue_count or 0) - len(day.overdue)
+
+
 def _overdue_row(row: dict) -> dict:
     return {k: number(v) if isinstance(v, float) else v for k, v in row.items()}
-
-
-class _Mapped:
-    """A spool's rows as `fn` makes them, read a chunk at a time."""
-
-    def __init__(self, spool, fn):
-        self.spool, self.fn = spool, fn
-
-    def chunks(self):
-        for rows in self.spool.chunks():
-            yield [self.fn(row) for row in rows]
-
-    def __bool__(self) -> bool:
-        return bool(self.spool)
 
 
 ROWS_PER_WRITE = 2000
@@ -136,15 +131,23 @@ def _render_day(env: Streams, day, quiet: bool) -> None:
     news = _news(day)
     if quiet and not news:
         return
-    out = console(env)
+    from rich.text import Text
+
     prefix = "Dry run: " if day.dry_run else ""
-    out.print(f"{prefix}tick of {day.date}", markup=False, highlight=False)
-    sections = [*NEWS] + ([] if quiet else [("overdue", "Overdue", OVERDUE)])
-    for key, title, columns in sections:
+    parts = [Text(f"{prefix}tick of {day.date}")]
+    for key, title, columns in NEWS:
         rows = getattr(day, key)
         if key == "reminders" and not any(row.get("to_team") for row in rows):
             columns = columns[:-1]  # every reminder had its addressee: no team column
         if rows:
-            out.print(table(columns, rows, title=f"{title} ({len(rows)})"))
+            parts += [Text(f"{title} ({len(rows):,})"), Listing(columns, rows)]
+    if day.overdue and not quiet:
+        # The backlog, not the day's news: its count and oldest items, and where the rest is.
+        shown = day.overdue[:OVERDUE_SHOWN]
+        parts += [Text(f"Overdue ({day.overdue_count:,})"), Listing(OVERDUE, shown)]
+        if day.overdue_count > len(shown):
+            more = day.overdue_count - len(shown)
+            parts.append(Text(f"  … {more:,} more: clm report overdue"))
+    print_parts(env, parts)
     if not news and not quiet:
         say(env, "Nothing new today.")

@@ -358,3 +358,67 @@ def test_concurrent_ticks_fire_each_reminder_once(team, db_path):
     assert [code for code, _, _ in outputs] == [0, 0, 0, 0], outputs
     fired = [len(json.loads(out)["reminders"]) for _, out, _ in outputs]
     assert sorted(fired) == [0, 0, 0, 5]
+
+
+def _backlog(team) -> list[dict]:
+    """Acme, onboarded from 2026-09-01 (its playbook's milestones and tasks) with a milestone
+    due each day from 2026-10-01 to 10-08: all overdue on 2026-11-23; and one due tomorrow
+    whose reminder fires today (the day's news). The overdue items, oldest first."""
+    team("--today", "2026-09-01", "customer", "add", "Acme", "--start", "2026-09-01",
+         "--renewal", "2027-09-01")  # fmt: skip
+    for i in range(8):
+        team("--today", "2026-09-01", "milestone", "add", "acme", f"Step {i}", "--due",
+             (date(2026, 10, 1) + timedelta(days=i)).isoformat())  # fmt: skip
+    team("--today", "2026-09-01", "milestone", "add", "acme", "Launch", "--due", "2026-11-24",
+         "--remind", "1d")  # fmt: skip
+    overdue = team.json("report", "overdue")
+    assert len(overdue) > 10
+    return sorted(overdue, key=lambda row: (row["due"], row["kind"], row["id"]))
+
+
+def test_the_tick_prints_the_day_s_news_whole_and_the_overdue_backlog_counted(team):
+    """The overdue list is no news: a table shows its count, the oldest few and the command
+    that lists them all; the reminders fired today are listed whole."""
+    overdue = _backlog(team)
+    early = team("tick", "--dry-run", "--today", "2026-09-12").stdout
+    assert "\nOverdue (2)\n" in early and "more:" not in early
+    out = team("tick").stdout.splitlines()
+    assert out[0] == "tick of 2026-11-23"
+    reminders = out.index("Reminders (4)")
+    assert [line.split()[2] for line in out[reminders + 3 : reminders + 7]][-1] == "Launch"
+    at = out.index(f"Overdue ({len(overdue)})")
+    assert out[at + 1].split() == ["kind", "id", "customer", "title", "due", "days", "overdue"]
+    listed = [line.split() for line in out[at + 3 : at + 8]]
+    assert [(row[0], int(row[1]), row[-2]) for row in listed] == [
+        (row["kind"], row["id"], row["due"]) for row in overdue[:5]
+    ]  # the oldest first
+    assert out[at + 8 :] == [f"  … {len(overdue) - 5} more: clm report overdue"]
+
+
+def test_tick_json_bounds_the_overdue_list_and_counts_it_whole(team, monkeypatch):
+    """JSON keeps the oldest overdue items, up to a bound, with their exact count and whether
+    some were left out: `clm report overdue` lists them all."""
+    import clm.domain.engine.tick as engine_tick
+
+    overdue = _backlog(team)
+    whole = team.json("tick", "--dry-run")
+    assert whole["overdue"] == overdue
+    assert (whole["overdue_count"], whole["overdue_truncated"]) == (len(overdue), False)
+    monkeypatch.setattr(engine_tick, "OVERDUE_LISTED", 3)
+    day = team.json("tick")
+    assert day["overdue"] == overdue[:3]
+    assert (day["overdue_count"], day["overdue_truncated"]) == (len(overdue), True)
+    assert [row["title"] for row in day["reminders"]][-1] == "Launch"  # the news, whole
+    assert list(day) == ["date", "transitions", "reminders", "ctas_opened", "tasks_created",
+                         "handoffs_pending", "undeliverable", "overdue", "overdue_count",
+                         "overdue_truncated", "dry_run"]  # fmt: skip
+    # --quiet lists no overdue work, and does not count it.
+    team("--today", "2026-11-25", "milestone", "add", "acme", "Soon", "--due", "2026-11-26",
+         "--remind", "1d")  # fmt: skip
+    quiet = team.json("--today", "2026-11-25", "tick", "--quiet")
+    assert [row["title"] for row in quiet["reminders"]] == ["Soon"]
+    assert (quiet["overdue"], quiet["overdue_count"], quiet["overdue_truncated"]) == (
+        [],
+        None,
+        False,
+    )

@@ -72,3 +72,41 @@ def test_a_record_in_a_pipe_is_plain_lines_and_sections():
         "-----------------\n"
         "2026-11-23   x\n"
     )
+
+
+def _line_by_line(columns, rows) -> str:
+    """The plain table as PlainLayout writes it a line at a time: what the column-wise writer
+    must match byte for byte."""
+    shown = [col for col in columns if col.table]
+    cells = [output.table_cells(row, shown) for row in rows]
+    layout = output.PlainLayout(shown)
+    for row_cells in cells:
+        layout.measure(row_cells)
+    head = io.StringIO()
+    layout.write_head(head)
+    return head.getvalue() + "".join(map(layout.line, cells))
+
+
+def test_a_plain_table_made_a_column_at_a_time_is_the_line_by_line_layout():
+    from datetime import date, datetime
+
+    columns = (
+        Col("id"), Col("customer"), Col("title"), Col("due"), Col("days", number=True),
+        Col("arr", "ARR", money=True), Col("tags"), Col("done"), Col("health"), Col("at"),
+        Col("note", table=False),
+    )  # fmt: skip
+    rows = [
+        {"id": 7, "customer": "acme", "title": "Kick-off", "due": date(2026, 1, 2),
+         "days": 1200, "arr": 24000, "tags": ["a", "b"], "done": True, "health": 70.5,
+         "at": datetime(2026, 1, 2, 3, 4, 5), "note": "x"},
+        {"id": 12345, "customer": "globex-中", "title": "Bad\x1b[2Jname\nrow ", "due": None,
+         "days": None, "arr": 1200.5, "tags": [], "done": False, "health": None, "at": None},
+        {"id": None, "customer": None, "title": "", "due": date(2025, 12, 31), "days": 3,
+         "arr": None, "tags": None, "done": None, "health": 40, "at": None},
+        {"id": 8, "customer": "trailing\u00a0", "title": "Ünïcode ✓", "due": "2026-13-01",
+         "days": 2.0, "arr": 5, "tags": ["x"], "done": True, "health": 100, "at": None},
+    ]  # fmt: skip
+    for shown in (rows, rows[:1], rows[2:3], []):
+        out = io.StringIO()
+        output._write_plain_table(out, columns, iter(shown))
+        assert out.getvalue() == _line_by_line(columns, shown)

@@ -22,6 +22,10 @@ from clm.lifecycle import RULE_CHURN_REASON
 from clm.storage.tables import customers, rule_firings, rules, transitions
 
 MAX_PASSES = 25  # a cycle of rules cannot loop for ever
+# The overdue rows a day of the tick lists, oldest first (all of them are counted): the backlog
+# is not the day's news, and on a large book it is the size of the book (`clm report overdue`
+# lists it whole).
+OVERDUE_LISTED = 1000
 BIG_DAY = 1000  # rules fired (or reminders: 5x) from which a tick asks for a bigger page cache
 
 
@@ -174,7 +178,10 @@ class TickResult:
     reminders: Spool
     ctas_opened: Spool
     tasks_created: Spool
-    overdue: Spool
+    # The first OVERDUE_LISTED overdue items, oldest first, and how many there are in all
+    # (None: not listed, as with --quiet).
+    overdue: list[dict]
+    overdue_count: int | None = None
     dry_run: bool = False
     # Handoffs to a team with nobody to assign (the owner kept), and reminders with nobody to
     # send them to (not sent: they stay pending).
@@ -244,11 +251,15 @@ def tick(
     reminders, undeliverable = fire_reminders(conn, today, REMINDER_KEYS, into=Spool())
     if not dry_run:
         set_meta(conn, "last_tick", today.isoformat())
-    overdue = Spool()
-    if with_overdue:  # not with --quiet: cron's tick skips the query and its imports
+    overdue, overdue_count = [], None
+    if with_overdue:  # not with --quiet: cron's tick skips the queries and their imports
+        from clm.domain.agenda import overdue_count as count_overdue
         from clm.domain.agenda import overdue_items
 
-        overdue.extend(overdue_items(conn, today))
+        overdue = list(overdue_items(conn, today, limit=OVERDUE_LISTED))
+        overdue_count = len(overdue)
+        if overdue_count == OVERDUE_LISTED:  # maybe more: counted in SQL, not listed
+            overdue_count = count_overdue(conn, today)
     return TickResult(
         today,
         news["moved"],
@@ -256,6 +267,7 @@ def tick(
         news["opened"],
         Spool(task_rows(conn, news["task_ids"])),
         overdue,
+        overdue_count,
         dry_run,
         news["pending"],
         [{k: r[k] for k in REMINDER_KEYS if k != "recipients"} for r in undeliverable],
