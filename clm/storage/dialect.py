@@ -263,3 +263,16 @@ def _random_uuid_postgresql(element, compiler, **kw) -> str:
 
 
 # Shared files: hot journals, copies beside the db, read-only copies to merge.
+
+
+def run_script(conn, statements: list[str]) -> None:
+    """Run statements without parameters in order, in the connection's transaction: on a server
+    as one script, one round trip instead of one per statement (a new book's schema is some
+    300 of them, and on a busy machine each waits for the server's turn and then the
+    client's); SQLite runs them one by one (its driver takes a statement at a time)."""
+    if conn.dialect.name == "postgresql":
+        if statements:
+            conn.exec_driver_sql(";\n".join(statements))
+        return
+    for statement in statements:
+        conn.exec_driver_sql(statement)
