@@ -14,6 +14,7 @@ from typing import NamedTuple
 from sqlalchemy import Connection
 
 from clm.storage.dialect import SQLITE_UUID as _SQLITE_UUID
+from clm.storage.dialect import run_script
 
 # Audited tables -> how a row names its customer: itself, a customer_id column, or not at all.
 AUDITED = {
@@ -85,12 +86,16 @@ def install_triggers(conn: Connection) -> None:
 
 def drop_triggers(conn: Connection) -> None:
     """No audit triggers (a copy loads its rows first, logged where they were made)."""
-    for table in (*AUDITED, *LINKS):
-        for event in ("update", "insert", "delete"):
-            conn.exec_driver_sql(
-                f"DROP TRIGGER IF EXISTS audit_{table}_{event}"
-                + (f" ON {table}" if conn.dialect.name == "postgresql" else "")
-            )
+    run_script(conn, _drop_statements(conn.dialect.name))
+
+
+def _drop_statements(dialect: str) -> list[str]:
+    return [
+        f"DROP TRIGGER IF EXISTS audit_{table}_{event}"
+        + (f" ON {table}" if dialect == "postgresql" else "")
+        for table in (*AUDITED, *LINKS)
+        for event in ("update", "insert", "delete")
+    ]
 
 
 def set_context(conn: Connection, user: str | None, command: str | None, quiet=False) -> None:
@@ -296,27 +301,28 @@ END $$;
 
 
 def _install_postgres(conn: Connection) -> None:
-    conn.exec_driver_sql(_PG_FUNCTIONS)
-    drop_triggers(conn)
+    """The functions and triggers, sent as one script (see run_script)."""
+    sql = [_PG_FUNCTIONS, *_drop_statements("postgresql")]
     for table, link in LINKS.items():
-        conn.exec_driver_sql(_pg_link_function(table, link))
+        sql.append(_pg_link_function(table, link))
         for event, rows in (
             ("insert", "NEW TABLE AS new_rows"),
             ("delete", "OLD TABLE AS old_rows"),
         ):
-            conn.exec_driver_sql(
+            sql.append(
                 f"CREATE TRIGGER audit_{table}_{event} AFTER {event.upper()} ON {table} "
                 f"REFERENCING {rows} FOR EACH STATEMENT EXECUTE FUNCTION clm_audit_{table}()"
             )
     for table, link in AUDITED.items():
         args = f"'{link or ''}', '{LABELS[table]}'"
-        conn.exec_driver_sql(
+        sql.append(
             f"CREATE TRIGGER audit_{table}_update AFTER UPDATE ON {table} "
             "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows "
             f"FOR EACH STATEMENT EXECUTE FUNCTION clm_audit_update({args})"
         )
-        conn.exec_driver_sql(
+        sql.append(
             f"CREATE TRIGGER audit_{table}_insert AFTER INSERT ON {table} "
             "REFERENCING NEW TABLE AS new_rows "
             f"FOR EACH STATEMENT EXECUTE FUNCTION clm_audit_insert({args})"
         )
+    run_script(conn, sql)

@@ -323,3 +323,16 @@ def _sqlite_table_hint(self, table, text: str) -> str:
 
 
 SQLiteCompiler.get_from_hint_text = _sqlite_table_hint
+
+
+def run_script(conn, statements: list[str]) -> None:
+    """Run statements without parameters in order, in the connection's transaction: on a server
+    as one script, one round trip instead of one per statement (a new book's schema is some
+    300 of them, and on a busy machine each waits for the server's turn and then the
+    client's); SQLite runs them one by one (its driver takes a statement at a time)."""
+    if conn.dialect.name == "postgresql":
+        if statements:
+            conn.exec_driver_sql(";\n".join(statements))
+        return
+    for statement in statements:
+        conn.exec_driver_sql(statement)

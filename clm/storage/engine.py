@@ -7,11 +7,13 @@ import sqlite3
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 
 from sqlalchemy import (
     Connection,
     create_engine,
+    create_mock_engine,
     event,
     inspect,
     select,
@@ -25,6 +27,7 @@ from clm.plain import has_password, hide_password
 from clm.storage import migrations as migrations_module
 from clm.storage.audit import clear_context, install_triggers, set_context
 from clm.storage.clock import Clock, utcnow
+from clm.storage.dialect import run_script
 from clm.storage.files import (
     SQLITE_HEADER,
     backup_path,
@@ -259,7 +262,7 @@ class Database:
         with self.write() as conn:
             if inspect(conn).has_table(meta.name):  # another process created it meanwhile
                 return
-            metadata.create_all(conn)
+            create_tables(conn)
             server_statistics(conn)
             now = utcnow()
             conn.execute(
@@ -361,6 +364,27 @@ class Database:
                 )
         if marker.exists():
             self.damaged = marker.read_text().strip()
+
+
+def create_tables(conn: Connection) -> None:
+    """The current schema's tables and indexes, in a database that has none of them. On a
+    server as one script (see run_script): some 100 statements, compiled once a process."""
+    if conn.dialect.name != "postgresql":
+        metadata.create_all(conn)
+        return
+    run_script(conn, list(_server_ddl()))
+
+
+@cache
+def _server_ddl() -> tuple[str, ...]:
+    statements: list[str] = []
+    collect = create_mock_engine(
+        "postgresql+psycopg://",
+        lambda ddl, *_, **__: statements.append(str(ddl.compile(dialect=collect.dialect))),
+    )
+    # No existence checks: the caller holds the write lock and found no clm tables.
+    metadata.create_all(collect, checkfirst=False)
+    return tuple(statements)
 
 
 def optimize(database: "Database") -> None:
@@ -659,7 +683,7 @@ def create_schema(database: Database) -> None:
     triggers (`audit_copied`: the rows come with their log), marked as a copy in progress
     until finish_copy."""
     with database.write() as conn:
-        metadata.create_all(conn)
+        create_tables(conn)
         server_statistics(conn)
         if not database.is_sqlite:
             conn.execute(meta.insert().values(key=COPYING, value="1"))

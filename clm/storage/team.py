@@ -15,6 +15,8 @@ role granted before a migration added a table has its rights on that table too.
 
 from sqlalchemy import Connection
 
+from clm.storage.dialect import run_script
+
 ACCESS = ("member", "manager", "admin", "service")
 # Tables that carry a customer, and the column naming it.
 SCOPED = {
@@ -180,35 +182,35 @@ def install_policies(conn: Connection) -> None:
     but a collaborator may update their milestone and add tasks under it."""
     if conn.dialect.name != "postgresql":
         return
-    conn.exec_driver_sql(_FUNCTIONS)
     present = set(
         conn.exec_driver_sql(
             "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
         ).scalars()
     )
+    sql = [_FUNCTIONS]  # sent as one script (see run_script)
     for table, column in SCOPED.items():
         if table not in present:
             continue  # an older schema's migration: the one that makes the table secures it
-        conn.exec_driver_sql(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
+        sql.append(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
         for name in ("read", "write", "collaborate", "collaborate_next"):
-            conn.exec_driver_sql(f"DROP POLICY IF EXISTS clm_{name} ON {table}")
-        conn.exec_driver_sql(
+            sql.append(f"DROP POLICY IF EXISTS clm_{name} ON {table}")
+        sql.append(
             f"CREATE POLICY clm_read ON {table} FOR SELECT USING ({_in_scope(column, False)})"
         )
-        conn.exec_driver_sql(
+        sql.append(
             f"CREATE POLICY clm_write ON {table} FOR ALL USING ({_in_scope(column, True)}) "
             f"WITH CHECK ({_in_scope(column, True)})"
         )
     # The log of a customer's records is as visible as the customer (the subquery is itself
     # scoped); the triggers append to it in the writer's name.
-    conn.exec_driver_sql("ALTER TABLE audit_log ENABLE ROW LEVEL SECURITY")
+    sql.append("ALTER TABLE audit_log ENABLE ROW LEVEL SECURITY")
     for name in ("read", "append"):
-        conn.exec_driver_sql(f"DROP POLICY IF EXISTS clm_{name} ON audit_log")
-    conn.exec_driver_sql(
+        sql.append(f"DROP POLICY IF EXISTS clm_{name} ON audit_log")
+    sql.append(
         "CREATE POLICY clm_read ON audit_log FOR SELECT USING (customer_uuid IS NULL OR "
         "EXISTS (SELECT 1 FROM customers c WHERE c.uuid = audit_log.customer_uuid))"
     )
-    conn.exec_driver_sql("CREATE POLICY clm_append ON audit_log FOR INSERT WITH CHECK (true)")
+    sql.append("CREATE POLICY clm_append ON audit_log FOR INSERT WITH CHECK (true)")
     # A new customer is in scope by its own columns (an owner or a stage of the member's):
     # the scope above reads the customers already there, which the new row is not yet, and
     # an INSERT … RETURNING must also pass a read policy. Two hashed sets, not a call a row.
@@ -217,55 +219,56 @@ def install_policies(conn: Connection) -> None:
         "OR stage IN (SELECT clm_team_stages(current_user))"
     )
     for name in ("add", "hold"):
-        conn.exec_driver_sql(f"DROP POLICY IF EXISTS clm_{name} ON customers")
-    conn.exec_driver_sql(f"CREATE POLICY clm_add ON customers FOR INSERT WITH CHECK ({holds})")
-    conn.exec_driver_sql(f"CREATE POLICY clm_hold ON customers FOR SELECT USING ({holds})")
-    conn.exec_driver_sql(
+        sql.append(f"DROP POLICY IF EXISTS clm_{name} ON customers")
+    sql.append(f"CREATE POLICY clm_add ON customers FOR INSERT WITH CHECK ({holds})")
+    sql.append(f"CREATE POLICY clm_hold ON customers FOR SELECT USING ({holds})")
+    sql.append(
         "CREATE POLICY clm_collaborate ON milestones FOR UPDATE "
         f"USING (NOT {SEES_ALL} AND clm_collaborates(id, current_user)) "
         f"WITH CHECK (NOT {SEES_ALL} AND clm_collaborates(id, current_user))"
     )
-    conn.exec_driver_sql(
+    sql.append(
         "CREATE POLICY clm_collaborate ON tasks FOR INSERT "
         f"WITH CHECK (NOT {SEES_ALL} AND clm_collaborates(milestone_id, current_user))"
     )
     # Blocking puts a line on the customer's timeline; marking a recurring milestone done
     # adds its next occurrence (the one after the occurrence they collaborate on).
-    conn.exec_driver_sql(
+    sql.append(
         "CREATE POLICY clm_collaborate ON notes FOR INSERT "
         f"WITH CHECK (NOT {SEES_ALL} AND kind = 'blocked' "
         "AND clm_collaborates(milestone_id, current_user))"
     )
-    conn.exec_driver_sql(
+    sql.append(
         "CREATE POLICY clm_collaborate_next ON milestones FOR INSERT "
         f"WITH CHECK (NOT {SEES_ALL} AND clm_collaborated_before(series, occurrence, current_user))"
     )
-    conn.exec_driver_sql("DROP TRIGGER IF EXISTS clm_collaborator_limits ON milestones")
-    conn.exec_driver_sql(
+    sql.append("DROP TRIGGER IF EXISTS clm_collaborator_limits ON milestones")
+    sql.append(
         "CREATE TRIGGER clm_collaborator_limits AFTER UPDATE ON milestones "
         "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows "
         "FOR EACH STATEMENT EXECUTE FUNCTION clm_collaborator_limits()"
     )
     # Everyone reads the users; a member or manager writes only their own row (the grants
     # say which columns), an admin and the tick any.
-    conn.exec_driver_sql("ALTER TABLE users ENABLE ROW LEVEL SECURITY")
+    sql.append("ALTER TABLE users ENABLE ROW LEVEL SECURITY")
     for name in ("read", "write"):
-        conn.exec_driver_sql(f"DROP POLICY IF EXISTS clm_{name} ON users")
-    conn.exec_driver_sql("CREATE POLICY clm_read ON users FOR SELECT USING (true)")
-    conn.exec_driver_sql(
+        sql.append(f"DROP POLICY IF EXISTS clm_{name} ON users")
+    sql.append("CREATE POLICY clm_read ON users FOR SELECT USING (true)")
+    sql.append(
         f"CREATE POLICY clm_write ON users FOR ALL USING ({SEES_ALL} OR db_role = current_user) "
         f"WITH CHECK ({SEES_ALL} OR db_role = current_user)"
     )
     # The model's settings among clm_meta's keys: rows, not a table, so a trigger (under
     # row-level security, so row_security_active tells the owner apart; all rows visible).
-    conn.exec_driver_sql("ALTER TABLE clm_meta ENABLE ROW LEVEL SECURITY")
-    conn.exec_driver_sql("DROP POLICY IF EXISTS clm_all ON clm_meta")
-    conn.exec_driver_sql("CREATE POLICY clm_all ON clm_meta USING (true) WITH CHECK (true)")
-    conn.exec_driver_sql("DROP TRIGGER IF EXISTS clm_model_settings_limits ON clm_meta")
-    conn.exec_driver_sql(
+    sql.append("ALTER TABLE clm_meta ENABLE ROW LEVEL SECURITY")
+    sql.append("DROP POLICY IF EXISTS clm_all ON clm_meta")
+    sql.append("CREATE POLICY clm_all ON clm_meta USING (true) WITH CHECK (true)")
+    sql.append("DROP TRIGGER IF EXISTS clm_model_settings_limits ON clm_meta")
+    sql.append(
         "CREATE TRIGGER clm_model_settings_limits BEFORE INSERT OR UPDATE OR DELETE ON clm_meta "
         "FOR EACH ROW EXECUTE FUNCTION clm_model_settings_limits()"
     )
+    run_script(conn, sql)
 
 
 def drop_cross_table_policies(conn: Connection) -> None:
