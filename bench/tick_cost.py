@@ -39,6 +39,7 @@ PHASES = (  # (name, where it is looked up when called)
     ("optimize", "clm.db:optimize"),
     ("output", "clm.render.tick_view:render_tick"),
 )
+IO = "/proc/self/io"  # Linux: read and write system calls (SQLite's a page each), per phase
 COUNTED = {  # what the day made, by row ids before and after
     "transitions": "transitions",
     "reminders": "reminder_log",
@@ -62,6 +63,7 @@ def main() -> None:
 
     stack: list[str] = ["(outside)"]
     cpu: dict[str, float] = {}
+    calls: dict[str, list[int]] = {}
     sql: dict[str, float] = {}
 
     @event.listens_for(Engine, "before_cursor_execute")
@@ -76,7 +78,7 @@ def main() -> None:
         sql[stack[-1]] = sql.get(stack[-1], 0.0) + spent
 
     for name, where in PHASES:
-        _patch(name, where, stack, cpu)
+        _patch(name, where, stack, cpu, calls)
     imported = time.process_time()
     from clm.cli.app import main as clm_main
 
@@ -90,11 +92,13 @@ def main() -> None:
     total = time.process_time() - began
     made = {k: _ids(db)[k] - before[k] for k in COUNTED}
     out = sys.stderr
-    print(f"{'phase':20} {'CPU ms':>8} {'SQL ms':>8}", file=out)
+    print(f"{'phase':20} {'CPU ms':>8} {'SQL ms':>8} {'reads':>7} {'writes':>7}", file=out)
     print(f"{'imports (before)':20} {(imported - began) * 1000:8.1f}", file=out)
     for name, _ in PHASES:
         if name in cpu:
-            print(f"{name:20} {cpu[name] * 1000:8.1f} {sql.get(name, 0) * 1000:8.1f}", file=out)
+            reads, writes = calls.get(name, ("", ""))
+            print(f"{name:20} {cpu[name] * 1000:8.1f} {sql.get(name, 0) * 1000:8.1f} "
+                  f"{reads:>7} {writes:>7}", file=out)  # fmt: skip
     print(f"{'whole command':20} {total * 1000:8.1f} {sum(sql.values()) * 1000:8.1f}", file=out)
     print("made: " + ", ".join(f"{n} {k}" for k, n in made.items()), file=out)
     moves = cpu.get("fire rules", 0) - cpu.get("    playbooks", 0)
@@ -123,18 +127,30 @@ def _ids(db: str) -> dict[str, int]:
         return {k: conn.execute(count.format(t)).fetchone()[0] for k, t in COUNTED.items()}
 
 
-def _patch(name: str, where: str, stack: list[str], cpu: dict[str, float]) -> None:
+def _io() -> tuple[int, int]:
+    try:
+        with open(IO) as counters:
+            found = dict(line.split(": ") for line in counters.read().splitlines())
+    except OSError:
+        return 0, 0
+    return int(found["syscr"]), int(found["syscw"])
+
+
+def _patch(name: str, where: str, stack: list[str], cpu: dict, calls: dict) -> None:
     module_name, _, attr = where.partition(":")
     module = importlib.import_module(module_name)
     original = getattr(module, attr)
 
     def run(step, *args):
         stack.append(name)
-        start = time.process_time()
+        start, io = time.process_time(), _io()
         try:
             return step(*args)
         finally:
             cpu[name] = cpu.get(name, 0.0) + time.process_time() - start
+            done = calls.setdefault(name, [0, 0])
+            for i, (now, then) in enumerate(zip(_io(), io, strict=True)):
+                done[i] += now - then  # (/proc/self/io's own reads are counted: 1 a phase)
             stack.pop()
 
     @functools.wraps(original)
