@@ -3,8 +3,9 @@
 
 from collections.abc import Iterator
 from datetime import date
+from typing import NamedTuple
 
-from sqlalchemy import Connection, or_, select
+from sqlalchemy import ColumnElement, Connection, Table, literal, or_, select
 
 from clm.domain.day import LAST_TICK
 from clm.domain.milestones import UNFINISHED
@@ -130,10 +131,21 @@ def overdue_items(
 
 
 def overdue_count(conn: Connection, today: date) -> int:
-    """How many items are overdue (as `overdue_items` lists them)."""
-    from sqlalchemy import func
+    """How many items are overdue (as `overdue_items` lists them), counted from the items'
+    (status, due, customer, deleted) indexes alone: an item's customer is looked for among the
+    few removed or in a terminal stage (a list made once), not read from its row. On a book of
+    100,000 customers with 176,879 overdue items, 0.40 s of CPU joined, 0.07 s so."""
+    from sqlalchemy import func, union_all
 
-    return conn.scalar(select(func.count()).select_from(overdue_query(today, whole=True)))
+    gone = union_all(
+        select(customers.c.id).where(customers.c.deleted_at.is_not(None)),
+        select(customers.c.id).where(customers.c.stage.in_(_terminal_stages())),
+    )
+    counted = [
+        select(kind.table.c.id).where(*kind.where, kind.table.c.customer_id.not_in(gone))
+        for kind in _past_due_kinds(today)
+    ]
+    return conn.scalar(select(func.count()).select_from(union_all(*counted).subquery()))
 
 
 def overdue_by_owner(conn: Connection, today: date) -> list[tuple[str | None, int]]:
@@ -177,53 +189,78 @@ def past_due_parts(today, person=None, by_status: bool = False, whole: bool = Fa
     so the milestones are read customer by customer rather than in due order from the index
     (on a large book with a large backlog, fetching each from where the index points costs
     twice as much)."""
-    from sqlalchemy import literal
-
-    from clm.storage.dialect import scanned
-    from clm.storage.tables import stages
-
     owner = users.alias("owner")
     # Not a churned customer's: its work was cancelled, and what is added later is no debt.
-    terminal = select(stages.c.key).where(stages.c.terminal, stages.c.deleted_at.is_(None))
-    live = (customers.c.deleted_at.is_(None), customers.c.stage.not_in(terminal))
-
-    def past_due(kind: str, table, title, on, *unfinished):
-        """The rows of `table` past due and unfinished, with who they are on (`on`)."""
-        mine = () if person is None else (on == person,)
-        return (
-            select(
-                literal(kind).label("kind"),
-                table.c.id,
-                customers.c.slug,
-                title,
-                table.c.due,
-                owner.c.handle,
-            )
-            .select_from(
-                table.join(customers, customers.c.id == table.c.customer_id).outerjoin(
-                    owner, owner.c.id == on
-                )
-            )
-            .where(table.c.due < today, table.c.deleted_at.is_(None), *unfinished, *live, *mine)
+    live = (customers.c.deleted_at.is_(None), customers.c.stage.not_in(_terminal_stages()))
+    return [
+        select(
+            literal(kind.kind).label("kind"),
+            kind.table.c.id,
+            customers.c.slug,
+            kind.title,
+            kind.table.c.due,
+            owner.c.handle,
         )
+        .select_from(
+            kind.table.join(customers, customers.c.id == kind.table.c.customer_id).outerjoin(
+                owner, owner.c.id == kind.on
+            )
+        )
+        .where(*kind.where, *live, *(() if person is None else (kind.on == person,)))
+        for kind in _past_due_kinds(today, by_status, whole)
+    ]
+
+
+class _PastDue(NamedTuple):
+    """A kind of overdue item: its table, title, who it is on (a column) and the conditions
+    on its own row that make it overdue."""
+
+    kind: str
+    table: Table
+    title: ColumnElement
+    on: ColumnElement
+    where: tuple
+
+
+def _past_due_kinds(today, by_status: bool = False, whole: bool = False) -> list[_PastDue]:
+    """Unfinished milestones, open tasks and open (not snoozed) CTAs past due: the milestones
+    once per unfinished status with `by_status`; `whole` (see `past_due_parts`)."""
+    from clm.storage.dialect import scanned
+
+    def past_due(table, *unfinished) -> tuple:
+        return (table.c.due < today, table.c.deleted_at.is_(None), *unfinished)
 
     not_snoozed = or_(ctas.c.snoozed_until.is_(None), ctas.c.snoozed_until <= today)
     cta_title = (ctas.c.type + literal(": ") + ctas.c.reason).label("title")
+    status = scanned(milestones.c.status) if whole else milestones.c.status
     statuses = [(s,) for s in UNFINISHED] if by_status else [UNFINISHED]
     return [
         *(
-            past_due(
+            _PastDue(
                 "milestone",
                 milestones,
                 milestones.c.title,
                 customers.c.owner_id,
-                (scanned(milestones.c.status) if whole else milestones.c.status).in_(status),
+                past_due(milestones, status.in_(unfinished)),
             )
-            for status in statuses
+            for unfinished in statuses
         ),
-        past_due("task", tasks, tasks.c.title, tasks.c.assignee_id, tasks.c.status == "open"),
-        past_due("cta", ctas, cta_title, ctas.c.owner_id, ctas.c.status == "open", not_snoozed),
-    ]
+        _PastDue(
+            "task", tasks, tasks.c.title, tasks.c.assignee_id,
+            past_due(tasks, tasks.c.status == "open"),
+        ),
+        _PastDue(
+            "cta", ctas, cta_title, ctas.c.owner_id,
+            past_due(ctas, ctas.c.status == "open", not_snoozed),
+        ),
+    ]  # fmt: skip
+
+
+def _terminal_stages():
+    """SQL: the keys of the live terminal stages."""
+    from clm.storage.tables import stages
+
+    return select(stages.c.key).where(stages.c.terminal, stages.c.deleted_at.is_(None))
 
 
 # `clm` alone: the day's agenda (clm.domain.day reads it). Its statements are written here and

@@ -40,7 +40,12 @@ from clm.storage.files import (
 )
 from clm.storage.journal import STAMP_PAGE_ONE
 from clm.storage.location import busy_timeout_ms, resolve
-from clm.storage.statistics import has_statistics, refresh_statistics, server_statistics
+from clm.storage.statistics import (
+    analyze_unanalyzed,
+    has_statistics,
+    refresh_statistics,
+    server_statistics,
+)
 from clm.storage.tables import meta, metadata, migrations
 from clm.storage.team import (
     MODEL,
@@ -390,11 +395,13 @@ def _server_ddl() -> tuple[str, ...]:
 def optimize(database: "Database") -> None:
     """Keep SQLite's planner statistics fresh (cheap when they are), so the tick's queries
     keep choosing their indexes as the book grows: a book that never had any (built command by
-    command) gets them; else `PRAGMA optimize` refreshes what is stale. A server does its own."""
+    command) gets them; else `PRAGMA optimize` refreshes what is stale, and the tables that
+    were empty when they were made get theirs. A server does its own."""
     if database.is_sqlite:
         with database.write() as conn:  # BEGIN IMMEDIATE: waits its turn behind other writers
             if has_statistics(conn):
                 conn.exec_driver_sql("PRAGMA optimize")
+                analyze_unanalyzed(conn)
             else:
                 refresh_statistics(conn)
 

@@ -1001,6 +1001,46 @@ def _health_scores(conn: Connection) -> None:
     conn.execute(scores.insert().from_select(["customer_id", "health", "on"], scored))
 
 
+def _tick_covering_indexes(conn: Connection) -> None:
+    """What the daily tick reads, read from indexes alone. The overdue count: the milestones'
+    and tasks' (status, due) indexes carry the customer and the tombstone, and the removed
+    customers get a partial index of their own (the tick read every overdue item's row and its
+    customer's: 0.40 s of CPU for 176,879 items on a 100,000-customer book, 0.07 s now). The
+    pending reminders' index carries `pending` too: SQLite took it for a column to read from
+    each row, and on a book with most reminders pending it read every past reminder in the
+    table's key instead, three times a tick (0.16 s there, 0.02 s now)."""
+    md = MetaData()
+    for name in ("milestones", "tasks"):
+        table = Table(
+            name, md, Column("status", String), Column("due", Date),
+            Column("customer_id", Integer), Column("deleted_at", DateTime),
+        )  # fmt: skip
+        conn.execute(text(f"DROP INDEX ix_{name}_status_due"))
+        Index(
+            f"ix_{name}_status_due",
+            table.c.status, table.c.due, table.c.customer_id, table.c.deleted_at,
+        ).create(conn)  # fmt: skip
+    customers = Table("customers", md, Column("id", Integer), Column("deleted_at", DateTime))
+    removed = text("deleted_at IS NOT NULL")
+    Index(
+        "ix_customers_removed", customers.c.id, sqlite_where=removed, postgresql_where=removed
+    ).create(conn)
+    reminders = Table(
+        "milestone_reminders", md, Column("milestone_id", Integer), Column("offset", String),
+        Column("remind_on", Date), Column("pending", Boolean),
+    )  # fmt: skip
+    conn.execute(text("DROP INDEX ix_milestone_reminders_pending"))
+    pending = text("pending")
+    Index(
+        "ix_milestone_reminders_pending",
+        reminders.c.remind_on, reminders.c.milestone_id, reminders.c.offset, reminders.c.pending,
+        sqlite_where=pending, postgresql_where=pending,
+    ).create(conn)  # fmt: skip
+    from clm.storage.statistics import refresh_table_statistics  # (it imports this module)
+
+    refresh_table_statistics(conn, "milestones", "tasks", "customers", "milestone_reminders")
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0001_initial", _initial),
     ("0002_milestones_tasks_ctas_playbooks", _milestones_tasks_ctas_playbooks),
@@ -1022,5 +1062,7 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0018_metric_point_stamps", _metric_point_stamps),
     ("0019_arr_log_covering_index", _arr_log_covering_index),
     ("0020_health_scores", _health_scores),
+    # 0021 and 0022 are taken by other branches; this one was numbered to follow them.
+    ("0023_tick_covering_indexes", _tick_covering_indexes),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -63,6 +63,27 @@ def refresh_statistics(conn: Connection, table=None) -> None:
     conn.exec_driver_sql("ANALYZE" + target)
 
 
+def analyze_unanalyzed(conn: Connection) -> None:
+    """On SQLite, statistics of the tables that have rows and none: those that were empty when
+    the book was last analyzed (an import analyzes it before any tick made a task). `PRAGMA
+    optimize` leaves them out: it looks only at the tables its connection's queries used, and
+    it runs on a connection of its own after the tick's. Without them the tick's lookup of a
+    customer's open tasks read every open task through the (status, due) index (81 ms on a
+    100,000-customer book with 93,616 tasks, 0.7 ms through the customer index). An empty table
+    has no statistics either: checking it costs one row read a tick."""
+    if conn.dialect.name != "sqlite":
+        return
+    quote = conn.dialect.identifier_preparer.quote
+    analyzed = {table for (table,) in conn.exec_driver_sql("SELECT DISTINCT tbl FROM sqlite_stat1")}
+    tables = conn.exec_driver_sql(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+    ).all()
+    for (table,) in tables:
+        has_rows = f"SELECT 1 FROM {quote(table)} LIMIT 1"
+        if table not in analyzed and conn.exec_driver_sql(has_rows).first():
+            conn.exec_driver_sql(f"ANALYZE {quote(table)}")
+
+
 def refresh_table_statistics(conn: Connection, *tables: str) -> None:
     """Planner statistics of `tables` again, after a migration changed their indexes, where
     the database keeps statistics: a SQLite file that has none yet gets them whole on its

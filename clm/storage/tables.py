@@ -205,6 +205,11 @@ customers = Table(
     day("health_override_until", required=False),
     string("health_override_reason", required=False),
     partial_unique("uq_customers_slug", "slug"),
+    # The few removed customers, found without reading the others: an overdue count leaves
+    # their items out.
+    partial_unique(
+        "ix_customers_removed", "id", where=text("deleted_at IS NOT NULL"), unique=False
+    ),
     # What the rules filter on: a stage, then a date or a metric.
     Index("ix_customers_stage_entered", "stage", "stage_entered"),
     Index("ix_customers_stage_renewal", "stage", "renewal"),
@@ -340,7 +345,9 @@ milestones = Table(
     string("blocked_reason", required=False),
     day("done_on", required=False),
     string("source", required=False),
-    Index("ix_milestones_status_due", "status", "due"),
+    # Covering what makes an item overdue and whose it is: the tick counts the overdue from
+    # the index alone (clm.domain.agenda.overdue_count).
+    Index("ix_milestones_status_due", "status", "due", "customer_id", "deleted_at"),
     # `milestone_done:TITLE` rules: a customer's live done milestones of a title, without
     # reading its other milestones. New milestones (open) are not in it: the tick's inserts
     # leave it alone.
@@ -369,12 +376,15 @@ milestone_reminders = Table(
     flag("pending", True),
     PrimaryKeyConstraint("remind_on", "milestone_id", "offset", name="pk_milestone_reminders"),
     UniqueConstraint("milestone_id", "offset", name="uq_milestone_reminders"),
-    # Covering: the tick reads the due reminders' milestones from the index alone.
+    # Covering: the tick reads the due reminders' milestones from the index alone. `pending`
+    # too (always true in it), or SQLite counts on reading each row for it, and on a book with
+    # most of its reminders pending reads all those past in the table's key instead.
     partial_unique(
         "ix_milestone_reminders_pending",
         "remind_on",
         "milestone_id",
         "offset",
+        "pending",
         where=text("pending"),
         unique=False,
     ),
@@ -443,7 +453,7 @@ tasks = Table(
     ref("cta_id", "ctas.id", required=False, index=True),
     day("done_on", required=False),
     string("source", required=False),
-    Index("ix_tasks_status_due", "status", "due"),
+    Index("ix_tasks_status_due", "status", "due", "customer_id", "deleted_at"),
 )
 
 # A named list of task and milestone templates; `on_start` ones apply to every customer added

@@ -37,3 +37,14 @@ def test_a_copy_into_a_new_file_leaves_statistics(clm, db_path, tmp_path):
     clm("customer", "add", "Acme")
     clm("db", "copy", tmp_path / "copy.db")
     assert "customers" in _analysed(tmp_path / "copy.db")
+
+
+def test_a_table_empty_when_the_book_was_analysed_gets_statistics_from_a_tick(clm, db_path):
+    """An import analyses the book before any task exists; a later tick leaves statistics of
+    the tasks (`PRAGMA optimize`, on a connection of its own, would not)."""
+    clm("customer", "add", "Acme")
+    clm("tick", "-q")
+    sql(db_path, "DELETE FROM sqlite_stat1 WHERE tbl = 'tasks'")  # as if analysed without any
+    clm("task", "add", "acme", "Call back", "--due", "2026-12-01")
+    clm("tick", "-q")
+    assert "tasks" in _analysed(db_path)

@@ -395,6 +395,39 @@ def test_the_tick_prints_the_day_s_news_whole_and_the_overdue_backlog_counted(te
     assert out[at + 8 :] == [f"  … {len(overdue) - 5} more: clm report overdue"]
 
 
+def test_the_overdue_count_leaves_out_what_the_list_leaves_out(team, monkeypatch):
+    """Counted past the listed bound, the backlog holds what `clm report overdue` lists: not
+    the work of a removed customer or of a churned one (added after the churn), nor a removed
+    or finished item; a blocked milestone and a past-due task are in it."""
+    import clm.domain.engine.tick as engine_tick
+
+    _backlog(team)
+    at = ("--today", "2026-09-01")
+
+    def added(title: str) -> str:
+        team(*at, "milestone", "add", "acme", title, "--due", "2026-10-02")
+        [found] = [m["id"] for m in team.json("milestone", "list") if m["title"] == title]
+        return str(found)
+
+    team(*at, "milestone", "block", added("Stuck"), "--reason", "waiting")
+    team(*at, "milestone", "rm", added("Dropped"), "--yes")
+    team(*at, "milestone", "done", added("Done early"))
+    team(*at, "task", "add", "acme", "Call back", "--due", "2026-10-03")
+    for name in ("Lost", "Gone"):
+        team(*at, "customer", "add", name, "--start", "2026-09-01")
+    team(*at, "customer", "move", "lost", "churned", "--reason", "budget")
+    team(*at, "milestone", "add", "lost", "Exit call", "--due", "2026-10-01")
+    team(*at, "milestone", "add", "gone", "Late", "--due", "2026-10-01")
+    team(*at, "customer", "rm", "gone", "--yes")
+    overdue = team.json("report", "overdue")
+    titles = {row["title"] for row in overdue}
+    assert {"Stuck", "Call back"} <= titles
+    assert not titles & {"Dropped", "Done early", "Exit call", "Late"}
+    monkeypatch.setattr(engine_tick, "OVERDUE_LISTED", 3)
+    day = team.json("tick", "--dry-run")
+    assert (day["overdue_count"], day["overdue_truncated"]) == (len(overdue), True)
+
+
 def test_tick_json_bounds_the_overdue_list_and_counts_it_whole(team, monkeypatch):
     """JSON keeps the oldest overdue items, up to a bound, with their exact count and whether
     some were left out: `clm report overdue` lists them all."""
