@@ -5,8 +5,9 @@
         --db X --today 2026-11-24 tick -q -f json
 
 Times every statement SQLAlchemy executes (cursor execute to the end of its result), groups
-them by SQL text, and prints to stderr: count, total and mean milliseconds, rows, and the
-statement; then the wall time of the whole command and the share spent in SQL. Each --time
+them by SQL text, and prints to stderr, the most CPU first: count, total wall and CPU (user +
+system: what a loaded machine does not inflate) and mean wall milliseconds, rows, and the
+statement; then the wall and CPU time of the whole command and the share spent in SQL. Each --time
 function (looked up when called, so patch where it is looked up) is timed inclusively, a
 generator until it is exhausted. The command's own output goes to /dev/null.
 """
@@ -31,16 +32,16 @@ def main() -> None:
     from sqlalchemy import event
     from sqlalchemy.engine import Engine
 
-    stats: dict[str, list] = defaultdict(lambda: [0, 0.0, 0])  # count, seconds, rows
+    stats: dict[str, list] = defaultdict(lambda: [0, 0.0, 0, 0.0])  # count, seconds, rows, cpu
 
     @event.listens_for(Engine, "before_cursor_execute")
     def _before(conn, cursor, statement, parameters, context, executemany):
-        conn.info.setdefault("clm_bench_t", []).append(time.perf_counter())
+        conn.info.setdefault("clm_bench_t", []).append((time.perf_counter(), time.process_time()))
 
     @event.listens_for(Engine, "after_cursor_execute")
     def _after(conn, cursor, statement, parameters, context, executemany):
         # Fetching is part of a SELECT's cost: SQLite steps the query as rows are read.
-        began = conn.info["clm_bench_t"].pop()
+        began, began_cpu = conn.info["clm_bench_t"].pop()
         rows = 0
         # A batched INSERT … RETURNING (insertmanyvalues) reads its rows from the cursor
         # itself after this hook: fetching them here would leave it none (the tick would see
@@ -54,13 +55,14 @@ def main() -> None:
         entry[0] += 1
         entry[1] += time.perf_counter() - began
         entry[2] += rows if cursor.description is not None else max(cursor.rowcount, 0)
+        entry[3] += time.process_time() - began_cpu
 
     timed = {name: _timer(name) for name in opts.time}
 
     from clm.cli.app import main as clm_main
 
     sys.argv = ["clm", *args]
-    began = time.perf_counter()
+    began, began_cpu = time.perf_counter(), time.process_time()
     with open(os.devnull, "w") as null, contextlib.redirect_stdout(null):
         try:
             clm_main()
@@ -68,19 +70,22 @@ def main() -> None:
             code = exc.code
         else:
             code = 0
-    wall = time.perf_counter() - began
-    total = sum(s[1] for s in stats.values())
+    wall, cpu = time.perf_counter() - began, time.process_time() - began_cpu
+    total, total_cpu = sum(s[1] for s in stats.values()), sum(s[3] for s in stats.values())
     out = sys.stderr
-    print(f"{'count':>7} {'total ms':>9} {'mean ms':>8} {'rows':>8}  statement", file=out)
-    for sql, (count, seconds, rows) in sorted(stats.items(), key=lambda kv: -kv[1][1])[: opts.top]:
+    print(f"{'count':>7} {'total ms':>9} {'cpu ms':>8} {'mean ms':>8} {'rows':>8}  statement",
+          file=out)  # fmt: skip
+    ranked = sorted(stats.items(), key=lambda kv: -kv[1][3])[: opts.top]
+    for sql, (count, seconds, rows, spent) in ranked:
         shown = sql if len(sql) <= opts.width else sql[: opts.width] + " …"
-        print(f"{count:7d} {seconds * 1000:9.1f} {seconds * 1000 / count:8.3f} {rows:8d}  {shown}",
-              file=out)  # fmt: skip
+        print(f"{count:7d} {seconds * 1000:9.1f} {spent * 1000:8.1f} {seconds * 1000 / count:8.3f} "
+              f"{rows:8d}  {shown}", file=out)  # fmt: skip
     for name, (calls, seconds) in ((n, t.totals) for n, t in timed.items()):
         print(f"{name}: {calls} calls, {seconds * 1000:.1f} ms (inclusive)", file=out)
     count = sum(s[0] for s in stats.values())
     print(f"\n{count} statements, {len(stats)} shapes: {total:.3f} s in SQL of {wall:.3f} s "
-          f"(after imports); exit {code}", file=out)  # fmt: skip
+          f"(after imports); CPU {total_cpu:.3f} s in SQL of {cpu:.3f} s; exit {code}",
+          file=out)  # fmt: skip
 
 
 class _timer:

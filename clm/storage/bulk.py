@@ -10,6 +10,7 @@ from sqlalchemy import (
     Connection,
     String,
     select,
+    true,
 )
 
 from clm.plain import row_converter
@@ -140,6 +141,25 @@ def upsert_rows(
     convert = _row_converter(conn.dialect, table, columns)
     result = conn.exec_driver_sql(sql, rows if convert is None else list(map(convert, rows)))
     return result.rowcount
+
+
+def upsert_from(conn: Connection, table, query, key: tuple[str, ...]) -> None:
+    """Insert the rows of `query` (its columns named as the table's), a row whose `key` is
+    taken updating the rest of that row's columns: one statement where an UPDATE … FROM and an
+    INSERT of the rows not there would each read the rows again. At most one row a key."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    names = [column.name for column in query.selected_columns]
+    # SQLite reads an ON after a SELECT without WHERE as a join's: a WHERE there always.
+    statement = insert(table).from_select(names, query.where(true()))
+    conn.execute(
+        statement.on_conflict_do_update(
+            index_elements=list(key),
+            set_={name: statement.excluded[name] for name in names if name not in key},
+        )
+    )
 
 
 def insert_new(conn: Connection, table, rows: list[dict]) -> list[dict]:

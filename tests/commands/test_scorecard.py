@@ -230,3 +230,29 @@ def test_a_health_typed_as_the_score_holds_as_typed(book):
     assert health(book)["acme"] == ("adopting", 88)  # held to its day
     book("--today", "2026-11-25", "tick")
     assert health(book)["acme"] == ("adopting", 58)
+
+
+def test_one_tick_rescores_some_customers_and_scores_others_for_the_first_time(book, db_path):
+    book("tick")
+    # acme's score moves (58), core gets its first values (scored for the first time: 100),
+    # beta's stays (20): one tick writes a changed score row, a new one, and leaves one alone.
+    book("--today", "2026-11-25", "metric", "set", "acme", "active_users", "20")
+    for metric, value in (("active_users", "50"), ("logins", "30"), ("tickets", "0")):
+        book("--today", "2026-11-25", "metric", "set", "core", metric, value)
+    book("--today", "2026-11-25", "tick")
+    assert {slug: h for slug, (_, h) in health(book).items()} == {
+        "acme": 58,
+        "beta": 20,
+        "core": 100,
+    }
+    histories = {
+        slug: [(h["on"], h["health"]) for h in book.json(
+            "--today", "2026-11-25", "customer", "show", slug)["health_history"]]
+        for slug in ("acme", "beta", "core")
+    }  # fmt: skip
+    assert histories == {
+        "acme": [("2026-11-23", 88), ("2026-11-25", 58)],
+        "beta": [("2026-11-23", 20)],
+        "core": [("2026-11-25", 100)],
+    }
+    assert sql(db_path, "SELECT count(*) FROM health_scores") == [(3,)]
