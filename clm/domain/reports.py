@@ -4,8 +4,9 @@ from the transition history.
 
 A stay is one customer's time in one stage: from a transition into the stage to the next
 transition of that customer (or, while it lasts, to today), found with a window function over
-the (customer, day) index. Medians and p90s come from SQL's count of stays per stage and whole
-days: a histogram of a few thousand rows, however long the history, read in Python.
+the (customer, day) index, or looked up in it per stay. Medians and p90s come from the count
+of stays per stage and whole days: a histogram of a few thousand entries, however long the
+history, counted in Python from one text SQL aggregates (a token per stay).
 """
 
 from collections import Counter
