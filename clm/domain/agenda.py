@@ -94,12 +94,7 @@ def my_statements() -> dict:
 OVERDUE_KEYS = ("kind", "id", "customer", "title", "due", "days_overdue", "owner")
 
 
-def overdue_items(
-    conn: Connection, today: date, by_owner: bool = False, limit: int | None = None
-) -> Iterator[dict]:
-    """Unfinished milestones, open tasks and open (not snoozed) CTAs past due, oldest first
-    (`by_owner`: grouped by owner, the unowned last), each with who it is on: the task's
-    assignee, the CTA's owner, the customer's owner."""
+def _overdue_statement(today: date, by_owner: bool, limit: int | None):
     if limit is not None and not by_owner:
         query = first_past_due(today, limit)
     else:
@@ -107,9 +102,18 @@ def overdue_items(
     order = (query.c.due, query.c.kind, query.c.id)
     if by_owner:
         order = (query.c.handle.is_(None), query.c.handle, *order)
+    return select(query).order_by(*order).limit(limit)
+
+
+def overdue_items(
+    conn: Connection, today: date, by_owner: bool = False, limit: int | None = None
+) -> Iterator[dict]:
+    """Unfinished milestones, open tasks and open (not snoozed) CTAs past due, oldest first
+    (`by_owner`: grouped by owner, the unowned last), each with who it is on: the task's
+    assignee, the CTA's owner, the customer's owner."""
     from clm.db import stream_rows
 
-    statement = select(query).order_by(*order).limit(limit)
+    statement = _overdue_statement(today, by_owner, limit)
     # A whole book's list (123,456 rows on book 2) is read as the driver gives it, a chunk at
     # a time (SQLAlchemy's rows cost a third of the query again), a day as SQLite's text made
     # a date. Not a first few: the tick reads those in its write transaction, where on
@@ -128,6 +132,24 @@ def overdue_items(
                 "days_overdue": (today - due).days,
                 "owner": handle,
             }
+
+
+def overdue_columns(conn: Connection, today: date) -> dict[str, list]:
+    """`overdue_items` by owner, all of them, a column at a time (OVERDUE_KEYS): a table of
+    the whole book's list made without a dict per item. Each due day is made a date, and its
+    days overdue counted, once: a book's items fall on a few hundred days."""
+    from clm.db import stream_rows
+
+    found: list[list] = [[] for _ in range(6)]
+    for rows in stream_rows(conn, _overdue_statement(today, True, None), 5000):
+        for column, values in zip(found, zip(*rows, strict=True), strict=True):
+            column.extend(values)
+    kinds, ids, slugs, titles, dues, handles = found
+    days = {due: date.fromisoformat(due) if type(due) is str else due for due in set(dues)}
+    late = {day: (today - day).days for day in days.values()}
+    dues = list(map(days.__getitem__, dues))
+    values = (kinds, ids, slugs, titles, dues, list(map(late.__getitem__, dues)), handles)
+    return dict(zip(OVERDUE_KEYS, values, strict=True))
 
 
 def overdue_count(conn: Connection, today: date) -> int:
@@ -186,9 +208,10 @@ def past_due_parts(today, person=None, by_status: bool = False, whole: bool = Fa
     """The selects of `overdue_query`, one per kind (`by_status`: the milestones' one per
     unfinished status, so each can be read in due order from its index); with `person` (a
     user id or a bound parameter) only the items on that user. `whole`: every row is wanted,
-    so the milestones are read customer by customer rather than in due order from the index
-    (on a large book with a large backlog, fetching each from where the index points costs
-    twice as much)."""
+    so the milestones are read customer by customer, each one's unfinished past due from the
+    `ix_milestones_unfinished` index, rather than in due order from the (status, due) one (on
+    a large book with a large backlog, fetching each from where that index points costs twice
+    as much)."""
     owner = users.alias("owner")
     # Not a churned customer's: its work was cancelled, and what is added later is no debt.
     live = (customers.c.deleted_at.is_(None), customers.c.stage.not_in(_terminal_stages()))
@@ -225,15 +248,21 @@ class _PastDue(NamedTuple):
 def _past_due_kinds(today, by_status: bool = False, whole: bool = False) -> list[_PastDue]:
     """Unfinished milestones, open tasks and open (not snoozed) CTAs past due: the milestones
     once per unfinished status with `by_status`; `whole` (see `past_due_parts`)."""
-    from clm.storage.dialect import scanned
 
     def past_due(table, *unfinished) -> tuple:
         return (table.c.due < today, table.c.deleted_at.is_(None), *unfinished)
 
     not_snoozed = or_(ctas.c.snoozed_until.is_(None), ctas.c.snoozed_until <= today)
     cta_title = (ctas.c.type + literal(": ") + ctas.c.reason).label("title")
-    status = scanned(milestones.c.status) if whole else milestones.c.status
     statuses = [(s,) for s in UNFINISHED] if by_status else [UNFINISHED]
+
+    def unfinished_in(status: tuple):
+        if not whole:
+            return milestones.c.status.in_(status)
+        # Written into the SQL: SQLite uses a partial index only for a query that spells its
+        # condition, never for one with parameters in its place.
+        return milestones.c.status.in_([literal(s, literal_execute=True) for s in status])
+
     return [
         *(
             _PastDue(
@@ -241,7 +270,7 @@ def _past_due_kinds(today, by_status: bool = False, whole: bool = False) -> list
                 milestones,
                 milestones.c.title,
                 customers.c.owner_id,
-                past_due(milestones, status.in_(unfinished)),
+                past_due(milestones, unfinished_in(unfinished)),
             )
             for unfinished in statuses
         ),

@@ -360,6 +360,17 @@ milestones = Table(
     ),
     # Marking an occurrence done creates the next one at most once.
     partial_unique("uq_milestones_occurrence", "series", "occurrence"),
+    # `report overdue`: each customer's unfinished milestones in due order. Its condition is
+    # spelled as the query spells it (clm.domain.agenda.UNFINISHED, as literals): SQLite uses a
+    # partial index only for a query whose WHERE holds the same terms, and none with
+    # parameters in their place.
+    partial_unique(
+        "ix_milestones_unfinished",
+        "customer_id",
+        "due",
+        where=text("status IN ('open', 'blocked') AND deleted_at IS NULL"),
+        unique=False,
+    ),
 )
 
 # When a milestone reminds: its due date minus each offset. `pending` until it fires or its
