@@ -45,6 +45,7 @@ RENEWAL_WITHIN_DAYS = 90
 # A stay as `_stay_days` reads it: stage, days and next stage apart (a stage key is a slug,
 # lowercase letters, digits and "-"), stays apart.
 STAY_FIELDS, STAYS_APART = " ", ","
+CUSTOMERS_PER_TEXT = 20_000  # customer ids a text of stays spans (`_stay_days`)
 
 
 def lifecycle(conn: Connection) -> list[dict]:
@@ -76,13 +77,16 @@ def _of_live_customer():
     return transitions.c.customer_id.not_in(removed)
 
 
-def _stays(as_of: date | None = None, next_stage: bool = True):
+def _stays(as_of: date | None = None, next_stage: bool = True, ids: tuple | None = None):
     """Every stay of a live customer: stage, entered, the next stage and the day it left
-    (None while it lasts). With `as_of`, the history as it stood that day. Without
+    (None while it lasts). With `as_of`, the history as it stood that day; with `ids` (first,
+    last), the customers of those ids alone. Without
     `next_stage` (None for every stay), the day it left is looked up per stay, the next
     transition of the customer in the (customer, day, id, stage) index: on SQLite a third
     cheaper than the window, which copies each customer's stays aside to read the next."""
     live = _of_live_customer()
+    if ids is not None:
+        live = and_(live, transitions.c.customer_id.between(*ids))
     if next_stage:
         window = {"partition_by": transitions.c.customer_id,
                   "order_by": (transitions.c.on, transitions.c.id)}  # fmt: skip
@@ -231,28 +235,40 @@ def _stay_days(
     cost a sixth of the query (300,000 stays). Without `moves` (time in stage alone needs
     none) every stay counts as not moved on.
 
-    The stays come as one text, a `STAY_FIELDS`-separated token per stay, counted here: SQLite
+    The stays come as text, a `STAY_FIELDS`-separated token per stay, counted here: SQLite
     groups by sorting, and sorting 264,000 stays cost more than the window that finds them
-    (0.2 s); the text is a few MB and the count of its tokens 0.03 s."""
-    stays = _stays(as_of, next_stage=moves)
-    end = stays.c.left if today is None else func.coalesce(stays.c.left, literal(today))
-    days = func.coalesce(cast(days_from(stays.c.entered, end), String), "")
-    token = stays.c.stage + STAY_FIELDS + days
-    if moves:
-        token = token + STAY_FIELDS + func.coalesce(stays.c.next_stage, "")
-    query = select(func.aggregate_strings(token, STAYS_APART))
-    if since is not None:
-        query = query.where(stays.c.entered >= since)
+    (0.2 s); counting the tokens takes 0.03 s. A text per `CUSTOMERS_PER_TEXT` customers, so
+    what is held does not grow with the history (the whole of it was 5 MB for 264,000 stays,
+    20 MB more at the peak)."""
     moved_on = _moved_on(stage_list)
+    tokens: Counter = Counter()
+    first, last = conn.execute(
+        select(func.min(transitions.c.customer_id), func.max(transitions.c.customer_id))
+    ).one()
+    for low in range(first or 0, (last or -1) + 1, CUSTOMERS_PER_TEXT):
+        ids = (low, low + CUSTOMERS_PER_TEXT - 1)
+        tokens.update(conn.scalar(_stay_tokens(today, since, as_of, moves, ids)).split(STAYS_APART))
     counted: dict[tuple, int] = {}
-    for found, count in Counter((conn.scalar(query) or "").split(STAYS_APART)).items():
-        if not found:  # no stays at all
+    for found, count in tokens.items():
+        if not found:  # a slice of customers with no stays
             continue
         key, spent, *went_to = found.split(STAY_FIELDS)
         stay = (key, int((key, *went_to) in moved_on), int(spent) if spent else None)
         counted[stay] = counted.get(stay, 0) + count
     order = sorted(counted, key=lambda f: (f[0], f[2] is not None, f[2] or 0, f[1]))
     return [(*found, counted[found]) for found in order]
+
+
+def _stay_tokens(today, since, as_of, moves: bool, ids: tuple):
+    """SQL: the text of the stays of customers `ids` (first, last) for `_stay_days`."""
+    stays = _stays(as_of, next_stage=moves, ids=ids)
+    end = stays.c.left if today is None else func.coalesce(stays.c.left, literal(today))
+    days = func.coalesce(cast(days_from(stays.c.entered, end), String), "")
+    token = stays.c.stage + STAY_FIELDS + days
+    if moves:
+        token = token + STAY_FIELDS + func.coalesce(stays.c.next_stage, "")
+    query = select(func.coalesce(func.aggregate_strings(token, STAYS_APART), ""))
+    return query if since is None else query.where(stays.c.entered >= since)
 
 
 def funnel(conn: Connection, since: date | None = None, as_of: date | None = None,

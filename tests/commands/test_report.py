@@ -172,6 +172,23 @@ def test_time_in_stage_median_p90_and_who_is_over(book):
     assert "beta       launched     alice             275         60         215" in out
 
 
+@pytest.mark.parametrize("span", [1, 2, 4])
+def test_the_stays_read_a_slice_of_customers_at_a_time_count_the_same(book, monkeypatch, span):
+    """The stays are read as text a few customer ids at a time (so what is held does not grow
+    with the history): however the book is cut, the figures are the whole book's."""
+    import clm.domain.reports
+
+    asked = (
+        ("funnel",),
+        ("funnel", "--since", "2026-02-01", "--as-of", "2026-06-30"),
+        ("time-in-stage",),
+    )
+    whole = [rows(book, *args) for args in asked]
+    monkeypatch.setattr(clm.domain.reports, "CUSTOMERS_PER_TEXT", span)
+    assert [rows(book, *args) for args in asked] == whole
+    assert by_stage(whole[0]) == FUNNEL and by_stage(whole[2]) == TIME
+
+
 def test_time_in_stage_p90_is_the_nearest_rank(team):
     """Ten onboarding stays of 1..10 days: the median is 5.5, the p90 the 9th value."""
     for day in range(1, 11):
