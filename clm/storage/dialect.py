@@ -164,15 +164,6 @@ def _sorted_by_postgresql(element, compiler, **kw) -> str:
     return compiler.process(element.clauses, **kw)
 
 
-class scanned(sorted_by):
-    """SQL: a column SQLite tests row by row rather than looks up in an index (`+column`): for
-    a condition that holds for a tenth of a large table, read in storage order the rows cost
-    half what fetching each from wherever its index entry points does."""
-
-    name = "scanned"
-    inherit_cache = True
-
-
 class binary(FunctionElement):
     """SQL: text compared byte by byte (code point order), whatever the collation: SQLite's
     own; PostgreSQL's "C"."""

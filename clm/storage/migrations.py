@@ -1005,8 +1005,8 @@ def _unfinished_milestones_index(conn: Connection) -> None:
     """The unfinished milestones (open or blocked, not removed) by customer and due date:
     `report overdue` reads each live customer's past-due ones from this index rather than
     every milestone row of the book (0.45 -> 0.26 s of SQL on book 2's million milestones).
-    Analysed where the book keeps statistics: without
-    them SQLite would judge the new index by its shape beside the others' measured ones."""
+    Analysed where the book keeps statistics: without them SQLite would judge the new index by
+    its shape beside the others' measured ones."""
     unfinished = text("status IN ('open', 'blocked') AND deleted_at IS NULL")
     milestones = Table(
         "milestones", MetaData(), Column("customer_id", Integer), Column("due", Date)
