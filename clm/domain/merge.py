@@ -29,10 +29,10 @@ from clm.storage.tables import customers, health_scores, metadata, transitions
 # copies fired the same reminder) keep the smaller uuid, whichever way the merge runs.
 APPEND_ONLY = tuple(table.name for table in HISTORY_TABLES)
 # The outbox stays with the copy that ticked: a merged copy never sends its messages again.
-# Metric points merge by their key (_merge_points), the scorecard's scores by their customer
-# (_merge_scores), not as rows with uuids.
+# Metric points merge by their key (merge_points, which keeps the latest values with them), the
+# scorecard's scores by their customer (_merge_scores), not as rows with uuids.
 NOT_MERGED = ("clm_meta", "clm_migrations", "outbox", "audit_context")
-KEYED = ("metric_points", "health_scores")
+KEYED = ("metric_points", "metric_latest", "health_scores")
 
 
 @dataclass(frozen=True)

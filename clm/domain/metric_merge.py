@@ -27,6 +27,7 @@ from sqlalchemy import (
 )
 
 from clm.db import clock, insert_rows, number_stamp, stream_rows
+from clm.domain.metrics import refresh_latest
 from clm.plain import number
 from clm.storage.tables import customers, metric_points, metrics
 
@@ -120,6 +121,9 @@ def _merge(conn: Connection, report) -> None:
     if counts[0]:
         conn.execute(insert(metric_points).from_select(POINTS, added))
         report.added["metric_points"] += counts[0]
+    if any(counts):  # the latest values of the points merged in, from the points as they are now
+        pairs = select(new.metric_id, new.customer_id).distinct().subquery()
+        refresh_latest(conn, pairs)
     latest = conn.scalar(select(func.max(new.stamp)))
     if latest is not None:  # edits made here after the merge follow the points merged in
         clock(conn).observe(number_stamp(latest))

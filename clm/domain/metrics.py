@@ -1,20 +1,23 @@
 """Usage metrics: the metrics a book tracks and their points, one value per customer and day.
 
 A point is upserted by (metric, customer, day): setting the value a day already has changes
-nothing, so importing the same file twice leaves the book as the first import left it."""
+nothing, so importing the same file twice leaves the book as the first import left it. Every
+write of points keeps each customer's latest point of each metric (metric_latest) with them:
+a point of a later day replaces it, one of an earlier day never does."""
 
 import json
 import math
 from collections.abc import Iterator
 from datetime import date
+from operator import itemgetter
 
-from sqlalchemy import Connection, delete, func, select
+from sqlalchemy import Connection, and_, delete, func, select
 
-from clm.db import clock, stamp_number, upsert_rows, utcnow
+from clm.db import clock, stamp_number, upsert_from, upsert_rows, utcnow
 from clm.domain.engine.fields import FIELDS, data_name
 from clm.domain.records import find_live, get_customer, new_row, update_row
 from clm.errors import Conflict, Invalid, Refused
-from clm.storage.tables import metric_points, metrics
+from clm.storage.tables import metric_latest, metric_points, metrics
 
 LIVE = metrics.c.deleted_at.is_(None)
 # Words a metric cannot be called: the import's long-form columns, and what rules read.
@@ -85,6 +88,7 @@ def remove_metric(conn: Connection, name: str, confirmed: bool) -> int:
             "remove them with it"
         )
     conn.execute(delete(metric_points).where(mine))
+    conn.execute(delete(metric_latest).where(metric_latest.c.metric_id == metric.id))
     update_row(conn, metrics, metric, {"deleted_at": utcnow()})
     return points
 
@@ -111,9 +115,35 @@ def upsert_points(conn: Connection, points: list[tuple[int, int, date, float]]) 
     stamp = stamp_number(hlc.stamp())
     stamped = [(*point, stamp) for point in points]
     written = upsert_rows(conn, metric_points, POINT_COLUMNS, 3, stamped, along=("stamp",))
-    if not written and last is not None:
+    if written:
+        _keep_latest(conn, points)
+    elif last is not None:
         hlc.last = last  # the stamp went nowhere: a re-import leaves the book as it was
     return written
+
+
+def _keep_latest(conn: Connection, points: list[tuple[int, int, date, float]]) -> None:
+    """Each (customer, metric)'s latest of `points` into metric_latest, unless it holds a
+    later day. Sorted by day, stably: of two points of one day, the later in the list, as the
+    points' upsert kept it."""
+    newest = {(c, m): (c, m, d, v) for m, c, d, v in sorted(points, key=_DAY)}
+    upsert_rows(conn, metric_latest, LATEST_COLUMNS, 2, list(newest.values()), newer="day")
+
+
+def refresh_latest(conn: Connection, pairs) -> None:
+    """metric_latest again from the points, for the (metric_id, customer_id) pairs of `pairs`
+    (a subquery of those columns): after a write that may change any of their points."""
+    p, each = metric_points.c, metric_points.alias("each").c
+    newest_day = (
+        select(func.max(each.day))
+        .where(each.metric_id == pairs.c.metric_id, each.customer_id == pairs.c.customer_id)
+        .scalar_subquery()
+    )
+    same = and_(
+        p.metric_id == pairs.c.metric_id, p.customer_id == pairs.c.customer_id, p.day == newest_day
+    )
+    rows = select(p.customer_id, p.metric_id, p.day, p.value).join_from(pairs, metric_points, same)
+    upsert_from(conn, metric_latest, rows, key=("customer_id", "metric_id"))
 
 
 def _refuse_if_read(conn: Connection, name: str) -> None:
@@ -139,6 +169,8 @@ def _refuse_if_read(conn: Connection, name: str) -> None:
 
 
 POINT_COLUMNS = ("metric_id", "customer_id", "day", "value", "stamp")
+LATEST_COLUMNS = ("customer_id", "metric_id", "day", "value")
+_DAY = itemgetter(2)
 
 
 def series(conn: Connection, slug: str, name: str, since: date | None = None) -> list[dict]:

@@ -114,12 +114,14 @@ def upsert_rows(
     keyed: int,
     rows: list[tuple],
     along: tuple[str, ...] = (),
+    newer: str | None = None,
 ) -> int:
     """Insert rows given as tuples of `columns`, whose first `keyed` columns are the table's
     key; a row whose key is taken updates the rest of its columns, but only where a value
     differs. The rows new or changed (an unchanged row is not written, so upserting the same
     rows again changes nothing). `along`: columns written with a change but never compared
-    (a stamp: each write has its own)."""
+    (a stamp: each write has its own). `newer`: a column the row there keeps when its value
+    is later than the one given (a day: an older value never replaces a newer one)."""
     if not rows:
         return 0
     dialect = conn.dialect
@@ -134,9 +136,11 @@ def upsert_rows(
         f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET "
         + ", ".join(f"{c} = excluded.{c}" for c in rest)
         + " WHERE "
+        + ("" if newer is None else f"{name}.{quote(newer)} <= excluded.{quote(newer)} AND (")
         + " OR ".join(
             f"{name}.{c} {differs} excluded.{c}" for c in rest if c not in map(quote, along)
         )
+        + ("" if newer is None else ")")
     )
     convert = _row_converter(conn.dialect, table, columns)
     result = conn.exec_driver_sql(sql, rows if convert is None else list(map(convert, rows)))

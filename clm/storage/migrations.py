@@ -26,7 +26,9 @@ from sqlalchemy import (
     String,
     Table,
     UniqueConstraint,
+    and_,
     case,
+    func,
     literal,
     or_,
     select,
@@ -1060,6 +1062,50 @@ def _tick_covering_indexes(conn: Connection) -> None:
     refresh_table_statistics(conn, "milestones", "tasks", "customers", "milestone_reminders")
 
 
+def _metric_latest(conn: Connection) -> None:
+    """Each customer's latest point of each metric in a narrow table of its own, keyed by
+    customer then metric and kept by every write of points: the tick's scorecard reads every
+    customer's latest values in one pass of it, where four seeks a customer into the points
+    (30 days x 4 metrics x 100,000 customers) cost more than the whole rest of the tick.
+    Filled from the points there are: the newest day of each (metric, customer)."""
+    md = MetaData()
+    Table("customers", md, Column("id", Integer, primary_key=True))
+    Table("metrics", md, Column("id", Integer, primary_key=True))
+    points = Table(
+        "metric_points", md, Column("metric_id", Integer), Column("customer_id", Integer),
+        Column("day", Date), Column("value", Float),
+    )  # fmt: skip
+    latest = Table(
+        "metric_latest",
+        md,
+        Column("customer_id", Integer, ForeignKey("customers.id"), nullable=False),
+        Column("metric_id", Integer, ForeignKey("metrics.id"), nullable=False),
+        Column("day", Date, nullable=False),
+        Column("value", Float, nullable=False),
+        PrimaryKeyConstraint("customer_id", "metric_id"),
+        sqlite_with_rowid=False,
+    )
+    latest.create(conn)
+    p = points.c
+    newest = (
+        select(p.metric_id, p.customer_id, func.max(p.day).label("day"))
+        .group_by(p.metric_id, p.customer_id)
+        .subquery()
+    )
+    same = and_(
+        p.metric_id == newest.c.metric_id,
+        p.customer_id == newest.c.customer_id,
+        p.day == newest.c.day,
+    )
+    rows = select(p.customer_id, p.metric_id, p.day, p.value).join_from(points, newest, same)
+    conn.execute(latest.insert().from_select(["customer_id", "metric_id", "day", "value"], rows))
+    from clm.storage.statistics import refresh_table_statistics  # (it imports this module)
+    from clm.storage.team import install_policies
+
+    install_policies(conn)  # on a server, its rows as visible as their customers
+    refresh_table_statistics(conn, "metric_latest")
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0001_initial", _initial),
     ("0002_milestones_tasks_ctas_playbooks", _milestones_tasks_ctas_playbooks),
@@ -1083,5 +1129,6 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0020_health_scores", _health_scores),
     ("0021_unfinished_milestones_index", _unfinished_milestones_index),
     ("0022_tick_covering_indexes", _tick_covering_indexes),
+    ("0023_metric_latest", _metric_latest),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -645,6 +645,21 @@ metric_points = Table(
     sqlite_with_rowid=False,
 )
 
+# Each customer's latest point of each metric (its day and value), one row a (customer,
+# metric) that has points, kept by every write of points (clm.domain.metric_latest). Keyed
+# customer first: the tick's scorecard reads every customer's latest values in one pass of
+# this narrow table in customer order, not four seeks a customer into the points.
+metric_latest = Table(
+    "metric_latest",
+    metadata,
+    ref("customer_id", "customers.id"),
+    ref("metric_id", "metrics.id"),
+    day("day"),
+    Column("value", Float, nullable=False),
+    PrimaryKeyConstraint("customer_id", "metric_id"),
+    sqlite_with_rowid=False,
+)
+
 # The audit log: every change to a record of the audited tables (`clm.storage.audit`), field
 # by field, written by database triggers so set-based writes stay set-based. `by` is the clm
 # user the command ran as, `role` the server role that connected (none on a file); a created

@@ -35,6 +35,7 @@ SCOPED = {
     "rule_firings": "customer_id",
     "arr_log": "customer_id",
     "metric_points": "customer_id",
+    "metric_latest": "customer_id",
     "field_values": "customer_id",
     "contacts": "customer_id",
 }
