@@ -227,12 +227,13 @@ def scores_query(conn: Connection, card: Scorecard, day: date):
     """SQL: (customer id, health, score) of every live customer outside a terminal stage that
     has a value of any metric, as of `day` (score NULL without a value of any measure).
 
-    The latest values come from metric_latest in one pass in customer order, each measure's
-    score computed from its row (a row per customer and metric: the GROUP BY keeps each
-    measure's one score). A latest value dated after `day` (a catch-up tick scoring an earlier
-    day) gives way to the latest on or before `day`, sought in the points. Both steps are
-    materialized CTEs: the weighted sum reads each score twice (its share, and its weight when
-    it has one), and a flattened subquery would compute it again for each use."""
+    The latest values come from metric_latest in one pass in customer order (a row per
+    customer and metric: the GROUP BY keeps each measure's one value); a latest value dated
+    after `day` (a catch-up tick scoring an earlier day) gives way to the latest on or before
+    `day`, sought in the points. Each measure's score is computed once a customer, from the
+    value kept. Both steps are materialized CTEs: the weighted sum reads each score twice (its
+    share, and its weight when it has one), and a flattened subquery would compute it again
+    for each use."""
     ids = dict(
         conn.execute(
             select(metrics.c.name, metrics.c.id).where(metrics.c.deleted_at.is_(None))
@@ -240,24 +241,26 @@ def scores_query(conn: Connection, card: Scorecard, day: date):
     )
     last = metric_latest.c
 
-    def score_of(measure: Measure):
+    def value_of(measure: Measure):
         mine = ids.get(measure.metric)
-        older = _latest(mine, day, last.customer_id, measure.score_sql(metric_points.c.value))
-        scored = case((last.day <= day, measure.score_sql(last.value)), else_=older)
-        return func.max(case((last.metric_id == mine, scored)))
+        value = case((last.day <= day, last.value), else_=_latest(mine, day, last.customer_id))
+        return func.max(case((last.metric_id == mine, value)))
 
     measured = (
         select(
             last.customer_id.label("id"),
-            *(score_of(m).label(f"s{i}") for i, m in enumerate(card.measures)),
+            *(value_of(m).label(f"v{i}") for i, m in enumerate(card.measures)),
         )
         .group_by(last.customer_id)
         .cte("measured")
         .prefix_with("MATERIALIZED")
     )
-    scores = [measured.c[f"s{i}"] for i in range(len(card.measures))]
     latest = (
-        select(customers.c.id, health_now().label("health"), *scores)
+        select(
+            customers.c.id,
+            health_now().label("health"),
+            *(m.score_sql(measured.c[f"v{i}"]).label(f"s{i}") for i, m in enumerate(card.measures)),
+        )
         .select_from(measured)
         .join(customers, customers.c.id == measured.c.id)
         .join(stages, and_(stages.c.key == customers.c.stage, stages.c.deleted_at.is_(None)))
@@ -273,7 +276,7 @@ def scores_query(conn: Connection, card: Scorecard, day: date):
         .cte("latest")
         .prefix_with("MATERIALIZED")
     )
-    scores = [latest.c[s.name] for s in scores]
+    scores = [latest.c[f"s{i}"] for i in range(len(card.measures))]
     pairs = list(zip(card.measures, scores, strict=True))
     weighted = sum((func.coalesce(m.weight * s, 0.0) for m, s in pairs), literal(0.0))
     weights = sum((case((s.is_(None), 0.0), else_=m.weight) for m, s in pairs), literal(0.0))
