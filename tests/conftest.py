@@ -266,6 +266,26 @@ def sql(target, statement: str, **params) -> list:
         return rows
 
 
+LATEST_KEPT = """
+SELECT c.slug, m.name, l.day, l.value FROM metric_latest l
+JOIN customers c ON c.id = l.customer_id JOIN metrics m ON m.id = l.metric_id
+ORDER BY c.slug, m.name"""
+LATEST_OF_POINTS = """
+SELECT c.slug, m.name, p.day, p.value FROM metric_points p
+JOIN customers c ON c.id = p.customer_id JOIN metrics m ON m.id = p.metric_id
+WHERE p.day = (SELECT max(q.day) FROM metric_points q
+               WHERE q.metric_id = p.metric_id AND q.customer_id = p.customer_id)
+ORDER BY c.slug, m.name"""
+
+
+def latest_values(target) -> list[tuple]:
+    """Each customer's latest value of each metric as metric_latest keeps it, as (slug, metric,
+    day, value), after checking it is what the points say (the latest day's point of each)."""
+    kept = [(s, m, str(d), v) for s, m, d, v in sql(target, LATEST_KEPT)]
+    assert kept == [(s, m, str(d), v) for s, m, d, v in sql(target, LATEST_OF_POINTS)]
+    return kept
+
+
 @contextmanager
 def _connect(target):
     from sqlalchemy import create_engine

@@ -6,7 +6,7 @@ import sqlite3
 
 import pytest
 
-from tests.conftest import dump
+from tests.conftest import dump, latest_values
 
 pytestmark = pytest.mark.sqlite_only("merging is for SQLite files")
 
@@ -57,6 +57,23 @@ def test_points_merge_by_key_the_later_value_winning(clm, copies, db_path):
     assert clm("db", "merge", copies).stdout == dry.stdout
     assert clm("export", "metrics").stdout.splitlines() == MERGED
     assert "Nothing to merge" in clm("db", "merge", copies).stderr
+
+
+def test_the_latest_values_follow_the_points_merged_in(clm, copies, db_path, tmp_path):
+    """Each latest value is the merged points' latest: a newer point from the copy replaces
+    ours, an older or losing one does not."""
+    mine = tmp_path / "mine.db"
+    shutil.copyfile(db_path, mine)
+    clm("--db", copies, "metric", "set", "acme", "active_users", "3", "--on", "2026-11-22")
+    clm("db", "merge", copies)
+    merged = [
+        ("acme", "active_users", "2026-11-23", 7.0),  # ours: their 2026-11-22 is older
+        ("beta", "active_users", "2026-11-23", 5.0),  # theirs: newer than our 2026-11-20
+        ("beta", "logins", "2026-11-23", 3.0),
+    ]
+    assert latest_values(db_path) == merged
+    clm("--db", copies, "db", "merge", mine)
+    assert latest_values(copies) == merged
 
 
 def test_either_direction_gives_the_same_points(clm, copies, db_path, tmp_path):

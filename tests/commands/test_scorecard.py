@@ -7,7 +7,7 @@ import tomllib
 import pytest
 import tomli_w
 
-from tests.conftest import dump, sql
+from tests.conftest import dump, latest_values, sql
 
 SCORECARD = """
 [scorecard]
@@ -256,3 +256,52 @@ def test_one_tick_rescores_some_customers_and_scores_others_for_the_first_time(b
         "core": [("2026-11-25", 100)],
     }
     assert sql(db_path, "SELECT count(*) FROM health_scores") == [(3,)]
+
+
+def acme_history(clm, today: str) -> list[tuple]:
+    shown = clm.json("--today", today, "customer", "show", "acme")
+    return [(h["on"], h["health"]) for h in shown["health_history"]]
+
+
+def test_an_import_of_older_points_leaves_the_newer_latest_value(book, db_path):
+    book("tick")
+    book("--today", "2026-11-25", "metric", "set", "acme", "active_users", "20")
+    # A late file of an earlier day: its value is kept as that day's, not as the latest.
+    older = "customer,date,active_users\nacme,2026-11-21,60\n"
+    book("--today", "2026-11-25", "metric", "import", "-", input=older)
+    book("--today", "2026-11-25", "tick")
+    assert acme_history(book, "2026-11-25") == [("2026-11-23", 88), ("2026-11-25", 58)]
+    assert ("acme", "active_users", "2026-11-25", 20.0) in latest_values(db_path)
+    # The same day again with another value: that one is the latest now.
+    book("--today", "2026-11-26", "metric", "set", "acme", "active_users", "35.5", "--on",
+         "2026-11-25")  # fmt: skip
+    book("--today", "2026-11-26", "tick")
+    assert acme_history(book, "2026-11-26")[-1] == ("2026-11-26", 73)
+    assert ("acme", "active_users", "2026-11-25", 35.5) in latest_values(db_path)
+
+
+def test_a_tick_of_an_earlier_day_scores_the_values_of_that_day(book):
+    book("tick")
+    book("--today", "2026-11-25", "metric", "set", "acme", "active_users", "20")
+    book("--today", "2026-11-24", "tick")  # a day before acme's latest value: not read
+    assert acme_history(book, "2026-11-24") == [("2026-11-23", 88)]
+    book("--today", "2026-11-25", "tick")
+    assert acme_history(book, "2026-11-25") == [("2026-11-23", 88), ("2026-11-25", 58)]
+
+
+def test_a_removed_customer_or_metric_takes_its_latest_values_along(book, db_path):
+    book("metric", "add", "seats")
+    book("metric", "set", "acme", "seats", "12")
+    book("customer", "rm", "beta", "--yes")
+    book("tick")
+    assert health(book) == {"acme": ("adopting", 88), "core": ("adopting", None)}
+    book("metric", "rm", "seats", "--yes")
+    assert [row[:2] for row in latest_values(db_path)] == [
+        ("acme", "active_users"),
+        ("acme", "logins"),
+        ("acme", "tickets"),
+        ("beta", "active_users"),  # a removed customer keeps its points, and so its latest
+        ("beta", "tickets"),
+    ]
+    book("metric", "add", "seats")  # a new metric of the same name starts with no value
+    assert not [row for row in latest_values(db_path) if row[1] == "seats"]

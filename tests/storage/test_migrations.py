@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from clm.storage.migrations import SCHEMA_VERSION
-from tests.conftest import ON_PG, sql
+from tests.conftest import ON_PG, latest_values, sql
 
 FIXTURES = sorted((Path(__file__).parent.parent / "fixtures").glob("schema-*.sql"))
 
@@ -303,3 +303,25 @@ def test_a_scorecards_health_moves_to_its_score_rows_and_reads_the_same(clm, tmp
     ]
     shown = clm.json("--db", old, "--today", "2026-11-23", "customer", "show", "acme-corp")
     assert (shown["health"], shown["band"]) == (35, "red")
+
+
+# Metric points of a book from before their latest values were kept apart (0023).
+POINTS = """
+INSERT INTO metrics VALUES(1,'5b7e0c1e-3f0a-4d2b-9c61-0a1b2c3d4e5f','2026-11-23 13:42:00',
+  '2026-11-23 13:42:00',NULL,'{"*": "1795441272290-0000-f7767a46"}','active_users',NULL);
+INSERT INTO metric_points VALUES(1,1,'2026-11-20',10.0,NULL);
+INSERT INTO metric_points VALUES(1,1,'2026-11-22',12.5,NULL);
+INSERT INTO metric_points VALUES(1,1,'2026-11-21',11.0,NULL);
+COMMIT;
+"""
+
+
+def test_the_latest_values_are_kept_from_the_points_there_were(clm, tmp_path, new_db):
+    fixture = tmp_path / "schema-0022-with-points.sql"
+    dump = (FIXTURES[0].parent / "schema-0022_tick_covering_indexes.sql").read_text()
+    fixture.write_text(dump.replace("COMMIT;", POINTS.strip(), 1))
+    old = old_database(fixture, tmp_path, new_db)
+    clm("--db", old, "db", "migrate")
+    assert latest_values(old) == [("acme-corp", "active_users", "2026-11-22", 12.5)]
+    clm("--db", old, "metric", "set", "acme-corp", "active_users", "9", "--on", "2026-11-21")
+    assert latest_values(old) == [("acme-corp", "active_users", "2026-11-22", 12.5)]
