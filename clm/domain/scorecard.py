@@ -5,11 +5,11 @@ The model's `[scorecard]` (kept in clm_meta as JSON) lists the measures: a metri
 and either a `scale = [A, B]` (A scores 0, B scores 100, linear between and clamped; A > B for
 a metric where less is better) or `thresholds = [A, B]` (below A: 0, below B: 50, from B: 100;
 reversed when A > B). Every tick day scores every live customer in one query from each
-measure's latest value on or before the day; a customer with no value of a measure is scored
-on the rest (and with none at all keeps its health). A score that differs from the health now
-is written with the day to the customer's score row (health_scores, clm.domain.health_now) and
-logged, so the health history is the score's history, and rules on `health` read it as they
-read a score set by hand."""
+measure's latest value on or before the day (kept apart in metric_latest); a customer with no
+value of a measure is scored on the rest (and with none at all keeps its health). A score that
+differs from the health now is written with the day to the customer's score row
+(health_scores, clm.domain.health_now) and logged, so the health history is the score's
+history, and rules on `health` read it as they read a score set by hand."""
 
 import json
 from dataclasses import asdict
@@ -193,9 +193,10 @@ def scorecard_problems(conn: Connection, card: Scorecard) -> list[Problem]:
 
 
 def _latest(metric_id, day: date, customer_id, of=None):
-    """SQL: a customer's latest value of a metric on or before `day` (one seek of the primary
-    key, which holds the value: 0.43 s CPU for 4 measures of 92,000 customers, not 0.60), or
-    `of` it (an expression of metric_points.c.value)."""
+    """SQL: a customer's latest value of a metric on or before `day`, or `of` it (an
+    expression of metric_points.c.value): one seek of the points' primary key, which holds the
+    value. For one customer's page, and for the tick's scores of a day before the latest value
+    (metric_latest keeps only the newest day)."""
     return by_primary_key(
         select(metric_points.c.value if of is None else of)
         .where(

@@ -7,7 +7,7 @@ import pytest
 
 from clm.storage.migrations import SCHEMA_VERSION
 from tests.commands.test_transfer import FORMATS
-from tests.conftest import ON_PG, dump, sql
+from tests.conftest import ON_PG, dump, latest_values, sql
 
 TABLES = ("customers", "milestones", "tasks", "ctas", "transitions", "notes", "users")
 
@@ -39,6 +39,7 @@ def test_file_to_the_test_database_and_back_keeps_every_row_and_export(
     result = clm("--db", book_file, "db", "copy", db_path)
     assert result.stderr.startswith("Copied ") and result.stderr.count("\n") == 1  # no bar
     assert exports(clm, db_path) == original
+    assert latest_values(db_path) == latest_values(book_file) != []
     back = tmp_path / "back.db"
     clm("--db", db_path, "db", "copy", back)
     assert stat.S_IMODE(back.stat().st_mode) == 0o600

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from clm.domain.transfer import IMPORTABLE
 from tests.commands.test_transfer import NAMES, OPTIONAL_TEXT
-from tests.conftest import Clm, dump
+from tests.conftest import Clm, dump, latest_values
 
 
 def points_book(clm: Clm) -> None:
@@ -191,3 +191,4 @@ def test_a_book_with_fields_contacts_and_metrics_round_trips_exactly(book, fmt):
             files[table].write_text(text, newline="")
         import_all(clm, here / "b.db", here, files)
         assert export_all(clm, here / "b.db", fmt) == original
+        assert latest_values(here / "b.db") == latest_values(first)
