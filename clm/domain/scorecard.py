@@ -252,6 +252,11 @@ def scores_query(conn: Connection, card: Scorecard, day: date):
             last.customer_id.label("id"),
             *(value_of(m).label(f"v{i}") for i, m in enumerate(card.measures)),
         )
+        # The rows of the metrics the measures read: those of other metrics would make a
+        # customer a row of no value, scored NULL and left alone.
+        .where(
+            last.metric_id.in_(sorted({ids[m.metric] for m in card.measures if m.metric in ids}))
+        )
         .group_by(last.customer_id)
         .cte("measured")
         .prefix_with("MATERIALIZED")
