@@ -1060,6 +1060,22 @@ def _tick_covering_indexes(conn: Connection) -> None:
     refresh_table_statistics(conn, "milestones", "tasks", "customers", "milestone_reminders")
 
 
+def _handoffs_index(conn: Connection) -> None:
+    """The customers with a handoff pending, found without reading the others: the agenda
+    read all 100,000 of a large book's customers for none (about 30 ms a start)."""
+    customers = Table("customers", MetaData(), Column("handoff_pending", String))
+    pending = text("handoff_pending IS NOT NULL")
+    Index(
+        "ix_customers_handoff_pending",
+        customers.c.handoff_pending,
+        sqlite_where=pending,
+        postgresql_where=pending,
+    ).create(conn)
+    from clm.storage.statistics import refresh_table_statistics  # (it imports this module)
+
+    refresh_table_statistics(conn, "customers")
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0001_initial", _initial),
     ("0002_milestones_tasks_ctas_playbooks", _milestones_tasks_ctas_playbooks),
@@ -1083,5 +1099,6 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0020_health_scores", _health_scores),
     ("0021_unfinished_milestones_index", _unfinished_milestones_index),
     ("0022_tick_covering_indexes", _tick_covering_indexes),
+    ("0023_handoffs_index", _handoffs_index),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
