@@ -32,9 +32,16 @@ from pathlib import Path
 
 import pytest
 import typer.testing
+from hypothesis import HealthCheck, settings
 from typer.testing import CliRunner
 
 from clm.cli.app import app
+
+# No test asserts a time: Hypothesis's own clocks (a 200 ms deadline per example, a health
+# check on how fast examples are drawn) failed property tests on a loaded two-core machine
+# for a pause of the machine's, not of clm's.
+settings.register_profile("clm", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("clm")
 
 TODAY = date(2026, 11, 23)
 # The base URL of the PostgreSQL run, or None for the SQLite run.

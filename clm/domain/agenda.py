@@ -5,7 +5,7 @@ from collections.abc import Iterator
 from datetime import date
 from typing import NamedTuple
 
-from sqlalchemy import ColumnElement, Connection, Table, literal, or_, select
+from sqlalchemy import ColumnElement, Connection, Table, literal, or_, select, union_all
 
 from clm.domain.day import LAST_TICK
 from clm.domain.milestones import UNFINISHED
@@ -196,10 +196,13 @@ def first_past_due(today, upto, person=None):
     overall cost no more than they number. `upto` an int or a bound parameter."""
     from sqlalchemy import union_all
 
+    # A user's milestones: from their customers' unfinished ones (the partial index), not
+    # from the whole book's in due order, most of them someone else's.
+    parts = past_due_parts(today, person, by_status=person is None, whole=person is not None)
     firsts = [
         select(part.order_by(part.selected_columns.due, part.selected_columns.id)
                .limit(upto).subquery())
-        for part in past_due_parts(today, person, by_status=True)
+        for part in parts
     ]  # fmt: skip
     return union_all(*firsts).subquery()
 
@@ -333,41 +336,76 @@ def day_statements() -> dict:
     for suffix, mine in (("", False), (".mine", True)):
         person = user_id if mine else None
         # Reminders that came up in the last two weeks for milestones not yet due.
-        reminders = (
-            select(
-                milestones.c.id,
-                customers.c.slug,
-                milestones.c.title,
-                milestones.c.due,
-                milestone_reminders.c.offset,
-                milestone_reminders.c.remind_on,
-            )
-            .select_from(
-                milestone_reminders.join(
-                    milestones, milestones.c.id == milestone_reminders.c.milestone_id
-                ).join(customers, customers.c.id == milestones.c.customer_id)
-            )
-            .where(
-                milestone_reminders.c.remind_on <= today,
-                milestone_reminders.c.remind_on > since,
-                milestones.c.due >= today,
-                milestones.c.status.in_(UNFINISHED),
-                milestones.c.deleted_at.is_(None),
-                customers.c.deleted_at.is_(None),
-            )
+        columns = (
+            milestones.c.id,
+            customers.c.slug,
+            milestones.c.title,
+            milestones.c.due,
+            milestone_reminders.c.offset,
+            milestone_reminders.c.remind_on,
         )
-        if mine:
-            collaborating = select(milestone_collaborators.c.milestone_id).where(
-                milestone_collaborators.c.user_id == user_id
-            )
-            reminders = reminders.where(
-                or_(customers.c.owner_id == user_id, milestones.c.id.in_(collaborating))
-            )
-        add(
-            f"day.reminders{suffix}",
-            reminders,
-            (milestones.c.due, milestones.c.id, milestone_reminders.c.remind_on),
+        window = (
+            milestone_reminders.c.remind_on <= today,
+            milestone_reminders.c.remind_on > since,
+            milestones.c.due >= today,
+            milestones.c.deleted_at.is_(None),
+            customers.c.deleted_at.is_(None),
         )
+        order = (milestones.c.due, milestones.c.id, milestone_reminders.c.remind_on)
+        if not mine:
+            book = (
+                select(*columns)
+                .select_from(
+                    milestone_reminders.join(
+                        milestones, milestones.c.id == milestone_reminders.c.milestone_id
+                    ).join(customers, customers.c.id == milestones.c.customer_id)
+                )
+                .where(*window, milestones.c.status.in_(UNFINISHED))
+            )
+            add(f"day.reminders{suffix}", book, order)
+        else:
+            # A user's: from their customers' unfinished milestones (the partial index, its
+            # statuses spelled out) and from the milestones they collaborate on, not from
+            # the whole book's reminders of the fortnight.
+            unfinished = milestones.c.status.in_(
+                [literal(s, literal_execute=True) for s in UNFINISHED]
+            )
+            owned = (
+                select(*columns)
+                .select_from(
+                    customers.join(milestones, milestones.c.customer_id == customers.c.id).join(
+                        milestone_reminders,
+                        milestone_reminders.c.milestone_id == milestones.c.id,
+                    )
+                )
+                .where(customers.c.owner_id == user_id, unfinished, *window)
+            )
+            collaborating = (
+                select(*columns)
+                .select_from(
+                    milestone_collaborators.join(
+                        milestones, milestones.c.id == milestone_collaborators.c.milestone_id
+                    )
+                    .join(customers, customers.c.id == milestones.c.customer_id)
+                    .join(
+                        milestone_reminders,
+                        milestone_reminders.c.milestone_id == milestones.c.id,
+                    )
+                )
+                .where(
+                    milestone_collaborators.c.user_id == user_id,
+                    customers.c.owner_id.is_distinct_from(user_id),
+                    unfinished,
+                    *window,
+                )
+            )
+            both = union_all(owned, collaborating).subquery("reminded")
+            add(
+                f"day.reminders{suffix}",
+                None,
+                (),
+                page=select(both).order_by(both.c.due, both.c.id, both.c.remind_on),
+            )
         # Overdue work: each kind's first rows (read in due order from its index), merged.
         merged = first_past_due(today, upto, person)
         add(
@@ -388,10 +426,12 @@ def day_statements() -> dict:
             customers.c.arr,
         )
         of_book = select(*columns).where(customers.c.deleted_at.is_(None), *of_user)
+        # A user's from their customers (the owner index), not from the stage's.
+        stage = sorted_by(customers.c.stage) if mine else customers.c.stage
         add(
             f"day.over_sla{suffix}",
             of_book.where(
-                customers.c.stage == given("stage", String),
+                stage == given("stage", String),
                 customers.c.stage_entered < given("before", Date),
             ),
             (customers.c.stage_entered, customers.c.slug),
@@ -411,9 +451,9 @@ def day_statements() -> dict:
             .select_from(customers.outerjoin(owner, owner.c.id == customers.c.owner_id))
             .where(customers.c.handoff_pending.is_not(None), customers.c.deleted_at.is_(None))
         )
-        if mine:
+        if mine:  # (the few pending read from their index, then tested: not the owner's)
             handoffs = handoffs.where(
-                or_(customers.c.handoff_pending == team, customers.c.owner_id == user_id)
+                or_(customers.c.handoff_pending == team, sorted_by(customers.c.owner_id) == user_id)
             )
         add(f"day.handoffs{suffix}", handoffs, (sorted_by(customers.c.slug),))
         # Notifications parked as failed: a user's own and their team channel's.

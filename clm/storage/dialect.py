@@ -147,8 +147,9 @@ def _padded_line_postgresql(element, compiler, **kw) -> str:
 class sorted_by(FunctionElement):
     """SQL: an ORDER BY (or GROUP BY) term that SQLite sorts by rather than follows an index
     (`+column`): for most of a table, reading it in storage order and sorting costs half of
-    walking an index and fetching each row from wherever it lies. PostgreSQL chooses by cost
-    itself."""
+    walking an index and fetching each row from wherever it lies. In a WHERE term, one SQLite
+    tests row by row rather than seeks through its index (another index is the narrower).
+    PostgreSQL chooses by cost itself."""
 
     name = "sorted_by"
     inherit_cache = True

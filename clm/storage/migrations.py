@@ -1106,6 +1106,22 @@ def _metric_latest(conn: Connection) -> None:
     refresh_table_statistics(conn, "metric_latest")
 
 
+def _handoffs_index(conn: Connection) -> None:
+    """The customers with a handoff pending, found without reading the others: the agenda
+    read all 100,000 of a large book's customers for none (about 30 ms a start)."""
+    customers = Table("customers", MetaData(), Column("handoff_pending", String))
+    pending = text("handoff_pending IS NOT NULL")
+    Index(
+        "ix_customers_handoff_pending",
+        customers.c.handoff_pending,
+        sqlite_where=pending,
+        postgresql_where=pending,
+    ).create(conn)
+    from clm.storage.statistics import refresh_table_statistics  # (it imports this module)
+
+    refresh_table_statistics(conn, "customers")
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0001_initial", _initial),
     ("0002_milestones_tasks_ctas_playbooks", _milestones_tasks_ctas_playbooks),
@@ -1130,5 +1146,6 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0021_unfinished_milestones_index", _unfinished_milestones_index),
     ("0022_tick_covering_indexes", _tick_covering_indexes),
     ("0023_metric_latest", _metric_latest),
+    ("0024_handoffs_index", _handoffs_index),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -5,7 +5,7 @@ Each statement: its result columns (name, and how SQLite's text is read back: "d
 or None) and, per dialect, its SQL and the values of its constant parameters."""
 
 # fmt: off
-SCHEMA_VERSION = 23  # the schema they were compiled for
+SCHEMA_VERSION = 24  # the schema they were compiled for
 META_TABLE = 'clm_meta'
 COPYING = 'copy_incomplete'
 STATEMENTS = {'day.handoffs': {'columns': (('slug', None),
@@ -48,7 +48,7 @@ STATEMENTS = {'day.handoffs': {'columns': (('slug', None),
                                   'customers.owner_id \n'
                                   'WHERE customers.handoff_pending IS NOT NULL AND '
                                   'customers.deleted_at IS NULL AND (customers.handoff_pending = '
-                                  ':team OR customers.owner_id = :user_id) ORDER BY '
+                                  ':team OR +customers.owner_id = :user_id) ORDER BY '
                                   '+customers.slug\n'
                                   ' LIMIT :upto OFFSET :param_1',
                                   {'param_1': 0})},
@@ -147,7 +147,7 @@ STATEMENTS = {'day.handoffs': {'columns': (('slug', None),
                                   'customers.stage_entered, customers.renewal, customers.arr \n'
                                   'FROM customers \n'
                                   'WHERE customers.deleted_at IS NULL AND customers.owner_id = '
-                                  ':user_id AND customers.stage = :stage AND '
+                                  ':user_id AND +customers.stage = :stage AND '
                                   'customers.stage_entered < :before ORDER BY '
                                   'customers.stage_entered, customers.slug\n'
                                   ' LIMIT :upto OFFSET :param_1',
@@ -331,8 +331,8 @@ STATEMENTS = {'day.handoffs': {'columns': (('slug', None),
                                      'owner.id = customers.owner_id \n'
                                      'WHERE milestones.due < %(today)s::DATE AND '
                                      'milestones.deleted_at IS NULL AND milestones.status IN '
-                                     '(%(status_1_1)s::VARCHAR) AND customers.deleted_at IS NULL '
-                                     'AND (customers.stage NOT IN (SELECT stages.key \n'
+                                     "('open', 'blocked') AND customers.deleted_at IS NULL AND "
+                                     '(customers.stage NOT IN (SELECT stages.key \n'
                                      'FROM stages \n'
                                      'WHERE stages.terminal AND stages.deleted_at IS NULL)) AND '
                                      'customers.owner_id = %(user_id)s::INTEGER ORDER BY '
@@ -341,50 +341,32 @@ STATEMENTS = {'day.handoffs': {'columns': (('slug', None),
                                      'anon_3.kind AS kind, anon_3.id AS id, anon_3.slug AS slug, '
                                      'anon_3.title AS title, anon_3.due AS due, anon_3.handle AS '
                                      'handle \n'
-                                     'FROM (SELECT %(param_2)s::VARCHAR AS kind, milestones.id AS '
-                                     'id, customers.slug AS slug, milestones.title AS title, '
-                                     'milestones.due AS due, owner.handle AS handle \n'
-                                     'FROM milestones JOIN customers ON customers.id = '
-                                     'milestones.customer_id LEFT OUTER JOIN users AS owner ON '
-                                     'owner.id = customers.owner_id \n'
-                                     'WHERE milestones.due < %(today)s::DATE AND '
-                                     'milestones.deleted_at IS NULL AND milestones.status IN '
-                                     '(%(status_2_1)s::VARCHAR) AND customers.deleted_at IS NULL '
-                                     'AND (customers.stage NOT IN (SELECT stages.key \n'
-                                     'FROM stages \n'
-                                     'WHERE stages.terminal AND stages.deleted_at IS NULL)) AND '
-                                     'customers.owner_id = %(user_id)s::INTEGER ORDER BY '
-                                     'milestones.due, milestones.id \n'
-                                     ' LIMIT %(upto)s::INTEGER) AS anon_3 UNION ALL SELECT '
-                                     'anon_4.kind AS kind, anon_4.id AS id, anon_4.slug AS slug, '
-                                     'anon_4.title AS title, anon_4.due AS due, anon_4.handle AS '
-                                     'handle \n'
-                                     'FROM (SELECT %(param_3)s::VARCHAR AS kind, tasks.id AS id, '
+                                     'FROM (SELECT %(param_4)s::VARCHAR AS kind, tasks.id AS id, '
                                      'customers.slug AS slug, tasks.title AS title, tasks.due AS '
                                      'due, owner.handle AS handle \n'
                                      'FROM tasks JOIN customers ON customers.id = '
                                      'tasks.customer_id LEFT OUTER JOIN users AS owner ON owner.id '
                                      '= tasks.assignee_id \n'
                                      'WHERE tasks.due < %(today)s::DATE AND tasks.deleted_at IS '
-                                     'NULL AND tasks.status = %(status_3)s::VARCHAR AND '
+                                     'NULL AND tasks.status = %(status_1)s::VARCHAR AND '
                                      'customers.deleted_at IS NULL AND (customers.stage NOT IN '
                                      '(SELECT stages.key \n'
                                      'FROM stages \n'
                                      'WHERE stages.terminal AND stages.deleted_at IS NULL)) AND '
                                      'tasks.assignee_id = %(user_id)s::INTEGER ORDER BY tasks.due, '
                                      'tasks.id \n'
-                                     ' LIMIT %(upto)s::INTEGER) AS anon_4 UNION ALL SELECT '
-                                     'anon_5.kind AS kind, anon_5.id AS id, anon_5.slug AS slug, '
-                                     'anon_5.title AS title, anon_5.due AS due, anon_5.handle AS '
+                                     ' LIMIT %(upto)s::INTEGER) AS anon_3 UNION ALL SELECT '
+                                     'anon_4.kind AS kind, anon_4.id AS id, anon_4.slug AS slug, '
+                                     'anon_4.title AS title, anon_4.due AS due, anon_4.handle AS '
                                      'handle \n'
-                                     'FROM (SELECT %(param_4)s::VARCHAR AS kind, ctas.id AS id, '
-                                     'customers.slug AS slug, ctas.type || %(param_5)s::VARCHAR || '
+                                     'FROM (SELECT %(param_5)s::VARCHAR AS kind, ctas.id AS id, '
+                                     'customers.slug AS slug, ctas.type || %(param_6)s::VARCHAR || '
                                      'ctas.reason AS title, ctas.due AS due, owner.handle AS '
                                      'handle \n'
                                      'FROM ctas JOIN customers ON customers.id = ctas.customer_id '
                                      'LEFT OUTER JOIN users AS owner ON owner.id = ctas.owner_id \n'
                                      'WHERE ctas.due < %(today)s::DATE AND ctas.deleted_at IS NULL '
-                                     'AND ctas.status = %(status_4)s::VARCHAR AND '
+                                     'AND ctas.status = %(status_2)s::VARCHAR AND '
                                      '(ctas.snoozed_until IS NULL OR ctas.snoozed_until <= '
                                      '%(today)s::DATE) AND customers.deleted_at IS NULL AND '
                                      '(customers.stage NOT IN (SELECT stages.key \n'
@@ -392,18 +374,15 @@ STATEMENTS = {'day.handoffs': {'columns': (('slug', None),
                                      'WHERE stages.terminal AND stages.deleted_at IS NULL)) AND '
                                      'ctas.owner_id = %(user_id)s::INTEGER ORDER BY ctas.due, '
                                      'ctas.id \n'
-                                     ' LIMIT %(upto)s::INTEGER) AS anon_5) AS anon_1 ORDER BY '
+                                     ' LIMIT %(upto)s::INTEGER) AS anon_4) AS anon_1 ORDER BY '
                                      'anon_1.due, anon_1.kind, anon_1.id \n'
                                      ' LIMIT %(upto)s::INTEGER',
                                      {'param_1': 'milestone',
-                                      'param_2': 'milestone',
-                                      'param_3': 'task',
-                                      'param_4': 'cta',
-                                      'param_5': ': ',
-                                      'status_1_1': 'open',
-                                      'status_2_1': 'blocked',
-                                      'status_3': 'open',
-                                      'status_4': 'open'}),
+                                      'param_4': 'task',
+                                      'param_5': 'cta',
+                                      'param_6': ': ',
+                                      'status_1': 'open',
+                                      'status_2': 'open'}),
                       'sqlite': ('SELECT anon_1.kind, anon_1.id, anon_1.slug, anon_1.title, '
                                  'anon_1.due, anon_1.handle \n'
                                  'FROM (SELECT anon_2.kind AS kind, anon_2.id AS id, anon_2.slug '
@@ -416,32 +395,16 @@ STATEMENTS = {'day.handoffs': {'columns': (('slug', None),
                                  'milestones.customer_id LEFT OUTER JOIN users AS owner ON '
                                  'owner.id = customers.owner_id \n'
                                  'WHERE milestones.due < :today AND milestones.deleted_at IS NULL '
-                                 'AND milestones.status IN (:status_1_1) AND customers.deleted_at '
-                                 'IS NULL AND (customers.stage NOT IN (SELECT stages."key" \n'
+                                 "AND milestones.status IN ('open', 'blocked') AND "
+                                 'customers.deleted_at IS NULL AND (customers.stage NOT IN (SELECT '
+                                 'stages."key" \n'
                                  'FROM stages \n'
                                  'WHERE stages.terminal = 1 AND stages.deleted_at IS NULL)) AND '
                                  'customers.owner_id = :user_id ORDER BY milestones.due, '
                                  'milestones.id\n'
-                                 ' LIMIT :upto OFFSET :param_2) AS anon_2 UNION ALL SELECT '
+                                 ' LIMIT :upto OFFSET :param_4) AS anon_2 UNION ALL SELECT '
                                  'anon_3.kind AS kind, anon_3.id AS id, anon_3.slug AS slug, '
                                  'anon_3.title AS title, anon_3.due AS due, anon_3.handle AS '
-                                 'handle \n'
-                                 'FROM (SELECT :param_3 AS kind, milestones.id AS id, '
-                                 'customers.slug AS slug, milestones.title AS title, '
-                                 'milestones.due AS due, owner.handle AS handle \n'
-                                 'FROM milestones JOIN customers ON customers.id = '
-                                 'milestones.customer_id LEFT OUTER JOIN users AS owner ON '
-                                 'owner.id = customers.owner_id \n'
-                                 'WHERE milestones.due < :today AND milestones.deleted_at IS NULL '
-                                 'AND milestones.status IN (:status_2_1) AND customers.deleted_at '
-                                 'IS NULL AND (customers.stage NOT IN (SELECT stages."key" \n'
-                                 'FROM stages \n'
-                                 'WHERE stages.terminal = 1 AND stages.deleted_at IS NULL)) AND '
-                                 'customers.owner_id = :user_id ORDER BY milestones.due, '
-                                 'milestones.id\n'
-                                 ' LIMIT :upto OFFSET :param_4) AS anon_3 UNION ALL SELECT '
-                                 'anon_4.kind AS kind, anon_4.id AS id, anon_4.slug AS slug, '
-                                 'anon_4.title AS title, anon_4.due AS due, anon_4.handle AS '
                                  'handle \n'
                                  'FROM (SELECT :param_5 AS kind, tasks.id AS id, customers.slug AS '
                                  'slug, tasks.title AS title, tasks.due AS due, owner.handle AS '
@@ -449,14 +412,14 @@ STATEMENTS = {'day.handoffs': {'columns': (('slug', None),
                                  'FROM tasks JOIN customers ON customers.id = tasks.customer_id '
                                  'LEFT OUTER JOIN users AS owner ON owner.id = tasks.assignee_id \n'
                                  'WHERE tasks.due < :today AND tasks.deleted_at IS NULL AND '
-                                 'tasks.status = :status_3 AND customers.deleted_at IS NULL AND '
+                                 'tasks.status = :status_1 AND customers.deleted_at IS NULL AND '
                                  '(customers.stage NOT IN (SELECT stages."key" \n'
                                  'FROM stages \n'
                                  'WHERE stages.terminal = 1 AND stages.deleted_at IS NULL)) AND '
                                  'tasks.assignee_id = :user_id ORDER BY tasks.due, tasks.id\n'
-                                 ' LIMIT :upto OFFSET :param_6) AS anon_4 UNION ALL SELECT '
-                                 'anon_5.kind AS kind, anon_5.id AS id, anon_5.slug AS slug, '
-                                 'anon_5.title AS title, anon_5.due AS due, anon_5.handle AS '
+                                 ' LIMIT :upto OFFSET :param_6) AS anon_3 UNION ALL SELECT '
+                                 'anon_4.kind AS kind, anon_4.id AS id, anon_4.slug AS slug, '
+                                 'anon_4.title AS title, anon_4.due AS due, anon_4.handle AS '
                                  'handle \n'
                                  'FROM (SELECT :param_7 AS kind, ctas.id AS id, customers.slug AS '
                                  'slug, ctas.type || :param_8 || ctas.reason AS title, ctas.due AS '
@@ -464,29 +427,25 @@ STATEMENTS = {'day.handoffs': {'columns': (('slug', None),
                                  'FROM ctas JOIN customers ON customers.id = ctas.customer_id LEFT '
                                  'OUTER JOIN users AS owner ON owner.id = ctas.owner_id \n'
                                  'WHERE ctas.due < :today AND ctas.deleted_at IS NULL AND '
-                                 'ctas.status = :status_4 AND (ctas.snoozed_until IS NULL OR '
+                                 'ctas.status = :status_2 AND (ctas.snoozed_until IS NULL OR '
                                  'ctas.snoozed_until <= :today) AND customers.deleted_at IS NULL '
                                  'AND (customers.stage NOT IN (SELECT stages."key" \n'
                                  'FROM stages \n'
                                  'WHERE stages.terminal = 1 AND stages.deleted_at IS NULL)) AND '
                                  'ctas.owner_id = :user_id ORDER BY ctas.due, ctas.id\n'
-                                 ' LIMIT :upto OFFSET :param_9) AS anon_5) AS anon_1 ORDER BY '
+                                 ' LIMIT :upto OFFSET :param_9) AS anon_4) AS anon_1 ORDER BY '
                                  'anon_1.due, anon_1.kind, anon_1.id\n'
                                  ' LIMIT :upto OFFSET :param_10',
                                  {'param_1': 'milestone',
                                   'param_10': 0,
-                                  'param_2': 0,
-                                  'param_3': 'milestone',
                                   'param_4': 0,
                                   'param_5': 'task',
                                   'param_6': 0,
                                   'param_7': 'cta',
                                   'param_8': ': ',
                                   'param_9': 0,
-                                  'status_1_1': 'open',
-                                  'status_2_1': 'blocked',
-                                  'status_3': 'open',
-                                  'status_4': 'open'})},
+                                  'status_1': 'open',
+                                  'status_2': 'open'})},
  'day.reminders': {'columns': (('id', None),
                                ('slug', None),
                                ('title', None),
@@ -501,11 +460,10 @@ STATEMENTS = {'day.handoffs': {'columns': (('slug', None),
                                   '= milestones.customer_id \n'
                                   'WHERE milestone_reminders.remind_on <= %(today)s::DATE AND '
                                   'milestone_reminders.remind_on > %(since)s::DATE AND '
-                                  'milestones.due >= %(today)s::DATE AND milestones.status IN '
-                                  '(%(status_1_1)s::VARCHAR, %(status_1_2)s::VARCHAR) AND '
-                                  'milestones.deleted_at IS NULL AND customers.deleted_at IS NULL '
-                                  'ORDER BY milestones.due, milestones.id, '
-                                  'milestone_reminders.remind_on \n'
+                                  'milestones.due >= %(today)s::DATE AND milestones.deleted_at IS '
+                                  'NULL AND customers.deleted_at IS NULL AND milestones.status IN '
+                                  '(%(status_1_1)s::VARCHAR, %(status_1_2)s::VARCHAR) ORDER BY '
+                                  'milestones.due, milestones.id, milestone_reminders.remind_on \n'
                                   ' LIMIT %(upto)s::INTEGER',
                                   {'status_1_1': 'open', 'status_1_2': 'blocked'}),
                    'sqlite': ('SELECT milestones.id, customers.slug, milestones.title, '
@@ -516,10 +474,9 @@ STATEMENTS = {'day.handoffs': {'columns': (('slug', None),
                               'milestones.customer_id \n'
                               'WHERE milestone_reminders.remind_on <= :today AND '
                               'milestone_reminders.remind_on > :since AND milestones.due >= :today '
-                              'AND milestones.status IN (:status_1_1, :status_1_2) AND '
-                              'milestones.deleted_at IS NULL AND customers.deleted_at IS NULL '
-                              'ORDER BY milestones.due, milestones.id, '
-                              'milestone_reminders.remind_on\n'
+                              'AND milestones.deleted_at IS NULL AND customers.deleted_at IS NULL '
+                              'AND milestones.status IN (:status_1_1, :status_1_2) ORDER BY '
+                              'milestones.due, milestones.id, milestone_reminders.remind_on\n'
                               ' LIMIT :upto OFFSET :param_1',
                               {'param_1': 0, 'status_1_1': 'open', 'status_1_2': 'blocked'})},
  'day.reminders.mine': {'columns': (('id', None),
@@ -528,43 +485,71 @@ STATEMENTS = {'day.handoffs': {'columns': (('slug', None),
                                     ('due', 'date'),
                                     ('offset', None),
                                     ('remind_on', 'date')),
-                        'postgresql': ('SELECT milestones.id, customers.slug, milestones.title, '
-                                       'milestones.due, milestone_reminders."offset", '
-                                       'milestone_reminders.remind_on \n'
-                                       'FROM milestone_reminders JOIN milestones ON milestones.id '
-                                       '= milestone_reminders.milestone_id JOIN customers ON '
-                                       'customers.id = milestones.customer_id \n'
-                                       'WHERE milestone_reminders.remind_on <= %(today)s::DATE AND '
+                        'postgresql': ('SELECT reminded.id, reminded.slug, reminded.title, '
+                                       'reminded.due, reminded."offset", reminded.remind_on \n'
+                                       'FROM (SELECT milestones.id AS id, customers.slug AS slug, '
+                                       'milestones.title AS title, milestones.due AS due, '
+                                       'milestone_reminders."offset" AS "offset", '
+                                       'milestone_reminders.remind_on AS remind_on \n'
+                                       'FROM customers JOIN milestones ON milestones.customer_id = '
+                                       'customers.id JOIN milestone_reminders ON '
+                                       'milestone_reminders.milestone_id = milestones.id \n'
+                                       'WHERE customers.owner_id = %(user_id)s::INTEGER AND '
+                                       "milestones.status IN ('open', 'blocked') AND "
+                                       'milestone_reminders.remind_on <= %(today)s::DATE AND '
                                        'milestone_reminders.remind_on > %(since)s::DATE AND '
-                                       'milestones.due >= %(today)s::DATE AND milestones.status IN '
-                                       '(%(status_1_1)s::VARCHAR, %(status_1_2)s::VARCHAR) AND '
+                                       'milestones.due >= %(today)s::DATE AND '
                                        'milestones.deleted_at IS NULL AND customers.deleted_at IS '
-                                       'NULL AND (customers.owner_id = %(user_id)s::INTEGER OR '
-                                       'milestones.id IN (SELECT '
-                                       'milestone_collaborators.milestone_id \n'
-                                       'FROM milestone_collaborators \n'
+                                       'NULL UNION ALL SELECT milestones.id AS id, customers.slug '
+                                       'AS slug, milestones.title AS title, milestones.due AS due, '
+                                       'milestone_reminders."offset" AS "offset", '
+                                       'milestone_reminders.remind_on AS remind_on \n'
+                                       'FROM milestone_collaborators JOIN milestones ON '
+                                       'milestones.id = milestone_collaborators.milestone_id JOIN '
+                                       'customers ON customers.id = milestones.customer_id JOIN '
+                                       'milestone_reminders ON milestone_reminders.milestone_id = '
+                                       'milestones.id \n'
                                        'WHERE milestone_collaborators.user_id = '
-                                       '%(user_id)s::INTEGER)) ORDER BY milestones.due, '
-                                       'milestones.id, milestone_reminders.remind_on \n'
+                                       '%(user_id)s::INTEGER AND customers.owner_id IS DISTINCT '
+                                       'FROM %(user_id)s::INTEGER AND milestones.status IN '
+                                       "('open', 'blocked') AND milestone_reminders.remind_on <= "
+                                       '%(today)s::DATE AND milestone_reminders.remind_on > '
+                                       '%(since)s::DATE AND milestones.due >= %(today)s::DATE AND '
+                                       'milestones.deleted_at IS NULL AND customers.deleted_at IS '
+                                       'NULL) AS reminded ORDER BY reminded.due, reminded.id, '
+                                       'reminded.remind_on \n'
                                        ' LIMIT %(upto)s::INTEGER',
-                                       {'status_1_1': 'open', 'status_1_2': 'blocked'}),
-                        'sqlite': ('SELECT milestones.id, customers.slug, milestones.title, '
-                                   'milestones.due, milestone_reminders."offset", '
-                                   'milestone_reminders.remind_on \n'
-                                   'FROM milestone_reminders JOIN milestones ON milestones.id = '
-                                   'milestone_reminders.milestone_id JOIN customers ON '
-                                   'customers.id = milestones.customer_id \n'
-                                   'WHERE milestone_reminders.remind_on <= :today AND '
-                                   'milestone_reminders.remind_on > :since AND milestones.due >= '
-                                   ':today AND milestones.status IN (:status_1_1, :status_1_2) AND '
-                                   'milestones.deleted_at IS NULL AND customers.deleted_at IS NULL '
-                                   'AND (customers.owner_id = :user_id OR milestones.id IN (SELECT '
-                                   'milestone_collaborators.milestone_id \n'
-                                   'FROM milestone_collaborators \n'
-                                   'WHERE milestone_collaborators.user_id = :user_id)) ORDER BY '
-                                   'milestones.due, milestones.id, milestone_reminders.remind_on\n'
-                                   ' LIMIT :upto OFFSET :param_1',
-                                   {'param_1': 0, 'status_1_1': 'open', 'status_1_2': 'blocked'})},
+                                       {}),
+                        'sqlite': ('SELECT reminded.id, reminded.slug, reminded.title, '
+                                   'reminded.due, reminded."offset", reminded.remind_on \n'
+                                   'FROM (SELECT milestones.id AS id, customers.slug AS slug, '
+                                   'milestones.title AS title, milestones.due AS due, '
+                                   'milestone_reminders."offset" AS "offset", '
+                                   'milestone_reminders.remind_on AS remind_on \n'
+                                   'FROM customers JOIN milestones ON milestones.customer_id = '
+                                   'customers.id JOIN milestone_reminders ON '
+                                   'milestone_reminders.milestone_id = milestones.id \n'
+                                   'WHERE customers.owner_id = :user_id AND milestones.status IN '
+                                   "('open', 'blocked') AND milestone_reminders.remind_on <= "
+                                   ':today AND milestone_reminders.remind_on > :since AND '
+                                   'milestones.due >= :today AND milestones.deleted_at IS NULL AND '
+                                   'customers.deleted_at IS NULL UNION ALL SELECT milestones.id AS '
+                                   'id, customers.slug AS slug, milestones.title AS title, '
+                                   'milestones.due AS due, milestone_reminders."offset" AS '
+                                   '"offset", milestone_reminders.remind_on AS remind_on \n'
+                                   'FROM milestone_collaborators JOIN milestones ON milestones.id '
+                                   '= milestone_collaborators.milestone_id JOIN customers ON '
+                                   'customers.id = milestones.customer_id JOIN milestone_reminders '
+                                   'ON milestone_reminders.milestone_id = milestones.id \n'
+                                   'WHERE milestone_collaborators.user_id = :user_id AND '
+                                   'customers.owner_id IS NOT :user_id AND milestones.status IN '
+                                   "('open', 'blocked') AND milestone_reminders.remind_on <= "
+                                   ':today AND milestone_reminders.remind_on > :since AND '
+                                   'milestones.due >= :today AND milestones.deleted_at IS NULL AND '
+                                   'customers.deleted_at IS NULL) AS reminded ORDER BY '
+                                   'reminded.due, reminded.id, reminded.remind_on\n'
+                                   ' LIMIT :upto OFFSET :param_3',
+                                   {'param_3': 0})},
  'day.renewals': {'columns': (('slug', None),
                               ('name', None),
                               ('stage', None),

@@ -210,6 +210,13 @@ customers = Table(
     partial_unique(
         "ix_customers_removed", "id", where=text("deleted_at IS NOT NULL"), unique=False
     ),
+    # The few customers handed to a team with nobody to assign (the agenda lists them).
+    partial_unique(
+        "ix_customers_handoff_pending",
+        "handoff_pending",
+        where=text("handoff_pending IS NOT NULL"),
+        unique=False,
+    ),
     # What the rules filter on: a stage, then a date or a metric.
     Index("ix_customers_stage_entered", "stage", "stage_entered"),
     Index("ix_customers_stage_renewal", "stage", "renewal"),

@@ -94,3 +94,28 @@ def test_a_long_section_is_counted_up_to_a_bound(team, monkeypatch):
     book = team().stdout
     assert "Renewals in the next 30 days, or lapsed (9)" in book
     assert "  … 4 more: clm customer list --renewal-within 30d" in book
+
+
+def test_a_users_reminders_are_their_customers_and_those_they_work_on(team):
+    """`--as` lists the fortnight's reminders of the user's customers' milestones and of the
+    milestones they collaborate on, each once; not another owner's, not a finished one."""
+    team("customer", "add", "Mine", "--owner", "alice")
+    team("customer", "add", "Theirs", "--owner", "bob")
+    team("customer", "add", "Nobodys", "--owner", "bob")
+    due = ("--due", "+10d", "--remind", "2w")
+    team("milestone", "add", "mine", "Kick-off", *due)
+    team("milestone", "add", "mine", "Both ways", *due, "--collaborator", "alice")
+    team("milestone", "add", "theirs", "Helping", *due, "--collaborator", "alice")
+    team("milestone", "add", "nobodys", "Not hers", *due)
+    team("milestone", "add", "mine", "Finished", *due)
+    finished = [m for m in team.json("milestone", "list") if m["title"] == "Finished"]
+    team("milestone", "done", finished[0]["id"])
+    team("tick")
+    reminded = [
+        (row["customer"], row["title"])
+        for row in team.json("--as", "alice", "agenda")
+        if row["section"] == "reminders"
+    ]
+    assert sorted(reminded) == [("mine", "Both ways"), ("mine", "Kick-off"), ("theirs", "Helping")]
+    book = [r for r in team.json("agenda") if r["section"] == "reminders"]
+    assert len(book) == 4
