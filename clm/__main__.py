@@ -2,7 +2,8 @@
 
 A shell asks for completions on every TAB, scripts ask for the version, and people type
 `clm --help`: these are answered from here, before the CLI (Typer, every command module) is
-imported, in about the time Python takes to start.
+imported, in about the time Python takes to start. A command ends the process here too, without
+Python's teardown (`_end`).
 """
 
 import os
@@ -24,9 +25,41 @@ def main() -> None:
 
         sys.stdout.write(ROOT_HELP)
         return
+    from clm.cli import collector
+
+    collector.pause()  # resumed when the command opens its database
     from clm.cli.app import main as run
 
-    run()
+    try:
+        run()
+    except SystemExit as exc:
+        _end(exc.code)
+    _end(0)
+
+
+def _end(code) -> None:
+    """Exit with `code` (as `sys.exit` takes it) without the interpreter's teardown, which
+    frees every object of SQLAlchemy, Typer, Rich and the command's work one by one for a
+    process about to end: 0.1 s of CPU after the floor's imports alone, 0.2 s after a tick
+    (a quarter of it). What the teardown does that anyone sees is done first: the exit
+    handlers run and the output is flushed (stdout failing then exits 120, as Python does).
+    The command has closed its database connections and files (its context's close)."""
+    import atexit
+    import contextlib
+
+    atexit._run_exitfuncs()
+    if code is None:
+        code = 0
+    elif not isinstance(code, int):
+        sys.stderr.write(f"{code}\n")
+        code = 1
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError):  # the reader went away, or stdout was closed
+        code = code or 120
+    with contextlib.suppress(OSError, ValueError):
+        sys.stderr.flush()
+    os._exit(code)
 
 
 def _wide_terminal() -> bool:

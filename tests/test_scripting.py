@@ -105,3 +105,24 @@ def test_a_closed_pipe_ends_clm_quietly_with_exit_0(big_book, fmt):
     assert first.startswith("[" if fmt == "json" else "slug")
     if fmt == "json":
         json.loads(first.rstrip().rstrip(",") + "]")
+
+
+@pytest.mark.skipif(ON_PG, reason="a book of files; the console script's own ending is the point")
+def test_the_console_script_delivers_all_its_output_and_exit_status(big_book):
+    """It ends without Python's teardown (clm/__main__.py): what is still buffered comes out."""
+    env = os.environ | {"CLM_DB": str(big_book)}
+    listed = subprocess.run(
+        [sys.executable, "-m", "clm", "customer", "list", "-f", "csv"],
+        env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    assert (listed.returncode, listed.stderr) == (0, "")
+    lines = listed.stdout.splitlines()
+    assert len(lines) == 3001
+    assert lines[-1].startswith("customer-02999,Customer 2999,")
+    missing = subprocess.run(
+        [sys.executable, "-m", "clm", "customer", "show", "nobody"],
+        env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    assert (missing.returncode, missing.stdout) == (1, "")
+    assert missing.stderr.startswith("Error: no customer 'nobody'")
+    assert missing.stderr.count("\n") == 1

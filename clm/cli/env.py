@@ -147,8 +147,10 @@ class Env:
     def database(self) -> "Database":
         """The database, opened (and created or migrated) on first use in this invocation."""
         if self._database is None:
+            from clm.cli import collector
             from clm.db import Database
 
+            collector.resume()  # the database stack is imported: what the command makes is new
             default = self.refuse_accidental_file()
             # The default place, however it was named, is made with its folders.
             target = None if default else self.db_target
