@@ -307,14 +307,14 @@ def retention(
     """
     env = ctx.obj
     from clm.dates import parse_every
-    from clm.domain.revenue import check_group, retention
+    from clm.domain.retention import check_group, retention
     from clm.render.revenue_views import RETENTION, retention_page
 
     check_pictures(fmt.value, svg, html)
     start, end, name = _period(env, period)
     group, cut = check_group(by), parse_every(every) if every is not None else None
-    with env.database().read() as conn:
-        rows = retention(conn, start, end, env.today, group, cut)
+    with env.reads() as reads:
+        rows = retention(reads, start, end, env.today, group, cut)
     page = partial(retention_page, rows, name, group)
     _show(env, fmt, RETENTION, rows, page, (svg, html), "retention")
 

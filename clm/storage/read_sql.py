@@ -838,6 +838,2354 @@ STATEMENTS = {'day.handoffs': {'columns': (('slug', None),
                          'tasks.deleted_at IS NULL AND customers.deleted_at IS NULL ORDER BY '
                          'tasks.due IS NULL, tasks.due, tasks.id',
                          {'status_1': 'open'})},
+ 'retention.all.1': {'columns': (('group', None),
+                                 ('starting_0', None),
+                                 ('expansion_0', None),
+                                 ('contraction_0', None),
+                                 ('ending_0', None),
+                                 ('everyone_0', None),
+                                 ('logos_0', None),
+                                 ('lost_0', None)),
+                     'postgresql': ('SELECT %(param_1)s::VARCHAR AS "group", '
+                                    'coalesce(sum(moved.before_0) FILTER (WHERE moved.before_0 > '
+                                    '%(before_0_1)s), %(coalesce_1)s) AS starting_0, '
+                                    'coalesce(sum(moved.expansion_0) FILTER (WHERE moved.before_0 '
+                                    '> %(before_0_1)s), %(coalesce_2)s) AS expansion_0, '
+                                    'coalesce(sum(-moved.contraction_0) FILTER (WHERE '
+                                    'moved.before_0 > %(before_0_1)s), %(coalesce_3)s) AS '
+                                    'contraction_0, coalesce(sum(moved.before_1) FILTER (WHERE '
+                                    'moved.before_0 > %(before_0_1)s), %(coalesce_4)s) AS '
+                                    'ending_0, coalesce(sum(moved.before_1), %(coalesce_5)s) AS '
+                                    'everyone_0, count(*) FILTER (WHERE moved.before_0 > '
+                                    '%(before_0_1)s) AS logos_0, count(*) FILTER (WHERE '
+                                    'moved.before_0 > %(before_0_1)s AND moved.before_1 <= '
+                                    '%(before_1_1)s) AS lost_0 \n'
+                                    'FROM (SELECT arr_log.customer_id AS customer_id, '
+                                    'sum(arr_log.change) FILTER (WHERE arr_log."on" < '
+                                    '%(first_0)s::DATE) AS before_0, sum(arr_log.change) AS '
+                                    'before_1, sum(arr_log.change) FILTER (WHERE arr_log."on" >= '
+                                    '%(first_0)s::DATE AND arr_log.kind IN (%(kind_1_1)s::VARCHAR, '
+                                    '%(kind_1_2)s::VARCHAR)) AS expansion_0, sum(arr_log.change) '
+                                    'FILTER (WHERE arr_log."on" >= %(first_0)s::DATE AND '
+                                    'arr_log.kind = %(kind_2)s::VARCHAR) AS contraction_0 \n'
+                                    'FROM arr_log \n'
+                                    'WHERE arr_log."on" <= %(last)s::DATE GROUP BY '
+                                    'arr_log.customer_id) AS moved JOIN customers ON customers.id '
+                                    '= moved.customer_id \n'
+                                    'WHERE customers.deleted_at IS NULL',
+                                    {'before_0_1': 0.005,
+                                     'before_1_1': 0.005,
+                                     'coalesce_1': 0.0,
+                                     'coalesce_2': 0.0,
+                                     'coalesce_3': 0.0,
+                                     'coalesce_4': 0.0,
+                                     'coalesce_5': 0.0,
+                                     'kind_1_1': 'new',
+                                     'kind_1_2': 'expansion',
+                                     'kind_2': 'contraction',
+                                     'param_1': 'all'}),
+                     'sqlite': ('SELECT :param_1 AS "group", coalesce(sum(moved.before_0) FILTER '
+                                '(WHERE moved.before_0 > :before_0_1), :coalesce_1) AS starting_0, '
+                                'coalesce(sum(moved.expansion_0) FILTER (WHERE moved.before_0 > '
+                                ':before_0_1), :coalesce_2) AS expansion_0, '
+                                'coalesce(sum(-moved.contraction_0) FILTER (WHERE moved.before_0 > '
+                                ':before_0_1), :coalesce_3) AS contraction_0, '
+                                'coalesce(sum(moved.before_1) FILTER (WHERE moved.before_0 > '
+                                ':before_0_1), :coalesce_4) AS ending_0, '
+                                'coalesce(sum(moved.before_1), :coalesce_5) AS everyone_0, '
+                                'count(*) FILTER (WHERE moved.before_0 > :before_0_1) AS logos_0, '
+                                'count(*) FILTER (WHERE moved.before_0 > :before_0_1 AND '
+                                'moved.before_1 <= :before_1_1) AS lost_0 \n'
+                                'FROM (SELECT arr_log.customer_id AS customer_id, '
+                                'sum(arr_log.change) FILTER (WHERE arr_log."on" < :first_0) AS '
+                                'before_0, sum(arr_log.change) AS before_1, sum(arr_log.change) '
+                                'FILTER (WHERE arr_log."on" >= :first_0 AND arr_log.kind IN '
+                                '(:kind_1_1, :kind_1_2)) AS expansion_0, sum(arr_log.change) '
+                                'FILTER (WHERE arr_log."on" >= :first_0 AND arr_log.kind = '
+                                ':kind_2) AS contraction_0 \n'
+                                'FROM arr_log \n'
+                                'WHERE arr_log."on" <= :last GROUP BY arr_log.customer_id) AS '
+                                'moved JOIN customers ON customers.id = moved.customer_id \n'
+                                'WHERE customers.deleted_at IS NULL',
+                                {'before_0_1': 0.005,
+                                 'before_1_1': 0.005,
+                                 'coalesce_1': 0.0,
+                                 'coalesce_2': 0.0,
+                                 'coalesce_3': 0.0,
+                                 'coalesce_4': 0.0,
+                                 'coalesce_5': 0.0,
+                                 'kind_1_1': 'new',
+                                 'kind_1_2': 'expansion',
+                                 'kind_2': 'contraction',
+                                 'param_1': 'all'})},
+ 'retention.all.2': {'columns': (('group', None),
+                                 ('starting_0', None),
+                                 ('expansion_0', None),
+                                 ('contraction_0', None),
+                                 ('ending_0', None),
+                                 ('everyone_0', None),
+                                 ('logos_0', None),
+                                 ('lost_0', None),
+                                 ('starting_1', None),
+                                 ('expansion_1', None),
+                                 ('contraction_1', None),
+                                 ('ending_1', None),
+                                 ('everyone_1', None),
+                                 ('logos_1', None),
+                                 ('lost_1', None)),
+                     'postgresql': ('SELECT %(param_1)s::VARCHAR AS "group", '
+                                    'coalesce(sum(moved.before_0) FILTER (WHERE moved.before_0 > '
+                                    '%(before_0_1)s), %(coalesce_1)s) AS starting_0, '
+                                    'coalesce(sum(moved.expansion_0) FILTER (WHERE moved.before_0 '
+                                    '> %(before_0_1)s), %(coalesce_2)s) AS expansion_0, '
+                                    'coalesce(sum(-moved.contraction_0) FILTER (WHERE '
+                                    'moved.before_0 > %(before_0_1)s), %(coalesce_3)s) AS '
+                                    'contraction_0, coalesce(sum(moved.before_1) FILTER (WHERE '
+                                    'moved.before_0 > %(before_0_1)s), %(coalesce_4)s) AS '
+                                    'ending_0, coalesce(sum(moved.before_1), %(coalesce_5)s) AS '
+                                    'everyone_0, count(*) FILTER (WHERE moved.before_0 > '
+                                    '%(before_0_1)s) AS logos_0, count(*) FILTER (WHERE '
+                                    'moved.before_0 > %(before_0_1)s AND moved.before_1 <= '
+                                    '%(before_1_1)s) AS lost_0, coalesce(sum(moved.before_1) '
+                                    'FILTER (WHERE moved.before_1 > %(before_1_2)s), '
+                                    '%(coalesce_6)s) AS starting_1, '
+                                    'coalesce(sum(moved.expansion_1) FILTER (WHERE moved.before_1 '
+                                    '> %(before_1_2)s), %(coalesce_7)s) AS expansion_1, '
+                                    'coalesce(sum(-moved.contraction_1) FILTER (WHERE '
+                                    'moved.before_1 > %(before_1_2)s), %(coalesce_8)s) AS '
+                                    'contraction_1, coalesce(sum(moved.before_2) FILTER (WHERE '
+                                    'moved.before_1 > %(before_1_2)s), %(coalesce_9)s) AS '
+                                    'ending_1, coalesce(sum(moved.before_2), %(coalesce_10)s) AS '
+                                    'everyone_1, count(*) FILTER (WHERE moved.before_1 > '
+                                    '%(before_1_2)s) AS logos_1, count(*) FILTER (WHERE '
+                                    'moved.before_1 > %(before_1_2)s AND moved.before_2 <= '
+                                    '%(before_2_1)s) AS lost_1 \n'
+                                    'FROM (SELECT arr_log.customer_id AS customer_id, '
+                                    'sum(arr_log.change) FILTER (WHERE arr_log."on" < '
+                                    '%(first_0)s::DATE) AS before_0, sum(arr_log.change) FILTER '
+                                    '(WHERE arr_log."on" < %(first_1)s::DATE) AS before_1, '
+                                    'sum(arr_log.change) AS before_2, sum(arr_log.change) FILTER '
+                                    '(WHERE arr_log."on" >= %(first_0)s::DATE AND arr_log."on" < '
+                                    '%(first_1)s::DATE AND arr_log.kind IN (%(kind_1_1)s::VARCHAR, '
+                                    '%(kind_1_2)s::VARCHAR)) AS expansion_0, sum(arr_log.change) '
+                                    'FILTER (WHERE arr_log."on" >= %(first_0)s::DATE AND '
+                                    'arr_log."on" < %(first_1)s::DATE AND arr_log.kind = '
+                                    '%(kind_2)s::VARCHAR) AS contraction_0, sum(arr_log.change) '
+                                    'FILTER (WHERE arr_log."on" >= %(first_1)s::DATE AND '
+                                    'arr_log.kind IN (%(kind_3_1)s::VARCHAR, '
+                                    '%(kind_3_2)s::VARCHAR)) AS expansion_1, sum(arr_log.change) '
+                                    'FILTER (WHERE arr_log."on" >= %(first_1)s::DATE AND '
+                                    'arr_log.kind = %(kind_4)s::VARCHAR) AS contraction_1 \n'
+                                    'FROM arr_log \n'
+                                    'WHERE arr_log."on" <= %(last)s::DATE GROUP BY '
+                                    'arr_log.customer_id) AS moved JOIN customers ON customers.id '
+                                    '= moved.customer_id \n'
+                                    'WHERE customers.deleted_at IS NULL',
+                                    {'before_0_1': 0.005,
+                                     'before_1_1': 0.005,
+                                     'before_1_2': 0.005,
+                                     'before_2_1': 0.005,
+                                     'coalesce_1': 0.0,
+                                     'coalesce_10': 0.0,
+                                     'coalesce_2': 0.0,
+                                     'coalesce_3': 0.0,
+                                     'coalesce_4': 0.0,
+                                     'coalesce_5': 0.0,
+                                     'coalesce_6': 0.0,
+                                     'coalesce_7': 0.0,
+                                     'coalesce_8': 0.0,
+                                     'coalesce_9': 0.0,
+                                     'kind_1_1': 'new',
+                                     'kind_1_2': 'expansion',
+                                     'kind_2': 'contraction',
+                                     'kind_3_1': 'new',
+                                     'kind_3_2': 'expansion',
+                                     'kind_4': 'contraction',
+                                     'param_1': 'all'}),
+                     'sqlite': ('SELECT :param_1 AS "group", coalesce(sum(moved.before_0) FILTER '
+                                '(WHERE moved.before_0 > :before_0_1), :coalesce_1) AS starting_0, '
+                                'coalesce(sum(moved.expansion_0) FILTER (WHERE moved.before_0 > '
+                                ':before_0_1), :coalesce_2) AS expansion_0, '
+                                'coalesce(sum(-moved.contraction_0) FILTER (WHERE moved.before_0 > '
+                                ':before_0_1), :coalesce_3) AS contraction_0, '
+                                'coalesce(sum(moved.before_1) FILTER (WHERE moved.before_0 > '
+                                ':before_0_1), :coalesce_4) AS ending_0, '
+                                'coalesce(sum(moved.before_1), :coalesce_5) AS everyone_0, '
+                                'count(*) FILTER (WHERE moved.before_0 > :before_0_1) AS logos_0, '
+                                'count(*) FILTER (WHERE moved.before_0 > :before_0_1 AND '
+                                'moved.before_1 <= :before_1_1) AS lost_0, '
+                                'coalesce(sum(moved.before_1) FILTER (WHERE moved.before_1 > '
+                                ':before_1_2), :coalesce_6) AS starting_1, '
+                                'coalesce(sum(moved.expansion_1) FILTER (WHERE moved.before_1 > '
+                                ':before_1_2), :coalesce_7) AS expansion_1, '
+                                'coalesce(sum(-moved.contraction_1) FILTER (WHERE moved.before_1 > '
+                                ':before_1_2), :coalesce_8) AS contraction_1, '
+                                'coalesce(sum(moved.before_2) FILTER (WHERE moved.before_1 > '
+                                ':before_1_2), :coalesce_9) AS ending_1, '
+                                'coalesce(sum(moved.before_2), :coalesce_10) AS everyone_1, '
+                                'count(*) FILTER (WHERE moved.before_1 > :before_1_2) AS logos_1, '
+                                'count(*) FILTER (WHERE moved.before_1 > :before_1_2 AND '
+                                'moved.before_2 <= :before_2_1) AS lost_1 \n'
+                                'FROM (SELECT arr_log.customer_id AS customer_id, '
+                                'sum(arr_log.change) FILTER (WHERE arr_log."on" < :first_0) AS '
+                                'before_0, sum(arr_log.change) FILTER (WHERE arr_log."on" < '
+                                ':first_1) AS before_1, sum(arr_log.change) AS before_2, '
+                                'sum(arr_log.change) FILTER (WHERE arr_log."on" >= :first_0 AND '
+                                'arr_log."on" < :first_1 AND arr_log.kind IN (:kind_1_1, '
+                                ':kind_1_2)) AS expansion_0, sum(arr_log.change) FILTER (WHERE '
+                                'arr_log."on" >= :first_0 AND arr_log."on" < :first_1 AND '
+                                'arr_log.kind = :kind_2) AS contraction_0, sum(arr_log.change) '
+                                'FILTER (WHERE arr_log."on" >= :first_1 AND arr_log.kind IN '
+                                '(:kind_3_1, :kind_3_2)) AS expansion_1, sum(arr_log.change) '
+                                'FILTER (WHERE arr_log."on" >= :first_1 AND arr_log.kind = '
+                                ':kind_4) AS contraction_1 \n'
+                                'FROM arr_log \n'
+                                'WHERE arr_log."on" <= :last GROUP BY arr_log.customer_id) AS '
+                                'moved JOIN customers ON customers.id = moved.customer_id \n'
+                                'WHERE customers.deleted_at IS NULL',
+                                {'before_0_1': 0.005,
+                                 'before_1_1': 0.005,
+                                 'before_1_2': 0.005,
+                                 'before_2_1': 0.005,
+                                 'coalesce_1': 0.0,
+                                 'coalesce_10': 0.0,
+                                 'coalesce_2': 0.0,
+                                 'coalesce_3': 0.0,
+                                 'coalesce_4': 0.0,
+                                 'coalesce_5': 0.0,
+                                 'coalesce_6': 0.0,
+                                 'coalesce_7': 0.0,
+                                 'coalesce_8': 0.0,
+                                 'coalesce_9': 0.0,
+                                 'kind_1_1': 'new',
+                                 'kind_1_2': 'expansion',
+                                 'kind_2': 'contraction',
+                                 'kind_3_1': 'new',
+                                 'kind_3_2': 'expansion',
+                                 'kind_4': 'contraction',
+                                 'param_1': 'all'})},
+ 'retention.all.3': {'columns': (('group', None),
+                                 ('starting_0', None),
+                                 ('expansion_0', None),
+                                 ('contraction_0', None),
+                                 ('ending_0', None),
+                                 ('everyone_0', None),
+                                 ('logos_0', None),
+                                 ('lost_0', None),
+                                 ('starting_1', None),
+                                 ('expansion_1', None),
+                                 ('contraction_1', None),
+                                 ('ending_1', None),
+                                 ('everyone_1', None),
+                                 ('logos_1', None),
+                                 ('lost_1', None),
+                                 ('starting_2', None),
+                                 ('expansion_2', None),
+                                 ('contraction_2', None),
+                                 ('ending_2', None),
+                                 ('everyone_2', None),
+                                 ('logos_2', None),
+                                 ('lost_2', None)),
+                     'postgresql': ('SELECT %(param_1)s::VARCHAR AS "group", '
+                                    'coalesce(sum(moved.before_0) FILTER (WHERE moved.before_0 > '
+                                    '%(before_0_1)s), %(coalesce_1)s) AS starting_0, '
+                                    'coalesce(sum(moved.expansion_0) FILTER (WHERE moved.before_0 '
+                                    '> %(before_0_1)s), %(coalesce_2)s) AS expansion_0, '
+                                    'coalesce(sum(-moved.contraction_0) FILTER (WHERE '
+                                    'moved.before_0 > %(before_0_1)s), %(coalesce_3)s) AS '
+                                    'contraction_0, coalesce(sum(moved.before_1) FILTER (WHERE '
+                                    'moved.before_0 > %(before_0_1)s), %(coalesce_4)s) AS '
+                                    'ending_0, coalesce(sum(moved.before_1), %(coalesce_5)s) AS '
+                                    'everyone_0, count(*) FILTER (WHERE moved.before_0 > '
+                                    '%(before_0_1)s) AS logos_0, count(*) FILTER (WHERE '
+                                    'moved.before_0 > %(before_0_1)s AND moved.before_1 <= '
+                                    '%(before_1_1)s) AS lost_0, coalesce(sum(moved.before_1) '
+                                    'FILTER (WHERE moved.before_1 > %(before_1_2)s), '
+                                    '%(coalesce_6)s) AS starting_1, '
+                                    'coalesce(sum(moved.expansion_1) FILTER (WHERE moved.before_1 '
+                                    '> %(before_1_2)s), %(coalesce_7)s) AS expansion_1, '
+                                    'coalesce(sum(-moved.contraction_1) FILTER (WHERE '
+                                    'moved.before_1 > %(before_1_2)s), %(coalesce_8)s) AS '
+                                    'contraction_1, coalesce(sum(moved.before_2) FILTER (WHERE '
+                                    'moved.before_1 > %(before_1_2)s), %(coalesce_9)s) AS '
+                                    'ending_1, coalesce(sum(moved.before_2), %(coalesce_10)s) AS '
+                                    'everyone_1, count(*) FILTER (WHERE moved.before_1 > '
+                                    '%(before_1_2)s) AS logos_1, count(*) FILTER (WHERE '
+                                    'moved.before_1 > %(before_1_2)s AND moved.before_2 <= '
+                                    '%(before_2_1)s) AS lost_1, coalesce(sum(moved.before_2) '
+                                    'FILTER (WHERE moved.before_2 > %(before_2_2)s), '
+                                    '%(coalesce_11)s) AS starting_2, '
+                                    'coalesce(sum(moved.expansion_2) FILTER (WHERE moved.before_2 '
+                                    '> %(before_2_2)s), %(coalesce_12)s) AS expansion_2, '
+                                    'coalesce(sum(-moved.contraction_2) FILTER (WHERE '
+                                    'moved.before_2 > %(before_2_2)s), %(coalesce_13)s) AS '
+                                    'contraction_2, coalesce(sum(moved.before_3) FILTER (WHERE '
+                                    'moved.before_2 > %(before_2_2)s), %(coalesce_14)s) AS '
+                                    'ending_2, coalesce(sum(moved.before_3), %(coalesce_15)s) AS '
+                                    'everyone_2, count(*) FILTER (WHERE moved.before_2 > '
+                                    '%(before_2_2)s) AS logos_2, count(*) FILTER (WHERE '
+                                    'moved.before_2 > %(before_2_2)s AND moved.before_3 <= '
+                                    '%(before_3_1)s) AS lost_2 \n'
+                                    'FROM (SELECT arr_log.customer_id AS customer_id, '
+                                    'sum(arr_log.change) FILTER (WHERE arr_log."on" < '
+                                    '%(first_0)s::DATE) AS before_0, sum(arr_log.change) FILTER '
+                                    '(WHERE arr_log."on" < %(first_1)s::DATE) AS before_1, '
+                                    'sum(arr_log.change) FILTER (WHERE arr_log."on" < '
+                                    '%(first_2)s::DATE) AS before_2, sum(arr_log.change) AS '
+                                    'before_3, sum(arr_log.change) FILTER (WHERE arr_log."on" >= '
+                                    '%(first_0)s::DATE AND arr_log."on" < %(first_1)s::DATE AND '
+                                    'arr_log.kind IN (%(kind_1_1)s::VARCHAR, '
+                                    '%(kind_1_2)s::VARCHAR)) AS expansion_0, sum(arr_log.change) '
+                                    'FILTER (WHERE arr_log."on" >= %(first_0)s::DATE AND '
+                                    'arr_log."on" < %(first_1)s::DATE AND arr_log.kind = '
+                                    '%(kind_2)s::VARCHAR) AS contraction_0, sum(arr_log.change) '
+                                    'FILTER (WHERE arr_log."on" >= %(first_1)s::DATE AND '
+                                    'arr_log."on" < %(first_2)s::DATE AND arr_log.kind IN '
+                                    '(%(kind_3_1)s::VARCHAR, %(kind_3_2)s::VARCHAR)) AS '
+                                    'expansion_1, sum(arr_log.change) FILTER (WHERE arr_log."on" '
+                                    '>= %(first_1)s::DATE AND arr_log."on" < %(first_2)s::DATE AND '
+                                    'arr_log.kind = %(kind_4)s::VARCHAR) AS contraction_1, '
+                                    'sum(arr_log.change) FILTER (WHERE arr_log."on" >= '
+                                    '%(first_2)s::DATE AND arr_log.kind IN (%(kind_5_1)s::VARCHAR, '
+                                    '%(kind_5_2)s::VARCHAR)) AS expansion_2, sum(arr_log.change) '
+                                    'FILTER (WHERE arr_log."on" >= %(first_2)s::DATE AND '
+                                    'arr_log.kind = %(kind_6)s::VARCHAR) AS contraction_2 \n'
+                                    'FROM arr_log \n'
+                                    'WHERE arr_log."on" <= %(last)s::DATE GROUP BY '
+                                    'arr_log.customer_id) AS moved JOIN customers ON customers.id '
+                                    '= moved.customer_id \n'
+                                    'WHERE customers.deleted_at IS NULL',
+                                    {'before_0_1': 0.005,
+                                     'before_1_1': 0.005,
+                                     'before_1_2': 0.005,
+                                     'before_2_1': 0.005,
+                                     'before_2_2': 0.005,
+                                     'before_3_1': 0.005,
+                                     'coalesce_1': 0.0,
+                                     'coalesce_10': 0.0,
+                                     'coalesce_11': 0.0,
+                                     'coalesce_12': 0.0,
+                                     'coalesce_13': 0.0,
+                                     'coalesce_14': 0.0,
+                                     'coalesce_15': 0.0,
+                                     'coalesce_2': 0.0,
+                                     'coalesce_3': 0.0,
+                                     'coalesce_4': 0.0,
+                                     'coalesce_5': 0.0,
+                                     'coalesce_6': 0.0,
+                                     'coalesce_7': 0.0,
+                                     'coalesce_8': 0.0,
+                                     'coalesce_9': 0.0,
+                                     'kind_1_1': 'new',
+                                     'kind_1_2': 'expansion',
+                                     'kind_2': 'contraction',
+                                     'kind_3_1': 'new',
+                                     'kind_3_2': 'expansion',
+                                     'kind_4': 'contraction',
+                                     'kind_5_1': 'new',
+                                     'kind_5_2': 'expansion',
+                                     'kind_6': 'contraction',
+                                     'param_1': 'all'}),
+                     'sqlite': ('SELECT :param_1 AS "group", coalesce(sum(moved.before_0) FILTER '
+                                '(WHERE moved.before_0 > :before_0_1), :coalesce_1) AS starting_0, '
+                                'coalesce(sum(moved.expansion_0) FILTER (WHERE moved.before_0 > '
+                                ':before_0_1), :coalesce_2) AS expansion_0, '
+                                'coalesce(sum(-moved.contraction_0) FILTER (WHERE moved.before_0 > '
+                                ':before_0_1), :coalesce_3) AS contraction_0, '
+                                'coalesce(sum(moved.before_1) FILTER (WHERE moved.before_0 > '
+                                ':before_0_1), :coalesce_4) AS ending_0, '
+                                'coalesce(sum(moved.before_1), :coalesce_5) AS everyone_0, '
+                                'count(*) FILTER (WHERE moved.before_0 > :before_0_1) AS logos_0, '
+                                'count(*) FILTER (WHERE moved.before_0 > :before_0_1 AND '
+                                'moved.before_1 <= :before_1_1) AS lost_0, '
+                                'coalesce(sum(moved.before_1) FILTER (WHERE moved.before_1 > '
+                                ':before_1_2), :coalesce_6) AS starting_1, '
+                                'coalesce(sum(moved.expansion_1) FILTER (WHERE moved.before_1 > '
+                                ':before_1_2), :coalesce_7) AS expansion_1, '
+                                'coalesce(sum(-moved.contraction_1) FILTER (WHERE moved.before_1 > '
+                                ':before_1_2), :coalesce_8) AS contraction_1, '
+                                'coalesce(sum(moved.before_2) FILTER (WHERE moved.before_1 > '
+                                ':before_1_2), :coalesce_9) AS ending_1, '
+                                'coalesce(sum(moved.before_2), :coalesce_10) AS everyone_1, '
+                                'count(*) FILTER (WHERE moved.before_1 > :before_1_2) AS logos_1, '
+                                'count(*) FILTER (WHERE moved.before_1 > :before_1_2 AND '
+                                'moved.before_2 <= :before_2_1) AS lost_1, '
+                                'coalesce(sum(moved.before_2) FILTER (WHERE moved.before_2 > '
+                                ':before_2_2), :coalesce_11) AS starting_2, '
+                                'coalesce(sum(moved.expansion_2) FILTER (WHERE moved.before_2 > '
+                                ':before_2_2), :coalesce_12) AS expansion_2, '
+                                'coalesce(sum(-moved.contraction_2) FILTER (WHERE moved.before_2 > '
+                                ':before_2_2), :coalesce_13) AS contraction_2, '
+                                'coalesce(sum(moved.before_3) FILTER (WHERE moved.before_2 > '
+                                ':before_2_2), :coalesce_14) AS ending_2, '
+                                'coalesce(sum(moved.before_3), :coalesce_15) AS everyone_2, '
+                                'count(*) FILTER (WHERE moved.before_2 > :before_2_2) AS logos_2, '
+                                'count(*) FILTER (WHERE moved.before_2 > :before_2_2 AND '
+                                'moved.before_3 <= :before_3_1) AS lost_2 \n'
+                                'FROM (SELECT arr_log.customer_id AS customer_id, '
+                                'sum(arr_log.change) FILTER (WHERE arr_log."on" < :first_0) AS '
+                                'before_0, sum(arr_log.change) FILTER (WHERE arr_log."on" < '
+                                ':first_1) AS before_1, sum(arr_log.change) FILTER (WHERE '
+                                'arr_log."on" < :first_2) AS before_2, sum(arr_log.change) AS '
+                                'before_3, sum(arr_log.change) FILTER (WHERE arr_log."on" >= '
+                                ':first_0 AND arr_log."on" < :first_1 AND arr_log.kind IN '
+                                '(:kind_1_1, :kind_1_2)) AS expansion_0, sum(arr_log.change) '
+                                'FILTER (WHERE arr_log."on" >= :first_0 AND arr_log."on" < '
+                                ':first_1 AND arr_log.kind = :kind_2) AS contraction_0, '
+                                'sum(arr_log.change) FILTER (WHERE arr_log."on" >= :first_1 AND '
+                                'arr_log."on" < :first_2 AND arr_log.kind IN (:kind_3_1, '
+                                ':kind_3_2)) AS expansion_1, sum(arr_log.change) FILTER (WHERE '
+                                'arr_log."on" >= :first_1 AND arr_log."on" < :first_2 AND '
+                                'arr_log.kind = :kind_4) AS contraction_1, sum(arr_log.change) '
+                                'FILTER (WHERE arr_log."on" >= :first_2 AND arr_log.kind IN '
+                                '(:kind_5_1, :kind_5_2)) AS expansion_2, sum(arr_log.change) '
+                                'FILTER (WHERE arr_log."on" >= :first_2 AND arr_log.kind = '
+                                ':kind_6) AS contraction_2 \n'
+                                'FROM arr_log \n'
+                                'WHERE arr_log."on" <= :last GROUP BY arr_log.customer_id) AS '
+                                'moved JOIN customers ON customers.id = moved.customer_id \n'
+                                'WHERE customers.deleted_at IS NULL',
+                                {'before_0_1': 0.005,
+                                 'before_1_1': 0.005,
+                                 'before_1_2': 0.005,
+                                 'before_2_1': 0.005,
+                                 'before_2_2': 0.005,
+                                 'before_3_1': 0.005,
+                                 'coalesce_1': 0.0,
+                                 'coalesce_10': 0.0,
+                                 'coalesce_11': 0.0,
+                                 'coalesce_12': 0.0,
+                                 'coalesce_13': 0.0,
+                                 'coalesce_14': 0.0,
+                                 'coalesce_15': 0.0,
+                                 'coalesce_2': 0.0,
+                                 'coalesce_3': 0.0,
+                                 'coalesce_4': 0.0,
+                                 'coalesce_5': 0.0,
+                                 'coalesce_6': 0.0,
+                                 'coalesce_7': 0.0,
+                                 'coalesce_8': 0.0,
+                                 'coalesce_9': 0.0,
+                                 'kind_1_1': 'new',
+                                 'kind_1_2': 'expansion',
+                                 'kind_2': 'contraction',
+                                 'kind_3_1': 'new',
+                                 'kind_3_2': 'expansion',
+                                 'kind_4': 'contraction',
+                                 'kind_5_1': 'new',
+                                 'kind_5_2': 'expansion',
+                                 'kind_6': 'contraction',
+                                 'param_1': 'all'})},
+ 'retention.all.4': {'columns': (('group', None),
+                                 ('starting_0', None),
+                                 ('expansion_0', None),
+                                 ('contraction_0', None),
+                                 ('ending_0', None),
+                                 ('everyone_0', None),
+                                 ('logos_0', None),
+                                 ('lost_0', None),
+                                 ('starting_1', None),
+                                 ('expansion_1', None),
+                                 ('contraction_1', None),
+                                 ('ending_1', None),
+                                 ('everyone_1', None),
+                                 ('logos_1', None),
+                                 ('lost_1', None),
+                                 ('starting_2', None),
+                                 ('expansion_2', None),
+                                 ('contraction_2', None),
+                                 ('ending_2', None),
+                                 ('everyone_2', None),
+                                 ('logos_2', None),
+                                 ('lost_2', None),
+                                 ('starting_3', None),
+                                 ('expansion_3', None),
+                                 ('contraction_3', None),
+                                 ('ending_3', None),
+                                 ('everyone_3', None),
+                                 ('logos_3', None),
+                                 ('lost_3', None)),
+                     'postgresql': ('SELECT %(param_1)s::VARCHAR AS "group", '
+                                    'coalesce(sum(moved.before_0) FILTER (WHERE moved.before_0 > '
+                                    '%(before_0_1)s), %(coalesce_1)s) AS starting_0, '
+                                    'coalesce(sum(moved.expansion_0) FILTER (WHERE moved.before_0 '
+                                    '> %(before_0_1)s), %(coalesce_2)s) AS expansion_0, '
+                                    'coalesce(sum(-moved.contraction_0) FILTER (WHERE '
+                                    'moved.before_0 > %(before_0_1)s), %(coalesce_3)s) AS '
+                                    'contraction_0, coalesce(sum(moved.before_1) FILTER (WHERE '
+                                    'moved.before_0 > %(before_0_1)s), %(coalesce_4)s) AS '
+                                    'ending_0, coalesce(sum(moved.before_1), %(coalesce_5)s) AS '
+                                    'everyone_0, count(*) FILTER (WHERE moved.before_0 > '
+                                    '%(before_0_1)s) AS logos_0, count(*) FILTER (WHERE '
+                                    'moved.before_0 > %(before_0_1)s AND moved.before_1 <= '
+                                    '%(before_1_1)s) AS lost_0, coalesce(sum(moved.before_1) '
+                                    'FILTER (WHERE moved.before_1 > %(before_1_2)s), '
+                                    '%(coalesce_6)s) AS starting_1, '
+                                    'coalesce(sum(moved.expansion_1) FILTER (WHERE moved.before_1 '
+                                    '> %(before_1_2)s), %(coalesce_7)s) AS expansion_1, '
+                                    'coalesce(sum(-moved.contraction_1) FILTER (WHERE '
+                                    'moved.before_1 > %(before_1_2)s), %(coalesce_8)s) AS '
+                                    'contraction_1, coalesce(sum(moved.before_2) FILTER (WHERE '
+                                    'moved.before_1 > %(before_1_2)s), %(coalesce_9)s) AS '
+                                    'ending_1, coalesce(sum(moved.before_2), %(coalesce_10)s) AS '
+                                    'everyone_1, count(*) FILTER (WHERE moved.before_1 > '
+                                    '%(before_1_2)s) AS logos_1, count(*) FILTER (WHERE '
+                                    'moved.before_1 > %(before_1_2)s AND moved.before_2 <= '
+                                    '%(before_2_1)s) AS lost_1, coalesce(sum(moved.before_2) '
+                                    'FILTER (WHERE moved.before_2 > %(before_2_2)s), '
+                                    '%(coalesce_11)s) AS starting_2, '
+                                    'coalesce(sum(moved.expansion_2) FILTER (WHERE moved.before_2 '
+                                    '> %(before_2_2)s), %(coalesce_12)s) AS expansion_2, '
+                                    'coalesce(sum(-moved.contraction_2) FILTER (WHERE '
+                                    'moved.before_2 > %(before_2_2)s), %(coalesce_13)s) AS '
+                                    'contraction_2, coalesce(sum(moved.before_3) FILTER (WHERE '
+                                    'moved.before_2 > %(before_2_2)s), %(coalesce_14)s) AS '
+                                    'ending_2, coalesce(sum(moved.before_3), %(coalesce_15)s) AS '
+                                    'everyone_2, count(*) FILTER (WHERE moved.before_2 > '
+                                    '%(before_2_2)s) AS logos_2, count(*) FILTER (WHERE '
+                                    'moved.before_2 > %(before_2_2)s AND moved.before_3 <= '
+                                    '%(before_3_1)s) AS lost_2, coalesce(sum(moved.before_3) '
+                                    'FILTER (WHERE moved.before_3 > %(before_3_2)s), '
+                                    '%(coalesce_16)s) AS starting_3, '
+                                    'coalesce(sum(moved.expansion_3) FILTER (WHERE moved.before_3 '
+                                    '> %(before_3_2)s), %(coalesce_17)s) AS expansion_3, '
+                                    'coalesce(sum(-moved.contraction_3) FILTER (WHERE '
+                                    'moved.before_3 > %(before_3_2)s), %(coalesce_18)s) AS '
+                                    'contraction_3, coalesce(sum(moved.before_4) FILTER (WHERE '
+                                    'moved.before_3 > %(before_3_2)s), %(coalesce_19)s) AS '
+                                    'ending_3, coalesce(sum(moved.before_4), %(coalesce_20)s) AS '
+                                    'everyone_3, count(*) FILTER (WHERE moved.before_3 > '
+                                    '%(before_3_2)s) AS logos_3, count(*) FILTER (WHERE '
+                                    'moved.before_3 > %(before_3_2)s AND moved.before_4 <= '
+                                    '%(before_4_1)s) AS lost_3 \n'
+                                    'FROM (SELECT arr_log.customer_id AS customer_id, '
+                                    'sum(arr_log.change) FILTER (WHERE arr_log."on" < '
+                                    '%(first_0)s::DATE) AS before_0, sum(arr_log.change) FILTER '
+                                    '(WHERE arr_log."on" < %(first_1)s::DATE) AS before_1, '
+                                    'sum(arr_log.change) FILTER (WHERE arr_log."on" < '
+                                    '%(first_2)s::DATE) AS before_2, sum(arr_log.change) FILTER '
+                                    '(WHERE arr_log."on" < %(first_3)s::DATE) AS before_3, '
+                                    'sum(arr_log.change) AS before_4, sum(arr_log.change) FILTER '
+                                    '(WHERE arr_log."on" >= %(first_0)s::DATE AND arr_log."on" < '
+                                    '%(first_1)s::DATE AND arr_log.kind IN (%(kind_1_1)s::VARCHAR, '
+                                    '%(kind_1_2)s::VARCHAR)) AS expansion_0, sum(arr_log.change) '
+                                    'FILTER (WHERE arr_log."on" >= %(first_0)s::DATE AND '
+                                    'arr_log."on" < %(first_1)s::DATE AND arr_log.kind = '
+                                    '%(kind_2)s::VARCHAR) AS contraction_0, sum(arr_log.change) '
+                                    'FILTER (WHERE arr_log."on" >= %(first_1)s::DATE AND '
+                                    'arr_log."on" < %(first_2)s::DATE AND arr_log.kind IN '
+                                    '(%(kind_3_1)s::VARCHAR, %(kind_3_2)s::VARCHAR)) AS '
+                                    'expansion_1, sum(arr_log.change) FILTER (WHERE arr_log."on" '
+                                    '>= %(first_1)s::DATE AND arr_log."on" < %(first_2)s::DATE AND '
+                                    'arr_log.kind = %(kind_4)s::VARCHAR) AS contraction_1, '
+                                    'sum(arr_log.change) FILTER (WHERE arr_log."on" >= '
+                                    '%(first_2)s::DATE AND arr_log."on" < %(first_3)s::DATE AND '
+                                    'arr_log.kind IN (%(kind_5_1)s::VARCHAR, '
+                                    '%(kind_5_2)s::VARCHAR)) AS expansion_2, sum(arr_log.change) '
+                                    'FILTER (WHERE arr_log."on" >= %(first_2)s::DATE AND '
+                                    'arr_log."on" < %(first_3)s::DATE AND arr_log.kind = '
+                                    '%(kind_6)s::VARCHAR) AS contraction_2, sum(arr_log.change) '
+                                    'FILTER (WHERE arr_log."on" >= %(first_3)s::DATE AND '
+                                    'arr_log.kind IN (%(kind_7_1)s::VARCHAR, '
+                                    '%(kind_7_2)s::VARCHAR)) AS expansion_3, sum(arr_log.change) '
+                                    'FILTER (WHERE arr_log."on" >= %(first_3)s::DATE AND '
+                                    'arr_log.kind = %(kind_8)s::VARCHAR) AS contraction_3 \n'
+                                    'FROM arr_log \n'
+                                    'WHERE arr_log."on" <= %(last)s::DATE GROUP BY '
+                                    'arr_log.customer_id) AS moved JOIN customers ON customers.id '
+                                    '= moved.customer_id \n'
+                                    'WHERE customers.deleted_at IS NULL',
+                                    {'before_0_1': 0.005,
+                                     'before_1_1': 0.005,
+                                     'before_1_2': 0.005,
+                                     'before_2_1': 0.005,
+                                     'before_2_2': 0.005,
+                                     'before_3_1': 0.005,
+                                     'before_3_2': 0.005,
+                                     'before_4_1': 0.005,
+                                     'coalesce_1': 0.0,
+                                     'coalesce_10': 0.0,
+                                     'coalesce_11': 0.0,
+                                     'coalesce_12': 0.0,
+                                     'coalesce_13': 0.0,
+                                     'coalesce_14': 0.0,
+                                     'coalesce_15': 0.0,
+                                     'coalesce_16': 0.0,
+                                     'coalesce_17': 0.0,
+                                     'coalesce_18': 0.0,
+                                     'coalesce_19': 0.0,
+                                     'coalesce_2': 0.0,
+                                     'coalesce_20': 0.0,
+                                     'coalesce_3': 0.0,
+                                     'coalesce_4': 0.0,
+                                     'coalesce_5': 0.0,
+                                     'coalesce_6': 0.0,
+                                     'coalesce_7': 0.0,
+                                     'coalesce_8': 0.0,
+                                     'coalesce_9': 0.0,
+                                     'kind_1_1': 'new',
+                                     'kind_1_2': 'expansion',
+                                     'kind_2': 'contraction',
+                                     'kind_3_1': 'new',
+                                     'kind_3_2': 'expansion',
+                                     'kind_4': 'contraction',
+                                     'kind_5_1': 'new',
+                                     'kind_5_2': 'expansion',
+                                     'kind_6': 'contraction',
+                                     'kind_7_1': 'new',
+                                     'kind_7_2': 'expansion',
+                                     'kind_8': 'contraction',
+                                     'param_1': 'all'}),
+                     'sqlite': ('SELECT :param_1 AS "group", coalesce(sum(moved.before_0) FILTER '
+                                '(WHERE moved.before_0 > :before_0_1), :coalesce_1) AS starting_0, '
+                                'coalesce(sum(moved.expansion_0) FILTER (WHERE moved.before_0 > '
+                                ':before_0_1), :coalesce_2) AS expansion_0, '
+                                'coalesce(sum(-moved.contraction_0) FILTER (WHERE moved.before_0 > '
+                                ':before_0_1), :coalesce_3) AS contraction_0, '
+                                'coalesce(sum(moved.before_1) FILTER (WHERE moved.before_0 > '
+                                ':before_0_1), :coalesce_4) AS ending_0, '
+                                'coalesce(sum(moved.before_1), :coalesce_5) AS everyone_0, '
+                                'count(*) FILTER (WHERE moved.before_0 > :before_0_1) AS logos_0, '
+                                'count(*) FILTER (WHERE moved.before_0 > :before_0_1 AND '
+                                'moved.before_1 <= :before_1_1) AS lost_0, '
+                                'coalesce(sum(moved.before_1) FILTER (WHERE moved.before_1 > '
+                                ':before_1_2), :coalesce_6) AS starting_1, '
+                                'coalesce(sum(moved.expansion_1) FILTER (WHERE moved.before_1 > '
+                                ':before_1_2), :coalesce_7) AS expansion_1, '
+                                'coalesce(sum(-moved.contraction_1) FILTER (WHERE moved.before_1 > '
+                                ':before_1_2), :coalesce_8) AS contraction_1, '
+                                'coalesce(sum(moved.before_2) FILTER (WHERE moved.before_1 > '
+                                ':before_1_2), :coalesce_9) AS ending_1, '
+                                'coalesce(sum(moved.before_2), :coalesce_10) AS everyone_1, '
+                                'count(*) FILTER (WHERE moved.before_1 > :before_1_2) AS logos_1, '
+                                'count(*) FILTER (WHERE moved.before_1 > :before_1_2 AND '
+                                'moved.before_2 <= :before_2_1) AS lost_1, '
+                                'coalesce(sum(moved.before_2) FILTER (WHERE moved.before_2 > '
+                                ':before_2_2), :coalesce_11) AS starting_2, '
+                                'coalesce(sum(moved.expansion_2) FILTER (WHERE moved.before_2 > '
+                                ':before_2_2), :coalesce_12) AS expansion_2, '
+                                'coalesce(sum(-moved.contraction_2) FILTER (WHERE moved.before_2 > '
+                                ':before_2_2), :coalesce_13) AS contraction_2, '
+                                'coalesce(sum(moved.before_3) FILTER (WHERE moved.before_2 > '
+                                ':before_2_2), :coalesce_14) AS ending_2, '
+                                'coalesce(sum(moved.before_3), :coalesce_15) AS everyone_2, '
+                                'count(*) FILTER (WHERE moved.before_2 > :before_2_2) AS logos_2, '
+                                'count(*) FILTER (WHERE moved.before_2 > :before_2_2 AND '
+                                'moved.before_3 <= :before_3_1) AS lost_2, '
+                                'coalesce(sum(moved.before_3) FILTER (WHERE moved.before_3 > '
+                                ':before_3_2), :coalesce_16) AS starting_3, '
+                                'coalesce(sum(moved.expansion_3) FILTER (WHERE moved.before_3 > '
+                                ':before_3_2), :coalesce_17) AS expansion_3, '
+                                'coalesce(sum(-moved.contraction_3) FILTER (WHERE moved.before_3 > '
+                                ':before_3_2), :coalesce_18) AS contraction_3, '
+                                'coalesce(sum(moved.before_4) FILTER (WHERE moved.before_3 > '
+                                ':before_3_2), :coalesce_19) AS ending_3, '
+                                'coalesce(sum(moved.before_4), :coalesce_20) AS everyone_3, '
+                                'count(*) FILTER (WHERE moved.before_3 > :before_3_2) AS logos_3, '
+                                'count(*) FILTER (WHERE moved.before_3 > :before_3_2 AND '
+                                'moved.before_4 <= :before_4_1) AS lost_3 \n'
+                                'FROM (SELECT arr_log.customer_id AS customer_id, '
+                                'sum(arr_log.change) FILTER (WHERE arr_log."on" < :first_0) AS '
+                                'before_0, sum(arr_log.change) FILTER (WHERE arr_log."on" < '
+                                ':first_1) AS before_1, sum(arr_log.change) FILTER (WHERE '
+                                'arr_log."on" < :first_2) AS before_2, sum(arr_log.change) FILTER '
+                                '(WHERE arr_log."on" < :first_3) AS before_3, sum(arr_log.change) '
+                                'AS before_4, sum(arr_log.change) FILTER (WHERE arr_log."on" >= '
+                                ':first_0 AND arr_log."on" < :first_1 AND arr_log.kind IN '
+                                '(:kind_1_1, :kind_1_2)) AS expansion_0, sum(arr_log.change) '
+                                'FILTER (WHERE arr_log."on" >= :first_0 AND arr_log."on" < '
+                                ':first_1 AND arr_log.kind = :kind_2) AS contraction_0, '
+                                'sum(arr_log.change) FILTER (WHERE arr_log."on" >= :first_1 AND '
+                                'arr_log."on" < :first_2 AND arr_log.kind IN (:kind_3_1, '
+                                ':kind_3_2)) AS expansion_1, sum(arr_log.change) FILTER (WHERE '
+                                'arr_log."on" >= :first_1 AND arr_log."on" < :first_2 AND '
+                                'arr_log.kind = :kind_4) AS contraction_1, sum(arr_log.change) '
+                                'FILTER (WHERE arr_log."on" >= :first_2 AND arr_log."on" < '
+                                ':first_3 AND arr_log.kind IN (:kind_5_1, :kind_5_2)) AS '
+                                'expansion_2, sum(arr_log.change) FILTER (WHERE arr_log."on" >= '
+                                ':first_2 AND arr_log."on" < :first_3 AND arr_log.kind = :kind_6) '
+                                'AS contraction_2, sum(arr_log.change) FILTER (WHERE arr_log."on" '
+                                '>= :first_3 AND arr_log.kind IN (:kind_7_1, :kind_7_2)) AS '
+                                'expansion_3, sum(arr_log.change) FILTER (WHERE arr_log."on" >= '
+                                ':first_3 AND arr_log.kind = :kind_8) AS contraction_3 \n'
+                                'FROM arr_log \n'
+                                'WHERE arr_log."on" <= :last GROUP BY arr_log.customer_id) AS '
+                                'moved JOIN customers ON customers.id = moved.customer_id \n'
+                                'WHERE customers.deleted_at IS NULL',
+                                {'before_0_1': 0.005,
+                                 'before_1_1': 0.005,
+                                 'before_1_2': 0.005,
+                                 'before_2_1': 0.005,
+                                 'before_2_2': 0.005,
+                                 'before_3_1': 0.005,
+                                 'before_3_2': 0.005,
+                                 'before_4_1': 0.005,
+                                 'coalesce_1': 0.0,
+                                 'coalesce_10': 0.0,
+                                 'coalesce_11': 0.0,
+                                 'coalesce_12': 0.0,
+                                 'coalesce_13': 0.0,
+                                 'coalesce_14': 0.0,
+                                 'coalesce_15': 0.0,
+                                 'coalesce_16': 0.0,
+                                 'coalesce_17': 0.0,
+                                 'coalesce_18': 0.0,
+                                 'coalesce_19': 0.0,
+                                 'coalesce_2': 0.0,
+                                 'coalesce_20': 0.0,
+                                 'coalesce_3': 0.0,
+                                 'coalesce_4': 0.0,
+                                 'coalesce_5': 0.0,
+                                 'coalesce_6': 0.0,
+                                 'coalesce_7': 0.0,
+                                 'coalesce_8': 0.0,
+                                 'coalesce_9': 0.0,
+                                 'kind_1_1': 'new',
+                                 'kind_1_2': 'expansion',
+                                 'kind_2': 'contraction',
+                                 'kind_3_1': 'new',
+                                 'kind_3_2': 'expansion',
+                                 'kind_4': 'contraction',
+                                 'kind_5_1': 'new',
+                                 'kind_5_2': 'expansion',
+                                 'kind_6': 'contraction',
+                                 'kind_7_1': 'new',
+                                 'kind_7_2': 'expansion',
+                                 'kind_8': 'contraction',
+                                 'param_1': 'all'})},
+ 'retention.column.1': {'columns': (('group', None),
+                                    ('starting_0', None),
+                                    ('expansion_0', None),
+                                    ('contraction_0', None),
+                                    ('ending_0', None),
+                                    ('everyone_0', None),
+                                    ('logos_0', None),
+                                    ('lost_0', None)),
+                        'postgresql': ('SELECT coalesce(CASE %(by)s::VARCHAR WHEN '
+                                       '%(param_1)s::VARCHAR THEN owner.handle WHEN '
+                                       '%(param_2)s::VARCHAR THEN owner.team WHEN '
+                                       '%(param_3)s::VARCHAR THEN customers.stage WHEN '
+                                       '%(param_4)s::VARCHAR THEN customers.source WHEN '
+                                       '%(param_5)s::VARCHAR THEN customers.term END, '
+                                       '%(param_6)s::VARCHAR) AS "group", '
+                                       'coalesce(sum(moved.before_0) FILTER (WHERE moved.before_0 '
+                                       '> %(before_0_1)s), %(coalesce_1)s) AS starting_0, '
+                                       'coalesce(sum(moved.expansion_0) FILTER (WHERE '
+                                       'moved.before_0 > %(before_0_1)s), %(coalesce_2)s) AS '
+                                       'expansion_0, coalesce(sum(-moved.contraction_0) FILTER '
+                                       '(WHERE moved.before_0 > %(before_0_1)s), %(coalesce_3)s) '
+                                       'AS contraction_0, coalesce(sum(moved.before_1) FILTER '
+                                       '(WHERE moved.before_0 > %(before_0_1)s), %(coalesce_4)s) '
+                                       'AS ending_0, coalesce(sum(moved.before_1), %(coalesce_5)s) '
+                                       'AS everyone_0, count(*) FILTER (WHERE moved.before_0 > '
+                                       '%(before_0_1)s) AS logos_0, count(*) FILTER (WHERE '
+                                       'moved.before_0 > %(before_0_1)s AND moved.before_1 <= '
+                                       '%(before_1_1)s) AS lost_0 \n'
+                                       'FROM (SELECT arr_log.customer_id AS customer_id, '
+                                       'sum(arr_log.change) FILTER (WHERE arr_log."on" < '
+                                       '%(first_0)s::DATE) AS before_0, sum(arr_log.change) AS '
+                                       'before_1, sum(arr_log.change) FILTER (WHERE arr_log."on" '
+                                       '>= %(first_0)s::DATE AND arr_log.kind IN '
+                                       '(%(kind_1_1)s::VARCHAR, %(kind_1_2)s::VARCHAR)) AS '
+                                       'expansion_0, sum(arr_log.change) FILTER (WHERE '
+                                       'arr_log."on" >= %(first_0)s::DATE AND arr_log.kind = '
+                                       '%(kind_2)s::VARCHAR) AS contraction_0 \n'
+                                       'FROM arr_log \n'
+                                       'WHERE arr_log."on" <= %(last)s::DATE GROUP BY '
+                                       'arr_log.customer_id) AS moved JOIN customers ON '
+                                       'customers.id = moved.customer_id LEFT OUTER JOIN users AS '
+                                       'owner ON owner.id = customers.owner_id \n'
+                                       'WHERE customers.deleted_at IS NULL GROUP BY coalesce(CASE '
+                                       '%(by)s::VARCHAR WHEN %(param_1)s::VARCHAR THEN '
+                                       'owner.handle WHEN %(param_2)s::VARCHAR THEN owner.team '
+                                       'WHEN %(param_3)s::VARCHAR THEN customers.stage WHEN '
+                                       '%(param_4)s::VARCHAR THEN customers.source WHEN '
+                                       '%(param_5)s::VARCHAR THEN customers.term END, '
+                                       '%(param_6)s::VARCHAR) ORDER BY coalesce(CASE '
+                                       '%(by)s::VARCHAR WHEN %(param_1)s::VARCHAR THEN '
+                                       'owner.handle WHEN %(param_2)s::VARCHAR THEN owner.team '
+                                       'WHEN %(param_3)s::VARCHAR THEN customers.stage WHEN '
+                                       '%(param_4)s::VARCHAR THEN customers.source WHEN '
+                                       '%(param_5)s::VARCHAR THEN customers.term END, '
+                                       '%(param_6)s::VARCHAR)',
+                                       {'before_0_1': 0.005,
+                                        'before_1_1': 0.005,
+                                        'coalesce_1': 0.0,
+                                        'coalesce_2': 0.0,
+                                        'coalesce_3': 0.0,
+                                        'coalesce_4': 0.0,
+                                        'coalesce_5': 0.0,
+                                        'kind_1_1': 'new',
+                                        'kind_1_2': 'expansion',
+                                        'kind_2': 'contraction',
+                                        'param_1': 'owner',
+                                        'param_2': 'team',
+                                        'param_3': 'stage',
+                                        'param_4': 'source',
+                                        'param_5': 'term',
+                                        'param_6': '(none)'}),
+                        'sqlite': ('SELECT coalesce(CASE :by WHEN :param_1 THEN owner.handle WHEN '
+                                   ':param_2 THEN owner.team WHEN :param_3 THEN customers.stage '
+                                   'WHEN :param_4 THEN customers.source WHEN :param_5 THEN '
+                                   'customers.term END, :param_6) AS "group", '
+                                   'coalesce(sum(moved.before_0) FILTER (WHERE moved.before_0 > '
+                                   ':before_0_1), :coalesce_1) AS starting_0, '
+                                   'coalesce(sum(moved.expansion_0) FILTER (WHERE moved.before_0 > '
+                                   ':before_0_1), :coalesce_2) AS expansion_0, '
+                                   'coalesce(sum(-moved.contraction_0) FILTER (WHERE '
+                                   'moved.before_0 > :before_0_1), :coalesce_3) AS contraction_0, '
+                                   'coalesce(sum(moved.before_1) FILTER (WHERE moved.before_0 > '
+                                   ':before_0_1), :coalesce_4) AS ending_0, '
+                                   'coalesce(sum(moved.before_1), :coalesce_5) AS everyone_0, '
+                                   'count(*) FILTER (WHERE moved.before_0 > :before_0_1) AS '
+                                   'logos_0, count(*) FILTER (WHERE moved.before_0 > :before_0_1 '
+                                   'AND moved.before_1 <= :before_1_1) AS lost_0 \n'
+                                   'FROM (SELECT arr_log.customer_id AS customer_id, '
+                                   'sum(arr_log.change) FILTER (WHERE arr_log."on" < :first_0) AS '
+                                   'before_0, sum(arr_log.change) AS before_1, sum(arr_log.change) '
+                                   'FILTER (WHERE arr_log."on" >= :first_0 AND arr_log.kind IN '
+                                   '(:kind_1_1, :kind_1_2)) AS expansion_0, sum(arr_log.change) '
+                                   'FILTER (WHERE arr_log."on" >= :first_0 AND arr_log.kind = '
+                                   ':kind_2) AS contraction_0 \n'
+                                   'FROM arr_log \n'
+                                   'WHERE arr_log."on" <= :last GROUP BY arr_log.customer_id) AS '
+                                   'moved JOIN customers ON customers.id = moved.customer_id LEFT '
+                                   'OUTER JOIN users AS owner ON owner.id = customers.owner_id \n'
+                                   'WHERE customers.deleted_at IS NULL GROUP BY coalesce(CASE :by '
+                                   'WHEN :param_1 THEN owner.handle WHEN :param_2 THEN owner.team '
+                                   'WHEN :param_3 THEN customers.stage WHEN :param_4 THEN '
+                                   'customers.source WHEN :param_5 THEN customers.term END, '
+                                   ':param_6) ORDER BY coalesce(CASE :by WHEN :param_1 THEN '
+                                   'owner.handle WHEN :param_2 THEN owner.team WHEN :param_3 THEN '
+                                   'customers.stage WHEN :param_4 THEN customers.source WHEN '
+                                   ':param_5 THEN customers.term END, :param_6)',
+                                   {'before_0_1': 0.005,
+                                    'before_1_1': 0.005,
+                                    'coalesce_1': 0.0,
+                                    'coalesce_2': 0.0,
+                                    'coalesce_3': 0.0,
+                                    'coalesce_4': 0.0,
+                                    'coalesce_5': 0.0,
+                                    'kind_1_1': 'new',
+                                    'kind_1_2': 'expansion',
+                                    'kind_2': 'contraction',
+                                    'param_1': 'owner',
+                                    'param_2': 'team',
+                                    'param_3': 'stage',
+                                    'param_4': 'source',
+                                    'param_5': 'term',
+                                    'param_6': '(none)'})},
+ 'retention.column.2': {'columns': (('group', None),
+                                    ('starting_0', None),
+                                    ('expansion_0', None),
+                                    ('contraction_0', None),
+                                    ('ending_0', None),
+                                    ('everyone_0', None),
+                                    ('logos_0', None),
+                                    ('lost_0', None),
+                                    ('starting_1', None),
+                                    ('expansion_1', None),
+                                    ('contraction_1', None),
+                                    ('ending_1', None),
+                                    ('everyone_1', None),
+                                    ('logos_1', None),
+                                    ('lost_1', None)),
+                        'postgresql': ('SELECT coalesce(CASE %(by)s::VARCHAR WHEN '
+                                       '%(param_1)s::VARCHAR THEN owner.handle WHEN '
+                                       '%(param_2)s::VARCHAR THEN owner.team WHEN '
+                                       '%(param_3)s::VARCHAR THEN customers.stage WHEN '
+                                       '%(param_4)s::VARCHAR THEN customers.source WHEN '
+                                       '%(param_5)s::VARCHAR THEN customers.term END, '
+                                       '%(param_6)s::VARCHAR) AS "group", '
+                                       'coalesce(sum(moved.before_0) FILTER (WHERE moved.before_0 '
+                                       '> %(before_0_1)s), %(coalesce_1)s) AS starting_0, '
+                                       'coalesce(sum(moved.expansion_0) FILTER (WHERE '
+                                       'moved.before_0 > %(before_0_1)s), %(coalesce_2)s) AS '
+                                       'expansion_0, coalesce(sum(-moved.contraction_0) FILTER '
+                                       '(WHERE moved.before_0 > %(before_0_1)s), %(coalesce_3)s) '
+                                       'AS contraction_0, coalesce(sum(moved.before_1) FILTER '
+                                       '(WHERE moved.before_0 > %(before_0_1)s), %(coalesce_4)s) '
+                                       'AS ending_0, coalesce(sum(moved.before_1), %(coalesce_5)s) '
+                                       'AS everyone_0, count(*) FILTER (WHERE moved.before_0 > '
+                                       '%(before_0_1)s) AS logos_0, count(*) FILTER (WHERE '
+                                       'moved.before_0 > %(before_0_1)s AND moved.before_1 <= '
+                                       '%(before_1_1)s) AS lost_0, coalesce(sum(moved.before_1) '
+                                       'FILTER (WHERE moved.before_1 > %(before_1_2)s), '
+                                       '%(coalesce_6)s) AS starting_1, '
+                                       'coalesce(sum(moved.expansion_1) FILTER (WHERE '
+                                       'moved.before_1 > %(before_1_2)s), %(coalesce_7)s) AS '
+                                       'expansion_1, coalesce(sum(-moved.contraction_1) FILTER '
+                                       '(WHERE moved.before_1 > %(before_1_2)s), %(coalesce_8)s) '
+                                       'AS contraction_1, coalesce(sum(moved.before_2) FILTER '
+                                       '(WHERE moved.before_1 > %(before_1_2)s), %(coalesce_9)s) '
+                                       'AS ending_1, coalesce(sum(moved.before_2), '
+                                       '%(coalesce_10)s) AS everyone_1, count(*) FILTER (WHERE '
+                                       'moved.before_1 > %(before_1_2)s) AS logos_1, count(*) '
+                                       'FILTER (WHERE moved.before_1 > %(before_1_2)s AND '
+                                       'moved.before_2 <= %(before_2_1)s) AS lost_1 \n'
+                                       'FROM (SELECT arr_log.customer_id AS customer_id, '
+                                       'sum(arr_log.change) FILTER (WHERE arr_log."on" < '
+                                       '%(first_0)s::DATE) AS before_0, sum(arr_log.change) FILTER '
+                                       '(WHERE arr_log."on" < %(first_1)s::DATE) AS before_1, '
+                                       'sum(arr_log.change) AS before_2, sum(arr_log.change) '
+                                       'FILTER (WHERE arr_log."on" >= %(first_0)s::DATE AND '
+                                       'arr_log."on" < %(first_1)s::DATE AND arr_log.kind IN '
+                                       '(%(kind_1_1)s::VARCHAR, %(kind_1_2)s::VARCHAR)) AS '
+                                       'expansion_0, sum(arr_log.change) FILTER (WHERE '
+                                       'arr_log."on" >= %(first_0)s::DATE AND arr_log."on" < '
+                                       '%(first_1)s::DATE AND arr_log.kind = %(kind_2)s::VARCHAR) '
+                                       'AS contraction_0, sum(arr_log.change) FILTER (WHERE '
+                                       'arr_log."on" >= %(first_1)s::DATE AND arr_log.kind IN '
+                                       '(%(kind_3_1)s::VARCHAR, %(kind_3_2)s::VARCHAR)) AS '
+                                       'expansion_1, sum(arr_log.change) FILTER (WHERE '
+                                       'arr_log."on" >= %(first_1)s::DATE AND arr_log.kind = '
+                                       '%(kind_4)s::VARCHAR) AS contraction_1 \n'
+                                       'FROM arr_log \n'
+                                       'WHERE arr_log."on" <= %(last)s::DATE GROUP BY '
+                                       'arr_log.customer_id) AS moved JOIN customers ON '
+                                       'customers.id = moved.customer_id LEFT OUTER JOIN users AS '
+                                       'owner ON owner.id = customers.owner_id \n'
+                                       'WHERE customers.deleted_at IS NULL GROUP BY coalesce(CASE '
+                                       '%(by)s::VARCHAR WHEN %(param_1)s::VARCHAR THEN '
+                                       'owner.handle WHEN %(param_2)s::VARCHAR THEN owner.team '
+                                       'WHEN %(param_3)s::VARCHAR THEN customers.stage WHEN '
+                                       '%(param_4)s::VARCHAR THEN customers.source WHEN '
+                                       '%(param_5)s::VARCHAR THEN customers.term END, '
+                                       '%(param_6)s::VARCHAR) ORDER BY coalesce(CASE '
+                                       '%(by)s::VARCHAR WHEN %(param_1)s::VARCHAR THEN '
+                                       'owner.handle WHEN %(param_2)s::VARCHAR THEN owner.team '
+                                       'WHEN %(param_3)s::VARCHAR THEN customers.stage WHEN '
+                                       '%(param_4)s::VARCHAR THEN customers.source WHEN '
+                                       '%(param_5)s::VARCHAR THEN customers.term END, '
+                                       '%(param_6)s::VARCHAR)',
+                                       {'before_0_1': 0.005,
+                                        'before_1_1': 0.005,
+                                        'before_1_2': 0.005,
+                                        'before_2_1': 0.005,
+                                        'coalesce_1': 0.0,
+                                        'coalesce_10': 0.0,
+                                        'coalesce_2': 0.0,
+                                        'coalesce_3': 0.0,
+                                        'coalesce_4': 0.0,
+                                        'coalesce_5': 0.0,
+                                        'coalesce_6': 0.0,
+                                        'coalesce_7': 0.0,
+                                        'coalesce_8': 0.0,
+                                        'coalesce_9': 0.0,
+                                        'kind_1_1': 'new',
+                                        'kind_1_2': 'expansion',
+                                        'kind_2': 'contraction',
+                                        'kind_3_1': 'new',
+                                        'kind_3_2': 'expansion',
+                                        'kind_4': 'contraction',
+                                        'param_1': 'owner',
+                                        'param_2': 'team',
+                                        'param_3': 'stage',
+                                        'param_4': 'source',
+                                        'param_5': 'term',
+                                        'param_6': '(none)'}),
+                        'sqlite': ('SELECT coalesce(CASE :by WHEN :param_1 THEN owner.handle WHEN '
+                                   ':param_2 THEN owner.team WHEN :param_3 THEN customers.stage '
+                                   'WHEN :param_4 THEN customers.source WHEN :param_5 THEN '
+                                   'customers.term END, :param_6) AS "group", '
+                                   'coalesce(sum(moved.before_0) FILTER (WHERE moved.before_0 > '
+                                   ':before_0_1), :coalesce_1) AS starting_0, '
+                                   'coalesce(sum(moved.expansion_0) FILTER (WHERE moved.before_0 > '
+                                   ':before_0_1), :coalesce_2) AS expansion_0, '
+                                   'coalesce(sum(-moved.contraction_0) FILTER (WHERE '
+                                   'moved.before_0 > :before_0_1), :coalesce_3) AS contraction_0, '
+                                   'coalesce(sum(moved.before_1) FILTER (WHERE moved.before_0 > '
+                                   ':before_0_1), :coalesce_4) AS ending_0, '
+                                   'coalesce(sum(moved.before_1), :coalesce_5) AS everyone_0, '
+                                   'count(*) FILTER (WHERE moved.before_0 > :before_0_1) AS '
+                                   'logos_0, count(*) FILTER (WHERE moved.before_0 > :before_0_1 '
+                                   'AND moved.before_1 <= :before_1_1) AS lost_0, '
+                                   'coalesce(sum(moved.before_1) FILTER (WHERE moved.before_1 > '
+                                   ':before_1_2), :coalesce_6) AS starting_1, '
+                                   'coalesce(sum(moved.expansion_1) FILTER (WHERE moved.before_1 > '
+                                   ':before_1_2), :coalesce_7) AS expansion_1, '
+                                   'coalesce(sum(-moved.contraction_1) FILTER (WHERE '
+                                   'moved.before_1 > :before_1_2), :coalesce_8) AS contraction_1, '
+                                   'coalesce(sum(moved.before_2) FILTER (WHERE moved.before_1 > '
+                                   ':before_1_2), :coalesce_9) AS ending_1, '
+                                   'coalesce(sum(moved.before_2), :coalesce_10) AS everyone_1, '
+                                   'count(*) FILTER (WHERE moved.before_1 > :before_1_2) AS '
+                                   'logos_1, count(*) FILTER (WHERE moved.before_1 > :before_1_2 '
+                                   'AND moved.before_2 <= :before_2_1) AS lost_1 \n'
+                                   'FROM (SELECT arr_log.customer_id AS customer_id, '
+                                   'sum(arr_log.change) FILTER (WHERE arr_log."on" < :first_0) AS '
+                                   'before_0, sum(arr_log.change) FILTER (WHERE arr_log."on" < '
+                                   ':first_1) AS before_1, sum(arr_log.change) AS before_2, '
+                                   'sum(arr_log.change) FILTER (WHERE arr_log."on" >= :first_0 AND '
+                                   'arr_log."on" < :first_1 AND arr_log.kind IN (:kind_1_1, '
+                                   ':kind_1_2)) AS expansion_0, sum(arr_log.change) FILTER (WHERE '
+                                   'arr_log."on" >= :first_0 AND arr_log."on" < :first_1 AND '
+                                   'arr_log.kind = :kind_2) AS contraction_0, sum(arr_log.change) '
+                                   'FILTER (WHERE arr_log."on" >= :first_1 AND arr_log.kind IN '
+                                   '(:kind_3_1, :kind_3_2)) AS expansion_1, sum(arr_log.change) '
+                                   'FILTER (WHERE arr_log."on" >= :first_1 AND arr_log.kind = '
+                                   ':kind_4) AS contraction_1 \n'
+                                   'FROM arr_log \n'
+                                   'WHERE arr_log."on" <= :last GROUP BY arr_log.customer_id) AS '
+                                   'moved JOIN customers ON customers.id = moved.customer_id LEFT '
+                                   'OUTER JOIN users AS owner ON owner.id = customers.owner_id \n'
+                                   'WHERE customers.deleted_at IS NULL GROUP BY coalesce(CASE :by '
+                                   'WHEN :param_1 THEN owner.handle WHEN :param_2 THEN owner.team '
+                                   'WHEN :param_3 THEN customers.stage WHEN :param_4 THEN '
+                                   'customers.source WHEN :param_5 THEN customers.term END, '
+                                   ':param_6) ORDER BY coalesce(CASE :by WHEN :param_1 THEN '
+                                   'owner.handle WHEN :param_2 THEN owner.team WHEN :param_3 THEN '
+                                   'customers.stage WHEN :param_4 THEN customers.source WHEN '
+                                   ':param_5 THEN customers.term END, :param_6)',
+                                   {'before_0_1': 0.005,
+                                    'before_1_1': 0.005,
+                                    'before_1_2': 0.005,
+                                    'before_2_1': 0.005,
+                                    'coalesce_1': 0.0,
+                                    'coalesce_10': 0.0,
+                                    'coalesce_2': 0.0,
+                                    'coalesce_3': 0.0,
+                                    'coalesce_4': 0.0,
+                                    'coalesce_5': 0.0,
+                                    'coalesce_6': 0.0,
+                                    'coalesce_7': 0.0,
+                                    'coalesce_8': 0.0,
+                                    'coalesce_9': 0.0,
+                                    'kind_1_1': 'new',
+                                    'kind_1_2': 'expansion',
+                                    'kind_2': 'contraction',
+                                    'kind_3_1': 'new',
+                                    'kind_3_2': 'expansion',
+                                    'kind_4': 'contraction',
+                                    'param_1': 'owner',
+                                    'param_2': 'team',
+                                    'param_3': 'stage',
+                                    'param_4': 'source',
+                                    'param_5': 'term',
+                                    'param_6': '(none)'})},
+ 'retention.column.3': {'columns': (('group', None),
+                                    ('starting_0', None),
+                                    ('expansion_0', None),
+                                    ('contraction_0', None),
+                                    ('ending_0', None),
+                                    ('everyone_0', None),
+                                    ('logos_0', None),
+                                    ('lost_0', None),
+                                    ('starting_1', None),
+                                    ('expansion_1', None),
+                                    ('contraction_1', None),
+                                    ('ending_1', None),
+                                    ('everyone_1', None),
+                                    ('logos_1', None),
+                                    ('lost_1', None),
+                                    ('starting_2', None),
+                                    ('expansion_2', None),
+                                    ('contraction_2', None),
+                                    ('ending_2', None),
+                                    ('everyone_2', None),
+                                    ('logos_2', None),
+                                    ('lost_2', None)),
+                        'postgresql': ('SELECT coalesce(CASE %(by)s::VARCHAR WHEN '
+                                       '%(param_1)s::VARCHAR THEN owner.handle WHEN '
+                                       '%(param_2)s::VARCHAR THEN owner.team WHEN '
+                                       '%(param_3)s::VARCHAR THEN customers.stage WHEN '
+                                       '%(param_4)s::VARCHAR THEN customers.source WHEN '
+                                       '%(param_5)s::VARCHAR THEN customers.term END, '
+                                       '%(param_6)s::VARCHAR) AS "group", '
+                                       'coalesce(sum(moved.before_0) FILTER (WHERE moved.before_0 '
+                                       '> %(before_0_1)s), %(coalesce_1)s) AS starting_0, '
+                                       'coalesce(sum(moved.expansion_0) FILTER (WHERE '
+                                       'moved.before_0 > %(before_0_1)s), %(coalesce_2)s) AS '
+                                       'expansion_0, coalesce(sum(-moved.contraction_0) FILTER '
+                                       '(WHERE moved.before_0 > %(before_0_1)s), %(coalesce_3)s) '
+                                       'AS contraction_0, coalesce(sum(moved.before_1) FILTER '
+                                       '(WHERE moved.before_0 > %(before_0_1)s), %(coalesce_4)s) '
+                                       'AS ending_0, coalesce(sum(moved.before_1), %(coalesce_5)s) '
+                                       'AS everyone_0, count(*) FILTER (WHERE moved.before_0 > '
+                                       '%(before_0_1)s) AS logos_0, count(*) FILTER (WHERE '
+                                       'moved.before_0 > %(before_0_1)s AND moved.before_1 <= '
+                                       '%(before_1_1)s) AS lost_0, coalesce(sum(moved.before_1) '
+                                       'FILTER (WHERE moved.before_1 > %(before_1_2)s), '
+                                       '%(coalesce_6)s) AS starting_1, '
+                                       'coalesce(sum(moved.expansion_1) FILTER (WHERE '
+                                       'moved.before_1 > %(before_1_2)s), %(coalesce_7)s) AS '
+                                       'expansion_1, coalesce(sum(-moved.contraction_1) FILTER '
+                                       '(WHERE moved.before_1 > %(before_1_2)s), %(coalesce_8)s) '
+                                       'AS contraction_1, coalesce(sum(moved.before_2) FILTER '
+                                       '(WHERE moved.before_1 > %(before_1_2)s), %(coalesce_9)s) '
+                                       'AS ending_1, coalesce(sum(moved.before_2), '
+                                       '%(coalesce_10)s) AS everyone_1, count(*) FILTER (WHERE '
+                                       'moved.before_1 > %(before_1_2)s) AS logos_1, count(*) '
+                                       'FILTER (WHERE moved.before_1 > %(before_1_2)s AND '
+                                       'moved.before_2 <= %(before_2_1)s) AS lost_1, '
+                                       'coalesce(sum(moved.before_2) FILTER (WHERE moved.before_2 '
+                                       '> %(before_2_2)s), %(coalesce_11)s) AS starting_2, '
+                                       'coalesce(sum(moved.expansion_2) FILTER (WHERE '
+                                       'moved.before_2 > %(before_2_2)s), %(coalesce_12)s) AS '
+                                       'expansion_2, coalesce(sum(-moved.contraction_2) FILTER '
+                                       '(WHERE moved.before_2 > %(before_2_2)s), %(coalesce_13)s) '
+                                       'AS contraction_2, coalesce(sum(moved.before_3) FILTER '
+                                       '(WHERE moved.before_2 > %(before_2_2)s), %(coalesce_14)s) '
+                                       'AS ending_2, coalesce(sum(moved.before_3), '
+                                       '%(coalesce_15)s) AS everyone_2, count(*) FILTER (WHERE '
+                                       'moved.before_2 > %(before_2_2)s) AS logos_2, count(*) '
+                                       'FILTER (WHERE moved.before_2 > %(before_2_2)s AND '
+                                       'moved.before_3 <= %(before_3_1)s) AS lost_2 \n'
+                                       'FROM (SELECT arr_log.customer_id AS customer_id, '
+                                       'sum(arr_log.change) FILTER (WHERE arr_log."on" < '
+                                       '%(first_0)s::DATE) AS before_0, sum(arr_log.change) FILTER '
+                                       '(WHERE arr_log."on" < %(first_1)s::DATE) AS before_1, '
+                                       'sum(arr_log.change) FILTER (WHERE arr_log."on" < '
+                                       '%(first_2)s::DATE) AS before_2, sum(arr_log.change) AS '
+                                       'before_3, sum(arr_log.change) FILTER (WHERE arr_log."on" '
+                                       '>= %(first_0)s::DATE AND arr_log."on" < %(first_1)s::DATE '
+                                       'AND arr_log.kind IN (%(kind_1_1)s::VARCHAR, '
+                                       '%(kind_1_2)s::VARCHAR)) AS expansion_0, '
+                                       'sum(arr_log.change) FILTER (WHERE arr_log."on" >= '
+                                       '%(first_0)s::DATE AND arr_log."on" < %(first_1)s::DATE AND '
+                                       'arr_log.kind = %(kind_2)s::VARCHAR) AS contraction_0, '
+                                       'sum(arr_log.change) FILTER (WHERE arr_log."on" >= '
+                                       '%(first_1)s::DATE AND arr_log."on" < %(first_2)s::DATE AND '
+                                       'arr_log.kind IN (%(kind_3_1)s::VARCHAR, '
+                                       '%(kind_3_2)s::VARCHAR)) AS expansion_1, '
+                                       'sum(arr_log.change) FILTER (WHERE arr_log."on" >= '
+                                       '%(first_1)s::DATE AND arr_log."on" < %(first_2)s::DATE AND '
+                                       'arr_log.kind = %(kind_4)s::VARCHAR) AS contraction_1, '
+                                       'sum(arr_log.change) FILTER (WHERE arr_log."on" >= '
+                                       '%(first_2)s::DATE AND arr_log.kind IN '
+                                       '(%(kind_5_1)s::VARCHAR, %(kind_5_2)s::VARCHAR)) AS '
+                                       'expansion_2, sum(arr_log.change) FILTER (WHERE '
+                                       'arr_log."on" >= %(first_2)s::DATE AND arr_log.kind = '
+                                       '%(kind_6)s::VARCHAR) AS contraction_2 \n'
+                                       'FROM arr_log \n'
+                                       'WHERE arr_log."on" <= %(last)s::DATE GROUP BY '
+                                       'arr_log.customer_id) AS moved JOIN customers ON '
+                                       'customers.id = moved.customer_id LEFT OUTER JOIN users AS '
+                                       'owner ON owner.id = customers.owner_id \n'
+                                       'WHERE customers.deleted_at IS NULL GROUP BY coalesce(CASE '
+                                       '%(by)s::VARCHAR WHEN %(param_1)s::VARCHAR THEN '
+                                       'owner.handle WHEN %(param_2)s::VARCHAR THEN owner.team '
+                                       'WHEN %(param_3)s::VARCHAR THEN customers.stage WHEN '
+                                       '%(param_4)s::VARCHAR THEN customers.source WHEN '
+                                       '%(param_5)s::VARCHAR THEN customers.term END, '
+                                       '%(param_6)s::VARCHAR) ORDER BY coalesce(CASE '
+                                       '%(by)s::VARCHAR WHEN %(param_1)s::VARCHAR THEN '
+                                       'owner.handle WHEN %(param_2)s::VARCHAR THEN owner.team '
+                                       'WHEN %(param_3)s::VARCHAR THEN customers.stage WHEN '
+                                       '%(param_4)s::VARCHAR THEN customers.source WHEN '
+                                       '%(param_5)s::VARCHAR THEN customers.term END, '
+                                       '%(param_6)s::VARCHAR)',
+                                       {'before_0_1': 0.005,
+                                        'before_1_1': 0.005,
+                                        'before_1_2': 0.005,
+                                        'before_2_1': 0.005,
+                                        'before_2_2': 0.005,
+                                        'before_3_1': 0.005,
+                                        'coalesce_1': 0.0,
+                                        'coalesce_10': 0.0,
+                                        'coalesce_11': 0.0,
+                                        'coalesce_12': 0.0,
+                                        'coalesce_13': 0.0,
+                                        'coalesce_14': 0.0,
+                                        'coalesce_15': 0.0,
+                                        'coalesce_2': 0.0,
+                                        'coalesce_3': 0.0,
+                                        'coalesce_4': 0.0,
+                                        'coalesce_5': 0.0,
+                                        'coalesce_6': 0.0,
+                                        'coalesce_7': 0.0,
+                                        'coalesce_8': 0.0,
+                                        'coalesce_9': 0.0,
+                                        'kind_1_1': 'new',
+                                        'kind_1_2': 'expansion',
+                                        'kind_2': 'contraction',
+                                        'kind_3_1': 'new',
+                                        'kind_3_2': 'expansion',
+                                        'kind_4': 'contraction',
+                                        'kind_5_1': 'new',
+                                        'kind_5_2': 'expansion',
+                                        'kind_6': 'contraction',
+                                        'param_1': 'owner',
+                                        'param_2': 'team',
+                                        'param_3': 'stage',
+                                        'param_4': 'source',
+                                        'param_5': 'term',
+                                        'param_6': '(none)'}),
+                        'sqlite': ('SELECT coalesce(CASE :by WHEN :param_1 THEN owner.handle WHEN '
+                                   ':param_2 THEN owner.team WHEN :param_3 THEN customers.stage '
+                                   'WHEN :param_4 THEN customers.source WHEN :param_5 THEN '
+                                   'customers.term END, :param_6) AS "group", '
+                                   'coalesce(sum(moved.before_0) FILTER (WHERE moved.before_0 > '
+                                   ':before_0_1), :coalesce_1) AS starting_0, '
+                                   'coalesce(sum(moved.expansion_0) FILTER (WHERE moved.before_0 > '
+                                   ':before_0_1), :coalesce_2) AS expansion_0, '
+                                   'coalesce(sum(-moved.contraction_0) FILTER (WHERE '
+                                   'moved.before_0 > :before_0_1), :coalesce_3) AS contraction_0, '
+                                   'coalesce(sum(moved.before_1) FILTER (WHERE moved.before_0 > '
+                                   ':before_0_1), :coalesce_4) AS ending_0, '
+                                   'coalesce(sum(moved.before_1), :coalesce_5) AS everyone_0, '
+                                   'count(*) FILTER (WHERE moved.before_0 > :before_0_1) AS '
+                                   'logos_0, count(*) FILTER (WHERE moved.before_0 > :before_0_1 '
+                                   'AND moved.before_1 <= :before_1_1) AS lost_0, '
+                                   'coalesce(sum(moved.before_1) FILTER (WHERE moved.before_1 > '
+                                   ':before_1_2), :coalesce_6) AS starting_1, '
+                                   'coalesce(sum(moved.expansion_1) FILTER (WHERE moved.before_1 > '
+                                   ':before_1_2), :coalesce_7) AS expansion_1, '
+                                   'coalesce(sum(-moved.contraction_1) FILTER (WHERE '
+                                   'moved.before_1 > :before_1_2), :coalesce_8) AS contraction_1, '
+                                   'coalesce(sum(moved.before_2) FILTER (WHERE moved.before_1 > '
+                                   ':before_1_2), :coalesce_9) AS ending_1, '
+                                   'coalesce(sum(moved.before_2), :coalesce_10) AS everyone_1, '
+                                   'count(*) FILTER (WHERE moved.before_1 > :before_1_2) AS '
+                                   'logos_1, count(*) FILTER (WHERE moved.before_1 > :before_1_2 '
+                                   'AND moved.before_2 <= :before_2_1) AS lost_1, '
+                                   'coalesce(sum(moved.before_2) FILTER (WHERE moved.before_2 > '
+                                   ':before_2_2), :coalesce_11) AS starting_2, '
+                                   'coalesce(sum(moved.expansion_2) FILTER (WHERE moved.before_2 > '
+                                   ':before_2_2), :coalesce_12) AS expansion_2, '
+                                   'coalesce(sum(-moved.contraction_2) FILTER (WHERE '
+                                   'moved.before_2 > :before_2_2), :coalesce_13) AS contraction_2, '
+                                   'coalesce(sum(moved.before_3) FILTER (WHERE moved.before_2 > '
+                                   ':before_2_2), :coalesce_14) AS ending_2, '
+                                   'coalesce(sum(moved.before_3), :coalesce_15) AS everyone_2, '
+                                   'count(*) FILTER (WHERE moved.before_2 > :before_2_2) AS '
+                                   'logos_2, count(*) FILTER (WHERE moved.before_2 > :before_2_2 '
+                                   'AND moved.before_3 <= :before_3_1) AS lost_2 \n'
+                                   'FROM (SELECT arr_log.customer_id AS customer_id, '
+                                   'sum(arr_log.change) FILTER (WHERE arr_log."on" < :first_0) AS '
+                                   'before_0, sum(arr_log.change) FILTER (WHERE arr_log."on" < '
+                                   ':first_1) AS before_1, sum(arr_log.change) FILTER (WHERE '
+                                   'arr_log."on" < :first_2) AS before_2, sum(arr_log.change) AS '
+                                   'before_3, sum(arr_log.change) FILTER (WHERE arr_log."on" >= '
+                                   ':first_0 AND arr_log."on" < :first_1 AND arr_log.kind IN '
+                                   '(:kind_1_1, :kind_1_2)) AS expansion_0, sum(arr_log.change) '
+                                   'FILTER (WHERE arr_log."on" >= :first_0 AND arr_log."on" < '
+                                   ':first_1 AND arr_log.kind = :kind_2) AS contraction_0, '
+                                   'sum(arr_log.change) FILTER (WHERE arr_log."on" >= :first_1 AND '
+                                   'arr_log."on" < :first_2 AND arr_log.kind IN (:kind_3_1, '
+                                   ':kind_3_2)) AS expansion_1, sum(arr_log.change) FILTER (WHERE '
+                                   'arr_log."on" >= :first_1 AND arr_log."on" < :first_2 AND '
+                                   'arr_log.kind = :kind_4) AS contraction_1, sum(arr_log.change) '
+                                   'FILTER (WHERE arr_log."on" >= :first_2 AND arr_log.kind IN '
+                                   '(:kind_5_1, :kind_5_2)) AS expansion_2, sum(arr_log.change) '
+                                   'FILTER (WHERE arr_log."on" >= :first_2 AND arr_log.kind = '
+                                   ':kind_6) AS contraction_2 \n'
+                                   'FROM arr_log \n'
+                                   'WHERE arr_log."on" <= :last GROUP BY arr_log.customer_id) AS '
+                                   'moved JOIN customers ON customers.id = moved.customer_id LEFT '
+                                   'OUTER JOIN users AS owner ON owner.id = customers.owner_id \n'
+                                   'WHERE customers.deleted_at IS NULL GROUP BY coalesce(CASE :by '
+                                   'WHEN :param_1 THEN owner.handle WHEN :param_2 THEN owner.team '
+                                   'WHEN :param_3 THEN customers.stage WHEN :param_4 THEN '
+                                   'customers.source WHEN :param_5 THEN customers.term END, '
+                                   ':param_6) ORDER BY coalesce(CASE :by WHEN :param_1 THEN '
+                                   'owner.handle WHEN :param_2 THEN owner.team WHEN :param_3 THEN '
+                                   'customers.stage WHEN :param_4 THEN customers.source WHEN '
+                                   ':param_5 THEN customers.term END, :param_6)',
+                                   {'before_0_1': 0.005,
+                                    'before_1_1': 0.005,
+                                    'before_1_2': 0.005,
+                                    'before_2_1': 0.005,
+                                    'before_2_2': 0.005,
+                                    'before_3_1': 0.005,
+                                    'coalesce_1': 0.0,
+                                    'coalesce_10': 0.0,
+                                    'coalesce_11': 0.0,
+                                    'coalesce_12': 0.0,
+                                    'coalesce_13': 0.0,
+                                    'coalesce_14': 0.0,
+                                    'coalesce_15': 0.0,
+                                    'coalesce_2': 0.0,
+                                    'coalesce_3': 0.0,
+                                    'coalesce_4': 0.0,
+                                    'coalesce_5': 0.0,
+                                    'coalesce_6': 0.0,
+                                    'coalesce_7': 0.0,
+                                    'coalesce_8': 0.0,
+                                    'coalesce_9': 0.0,
+                                    'kind_1_1': 'new',
+                                    'kind_1_2': 'expansion',
+                                    'kind_2': 'contraction',
+                                    'kind_3_1': 'new',
+                                    'kind_3_2': 'expansion',
+                                    'kind_4': 'contraction',
+                                    'kind_5_1': 'new',
+                                    'kind_5_2': 'expansion',
+                                    'kind_6': 'contraction',
+                                    'param_1': 'owner',
+                                    'param_2': 'team',
+                                    'param_3': 'stage',
+                                    'param_4': 'source',
+                                    'param_5': 'term',
+                                    'param_6': '(none)'})},
+ 'retention.column.4': {'columns': (('group', None),
+                                    ('starting_0', None),
+                                    ('expansion_0', None),
+                                    ('contraction_0', None),
+                                    ('ending_0', None),
+                                    ('everyone_0', None),
+                                    ('logos_0', None),
+                                    ('lost_0', None),
+                                    ('starting_1', None),
+                                    ('expansion_1', None),
+                                    ('contraction_1', None),
+                                    ('ending_1', None),
+                                    ('everyone_1', None),
+                                    ('logos_1', None),
+                                    ('lost_1', None),
+                                    ('starting_2', None),
+                                    ('expansion_2', None),
+                                    ('contraction_2', None),
+                                    ('ending_2', None),
+                                    ('everyone_2', None),
+                                    ('logos_2', None),
+                                    ('lost_2', None),
+                                    ('starting_3', None),
+                                    ('expansion_3', None),
+                                    ('contraction_3', None),
+                                    ('ending_3', None),
+                                    ('everyone_3', None),
+                                    ('logos_3', None),
+                                    ('lost_3', None)),
+                        'postgresql': ('SELECT coalesce(CASE %(by)s::VARCHAR WHEN '
+                                       '%(param_1)s::VARCHAR THEN owner.handle WHEN '
+                                       '%(param_2)s::VARCHAR THEN owner.team WHEN '
+                                       '%(param_3)s::VARCHAR THEN customers.stage WHEN '
+                                       '%(param_4)s::VARCHAR THEN customers.source WHEN '
+                                       '%(param_5)s::VARCHAR THEN customers.term END, '
+                                       '%(param_6)s::VARCHAR) AS "group", '
+                                       'coalesce(sum(moved.before_0) FILTER (WHERE moved.before_0 '
+                                       '> %(before_0_1)s), %(coalesce_1)s) AS starting_0, '
+                                       'coalesce(sum(moved.expansion_0) FILTER (WHERE '
+                                       'moved.before_0 > %(before_0_1)s), %(coalesce_2)s) AS '
+                                       'expansion_0, coalesce(sum(-moved.contraction_0) FILTER '
+                                       '(WHERE moved.before_0 > %(before_0_1)s), %(coalesce_3)s) '
+                                       'AS contraction_0, coalesce(sum(moved.before_1) FILTER '
+                                       '(WHERE moved.before_0 > %(before_0_1)s), %(coalesce_4)s) '
+                                       'AS ending_0, coalesce(sum(moved.before_1), %(coalesce_5)s) '
+                                       'AS everyone_0, count(*) FILTER (WHERE moved.before_0 > '
+                                       '%(before_0_1)s) AS logos_0, count(*) FILTER (WHERE '
+                                       'moved.before_0 > %(before_0_1)s AND moved.before_1 <= '
+                                       '%(before_1_1)s) AS lost_0, coalesce(sum(moved.before_1) '
+                                       'FILTER (WHERE moved.before_1 > %(before_1_2)s), '
+                                       '%(coalesce_6)s) AS starting_1, '
+                                       'coalesce(sum(moved.expansion_1) FILTER (WHERE '
+                                       'moved.before_1 > %(before_1_2)s), %(coalesce_7)s) AS '
+                                       'expansion_1, coalesce(sum(-moved.contraction_1) FILTER '
+                                       '(WHERE moved.before_1 > %(before_1_2)s), %(coalesce_8)s) '
+                                       'AS contraction_1, coalesce(sum(moved.before_2) FILTER '
+                                       '(WHERE moved.before_1 > %(before_1_2)s), %(coalesce_9)s) '
+                                       'AS ending_1, coalesce(sum(moved.before_2), '
+                                       '%(coalesce_10)s) AS everyone_1, count(*) FILTER (WHERE '
+                                       'moved.before_1 > %(before_1_2)s) AS logos_1, count(*) '
+                                       'FILTER (WHERE moved.before_1 > %(before_1_2)s AND '
+                                       'moved.before_2 <= %(before_2_1)s) AS lost_1, '
+                                       'coalesce(sum(moved.before_2) FILTER (WHERE moved.before_2 '
+                                       '> %(before_2_2)s), %(coalesce_11)s) AS starting_2, '
+                                       'coalesce(sum(moved.expansion_2) FILTER (WHERE '
+                                       'moved.before_2 > %(before_2_2)s), %(coalesce_12)s) AS '
+                                       'expansion_2, coalesce(sum(-moved.contraction_2) FILTER '
+                                       '(WHERE moved.before_2 > %(before_2_2)s), %(coalesce_13)s) '
+                                       'AS contraction_2, coalesce(sum(moved.before_3) FILTER '
+                                       '(WHERE moved.before_2 > %(before_2_2)s), %(coalesce_14)s) '
+                                       'AS ending_2, coalesce(sum(moved.before_3), '
+                                       '%(coalesce_15)s) AS everyone_2, count(*) FILTER (WHERE '
+                                       'moved.before_2 > %(before_2_2)s) AS logos_2, count(*) '
+                                       'FILTER (WHERE moved.before_2 > %(before_2_2)s AND '
+                                       'moved.before_3 <= %(before_3_1)s) AS lost_2, '
+                                       'coalesce(sum(moved.before_3) FILTER (WHERE moved.before_3 '
+                                       '> %(before_3_2)s), %(coalesce_16)s) AS starting_3, '
+                                       'coalesce(sum(moved.expansion_3) FILTER (WHERE '
+                                       'moved.before_3 > %(before_3_2)s), %(coalesce_17)s) AS '
+                                       'expansion_3, coalesce(sum(-moved.contraction_3) FILTER '
+                                       '(WHERE moved.before_3 > %(before_3_2)s), %(coalesce_18)s) '
+                                       'AS contraction_3, coalesce(sum(moved.before_4) FILTER '
+                                       '(WHERE moved.before_3 > %(before_3_2)s), %(coalesce_19)s) '
+                                       'AS ending_3, coalesce(sum(moved.before_4), '
+                                       '%(coalesce_20)s) AS everyone_3, count(*) FILTER (WHERE '
+                                       'moved.before_3 > %(before_3_2)s) AS logos_3, count(*) '
+                                       'FILTER (WHERE moved.before_3 > %(before_3_2)s AND '
+                                       'moved.before_4 <= %(before_4_1)s) AS lost_3 \n'
+                                       'FROM (SELECT arr_log.customer_id AS customer_id, '
+                                       'sum(arr_log.change) FILTER (WHERE arr_log."on" < '
+                                       '%(first_0)s::DATE) AS before_0, sum(arr_log.change) FILTER '
+                                       '(WHERE arr_log."on" < %(first_1)s::DATE) AS before_1, '
+                                       'sum(arr_log.change) FILTER (WHERE arr_log."on" < '
+                                       '%(first_2)s::DATE) AS before_2, sum(arr_log.change) FILTER '
+                                       '(WHERE arr_log."on" < %(first_3)s::DATE) AS before_3, '
+                                       'sum(arr_log.change) AS before_4, sum(arr_log.change) '
+                                       'FILTER (WHERE arr_log."on" >= %(first_0)s::DATE AND '
+                                       'arr_log."on" < %(first_1)s::DATE AND arr_log.kind IN '
+                                       '(%(kind_1_1)s::VARCHAR, %(kind_1_2)s::VARCHAR)) AS '
+                                       'expansion_0, sum(arr_log.change) FILTER (WHERE '
+                                       'arr_log."on" >= %(first_0)s::DATE AND arr_log."on" < '
+                                       '%(first_1)s::DATE AND arr_log.kind = %(kind_2)s::VARCHAR) '
+                                       'AS contraction_0, sum(arr_log.change) FILTER (WHERE '
+                                       'arr_log."on" >= %(first_1)s::DATE AND arr_log."on" < '
+                                       '%(first_2)s::DATE AND arr_log.kind IN '
+                                       '(%(kind_3_1)s::VARCHAR, %(kind_3_2)s::VARCHAR)) AS '
+                                       'expansion_1, sum(arr_log.change) FILTER (WHERE '
+                                       'arr_log."on" >= %(first_1)s::DATE AND arr_log."on" < '
+                                       '%(first_2)s::DATE AND arr_log.kind = %(kind_4)s::VARCHAR) '
+                                       'AS contraction_1, sum(arr_log.change) FILTER (WHERE '
+                                       'arr_log."on" >= %(first_2)s::DATE AND arr_log."on" < '
+                                       '%(first_3)s::DATE AND arr_log.kind IN '
+                                       '(%(kind_5_1)s::VARCHAR, %(kind_5_2)s::VARCHAR)) AS '
+                                       'expansion_2, sum(arr_log.change) FILTER (WHERE '
+                                       'arr_log."on" >= %(first_2)s::DATE AND arr_log."on" < '
+                                       '%(first_3)s::DATE AND arr_log.kind = %(kind_6)s::VARCHAR) '
+                                       'AS contraction_2, sum(arr_log.change) FILTER (WHERE '
+                                       'arr_log."on" >= %(first_3)s::DATE AND arr_log.kind IN '
+                                       '(%(kind_7_1)s::VARCHAR, %(kind_7_2)s::VARCHAR)) AS '
+                                       'expansion_3, sum(arr_log.change) FILTER (WHERE '
+                                       'arr_log."on" >= %(first_3)s::DATE AND arr_log.kind = '
+                                       '%(kind_8)s::VARCHAR) AS contraction_3 \n'
+                                       'FROM arr_log \n'
+                                       'WHERE arr_log."on" <= %(last)s::DATE GROUP BY '
+                                       'arr_log.customer_id) AS moved JOIN customers ON '
+                                       'customers.id = moved.customer_id LEFT OUTER JOIN users AS '
+                                       'owner ON owner.id = customers.owner_id \n'
+                                       'WHERE customers.deleted_at IS NULL GROUP BY coalesce(CASE '
+                                       '%(by)s::VARCHAR WHEN %(param_1)s::VARCHAR THEN '
+                                       'owner.handle WHEN %(param_2)s::VARCHAR THEN owner.team '
+                                       'WHEN %(param_3)s::VARCHAR THEN customers.stage WHEN '
+                                       '%(param_4)s::VARCHAR THEN customers.source WHEN '
+                                       '%(param_5)s::VARCHAR THEN customers.term END, '
+                                       '%(param_6)s::VARCHAR) ORDER BY coalesce(CASE '
+                                       '%(by)s::VARCHAR WHEN %(param_1)s::VARCHAR THEN '
+                                       'owner.handle WHEN %(param_2)s::VARCHAR THEN owner.team '
+                                       'WHEN %(param_3)s::VARCHAR THEN customers.stage WHEN '
+                                       '%(param_4)s::VARCHAR THEN customers.source WHEN '
+                                       '%(param_5)s::VARCHAR THEN customers.term END, '
+                                       '%(param_6)s::VARCHAR)',
+                                       {'before_0_1': 0.005,
+                                        'before_1_1': 0.005,
+                                        'before_1_2': 0.005,
+                                        'before_2_1': 0.005,
+                                        'before_2_2': 0.005,
+                                        'before_3_1': 0.005,
+                                        'before_3_2': 0.005,
+                                        'before_4_1': 0.005,
+                                        'coalesce_1': 0.0,
+                                        'coalesce_10': 0.0,
+                                        'coalesce_11': 0.0,
+                                        'coalesce_12': 0.0,
+                                        'coalesce_13': 0.0,
+                                        'coalesce_14': 0.0,
+                                        'coalesce_15': 0.0,
+                                        'coalesce_16': 0.0,
+                                        'coalesce_17': 0.0,
+                                        'coalesce_18': 0.0,
+                                        'coalesce_19': 0.0,
+                                        'coalesce_2': 0.0,
+                                        'coalesce_20': 0.0,
+                                        'coalesce_3': 0.0,
+                                        'coalesce_4': 0.0,
+                                        'coalesce_5': 0.0,
+                                        'coalesce_6': 0.0,
+                                        'coalesce_7': 0.0,
+                                        'coalesce_8': 0.0,
+                                        'coalesce_9': 0.0,
+                                        'kind_1_1': 'new',
+                                        'kind_1_2': 'expansion',
+                                        'kind_2': 'contraction',
+                                        'kind_3_1': 'new',
+                                        'kind_3_2': 'expansion',
+                                        'kind_4': 'contraction',
+                                        'kind_5_1': 'new',
+                                        'kind_5_2': 'expansion',
+                                        'kind_6': 'contraction',
+                                        'kind_7_1': 'new',
+                                        'kind_7_2': 'expansion',
+                                        'kind_8': 'contraction',
+                                        'param_1': 'owner',
+                                        'param_2': 'team',
+                                        'param_3': 'stage',
+                                        'param_4': 'source',
+                                        'param_5': 'term',
+                                        'param_6': '(none)'}),
+                        'sqlite': ('SELECT coalesce(CASE :by WHEN :param_1 THEN owner.handle WHEN '
+                                   ':param_2 THEN owner.team WHEN :param_3 THEN customers.stage '
+                                   'WHEN :param_4 THEN customers.source WHEN :param_5 THEN '
+                                   'customers.term END, :param_6) AS "group", '
+                                   'coalesce(sum(moved.before_0) FILTER (WHERE moved.before_0 > '
+                                   ':before_0_1), :coalesce_1) AS starting_0, '
+                                   'coalesce(sum(moved.expansion_0) FILTER (WHERE moved.before_0 > '
+                                   ':before_0_1), :coalesce_2) AS expansion_0, '
+                                   'coalesce(sum(-moved.contraction_0) FILTER (WHERE '
+                                   'moved.before_0 > :before_0_1), :coalesce_3) AS contraction_0, '
+                                   'coalesce(sum(moved.before_1) FILTER (WHERE moved.before_0 > '
+                                   ':before_0_1), :coalesce_4) AS ending_0, '
+                                   'coalesce(sum(moved.before_1), :coalesce_5) AS everyone_0, '
+                                   'count(*) FILTER (WHERE moved.before_0 > :before_0_1) AS '
+                                   'logos_0, count(*) FILTER (WHERE moved.before_0 > :before_0_1 '
+                                   'AND moved.before_1 <= :before_1_1) AS lost_0, '
+                                   'coalesce(sum(moved.before_1) FILTER (WHERE moved.before_1 > '
+                                   ':before_1_2), :coalesce_6) AS starting_1, '
+                                   'coalesce(sum(moved.expansion_1) FILTER (WHERE moved.before_1 > '
+                                   ':before_1_2), :coalesce_7) AS expansion_1, '
+                                   'coalesce(sum(-moved.contraction_1) FILTER (WHERE '
+                                   'moved.before_1 > :before_1_2), :coalesce_8) AS contraction_1, '
+                                   'coalesce(sum(moved.before_2) FILTER (WHERE moved.before_1 > '
+                                   ':before_1_2), :coalesce_9) AS ending_1, '
+                                   'coalesce(sum(moved.before_2), :coalesce_10) AS everyone_1, '
+                                   'count(*) FILTER (WHERE moved.before_1 > :before_1_2) AS '
+                                   'logos_1, count(*) FILTER (WHERE moved.before_1 > :before_1_2 '
+                                   'AND moved.before_2 <= :before_2_1) AS lost_1, '
+                                   'coalesce(sum(moved.before_2) FILTER (WHERE moved.before_2 > '
+                                   ':before_2_2), :coalesce_11) AS starting_2, '
+                                   'coalesce(sum(moved.expansion_2) FILTER (WHERE moved.before_2 > '
+                                   ':before_2_2), :coalesce_12) AS expansion_2, '
+                                   'coalesce(sum(-moved.contraction_2) FILTER (WHERE '
+                                   'moved.before_2 > :before_2_2), :coalesce_13) AS contraction_2, '
+                                   'coalesce(sum(moved.before_3) FILTER (WHERE moved.before_2 > '
+                                   ':before_2_2), :coalesce_14) AS ending_2, '
+                                   'coalesce(sum(moved.before_3), :coalesce_15) AS everyone_2, '
+                                   'count(*) FILTER (WHERE moved.before_2 > :before_2_2) AS '
+                                   'logos_2, count(*) FILTER (WHERE moved.before_2 > :before_2_2 '
+                                   'AND moved.before_3 <= :before_3_1) AS lost_2, '
+                                   'coalesce(sum(moved.before_3) FILTER (WHERE moved.before_3 > '
+                                   ':before_3_2), :coalesce_16) AS starting_3, '
+                                   'coalesce(sum(moved.expansion_3) FILTER (WHERE moved.before_3 > '
+                                   ':before_3_2), :coalesce_17) AS expansion_3, '
+                                   'coalesce(sum(-moved.contraction_3) FILTER (WHERE '
+                                   'moved.before_3 > :before_3_2), :coalesce_18) AS contraction_3, '
+                                   'coalesce(sum(moved.before_4) FILTER (WHERE moved.before_3 > '
+                                   ':before_3_2), :coalesce_19) AS ending_3, '
+                                   'coalesce(sum(moved.before_4), :coalesce_20) AS everyone_3, '
+                                   'count(*) FILTER (WHERE moved.before_3 > :before_3_2) AS '
+                                   'logos_3, count(*) FILTER (WHERE moved.before_3 > :before_3_2 '
+                                   'AND moved.before_4 <= :before_4_1) AS lost_3 \n'
+                                   'FROM (SELECT arr_log.customer_id AS customer_id, '
+                                   'sum(arr_log.change) FILTER (WHERE arr_log."on" < :first_0) AS '
+                                   'before_0, sum(arr_log.change) FILTER (WHERE arr_log."on" < '
+                                   ':first_1) AS before_1, sum(arr_log.change) FILTER (WHERE '
+                                   'arr_log."on" < :first_2) AS before_2, sum(arr_log.change) '
+                                   'FILTER (WHERE arr_log."on" < :first_3) AS before_3, '
+                                   'sum(arr_log.change) AS before_4, sum(arr_log.change) FILTER '
+                                   '(WHERE arr_log."on" >= :first_0 AND arr_log."on" < :first_1 '
+                                   'AND arr_log.kind IN (:kind_1_1, :kind_1_2)) AS expansion_0, '
+                                   'sum(arr_log.change) FILTER (WHERE arr_log."on" >= :first_0 AND '
+                                   'arr_log."on" < :first_1 AND arr_log.kind = :kind_2) AS '
+                                   'contraction_0, sum(arr_log.change) FILTER (WHERE arr_log."on" '
+                                   '>= :first_1 AND arr_log."on" < :first_2 AND arr_log.kind IN '
+                                   '(:kind_3_1, :kind_3_2)) AS expansion_1, sum(arr_log.change) '
+                                   'FILTER (WHERE arr_log."on" >= :first_1 AND arr_log."on" < '
+                                   ':first_2 AND arr_log.kind = :kind_4) AS contraction_1, '
+                                   'sum(arr_log.change) FILTER (WHERE arr_log."on" >= :first_2 AND '
+                                   'arr_log."on" < :first_3 AND arr_log.kind IN (:kind_5_1, '
+                                   ':kind_5_2)) AS expansion_2, sum(arr_log.change) FILTER (WHERE '
+                                   'arr_log."on" >= :first_2 AND arr_log."on" < :first_3 AND '
+                                   'arr_log.kind = :kind_6) AS contraction_2, sum(arr_log.change) '
+                                   'FILTER (WHERE arr_log."on" >= :first_3 AND arr_log.kind IN '
+                                   '(:kind_7_1, :kind_7_2)) AS expansion_3, sum(arr_log.change) '
+                                   'FILTER (WHERE arr_log."on" >= :first_3 AND arr_log.kind = '
+                                   ':kind_8) AS contraction_3 \n'
+                                   'FROM arr_log \n'
+                                   'WHERE arr_log."on" <= :last GROUP BY arr_log.customer_id) AS '
+                                   'moved JOIN customers ON customers.id = moved.customer_id LEFT '
+                                   'OUTER JOIN users AS owner ON owner.id = customers.owner_id \n'
+                                   'WHERE customers.deleted_at IS NULL GROUP BY coalesce(CASE :by '
+                                   'WHEN :param_1 THEN owner.handle WHEN :param_2 THEN owner.team '
+                                   'WHEN :param_3 THEN customers.stage WHEN :param_4 THEN '
+                                   'customers.source WHEN :param_5 THEN customers.term END, '
+                                   ':param_6) ORDER BY coalesce(CASE :by WHEN :param_1 THEN '
+                                   'owner.handle WHEN :param_2 THEN owner.team WHEN :param_3 THEN '
+                                   'customers.stage WHEN :param_4 THEN customers.source WHEN '
+                                   ':param_5 THEN customers.term END, :param_6)',
+                                   {'before_0_1': 0.005,
+                                    'before_1_1': 0.005,
+                                    'before_1_2': 0.005,
+                                    'before_2_1': 0.005,
+                                    'before_2_2': 0.005,
+                                    'before_3_1': 0.005,
+                                    'before_3_2': 0.005,
+                                    'before_4_1': 0.005,
+                                    'coalesce_1': 0.0,
+                                    'coalesce_10': 0.0,
+                                    'coalesce_11': 0.0,
+                                    'coalesce_12': 0.0,
+                                    'coalesce_13': 0.0,
+                                    'coalesce_14': 0.0,
+                                    'coalesce_15': 0.0,
+                                    'coalesce_16': 0.0,
+                                    'coalesce_17': 0.0,
+                                    'coalesce_18': 0.0,
+                                    'coalesce_19': 0.0,
+                                    'coalesce_2': 0.0,
+                                    'coalesce_20': 0.0,
+                                    'coalesce_3': 0.0,
+                                    'coalesce_4': 0.0,
+                                    'coalesce_5': 0.0,
+                                    'coalesce_6': 0.0,
+                                    'coalesce_7': 0.0,
+                                    'coalesce_8': 0.0,
+                                    'coalesce_9': 0.0,
+                                    'kind_1_1': 'new',
+                                    'kind_1_2': 'expansion',
+                                    'kind_2': 'contraction',
+                                    'kind_3_1': 'new',
+                                    'kind_3_2': 'expansion',
+                                    'kind_4': 'contraction',
+                                    'kind_5_1': 'new',
+                                    'kind_5_2': 'expansion',
+                                    'kind_6': 'contraction',
+                                    'kind_7_1': 'new',
+                                    'kind_7_2': 'expansion',
+                                    'kind_8': 'contraction',
+                                    'param_1': 'owner',
+                                    'param_2': 'team',
+                                    'param_3': 'stage',
+                                    'param_4': 'source',
+                                    'param_5': 'term',
+                                    'param_6': '(none)'})},
+ 'retention.tag.1': {'columns': (('group', None),
+                                 ('starting_0', None),
+                                 ('expansion_0', None),
+                                 ('contraction_0', None),
+                                 ('ending_0', None),
+                                 ('everyone_0', None),
+                                 ('logos_0', None),
+                                 ('lost_0', None)),
+                     'postgresql': ('SELECT coalesce(customer_tags.tag, %(param_1)s::VARCHAR) AS '
+                                    '"group", coalesce(sum(moved.before_0) FILTER (WHERE '
+                                    'moved.before_0 > %(before_0_1)s), %(coalesce_1)s) AS '
+                                    'starting_0, coalesce(sum(moved.expansion_0) FILTER (WHERE '
+                                    'moved.before_0 > %(before_0_1)s), %(coalesce_2)s) AS '
+                                    'expansion_0, coalesce(sum(-moved.contraction_0) FILTER (WHERE '
+                                    'moved.before_0 > %(before_0_1)s), %(coalesce_3)s) AS '
+                                    'contraction_0, coalesce(sum(moved.before_1) FILTER (WHERE '
+                                    'moved.before_0 > %(before_0_1)s), %(coalesce_4)s) AS '
+                                    'ending_0, coalesce(sum(moved.before_1), %(coalesce_5)s) AS '
+                                    'everyone_0, count(*) FILTER (WHERE moved.before_0 > '
+                                    '%(before_0_1)s) AS logos_0, count(*) FILTER (WHERE '
+                                    'moved.before_0 > %(before_0_1)s AND moved.before_1 <= '
+                                    '%(before_1_1)s) AS lost_0 \n'
+                                    'FROM (SELECT arr_log.customer_id AS customer_id, '
+                                    'sum(arr_log.change) FILTER (WHERE arr_log."on" < '
+                                    '%(first_0)s::DATE) AS before_0, sum(arr_log.change) AS '
+                                    'before_1, sum(arr_log.change) FILTER (WHERE arr_log."on" >= '
+                                    '%(first_0)s::DATE AND arr_log.kind IN (%(kind_1_1)s::VARCHAR, '
+                                    '%(kind_1_2)s::VARCHAR)) AS expansion_0, sum(arr_log.change) '
+                                    'FILTER (WHERE arr_log."on" >= %(first_0)s::DATE AND '
+                                    'arr_log.kind = %(kind_2)s::VARCHAR) AS contraction_0 \n'
+                                    'FROM arr_log \n'
+                                    'WHERE arr_log."on" <= %(last)s::DATE GROUP BY '
+                                    'arr_log.customer_id) AS moved JOIN customers ON customers.id '
+                                    '= moved.customer_id LEFT OUTER JOIN customer_tags ON '
+                                    'customer_tags.customer_id = customers.id \n'
+                                    'WHERE customers.deleted_at IS NULL GROUP BY '
+                                    'coalesce(customer_tags.tag, %(param_1)s::VARCHAR) ORDER BY '
+                                    'coalesce(customer_tags.tag, %(param_1)s::VARCHAR)',
+                                    {'before_0_1': 0.005,
+                                     'before_1_1': 0.005,
+                                     'coalesce_1': 0.0,
+                                     'coalesce_2': 0.0,
+                                     'coalesce_3': 0.0,
+                                     'coalesce_4': 0.0,
+                                     'coalesce_5': 0.0,
+                                     'kind_1_1': 'new',
+                                     'kind_1_2': 'expansion',
+                                     'kind_2': 'contraction',
+                                     'param_1': '(none)'}),
+                     'sqlite': ('SELECT coalesce(customer_tags.tag, :param_1) AS "group", '
+                                'coalesce(sum(moved.before_0) FILTER (WHERE moved.before_0 > '
+                                ':before_0_1), :coalesce_1) AS starting_0, '
+                                'coalesce(sum(moved.expansion_0) FILTER (WHERE moved.before_0 > '
+                                ':before_0_1), :coalesce_2) AS expansion_0, '
+                                'coalesce(sum(-moved.contraction_0) FILTER (WHERE moved.before_0 > '
+                                ':before_0_1), :coalesce_3) AS contraction_0, '
+                                'coalesce(sum(moved.before_1) FILTER (WHERE moved.before_0 > '
+                                ':before_0_1), :coalesce_4) AS ending_0, '
+                                'coalesce(sum(moved.before_1), :coalesce_5) AS everyone_0, '
+                                'count(*) FILTER (WHERE moved.before_0 > :before_0_1) AS logos_0, '
+                                'count(*) FILTER (WHERE moved.before_0 > :before_0_1 AND '
+                                'moved.before_1 <= :before_1_1) AS lost_0 \n'
+                                'FROM (SELECT arr_log.customer_id AS customer_id, '
+                                'sum(arr_log.change) FILTER (WHERE arr_log."on" < :first_0) AS '
+                                'before_0, sum(arr_log.change) AS before_1, sum(arr_log.change) '
+                                'FILTER (WHERE arr_log."on" >= :first_0 AND arr_log.kind IN '
+                                '(:kind_1_1, :kind_1_2)) AS expansion_0, sum(arr_log.change) '
+                                'FILTER (WHERE arr_log."on" >= :first_0 AND arr_log.kind = '
+                                ':kind_2) AS contraction_0 \n'
+                                'FROM arr_log \n'
+                                'WHERE arr_log."on" <= :last GROUP BY arr_log.customer_id) AS '
+                                'moved JOIN customers ON customers.id = moved.customer_id LEFT '
+                                'OUTER JOIN customer_tags ON customer_tags.customer_id = '
+                                'customers.id \n'
+                                'WHERE customers.deleted_at IS NULL GROUP BY '
+                                'coalesce(customer_tags.tag, :param_1) ORDER BY '
+                                'coalesce(customer_tags.tag, :param_1)',
+                                {'before_0_1': 0.005,
+                                 'before_1_1': 0.005,
+                                 'coalesce_1': 0.0,
+                                 'coalesce_2': 0.0,
+                                 'coalesce_3': 0.0,
+                                 'coalesce_4': 0.0,
+                                 'coalesce_5': 0.0,
+                                 'kind_1_1': 'new',
+                                 'kind_1_2': 'expansion',
+                                 'kind_2': 'contraction',
+                                 'param_1': '(none)'})},
+ 'retention.tag.2': {'columns': (('group', None),
+                                 ('starting_0', None),
+                                 ('expansion_0', None),
+                                 ('contraction_0', None),
+                                 ('ending_0', None),
+                                 ('everyone_0', None),
+                                 ('logos_0', None),
+                                 ('lost_0', None),
+                                 ('starting_1', None),
+                                 ('expansion_1', None),
+                                 ('contraction_1', None),
+                                 ('ending_1', None),
+                                 ('everyone_1', None),
+                                 ('logos_1', None),
+                                 ('lost_1', None)),
+                     'postgresql': ('SELECT coalesce(customer_tags.tag, %(param_1)s::VARCHAR) AS '
+                                    '"group", coalesce(sum(moved.before_0) FILTER (WHERE '
+                                    'moved.before_0 > %(before_0_1)s), %(coalesce_1)s) AS '
+                                    'starting_0, coalesce(sum(moved.expansion_0) FILTER (WHERE '
+                                    'moved.before_0 > %(before_0_1)s), %(coalesce_2)s) AS '
+                                    'expansion_0, coalesce(sum(-moved.contraction_0) FILTER (WHERE '
+                                    'moved.before_0 > %(before_0_1)s), %(coalesce_3)s) AS '
+                                    'contraction_0, coalesce(sum(moved.before_1) FILTER (WHERE '
+                                    'moved.before_0 > %(before_0_1)s), %(coalesce_4)s) AS '
+                                    'ending_0, coalesce(sum(moved.before_1), %(coalesce_5)s) AS '
+                                    'everyone_0, count(*) FILTER (WHERE moved.before_0 > '
+                                    '%(before_0_1)s) AS logos_0, count(*) FILTER (WHERE '
+                                    'moved.before_0 > %(before_0_1)s AND moved.before_1 <= '
+                                    '%(before_1_1)s) AS lost_0, coalesce(sum(moved.before_1) '
+                                    'FILTER (WHERE moved.before_1 > %(before_1_2)s), '
+                                    '%(coalesce_6)s) AS starting_1, '
+                                    'coalesce(sum(moved.expansion_1) FILTER (WHERE moved.before_1 '
+                                    '> %(before_1_2)s), %(coalesce_7)s) AS expansion_1, '
+                                    'coalesce(sum(-moved.contraction_1) FILTER (WHERE '
+                                    'moved.before_1 > %(before_1_2)s), %(coalesce_8)s) AS '
+                                    'contraction_1, coalesce(sum(moved.before_2) FILTER (WHERE '
+                                    'moved.before_1 > %(before_1_2)s), %(coalesce_9)s) AS '
+                                    'ending_1, coalesce(sum(moved.before_2), %(coalesce_10)s) AS '
+                                    'everyone_1, count(*) FILTER (WHERE moved.before_1 > '
+                                    '%(before_1_2)s) AS logos_1, count(*) FILTER (WHERE '
+                                    'moved.before_1 > %(before_1_2)s AND moved.before_2 <= '
+                                    '%(before_2_1)s) AS lost_1 \n'
+                                    'FROM (SELECT arr_log.customer_id AS customer_id, '
+                                    'sum(arr_log.change) FILTER (WHERE arr_log."on" < '
+                                    '%(first_0)s::DATE) AS before_0, sum(arr_log.change) FILTER '
+                                    '(WHERE arr_log."on" < %(first_1)s::DATE) AS before_1, '
+                                    'sum(arr_log.change) AS before_2, sum(arr_log.change) FILTER '
+                                    '(WHERE arr_log."on" >= %(first_0)s::DATE AND arr_log."on" < '
+                                    '%(first_1)s::DATE AND arr_log.kind IN (%(kind_1_1)s::VARCHAR, '
+                                    '%(kind_1_2)s::VARCHAR)) AS expansion_0, sum(arr_log.change) '
+                                    'FILTER (WHERE arr_log."on" >= %(first_0)s::DATE AND '
+                                    'arr_log."on" < %(first_1)s::DATE AND arr_log.kind = '
+                                    '%(kind_2)s::VARCHAR) AS contraction_0, sum(arr_log.change) '
+                                    'FILTER (WHERE arr_log."on" >= %(first_1)s::DATE AND '
+                                    'arr_log.kind IN (%(kind_3_1)s::VARCHAR, '
+                                    '%(kind_3_2)s::VARCHAR)) AS expansion_1, sum(arr_log.change) '
+                                    'FILTER (WHERE arr_log."on" >= %(first_1)s::DATE AND '
+                                    'arr_log.kind = %(kind_4)s::VARCHAR) AS contraction_1 \n'
+                                    'FROM arr_log \n'
+                                    'WHERE arr_log."on" <= %(last)s::DATE GROUP BY '
+                                    'arr_log.customer_id) AS moved JOIN customers ON customers.id '
+                                    '= moved.customer_id LEFT OUTER JOIN customer_tags ON '
+                                    'customer_tags.customer_id = customers.id \n'
+                                    'WHERE customers.deleted_at IS NULL GROUP BY '
+                                    'coalesce(customer_tags.tag, %(param_1)s::VARCHAR) ORDER BY '
+                                    'coalesce(customer_tags.tag, %(param_1)s::VARCHAR)',
+                                    {'before_0_1': 0.005,
+                                     'before_1_1': 0.005,
+                                     'before_1_2': 0.005,
+                                     'before_2_1': 0.005,
+                                     'coalesce_1': 0.0,
+                                     'coalesce_10': 0.0,
+                                     'coalesce_2': 0.0,
+                                     'coalesce_3': 0.0,
+                                     'coalesce_4': 0.0,
+                                     'coalesce_5': 0.0,
+                                     'coalesce_6': 0.0,
+                                     'coalesce_7': 0.0,
+                                     'coalesce_8': 0.0,
+                                     'coalesce_9': 0.0,
+                                     'kind_1_1': 'new',
+                                     'kind_1_2': 'expansion',
+                                     'kind_2': 'contraction',
+                                     'kind_3_1': 'new',
+                                     'kind_3_2': 'expansion',
+                                     'kind_4': 'contraction',
+                                     'param_1': '(none)'}),
+                     'sqlite': ('SELECT coalesce(customer_tags.tag, :param_1) AS "group", '
+                                'coalesce(sum(moved.before_0) FILTER (WHERE moved.before_0 > '
+                                ':before_0_1), :coalesce_1) AS starting_0, '
+                                'coalesce(sum(moved.expansion_0) FILTER (WHERE moved.before_0 > '
+                                ':before_0_1), :coalesce_2) AS expansion_0, '
+                                'coalesce(sum(-moved.contraction_0) FILTER (WHERE moved.before_0 > '
+                                ':before_0_1), :coalesce_3) AS contraction_0, '
+                                'coalesce(sum(moved.before_1) FILTER (WHERE moved.before_0 > '
+                                ':before_0_1), :coalesce_4) AS ending_0, '
+                                'coalesce(sum(moved.before_1), :coalesce_5) AS everyone_0, '
+                                'count(*) FILTER (WHERE moved.before_0 > :before_0_1) AS logos_0, '
+                                'count(*) FILTER (WHERE moved.before_0 > :before_0_1 AND '
+                                'moved.before_1 <= :before_1_1) AS lost_0, '
+                                'coalesce(sum(moved.before_1) FILTER (WHERE moved.before_1 > '
+                                ':before_1_2), :coalesce_6) AS starting_1, '
+                                'coalesce(sum(moved.expansion_1) FILTER (WHERE moved.before_1 > '
+                                ':before_1_2), :coalesce_7) AS expansion_1, '
+                                'coalesce(sum(-moved.contraction_1) FILTER (WHERE moved.before_1 > '
+                                ':before_1_2), :coalesce_8) AS contraction_1, '
+                                'coalesce(sum(moved.before_2) FILTER (WHERE moved.before_1 > '
+                                ':before_1_2), :coalesce_9) AS ending_1, '
+                                'coalesce(sum(moved.before_2), :coalesce_10) AS everyone_1, '
+                                'count(*) FILTER (WHERE moved.before_1 > :before_1_2) AS logos_1, '
+                                'count(*) FILTER (WHERE moved.before_1 > :before_1_2 AND '
+                                'moved.before_2 <= :before_2_1) AS lost_1 \n'
+                                'FROM (SELECT arr_log.customer_id AS customer_id, '
+                                'sum(arr_log.change) FILTER (WHERE arr_log."on" < :first_0) AS '
+                                'before_0, sum(arr_log.change) FILTER (WHERE arr_log."on" < '
+                                ':first_1) AS before_1, sum(arr_log.change) AS before_2, '
+                                'sum(arr_log.change) FILTER (WHERE arr_log."on" >= :first_0 AND '
+                                'arr_log."on" < :first_1 AND arr_log.kind IN (:kind_1_1, '
+                                ':kind_1_2)) AS expansion_0, sum(arr_log.change) FILTER (WHERE '
+                                'arr_log."on" >= :first_0 AND arr_log."on" < :first_1 AND '
+                                'arr_log.kind = :kind_2) AS contraction_0, sum(arr_log.change) '
+                                'FILTER (WHERE arr_log."on" >= :first_1 AND arr_log.kind IN '
+                                '(:kind_3_1, :kind_3_2)) AS expansion_1, sum(arr_log.change) '
+                                'FILTER (WHERE arr_log."on" >= :first_1 AND arr_log.kind = '
+                                ':kind_4) AS contraction_1 \n'
+                                'FROM arr_log \n'
+                                'WHERE arr_log."on" <= :last GROUP BY arr_log.customer_id) AS '
+                                'moved JOIN customers ON customers.id = moved.customer_id LEFT '
+                                'OUTER JOIN customer_tags ON customer_tags.customer_id = '
+                                'customers.id \n'
+                                'WHERE customers.deleted_at IS NULL GROUP BY '
+                                'coalesce(customer_tags.tag, :param_1) ORDER BY '
+                                'coalesce(customer_tags.tag, :param_1)',
+                                {'before_0_1': 0.005,
+                                 'before_1_1': 0.005,
+                                 'before_1_2': 0.005,
+                                 'before_2_1': 0.005,
+                                 'coalesce_1': 0.0,
+                                 'coalesce_10': 0.0,
+                                 'coalesce_2': 0.0,
+                                 'coalesce_3': 0.0,
+                                 'coalesce_4': 0.0,
+                                 'coalesce_5': 0.0,
+                                 'coalesce_6': 0.0,
+                                 'coalesce_7': 0.0,
+                                 'coalesce_8': 0.0,
+                                 'coalesce_9': 0.0,
+                                 'kind_1_1': 'new',
+                                 'kind_1_2': 'expansion',
+                                 'kind_2': 'contraction',
+                                 'kind_3_1': 'new',
+                                 'kind_3_2': 'expansion',
+                                 'kind_4': 'contraction',
+                                 'param_1': '(none)'})},
+ 'retention.tag.3': {'columns': (('group', None),
+                                 ('starting_0', None),
+                                 ('expansion_0', None),
+                                 ('contraction_0', None),
+                                 ('ending_0', None),
+                                 ('everyone_0', None),
+                                 ('logos_0', None),
+                                 ('lost_0', None),
+                                 ('starting_1', None),
+                                 ('expansion_1', None),
+                                 ('contraction_1', None),
+                                 ('ending_1', None),
+                                 ('everyone_1', None),
+                                 ('logos_1', None),
+                                 ('lost_1', None),
+                                 ('starting_2', None),
+                                 ('expansion_2', None),
+                                 ('contraction_2', None),
+                                 ('ending_2', None),
+                                 ('everyone_2', None),
+                                 ('logos_2', None),
+                                 ('lost_2', None)),
+                     'postgresql': ('SELECT coalesce(customer_tags.tag, %(param_1)s::VARCHAR) AS '
+                                    '"group", coalesce(sum(moved.before_0) FILTER (WHERE '
+                                    'moved.before_0 > %(before_0_1)s), %(coalesce_1)s) AS '
+                                    'starting_0, coalesce(sum(moved.expansion_0) FILTER (WHERE '
+                                    'moved.before_0 > %(before_0_1)s), %(coalesce_2)s) AS '
+                                    'expansion_0, coalesce(sum(-moved.contraction_0) FILTER (WHERE '
+                                    'moved.before_0 > %(before_0_1)s), %(coalesce_3)s) AS '
+                                    'contraction_0, coalesce(sum(moved.before_1) FILTER (WHERE '
+                                    'moved.before_0 > %(before_0_1)s), %(coalesce_4)s) AS '
+                                    'ending_0, coalesce(sum(moved.before_1), %(coalesce_5)s) AS '
+                                    'everyone_0, count(*) FILTER (WHERE moved.before_0 > '
+                                    '%(before_0_1)s) AS logos_0, count(*) FILTER (WHERE '
+                                    'moved.before_0 > %(before_0_1)s AND moved.before_1 <= '
+                                    '%(before_1_1)s) AS lost_0, coalesce(sum(moved.before_1) '
+                                    'FILTER (WHERE moved.before_1 > %(before_1_2)s), '
+                                    '%(coalesce_6)s) AS starting_1, '
+                                    'coalesce(sum(moved.expansion_1) FILTER (WHERE moved.before_1 '
+                                    '> %(before_1_2)s), %(coalesce_7)s) AS expansion_1, '
+                                    'coalesce(sum(-moved.contraction_1) FILTER (WHERE '
+                                    'moved.before_1 > %(before_1_2)s), %(coalesce_8)s) AS '
+                                    'contraction_1, coalesce(sum(moved.before_2) FILTER (WHERE '
+                                    'moved.before_1 > %(before_1_2)s), %(coalesce_9)s) AS '
+                                    'ending_1, coalesce(sum(moved.before_2), %(coalesce_10)s) AS '
+                                    'everyone_1, count(*) FILTER (WHERE moved.before_1 > '
+                                    '%(before_1_2)s) AS logos_1, count(*) FILTER (WHERE '
+                                    'moved.before_1 > %(before_1_2)s AND moved.before_2 <= '
+                                    '%(before_2_1)s) AS lost_1, coalesce(sum(moved.before_2) '
+                                    'FILTER (WHERE moved.before_2 > %(before_2_2)s), '
+                                    '%(coalesce_11)s) AS starting_2, '
+                                    'coalesce(sum(moved.expansion_2) FILTER (WHERE moved.before_2 '
+                                    '> %(before_2_2)s), %(coalesce_12)s) AS expansion_2, '
+                                    'coalesce(sum(-moved.contraction_2) FILTER (WHERE '
+                                    'moved.before_2 > %(before_2_2)s), %(coalesce_13)s) AS '
+                                    'contraction_2, coalesce(sum(moved.before_3) FILTER (WHERE '
+                                    'moved.before_2 > %(before_2_2)s), %(coalesce_14)s) AS '
+                                    'ending_2, coalesce(sum(moved.before_3), %(coalesce_15)s) AS '
+                                    'everyone_2, count(*) FILTER (WHERE moved.before_2 > '
+                                    '%(before_2_2)s) AS logos_2, count(*) FILTER (WHERE '
+                                    'moved.before_2 > %(before_2_2)s AND moved.before_3 <= '
+                                    '%(before_3_1)s) AS lost_2 \n'
+                                    'FROM (SELECT arr_log.customer_id AS customer_id, '
+                                    'sum(arr_log.change) FILTER (WHERE arr_log."on" < '
+                                    '%(first_0)s::DATE) AS before_0, sum(arr_log.change) FILTER '
+                                    '(WHERE arr_log."on" < %(first_1)s::DATE) AS before_1, '
+                                    'sum(arr_log.change) FILTER (WHERE arr_log."on" < '
+                                    '%(first_2)s::DATE) AS before_2, sum(arr_log.change) AS '
+                                    'before_3, sum(arr_log.change) FILTER (WHERE arr_log."on" >= '
+                                    '%(first_0)s::DATE AND arr_log."on" < %(first_1)s::DATE AND '
+                                    'arr_log.kind IN (%(kind_1_1)s::VARCHAR, '
+                                    '%(kind_1_2)s::VARCHAR)) AS expansion_0, sum(arr_log.change) '
+                                    'FILTER (WHERE arr_log."on" >= %(first_0)s::DATE AND '
+                                    'arr_log."on" < %(first_1)s::DATE AND arr_log.kind = '
+                                    '%(kind_2)s::VARCHAR) AS contraction_0, sum(arr_log.change) '
+                                    'FILTER (WHERE arr_log."on" >= %(first_1)s::DATE AND '
+                                    'arr_log."on" < %(first_2)s::DATE AND arr_log.kind IN '
+                                    '(%(kind_3_1)s::VARCHAR, %(kind_3_2)s::VARCHAR)) AS '
+                                    'expansion_1, sum(arr_log.change) FILTER (WHERE arr_log."on" '
+                                    '>= %(first_1)s::DATE AND arr_log."on" < %(first_2)s::DATE AND '
+                                    'arr_log.kind = %(kind_4)s::VARCHAR) AS contraction_1, '
+                                    'sum(arr_log.change) FILTER (WHERE arr_log."on" >= '
+                                    '%(first_2)s::DATE AND arr_log.kind IN (%(kind_5_1)s::VARCHAR, '
+                                    '%(kind_5_2)s::VARCHAR)) AS expansion_2, sum(arr_log.change) '
+                                    'FILTER (WHERE arr_log."on" >= %(first_2)s::DATE AND '
+                                    'arr_log.kind = %(kind_6)s::VARCHAR) AS contraction_2 \n'
+                                    'FROM arr_log \n'
+                                    'WHERE arr_log."on" <= %(last)s::DATE GROUP BY '
+                                    'arr_log.customer_id) AS moved JOIN customers ON customers.id '
+                                    '= moved.customer_id LEFT OUTER JOIN customer_tags ON '
+                                    'customer_tags.customer_id = customers.id \n'
+                                    'WHERE customers.deleted_at IS NULL GROUP BY '
+                                    'coalesce(customer_tags.tag, %(param_1)s::VARCHAR) ORDER BY '
+                                    'coalesce(customer_tags.tag, %(param_1)s::VARCHAR)',
+                                    {'before_0_1': 0.005,
+                                     'before_1_1': 0.005,
+                                     'before_1_2': 0.005,
+                                     'before_2_1': 0.005,
+                                     'before_2_2': 0.005,
+                                     'before_3_1': 0.005,
+                                     'coalesce_1': 0.0,
+                                     'coalesce_10': 0.0,
+                                     'coalesce_11': 0.0,
+                                     'coalesce_12': 0.0,
+                                     'coalesce_13': 0.0,
+                                     'coalesce_14': 0.0,
+                                     'coalesce_15': 0.0,
+                                     'coalesce_2': 0.0,
+                                     'coalesce_3': 0.0,
+                                     'coalesce_4': 0.0,
+                                     'coalesce_5': 0.0,
+                                     'coalesce_6': 0.0,
+                                     'coalesce_7': 0.0,
+                                     'coalesce_8': 0.0,
+                                     'coalesce_9': 0.0,
+                                     'kind_1_1': 'new',
+                                     'kind_1_2': 'expansion',
+                                     'kind_2': 'contraction',
+                                     'kind_3_1': 'new',
+                                     'kind_3_2': 'expansion',
+                                     'kind_4': 'contraction',
+                                     'kind_5_1': 'new',
+                                     'kind_5_2': 'expansion',
+                                     'kind_6': 'contraction',
+                                     'param_1': '(none)'}),
+                     'sqlite': ('SELECT coalesce(customer_tags.tag, :param_1) AS "group", '
+                                'coalesce(sum(moved.before_0) FILTER (WHERE moved.before_0 > '
+                                ':before_0_1), :coalesce_1) AS starting_0, '
+                                'coalesce(sum(moved.expansion_0) FILTER (WHERE moved.before_0 > '
+                                ':before_0_1), :coalesce_2) AS expansion_0, '
+                                'coalesce(sum(-moved.contraction_0) FILTER (WHERE moved.before_0 > '
+                                ':before_0_1), :coalesce_3) AS contraction_0, '
+                                'coalesce(sum(moved.before_1) FILTER (WHERE moved.before_0 > '
+                                ':before_0_1), :coalesce_4) AS ending_0, '
+                                'coalesce(sum(moved.before_1), :coalesce_5) AS everyone_0, '
+                                'count(*) FILTER (WHERE moved.before_0 > :before_0_1) AS logos_0, '
+                                'count(*) FILTER (WHERE moved.before_0 > :before_0_1 AND '
+                                'moved.before_1 <= :before_1_1) AS lost_0, '
+                                'coalesce(sum(moved.before_1) FILTER (WHERE moved.before_1 > '
+                                ':before_1_2), :coalesce_6) AS starting_1, '
+                                'coalesce(sum(moved.expansion_1) FILTER (WHERE moved.before_1 > '
+                                ':before_1_2), :coalesce_7) AS expansion_1, '
+                                'coalesce(sum(-moved.contraction_1) FILTER (WHERE moved.before_1 > '
+                                ':before_1_2), :coalesce_8) AS contraction_1, '
+                                'coalesce(sum(moved.before_2) FILTER (WHERE moved.before_1 > '
+                                ':before_1_2), :coalesce_9) AS ending_1, '
+                                'coalesce(sum(moved.before_2), :coalesce_10) AS everyone_1, '
+                                'count(*) FILTER (WHERE moved.before_1 > :before_1_2) AS logos_1, '
+                                'count(*) FILTER (WHERE moved.before_1 > :before_1_2 AND '
+                                'moved.before_2 <= :before_2_1) AS lost_1, '
+                                'coalesce(sum(moved.before_2) FILTER (WHERE moved.before_2 > '
+                                ':before_2_2), :coalesce_11) AS starting_2, '
+                                'coalesce(sum(moved.expansion_2) FILTER (WHERE moved.before_2 > '
+                                ':before_2_2), :coalesce_12) AS expansion_2, '
+                                'coalesce(sum(-moved.contraction_2) FILTER (WHERE moved.before_2 > '
+                                ':before_2_2), :coalesce_13) AS contraction_2, '
+                                'coalesce(sum(moved.before_3) FILTER (WHERE moved.before_2 > '
+                                ':before_2_2), :coalesce_14) AS ending_2, '
+                                'coalesce(sum(moved.before_3), :coalesce_15) AS everyone_2, '
+                                'count(*) FILTER (WHERE moved.before_2 > :before_2_2) AS logos_2, '
+                                'count(*) FILTER (WHERE moved.before_2 > :before_2_2 AND '
+                                'moved.before_3 <= :before_3_1) AS lost_2 \n'
+                                'FROM (SELECT arr_log.customer_id AS customer_id, '
+                                'sum(arr_log.change) FILTER (WHERE arr_log."on" < :first_0) AS '
+                                'before_0, sum(arr_log.change) FILTER (WHERE arr_log."on" < '
+                                ':first_1) AS before_1, sum(arr_log.change) FILTER (WHERE '
+                                'arr_log."on" < :first_2) AS before_2, sum(arr_log.change) AS '
+                                'before_3, sum(arr_log.change) FILTER (WHERE arr_log."on" >= '
+                                ':first_0 AND arr_log."on" < :first_1 AND arr_log.kind IN '
+                                '(:kind_1_1, :kind_1_2)) AS expansion_0, sum(arr_log.change) '
+                                'FILTER (WHERE arr_log."on" >= :first_0 AND arr_log."on" < '
+                                ':first_1 AND arr_log.kind = :kind_2) AS contraction_0, '
+                                'sum(arr_log.change) FILTER (WHERE arr_log."on" >= :first_1 AND '
+                                'arr_log."on" < :first_2 AND arr_log.kind IN (:kind_3_1, '
+                                ':kind_3_2)) AS expansion_1, sum(arr_log.change) FILTER (WHERE '
+                                'arr_log."on" >= :first_1 AND arr_log."on" < :first_2 AND '
+                                'arr_log.kind = :kind_4) AS contraction_1, sum(arr_log.change) '
+                                'FILTER (WHERE arr_log."on" >= :first_2 AND arr_log.kind IN '
+                                '(:kind_5_1, :kind_5_2)) AS expansion_2, sum(arr_log.change) '
+                                'FILTER (WHERE arr_log."on" >= :first_2 AND arr_log.kind = '
+                                ':kind_6) AS contraction_2 \n'
+                                'FROM arr_log \n'
+                                'WHERE arr_log."on" <= :last GROUP BY arr_log.customer_id) AS '
+                                'moved JOIN customers ON customers.id = moved.customer_id LEFT '
+                                'OUTER JOIN customer_tags ON customer_tags.customer_id = '
+                                'customers.id \n'
+                                'WHERE customers.deleted_at IS NULL GROUP BY '
+                                'coalesce(customer_tags.tag, :param_1) ORDER BY '
+                                'coalesce(customer_tags.tag, :param_1)',
+                                {'before_0_1': 0.005,
+                                 'before_1_1': 0.005,
+                                 'before_1_2': 0.005,
+                                 'before_2_1': 0.005,
+                                 'before_2_2': 0.005,
+                                 'before_3_1': 0.005,
+                                 'coalesce_1': 0.0,
+                                 'coalesce_10': 0.0,
+                                 'coalesce_11': 0.0,
+                                 'coalesce_12': 0.0,
+                                 'coalesce_13': 0.0,
+                                 'coalesce_14': 0.0,
+                                 'coalesce_15': 0.0,
+                                 'coalesce_2': 0.0,
+                                 'coalesce_3': 0.0,
+                                 'coalesce_4': 0.0,
+                                 'coalesce_5': 0.0,
+                                 'coalesce_6': 0.0,
+                                 'coalesce_7': 0.0,
+                                 'coalesce_8': 0.0,
+                                 'coalesce_9': 0.0,
+                                 'kind_1_1': 'new',
+                                 'kind_1_2': 'expansion',
+                                 'kind_2': 'contraction',
+                                 'kind_3_1': 'new',
+                                 'kind_3_2': 'expansion',
+                                 'kind_4': 'contraction',
+                                 'kind_5_1': 'new',
+                                 'kind_5_2': 'expansion',
+                                 'kind_6': 'contraction',
+                                 'param_1': '(none)'})},
+ 'retention.tag.4': {'columns': (('group', None),
+                                 ('starting_0', None),
+                                 ('expansion_0', None),
+                                 ('contraction_0', None),
+                                 ('ending_0', None),
+                                 ('everyone_0', None),
+                                 ('logos_0', None),
+                                 ('lost_0', None),
+                                 ('starting_1', None),
+                                 ('expansion_1', None),
+                                 ('contraction_1', None),
+                                 ('ending_1', None),
+                                 ('everyone_1', None),
+                                 ('logos_1', None),
+                                 ('lost_1', None),
+                                 ('starting_2', None),
+                                 ('expansion_2', None),
+                                 ('contraction_2', None),
+                                 ('ending_2', None),
+                                 ('everyone_2', None),
+                                 ('logos_2', None),
+                                 ('lost_2', None),
+                                 ('starting_3', None),
+                                 ('expansion_3', None),
+                                 ('contraction_3', None),
+                                 ('ending_3', None),
+                                 ('everyone_3', None),
+                                 ('logos_3', None),
+                                 ('lost_3', None)),
+                     'postgresql': ('SELECT coalesce(customer_tags.tag, %(param_1)s::VARCHAR) AS '
+                                    '"group", coalesce(sum(moved.before_0) FILTER (WHERE '
+                                    'moved.before_0 > %(before_0_1)s), %(coalesce_1)s) AS '
+                                    'starting_0, coalesce(sum(moved.expansion_0) FILTER (WHERE '
+                                    'moved.before_0 > %(before_0_1)s), %(coalesce_2)s) AS '
+                                    'expansion_0, coalesce(sum(-moved.contraction_0) FILTER (WHERE '
+                                    'moved.before_0 > %(before_0_1)s), %(coalesce_3)s) AS '
+                                    'contraction_0, coalesce(sum(moved.before_1) FILTER (WHERE '
+                                    'moved.before_0 > %(before_0_1)s), %(coalesce_4)s) AS '
+                                    'ending_0, coalesce(sum(moved.before_1), %(coalesce_5)s) AS '
+                                    'everyone_0, count(*) FILTER (WHERE moved.before_0 > '
+                                    '%(before_0_1)s) AS logos_0, count(*) FILTER (WHERE '
+                                    'moved.before_0 > %(before_0_1)s AND moved.before_1 <= '
+                                    '%(before_1_1)s) AS lost_0, coalesce(sum(moved.before_1) '
+                                    'FILTER (WHERE moved.before_1 > %(before_1_2)s), '
+                                    '%(coalesce_6)s) AS starting_1, '
+                                    'coalesce(sum(moved.expansion_1) FILTER (WHERE moved.before_1 '
+                                    '> %(before_1_2)s), %(coalesce_7)s) AS expansion_1, '
+                                    'coalesce(sum(-moved.contraction_1) FILTER (WHERE '
+                                    'moved.before_1 > %(before_1_2)s), %(coalesce_8)s) AS '
+                                    'contraction_1, coalesce(sum(moved.before_2) FILTER (WHERE '
+                                    'moved.before_1 > %(before_1_2)s), %(coalesce_9)s) AS '
+                                    'ending_1, coalesce(sum(moved.before_2), %(coalesce_10)s) AS '
+                                    'everyone_1, count(*) FILTER (WHERE moved.before_1 > '
+                                    '%(before_1_2)s) AS logos_1, count(*) FILTER (WHERE '
+                                    'moved.before_1 > %(before_1_2)s AND moved.before_2 <= '
+                                    '%(before_2_1)s) AS lost_1, coalesce(sum(moved.before_2) '
+                                    'FILTER (WHERE moved.before_2 > %(before_2_2)s), '
+                                    '%(coalesce_11)s) AS starting_2, '
+                                    'coalesce(sum(moved.expansion_2) FILTER (WHERE moved.before_2 '
+                                    '> %(before_2_2)s), %(coalesce_12)s) AS expansion_2, '
+                                    'coalesce(sum(-moved.contraction_2) FILTER (WHERE '
+                                    'moved.before_2 > %(before_2_2)s), %(coalesce_13)s) AS '
+                                    'contraction_2, coalesce(sum(moved.before_3) FILTER (WHERE '
+                                    'moved.before_2 > %(before_2_2)s), %(coalesce_14)s) AS '
+                                    'ending_2, coalesce(sum(moved.before_3), %(coalesce_15)s) AS '
+                                    'everyone_2, count(*) FILTER (WHERE moved.before_2 > '
+                                    '%(before_2_2)s) AS logos_2, count(*) FILTER (WHERE '
+                                    'moved.before_2 > %(before_2_2)s AND moved.before_3 <= '
+                                    '%(before_3_1)s) AS lost_2, coalesce(sum(moved.before_3) '
+                                    'FILTER (WHERE moved.before_3 > %(before_3_2)s), '
+                                    '%(coalesce_16)s) AS starting_3, '
+                                    'coalesce(sum(moved.expansion_3) FILTER (WHERE moved.before_3 '
+                                    '> %(before_3_2)s), %(coalesce_17)s) AS expansion_3, '
+                                    'coalesce(sum(-moved.contraction_3) FILTER (WHERE '
+                                    'moved.before_3 > %(before_3_2)s), %(coalesce_18)s) AS '
+                                    'contraction_3, coalesce(sum(moved.before_4) FILTER (WHERE '
+                                    'moved.before_3 > %(before_3_2)s), %(coalesce_19)s) AS '
+                                    'ending_3, coalesce(sum(moved.before_4), %(coalesce_20)s) AS '
+                                    'everyone_3, count(*) FILTER (WHERE moved.before_3 > '
+                                    '%(before_3_2)s) AS logos_3, count(*) FILTER (WHERE '
+                                    'moved.before_3 > %(before_3_2)s AND moved.before_4 <= '
+                                    '%(before_4_1)s) AS lost_3 \n'
+                                    'FROM (SELECT arr_log.customer_id AS customer_id, '
+                                    'sum(arr_log.change) FILTER (WHERE arr_log."on" < '
+                                    '%(first_0)s::DATE) AS before_0, sum(arr_log.change) FILTER '
+                                    '(WHERE arr_log."on" < %(first_1)s::DATE) AS before_1, '
+                                    'sum(arr_log.change) FILTER (WHERE arr_log."on" < '
+                                    '%(first_2)s::DATE) AS before_2, sum(arr_log.change) FILTER '
+                                    '(WHERE arr_log."on" < %(first_3)s::DATE) AS before_3, '
+                                    'sum(arr_log.change) AS before_4, sum(arr_log.change) FILTER '
+                                    '(WHERE arr_log."on" >= %(first_0)s::DATE AND arr_log."on" < '
+                                    '%(first_1)s::DATE AND arr_log.kind IN (%(kind_1_1)s::VARCHAR, '
+                                    '%(kind_1_2)s::VARCHAR)) AS expansion_0, sum(arr_log.change) '
+                                    'FILTER (WHERE arr_log."on" >= %(first_0)s::DATE AND '
+                                    'arr_log."on" < %(first_1)s::DATE AND arr_log.kind = '
+                                    '%(kind_2)s::VARCHAR) AS contraction_0, sum(arr_log.change) '
+                                    'FILTER (WHERE arr_log."on" >= %(first_1)s::DATE AND '
+                                    'arr_log."on" < %(first_2)s::DATE AND arr_log.kind IN '
+                                    '(%(kind_3_1)s::VARCHAR, %(kind_3_2)s::VARCHAR)) AS '
+                                    'expansion_1, sum(arr_log.change) FILTER (WHERE arr_log."on" '
+                                    '>= %(first_1)s::DATE AND arr_log."on" < %(first_2)s::DATE AND '
+                                    'arr_log.kind = %(kind_4)s::VARCHAR) AS contraction_1, '
+                                    'sum(arr_log.change) FILTER (WHERE arr_log."on" >= '
+                                    '%(first_2)s::DATE AND arr_log."on" < %(first_3)s::DATE AND '
+                                    'arr_log.kind IN (%(kind_5_1)s::VARCHAR, '
+                                    '%(kind_5_2)s::VARCHAR)) AS expansion_2, sum(arr_log.change) '
+                                    'FILTER (WHERE arr_log."on" >= %(first_2)s::DATE AND '
+                                    'arr_log."on" < %(first_3)s::DATE AND arr_log.kind = '
+                                    '%(kind_6)s::VARCHAR) AS contraction_2, sum(arr_log.change) '
+                                    'FILTER (WHERE arr_log."on" >= %(first_3)s::DATE AND '
+                                    'arr_log.kind IN (%(kind_7_1)s::VARCHAR, '
+                                    '%(kind_7_2)s::VARCHAR)) AS expansion_3, sum(arr_log.change) '
+                                    'FILTER (WHERE arr_log."on" >= %(first_3)s::DATE AND '
+                                    'arr_log.kind = %(kind_8)s::VARCHAR) AS contraction_3 \n'
+                                    'FROM arr_log \n'
+                                    'WHERE arr_log."on" <= %(last)s::DATE GROUP BY '
+                                    'arr_log.customer_id) AS moved JOIN customers ON customers.id '
+                                    '= moved.customer_id LEFT OUTER JOIN customer_tags ON '
+                                    'customer_tags.customer_id = customers.id \n'
+                                    'WHERE customers.deleted_at IS NULL GROUP BY '
+                                    'coalesce(customer_tags.tag, %(param_1)s::VARCHAR) ORDER BY '
+                                    'coalesce(customer_tags.tag, %(param_1)s::VARCHAR)',
+                                    {'before_0_1': 0.005,
+                                     'before_1_1': 0.005,
+                                     'before_1_2': 0.005,
+                                     'before_2_1': 0.005,
+                                     'before_2_2': 0.005,
+                                     'before_3_1': 0.005,
+                                     'before_3_2': 0.005,
+                                     'before_4_1': 0.005,
+                                     'coalesce_1': 0.0,
+                                     'coalesce_10': 0.0,
+                                     'coalesce_11': 0.0,
+                                     'coalesce_12': 0.0,
+                                     'coalesce_13': 0.0,
+                                     'coalesce_14': 0.0,
+                                     'coalesce_15': 0.0,
+                                     'coalesce_16': 0.0,
+                                     'coalesce_17': 0.0,
+                                     'coalesce_18': 0.0,
+                                     'coalesce_19': 0.0,
+                                     'coalesce_2': 0.0,
+                                     'coalesce_20': 0.0,
+                                     'coalesce_3': 0.0,
+                                     'coalesce_4': 0.0,
+                                     'coalesce_5': 0.0,
+                                     'coalesce_6': 0.0,
+                                     'coalesce_7': 0.0,
+                                     'coalesce_8': 0.0,
+                                     'coalesce_9': 0.0,
+                                     'kind_1_1': 'new',
+                                     'kind_1_2': 'expansion',
+                                     'kind_2': 'contraction',
+                                     'kind_3_1': 'new',
+                                     'kind_3_2': 'expansion',
+                                     'kind_4': 'contraction',
+                                     'kind_5_1': 'new',
+                                     'kind_5_2': 'expansion',
+                                     'kind_6': 'contraction',
+                                     'kind_7_1': 'new',
+                                     'kind_7_2': 'expansion',
+                                     'kind_8': 'contraction',
+                                     'param_1': '(none)'}),
+                     'sqlite': ('SELECT coalesce(customer_tags.tag, :param_1) AS "group", '
+                                'coalesce(sum(moved.before_0) FILTER (WHERE moved.before_0 > '
+                                ':before_0_1), :coalesce_1) AS starting_0, '
+                                'coalesce(sum(moved.expansion_0) FILTER (WHERE moved.before_0 > '
+                                ':before_0_1), :coalesce_2) AS expansion_0, '
+                                'coalesce(sum(-moved.contraction_0) FILTER (WHERE moved.before_0 > '
+                                ':before_0_1), :coalesce_3) AS contraction_0, '
+                                'coalesce(sum(moved.before_1) FILTER (WHERE moved.before_0 > '
+                                ':before_0_1), :coalesce_4) AS ending_0, '
+                                'coalesce(sum(moved.before_1), :coalesce_5) AS everyone_0, '
+                                'count(*) FILTER (WHERE moved.before_0 > :before_0_1) AS logos_0, '
+                                'count(*) FILTER (WHERE moved.before_0 > :before_0_1 AND '
+                                'moved.before_1 <= :before_1_1) AS lost_0, '
+                                'coalesce(sum(moved.before_1) FILTER (WHERE moved.before_1 > '
+                                ':before_1_2), :coalesce_6) AS starting_1, '
+                                'coalesce(sum(moved.expansion_1) FILTER (WHERE moved.before_1 > '
+                                ':before_1_2), :coalesce_7) AS expansion_1, '
+                                'coalesce(sum(-moved.contraction_1) FILTER (WHERE moved.before_1 > '
+                                ':before_1_2), :coalesce_8) AS contraction_1, '
+                                'coalesce(sum(moved.before_2) FILTER (WHERE moved.before_1 > '
+                                ':before_1_2), :coalesce_9) AS ending_1, '
+                                'coalesce(sum(moved.before_2), :coalesce_10) AS everyone_1, '
+                                'count(*) FILTER (WHERE moved.before_1 > :before_1_2) AS logos_1, '
+                                'count(*) FILTER (WHERE moved.before_1 > :before_1_2 AND '
+                                'moved.before_2 <= :before_2_1) AS lost_1, '
+                                'coalesce(sum(moved.before_2) FILTER (WHERE moved.before_2 > '
+                                ':before_2_2), :coalesce_11) AS starting_2, '
+                                'coalesce(sum(moved.expansion_2) FILTER (WHERE moved.before_2 > '
+                                ':before_2_2), :coalesce_12) AS expansion_2, '
+                                'coalesce(sum(-moved.contraction_2) FILTER (WHERE moved.before_2 > '
+                                ':before_2_2), :coalesce_13) AS contraction_2, '
+                                'coalesce(sum(moved.before_3) FILTER (WHERE moved.before_2 > '
+                                ':before_2_2), :coalesce_14) AS ending_2, '
+                                'coalesce(sum(moved.before_3), :coalesce_15) AS everyone_2, '
+                                'count(*) FILTER (WHERE moved.before_2 > :before_2_2) AS logos_2, '
+                                'count(*) FILTER (WHERE moved.before_2 > :before_2_2 AND '
+                                'moved.before_3 <= :before_3_1) AS lost_2, '
+                                'coalesce(sum(moved.before_3) FILTER (WHERE moved.before_3 > '
+                                ':before_3_2), :coalesce_16) AS starting_3, '
+                                'coalesce(sum(moved.expansion_3) FILTER (WHERE moved.before_3 > '
+                                ':before_3_2), :coalesce_17) AS expansion_3, '
+                                'coalesce(sum(-moved.contraction_3) FILTER (WHERE moved.before_3 > '
+                                ':before_3_2), :coalesce_18) AS contraction_3, '
+                                'coalesce(sum(moved.before_4) FILTER (WHERE moved.before_3 > '
+                                ':before_3_2), :coalesce_19) AS ending_3, '
+                                'coalesce(sum(moved.before_4), :coalesce_20) AS everyone_3, '
+                                'count(*) FILTER (WHERE moved.before_3 > :before_3_2) AS logos_3, '
+                                'count(*) FILTER (WHERE moved.before_3 > :before_3_2 AND '
+                                'moved.before_4 <= :before_4_1) AS lost_3 \n'
+                                'FROM (SELECT arr_log.customer_id AS customer_id, '
+                                'sum(arr_log.change) FILTER (WHERE arr_log."on" < :first_0) AS '
+                                'before_0, sum(arr_log.change) FILTER (WHERE arr_log."on" < '
+                                ':first_1) AS before_1, sum(arr_log.change) FILTER (WHERE '
+                                'arr_log."on" < :first_2) AS before_2, sum(arr_log.change) FILTER '
+                                '(WHERE arr_log."on" < :first_3) AS before_3, sum(arr_log.change) '
+                                'AS before_4, sum(arr_log.change) FILTER (WHERE arr_log."on" >= '
+                                ':first_0 AND arr_log."on" < :first_1 AND arr_log.kind IN '
+                                '(:kind_1_1, :kind_1_2)) AS expansion_0, sum(arr_log.change) '
+                                'FILTER (WHERE arr_log."on" >= :first_0 AND arr_log."on" < '
+                                ':first_1 AND arr_log.kind = :kind_2) AS contraction_0, '
+                                'sum(arr_log.change) FILTER (WHERE arr_log."on" >= :first_1 AND '
+                                'arr_log."on" < :first_2 AND arr_log.kind IN (:kind_3_1, '
+                                ':kind_3_2)) AS expansion_1, sum(arr_log.change) FILTER (WHERE '
+                                'arr_log."on" >= :first_1 AND arr_log."on" < :first_2 AND '
+                                'arr_log.kind = :kind_4) AS contraction_1, sum(arr_log.change) '
+                                'FILTER (WHERE arr_log."on" >= :first_2 AND arr_log."on" < '
+                                ':first_3 AND arr_log.kind IN (:kind_5_1, :kind_5_2)) AS '
+                                'expansion_2, sum(arr_log.change) FILTER (WHERE arr_log."on" >= '
+                                ':first_2 AND arr_log."on" < :first_3 AND arr_log.kind = :kind_6) '
+                                'AS contraction_2, sum(arr_log.change) FILTER (WHERE arr_log."on" '
+                                '>= :first_3 AND arr_log.kind IN (:kind_7_1, :kind_7_2)) AS '
+                                'expansion_3, sum(arr_log.change) FILTER (WHERE arr_log."on" >= '
+                                ':first_3 AND arr_log.kind = :kind_8) AS contraction_3 \n'
+                                'FROM arr_log \n'
+                                'WHERE arr_log."on" <= :last GROUP BY arr_log.customer_id) AS '
+                                'moved JOIN customers ON customers.id = moved.customer_id LEFT '
+                                'OUTER JOIN customer_tags ON customer_tags.customer_id = '
+                                'customers.id \n'
+                                'WHERE customers.deleted_at IS NULL GROUP BY '
+                                'coalesce(customer_tags.tag, :param_1) ORDER BY '
+                                'coalesce(customer_tags.tag, :param_1)',
+                                {'before_0_1': 0.005,
+                                 'before_1_1': 0.005,
+                                 'before_1_2': 0.005,
+                                 'before_2_1': 0.005,
+                                 'before_2_2': 0.005,
+                                 'before_3_1': 0.005,
+                                 'before_3_2': 0.005,
+                                 'before_4_1': 0.005,
+                                 'coalesce_1': 0.0,
+                                 'coalesce_10': 0.0,
+                                 'coalesce_11': 0.0,
+                                 'coalesce_12': 0.0,
+                                 'coalesce_13': 0.0,
+                                 'coalesce_14': 0.0,
+                                 'coalesce_15': 0.0,
+                                 'coalesce_16': 0.0,
+                                 'coalesce_17': 0.0,
+                                 'coalesce_18': 0.0,
+                                 'coalesce_19': 0.0,
+                                 'coalesce_2': 0.0,
+                                 'coalesce_20': 0.0,
+                                 'coalesce_3': 0.0,
+                                 'coalesce_4': 0.0,
+                                 'coalesce_5': 0.0,
+                                 'coalesce_6': 0.0,
+                                 'coalesce_7': 0.0,
+                                 'coalesce_8': 0.0,
+                                 'coalesce_9': 0.0,
+                                 'kind_1_1': 'new',
+                                 'kind_1_2': 'expansion',
+                                 'kind_2': 'contraction',
+                                 'kind_3_1': 'new',
+                                 'kind_3_2': 'expansion',
+                                 'kind_4': 'contraction',
+                                 'kind_5_1': 'new',
+                                 'kind_5_2': 'expansion',
+                                 'kind_6': 'contraction',
+                                 'kind_7_1': 'new',
+                                 'kind_7_2': 'expansion',
+                                 'kind_8': 'contraction',
+                                 'param_1': '(none)'})},
  'show.arr_history': {'columns': (('on', 'date'),
                                   ('kind', None),
                                   ('old', None),

@@ -24,7 +24,11 @@ class Reads:
         self._execute, self.dialect = execute, dialect
 
     def all(self, name: str, **params) -> list:
-        entry = STATEMENTS[name]
+        return self.run(name, STATEMENTS[name], **params)
+
+    def run(self, name: str, entry: dict, **params) -> list:
+        """The rows of a statement compiled as clm/storage/read_sql.py keeps them (by
+        clm.storage.read_compiler.compile_statement): one compiled when it runs."""
         sql, constants = entry[self.dialect]
         row_type = _ROW_TYPES.get(name)
         if row_type is None:
