@@ -111,13 +111,13 @@ def funnel(
     Example: clm report funnel --since 2026-01-01
     """
     env = ctx.obj
-    from clm.domain.reports import FUNNEL_KEYS, funnel
+    from clm.domain.stay_counts import FUNNEL_KEYS, funnel
     from clm.render.report_views import funnel_page
 
     check_pictures(fmt.value, svg, html)
     start, day = env.date(since, "--since"), _as_of(env, as_of)
-    with env.database().read() as conn:
-        rows = funnel(conn, start, day)
+    with env.reads() as reads:
+        rows = funnel(reads, start, day)
     columns = [Col(key) for key in FUNNEL_KEYS]
     _show(env, fmt, columns, rows, lambda: funnel_page(rows, start, day), (svg, html), "funnel")
 

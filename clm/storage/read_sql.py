@@ -3820,4 +3820,122 @@ STATEMENTS = {'day.handoffs': {'columns': (('slug', None),
                                'status_2_1': 'closed',
                                'status_2_2': 'cancelled',
                                'status_3': 'done',
-                               'to_stage_1': 'entered '})}}
+                               'to_stage_1': 'entered '})},
+ 'stays.days': {'columns': (('coalesce', None),),
+                'postgresql': ('SELECT coalesce(string_agg(stays.stage || %(stage_1)s::VARCHAR || '
+                               'coalesce(CAST((CAST(coalesce(stays."left", %(today)s::DATE) AS '
+                               'DATE) - CAST(stays.entered AS DATE)) AS VARCHAR), '
+                               "%(coalesce_2)s::VARCHAR), ','), %(coalesce_3)s::VARCHAR) AS "
+                               'coalesce_1 \n'
+                               'FROM (SELECT transitions.customer_id AS customer_id, '
+                               'transitions.to_stage AS stage, transitions."on" AS entered, NULL '
+                               'AS next_stage, (SELECT later."on" \n'
+                               'FROM transitions AS later \n'
+                               'WHERE later.customer_id = transitions.customer_id AND (later."on", '
+                               'later.id) > (transitions."on", transitions.id) ORDER BY '
+                               'later."on", later.id \n'
+                               ' LIMIT %(param_1)s::INTEGER) AS "left" \n'
+                               'FROM transitions \n'
+                               'WHERE (transitions.customer_id NOT IN (SELECT customers.id \n'
+                               'FROM customers \n'
+                               'WHERE customers.deleted_at IS NOT NULL)) AND '
+                               'transitions.customer_id BETWEEN %(low)s::INTEGER AND '
+                               '%(high)s::INTEGER) AS stays',
+                               {'coalesce_2': '', 'coalesce_3': '', 'param_1': 1, 'stage_1': ' '}),
+                'sqlite': ('SELECT coalesce(group_concat(stays.stage || :stage_1 || '
+                           'coalesce(CAST(CAST(julianday(coalesce(stays."left", :today)) - '
+                           "julianday(stays.entered) AS INTEGER) AS VARCHAR), :coalesce_2), ','), "
+                           ':coalesce_3) AS coalesce_1 \n'
+                           'FROM (SELECT transitions.customer_id AS customer_id, '
+                           'transitions.to_stage AS stage, transitions."on" AS entered, NULL AS '
+                           'next_stage, (SELECT later."on" \n'
+                           'FROM transitions AS later \n'
+                           'WHERE later.customer_id = transitions.customer_id AND (later."on", '
+                           'later.id) > (transitions."on", transitions.id) ORDER BY later."on", '
+                           'later.id\n'
+                           ' LIMIT :param_1 OFFSET :param_2) AS "left" \n'
+                           'FROM transitions \n'
+                           'WHERE (transitions.customer_id NOT IN (SELECT customers.id \n'
+                           'FROM customers \n'
+                           'WHERE customers.deleted_at IS NOT NULL)) AND transitions.customer_id '
+                           'BETWEEN :low AND :high) AS stays',
+                           {'coalesce_2': '',
+                            'coalesce_3': '',
+                            'param_1': 1,
+                            'param_2': 0,
+                            'stage_1': ' '})},
+ 'stays.ids': {'columns': (('min', None), ('max', None)),
+               'postgresql': ('SELECT min(transitions.customer_id) AS min_1, '
+                              'max(transitions.customer_id) AS max_1 \n'
+                              'FROM transitions',
+                              {}),
+               'sqlite': ('SELECT min(transitions.customer_id) AS min_1, '
+                          'max(transitions.customer_id) AS max_1 \n'
+                          'FROM transitions',
+                          {})},
+ 'stays.lifecycle': {'columns': (('key', None),
+                                 ('name', None),
+                                 ('team', None),
+                                 ('position', None),
+                                 ('expected_days', None),
+                                 ('terminal', 'bool')),
+                     'postgresql': ('SELECT stages.key, stages.name, stages.team, stages.position, '
+                                    'stages.expected_days, stages.terminal \n'
+                                    'FROM stages \n'
+                                    'WHERE stages.deleted_at IS NULL ORDER BY stages.position',
+                                    {}),
+                     'sqlite': ('SELECT stages."key", stages.name, stages.team, stages.position, '
+                                'stages.expected_days, stages.terminal \n'
+                                'FROM stages \n'
+                                'WHERE stages.deleted_at IS NULL ORDER BY stages.position',
+                                {})},
+ 'stays.moves': {'columns': (('coalesce', None),),
+                 'postgresql': ('SELECT coalesce(string_agg(stays.stage || %(stage_1)s::VARCHAR || '
+                                'coalesce(CAST((CAST(coalesce(stays."left", %(today)s::DATE) AS '
+                                'DATE) - CAST(stays.entered AS DATE)) AS VARCHAR), '
+                                '%(coalesce_2)s::VARCHAR) || %(param_1)s::VARCHAR || '
+                                "coalesce(stays.next_stage, %(coalesce_3)s::VARCHAR), ','), "
+                                '%(coalesce_4)s::VARCHAR) AS coalesce_1 \n'
+                                'FROM (SELECT transitions.customer_id AS customer_id, '
+                                'transitions.to_stage AS stage, transitions."on" AS entered, '
+                                'lead(transitions.to_stage) OVER (PARTITION BY '
+                                'transitions.customer_id ORDER BY transitions."on", '
+                                'transitions.id) AS next_stage, lead(transitions."on") OVER '
+                                '(PARTITION BY transitions.customer_id ORDER BY transitions."on", '
+                                'transitions.id) AS "left" \n'
+                                'FROM transitions \n'
+                                'WHERE (transitions.customer_id NOT IN (SELECT customers.id \n'
+                                'FROM customers \n'
+                                'WHERE customers.deleted_at IS NOT NULL)) AND '
+                                'transitions.customer_id BETWEEN %(low)s::INTEGER AND '
+                                '%(high)s::INTEGER AND (%(as_of)s::DATE IS NULL OR '
+                                'transitions."on" <= %(as_of)s::DATE)) AS stays \n'
+                                'WHERE %(since)s::DATE IS NULL OR stays.entered >= %(since)s::DATE',
+                                {'coalesce_2': '',
+                                 'coalesce_3': '',
+                                 'coalesce_4': '',
+                                 'param_1': ' ',
+                                 'stage_1': ' '}),
+                 'sqlite': ('SELECT coalesce(group_concat(stays.stage || :stage_1 || '
+                            'coalesce(CAST(CAST(julianday(coalesce(stays."left", :today)) - '
+                            'julianday(stays.entered) AS INTEGER) AS VARCHAR), :coalesce_2) || '
+                            ":param_1 || coalesce(stays.next_stage, :coalesce_3), ','), "
+                            ':coalesce_4) AS coalesce_1 \n'
+                            'FROM (SELECT transitions.customer_id AS customer_id, '
+                            'transitions.to_stage AS stage, transitions."on" AS entered, '
+                            'lead(transitions.to_stage) OVER (PARTITION BY transitions.customer_id '
+                            'ORDER BY transitions."on", transitions.id) AS next_stage, '
+                            'lead(transitions."on") OVER (PARTITION BY transitions.customer_id '
+                            'ORDER BY transitions."on", transitions.id) AS "left" \n'
+                            'FROM transitions \n'
+                            'WHERE (transitions.customer_id NOT IN (SELECT customers.id \n'
+                            'FROM customers \n'
+                            'WHERE customers.deleted_at IS NOT NULL)) AND transitions.customer_id '
+                            'BETWEEN :low AND :high AND (:as_of IS NULL OR transitions."on" <= '
+                            ':as_of)) AS stays \n'
+                            'WHERE :since IS NULL OR stays.entered >= :since',
+                            {'coalesce_2': '',
+                             'coalesce_3': '',
+                             'coalesce_4': '',
+                             'param_1': ' ',
+                             'stage_1': ' '})}}
