@@ -138,19 +138,22 @@ def time_in_stage(
     Example: clm report time-in-stage --over --format csv
     """
     env = ctx.obj
-    from clm.domain.reports import TIME_KEYS, over_sla, time_in_stage
+    from clm.domain.stay_counts import TIME_KEYS, first_over_sla, time_in_stage
     from clm.render.output import Listing
     from clm.render.report_views import OVER, time_page, title
 
     check_pictures(fmt.value, svg, html)
-    with env.database().read() as conn:
-        if over:
+    if over:
+        from clm.domain.reports import over_sla
+
+        with env.database().read() as conn:
             rows = over_sla(conn, env.today)
             page = [title("Customers over their stage's SLA"), Listing(OVER, rows, empty="None.")]
             _show(env, fmt, OVER, rows, lambda: page, (svg, html), "time-in-stage")
-            return
-        rows = time_in_stage(conn, env.today)
-        shown = list(over_sla(conn, env.today, limit=20)) if fmt is Format.table else []
+        return
+    with env.reads() as reads:
+        rows = time_in_stage(reads, env.today)
+        shown = first_over_sla(reads, env.today, limit=20) if fmt is Format.table else []
         more = sum(row["over"] for row in rows) - len(shown)
     columns = [Col(key) for key in TIME_KEYS]
     page = partial(time_page, rows, shown, more)

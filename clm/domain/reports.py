@@ -32,13 +32,10 @@ from sqlalchemy.sql.elements import BindParameter
 from clm.db import bigger_read_cache, days_from, sorted_by
 from clm.domain.agenda import overdue_by_owner, overdue_items
 from clm.domain.arr_history import arr_on
-from clm.domain.stay_counts import STAY_FIELDS, STAYS_APART, per_stage, stay_days
-from clm.domain.stay_counts import median_p90 as _median_p90
+from clm.domain.stay_counts import OVER_KEYS, STAY_FIELDS, STAYS_APART, per_stage, stay_days
 from clm.plain import number
 from clm.storage.tables import customers, stages, transitions, users
 
-TIME_KEYS = ("stage", "customers", "median_days", "p90_days", "expected_days", "over")
-OVER_KEYS = ("customer", "stage", "owner", "days_in_stage", "expected_days", "days_over")
 HANDOFF_KEYS = ("customer", "on", "from_stage", "to_stage", "from_owner", "to_owner")
 FLOW_KEYS = ("from_stage", "to_stage", "moves", "direction")
 RENEWAL_WITHIN_DAYS = 90
@@ -236,6 +233,8 @@ def stays_statements() -> dict:
                             func.max(transitions.c.customer_id)),
         "stays.moves": _stay_tokens(moves=True),
         "stays.days": _stay_tokens(moves=False),
+        "stays.now": _now_per_stage(),
+        "stays.over": _first_over(),
     }  # fmt: skip
 
 
@@ -269,40 +268,54 @@ def _over_sla(today: date, stage_list: list[dict]):
 def time_in_stage(
     conn: Connection, today: date, stay_days: list[tuple] | None = None
 ) -> list[dict]:
-    """Per stage: the median and p90 days of its stays (open ones counted up to today) against
-    its expected days, the customers in it now and how many of them are over. `stay_days` is
-    the histogram of `_stay_days` up to today when the caller has it already."""
-    stage_list = lifecycle(conn)
-    if stay_days is None:
-        stay_days = _stay_days(conn, stage_list, today, moves=False)
-    histograms: dict[str, dict[int, int]] = {}
-    for key, _moved, days, count in stay_days:  # moved or not, a stay is a stay
-        histogram = histograms.setdefault(key, {})
-        histogram[days] = histogram.get(days, 0) + count
-    measured = {key: _median_p90(sorted(h.items())) for key, h in histograms.items()}
-    over = _over_sla(today, stage_list)
-    query = (
-        select(customers.c.stage, func.count(), func.sum(case((over, 1), else_=0)))
+    """clm.domain.stay_counts.time_in_stage on an open connection."""
+    from clm.domain.stay_counts import time_in_stage as time_in_stage_of
+    from clm.storage.reads import connection_reads
+
+    return time_in_stage_of(connection_reads(conn), today, stay_days)
+
+
+def _now_per_stage():
+    """SQL: the customers in each stage now, and those in it longer than its expected days
+    (`:today`). The stage's days are joined (one shape whatever the lifecycle): a fifth more
+    than a test per stage (0.06 s against 0.05 s on book 2)."""
+    from sqlalchemy import Date, bindparam
+
+    today = bindparam("today", type_=Date, required=False)
+    expected = stages.c.expected_days
+    late = and_(expected != 0, days_from(customers.c.stage_entered, today) > expected)
+    live_stage = and_(stages.c.key == customers.c.stage, stages.c.deleted_at.is_(None))
+    return (
+        select(customers.c.stage, func.count(), func.sum(case((late, 1), else_=0)))
+        .select_from(customers.outerjoin(stages, live_stage))
         .where(customers.c.deleted_at.is_(None))
         # Grouped from the table read in storage order (SQLite otherwise walks a stage index
         # and fetches each customer's row from wherever it lies: 0.16 s against 0.06 s).
         .group_by(sorted_by(customers.c.stage))
     )
-    now = {key: (count, late) for key, count, late in conn.execute(query)}
-    expected = {stage["key"]: stage["expected_days"] for stage in stage_list}
-    found = {
-        key: {
-            "customers": now.get(key, (0, 0))[0],
-            "median_days": median,
-            "p90_days": p90,
-            "expected_days": expected.get(key),
-            "over": now.get(key, (0, 0))[1],
-        }
-        for key, (median, p90) in measured.items()
-    }
-    empty = {"customers": 0, "median_days": None, "p90_days": None, "over": 0}
-    rows = _per_stage(conn, found, empty)
-    return [{key: row.get(key, expected.get(row["stage"])) for key in TIME_KEYS} for row in rows]
+
+
+def _first_over():
+    """SQL: the first `:limit` customers of stage `:stage` that entered it before `:cutoff`,
+    from the (stage, day entered) index."""
+    from sqlalchemy import Date, Integer, String, bindparam
+
+    def given(name: str, sql_type):
+        return bindparam(name, type_=sql_type, required=False)
+
+    owner = users.alias("owner")
+    shown = (customers.c.slug, customers.c.stage, owner.c.handle, customers.c.stage_entered)
+    return (
+        select(*shown)
+        .select_from(customers.outerjoin(owner, owner.c.id == customers.c.owner_id))
+        .where(
+            customers.c.deleted_at.is_(None),
+            customers.c.stage == given("stage", String),
+            customers.c.stage_entered < given("cutoff", Date),
+        )
+        .order_by(customers.c.stage_entered, customers.c.slug)
+        .limit(given("limit", Integer))
+    )
 
 
 def over_sla(conn: Connection, today: date, limit: int | None = None) -> Iterator[dict]:

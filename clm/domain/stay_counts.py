@@ -1,13 +1,16 @@
-"""The funnel from the stays, read through statements compiled ahead (clm.storage.reads): on
-a file, `report funnel` imports no SQLAlchemy. The statements are written in
-clm.domain.reports, which also serves the dashboard from here (on its connection)."""
+"""The funnel and time in stage from the stays, read through statements compiled ahead
+(clm.storage.reads): on a file, `report funnel` and `report time-in-stage` import no
+SQLAlchemy. The statements are written in clm.domain.reports, which also serves the dashboard
+from here (on its connection)."""
 
 from collections import Counter
-from datetime import date
+from datetime import date, timedelta
 
 from clm.plain import number
 
 FUNNEL_KEYS = ("stage", "entered", "moved_on", "conversion", "median_days")
+TIME_KEYS = ("stage", "customers", "median_days", "p90_days", "expected_days", "over")
+OVER_KEYS = ("customer", "stage", "owner", "days_in_stage", "expected_days", "days_over")
 # A stay as `stay_days` reads it: stage, days and next stage apart (a stage key is a slug,
 # lowercase letters, digits and "-"), stays apart.
 STAY_FIELDS, STAYS_APART = " ", ","
@@ -128,3 +131,57 @@ def funnel(reads, since: date | None = None, as_of: date | None = None,
         }
     empty = {"entered": 0, "moved_on": 0, "conversion": None, "median_days": None}
     return per_stage(stage_list, found, empty)
+
+
+def time_in_stage(reads, today: date, stay_days_found: list[tuple] | None = None) -> list[dict]:
+    """Per stage: the median and p90 days of its stays (open ones counted up to today) against
+    its expected days, the customers in it now and how many of them are over. `stay_days_found`
+    is the histogram of `stay_days` up to today when the caller has it already."""
+    stage_list = lifecycle(reads)
+    if stay_days_found is None:
+        stay_days_found = stay_days(reads, stage_list, today, moves=False)
+    histograms: dict[str, dict[int, int]] = {}
+    for key, _moved, spent, count in stay_days_found:  # moved or not, a stay is a stay
+        histogram = histograms.setdefault(key, {})
+        histogram[spent] = histogram.get(spent, 0) + count
+    measured = {key: median_p90(sorted(h.items())) for key, h in histograms.items()}
+    now = {key: (count, late) for key, count, late in reads.all("stays.now", today=today)}
+    expected = {stage["key"]: stage["expected_days"] for stage in stage_list}
+    found = {
+        key: {
+            "customers": now.get(key, (0, 0))[0],
+            "median_days": median,
+            "p90_days": p90,
+            "expected_days": expected.get(key),
+            "over": now.get(key, (0, 0))[1],
+        }
+        for key, (median, p90) in measured.items()
+    }
+    empty = {"customers": 0, "median_days": None, "p90_days": None, "over": 0}
+    rows = per_stage(stage_list, found, empty)
+    return [{key: row.get(key, expected.get(row["stage"])) for key in TIME_KEYS} for row in rows]
+
+
+def first_over_sla(reads, today: date, limit: int) -> list[dict]:
+    """The first `limit` customers in their stage longer than its expected days, longest over
+    first: the first few of each stage, each read in order from the (stage, day entered)
+    index, then the first of those (not every customer over, 26,000 of book 2, sorted). On a
+    connection (a server's slugs sort by its collation), clm.domain.reports.over_sla."""
+    if reads.connection is not None:
+        from clm.domain.reports import over_sla
+
+        return list(over_sla(reads.connection, today, limit=limit))
+    found = []
+    for stage in lifecycle(reads):
+        expected = stage["expected_days"]
+        if expected:
+            cutoff = today - timedelta(days=expected)
+            rows = reads.all("stays.over", stage=stage["key"], cutoff=cutoff, limit=limit)
+            found += [(*row, expected) for row in rows]
+    found.sort(key=lambda row: (row[3], row[0]))  # by day entered, then slug (SQLite's order)
+    rows = []
+    for slug, stage, handle, entered, expected in found[:limit]:
+        days_in = (today - entered).days
+        rows.append(dict(zip(OVER_KEYS, (slug, stage, handle, days_in, expected,
+                                         days_in - expected), strict=True)))  # fmt: skip
+    return rows

@@ -3938,4 +3938,44 @@ STATEMENTS = {'day.handoffs': {'columns': (('slug', None),
                              'coalesce_3': '',
                              'coalesce_4': '',
                              'param_1': ' ',
-                             'stage_1': ' '})}}
+                             'stage_1': ' '})},
+ 'stays.now': {'columns': (('stage', None), ('count', None), ('sum', None)),
+               'postgresql': ('SELECT customers.stage, count(*) AS count_1, sum(CASE WHEN '
+                              '(stages.expected_days != %(expected_days_1)s::INTEGER AND '
+                              '(CAST(%(today)s::DATE AS DATE) - CAST(customers.stage_entered AS '
+                              'DATE)) > stages.expected_days) THEN %(param_1)s::INTEGER ELSE '
+                              '%(param_2)s::INTEGER END) AS sum_1 \n'
+                              'FROM customers LEFT OUTER JOIN stages ON stages.key = '
+                              'customers.stage AND stages.deleted_at IS NULL \n'
+                              'WHERE customers.deleted_at IS NULL GROUP BY customers.stage',
+                              {'expected_days_1': 0, 'param_1': 1, 'param_2': 0}),
+               'sqlite': ('SELECT customers.stage, count(*) AS count_1, sum(CASE WHEN '
+                          '(stages.expected_days != :expected_days_1 AND CAST(julianday(:today) - '
+                          'julianday(customers.stage_entered) AS INTEGER) > stages.expected_days) '
+                          'THEN :param_1 ELSE :param_2 END) AS sum_1 \n'
+                          'FROM customers LEFT OUTER JOIN stages ON stages."key" = customers.stage '
+                          'AND stages.deleted_at IS NULL \n'
+                          'WHERE customers.deleted_at IS NULL GROUP BY +customers.stage',
+                          {'expected_days_1': 0, 'param_1': 1, 'param_2': 0})},
+ 'stays.over': {'columns': (('slug', None),
+                            ('stage', None),
+                            ('handle', None),
+                            ('stage_entered', 'date')),
+                'postgresql': ('SELECT customers.slug, customers.stage, owner.handle, '
+                               'customers.stage_entered \n'
+                               'FROM customers LEFT OUTER JOIN users AS owner ON owner.id = '
+                               'customers.owner_id \n'
+                               'WHERE customers.deleted_at IS NULL AND customers.stage = '
+                               '%(stage)s::VARCHAR AND customers.stage_entered < %(cutoff)s::DATE '
+                               'ORDER BY customers.stage_entered, customers.slug \n'
+                               ' LIMIT %(limit)s::INTEGER',
+                               {}),
+                'sqlite': ('SELECT customers.slug, customers.stage, owner.handle, '
+                           'customers.stage_entered \n'
+                           'FROM customers LEFT OUTER JOIN users AS owner ON owner.id = '
+                           'customers.owner_id \n'
+                           'WHERE customers.deleted_at IS NULL AND customers.stage = :stage AND '
+                           'customers.stage_entered < :cutoff ORDER BY customers.stage_entered, '
+                           'customers.slug\n'
+                           ' LIMIT :limit OFFSET :param_1',
+                           {'param_1': 0})}}

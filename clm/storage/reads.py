@@ -20,8 +20,9 @@ _ROW_TYPES: dict[str, type] = {}
 class Reads:
     """Runs compiled statements by name with keyword parameters; rows read by column name."""
 
-    def __init__(self, execute: Callable[[str, dict], list], dialect: str):
+    def __init__(self, execute: Callable[[str, dict], list], dialect: str, connection=None):
         self._execute, self.dialect = execute, dialect
+        self.connection = connection  # the SQLAlchemy connection read on, if any
 
     def all(self, name: str, **params) -> list:
         return self.run(name, STATEMENTS[name], **params)
@@ -124,4 +125,4 @@ def connection_reads(conn) -> Reads:
     def execute(sql: str, params: dict) -> list:
         return conn.exec_driver_sql(sql, params).fetchall()
 
-    return Reads(execute, dialect)
+    return Reads(execute, dialect, conn)

@@ -195,27 +195,32 @@ def test_the_stays_read_a_slice_of_customers_at_a_time_count_the_same(book, monk
 
 
 @pytest.mark.sqlite_only("the sqlite3 module's path and the engine's, on one file")
-def test_the_funnel_reads_the_same_without_the_engine(book, db_path):
-    # On a file the funnel runs statements compiled ahead through the sqlite3 module; a
-    # journal beside the file makes it open the usual way, through the engine.
-    forms = [(), ("--since", "2026-02-01"), ("--as-of", "2026-06-30", "-f", "csv"),
-             ("--since", "2026-02-01", "--as-of", "2026-06-30", "-f", "json")]  # fmt: skip
-    fast = [book("report", "funnel", *form).stdout for form in forms]
+def test_the_funnel_and_time_in_stage_read_the_same_without_the_engine(book, db_path):
+    # On a file they run statements compiled ahead through the sqlite3 module; a journal
+    # beside the file makes them open it the usual way, through the engine.
+    forms = [("funnel",), ("funnel", "--since", "2026-02-01"),
+             ("funnel", "--as-of", "2026-06-30", "-f", "csv"),
+             ("funnel", "--since", "2026-02-01", "--as-of", "2026-06-30", "-f", "json"),
+             ("time-in-stage",), ("time-in-stage", "-f", "json")]  # fmt: skip
+    fast = [book("report", *form).stdout for form in forms]
     journal = db_path.with_name(f"{db_path.name}-journal")
     journal.write_bytes(b"")  # not a hot journal: the engine opens the file as usual
     try:
-        usual = [book("report", "funnel", *form).stdout for form in forms]
+        usual = [book("report", *form).stdout for form in forms]
     finally:
         journal.unlink()
     assert fast == usual
+    assert "Customers over their stage's SLA" in fast[4]
     assert by_stage(rows(book, "funnel")) == FUNNEL
+    assert by_stage(rows(book, "time-in-stage")) == TIME
 
 
 @pytest.mark.sqlite_only("a file read without the engine")
-def test_the_funnel_on_a_file_does_not_load_sqlalchemy(book, db_path):
+@pytest.mark.parametrize("report", ["funnel", "time-in-stage"])
+def test_the_funnel_and_time_in_stage_on_a_file_do_not_load_sqlalchemy(book, db_path, report):
     code = (
         "import sys\nfrom clm.cli.app import app\n"
-        f"try:\n    app(['--db', {str(db_path)!r}, 'report', 'funnel'], prog_name='clm')\n"
+        f"try:\n    app(['--db', {str(db_path)!r}, 'report', {report!r}], prog_name='clm')\n"
         "except SystemExit:\n    pass\n"
         "print('sqlalchemy' in sys.modules, file=sys.stderr)\n"
     )
@@ -223,7 +228,7 @@ def test_the_funnel_on_a_file_does_not_load_sqlalchemy(book, db_path):
     env = os.environ | {"PYTHONPATH": str(Path(clm.__file__).parents[1])}
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert result.stderr.strip() == "False"
-    assert "Funnel" in result.stdout
+    assert "stage" in result.stdout
 
 
 def test_time_in_stage_p90_is_the_nearest_rank(team):
