@@ -60,6 +60,9 @@ def unneutralise_formula(text: str) -> str:
     return text
 
 
+CENT = 0.005  # less than half a cent of ARR is none: sums of floats are not exact
+
+
 def number(value: float) -> int | float:
     return int(value) if float(value).is_integer() else value
 

@@ -111,13 +111,13 @@ def funnel(
     Example: clm report funnel --since 2026-01-01
     """
     env = ctx.obj
-    from clm.domain.reports import FUNNEL_KEYS, funnel
+    from clm.domain.stay_counts import FUNNEL_KEYS, funnel
     from clm.render.report_views import funnel_page
 
     check_pictures(fmt.value, svg, html)
     start, day = env.date(since, "--since"), _as_of(env, as_of)
-    with env.database().read() as conn:
-        rows = funnel(conn, start, day)
+    with env.reads() as reads:
+        rows = funnel(reads, start, day)
     columns = [Col(key) for key in FUNNEL_KEYS]
     _show(env, fmt, columns, rows, lambda: funnel_page(rows, start, day), (svg, html), "funnel")
 
@@ -138,19 +138,22 @@ def time_in_stage(
     Example: clm report time-in-stage --over --format csv
     """
     env = ctx.obj
-    from clm.domain.reports import TIME_KEYS, over_sla, time_in_stage
+    from clm.domain.stay_counts import TIME_KEYS, first_over_sla, time_in_stage
     from clm.render.output import Listing
     from clm.render.report_views import OVER, time_page, title
 
     check_pictures(fmt.value, svg, html)
-    with env.database().read() as conn:
-        if over:
+    if over:
+        from clm.domain.reports import over_sla
+
+        with env.database().read() as conn:
             rows = over_sla(conn, env.today)
             page = [title("Customers over their stage's SLA"), Listing(OVER, rows, empty="None.")]
             _show(env, fmt, OVER, rows, lambda: page, (svg, html), "time-in-stage")
-            return
-        rows = time_in_stage(conn, env.today)
-        shown = list(over_sla(conn, env.today, limit=20)) if fmt is Format.table else []
+        return
+    with env.reads() as reads:
+        rows = time_in_stage(reads, env.today)
+        shown = first_over_sla(reads, env.today, limit=20) if fmt is Format.table else []
         more = sum(row["over"] for row in rows) - len(shown)
     columns = [Col(key) for key in TIME_KEYS]
     page = partial(time_page, rows, shown, more)
@@ -307,14 +310,14 @@ def retention(
     """
     env = ctx.obj
     from clm.dates import parse_every
-    from clm.domain.revenue import check_group, retention
+    from clm.domain.retention import check_group, retention
     from clm.render.revenue_views import RETENTION, retention_page
 
     check_pictures(fmt.value, svg, html)
     start, end, name = _period(env, period)
     group, cut = check_group(by), parse_every(every) if every is not None else None
-    with env.database().read() as conn:
-        rows = retention(conn, start, end, env.today, group, cut)
+    with env.reads() as reads:
+        rows = retention(reads, start, end, env.today, group, cut)
     page = partial(retention_page, rows, name, group)
     _show(env, fmt, RETENTION, rows, page, (svg, html), "retention")
 

@@ -15,10 +15,10 @@ from sqlalchemy import Connection, case, func, select
 
 from clm.db import utcnow
 from clm.domain.records import new_uuid
+from clm.plain import CENT
 from clm.storage.tables import arr_log, stages
 
 KINDS = ("new", "expansion", "contraction", "churn", "reactivation")
-CENT = 0.005  # less than half a cent of ARR is none: sums of floats are not exact
 Entry = dict
 
 

@@ -823,6 +823,2354 @@ STATEMENTS = {'day.handoffs': {'columns': (('slug', None),
                          'tasks.deleted_at IS NULL AND customers.deleted_at IS NULL ORDER BY '
                          'tasks.due IS NULL, tasks.due, tasks.id',
                          {'status_1': 'open'})},
+ 'retention.all.1': {'columns': (('group', None),
+                                 ('starting_0', None),
+                                 ('expansion_0', None),
+                                 ('contraction_0', None),
+                                 ('ending_0', None),
+                                 ('everyone_0', None),
+                                 ('logos_0', None),
+                                 ('lost_0', None)),
+                     'postgresql': ('SELECT %(param_1)s::VARCHAR AS "group", '
+                                    'coalesce(sum(moved.before_0) FILTER (WHERE moved.before_0 > '
+                                    '%(before_0_1)s), %(coalesce_1)s) AS starting_0, '
+                                    'coalesce(sum(moved.expansion_0) FILTER (WHERE moved.before_0 '
+                                    '> %(before_0_1)s), %(coalesce_2)s) AS expansion_0, '
+                                    'coalesce(sum(-moved.contraction_0) FILTER (WHERE '
+                                    'moved.before_0 > %(before_0_1)s), %(coalesce_3)s) AS '
+                                    'contraction_0, coalesce(sum(moved.before_1) FILTER (WHERE '
+                                    'moved.before_0 > %(before_0_1)s), %(coalesce_4)s) AS '
+                                    'ending_0, coalesce(sum(moved.before_1), %(coalesce_5)s) AS '
+                                    'everyone_0, count(*) FILTER (WHERE moved.before_0 > '
+                                    '%(before_0_1)s) AS logos_0, count(*) FILTER (WHERE '
+                                    'moved.before_0 > %(before_0_1)s AND moved.before_1 <= '
+                                    '%(before_1_1)s) AS lost_0 \n'
+                                    'FROM (SELECT arr_log.customer_id AS customer_id, '
+                                    'sum(arr_log.change) FILTER (WHERE arr_log."on" < '
+                                    '%(first_0)s::DATE) AS before_0, sum(arr_log.change) AS '
+                                    'before_1, sum(arr_log.change) FILTER (WHERE arr_log."on" >= '
+                                    '%(first_0)s::DATE AND arr_log.kind IN (%(kind_1_1)s::VARCHAR, '
+                                    '%(kind_1_2)s::VARCHAR)) AS expansion_0, sum(arr_log.change) '
+                                    'FILTER (WHERE arr_log."on" >= %(first_0)s::DATE AND '
+                                    'arr_log.kind = %(kind_2)s::VARCHAR) AS contraction_0 \n'
+                                    'FROM arr_log \n'
+                                    'WHERE arr_log."on" <= %(last)s::DATE GROUP BY '
+                                    'arr_log.customer_id) AS moved JOIN customers ON customers.id '
+                                    '= moved.customer_id \n'
+                                    'WHERE customers.deleted_at IS NULL',
+                                    {'before_0_1': 0.005,
+                                     'before_1_1': 0.005,
+                                     'coalesce_1': 0.0,
+                                     'coalesce_2': 0.0,
+                                     'coalesce_3': 0.0,
+                                     'coalesce_4': 0.0,
+                                     'coalesce_5': 0.0,
+                                     'kind_1_1': 'new',
+                                     'kind_1_2': 'expansion',
+                                     'kind_2': 'contraction',
+                                     'param_1': 'all'}),
+                     'sqlite': ('SELECT :param_1 AS "group", coalesce(sum(moved.before_0) FILTER '
+                                '(WHERE moved.before_0 > :before_0_1), :coalesce_1) AS starting_0, '
+                                'coalesce(sum(moved.expansion_0) FILTER (WHERE moved.before_0 > '
+                                ':before_0_1), :coalesce_2) AS expansion_0, '
+                                'coalesce(sum(-moved.contraction_0) FILTER (WHERE moved.before_0 > '
+                                ':before_0_1), :coalesce_3) AS contraction_0, '
+                                'coalesce(sum(moved.before_1) FILTER (WHERE moved.before_0 > '
+                                ':before_0_1), :coalesce_4) AS ending_0, '
+                                'coalesce(sum(moved.before_1), :coalesce_5) AS everyone_0, '
+                                'count(*) FILTER (WHERE moved.before_0 > :before_0_1) AS logos_0, '
+                                'count(*) FILTER (WHERE moved.before_0 > :before_0_1 AND '
+                                'moved.before_1 <= :before_1_1) AS lost_0 \n'
+                                'FROM (SELECT arr_log.customer_id AS customer_id, '
+                                'sum(arr_log.change) FILTER (WHERE arr_log."on" < :first_0) AS '
+                                'before_0, sum(arr_log.change) AS before_1, sum(arr_log.change) '
+                                'FILTER (WHERE arr_log."on" >= :first_0 AND arr_log.kind IN '
+                                '(:kind_1_1, :kind_1_2)) AS expansion_0, sum(arr_log.change) '
+                                'FILTER (WHERE arr_log."on" >= :first_0 AND arr_log.kind = '
+                                ':kind_2) AS contraction_0 \n'
+                                'FROM arr_log \n'
+                                'WHERE arr_log."on" <= :last GROUP BY arr_log.customer_id) AS '
+                                'moved JOIN customers ON customers.id = moved.customer_id \n'
+                                'WHERE customers.deleted_at IS NULL',
+                                {'before_0_1': 0.005,
+                                 'before_1_1': 0.005,
+                                 'coalesce_1': 0.0,
+                                 'coalesce_2': 0.0,
+                                 'coalesce_3': 0.0,
+                                 'coalesce_4': 0.0,
+                                 'coalesce_5': 0.0,
+                                 'kind_1_1': 'new',
+                                 'kind_1_2': 'expansion',
+                                 'kind_2': 'contraction',
+                                 'param_1': 'all'})},
+ 'retention.all.2': {'columns': (('group', None),
+                                 ('starting_0', None),
+                                 ('expansion_0', None),
+                                 ('contraction_0', None),
+                                 ('ending_0', None),
+                                 ('everyone_0', None),
+                                 ('logos_0', None),
+                                 ('lost_0', None),
+                                 ('starting_1', None),
+                                 ('expansion_1', None),
+                                 ('contraction_1', None),
+                                 ('ending_1', None),
+                                 ('everyone_1', None),
+                                 ('logos_1', None),
+                                 ('lost_1', None)),
+                     'postgresql': ('SELECT %(param_1)s::VARCHAR AS "group", '
+                                    'coalesce(sum(moved.before_0) FILTER (WHERE moved.before_0 > '
+                                    '%(before_0_1)s), %(coalesce_1)s) AS starting_0, '
+                                    'coalesce(sum(moved.expansion_0) FILTER (WHERE moved.before_0 '
+                                    '> %(before_0_1)s), %(coalesce_2)s) AS expansion_0, '
+                                    'coalesce(sum(-moved.contraction_0) FILTER (WHERE '
+                                    'moved.before_0 > %(before_0_1)s), %(coalesce_3)s) AS '
+                                    'contraction_0, coalesce(sum(moved.before_1) FILTER (WHERE '
+                                    'moved.before_0 > %(before_0_1)s), %(coalesce_4)s) AS '
+                                    'ending_0, coalesce(sum(moved.before_1), %(coalesce_5)s) AS '
+                                    'everyone_0, count(*) FILTER (WHERE moved.before_0 > '
+                                    '%(before_0_1)s) AS logos_0, count(*) FILTER (WHERE '
+                                    'moved.before_0 > %(before_0_1)s AND moved.before_1 <= '
+                                    '%(before_1_1)s) AS lost_0, coalesce(sum(moved.before_1) '
+                                    'FILTER (WHERE moved.before_1 > %(before_1_2)s), '
+                                    '%(coalesce_6)s) AS starting_1, '
+                                    'coalesce(sum(moved.expansion_1) FILTER (WHERE moved.before_1 '
+                                    '> %(before_1_2)s), %(coalesce_7)s) AS expansion_1, '
+                                    'coalesce(sum(-moved.contraction_1) FILTER (WHERE '
+                                    'moved.before_1 > %(before_1_2)s), %(coalesce_8)s) AS '
+                                    'contraction_1, coalesce(sum(moved.before_2) FILTER (WHERE '
+                                    'moved.before_1 > %(before_1_2)s), %(coalesce_9)s) AS '
+                                    'ending_1, coalesce(sum(moved.before_2), %(coalesce_10)s) AS '
+                                    'everyone_1, count(*) FILTER (WHERE moved.before_1 > '
+                                    '%(before_1_2)s) AS logos_1, count(*) FILTER (WHERE '
+                                    'moved.before_1 > %(before_1_2)s AND moved.before_2 <= '
+                                    '%(before_2_1)s) AS lost_1 \n'
+                                    'FROM (SELECT arr_log.customer_id AS customer_id, '
+                                    'sum(arr_log.change) FILTER (WHERE arr_log."on" < '
+                                    '%(first_0)s::DATE) AS before_0, sum(arr_log.change) FILTER '
+                                    '(WHERE arr_log."on" < %(first_1)s::DATE) AS before_1, '
+                                    'sum(arr_log.change) AS before_2, sum(arr_log.change) FILTER '
+                                    '(WHERE arr_log."on" >= %(first_0)s::DATE AND arr_log."on" < '
+                                    '%(first_1)s::DATE AND arr_log.kind IN (%(kind_1_1)s::VARCHAR, '
+                                    '%(kind_1_2)s::VARCHAR)) AS expansion_0, sum(arr_log.change) '
+                                    'FILTER (WHERE arr_log."on" >= %(first_0)s::DATE AND '
+                                    'arr_log."on" < %(first_1)s::DATE AND arr_log.kind = '
+                                    '%(kind_2)s::VARCHAR) AS contraction_0, sum(arr_log.change) '
+                                    'FILTER (WHERE arr_log."on" >= %(first_1)s::DATE AND '
+                                    'arr_log.kind IN (%(kind_3_1)s::VARCHAR, '
+                                    '%(kind_3_2)s::VARCHAR)) AS expansion_1, sum(arr_log.change) '
+                                    'FILTER (WHERE arr_log."on" >= %(first_1)s::DATE AND '
+                                    'arr_log.kind = %(kind_4)s::VARCHAR) AS contraction_1 \n'
+                                    'FROM arr_log \n'
+                                    'WHERE arr_log."on" <= %(last)s::DATE GROUP BY '
+                                    'arr_log.customer_id) AS moved JOIN customers ON customers.id '
+                                    '= moved.customer_id \n'
+                                    'WHERE customers.deleted_at IS NULL',
+                                    {'before_0_1': 0.005,
+                                     'before_1_1': 0.005,
+                                     'before_1_2': 0.005,
+                                     'before_2_1': 0.005,
+                                     'coalesce_1': 0.0,
+                                     'coalesce_10': 0.0,
+                                     'coalesce_2': 0.0,
+                                     'coalesce_3': 0.0,
+                                     'coalesce_4': 0.0,
+                                     'coalesce_5': 0.0,
+                                     'coalesce_6': 0.0,
+                                     'coalesce_7': 0.0,
+                                     'coalesce_8': 0.0,
+                                     'coalesce_9': 0.0,
+                                     'kind_1_1': 'new',
+                                     'kind_1_2': 'expansion',
+                                     'kind_2': 'contraction',
+                                     'kind_3_1': 'new',
+                                     'kind_3_2': 'expansion',
+                                     'kind_4': 'contraction',
+                                     'param_1': 'all'}),
+                     'sqlite': ('SELECT :param_1 AS "group", coalesce(sum(moved.before_0) FILTER '
+                                '(WHERE moved.before_0 > :before_0_1), :coalesce_1) AS starting_0, '
+                                'coalesce(sum(moved.expansion_0) FILTER (WHERE moved.before_0 > '
+                                ':before_0_1), :coalesce_2) AS expansion_0, '
+                                'coalesce(sum(-moved.contraction_0) FILTER (WHERE moved.before_0 > '
+                                ':before_0_1), :coalesce_3) AS contraction_0, '
+                                'coalesce(sum(moved.before_1) FILTER (WHERE moved.before_0 > '
+                                ':before_0_1), :coalesce_4) AS ending_0, '
+                                'coalesce(sum(moved.before_1), :coalesce_5) AS everyone_0, '
+                                'count(*) FILTER (WHERE moved.before_0 > :before_0_1) AS logos_0, '
+                                'count(*) FILTER (WHERE moved.before_0 > :before_0_1 AND '
+                                'moved.before_1 <= :before_1_1) AS lost_0, '
+                                'coalesce(sum(moved.before_1) FILTER (WHERE moved.before_1 > '
+                                ':before_1_2), :coalesce_6) AS starting_1, '
+                                'coalesce(sum(moved.expansion_1) FILTER (WHERE moved.before_1 > '
+                                ':before_1_2), :coalesce_7) AS expansion_1, '
+                                'coalesce(sum(-moved.contraction_1) FILTER (WHERE moved.before_1 > '
+                                ':before_1_2), :coalesce_8) AS contraction_1, '
+                                'coalesce(sum(moved.before_2) FILTER (WHERE moved.before_1 > '
+                                ':before_1_2), :coalesce_9) AS ending_1, '
+                                'coalesce(sum(moved.before_2), :coalesce_10) AS everyone_1, '
+                                'count(*) FILTER (WHERE moved.before_1 > :before_1_2) AS logos_1, '
+                                'count(*) FILTER (WHERE moved.before_1 > :before_1_2 AND '
+                                'moved.before_2 <= :before_2_1) AS lost_1 \n'
+                                'FROM (SELECT arr_log.customer_id AS customer_id, '
+                                'sum(arr_log.change) FILTER (WHERE arr_log."on" < :first_0) AS '
+                                'before_0, sum(arr_log.change) FILTER (WHERE arr_log."on" < '
+                                ':first_1) AS before_1, sum(arr_log.change) AS before_2, '
+                                'sum(arr_log.change) FILTER (WHERE arr_log."on" >= :first_0 AND '
+                                'arr_log."on" < :first_1 AND arr_log.kind IN (:kind_1_1, '
+                                ':kind_1_2)) AS expansion_0, sum(arr_log.change) FILTER (WHERE '
+                                'arr_log."on" >= :first_0 AND arr_log."on" < :first_1 AND '
+                                'arr_log.kind = :kind_2) AS contraction_0, sum(arr_log.change) '
+                                'FILTER (WHERE arr_log."on" >= :first_1 AND arr_log.kind IN '
+                                '(:kind_3_1, :kind_3_2)) AS expansion_1, sum(arr_log.change) '
+                                'FILTER (WHERE arr_log."on" >= :first_1 AND arr_log.kind = '
+                                ':kind_4) AS contraction_1 \n'
+                                'FROM arr_log \n'
+                                'WHERE arr_log."on" <= :last GROUP BY arr_log.customer_id) AS '
+                                'moved JOIN customers ON customers.id = moved.customer_id \n'
+                                'WHERE customers.deleted_at IS NULL',
+                                {'before_0_1': 0.005,
+                                 'before_1_1': 0.005,
+                                 'before_1_2': 0.005,
+                                 'before_2_1': 0.005,
+                                 'coalesce_1': 0.0,
+                                 'coalesce_10': 0.0,
+                                 'coalesce_2': 0.0,
+                                 'coalesce_3': 0.0,
+                                 'coalesce_4': 0.0,
+                                 'coalesce_5': 0.0,
+                                 'coalesce_6': 0.0,
+                                 'coalesce_7': 0.0,
+                                 'coalesce_8': 0.0,
+                                 'coalesce_9': 0.0,
+                                 'kind_1_1': 'new',
+                                 'kind_1_2': 'expansion',
+                                 'kind_2': 'contraction',
+                                 'kind_3_1': 'new',
+                                 'kind_3_2': 'expansion',
+                                 'kind_4': 'contraction',
+                                 'param_1': 'all'})},
+ 'retention.all.3': {'columns': (('group', None),
+                                 ('starting_0', None),
+                                 ('expansion_0', None),
+                                 ('contraction_0', None),
+                                 ('ending_0', None),
+                                 ('everyone_0', None),
+                                 ('logos_0', None),
+                                 ('lost_0', None),
+                                 ('starting_1', None),
+                                 ('expansion_1', None),
+                                 ('contraction_1', None),
+                                 ('ending_1', None),
+                                 ('everyone_1', None),
+                                 ('logos_1', None),
+                                 ('lost_1', None),
+                                 ('starting_2', None),
+                                 ('expansion_2', None),
+                                 ('contraction_2', None),
+                                 ('ending_2', None),
+                                 ('everyone_2', None),
+                                 ('logos_2', None),
+                                 ('lost_2', None)),
+                     'postgresql': ('SELECT %(param_1)s::VARCHAR AS "group", '
+                                    'coalesce(sum(moved.before_0) FILTER (WHERE moved.before_0 > '
+                                    '%(before_0_1)s), %(coalesce_1)s) AS starting_0, '
+                                    'coalesce(sum(moved.expansion_0) FILTER (WHERE moved.before_0 '
+                                    '> %(before_0_1)s), %(coalesce_2)s) AS expansion_0, '
+                                    'coalesce(sum(-moved.contraction_0) FILTER (WHERE '
+                                    'moved.before_0 > %(before_0_1)s), %(coalesce_3)s) AS '
+                                    'contraction_0, coalesce(sum(moved.before_1) FILTER (WHERE '
+                                    'moved.before_0 > %(before_0_1)s), %(coalesce_4)s) AS '
+                                    'ending_0, coalesce(sum(moved.before_1), %(coalesce_5)s) AS '
+                                    'everyone_0, count(*) FILTER (WHERE moved.before_0 > '
+                                    '%(before_0_1)s) AS logos_0, count(*) FILTER (WHERE '
+                                    'moved.before_0 > %(before_0_1)s AND moved.before_1 <= '
+                                    '%(before_1_1)s) AS lost_0, coalesce(sum(moved.before_1) '
+                                    'FILTER (WHERE moved.before_1 > %(before_1_2)s), '
+                                    '%(coalesce_6)s) AS starting_1, '
+                                    'coalesce(sum(moved.expansion_1) FILTER (WHERE moved.before_1 '
+                                    '> %(before_1_2)s), %(coalesce_7)s) AS expansion_1, '
+                                    'coalesce(sum(-moved.contraction_1) FILTER (WHERE '
+                                    'moved.before_1 > %(before_1_2)s), %(coalesce_8)s) AS '
+                                    'contraction_1, coalesce(sum(moved.before_2) FILTER (WHERE '
+                                    'moved.before_1 > %(before_1_2)s), %(coalesce_9)s) AS '
+                                    'ending_1, coalesce(sum(moved.before_2), %(coalesce_10)s) AS '
+                                    'everyone_1, count(*) FILTER (WHERE moved.before_1 > '
+                                    '%(before_1_2)s) AS logos_1, count(*) FILTER (WHERE '
+                                    'moved.before_1 > %(before_1_2)s AND moved.before_2 <= '
+                                    '%(before_2_1)s) AS lost_1, coalesce(sum(moved.before_2) '
+                                    'FILTER (WHERE moved.before_2 > %(before_2_2)s), '
+                                    '%(coalesce_11)s) AS starting_2, '
+                                    'coalesce(sum(moved.expansion_2) FILTER (WHERE moved.before_2 '
+                                    '> %(before_2_2)s), %(coalesce_12)s) AS expansion_2, '
+                                    'coalesce(sum(-moved.contraction_2) FILTER (WHERE '
+                                    'moved.before_2 > %(before_2_2)s), %(coalesce_13)s) AS '
+                                    'contraction_2, coalesce(sum(moved.before_3) FILTER (WHERE '
+                                    'moved.before_2 > %(before_2_2)s), %(coalesce_14)s) AS '
+                                    'ending_2, coalesce(sum(moved.before_3), %(coalesce_15)s) AS '
+                                    'everyone_2, count(*) FILTER (WHERE moved.before_2 > '
+                                    '%(before_2_2)s) AS logos_2, count(*) FILTER (WHERE '
+                                    'moved.before_2 > %(before_2_2)s AND moved.before_3 <= '
+                                    '%(before_3_1)s) AS lost_2 \n'
+                                    'FROM (SELECT arr_log.customer_id AS customer_id, '
+                                    'sum(arr_log.change) FILTER (WHERE arr_log."on" < '
+                                    '%(first_0)s::DATE) AS before_0, sum(arr_log.change) FILTER '
+                                    '(WHERE arr_log."on" < %(first_1)s::DATE) AS before_1, '
+                                    'sum(arr_log.change) FILTER (WHERE arr_log."on" < '
+                                    '%(first_2)s::DATE) AS before_2, sum(arr_log.change) AS '
+                                    'before_3, sum(arr_log.change) FILTER (WHERE arr_log."on" >= '
+                                    '%(first_0)s::DATE AND arr_log."on" < %(first_1)s::DATE AND '
+                                    'arr_log.kind IN (%(kind_1_1)s::VARCHAR, '
+                                    '%(kind_1_2)s::VARCHAR)) AS expansion_0, sum(arr_log.change) '
+                                    'FILTER (WHERE arr_log."on" >= %(first_0)s::DATE AND '
+                                    'arr_log."on" < %(first_1)s::DATE AND arr_log.kind = '
+                                    '%(kind_2)s::VARCHAR) AS contraction_0, sum(arr_log.change) '
+                                    'FILTER (WHERE arr_log."on" >= %(first_1)s::DATE AND '
+                                    'arr_log."on" < %(first_2)s::DATE AND arr_log.kind IN '
+                                    '(%(kind_3_1)s::VARCHAR, %(kind_3_2)s::VARCHAR)) AS '
+                                    'expansion_1, sum(arr_log.change) FILTER (WHERE arr_log."on" '
+                                    '>= %(first_1)s::DATE AND arr_log."on" < %(first_2)s::DATE AND '
+                                    'arr_log.kind = %(kind_4)s::VARCHAR) AS contraction_1, '
+                                    'sum(arr_log.change) FILTER (WHERE arr_log."on" >= '
+                                    '%(first_2)s::DATE AND arr_log.kind IN (%(kind_5_1)s::VARCHAR, '
+                                    '%(kind_5_2)s::VARCHAR)) AS expansion_2, sum(arr_log.change) '
+                                    'FILTER (WHERE arr_log."on" >= %(first_2)s::DATE AND '
+                                    'arr_log.kind = %(kind_6)s::VARCHAR) AS contraction_2 \n'
+                                    'FROM arr_log \n'
+                                    'WHERE arr_log."on" <= %(last)s::DATE GROUP BY '
+                                    'arr_log.customer_id) AS moved JOIN customers ON customers.id '
+                                    '= moved.customer_id \n'
+                                    'WHERE customers.deleted_at IS NULL',
+                                    {'before_0_1': 0.005,
+                                     'before_1_1': 0.005,
+                                     'before_1_2': 0.005,
+                                     'before_2_1': 0.005,
+                                     'before_2_2': 0.005,
+                                     'before_3_1': 0.005,
+                                     'coalesce_1': 0.0,
+                                     'coalesce_10': 0.0,
+                                     'coalesce_11': 0.0,
+                                     'coalesce_12': 0.0,
+                                     'coalesce_13': 0.0,
+                                     'coalesce_14': 0.0,
+                                     'coalesce_15': 0.0,
+                                     'coalesce_2': 0.0,
+                                     'coalesce_3': 0.0,
+                                     'coalesce_4': 0.0,
+                                     'coalesce_5': 0.0,
+                                     'coalesce_6': 0.0,
+                                     'coalesce_7': 0.0,
+                                     'coalesce_8': 0.0,
+                                     'coalesce_9': 0.0,
+                                     'kind_1_1': 'new',
+                                     'kind_1_2': 'expansion',
+                                     'kind_2': 'contraction',
+                                     'kind_3_1': 'new',
+                                     'kind_3_2': 'expansion',
+                                     'kind_4': 'contraction',
+                                     'kind_5_1': 'new',
+                                     'kind_5_2': 'expansion',
+                                     'kind_6': 'contraction',
+                                     'param_1': 'all'}),
+                     'sqlite': ('SELECT :param_1 AS "group", coalesce(sum(moved.before_0) FILTER '
+                                '(WHERE moved.before_0 > :before_0_1), :coalesce_1) AS starting_0, '
+                                'coalesce(sum(moved.expansion_0) FILTER (WHERE moved.before_0 > '
+                                ':before_0_1), :coalesce_2) AS expansion_0, '
+                                'coalesce(sum(-moved.contraction_0) FILTER (WHERE moved.before_0 > '
+                                ':before_0_1), :coalesce_3) AS contraction_0, '
+                                'coalesce(sum(moved.before_1) FILTER (WHERE moved.before_0 > '
+                                ':before_0_1), :coalesce_4) AS ending_0, '
+                                'coalesce(sum(moved.before_1), :coalesce_5) AS everyone_0, '
+                                'count(*) FILTER (WHERE moved.before_0 > :before_0_1) AS logos_0, '
+                                'count(*) FILTER (WHERE moved.before_0 > :before_0_1 AND '
+                                'moved.before_1 <= :before_1_1) AS lost_0, '
+                                'coalesce(sum(moved.before_1) FILTER (WHERE moved.before_1 > '
+                                ':before_1_2), :coalesce_6) AS starting_1, '
+                                'coalesce(sum(moved.expansion_1) FILTER (WHERE moved.before_1 > '
+                                ':before_1_2), :coalesce_7) AS expansion_1, '
+                                'coalesce(sum(-moved.contraction_1) FILTER (WHERE moved.before_1 > '
+                                ':before_1_2), :coalesce_8) AS contraction_1, '
+                                'coalesce(sum(moved.before_2) FILTER (WHERE moved.before_1 > '
+                                ':before_1_2), :coalesce_9) AS ending_1, '
+                                'coalesce(sum(moved.before_2), :coalesce_10) AS everyone_1, '
+                                'count(*) FILTER (WHERE moved.before_1 > :before_1_2) AS logos_1, '
+                                'count(*) FILTER (WHERE moved.before_1 > :before_1_2 AND '
+                                'moved.before_2 <= :before_2_1) AS lost_1, '
+                                'coalesce(sum(moved.before_2) FILTER (WHERE moved.before_2 > '
+                                ':before_2_2), :coalesce_11) AS starting_2, '
+                                'coalesce(sum(moved.expansion_2) FILTER (WHERE moved.before_2 > '
+                                ':before_2_2), :coalesce_12) AS expansion_2, '
+                                'coalesce(sum(-moved.contraction_2) FILTER (WHERE moved.before_2 > '
+                                ':before_2_2), :coalesce_13) AS contraction_2, '
+                                'coalesce(sum(moved.before_3) FILTER (WHERE moved.before_2 > '
+                                ':before_2_2), :coalesce_14) AS ending_2, '
+                                'coalesce(sum(moved.before_3), :coalesce_15) AS everyone_2, '
+                                'count(*) FILTER (WHERE moved.before_2 > :before_2_2) AS logos_2, '
+                                'count(*) FILTER (WHERE moved.before_2 > :before_2_2 AND '
+                                'moved.before_3 <= :before_3_1) AS lost_2 \n'
+                                'FROM (SELECT arr_log.customer_id AS customer_id, '
+                                'sum(arr_log.change) FILTER (WHERE arr_log."on" < :first_0) AS '
+                                'before_0, sum(arr_log.change) FILTER (WHERE arr_log."on" < '
+                                ':first_1) AS before_1, sum(arr_log.change) FILTER (WHERE '
+                                'arr_log."on" < :first_2) AS before_2, sum(arr_log.change) AS '
+                                'before_3, sum(arr_log.change) FILTER (WHERE arr_log."on" >= '
+                                ':first_0 AND arr_log."on" < :first_1 AND arr_log.kind IN '
+                                '(:kind_1_1, :kind_1_2)) AS expansion_0, sum(arr_log.change) '
+                                'FILTER (WHERE arr_log."on" >= :first_0 AND arr_log."on" < '
+                                ':first_1 AND arr_log.kind = :kind_2) AS contraction_0, '
+                                'sum(arr_log.change) FILTER (WHERE arr_log."on" >= :first_1 AND '
+                                'arr_log."on" < :first_2 AND arr_log.kind IN (:kind_3_1, '
+                                ':kind_3_2)) AS expansion_1, sum(arr_log.change) FILTER (WHERE '
+                                'arr_log."on" >= :first_1 AND arr_log."on" < :first_2 AND '
+                                'arr_log.kind = :kind_4) AS contraction_1, sum(arr_log.change) '
+                                'FILTER (WHERE arr_log."on" >= :first_2 AND arr_log.kind IN '
+                                '(:kind_5_1, :kind_5_2)) AS expansion_2, sum(arr_log.change) '
+                                'FILTER (WHERE arr_log."on" >= :first_2 AND arr_log.kind = '
+                                ':kind_6) AS contraction_2 \n'
+                                'FROM arr_log \n'
+                                'WHERE arr_log."on" <= :last GROUP BY arr_log.customer_id) AS '
+                                'moved JOIN customers ON customers.id = moved.customer_id \n'
+                                'WHERE customers.deleted_at IS NULL',
+                                {'before_0_1': 0.005,
+                                 'before_1_1': 0.005,
+                                 'before_1_2': 0.005,
+                                 'before_2_1': 0.005,
+                                 'before_2_2': 0.005,
+                                 'before_3_1': 0.005,
+                                 'coalesce_1': 0.0,
+                                 'coalesce_10': 0.0,
+                                 'coalesce_11': 0.0,
+                                 'coalesce_12': 0.0,
+                                 'coalesce_13': 0.0,
+                                 'coalesce_14': 0.0,
+                                 'coalesce_15': 0.0,
+                                 'coalesce_2': 0.0,
+                                 'coalesce_3': 0.0,
+                                 'coalesce_4': 0.0,
+                                 'coalesce_5': 0.0,
+                                 'coalesce_6': 0.0,
+                                 'coalesce_7': 0.0,
+                                 'coalesce_8': 0.0,
+                                 'coalesce_9': 0.0,
+                                 'kind_1_1': 'new',
+                                 'kind_1_2': 'expansion',
+                                 'kind_2': 'contraction',
+                                 'kind_3_1': 'new',
+                                 'kind_3_2': 'expansion',
+                                 'kind_4': 'contraction',
+                                 'kind_5_1': 'new',
+                                 'kind_5_2': 'expansion',
+                                 'kind_6': 'contraction',
+                                 'param_1': 'all'})},
+ 'retention.all.4': {'columns': (('group', None),
+                                 ('starting_0', None),
+                                 ('expansion_0', None),
+                                 ('contraction_0', None),
+                                 ('ending_0', None),
+                                 ('everyone_0', None),
+                                 ('logos_0', None),
+                                 ('lost_0', None),
+                                 ('starting_1', None),
+                                 ('expansion_1', None),
+                                 ('contraction_1', None),
+                                 ('ending_1', None),
+                                 ('everyone_1', None),
+                                 ('logos_1', None),
+                                 ('lost_1', None),
+                                 ('starting_2', None),
+                                 ('expansion_2', None),
+                                 ('contraction_2', None),
+                                 ('ending_2', None),
+                                 ('everyone_2', None),
+                                 ('logos_2', None),
+                                 ('lost_2', None),
+                                 ('starting_3', None),
+                                 ('expansion_3', None),
+                                 ('contraction_3', None),
+                                 ('ending_3', None),
+                                 ('everyone_3', None),
+                                 ('logos_3', None),
+                                 ('lost_3', None)),
+                     'postgresql': ('SELECT %(param_1)s::VARCHAR AS "group", '
+                                    'coalesce(sum(moved.before_0) FILTER (WHERE moved.before_0 > '
+                                    '%(before_0_1)s), %(coalesce_1)s) AS starting_0, '
+                                    'coalesce(sum(moved.expansion_0) FILTER (WHERE moved.before_0 '
+                                    '> %(before_0_1)s), %(coalesce_2)s) AS expansion_0, '
+                                    'coalesce(sum(-moved.contraction_0) FILTER (WHERE '
+                                    'moved.before_0 > %(before_0_1)s), %(coalesce_3)s) AS '
+                                    'contraction_0, coalesce(sum(moved.before_1) FILTER (WHERE '
+                                    'moved.before_0 > %(before_0_1)s), %(coalesce_4)s) AS '
+                                    'ending_0, coalesce(sum(moved.before_1), %(coalesce_5)s) AS '
+                                    'everyone_0, count(*) FILTER (WHERE moved.before_0 > '
+                                    '%(before_0_1)s) AS logos_0, count(*) FILTER (WHERE '
+                                    'moved.before_0 > %(before_0_1)s AND moved.before_1 <= '
+                                    '%(before_1_1)s) AS lost_0, coalesce(sum(moved.before_1) '
+                                    'FILTER (WHERE moved.before_1 > %(before_1_2)s), '
+                                    '%(coalesce_6)s) AS starting_1, '
+                                    'coalesce(sum(moved.expansion_1) FILTER (WHERE moved.before_1 '
+                                    '> %(before_1_2)s), %(coalesce_7)s) AS expansion_1, '
+                                    'coalesce(sum(-moved.contraction_1) FILTER (WHERE '
+                                    'moved.before_1 > %(before_1_2)s), %(coalesce_8)s) AS '
+                                    'contraction_1, coalesce(sum(moved.before_2) FILTER (WHERE '
+                                    'moved.before_1 > %(before_1_2)s), %(coalesce_9)s) AS '
+                                    'ending_1, coalesce(sum(moved.before_2), %(coalesce_10)s) AS '
+                                    'everyone_1, count(*) FILTER (WHERE moved.before_1 > '
+                                    '%(before_1_2)s) AS logos_1, count(*) FILTER (WHERE '
+                                    'moved.before_1 > %(before_1_2)s AND moved.before_2 <= '
+                                    '%(before_2_1)s) AS lost_1, coalesce(sum(moved.before_2) '
+                                    'FILTER (WHERE moved.before_2 > %(before_2_2)s), '
+                                    '%(coalesce_11)s) AS starting_2, '
+                                    'coalesce(sum(moved.expansion_2) FILTER (WHERE moved.before_2 '
+                                    '> %(before_2_2)s), %(coalesce_12)s) AS expansion_2, '
+                                    'coalesce(sum(-moved.contraction_2) FILTER (WHERE '
+                                    'moved.before_2 > %(before_2_2)s), %(coalesce_13)s) AS '
+                                    'contraction_2, coalesce(sum(moved.before_3) FILTER (WHERE '
+                                    'moved.before_2 > %(before_2_2)s), %(coalesce_14)s) AS '
+                                    'ending_2, coalesce(sum(moved.before_3), %(coalesce_15)s) AS '
+                                    'everyone_2, count(*) FILTER (WHERE moved.before_2 > '
+                                    '%(before_2_2)s) AS logos_2, count(*) FILTER (WHERE '
+                                    'moved.before_2 > %(before_2_2)s AND moved.before_3 <= '
+                                    '%(before_3_1)s) AS lost_2, coalesce(sum(moved.before_3) '
+                                    'FILTER (WHERE moved.before_3 > %(before_3_2)s), '
+                                    '%(coalesce_16)s) AS starting_3, '
+                                    'coalesce(sum(moved.expansion_3) FILTER (WHERE moved.before_3 '
+                                    '> %(before_3_2)s), %(coalesce_17)s) AS expansion_3, '
+                                    'coalesce(sum(-moved.contraction_3) FILTER (WHERE '
+                                    'moved.before_3 > %(before_3_2)s), %(coalesce_18)s) AS '
+                                    'contraction_3, coalesce(sum(moved.before_4) FILTER (WHERE '
+                                    'moved.before_3 > %(before_3_2)s), %(coalesce_19)s) AS '
+                                    'ending_3, coalesce(sum(moved.before_4), %(coalesce_20)s) AS '
+                                    'everyone_3, count(*) FILTER (WHERE moved.before_3 > '
+                                    '%(before_3_2)s) AS logos_3, count(*) FILTER (WHERE '
+                                    'moved.before_3 > %(before_3_2)s AND moved.before_4 <= '
+                                    '%(before_4_1)s) AS lost_3 \n'
+                                    'FROM (SELECT arr_log.customer_id AS customer_id, '
+                                    'sum(arr_log.change) FILTER (WHERE arr_log."on" < '
+                                    '%(first_0)s::DATE) AS before_0, sum(arr_log.change) FILTER '
+                                    '(WHERE arr_log."on" < %(first_1)s::DATE) AS before_1, '
+                                    'sum(arr_log.change) FILTER (WHERE arr_log."on" < '
+                                    '%(first_2)s::DATE) AS before_2, sum(arr_log.change) FILTER '
+                                    '(WHERE arr_log."on" < %(first_3)s::DATE) AS before_3, '
+                                    'sum(arr_log.change) AS before_4, sum(arr_log.change) FILTER '
+                                    '(WHERE arr_log."on" >= %(first_0)s::DATE AND arr_log."on" < '
+                                    '%(first_1)s::DATE AND arr_log.kind IN (%(kind_1_1)s::VARCHAR, '
+                                    '%(kind_1_2)s::VARCHAR)) AS expansion_0, sum(arr_log.change) '
+                                    'FILTER (WHERE arr_log."on" >= %(first_0)s::DATE AND '
+                                    'arr_log."on" < %(first_1)s::DATE AND arr_log.kind = '
+                                    '%(kind_2)s::VARCHAR) AS contraction_0, sum(arr_log.change) '
+                                    'FILTER (WHERE arr_log."on" >= %(first_1)s::DATE AND '
+                                    'arr_log."on" < %(first_2)s::DATE AND arr_log.kind IN '
+                                    '(%(kind_3_1)s::VARCHAR, %(kind_3_2)s::VARCHAR)) AS '
+                                    'expansion_1, sum(arr_log.change) FILTER (WHERE arr_log."on" '
+                                    '>= %(first_1)s::DATE AND arr_log."on" < %(first_2)s::DATE AND '
+                                    'arr_log.kind = %(kind_4)s::VARCHAR) AS contraction_1, '
+                                    'sum(arr_log.change) FILTER (WHERE arr_log."on" >= '
+                                    '%(first_2)s::DATE AND arr_log."on" < %(first_3)s::DATE AND '
+                                    'arr_log.kind IN (%(kind_5_1)s::VARCHAR, '
+                                    '%(kind_5_2)s::VARCHAR)) AS expansion_2, sum(arr_log.change) '
+                                    'FILTER (WHERE arr_log."on" >= %(first_2)s::DATE AND '
+                                    'arr_log."on" < %(first_3)s::DATE AND arr_log.kind = '
+                                    '%(kind_6)s::VARCHAR) AS contraction_2, sum(arr_log.change) '
+                                    'FILTER (WHERE arr_log."on" >= %(first_3)s::DATE AND '
+                                    'arr_log.kind IN (%(kind_7_1)s::VARCHAR, '
+                                    '%(kind_7_2)s::VARCHAR)) AS expansion_3, sum(arr_log.change) '
+                                    'FILTER (WHERE arr_log."on" >= %(first_3)s::DATE AND '
+                                    'arr_log.kind = %(kind_8)s::VARCHAR) AS contraction_3 \n'
+                                    'FROM arr_log \n'
+                                    'WHERE arr_log."on" <= %(last)s::DATE GROUP BY '
+                                    'arr_log.customer_id) AS moved JOIN customers ON customers.id '
+                                    '= moved.customer_id \n'
+                                    'WHERE customers.deleted_at IS NULL',
+                                    {'before_0_1': 0.005,
+                                     'before_1_1': 0.005,
+                                     'before_1_2': 0.005,
+                                     'before_2_1': 0.005,
+                                     'before_2_2': 0.005,
+                                     'before_3_1': 0.005,
+                                     'before_3_2': 0.005,
+                                     'before_4_1': 0.005,
+                                     'coalesce_1': 0.0,
+                                     'coalesce_10': 0.0,
+                                     'coalesce_11': 0.0,
+                                     'coalesce_12': 0.0,
+                                     'coalesce_13': 0.0,
+                                     'coalesce_14': 0.0,
+                                     'coalesce_15': 0.0,
+                                     'coalesce_16': 0.0,
+                                     'coalesce_17': 0.0,
+                                     'coalesce_18': 0.0,
+                                     'coalesce_19': 0.0,
+                                     'coalesce_2': 0.0,
+                                     'coalesce_20': 0.0,
+                                     'coalesce_3': 0.0,
+                                     'coalesce_4': 0.0,
+                                     'coalesce_5': 0.0,
+                                     'coalesce_6': 0.0,
+                                     'coalesce_7': 0.0,
+                                     'coalesce_8': 0.0,
+                                     'coalesce_9': 0.0,
+                                     'kind_1_1': 'new',
+                                     'kind_1_2': 'expansion',
+                                     'kind_2': 'contraction',
+                                     'kind_3_1': 'new',
+                                     'kind_3_2': 'expansion',
+                                     'kind_4': 'contraction',
+                                     'kind_5_1': 'new',
+                                     'kind_5_2': 'expansion',
+                                     'kind_6': 'contraction',
+                                     'kind_7_1': 'new',
+                                     'kind_7_2': 'expansion',
+                                     'kind_8': 'contraction',
+                                     'param_1': 'all'}),
+                     'sqlite': ('SELECT :param_1 AS "group", coalesce(sum(moved.before_0) FILTER '
+                                '(WHERE moved.before_0 > :before_0_1), :coalesce_1) AS starting_0, '
+                                'coalesce(sum(moved.expansion_0) FILTER (WHERE moved.before_0 > '
+                                ':before_0_1), :coalesce_2) AS expansion_0, '
+                                'coalesce(sum(-moved.contraction_0) FILTER (WHERE moved.before_0 > '
+                                ':before_0_1), :coalesce_3) AS contraction_0, '
+                                'coalesce(sum(moved.before_1) FILTER (WHERE moved.before_0 > '
+                                ':before_0_1), :coalesce_4) AS ending_0, '
+                                'coalesce(sum(moved.before_1), :coalesce_5) AS everyone_0, '
+                                'count(*) FILTER (WHERE moved.before_0 > :before_0_1) AS logos_0, '
+                                'count(*) FILTER (WHERE moved.before_0 > :before_0_1 AND '
+                                'moved.before_1 <= :before_1_1) AS lost_0, '
+                                'coalesce(sum(moved.before_1) FILTER (WHERE moved.before_1 > '
+                                ':before_1_2), :coalesce_6) AS starting_1, '
+                                'coalesce(sum(moved.expansion_1) FILTER (WHERE moved.before_1 > '
+                                ':before_1_2), :coalesce_7) AS expansion_1, '
+                                'coalesce(sum(-moved.contraction_1) FILTER (WHERE moved.before_1 > '
+                                ':before_1_2), :coalesce_8) AS contraction_1, '
+                                'coalesce(sum(moved.before_2) FILTER (WHERE moved.before_1 > '
+                                ':before_1_2), :coalesce_9) AS ending_1, '
+                                'coalesce(sum(moved.before_2), :coalesce_10) AS everyone_1, '
+                                'count(*) FILTER (WHERE moved.before_1 > :before_1_2) AS logos_1, '
+                                'count(*) FILTER (WHERE moved.before_1 > :before_1_2 AND '
+                                'moved.before_2 <= :before_2_1) AS lost_1, '
+                                'coalesce(sum(moved.before_2) FILTER (WHERE moved.before_2 > '
+                                ':before_2_2), :coalesce_11) AS starting_2, '
+                                'coalesce(sum(moved.expansion_2) FILTER (WHERE moved.before_2 > '
+                                ':before_2_2), :coalesce_12) AS expansion_2, '
+                                'coalesce(sum(-moved.contraction_2) FILTER (WHERE moved.before_2 > '
+                                ':before_2_2), :coalesce_13) AS contraction_2, '
+                                'coalesce(sum(moved.before_3) FILTER (WHERE moved.before_2 > '
+                                ':before_2_2), :coalesce_14) AS ending_2, '
+                                'coalesce(sum(moved.before_3), :coalesce_15) AS everyone_2, '
+                                'count(*) FILTER (WHERE moved.before_2 > :before_2_2) AS logos_2, '
+                                'count(*) FILTER (WHERE moved.before_2 > :before_2_2 AND '
+                                'moved.before_3 <= :before_3_1) AS lost_2, '
+                                'coalesce(sum(moved.before_3) FILTER (WHERE moved.before_3 > '
+                                ':before_3_2), :coalesce_16) AS starting_3, '
+                                'coalesce(sum(moved.expansion_3) FILTER (WHERE moved.before_3 > '
+                                ':before_3_2), :coalesce_17) AS expansion_3, '
+                                'coalesce(sum(-moved.contraction_3) FILTER (WHERE moved.before_3 > '
+                                ':before_3_2), :coalesce_18) AS contraction_3, '
+                                'coalesce(sum(moved.before_4) FILTER (WHERE moved.before_3 > '
+                                ':before_3_2), :coalesce_19) AS ending_3, '
+                                'coalesce(sum(moved.before_4), :coalesce_20) AS everyone_3, '
+                                'count(*) FILTER (WHERE moved.before_3 > :before_3_2) AS logos_3, '
+                                'count(*) FILTER (WHERE moved.before_3 > :before_3_2 AND '
+                                'moved.before_4 <= :before_4_1) AS lost_3 \n'
+                                'FROM (SELECT arr_log.customer_id AS customer_id, '
+                                'sum(arr_log.change) FILTER (WHERE arr_log."on" < :first_0) AS '
+                                'before_0, sum(arr_log.change) FILTER (WHERE arr_log."on" < '
+                                ':first_1) AS before_1, sum(arr_log.change) FILTER (WHERE '
+                                'arr_log."on" < :first_2) AS before_2, sum(arr_log.change) FILTER '
+                                '(WHERE arr_log."on" < :first_3) AS before_3, sum(arr_log.change) '
+                                'AS before_4, sum(arr_log.change) FILTER (WHERE arr_log."on" >= '
+                                ':first_0 AND arr_log."on" < :first_1 AND arr_log.kind IN '
+                                '(:kind_1_1, :kind_1_2)) AS expansion_0, sum(arr_log.change) '
+                                'FILTER (WHERE arr_log."on" >= :first_0 AND arr_log."on" < '
+                                ':first_1 AND arr_log.kind = :kind_2) AS contraction_0, '
+                                'sum(arr_log.change) FILTER (WHERE arr_log."on" >= :first_1 AND '
+                                'arr_log."on" < :first_2 AND arr_log.kind IN (:kind_3_1, '
+                                ':kind_3_2)) AS expansion_1, sum(arr_log.change) FILTER (WHERE '
+                                'arr_log."on" >= :first_1 AND arr_log."on" < :first_2 AND '
+                                'arr_log.kind = :kind_4) AS contraction_1, sum(arr_log.change) '
+                                'FILTER (WHERE arr_log."on" >= :first_2 AND arr_log."on" < '
+                                ':first_3 AND arr_log.kind IN (:kind_5_1, :kind_5_2)) AS '
+                                'expansion_2, sum(arr_log.change) FILTER (WHERE arr_log."on" >= '
+                                ':first_2 AND arr_log."on" < :first_3 AND arr_log.kind = :kind_6) '
+                                'AS contraction_2, sum(arr_log.change) FILTER (WHERE arr_log."on" '
+                                '>= :first_3 AND arr_log.kind IN (:kind_7_1, :kind_7_2)) AS '
+                                'expansion_3, sum(arr_log.change) FILTER (WHERE arr_log."on" >= '
+                                ':first_3 AND arr_log.kind = :kind_8) AS contraction_3 \n'
+                                'FROM arr_log \n'
+                                'WHERE arr_log."on" <= :last GROUP BY arr_log.customer_id) AS '
+                                'moved JOIN customers ON customers.id = moved.customer_id \n'
+                                'WHERE customers.deleted_at IS NULL',
+                                {'before_0_1': 0.005,
+                                 'before_1_1': 0.005,
+                                 'before_1_2': 0.005,
+                                 'before_2_1': 0.005,
+                                 'before_2_2': 0.005,
+                                 'before_3_1': 0.005,
+                                 'before_3_2': 0.005,
+                                 'before_4_1': 0.005,
+                                 'coalesce_1': 0.0,
+                                 'coalesce_10': 0.0,
+                                 'coalesce_11': 0.0,
+                                 'coalesce_12': 0.0,
+                                 'coalesce_13': 0.0,
+                                 'coalesce_14': 0.0,
+                                 'coalesce_15': 0.0,
+                                 'coalesce_16': 0.0,
+                                 'coalesce_17': 0.0,
+                                 'coalesce_18': 0.0,
+                                 'coalesce_19': 0.0,
+                                 'coalesce_2': 0.0,
+                                 'coalesce_20': 0.0,
+                                 'coalesce_3': 0.0,
+                                 'coalesce_4': 0.0,
+                                 'coalesce_5': 0.0,
+                                 'coalesce_6': 0.0,
+                                 'coalesce_7': 0.0,
+                                 'coalesce_8': 0.0,
+                                 'coalesce_9': 0.0,
+                                 'kind_1_1': 'new',
+                                 'kind_1_2': 'expansion',
+                                 'kind_2': 'contraction',
+                                 'kind_3_1': 'new',
+                                 'kind_3_2': 'expansion',
+                                 'kind_4': 'contraction',
+                                 'kind_5_1': 'new',
+                                 'kind_5_2': 'expansion',
+                                 'kind_6': 'contraction',
+                                 'kind_7_1': 'new',
+                                 'kind_7_2': 'expansion',
+                                 'kind_8': 'contraction',
+                                 'param_1': 'all'})},
+ 'retention.column.1': {'columns': (('group', None),
+                                    ('starting_0', None),
+                                    ('expansion_0', None),
+                                    ('contraction_0', None),
+                                    ('ending_0', None),
+                                    ('everyone_0', None),
+                                    ('logos_0', None),
+                                    ('lost_0', None)),
+                        'postgresql': ('SELECT coalesce(CASE %(by)s::VARCHAR WHEN '
+                                       '%(param_1)s::VARCHAR THEN owner.handle WHEN '
+                                       '%(param_2)s::VARCHAR THEN owner.team WHEN '
+                                       '%(param_3)s::VARCHAR THEN customers.stage WHEN '
+                                       '%(param_4)s::VARCHAR THEN customers.source WHEN '
+                                       '%(param_5)s::VARCHAR THEN customers.term END, '
+                                       '%(param_6)s::VARCHAR) AS "group", '
+                                       'coalesce(sum(moved.before_0) FILTER (WHERE moved.before_0 '
+                                       '> %(before_0_1)s), %(coalesce_1)s) AS starting_0, '
+                                       'coalesce(sum(moved.expansion_0) FILTER (WHERE '
+                                       'moved.before_0 > %(before_0_1)s), %(coalesce_2)s) AS '
+                                       'expansion_0, coalesce(sum(-moved.contraction_0) FILTER '
+                                       '(WHERE moved.before_0 > %(before_0_1)s), %(coalesce_3)s) '
+                                       'AS contraction_0, coalesce(sum(moved.before_1) FILTER '
+                                       '(WHERE moved.before_0 > %(before_0_1)s), %(coalesce_4)s) '
+                                       'AS ending_0, coalesce(sum(moved.before_1), %(coalesce_5)s) '
+                                       'AS everyone_0, count(*) FILTER (WHERE moved.before_0 > '
+                                       '%(before_0_1)s) AS logos_0, count(*) FILTER (WHERE '
+                                       'moved.before_0 > %(before_0_1)s AND moved.before_1 <= '
+                                       '%(before_1_1)s) AS lost_0 \n'
+                                       'FROM (SELECT arr_log.customer_id AS customer_id, '
+                                       'sum(arr_log.change) FILTER (WHERE arr_log."on" < '
+                                       '%(first_0)s::DATE) AS before_0, sum(arr_log.change) AS '
+                                       'before_1, sum(arr_log.change) FILTER (WHERE arr_log."on" '
+                                       '>= %(first_0)s::DATE AND arr_log.kind IN '
+                                       '(%(kind_1_1)s::VARCHAR, %(kind_1_2)s::VARCHAR)) AS '
+                                       'expansion_0, sum(arr_log.change) FILTER (WHERE '
+                                       'arr_log."on" >= %(first_0)s::DATE AND arr_log.kind = '
+                                       '%(kind_2)s::VARCHAR) AS contraction_0 \n'
+                                       'FROM arr_log \n'
+                                       'WHERE arr_log."on" <= %(last)s::DATE GROUP BY '
+                                       'arr_log.customer_id) AS moved JOIN customers ON '
+                                       'customers.id = moved.customer_id LEFT OUTER JOIN users AS '
+                                       'owner ON owner.id = customers.owner_id \n'
+                                       'WHERE customers.deleted_at IS NULL GROUP BY coalesce(CASE '
+                                       '%(by)s::VARCHAR WHEN %(param_1)s::VARCHAR THEN '
+                                       'owner.handle WHEN %(param_2)s::VARCHAR THEN owner.team '
+                                       'WHEN %(param_3)s::VARCHAR THEN customers.stage WHEN '
+                                       '%(param_4)s::VARCHAR THEN customers.source WHEN '
+                                       '%(param_5)s::VARCHAR THEN customers.term END, '
+                                       '%(param_6)s::VARCHAR) ORDER BY coalesce(CASE '
+                                       '%(by)s::VARCHAR WHEN %(param_1)s::VARCHAR THEN '
+                                       'owner.handle WHEN %(param_2)s::VARCHAR THEN owner.team '
+                                       'WHEN %(param_3)s::VARCHAR THEN customers.stage WHEN '
+                                       '%(param_4)s::VARCHAR THEN customers.source WHEN '
+                                       '%(param_5)s::VARCHAR THEN customers.term END, '
+                                       '%(param_6)s::VARCHAR)',
+                                       {'before_0_1': 0.005,
+                                        'before_1_1': 0.005,
+                                        'coalesce_1': 0.0,
+                                        'coalesce_2': 0.0,
+                                        'coalesce_3': 0.0,
+                                        'coalesce_4': 0.0,
+                                        'coalesce_5': 0.0,
+                                        'kind_1_1': 'new',
+                                        'kind_1_2': 'expansion',
+                                        'kind_2': 'contraction',
+                                        'param_1': 'owner',
+                                        'param_2': 'team',
+                                        'param_3': 'stage',
+                                        'param_4': 'source',
+                                        'param_5': 'term',
+                                        'param_6': '(none)'}),
+                        'sqlite': ('SELECT coalesce(CASE :by WHEN :param_1 THEN owner.handle WHEN '
+                                   ':param_2 THEN owner.team WHEN :param_3 THEN customers.stage '
+                                   'WHEN :param_4 THEN customers.source WHEN :param_5 THEN '
+                                   'customers.term END, :param_6) AS "group", '
+                                   'coalesce(sum(moved.before_0) FILTER (WHERE moved.before_0 > '
+                                   ':before_0_1), :coalesce_1) AS starting_0, '
+                                   'coalesce(sum(moved.expansion_0) FILTER (WHERE moved.before_0 > '
+                                   ':before_0_1), :coalesce_2) AS expansion_0, '
+                                   'coalesce(sum(-moved.contraction_0) FILTER (WHERE '
+                                   'moved.before_0 > :before_0_1), :coalesce_3) AS contraction_0, '
+                                   'coalesce(sum(moved.before_1) FILTER (WHERE moved.before_0 > '
+                                   ':before_0_1), :coalesce_4) AS ending_0, '
+                                   'coalesce(sum(moved.before_1), :coalesce_5) AS everyone_0, '
+                                   'count(*) FILTER (WHERE moved.before_0 > :before_0_1) AS '
+                                   'logos_0, count(*) FILTER (WHERE moved.before_0 > :before_0_1 '
+                                   'AND moved.before_1 <= :before_1_1) AS lost_0 \n'
+                                   'FROM (SELECT arr_log.customer_id AS customer_id, '
+                                   'sum(arr_log.change) FILTER (WHERE arr_log."on" < :first_0) AS '
+                                   'before_0, sum(arr_log.change) AS before_1, sum(arr_log.change) '
+                                   'FILTER (WHERE arr_log."on" >= :first_0 AND arr_log.kind IN '
+                                   '(:kind_1_1, :kind_1_2)) AS expansion_0, sum(arr_log.change) '
+                                   'FILTER (WHERE arr_log."on" >= :first_0 AND arr_log.kind = '
+                                   ':kind_2) AS contraction_0 \n'
+                                   'FROM arr_log \n'
+                                   'WHERE arr_log."on" <= :last GROUP BY arr_log.customer_id) AS '
+                                   'moved JOIN customers ON customers.id = moved.customer_id LEFT '
+                                   'OUTER JOIN users AS owner ON owner.id = customers.owner_id \n'
+                                   'WHERE customers.deleted_at IS NULL GROUP BY coalesce(CASE :by '
+                                   'WHEN :param_1 THEN owner.handle WHEN :param_2 THEN owner.team '
+                                   'WHEN :param_3 THEN customers.stage WHEN :param_4 THEN '
+                                   'customers.source WHEN :param_5 THEN customers.term END, '
+                                   ':param_6) ORDER BY coalesce(CASE :by WHEN :param_1 THEN '
+                                   'owner.handle WHEN :param_2 THEN owner.team WHEN :param_3 THEN '
+                                   'customers.stage WHEN :param_4 THEN customers.source WHEN '
+                                   ':param_5 THEN customers.term END, :param_6)',
+                                   {'before_0_1': 0.005,
+                                    'before_1_1': 0.005,
+                                    'coalesce_1': 0.0,
+                                    'coalesce_2': 0.0,
+                                    'coalesce_3': 0.0,
+                                    'coalesce_4': 0.0,
+                                    'coalesce_5': 0.0,
+                                    'kind_1_1': 'new',
+                                    'kind_1_2': 'expansion',
+                                    'kind_2': 'contraction',
+                                    'param_1': 'owner',
+                                    'param_2': 'team',
+                                    'param_3': 'stage',
+                                    'param_4': 'source',
+                                    'param_5': 'term',
+                                    'param_6': '(none)'})},
+ 'retention.column.2': {'columns': (('group', None),
+                                    ('starting_0', None),
+                                    ('expansion_0', None),
+                                    ('contraction_0', None),
+                                    ('ending_0', None),
+                                    ('everyone_0', None),
+                                    ('logos_0', None),
+                                    ('lost_0', None),
+                                    ('starting_1', None),
+                                    ('expansion_1', None),
+                                    ('contraction_1', None),
+                                    ('ending_1', None),
+                                    ('everyone_1', None),
+                                    ('logos_1', None),
+                                    ('lost_1', None)),
+                        'postgresql': ('SELECT coalesce(CASE %(by)s::VARCHAR WHEN '
+                                       '%(param_1)s::VARCHAR THEN owner.handle WHEN '
+                                       '%(param_2)s::VARCHAR THEN owner.team WHEN '
+                                       '%(param_3)s::VARCHAR THEN customers.stage WHEN '
+                                       '%(param_4)s::VARCHAR THEN customers.source WHEN '
+                                       '%(param_5)s::VARCHAR THEN customers.term END, '
+                                       '%(param_6)s::VARCHAR) AS "group", '
+                                       'coalesce(sum(moved.before_0) FILTER (WHERE moved.before_0 '
+                                       '> %(before_0_1)s), %(coalesce_1)s) AS starting_0, '
+                                       'coalesce(sum(moved.expansion_0) FILTER (WHERE '
+                                       'moved.before_0 > %(before_0_1)s), %(coalesce_2)s) AS '
+                                       'expansion_0, coalesce(sum(-moved.contraction_0) FILTER '
+                                       '(WHERE moved.before_0 > %(before_0_1)s), %(coalesce_3)s) '
+                                       'AS contraction_0, coalesce(sum(moved.before_1) FILTER '
+                                       '(WHERE moved.before_0 > %(before_0_1)s), %(coalesce_4)s) '
+                                       'AS ending_0, coalesce(sum(moved.before_1), %(coalesce_5)s) '
+                                       'AS everyone_0, count(*) FILTER (WHERE moved.before_0 > '
+                                       '%(before_0_1)s) AS logos_0, count(*) FILTER (WHERE '
+                                       'moved.before_0 > %(before_0_1)s AND moved.before_1 <= '
+                                       '%(before_1_1)s) AS lost_0, coalesce(sum(moved.before_1) '
+                                       'FILTER (WHERE moved.before_1 > %(before_1_2)s), '
+                                       '%(coalesce_6)s) AS starting_1, '
+                                       'coalesce(sum(moved.expansion_1) FILTER (WHERE '
+                                       'moved.before_1 > %(before_1_2)s), %(coalesce_7)s) AS '
+                                       'expansion_1, coalesce(sum(-moved.contraction_1) FILTER '
+                                       '(WHERE moved.before_1 > %(before_1_2)s), %(coalesce_8)s) '
+                                       'AS contraction_1, coalesce(sum(moved.before_2) FILTER '
+                                       '(WHERE moved.before_1 > %(before_1_2)s), %(coalesce_9)s) '
+                                       'AS ending_1, coalesce(sum(moved.before_2), '
+                                       '%(coalesce_10)s) AS everyone_1, count(*) FILTER (WHERE '
+                                       'moved.before_1 > %(before_1_2)s) AS logos_1, count(*) '
+                                       'FILTER (WHERE moved.before_1 > %(before_1_2)s AND '
+                                       'moved.before_2 <= %(before_2_1)s) AS lost_1 \n'
+                                       'FROM (SELECT arr_log.customer_id AS customer_id, '
+                                       'sum(arr_log.change) FILTER (WHERE arr_log."on" < '
+                                       '%(first_0)s::DATE) AS before_0, sum(arr_log.change) FILTER '
+                                       '(WHERE arr_log."on" < %(first_1)s::DATE) AS before_1, '
+                                       'sum(arr_log.change) AS before_2, sum(arr_log.change) '
+                                       'FILTER (WHERE arr_log."on" >= %(first_0)s::DATE AND '
+                                       'arr_log."on" < %(first_1)s::DATE AND arr_log.kind IN '
+                                       '(%(kind_1_1)s::VARCHAR, %(kind_1_2)s::VARCHAR)) AS '
+                                       'expansion_0, sum(arr_log.change) FILTER (WHERE '
+                                       'arr_log."on" >= %(first_0)s::DATE AND arr_log."on" < '
+                                       '%(first_1)s::DATE AND arr_log.kind = %(kind_2)s::VARCHAR) '
+                                       'AS contraction_0, sum(arr_log.change) FILTER (WHERE '
+                                       'arr_log."on" >= %(first_1)s::DATE AND arr_log.kind IN '
+                                       '(%(kind_3_1)s::VARCHAR, %(kind_3_2)s::VARCHAR)) AS '
+                                       'expansion_1, sum(arr_log.change) FILTER (WHERE '
+                                       'arr_log."on" >= %(first_1)s::DATE AND arr_log.kind = '
+                                       '%(kind_4)s::VARCHAR) AS contraction_1 \n'
+                                       'FROM arr_log \n'
+                                       'WHERE arr_log."on" <= %(last)s::DATE GROUP BY '
+                                       'arr_log.customer_id) AS moved JOIN customers ON '
+                                       'customers.id = moved.customer_id LEFT OUTER JOIN users AS '
+                                       'owner ON owner.id = customers.owner_id \n'
+                                       'WHERE customers.deleted_at IS NULL GROUP BY coalesce(CASE '
+                                       '%(by)s::VARCHAR WHEN %(param_1)s::VARCHAR THEN '
+                                       'owner.handle WHEN %(param_2)s::VARCHAR THEN owner.team '
+                                       'WHEN %(param_3)s::VARCHAR THEN customers.stage WHEN '
+                                       '%(param_4)s::VARCHAR THEN customers.source WHEN '
+                                       '%(param_5)s::VARCHAR THEN customers.term END, '
+                                       '%(param_6)s::VARCHAR) ORDER BY coalesce(CASE '
+                                       '%(by)s::VARCHAR WHEN %(param_1)s::VARCHAR THEN '
+                                       'owner.handle WHEN %(param_2)s::VARCHAR THEN owner.team '
+                                       'WHEN %(param_3)s::VARCHAR THEN customers.stage WHEN '
+                                       '%(param_4)s::VARCHAR THEN customers.source WHEN '
+                                       '%(param_5)s::VARCHAR THEN customers.term END, '
+                                       '%(param_6)s::VARCHAR)',
+                                       {'before_0_1': 0.005,
+                                        'before_1_1': 0.005,
+                                        'before_1_2': 0.005,
+                                        'before_2_1': 0.005,
+                                        'coalesce_1': 0.0,
+                                        'coalesce_10': 0.0,
+                                        'coalesce_2': 0.0,
+                                        'coalesce_3': 0.0,
+                                        'coalesce_4': 0.0,
+                                        'coalesce_5': 0.0,
+                                        'coalesce_6': 0.0,
+                                        'coalesce_7': 0.0,
+                                        'coalesce_8': 0.0,
+                                        'coalesce_9': 0.0,
+                                        'kind_1_1': 'new',
+                                        'kind_1_2': 'expansion',
+                                        'kind_2': 'contraction',
+                                        'kind_3_1': 'new',
+                                        'kind_3_2': 'expansion',
+                                        'kind_4': 'contraction',
+                                        'param_1': 'owner',
+                                        'param_2': 'team',
+                                        'param_3': 'stage',
+                                        'param_4': 'source',
+                                        'param_5': 'term',
+                                        'param_6': '(none)'}),
+                        'sqlite': ('SELECT coalesce(CASE :by WHEN :param_1 THEN owner.handle WHEN '
+                                   ':param_2 THEN owner.team WHEN :param_3 THEN customers.stage '
+                                   'WHEN :param_4 THEN customers.source WHEN :param_5 THEN '
+                                   'customers.term END, :param_6) AS "group", '
+                                   'coalesce(sum(moved.before_0) FILTER (WHERE moved.before_0 > '
+                                   ':before_0_1), :coalesce_1) AS starting_0, '
+                                   'coalesce(sum(moved.expansion_0) FILTER (WHERE moved.before_0 > '
+                                   ':before_0_1), :coalesce_2) AS expansion_0, '
+                                   'coalesce(sum(-moved.contraction_0) FILTER (WHERE '
+                                   'moved.before_0 > :before_0_1), :coalesce_3) AS contraction_0, '
+                                   'coalesce(sum(moved.before_1) FILTER (WHERE moved.before_0 > '
+                                   ':before_0_1), :coalesce_4) AS ending_0, '
+                                   'coalesce(sum(moved.before_1), :coalesce_5) AS everyone_0, '
+                                   'count(*) FILTER (WHERE moved.before_0 > :before_0_1) AS '
+                                   'logos_0, count(*) FILTER (WHERE moved.before_0 > :before_0_1 '
+                                   'AND moved.before_1 <= :before_1_1) AS lost_0, '
+                                   'coalesce(sum(moved.before_1) FILTER (WHERE moved.before_1 > '
+                                   ':before_1_2), :coalesce_6) AS starting_1, '
+                                   'coalesce(sum(moved.expansion_1) FILTER (WHERE moved.before_1 > '
+                                   ':before_1_2), :coalesce_7) AS expansion_1, '
+                                   'coalesce(sum(-moved.contraction_1) FILTER (WHERE '
+                                   'moved.before_1 > :before_1_2), :coalesce_8) AS contraction_1, '
+                                   'coalesce(sum(moved.before_2) FILTER (WHERE moved.before_1 > '
+                                   ':before_1_2), :coalesce_9) AS ending_1, '
+                                   'coalesce(sum(moved.before_2), :coalesce_10) AS everyone_1, '
+                                   'count(*) FILTER (WHERE moved.before_1 > :before_1_2) AS '
+                                   'logos_1, count(*) FILTER (WHERE moved.before_1 > :before_1_2 '
+                                   'AND moved.before_2 <= :before_2_1) AS lost_1 \n'
+                                   'FROM (SELECT arr_log.customer_id AS customer_id, '
+                                   'sum(arr_log.change) FILTER (WHERE arr_log."on" < :first_0) AS '
+                                   'before_0, sum(arr_log.change) FILTER (WHERE arr_log."on" < '
+                                   ':first_1) AS before_1, sum(arr_log.change) AS before_2, '
+                                   'sum(arr_log.change) FILTER (WHERE arr_log."on" >= :first_0 AND '
+                                   'arr_log."on" < :first_1 AND arr_log.kind IN (:kind_1_1, '
+                                   ':kind_1_2)) AS expansion_0, sum(arr_log.change) FILTER (WHERE '
+                                   'arr_log."on" >= :first_0 AND arr_log."on" < :first_1 AND '
+                                   'arr_log.kind = :kind_2) AS contraction_0, sum(arr_log.change) '
+                                   'FILTER (WHERE arr_log."on" >= :first_1 AND arr_log.kind IN '
+                                   '(:kind_3_1, :kind_3_2)) AS expansion_1, sum(arr_log.change) '
+                                   'FILTER (WHERE arr_log."on" >= :first_1 AND arr_log.kind = '
+                                   ':kind_4) AS contraction_1 \n'
+                                   'FROM arr_log \n'
+                                   'WHERE arr_log."on" <= :last GROUP BY arr_log.customer_id) AS '
+                                   'moved JOIN customers ON customers.id = moved.customer_id LEFT '
+                                   'OUTER JOIN users AS owner ON owner.id = customers.owner_id \n'
+                                   'WHERE customers.deleted_at IS NULL GROUP BY coalesce(CASE :by '
+                                   'WHEN :param_1 THEN owner.handle WHEN :param_2 THEN owner.team '
+                                   'WHEN :param_3 THEN customers.stage WHEN :param_4 THEN '
+                                   'customers.source WHEN :param_5 THEN customers.term END, '
+                                   ':param_6) ORDER BY coalesce(CASE :by WHEN :param_1 THEN '
+                                   'owner.handle WHEN :param_2 THEN owner.team WHEN :param_3 THEN '
+                                   'customers.stage WHEN :param_4 THEN customers.source WHEN '
+                                   ':param_5 THEN customers.term END, :param_6)',
+                                   {'before_0_1': 0.005,
+                                    'before_1_1': 0.005,
+                                    'before_1_2': 0.005,
+                                    'before_2_1': 0.005,
+                                    'coalesce_1': 0.0,
+                                    'coalesce_10': 0.0,
+                                    'coalesce_2': 0.0,
+                                    'coalesce_3': 0.0,
+                                    'coalesce_4': 0.0,
+                                    'coalesce_5': 0.0,
+                                    'coalesce_6': 0.0,
+                                    'coalesce_7': 0.0,
+                                    'coalesce_8': 0.0,
+                                    'coalesce_9': 0.0,
+                                    'kind_1_1': 'new',
+                                    'kind_1_2': 'expansion',
+                                    'kind_2': 'contraction',
+                                    'kind_3_1': 'new',
+                                    'kind_3_2': 'expansion',
+                                    'kind_4': 'contraction',
+                                    'param_1': 'owner',
+                                    'param_2': 'team',
+                                    'param_3': 'stage',
+                                    'param_4': 'source',
+                                    'param_5': 'term',
+                                    'param_6': '(none)'})},
+ 'retention.column.3': {'columns': (('group', None),
+                                    ('starting_0', None),
+                                    ('expansion_0', None),
+                                    ('contraction_0', None),
+                                    ('ending_0', None),
+                                    ('everyone_0', None),
+                                    ('logos_0', None),
+                                    ('lost_0', None),
+                                    ('starting_1', None),
+                                    ('expansion_1', None),
+                                    ('contraction_1', None),
+                                    ('ending_1', None),
+                                    ('everyone_1', None),
+                                    ('logos_1', None),
+                                    ('lost_1', None),
+                                    ('starting_2', None),
+                                    ('expansion_2', None),
+                                    ('contraction_2', None),
+                                    ('ending_2', None),
+                                    ('everyone_2', None),
+                                    ('logos_2', None),
+                                    ('lost_2', None)),
+                        'postgresql': ('SELECT coalesce(CASE %(by)s::VARCHAR WHEN '
+                                       '%(param_1)s::VARCHAR THEN owner.handle WHEN '
+                                       '%(param_2)s::VARCHAR THEN owner.team WHEN '
+                                       '%(param_3)s::VARCHAR THEN customers.stage WHEN '
+                                       '%(param_4)s::VARCHAR THEN customers.source WHEN '
+                                       '%(param_5)s::VARCHAR THEN customers.term END, '
+                                       '%(param_6)s::VARCHAR) AS "group", '
+                                       'coalesce(sum(moved.before_0) FILTER (WHERE moved.before_0 '
+                                       '> %(before_0_1)s), %(coalesce_1)s) AS starting_0, '
+                                       'coalesce(sum(moved.expansion_0) FILTER (WHERE '
+                                       'moved.before_0 > %(before_0_1)s), %(coalesce_2)s) AS '
+                                       'expansion_0, coalesce(sum(-moved.contraction_0) FILTER '
+                                       '(WHERE moved.before_0 > %(before_0_1)s), %(coalesce_3)s) '
+                                       'AS contraction_0, coalesce(sum(moved.before_1) FILTER '
+                                       '(WHERE moved.before_0 > %(before_0_1)s), %(coalesce_4)s) '
+                                       'AS ending_0, coalesce(sum(moved.before_1), %(coalesce_5)s) '
+                                       'AS everyone_0, count(*) FILTER (WHERE moved.before_0 > '
+                                       '%(before_0_1)s) AS logos_0, count(*) FILTER (WHERE '
+                                       'moved.before_0 > %(before_0_1)s AND moved.before_1 <= '
+                                       '%(before_1_1)s) AS lost_0, coalesce(sum(moved.before_1) '
+                                       'FILTER (WHERE moved.before_1 > %(before_1_2)s), '
+                                       '%(coalesce_6)s) AS starting_1, '
+                                       'coalesce(sum(moved.expansion_1) FILTER (WHERE '
+                                       'moved.before_1 > %(before_1_2)s), %(coalesce_7)s) AS '
+                                       'expansion_1, coalesce(sum(-moved.contraction_1) FILTER '
+                                       '(WHERE moved.before_1 > %(before_1_2)s), %(coalesce_8)s) '
+                                       'AS contraction_1, coalesce(sum(moved.before_2) FILTER '
+                                       '(WHERE moved.before_1 > %(before_1_2)s), %(coalesce_9)s) '
+                                       'AS ending_1, coalesce(sum(moved.before_2), '
+                                       '%(coalesce_10)s) AS everyone_1, count(*) FILTER (WHERE '
+                                       'moved.before_1 > %(before_1_2)s) AS logos_1, count(*) '
+                                       'FILTER (WHERE moved.before_1 > %(before_1_2)s AND '
+                                       'moved.before_2 <= %(before_2_1)s) AS lost_1, '
+                                       'coalesce(sum(moved.before_2) FILTER (WHERE moved.before_2 '
+                                       '> %(before_2_2)s), %(coalesce_11)s) AS starting_2, '
+                                       'coalesce(sum(moved.expansion_2) FILTER (WHERE '
+                                       'moved.before_2 > %(before_2_2)s), %(coalesce_12)s) AS '
+                                       'expansion_2, coalesce(sum(-moved.contraction_2) FILTER '
+                                       '(WHERE moved.before_2 > %(before_2_2)s), %(coalesce_13)s) '
+                                       'AS contraction_2, coalesce(sum(moved.before_3) FILTER '
+                                       '(WHERE moved.before_2 > %(before_2_2)s), %(coalesce_14)s) '
+                                       'AS ending_2, coalesce(sum(moved.before_3), '
+                                       '%(coalesce_15)s) AS everyone_2, count(*) FILTER (WHERE '
+                                       'moved.before_2 > %(before_2_2)s) AS logos_2, count(*) '
+                                       'FILTER (WHERE moved.before_2 > %(before_2_2)s AND '
+                                       'moved.before_3 <= %(before_3_1)s) AS lost_2 \n'
+                                       'FROM (SELECT arr_log.customer_id AS customer_id, '
+                                       'sum(arr_log.change) FILTER (WHERE arr_log."on" < '
+                                       '%(first_0)s::DATE) AS before_0, sum(arr_log.change) FILTER '
+                                       '(WHERE arr_log."on" < %(first_1)s::DATE) AS before_1, '
+                                       'sum(arr_log.change) FILTER (WHERE arr_log."on" < '
+                                       '%(first_2)s::DATE) AS before_2, sum(arr_log.change) AS '
+                                       'before_3, sum(arr_log.change) FILTER (WHERE arr_log."on" '
+                                       '>= %(first_0)s::DATE AND arr_log."on" < %(first_1)s::DATE '
+                                       'AND arr_log.kind IN (%(kind_1_1)s::VARCHAR, '
+                                       '%(kind_1_2)s::VARCHAR)) AS expansion_0, '
+                                       'sum(arr_log.change) FILTER (WHERE arr_log."on" >= '
+                                       '%(first_0)s::DATE AND arr_log."on" < %(first_1)s::DATE AND '
+                                       'arr_log.kind = %(kind_2)s::VARCHAR) AS contraction_0, '
+                                       'sum(arr_log.change) FILTER (WHERE arr_log."on" >= '
+                                       '%(first_1)s::DATE AND arr_log."on" < %(first_2)s::DATE AND '
+                                       'arr_log.kind IN (%(kind_3_1)s::VARCHAR, '
+                                       '%(kind_3_2)s::VARCHAR)) AS expansion_1, '
+                                       'sum(arr_log.change) FILTER (WHERE arr_log."on" >= '
+                                       '%(first_1)s::DATE AND arr_log."on" < %(first_2)s::DATE AND '
+                                       'arr_log.kind = %(kind_4)s::VARCHAR) AS contraction_1, '
+                                       'sum(arr_log.change) FILTER (WHERE arr_log."on" >= '
+                                       '%(first_2)s::DATE AND arr_log.kind IN '
+                                       '(%(kind_5_1)s::VARCHAR, %(kind_5_2)s::VARCHAR)) AS '
+                                       'expansion_2, sum(arr_log.change) FILTER (WHERE '
+                                       'arr_log."on" >= %(first_2)s::DATE AND arr_log.kind = '
+                                       '%(kind_6)s::VARCHAR) AS contraction_2 \n'
+                                       'FROM arr_log \n'
+                                       'WHERE arr_log."on" <= %(last)s::DATE GROUP BY '
+                                       'arr_log.customer_id) AS moved JOIN customers ON '
+                                       'customers.id = moved.customer_id LEFT OUTER JOIN users AS '
+                                       'owner ON owner.id = customers.owner_id \n'
+                                       'WHERE customers.deleted_at IS NULL GROUP BY coalesce(CASE '
+                                       '%(by)s::VARCHAR WHEN %(param_1)s::VARCHAR THEN '
+                                       'owner.handle WHEN %(param_2)s::VARCHAR THEN owner.team '
+                                       'WHEN %(param_3)s::VARCHAR THEN customers.stage WHEN '
+                                       '%(param_4)s::VARCHAR THEN customers.source WHEN '
+                                       '%(param_5)s::VARCHAR THEN customers.term END, '
+                                       '%(param_6)s::VARCHAR) ORDER BY coalesce(CASE '
+                                       '%(by)s::VARCHAR WHEN %(param_1)s::VARCHAR THEN '
+                                       'owner.handle WHEN %(param_2)s::VARCHAR THEN owner.team '
+                                       'WHEN %(param_3)s::VARCHAR THEN customers.stage WHEN '
+                                       '%(param_4)s::VARCHAR THEN customers.source WHEN '
+                                       '%(param_5)s::VARCHAR THEN customers.term END, '
+                                       '%(param_6)s::VARCHAR)',
+                                       {'before_0_1': 0.005,
+                                        'before_1_1': 0.005,
+                                        'before_1_2': 0.005,
+                                        'before_2_1': 0.005,
+                                        'before_2_2': 0.005,
+                                        'before_3_1': 0.005,
+                                        'coalesce_1': 0.0,
+                                        'coalesce_10': 0.0,
+                                        'coalesce_11': 0.0,
+                                        'coalesce_12': 0.0,
+                                        'coalesce_13': 0.0,
+                                        'coalesce_14': 0.0,
+                                        'coalesce_15': 0.0,
+                                        'coalesce_2': 0.0,
+                                        'coalesce_3': 0.0,
+                                        'coalesce_4': 0.0,
+                                        'coalesce_5': 0.0,
+                                        'coalesce_6': 0.0,
+                                        'coalesce_7': 0.0,
+                                        'coalesce_8': 0.0,
+                                        'coalesce_9': 0.0,
+                                        'kind_1_1': 'new',
+                                        'kind_1_2': 'expansion',
+                                        'kind_2': 'contraction',
+                                        'kind_3_1': 'new',
+                                        'kind_3_2': 'expansion',
+                                        'kind_4': 'contraction',
+                                        'kind_5_1': 'new',
+                                        'kind_5_2': 'expansion',
+                                        'kind_6': 'contraction',
+                                        'param_1': 'owner',
+                                        'param_2': 'team',
+                                        'param_3': 'stage',
+                                        'param_4': 'source',
+                                        'param_5': 'term',
+                                        'param_6': '(none)'}),
+                        'sqlite': ('SELECT coalesce(CASE :by WHEN :param_1 THEN owner.handle WHEN '
+                                   ':param_2 THEN owner.team WHEN :param_3 THEN customers.stage '
+                                   'WHEN :param_4 THEN customers.source WHEN :param_5 THEN '
+                                   'customers.term END, :param_6) AS "group", '
+                                   'coalesce(sum(moved.before_0) FILTER (WHERE moved.before_0 > '
+                                   ':before_0_1), :coalesce_1) AS starting_0, '
+                                   'coalesce(sum(moved.expansion_0) FILTER (WHERE moved.before_0 > '
+                                   ':before_0_1), :coalesce_2) AS expansion_0, '
+                                   'coalesce(sum(-moved.contraction_0) FILTER (WHERE '
+                                   'moved.before_0 > :before_0_1), :coalesce_3) AS contraction_0, '
+                                   'coalesce(sum(moved.before_1) FILTER (WHERE moved.before_0 > '
+                                   ':before_0_1), :coalesce_4) AS ending_0, '
+                                   'coalesce(sum(moved.before_1), :coalesce_5) AS everyone_0, '
+                                   'count(*) FILTER (WHERE moved.before_0 > :before_0_1) AS '
+                                   'logos_0, count(*) FILTER (WHERE moved.before_0 > :before_0_1 '
+                                   'AND moved.before_1 <= :before_1_1) AS lost_0, '
+                                   'coalesce(sum(moved.before_1) FILTER (WHERE moved.before_1 > '
+                                   ':before_1_2), :coalesce_6) AS starting_1, '
+                                   'coalesce(sum(moved.expansion_1) FILTER (WHERE moved.before_1 > '
+                                   ':before_1_2), :coalesce_7) AS expansion_1, '
+                                   'coalesce(sum(-moved.contraction_1) FILTER (WHERE '
+                                   'moved.before_1 > :before_1_2), :coalesce_8) AS contraction_1, '
+                                   'coalesce(sum(moved.before_2) FILTER (WHERE moved.before_1 > '
+                                   ':before_1_2), :coalesce_9) AS ending_1, '
+                                   'coalesce(sum(moved.before_2), :coalesce_10) AS everyone_1, '
+                                   'count(*) FILTER (WHERE moved.before_1 > :before_1_2) AS '
+                                   'logos_1, count(*) FILTER (WHERE moved.before_1 > :before_1_2 '
+                                   'AND moved.before_2 <= :before_2_1) AS lost_1, '
+                                   'coalesce(sum(moved.before_2) FILTER (WHERE moved.before_2 > '
+                                   ':before_2_2), :coalesce_11) AS starting_2, '
+                                   'coalesce(sum(moved.expansion_2) FILTER (WHERE moved.before_2 > '
+                                   ':before_2_2), :coalesce_12) AS expansion_2, '
+                                   'coalesce(sum(-moved.contraction_2) FILTER (WHERE '
+                                   'moved.before_2 > :before_2_2), :coalesce_13) AS contraction_2, '
+                                   'coalesce(sum(moved.before_3) FILTER (WHERE moved.before_2 > '
+                                   ':before_2_2), :coalesce_14) AS ending_2, '
+                                   'coalesce(sum(moved.before_3), :coalesce_15) AS everyone_2, '
+                                   'count(*) FILTER (WHERE moved.before_2 > :before_2_2) AS '
+                                   'logos_2, count(*) FILTER (WHERE moved.before_2 > :before_2_2 '
+                                   'AND moved.before_3 <= :before_3_1) AS lost_2 \n'
+                                   'FROM (SELECT arr_log.customer_id AS customer_id, '
+                                   'sum(arr_log.change) FILTER (WHERE arr_log."on" < :first_0) AS '
+                                   'before_0, sum(arr_log.change) FILTER (WHERE arr_log."on" < '
+                                   ':first_1) AS before_1, sum(arr_log.change) FILTER (WHERE '
+                                   'arr_log."on" < :first_2) AS before_2, sum(arr_log.change) AS '
+                                   'before_3, sum(arr_log.change) FILTER (WHERE arr_log."on" >= '
+                                   ':first_0 AND arr_log."on" < :first_1 AND arr_log.kind IN '
+                                   '(:kind_1_1, :kind_1_2)) AS expansion_0, sum(arr_log.change) '
+                                   'FILTER (WHERE arr_log."on" >= :first_0 AND arr_log."on" < '
+                                   ':first_1 AND arr_log.kind = :kind_2) AS contraction_0, '
+                                   'sum(arr_log.change) FILTER (WHERE arr_log."on" >= :first_1 AND '
+                                   'arr_log."on" < :first_2 AND arr_log.kind IN (:kind_3_1, '
+                                   ':kind_3_2)) AS expansion_1, sum(arr_log.change) FILTER (WHERE '
+                                   'arr_log."on" >= :first_1 AND arr_log."on" < :first_2 AND '
+                                   'arr_log.kind = :kind_4) AS contraction_1, sum(arr_log.change) '
+                                   'FILTER (WHERE arr_log."on" >= :first_2 AND arr_log.kind IN '
+                                   '(:kind_5_1, :kind_5_2)) AS expansion_2, sum(arr_log.change) '
+                                   'FILTER (WHERE arr_log."on" >= :first_2 AND arr_log.kind = '
+                                   ':kind_6) AS contraction_2 \n'
+                                   'FROM arr_log \n'
+                                   'WHERE arr_log."on" <= :last GROUP BY arr_log.customer_id) AS '
+                                   'moved JOIN customers ON customers.id = moved.customer_id LEFT '
+                                   'OUTER JOIN users AS owner ON owner.id = customers.owner_id \n'
+                                   'WHERE customers.deleted_at IS NULL GROUP BY coalesce(CASE :by '
+                                   'WHEN :param_1 THEN owner.handle WHEN :param_2 THEN owner.team '
+                                   'WHEN :param_3 THEN customers.stage WHEN :param_4 THEN '
+                                   'customers.source WHEN :param_5 THEN customers.term END, '
+                                   ':param_6) ORDER BY coalesce(CASE :by WHEN :param_1 THEN '
+                                   'owner.handle WHEN :param_2 THEN owner.team WHEN :param_3 THEN '
+                                   'customers.stage WHEN :param_4 THEN customers.source WHEN '
+                                   ':param_5 THEN customers.term END, :param_6)',
+                                   {'before_0_1': 0.005,
+                                    'before_1_1': 0.005,
+                                    'before_1_2': 0.005,
+                                    'before_2_1': 0.005,
+                                    'before_2_2': 0.005,
+                                    'before_3_1': 0.005,
+                                    'coalesce_1': 0.0,
+                                    'coalesce_10': 0.0,
+                                    'coalesce_11': 0.0,
+                                    'coalesce_12': 0.0,
+                                    'coalesce_13': 0.0,
+                                    'coalesce_14': 0.0,
+                                    'coalesce_15': 0.0,
+                                    'coalesce_2': 0.0,
+                                    'coalesce_3': 0.0,
+                                    'coalesce_4': 0.0,
+                                    'coalesce_5': 0.0,
+                                    'coalesce_6': 0.0,
+                                    'coalesce_7': 0.0,
+                                    'coalesce_8': 0.0,
+                                    'coalesce_9': 0.0,
+                                    'kind_1_1': 'new',
+                                    'kind_1_2': 'expansion',
+                                    'kind_2': 'contraction',
+                                    'kind_3_1': 'new',
+                                    'kind_3_2': 'expansion',
+                                    'kind_4': 'contraction',
+                                    'kind_5_1': 'new',
+                                    'kind_5_2': 'expansion',
+                                    'kind_6': 'contraction',
+                                    'param_1': 'owner',
+                                    'param_2': 'team',
+                                    'param_3': 'stage',
+                                    'param_4': 'source',
+                                    'param_5': 'term',
+                                    'param_6': '(none)'})},
+ 'retention.column.4': {'columns': (('group', None),
+                                    ('starting_0', None),
+                                    ('expansion_0', None),
+                                    ('contraction_0', None),
+                                    ('ending_0', None),
+                                    ('everyone_0', None),
+                                    ('logos_0', None),
+                                    ('lost_0', None),
+                                    ('starting_1', None),
+                                    ('expansion_1', None),
+                                    ('contraction_1', None),
+                                    ('ending_1', None),
+                                    ('everyone_1', None),
+                                    ('logos_1', None),
+                                    ('lost_1', None),
+                                    ('starting_2', None),
+                                    ('expansion_2', None),
+                                    ('contraction_2', None),
+                                    ('ending_2', None),
+                                    ('everyone_2', None),
+                                    ('logos_2', None),
+                                    ('lost_2', None),
+                                    ('starting_3', None),
+                                    ('expansion_3', None),
+                                    ('contraction_3', None),
+                                    ('ending_3', None),
+                                    ('everyone_3', None),
+                                    ('logos_3', None),
+                                    ('lost_3', None)),
+                        'postgresql': ('SELECT coalesce(CASE %(by)s::VARCHAR WHEN '
+                                       '%(param_1)s::VARCHAR THEN owner.handle WHEN '
+                                       '%(param_2)s::VARCHAR THEN owner.team WHEN '
+                                       '%(param_3)s::VARCHAR THEN customers.stage WHEN '
+                                       '%(param_4)s::VARCHAR THEN customers.source WHEN '
+                                       '%(param_5)s::VARCHAR THEN customers.term END, '
+                                       '%(param_6)s::VARCHAR) AS "group", '
+                                       'coalesce(sum(moved.before_0) FILTER (WHERE moved.before_0 '
+                                       '> %(before_0_1)s), %(coalesce_1)s) AS starting_0, '
+                                       'coalesce(sum(moved.expansion_0) FILTER (WHERE '
+                                       'moved.before_0 > %(before_0_1)s), %(coalesce_2)s) AS '
+                                       'expansion_0, coalesce(sum(-moved.contraction_0) FILTER '
+                                       '(WHERE moved.before_0 > %(before_0_1)s), %(coalesce_3)s) '
+                                       'AS contraction_0, coalesce(sum(moved.before_1) FILTER '
+                                       '(WHERE moved.before_0 > %(before_0_1)s), %(coalesce_4)s) '
+                                       'AS ending_0, coalesce(sum(moved.before_1), %(coalesce_5)s) '
+                                       'AS everyone_0, count(*) FILTER (WHERE moved.before_0 > '
+                                       '%(before_0_1)s) AS logos_0, count(*) FILTER (WHERE '
+                                       'moved.before_0 > %(before_0_1)s AND moved.before_1 <= '
+                                       '%(before_1_1)s) AS lost_0, coalesce(sum(moved.before_1) '
+                                       'FILTER (WHERE moved.before_1 > %(before_1_2)s), '
+                                       '%(coalesce_6)s) AS starting_1, '
+                                       'coalesce(sum(moved.expansion_1) FILTER (WHERE '
+                                       'moved.before_1 > %(before_1_2)s), %(coalesce_7)s) AS '
+                                       'expansion_1, coalesce(sum(-moved.contraction_1) FILTER '
+                                       '(WHERE moved.before_1 > %(before_1_2)s), %(coalesce_8)s) '
+                                       'AS contraction_1, coalesce(sum(moved.before_2) FILTER '
+                                       '(WHERE moved.before_1 > %(before_1_2)s), %(coalesce_9)s) '
+                                       'AS ending_1, coalesce(sum(moved.before_2), '
+                                       '%(coalesce_10)s) AS everyone_1, count(*) FILTER (WHERE '
+                                       'moved.before_1 > %(before_1_2)s) AS logos_1, count(*) '
+                                       'FILTER (WHERE moved.before_1 > %(before_1_2)s AND '
+                                       'moved.before_2 <= %(before_2_1)s) AS lost_1, '
+                                       'coalesce(sum(moved.before_2) FILTER (WHERE moved.before_2 '
+                                       '> %(before_2_2)s), %(coalesce_11)s) AS starting_2, '
+                                       'coalesce(sum(moved.expansion_2) FILTER (WHERE '
+                                       'moved.before_2 > %(before_2_2)s), %(coalesce_12)s) AS '
+                                       'expansion_2, coalesce(sum(-moved.contraction_2) FILTER '
+                                       '(WHERE moved.before_2 > %(before_2_2)s), %(coalesce_13)s) '
+                                       'AS contraction_2, coalesce(sum(moved.before_3) FILTER '
+                                       '(WHERE moved.before_2 > %(before_2_2)s), %(coalesce_14)s) '
+                                       'AS ending_2, coalesce(sum(moved.before_3), '
+                                       '%(coalesce_15)s) AS everyone_2, count(*) FILTER (WHERE '
+                                       'moved.before_2 > %(before_2_2)s) AS logos_2, count(*) '
+                                       'FILTER (WHERE moved.before_2 > %(before_2_2)s AND '
+                                       'moved.before_3 <= %(before_3_1)s) AS lost_2, '
+                                       'coalesce(sum(moved.before_3) FILTER (WHERE moved.before_3 '
+                                       '> %(before_3_2)s), %(coalesce_16)s) AS starting_3, '
+                                       'coalesce(sum(moved.expansion_3) FILTER (WHERE '
+                                       'moved.before_3 > %(before_3_2)s), %(coalesce_17)s) AS '
+                                       'expansion_3, coalesce(sum(-moved.contraction_3) FILTER '
+                                       '(WHERE moved.before_3 > %(before_3_2)s), %(coalesce_18)s) '
+                                       'AS contraction_3, coalesce(sum(moved.before_4) FILTER '
+                                       '(WHERE moved.before_3 > %(before_3_2)s), %(coalesce_19)s) '
+                                       'AS ending_3, coalesce(sum(moved.before_4), '
+                                       '%(coalesce_20)s) AS everyone_3, count(*) FILTER (WHERE '
+                                       'moved.before_3 > %(before_3_2)s) AS logos_3, count(*) '
+                                       'FILTER (WHERE moved.before_3 > %(before_3_2)s AND '
+                                       'moved.before_4 <= %(before_4_1)s) AS lost_3 \n'
+                                       'FROM (SELECT arr_log.customer_id AS customer_id, '
+                                       'sum(arr_log.change) FILTER (WHERE arr_log."on" < '
+                                       '%(first_0)s::DATE) AS before_0, sum(arr_log.change) FILTER '
+                                       '(WHERE arr_log."on" < %(first_1)s::DATE) AS before_1, '
+                                       'sum(arr_log.change) FILTER (WHERE arr_log."on" < '
+                                       '%(first_2)s::DATE) AS before_2, sum(arr_log.change) FILTER '
+                                       '(WHERE arr_log."on" < %(first_3)s::DATE) AS before_3, '
+                                       'sum(arr_log.change) AS before_4, sum(arr_log.change) '
+                                       'FILTER (WHERE arr_log."on" >= %(first_0)s::DATE AND '
+                                       'arr_log."on" < %(first_1)s::DATE AND arr_log.kind IN '
+                                       '(%(kind_1_1)s::VARCHAR, %(kind_1_2)s::VARCHAR)) AS '
+                                       'expansion_0, sum(arr_log.change) FILTER (WHERE '
+                                       'arr_log."on" >= %(first_0)s::DATE AND arr_log."on" < '
+                                       '%(first_1)s::DATE AND arr_log.kind = %(kind_2)s::VARCHAR) '
+                                       'AS contraction_0, sum(arr_log.change) FILTER (WHERE '
+                                       'arr_log."on" >= %(first_1)s::DATE AND arr_log."on" < '
+                                       '%(first_2)s::DATE AND arr_log.kind IN '
+                                       '(%(kind_3_1)s::VARCHAR, %(kind_3_2)s::VARCHAR)) AS '
+                                       'expansion_1, sum(arr_log.change) FILTER (WHERE '
+                                       'arr_log."on" >= %(first_1)s::DATE AND arr_log."on" < '
+                                       '%(first_2)s::DATE AND arr_log.kind = %(kind_4)s::VARCHAR) '
+                                       'AS contraction_1, sum(arr_log.change) FILTER (WHERE '
+                                       'arr_log."on" >= %(first_2)s::DATE AND arr_log."on" < '
+                                       '%(first_3)s::DATE AND arr_log.kind IN '
+                                       '(%(kind_5_1)s::VARCHAR, %(kind_5_2)s::VARCHAR)) AS '
+                                       'expansion_2, sum(arr_log.change) FILTER (WHERE '
+                                       'arr_log."on" >= %(first_2)s::DATE AND arr_log."on" < '
+                                       '%(first_3)s::DATE AND arr_log.kind = %(kind_6)s::VARCHAR) '
+                                       'AS contraction_2, sum(arr_log.change) FILTER (WHERE '
+                                       'arr_log."on" >= %(first_3)s::DATE AND arr_log.kind IN '
+                                       '(%(kind_7_1)s::VARCHAR, %(kind_7_2)s::VARCHAR)) AS '
+                                       'expansion_3, sum(arr_log.change) FILTER (WHERE '
+                                       'arr_log."on" >= %(first_3)s::DATE AND arr_log.kind = '
+                                       '%(kind_8)s::VARCHAR) AS contraction_3 \n'
+                                       'FROM arr_log \n'
+                                       'WHERE arr_log."on" <= %(last)s::DATE GROUP BY '
+                                       'arr_log.customer_id) AS moved JOIN customers ON '
+                                       'customers.id = moved.customer_id LEFT OUTER JOIN users AS '
+                                       'owner ON owner.id = customers.owner_id \n'
+                                       'WHERE customers.deleted_at IS NULL GROUP BY coalesce(CASE '
+                                       '%(by)s::VARCHAR WHEN %(param_1)s::VARCHAR THEN '
+                                       'owner.handle WHEN %(param_2)s::VARCHAR THEN owner.team '
+                                       'WHEN %(param_3)s::VARCHAR THEN customers.stage WHEN '
+                                       '%(param_4)s::VARCHAR THEN customers.source WHEN '
+                                       '%(param_5)s::VARCHAR THEN customers.term END, '
+                                       '%(param_6)s::VARCHAR) ORDER BY coalesce(CASE '
+                                       '%(by)s::VARCHAR WHEN %(param_1)s::VARCHAR THEN '
+                                       'owner.handle WHEN %(param_2)s::VARCHAR THEN owner.team '
+                                       'WHEN %(param_3)s::VARCHAR THEN customers.stage WHEN '
+                                       '%(param_4)s::VARCHAR THEN customers.source WHEN '
+                                       '%(param_5)s::VARCHAR THEN customers.term END, '
+                                       '%(param_6)s::VARCHAR)',
+                                       {'before_0_1': 0.005,
+                                        'before_1_1': 0.005,
+                                        'before_1_2': 0.005,
+                                        'before_2_1': 0.005,
+                                        'before_2_2': 0.005,
+                                        'before_3_1': 0.005,
+                                        'before_3_2': 0.005,
+                                        'before_4_1': 0.005,
+                                        'coalesce_1': 0.0,
+                                        'coalesce_10': 0.0,
+                                        'coalesce_11': 0.0,
+                                        'coalesce_12': 0.0,
+                                        'coalesce_13': 0.0,
+                                        'coalesce_14': 0.0,
+                                        'coalesce_15': 0.0,
+                                        'coalesce_16': 0.0,
+                                        'coalesce_17': 0.0,
+                                        'coalesce_18': 0.0,
+                                        'coalesce_19': 0.0,
+                                        'coalesce_2': 0.0,
+                                        'coalesce_20': 0.0,
+                                        'coalesce_3': 0.0,
+                                        'coalesce_4': 0.0,
+                                        'coalesce_5': 0.0,
+                                        'coalesce_6': 0.0,
+                                        'coalesce_7': 0.0,
+                                        'coalesce_8': 0.0,
+                                        'coalesce_9': 0.0,
+                                        'kind_1_1': 'new',
+                                        'kind_1_2': 'expansion',
+                                        'kind_2': 'contraction',
+                                        'kind_3_1': 'new',
+                                        'kind_3_2': 'expansion',
+                                        'kind_4': 'contraction',
+                                        'kind_5_1': 'new',
+                                        'kind_5_2': 'expansion',
+                                        'kind_6': 'contraction',
+                                        'kind_7_1': 'new',
+                                        'kind_7_2': 'expansion',
+                                        'kind_8': 'contraction',
+                                        'param_1': 'owner',
+                                        'param_2': 'team',
+                                        'param_3': 'stage',
+                                        'param_4': 'source',
+                                        'param_5': 'term',
+                                        'param_6': '(none)'}),
+                        'sqlite': ('SELECT coalesce(CASE :by WHEN :param_1 THEN owner.handle WHEN '
+                                   ':param_2 THEN owner.team WHEN :param_3 THEN customers.stage '
+                                   'WHEN :param_4 THEN customers.source WHEN :param_5 THEN '
+                                   'customers.term END, :param_6) AS "group", '
+                                   'coalesce(sum(moved.before_0) FILTER (WHERE moved.before_0 > '
+                                   ':before_0_1), :coalesce_1) AS starting_0, '
+                                   'coalesce(sum(moved.expansion_0) FILTER (WHERE moved.before_0 > '
+                                   ':before_0_1), :coalesce_2) AS expansion_0, '
+                                   'coalesce(sum(-moved.contraction_0) FILTER (WHERE '
+                                   'moved.before_0 > :before_0_1), :coalesce_3) AS contraction_0, '
+                                   'coalesce(sum(moved.before_1) FILTER (WHERE moved.before_0 > '
+                                   ':before_0_1), :coalesce_4) AS ending_0, '
+                                   'coalesce(sum(moved.before_1), :coalesce_5) AS everyone_0, '
+                                   'count(*) FILTER (WHERE moved.before_0 > :before_0_1) AS '
+                                   'logos_0, count(*) FILTER (WHERE moved.before_0 > :before_0_1 '
+                                   'AND moved.before_1 <= :before_1_1) AS lost_0, '
+                                   'coalesce(sum(moved.before_1) FILTER (WHERE moved.before_1 > '
+                                   ':before_1_2), :coalesce_6) AS starting_1, '
+                                   'coalesce(sum(moved.expansion_1) FILTER (WHERE moved.before_1 > '
+                                   ':before_1_2), :coalesce_7) AS expansion_1, '
+                                   'coalesce(sum(-moved.contraction_1) FILTER (WHERE '
+                                   'moved.before_1 > :before_1_2), :coalesce_8) AS contraction_1, '
+                                   'coalesce(sum(moved.before_2) FILTER (WHERE moved.before_1 > '
+                                   ':before_1_2), :coalesce_9) AS ending_1, '
+                                   'coalesce(sum(moved.before_2), :coalesce_10) AS everyone_1, '
+                                   'count(*) FILTER (WHERE moved.before_1 > :before_1_2) AS '
+                                   'logos_1, count(*) FILTER (WHERE moved.before_1 > :before_1_2 '
+                                   'AND moved.before_2 <= :before_2_1) AS lost_1, '
+                                   'coalesce(sum(moved.before_2) FILTER (WHERE moved.before_2 > '
+                                   ':before_2_2), :coalesce_11) AS starting_2, '
+                                   'coalesce(sum(moved.expansion_2) FILTER (WHERE moved.before_2 > '
+                                   ':before_2_2), :coalesce_12) AS expansion_2, '
+                                   'coalesce(sum(-moved.contraction_2) FILTER (WHERE '
+                                   'moved.before_2 > :before_2_2), :coalesce_13) AS contraction_2, '
+                                   'coalesce(sum(moved.before_3) FILTER (WHERE moved.before_2 > '
+                                   ':before_2_2), :coalesce_14) AS ending_2, '
+                                   'coalesce(sum(moved.before_3), :coalesce_15) AS everyone_2, '
+                                   'count(*) FILTER (WHERE moved.before_2 > :before_2_2) AS '
+                                   'logos_2, count(*) FILTER (WHERE moved.before_2 > :before_2_2 '
+                                   'AND moved.before_3 <= :before_3_1) AS lost_2, '
+                                   'coalesce(sum(moved.before_3) FILTER (WHERE moved.before_3 > '
+                                   ':before_3_2), :coalesce_16) AS starting_3, '
+                                   'coalesce(sum(moved.expansion_3) FILTER (WHERE moved.before_3 > '
+                                   ':before_3_2), :coalesce_17) AS expansion_3, '
+                                   'coalesce(sum(-moved.contraction_3) FILTER (WHERE '
+                                   'moved.before_3 > :before_3_2), :coalesce_18) AS contraction_3, '
+                                   'coalesce(sum(moved.before_4) FILTER (WHERE moved.before_3 > '
+                                   ':before_3_2), :coalesce_19) AS ending_3, '
+                                   'coalesce(sum(moved.before_4), :coalesce_20) AS everyone_3, '
+                                   'count(*) FILTER (WHERE moved.before_3 > :before_3_2) AS '
+                                   'logos_3, count(*) FILTER (WHERE moved.before_3 > :before_3_2 '
+                                   'AND moved.before_4 <= :before_4_1) AS lost_3 \n'
+                                   'FROM (SELECT arr_log.customer_id AS customer_id, '
+                                   'sum(arr_log.change) FILTER (WHERE arr_log."on" < :first_0) AS '
+                                   'before_0, sum(arr_log.change) FILTER (WHERE arr_log."on" < '
+                                   ':first_1) AS before_1, sum(arr_log.change) FILTER (WHERE '
+                                   'arr_log."on" < :first_2) AS before_2, sum(arr_log.change) '
+                                   'FILTER (WHERE arr_log."on" < :first_3) AS before_3, '
+                                   'sum(arr_log.change) AS before_4, sum(arr_log.change) FILTER '
+                                   '(WHERE arr_log."on" >= :first_0 AND arr_log."on" < :first_1 '
+                                   'AND arr_log.kind IN (:kind_1_1, :kind_1_2)) AS expansion_0, '
+                                   'sum(arr_log.change) FILTER (WHERE arr_log."on" >= :first_0 AND '
+                                   'arr_log."on" < :first_1 AND arr_log.kind = :kind_2) AS '
+                                   'contraction_0, sum(arr_log.change) FILTER (WHERE arr_log."on" '
+                                   '>= :first_1 AND arr_log."on" < :first_2 AND arr_log.kind IN '
+                                   '(:kind_3_1, :kind_3_2)) AS expansion_1, sum(arr_log.change) '
+                                   'FILTER (WHERE arr_log."on" >= :first_1 AND arr_log."on" < '
+                                   ':first_2 AND arr_log.kind = :kind_4) AS contraction_1, '
+                                   'sum(arr_log.change) FILTER (WHERE arr_log."on" >= :first_2 AND '
+                                   'arr_log."on" < :first_3 AND arr_log.kind IN (:kind_5_1, '
+                                   ':kind_5_2)) AS expansion_2, sum(arr_log.change) FILTER (WHERE '
+                                   'arr_log."on" >= :first_2 AND arr_log."on" < :first_3 AND '
+                                   'arr_log.kind = :kind_6) AS contraction_2, sum(arr_log.change) '
+                                   'FILTER (WHERE arr_log."on" >= :first_3 AND arr_log.kind IN '
+                                   '(:kind_7_1, :kind_7_2)) AS expansion_3, sum(arr_log.change) '
+                                   'FILTER (WHERE arr_log."on" >= :first_3 AND arr_log.kind = '
+                                   ':kind_8) AS contraction_3 \n'
+                                   'FROM arr_log \n'
+                                   'WHERE arr_log."on" <= :last GROUP BY arr_log.customer_id) AS '
+                                   'moved JOIN customers ON customers.id = moved.customer_id LEFT '
+                                   'OUTER JOIN users AS owner ON owner.id = customers.owner_id \n'
+                                   'WHERE customers.deleted_at IS NULL GROUP BY coalesce(CASE :by '
+                                   'WHEN :param_1 THEN owner.handle WHEN :param_2 THEN owner.team '
+                                   'WHEN :param_3 THEN customers.stage WHEN :param_4 THEN '
+                                   'customers.source WHEN :param_5 THEN customers.term END, '
+                                   ':param_6) ORDER BY coalesce(CASE :by WHEN :param_1 THEN '
+                                   'owner.handle WHEN :param_2 THEN owner.team WHEN :param_3 THEN '
+                                   'customers.stage WHEN :param_4 THEN customers.source WHEN '
+                                   ':param_5 THEN customers.term END, :param_6)',
+                                   {'before_0_1': 0.005,
+                                    'before_1_1': 0.005,
+                                    'before_1_2': 0.005,
+                                    'before_2_1': 0.005,
+                                    'before_2_2': 0.005,
+                                    'before_3_1': 0.005,
+                                    'before_3_2': 0.005,
+                                    'before_4_1': 0.005,
+                                    'coalesce_1': 0.0,
+                                    'coalesce_10': 0.0,
+                                    'coalesce_11': 0.0,
+                                    'coalesce_12': 0.0,
+                                    'coalesce_13': 0.0,
+                                    'coalesce_14': 0.0,
+                                    'coalesce_15': 0.0,
+                                    'coalesce_16': 0.0,
+                                    'coalesce_17': 0.0,
+                                    'coalesce_18': 0.0,
+                                    'coalesce_19': 0.0,
+                                    'coalesce_2': 0.0,
+                                    'coalesce_20': 0.0,
+                                    'coalesce_3': 0.0,
+                                    'coalesce_4': 0.0,
+                                    'coalesce_5': 0.0,
+                                    'coalesce_6': 0.0,
+                                    'coalesce_7': 0.0,
+                                    'coalesce_8': 0.0,
+                                    'coalesce_9': 0.0,
+                                    'kind_1_1': 'new',
+                                    'kind_1_2': 'expansion',
+                                    'kind_2': 'contraction',
+                                    'kind_3_1': 'new',
+                                    'kind_3_2': 'expansion',
+                                    'kind_4': 'contraction',
+                                    'kind_5_1': 'new',
+                                    'kind_5_2': 'expansion',
+                                    'kind_6': 'contraction',
+                                    'kind_7_1': 'new',
+                                    'kind_7_2': 'expansion',
+                                    'kind_8': 'contraction',
+                                    'param_1': 'owner',
+                                    'param_2': 'team',
+                                    'param_3': 'stage',
+                                    'param_4': 'source',
+                                    'param_5': 'term',
+                                    'param_6': '(none)'})},
+ 'retention.tag.1': {'columns': (('group', None),
+                                 ('starting_0', None),
+                                 ('expansion_0', None),
+                                 ('contraction_0', None),
+                                 ('ending_0', None),
+                                 ('everyone_0', None),
+                                 ('logos_0', None),
+                                 ('lost_0', None)),
+                     'postgresql': ('SELECT coalesce(customer_tags.tag, %(param_1)s::VARCHAR) AS '
+                                    '"group", coalesce(sum(moved.before_0) FILTER (WHERE '
+                                    'moved.before_0 > %(before_0_1)s), %(coalesce_1)s) AS '
+                                    'starting_0, coalesce(sum(moved.expansion_0) FILTER (WHERE '
+                                    'moved.before_0 > %(before_0_1)s), %(coalesce_2)s) AS '
+                                    'expansion_0, coalesce(sum(-moved.contraction_0) FILTER (WHERE '
+                                    'moved.before_0 > %(before_0_1)s), %(coalesce_3)s) AS '
+                                    'contraction_0, coalesce(sum(moved.before_1) FILTER (WHERE '
+                                    'moved.before_0 > %(before_0_1)s), %(coalesce_4)s) AS '
+                                    'ending_0, coalesce(sum(moved.before_1), %(coalesce_5)s) AS '
+                                    'everyone_0, count(*) FILTER (WHERE moved.before_0 > '
+                                    '%(before_0_1)s) AS logos_0, count(*) FILTER (WHERE '
+                                    'moved.before_0 > %(before_0_1)s AND moved.before_1 <= '
+                                    '%(before_1_1)s) AS lost_0 \n'
+                                    'FROM (SELECT arr_log.customer_id AS customer_id, '
+                                    'sum(arr_log.change) FILTER (WHERE arr_log."on" < '
+                                    '%(first_0)s::DATE) AS before_0, sum(arr_log.change) AS '
+                                    'before_1, sum(arr_log.change) FILTER (WHERE arr_log."on" >= '
+                                    '%(first_0)s::DATE AND arr_log.kind IN (%(kind_1_1)s::VARCHAR, '
+                                    '%(kind_1_2)s::VARCHAR)) AS expansion_0, sum(arr_log.change) '
+                                    'FILTER (WHERE arr_log."on" >= %(first_0)s::DATE AND '
+                                    'arr_log.kind = %(kind_2)s::VARCHAR) AS contraction_0 \n'
+                                    'FROM arr_log \n'
+                                    'WHERE arr_log."on" <= %(last)s::DATE GROUP BY '
+                                    'arr_log.customer_id) AS moved JOIN customers ON customers.id '
+                                    '= moved.customer_id LEFT OUTER JOIN customer_tags ON '
+                                    'customer_tags.customer_id = customers.id \n'
+                                    'WHERE customers.deleted_at IS NULL GROUP BY '
+                                    'coalesce(customer_tags.tag, %(param_1)s::VARCHAR) ORDER BY '
+                                    'coalesce(customer_tags.tag, %(param_1)s::VARCHAR)',
+                                    {'before_0_1': 0.005,
+                                     'before_1_1': 0.005,
+                                     'coalesce_1': 0.0,
+                                     'coalesce_2': 0.0,
+                                     'coalesce_3': 0.0,
+                                     'coalesce_4': 0.0,
+                                     'coalesce_5': 0.0,
+                                     'kind_1_1': 'new',
+                                     'kind_1_2': 'expansion',
+                                     'kind_2': 'contraction',
+                                     'param_1': '(none)'}),
+                     'sqlite': ('SELECT coalesce(customer_tags.tag, :param_1) AS "group", '
+                                'coalesce(sum(moved.before_0) FILTER (WHERE moved.before_0 > '
+                                ':before_0_1), :coalesce_1) AS starting_0, '
+                                'coalesce(sum(moved.expansion_0) FILTER (WHERE moved.before_0 > '
+                                ':before_0_1), :coalesce_2) AS expansion_0, '
+                                'coalesce(sum(-moved.contraction_0) FILTER (WHERE moved.before_0 > '
+                                ':before_0_1), :coalesce_3) AS contraction_0, '
+                                'coalesce(sum(moved.before_1) FILTER (WHERE moved.before_0 > '
+                                ':before_0_1), :coalesce_4) AS ending_0, '
+                                'coalesce(sum(moved.before_1), :coalesce_5) AS everyone_0, '
+                                'count(*) FILTER (WHERE moved.before_0 > :before_0_1) AS logos_0, '
+                                'count(*) FILTER (WHERE moved.before_0 > :before_0_1 AND '
+                                'moved.before_1 <= :before_1_1) AS lost_0 \n'
+                                'FROM (SELECT arr_log.customer_id AS customer_id, '
+                                'sum(arr_log.change) FILTER (WHERE arr_log."on" < :first_0) AS '
+                                'before_0, sum(arr_log.change) AS before_1, sum(arr_log.change) '
+                                'FILTER (WHERE arr_log."on" >= :first_0 AND arr_log.kind IN '
+                                '(:kind_1_1, :kind_1_2)) AS expansion_0, sum(arr_log.change) '
+                                'FILTER (WHERE arr_log."on" >= :first_0 AND arr_log.kind = '
+                                ':kind_2) AS contraction_0 \n'
+                                'FROM arr_log \n'
+                                'WHERE arr_log."on" <= :last GROUP BY arr_log.customer_id) AS '
+                                'moved JOIN customers ON customers.id = moved.customer_id LEFT '
+                                'OUTER JOIN customer_tags ON customer_tags.customer_id = '
+                                'customers.id \n'
+                                'WHERE customers.deleted_at IS NULL GROUP BY '
+                                'coalesce(customer_tags.tag, :param_1) ORDER BY '
+                                'coalesce(customer_tags.tag, :param_1)',
+                                {'before_0_1': 0.005,
+                                 'before_1_1': 0.005,
+                                 'coalesce_1': 0.0,
+                                 'coalesce_2': 0.0,
+                                 'coalesce_3': 0.0,
+                                 'coalesce_4': 0.0,
+                                 'coalesce_5': 0.0,
+                                 'kind_1_1': 'new',
+                                 'kind_1_2': 'expansion',
+                                 'kind_2': 'contraction',
+                                 'param_1': '(none)'})},
+ 'retention.tag.2': {'columns': (('group', None),
+                                 ('starting_0', None),
+                                 ('expansion_0', None),
+                                 ('contraction_0', None),
+                                 ('ending_0', None),
+                                 ('everyone_0', None),
+                                 ('logos_0', None),
+                                 ('lost_0', None),
+                                 ('starting_1', None),
+                                 ('expansion_1', None),
+                                 ('contraction_1', None),
+                                 ('ending_1', None),
+                                 ('everyone_1', None),
+                                 ('logos_1', None),
+                                 ('lost_1', None)),
+                     'postgresql': ('SELECT coalesce(customer_tags.tag, %(param_1)s::VARCHAR) AS '
+                                    '"group", coalesce(sum(moved.before_0) FILTER (WHERE '
+                                    'moved.before_0 > %(before_0_1)s), %(coalesce_1)s) AS '
+                                    'starting_0, coalesce(sum(moved.expansion_0) FILTER (WHERE '
+                                    'moved.before_0 > %(before_0_1)s), %(coalesce_2)s) AS '
+                                    'expansion_0, coalesce(sum(-moved.contraction_0) FILTER (WHERE '
+                                    'moved.before_0 > %(before_0_1)s), %(coalesce_3)s) AS '
+                                    'contraction_0, coalesce(sum(moved.before_1) FILTER (WHERE '
+                                    'moved.before_0 > %(before_0_1)s), %(coalesce_4)s) AS '
+                                    'ending_0, coalesce(sum(moved.before_1), %(coalesce_5)s) AS '
+                                    'everyone_0, count(*) FILTER (WHERE moved.before_0 > '
+                                    '%(before_0_1)s) AS logos_0, count(*) FILTER (WHERE '
+                                    'moved.before_0 > %(before_0_1)s AND moved.before_1 <= '
+                                    '%(before_1_1)s) AS lost_0, coalesce(sum(moved.before_1) '
+                                    'FILTER (WHERE moved.before_1 > %(before_1_2)s), '
+                                    '%(coalesce_6)s) AS starting_1, '
+                                    'coalesce(sum(moved.expansion_1) FILTER (WHERE moved.before_1 '
+                                    '> %(before_1_2)s), %(coalesce_7)s) AS expansion_1, '
+                                    'coalesce(sum(-moved.contraction_1) FILTER (WHERE '
+                                    'moved.before_1 > %(before_1_2)s), %(coalesce_8)s) AS '
+                                    'contraction_1, coalesce(sum(moved.before_2) FILTER (WHERE '
+                                    'moved.before_1 > %(before_1_2)s), %(coalesce_9)s) AS '
+                                    'ending_1, coalesce(sum(moved.before_2), %(coalesce_10)s) AS '
+                                    'everyone_1, count(*) FILTER (WHERE moved.before_1 > '
+                                    '%(before_1_2)s) AS logos_1, count(*) FILTER (WHERE '
+                                    'moved.before_1 > %(before_1_2)s AND moved.before_2 <= '
+                                    '%(before_2_1)s) AS lost_1 \n'
+                                    'FROM (SELECT arr_log.customer_id AS customer_id, '
+                                    'sum(arr_log.change) FILTER (WHERE arr_log."on" < '
+                                    '%(first_0)s::DATE) AS before_0, sum(arr_log.change) FILTER '
+                                    '(WHERE arr_log."on" < %(first_1)s::DATE) AS before_1, '
+                                    'sum(arr_log.change) AS before_2, sum(arr_log.change) FILTER '
+                                    '(WHERE arr_log."on" >= %(first_0)s::DATE AND arr_log."on" < '
+                                    '%(first_1)s::DATE AND arr_log.kind IN (%(kind_1_1)s::VARCHAR, '
+                                    '%(kind_1_2)s::VARCHAR)) AS expansion_0, sum(arr_log.change) '
+                                    'FILTER (WHERE arr_log."on" >= %(first_0)s::DATE AND '
+                                    'arr_log."on" < %(first_1)s::DATE AND arr_log.kind = '
+                                    '%(kind_2)s::VARCHAR) AS contraction_0, sum(arr_log.change) '
+                                    'FILTER (WHERE arr_log."on" >= %(first_1)s::DATE AND '
+                                    'arr_log.kind IN (%(kind_3_1)s::VARCHAR, '
+                                    '%(kind_3_2)s::VARCHAR)) AS expansion_1, sum(arr_log.change) '
+                                    'FILTER (WHERE arr_log."on" >= %(first_1)s::DATE AND '
+                                    'arr_log.kind = %(kind_4)s::VARCHAR) AS contraction_1 \n'
+                                    'FROM arr_log \n'
+                                    'WHERE arr_log."on" <= %(last)s::DATE GROUP BY '
+                                    'arr_log.customer_id) AS moved JOIN customers ON customers.id '
+                                    '= moved.customer_id LEFT OUTER JOIN customer_tags ON '
+                                    'customer_tags.customer_id = customers.id \n'
+                                    'WHERE customers.deleted_at IS NULL GROUP BY '
+                                    'coalesce(customer_tags.tag, %(param_1)s::VARCHAR) ORDER BY '
+                                    'coalesce(customer_tags.tag, %(param_1)s::VARCHAR)',
+                                    {'before_0_1': 0.005,
+                                     'before_1_1': 0.005,
+                                     'before_1_2': 0.005,
+                                     'before_2_1': 0.005,
+                                     'coalesce_1': 0.0,
+                                     'coalesce_10': 0.0,
+                                     'coalesce_2': 0.0,
+                                     'coalesce_3': 0.0,
+                                     'coalesce_4': 0.0,
+                                     'coalesce_5': 0.0,
+                                     'coalesce_6': 0.0,
+                                     'coalesce_7': 0.0,
+                                     'coalesce_8': 0.0,
+                                     'coalesce_9': 0.0,
+                                     'kind_1_1': 'new',
+                                     'kind_1_2': 'expansion',
+                                     'kind_2': 'contraction',
+                                     'kind_3_1': 'new',
+                                     'kind_3_2': 'expansion',
+                                     'kind_4': 'contraction',
+                                     'param_1': '(none)'}),
+                     'sqlite': ('SELECT coalesce(customer_tags.tag, :param_1) AS "group", '
+                                'coalesce(sum(moved.before_0) FILTER (WHERE moved.before_0 > '
+                                ':before_0_1), :coalesce_1) AS starting_0, '
+                                'coalesce(sum(moved.expansion_0) FILTER (WHERE moved.before_0 > '
+                                ':before_0_1), :coalesce_2) AS expansion_0, '
+                                'coalesce(sum(-moved.contraction_0) FILTER (WHERE moved.before_0 > '
+                                ':before_0_1), :coalesce_3) AS contraction_0, '
+                                'coalesce(sum(moved.before_1) FILTER (WHERE moved.before_0 > '
+                                ':before_0_1), :coalesce_4) AS ending_0, '
+                                'coalesce(sum(moved.before_1), :coalesce_5) AS everyone_0, '
+                                'count(*) FILTER (WHERE moved.before_0 > :before_0_1) AS logos_0, '
+                                'count(*) FILTER (WHERE moved.before_0 > :before_0_1 AND '
+                                'moved.before_1 <= :before_1_1) AS lost_0, '
+                                'coalesce(sum(moved.before_1) FILTER (WHERE moved.before_1 > '
+                                ':before_1_2), :coalesce_6) AS starting_1, '
+                                'coalesce(sum(moved.expansion_1) FILTER (WHERE moved.before_1 > '
+                                ':before_1_2), :coalesce_7) AS expansion_1, '
+                                'coalesce(sum(-moved.contraction_1) FILTER (WHERE moved.before_1 > '
+                                ':before_1_2), :coalesce_8) AS contraction_1, '
+                                'coalesce(sum(moved.before_2) FILTER (WHERE moved.before_1 > '
+                                ':before_1_2), :coalesce_9) AS ending_1, '
+                                'coalesce(sum(moved.before_2), :coalesce_10) AS everyone_1, '
+                                'count(*) FILTER (WHERE moved.before_1 > :before_1_2) AS logos_1, '
+                                'count(*) FILTER (WHERE moved.before_1 > :before_1_2 AND '
+                                'moved.before_2 <= :before_2_1) AS lost_1 \n'
+                                'FROM (SELECT arr_log.customer_id AS customer_id, '
+                                'sum(arr_log.change) FILTER (WHERE arr_log."on" < :first_0) AS '
+                                'before_0, sum(arr_log.change) FILTER (WHERE arr_log."on" < '
+                                ':first_1) AS before_1, sum(arr_log.change) AS before_2, '
+                                'sum(arr_log.change) FILTER (WHERE arr_log."on" >= :first_0 AND '
+                                'arr_log."on" < :first_1 AND arr_log.kind IN (:kind_1_1, '
+                                ':kind_1_2)) AS expansion_0, sum(arr_log.change) FILTER (WHERE '
+                                'arr_log."on" >= :first_0 AND arr_log."on" < :first_1 AND '
+                                'arr_log.kind = :kind_2) AS contraction_0, sum(arr_log.change) '
+                                'FILTER (WHERE arr_log."on" >= :first_1 AND arr_log.kind IN '
+                                '(:kind_3_1, :kind_3_2)) AS expansion_1, sum(arr_log.change) '
+                                'FILTER (WHERE arr_log."on" >= :first_1 AND arr_log.kind = '
+                                ':kind_4) AS contraction_1 \n'
+                                'FROM arr_log \n'
+                                'WHERE arr_log."on" <= :last GROUP BY arr_log.customer_id) AS '
+                                'moved JOIN customers ON customers.id = moved.customer_id LEFT '
+                                'OUTER JOIN customer_tags ON customer_tags.customer_id = '
+                                'customers.id \n'
+                                'WHERE customers.deleted_at IS NULL GROUP BY '
+                                'coalesce(customer_tags.tag, :param_1) ORDER BY '
+                                'coalesce(customer_tags.tag, :param_1)',
+                                {'before_0_1': 0.005,
+                                 'before_1_1': 0.005,
+                                 'before_1_2': 0.005,
+                                 'before_2_1': 0.005,
+                                 'coalesce_1': 0.0,
+                                 'coalesce_10': 0.0,
+                                 'coalesce_2': 0.0,
+                                 'coalesce_3': 0.0,
+                                 'coalesce_4': 0.0,
+                                 'coalesce_5': 0.0,
+                                 'coalesce_6': 0.0,
+                                 'coalesce_7': 0.0,
+                                 'coalesce_8': 0.0,
+                                 'coalesce_9': 0.0,
+                                 'kind_1_1': 'new',
+                                 'kind_1_2': 'expansion',
+                                 'kind_2': 'contraction',
+                                 'kind_3_1': 'new',
+                                 'kind_3_2': 'expansion',
+                                 'kind_4': 'contraction',
+                                 'param_1': '(none)'})},
+ 'retention.tag.3': {'columns': (('group', None),
+                                 ('starting_0', None),
+                                 ('expansion_0', None),
+                                 ('contraction_0', None),
+                                 ('ending_0', None),
+                                 ('everyone_0', None),
+                                 ('logos_0', None),
+                                 ('lost_0', None),
+                                 ('starting_1', None),
+                                 ('expansion_1', None),
+                                 ('contraction_1', None),
+                                 ('ending_1', None),
+                                 ('everyone_1', None),
+                                 ('logos_1', None),
+                                 ('lost_1', None),
+                                 ('starting_2', None),
+                                 ('expansion_2', None),
+                                 ('contraction_2', None),
+                                 ('ending_2', None),
+                                 ('everyone_2', None),
+                                 ('logos_2', None),
+                                 ('lost_2', None)),
+                     'postgresql': ('SELECT coalesce(customer_tags.tag, %(param_1)s::VARCHAR) AS '
+                                    '"group", coalesce(sum(moved.before_0) FILTER (WHERE '
+                                    'moved.before_0 > %(before_0_1)s), %(coalesce_1)s) AS '
+                                    'starting_0, coalesce(sum(moved.expansion_0) FILTER (WHERE '
+                                    'moved.before_0 > %(before_0_1)s), %(coalesce_2)s) AS '
+                                    'expansion_0, coalesce(sum(-moved.contraction_0) FILTER (WHERE '
+                                    'moved.before_0 > %(before_0_1)s), %(coalesce_3)s) AS '
+                                    'contraction_0, coalesce(sum(moved.before_1) FILTER (WHERE '
+                                    'moved.before_0 > %(before_0_1)s), %(coalesce_4)s) AS '
+                                    'ending_0, coalesce(sum(moved.before_1), %(coalesce_5)s) AS '
+                                    'everyone_0, count(*) FILTER (WHERE moved.before_0 > '
+                                    '%(before_0_1)s) AS logos_0, count(*) FILTER (WHERE '
+                                    'moved.before_0 > %(before_0_1)s AND moved.before_1 <= '
+                                    '%(before_1_1)s) AS lost_0, coalesce(sum(moved.before_1) '
+                                    'FILTER (WHERE moved.before_1 > %(before_1_2)s), '
+                                    '%(coalesce_6)s) AS starting_1, '
+                                    'coalesce(sum(moved.expansion_1) FILTER (WHERE moved.before_1 '
+                                    '> %(before_1_2)s), %(coalesce_7)s) AS expansion_1, '
+                                    'coalesce(sum(-moved.contraction_1) FILTER (WHERE '
+                                    'moved.before_1 > %(before_1_2)s), %(coalesce_8)s) AS '
+                                    'contraction_1, coalesce(sum(moved.before_2) FILTER (WHERE '
+                                    'moved.before_1 > %(before_1_2)s), %(coalesce_9)s) AS '
+                                    'ending_1, coalesce(sum(moved.before_2), %(coalesce_10)s) AS '
+                                    'everyone_1, count(*) FILTER (WHERE moved.before_1 > '
+                                    '%(before_1_2)s) AS logos_1, count(*) FILTER (WHERE '
+                                    'moved.before_1 > %(before_1_2)s AND moved.before_2 <= '
+                                    '%(before_2_1)s) AS lost_1, coalesce(sum(moved.before_2) '
+                                    'FILTER (WHERE moved.before_2 > %(before_2_2)s), '
+                                    '%(coalesce_11)s) AS starting_2, '
+                                    'coalesce(sum(moved.expansion_2) FILTER (WHERE moved.before_2 '
+                                    '> %(before_2_2)s), %(coalesce_12)s) AS expansion_2, '
+                                    'coalesce(sum(-moved.contraction_2) FILTER (WHERE '
+                                    'moved.before_2 > %(before_2_2)s), %(coalesce_13)s) AS '
+                                    'contraction_2, coalesce(sum(moved.before_3) FILTER (WHERE '
+                                    'moved.before_2 > %(before_2_2)s), %(coalesce_14)s) AS '
+                                    'ending_2, coalesce(sum(moved.before_3), %(coalesce_15)s) AS '
+                                    'everyone_2, count(*) FILTER (WHERE moved.before_2 > '
+                                    '%(before_2_2)s) AS logos_2, count(*) FILTER (WHERE '
+                                    'moved.before_2 > %(before_2_2)s AND moved.before_3 <= '
+                                    '%(before_3_1)s) AS lost_2 \n'
+                                    'FROM (SELECT arr_log.customer_id AS customer_id, '
+                                    'sum(arr_log.change) FILTER (WHERE arr_log."on" < '
+                                    '%(first_0)s::DATE) AS before_0, sum(arr_log.change) FILTER '
+                                    '(WHERE arr_log."on" < %(first_1)s::DATE) AS before_1, '
+                                    'sum(arr_log.change) FILTER (WHERE arr_log."on" < '
+                                    '%(first_2)s::DATE) AS before_2, sum(arr_log.change) AS '
+                                    'before_3, sum(arr_log.change) FILTER (WHERE arr_log."on" >= '
+                                    '%(first_0)s::DATE AND arr_log."on" < %(first_1)s::DATE AND '
+                                    'arr_log.kind IN (%(kind_1_1)s::VARCHAR, '
+                                    '%(kind_1_2)s::VARCHAR)) AS expansion_0, sum(arr_log.change) '
+                                    'FILTER (WHERE arr_log."on" >= %(first_0)s::DATE AND '
+                                    'arr_log."on" < %(first_1)s::DATE AND arr_log.kind = '
+                                    '%(kind_2)s::VARCHAR) AS contraction_0, sum(arr_log.change) '
+                                    'FILTER (WHERE arr_log."on" >= %(first_1)s::DATE AND '
+                                    'arr_log."on" < %(first_2)s::DATE AND arr_log.kind IN '
+                                    '(%(kind_3_1)s::VARCHAR, %(kind_3_2)s::VARCHAR)) AS '
+                                    'expansion_1, sum(arr_log.change) FILTER (WHERE arr_log."on" '
+                                    '>= %(first_1)s::DATE AND arr_log."on" < %(first_2)s::DATE AND '
+                                    'arr_log.kind = %(kind_4)s::VARCHAR) AS contraction_1, '
+                                    'sum(arr_log.change) FILTER (WHERE arr_log."on" >= '
+                                    '%(first_2)s::DATE AND arr_log.kind IN (%(kind_5_1)s::VARCHAR, '
+                                    '%(kind_5_2)s::VARCHAR)) AS expansion_2, sum(arr_log.change) '
+                                    'FILTER (WHERE arr_log."on" >= %(first_2)s::DATE AND '
+                                    'arr_log.kind = %(kind_6)s::VARCHAR) AS contraction_2 \n'
+                                    'FROM arr_log \n'
+                                    'WHERE arr_log."on" <= %(last)s::DATE GROUP BY '
+                                    'arr_log.customer_id) AS moved JOIN customers ON customers.id '
+                                    '= moved.customer_id LEFT OUTER JOIN customer_tags ON '
+                                    'customer_tags.customer_id = customers.id \n'
+                                    'WHERE customers.deleted_at IS NULL GROUP BY '
+                                    'coalesce(customer_tags.tag, %(param_1)s::VARCHAR) ORDER BY '
+                                    'coalesce(customer_tags.tag, %(param_1)s::VARCHAR)',
+                                    {'before_0_1': 0.005,
+                                     'before_1_1': 0.005,
+                                     'before_1_2': 0.005,
+                                     'before_2_1': 0.005,
+                                     'before_2_2': 0.005,
+                                     'before_3_1': 0.005,
+                                     'coalesce_1': 0.0,
+                                     'coalesce_10': 0.0,
+                                     'coalesce_11': 0.0,
+                                     'coalesce_12': 0.0,
+                                     'coalesce_13': 0.0,
+                                     'coalesce_14': 0.0,
+                                     'coalesce_15': 0.0,
+                                     'coalesce_2': 0.0,
+                                     'coalesce_3': 0.0,
+                                     'coalesce_4': 0.0,
+                                     'coalesce_5': 0.0,
+                                     'coalesce_6': 0.0,
+                                     'coalesce_7': 0.0,
+                                     'coalesce_8': 0.0,
+                                     'coalesce_9': 0.0,
+                                     'kind_1_1': 'new',
+                                     'kind_1_2': 'expansion',
+                                     'kind_2': 'contraction',
+                                     'kind_3_1': 'new',
+                                     'kind_3_2': 'expansion',
+                                     'kind_4': 'contraction',
+                                     'kind_5_1': 'new',
+                                     'kind_5_2': 'expansion',
+                                     'kind_6': 'contraction',
+                                     'param_1': '(none)'}),
+                     'sqlite': ('SELECT coalesce(customer_tags.tag, :param_1) AS "group", '
+                                'coalesce(sum(moved.before_0) FILTER (WHERE moved.before_0 > '
+                                ':before_0_1), :coalesce_1) AS starting_0, '
+                                'coalesce(sum(moved.expansion_0) FILTER (WHERE moved.before_0 > '
+                                ':before_0_1), :coalesce_2) AS expansion_0, '
+                                'coalesce(sum(-moved.contraction_0) FILTER (WHERE moved.before_0 > '
+                                ':before_0_1), :coalesce_3) AS contraction_0, '
+                                'coalesce(sum(moved.before_1) FILTER (WHERE moved.before_0 > '
+                                ':before_0_1), :coalesce_4) AS ending_0, '
+                                'coalesce(sum(moved.before_1), :coalesce_5) AS everyone_0, '
+                                'count(*) FILTER (WHERE moved.before_0 > :before_0_1) AS logos_0, '
+                                'count(*) FILTER (WHERE moved.before_0 > :before_0_1 AND '
+                                'moved.before_1 <= :before_1_1) AS lost_0, '
+                                'coalesce(sum(moved.before_1) FILTER (WHERE moved.before_1 > '
+                                ':before_1_2), :coalesce_6) AS starting_1, '
+                                'coalesce(sum(moved.expansion_1) FILTER (WHERE moved.before_1 > '
+                                ':before_1_2), :coalesce_7) AS expansion_1, '
+                                'coalesce(sum(-moved.contraction_1) FILTER (WHERE moved.before_1 > '
+                                ':before_1_2), :coalesce_8) AS contraction_1, '
+                                'coalesce(sum(moved.before_2) FILTER (WHERE moved.before_1 > '
+                                ':before_1_2), :coalesce_9) AS ending_1, '
+                                'coalesce(sum(moved.before_2), :coalesce_10) AS everyone_1, '
+                                'count(*) FILTER (WHERE moved.before_1 > :before_1_2) AS logos_1, '
+                                'count(*) FILTER (WHERE moved.before_1 > :before_1_2 AND '
+                                'moved.before_2 <= :before_2_1) AS lost_1, '
+                                'coalesce(sum(moved.before_2) FILTER (WHERE moved.before_2 > '
+                                ':before_2_2), :coalesce_11) AS starting_2, '
+                                'coalesce(sum(moved.expansion_2) FILTER (WHERE moved.before_2 > '
+                                ':before_2_2), :coalesce_12) AS expansion_2, '
+                                'coalesce(sum(-moved.contraction_2) FILTER (WHERE moved.before_2 > '
+                                ':before_2_2), :coalesce_13) AS contraction_2, '
+                                'coalesce(sum(moved.before_3) FILTER (WHERE moved.before_2 > '
+                                ':before_2_2), :coalesce_14) AS ending_2, '
+                                'coalesce(sum(moved.before_3), :coalesce_15) AS everyone_2, '
+                                'count(*) FILTER (WHERE moved.before_2 > :before_2_2) AS logos_2, '
+                                'count(*) FILTER (WHERE moved.before_2 > :before_2_2 AND '
+                                'moved.before_3 <= :before_3_1) AS lost_2 \n'
+                                'FROM (SELECT arr_log.customer_id AS customer_id, '
+                                'sum(arr_log.change) FILTER (WHERE arr_log."on" < :first_0) AS '
+                                'before_0, sum(arr_log.change) FILTER (WHERE arr_log."on" < '
+                                ':first_1) AS before_1, sum(arr_log.change) FILTER (WHERE '
+                                'arr_log."on" < :first_2) AS before_2, sum(arr_log.change) AS '
+                                'before_3, sum(arr_log.change) FILTER (WHERE arr_log."on" >= '
+                                ':first_0 AND arr_log."on" < :first_1 AND arr_log.kind IN '
+                                '(:kind_1_1, :kind_1_2)) AS expansion_0, sum(arr_log.change) '
+                                'FILTER (WHERE arr_log."on" >= :first_0 AND arr_log."on" < '
+                                ':first_1 AND arr_log.kind = :kind_2) AS contraction_0, '
+                                'sum(arr_log.change) FILTER (WHERE arr_log."on" >= :first_1 AND '
+                                'arr_log."on" < :first_2 AND arr_log.kind IN (:kind_3_1, '
+                                ':kind_3_2)) AS expansion_1, sum(arr_log.change) FILTER (WHERE '
+                                'arr_log."on" >= :first_1 AND arr_log."on" < :first_2 AND '
+                                'arr_log.kind = :kind_4) AS contraction_1, sum(arr_log.change) '
+                                'FILTER (WHERE arr_log."on" >= :first_2 AND arr_log.kind IN '
+                                '(:kind_5_1, :kind_5_2)) AS expansion_2, sum(arr_log.change) '
+                                'FILTER (WHERE arr_log."on" >= :first_2 AND arr_log.kind = '
+                                ':kind_6) AS contraction_2 \n'
+                                'FROM arr_log \n'
+                                'WHERE arr_log."on" <= :last GROUP BY arr_log.customer_id) AS '
+                                'moved JOIN customers ON customers.id = moved.customer_id LEFT '
+                                'OUTER JOIN customer_tags ON customer_tags.customer_id = '
+                                'customers.id \n'
+                                'WHERE customers.deleted_at IS NULL GROUP BY '
+                                'coalesce(customer_tags.tag, :param_1) ORDER BY '
+                                'coalesce(customer_tags.tag, :param_1)',
+                                {'before_0_1': 0.005,
+                                 'before_1_1': 0.005,
+                                 'before_1_2': 0.005,
+                                 'before_2_1': 0.005,
+                                 'before_2_2': 0.005,
+                                 'before_3_1': 0.005,
+                                 'coalesce_1': 0.0,
+                                 'coalesce_10': 0.0,
+                                 'coalesce_11': 0.0,
+                                 'coalesce_12': 0.0,
+                                 'coalesce_13': 0.0,
+                                 'coalesce_14': 0.0,
+                                 'coalesce_15': 0.0,
+                                 'coalesce_2': 0.0,
+                                 'coalesce_3': 0.0,
+                                 'coalesce_4': 0.0,
+                                 'coalesce_5': 0.0,
+                                 'coalesce_6': 0.0,
+                                 'coalesce_7': 0.0,
+                                 'coalesce_8': 0.0,
+                                 'coalesce_9': 0.0,
+                                 'kind_1_1': 'new',
+                                 'kind_1_2': 'expansion',
+                                 'kind_2': 'contraction',
+                                 'kind_3_1': 'new',
+                                 'kind_3_2': 'expansion',
+                                 'kind_4': 'contraction',
+                                 'kind_5_1': 'new',
+                                 'kind_5_2': 'expansion',
+                                 'kind_6': 'contraction',
+                                 'param_1': '(none)'})},
+ 'retention.tag.4': {'columns': (('group', None),
+                                 ('starting_0', None),
+                                 ('expansion_0', None),
+                                 ('contraction_0', None),
+                                 ('ending_0', None),
+                                 ('everyone_0', None),
+                                 ('logos_0', None),
+                                 ('lost_0', None),
+                                 ('starting_1', None),
+                                 ('expansion_1', None),
+                                 ('contraction_1', None),
+                                 ('ending_1', None),
+                                 ('everyone_1', None),
+                                 ('logos_1', None),
+                                 ('lost_1', None),
+                                 ('starting_2', None),
+                                 ('expansion_2', None),
+                                 ('contraction_2', None),
+                                 ('ending_2', None),
+                                 ('everyone_2', None),
+                                 ('logos_2', None),
+                                 ('lost_2', None),
+                                 ('starting_3', None),
+                                 ('expansion_3', None),
+                                 ('contraction_3', None),
+                                 ('ending_3', None),
+                                 ('everyone_3', None),
+                                 ('logos_3', None),
+                                 ('lost_3', None)),
+                     'postgresql': ('SELECT coalesce(customer_tags.tag, %(param_1)s::VARCHAR) AS '
+                                    '"group", coalesce(sum(moved.before_0) FILTER (WHERE '
+                                    'moved.before_0 > %(before_0_1)s), %(coalesce_1)s) AS '
+                                    'starting_0, coalesce(sum(moved.expansion_0) FILTER (WHERE '
+                                    'moved.before_0 > %(before_0_1)s), %(coalesce_2)s) AS '
+                                    'expansion_0, coalesce(sum(-moved.contraction_0) FILTER (WHERE '
+                                    'moved.before_0 > %(before_0_1)s), %(coalesce_3)s) AS '
+                                    'contraction_0, coalesce(sum(moved.before_1) FILTER (WHERE '
+                                    'moved.before_0 > %(before_0_1)s), %(coalesce_4)s) AS '
+                                    'ending_0, coalesce(sum(moved.before_1), %(coalesce_5)s) AS '
+                                    'everyone_0, count(*) FILTER (WHERE moved.before_0 > '
+                                    '%(before_0_1)s) AS logos_0, count(*) FILTER (WHERE '
+                                    'moved.before_0 > %(before_0_1)s AND moved.before_1 <= '
+                                    '%(before_1_1)s) AS lost_0, coalesce(sum(moved.before_1) '
+                                    'FILTER (WHERE moved.before_1 > %(before_1_2)s), '
+                                    '%(coalesce_6)s) AS starting_1, '
+                                    'coalesce(sum(moved.expansion_1) FILTER (WHERE moved.before_1 '
+                                    '> %(before_1_2)s), %(coalesce_7)s) AS expansion_1, '
+                                    'coalesce(sum(-moved.contraction_1) FILTER (WHERE '
+                                    'moved.before_1 > %(before_1_2)s), %(coalesce_8)s) AS '
+                                    'contraction_1, coalesce(sum(moved.before_2) FILTER (WHERE '
+                                    'moved.before_1 > %(before_1_2)s), %(coalesce_9)s) AS '
+                                    'ending_1, coalesce(sum(moved.before_2), %(coalesce_10)s) AS '
+                                    'everyone_1, count(*) FILTER (WHERE moved.before_1 > '
+                                    '%(before_1_2)s) AS logos_1, count(*) FILTER (WHERE '
+                                    'moved.before_1 > %(before_1_2)s AND moved.before_2 <= '
+                                    '%(before_2_1)s) AS lost_1, coalesce(sum(moved.before_2) '
+                                    'FILTER (WHERE moved.before_2 > %(before_2_2)s), '
+                                    '%(coalesce_11)s) AS starting_2, '
+                                    'coalesce(sum(moved.expansion_2) FILTER (WHERE moved.before_2 '
+                                    '> %(before_2_2)s), %(coalesce_12)s) AS expansion_2, '
+                                    'coalesce(sum(-moved.contraction_2) FILTER (WHERE '
+                                    'moved.before_2 > %(before_2_2)s), %(coalesce_13)s) AS '
+                                    'contraction_2, coalesce(sum(moved.before_3) FILTER (WHERE '
+                                    'moved.before_2 > %(before_2_2)s), %(coalesce_14)s) AS '
+                                    'ending_2, coalesce(sum(moved.before_3), %(coalesce_15)s) AS '
+                                    'everyone_2, count(*) FILTER (WHERE moved.before_2 > '
+                                    '%(before_2_2)s) AS logos_2, count(*) FILTER (WHERE '
+                                    'moved.before_2 > %(before_2_2)s AND moved.before_3 <= '
+                                    '%(before_3_1)s) AS lost_2, coalesce(sum(moved.before_3) '
+                                    'FILTER (WHERE moved.before_3 > %(before_3_2)s), '
+                                    '%(coalesce_16)s) AS starting_3, '
+                                    'coalesce(sum(moved.expansion_3) FILTER (WHERE moved.before_3 '
+                                    '> %(before_3_2)s), %(coalesce_17)s) AS expansion_3, '
+                                    'coalesce(sum(-moved.contraction_3) FILTER (WHERE '
+                                    'moved.before_3 > %(before_3_2)s), %(coalesce_18)s) AS '
+                                    'contraction_3, coalesce(sum(moved.before_4) FILTER (WHERE '
+                                    'moved.before_3 > %(before_3_2)s), %(coalesce_19)s) AS '
+                                    'ending_3, coalesce(sum(moved.before_4), %(coalesce_20)s) AS '
+                                    'everyone_3, count(*) FILTER (WHERE moved.before_3 > '
+                                    '%(before_3_2)s) AS logos_3, count(*) FILTER (WHERE '
+                                    'moved.before_3 > %(before_3_2)s AND moved.before_4 <= '
+                                    '%(before_4_1)s) AS lost_3 \n'
+                                    'FROM (SELECT arr_log.customer_id AS customer_id, '
+                                    'sum(arr_log.change) FILTER (WHERE arr_log."on" < '
+                                    '%(first_0)s::DATE) AS before_0, sum(arr_log.change) FILTER '
+                                    '(WHERE arr_log."on" < %(first_1)s::DATE) AS before_1, '
+                                    'sum(arr_log.change) FILTER (WHERE arr_log."on" < '
+                                    '%(first_2)s::DATE) AS before_2, sum(arr_log.change) FILTER '
+                                    '(WHERE arr_log."on" < %(first_3)s::DATE) AS before_3, '
+                                    'sum(arr_log.change) AS before_4, sum(arr_log.change) FILTER '
+                                    '(WHERE arr_log."on" >= %(first_0)s::DATE AND arr_log."on" < '
+                                    '%(first_1)s::DATE AND arr_log.kind IN (%(kind_1_1)s::VARCHAR, '
+                                    '%(kind_1_2)s::VARCHAR)) AS expansion_0, sum(arr_log.change) '
+                                    'FILTER (WHERE arr_log."on" >= %(first_0)s::DATE AND '
+                                    'arr_log."on" < %(first_1)s::DATE AND arr_log.kind = '
+                                    '%(kind_2)s::VARCHAR) AS contraction_0, sum(arr_log.change) '
+                                    'FILTER (WHERE arr_log."on" >= %(first_1)s::DATE AND '
+                                    'arr_log."on" < %(first_2)s::DATE AND arr_log.kind IN '
+                                    '(%(kind_3_1)s::VARCHAR, %(kind_3_2)s::VARCHAR)) AS '
+                                    'expansion_1, sum(arr_log.change) FILTER (WHERE arr_log."on" '
+                                    '>= %(first_1)s::DATE AND arr_log."on" < %(first_2)s::DATE AND '
+                                    'arr_log.kind = %(kind_4)s::VARCHAR) AS contraction_1, '
+                                    'sum(arr_log.change) FILTER (WHERE arr_log."on" >= '
+                                    '%(first_2)s::DATE AND arr_log."on" < %(first_3)s::DATE AND '
+                                    'arr_log.kind IN (%(kind_5_1)s::VARCHAR, '
+                                    '%(kind_5_2)s::VARCHAR)) AS expansion_2, sum(arr_log.change) '
+                                    'FILTER (WHERE arr_log."on" >= %(first_2)s::DATE AND '
+                                    'arr_log."on" < %(first_3)s::DATE AND arr_log.kind = '
+                                    '%(kind_6)s::VARCHAR) AS contraction_2, sum(arr_log.change) '
+                                    'FILTER (WHERE arr_log."on" >= %(first_3)s::DATE AND '
+                                    'arr_log.kind IN (%(kind_7_1)s::VARCHAR, '
+                                    '%(kind_7_2)s::VARCHAR)) AS expansion_3, sum(arr_log.change) '
+                                    'FILTER (WHERE arr_log."on" >= %(first_3)s::DATE AND '
+                                    'arr_log.kind = %(kind_8)s::VARCHAR) AS contraction_3 \n'
+                                    'FROM arr_log \n'
+                                    'WHERE arr_log."on" <= %(last)s::DATE GROUP BY '
+                                    'arr_log.customer_id) AS moved JOIN customers ON customers.id '
+                                    '= moved.customer_id LEFT OUTER JOIN customer_tags ON '
+                                    'customer_tags.customer_id = customers.id \n'
+                                    'WHERE customers.deleted_at IS NULL GROUP BY '
+                                    'coalesce(customer_tags.tag, %(param_1)s::VARCHAR) ORDER BY '
+                                    'coalesce(customer_tags.tag, %(param_1)s::VARCHAR)',
+                                    {'before_0_1': 0.005,
+                                     'before_1_1': 0.005,
+                                     'before_1_2': 0.005,
+                                     'before_2_1': 0.005,
+                                     'before_2_2': 0.005,
+                                     'before_3_1': 0.005,
+                                     'before_3_2': 0.005,
+                                     'before_4_1': 0.005,
+                                     'coalesce_1': 0.0,
+                                     'coalesce_10': 0.0,
+                                     'coalesce_11': 0.0,
+                                     'coalesce_12': 0.0,
+                                     'coalesce_13': 0.0,
+                                     'coalesce_14': 0.0,
+                                     'coalesce_15': 0.0,
+                                     'coalesce_16': 0.0,
+                                     'coalesce_17': 0.0,
+                                     'coalesce_18': 0.0,
+                                     'coalesce_19': 0.0,
+                                     'coalesce_2': 0.0,
+                                     'coalesce_20': 0.0,
+                                     'coalesce_3': 0.0,
+                                     'coalesce_4': 0.0,
+                                     'coalesce_5': 0.0,
+                                     'coalesce_6': 0.0,
+                                     'coalesce_7': 0.0,
+                                     'coalesce_8': 0.0,
+                                     'coalesce_9': 0.0,
+                                     'kind_1_1': 'new',
+                                     'kind_1_2': 'expansion',
+                                     'kind_2': 'contraction',
+                                     'kind_3_1': 'new',
+                                     'kind_3_2': 'expansion',
+                                     'kind_4': 'contraction',
+                                     'kind_5_1': 'new',
+                                     'kind_5_2': 'expansion',
+                                     'kind_6': 'contraction',
+                                     'kind_7_1': 'new',
+                                     'kind_7_2': 'expansion',
+                                     'kind_8': 'contraction',
+                                     'param_1': '(none)'}),
+                     'sqlite': ('SELECT coalesce(customer_tags.tag, :param_1) AS "group", '
+                                'coalesce(sum(moved.before_0) FILTER (WHERE moved.before_0 > '
+                                ':before_0_1), :coalesce_1) AS starting_0, '
+                                'coalesce(sum(moved.expansion_0) FILTER (WHERE moved.before_0 > '
+                                ':before_0_1), :coalesce_2) AS expansion_0, '
+                                'coalesce(sum(-moved.contraction_0) FILTER (WHERE moved.before_0 > '
+                                ':before_0_1), :coalesce_3) AS contraction_0, '
+                                'coalesce(sum(moved.before_1) FILTER (WHERE moved.before_0 > '
+                                ':before_0_1), :coalesce_4) AS ending_0, '
+                                'coalesce(sum(moved.before_1), :coalesce_5) AS everyone_0, '
+                                'count(*) FILTER (WHERE moved.before_0 > :before_0_1) AS logos_0, '
+                                'count(*) FILTER (WHERE moved.before_0 > :before_0_1 AND '
+                                'moved.before_1 <= :before_1_1) AS lost_0, '
+                                'coalesce(sum(moved.before_1) FILTER (WHERE moved.before_1 > '
+                                ':before_1_2), :coalesce_6) AS starting_1, '
+                                'coalesce(sum(moved.expansion_1) FILTER (WHERE moved.before_1 > '
+                                ':before_1_2), :coalesce_7) AS expansion_1, '
+                                'coalesce(sum(-moved.contraction_1) FILTER (WHERE moved.before_1 > '
+                                ':before_1_2), :coalesce_8) AS contraction_1, '
+                                'coalesce(sum(moved.before_2) FILTER (WHERE moved.before_1 > '
+                                ':before_1_2), :coalesce_9) AS ending_1, '
+                                'coalesce(sum(moved.before_2), :coalesce_10) AS everyone_1, '
+                                'count(*) FILTER (WHERE moved.before_1 > :before_1_2) AS logos_1, '
+                                'count(*) FILTER (WHERE moved.before_1 > :before_1_2 AND '
+                                'moved.before_2 <= :before_2_1) AS lost_1, '
+                                'coalesce(sum(moved.before_2) FILTER (WHERE moved.before_2 > '
+                                ':before_2_2), :coalesce_11) AS starting_2, '
+                                'coalesce(sum(moved.expansion_2) FILTER (WHERE moved.before_2 > '
+                                ':before_2_2), :coalesce_12) AS expansion_2, '
+                                'coalesce(sum(-moved.contraction_2) FILTER (WHERE moved.before_2 > '
+                                ':before_2_2), :coalesce_13) AS contraction_2, '
+                                'coalesce(sum(moved.before_3) FILTER (WHERE moved.before_2 > '
+                                ':before_2_2), :coalesce_14) AS ending_2, '
+                                'coalesce(sum(moved.before_3), :coalesce_15) AS everyone_2, '
+                                'count(*) FILTER (WHERE moved.before_2 > :before_2_2) AS logos_2, '
+                                'count(*) FILTER (WHERE moved.before_2 > :before_2_2 AND '
+                                'moved.before_3 <= :before_3_1) AS lost_2, '
+                                'coalesce(sum(moved.before_3) FILTER (WHERE moved.before_3 > '
+                                ':before_3_2), :coalesce_16) AS starting_3, '
+                                'coalesce(sum(moved.expansion_3) FILTER (WHERE moved.before_3 > '
+                                ':before_3_2), :coalesce_17) AS expansion_3, '
+                                'coalesce(sum(-moved.contraction_3) FILTER (WHERE moved.before_3 > '
+                                ':before_3_2), :coalesce_18) AS contraction_3, '
+                                'coalesce(sum(moved.before_4) FILTER (WHERE moved.before_3 > '
+                                ':before_3_2), :coalesce_19) AS ending_3, '
+                                'coalesce(sum(moved.before_4), :coalesce_20) AS everyone_3, '
+                                'count(*) FILTER (WHERE moved.before_3 > :before_3_2) AS logos_3, '
+                                'count(*) FILTER (WHERE moved.before_3 > :before_3_2 AND '
+                                'moved.before_4 <= :before_4_1) AS lost_3 \n'
+                                'FROM (SELECT arr_log.customer_id AS customer_id, '
+                                'sum(arr_log.change) FILTER (WHERE arr_log."on" < :first_0) AS '
+                                'before_0, sum(arr_log.change) FILTER (WHERE arr_log."on" < '
+                                ':first_1) AS before_1, sum(arr_log.change) FILTER (WHERE '
+                                'arr_log."on" < :first_2) AS before_2, sum(arr_log.change) FILTER '
+                                '(WHERE arr_log."on" < :first_3) AS before_3, sum(arr_log.change) '
+                                'AS before_4, sum(arr_log.change) FILTER (WHERE arr_log."on" >= '
+                                ':first_0 AND arr_log."on" < :first_1 AND arr_log.kind IN '
+                                '(:kind_1_1, :kind_1_2)) AS expansion_0, sum(arr_log.change) '
+                                'FILTER (WHERE arr_log."on" >= :first_0 AND arr_log."on" < '
+                                ':first_1 AND arr_log.kind = :kind_2) AS contraction_0, '
+                                'sum(arr_log.change) FILTER (WHERE arr_log."on" >= :first_1 AND '
+                                'arr_log."on" < :first_2 AND arr_log.kind IN (:kind_3_1, '
+                                ':kind_3_2)) AS expansion_1, sum(arr_log.change) FILTER (WHERE '
+                                'arr_log."on" >= :first_1 AND arr_log."on" < :first_2 AND '
+                                'arr_log.kind = :kind_4) AS contraction_1, sum(arr_log.change) '
+                                'FILTER (WHERE arr_log."on" >= :first_2 AND arr_log."on" < '
+                                ':first_3 AND arr_log.kind IN (:kind_5_1, :kind_5_2)) AS '
+                                'expansion_2, sum(arr_log.change) FILTER (WHERE arr_log."on" >= '
+                                ':first_2 AND arr_log."on" < :first_3 AND arr_log.kind = :kind_6) '
+                                'AS contraction_2, sum(arr_log.change) FILTER (WHERE arr_log."on" '
+                                '>= :first_3 AND arr_log.kind IN (:kind_7_1, :kind_7_2)) AS '
+                                'expansion_3, sum(arr_log.change) FILTER (WHERE arr_log."on" >= '
+                                ':first_3 AND arr_log.kind = :kind_8) AS contraction_3 \n'
+                                'FROM arr_log \n'
+                                'WHERE arr_log."on" <= :last GROUP BY arr_log.customer_id) AS '
+                                'moved JOIN customers ON customers.id = moved.customer_id LEFT '
+                                'OUTER JOIN customer_tags ON customer_tags.customer_id = '
+                                'customers.id \n'
+                                'WHERE customers.deleted_at IS NULL GROUP BY '
+                                'coalesce(customer_tags.tag, :param_1) ORDER BY '
+                                'coalesce(customer_tags.tag, :param_1)',
+                                {'before_0_1': 0.005,
+                                 'before_1_1': 0.005,
+                                 'before_1_2': 0.005,
+                                 'before_2_1': 0.005,
+                                 'before_2_2': 0.005,
+                                 'before_3_1': 0.005,
+                                 'before_3_2': 0.005,
+                                 'before_4_1': 0.005,
+                                 'coalesce_1': 0.0,
+                                 'coalesce_10': 0.0,
+                                 'coalesce_11': 0.0,
+                                 'coalesce_12': 0.0,
+                                 'coalesce_13': 0.0,
+                                 'coalesce_14': 0.0,
+                                 'coalesce_15': 0.0,
+                                 'coalesce_16': 0.0,
+                                 'coalesce_17': 0.0,
+                                 'coalesce_18': 0.0,
+                                 'coalesce_19': 0.0,
+                                 'coalesce_2': 0.0,
+                                 'coalesce_20': 0.0,
+                                 'coalesce_3': 0.0,
+                                 'coalesce_4': 0.0,
+                                 'coalesce_5': 0.0,
+                                 'coalesce_6': 0.0,
+                                 'coalesce_7': 0.0,
+                                 'coalesce_8': 0.0,
+                                 'coalesce_9': 0.0,
+                                 'kind_1_1': 'new',
+                                 'kind_1_2': 'expansion',
+                                 'kind_2': 'contraction',
+                                 'kind_3_1': 'new',
+                                 'kind_3_2': 'expansion',
+                                 'kind_4': 'contraction',
+                                 'kind_5_1': 'new',
+                                 'kind_5_2': 'expansion',
+                                 'kind_6': 'contraction',
+                                 'kind_7_1': 'new',
+                                 'kind_7_2': 'expansion',
+                                 'kind_8': 'contraction',
+                                 'param_1': '(none)'})},
  'show.arr_history': {'columns': (('on', 'date'),
                                   ('kind', None),
                                   ('old', None),
@@ -1457,4 +3805,162 @@ STATEMENTS = {'day.handoffs': {'columns': (('slug', None),
                                'status_2_1': 'closed',
                                'status_2_2': 'cancelled',
                                'status_3': 'done',
-                               'to_stage_1': 'entered '})}}
+                               'to_stage_1': 'entered '})},
+ 'stays.days': {'columns': (('coalesce', None),),
+                'postgresql': ('SELECT coalesce(string_agg(stays.stage || %(stage_1)s::VARCHAR || '
+                               'coalesce(CAST((CAST(coalesce(stays."left", %(today)s::DATE) AS '
+                               'DATE) - CAST(stays.entered AS DATE)) AS VARCHAR), '
+                               "%(coalesce_2)s::VARCHAR), ','), %(coalesce_3)s::VARCHAR) AS "
+                               'coalesce_1 \n'
+                               'FROM (SELECT transitions.customer_id AS customer_id, '
+                               'transitions.to_stage AS stage, transitions."on" AS entered, NULL '
+                               'AS next_stage, (SELECT later."on" \n'
+                               'FROM transitions AS later \n'
+                               'WHERE later.customer_id = transitions.customer_id AND (later."on", '
+                               'later.id) > (transitions."on", transitions.id) ORDER BY '
+                               'later."on", later.id \n'
+                               ' LIMIT %(param_1)s::INTEGER) AS "left" \n'
+                               'FROM transitions \n'
+                               'WHERE (transitions.customer_id NOT IN (SELECT customers.id \n'
+                               'FROM customers \n'
+                               'WHERE customers.deleted_at IS NOT NULL)) AND '
+                               'transitions.customer_id BETWEEN %(low)s::INTEGER AND '
+                               '%(high)s::INTEGER) AS stays',
+                               {'coalesce_2': '', 'coalesce_3': '', 'param_1': 1, 'stage_1': ' '}),
+                'sqlite': ('SELECT coalesce(group_concat(stays.stage || :stage_1 || '
+                           'coalesce(CAST(CAST(julianday(coalesce(stays."left", :today)) - '
+                           "julianday(stays.entered) AS INTEGER) AS VARCHAR), :coalesce_2), ','), "
+                           ':coalesce_3) AS coalesce_1 \n'
+                           'FROM (SELECT transitions.customer_id AS customer_id, '
+                           'transitions.to_stage AS stage, transitions."on" AS entered, NULL AS '
+                           'next_stage, (SELECT later."on" \n'
+                           'FROM transitions AS later \n'
+                           'WHERE later.customer_id = transitions.customer_id AND (later."on", '
+                           'later.id) > (transitions."on", transitions.id) ORDER BY later."on", '
+                           'later.id\n'
+                           ' LIMIT :param_1 OFFSET :param_2) AS "left" \n'
+                           'FROM transitions \n'
+                           'WHERE (transitions.customer_id NOT IN (SELECT customers.id \n'
+                           'FROM customers \n'
+                           'WHERE customers.deleted_at IS NOT NULL)) AND transitions.customer_id '
+                           'BETWEEN :low AND :high) AS stays',
+                           {'coalesce_2': '',
+                            'coalesce_3': '',
+                            'param_1': 1,
+                            'param_2': 0,
+                            'stage_1': ' '})},
+ 'stays.ids': {'columns': (('min', None), ('max', None)),
+               'postgresql': ('SELECT min(transitions.customer_id) AS min_1, '
+                              'max(transitions.customer_id) AS max_1 \n'
+                              'FROM transitions',
+                              {}),
+               'sqlite': ('SELECT min(transitions.customer_id) AS min_1, '
+                          'max(transitions.customer_id) AS max_1 \n'
+                          'FROM transitions',
+                          {})},
+ 'stays.lifecycle': {'columns': (('key', None),
+                                 ('name', None),
+                                 ('team', None),
+                                 ('position', None),
+                                 ('expected_days', None),
+                                 ('terminal', 'bool')),
+                     'postgresql': ('SELECT stages.key, stages.name, stages.team, stages.position, '
+                                    'stages.expected_days, stages.terminal \n'
+                                    'FROM stages \n'
+                                    'WHERE stages.deleted_at IS NULL ORDER BY stages.position',
+                                    {}),
+                     'sqlite': ('SELECT stages."key", stages.name, stages.team, stages.position, '
+                                'stages.expected_days, stages.terminal \n'
+                                'FROM stages \n'
+                                'WHERE stages.deleted_at IS NULL ORDER BY stages.position',
+                                {})},
+ 'stays.moves': {'columns': (('coalesce', None),),
+                 'postgresql': ('SELECT coalesce(string_agg(stays.stage || %(stage_1)s::VARCHAR || '
+                                'coalesce(CAST((CAST(coalesce(stays."left", %(today)s::DATE) AS '
+                                'DATE) - CAST(stays.entered AS DATE)) AS VARCHAR), '
+                                '%(coalesce_2)s::VARCHAR) || %(param_1)s::VARCHAR || '
+                                "coalesce(stays.next_stage, %(coalesce_3)s::VARCHAR), ','), "
+                                '%(coalesce_4)s::VARCHAR) AS coalesce_1 \n'
+                                'FROM (SELECT transitions.customer_id AS customer_id, '
+                                'transitions.to_stage AS stage, transitions."on" AS entered, '
+                                'lead(transitions.to_stage) OVER (PARTITION BY '
+                                'transitions.customer_id ORDER BY transitions."on", '
+                                'transitions.id) AS next_stage, lead(transitions."on") OVER '
+                                '(PARTITION BY transitions.customer_id ORDER BY transitions."on", '
+                                'transitions.id) AS "left" \n'
+                                'FROM transitions \n'
+                                'WHERE (transitions.customer_id NOT IN (SELECT customers.id \n'
+                                'FROM customers \n'
+                                'WHERE customers.deleted_at IS NOT NULL)) AND '
+                                'transitions.customer_id BETWEEN %(low)s::INTEGER AND '
+                                '%(high)s::INTEGER AND (%(as_of)s::DATE IS NULL OR '
+                                'transitions."on" <= %(as_of)s::DATE)) AS stays \n'
+                                'WHERE %(since)s::DATE IS NULL OR stays.entered >= %(since)s::DATE',
+                                {'coalesce_2': '',
+                                 'coalesce_3': '',
+                                 'coalesce_4': '',
+                                 'param_1': ' ',
+                                 'stage_1': ' '}),
+                 'sqlite': ('SELECT coalesce(group_concat(stays.stage || :stage_1 || '
+                            'coalesce(CAST(CAST(julianday(coalesce(stays."left", :today)) - '
+                            'julianday(stays.entered) AS INTEGER) AS VARCHAR), :coalesce_2) || '
+                            ":param_1 || coalesce(stays.next_stage, :coalesce_3), ','), "
+                            ':coalesce_4) AS coalesce_1 \n'
+                            'FROM (SELECT transitions.customer_id AS customer_id, '
+                            'transitions.to_stage AS stage, transitions."on" AS entered, '
+                            'lead(transitions.to_stage) OVER (PARTITION BY transitions.customer_id '
+                            'ORDER BY transitions."on", transitions.id) AS next_stage, '
+                            'lead(transitions."on") OVER (PARTITION BY transitions.customer_id '
+                            'ORDER BY transitions."on", transitions.id) AS "left" \n'
+                            'FROM transitions \n'
+                            'WHERE (transitions.customer_id NOT IN (SELECT customers.id \n'
+                            'FROM customers \n'
+                            'WHERE customers.deleted_at IS NOT NULL)) AND transitions.customer_id '
+                            'BETWEEN :low AND :high AND (:as_of IS NULL OR transitions."on" <= '
+                            ':as_of)) AS stays \n'
+                            'WHERE :since IS NULL OR stays.entered >= :since',
+                            {'coalesce_2': '',
+                             'coalesce_3': '',
+                             'coalesce_4': '',
+                             'param_1': ' ',
+                             'stage_1': ' '})},
+ 'stays.now': {'columns': (('stage', None), ('count', None), ('sum', None)),
+               'postgresql': ('SELECT customers.stage, count(*) AS count_1, sum(CASE WHEN '
+                              '(stages.expected_days != %(expected_days_1)s::INTEGER AND '
+                              '(CAST(%(today)s::DATE AS DATE) - CAST(customers.stage_entered AS '
+                              'DATE)) > stages.expected_days) THEN %(param_1)s::INTEGER ELSE '
+                              '%(param_2)s::INTEGER END) AS sum_1 \n'
+                              'FROM customers LEFT OUTER JOIN stages ON stages.key = '
+                              'customers.stage AND stages.deleted_at IS NULL \n'
+                              'WHERE customers.deleted_at IS NULL GROUP BY customers.stage',
+                              {'expected_days_1': 0, 'param_1': 1, 'param_2': 0}),
+               'sqlite': ('SELECT customers.stage, count(*) AS count_1, sum(CASE WHEN '
+                          '(stages.expected_days != :expected_days_1 AND CAST(julianday(:today) - '
+                          'julianday(customers.stage_entered) AS INTEGER) > stages.expected_days) '
+                          'THEN :param_1 ELSE :param_2 END) AS sum_1 \n'
+                          'FROM customers LEFT OUTER JOIN stages ON stages."key" = customers.stage '
+                          'AND stages.deleted_at IS NULL \n'
+                          'WHERE customers.deleted_at IS NULL GROUP BY +customers.stage',
+                          {'expected_days_1': 0, 'param_1': 1, 'param_2': 0})},
+ 'stays.over': {'columns': (('slug', None),
+                            ('stage', None),
+                            ('handle', None),
+                            ('stage_entered', 'date')),
+                'postgresql': ('SELECT customers.slug, customers.stage, owner.handle, '
+                               'customers.stage_entered \n'
+                               'FROM customers LEFT OUTER JOIN users AS owner ON owner.id = '
+                               'customers.owner_id \n'
+                               'WHERE customers.deleted_at IS NULL AND customers.stage = '
+                               '%(stage)s::VARCHAR AND customers.stage_entered < %(cutoff)s::DATE '
+                               'ORDER BY customers.stage_entered, customers.slug \n'
+                               ' LIMIT %(limit)s::INTEGER',
+                               {}),
+                'sqlite': ('SELECT customers.slug, customers.stage, owner.handle, '
+                           'customers.stage_entered \n'
+                           'FROM customers LEFT OUTER JOIN users AS owner ON owner.id = '
+                           'customers.owner_id \n'
+                           'WHERE customers.deleted_at IS NULL AND customers.stage = :stage AND '
+                           'customers.stage_entered < :cutoff ORDER BY customers.stage_entered, '
+                           'customers.slug\n'
+                           ' LIMIT :limit OFFSET :param_1',
+                           {'param_1': 0})}}

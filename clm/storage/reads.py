@@ -20,11 +20,16 @@ _ROW_TYPES: dict[str, type] = {}
 class Reads:
     """Runs compiled statements by name with keyword parameters; rows read by column name."""
 
-    def __init__(self, execute: Callable[[str, dict], list], dialect: str):
+    def __init__(self, execute: Callable[[str, dict], list], dialect: str, connection=None):
         self._execute, self.dialect = execute, dialect
+        self.connection = connection  # the SQLAlchemy connection read on, if any
 
     def all(self, name: str, **params) -> list:
-        entry = STATEMENTS[name]
+        return self.run(name, STATEMENTS[name], **params)
+
+    def run(self, name: str, entry: dict, **params) -> list:
+        """The rows of a statement compiled as clm/storage/read_sql.py keeps them (by
+        clm.storage.read_compiler.compile_statement): one compiled when it runs."""
         sql, constants = entry[self.dialect]
         row_type = _ROW_TYPES.get(name)
         if row_type is None:
@@ -120,4 +125,4 @@ def connection_reads(conn) -> Reads:
     def execute(sql: str, params: dict) -> list:
         return conn.exec_driver_sql(sql, params).fetchall()
 
-    return Reads(execute, dialect)
+    return Reads(execute, dialect, conn)

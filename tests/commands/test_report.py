@@ -3,9 +3,14 @@
 import csv
 import io
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
+import clm
 from clm.render.output import _plain
 
 STAGE_ORDER = [
@@ -176,7 +181,7 @@ def test_time_in_stage_median_p90_and_who_is_over(book):
 def test_the_stays_read_a_slice_of_customers_at_a_time_count_the_same(book, monkeypatch, span):
     """The stays are read as text a few customer ids at a time (so what is held does not grow
     with the history): however the book is cut, the figures are the whole book's."""
-    import clm.domain.reports
+    import clm.domain.stay_counts
 
     asked = (
         ("funnel",),
@@ -184,9 +189,46 @@ def test_the_stays_read_a_slice_of_customers_at_a_time_count_the_same(book, monk
         ("time-in-stage",),
     )
     whole = [rows(book, *args) for args in asked]
-    monkeypatch.setattr(clm.domain.reports, "CUSTOMERS_PER_TEXT", span)
+    monkeypatch.setattr(clm.domain.stay_counts, "CUSTOMERS_PER_TEXT", span)
     assert [rows(book, *args) for args in asked] == whole
     assert by_stage(whole[0]) == FUNNEL and by_stage(whole[2]) == TIME
+
+
+@pytest.mark.sqlite_only("the sqlite3 module's path and the engine's, on one file")
+def test_the_funnel_and_time_in_stage_read_the_same_without_the_engine(book, db_path):
+    # On a file they run statements compiled ahead through the sqlite3 module; a journal
+    # beside the file makes them open it the usual way, through the engine.
+    forms = [("funnel",), ("funnel", "--since", "2026-02-01"),
+             ("funnel", "--as-of", "2026-06-30", "-f", "csv"),
+             ("funnel", "--since", "2026-02-01", "--as-of", "2026-06-30", "-f", "json"),
+             ("time-in-stage",), ("time-in-stage", "-f", "json")]  # fmt: skip
+    fast = [book("report", *form).stdout for form in forms]
+    journal = db_path.with_name(f"{db_path.name}-journal")
+    journal.write_bytes(b"")  # not a hot journal: the engine opens the file as usual
+    try:
+        usual = [book("report", *form).stdout for form in forms]
+    finally:
+        journal.unlink()
+    assert fast == usual
+    assert "Customers over their stage's SLA" in fast[4]
+    assert by_stage(rows(book, "funnel")) == FUNNEL
+    assert by_stage(rows(book, "time-in-stage")) == TIME
+
+
+@pytest.mark.sqlite_only("a file read without the engine")
+@pytest.mark.parametrize("report", ["funnel", "time-in-stage"])
+def test_the_funnel_and_time_in_stage_on_a_file_do_not_load_sqlalchemy(book, db_path, report):
+    code = (
+        "import sys\nfrom clm.cli.app import app\n"
+        f"try:\n    app(['--db', {str(db_path)!r}, 'report', {report!r}], prog_name='clm')\n"
+        "except SystemExit:\n    pass\n"
+        "print('sqlalchemy' in sys.modules, file=sys.stderr)\n"
+    )
+    # This tree's clm, whatever the working directory (the tests may run it from a temp dir).
+    env = os.environ | {"PYTHONPATH": str(Path(clm.__file__).parents[1])}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert result.stderr.strip() == "False"
+    assert "stage" in result.stdout
 
 
 def test_time_in_stage_p90_is_the_nearest_rank(team):

@@ -4,9 +4,14 @@ cohorts), on a small book built day by day whose figures are worked out by hand 
 import csv
 import io
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
+import clm
 from tests.commands.test_report import rows
 
 # The book, each line on its own day (CLM_TODAY), owners alice and bob (customer success):
@@ -366,3 +371,40 @@ def test_retention_every_period_matches_each_period_measured_alone(book, by, eve
     alone = [row for period in periods
              for row in rows(book, "retention", "--period", period, "--by", by)]  # fmt: skip
     assert every_rows == alone
+
+
+@pytest.mark.sqlite_only("the sqlite3 module's path and the engine's, on one file")
+def test_retention_reads_the_same_without_the_engine(book, db_path):
+    # On a file, retention runs statements compiled ahead through the sqlite3 module (a scan
+    # of up to four periods) or compiled when it runs (more); a journal beside the file makes
+    # it open the usual way, through the engine: the same report either way.
+    book("customer", "edit", "acme", "--tag", "enterprise", "--tag", "emea")
+    forms = [("--period", "2026", "--every", "quarter", "--by", "owner"),
+             ("--period", "2026", "--every", "month", "--by", "team"),
+             ("--period", "2026Q2", "--by", "tag"), ("--period", "2026", "--by", "stage"),
+             ("--period", "2026", "--every", "quarter", "-f", "csv"), ()]  # fmt: skip
+    fast = [book("report", "retention", *form).stdout for form in forms]
+    journal = db_path.with_name(f"{db_path.name}-journal")
+    journal.write_bytes(b"")  # not a hot journal: the engine opens the file as usual
+    try:
+        usual = [book("report", "retention", *form).stdout for form in forms]
+    finally:
+        journal.unlink()
+    assert fast == usual
+    assert "2026Q2   alice" in fast[0]
+
+
+@pytest.mark.sqlite_only("a file read without the engine")
+def test_retention_on_a_file_does_not_load_sqlalchemy(book, db_path):
+    code = (
+        "import sys\nfrom clm.cli.app import app\n"
+        f"try:\n    app(['--db', {str(db_path)!r}, 'report', 'retention', '--period', '2026',"
+        " '--every', 'quarter', '--by', 'owner'], prog_name='clm')\n"
+        "except SystemExit:\n    pass\n"
+        "print('sqlalchemy' in sys.modules, file=sys.stderr)\n"
+    )
+    # This tree's clm, whatever the working directory (the tests may run it from a temp dir).
+    env = os.environ | {"PYTHONPATH": str(Path(clm.__file__).parents[1])}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert result.stderr.strip() == "False"
+    assert "2026Q4   all" in result.stdout
