@@ -18,14 +18,12 @@ from sqlalchemy import (
     MetaData,
     Select,
     Table,
-    and_,
     bindparam,
     delete,
     except_,
     exists,
     or_,
     select,
-    true,
     update,
 )
 
@@ -366,25 +364,49 @@ def _links_of(table: Table) -> list[Link]:
     return [link for link in LINKS if foreign_keys(tables()[link.table])[link.parent] == table.name]
 
 
+def _renumbered(theirs: dict[str, Table], name: str) -> Select:
+    """The ids of table `name` the other copy gives to another row than this one does (or to a
+    row this one lacks): a foreign key holding one of them does not compare as a number."""
+    their_row, my_row = theirs[name].alias("their_parent"), tables()[name].alias("my_parent")
+    joined = their_row.outerjoin(my_row, my_row.c.id == their_row.c.id)
+    return (
+        select(their_row.c.id)
+        .select_from(joined)
+        .where(my_row.c.uuid.is_distinct_from(their_row.c.uuid))
+    )
+
+
 def _differing(conn: Connection, table: Table, theirs: dict[str, Table]) -> set[str]:
     """The uuids of the other copy's rows this copy lacks or holds otherwise (a field, a
-    parent or a link value), found by SQLite: a diverged copy differs in few rows."""
-    name = table.name
-    their_row, my_row = theirs[name].alias("their_row"), table.alias("my_row")
-    joined = their_row.outerjoin(my_row, my_row.c.uuid == their_row.c.uuid)
-    joined, their_columns = _with_parents(joined, their_row, name, theirs, "their")
-    joined, my_columns = _with_parents(joined, my_row, name, tables(), "my")
-    differs = [their_columns[c].is_distinct_from(my_columns[c]) for c in their_columns]
-    query = select(their_row.c.uuid).select_from(joined)
-    found = set(conn.scalars(query.where(or_(my_row.c.id.is_(None), *differs))))
+    parent or a link value), found by SQLite: a diverged copy differs in few rows. Rows pair by
+    id, so both copies are read in their order: each keeps the ids the file had when they
+    parted. A row whose id holds another row here differs (merged rows compare their ids too);
+    a foreign key compares as a number unless it holds a renumbered id. This finds every row
+    whose fields or links differ in uuid space, and a few more, which merge to what they were."""
+    their_row, my_row = theirs[table.name].alias("their_row"), table.alias("my_row")
+    differs = [my_row.c.uuid.is_distinct_from(their_row.c.uuid)]
+    differs += [their_row.c[c.name].is_distinct_from(my_row.c[c.name]) for c in table.c]
+    differs += [
+        their_row.c[c].in_(_renumbered(theirs, target)) for c, target in foreign_keys(table).items()
+    ]
+    paired = their_row.outerjoin(my_row, my_row.c.id == their_row.c.id)
+    found = set(conn.scalars(select(their_row.c.uuid).select_from(paired).where(or_(*differs))))
+    parents = set()
     for link in _links_of(table):
-        sides = [
-            _select_rows(link.table, copy, lambda _: true(), exclude=link.derived)
-            for copy in (theirs, tables())
-        ]
+        their_links, my_links = theirs[link.table], tables()[link.table]
+        values = [c.name for c in my_links.c if c.name not in link.derived]
+        sides = [select(*(links.c[v] for v in values)) for links in (their_links, my_links)]
         for first, second in (sides, sides[::-1]):
             apart = except_(first, second).subquery()
-            found |= set(conn.scalars(select(apart.c[link.parent]).distinct()))
+            parents |= set(conn.scalars(select(apart.c[link.parent]).distinct()))
+        for column, target in foreign_keys(my_links).items():
+            if column != link.parent:
+                renumbered = their_links.c[column].in_(_renumbered(theirs, target))
+                parents |= set(conn.scalars(select(their_links.c[link.parent]).where(renumbered)))
+    if parents:  # ids of either copy: those of this one name the same rows, or rows found above
+        their_table = theirs[table.name]
+        by_id = in_values(conn, their_table.c.id, sorted(parents))
+        found |= set(conn.scalars(select(their_table.c.uuid).where(by_id)))
     return found
 
 
@@ -520,22 +542,31 @@ def _give_way(table: Table, final: dict, my_rows: dict, conn: Connection, report
         for row in final.values():
             if live(row):
                 groups[tuple(row[c] for c in columns)].append(row)
-        for key, rows in groups.items():
-            for row in _read(
-                conn, table.name, tables(), _key_is(dict(zip(columns, key, strict=True)))
-            ):
-                if row["uuid"] not in final and live(row):
-                    my_rows[row["uuid"]] = final[row["uuid"]] = row
-                    rows.append(row)
+        held = set()
+        for key in groups:
+            held |= _holders(conn, table, index, dict(zip(columns, key, strict=True)))
+        held -= final.keys()
+        for row in _read(conn, table.name, tables(), _by_uuid(conn, held)) if held else ():
+            my_rows[row["uuid"]] = final[row["uuid"]] = row
+            groups[tuple(row[c] for c in columns)].append(row)
         for rows in (groups[key] for key in sorted(groups, key=repr)):
             rows.sort(key=lambda r: (_stamp(json.loads(r["stamps"]), CREATED), r["uuid"]))
             for loser in rows[1:]:
                 _give_way_row(table, index.name, loser, final, conn, report, rows[0])
 
 
-def _key_is(key: dict):
-    """A where (of _read) for the rows holding `key` (values in uuid space; None is NULL)."""
-    return lambda columns: and_(*(columns[c].is_not_distinct_from(v) for c, v in key.items()))
+def _holders(conn: Connection, table: Table, index, key: dict) -> set[str]:
+    """The uuids of this copy's rows that hold `key` (values in uuid space) in a partial unique
+    index (its condition spelled as the index spells it, so SQLite reads the index)."""
+    where = [index.info["where"]]
+    for column, value in key.items():
+        target = foreign_keys(table).get(column)
+        if value is not None and target is not None:
+            value = _ids(conn, target, [value]).get(value)
+            if value is None:
+                return set()
+        where.append(table.c[column].is_(None) if value is None else table.c[column] == value)
+    return set(conn.scalars(select(table.c.uuid).where(*where)))
 
 
 def _give_way_row(table, index: str, row: dict, final, conn, report: Report, winner) -> None:
