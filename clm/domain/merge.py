@@ -18,10 +18,12 @@ from sqlalchemy import (
     MetaData,
     Select,
     Table,
+    and_,
     bindparam,
     delete,
     except_,
     exists,
+    insert,
     or_,
     select,
     update,
@@ -267,44 +269,38 @@ def merge_copy(conn: Connection, other: Connection) -> Report:
             _one_history(conn, added, report)
     _refresh_reminders(conn, touched_milestones)
     merge_points(conn, other, report)  # by their key: (metric, customer, day)
-    _merge_scores(conn, other, report)
+    _merge_scores(conn, theirs, report)
     merge_owner(conn, other)
     return report
 
 
-def _merge_scores(conn: Connection, other: Connection, report: Report) -> None:
+def _merge_scores(conn: Connection, theirs: dict[str, Table], report: Report) -> None:
     """The scorecard's scores, one a customer (matched by its uuid): the later score is kept,
     of two of one day the greater, whichever way the merge runs. (A health set by hand in
     either copy holds over a score of a day it covers, as the customer's fields merged say.)"""
-    query = select(customers.c.uuid, health_scores.c.on, health_scores.c.health).join(
-        customers, customers.c.id == health_scores.c.customer_id
+    score, customer = (
+        theirs["health_scores"].alias("their_score"),
+        theirs["customers"].alias("them"),
     )
-    theirs = {uuid: (on, health) for uuid, on, health in other.execute(query)}
-    if not theirs:
-        return
-    mine = {uuid: (on, health) for uuid, on, health in conn.execute(query)}
-    ids = dict(conn.execute(select(customers.c.uuid, customers.c.id)).all())
-    added = [
-        {"customer_id": ids[uuid], "on": on, "health": health}
-        for uuid, (on, health) in theirs.items()
-        if uuid in ids and uuid not in mine
-    ]
-    changed = [
-        {"scored": ids[uuid], "scored_on": on, "score": health}
-        for uuid, (on, health) in theirs.items()
-        if uuid in mine and (on, health) > mine[uuid]
-    ]
-    if added:
-        conn.execute(health_scores.insert(), added)
-        report.added["health_scores"] += len(added)
-    if changed:
-        conn.execute(
-            update(health_scores)
-            .where(health_scores.c.customer_id == bindparam("scored"))
-            .values(on=bindparam("scored_on"), health=bindparam("score")),
-            changed,
-        )
-        report.updated["health_scores"] += len(changed)
+    scores = health_scores.c
+    source = score.join(customer, customer.c.id == score.c.customer_id).join(
+        customers, customers.c.uuid == customer.c.uuid
+    )
+    found = select(customers.c.id, score.c.on, score.c.health).select_from(source)
+    added = found.where(~exists().where(scores.customer_id == customers.c.id))
+    counts = conn.execute(insert(health_scores).from_select(["customer_id", "on", "health"], added))
+    if counts.rowcount:
+        report.added["health_scores"] += counts.rowcount
+
+    def their(column):  # the other copy's value of the score this row holds
+        query = select(column).select_from(source)
+        return query.where(customers.c.id == scores.customer_id).scalar_subquery()
+
+    on, health = their(score.c.on), their(score.c.health)
+    later = or_(on > scores.on, and_(on == scores.on, health > scores.health))
+    changed = conn.execute(update(health_scores).values(on=on, health=health).where(later))
+    if changed.rowcount:
+        report.updated["health_scores"] += changed.rowcount
         report.fields["health_scores"].add("health")
 
 
