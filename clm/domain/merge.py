@@ -5,6 +5,10 @@ logical clock stamp wins, a tie goes to the greater value, so the result does no
 which copy merges into which. Tombstones are fields like any other (nothing undeletes), so
 deletes are kept. Append-only history is unioned. New rows keep their uuid and get local ids;
 foreign keys travel as uuids. The tables are classified below: a new table is one line here.
+
+The other copy is attached to this one's connection (SQLite), so SQLite finds the rows that
+differ (_differing) and the history this copy lacks; only those rows come into Python, and a
+diverged copy differs in few: memory does not grow with the book.
 """
 
 import json
