@@ -46,6 +46,7 @@ from clm.storage.engine import (  # noqa: F401
     COPYING,
     Database,
     analyze,
+    attach_copy,
     audit_copied,
     clock,
     create_schema,

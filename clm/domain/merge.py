@@ -5,18 +5,35 @@ logical clock stamp wins, a tie goes to the greater value, so the result does no
 which copy merges into which. Tombstones are fields like any other (nothing undeletes), so
 deletes are kept. Append-only history is unioned. New rows keep their uuid and get local ids;
 foreign keys travel as uuids. The tables are classified below: a new table is one line here.
+
+The other copy is attached to this one's connection (SQLite), so SQLite finds the rows that
+differ (_differing) and the history this copy lacks; only those rows come into Python, and a
+diverged copy differs in few: memory does not grow with the book.
 """
 
 import json
 from collections import Counter, defaultdict
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from sqlalchemy import Connection, Table, bindparam, delete, select, update
+from sqlalchemy import (
+    Connection,
+    MetaData,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    except_,
+    exists,
+    insert,
+    or_,
+    select,
+    update,
+)
 
-from clm.db import clock, get_meta, suspend_audit, utcnow
+from clm.db import attach_copy, clock, get_meta, in_values, suspend_audit, utcnow
 from clm.domain.conflicted_copies import remember_merged
 from clm.domain.engine.owner import merge_owner
 from clm.domain.metric_merge import merge_points
@@ -139,56 +156,98 @@ def _shown(value) -> str | None:
     return str(value)
 
 
-class Side:
-    """One copy's rows with foreign keys as uuids, so rows compare across copies."""
-
-    def __init__(self, conn: Connection):
-        self.conn = conn
-        self._uuids: dict[str, dict[int, str]] = {}
-        self._ids: dict[str, dict[str, int]] = {}
-
-    def uuids(self, table: str) -> dict[int, str]:
-        """id -> uuid of a table (read once)."""
-        if table not in self._uuids:
-            t = tables()[table]
-            self._uuids[table] = dict(self.conn.execute(select(t.c.id, t.c.uuid)).all())
-        return self._uuids[table]
-
-    def ids(self, table: str) -> dict[str, int]:
-        """uuid -> id of a table."""
-        if table not in self._ids:
-            self._ids[table] = {u: i for i, u in self.uuids(table).items()}
-        return self._ids[table]
-
-    def forget(self, table: str) -> None:
-        """After inserting rows into `table`: read its ids again when needed."""
-        self._uuids.pop(table, None)
-        self._ids.pop(table, None)
-
-    def rows(self, table: Table) -> Iterator[dict]:
-        """The table's rows, read as they are used (a million milestones are not a list)."""
-        for r in self.conn.execute(select(table)):
-            yield self.to_uuids(table, r._asdict())
-
-    def to_uuids(self, table: Table, row: dict) -> dict:
-        for column, target in foreign_keys(table).items():
-            if row[column] is not None:
-                row[column] = self.uuids(target)[row[column]]
-        return row
-
-    def to_ids(self, table: Table, row: dict) -> dict:
-        """A row in uuid space as this copy stores it (its parents are already here)."""
-        row = dict(row)
-        for column, target in foreign_keys(table).items():
-            if row[column] is not None:
-                row[column] = self.ids(target)[row[column]]
-        return row
+@cache
+def their_tables(schema: str) -> dict[str, Table]:
+    """The other copy's tables, as attached under `schema` (attach_copy)."""
+    theirs = MetaData()
+    return {t.name: t.to_metadata(theirs, schema=schema) for t in metadata.sorted_tables}
 
 
 @cache
 def foreign_keys(table: Table) -> dict[str, str]:
     """Column -> the table it points to (every such table has uuids)."""
     return {fk.parent.name: fk.column.table.name for fk in table.foreign_keys}
+
+
+def _with_parents(joined, row, name: str, copy: dict[str, Table], prefix: str):
+    """`joined` (a join holding `row`, a row of table `name` of one copy) joined to the parents
+    its foreign keys point to; its columns by name, each foreign key as its parent's uuid: rows
+    of two copies compare this way, since each copy numbers its rows itself."""
+    columns = {}
+    for column in row.c:
+        target = foreign_keys(tables()[name]).get(column.name)
+        if target is None:
+            columns[column.name] = column
+            continue
+        parent = copy[target].alias(f"{prefix}_{column.name}")
+        joined = joined.outerjoin(parent, parent.c.id == column)
+        columns[column.name] = parent.c.uuid
+    return joined, columns
+
+
+def _select_rows(name: str, copy: dict[str, Table], where, exclude=()) -> Select:
+    """A copy's rows of table `name` in uuid space (where(columns) picks them), in id order
+    (a link table has none)."""
+    row = copy[name].alias("row")
+    joined, columns = _with_parents(row, row, name, copy, "parent")
+    shown = [column.label(n) for n, column in columns.items() if n not in exclude]
+    query = select(*shown).select_from(joined).where(where(columns))
+    return query.order_by(row.c.id) if "id" in row.c else query
+
+
+def _read(conn: Connection, name: str, copy: dict[str, Table], where) -> list[dict]:
+    """A copy's rows of table `name` that where(columns) picks, in uuid space with their link
+    fields, in id order."""
+    rows = [r._asdict() for r in conn.execute(_select_rows(name, copy, where))]
+    for link in _links_of(tables()[name]):
+        values = _link_values(conn, copy, link, [r["uuid"] for r in rows])
+        for r in rows:
+            r[link.field] = values.get(r["uuid"], ())
+    return rows
+
+
+def _by_uuid(conn: Connection, uuids):
+    return lambda columns: in_values(conn, columns["uuid"], list(uuids))
+
+
+def _link_values(conn: Connection, copy, link: Link, parents: list[str]) -> dict[str, tuple]:
+    """Parent uuid -> the sorted tuple of its link values (foreign keys as uuids)."""
+    if not parents:
+        return {}
+    query = _select_rows(
+        link.table,
+        copy,
+        lambda columns: in_values(conn, columns[link.parent], parents),
+        exclude=link.derived,
+    )
+    values = defaultdict(list)
+    for row in conn.execute(query):
+        row = row._asdict()
+        values[row.pop(link.parent)].append(tuple(row.values()))
+    return {p: tuple(sorted(v, key=repr)) for p, v in values.items()}
+
+
+def _ids(conn: Connection, name: str, uuids) -> dict[str, int]:
+    """uuid -> id in this copy of those rows of table `name`."""
+    t = tables()[name]
+    return dict(
+        conn.execute(select(t.c.uuid, t.c.id).where(in_values(conn, t.c.uuid, list(uuids)))).all()
+    )
+
+
+def _to_ids(conn: Connection, table: Table, rows: list[dict]) -> list[dict]:
+    """Rows in uuid space as this copy stores them (their parents are already here)."""
+    keys = foreign_keys(table)
+    wanted = defaultdict(set)
+    for row in rows:
+        for column, target in keys.items():
+            if row[column] is not None:
+                wanted[target].add(row[column])
+    ids = {target: _ids(conn, target, uuids) for target, uuids in wanted.items()}
+    return [
+        {**row, **{c: ids[t][row[c]] for c, t in keys.items() if row[c] is not None}}
+        for row in rows
+    ]
 
 
 def merge_copy(conn: Connection, other: Connection) -> Report:
@@ -200,58 +259,52 @@ def merge_copy(conn: Connection, other: Connection) -> Report:
         )
     report = Report()
     suspend_audit(conn)  # each copy logged its own edits: the union of the logs tells them
-    mine, theirs = Side(conn), Side(other)
+    theirs = their_tables(attach_copy(conn, other))
     # Edits made here after the merge must follow every edit merged in, whatever the clocks.
     clock(conn).observe(get_meta(other, "hlc") or "")
     touched_milestones: set[str] = set()
     for table in mutable_tables():
-        rows = _merge_mutable(table, mine, theirs, report)
+        rows = _merge_mutable(conn, table, theirs, report)
         if table.name == "milestones":
             touched_milestones = rows
     for name in APPEND_ONLY:
-        added = _union_history(tables()[name], mine, theirs, report)
+        added = _union_history(conn, tables()[name], theirs, report)
         if name == "transitions":
             _one_history(conn, added, report)
-    _refresh_reminders(conn, mine, touched_milestones)
+    _refresh_reminders(conn, touched_milestones)
     merge_points(conn, other, report)  # by their key: (metric, customer, day)
-    _merge_scores(conn, other, report)
+    _merge_scores(conn, theirs, report)
     merge_owner(conn, other)
     return report
 
 
-def _merge_scores(conn: Connection, other: Connection, report: Report) -> None:
+def _merge_scores(conn: Connection, theirs: dict[str, Table], report: Report) -> None:
     """The scorecard's scores, one a customer (matched by its uuid): the later score is kept,
     of two of one day the greater, whichever way the merge runs. (A health set by hand in
     either copy holds over a score of a day it covers, as the customer's fields merged say.)"""
-    query = select(customers.c.uuid, health_scores.c.on, health_scores.c.health).join(
-        customers, customers.c.id == health_scores.c.customer_id
+    score, customer = (
+        theirs["health_scores"].alias("their_score"),
+        theirs["customers"].alias("them"),
     )
-    theirs = {uuid: (on, health) for uuid, on, health in other.execute(query)}
-    if not theirs:
-        return
-    mine = {uuid: (on, health) for uuid, on, health in conn.execute(query)}
-    ids = dict(conn.execute(select(customers.c.uuid, customers.c.id)).all())
-    added = [
-        {"customer_id": ids[uuid], "on": on, "health": health}
-        for uuid, (on, health) in theirs.items()
-        if uuid in ids and uuid not in mine
-    ]
-    changed = [
-        {"scored": ids[uuid], "scored_on": on, "score": health}
-        for uuid, (on, health) in theirs.items()
-        if uuid in mine and (on, health) > mine[uuid]
-    ]
-    if added:
-        conn.execute(health_scores.insert(), added)
-        report.added["health_scores"] += len(added)
-    if changed:
-        conn.execute(
-            update(health_scores)
-            .where(health_scores.c.customer_id == bindparam("scored"))
-            .values(on=bindparam("scored_on"), health=bindparam("score")),
-            changed,
-        )
-        report.updated["health_scores"] += len(changed)
+    scores = health_scores.c
+    source = score.join(customer, customer.c.id == score.c.customer_id).join(
+        customers, customers.c.uuid == customer.c.uuid
+    )
+    found = select(customers.c.id, score.c.on, score.c.health).select_from(source)
+    added = found.where(~exists().where(scores.customer_id == customers.c.id))
+    counts = conn.execute(insert(health_scores).from_select(["customer_id", "on", "health"], added))
+    if counts.rowcount:
+        report.added["health_scores"] += counts.rowcount
+
+    def their(column):  # the other copy's value of the score this row holds
+        query = select(column).select_from(source)
+        return query.where(customers.c.id == scores.customer_id).scalar_subquery()
+
+    on, health = their(score.c.on), their(score.c.health)
+    later = or_(on > scores.on, and_(on == scores.on, health > scores.health))
+    changed = conn.execute(update(health_scores).values(on=on, health=health).where(later))
+    if changed.rowcount:
+        report.updated["health_scores"] += changed.rowcount
         report.fields["health_scores"].add("health")
 
 
@@ -311,62 +364,88 @@ def _links_of(table: Table) -> list[Link]:
     return [link for link in LINKS if foreign_keys(tables()[link.table])[link.parent] == table.name]
 
 
-def _link_values(side: Side, link: Link) -> dict[str, tuple]:
-    """Parent uuid -> the sorted tuple of its link values (foreign keys as uuids)."""
-    t = tables()[link.table]
-    values = defaultdict(list)
-    for row in side.rows(t):
-        parent = row.pop(link.parent)
-        for name in link.derived:
-            row.pop(name)
-        values[parent].append(tuple(row.values()))
-    return {p: tuple(sorted(v, key=repr)) for p, v in values.items()}
+def _renumbered(theirs: dict[str, Table], name: str) -> Select:
+    """The ids of table `name` the other copy gives to another row than this one does (or to a
+    row this one lacks): a foreign key holding one of them does not compare as a number."""
+    their_row, my_row = theirs[name].alias("their_parent"), tables()[name].alias("my_parent")
+    joined = their_row.outerjoin(my_row, my_row.c.id == their_row.c.id)
+    return (
+        select(their_row.c.id)
+        .select_from(joined)
+        .where(my_row.c.uuid.is_distinct_from(their_row.c.uuid))
+    )
 
 
-def _merge_mutable(table: Table, mine: Side, theirs: Side, report: Report) -> set[str]:
+def _differing(conn: Connection, table: Table, theirs: dict[str, Table]) -> set[str]:
+    """The uuids of the other copy's rows this copy lacks or holds otherwise (a field, a
+    parent or a link value), found by SQLite: a diverged copy differs in few rows. Rows pair by
+    id, so both copies are read in their order: each keeps the ids the file had when they
+    parted. A row whose id holds another row here differs (merged rows compare their ids too);
+    a foreign key compares as a number unless it holds a renumbered id. This finds every row
+    whose fields or links differ in uuid space, and a few more, which merge to what they were."""
+    their_row, my_row = theirs[table.name].alias("their_row"), table.alias("my_row")
+    differs = [my_row.c.uuid.is_distinct_from(their_row.c.uuid)]
+    differs += [their_row.c[c.name].is_distinct_from(my_row.c[c.name]) for c in table.c]
+    differs += [
+        their_row.c[c].in_(_renumbered(theirs, target)) for c, target in foreign_keys(table).items()
+    ]
+    paired = their_row.outerjoin(my_row, my_row.c.id == their_row.c.id)
+    found = set(conn.scalars(select(their_row.c.uuid).select_from(paired).where(or_(*differs))))
+    parents = set()
+    for link in _links_of(table):
+        their_links, my_links = theirs[link.table], tables()[link.table]
+        values = [c.name for c in my_links.c if c.name not in link.derived]
+        sides = [select(*(links.c[v] for v in values)) for links in (their_links, my_links)]
+        for first, second in (sides, sides[::-1]):
+            apart = except_(first, second).subquery()
+            parents |= set(conn.scalars(select(apart.c[link.parent]).distinct()))
+        for column, target in foreign_keys(my_links).items():
+            if column != link.parent:
+                renumbered = their_links.c[column].in_(_renumbered(theirs, target))
+                parents |= set(conn.scalars(select(their_links.c[link.parent]).where(renumbered)))
+    if parents:  # ids of either copy: those of this one name the same rows, or rows found above
+        their_table = theirs[table.name]
+        by_id = in_values(conn, their_table.c.id, sorted(parents))
+        found |= set(conn.scalars(select(their_table.c.uuid).where(by_id)))
+    return found
+
+
+def _merge_mutable(
+    conn: Connection, table: Table, theirs: dict[str, Table], report: Report
+) -> set[str]:
     """Merge one table of stamped rows; the uuids of the rows that changed here."""
     links = _links_of(table)
-    my_rows = {r["uuid"]: r for r in mine.rows(table)}
-    for link in links:
-        my_links = _link_values(mine, link)
-        for uuid, row in my_rows.items():
-            row[link.field] = my_links.get(uuid, ())
-        del my_links
-    their_links = {link.field: _link_values(theirs, link) for link in links}
-    # The merged rows: this copy's own row objects where the other copy has nothing new (a
-    # row about to change is copied first, in _give_way_row), so a large table is held once,
-    # and the other copy's rows are read one at a time, kept only when they differ.
+    differing = _differing(conn, table, theirs)
+    if not differing:
+        return set()
+    # Only the rows that differ are read, from both copies: this copy's first (in id order),
+    # then the other copy's new rows (in its id order), as the merged rows `final` hold them.
+    my_rows = {r["uuid"]: r for r in _read(conn, table.name, tables(), _by_uuid(conn, differing))}
     final = dict(my_rows)
-    for theirs_row in theirs.rows(table):
+    for theirs_row in _read(conn, table.name, theirs, _by_uuid(conn, differing)):
         uuid = theirs_row["uuid"]
-        for name, values in their_links.items():
-            theirs_row[name] = values.get(uuid, ())
         if theirs_row == my_rows.get(uuid):
-            continue  # most of a book: untouched since the copies parted
-        clock(mine.conn).observe(max(json.loads(theirs_row["stamps"]).values(), default=""))
+            continue
+        clock(conn).observe(max(json.loads(theirs_row["stamps"]).values(), default=""))
         final[uuid] = merge_fields(my_rows[uuid], theirs_row) if uuid in my_rows else theirs_row
-    del their_links
-    _give_way(table, final, mine.conn, report)
+    _give_way(table, final, my_rows, conn, report)
     new = [u for u in final if u not in my_rows]
-    changed = [u for u in final if u in my_rows and final[u] != my_rows[u]]
+    changed = sorted((u for u in my_rows if final[u] != my_rows[u]), key=lambda u: my_rows[u]["id"])
     if not new and not changed:
         return set()
     # Rows about to change leave the live unique indexes first (every one of them is partial
     # on `deleted_at IS NULL`), so no intermediate state clashes.
-    conn, ids = mine.conn, mine.ids(table.name)
     by_id = update(table).where(table.c.id == bindparam("_id"))
     if changed:
         conn.execute(
             by_id.where(table.c.deleted_at.is_(None)).values(deleted_at=utcnow()),
-            [{"_id": ids[u]} for u in changed],
+            [{"_id": my_rows[u]["id"]} for u in changed],
         )
     columns = [c.name for c in table.c if c.name != "id"]
     if new:
         conn.execute(
-            table.insert(),
-            [mine.to_ids(table, {c: final[u][c] for c in columns}) for u in new],
+            table.insert(), _to_ids(conn, table, [{c: final[u][c] for c in columns} for u in new])
         )
-        mine.forget(table.name)
         report.added[table.name] += len(new)
         for u in new:
             report.tell(table.name, "add", final[u])
@@ -374,8 +453,12 @@ def _merge_mutable(table: Table, mine: Side, theirs: Side, report: Report) -> se
         conn.execute(
             by_id,
             [
-                mine.to_ids(table, {c: final[u][c] for c in columns}) | {"_id": ids[u]}
-                for u in changed
+                row | {"_id": my_rows[u]["id"]}
+                for u, row in zip(
+                    changed,
+                    _to_ids(conn, table, [{c: final[u][c] for c in columns} for u in changed]),
+                    strict=True,
+                )
             ],
         )
     for uuid in changed:
@@ -395,23 +478,27 @@ def _merge_mutable(table: Table, mine: Side, theirs: Side, report: Report) -> se
             for u in new + changed
             if u not in my_rows or final[u][link.field] != my_rows[u][link.field]
         ]
-        _write_links(link, mine, theirs, relinked, final)
+        _write_links(conn, link, theirs, relinked, final)
     return set(new) | set(changed)
 
 
-def _write_links(link: Link, mine: Side, theirs: Side, parents: list[str], final: dict) -> None:
+def _write_links(conn: Connection, link: Link, theirs, parents: list[str], final: dict) -> None:
     if not parents:
         return
     t = tables()[link.table]
-    ids = mine.ids(foreign_keys(t)[link.parent])
-    mine.conn.execute(
+    ids = _ids(conn, foreign_keys(t)[link.parent], parents)
+    conn.execute(
         delete(t).where(t.c[link.parent] == bindparam("_id")), [{"_id": ids[u]} for u in parents]
     )
     value_columns = [c.name for c in t.c if c.name != link.parent and c.name not in link.derived]
     # Derived columns start from the other copy's values (they are recomputed afterwards).
     derived = {}
     if link.derived:
-        for row in theirs.rows(t):
+        query = _select_rows(
+            link.table, theirs, lambda columns: in_values(conn, columns[link.parent], parents)
+        )
+        for row in conn.execute(query):
+            row = row._asdict()
             key = (row[link.parent], *(row[c] for c in value_columns))
             derived[key] = {c: row[c] for c in link.derived}
     rows = []
@@ -419,9 +506,9 @@ def _write_links(link: Link, mine: Side, theirs: Side, parents: list[str], final
         for values in final[uuid][link.field]:
             row = {link.parent: uuid, **dict(zip(value_columns, values, strict=True))}
             row |= derived.get((uuid, *values), {})
-            rows.append(mine.to_ids(t, row))
+            rows.append(row)
     if rows:
-        mine.conn.execute(t.insert(), rows)
+        conn.execute(t.insert(), _to_ids(conn, t, rows))
 
 
 def _live(where: str):
@@ -442,9 +529,10 @@ def _live(where: str):
     return lambda row: all(t(row) for t in tests)
 
 
-def _give_way(table: Table, final: dict[str, dict], conn: Connection, report: Report) -> None:
+def _give_way(table: Table, final: dict, my_rows: dict, conn: Connection, report: Report) -> None:
     """Resolve clashes on live unique keys in the merged rows (a slug both copies gave to
-    different customers): the row made first keeps the key, the others give way."""
+    different customers): the row made first keeps the key, the others give way. The rows held
+    are those that differ; this copy's other rows holding one of their keys are read in."""
     for index in table.indexes:
         if not index.unique or "where" not in index.info:
             continue
@@ -454,10 +542,31 @@ def _give_way(table: Table, final: dict[str, dict], conn: Connection, report: Re
         for row in final.values():
             if live(row):
                 groups[tuple(row[c] for c in columns)].append(row)
+        held = set()
+        for key in groups:
+            held |= _holders(conn, table, index, dict(zip(columns, key, strict=True)))
+        held -= final.keys()
+        for row in _read(conn, table.name, tables(), _by_uuid(conn, held)) if held else ():
+            my_rows[row["uuid"]] = final[row["uuid"]] = row
+            groups[tuple(row[c] for c in columns)].append(row)
         for rows in (groups[key] for key in sorted(groups, key=repr)):
             rows.sort(key=lambda r: (_stamp(json.loads(r["stamps"]), CREATED), r["uuid"]))
             for loser in rows[1:]:
                 _give_way_row(table, index.name, loser, final, conn, report, rows[0])
+
+
+def _holders(conn: Connection, table: Table, index, key: dict) -> set[str]:
+    """The uuids of this copy's rows that hold `key` (values in uuid space) in a partial unique
+    index (its condition spelled as the index spells it, so SQLite reads the index)."""
+    where = [index.info["where"]]
+    for column, value in key.items():
+        target = foreign_keys(table).get(column)
+        if value is not None and target is not None:
+            value = _ids(conn, target, [value]).get(value)
+            if value is None:
+                return set()
+        where.append(table.c[column].is_(None) if value is None else table.c[column] == value)
+    return set(conn.scalars(select(table.c.uuid).where(*where)))
 
 
 def _give_way_row(table, index: str, row: dict, final, conn, report: Report, winner) -> None:
@@ -467,10 +576,15 @@ def _give_way_row(table, index: str, row: dict, final, conn, report: Report, win
     label = f"{table.name} {winner['uuid'][:8]} and {row['uuid'][:8]}"
     if isinstance(how, str):
         taken = {r[how] for r in final.values()}
+
+        def is_taken(value) -> bool:  # by a row held, or by one of this copy's others
+            holders = conn.scalars(select(table.c.uuid).where(table.c[how] == value))
+            return value in taken or any(u not in final for u in holders)
+
         # The suffix comes from the uuid's random end (its start is a time, shared by rows made
         # in the same moment), so each row gets its own whichever order the copies merge in.
         width, value, tail = 4, row[how], row["uuid"].replace("-", "")
-        while f"{value}-{tail[-width:]}" in taken:
+        while is_taken(f"{value}-{tail[-width:]}"):
             width += 2
         changes = {how: f"{value}-{tail[-width:]}"}
         report.clashes.append(
@@ -490,22 +604,24 @@ def _give_way_row(table, index: str, row: dict, final, conn, report: Report, win
     row.update(changes, stamps=json.dumps(stamps, sort_keys=True))
 
 
-def _union_history(table: Table, mine: Side, theirs: Side, report: Report) -> list[dict]:
-    """Add the other copy's history rows this one lacks; those rows."""
-    conn = mine.conn
-    have = set(conn.scalars(select(table.c.uuid)))
-    if not set(theirs.conn.scalars(select(table.c.uuid))) - have:
-        return []
-    new = [mine.to_ids(table, r) for r in theirs.rows(table) if r["uuid"] not in have]
-    for row in new:
-        del row["id"]
+def _union_history(conn: Connection, table: Table, theirs: dict, report: Report) -> list[dict]:
+    """Add the other copy's history rows this one lacks (found by SQLite); those rows."""
+    query = _select_rows(
+        table.name,
+        theirs,
+        lambda columns: ~exists().where(table.c.uuid == columns["uuid"]),
+        exclude=("id",),
+    )
+    new = _to_ids(conn, table, [r._asdict() for r in conn.execute(query)])
     for index in table.indexes:
         if not index.unique or len(index.columns) == 1:
             continue
         columns = [c.name for c in index.columns]
-        held = {tuple(r[:-1]): r[-1] for r in conn.execute(select(*index.columns, table.c.uuid))}
         for row in list(new):
-            holder = held.get(tuple(row[c] for c in columns))
+            held = select(table.c.uuid).where(
+                *(table.c[c].is_not_distinct_from(row[c]) for c in columns)
+            )
+            holder = conn.scalars(held.order_by(table.c.id.desc())).first()
             if holder is None:
                 continue
             if row["uuid"] < holder:
@@ -563,13 +679,12 @@ def _follow_last_move(conn: Connection, customer_id: int, last: dict, report: Re
         report.fields["customers"].update(changes)
 
 
-def _refresh_reminders(conn: Connection, mine: Side, milestone_uuids: set[str]) -> None:
+def _refresh_reminders(conn: Connection, milestone_uuids: set[str]) -> None:
     """Reminder days follow from the merged due dates and offsets; pending flags from the
     merged statuses, removals and reminder log."""
     from clm.domain.milestones import refresh_reminders
 
-    ids = mine.ids("milestones")
-    refresh_reminders(conn, sorted(ids[u] for u in milestone_uuids if u in ids))
+    refresh_reminders(conn, sorted(_ids(conn, "milestones", milestone_uuids).values()))
 
 
 def merge_file(database, other_path, dry_run: bool = False) -> tuple[Report, Path | None]:

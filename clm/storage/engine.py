@@ -615,6 +615,19 @@ def open_copy(path: Path) -> Iterator[Connection]:
         raw.close()
 
 
+COPY_SCHEMA = "theirs"
+
+
+def attach_copy(conn: Connection, other: Connection) -> str:
+    """The file `other` reads (a copy open_copy checked) made readable, read-only, from `conn`
+    as the schema named here, so one query can compare rows of both (db merge). SQLite only.
+    It stays attached until `conn` closes: a transaction that read it cannot detach it."""
+    path = next(row[2] for row in other.exec_driver_sql("PRAGMA database_list") if row[1] == "main")
+    uri = f"{Path(path).as_uri()}?mode=ro"
+    conn.exec_driver_sql(f"ATTACH DATABASE ? AS {COPY_SCHEMA}", (uri,))
+    return COPY_SCHEMA
+
+
 # --- Copying a whole database (clm db copy) -------------------------------------------------
 
 

@@ -257,3 +257,20 @@ def test_the_later_score_is_kept_whichever_way_the_copies_merge(clm, tmp_path, d
     for book in (db_path, copy):
         shown = clm.json("--db", book, "--today", "2026-11-24", "customer", "show", "acme")
         assert (shown["health"], shown["band"]) == (58, "amber")
+
+
+def test_rows_each_copy_numbered_alike_stay_apart(clm, db_path, tmp_path):
+    """Each copy numbers its new rows itself: zed here and yan there get the same user id. The
+    account the copy handed to yan later goes to yan, not to the user of that number here."""
+    clm("customer", "add", "Acme")
+    copy = tmp_path / "copy.db"
+    shutil.copyfile(db_path, copy)
+    clm("user", "add", "zed")
+    clm("customer", "edit", "acme", "--owner", "zed")
+    clm("--db", copy, "user", "add", "yan")
+    clm("--db", copy, "customer", "edit", "acme", "--owner", "yan")  # later: wins
+    result = clm("db", "merge", copy)
+    assert "users: 1 added" in result.stdout
+    assert "customers: 1 updated (owner_id)" in result.stdout
+    assert clm.json("customer", "show", "acme")["owner"] == "yan"
+    assert {u["handle"] for u in clm.json("user", "list")} >= {"zed", "yan"}
