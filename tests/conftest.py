@@ -306,3 +306,22 @@ def _connect(target):
             yield conn
     finally:
         engine.dispose()
+
+
+def clm_alone(*args: str) -> tuple[bool, str]:
+    """clm run with `args` in a Python process of its own, this tree's clm whatever the
+    working directory: whether it imported SQLAlchemy, and what it wrote to stdout."""
+    import subprocess
+    import sys
+
+    import clm as package
+
+    code = (
+        "import sys\nfrom clm.cli.app import app\n"
+        f"try:\n    app({list(map(str, args))!r}, prog_name='clm')\n"
+        "except SystemExit:\n    pass\n"
+        "print('sqlalchemy' in sys.modules, file=sys.stderr)\n"
+    )
+    env = os.environ | {"PYTHONPATH": str(Path(package.__file__).parents[1])}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    return result.stderr.strip().splitlines()[-1] == "True", result.stdout

@@ -3,14 +3,11 @@ usual state with the sqlite3 module alone, no SQLAlchemy imported. Its page is t
 either path, and each section is what the domain's own lists (built and run by SQLAlchemy)
 say of the customer, on both backends."""
 
-import subprocess
-import sys
-
 import pytest
 
 from clm.db import Database
 from tests.commands.test_scorecard import SCORECARD, USAGE, apply
-from tests.conftest import TODAY
+from tests.conftest import TODAY, clm_alone
 
 FORMATS = ("table", "json", "csv")
 
@@ -126,12 +123,6 @@ def test_the_page_reads_the_same_without_the_engine(rich, db_path):
 
 @pytest.mark.sqlite_only("a file read without the engine")
 def test_the_page_on_a_file_does_not_load_sqlalchemy(rich, db_path):
-    code = (
-        "import sys\nfrom clm.cli.app import app\n"
-        f"try:\n    app(['--db', {str(db_path)!r}, 'customer', 'show', 'acme'], prog_name='clm')\n"
-        "except SystemExit:\n    pass\n"
-        "print('sqlalchemy' in sys.modules, file=sys.stderr)\n"
-    )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert result.stderr.strip() == "False"
-    assert result.stdout.startswith("Acme (acme)\n")
+    loaded, out = clm_alone("--db", db_path, "customer", "show", "acme")
+    assert not loaded
+    assert out.startswith("Acme (acme)\n")

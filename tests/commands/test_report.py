@@ -4,14 +4,11 @@ import csv
 import io
 import json
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-import clm
 from clm.render.output import _plain
+from tests.conftest import clm_alone
 
 STAGE_ORDER = [
     "lead", "prospect", "onboarding", "launched", "adopting", "renewal", "will-churn", "churned",
@@ -218,17 +215,9 @@ def test_the_funnel_and_time_in_stage_read_the_same_without_the_engine(book, db_
 @pytest.mark.sqlite_only("a file read without the engine")
 @pytest.mark.parametrize("report", ["funnel", "time-in-stage"])
 def test_the_funnel_and_time_in_stage_on_a_file_do_not_load_sqlalchemy(book, db_path, report):
-    code = (
-        "import sys\nfrom clm.cli.app import app\n"
-        f"try:\n    app(['--db', {str(db_path)!r}, 'report', {report!r}], prog_name='clm')\n"
-        "except SystemExit:\n    pass\n"
-        "print('sqlalchemy' in sys.modules, file=sys.stderr)\n"
-    )
-    # This tree's clm, whatever the working directory (the tests may run it from a temp dir).
-    env = os.environ | {"PYTHONPATH": str(Path(clm.__file__).parents[1])}
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
-    assert result.stderr.strip() == "False"
-    assert "stage" in result.stdout
+    loaded, out = clm_alone("--db", db_path, "report", report)
+    assert not loaded
+    assert "stage" in out
 
 
 def test_time_in_stage_p90_is_the_nearest_rank(team):
@@ -425,8 +414,6 @@ def test_dashboard_shows_user_text_as_text(team, tmp_path):
 
 
 def test_dashboard_renders_in_chromium(book, tmp_path):
-    import os
-
     from tests.browser import chromium, visit
 
     if chromium() is None:

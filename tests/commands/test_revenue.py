@@ -4,15 +4,11 @@ cohorts), on a small book built day by day whose figures are worked out by hand 
 import csv
 import io
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-import clm
 from tests.commands.test_report import rows
+from tests.conftest import clm_alone
 
 # The book, each line on its own day (CLM_TODAY), owners alice and bob (customer success):
 #   01-05  add acme 100,000 (alice), beta 50,000 (bob), gamma 20,000 (alice, health 80)
@@ -396,15 +392,7 @@ def test_retention_reads_the_same_without_the_engine(book, db_path):
 
 @pytest.mark.sqlite_only("a file read without the engine")
 def test_retention_on_a_file_does_not_load_sqlalchemy(book, db_path):
-    code = (
-        "import sys\nfrom clm.cli.app import app\n"
-        f"try:\n    app(['--db', {str(db_path)!r}, 'report', 'retention', '--period', '2026',"
-        " '--every', 'quarter', '--by', 'owner'], prog_name='clm')\n"
-        "except SystemExit:\n    pass\n"
-        "print('sqlalchemy' in sys.modules, file=sys.stderr)\n"
-    )
-    # This tree's clm, whatever the working directory (the tests may run it from a temp dir).
-    env = os.environ | {"PYTHONPATH": str(Path(clm.__file__).parents[1])}
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
-    assert result.stderr.strip() == "False"
-    assert "2026Q4   all" in result.stdout
+    by_owner = ("--every", "quarter", "--by", "owner")
+    loaded, out = clm_alone("--db", db_path, "report", "retention", "--period", "2026", *by_owner)
+    assert not loaded
+    assert "2026Q4   all" in out

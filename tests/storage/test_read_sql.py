@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from clm.domain.read_statements import generated, target
+from tests.conftest import clm_alone
 
 
 def test_the_compiled_statements_are_current():
@@ -35,15 +36,9 @@ def test_the_agenda_reads_the_same_without_the_engine(clm, db_path):
 def test_the_agenda_on_a_file_does_not_load_sqlalchemy(clm, db_path):
     clm("demo")
     book = db_path.parent / "clm-demo.db"
-    code = (
-        "import sys\nfrom clm.cli.app import app\n"
-        f"try:\n    app(['--db', {str(book)!r}, '--as', 'alice'], prog_name='clm')\n"
-        "except SystemExit:\n    pass\n"
-        "print('sqlalchemy' in sys.modules, file=sys.stderr)\n"
-    )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert result.stderr.strip() == "False"
-    assert "Agenda of 2026-11-23, for alice" in result.stdout
+    loaded, out = clm_alone("--db", book, "--as", "alice")
+    assert not loaded
+    assert "Agenda of 2026-11-23, for alice" in out
 
 
 @pytest.mark.sqlite_only("a lock on the file")
