@@ -9,13 +9,14 @@ from datetime import date
 from hypothesis import given
 from hypothesis import strategies as st
 
-from clm.domain.reports import _median_p90, stage_counts
+from clm.domain.reports import stage_counts
+from clm.domain.stay_counts import median_p90
 
 
 @given(st.lists(st.integers(min_value=0, max_value=400), min_size=1, max_size=200))
 def test_median_and_p90_from_a_histogram(days):
     histogram = sorted(Counter(days).items())
-    median, p90 = _median_p90(histogram)
+    median, p90 = median_p90(histogram)
     ordered = sorted(days)
     assert median == statistics.median(ordered)
     assert p90 == ordered[math.ceil(0.9 * len(ordered)) - 1]  # nearest rank
