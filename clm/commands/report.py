@@ -153,7 +153,14 @@ def time_in_stage(
         return
     with env.reads() as reads:
         rows = time_in_stage(reads, env.today)
-        shown = first_over_sla(reads, env.today, limit=20) if fmt is Format.table else []
+        if fmt is not Format.table:
+            shown = []
+        elif reads.connection is None:  # a file read without the engine
+            shown = first_over_sla(reads, env.today, limit=20)
+        else:
+            from clm.domain.reports import over_sla
+
+            shown = list(over_sla(reads.connection, env.today, limit=20))
         more = sum(row["over"] for row in rows) - len(shown)
     columns = [Col(key) for key in TIME_KEYS]
     page = partial(time_page, rows, shown, more)

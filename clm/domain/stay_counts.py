@@ -165,12 +165,9 @@ def time_in_stage(reads, today: date, stay_days_found: list[tuple] | None = None
 def first_over_sla(reads, today: date, limit: int) -> list[dict]:
     """The first `limit` customers in their stage longer than its expected days, longest over
     first: the first few of each stage, each read in order from the (stage, day entered)
-    index, then the first of those (not every customer over, 26,000 of book 2, sorted). On a
-    connection (a server's slugs sort by its collation), clm.domain.reports.over_sla."""
-    if reads.connection is not None:
-        from clm.domain.reports import over_sla
-
-        return list(over_sla(reads.connection, today, limit=limit))
+    index, then the first of those (not every customer over, 26,000 of book 2, sorted), in
+    SQLite's order of slugs: on a connection (a server's slugs sort by its collation),
+    clm.domain.reports.over_sla instead."""
     found = []
     for stage in lifecycle(reads):
         expected = stage["expected_days"]
