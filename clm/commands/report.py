@@ -211,18 +211,17 @@ def overdue(
     Example: clm report overdue --format csv
     """
     env = ctx.obj
-    from clm.domain.agenda import overdue_columns
-    from clm.domain.reports import overdue
+    from clm.domain.overdue_list import overdue_columns, overdue_rows
     from clm.render.output import Columns
     from clm.render.report_views import OVERDUE, overdue_page
 
     check_pictures(fmt.value, svg, html)
-    with env.database().read() as conn:
+    with env.reads() as reads:
         # Data streams; a table measures every row first: they are read a column at a time.
         if fmt is Format.table:
-            rows = Columns(overdue_columns(conn, env.today))
+            rows = Columns(overdue_columns(reads, env.today))
         else:
-            rows = overdue(conn, env.today)
+            rows = overdue_rows(reads, env.today)
         _show(env, fmt, OVERDUE, rows, lambda: overdue_page(rows), (svg, html), "overdue")
 
 

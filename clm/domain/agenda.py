@@ -91,9 +91,6 @@ def my_statements() -> dict:
     }
 
 
-OVERDUE_KEYS = ("kind", "id", "customer", "title", "due", "days_overdue", "owner")
-
-
 def _overdue_statement(today: date, by_owner: bool, limit: int | None):
     if limit is not None and not by_owner:
         query = first_past_due(today, limit)
@@ -103,6 +100,15 @@ def _overdue_statement(today: date, by_owner: bool, limit: int | None):
     if by_owner:
         order = (query.c.handle.is_(None), query.c.handle, *order)
     return select(query).order_by(*order).limit(limit)
+
+
+def overdue_statements() -> dict:
+    """`clm report overdue`'s statement compiled ahead (clm.domain.overdue_list reads it):
+    every overdue item by owner, as of `:today`."""
+    from sqlalchemy import Date, bindparam
+
+    today = bindparam("today", type_=Date, required=False)
+    return {"overdue.by_owner": _overdue_statement(today, True, None)}
 
 
 def overdue_items(
@@ -132,24 +138,6 @@ def overdue_items(
                 "days_overdue": (today - due).days,
                 "owner": handle,
             }
-
-
-def overdue_columns(conn: Connection, today: date) -> dict[str, list]:
-    """`overdue_items` by owner, all of them, a column at a time (OVERDUE_KEYS): a table of
-    the whole book's list made without a dict per item. Each due day is made a date, and its
-    days overdue counted, once: a book's items fall on a few hundred days."""
-    from clm.db import stream_rows
-
-    found: list[list] = [[] for _ in range(6)]
-    for rows in stream_rows(conn, _overdue_statement(today, True, None), 5000):
-        for column, values in zip(found, zip(*rows, strict=True), strict=True):
-            column.extend(values)
-    kinds, ids, slugs, titles, dues, handles = found
-    days = {due: date.fromisoformat(due) if type(due) is str else due for due in set(dues)}
-    late = {day: (today - day).days for day in days.values()}
-    dues = list(map(days.__getitem__, dues))
-    values = (kinds, ids, slugs, titles, dues, list(map(late.__getitem__, dues)), handles)
-    return dict(zip(OVERDUE_KEYS, values, strict=True))
 
 
 def overdue_count(conn: Connection, today: date) -> int:

@@ -5,14 +5,14 @@ from pathlib import Path
 
 
 def statements() -> dict:
-    from clm.domain.agenda import day_statements, my_statements
+    from clm.domain.agenda import day_statements, my_statements, overdue_statements
     from clm.domain.customer_page import page_statements
     from clm.domain.reports import stays_statements
     from clm.domain.retention import retention_statements
 
     return {
-        **day_statements(), **my_statements(), **page_statements(), **retention_statements(),
-        **stays_statements(),
+        **day_statements(), **my_statements(), **overdue_statements(), **page_statements(),
+        **retention_statements(), **stays_statements(),
     }  # fmt: skip
 
 

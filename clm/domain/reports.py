@@ -409,11 +409,6 @@ def renewals_at_stake(conn: Connection, today: date, within_days: int) -> tuple[
     return count, _money(arr)
 
 
-def overdue(conn: Connection, today: date) -> Iterator[dict]:
-    """Overdue milestones, tasks and CTAs, grouped by who they are on, most overdue first."""
-    return overdue_items(conn, today, by_owner=True)
-
-
 # --- moves -------------------------------------------------------------------------------------
 
 

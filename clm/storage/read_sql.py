@@ -823,6 +823,102 @@ STATEMENTS = {'day.handoffs': {'columns': (('slug', None),
                          'tasks.deleted_at IS NULL AND customers.deleted_at IS NULL ORDER BY '
                          'tasks.due IS NULL, tasks.due, tasks.id',
                          {'status_1': 'open'})},
+ 'overdue.by_owner': {'columns': (('kind', None),
+                                  ('id', None),
+                                  ('slug', None),
+                                  ('title', None),
+                                  ('due', 'date'),
+                                  ('handle', None)),
+                      'postgresql': ('SELECT anon_1.kind, anon_1.id, anon_1.slug, anon_1.title, '
+                                     'anon_1.due, anon_1.handle \n'
+                                     'FROM (SELECT %(param_1)s::VARCHAR AS kind, milestones.id AS '
+                                     'id, customers.slug AS slug, milestones.title AS title, '
+                                     'milestones.due AS due, owner.handle AS handle \n'
+                                     'FROM milestones JOIN customers ON customers.id = '
+                                     'milestones.customer_id LEFT OUTER JOIN users AS owner ON '
+                                     'owner.id = customers.owner_id \n'
+                                     'WHERE milestones.due < %(today)s::DATE AND '
+                                     'milestones.deleted_at IS NULL AND milestones.status IN '
+                                     "('open', 'blocked') AND customers.deleted_at IS NULL AND "
+                                     '(customers.stage NOT IN (SELECT stages.key \n'
+                                     'FROM stages \n'
+                                     'WHERE stages.terminal AND stages.deleted_at IS NULL)) UNION '
+                                     'ALL SELECT %(param_4)s::VARCHAR AS kind, tasks.id AS id, '
+                                     'customers.slug AS slug, tasks.title AS title, tasks.due AS '
+                                     'due, owner.handle AS handle \n'
+                                     'FROM tasks JOIN customers ON customers.id = '
+                                     'tasks.customer_id LEFT OUTER JOIN users AS owner ON owner.id '
+                                     '= tasks.assignee_id \n'
+                                     'WHERE tasks.due < %(today)s::DATE AND tasks.deleted_at IS '
+                                     'NULL AND tasks.status = %(status_1)s::VARCHAR AND '
+                                     'customers.deleted_at IS NULL AND (customers.stage NOT IN '
+                                     '(SELECT stages.key \n'
+                                     'FROM stages \n'
+                                     'WHERE stages.terminal AND stages.deleted_at IS NULL)) UNION '
+                                     'ALL SELECT %(param_5)s::VARCHAR AS kind, ctas.id AS id, '
+                                     'customers.slug AS slug, ctas.type || %(param_6)s::VARCHAR || '
+                                     'ctas.reason AS title, ctas.due AS due, owner.handle AS '
+                                     'handle \n'
+                                     'FROM ctas JOIN customers ON customers.id = ctas.customer_id '
+                                     'LEFT OUTER JOIN users AS owner ON owner.id = ctas.owner_id \n'
+                                     'WHERE ctas.due < %(today)s::DATE AND ctas.deleted_at IS NULL '
+                                     'AND ctas.status = %(status_2)s::VARCHAR AND '
+                                     '(ctas.snoozed_until IS NULL OR ctas.snoozed_until <= '
+                                     '%(today)s::DATE) AND customers.deleted_at IS NULL AND '
+                                     '(customers.stage NOT IN (SELECT stages.key \n'
+                                     'FROM stages \n'
+                                     'WHERE stages.terminal AND stages.deleted_at IS NULL))) AS '
+                                     'anon_1 ORDER BY anon_1.handle IS NULL, anon_1.handle, '
+                                     'anon_1.due, anon_1.kind, anon_1.id',
+                                     {'param_1': 'milestone',
+                                      'param_4': 'task',
+                                      'param_5': 'cta',
+                                      'param_6': ': ',
+                                      'status_1': 'open',
+                                      'status_2': 'open'}),
+                      'sqlite': ('SELECT anon_1.kind, anon_1.id, anon_1.slug, anon_1.title, '
+                                 'anon_1.due, anon_1.handle \n'
+                                 'FROM (SELECT :param_1 AS kind, milestones.id AS id, '
+                                 'customers.slug AS slug, milestones.title AS title, '
+                                 'milestones.due AS due, owner.handle AS handle \n'
+                                 'FROM milestones JOIN customers ON customers.id = '
+                                 'milestones.customer_id LEFT OUTER JOIN users AS owner ON '
+                                 'owner.id = customers.owner_id \n'
+                                 'WHERE milestones.due < :today AND milestones.deleted_at IS NULL '
+                                 "AND milestones.status IN ('open', 'blocked') AND "
+                                 'customers.deleted_at IS NULL AND (customers.stage NOT IN (SELECT '
+                                 'stages."key" \n'
+                                 'FROM stages \n'
+                                 'WHERE stages.terminal = 1 AND stages.deleted_at IS NULL)) UNION '
+                                 'ALL SELECT :param_4 AS kind, tasks.id AS id, customers.slug AS '
+                                 'slug, tasks.title AS title, tasks.due AS due, owner.handle AS '
+                                 'handle \n'
+                                 'FROM tasks JOIN customers ON customers.id = tasks.customer_id '
+                                 'LEFT OUTER JOIN users AS owner ON owner.id = tasks.assignee_id \n'
+                                 'WHERE tasks.due < :today AND tasks.deleted_at IS NULL AND '
+                                 'tasks.status = :status_1 AND customers.deleted_at IS NULL AND '
+                                 '(customers.stage NOT IN (SELECT stages."key" \n'
+                                 'FROM stages \n'
+                                 'WHERE stages.terminal = 1 AND stages.deleted_at IS NULL)) UNION '
+                                 'ALL SELECT :param_5 AS kind, ctas.id AS id, customers.slug AS '
+                                 'slug, ctas.type || :param_6 || ctas.reason AS title, ctas.due AS '
+                                 'due, owner.handle AS handle \n'
+                                 'FROM ctas JOIN customers ON customers.id = ctas.customer_id LEFT '
+                                 'OUTER JOIN users AS owner ON owner.id = ctas.owner_id \n'
+                                 'WHERE ctas.due < :today AND ctas.deleted_at IS NULL AND '
+                                 'ctas.status = :status_2 AND (ctas.snoozed_until IS NULL OR '
+                                 'ctas.snoozed_until <= :today) AND customers.deleted_at IS NULL '
+                                 'AND (customers.stage NOT IN (SELECT stages."key" \n'
+                                 'FROM stages \n'
+                                 'WHERE stages.terminal = 1 AND stages.deleted_at IS NULL))) AS '
+                                 'anon_1 ORDER BY anon_1.handle IS NULL, anon_1.handle, '
+                                 'anon_1.due, anon_1.kind, anon_1.id',
+                                 {'param_1': 'milestone',
+                                  'param_4': 'task',
+                                  'param_5': 'cta',
+                                  'param_6': ': ',
+                                  'status_1': 'open',
+                                  'status_2': 'open'})},
  'retention.all.1': {'columns': (('group', None),
                                  ('starting_0', None),
                                  ('expansion_0', None),

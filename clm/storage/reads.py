@@ -20,9 +20,24 @@ _ROW_TYPES: dict[str, type] = {}
 class Reads:
     """Runs compiled statements by name with keyword parameters; rows read by column name."""
 
-    def __init__(self, execute: Callable[[str, dict], list], dialect: str, connection=None):
+    def __init__(
+        self,
+        execute: Callable[[str, dict], list],
+        dialect: str,
+        connection=None,
+        stream: Callable[[str, dict, int], Iterator[list]] | None = None,
+    ):
         self._execute, self.dialect = execute, dialect
         self.connection = connection  # the SQLAlchemy connection read on, if any
+        self._stream = stream
+
+    def batches(self, name: str, size: int, **params) -> Iterator[list[tuple]]:
+        """A long list's rows `size` at a time, as plain tuples of what the driver returns
+        (SQLite's text for a date, read back by the caller), memory flat on either backend."""
+        sql, constants = STATEMENTS[name][self.dialect]
+        if self.dialect == "sqlite":
+            params = {k: v.isoformat() if isinstance(v, date) else v for k, v in params.items()}
+        return self._stream(sql, {**constants, **params}, size)
 
     def all(self, name: str, **params) -> list:
         return self.run(name, STATEMENTS[name], **params)
@@ -113,7 +128,15 @@ def file_reads(path: Path, busy_ms: int) -> Iterator[Reads | None]:
         def execute(sql: str, params: dict) -> list:
             return conn.execute(sql, params).fetchall()
 
-        yield Reads(execute, "sqlite")
+        def stream(sql: str, params: dict, size: int) -> Iterator[list]:
+            cursor = conn.execute(sql, params)
+            try:
+                while rows := cursor.fetchmany(size):
+                    yield rows
+            finally:
+                cursor.close()
+
+        yield Reads(execute, "sqlite", stream=stream)
     finally:
         conn.close()
 
@@ -125,4 +148,22 @@ def connection_reads(conn) -> Reads:
     def execute(sql: str, params: dict) -> list:
         return conn.exec_driver_sql(sql, params).fetchall()
 
-    return Reads(execute, dialect, conn)
+    def stream(sql: str, params: dict, size: int) -> Iterator[list]:
+        # As clm.db.stream_rows: a server-side cursor on PostgreSQL, SQLite's own cursor.
+        if dialect == "sqlite":
+            result = conn.exec_driver_sql(sql, params)
+            try:
+                while rows := result.cursor.fetchmany(size):
+                    yield rows
+            finally:
+                result.close()
+            return
+        streamed = conn.execution_options(stream_results=True, yield_per=size)
+        result = streamed.exec_driver_sql(sql, params)
+        try:
+            for rows in result.partitions():
+                yield [tuple(row) for row in rows]
+        finally:
+            result.close()
+
+    return Reads(execute, dialect, conn, stream)
