@@ -437,3 +437,46 @@ def test_dashboard_renders_in_chromium(book, tmp_path):
     assert "launched\t1\t60\t275\t60\t1\tover SLA" not in seen.text
     assert "launched\t1\t60\t275\t60\t1\t" in seen.text  # median 60 = SLA 60: within
     assert "Kick-off" in seen.text
+
+
+@pytest.mark.sqlite_only("the sqlite3 module's path and the engine's, on one file")
+def test_overdue_reads_the_same_without_the_engine(clm, db_path):
+    # On a file it runs its statement compiled ahead through the sqlite3 module, without
+    # SQLAlchemy; a journal beside the file makes it open the file the usual way.
+    clm("user", "add", "bob", "--team", "customer-success")
+    clm("customer", "add", "Acme Corp", "--owner", "bob")
+    clm("customer", "add", "Nobodys")  # no owner: its work is listed last
+    clm("customer", "add", "Gone", "--owner", "bob")
+    clm("milestone", "add", "acme-corp", "Revue café ☕", "--due", "2026-11-13")
+    clm("milestone", "add", "acme-corp", "Kickoff", "--due", "2026-11-13")
+    clm("task", "add", "nobodys", "Send deck", "--due", "2026-11-20")
+    clm("task", "add", "gone", "Lost cause", "--due", "2026-11-02")
+    clm("cta", "open", "acme-corp", "--type", "risk", "--reason", "quiet", "--due", "2026-11-01")
+    snoozed = clm("cta", "open", "nobodys", "--type", "risk", "--reason", "later",
+                  "--due", "2026-11-01").stdout.strip()  # fmt: skip
+    clm("cta", "snooze", snoozed, "--until", "2026-12-01")
+    # A churned customer's work is no debt.
+    clm("customer", "move", "gone", "churned", "--reason", "budget")
+    forms = [(), ("-f", "json"), ("-f", "csv"), ("-f", "jsonl")]
+    fast = [clm("report", "overdue", *form).stdout for form in forms]
+    journal = db_path.with_name(f"{db_path.name}-journal")
+    journal.write_bytes(b"")  # not a hot journal: the engine opens the file as usual
+    try:
+        usual = [clm("report", "overdue", *form).stdout for form in forms]
+    finally:
+        journal.unlink()
+    assert fast == usual
+    found = json.loads(fast[1])
+    assert [(r["owner"], r["kind"], r["title"], r["due"], r["days_overdue"]) for r in found] == [
+        ("bob", "cta", "risk: quiet", "2026-11-01", 22),
+        ("bob", "milestone", "Revue café ☕", "2026-11-13", 10),
+        ("bob", "milestone", "Kickoff", "2026-11-13", 10),
+        (None, "task", "Send deck", "2026-11-20", 3),
+    ]
+    lines = fast[0].splitlines()
+    assert lines[1].split() == ["owner", "kind", "id", "customer", "title", "due", "days",
+                                "overdue"]  # fmt: skip
+    assert lines[-1].startswith(" ") and lines[-1].split()[0] == "task"  # no owner
+    loaded, out = clm_alone("--db", db_path, "report", "overdue")
+    assert not loaded
+    assert out == fast[0]
