@@ -28,17 +28,23 @@ class Measure:
         scaled = (value - low) * 100 / (high - low)
         return min(100.0, max(0.0, scaled))
 
-    def score_sql(self, value):
-        """SQL: the score of `value` (NULL without a value)."""
-        from sqlalchemy import case, null
+    def score_sql(self, value, nullable: bool = True):
+        """SQL: the score of `value` (NULL without a value; `nullable=False` for a value that
+        is never NULL), as `score` computes it. It is computed for every customer and metric
+        each day, so each use of the value is counted: SQLite evaluates every one."""
+        from sqlalchemy import case, literal_column
+
+        from clm.db import greatest, least
 
         low, high = self.low, self.high
-        missing = (value.is_(None), null())
         if self.steps:
             below = (lambda a, b: a < b) if low < high else (lambda a, b: a > b)
-            return case(missing, (below(value, low), 0.0), (below(value, high), 50.0), else_=100.0)
-        scaled = (value - low) * 100.0 / (high - low)
-        return case(missing, (scaled < 0, 0.0), (scaled > 100, 100.0), else_=scaled)
+            score = case((below(value, low), 0.0), (below(value, high), 50.0), else_=100.0)
+        else:
+            # A plain division by a literal (SQLAlchemy's `/` adds `+ 0.0` to the divisor).
+            scaled = ((value - low) * 100.0).op("/")(literal_column(repr(float(high - low))))
+            score = least(greatest(scaled, 0.0), 100.0)
+        return case((value.is_(None), None), else_=score) if nullable else score
 
 
 @dataclass(frozen=True)

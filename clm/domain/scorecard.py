@@ -18,17 +18,19 @@ from datetime import date
 from sqlalchemy import (
     Connection,
     Integer,
-    and_,
     case,
     cast,
     func,
     literal,
+    null,
     or_,
     select,
+    text,
 )
 
 from clm.db import (
     audit_paused,
+    bulk_load,
     by_primary_key,
     get_meta,
     log_bulk_write,
@@ -49,6 +51,7 @@ from clm.domain.health_now import fold_scores, health_now
 from clm.domain.records import new_uuid
 from clm.errors import Problem
 from clm.storage.tables import (
+    SET_APART,
     customers,
     health_log,
     health_scores,
@@ -228,66 +231,83 @@ def scores_query(conn: Connection, card: Scorecard, day: date):
     """SQL: (customer id, health, score) of every live customer outside a terminal stage that
     has a value of any metric, as of `day` (score NULL without a value of any measure).
 
-    The latest values come from metric_latest in one pass in customer order (a row per
-    customer and metric: the GROUP BY keeps each measure's one value); a latest value dated
-    after `day` (a catch-up tick scoring an earlier day) gives way to the latest on or before
-    `day`, sought in the points. Each measure's score is computed once a customer, from the
-    value kept. Both steps are materialized CTEs: the weighted sum reads each score twice (its
-    share, and its weight when it has one), and a flattened subquery would compute it again
-    for each use."""
+    One pass over metric_latest in customer order (a row per customer and metric): each row's
+    value is scored by the measures of its metric on the row, and a customer's score is
+    `sum(weight x score) / sum(weight)` over its rows: two sums, not a value per measure
+    gathered first. When a latest value is dated after `day` (a tick scoring an earlier day),
+    the latest on or before `day` is sought in the points instead, and a measure with no value
+    there counts no weight. The health now comes from the score rows, read in the same order;
+    only the few customers one scan of the customers table sets apart (removed, not in a live
+    stage, or with a health set by hand) and those never scored are looked up in full."""
     ids = dict(
         conn.execute(
             select(metrics.c.name, metrics.c.id).where(metrics.c.deleted_at.is_(None))
         ).all()
     )
+    by_metric: dict[int, list[Measure]] = {}
+    for m in card.measures:
+        if m.metric in ids:
+            by_metric.setdefault(ids[m.metric], []).append(m)
     last = metric_latest.c
+    value, nullable = last.value, False
+    # Each use of `value` repeats its expression (SQLite evaluates it in every place it is
+    # read), so the seek of an earlier day's value is written in only when a value needs it.
+    if conn.scalar(select(last.day).where(last.day > day).limit(1)) is not None:
+        sought = _latest(last.metric_id, day, last.customer_id)
+        value, nullable = case((last.day <= day, last.value), else_=sought), True
 
-    def value_of(measure: Measure):
-        mine = ids.get(measure.metric)
-        value = case((last.day <= day, last.value), else_=_latest(mine, day, last.customer_id))
-        return func.max(case((last.metric_id == mine, value)))
+    def per_metric(term):
+        """SQL: `term(measures)` of the measures of the row's metric."""
+        if not by_metric:  # no measure's metric is left: nobody has a value
+            return null()
+        return case({k: term(ms) for k, ms in by_metric.items()}, value=last.metric_id)
+
+    def shares(ms):
+        return sum(
+            (m.weight * m.score_sql(value, nullable) for m in ms[1:]),
+            ms[0].weight * ms[0].score_sql(value, nullable),
+        )
+
+    def weights(ms):
+        weight = literal(sum(m.weight for m in ms))
+        return case((value.is_(None), null()), else_=weight) if nullable else weight
 
     measured = (
         select(
             last.customer_id.label("id"),
-            *(value_of(m).label(f"v{i}") for i, m in enumerate(card.measures)),
+            func.sum(per_metric(shares)).label("weighted"),
+            func.sum(per_metric(weights)).label("weights"),
         )
-        # The rows of the metrics the measures read: those of other metrics would make a
-        # customer a row of no value, scored NULL and left alone.
-        .where(
-            last.metric_id.in_(sorted({ids[m.metric] for m in card.measures if m.metric in ids}))
-        )
+        .where(last.metric_id.in_(sorted(by_metric)))
         .group_by(last.customer_id)
         .cte("measured")
+    )
+    # The customers the scorecard leaves alone or reads in full, each found in an index:
+    # those not in a live stage (scored by nobody), and those removed or with a health set by
+    # hand (`out` while it holds on `day`, read in full after it lapsed).
+    live = select(stages.c.key).where(stages.c.deleted_at.is_(None), stages.c.terminal.is_(False))
+    elsewhere = select(customers.c.id).where(customers.c.stage.not_in(live))
+    removed, until = customers.c.deleted_at.is_not(None), customers.c.health_override_until
+    apart = (
+        select(customers.c.id, or_(removed, until >= day).label("out"))
+        .where(text(SET_APART))
+        .cte("apart")
         .prefix_with("MATERIALIZED")
     )
-    latest = (
-        select(
-            customers.c.id,
-            health_now().label("health"),
-            *(m.score_sql(measured.c[f"v{i}"]).label(f"s{i}") for i, m in enumerate(card.measures)),
-        )
+    full = select(health_now()).where(customers.c.id == measured.c.id).scalar_subquery()
+    health = case(
+        (or_(health_scores.c.customer_id.is_(None), apart.c.id.is_not(None)), full),
+        else_=health_scores.c.health,
+    )
+    score = cast(func.round(measured.c.weighted / func.nullif(measured.c.weights, 0.0)), Integer)
+    return (
+        select(measured.c.id, health.label("health"), score.label("score"))
         .select_from(measured)
-        .join(customers, customers.c.id == measured.c.id)
-        .join(stages, and_(stages.c.key == customers.c.stage, stages.c.deleted_at.is_(None)))
-        .where(
-            customers.c.deleted_at.is_(None),
-            stages.c.terminal.is_(False),
-            # A health set by hand holds to its last day: the scorecard takes over after it.
-            or_(
-                customers.c.health_override_until.is_(None),
-                customers.c.health_override_until < day,
-            ),
-        )
-        .cte("latest")
-        .prefix_with("MATERIALIZED")
+        .outerjoin(apart, apart.c.id == measured.c.id)
+        .outerjoin(health_scores, health_scores.c.customer_id == measured.c.id)
+        .where(measured.c.id.not_in(elsewhere), or_(apart.c.id.is_(None), apart.c.out.is_(False)))
+        .subquery()
     )
-    scores = [latest.c[f"s{i}"] for i in range(len(card.measures))]
-    pairs = list(zip(card.measures, scores, strict=True))
-    weighted = sum((func.coalesce(m.weight * s, 0.0) for m, s in pairs), literal(0.0))
-    weights = sum((case((s.is_(None), 0.0), else_=m.weight) for m, s in pairs), literal(0.0))
-    score = cast(func.round(weighted / func.nullif(weights, 0.0)), Integer).label("score")
-    return select(latest.c.id, latest.c.health, score).subquery()
 
 
 def check_override(
@@ -324,6 +344,7 @@ def score_customers(conn: Connection, day: date) -> int:
     card = read_scorecard(conn)
     if card is None or not card.measures:
         return 0
+    bulk_load(conn)  # tens of thousands of score rows: their index pages stay in memory
     scored = scores_query(conn, card, day)
     now = utcnow()
     last = conn.scalar(select(func.max(health_log.c.id)))  # the log rows after it are these

@@ -174,6 +174,9 @@ stages = Table(
     partial_unique("uq_stages_key", "key"),
 )
 
+# The customers the scorecard reads apart (clm.domain.scorecard), as its index states them.
+SET_APART = "deleted_at IS NOT NULL OR health_override_until IS NOT NULL"
+
 customers = Table(
     "customers",
     metadata,
@@ -215,6 +218,14 @@ customers = Table(
         "ix_customers_handoff_pending",
         "handoff_pending",
         where=text("handoff_pending IS NOT NULL"),
+        unique=False,
+    ),
+    # The few customers removed or with a health set by hand: the scorecard's day reads them
+    # apart without reading every customer (clm.domain.scorecard).
+    partial_unique(
+        "ix_customers_set_apart",
+        "id",
+        where=text(SET_APART),
         unique=False,
     ),
     # What the rules filter on: a stage, then a date or a metric.
@@ -655,7 +666,8 @@ metric_points = Table(
 # Each customer's latest point of each metric (its day and value), one row a (customer,
 # metric) that has points, kept by every write of points (clm.domain.metric_latest). Keyed
 # customer first: the tick's scorecard reads every customer's latest values in one pass of
-# this narrow table in customer order, not four seeks a customer into the points.
+# this narrow table in customer order, not four seeks a customer into the points. The index
+# on the day tells the tick at once whether any value is dated after the day it scores.
 metric_latest = Table(
     "metric_latest",
     metadata,
@@ -664,6 +676,7 @@ metric_latest = Table(
     day("day"),
     Column("value", Float, nullable=False),
     PrimaryKeyConstraint("customer_id", "metric_id"),
+    Index("ix_metric_latest_day", "day"),
     sqlite_with_rowid=False,
 )
 
