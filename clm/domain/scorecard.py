@@ -30,7 +30,6 @@ from sqlalchemy import (
 
 from clm.db import (
     audit_paused,
-    bulk_load,
     by_primary_key,
     get_meta,
     log_bulk_write,
@@ -344,7 +343,6 @@ def score_customers(conn: Connection, day: date) -> int:
     card = read_scorecard(conn)
     if card is None or not card.measures:
         return 0
-    bulk_load(conn)  # tens of thousands of score rows: their index pages stay in memory
     scored = scores_query(conn, card, day)
     now = utcnow()
     last = conn.scalar(select(func.max(health_log.c.id)))  # the log rows after it are these

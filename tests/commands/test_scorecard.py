@@ -305,3 +305,44 @@ def test_a_removed_customer_or_metric_takes_its_latest_values_along(book, db_pat
     ]
     book("metric", "add", "seats")  # a new metric of the same name starts with no value
     assert not [row for row in latest_values(db_path) if row[1] == "seats"]
+
+
+ONE_METRIC_TWICE = """
+[scorecard]
+bands = { amber = 40, green = 70 }
+
+[[scorecard.measures]]
+metric = "active_users"
+weight = 2
+scale = [0, 50]
+
+[[scorecard.measures]]
+metric = "active_users"
+thresholds = [5, 20]
+
+[[scorecard.measures]]
+metric = "tickets"
+scale = [10, 0]
+"""
+
+
+def test_a_metric_in_two_measures_counts_in_each_and_a_closed_customer_is_not_scored(
+    team, tmp_path
+):
+    for name, stage in (("Acme", "adopting"), ("Beta", "adopting"), ("Gone", "churned")):
+        team("--today", "2026-09-01", "customer", "add", name, "--stage", stage)
+    for metric in ("active_users", "tickets"):
+        team("metric", "add", metric)
+    usage = "customer,date,active_users,tickets\nacme,2026-11-20,60,0\nbeta,2026-11-20,10,7\n"
+    team("metric", "import", "-", input=usage + "gone,2026-11-20,60,0\n")
+    apply(team, tmp_path, ONE_METRIC_TWICE)
+    team("tick")
+    # beta: active_users 10 scores 20 on the scale (x 2) and 50 on the thresholds, tickets 7
+    # scores 30: (40 + 50 + 30) / 4 = 30, red (the at-risk rule moves it). gone is churned.
+    assert health(team) == {
+        "acme": ("adopting", 100),
+        "beta": ("will-churn", 30),
+        "gone": ("churned", None),
+    }
+    shown = team.json("customer", "show", "beta")
+    assert [m["score"] for m in shown["health_measures"]] == [20, 50, 30]
