@@ -7,7 +7,7 @@ Ticks a copy of BOOK in-process (output to /dev/null), recording every statement
 for it with its values inlined (sqlite3's trace; the triggers' own statements left out: the
 replay fires them again). Then replays that script with the sqlite3 shell on fresh copies of
 BOOK, --runs times, with clm's pragmas (foreign keys, the rollback journal, synchronous=FULL,
-and the tick's in-memory statement journals and page cache), and prints the median CPU (user +
+and the tick's in-memory statement journals), and prints the median CPU (user +
 system) of clm's tick, of the replay, and of the shell opening the book and doing nothing: the
 replay less that is what SQLite alone spends on the tick's rows, which no Python can go under.
 The replay parses each statement afresh (clm's are prepared once), so it is a little above
@@ -26,7 +26,7 @@ import tempfile
 TICK = ("tick", "-q", "-f", "json")
 PRAGMAS = (
     "PRAGMA foreign_keys=ON; PRAGMA journal_mode=DELETE; PRAGMA synchronous=FULL; "
-    "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-65536;\n"
+    "PRAGMA temp_store=MEMORY;\n"
 )
 
 

@@ -61,11 +61,6 @@ STATEMENT_TIMEOUT_TIMES = 20  # a statement may run this many lock waits long
 # Every write on a server takes this transaction-level advisory lock: the PostgreSQL
 # counterpart of SQLite's BEGIN IMMEDIATE, so read-modify-write commands never lose updates.
 PG_WRITE_LOCK = 0x636C6D  # "clm"
-# The page cache of a scattered write (see Database.connect): a 100,000-customer steady tick
-# dirties some 4,500 pages, which the default 2 MB cache spills mid-transaction, each spill
-# syncing the journal and the spilled pages read again. Memory grows only with the pages
-# touched (as `bigger_write_cache`).
-SCATTERED_CACHE_KIB = 64 * 1024
 
 
 def _sqlite_engine(url: str):
@@ -94,7 +89,6 @@ def _sqlite_engine(url: str):
             # fires a trigger or checks several unique keys keeps one, and past 64 KiB SQLite
             # writes it to a temporary file (on a 100,000-customer tick, half of its writes).
             conn.exec_driver_sql("PRAGMA temp_store=MEMORY")
-            conn.exec_driver_sql(f"PRAGMA cache_size=-{SCATTERED_CACHE_KIB}")
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
         if write:
             conn.exec_driver_sql(STAMP_PAGE_ONE)  # ties the journal to this file
@@ -204,7 +198,9 @@ class Database:
         """One transaction; a writer holds the write lock from its first statement. A dry run
         does all its work and rolls it back: what it shows is exactly what would happen.
         `scattered`: many small writes all over a large file (the tick), for which a file
-        keeps its statement journals and up to SCATTERED_CACHE_KIB of pages in memory."""
+        keeps its statement journals in memory. (Not a bigger page cache: on a steady tick
+        the fresh memory it takes costs more CPU than the spills it saves; a catch-up asks
+        for one, `bigger_write_cache`.)"""
         if write and self.damaged:
             raise ClmError(self.damaged)
         try:
