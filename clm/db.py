@@ -18,6 +18,7 @@ from clm.storage.bulk import (  # noqa: F401
     insert_new,
     insert_rows,
     stream_rows,
+    update_rows,
     upsert_from,
     upsert_rows,
 )

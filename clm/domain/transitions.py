@@ -5,9 +5,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import NamedTuple
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, select
 
-from clm.db import clock, insert_rows, utcnow
+from clm.db import clock, insert_rows, update_rows, utcnow
 from clm.domain.arr_history import churned as arr_churned
 from clm.domain.arr_history import log_arr, reactivated
 from clm.domain.churn import Churn, close_out
@@ -181,6 +181,7 @@ def enter_stage(
     return enter_stages(conn, [move])[0][0]
 
 
+# A move's changes of a customer, in the order `enter_stages` gives them.
 SET = (
     "stage", "stage_entered", "stay", "owner_id", "handoff_pending", "start", "renewal",
     "stamps", "updated_at",
@@ -267,19 +268,11 @@ def enter_stages(
         stamps = json.loads(customer.stamps)
         stamps.update(dict.fromkeys(changed, hlc.stamp()))
         changes.append(
-            {
-                "moved_id": customer.id,
-                "new_stage": to_stage.key,
-                "new_stage_entered": move.on,
-                "new_stay": entry_key,
-                "new_owner_id": owner_id,
-                "new_handoff_pending": pending,
-                "new_start": start,
-                "new_renewal": renewal,
-                "new_stamps": json.dumps(stamps, sort_keys=True),
-                "new_updated_at": now,
-            }
-        )
+            (
+                to_stage.key, move.on, entry_key, owner_id, pending, start, renewal,
+                json.dumps(stamps, sort_keys=True), now, customer.id,
+            )
+        )  # fmt: skip
         entered = _Entered(customer.id, owner_id, move.on, start, renewal)
         mine, own = [], None
         if move.playbooks:
@@ -302,12 +295,7 @@ def enter_stages(
         )
     if history:
         record_entries(conn, history)
-        conn.execute(
-            update(customers)
-            .where(customers.c.id == bindparam("moved_id"))
-            .values({name: bindparam(f"new_{name}") for name in SET}),
-            changes,
-        )
+        update_rows(conn, customers, (*SET, "id"), changes)
         record_owner_changes(conn, owners)
         lookups.assigner.save()
     # Before the entries' playbooks: a terminal stage's own (an exit interview) is new work.

@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 from sqlalchemy import Connection
 
-from clm.storage.dialect import SQLITE_UUID as _SQLITE_UUID
+from clm.storage.dialect import SQLITE_UUID7 as _SQLITE_UUID
 from clm.storage.dialect import run_script
 
 # Audited tables -> how a row names its customer: itself, a customer_id column, or not at all.

@@ -107,6 +107,24 @@ def insert_rows(
     return result.rowcount
 
 
+def update_rows(conn: Connection, table, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    """Update rows given as tuples of `columns`, the last of which finds the row (its key) and
+    the others are set, straight through the driver's executemany, values bound as in
+    `insert_rows`: a batch of a tick's moves without SQLAlchemy's per-row parameter work."""
+    if not rows:
+        return
+    dialect = conn.dialect
+    quote = dialect.identifier_preparer.quote
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    *changed, key = columns
+    sql = (
+        f"UPDATE {quote(table.name)} SET {', '.join(f'{quote(c)} = {mark}' for c in changed)} "
+        f"WHERE {quote(key)} = {mark}"
+    )
+    convert = _row_converter(dialect, table, columns)
+    conn.exec_driver_sql(sql, rows if convert is None else list(map(convert, rows)))
+
+
 def upsert_rows(
     conn: Connection,
     table,

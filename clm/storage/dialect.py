@@ -246,6 +246,17 @@ SQLITE_UUID = (
 )
 
 
+# A version 7 uuid as text (RFC 9562: the time in milliseconds, then random bits), as SQL
+# writes rows one by one (the audit log's triggers): increasing with time, so a table's unique
+# index on `uuid` takes them near its end, where random ones land on a page each.
+_SQLITE_MILLIS = "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)"
+SQLITE_UUID7 = (
+    f"lower(printf('%08x-%04x-7', {_SQLITE_MILLIS} >> 16, {_SQLITE_MILLIS} & 65535) || "
+    "substr(hex(randomblob(2)), 2) || '-' || substr('89ab', 1 + abs(random()) % 4, 1) || "
+    "substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6)))"
+)
+
+
 class random_uuid(FunctionElement):
     """SQL: a new random uuid as text for each row, on either dialect: an INSERT … SELECT
     gives every row it writes its own uuid without a trip through Python."""

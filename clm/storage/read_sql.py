@@ -5,7 +5,7 @@ Each statement: its result columns (name, and how SQLite's text is read back: "d
 or None) and, per dialect, its SQL and the values of its constant parameters."""
 
 # fmt: off
-SCHEMA_VERSION = 25  # the schema they were compiled for
+SCHEMA_VERSION = 26  # the schema they were compiled for
 META_TABLE = 'clm_meta'
 COPYING = 'copy_incomplete'
 STATEMENTS = {'day.handoffs': {'columns': (('slug', None),

@@ -167,6 +167,24 @@ def test_the_log_is_exported(book):
     assert len(lines) == len(changes(book)) + 1
 
 
+def test_a_files_log_rows_have_uuids_in_the_order_they_were_written(book):
+    """On a file the triggers write version 7 uuids (time first): a day's rows are appended to
+    the log's uuid index, not scattered over it (a server's are random)."""
+    if ON_PG:
+        pytest.skip("a server's triggers use gen_random_uuid()")
+    import csv
+    import io
+    import uuid
+
+    book("--as", "alice", "customer", "edit", "acme-corp", "--health", "70")
+    book("--as", "alice", "customer", "add", "Globex")
+    rows = list(csv.DictReader(io.StringIO(book("export", "log").stdout)))
+    assert len(rows) > 2
+    assert {uuid.UUID(r["uuid"]).version for r in rows} == {7}
+    times = [r["uuid"][:13] for r in rows]  # the milliseconds, in id order
+    assert times == sorted(times)
+
+
 def test_the_log_is_append_only_history_merged_as_a_union(book, tmp_path):
     if ON_PG:
         pytest.skip("db merge is for SQLite files")

@@ -311,7 +311,7 @@ def run_ticks(
 
     trying = list(trying)
     run = TickRun([])
-    with database.write(dry_run=dry_run) as conn:
+    with database.write(dry_run=dry_run, scattered=True) as conn:
         if not dry_run and database.is_sqlite:
             run.took_over_from = claim_tick(conn, take_over)
         for name in trying:
