@@ -118,6 +118,7 @@ def overdue_items(
     (`by_owner`: grouped by owner, the unowned last), each with who it is on: the task's
     assignee, the CTA's owner, the customer's owner."""
     from clm.db import stream_rows
+    from clm.domain.overdue_list import overdue_record
 
     statement = _overdue_statement(today, by_owner, limit)
     # A whole book's list (123,456 rows on book 2) is read as the driver gives it, a chunk at
@@ -127,17 +128,8 @@ def overdue_items(
     # UPDATE). Unpacked, not read a column at a time.
     found = stream_rows(conn, statement, 5000) if limit is None else [conn.execute(statement)]
     for rows in found:
-        for kind, item_id, slug, title, due, handle in rows:
-            due = date.fromisoformat(due) if type(due) is str else due
-            yield {
-                "kind": kind,
-                "id": item_id,
-                "customer": slug,
-                "title": title,
-                "due": due,
-                "days_overdue": (today - due).days,
-                "owner": handle,
-            }
+        for row in rows:
+            yield overdue_record(row, today)
 
 
 def overdue_count(conn: Connection, today: date) -> int:

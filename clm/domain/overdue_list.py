@@ -14,20 +14,26 @@ _BATCH = 5000
 
 def overdue_rows(reads: Reads, today: date) -> Iterator[dict]:
     """Unfinished milestones, open tasks and open (not snoozed) CTAs past due, grouped by who
-    they are on (the unowned last), most overdue first; read a batch at a time, a day as
-    SQLite's text made a date."""
+    they are on (the unowned last), most overdue first; read a batch at a time."""
     for rows in reads.batches("overdue.by_owner", _BATCH, today=today):
-        for kind, item_id, slug, title, due, handle in rows:
-            due = date.fromisoformat(due) if type(due) is str else due
-            yield {
-                "kind": kind,
-                "id": item_id,
-                "customer": slug,
-                "title": title,
-                "due": due,
-                "days_overdue": (today - due).days,
-                "owner": handle,
-            }
+        for row in rows:
+            yield overdue_record(row, today)
+
+
+def overdue_record(row: tuple, today: date) -> dict:
+    """An overdue item as the lists show it, from its row (kind, id, customer's slug, title,
+    due, owner's handle): a day as SQLite's text made a date."""
+    kind, item_id, slug, title, due, handle = row
+    due = date.fromisoformat(due) if type(due) is str else due
+    return {
+        "kind": kind,
+        "id": item_id,
+        "customer": slug,
+        "title": title,
+        "due": due,
+        "days_overdue": (today - due).days,
+        "owner": handle,
+    }
 
 
 def overdue_columns(reads: Reads, today: date) -> dict[str, list]:
