@@ -56,7 +56,11 @@ def milestone_rows(reader, conn, now, stamps):
     """milestones and their reminders (every one of a book's milestones has one)."""
     customers = dict(conn.execute("SELECT slug, id FROM customers"))
     for cells in reader:
-        row_id, slug, title, due, status, remind, every, _, pinned, reason, done, row_uuid = cells
+        # The export's first twelve columns: those after (the reminder's last firing) are not
+        # stored by an import.
+        row_id, slug, title, due, status, remind, every, _, pinned, reason, done, row_uuid = cells[
+            :12
+        ]
         milestone = (int(row_id), row_uuid, now, now, stamps, customers[slug], title, due, status,
                      every or None, row_uuid, 0, due, pinned == "true", reason or None,
                      done or None)  # fmt: skip
