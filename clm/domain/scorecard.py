@@ -236,8 +236,9 @@ def scores_query(conn: Connection, card: Scorecard, day: date):
     gathered first. When a latest value is dated after `day` (a tick scoring an earlier day),
     the latest on or before `day` is sought in the points instead, and a measure with no value
     there counts no weight. The health now comes from the score rows, read in the same order;
-    only the few customers one scan of the customers table sets apart (removed, not in a live
-    stage, or with a health set by hand) and those never scored are looked up in full."""
+    only the few customers set apart (removed, not in a live stage, or with a health set by
+    hand: each found in an index, migration 0026) and those never scored are looked up in
+    full."""
     ids = dict(
         conn.execute(
             select(metrics.c.name, metrics.c.id).where(metrics.c.deleted_at.is_(None))
@@ -287,6 +288,7 @@ def scores_query(conn: Connection, card: Scorecard, day: date):
     live = select(stages.c.key).where(stages.c.deleted_at.is_(None), stages.c.terminal.is_(False))
     elsewhere = select(customers.c.id).where(customers.c.stage.not_in(live))
     removed, until = customers.c.deleted_at.is_not(None), customers.c.health_override_until
+    # SQLite reads a partial index only for a condition written as the index states it.
     apart = (
         select(customers.c.id, or_(removed, until >= day).label("out"))
         .where(text(SET_APART))
