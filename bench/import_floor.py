@@ -34,17 +34,29 @@ TABLES = {
 }
 
 
+def columns(reader, names: str) -> "callable":
+    """A getter of the named cells of a row, by the file's header (a column the file lacks
+    reads as empty): book 1's export and book 2's files order and name them differently."""
+    header = {name: i for i, name in enumerate(next(reader))}
+    wanted = [header.get(name) for name in names.split()]
+    return lambda cells: [("" if i is None else cells[i]) for i in wanted]
+
+
 def customer_rows(reader, conn, now, stamps):
-    """customers, their stage entries and health log entries, as clm's import writes them."""
+    """customers, their stage entries and health log entries, as clm's import writes them
+    (tags and influencers left out: a floor's yardstick, looser than clm)."""
+    cells_of = columns(
+        reader, "slug name stage stage_entered owner start renewal term arr health lead_score "
+        "source uuid",
+    )  # fmt: skip
     owners = dict(conn.execute("SELECT handle, id FROM users"))
     today = datetime.now(UTC).date().isoformat()
     for row_id, cells in enumerate(reader, start=1):
-        slug, name, stage, entered, owner, start, renewal, term, arr, health, lead, source = cells[
-            :12
-        ]
+        *named, row_uuid = cells_of(cells)
+        slug, name, stage, entered, owner, start, renewal, term, arr, health, lead, source = named
         stay, owner_id = str(uuid.uuid4()), owners.get(owner)
-        customer = (row_id, cells[14], now, now, stamps, slug, name, stage, entered, owner_id,
-                    start, renewal or None, term, arr or None, health or None, lead or None,
+        customer = (row_id, row_uuid, now, now, stamps, slug, name, stage, entered, owner_id,
+                    start, renewal or None, term or "1y", arr or None, health or None, lead or None,
                     source or None, today if health else None, today if lead else None,
                     today if arr else None, stay)  # fmt: skip
         entry = (stay, row_id, stage, entered, None, "imported", owner_id, now)
@@ -53,19 +65,23 @@ def customer_rows(reader, conn, now, stamps):
 
 
 def milestone_rows(reader, conn, now, stamps):
-    """milestones and their reminders (every one of a book's milestones has one)."""
+    """milestones and their reminders (the export's `reminded`, the reminders' last firing,
+    is not stored by an import). Rows are numbered in file order when the file has no id."""
+    cells_of = columns(
+        reader, "id customer title due status remind every pinned blocked_reason done_on uuid"
+    )
     customers = dict(conn.execute("SELECT slug, id FROM customers"))
-    for cells in reader:
-        # The export's first twelve columns: those after (the reminder's last firing) are not
-        # stored by an import.
-        row_id, slug, title, due, status, remind, every, _, pinned, reason, done, row_uuid = cells[
-            :12
-        ]
-        milestone = (int(row_id), row_uuid, now, now, stamps, customers[slug], title, due, status,
+    for number, cells in enumerate(reader, start=1):
+        row_id, slug, title, due, status, remind, every, pinned, reason, done, row_uuid = cells_of(
+            cells
+        )
+        row_id = int(row_id or number)
+        milestone = (row_id, row_uuid, now, now, stamps, customers[slug], title, due, status,
                      every or None, row_uuid, 0, due, pinned == "true", reason or None,
                      done or None)  # fmt: skip
-        reminder = (int(row_id), remind, due, status in ("open", "blocked")) if remind else None
-        yield milestone, reminder
+        pending = status in ("open", "blocked")
+        reminders = [(row_id, offset, due, pending) for offset in remind.split(";") if offset]
+        yield milestone, reminders
 
 
 INSERTS = {
@@ -109,7 +125,6 @@ def main() -> None:
     stamps = json.dumps({"created": "0"})
     with open(path, newline="", encoding="utf-8") as stream:
         reader = csv.reader(stream)
-        next(reader)
         rows = (customer_rows if table == "customers" else milestone_rows)(
             reader, conn, now, stamps
         )
@@ -150,8 +165,13 @@ def unique_keys_taken_out(conn, name: str) -> list[str]:
 
 
 def write(conn, table: str, batch: list[tuple]) -> None:
-    for statement, rows in zip(INSERTS[table], zip(*batch, strict=True), strict=False):
-        conn.executemany(statement, [row for row in rows if row is not None])
+    statements = INSERTS[table]
+    conn.executemany(statements[0], [row[0] for row in batch])
+    if table == "customers":
+        conn.executemany(statements[1], [row[1] for row in batch])
+        conn.executemany(statements[2], [row[2] for row in batch if row[2] is not None])
+    else:
+        conn.executemany(statements[1], [r for row in batch for r in row[1]])
 
 
 if __name__ == "__main__":
