@@ -89,31 +89,56 @@ def export(
     Example: clm export customers --output customers.csv
     """
     env = ctx.obj
-    from clm.domain.transfer.export import export_table
-    from clm.domain.transfer.files import open_output
     from clm.errors import Invalid
     from clm.render.progress import CountingWriter, progress
 
     if everyone and table != Table.users:
         raise Invalid(f"--all is for export users (removed users too), not {table.value}")
-    database = env.database()
+    from clm.storage.location import resolve
+
+    path = resolve(env.db_target)[1]  # None: a server
+    to_terminal = output in (None, "-") and env.stdout.isatty()
+    compiled = fmt is DataFormat.csv and not everyone and not to_terminal
+
+    def export_to(stream) -> int:
+        return _export(env, table.value, fmt.value, everyone, compiled, stream)
+
     if output in (None, "-"):
-        with _after_reading(database, env.stdout) as stream, database.read() as conn:
-            export_table(conn, table, stream, fmt, removed=everyone)
+        with _after_reading(path is not None, env.stdout) as stream:
+            export_to(stream)
         return
+    from clm.domain.transfer.files import open_output
+
     with (
-        database.read() as conn,
-        open_output(output, force, database.path) as stream,
+        open_output(output, force, path) as stream,
         progress(env, f"Exporting {table.value}", unit="lines") as bar,
     ):
         written = stream if not env.stderr.isatty() else CountingWriter(stream, bar)
-        count = export_table(conn, table, written, fmt, removed=everyone)
+        count = export_to(written)
     noun = "value" if table == Table.metrics else table.removesuffix("s")
     say(env, f"Exported {_plural(count, noun)} to {output}.")
 
 
+def _export(env, table: str, fmt: str, everyone: bool, compiled: bool, stream) -> int:
+    """Write the table to `stream` in one read; the rows written. A csv export of a file in
+    its usual state (`compiled`) runs the statements compiled ahead, with no SQLAlchemy
+    imported; any other, the domain's query on the database opened as usual."""
+    if compiled:
+        from clm.domain.transfer.delimited import COMPILED, compiled_export
+
+        if table in COMPILED:
+            with env.reads() as reads:
+                write = compiled_export(reads, table) if reads.connection is None else None
+                if write is not None:
+                    return write(stream)
+    from clm.domain.transfer.export import export_table
+
+    with env.database().read() as conn:
+        return export_table(conn, table, stream, fmt, removed=everyone)
+
+
 @contextmanager
-def _after_reading(database, stdout):
+def _after_reading(is_sqlite: bool, stdout):
     """Where an export to standard output writes while it reads the book. A SQLite reader's
     lock keeps writers from committing, so when the output is a pipe (whose reader may be
     slow: a pager, a network copy) the export goes to a private temporary file first and is
@@ -126,7 +151,7 @@ def _after_reading(database, stdout):
         mode = os.fstat(stdout.fileno()).st_mode
     except (AttributeError, OSError, ValueError):  # not a file descriptor (a test's stream)
         mode = 0
-    if not database.is_sqlite or not (stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)):
+    if not is_sqlite or not (stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)):
         yield stdout
         return
     encoding = getattr(stdout, "encoding", None) or "utf-8"

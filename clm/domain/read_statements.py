@@ -9,10 +9,11 @@ def statements() -> dict:
     from clm.domain.customer_page import page_statements
     from clm.domain.reports import stays_statements
     from clm.domain.retention import retention_statements
+    from clm.domain.transfer.export import export_statements
 
     return {
         **day_statements(), **my_statements(), **overdue_statements(), **page_statements(),
-        **retention_statements(), **stays_statements(),
+        **retention_statements(), **stays_statements(), **export_statements(),
     }  # fmt: skip
 
 

@@ -635,6 +635,1416 @@ STATEMENTS = {'day.handoffs': {'columns': (('slug', None),
                                  'FROM users \n'
                                  'WHERE users.deleted_at IS NULL',
                                  {})},
+ 'export.customers.lines': {'columns': (('id', None), ('joined_cells', None)),
+                            'postgresql': ('SELECT customers.id, concat_ws(%(param_1)s::VARCHAR, '
+                                           "coalesce((customers.slug)::text, ''), coalesce((CASE "
+                                           'WHEN ((customers.name) COLLATE "C" < '
+                                           '%(param_2)s::VARCHAR AND substr(customers.name, '
+                                           '%(substr_1)s::INTEGER, %(substr_2)s::INTEGER) IN '
+                                           '(%(substr_3_1)s::VARCHAR, %(substr_3_2)s::VARCHAR, '
+                                           '%(substr_3_3)s::VARCHAR, %(substr_3_4)s::VARCHAR, '
+                                           '%(substr_3_5)s::VARCHAR, %(substr_3_6)s::VARCHAR, '
+                                           '%(substr_3_7)s::VARCHAR) AND '
+                                           'substr(ltrim(customers.name, %(ltrim_1)s::VARCHAR), '
+                                           '%(substr_4)s::INTEGER, %(substr_5)s::INTEGER) IN '
+                                           '(%(substr_6_1)s::VARCHAR, %(substr_6_2)s::VARCHAR, '
+                                           '%(substr_6_3)s::VARCHAR, %(substr_6_4)s::VARCHAR, '
+                                           '%(substr_6_5)s::VARCHAR, %(substr_6_6)s::VARCHAR)) '
+                                           'THEN %(param_3)s::VARCHAR || customers.name ELSE '
+                                           "customers.name END)::text, ''), "
+                                           "coalesce((customers.stage)::text, ''), "
+                                           'coalesce((to_char(customers.stage_entered, '
+                                           "'YYYY-MM-DD'))::text, ''), "
+                                           "coalesce((owner.handle)::text, ''), "
+                                           'coalesce((to_char(customers.start, '
+                                           "'YYYY-MM-DD'))::text, ''), "
+                                           'coalesce((to_char(customers.renewal, '
+                                           "'YYYY-MM-DD'))::text, ''), "
+                                           "coalesce((customers.term)::text, ''), coalesce((CASE "
+                                           'WHEN (customers.arr IS NULL) THEN NULL WHEN '
+                                           '(abs(customers.arr) < %(abs_1)s AND customers.arr = '
+                                           'round(customers.arr)) THEN CAST(CAST(customers.arr AS '
+                                           'BIGINT) AS VARCHAR) ELSE %(param_4)s::VARCHAR '
+                                           "END)::text, ''), coalesce((coalesce((SELECT "
+                                           'health_scores.health \n'
+                                           'FROM health_scores \n'
+                                           'WHERE health_scores.customer_id = customers.id AND '
+                                           '(customers.health_override_until IS NULL OR '
+                                           'customers.health_override_until < '
+                                           'health_scores."on")), customers.health))::text, \'\'), '
+                                           "coalesce((customers.lead_score)::text, ''), "
+                                           'coalesce((CASE WHEN ((customers.source) COLLATE "C" < '
+                                           '%(param_5)s::VARCHAR AND substr(customers.source, '
+                                           '%(substr_7)s::INTEGER, %(substr_8)s::INTEGER) IN '
+                                           '(%(substr_9_1)s::VARCHAR, %(substr_9_2)s::VARCHAR, '
+                                           '%(substr_9_3)s::VARCHAR, %(substr_9_4)s::VARCHAR, '
+                                           '%(substr_9_5)s::VARCHAR, %(substr_9_6)s::VARCHAR, '
+                                           '%(substr_9_7)s::VARCHAR) AND '
+                                           'substr(ltrim(customers.source, %(ltrim_2)s::VARCHAR), '
+                                           '%(substr_10)s::INTEGER, %(substr_11)s::INTEGER) IN '
+                                           '(%(substr_12_1)s::VARCHAR, %(substr_12_2)s::VARCHAR, '
+                                           '%(substr_12_3)s::VARCHAR, %(substr_12_4)s::VARCHAR, '
+                                           '%(substr_12_5)s::VARCHAR, %(substr_12_6)s::VARCHAR)) '
+                                           'THEN %(param_6)s::VARCHAR || customers.source ELSE '
+                                           "customers.source END)::text, ''), coalesce((CASE WHEN "
+                                           '(EXISTS (SELECT %(param_7)s::INTEGER AS anon_1 \n'
+                                           'FROM customer_tags)) THEN (SELECT CASE WHEN '
+                                           '((string_agg(customer_tags.tag, \';\')) COLLATE "C" < '
+                                           '%(param_8)s::VARCHAR AND '
+                                           "substr(string_agg(customer_tags.tag, ';'), "
+                                           '%(substr_13)s::INTEGER, %(substr_14)s::INTEGER) IN '
+                                           '(%(substr_15_1)s::VARCHAR, %(substr_15_2)s::VARCHAR, '
+                                           '%(substr_15_3)s::VARCHAR, %(substr_15_4)s::VARCHAR, '
+                                           '%(substr_15_5)s::VARCHAR, %(substr_15_6)s::VARCHAR, '
+                                           '%(substr_15_7)s::VARCHAR) AND '
+                                           "substr(ltrim(string_agg(customer_tags.tag, ';'), "
+                                           '%(ltrim_3)s::VARCHAR), %(substr_16)s::INTEGER, '
+                                           '%(substr_17)s::INTEGER) IN (%(substr_18_1)s::VARCHAR, '
+                                           '%(substr_18_2)s::VARCHAR, %(substr_18_3)s::VARCHAR, '
+                                           '%(substr_18_4)s::VARCHAR, %(substr_18_5)s::VARCHAR, '
+                                           '%(substr_18_6)s::VARCHAR)) THEN %(param_9)s::VARCHAR '
+                                           "|| string_agg(customer_tags.tag, ';') ELSE "
+                                           "string_agg(customer_tags.tag, ';') END AS anon_2 \n"
+                                           'FROM customer_tags \n'
+                                           'WHERE customer_tags.customer_id = customers.id) ELSE '
+                                           "NULL END)::text, ''), coalesce((CASE WHEN (EXISTS "
+                                           '(SELECT %(param_10)s::INTEGER AS anon_3 \n'
+                                           'FROM customer_influencers)) THEN (SELECT '
+                                           "string_agg(users.handle, ';') AS aggregate_strings_2 \n"
+                                           'FROM customer_influencers JOIN users ON users.id = '
+                                           'customer_influencers.user_id \n'
+                                           'WHERE customer_influencers.customer_id = customers.id '
+                                           'AND users.deleted_at IS NULL) ELSE NULL END)::text, '
+                                           "''), coalesce((customers.uuid)::text, '')) AS "
+                                           'joined_cells_1 \n'
+                                           'FROM customers LEFT OUTER JOIN users AS owner ON '
+                                           'owner.id = customers.owner_id \n'
+                                           'WHERE customers.deleted_at IS NULL ORDER BY '
+                                           'customers.id',
+                                           {'abs_1': 1000000000000000.0,
+                                            'ltrim_1': "'",
+                                            'ltrim_2': "'",
+                                            'ltrim_3': "'",
+                                            'param_1': ',',
+                                            'param_10': 1,
+                                            'param_2': 'A',
+                                            'param_3': "'",
+                                            'param_4': '"',
+                                            'param_5': 'A',
+                                            'param_6': "'",
+                                            'param_7': 1,
+                                            'param_8': 'A',
+                                            'param_9': "'",
+                                            'substr_1': 1,
+                                            'substr_10': 1,
+                                            'substr_11': 1,
+                                            'substr_12_1': '=',
+                                            'substr_12_2': '+',
+                                            'substr_12_3': '-',
+                                            'substr_12_4': '@',
+                                            'substr_12_5': '\t',
+                                            'substr_12_6': '\r',
+                                            'substr_13': 1,
+                                            'substr_14': 1,
+                                            'substr_15_1': "'",
+                                            'substr_15_2': '=',
+                                            'substr_15_3': '+',
+                                            'substr_15_4': '-',
+                                            'substr_15_5': '@',
+                                            'substr_15_6': '\t',
+                                            'substr_15_7': '\r',
+                                            'substr_16': 1,
+                                            'substr_17': 1,
+                                            'substr_18_1': '=',
+                                            'substr_18_2': '+',
+                                            'substr_18_3': '-',
+                                            'substr_18_4': '@',
+                                            'substr_18_5': '\t',
+                                            'substr_18_6': '\r',
+                                            'substr_2': 1,
+                                            'substr_3_1': "'",
+                                            'substr_3_2': '=',
+                                            'substr_3_3': '+',
+                                            'substr_3_4': '-',
+                                            'substr_3_5': '@',
+                                            'substr_3_6': '\t',
+                                            'substr_3_7': '\r',
+                                            'substr_4': 1,
+                                            'substr_5': 1,
+                                            'substr_6_1': '=',
+                                            'substr_6_2': '+',
+                                            'substr_6_3': '-',
+                                            'substr_6_4': '@',
+                                            'substr_6_5': '\t',
+                                            'substr_6_6': '\r',
+                                            'substr_7': 1,
+                                            'substr_8': 1,
+                                            'substr_9_1': "'",
+                                            'substr_9_2': '=',
+                                            'substr_9_3': '+',
+                                            'substr_9_4': '-',
+                                            'substr_9_5': '@',
+                                            'substr_9_6': '\t',
+                                            'substr_9_7': '\r'}),
+                            'sqlite': ('SELECT customers.id, '
+                                       "printf('%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s', "
+                                       'customers.slug, CASE WHEN (customers.name < :param_1 AND '
+                                       'substr(customers.name, :substr_1, :substr_2) IN '
+                                       '(:substr_3_1, :substr_3_2, :substr_3_3, :substr_3_4, '
+                                       ':substr_3_5, :substr_3_6, :substr_3_7) AND '
+                                       'substr(ltrim(customers.name, :ltrim_1), :substr_4, '
+                                       ':substr_5) IN (:substr_6_1, :substr_6_2, :substr_6_3, '
+                                       ':substr_6_4, :substr_6_5, :substr_6_6)) THEN :param_2 || '
+                                       'customers.name ELSE customers.name END, customers.stage, '
+                                       'customers.stage_entered, owner.handle, customers.start, '
+                                       'customers.renewal, customers.term, CASE WHEN '
+                                       '(customers.arr IS NULL) THEN NULL WHEN (abs(customers.arr) '
+                                       '< :abs_1 AND customers.arr = round(customers.arr)) THEN '
+                                       'CAST(CAST(customers.arr AS BIGINT) AS VARCHAR) ELSE '
+                                       ':param_3 END, coalesce((SELECT health_scores.health \n'
+                                       'FROM health_scores \n'
+                                       'WHERE health_scores.customer_id = customers.id AND '
+                                       '(customers.health_override_until IS NULL OR '
+                                       'customers.health_override_until < health_scores."on")), '
+                                       'customers.health), customers.lead_score, CASE WHEN '
+                                       '(customers.source < :param_4 AND substr(customers.source, '
+                                       ':substr_7, :substr_8) IN (:substr_9_1, :substr_9_2, '
+                                       ':substr_9_3, :substr_9_4, :substr_9_5, :substr_9_6, '
+                                       ':substr_9_7) AND substr(ltrim(customers.source, :ltrim_2), '
+                                       ':substr_10, :substr_11) IN (:substr_12_1, :substr_12_2, '
+                                       ':substr_12_3, :substr_12_4, :substr_12_5, :substr_12_6)) '
+                                       'THEN :param_5 || customers.source ELSE customers.source '
+                                       'END, CASE WHEN (EXISTS (SELECT :param_6 AS anon_1 \n'
+                                       'FROM customer_tags)) THEN (SELECT CASE WHEN '
+                                       "(group_concat(customer_tags.tag, ';') < :param_7 AND "
+                                       "substr(group_concat(customer_tags.tag, ';'), :substr_13, "
+                                       ':substr_14) IN (:substr_15_1, :substr_15_2, :substr_15_3, '
+                                       ':substr_15_4, :substr_15_5, :substr_15_6, :substr_15_7) '
+                                       "AND substr(ltrim(group_concat(customer_tags.tag, ';'), "
+                                       ':ltrim_3), :substr_16, :substr_17) IN (:substr_18_1, '
+                                       ':substr_18_2, :substr_18_3, :substr_18_4, :substr_18_5, '
+                                       ':substr_18_6)) THEN :param_8 || '
+                                       "group_concat(customer_tags.tag, ';') ELSE "
+                                       "group_concat(customer_tags.tag, ';') END AS anon_2 \n"
+                                       'FROM customer_tags \n'
+                                       'WHERE customer_tags.customer_id = customers.id) ELSE NULL '
+                                       'END, CASE WHEN (EXISTS (SELECT :param_9 AS anon_3 \n'
+                                       'FROM customer_influencers)) THEN (SELECT '
+                                       "group_concat(users.handle, ';') AS aggregate_strings_2 \n"
+                                       'FROM customer_influencers JOIN users ON users.id = '
+                                       'customer_influencers.user_id \n'
+                                       'WHERE customer_influencers.customer_id = customers.id AND '
+                                       'users.deleted_at IS NULL) ELSE NULL END, customers.uuid) '
+                                       'AS joined_cells_1 \n'
+                                       'FROM customers LEFT OUTER JOIN users AS owner ON owner.id '
+                                       '= customers.owner_id \n'
+                                       'WHERE customers.deleted_at IS NULL ORDER BY customers.id',
+                                       {'abs_1': 1000000000000000.0,
+                                        'ltrim_1': "'",
+                                        'ltrim_2': "'",
+                                        'ltrim_3': "'",
+                                        'param_1': 'A',
+                                        'param_2': "'",
+                                        'param_3': '"',
+                                        'param_4': 'A',
+                                        'param_5': "'",
+                                        'param_6': 1,
+                                        'param_7': 'A',
+                                        'param_8': "'",
+                                        'param_9': 1,
+                                        'substr_1': 1,
+                                        'substr_10': 1,
+                                        'substr_11': 1,
+                                        'substr_12_1': '=',
+                                        'substr_12_2': '+',
+                                        'substr_12_3': '-',
+                                        'substr_12_4': '@',
+                                        'substr_12_5': '\t',
+                                        'substr_12_6': '\r',
+                                        'substr_13': 1,
+                                        'substr_14': 1,
+                                        'substr_15_1': "'",
+                                        'substr_15_2': '=',
+                                        'substr_15_3': '+',
+                                        'substr_15_4': '-',
+                                        'substr_15_5': '@',
+                                        'substr_15_6': '\t',
+                                        'substr_15_7': '\r',
+                                        'substr_16': 1,
+                                        'substr_17': 1,
+                                        'substr_18_1': '=',
+                                        'substr_18_2': '+',
+                                        'substr_18_3': '-',
+                                        'substr_18_4': '@',
+                                        'substr_18_5': '\t',
+                                        'substr_18_6': '\r',
+                                        'substr_2': 1,
+                                        'substr_3_1': "'",
+                                        'substr_3_2': '=',
+                                        'substr_3_3': '+',
+                                        'substr_3_4': '-',
+                                        'substr_3_5': '@',
+                                        'substr_3_6': '\t',
+                                        'substr_3_7': '\r',
+                                        'substr_4': 1,
+                                        'substr_5': 1,
+                                        'substr_6_1': '=',
+                                        'substr_6_2': '+',
+                                        'substr_6_3': '-',
+                                        'substr_6_4': '@',
+                                        'substr_6_5': '\t',
+                                        'substr_6_6': '\r',
+                                        'substr_7': 1,
+                                        'substr_8': 1,
+                                        'substr_9_1': "'",
+                                        'substr_9_2': '=',
+                                        'substr_9_3': '+',
+                                        'substr_9_4': '-',
+                                        'substr_9_5': '@',
+                                        'substr_9_6': '\t',
+                                        'substr_9_7': '\r'})},
+ 'export.customers.records': {'columns': (('slug', None),
+                                          ('name', None),
+                                          ('stage', None),
+                                          ('stage_entered', None),
+                                          ('owner', None),
+                                          ('start', None),
+                                          ('renewal', None),
+                                          ('term', None),
+                                          ('arr', None),
+                                          ('health', None),
+                                          ('lead_score', None),
+                                          ('source', None),
+                                          ('tags', None),
+                                          ('influencers', None),
+                                          ('uuid', None)),
+                              'postgresql': ('SELECT coalesce(customers.slug, '
+                                             '%(coalesce_1)s::VARCHAR) AS slug, coalesce(CASE WHEN '
+                                             '((customers.name) COLLATE "C" < %(param_1)s::VARCHAR '
+                                             'AND substr(customers.name, %(substr_1)s::INTEGER, '
+                                             '%(substr_2)s::INTEGER) IN (%(substr_3_1)s::VARCHAR, '
+                                             '%(substr_3_2)s::VARCHAR, %(substr_3_3)s::VARCHAR, '
+                                             '%(substr_3_4)s::VARCHAR, %(substr_3_5)s::VARCHAR, '
+                                             '%(substr_3_6)s::VARCHAR, %(substr_3_7)s::VARCHAR) '
+                                             'AND substr(ltrim(customers.name, '
+                                             '%(ltrim_1)s::VARCHAR), %(substr_4)s::INTEGER, '
+                                             '%(substr_5)s::INTEGER) IN (%(substr_6_1)s::VARCHAR, '
+                                             '%(substr_6_2)s::VARCHAR, %(substr_6_3)s::VARCHAR, '
+                                             '%(substr_6_4)s::VARCHAR, %(substr_6_5)s::VARCHAR, '
+                                             '%(substr_6_6)s::VARCHAR)) THEN %(param_2)s::VARCHAR '
+                                             '|| customers.name ELSE customers.name END, '
+                                             '%(coalesce_2)s::VARCHAR) AS name, '
+                                             'coalesce(customers.stage, %(coalesce_3)s::VARCHAR) '
+                                             'AS stage, coalesce(to_char(customers.stage_entered, '
+                                             "'YYYY-MM-DD'), %(coalesce_4)s::VARCHAR) AS "
+                                             'stage_entered, coalesce(owner.handle, '
+                                             '%(coalesce_5)s::VARCHAR) AS owner, '
+                                             "coalesce(to_char(customers.start, 'YYYY-MM-DD'), "
+                                             '%(coalesce_6)s::VARCHAR) AS start, '
+                                             "coalesce(to_char(customers.renewal, 'YYYY-MM-DD'), "
+                                             '%(coalesce_7)s::VARCHAR) AS renewal, '
+                                             'coalesce(customers.term, %(coalesce_8)s::VARCHAR) AS '
+                                             'term, customers.arr AS arr, '
+                                             'coalesce(CAST(coalesce((SELECT '
+                                             'health_scores.health \n'
+                                             'FROM health_scores \n'
+                                             'WHERE health_scores.customer_id = customers.id AND '
+                                             '(customers.health_override_until IS NULL OR '
+                                             'customers.health_override_until < '
+                                             'health_scores."on")), customers.health) AS VARCHAR), '
+                                             '%(coalesce_9)s::VARCHAR) AS health, '
+                                             'coalesce(CAST(customers.lead_score AS VARCHAR), '
+                                             '%(coalesce_10)s::VARCHAR) AS lead_score, '
+                                             'coalesce(CASE WHEN ((customers.source) COLLATE "C" < '
+                                             '%(param_3)s::VARCHAR AND substr(customers.source, '
+                                             '%(substr_7)s::INTEGER, %(substr_8)s::INTEGER) IN '
+                                             '(%(substr_9_1)s::VARCHAR, %(substr_9_2)s::VARCHAR, '
+                                             '%(substr_9_3)s::VARCHAR, %(substr_9_4)s::VARCHAR, '
+                                             '%(substr_9_5)s::VARCHAR, %(substr_9_6)s::VARCHAR, '
+                                             '%(substr_9_7)s::VARCHAR) AND '
+                                             'substr(ltrim(customers.source, '
+                                             '%(ltrim_2)s::VARCHAR), %(substr_10)s::INTEGER, '
+                                             '%(substr_11)s::INTEGER) IN '
+                                             '(%(substr_12_1)s::VARCHAR, %(substr_12_2)s::VARCHAR, '
+                                             '%(substr_12_3)s::VARCHAR, %(substr_12_4)s::VARCHAR, '
+                                             '%(substr_12_5)s::VARCHAR, %(substr_12_6)s::VARCHAR)) '
+                                             'THEN %(param_4)s::VARCHAR || customers.source ELSE '
+                                             'customers.source END, %(coalesce_11)s::VARCHAR) AS '
+                                             'source, coalesce(CASE WHEN (EXISTS (SELECT '
+                                             '%(param_5)s::INTEGER AS anon_1 \n'
+                                             'FROM customer_tags)) THEN (SELECT CASE WHEN '
+                                             '((string_agg(customer_tags.tag, \';\')) COLLATE "C" '
+                                             '< %(param_6)s::VARCHAR AND '
+                                             "substr(string_agg(customer_tags.tag, ';'), "
+                                             '%(substr_13)s::INTEGER, %(substr_14)s::INTEGER) IN '
+                                             '(%(substr_15_1)s::VARCHAR, %(substr_15_2)s::VARCHAR, '
+                                             '%(substr_15_3)s::VARCHAR, %(substr_15_4)s::VARCHAR, '
+                                             '%(substr_15_5)s::VARCHAR, %(substr_15_6)s::VARCHAR, '
+                                             '%(substr_15_7)s::VARCHAR) AND '
+                                             "substr(ltrim(string_agg(customer_tags.tag, ';'), "
+                                             '%(ltrim_3)s::VARCHAR), %(substr_16)s::INTEGER, '
+                                             '%(substr_17)s::INTEGER) IN '
+                                             '(%(substr_18_1)s::VARCHAR, %(substr_18_2)s::VARCHAR, '
+                                             '%(substr_18_3)s::VARCHAR, %(substr_18_4)s::VARCHAR, '
+                                             '%(substr_18_5)s::VARCHAR, %(substr_18_6)s::VARCHAR)) '
+                                             'THEN %(param_7)s::VARCHAR || '
+                                             "string_agg(customer_tags.tag, ';') ELSE "
+                                             "string_agg(customer_tags.tag, ';') END AS anon_2 \n"
+                                             'FROM customer_tags \n'
+                                             'WHERE customer_tags.customer_id = customers.id) ELSE '
+                                             'NULL END, %(coalesce_12)s::VARCHAR) AS tags, '
+                                             'coalesce(CASE WHEN (EXISTS (SELECT '
+                                             '%(param_8)s::INTEGER AS anon_3 \n'
+                                             'FROM customer_influencers)) THEN (SELECT '
+                                             "string_agg(users.handle, ';') AS "
+                                             'aggregate_strings_2 \n'
+                                             'FROM customer_influencers JOIN users ON users.id = '
+                                             'customer_influencers.user_id \n'
+                                             'WHERE customer_influencers.customer_id = '
+                                             'customers.id AND users.deleted_at IS NULL) ELSE NULL '
+                                             'END, %(coalesce_13)s::VARCHAR) AS influencers, '
+                                             'coalesce(customers.uuid, %(coalesce_14)s::VARCHAR) '
+                                             'AS uuid \n'
+                                             'FROM customers LEFT OUTER JOIN users AS owner ON '
+                                             'owner.id = customers.owner_id \n'
+                                             'WHERE customers.deleted_at IS NULL AND customers.id '
+                                             'BETWEEN %(low)s::INTEGER AND %(high)s::INTEGER ORDER '
+                                             'BY customers.id',
+                                             {'coalesce_1': '',
+                                              'coalesce_10': '',
+                                              'coalesce_11': '',
+                                              'coalesce_12': '',
+                                              'coalesce_13': '',
+                                              'coalesce_14': '',
+                                              'coalesce_2': '',
+                                              'coalesce_3': '',
+                                              'coalesce_4': '',
+                                              'coalesce_5': '',
+                                              'coalesce_6': '',
+                                              'coalesce_7': '',
+                                              'coalesce_8': '',
+                                              'coalesce_9': '',
+                                              'ltrim_1': "'",
+                                              'ltrim_2': "'",
+                                              'ltrim_3': "'",
+                                              'param_1': 'A',
+                                              'param_2': "'",
+                                              'param_3': 'A',
+                                              'param_4': "'",
+                                              'param_5': 1,
+                                              'param_6': 'A',
+                                              'param_7': "'",
+                                              'param_8': 1,
+                                              'substr_1': 1,
+                                              'substr_10': 1,
+                                              'substr_11': 1,
+                                              'substr_12_1': '=',
+                                              'substr_12_2': '+',
+                                              'substr_12_3': '-',
+                                              'substr_12_4': '@',
+                                              'substr_12_5': '\t',
+                                              'substr_12_6': '\r',
+                                              'substr_13': 1,
+                                              'substr_14': 1,
+                                              'substr_15_1': "'",
+                                              'substr_15_2': '=',
+                                              'substr_15_3': '+',
+                                              'substr_15_4': '-',
+                                              'substr_15_5': '@',
+                                              'substr_15_6': '\t',
+                                              'substr_15_7': '\r',
+                                              'substr_16': 1,
+                                              'substr_17': 1,
+                                              'substr_18_1': '=',
+                                              'substr_18_2': '+',
+                                              'substr_18_3': '-',
+                                              'substr_18_4': '@',
+                                              'substr_18_5': '\t',
+                                              'substr_18_6': '\r',
+                                              'substr_2': 1,
+                                              'substr_3_1': "'",
+                                              'substr_3_2': '=',
+                                              'substr_3_3': '+',
+                                              'substr_3_4': '-',
+                                              'substr_3_5': '@',
+                                              'substr_3_6': '\t',
+                                              'substr_3_7': '\r',
+                                              'substr_4': 1,
+                                              'substr_5': 1,
+                                              'substr_6_1': '=',
+                                              'substr_6_2': '+',
+                                              'substr_6_3': '-',
+                                              'substr_6_4': '@',
+                                              'substr_6_5': '\t',
+                                              'substr_6_6': '\r',
+                                              'substr_7': 1,
+                                              'substr_8': 1,
+                                              'substr_9_1': "'",
+                                              'substr_9_2': '=',
+                                              'substr_9_3': '+',
+                                              'substr_9_4': '-',
+                                              'substr_9_5': '@',
+                                              'substr_9_6': '\t',
+                                              'substr_9_7': '\r'}),
+                              'sqlite': ('SELECT coalesce(customers.slug, :coalesce_1) AS slug, '
+                                         'coalesce(CASE WHEN (customers.name < :param_1 AND '
+                                         'substr(customers.name, :substr_1, :substr_2) IN '
+                                         '(:substr_3_1, :substr_3_2, :substr_3_3, :substr_3_4, '
+                                         ':substr_3_5, :substr_3_6, :substr_3_7) AND '
+                                         'substr(ltrim(customers.name, :ltrim_1), :substr_4, '
+                                         ':substr_5) IN (:substr_6_1, :substr_6_2, :substr_6_3, '
+                                         ':substr_6_4, :substr_6_5, :substr_6_6)) THEN :param_2 || '
+                                         'customers.name ELSE customers.name END, :coalesce_2) AS '
+                                         'name, coalesce(customers.stage, :coalesce_3) AS stage, '
+                                         'coalesce(customers.stage_entered, :coalesce_4) AS '
+                                         'stage_entered, coalesce(owner.handle, :coalesce_5) AS '
+                                         'owner, coalesce(customers.start, :coalesce_6) AS start, '
+                                         'coalesce(customers.renewal, :coalesce_7) AS renewal, '
+                                         'coalesce(customers.term, :coalesce_8) AS term, '
+                                         'customers.arr AS arr, coalesce(CAST(coalesce((SELECT '
+                                         'health_scores.health \n'
+                                         'FROM health_scores \n'
+                                         'WHERE health_scores.customer_id = customers.id AND '
+                                         '(customers.health_override_until IS NULL OR '
+                                         'customers.health_override_until < health_scores."on")), '
+                                         'customers.health) AS VARCHAR), :coalesce_9) AS health, '
+                                         'coalesce(CAST(customers.lead_score AS VARCHAR), '
+                                         ':coalesce_10) AS lead_score, coalesce(CASE WHEN '
+                                         '(customers.source < :param_3 AND '
+                                         'substr(customers.source, :substr_7, :substr_8) IN '
+                                         '(:substr_9_1, :substr_9_2, :substr_9_3, :substr_9_4, '
+                                         ':substr_9_5, :substr_9_6, :substr_9_7) AND '
+                                         'substr(ltrim(customers.source, :ltrim_2), :substr_10, '
+                                         ':substr_11) IN (:substr_12_1, :substr_12_2, '
+                                         ':substr_12_3, :substr_12_4, :substr_12_5, :substr_12_6)) '
+                                         'THEN :param_4 || customers.source ELSE customers.source '
+                                         'END, :coalesce_11) AS source, coalesce(CASE WHEN (EXISTS '
+                                         '(SELECT :param_5 AS anon_1 \n'
+                                         'FROM customer_tags)) THEN (SELECT CASE WHEN '
+                                         "(group_concat(customer_tags.tag, ';') < :param_6 AND "
+                                         "substr(group_concat(customer_tags.tag, ';'), :substr_13, "
+                                         ':substr_14) IN (:substr_15_1, :substr_15_2, '
+                                         ':substr_15_3, :substr_15_4, :substr_15_5, :substr_15_6, '
+                                         ':substr_15_7) AND '
+                                         "substr(ltrim(group_concat(customer_tags.tag, ';'), "
+                                         ':ltrim_3), :substr_16, :substr_17) IN (:substr_18_1, '
+                                         ':substr_18_2, :substr_18_3, :substr_18_4, :substr_18_5, '
+                                         ':substr_18_6)) THEN :param_7 || '
+                                         "group_concat(customer_tags.tag, ';') ELSE "
+                                         "group_concat(customer_tags.tag, ';') END AS anon_2 \n"
+                                         'FROM customer_tags \n'
+                                         'WHERE customer_tags.customer_id = customers.id) ELSE '
+                                         'NULL END, :coalesce_12) AS tags, coalesce(CASE WHEN '
+                                         '(EXISTS (SELECT :param_8 AS anon_3 \n'
+                                         'FROM customer_influencers)) THEN (SELECT '
+                                         "group_concat(users.handle, ';') AS aggregate_strings_2 \n"
+                                         'FROM customer_influencers JOIN users ON users.id = '
+                                         'customer_influencers.user_id \n'
+                                         'WHERE customer_influencers.customer_id = customers.id '
+                                         'AND users.deleted_at IS NULL) ELSE NULL END, '
+                                         ':coalesce_13) AS influencers, coalesce(customers.uuid, '
+                                         ':coalesce_14) AS uuid \n'
+                                         'FROM customers LEFT OUTER JOIN users AS owner ON '
+                                         'owner.id = customers.owner_id \n'
+                                         'WHERE customers.deleted_at IS NULL AND customers.id '
+                                         'BETWEEN :low AND :high ORDER BY customers.id',
+                                         {'coalesce_1': '',
+                                          'coalesce_10': '',
+                                          'coalesce_11': '',
+                                          'coalesce_12': '',
+                                          'coalesce_13': '',
+                                          'coalesce_14': '',
+                                          'coalesce_2': '',
+                                          'coalesce_3': '',
+                                          'coalesce_4': '',
+                                          'coalesce_5': '',
+                                          'coalesce_6': '',
+                                          'coalesce_7': '',
+                                          'coalesce_8': '',
+                                          'coalesce_9': '',
+                                          'ltrim_1': "'",
+                                          'ltrim_2': "'",
+                                          'ltrim_3': "'",
+                                          'param_1': 'A',
+                                          'param_2': "'",
+                                          'param_3': 'A',
+                                          'param_4': "'",
+                                          'param_5': 1,
+                                          'param_6': 'A',
+                                          'param_7': "'",
+                                          'param_8': 1,
+                                          'substr_1': 1,
+                                          'substr_10': 1,
+                                          'substr_11': 1,
+                                          'substr_12_1': '=',
+                                          'substr_12_2': '+',
+                                          'substr_12_3': '-',
+                                          'substr_12_4': '@',
+                                          'substr_12_5': '\t',
+                                          'substr_12_6': '\r',
+                                          'substr_13': 1,
+                                          'substr_14': 1,
+                                          'substr_15_1': "'",
+                                          'substr_15_2': '=',
+                                          'substr_15_3': '+',
+                                          'substr_15_4': '-',
+                                          'substr_15_5': '@',
+                                          'substr_15_6': '\t',
+                                          'substr_15_7': '\r',
+                                          'substr_16': 1,
+                                          'substr_17': 1,
+                                          'substr_18_1': '=',
+                                          'substr_18_2': '+',
+                                          'substr_18_3': '-',
+                                          'substr_18_4': '@',
+                                          'substr_18_5': '\t',
+                                          'substr_18_6': '\r',
+                                          'substr_2': 1,
+                                          'substr_3_1': "'",
+                                          'substr_3_2': '=',
+                                          'substr_3_3': '+',
+                                          'substr_3_4': '-',
+                                          'substr_3_5': '@',
+                                          'substr_3_6': '\t',
+                                          'substr_3_7': '\r',
+                                          'substr_4': 1,
+                                          'substr_5': 1,
+                                          'substr_6_1': '=',
+                                          'substr_6_2': '+',
+                                          'substr_6_3': '-',
+                                          'substr_6_4': '@',
+                                          'substr_6_5': '\t',
+                                          'substr_6_6': '\r',
+                                          'substr_7': 1,
+                                          'substr_8': 1,
+                                          'substr_9_1': "'",
+                                          'substr_9_2': '=',
+                                          'substr_9_3': '+',
+                                          'substr_9_4': '-',
+                                          'substr_9_5': '@',
+                                          'substr_9_6': '\t',
+                                          'substr_9_7': '\r'})},
+ 'export.milestones.lines': {'columns': (('id', None), ('joined_cells', None)),
+                             'postgresql': ('SELECT milestones.id, concat_ws(%(param_1)s::VARCHAR, '
+                                            "coalesce((milestones.id)::text, ''), "
+                                            "coalesce((customers.slug)::text, ''), coalesce((CASE "
+                                            'WHEN ((milestones.title) COLLATE "C" < '
+                                            '%(param_2)s::VARCHAR AND substr(milestones.title, '
+                                            '%(substr_1)s::INTEGER, %(substr_2)s::INTEGER) IN '
+                                            '(%(substr_3_1)s::VARCHAR, %(substr_3_2)s::VARCHAR, '
+                                            '%(substr_3_3)s::VARCHAR, %(substr_3_4)s::VARCHAR, '
+                                            '%(substr_3_5)s::VARCHAR, %(substr_3_6)s::VARCHAR, '
+                                            '%(substr_3_7)s::VARCHAR) AND '
+                                            'substr(ltrim(milestones.title, %(ltrim_1)s::VARCHAR), '
+                                            '%(substr_4)s::INTEGER, %(substr_5)s::INTEGER) IN '
+                                            '(%(substr_6_1)s::VARCHAR, %(substr_6_2)s::VARCHAR, '
+                                            '%(substr_6_3)s::VARCHAR, %(substr_6_4)s::VARCHAR, '
+                                            '%(substr_6_5)s::VARCHAR, %(substr_6_6)s::VARCHAR)) '
+                                            'THEN %(param_3)s::VARCHAR || milestones.title ELSE '
+                                            "milestones.title END)::text, ''), "
+                                            'coalesce((to_char(milestones.due, '
+                                            "'YYYY-MM-DD'))::text, ''), "
+                                            "coalesce((milestones.status)::text, ''), "
+                                            'coalesce((CASE WHEN (EXISTS (SELECT '
+                                            '%(param_4)s::INTEGER AS anon_1 \n'
+                                            'FROM milestone_reminders)) THEN (SELECT '
+                                            'string_agg(milestone_reminders."offset", \';\') AS '
+                                            'aggregate_strings_1 \n'
+                                            'FROM milestone_reminders \n'
+                                            'WHERE milestone_reminders.milestone_id = '
+                                            "milestones.id) ELSE NULL END)::text, ''), "
+                                            "coalesce((milestones.every)::text, ''), "
+                                            'coalesce((CASE WHEN (EXISTS (SELECT '
+                                            '%(param_5)s::INTEGER AS anon_2 \n'
+                                            'FROM milestone_collaborators)) THEN (SELECT '
+                                            "string_agg(users.handle, ';') AS "
+                                            'aggregate_strings_3 \n'
+                                            'FROM milestone_collaborators JOIN users ON users.id = '
+                                            'milestone_collaborators.user_id \n'
+                                            'WHERE milestone_collaborators.milestone_id = '
+                                            'milestones.id AND users.deleted_at IS NULL) ELSE NULL '
+                                            "END)::text, ''), coalesce((CASE WHEN "
+                                            'milestones.pinned THEN %(param_6)s::VARCHAR ELSE '
+                                            "%(param_7)s::VARCHAR END)::text, ''), coalesce((CASE "
+                                            'WHEN ((milestones.blocked_reason) COLLATE "C" < '
+                                            '%(param_8)s::VARCHAR AND '
+                                            'substr(milestones.blocked_reason, '
+                                            '%(substr_7)s::INTEGER, %(substr_8)s::INTEGER) IN '
+                                            '(%(substr_9_1)s::VARCHAR, %(substr_9_2)s::VARCHAR, '
+                                            '%(substr_9_3)s::VARCHAR, %(substr_9_4)s::VARCHAR, '
+                                            '%(substr_9_5)s::VARCHAR, %(substr_9_6)s::VARCHAR, '
+                                            '%(substr_9_7)s::VARCHAR) AND '
+                                            'substr(ltrim(milestones.blocked_reason, '
+                                            '%(ltrim_2)s::VARCHAR), %(substr_10)s::INTEGER, '
+                                            '%(substr_11)s::INTEGER) IN (%(substr_12_1)s::VARCHAR, '
+                                            '%(substr_12_2)s::VARCHAR, %(substr_12_3)s::VARCHAR, '
+                                            '%(substr_12_4)s::VARCHAR, %(substr_12_5)s::VARCHAR, '
+                                            '%(substr_12_6)s::VARCHAR)) THEN %(param_9)s::VARCHAR '
+                                            '|| milestones.blocked_reason ELSE '
+                                            "milestones.blocked_reason END)::text, ''), "
+                                            'coalesce((to_char(milestones.done_on, '
+                                            "'YYYY-MM-DD'))::text, ''), "
+                                            "coalesce((milestones.uuid)::text, ''), coalesce((CASE "
+                                            'WHEN (EXISTS (SELECT %(param_10)s::INTEGER AS '
+                                            'anon_3 \n'
+                                            'FROM reminder_log)) THEN (SELECT string_agg(CASE WHEN '
+                                            '(reminder_log."offset" LIKE \'%%\' || '
+                                            "%(offset_1)s::VARCHAR || '%%') THEN "
+                                            'reminder_log."offset" ELSE reminder_log."offset" || '
+                                            '%(offset_2)s::VARCHAR || CAST(reminder_log.remind_on '
+                                            "AS VARCHAR) END, ';') AS aggregate_strings_5 \n"
+                                            'FROM reminder_log \n'
+                                            'WHERE reminder_log.milestone_uuid = milestones.uuid) '
+                                            "ELSE NULL END)::text, '')) AS joined_cells_1 \n"
+                                            'FROM milestones JOIN customers ON customers.id = '
+                                            'milestones.customer_id \n'
+                                            'WHERE milestones.deleted_at IS NULL AND '
+                                            'customers.deleted_at IS NULL ORDER BY milestones.id',
+                                            {'ltrim_1': "'",
+                                             'ltrim_2': "'",
+                                             'offset_1': '@',
+                                             'offset_2': '@',
+                                             'param_1': ',',
+                                             'param_10': 1,
+                                             'param_2': 'A',
+                                             'param_3': "'",
+                                             'param_4': 1,
+                                             'param_5': 1,
+                                             'param_6': 'true',
+                                             'param_7': 'false',
+                                             'param_8': 'A',
+                                             'param_9': "'",
+                                             'substr_1': 1,
+                                             'substr_10': 1,
+                                             'substr_11': 1,
+                                             'substr_12_1': '=',
+                                             'substr_12_2': '+',
+                                             'substr_12_3': '-',
+                                             'substr_12_4': '@',
+                                             'substr_12_5': '\t',
+                                             'substr_12_6': '\r',
+                                             'substr_2': 1,
+                                             'substr_3_1': "'",
+                                             'substr_3_2': '=',
+                                             'substr_3_3': '+',
+                                             'substr_3_4': '-',
+                                             'substr_3_5': '@',
+                                             'substr_3_6': '\t',
+                                             'substr_3_7': '\r',
+                                             'substr_4': 1,
+                                             'substr_5': 1,
+                                             'substr_6_1': '=',
+                                             'substr_6_2': '+',
+                                             'substr_6_3': '-',
+                                             'substr_6_4': '@',
+                                             'substr_6_5': '\t',
+                                             'substr_6_6': '\r',
+                                             'substr_7': 1,
+                                             'substr_8': 1,
+                                             'substr_9_1': "'",
+                                             'substr_9_2': '=',
+                                             'substr_9_3': '+',
+                                             'substr_9_4': '-',
+                                             'substr_9_5': '@',
+                                             'substr_9_6': '\t',
+                                             'substr_9_7': '\r'}),
+                             'sqlite': ('SELECT milestones.id, '
+                                        "printf('%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s', "
+                                        'milestones.id, customers.slug, CASE WHEN '
+                                        '(milestones.title < :param_1 AND substr(milestones.title, '
+                                        ':substr_1, :substr_2) IN (:substr_3_1, :substr_3_2, '
+                                        ':substr_3_3, :substr_3_4, :substr_3_5, :substr_3_6, '
+                                        ':substr_3_7) AND substr(ltrim(milestones.title, '
+                                        ':ltrim_1), :substr_4, :substr_5) IN (:substr_6_1, '
+                                        ':substr_6_2, :substr_6_3, :substr_6_4, :substr_6_5, '
+                                        ':substr_6_6)) THEN :param_2 || milestones.title ELSE '
+                                        'milestones.title END, milestones.due, milestones.status, '
+                                        'CASE WHEN (EXISTS (SELECT :param_3 AS anon_1 \n'
+                                        'FROM milestone_reminders)) THEN (SELECT '
+                                        'group_concat(milestone_reminders."offset", \';\') AS '
+                                        'aggregate_strings_1 \n'
+                                        'FROM milestone_reminders \n'
+                                        'WHERE milestone_reminders.milestone_id = milestones.id) '
+                                        'ELSE NULL END, milestones.every, CASE WHEN (EXISTS '
+                                        '(SELECT :param_4 AS anon_2 \n'
+                                        'FROM milestone_collaborators)) THEN (SELECT '
+                                        "group_concat(users.handle, ';') AS aggregate_strings_3 \n"
+                                        'FROM milestone_collaborators JOIN users ON users.id = '
+                                        'milestone_collaborators.user_id \n'
+                                        'WHERE milestone_collaborators.milestone_id = '
+                                        'milestones.id AND users.deleted_at IS NULL) ELSE NULL '
+                                        'END, CASE WHEN milestones.pinned THEN :param_5 ELSE '
+                                        ':param_6 END, CASE WHEN (milestones.blocked_reason < '
+                                        ':param_7 AND substr(milestones.blocked_reason, :substr_7, '
+                                        ':substr_8) IN (:substr_9_1, :substr_9_2, :substr_9_3, '
+                                        ':substr_9_4, :substr_9_5, :substr_9_6, :substr_9_7) AND '
+                                        'substr(ltrim(milestones.blocked_reason, :ltrim_2), '
+                                        ':substr_10, :substr_11) IN (:substr_12_1, :substr_12_2, '
+                                        ':substr_12_3, :substr_12_4, :substr_12_5, :substr_12_6)) '
+                                        'THEN :param_8 || milestones.blocked_reason ELSE '
+                                        'milestones.blocked_reason END, milestones.done_on, '
+                                        'milestones.uuid, CASE WHEN (EXISTS (SELECT :param_9 AS '
+                                        'anon_3 \n'
+                                        'FROM reminder_log)) THEN (SELECT group_concat(CASE WHEN '
+                                        '(reminder_log."offset" LIKE \'%\' || :offset_1 || \'%\') '
+                                        'THEN reminder_log."offset" ELSE reminder_log."offset" || '
+                                        ':offset_2 || CAST(reminder_log.remind_on AS VARCHAR) END, '
+                                        "';') AS aggregate_strings_5 \n"
+                                        'FROM reminder_log \n'
+                                        'WHERE reminder_log.milestone_uuid = milestones.uuid) ELSE '
+                                        'NULL END) AS joined_cells_1 \n'
+                                        'FROM milestones JOIN customers ON customers.id = '
+                                        'milestones.customer_id \n'
+                                        'WHERE milestones.deleted_at IS NULL AND '
+                                        'customers.deleted_at IS NULL ORDER BY milestones.id',
+                                        {'ltrim_1': "'",
+                                         'ltrim_2': "'",
+                                         'offset_1': '@',
+                                         'offset_2': '@',
+                                         'param_1': 'A',
+                                         'param_2': "'",
+                                         'param_3': 1,
+                                         'param_4': 1,
+                                         'param_5': 'true',
+                                         'param_6': 'false',
+                                         'param_7': 'A',
+                                         'param_8': "'",
+                                         'param_9': 1,
+                                         'substr_1': 1,
+                                         'substr_10': 1,
+                                         'substr_11': 1,
+                                         'substr_12_1': '=',
+                                         'substr_12_2': '+',
+                                         'substr_12_3': '-',
+                                         'substr_12_4': '@',
+                                         'substr_12_5': '\t',
+                                         'substr_12_6': '\r',
+                                         'substr_2': 1,
+                                         'substr_3_1': "'",
+                                         'substr_3_2': '=',
+                                         'substr_3_3': '+',
+                                         'substr_3_4': '-',
+                                         'substr_3_5': '@',
+                                         'substr_3_6': '\t',
+                                         'substr_3_7': '\r',
+                                         'substr_4': 1,
+                                         'substr_5': 1,
+                                         'substr_6_1': '=',
+                                         'substr_6_2': '+',
+                                         'substr_6_3': '-',
+                                         'substr_6_4': '@',
+                                         'substr_6_5': '\t',
+                                         'substr_6_6': '\r',
+                                         'substr_7': 1,
+                                         'substr_8': 1,
+                                         'substr_9_1': "'",
+                                         'substr_9_2': '=',
+                                         'substr_9_3': '+',
+                                         'substr_9_4': '-',
+                                         'substr_9_5': '@',
+                                         'substr_9_6': '\t',
+                                         'substr_9_7': '\r'})},
+ 'export.milestones.records': {'columns': (('id', None),
+                                           ('customer', None),
+                                           ('title', None),
+                                           ('due', None),
+                                           ('status', None),
+                                           ('remind', None),
+                                           ('every', None),
+                                           ('collaborators', None),
+                                           ('pinned', None),
+                                           ('blocked_reason', None),
+                                           ('done_on', None),
+                                           ('uuid', None),
+                                           ('reminded', None)),
+                               'postgresql': ('SELECT coalesce(CAST(milestones.id AS VARCHAR), '
+                                              '%(coalesce_1)s::VARCHAR) AS id, '
+                                              'coalesce(customers.slug, %(coalesce_2)s::VARCHAR) '
+                                              'AS customer, coalesce(CASE WHEN ((milestones.title) '
+                                              'COLLATE "C" < %(param_1)s::VARCHAR AND '
+                                              'substr(milestones.title, %(substr_1)s::INTEGER, '
+                                              '%(substr_2)s::INTEGER) IN (%(substr_3_1)s::VARCHAR, '
+                                              '%(substr_3_2)s::VARCHAR, %(substr_3_3)s::VARCHAR, '
+                                              '%(substr_3_4)s::VARCHAR, %(substr_3_5)s::VARCHAR, '
+                                              '%(substr_3_6)s::VARCHAR, %(substr_3_7)s::VARCHAR) '
+                                              'AND substr(ltrim(milestones.title, '
+                                              '%(ltrim_1)s::VARCHAR), %(substr_4)s::INTEGER, '
+                                              '%(substr_5)s::INTEGER) IN (%(substr_6_1)s::VARCHAR, '
+                                              '%(substr_6_2)s::VARCHAR, %(substr_6_3)s::VARCHAR, '
+                                              '%(substr_6_4)s::VARCHAR, %(substr_6_5)s::VARCHAR, '
+                                              '%(substr_6_6)s::VARCHAR)) THEN %(param_2)s::VARCHAR '
+                                              '|| milestones.title ELSE milestones.title END, '
+                                              '%(coalesce_3)s::VARCHAR) AS title, '
+                                              "coalesce(to_char(milestones.due, 'YYYY-MM-DD'), "
+                                              '%(coalesce_4)s::VARCHAR) AS due, '
+                                              'coalesce(milestones.status, '
+                                              '%(coalesce_5)s::VARCHAR) AS status, coalesce(CASE '
+                                              'WHEN (EXISTS (SELECT %(param_3)s::INTEGER AS '
+                                              'anon_1 \n'
+                                              'FROM milestone_reminders)) THEN (SELECT '
+                                              'string_agg(milestone_reminders."offset", \';\') AS '
+                                              'aggregate_strings_1 \n'
+                                              'FROM milestone_reminders \n'
+                                              'WHERE milestone_reminders.milestone_id = '
+                                              'milestones.id) ELSE NULL END, '
+                                              '%(coalesce_6)s::VARCHAR) AS remind, '
+                                              'coalesce(milestones.every, %(coalesce_7)s::VARCHAR) '
+                                              'AS every, coalesce(CASE WHEN (EXISTS (SELECT '
+                                              '%(param_4)s::INTEGER AS anon_2 \n'
+                                              'FROM milestone_collaborators)) THEN (SELECT '
+                                              "string_agg(users.handle, ';') AS "
+                                              'aggregate_strings_3 \n'
+                                              'FROM milestone_collaborators JOIN users ON users.id '
+                                              '= milestone_collaborators.user_id \n'
+                                              'WHERE milestone_collaborators.milestone_id = '
+                                              'milestones.id AND users.deleted_at IS NULL) ELSE '
+                                              'NULL END, %(coalesce_8)s::VARCHAR) AS '
+                                              'collaborators, CASE WHEN milestones.pinned THEN '
+                                              '%(param_5)s::VARCHAR ELSE %(param_6)s::VARCHAR END '
+                                              'AS pinned, coalesce(CASE WHEN '
+                                              '((milestones.blocked_reason) COLLATE "C" < '
+                                              '%(param_7)s::VARCHAR AND '
+                                              'substr(milestones.blocked_reason, '
+                                              '%(substr_7)s::INTEGER, %(substr_8)s::INTEGER) IN '
+                                              '(%(substr_9_1)s::VARCHAR, %(substr_9_2)s::VARCHAR, '
+                                              '%(substr_9_3)s::VARCHAR, %(substr_9_4)s::VARCHAR, '
+                                              '%(substr_9_5)s::VARCHAR, %(substr_9_6)s::VARCHAR, '
+                                              '%(substr_9_7)s::VARCHAR) AND '
+                                              'substr(ltrim(milestones.blocked_reason, '
+                                              '%(ltrim_2)s::VARCHAR), %(substr_10)s::INTEGER, '
+                                              '%(substr_11)s::INTEGER) IN '
+                                              '(%(substr_12_1)s::VARCHAR, '
+                                              '%(substr_12_2)s::VARCHAR, %(substr_12_3)s::VARCHAR, '
+                                              '%(substr_12_4)s::VARCHAR, %(substr_12_5)s::VARCHAR, '
+                                              '%(substr_12_6)s::VARCHAR)) THEN '
+                                              '%(param_8)s::VARCHAR || milestones.blocked_reason '
+                                              'ELSE milestones.blocked_reason END, '
+                                              '%(coalesce_9)s::VARCHAR) AS blocked_reason, '
+                                              "coalesce(to_char(milestones.done_on, 'YYYY-MM-DD'), "
+                                              '%(coalesce_10)s::VARCHAR) AS done_on, '
+                                              'coalesce(milestones.uuid, %(coalesce_11)s::VARCHAR) '
+                                              'AS uuid, coalesce(CASE WHEN (EXISTS (SELECT '
+                                              '%(param_9)s::INTEGER AS anon_3 \n'
+                                              'FROM reminder_log)) THEN (SELECT string_agg(CASE '
+                                              'WHEN (reminder_log."offset" LIKE \'%%\' || '
+                                              "%(offset_1)s::VARCHAR || '%%') THEN "
+                                              'reminder_log."offset" ELSE reminder_log."offset" || '
+                                              '%(offset_2)s::VARCHAR || '
+                                              "CAST(reminder_log.remind_on AS VARCHAR) END, ';') "
+                                              'AS aggregate_strings_5 \n'
+                                              'FROM reminder_log \n'
+                                              'WHERE reminder_log.milestone_uuid = '
+                                              'milestones.uuid) ELSE NULL END, '
+                                              '%(coalesce_12)s::VARCHAR) AS reminded \n'
+                                              'FROM milestones JOIN customers ON customers.id = '
+                                              'milestones.customer_id \n'
+                                              'WHERE milestones.deleted_at IS NULL AND '
+                                              'customers.deleted_at IS NULL AND milestones.id '
+                                              'BETWEEN %(low)s::INTEGER AND %(high)s::INTEGER '
+                                              'ORDER BY milestones.id',
+                                              {'coalesce_1': '',
+                                               'coalesce_10': '',
+                                               'coalesce_11': '',
+                                               'coalesce_12': '',
+                                               'coalesce_2': '',
+                                               'coalesce_3': '',
+                                               'coalesce_4': '',
+                                               'coalesce_5': '',
+                                               'coalesce_6': '',
+                                               'coalesce_7': '',
+                                               'coalesce_8': '',
+                                               'coalesce_9': '',
+                                               'ltrim_1': "'",
+                                               'ltrim_2': "'",
+                                               'offset_1': '@',
+                                               'offset_2': '@',
+                                               'param_1': 'A',
+                                               'param_2': "'",
+                                               'param_3': 1,
+                                               'param_4': 1,
+                                               'param_5': 'true',
+                                               'param_6': 'false',
+                                               'param_7': 'A',
+                                               'param_8': "'",
+                                               'param_9': 1,
+                                               'substr_1': 1,
+                                               'substr_10': 1,
+                                               'substr_11': 1,
+                                               'substr_12_1': '=',
+                                               'substr_12_2': '+',
+                                               'substr_12_3': '-',
+                                               'substr_12_4': '@',
+                                               'substr_12_5': '\t',
+                                               'substr_12_6': '\r',
+                                               'substr_2': 1,
+                                               'substr_3_1': "'",
+                                               'substr_3_2': '=',
+                                               'substr_3_3': '+',
+                                               'substr_3_4': '-',
+                                               'substr_3_5': '@',
+                                               'substr_3_6': '\t',
+                                               'substr_3_7': '\r',
+                                               'substr_4': 1,
+                                               'substr_5': 1,
+                                               'substr_6_1': '=',
+                                               'substr_6_2': '+',
+                                               'substr_6_3': '-',
+                                               'substr_6_4': '@',
+                                               'substr_6_5': '\t',
+                                               'substr_6_6': '\r',
+                                               'substr_7': 1,
+                                               'substr_8': 1,
+                                               'substr_9_1': "'",
+                                               'substr_9_2': '=',
+                                               'substr_9_3': '+',
+                                               'substr_9_4': '-',
+                                               'substr_9_5': '@',
+                                               'substr_9_6': '\t',
+                                               'substr_9_7': '\r'}),
+                               'sqlite': ('SELECT coalesce(CAST(milestones.id AS VARCHAR), '
+                                          ':coalesce_1) AS id, coalesce(customers.slug, '
+                                          ':coalesce_2) AS customer, coalesce(CASE WHEN '
+                                          '(milestones.title < :param_1 AND '
+                                          'substr(milestones.title, :substr_1, :substr_2) IN '
+                                          '(:substr_3_1, :substr_3_2, :substr_3_3, :substr_3_4, '
+                                          ':substr_3_5, :substr_3_6, :substr_3_7) AND '
+                                          'substr(ltrim(milestones.title, :ltrim_1), :substr_4, '
+                                          ':substr_5) IN (:substr_6_1, :substr_6_2, :substr_6_3, '
+                                          ':substr_6_4, :substr_6_5, :substr_6_6)) THEN :param_2 '
+                                          '|| milestones.title ELSE milestones.title END, '
+                                          ':coalesce_3) AS title, coalesce(milestones.due, '
+                                          ':coalesce_4) AS due, coalesce(milestones.status, '
+                                          ':coalesce_5) AS status, coalesce(CASE WHEN (EXISTS '
+                                          '(SELECT :param_3 AS anon_1 \n'
+                                          'FROM milestone_reminders)) THEN (SELECT '
+                                          'group_concat(milestone_reminders."offset", \';\') AS '
+                                          'aggregate_strings_1 \n'
+                                          'FROM milestone_reminders \n'
+                                          'WHERE milestone_reminders.milestone_id = milestones.id) '
+                                          'ELSE NULL END, :coalesce_6) AS remind, '
+                                          'coalesce(milestones.every, :coalesce_7) AS every, '
+                                          'coalesce(CASE WHEN (EXISTS (SELECT :param_4 AS anon_2 \n'
+                                          'FROM milestone_collaborators)) THEN (SELECT '
+                                          "group_concat(users.handle, ';') AS "
+                                          'aggregate_strings_3 \n'
+                                          'FROM milestone_collaborators JOIN users ON users.id = '
+                                          'milestone_collaborators.user_id \n'
+                                          'WHERE milestone_collaborators.milestone_id = '
+                                          'milestones.id AND users.deleted_at IS NULL) ELSE NULL '
+                                          'END, :coalesce_8) AS collaborators, CASE WHEN '
+                                          'milestones.pinned THEN :param_5 ELSE :param_6 END AS '
+                                          'pinned, coalesce(CASE WHEN (milestones.blocked_reason < '
+                                          ':param_7 AND substr(milestones.blocked_reason, '
+                                          ':substr_7, :substr_8) IN (:substr_9_1, :substr_9_2, '
+                                          ':substr_9_3, :substr_9_4, :substr_9_5, :substr_9_6, '
+                                          ':substr_9_7) AND '
+                                          'substr(ltrim(milestones.blocked_reason, :ltrim_2), '
+                                          ':substr_10, :substr_11) IN (:substr_12_1, :substr_12_2, '
+                                          ':substr_12_3, :substr_12_4, :substr_12_5, '
+                                          ':substr_12_6)) THEN :param_8 || '
+                                          'milestones.blocked_reason ELSE '
+                                          'milestones.blocked_reason END, :coalesce_9) AS '
+                                          'blocked_reason, coalesce(milestones.done_on, '
+                                          ':coalesce_10) AS done_on, coalesce(milestones.uuid, '
+                                          ':coalesce_11) AS uuid, coalesce(CASE WHEN (EXISTS '
+                                          '(SELECT :param_9 AS anon_3 \n'
+                                          'FROM reminder_log)) THEN (SELECT group_concat(CASE WHEN '
+                                          '(reminder_log."offset" LIKE \'%\' || :offset_1 || '
+                                          '\'%\') THEN reminder_log."offset" ELSE '
+                                          'reminder_log."offset" || :offset_2 || '
+                                          "CAST(reminder_log.remind_on AS VARCHAR) END, ';') AS "
+                                          'aggregate_strings_5 \n'
+                                          'FROM reminder_log \n'
+                                          'WHERE reminder_log.milestone_uuid = milestones.uuid) '
+                                          'ELSE NULL END, :coalesce_12) AS reminded \n'
+                                          'FROM milestones JOIN customers ON customers.id = '
+                                          'milestones.customer_id \n'
+                                          'WHERE milestones.deleted_at IS NULL AND '
+                                          'customers.deleted_at IS NULL AND milestones.id BETWEEN '
+                                          ':low AND :high ORDER BY milestones.id',
+                                          {'coalesce_1': '',
+                                           'coalesce_10': '',
+                                           'coalesce_11': '',
+                                           'coalesce_12': '',
+                                           'coalesce_2': '',
+                                           'coalesce_3': '',
+                                           'coalesce_4': '',
+                                           'coalesce_5': '',
+                                           'coalesce_6': '',
+                                           'coalesce_7': '',
+                                           'coalesce_8': '',
+                                           'coalesce_9': '',
+                                           'ltrim_1': "'",
+                                           'ltrim_2': "'",
+                                           'offset_1': '@',
+                                           'offset_2': '@',
+                                           'param_1': 'A',
+                                           'param_2': "'",
+                                           'param_3': 1,
+                                           'param_4': 1,
+                                           'param_5': 'true',
+                                           'param_6': 'false',
+                                           'param_7': 'A',
+                                           'param_8': "'",
+                                           'param_9': 1,
+                                           'substr_1': 1,
+                                           'substr_10': 1,
+                                           'substr_11': 1,
+                                           'substr_12_1': '=',
+                                           'substr_12_2': '+',
+                                           'substr_12_3': '-',
+                                           'substr_12_4': '@',
+                                           'substr_12_5': '\t',
+                                           'substr_12_6': '\r',
+                                           'substr_2': 1,
+                                           'substr_3_1': "'",
+                                           'substr_3_2': '=',
+                                           'substr_3_3': '+',
+                                           'substr_3_4': '-',
+                                           'substr_3_5': '@',
+                                           'substr_3_6': '\t',
+                                           'substr_3_7': '\r',
+                                           'substr_4': 1,
+                                           'substr_5': 1,
+                                           'substr_6_1': '=',
+                                           'substr_6_2': '+',
+                                           'substr_6_3': '-',
+                                           'substr_6_4': '@',
+                                           'substr_6_5': '\t',
+                                           'substr_6_6': '\r',
+                                           'substr_7': 1,
+                                           'substr_8': 1,
+                                           'substr_9_1': "'",
+                                           'substr_9_2': '=',
+                                           'substr_9_3': '+',
+                                           'substr_9_4': '-',
+                                           'substr_9_5': '@',
+                                           'substr_9_6': '\t',
+                                           'substr_9_7': '\r'})},
+ 'export.tasks.lines': {'columns': (('id', None), ('joined_cells', None)),
+                        'postgresql': ('SELECT tasks.id, concat_ws(%(param_1)s::VARCHAR, '
+                                       "coalesce((tasks.id)::text, ''), "
+                                       "coalesce((customers.slug)::text, ''), coalesce((CASE WHEN "
+                                       '((tasks.title) COLLATE "C" < %(param_2)s::VARCHAR AND '
+                                       'substr(tasks.title, %(substr_1)s::INTEGER, '
+                                       '%(substr_2)s::INTEGER) IN (%(substr_3_1)s::VARCHAR, '
+                                       '%(substr_3_2)s::VARCHAR, %(substr_3_3)s::VARCHAR, '
+                                       '%(substr_3_4)s::VARCHAR, %(substr_3_5)s::VARCHAR, '
+                                       '%(substr_3_6)s::VARCHAR, %(substr_3_7)s::VARCHAR) AND '
+                                       'substr(ltrim(tasks.title, %(ltrim_1)s::VARCHAR), '
+                                       '%(substr_4)s::INTEGER, %(substr_5)s::INTEGER) IN '
+                                       '(%(substr_6_1)s::VARCHAR, %(substr_6_2)s::VARCHAR, '
+                                       '%(substr_6_3)s::VARCHAR, %(substr_6_4)s::VARCHAR, '
+                                       '%(substr_6_5)s::VARCHAR, %(substr_6_6)s::VARCHAR)) THEN '
+                                       '%(param_3)s::VARCHAR || tasks.title ELSE tasks.title '
+                                       "END)::text, ''), coalesce((to_char(tasks.due, "
+                                       "'YYYY-MM-DD'))::text, ''), coalesce((tasks.status)::text, "
+                                       "''), coalesce((users.handle)::text, ''), "
+                                       "coalesce((tasks.milestone_id)::text, ''), "
+                                       "coalesce((tasks.cta_id)::text, ''), coalesce((CASE WHEN "
+                                       '((tasks.source) COLLATE "C" < %(param_4)s::VARCHAR AND '
+                                       'substr(tasks.source, %(substr_7)s::INTEGER, '
+                                       '%(substr_8)s::INTEGER) IN (%(substr_9_1)s::VARCHAR, '
+                                       '%(substr_9_2)s::VARCHAR, %(substr_9_3)s::VARCHAR, '
+                                       '%(substr_9_4)s::VARCHAR, %(substr_9_5)s::VARCHAR, '
+                                       '%(substr_9_6)s::VARCHAR, %(substr_9_7)s::VARCHAR) AND '
+                                       'substr(ltrim(tasks.source, %(ltrim_2)s::VARCHAR), '
+                                       '%(substr_10)s::INTEGER, %(substr_11)s::INTEGER) IN '
+                                       '(%(substr_12_1)s::VARCHAR, %(substr_12_2)s::VARCHAR, '
+                                       '%(substr_12_3)s::VARCHAR, %(substr_12_4)s::VARCHAR, '
+                                       '%(substr_12_5)s::VARCHAR, %(substr_12_6)s::VARCHAR)) THEN '
+                                       '%(param_5)s::VARCHAR || tasks.source ELSE tasks.source '
+                                       "END)::text, ''), coalesce((tasks.uuid)::text, '')) AS "
+                                       'joined_cells_1 \n'
+                                       'FROM tasks JOIN customers ON customers.id = '
+                                       'tasks.customer_id LEFT OUTER JOIN users ON users.id = '
+                                       'tasks.assignee_id \n'
+                                       'WHERE tasks.deleted_at IS NULL AND customers.deleted_at IS '
+                                       'NULL ORDER BY tasks.id',
+                                       {'ltrim_1': "'",
+                                        'ltrim_2': "'",
+                                        'param_1': ',',
+                                        'param_2': 'A',
+                                        'param_3': "'",
+                                        'param_4': 'A',
+                                        'param_5': "'",
+                                        'substr_1': 1,
+                                        'substr_10': 1,
+                                        'substr_11': 1,
+                                        'substr_12_1': '=',
+                                        'substr_12_2': '+',
+                                        'substr_12_3': '-',
+                                        'substr_12_4': '@',
+                                        'substr_12_5': '\t',
+                                        'substr_12_6': '\r',
+                                        'substr_2': 1,
+                                        'substr_3_1': "'",
+                                        'substr_3_2': '=',
+                                        'substr_3_3': '+',
+                                        'substr_3_4': '-',
+                                        'substr_3_5': '@',
+                                        'substr_3_6': '\t',
+                                        'substr_3_7': '\r',
+                                        'substr_4': 1,
+                                        'substr_5': 1,
+                                        'substr_6_1': '=',
+                                        'substr_6_2': '+',
+                                        'substr_6_3': '-',
+                                        'substr_6_4': '@',
+                                        'substr_6_5': '\t',
+                                        'substr_6_6': '\r',
+                                        'substr_7': 1,
+                                        'substr_8': 1,
+                                        'substr_9_1': "'",
+                                        'substr_9_2': '=',
+                                        'substr_9_3': '+',
+                                        'substr_9_4': '-',
+                                        'substr_9_5': '@',
+                                        'substr_9_6': '\t',
+                                        'substr_9_7': '\r'}),
+                        'sqlite': ("SELECT tasks.id, printf('%s,%s,%s,%s,%s,%s,%s,%s,%s,%s', "
+                                   'tasks.id, customers.slug, CASE WHEN (tasks.title < :param_1 '
+                                   'AND substr(tasks.title, :substr_1, :substr_2) IN (:substr_3_1, '
+                                   ':substr_3_2, :substr_3_3, :substr_3_4, :substr_3_5, '
+                                   ':substr_3_6, :substr_3_7) AND substr(ltrim(tasks.title, '
+                                   ':ltrim_1), :substr_4, :substr_5) IN (:substr_6_1, :substr_6_2, '
+                                   ':substr_6_3, :substr_6_4, :substr_6_5, :substr_6_6)) THEN '
+                                   ':param_2 || tasks.title ELSE tasks.title END, tasks.due, '
+                                   'tasks.status, users.handle, tasks.milestone_id, tasks.cta_id, '
+                                   'CASE WHEN (tasks.source < :param_3 AND substr(tasks.source, '
+                                   ':substr_7, :substr_8) IN (:substr_9_1, :substr_9_2, '
+                                   ':substr_9_3, :substr_9_4, :substr_9_5, :substr_9_6, '
+                                   ':substr_9_7) AND substr(ltrim(tasks.source, :ltrim_2), '
+                                   ':substr_10, :substr_11) IN (:substr_12_1, :substr_12_2, '
+                                   ':substr_12_3, :substr_12_4, :substr_12_5, :substr_12_6)) THEN '
+                                   ':param_4 || tasks.source ELSE tasks.source END, tasks.uuid) AS '
+                                   'joined_cells_1 \n'
+                                   'FROM tasks JOIN customers ON customers.id = tasks.customer_id '
+                                   'LEFT OUTER JOIN users ON users.id = tasks.assignee_id \n'
+                                   'WHERE tasks.deleted_at IS NULL AND customers.deleted_at IS '
+                                   'NULL ORDER BY tasks.id',
+                                   {'ltrim_1': "'",
+                                    'ltrim_2': "'",
+                                    'param_1': 'A',
+                                    'param_2': "'",
+                                    'param_3': 'A',
+                                    'param_4': "'",
+                                    'substr_1': 1,
+                                    'substr_10': 1,
+                                    'substr_11': 1,
+                                    'substr_12_1': '=',
+                                    'substr_12_2': '+',
+                                    'substr_12_3': '-',
+                                    'substr_12_4': '@',
+                                    'substr_12_5': '\t',
+                                    'substr_12_6': '\r',
+                                    'substr_2': 1,
+                                    'substr_3_1': "'",
+                                    'substr_3_2': '=',
+                                    'substr_3_3': '+',
+                                    'substr_3_4': '-',
+                                    'substr_3_5': '@',
+                                    'substr_3_6': '\t',
+                                    'substr_3_7': '\r',
+                                    'substr_4': 1,
+                                    'substr_5': 1,
+                                    'substr_6_1': '=',
+                                    'substr_6_2': '+',
+                                    'substr_6_3': '-',
+                                    'substr_6_4': '@',
+                                    'substr_6_5': '\t',
+                                    'substr_6_6': '\r',
+                                    'substr_7': 1,
+                                    'substr_8': 1,
+                                    'substr_9_1': "'",
+                                    'substr_9_2': '=',
+                                    'substr_9_3': '+',
+                                    'substr_9_4': '-',
+                                    'substr_9_5': '@',
+                                    'substr_9_6': '\t',
+                                    'substr_9_7': '\r'})},
+ 'export.tasks.records': {'columns': (('id', None),
+                                      ('customer', None),
+                                      ('title', None),
+                                      ('due', None),
+                                      ('status', None),
+                                      ('assignee', None),
+                                      ('milestone', None),
+                                      ('cta', None),
+                                      ('source', None),
+                                      ('uuid', None)),
+                          'postgresql': ('SELECT coalesce(CAST(tasks.id AS VARCHAR), '
+                                         '%(coalesce_1)s::VARCHAR) AS id, coalesce(customers.slug, '
+                                         '%(coalesce_2)s::VARCHAR) AS customer, coalesce(CASE WHEN '
+                                         '((tasks.title) COLLATE "C" < %(param_1)s::VARCHAR AND '
+                                         'substr(tasks.title, %(substr_1)s::INTEGER, '
+                                         '%(substr_2)s::INTEGER) IN (%(substr_3_1)s::VARCHAR, '
+                                         '%(substr_3_2)s::VARCHAR, %(substr_3_3)s::VARCHAR, '
+                                         '%(substr_3_4)s::VARCHAR, %(substr_3_5)s::VARCHAR, '
+                                         '%(substr_3_6)s::VARCHAR, %(substr_3_7)s::VARCHAR) AND '
+                                         'substr(ltrim(tasks.title, %(ltrim_1)s::VARCHAR), '
+                                         '%(substr_4)s::INTEGER, %(substr_5)s::INTEGER) IN '
+                                         '(%(substr_6_1)s::VARCHAR, %(substr_6_2)s::VARCHAR, '
+                                         '%(substr_6_3)s::VARCHAR, %(substr_6_4)s::VARCHAR, '
+                                         '%(substr_6_5)s::VARCHAR, %(substr_6_6)s::VARCHAR)) THEN '
+                                         '%(param_2)s::VARCHAR || tasks.title ELSE tasks.title '
+                                         'END, %(coalesce_3)s::VARCHAR) AS title, '
+                                         "coalesce(to_char(tasks.due, 'YYYY-MM-DD'), "
+                                         '%(coalesce_4)s::VARCHAR) AS due, coalesce(tasks.status, '
+                                         '%(coalesce_5)s::VARCHAR) AS status, '
+                                         'coalesce(users.handle, %(coalesce_6)s::VARCHAR) AS '
+                                         'assignee, coalesce(CAST(tasks.milestone_id AS VARCHAR), '
+                                         '%(coalesce_7)s::VARCHAR) AS milestone, '
+                                         'coalesce(CAST(tasks.cta_id AS VARCHAR), '
+                                         '%(coalesce_8)s::VARCHAR) AS cta, coalesce(CASE WHEN '
+                                         '((tasks.source) COLLATE "C" < %(param_3)s::VARCHAR AND '
+                                         'substr(tasks.source, %(substr_7)s::INTEGER, '
+                                         '%(substr_8)s::INTEGER) IN (%(substr_9_1)s::VARCHAR, '
+                                         '%(substr_9_2)s::VARCHAR, %(substr_9_3)s::VARCHAR, '
+                                         '%(substr_9_4)s::VARCHAR, %(substr_9_5)s::VARCHAR, '
+                                         '%(substr_9_6)s::VARCHAR, %(substr_9_7)s::VARCHAR) AND '
+                                         'substr(ltrim(tasks.source, %(ltrim_2)s::VARCHAR), '
+                                         '%(substr_10)s::INTEGER, %(substr_11)s::INTEGER) IN '
+                                         '(%(substr_12_1)s::VARCHAR, %(substr_12_2)s::VARCHAR, '
+                                         '%(substr_12_3)s::VARCHAR, %(substr_12_4)s::VARCHAR, '
+                                         '%(substr_12_5)s::VARCHAR, %(substr_12_6)s::VARCHAR)) '
+                                         'THEN %(param_4)s::VARCHAR || tasks.source ELSE '
+                                         'tasks.source END, %(coalesce_9)s::VARCHAR) AS source, '
+                                         'coalesce(tasks.uuid, %(coalesce_10)s::VARCHAR) AS uuid \n'
+                                         'FROM tasks JOIN customers ON customers.id = '
+                                         'tasks.customer_id LEFT OUTER JOIN users ON users.id = '
+                                         'tasks.assignee_id \n'
+                                         'WHERE tasks.deleted_at IS NULL AND customers.deleted_at '
+                                         'IS NULL AND tasks.id BETWEEN %(low)s::INTEGER AND '
+                                         '%(high)s::INTEGER ORDER BY tasks.id',
+                                         {'coalesce_1': '',
+                                          'coalesce_10': '',
+                                          'coalesce_2': '',
+                                          'coalesce_3': '',
+                                          'coalesce_4': '',
+                                          'coalesce_5': '',
+                                          'coalesce_6': '',
+                                          'coalesce_7': '',
+                                          'coalesce_8': '',
+                                          'coalesce_9': '',
+                                          'ltrim_1': "'",
+                                          'ltrim_2': "'",
+                                          'param_1': 'A',
+                                          'param_2': "'",
+                                          'param_3': 'A',
+                                          'param_4': "'",
+                                          'substr_1': 1,
+                                          'substr_10': 1,
+                                          'substr_11': 1,
+                                          'substr_12_1': '=',
+                                          'substr_12_2': '+',
+                                          'substr_12_3': '-',
+                                          'substr_12_4': '@',
+                                          'substr_12_5': '\t',
+                                          'substr_12_6': '\r',
+                                          'substr_2': 1,
+                                          'substr_3_1': "'",
+                                          'substr_3_2': '=',
+                                          'substr_3_3': '+',
+                                          'substr_3_4': '-',
+                                          'substr_3_5': '@',
+                                          'substr_3_6': '\t',
+                                          'substr_3_7': '\r',
+                                          'substr_4': 1,
+                                          'substr_5': 1,
+                                          'substr_6_1': '=',
+                                          'substr_6_2': '+',
+                                          'substr_6_3': '-',
+                                          'substr_6_4': '@',
+                                          'substr_6_5': '\t',
+                                          'substr_6_6': '\r',
+                                          'substr_7': 1,
+                                          'substr_8': 1,
+                                          'substr_9_1': "'",
+                                          'substr_9_2': '=',
+                                          'substr_9_3': '+',
+                                          'substr_9_4': '-',
+                                          'substr_9_5': '@',
+                                          'substr_9_6': '\t',
+                                          'substr_9_7': '\r'}),
+                          'sqlite': ('SELECT coalesce(CAST(tasks.id AS VARCHAR), :coalesce_1) AS '
+                                     'id, coalesce(customers.slug, :coalesce_2) AS customer, '
+                                     'coalesce(CASE WHEN (tasks.title < :param_1 AND '
+                                     'substr(tasks.title, :substr_1, :substr_2) IN (:substr_3_1, '
+                                     ':substr_3_2, :substr_3_3, :substr_3_4, :substr_3_5, '
+                                     ':substr_3_6, :substr_3_7) AND substr(ltrim(tasks.title, '
+                                     ':ltrim_1), :substr_4, :substr_5) IN (:substr_6_1, '
+                                     ':substr_6_2, :substr_6_3, :substr_6_4, :substr_6_5, '
+                                     ':substr_6_6)) THEN :param_2 || tasks.title ELSE tasks.title '
+                                     'END, :coalesce_3) AS title, coalesce(tasks.due, :coalesce_4) '
+                                     'AS due, coalesce(tasks.status, :coalesce_5) AS status, '
+                                     'coalesce(users.handle, :coalesce_6) AS assignee, '
+                                     'coalesce(CAST(tasks.milestone_id AS VARCHAR), :coalesce_7) '
+                                     'AS milestone, coalesce(CAST(tasks.cta_id AS VARCHAR), '
+                                     ':coalesce_8) AS cta, coalesce(CASE WHEN (tasks.source < '
+                                     ':param_3 AND substr(tasks.source, :substr_7, :substr_8) IN '
+                                     '(:substr_9_1, :substr_9_2, :substr_9_3, :substr_9_4, '
+                                     ':substr_9_5, :substr_9_6, :substr_9_7) AND '
+                                     'substr(ltrim(tasks.source, :ltrim_2), :substr_10, '
+                                     ':substr_11) IN (:substr_12_1, :substr_12_2, :substr_12_3, '
+                                     ':substr_12_4, :substr_12_5, :substr_12_6)) THEN :param_4 || '
+                                     'tasks.source ELSE tasks.source END, :coalesce_9) AS source, '
+                                     'coalesce(tasks.uuid, :coalesce_10) AS uuid \n'
+                                     'FROM tasks JOIN customers ON customers.id = '
+                                     'tasks.customer_id LEFT OUTER JOIN users ON users.id = '
+                                     'tasks.assignee_id \n'
+                                     'WHERE tasks.deleted_at IS NULL AND customers.deleted_at IS '
+                                     'NULL AND tasks.id BETWEEN :low AND :high ORDER BY tasks.id',
+                                     {'coalesce_1': '',
+                                      'coalesce_10': '',
+                                      'coalesce_2': '',
+                                      'coalesce_3': '',
+                                      'coalesce_4': '',
+                                      'coalesce_5': '',
+                                      'coalesce_6': '',
+                                      'coalesce_7': '',
+                                      'coalesce_8': '',
+                                      'coalesce_9': '',
+                                      'ltrim_1': "'",
+                                      'ltrim_2': "'",
+                                      'param_1': 'A',
+                                      'param_2': "'",
+                                      'param_3': 'A',
+                                      'param_4': "'",
+                                      'substr_1': 1,
+                                      'substr_10': 1,
+                                      'substr_11': 1,
+                                      'substr_12_1': '=',
+                                      'substr_12_2': '+',
+                                      'substr_12_3': '-',
+                                      'substr_12_4': '@',
+                                      'substr_12_5': '\t',
+                                      'substr_12_6': '\r',
+                                      'substr_2': 1,
+                                      'substr_3_1': "'",
+                                      'substr_3_2': '=',
+                                      'substr_3_3': '+',
+                                      'substr_3_4': '-',
+                                      'substr_3_5': '@',
+                                      'substr_3_6': '\t',
+                                      'substr_3_7': '\r',
+                                      'substr_4': 1,
+                                      'substr_5': 1,
+                                      'substr_6_1': '=',
+                                      'substr_6_2': '+',
+                                      'substr_6_3': '-',
+                                      'substr_6_4': '@',
+                                      'substr_6_5': '\t',
+                                      'substr_6_6': '\r',
+                                      'substr_7': 1,
+                                      'substr_8': 1,
+                                      'substr_9_1': "'",
+                                      'substr_9_2': '=',
+                                      'substr_9_3': '+',
+                                      'substr_9_4': '-',
+                                      'substr_9_5': '@',
+                                      'substr_9_6': '\t',
+                                      'substr_9_7': '\r'})},
  'my.ctas': {'columns': (('id', None),
                          ('slug', None),
                          ('type', None),

@@ -300,7 +300,9 @@ def test_a_failed_export_leaves_the_old_file_and_no_temporary(book, tmp_path, mo
     def broken(*args):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr("clm.domain.transfer.export._write_delimited", broken)
+    # Every csv export to a file writes through delimited._Out (the engine's path and the
+    # compiled statements' alike).
+    monkeypatch.setattr("clm.domain.transfer.delimited._Out.write", broken)
     book.error("export", "customers", "-o", target, "--force")
     assert target.read_text() == "old"
     assert sorted(p.name for p in tmp_path.iterdir() if p.name != "clm.db") == ["out.csv"]

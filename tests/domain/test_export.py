@@ -16,11 +16,11 @@ from clm.db import Database
 from clm.domain import users
 from clm.domain.new_book import install_template
 from clm.domain.transfer import COLUMNS, FORMATS
+from clm.domain.transfer.delimited import write_delimited
 from clm.domain.transfer.export import (
     QUERIES,
     _as_text,
     _records,
-    _write_delimited,
     export_table,
 )
 from clm.domain.transfer.importers import import_table
@@ -97,7 +97,7 @@ def written_by_the_csv_writer(database, table: str, delimiter: str) -> str:
     out = io.StringIO()
     with database.read() as conn:
         query = _as_text(build(conn).order_by(stored.c.id))
-        _write_delimited(out, COLUMNS[table], _records(conn, query, table), delimiter)
+        write_delimited(out, COLUMNS[table], _records(conn, query, table), delimiter)
     return out.getvalue()
 
 
@@ -153,5 +153,5 @@ def test_a_batch_is_written_as_the_csv_writer_writes_it(rows, cuts, delimiter):
     bounds = [0, *sorted(min(cut, len(rows)) for cut in cuts), len(rows)]
     batches = [rows[start:end] for start, end in pairwise(bounds)]
     out = io.StringIO()
-    assert _write_delimited(out, ("a", "b", "c"), iter(batches), delimiter) == len(rows)
+    assert write_delimited(out, ("a", "b", "c"), iter(batches), delimiter) == len(rows)
     assert out.getvalue() == expected.getvalue()

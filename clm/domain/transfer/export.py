@@ -4,13 +4,8 @@ Removed (tombstoned) rows are left out, and so is whatever hangs off a removed c
 References are exported as stored: a user's handle, a customer's slug, a milestone's id.
 """
 
-import codecs
-import csv
-import io
 import json
-import os
 from collections.abc import Callable, Iterator
-from functools import lru_cache
 from typing import TextIO
 
 from sqlalchemy import (
@@ -32,17 +27,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.elements import Label
 
-from clm.dates import parse_duration
 from clm.db import binary, iso_date, joined_cells, stream_rows
 from clm.domain.engine.field_defs import field_defs
 from clm.domain.health_now import health_now
 from clm.domain.transfer import COLUMNS, LIST_COLUMNS, READ_COLUMNS
+from clm.domain.transfer.delimited import list_items, write_delimited, write_lines
 from clm.plain import (
-    neutralise_formula,
     number,
     row_converter,
-    unneutralise_formula,
-    visible,
 )
 from clm.storage.tables import (
     arr_log,
@@ -67,23 +59,33 @@ from clm.storage.tables import (
 STREAM_ROWS = 5000  # rows fetched at a time (a server-side cursor on PostgreSQL)
 
 
-def _listed(conn: Connection, name: str, link: Table, column: str, owner):
+def _listed(name: str, link: Table, column: str, owner, guarded: bool = False):
     """The `;`-joined values of a link table's `column` for each row (`owner`: the link to
     the row; a `user_id` is shown as the handle, of live users only: a removed user is no
-    longer a collaborator or an influencer), as a correlated subquery; just NULL while the
-    link table has no rows at all."""
-    if not _has_rows(conn, link):
-        return null().label(name)
+    longer a collaborator or an influencer), as a correlated subquery run only while the link
+    table has any row. `guarded`: the list as csv writes it, guarded against formulas as a
+    whole inside the subquery (outside, each look the guard takes would run it again)."""
     source, values = link, link.c[column]
     if column == "user_id":
         source, values = link.join(users, users.c.id == link.c.user_id), users.c.handle
         owner = and_(owner, users.c.deleted_at.is_(None))
-    subquery = select(func.aggregate_strings(values, ";")).select_from(source).where(owner)
-    return subquery.scalar_subquery().label(name)
+    joined = func.aggregate_strings(values, ";")
+    cell = _guarded(joined) if guarded else joined
+    subquery = select(cell).select_from(source).where(owner)
+    return _if_any(link, subquery.scalar_subquery()).label(name)
 
 
-def _has_rows(conn: Connection, table: Table) -> bool:
-    return conn.scalar(select(literal(1)).select_from(table).limit(1)) is not None
+def _tags(guarded: bool = False):
+    """SQL: a customer's tags, `;`-joined (`guarded`: as csv writes them)."""
+    owner = customer_tags.c.customer_id == customers.c.id
+    return _listed("tags", customer_tags, "tag", owner, guarded)
+
+
+def _if_any(table: Table, value):
+    """SQL: `value` (a subquery on `table` for each row) while `table` has a row, else NULL
+    without a look: the database asks once a statement, so one statement serves any book
+    (and is compiled ahead, clm.storage.read_sql) at no cost a row for an empty table."""
+    return case((select(literal(1)).select_from(table).exists(), value), else_=null())
 
 
 def _day(column):
@@ -116,11 +118,8 @@ def _with_customer(table, person: str | None = None):
 
 def _customers(conn):
     owner = users.alias("owner")
-    tags = _listed(
-        conn, "tags", customer_tags, "tag", customer_tags.c.customer_id == customers.c.id
-    )
+    tags = _tags()
     influencers = _listed(
-        conn,
         "influencers",
         customer_influencers,
         "user_id",
@@ -153,14 +152,13 @@ def _milestones(conn):
     # Each milestone's reminder offsets joined by the database (a subquery on the index of
     # its id): one row per milestone, none per reminder to gather in Python.
     collaborators = _listed(
-        conn,
         "collaborators",
         milestone_collaborators,
         "user_id",
         milestone_collaborators.c.milestone_id == milestones.c.id,
     )
     source = _with_customer(milestones)
-    remind = _reminders_joined() if _has_rows(conn, milestone_reminders) else null()
+    remind = _if_any(milestone_reminders, _reminders_joined())
     return (
         select(
             milestones.c.id,
@@ -198,18 +196,16 @@ def _reminded(conn):
     with the milestone so an imported book fires nothing twice); NULL while nothing fired.
     A key logged for another day is already `OFFSET@DAY`."""
     log = reminder_log
-    if not _has_rows(conn, log):
-        return null().label("reminded")
     item = case(
         (log.c.offset.contains("@"), log.c.offset),
         else_=log.c.offset + "@" + cast(log.c.remind_on, String),
     )
-    return (
+    fired = (
         select(func.aggregate_strings(item, ";"))
         .where(log.c.milestone_uuid == milestones.c.uuid)
         .scalar_subquery()
-        .label("reminded")
     )
+    return _if_any(log, fired).label("reminded")
 
 
 def _tasks(conn):
@@ -357,6 +353,26 @@ QUERIES = {
     "log": (_log, audit_log),
     "metrics": (_metric_points, metric_points),
 }
+
+
+def export_statements() -> dict:
+    """The csv export's statements compiled ahead (clm.domain.transfer.delimited runs them on
+    a file): each table's lines, and its records of an id range (`:low` to `:high`) for a
+    batch the csv writer must write."""
+    from sqlalchemy import bindparam
+
+    from clm.domain.transfer.delimited import COMPILED
+
+    found = {}
+    for table in COMPILED:
+        build, stored = QUERIES[table]
+        query = build(None).order_by(stored.c.id)  # no connection: one statement fits any book
+        low, high = (bindparam(name, type_=Integer, required=False) for name in ("low", "high"))
+        found[f"export.{table}.lines"] = _lines(query, stored.c.id, ",")
+        found[f"export.{table}.records"] = _as_text(query).where(stored.c.id.between(low, high))
+    return found
+
+
 # A table without an id column: streamed in the order of its primary key.
 KEYED_BY = {"metrics": tuple(metric_points.primary_key.columns)}
 
@@ -381,11 +397,17 @@ def export_table(
     if fmt in ("csv", "tsv"):
         delimiter = "\t" if fmt == "tsv" else ","
         # On a terminal control characters are shown, never sent; a table without ids goes
-        # through the csv writer (_write_lines reads a batch again by its id range).
+        # through the csv writer (write_lines reads a batch again by its id range).
         if stream.isatty() or table in KEYED_BY:
             cells = _records(conn, _as_text(query), table)
-            return _write_delimited(stream, columns, cells, delimiter)
-        return _write_lines(conn, query, stored.c.id, table, columns, stream, delimiter)
+            return write_delimited(stream, columns, cells, delimiter)
+        lines = stream_rows(conn, _lines(query, stored.c.id, delimiter), STREAM_ROWS)
+        records = _as_text(query)
+
+        def again(low, high):
+            return _records(conn, records.where(stored.c.id.between(low, high)), table)
+
+        return write_lines(lines, again, columns, stream, delimiter)
     converters = {name: _JSON_VALUE[f.kind] for name, f in custom.items()}
     rows = _records(conn, query, table)
     return _write_json(stream, columns, rows, array=fmt == "json", custom=converters)
@@ -416,6 +438,15 @@ def _custom_cell(field, as_text: bool):
     return type_coerce(text, String).label(field.name)
 
 
+def _lines(query, key, delimiter: str):
+    """The query as (key, line): each row's cells joined into its csv or tsv line by the
+    database, NULLs and whole numbers left as they are (delimited.write_lines checks each
+    batch)."""
+    bare = _as_text(query, bare=True).selected_columns
+    cells = [column.element if isinstance(column, Label) else column for column in bare]
+    return query.with_only_columns(key, joined_cells(delimiter, *cells))
+
+
 def _records(conn: Connection, query, table: str) -> Iterator[list[tuple]]:
     """The query's rows a batch at a time, one per record."""
     return stream_rows(conn, query, STREAM_ROWS)
@@ -444,7 +475,6 @@ DATES = frozenset(
     | {"date"}
 )
 _RISKY = ("'", "=", "+", "-", "@", "\t", "\r")
-_DAYS = {"d": 1, "bd": 1.4, "w": 7, "m": 30.44, "y": 365.25}
 
 
 def _as_text(query, bare: bool = False):
@@ -465,7 +495,7 @@ def _text_cell(column, bare: bool):
     if isinstance(value.type, Boolean):
         return case((value, "true"), else_="false").label(name)
     if name in LIST_COLUMNS:
-        text = _guarded(value) if name == "tags" else value
+        text = _tags(guarded=True).element if name == "tags" else value
     elif name in DATES:
         text = iso_date(value)
     elif name in TEXT:
@@ -498,33 +528,10 @@ def _guarded(text):
     return case((risky, literal("'", String) + text), else_=text)
 
 
-def _offset_order(offset: str) -> tuple:
-    duration = parse_duration(offset)
-    return (duration.count * _DAYS[duration.unit], offset)
-
-
-@lru_cache(maxsize=4096)
-def _items(joined: str | None, column: str) -> tuple[str, ...]:
-    """A `;`-joined list from the database, in order: reminder offsets nearest the due date
-    first (as `milestone list` shows them), the others sorted."""
-    if not joined:
-        return ()
-    parts = joined.split(";")
-    return tuple(sorted(parts, key=_offset_order) if column == "remind" else sorted(parts))
-
-
-@lru_cache(maxsize=4096)
-def _cell_items(cell: str, column: str) -> str:
-    """A list cell as the database joined it (tags guarded as a whole), in order."""
-    if column != "tags":
-        return ";".join(_items(cell, column))
-    return neutralise_formula(";".join(_items(unneutralise_formula(cell), column)))
-
-
 def _json_cell(column: str) -> Callable | None:
     """How a value (never None) of a column becomes what json takes; None when it is already."""
     if column in LIST_COLUMNS:
-        return lambda joined: list(_items(joined, column))
+        return lambda joined: list(list_items(joined, column))
     if column in ("default_owner", "pinned", "primary"):  # the driver may give 0/1
         return bool
     if column in ("arr", "change", "value"):
@@ -542,142 +549,6 @@ def _json_cells(columns: tuple[str, ...], custom: dict | None = None) -> Callabl
     }
     lists = {i: () for i, column in enumerate(columns) if column in LIST_COLUMNS}
     return row_converter({i: f for i, f in converters.items() if f is not None}, lists)
-
-
-def _text_cells(columns: tuple[str, ...]) -> Callable[[tuple], list] | None:
-    """The Python left to do on a row of text cells (a float, ARR or a metric's value,
-    written as csv writes it); None when there is none. A missing ARR is an empty cell."""
-    floats = [i for i, column in enumerate(columns) if column in ("arr", "value")]
-    if not floats:
-        return None
-    return row_converter(
-        dict.fromkeys(floats, lambda value: str(number(value))), dict.fromkeys(floats, "")
-    )
-
-
-def _write_delimited(
-    stream: TextIO, columns: tuple[str, ...], rows, delimiter: str, header: bool = True
-) -> int:
-    """csv or tsv through the csv writer, a batch of rows (of text cells) at a time. The csv
-    module quotes a field with a newline but not one with a lone carriage return (when lines
-    end in a newline): such a row is written with every field quoted, so it reads back as it
-    was."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\n")
-    quoted = csv.writer(buffer, delimiter=delimiter, lineterminator="\n", quoting=csv.QUOTE_ALL)
-    if header:
-        stream.write(delimiter.join(columns) + "\n")
-    convert = _text_cells(columns)
-    lists = [(i, column) for i, column in enumerate(columns) if column in LIST_COLUMNS]
-    terminal = stream.isatty()  # on a terminal, control characters are shown, never sent
-    count = 0
-    for batch in rows:
-        if convert is not None:
-            batch = list(map(convert, batch))
-        if lists:
-            batch = _in_order(batch, lists)
-        if terminal:
-            batch = [[visible(cell) for cell in row] for row in batch]
-        writer.writerows(batch)
-        if "\r" in buffer.getvalue():
-            buffer.seek(0)
-            buffer.truncate()
-            for row in batch:
-                (quoted if any("\r" in cell for cell in row) else writer).writerow(row)
-        stream.write(buffer.getvalue())
-        buffer.seek(0)
-        buffer.truncate()
-        count += len(batch)
-    return count
-
-
-def _write_lines(
-    conn: Connection,
-    query,
-    key,
-    table: str,
-    columns: tuple[str, ...],
-    stream: TextIO,
-    delimiter: str,
-) -> int:
-    """csv or tsv with each row's cells joined by the database (the driver then makes one
-    string of a row, not a dozen), a batch at a time. A batch whose lines hold no delimiter,
-    quote, newline or carriage return but their own is written as it is: exactly what the
-    csv writer would write. The records of any other batch are read again as cells (by
-    their `key` range) and written by the csv writer."""
-    out = _Out(stream)
-    out.write(delimiter.join(columns) + "\n")
-    bare = _as_text(query, bare=True).selected_columns
-    cells = [column.element if isinstance(column, Label) else column for column in bare]
-    lines = query.with_only_columns(key, joined_cells(delimiter, *cells))
-    query = _as_text(query)
-    lists = [(i, column) for i, column in enumerate(columns) if column in LIST_COLUMNS]
-    special = (delimiter + '\n"\r').encode()  # UTF-8 holds these bytes for these only
-    count = 0
-    for rows in stream_rows(conn, lines, STREAM_ROWS):
-        text = "\n".join([row[1] for row in rows])
-        data = out.encode(text)
-        # Each line holds its delimiters and the newline after it: any more is in a cell.
-        if len(data) - len(data.translate(None, special)) != len(columns) * len(rows) - 1:
-            again = _records(conn, query.where(key.between(rows[0][0], rows[-1][0])), table)
-            count += _write_delimited(out, columns, again, delimiter, header=False)
-            continue
-        if lists and ";" in text:
-            text, data = "\n".join(_lines_in_order([r[1] for r in rows], lists, delimiter)), None
-        out.write(text + "\n", None if data is None else data + b"\n")
-        count += len(rows)
-    return count
-
-
-class _Out:
-    """Where csv or tsv lines go: straight to the bytes under a UTF-8 text stream that
-    translates no newline (a batch is encoded once: to be checked, then written), else to
-    the text stream."""
-
-    def __init__(self, stream: TextIO):
-        self.text, self.binary, self.errors = stream, None, "surrogatepass"
-        buffer = getattr(stream, "buffer", None)
-        utf8 = codecs.lookup(getattr(stream, "encoding", None) or "ascii").name == "utf-8"
-        if type(stream) is io.TextIOWrapper and buffer is not None and utf8 and os.linesep == "\n":
-            stream.flush()
-            self.binary, self.errors = buffer, stream.errors
-
-    def encode(self, text: str) -> bytes:
-        return text.encode("utf-8", self.errors)
-
-    def write(self, text: str, data: bytes | None = None) -> None:
-        if self.binary is None:
-            self.text.write(text)
-        else:
-            self.binary.write(self.encode(text) if data is None else data)
-
-    def isatty(self) -> bool:
-        return False
-
-
-def _lines_in_order(lines: list[str], lists, delimiter: str) -> Iterator[str]:
-    """Lines with their list cells of more than one item put in order."""
-    for line in lines:
-        if ";" in line:
-            cells = line.split(delimiter)
-            for i, column in lists:
-                if ";" in cells[i]:
-                    cells[i] = _cell_items(cells[i], column)
-            line = delimiter.join(cells)
-        yield line
-
-
-def _in_order(batch: list[tuple], lists: list[tuple[int, str]]) -> list[tuple]:
-    """The batch with the list cells of more than one item put in order."""
-    ordered = []
-    for row in batch:
-        if any(";" in row[i] for i, _ in lists):
-            row = list(row)
-            for i, column in lists:
-                if ";" in row[i]:
-                    row[i] = _cell_items(row[i], column)
-        ordered.append(row)
-    return ordered
 
 
 def _write_json(

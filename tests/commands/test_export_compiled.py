@@ -1,0 +1,64 @@
+"""`clm export` as csv of a file: run through the statements compiled ahead with the sqlite3
+module alone (no SQLAlchemy imported), and written exactly as the engine's path writes it."""
+
+import pytest
+
+from tests.conftest import clm_alone
+
+TABLES = ("customers", "milestones", "tasks")
+
+
+def _exports(clm, db_path) -> dict[str, str]:
+    return {table: clm("export", table).stdout for table in TABLES}
+
+
+def _through_the_engine(clm, db_path) -> dict[str, str]:
+    """The same exports with a (cold) journal beside the file: the engine opens it as usual."""
+    journal = db_path.with_name(f"{db_path.name}-journal")
+    journal.write_bytes(b"")
+    try:
+        return _exports(clm, db_path)
+    finally:
+        journal.unlink()
+
+
+@pytest.fixture
+def book(clm, db_path):
+    """The demo book, and rows the csv writer must see: a comma, a quote and a newline in a
+    cell, a tag and a title starting like a formula, collaborators, several reminders."""
+    clm("demo")
+    clm("--db", db_path.parent / "clm-demo.db", "db", "copy", db_path)
+    clm("customer", "add", "Quote, Inc", "--slug", "quote", "--tag", "=cmd", "--tag", "b")
+    clm("customer", "add", "Plain", "--slug", "plain", "--tag", "-1", "--source", "+x")
+    clm("milestone", "add", "quote", 'Say "hi",\nthen go', "--due", "2026-12-01")
+    clm("milestone", "add", "plain", "=SUM(A1)", "--due", "2026-12-02", "--remind", "1w",
+        "--remind", "2d", "--collaborator", "alice")  # fmt: skip
+    return db_path
+
+
+@pytest.mark.sqlite_only("a file read without the engine")
+def test_csv_exports_of_a_file_match_the_engines(clm, book):
+    fast = _exports(clm, book)
+    assert fast == _through_the_engine(clm, book)
+    assert '"Say ""hi"",\nthen go"' in fast["milestones"]
+    assert "'=SUM(A1)" in fast["milestones"] and ",2d;1w," in fast["milestones"]
+    assert "'=cmd;b" in fast["customers"] and ",'-1," in fast["customers"]
+    assert ",'+x," in fast["customers"]
+
+
+@pytest.mark.sqlite_only("a file read without the engine")
+def test_a_csv_export_of_a_file_does_not_load_sqlalchemy(clm, book):
+    for table in TABLES:
+        loaded, out = clm_alone("--db", book, "export", table)
+        assert not loaded, table
+        assert out == clm("export", table).stdout
+
+
+@pytest.mark.sqlite_only("a file read without the engine")
+def test_custom_fields_are_exported_through_the_engine(clm, book):
+    clm("field", "add", "region", "--kind", "text")
+    clm("customer", "edit", "quote", "--set", "region==EU")
+    loaded, out = clm_alone("--db", book, "export", "customers")
+    assert loaded  # the book's own columns: the query is built for it
+    assert out.splitlines()[0].endswith(",uuid,region")
+    assert ",'=EU" in out  # the value =EU, guarded
