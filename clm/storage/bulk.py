@@ -43,6 +43,11 @@ def advance_id_sequence(conn: Connection, table) -> None:
 
 
 BULK_CACHE_KIB = 16 * 1024  # SQLite page cache for a bulk load: index pages stay in memory
+# While rows go into a table whose secondary indexes wait: room for the indexes still kept up
+# (a million milestones' uuids, inserted at random places), so SQLite neither spills dirty
+# pages nor reads them back (4.7 s -> 1.8 s of system time on 1M milestones). Back to the bulk
+# cache before the indexes are built: the sort's memory follows the cache size (peak 146 MiB).
+LOAD_CACHE_KIB = 48 * 1024
 
 
 def bulk_load(conn: Connection) -> None:
@@ -78,7 +83,11 @@ def indexes_deferred(conn: Connection, table, keep: tuple[str, ...] = ()) -> Ite
     quote = conn.dialect.identifier_preparer.quote
     for name, _ in deferred:
         conn.exec_driver_sql(f"DROP INDEX {quote(name)}")
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql(f"PRAGMA cache_size=-{LOAD_CACHE_KIB}")
     yield
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql(f"PRAGMA cache_size=-{BULK_CACHE_KIB}")
     for _, ddl in deferred:
         conn.exec_driver_sql(ddl)
     refresh_statistics(conn, table)
