@@ -45,6 +45,7 @@ from clm.domain.transfer.files import Records
 from clm.domain.transitions import StageEntry, record_entries
 from clm.errors import Invalid, did_you_mean
 from clm.storage.tables import (
+    arr_log,
     contacts,
     ctas,
     customer_influencers,
@@ -297,6 +298,7 @@ class CustomerImporter(KeyedImporter):
         health_log: (),
         customer_tags: (),
         customer_influencers: (),
+        arr_log: (),  # a new customer's ARR: its entry as new business
     }
     SCALARS = (
         "slug",
