@@ -423,28 +423,33 @@ class Importer:
         found: list = [None] * len(batch)
         if self.keep_ids:
             self._check_kept_ids(batch, found)
+        if not self.uuids_unique:  # else the table's unique index finds a repeated uuid
+            self._match_uuids(batch, found)
+        rest = [(i, values) for i, (_, values) in enumerate(batch) if found[i] is None]
+        for i, row in self.match_key(rest, batch):
+            found[i] = row
+        return found
+
+    def _match_uuids(self, batch: list[tuple[int, dict]], found: list) -> None:
         by_uuid = {
             values["uuid"]: i
             for i, (_, values) in enumerate(batch)
             if values.get("uuid") and found[i] is None
         }
-        if by_uuid and not self.uuids_unique:
-            query = select(*self.stored_columns()).where(
-                in_values(self.conn, self.table.c.uuid, list(by_uuid))
-            )
-            for row in self.conn.execute(query):
-                i = by_uuid[row.uuid]
-                found[i] = SKIP
-                if row.deleted_at is not None:
-                    self.matched_removed(batch[i][0], batch[i][1], row)
-                elif self.created_here(row.id):
-                    self._repeated(batch[i][0], "uuid", row.uuid)
-                else:
-                    found[i] = row
-        rest = [(i, values) for i, (_, values) in enumerate(batch) if found[i] is None]
-        for i, row in self.match_key(rest, batch):
-            found[i] = row
-        return found
+        if not by_uuid:
+            return
+        query = select(*self.stored_columns()).where(
+            in_values(self.conn, self.table.c.uuid, list(by_uuid))
+        )
+        for row in self.conn.execute(query):
+            i = by_uuid[row.uuid]
+            found[i] = SKIP
+            if row.deleted_at is not None:
+                self.matched_removed(batch[i][0], batch[i][1], row)
+            elif self.created_here(row.id):
+                self._repeated(batch[i][0], "uuid", row.uuid)
+            else:
+                found[i] = row
 
     def matched_removed(self, line: int, values: dict, row) -> None:
         """A row whose uuid is a removed row's: it cannot be updated."""
