@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from operator import call, itemgetter
 from typing import ClassVar
 
@@ -290,6 +291,8 @@ class Importer:
             self._short_cells = self._text_cells and all(
                 parser.__module__ == v.__name__ for parser in self._column_parsers
             )
+            if self._text_cells:
+                self._column_parsers = tuple(map(_remembered, self._column_parsers))
         cells = self._cells(record)
         return dict(zip(self._names, map(call, self._column_parsers, cells), strict=True))
 
@@ -597,6 +600,21 @@ class Importer:
         self.result.updated += 1
         self.note(_changes_text(self.label(values, row), changed))
         return True
+
+
+# values.py's parsers whose values are not remembered: a new list each row (a row's list may
+# be changed by its checks), or a different cell each row (ids, uuids).
+_FORGOTTEN = frozenset({v.items, v.identifier, v.uuid_text})
+
+
+def _remembered(parser: Callable) -> Callable:
+    """A text cell's parser that remembers the values of the last few thousand cells: most
+    columns repeat a few values (a status, a due date, a customer ten rows in a row), and a
+    cell remembered costs no Python call. values.py's parsers only: each gives the same
+    value for the same text, and an unchangeable one (a problem is raised again)."""
+    if parser.__module__ != v.__name__ or parser in _FORGOTTEN:
+        return parser
+    return lru_cache(maxsize=4096)(parser)
 
 
 @contextmanager
