@@ -44,9 +44,10 @@ def advance_id_sequence(conn: Connection, table) -> None:
 BULK_CACHE_KIB = 16 * 1024  # SQLite page cache for a bulk load: index pages stay in memory
 # While rows go into a table whose secondary indexes wait: room for the indexes still kept up
 # (a million milestones' uuids, inserted at random places), so SQLite neither spills dirty
-# pages nor reads them back (4.7 s -> 1.8 s of system time on 1M milestones). Back to the bulk
-# cache before the indexes are built: the sort's memory follows the cache size (peak 146 MiB).
-LOAD_CACHE_KIB = 48 * 1024
+# pages nor reads them back (4.4-4.7 s -> 2.2-2.4 s of system time on 1M milestones). Back
+# to the bulk cache before the indexes are built: the sort's memory follows the cache size
+# (1M milestones peak at 143 MiB on either book).
+LOAD_CACHE_KIB = 40 * 1024
 
 
 def bulk_load(conn: Connection) -> None:
