@@ -730,6 +730,31 @@ def test_milestone_problems(book, tmp_path, db_path):
     assert dump(db_path) == before
 
 
+def test_milestone_cells_past_their_limits_among_short_rows(book, tmp_path, db_path):
+    # Short rows skip the look at each field's length; a long cell is still looked at, by
+    # its field's limit: a title's 500 characters, a blocked reason's 10,000.
+    reason = "r" * 600
+    (tmp_path / "m.csv").write_text(
+        "customer,title,due,status,blocked_reason\n"
+        "globex,Short,2027-01-01,open,\n"
+        f"globex,Long reason,2027-01-02,blocked,{reason}\n"
+        f"globex,{'t' * 501},2027-01-03,open,\n"
+        "globex,Short again,2027-01-04,open,\n"
+    )
+    before = dump(db_path)
+    assert book("import", "milestones", tmp_path / "m.csv", code=1).stderr.splitlines() == [
+        "Error: line 4, field title: 501 characters: at most 500; nothing imported"
+    ]
+    assert dump(db_path) == before
+    (tmp_path / "m.csv").write_text(
+        "customer,title,due,status,blocked_reason\n"
+        f"globex,Long reason,2027-01-02,blocked,{reason}\n"
+    )
+    book("import", "milestones", tmp_path / "m.csv")
+    [record] = [m for m in book.json("milestone", "list") if m["title"] == "Long reason"]
+    assert record["blocked_reason"] == reason
+
+
 def test_tasks_import_checks_their_milestone_and_cta(book, tmp_path):
     [go_live] = [m for m in book.json("milestone", "list") if m["title"] == "Go-live"]
     (tmp_path / "t.csv").write_text(

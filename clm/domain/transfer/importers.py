@@ -45,6 +45,7 @@ from clm.domain.transfer.files import Records
 from clm.domain.transitions import StageEntry, record_entries
 from clm.errors import Invalid, did_you_mean
 from clm.storage.tables import (
+    arr_log,
     contacts,
     ctas,
     customer_influencers,
@@ -297,6 +298,7 @@ class CustomerImporter(KeyedImporter):
         health_log: (),
         customer_tags: (),
         customer_influencers: (),
+        arr_log: (),  # a new customer's ARR: its entry as new business
     }
     SCALARS = (
         "slug",
@@ -617,6 +619,20 @@ def _offsets(listed: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(sorted({v.duration(offset) for offset in listed}))
 
 
+_NO_DAYS_OFF: frozenset[date] = frozenset()
+
+
+@lru_cache(maxsize=65536)
+def _recurrence_problem(every: str, due: date) -> str | None:
+    """What is wrong with a series starting on `due` and recurring `every`, or None (a few
+    recurrences and days make most of a file's rows: each pair is checked once)."""
+    try:
+        check_recurrence(every, due, due, 0)
+    except Invalid as exc:
+        return str(exc)
+    return None
+
+
 @lru_cache(maxsize=65536)
 def _remind_on(offset: str, due: date, days_off: frozenset[date]) -> date:
     return parse_duration(offset).before(due, days_off)
@@ -706,7 +722,7 @@ class MilestoneImporter(CustomerRowImporter):
                         self.problem(line, "remind", str(exc))
         for offset in values.get("remind") or () if values.get("due") else ():
             try:  # a reminder before the calendar begins (due 0001-01-15, 1m before)
-                _remind_on(offset, values["due"], frozenset())
+                _remind_on(offset, values["due"], _NO_DAYS_OFF)
             except Invalid as exc:
                 self.problem(line, "remind", str(exc))
         if "reminded" in values:
@@ -717,11 +733,10 @@ class MilestoneImporter(CustomerRowImporter):
                 except v.BadValue as exc:
                     self.problem(line, "reminded", str(exc))
             values["reminded"] = sorted(fired)
-        if values.get("every") and values.get("due"):
-            try:  # a new milestone is the first of its series, anchored on its due date
-                check_recurrence(values["every"], values["due"], values["due"], 0)
-            except Invalid as exc:
-                self.problem(line, "every", str(exc))
+        # a new milestone is the first of its series, anchored on its due date
+        every, due = values.get("every"), values.get("due")
+        if every and due and (wrong := _recurrence_problem(every, due)) is not None:
+            self.problem(line, "every", wrong)
         if not values.get("collaborators", True):
             values["collaborator_ids"] = []
         elif "collaborators" in values:
