@@ -15,7 +15,6 @@ from clm.storage.bulk import (  # noqa: F401
     in_values,
     indexes_deferred,
     insert_ignore,
-    insert_keyed,
     insert_new,
     insert_rows,
     stream_rows,

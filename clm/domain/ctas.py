@@ -7,7 +7,7 @@ from datetime import date
 
 from sqlalchemy import Connection, String, and_, case, cast, func, or_, select
 
-from clm.db import insert_keyed
+from clm.db import insert_ignore
 from clm.domain.list_filters import list_filters, listed_by_due
 from clm.domain.playbooks import Run, Templates, apply_playbooks
 from clm.domain.records import find_by_id, get_customer, new_row, update_row
@@ -90,7 +90,7 @@ def insert_ctas(
             run = Run(customer.id, customer.owner_id, name, row["uuid"], anchors,
                       assignee_id=row["owner_id"])  # fmt: skip
         runs.append(run)
-    ids = insert_keyed(conn, ctas, rows)
+    ids = dict(insert_ignore(conn, ctas, rows, (ctas.c.uuid, ctas.c.id)))
     found = []
     for row, run in zip(rows, runs, strict=True):
         cta_id = ids.get(row["uuid"])

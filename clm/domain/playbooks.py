@@ -7,7 +7,7 @@ from datetime import date
 from sqlalchemy import Connection, func, select
 
 from clm.dates import Duration, parse_duration, parse_offset
-from clm.db import insert_keyed, insert_new, utcnow
+from clm.db import insert_new, utcnow
 from clm.domain.holidays import holiday_days
 from clm.domain.milestones import insert_milestones, milestone_row
 from clm.domain.records import find_live, new_row, new_uuid
@@ -268,7 +268,9 @@ def apply_playbooks(
     ids = insert_milestones(conn, milestone_rows, reminders)
     for row, (parent, kept_parent) in zip(task_rows, task_parent, strict=True):
         row["milestone_id"] = ids.get(parent) if parent else kept_parent
-    ids |= insert_keyed(conn, tasks, task_rows, skip_taken=False)
+    if task_rows:
+        returned = conn.execute(tasks.insert().returning(tasks.c.uuid, tasks.c.id), task_rows)
+        ids |= dict(returned.all())
     for i, made in plans:
         for kind, row_uuid in made:
             results[i][f"{kind}s"].append(ids.get(row_uuid))

@@ -202,29 +202,6 @@ def insert_new(conn: Connection, table, rows: list[dict]) -> list[dict]:
     return [row for row in rows if row["uuid"] in went_in]
 
 
-KEYED_CHUNK = 5000  # uuids looked up a statement at a time after `insert_keyed`
-
-
-def insert_keyed(
-    conn: Connection, table, rows: list[dict], skip_taken: bool = True
-) -> dict[str, int]:
-    """Insert rows (dicts of the same keys in the same order, each with a new `uuid`), skipping
-    those a unique key already holds (unless not `skip_taken`: then a taken key fails),
-    straight through the driver (`insert_rows`); uuid -> id of the rows that went in, looked
-    up by uuid afterwards: `insert_ignore`'s answer without SQLAlchemy's per-row parameter
-    work for a RETURNING batch."""
-    if not rows:
-        return {}
-    columns = tuple(rows[0])
-    insert_rows(conn, table, columns, [tuple(row.values()) for row in rows], skip_taken)
-    ids: dict[str, int] = {}
-    for start in range(0, len(rows), KEYED_CHUNK):
-        chunk = [row["uuid"] for row in rows[start : start + KEYED_CHUNK]]
-        query = select(table.c.uuid, table.c.id).where(in_values(conn, table.c.uuid, chunk))
-        ids.update(conn.execute(query).all())
-    return ids
-
-
 @lru_cache(maxsize=64)
 def _row_converter(dialect, table, columns: tuple[str, ...]):
     """A function converting a row's values as their column types bind them; None when no
