@@ -19,7 +19,7 @@ from sqlalchemy import (
 )
 
 from clm.dates import Duration, parse_duration
-from clm.db import bigger_write_cache, insert_keyed, insert_new, insert_rows, utcnow
+from clm.db import bigger_write_cache, insert_ignore, insert_new, insert_rows, utcnow
 from clm.domain.holidays import holiday_days
 from clm.domain.list_filters import list_filters
 from clm.domain.records import (
@@ -180,7 +180,7 @@ def insert_milestones(
     those that went in; uuid -> id of the inserted ones. A few statements for any number."""
     if not rows:
         return {}
-    ids = insert_keyed(conn, milestones, rows)
+    ids = dict(insert_ignore(conn, milestones, rows, (milestones.c.uuid, milestones.c.id)))
     wanted = [(ids.get(u), due, {str(d): d for d in offsets}) for u, due, offsets in reminders]
     days_off = ()
     if any(d.unit == "bd" for _, _, offsets in wanted for d in offsets.values()):
