@@ -583,7 +583,9 @@ def reminders_due(
     with `include_fired`: fired ones too, while their milestone is not yet past due."""
     query = reminder_query(day, include_fired)
     if user_id is None:
-        rows = conn.execute(query)  # read as consumed: a tick fires a backlog a chunk at a time
+        # Read as consumed (a tick fires a backlog a chunk at a time), a batch of rows a fetch:
+        # a row a fetch was 5% of a catch-up of 260,000 reminders.
+        rows = (row for part in conn.execute(query).partitions(1000) for row in part)
         ids = query.with_only_columns(milestones.c.id).order_by(None)
         if not include_fired:
             # The same milestones, read from the pending reminders' index alone: the due query
