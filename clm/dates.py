@@ -4,6 +4,7 @@ import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 
 from dateutil.relativedelta import relativedelta
 
@@ -117,8 +118,11 @@ def _add_business_days(anchor: date, n: int, holidays: Collection[date]) -> date
     return day
 
 
+@lru_cache(maxsize=1024)
 def parse_duration(text: str, what: str = "duration") -> Duration:
-    """Parse `30d`, `2w`, `3m`, `1y`, `5bd`, `30 days`, `2 months`, `1 business day`."""
+    """Parse `30d`, `2w`, `3m`, `1y`, `5bd`, `30 days`, `2 months`, `1 business day`. Cached:
+    a catch-up tick reads the same few playbook offsets and reminders for every run (a
+    Duration is frozen; a text that fails raises again, an error is never cached)."""
     match = _DURATION.fullmatch(text.strip().lower())
     unit = _UNITS.get(match.group(2).strip()) if match else None
     if unit is None:
@@ -126,6 +130,7 @@ def parse_duration(text: str, what: str = "duration") -> Duration:
     return Duration(int(match.group(1)), unit)
 
 
+@lru_cache(maxsize=1024)
 def parse_offset(text: str, what: str = "offset") -> tuple[int, Duration]:
     """A signed duration, `+1m`, `-14d`, `0d`: the sign (1 or -1) and the duration."""
     word = text.strip()

@@ -3,6 +3,7 @@
 from collections.abc import Iterable, Iterator
 from datetime import date
 from itertools import islice
+from operator import itemgetter
 
 from sqlalchemy import (
     Connection,
@@ -18,7 +19,7 @@ from sqlalchemy import (
 )
 
 from clm.dates import Duration, parse_duration
-from clm.db import bigger_write_cache, insert_ignore, insert_new, utcnow
+from clm.db import bigger_write_cache, insert_ignore, insert_new, insert_rows, utcnow
 from clm.domain.holidays import holiday_days
 from clm.domain.list_filters import list_filters
 from clm.domain.records import (
@@ -582,7 +583,9 @@ def reminders_due(
     with `include_fired`: fired ones too, while their milestone is not yet past due."""
     query = reminder_query(day, include_fired)
     if user_id is None:
-        rows = conn.execute(query)  # read as consumed: a tick fires a backlog a chunk at a time
+        # Read as consumed (a tick fires a backlog a chunk at a time), a batch of rows a fetch:
+        # a row a fetch was 5% of a catch-up of 260,000 reminders.
+        rows = (row for part in conn.execute(query).partitions(1000) for row in part)
         ids = query.with_only_columns(milestones.c.id).order_by(None)
         if not include_fired:
             # The same milestones, read from the pending reminders' index alone: the due query
@@ -722,6 +725,10 @@ def fire_reminders(
     on a 100,000-customer book) is kept only as the records returned (in `into`: a tick's
     spool keeps them on disk), not also as the rows read and the log's rows."""
     fired = [] if into is None else into
+    # A record cut down to `keys` (a tuple of its values, zipped with them).
+    cut = itemgetter(*keys) if keys else None
+    if keys is not None and len(keys) == 1:
+        cut = lambda r: (r[keys[0]],)  # noqa: E731 (itemgetter of one key gives no tuple)
     undeliverable, any_due = [], False
     found = reminders_due(conn, day)
     if into is None:
@@ -732,10 +739,11 @@ def fire_reminders(
         due = [r for r in chunk if not r["undeliverable"]]
         any_due = any_due or bool(due)
         undeliverable += [r for r in chunk if r["undeliverable"]]
+        logged = _log_reminders(conn, day, due)
         fired.extend(
-            r if keys is None else {k: r[k] for k in keys} for r in _log_reminders(conn, day, due)
+            logged if keys is None else (dict(zip(keys, cut(r), strict=True)) for r in logged)
         )
-        del chunk, due
+        del chunk, due, logged
     if any_due:
         # Exactly the reminders read above: the pending ones whose day has come.
         conn.execute(
@@ -747,25 +755,31 @@ def fire_reminders(
     return fired, undeliverable
 
 
+LOG_COLUMNS = (
+    "uuid", "milestone_uuid", "offset", "remind_on", "fired_on", "recipients", "created_at",
+)  # fmt: skip
+
+
 def _log_reminders(conn: Connection, day: date, due: list[dict]) -> list[dict]:
     """Log the reminders `due` as fired on `day`; those logged now (not by another copy)."""
     if not due:
         return []
     now = utcnow()
-    entries = [
-        {
-            "uuid": new_uuid(),
-            "milestone_uuid": r["uuid"],
-            "offset": r["offset"],
-            "remind_on": r["remind_on"],
-            "fired_on": day,
-            "recipients": ";".join(r["recipients"]),
-            "created_at": now,
-        }
+    values = [
+        (new_uuid(), r["uuid"], r["offset"], r["remind_on"], day, ";".join(r["recipients"]), now)
         for r in due
     ]
-    # A reminder another copy of the file logged already is not fired again.
-    logged = {(e["milestone_uuid"], e["offset"]) for e in insert_new(conn, reminder_log, entries)}
+    # Usually every one goes in (straight through the driver, no dicts built): only when some
+    # did not (another copy of the file logged them already: not fired again) are they sorted.
+    if insert_rows(conn, reminder_log, LOG_COLUMNS, values, skip_taken=True) == len(values):
+        return due
+    entries = [dict(zip(LOG_COLUMNS, v, strict=True)) for v in values]
+    went_in = set()
+    for start in range(0, len(entries), 500):
+        chunk = [e["uuid"] for e in entries[start : start + 500]]
+        query = select(reminder_log.c.uuid).where(reminder_log.c.uuid.in_(chunk))
+        went_in |= set(conn.scalars(query))
+    logged = {(e["milestone_uuid"], e["offset"]) for e in entries if e["uuid"] in went_in}
     missed = [e for e in entries if (e["milestone_uuid"], e["offset"]) not in logged]
     if missed:
         # Offsets that fired before for another day (their due date moved since): logged again

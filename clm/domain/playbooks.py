@@ -217,6 +217,7 @@ def apply_playbooks(
         if (run.customer_id, name, run.run_key) in ran and not run.cta_id
     ]  # fmt: skip
     still_open = _open_items(conn, rerun) if rerun else {}
+    shifted: dict[tuple, date] = {}  # (anchor day, sign, offset) -> the day it gives
     for i, (run, (name, items)) in enumerate(zip(runs, resolved, strict=True)):
         if (run.customer_id, name, run.run_key) not in ran:
             continue
@@ -239,8 +240,10 @@ def apply_playbooks(
                     kept[item["title"]] = found
                 continue
             sign, offset = parse_offset(item["offset"])
-            days_off = templates.days_off() if offset.unit == "bd" else ()
-            due = offset.shift(anchor_day, sign, days_off)
+            due = shifted.get((anchor_day, sign, offset))
+            if due is None:  # a catch-up's thousands of runs share a few hundred days
+                days_off = templates.days_off() if offset.unit == "bd" else ()
+                due = shifted[anchor_day, sign, offset] = offset.shift(anchor_day, sign, days_off)
             if item["kind"] == "milestone":
                 origin, occurrence = series_origin(anchor_day, sign, offset, item["every"], due)
                 row = milestone_row(
