@@ -255,6 +255,20 @@ def test_custom_fields_round_trip_through_export_and_import(clm, tmp_path):
     assert clm.json("customer", "show", "beta")["seats"] == 12.5
 
 
+def test_a_custom_field_cell_of_spaces_alone_imports_as_empty(clm, tmp_path):
+    # As in the built-in text columns (source, …): a blank cell holds no value, whatever
+    # the spaces in it; an export of such a book imports again.
+    fields(clm)
+    clm("customer", "add", "Acme", "--set", "industry=retail", "--set", "seats=3")
+    (tmp_path / "blank.jsonl").write_text('{"slug": "beta", "name": "Beta", "industry": " "}\n')
+    clm("import", "customers", "blank.jsonl")
+    (tmp_path / "blank.csv").write_text("slug,name,industry,seats\nacme,Acme,  ,\t\n")
+    clm("import", "customers", "blank.csv")
+    shown = {c["slug"]: c for c in clm.json("export", "customers")}
+    assert shown["beta"]["industry"] is None
+    assert (shown["acme"]["industry"], shown["acme"]["seats"]) == (None, None)
+
+
 @pytest.mark.skipif(ON_PG, reason="merges copies of a database file")
 def test_copies_merge_field_by_field(clm, tmp_path, db_path):
     fields(clm)

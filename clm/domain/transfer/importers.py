@@ -598,10 +598,11 @@ class CustomerRowImporter(Importer):
 
 
 def _field_parser(field, today: date) -> Callable:
-    """A custom field's cells as stored values (an empty one removes it)."""
+    """A custom field's cells as stored values (an empty one removes it; so does one of spaces
+    alone, as in the built-in text columns)."""
 
     def parse(raw):
-        if raw is None or raw == "":
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
             return None
         if isinstance(raw, bool):
             raw = str(raw).lower()
