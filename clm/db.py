@@ -16,6 +16,7 @@ from clm.storage.bulk import (  # noqa: F401
     indexes_deferred,
     insert_ignore,
     insert_new,
+    insert_new_rows,
     insert_rows,
     stream_rows,
     update_rows,

@@ -19,7 +19,7 @@ from sqlalchemy import (
 )
 
 from clm.dates import Duration, parse_duration
-from clm.db import bigger_write_cache, insert_ignore, insert_new, insert_rows, utcnow
+from clm.db import bigger_write_cache, insert_ignore, insert_new, insert_new_rows, utcnow
 from clm.domain.holidays import holiday_days
 from clm.domain.list_filters import list_filters
 from clm.domain.records import (
@@ -769,17 +769,13 @@ def _log_reminders(conn: Connection, day: date, due: list[dict]) -> list[dict]:
         (new_uuid(), r["uuid"], r["offset"], r["remind_on"], day, ";".join(r["recipients"]), now)
         for r in due
     ]
-    # Usually every one goes in (straight through the driver, no dicts built): only when some
-    # did not (another copy of the file logged them already: not fired again) are they sorted.
-    if insert_rows(conn, reminder_log, LOG_COLUMNS, values, skip_taken=True) == len(values):
+    # Usually every one goes in (as tuples, no dicts built): only when some did not (another
+    # copy of the file logged them already: not fired again) are they sorted.
+    went_in = insert_new_rows(conn, reminder_log, LOG_COLUMNS, values)
+    if len(went_in) == len(values):
         return due
+    logged = {(milestone_uuid, offset) for _, milestone_uuid, offset, *_ in went_in}
     entries = [dict(zip(LOG_COLUMNS, v, strict=True)) for v in values]
-    went_in = set()
-    for start in range(0, len(entries), 500):
-        chunk = [e["uuid"] for e in entries[start : start + 500]]
-        query = select(reminder_log.c.uuid).where(reminder_log.c.uuid.in_(chunk))
-        went_in |= set(conn.scalars(query))
-    logged = {(e["milestone_uuid"], e["offset"]) for e in entries if e["uuid"] in went_in}
     missed = [e for e in entries if (e["milestone_uuid"], e["offset"]) not in logged]
     if missed:
         # Offsets that fired before for another day (their due date moved since): logged again

@@ -192,20 +192,34 @@ def upsert_from(conn: Connection, table, query, key: tuple[str, ...]) -> None:
 
 def insert_new(conn: Connection, table, rows: list[dict]) -> list[dict]:
     """Insert rows (dicts of the same keys, each with a new `uuid`), skipping those a unique
-    key already holds, straight through the driver (`insert_rows`: SQLAlchemy's per-row
-    parameter handling costs more than the insert); the rows that went in. Usually all do:
-    only when some did not are the new uuids looked up."""
+    key already holds (`insert_new_rows`); the rows that went in."""
     if not rows:
         return []
     columns = tuple(rows[0])
     values = [tuple(row[c] for c in columns) for row in rows]
-    if insert_rows(conn, table, columns, values, skip_taken=True) == len(rows):
+    went_in = insert_new_rows(conn, table, columns, values)
+    if len(went_in) == len(rows):
         return rows
+    at = columns.index("uuid")
+    kept = {value[at] for value in went_in}
+    return [row for row in rows if row["uuid"] in kept]
+
+
+def insert_new_rows(
+    conn: Connection, table, columns: tuple[str, ...], rows: list[tuple]
+) -> list[tuple]:
+    """Insert rows given as tuples of `columns` (one of them a new `uuid`), skipping those a
+    unique key already holds, straight through the driver (`insert_rows`: SQLAlchemy's
+    per-row parameter handling costs more than the insert); the rows that went in. Usually
+    all do: only when some did not are the new uuids looked up."""
+    if insert_rows(conn, table, columns, rows, skip_taken=True) == len(rows):
+        return rows
+    at = columns.index("uuid")
     went_in = set()
     for start in range(0, len(rows), 500):
-        chunk = [row["uuid"] for row in rows[start : start + 500]]
+        chunk = [row[at] for row in rows[start : start + 500]]
         went_in |= set(conn.scalars(select(table.c.uuid).where(table.c.uuid.in_(chunk))))
-    return [row for row in rows if row["uuid"] in went_in]
+    return [row for row in rows if row[at] in went_in]
 
 
 def _bound(dialect, table, columns: tuple[str, ...], rows: list[tuple]) -> list[tuple]:
