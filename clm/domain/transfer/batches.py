@@ -205,25 +205,42 @@ class Importer:
         self._text_cells = records.fmt in ("csv", "tsv")
         batch: list[tuple[int, dict]] = []
         rows = 0
+        # A csv or tsv file's rows are read a whole batch at a time, and the importer may take
+        # the batch whole (`take_batch`: a column at a time); a batch it does not take goes
+        # row by row, as every row of another file does.
+        whole = self._text_cells and not self.value_map
+        chunk: list[tuple[int, dict | BadRow]] = []
         for line, record in records:
             rows += 1
-            if isinstance(record, BadRow):
-                self.problem(line, record.column, record.message)
-                continue
-            if rows == 1 and self.keep_ids and records.fmt in ("csv", "tsv") and "id" not in record:
+            if (
+                rows == 1
+                and self.keep_ids
+                and self._text_cells
+                and not isinstance(record, BadRow)
+                and "id" not in record
+            ):
                 self.keep_ids = False  # no id column: no row has one to keep, none waits
-            values = self.parse(line, record)
-            if values is None:
-                continue
-            if self.keep_ids and values.get("id") is None:
-                self.deferred.append((line, values))
-            else:
-                batch.append((line, values))
+            if whole and not batch:
+                chunk.append((line, record))
+                if len(chunk) < BATCH:
+                    continue
+                taken, chunk = chunk, []
+                if self.take_batch(taken):
+                    if progress:
+                        progress(rows, records.bytes_read)
+                    continue
+                for item in taken[:-1]:
+                    self._take(*item, batch)
+                line, record = taken[-1]  # the batch fills (or not) as this row is taken
+            self._take(line, record, batch)
             if len(batch) >= BATCH:
                 self.flush(batch)
                 batch = []
                 if progress:
                     progress(rows, records.bytes_read)
+        if chunk and not self.take_batch(chunk):
+            for item in chunk:
+                self._take(*item, batch)
         self.flush(batch)
         if self.deferred:
             # Ids of their own come after every id the file kept.
@@ -233,6 +250,27 @@ class Importer:
                 self.flush(deferred)
         if progress:
             progress(rows, records.bytes_read)
+
+    def _take(self, line: int, record: dict | BadRow, batch: list[tuple[int, dict]]) -> None:
+        """One row read: its problems listed, or its values added to the batch (or, without an
+        id where the file's ids are kept, set aside)."""
+        if isinstance(record, BadRow):
+            self.problem(line, record.column, record.message)
+            return
+        values = self.parse(line, record)
+        if values is None:
+            return
+        if self.keep_ids and values.get("id") is None:
+            self.deferred.append((line, values))
+        else:
+            batch.append((line, values))
+
+    def take_batch(self, chunk: list[tuple[int, dict | BadRow]]) -> bool:
+        """Check and write a whole batch of a csv or tsv file's records a column at a time,
+        when every row is good and new; False (nothing done) for a batch that must go row by
+        row (a problem in it, a row to match or set aside): that way lists the same problems
+        and writes the same rows."""
+        return False
 
     # `--map-value`: column -> {a cell as the file writes it (lowercase) -> clm's value}.
     value_map: ClassVar[dict[str, dict[str, str]]] = {}
@@ -279,22 +317,26 @@ class Importer:
         The (column, parser) pairs are found once for the columns the records have (all of a
         csv file's records have the same)."""
         if record.keys() != self._columns:
-            self._columns = record.keys()
-            self._names = names = tuple(record)
-            # itemgetter gives a tuple only for two names or more
-            self._cells = itemgetter(*names) if len(names) > 1 else lambda r: (r[n] for n in names)
-            self._column_parsers = tuple(self.parsers[name] for name in self._names)
-            # A row of text cells (csv, tsv) none longer than the shortest limit holds no value
-            # past its limit when every parser is one of values.py's (none lengthens a cell
-            # past it): such a row skips the look at each field (13 calls a milestone). A
-            # custom field's parser is not one.
-            self._short_cells = self._text_cells and all(
-                parser.__module__ == v.__name__ for parser in self._column_parsers
-            )
-            if self._text_cells:
-                self._column_parsers = tuple(map(_remembered, self._column_parsers))
+            self._columns_of(record)
         cells = self._cells(record)
         return dict(zip(self._names, map(call, self._column_parsers, cells), strict=True))
+
+    def _columns_of(self, record: dict) -> None:
+        """The (column, parser) pairs of the columns a record has."""
+        self._columns = record.keys()
+        self._names = names = tuple(record)
+        # itemgetter gives a tuple only for two names or more
+        self._cells = itemgetter(*names) if len(names) > 1 else lambda r: (r[n] for n in names)
+        self._column_parsers = tuple(self.parsers[name] for name in self._names)
+        # A row of text cells (csv, tsv) none longer than the shortest limit holds no value
+        # past its limit when every parser is one of values.py's (none lengthens a cell
+        # past it): such a row skips the look at each field (13 calls a milestone). A
+        # custom field's parser is not one.
+        self._short_cells = self._text_cells and all(
+            parser.__module__ == v.__name__ for parser in self._column_parsers
+        )
+        if self._text_cells:
+            self._column_parsers = tuple(map(_remembered, self._column_parsers))
 
     _columns: object = None
     _text_cells = False  # whether every cell is text (a csv or tsv file's)
@@ -385,15 +427,17 @@ class Importer:
         if updates:
             self.update(updates)
 
-    def _created(self, creates: list[tuple[int, dict]]) -> bool:
-        """Create the rows; False (nothing written) when a uuid of theirs is on a row an
-        earlier batch created, which only the table's unique index was left to find."""
+    def _created(self, creates, write: Callable | None = None) -> bool:
+        """Create the rows (`write` them: by default `create`); False (nothing written) when a
+        uuid of theirs is on a row an earlier batch created, which only the table's unique
+        index was left to find."""
+        write = write or self.create
         if not self.uuids_unique:
-            self.create(creates)
+            write(creates)
             return True
         next_id = self.next_id
         try:
-            self.create(creates)
+            write(creates)
         except RepeatedUuid as exc:
             # Take back the rows that went in, so the careful look finds only the earlier one.
             ids = exc.ids

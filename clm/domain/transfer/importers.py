@@ -14,6 +14,7 @@ into its stage: a transition, and its stay.
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time
 from functools import lru_cache
+from itertools import chain, repeat
 from typing import BinaryIO, ClassVar
 
 from sqlalchemy import Connection, delete, select
@@ -33,6 +34,7 @@ from clm.domain.transfer import READ_COLUMNS
 from clm.domain.transfer import values as v
 from clm.domain.transfer.batches import (
     BATCH,
+    SHOWN_CHANGES,
     SHOWN_PROBLEMS,
     SKIP,
     Importer,
@@ -44,6 +46,7 @@ from clm.domain.transfer.batches import (
 from clm.domain.transfer.files import Records
 from clm.domain.transitions import StageEntry, record_entries
 from clm.errors import Invalid, did_you_mean
+from clm.plain import LINE_CHARS
 from clm.storage.tables import (
     arr_log,
     contacts,
@@ -709,6 +712,8 @@ class MilestoneImporter(CustomerRowImporter):
         super().__init__(conn, today, by)
         self.days_off = holiday_days(conn)
         self.fired_any = conn.scalar(select(reminder_log.c.id).limit(1)) is not None
+        # Into an empty table: a byte a customer id, set once a row of the customer is written.
+        self.written = bytearray(max(self.slugs, default=0) + 1)
 
     def check(self, line: int, values: dict) -> None:
         super().check(line, values)
@@ -753,18 +758,7 @@ class MilestoneImporter(CustomerRowImporter):
         """By customer, title and due date: the customers' milestones are looked at (their
         keys only, then the whole rows of those that match)."""
         wanted = {(values["customer_id"], values["title"], values["due"]): i for i, values in rest}
-        customer_ids = sorted({key[0] for key in wanted})
-        matched: dict[int, list[int]] = {}
-        columns = (milestones.c.id, milestones.c.customer_id, milestones.c.title, milestones.c.due)
-        for start in range(0, len(customer_ids), BATCH):
-            query = select(*columns).where(
-                in_values(self.conn, milestones.c.customer_id, customer_ids[start : start + BATCH]),
-                milestones.c.deleted_at.is_(None),
-            )
-            for row_id, *key in self.conn.execute(query):
-                i = wanted.get(tuple(key))
-                if i is not None:
-                    matched.setdefault(i, []).append(row_id)
+        matched = self._stored_matches(wanted)
         stored = []
         for i, ids in matched.items():
             line = batch[i][0]
@@ -780,6 +774,28 @@ class MilestoneImporter(CustomerRowImporter):
             else:
                 stored.append((i, ids[0]))
         yield from self.rows_by_id(stored)
+
+    def _stored_matches(self, wanted: dict[tuple, int]) -> dict[int, list[int]]:
+        """The ids of the live stored milestones of each (customer id, title, due) key in
+        `wanted` (key -> position), by position. Into a table empty at the start, only the
+        customers of rows this import wrote have any to look at."""
+        customer_ids = {key[0] for key in wanted}
+        if self.empty:
+            written = self.written
+            customer_ids = {i for i in customer_ids if written[i]}
+        customer_ids = sorted(customer_ids)
+        matched: dict[int, list[int]] = {}
+        columns = (milestones.c.id, milestones.c.customer_id, milestones.c.title, milestones.c.due)
+        for start in range(0, len(customer_ids), BATCH):
+            query = select(*columns).where(
+                in_values(self.conn, milestones.c.customer_id, customer_ids[start : start + BATCH]),
+                milestones.c.deleted_at.is_(None),
+            )
+            for row_id, *key in self.conn.execute(query):
+                i = wanted.get(tuple(key))
+                if i is not None:
+                    matched.setdefault(i, []).append(row_id)
+        return matched
 
     def check_batch(self, creates, updates):
         good = []
@@ -846,9 +862,147 @@ class MilestoneImporter(CustomerRowImporter):
             if get("collaborator_ids"):
                 collaborators += [(row_id, user_id) for user_id in values["collaborator_ids"]]
         self.insert_new(rows, self.CREATED_COLUMNS)
+        if self.empty:
+            self._written({row[5] for row in rows})
         insert_rows(self.conn, milestone_reminders, self.REMINDER_COLUMNS, reminders)
         insert_rows(self.conn, milestone_collaborators, ("milestone_id", "user_id"), collaborators)
         self._log_fired(logged)
+
+    def _written(self, customer_ids: set[int]) -> None:
+        written = self.written
+        for customer_id in customer_ids:
+            written[customer_id] = 1
+
+    def take_batch(self, chunk) -> bool:
+        """A csv batch of new milestones checked and written a column at a time: each check of
+        `parse`, `check`, `flush` and `check_batch` on whole columns, and the rows of `create`
+        zipped from them. Only into a table empty at the start with no problem so far; any
+        doubt (a bad cell, a repeated key, an earlier batch's key) leaves the batch to go row
+        by row, which lists its problems."""
+        if self.problem_count or not self.uuids_unique:
+            return False
+        records = [record for _, record in chunk]
+        if any(record.__class__ is not dict for record in records):
+            return False
+        if records[0].keys() != self._columns:
+            self._columns_of(records[0])
+        names, n = self._names, len(records)
+        if not self._short_cells or len(names) < 2:
+            return False
+        cells = list(zip(*map(self._cells, records), strict=True))
+        if max(max(map(len, column)) for column in cells) > LINE_CHARS:
+            return False  # a cell that may be too long: looked at row by row
+        try:
+            typed = {
+                name: list(map(parse, column))
+                for name, parse, column in zip(names, self._column_parsers, cells, strict=True)
+            }
+        except v.BadValue:
+            return False
+        if any(None in typed[column] for column in self.required if column in typed):
+            return False
+        nothing = [None] * n
+        slugs = list(map(str.lower, typed["customer"]))
+        customer_ids = list(map(self.customer_ids.get, slugs))
+        titles, dues = typed["title"], typed["due"]
+        statuses = ["open" if s is None else s for s in typed.get("status", nothing)]
+        remind = typed.get("remind")
+        if remind is not None:
+            try:
+                remind = list(map(_offsets, map(tuple, remind)))
+            except v.BadValue:
+                return False
+            # A day before an offset stays in the calendar for a later day too: each offset
+            # of the batch is checked on its earliest day (a far-off one checks each row).
+            earliest = min(dues)
+            try:
+                for offset in set(chain.from_iterable(remind)):
+                    _remind_on(offset, earliest, _NO_DAYS_OFF)
+            except Invalid:
+                return False
+        fired = [()] * n
+        if "reminded" in typed:
+            try:
+                fired = [sorted(set(map(_fired, c))) if c else () for c in typed["reminded"]]
+            except v.BadValue:
+                return False
+        every = typed.get("every", nothing)
+        people = None
+        if "collaborators" in typed:
+            find, people = self.user_ids.get, []
+            for handles in typed["collaborators"]:
+                found = [find(" ".join(handle.lower().split())) for handle in handles]
+                if None in found:
+                    return False
+                people.append(sorted(set(found)))
+        reasons = typed.get("blocked_reason", nothing)
+        uuids = typed.get("uuid", nothing)
+        given = [row_uuid for row_uuid in uuids if row_uuid]
+        keys = list(zip(customer_ids, titles, dues, strict=True))
+        ids = typed.get("id") if self.keep_ids else None
+        if (
+            None in customer_ids
+            or any(e and _recurrence_problem(e, d) for e, d in zip(every, dues, strict=True))
+            or len(set(given)) < len(given)
+            or len(set(keys)) < n
+            or (self.keep_ids and (ids is None or None in ids or len(set(ids)) < n))
+            or (self.keep_ids and min(ids) <= self.last_kept_id)
+            or any(s == "blocked" and not r for s, r in zip(statuses, reasons, strict=True))
+            or self._stored_matches(dict(zip(keys, range(n), strict=True)))
+        ):
+            return False
+        if self.keep_ids:
+            self.last_kept_id = max(ids)
+        pinned = [False if p is None else p for p in typed.get("pinned", nothing)]
+        done_on = typed.get("done_on", nothing)
+
+        def write(_) -> None:
+            now = self.now
+            if self.keep_ids:
+                row_ids = ids
+            else:
+                row_ids = list(range(self.next_id, self.next_id + n))
+                self.next_id += n
+            row_uuids = [row_uuid or new_uuid() for row_uuid in uuids]
+            rows = list(zip(
+                row_ids, row_uuids, repeat(now), repeat(now), repeat(self.created_stamps),
+                customer_ids, titles, dues, statuses, every, row_uuids, repeat(0), dues,
+                pinned, reasons, done_on, strict=False,
+            ))  # fmt: skip
+            self.insert_new(rows, self.CREATED_COLUMNS)
+            self._written(set(customer_ids))
+            reminders, logged = [], []
+            days_off, unfinished = self.days_off, self.UNFINISHED
+            for row_id, row_uuid, offsets, due, status, done in zip(
+                row_ids, row_uuids, remind or nothing, dues, statuses, fired, strict=True
+            ):
+                if done:
+                    logged += _log_entries(row_uuid, done, now)
+                if not offsets:
+                    continue
+                live = status in unfinished
+                reminders += [
+                    (row_id, offset, day, live and (offset, day) not in done)
+                    for offset, day in ((o, _remind_on(o, due, days_off)) for o in offsets)
+                ]
+            insert_rows(self.conn, milestone_reminders, self.REMINDER_COLUMNS, reminders)
+            collaborators = [
+                (row_id, user_id)
+                for row_id, user_ids in zip(row_ids, people or (), strict=False)
+                for user_id in user_ids
+            ]
+            insert_rows(
+                self.conn, milestone_collaborators, ("milestone_id", "user_id"), collaborators
+            )
+            self._log_fired(logged)
+
+        if not self._created(None, write):
+            return False
+        self.result.created += n
+        shown = SHOWN_CHANGES - len(self.result.changes)
+        for slug, title in zip(slugs[:shown], titles[:shown], strict=True):
+            self.note(f"create {self.label({'customer': slug, 'title': title})}")
+        return True
 
     def _log_fired(self, entries: list[dict]) -> list[dict]:
         """Reminder log entries from the file, those the log lacks; the ones that went in."""
