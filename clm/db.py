@@ -11,6 +11,7 @@ from clm.storage.audit import paused as audit_paused  # noqa: F401
 from clm.storage.audit import suspend as suspend_audit  # noqa: F401
 from clm.storage.bulk import (  # noqa: F401
     advance_id_sequence,
+    audit_unfired,
     bulk_load,
     in_values,
     indexes_deferred,

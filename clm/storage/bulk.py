@@ -93,6 +93,30 @@ def indexes_deferred(conn: Connection, table, keep: tuple[str, ...] = ()) -> Ite
     refresh_statistics(conn, table)
 
 
+@contextmanager
+def audit_unfired(conn: Connection, tables) -> Iterator[None]:
+    """SQLite: the audit triggers of `tables` dropped while rows are loaded in this transaction,
+    and made again as they were after. For a load that suspended the audit log (it writes
+    one summary line instead): each trigger would still run its WHEN test on every row, a
+    microsecond and a half a milestone. A server's triggers stay (a failed load rolls back
+    either way)."""
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    names = [table.name for table in tables]
+    query = (
+        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'audit\\_%' "
+        "ESCAPE '\\' AND tbl_name IN (SELECT value FROM json_each(?)) ORDER BY rowid"
+    )
+    triggers = [tuple(row) for row in conn.exec_driver_sql(query, (json.dumps(names),))]
+    quote = conn.dialect.identifier_preparer.quote
+    for name, _ in triggers:
+        conn.exec_driver_sql(f"DROP TRIGGER {quote(name)}")
+    yield
+    for _, ddl in triggers:
+        conn.exec_driver_sql(ddl)
+
+
 def insert_rows(
     conn: Connection, table, columns: tuple[str, ...], rows: list[tuple], skip_taken: bool = False
 ) -> int:

@@ -261,6 +261,55 @@ def test_milestone_keys_across_batches_and_kept_ids(db):
     assert ids == [[str(i), "acme", f"M{i}"] for i in range(1, 8)] + [["8", "acme", "First"]]
 
 
+def test_milestones_taken_a_batch_at_a_time_are_the_rows_taken_one_by_one(db, monkeypatch):
+    """A csv batch of new milestones is checked and written a column at a time; the same file
+    taken row by row writes the same milestones, reminders, collaborators and firings."""
+    load(db, "customers", "name\nAcme\nGlobex\n")
+    rows = [
+        "acme,Kickoff,2027-01-04,open,1w;2d,,alice,true,,,",
+        "globex,Kickoff,2027-01-05,done,1w,,,,,2027-01-03,",
+        "acme,Renewal,2027-06-01,open,1m,1y,,,,,1m@2027-05-01",
+        "globex,Review,2027-02-01,blocked,,,alice,,waiting on legal,,",
+        "acme,QBR,2027-03-01,,3d,,,false,,,",
+        "globex,QBR,2027-03-01,cancelled,2w,,,,,,",
+        "acme,Review,2027-02-01,open,,,,,,,",
+    ]
+    body = "".join(f"{row},00000000-0000-4000-8000-00000000000{i}\n" for i, row in enumerate(rows))
+    content = (
+        "customer,title,due,status,remind,every,collaborators,pinned,blocked_reason,done_on,"
+        "reminded,uuid\n" + body
+    )
+    from clm.domain.transfer.importers import MilestoneImporter
+
+    whole = MilestoneImporter.take_batch
+    taken = []
+    monkeypatch.setattr(
+        MilestoneImporter,
+        "take_batch",
+        lambda self, chunk: taken.append(whole(self, chunk)) or taken[-1],
+    )
+    assert load(db, "milestones", content).created == 7
+    assert taken == [True, True, True]  # batches of three rows here
+    first = exported(db, "milestones"), exported(db, "milestones", "json")
+    with db.write() as conn:
+        for table in ("reminder_log", "milestone_reminders", "milestone_collaborators"):
+            conn.exec_driver_sql(f"DELETE FROM {table}")
+        conn.exec_driver_sql("DELETE FROM milestones")
+    monkeypatch.setattr(MilestoneImporter, "take_batch", lambda self, chunk: False)
+    assert load(db, "milestones", content).created == 7
+    assert (exported(db, "milestones"), exported(db, "milestones", "json")) == first
+    # A key of an earlier batch (its customer's rows among others'): found as before.
+    with db.write() as conn:
+        for table in ("reminder_log", "milestone_reminders", "milestone_collaborators"):
+            conn.exec_driver_sql(f"DELETE FROM {table}")
+        conn.exec_driver_sql("DELETE FROM milestones")
+    monkeypatch.setattr(MilestoneImporter, "take_batch", whole)
+    again = content.replace("acme,Review,2027-02-01", "acme,Kickoff,2027-01-04")
+    assert problems(db, "milestones", again) == [
+        "line 8, field title: 'Kickoff' is also on an earlier line"
+    ]
+
+
 def test_rows_without_ids_wait_on_disk_and_come_after_the_kept_ones(db):
     # More id-less rows than a batch (three here): they are set aside a batch at a time (not
     # held in memory), then take ids after every id the file kept, in the file's order.

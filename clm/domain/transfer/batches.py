@@ -18,6 +18,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
+from itertools import islice
 from operator import call, itemgetter
 from typing import ClassVar
 
@@ -25,6 +26,7 @@ from sqlalchemy import Connection, Table, bindparam, delete, func, select, updat
 
 from clm.db import (
     advance_id_sequence,
+    audit_unfired,
     bulk_load,
     clock,
     in_values,
@@ -195,6 +197,7 @@ class Importer:
             if self.empty:
                 for table, keep in self.deferrable.items():
                     stack.enter_context(indexes_deferred(self.conn, table, keep))
+                stack.enter_context(audit_unfired(self.conn, self.deferrable))
             self._load(records, progress)
         if self.problem_count:
             raise import_problems(self.problems, self.problem_count)
@@ -209,8 +212,8 @@ class Importer:
         # the batch whole (`take_batch`: a column at a time); a batch it does not take goes
         # row by row, as every row of another file does.
         whole = self._text_cells and not self.value_map
-        chunk: list[tuple[int, dict | BadRow]] = []
-        for line, record in records:
+        rows_read = iter(records)
+        for line, record in rows_read:
             rows += 1
             if (
                 rows == 1
@@ -221,26 +224,26 @@ class Importer:
             ):
                 self.keep_ids = False  # no id column: no row has one to keep, none waits
             if whole and not batch:
-                chunk.append((line, record))
-                if len(chunk) < BATCH:
-                    continue
-                taken, chunk = chunk, []
-                if self.take_batch(taken):
-                    if progress:
+                chunk = [(line, record), *islice(rows_read, BATCH - 1)]
+                first, rows = rows, rows + len(chunk) - 1
+                if self.take_batch(chunk):
+                    if progress and len(chunk) == BATCH:
                         progress(rows, records.bytes_read)
                     continue
-                for item in taken[:-1]:
+                for number, item in enumerate(chunk, start=first):
                     self._take(*item, batch)
-                line, record = taken[-1]  # the batch fills (or not) as this row is taken
+                    if len(batch) >= BATCH:  # (as the batch's last row is taken)
+                        self.flush(batch)
+                        batch = []
+                        if progress:
+                            progress(number, records.bytes_read)
+                continue
             self._take(line, record, batch)
             if len(batch) >= BATCH:
                 self.flush(batch)
                 batch = []
                 if progress:
                     progress(rows, records.bytes_read)
-        if chunk and not self.take_batch(chunk):
-            for item in chunk:
-                self._take(*item, batch)
         self.flush(batch)
         if self.deferred:
             # Ids of their own come after every id the file kept.

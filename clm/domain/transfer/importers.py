@@ -637,6 +637,11 @@ def _recurrence_problem(every: str, due: date) -> str | None:
     return None
 
 
+def _reason_given(status: str, reason: str | None) -> bool:
+    """Whether a milestone of this status has the reason it needs (a blocked one, one)."""
+    return status != "blocked" or bool(reason)
+
+
 @lru_cache(maxsize=65536)
 def _remind_on(offset: str, due: date, days_off: frozenset[date]) -> date:
     return parse_duration(offset).before(due, days_off)
@@ -890,8 +895,15 @@ class MilestoneImporter(CustomerRowImporter):
         if not self._short_cells or len(names) < 2:
             return False
         cells = list(zip(*map(self._cells, records), strict=True))
-        if max(max(map(len, column)) for column in cells) > LINE_CHARS:
-            return False  # a cell that may be too long: looked at row by row
+        # Only a text column's value can be too long (`too_long` looks at text alone; the
+        # other parsers refuse a long cell or give a short value): a batch with a long text
+        # cell is looked at row by row.
+        text = (v.text, v.stripped, v.items)
+        if any(
+            self.parsers[name] in text and max(map(len, column)) > LINE_CHARS
+            for name, column in zip(names, cells, strict=True)
+        ):
+            return False
         try:
             typed = {
                 name: list(map(parse, column))
@@ -905,7 +917,9 @@ class MilestoneImporter(CustomerRowImporter):
         slugs = list(map(str.lower, typed["customer"]))
         customer_ids = list(map(self.customer_ids.get, slugs))
         titles, dues = typed["title"], typed["due"]
-        statuses = ["open" if s is None else s for s in typed.get("status", nothing)]
+        statuses = typed.get("status", nothing)
+        if None in statuses:
+            statuses = ["open" if s is None else s for s in statuses]
         remind = typed.get("remind")
         if remind is not None:
             try:
@@ -937,23 +951,25 @@ class MilestoneImporter(CustomerRowImporter):
                 people.append(sorted(set(found)))
         reasons = typed.get("blocked_reason", nothing)
         uuids = typed.get("uuid", nothing)
-        given = [row_uuid for row_uuid in uuids if row_uuid]
+        given = uuids if None not in uuids else [row_uuid for row_uuid in uuids if row_uuid]
         keys = list(zip(customer_ids, titles, dues, strict=True))
         ids = typed.get("id") if self.keep_ids else None
         if (
             None in customer_ids
-            or any(e and _recurrence_problem(e, d) for e, d in zip(every, dues, strict=True))
+            or any(e and _recurrence_problem(e, d) for e, d in set(zip(every, dues, strict=True)))
             or len(set(given)) < len(given)
             or len(set(keys)) < n
             or (self.keep_ids and (ids is None or None in ids or len(set(ids)) < n))
             or (self.keep_ids and min(ids) <= self.last_kept_id)
-            or any(s == "blocked" and not r for s, r in zip(statuses, reasons, strict=True))
+            or ("blocked" in statuses and not all(map(_reason_given, statuses, reasons)))
             or self._stored_matches(dict(zip(keys, range(n), strict=True)))
         ):
             return False
         if self.keep_ids:
             self.last_kept_id = max(ids)
-        pinned = [False if p is None else p for p in typed.get("pinned", nothing)]
+        pinned = typed.get("pinned", nothing)
+        if None in pinned:
+            pinned = [False if p is None else p for p in pinned]
         done_on = typed.get("done_on", nothing)
 
         def write(_) -> None:
