@@ -83,7 +83,7 @@ def main() -> None:
             times["replay (statements)"].append(float(out))
         if opts.statements:
             _fresh(opts.book, db)
-            out = subprocess.run(replay + ["--each"], check=True, capture_output=True, text=True)
+            out = subprocess.run([*replay, "--each"], check=True, capture_output=True, text=True)
             lines = out.stdout.splitlines()[1:]
             print(f"The {opts.statements} costliest statements (CPU s, calls, rows; triggers in):")
             for line in lines[: opts.statements]:
