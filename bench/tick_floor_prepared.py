@@ -49,6 +49,10 @@ def main() -> None:
         "--statements", type=int, metavar="N",
         help="also replay once more timing each statement: the N costliest, with their CPU",
     )  # fmt: skip
+    parser.add_argument(
+        "--without-audit", action="store_true",
+        help="also replay once on a copy without the audit log's triggers: their share",
+    )  # fmt: skip
     parser.add_argument("--replay", help=argparse.SUPPRESS)  # internal: replay RECORD on BOOK
     parser.add_argument("--each", action="store_true", help=argparse.SUPPRESS)  # internal
     opts = parser.parse_args()
@@ -81,6 +85,17 @@ def main() -> None:
             _fresh(opts.book, db)
             out = subprocess.run(replay, check=True, capture_output=True, text=True).stdout
             times["replay (statements)"].append(float(out))
+        if opts.without_audit:
+            _fresh(opts.book, db)
+            with contextlib.closing(sqlite3.connect(db)) as conn:
+                names = conn.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'audit%'"
+                ).fetchall()
+                for (name,) in names:
+                    conn.execute(f'DROP TRIGGER "{name}"')
+                conn.commit()
+            out = subprocess.run(replay, check=True, capture_output=True, text=True).stdout
+            times["replay, no audit triggers"] = [float(out)]
         if opts.statements:
             _fresh(opts.book, db)
             out = subprocess.run([*replay, "--each"], check=True, capture_output=True, text=True)
