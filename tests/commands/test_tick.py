@@ -455,3 +455,34 @@ def test_tick_json_bounds_the_overdue_list_and_counts_it_whole(team, monkeypatch
         None,
         False,
     )
+
+
+def test_moves_of_one_tick_change_only_their_own_fields(team):
+    """One tick moves a lead handed to sales (a new owner) and an account at risk (same
+    owner): each customer's log names only what changed for it, and what did not change
+    keeps its value."""
+    team("--today", "2026-01-01", "customer", "add", "Acme", "--stage", "adopting")
+    team("--today", "2026-07-10", "customer", "edit", "acme", "--health", "20")
+    team("--today", "2026-03-01", "customer", "add", "Initech", "--stage", "lead",
+         "--lead-score", "20")  # fmt: skip
+    team("--today", "2026-07-10", "customer", "edit", "initech", "--lead-score", "60")
+    before = {slug: team.json("customer", "show", slug) for slug in ("acme", "initech")}
+    moved = team.json("--today", "2026-07-20", "tick")["transitions"]
+    assert {(m["customer"], m["to"]) for m in moved} == {
+        ("acme", "will-churn"),
+        ("initech", "prospect"),
+    }
+    after = {slug: team.json("customer", "show", slug) for slug in ("acme", "initech")}
+    assert after["initech"]["owner"] == "sam" != before["initech"]["owner"]
+    assert after["acme"]["owner"] == before["acme"]["owner"]
+    for slug in ("acme", "initech"):
+        assert after[slug]["renewal"] == before[slug]["renewal"]
+        assert after[slug]["start"] == before[slug]["start"]
+    logged = {
+        slug: {r["field"] for r in team.json("log", slug) if r["command"] == "clm tick"}
+        for slug in ("acme", "initech")
+    }
+    assert "owner_id" in logged["initech"] and "owner_id" not in logged["acme"]
+    for slug in ("acme", "initech"):
+        assert "stage" in logged[slug]
+        assert not logged[slug] & {"renewal", "start", "handoff_pending"}
