@@ -62,3 +62,24 @@ def test_custom_fields_are_exported_through_the_engine(clm, book):
     assert loaded  # the book's own columns: the query is built for it
     assert out.splitlines()[0].endswith(",uuid,region")
     assert ",'=EU" in out  # the value =EU, guarded
+
+
+@pytest.mark.sqlite_only("a file read without the engine")
+def test_a_long_export_of_a_file_goes_past_blocks_with_nothing_to_write(clm, book, tmp_path):
+    """More rows than the database joins at a time: a block whose rows all belong to a removed
+    customer writes nothing and the export goes on; a block with a quote in a cell goes
+    through the csv writer; lists are in order in every block."""
+    rows = ["customer,title,due,remind"]
+    rows += [f"quote,Gone {i},2026-12-01," for i in range(11_000)]
+    rows += [f"plain,Kept {i},2026-12-01,1m;1w" for i in range(7_000)]
+    rows[14_000] = 'plain,"Kept, with a comma",2026-12-01,2d'
+    file = tmp_path / "many.csv"
+    file.write_text("\n".join(rows) + "\n")
+    clm("import", "milestones", file)
+    clm("customer", "rm", "quote", "--yes")
+
+    fast = clm("export", "milestones").stdout
+    assert fast == _through_the_engine(clm, book)["milestones"]
+    kept = [line for line in fast.splitlines() if ",Kept " in line]
+    assert len(kept) == 6_999 and all(",1w;1m," in line for line in kept)
+    assert ',"Kept, with a comma",' in fast and "Gone" not in fast

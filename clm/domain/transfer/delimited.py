@@ -3,9 +3,12 @@ SQLAlchemy: `clm export` on a file runs its statements compiled ahead (clm.stora
 writes them with these, as it writes any other backend's rows."""
 
 import codecs
+import contextlib
 import csv
 import io
 import os
+import queue
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache
 from typing import TextIO
@@ -94,29 +97,99 @@ def write_lines(
     stream: TextIO,
     delimiter: str,
 ) -> int:
-    """csv or tsv from lines the database joined (batches of (key, line) in key order: the
-    driver makes one string of a row, not a dozen). A batch whose lines hold no delimiter,
+    """csv or tsv from lines the database joined, batches of (key, line) in key order (the
+    driver makes one string of a row, not a dozen): `write_blocks` of them."""
+    blocks = (
+        (len(rows), rows[0][0], rows[-1][0], "\n".join([r[1] for r in rows])) for rows in lines
+    )
+    return write_blocks(blocks, again, columns, stream, delimiter)
+
+
+def write_blocks(
+    blocks: Iterable[tuple],
+    again: Callable[[object, object], Iterable[list[tuple]]],
+    columns: tuple[str, ...],
+    stream: TextIO,
+    delimiter: str,
+    ahead: bool = False,
+) -> int:
+    """csv or tsv from blocks of lines the database joined: (count, first key, last key,
+    the lines joined by newlines), in key order. A block whose lines hold no delimiter,
     quote, newline or carriage return but their own is written as it is: exactly what the
-    csv writer would write. Any other batch's records are read again as text cells by
-    `again(first key, last key)` and written by the csv writer."""
+    csv writer would write. Any other block's records are read again as text cells by
+    `again(first key, last key)` and written by the csv writer. `ahead`: the blocks are read
+    (and checked) by a thread of their own while the last one is written."""
     out = _Out(stream)
     out.write(delimiter.join(columns) + "\n")
     lists = [(i, column) for i, column in enumerate(columns) if column in LIST_COLUMNS]
-    special = (delimiter + '\n"\r').encode()  # UTF-8 holds these bytes for these only
+    pieces = _pieces(blocks, again, len(columns), delimiter, out.encode)
     count = 0
-    for rows in lines:
-        text = "\n".join([row[1] for row in rows])
-        data = out.encode(text)
-        # Each line holds its delimiters and the newline after it: any more is in a cell.
-        if len(data) - len(data.translate(None, special)) != len(columns) * len(rows) - 1:
-            records = again(rows[0][0], rows[-1][0])
+    for size, text, data, records in made_ahead(pieces) if ahead else pieces:
+        if records is not None:
             count += write_delimited(out, columns, records, delimiter, header=False)
             continue
         if lists and ";" in text:
-            text, data = "\n".join(_lines_in_order([r[1] for r in rows], lists, delimiter)), None
+            text = "\n".join(_lines_in_order(text.split("\n"), lists, delimiter))
+            data = None
         out.write(text + "\n", None if data is None else data + b"\n")
-        count += len(rows)
+        count += size
     return count
+
+
+def _pieces(blocks, again, width: int, delimiter: str, encode) -> Iterator[tuple]:
+    """Each block as (count, text, its bytes, None) to write as it is, or as (count, None,
+    None, its records) for the csv writer."""
+    special = (delimiter + '\n"\r').encode()  # UTF-8 holds these bytes for these only
+    for size, low, high, text in blocks:
+        if not size:
+            continue
+        data = encode(text)
+        # Each line holds its delimiters and the newline after it: any more is in a cell.
+        if len(data) - len(data.translate(None, special)) == width * size - 1:
+            yield size, text, data, None
+        else:
+            yield size, None, None, list(again(low, high))
+
+
+_DONE = object()
+
+
+def made_ahead(items: Iterator, depth: int = 2) -> Iterator:
+    """`items`, each made by a thread of its own while the one before is used: the sqlite3
+    module lets go of the interpreter while SQLite reads, so a block's lines are joined
+    while the last one is put in order and written. At most `depth` items wait; when the
+    reader stops early (a closed pipe), the thread is stopped and waited for before the
+    caller goes on (and closes the connection it reads)."""
+    waiting: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def make() -> None:
+        try:
+            for item in items:
+                if stop.is_set():
+                    return
+                waiting.put((item, None))
+        except BaseException as error:  # raised again in the reader's thread
+            waiting.put((_DONE, error))
+            return
+        waiting.put((_DONE, None))
+
+    thread = threading.Thread(target=make, name="clm-read-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, error = waiting.get()
+            if error is not None:
+                raise error
+            if item is _DONE:
+                return
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():
+            with contextlib.suppress(queue.Empty):
+                waiting.get(timeout=0.05)
+        thread.join()
 
 
 class _Out:
@@ -175,7 +248,8 @@ def _in_order(batch: list[tuple], lists: list[tuple[int, str]]) -> list[tuple]:
 # queries (clm.domain.transfer.export.export_statements), a batch of lines at a time. The
 # large ones: SQLAlchemy's import is a fifth of a 100,000-customer book's customer export.
 COMPILED = ("customers", "milestones", "tasks")
-BATCH = 5000
+BATCH = 5000  # records the csv writer writes at a time
+BLOCK = 5000  # lines the database joins into one text
 
 
 def compiled_export(reads, table: str) -> Callable[[TextIO], int] | None:
@@ -189,8 +263,13 @@ def compiled_export(reads, table: str) -> Callable[[TextIO], int] | None:
     def again(low, high):
         return reads.batches(f"export.{table}.records", BATCH, low=low, high=high)
 
+    def blocks() -> Iterator[tuple]:
+        after = -(2**63)  # below any id
+        while (block := reads.first(f"export.{table}.block", after=after))[0] is not None:
+            after, *lines = block
+            yield lines
+
     def write(stream: TextIO) -> int:
-        lines = reads.batches(f"export.{table}.lines", BATCH)
-        return write_lines(lines, again, COLUMNS[table], stream, ",")
+        return write_blocks(blocks(), again, COLUMNS[table], stream, ",", ahead=True)
 
     return write
