@@ -155,11 +155,12 @@ _DONE = object()
 
 
 def made_ahead(items: Iterator, depth: int = 2) -> Iterator:
-    """`items`, each made by a thread of its own while the one before is used: the sqlite3
-    module lets go of the interpreter while SQLite reads, so a block's lines are joined
-    while the last one is put in order and written. At most `depth` items wait; when the
-    reader stops early (a closed pipe), the thread is stopped and waited for before the
-    caller goes on (and closes the connection it reads)."""
+    """`items`, made by a thread of their own, each while the one before is used: the
+    sqlite3 module lets go of the interpreter while SQLite reads, so the database joins a
+    block's lines while Python puts the last one in order and writes it. At most `depth`
+    items wait. When the caller stops early (a closed pipe, an interrupt), the thread is
+    stopped and waited for before the caller goes on (and closes the connection it reads);
+    an error in the thread is raised in the caller's."""
     waiting: queue.Queue = queue.Queue(maxsize=depth)
     stop = threading.Event()
 
@@ -169,7 +170,7 @@ def made_ahead(items: Iterator, depth: int = 2) -> Iterator:
                 if stop.is_set():
                     return
                 waiting.put((item, None))
-        except BaseException as error:  # raised again in the reader's thread
+        except BaseException as error:  # raised again in the caller's thread
             waiting.put((_DONE, error))
             return
         waiting.put((_DONE, None))

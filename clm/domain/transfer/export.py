@@ -376,11 +376,11 @@ def export_statements() -> dict:
 def _block(query, key):
     """The last key of the next BLOCK rows after the key `:after` (NULL past the last row),
     and the lines of those rows (a removed one has none) joined into one text, with their
-    count and their first and last keys: the driver makes one string of a few
-    thousand lines (SQLite's group_concat takes the ordered subquery's rows in order), not a
-    tuple and a string of each. The block's last key is looked up first: bounded on both
-    sides, the rows are read by their key's range (open above, SQLite would build a Bloom
-    filter of every customer for each block)."""
+    count and their first and last keys. The driver makes one string of a few thousand
+    lines (SQLite's group_concat takes the ordered subquery's rows in order), not a tuple
+    and a string of each. The block's last key is looked up first: bounded on both sides,
+    the rows are read by their key's range (open above, SQLite would build a Bloom filter of
+    every customer for each block)."""
     from sqlalchemy import bindparam
 
     from clm.domain.transfer.delimited import BLOCK
