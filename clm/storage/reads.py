@@ -106,10 +106,7 @@ def usual_file(path: Path | None) -> bool:
 def file_reads(path: Path, busy_ms: int) -> Iterator[Reads | None]:
     """One read transaction on a usual file through the sqlite3 module; None when the file
     is not as these statements expect (the caller opens it the usual way)."""
-    # Another thread may read on it while its caller waits (an export's read-ahead).
-    conn = sqlite3.connect(
-        path, timeout=busy_ms / 1000, isolation_level=None, check_same_thread=False
-    )
+    conn = sqlite3.connect(path, timeout=busy_ms / 1000, isolation_level=None)
     try:
         try:
             # Not memory-mapped: a sync service that truncates or replaces the file under a

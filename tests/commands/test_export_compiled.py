@@ -97,7 +97,7 @@ def test_a_long_export_of_a_file_goes_past_blocks_with_nothing_to_write(clm, lon
 
 @pytest.mark.sqlite_only("a file read without the engine")
 def test_a_reader_that_goes_away_ends_a_long_export_quietly(long_book):
-    """`clm export milestones | head -1`: the blocks read ahead stop, and clm exits 0."""
+    """`clm export milestones | head -1` of many blocks: clm stops quietly and exits 0."""
     env = os.environ | {"CLM_DB": str(long_book), "CLM_TODAY": "2026-11-23"}
     clm = subprocess.Popen(
         [sys.executable, "-m", "clm", "export", "milestones"],

@@ -3,12 +3,9 @@ SQLAlchemy: `clm export` on a file runs its statements compiled ahead (clm.stora
 writes them with these, as it writes any other backend's rows."""
 
 import codecs
-import contextlib
 import csv
 import io
 import os
-import queue
-import threading
 from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache
 from typing import TextIO
@@ -111,22 +108,24 @@ def write_blocks(
     columns: tuple[str, ...],
     stream: TextIO,
     delimiter: str,
-    ahead: bool = False,
 ) -> int:
     """csv or tsv from blocks of lines the database joined: (count, first key, last key,
     the lines joined by newlines), in key order. A block whose lines hold no delimiter,
     quote, newline or carriage return but their own is written as it is: exactly what the
     csv writer would write. Any other block's records are read again as text cells by
-    `again(first key, last key)` and written by the csv writer. `ahead`: the blocks are read
-    (and checked) by a thread of their own while the last one is written."""
+    `again(first key, last key)` and written by the csv writer."""
     out = _Out(stream)
     out.write(delimiter.join(columns) + "\n")
     lists = [(i, column) for i, column in enumerate(columns) if column in LIST_COLUMNS]
-    pieces = _pieces(blocks, again, len(columns), delimiter, out.encode)
+    special = (delimiter + '\n"\r').encode()  # UTF-8 holds these bytes for these only
     count = 0
-    for size, text, data, records in made_ahead(pieces) if ahead else pieces:
-        if records is not None:
-            count += write_delimited(out, columns, records, delimiter, header=False)
+    for size, low, high, text in blocks:
+        if not size:
+            continue
+        data = out.encode(text)
+        # Each line holds its delimiters and the newline after it: any more is in a cell.
+        if len(data) - len(data.translate(None, special)) != len(columns) * size - 1:
+            count += write_delimited(out, columns, again(low, high), delimiter, header=False)
             continue
         if lists and ";" in text:
             text = "\n".join(_lines_in_order(text.split("\n"), lists, delimiter))
@@ -134,63 +133,6 @@ def write_blocks(
         out.write(text + "\n", None if data is None else data + b"\n")
         count += size
     return count
-
-
-def _pieces(blocks, again, width: int, delimiter: str, encode) -> Iterator[tuple]:
-    """Each block as (count, text, its bytes, None) to write as it is, or as (count, None,
-    None, its records) for the csv writer."""
-    special = (delimiter + '\n"\r').encode()  # UTF-8 holds these bytes for these only
-    for size, low, high, text in blocks:
-        if not size:
-            continue
-        data = encode(text)
-        # Each line holds its delimiters and the newline after it: any more is in a cell.
-        if len(data) - len(data.translate(None, special)) == width * size - 1:
-            yield size, text, data, None
-        else:
-            yield size, None, None, list(again(low, high))
-
-
-_DONE = object()
-
-
-def made_ahead(items: Iterator, depth: int = 2) -> Iterator:
-    """`items`, made by a thread of their own, each while the one before is used: the
-    sqlite3 module lets go of the interpreter while SQLite reads, so the database joins a
-    block's lines while Python puts the last one in order and writes it. At most `depth`
-    items wait. When the caller stops early (a closed pipe, an interrupt), the thread is
-    stopped and waited for before the caller goes on (and closes the connection it reads);
-    an error in the thread is raised in the caller's."""
-    waiting: queue.Queue = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def make() -> None:
-        try:
-            for item in items:
-                if stop.is_set():
-                    return
-                waiting.put((item, None))
-        except BaseException as error:  # raised again in the caller's thread
-            waiting.put((_DONE, error))
-            return
-        waiting.put((_DONE, None))
-
-    thread = threading.Thread(target=make, name="clm-read-ahead", daemon=True)
-    thread.start()
-    try:
-        while True:
-            item, error = waiting.get()
-            if error is not None:
-                raise error
-            if item is _DONE:
-                return
-            yield item
-    finally:
-        stop.set()
-        while thread.is_alive():
-            with contextlib.suppress(queue.Empty):
-                waiting.get(timeout=0.05)
-        thread.join()
 
 
 class _Out:
@@ -271,6 +213,6 @@ def compiled_export(reads, table: str) -> Callable[[TextIO], int] | None:
             yield lines
 
     def write(stream: TextIO) -> int:
-        return write_blocks(blocks(), again, COLUMNS[table], stream, ",", ahead=True)
+        return write_blocks(blocks(), again, COLUMNS[table], stream, ",")
 
     return write
