@@ -635,11 +635,26 @@ STATEMENTS = {'day.handoffs': {'columns': (('slug', None),
                                  'FROM users \n'
                                  'WHERE users.deleted_at IS NULL',
                                  {})},
- 'export.customers.lines': {'columns': (('id', None), ('joined_cells', None)),
-                            'postgresql': ('SELECT customers.id, concat_ws(%(param_1)s::VARCHAR, '
+ 'export.customers.block': {'columns': (('last', None),
+                                        ('count', None),
+                                        ('min', None),
+                                        ('max', None),
+                                        ('aggregate_strings', None)),
+                            'postgresql': ('SELECT (SELECT max(anon_1.id) AS max_1 \n'
+                                           'FROM (SELECT customers.id AS id \n'
+                                           'FROM customers \n'
+                                           'WHERE customers.id > %(after)s::INTEGER ORDER BY '
+                                           'customers.id \n'
+                                           ' LIMIT %(param_1)s::INTEGER) AS anon_1) AS last, '
+                                           'count(*) AS count_1, min(anon_2.id) AS min_1, '
+                                           'max(anon_2.id) AS max_2, '
+                                           "string_agg(anon_2.joined_cells_1, '\n"
+                                           "') AS aggregate_strings_1 \n"
+                                           'FROM (SELECT customers.id AS id, '
+                                           'concat_ws(%(param_2)s::VARCHAR, '
                                            "coalesce((customers.slug)::text, ''), coalesce((CASE "
                                            'WHEN ((customers.name) COLLATE "C" < '
-                                           '%(param_2)s::VARCHAR AND substr(customers.name, '
+                                           '%(param_3)s::VARCHAR AND substr(customers.name, '
                                            '%(substr_1)s::INTEGER, %(substr_2)s::INTEGER) IN '
                                            '(%(substr_3_1)s::VARCHAR, %(substr_3_2)s::VARCHAR, '
                                            '%(substr_3_3)s::VARCHAR, %(substr_3_4)s::VARCHAR, '
@@ -650,7 +665,7 @@ STATEMENTS = {'day.handoffs': {'columns': (('slug', None),
                                            '(%(substr_6_1)s::VARCHAR, %(substr_6_2)s::VARCHAR, '
                                            '%(substr_6_3)s::VARCHAR, %(substr_6_4)s::VARCHAR, '
                                            '%(substr_6_5)s::VARCHAR, %(substr_6_6)s::VARCHAR)) '
-                                           'THEN %(param_3)s::VARCHAR || customers.name ELSE '
+                                           'THEN %(param_4)s::VARCHAR || customers.name ELSE '
                                            "customers.name END)::text, ''), "
                                            "coalesce((customers.stage)::text, ''), "
                                            'coalesce((to_char(customers.stage_entered, '
@@ -664,7 +679,7 @@ STATEMENTS = {'day.handoffs': {'columns': (('slug', None),
                                            'WHEN (customers.arr IS NULL) THEN NULL WHEN '
                                            '(abs(customers.arr) < %(abs_1)s AND customers.arr = '
                                            'round(customers.arr)) THEN CAST(CAST(customers.arr AS '
-                                           'BIGINT) AS VARCHAR) ELSE %(param_4)s::VARCHAR '
+                                           'BIGINT) AS VARCHAR) ELSE %(param_5)s::VARCHAR '
                                            "END)::text, ''), coalesce((coalesce((SELECT "
                                            'health_scores.health \n'
                                            'FROM health_scores \n'
@@ -674,7 +689,7 @@ STATEMENTS = {'day.handoffs': {'columns': (('slug', None),
                                            'health_scores."on")), customers.health))::text, \'\'), '
                                            "coalesce((customers.lead_score)::text, ''), "
                                            'coalesce((CASE WHEN ((customers.source) COLLATE "C" < '
-                                           '%(param_5)s::VARCHAR AND substr(customers.source, '
+                                           '%(param_6)s::VARCHAR AND substr(customers.source, '
                                            '%(substr_7)s::INTEGER, %(substr_8)s::INTEGER) IN '
                                            '(%(substr_9_1)s::VARCHAR, %(substr_9_2)s::VARCHAR, '
                                            '%(substr_9_3)s::VARCHAR, %(substr_9_4)s::VARCHAR, '
@@ -685,12 +700,12 @@ STATEMENTS = {'day.handoffs': {'columns': (('slug', None),
                                            '(%(substr_12_1)s::VARCHAR, %(substr_12_2)s::VARCHAR, '
                                            '%(substr_12_3)s::VARCHAR, %(substr_12_4)s::VARCHAR, '
                                            '%(substr_12_5)s::VARCHAR, %(substr_12_6)s::VARCHAR)) '
-                                           'THEN %(param_6)s::VARCHAR || customers.source ELSE '
+                                           'THEN %(param_7)s::VARCHAR || customers.source ELSE '
                                            "customers.source END)::text, ''), coalesce((CASE WHEN "
-                                           '(EXISTS (SELECT %(param_7)s::INTEGER AS anon_1 \n'
+                                           '(EXISTS (SELECT %(param_8)s::INTEGER AS anon_3 \n'
                                            'FROM customer_tags)) THEN (SELECT CASE WHEN '
                                            '((string_agg(customer_tags.tag, \';\')) COLLATE "C" < '
-                                           '%(param_8)s::VARCHAR AND '
+                                           '%(param_9)s::VARCHAR AND '
                                            "substr(string_agg(customer_tags.tag, ';'), "
                                            '%(substr_13)s::INTEGER, %(substr_14)s::INTEGER) IN '
                                            '(%(substr_15_1)s::VARCHAR, %(substr_15_2)s::VARCHAR, '
@@ -702,15 +717,15 @@ STATEMENTS = {'day.handoffs': {'columns': (('slug', None),
                                            '%(substr_17)s::INTEGER) IN (%(substr_18_1)s::VARCHAR, '
                                            '%(substr_18_2)s::VARCHAR, %(substr_18_3)s::VARCHAR, '
                                            '%(substr_18_4)s::VARCHAR, %(substr_18_5)s::VARCHAR, '
-                                           '%(substr_18_6)s::VARCHAR)) THEN %(param_9)s::VARCHAR '
+                                           '%(substr_18_6)s::VARCHAR)) THEN %(param_10)s::VARCHAR '
                                            "|| string_agg(customer_tags.tag, ';') ELSE "
-                                           "string_agg(customer_tags.tag, ';') END AS anon_2 \n"
+                                           "string_agg(customer_tags.tag, ';') END AS anon_4 \n"
                                            'FROM customer_tags \n'
                                            'WHERE customer_tags.customer_id = customers.id) ELSE '
                                            "NULL END)::text, ''), coalesce((CASE WHEN (EXISTS "
-                                           '(SELECT %(param_10)s::INTEGER AS anon_3 \n'
+                                           '(SELECT %(param_11)s::INTEGER AS anon_5 \n'
                                            'FROM customer_influencers)) THEN (SELECT '
-                                           "string_agg(users.handle, ';') AS aggregate_strings_2 \n"
+                                           "string_agg(users.handle, ';') AS aggregate_strings_4 \n"
                                            'FROM customer_influencers JOIN users ON users.id = '
                                            'customer_influencers.user_id \n'
                                            'WHERE customer_influencers.customer_id = customers.id '
@@ -719,22 +734,30 @@ STATEMENTS = {'day.handoffs': {'columns': (('slug', None),
                                            'joined_cells_1 \n'
                                            'FROM customers LEFT OUTER JOIN users AS owner ON '
                                            'owner.id = customers.owner_id \n'
-                                           'WHERE customers.deleted_at IS NULL ORDER BY '
-                                           'customers.id',
+                                           'WHERE customers.deleted_at IS NULL AND customers.id > '
+                                           '%(after)s::INTEGER AND customers.id <= (SELECT '
+                                           'max(anon_1.id) AS max_1 \n'
+                                           'FROM (SELECT customers.id AS id \n'
+                                           'FROM customers \n'
+                                           'WHERE customers.id > %(after)s::INTEGER ORDER BY '
+                                           'customers.id \n'
+                                           ' LIMIT %(param_1)s::INTEGER) AS anon_1) ORDER BY '
+                                           'customers.id) AS anon_2',
                                            {'abs_1': 1000000000000000.0,
                                             'ltrim_1': "'",
                                             'ltrim_2': "'",
                                             'ltrim_3': "'",
-                                            'param_1': ',',
-                                            'param_10': 1,
-                                            'param_2': 'A',
-                                            'param_3': "'",
-                                            'param_4': '"',
-                                            'param_5': 'A',
-                                            'param_6': "'",
-                                            'param_7': 1,
-                                            'param_8': 'A',
-                                            'param_9': "'",
+                                            'param_1': 5000,
+                                            'param_10': "'",
+                                            'param_11': 1,
+                                            'param_2': ',',
+                                            'param_3': 'A',
+                                            'param_4': "'",
+                                            'param_5': '"',
+                                            'param_6': 'A',
+                                            'param_7': "'",
+                                            'param_8': 1,
+                                            'param_9': 'A',
                                             'substr_1': 1,
                                             'substr_10': 1,
                                             'substr_11': 1,
@@ -786,51 +809,60 @@ STATEMENTS = {'day.handoffs': {'columns': (('slug', None),
                                             'substr_9_5': '@',
                                             'substr_9_6': '\t',
                                             'substr_9_7': '\r'}),
-                            'sqlite': ('SELECT customers.id, '
+                            'sqlite': ('SELECT (SELECT max(anon_1.id) AS max_1 \n'
+                                       'FROM (SELECT customers.id AS id \n'
+                                       'FROM customers \n'
+                                       'WHERE customers.id > :after ORDER BY customers.id\n'
+                                       ' LIMIT :param_1 OFFSET :param_2) AS anon_1) AS last, '
+                                       'count(*) AS count_1, min(anon_2.id) AS min_1, '
+                                       'max(anon_2.id) AS max_2, '
+                                       "group_concat(anon_2.joined_cells_1, '\n"
+                                       "') AS aggregate_strings_1 \n"
+                                       'FROM (SELECT customers.id AS id, '
                                        "printf('%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s', "
-                                       'customers.slug, CASE WHEN (customers.name < :param_1 AND '
+                                       'customers.slug, CASE WHEN (customers.name < :param_3 AND '
                                        'substr(customers.name, :substr_1, :substr_2) IN '
                                        '(:substr_3_1, :substr_3_2, :substr_3_3, :substr_3_4, '
                                        ':substr_3_5, :substr_3_6, :substr_3_7) AND '
                                        'substr(ltrim(customers.name, :ltrim_1), :substr_4, '
                                        ':substr_5) IN (:substr_6_1, :substr_6_2, :substr_6_3, '
-                                       ':substr_6_4, :substr_6_5, :substr_6_6)) THEN :param_2 || '
+                                       ':substr_6_4, :substr_6_5, :substr_6_6)) THEN :param_4 || '
                                        'customers.name ELSE customers.name END, customers.stage, '
                                        'customers.stage_entered, owner.handle, customers.start, '
                                        'customers.renewal, customers.term, CASE WHEN '
                                        '(customers.arr IS NULL) THEN NULL WHEN (abs(customers.arr) '
                                        '< :abs_1 AND customers.arr = round(customers.arr)) THEN '
                                        'CAST(CAST(customers.arr AS BIGINT) AS VARCHAR) ELSE '
-                                       ':param_3 END, coalesce((SELECT health_scores.health \n'
+                                       ':param_5 END, coalesce((SELECT health_scores.health \n'
                                        'FROM health_scores \n'
                                        'WHERE health_scores.customer_id = customers.id AND '
                                        '(customers.health_override_until IS NULL OR '
                                        'customers.health_override_until < health_scores."on")), '
                                        'customers.health), customers.lead_score, CASE WHEN '
-                                       '(customers.source < :param_4 AND substr(customers.source, '
+                                       '(customers.source < :param_6 AND substr(customers.source, '
                                        ':substr_7, :substr_8) IN (:substr_9_1, :substr_9_2, '
                                        ':substr_9_3, :substr_9_4, :substr_9_5, :substr_9_6, '
                                        ':substr_9_7) AND substr(ltrim(customers.source, :ltrim_2), '
                                        ':substr_10, :substr_11) IN (:substr_12_1, :substr_12_2, '
                                        ':substr_12_3, :substr_12_4, :substr_12_5, :substr_12_6)) '
-                                       'THEN :param_5 || customers.source ELSE customers.source '
-                                       'END, CASE WHEN (EXISTS (SELECT :param_6 AS anon_1 \n'
+                                       'THEN :param_7 || customers.source ELSE customers.source '
+                                       'END, CASE WHEN (EXISTS (SELECT :param_8 AS anon_3 \n'
                                        'FROM customer_tags)) THEN (SELECT CASE WHEN '
-                                       "(group_concat(customer_tags.tag, ';') < :param_7 AND "
+                                       "(group_concat(customer_tags.tag, ';') < :param_9 AND "
                                        "substr(group_concat(customer_tags.tag, ';'), :substr_13, "
                                        ':substr_14) IN (:substr_15_1, :substr_15_2, :substr_15_3, '
                                        ':substr_15_4, :substr_15_5, :substr_15_6, :substr_15_7) '
                                        "AND substr(ltrim(group_concat(customer_tags.tag, ';'), "
                                        ':ltrim_3), :substr_16, :substr_17) IN (:substr_18_1, '
                                        ':substr_18_2, :substr_18_3, :substr_18_4, :substr_18_5, '
-                                       ':substr_18_6)) THEN :param_8 || '
+                                       ':substr_18_6)) THEN :param_10 || '
                                        "group_concat(customer_tags.tag, ';') ELSE "
-                                       "group_concat(customer_tags.tag, ';') END AS anon_2 \n"
+                                       "group_concat(customer_tags.tag, ';') END AS anon_4 \n"
                                        'FROM customer_tags \n'
                                        'WHERE customer_tags.customer_id = customers.id) ELSE NULL '
-                                       'END, CASE WHEN (EXISTS (SELECT :param_9 AS anon_3 \n'
+                                       'END, CASE WHEN (EXISTS (SELECT :param_11 AS anon_5 \n'
                                        'FROM customer_influencers)) THEN (SELECT '
-                                       "group_concat(users.handle, ';') AS aggregate_strings_2 \n"
+                                       "group_concat(users.handle, ';') AS aggregate_strings_4 \n"
                                        'FROM customer_influencers JOIN users ON users.id = '
                                        'customer_influencers.user_id \n'
                                        'WHERE customer_influencers.customer_id = customers.id AND '
@@ -838,20 +870,30 @@ STATEMENTS = {'day.handoffs': {'columns': (('slug', None),
                                        'AS joined_cells_1 \n'
                                        'FROM customers LEFT OUTER JOIN users AS owner ON owner.id '
                                        '= customers.owner_id \n'
-                                       'WHERE customers.deleted_at IS NULL ORDER BY customers.id',
+                                       'WHERE customers.deleted_at IS NULL AND customers.id > '
+                                       ':after AND customers.id <= (SELECT max(anon_1.id) AS '
+                                       'max_1 \n'
+                                       'FROM (SELECT customers.id AS id \n'
+                                       'FROM customers \n'
+                                       'WHERE customers.id > :after ORDER BY customers.id\n'
+                                       ' LIMIT :param_1 OFFSET :param_12) AS anon_1) ORDER BY '
+                                       'customers.id) AS anon_2',
                                        {'abs_1': 1000000000000000.0,
                                         'ltrim_1': "'",
                                         'ltrim_2': "'",
                                         'ltrim_3': "'",
-                                        'param_1': 'A',
-                                        'param_2': "'",
-                                        'param_3': '"',
-                                        'param_4': 'A',
-                                        'param_5': "'",
-                                        'param_6': 1,
-                                        'param_7': 'A',
-                                        'param_8': "'",
-                                        'param_9': 1,
+                                        'param_1': 5000,
+                                        'param_10': "'",
+                                        'param_11': 1,
+                                        'param_12': 0,
+                                        'param_2': 0,
+                                        'param_3': 'A',
+                                        'param_4': "'",
+                                        'param_5': '"',
+                                        'param_6': 'A',
+                                        'param_7': "'",
+                                        'param_8': 1,
+                                        'param_9': 'A',
                                         'substr_1': 1,
                                         'substr_10': 1,
                                         'substr_11': 1,
@@ -1224,12 +1266,27 @@ STATEMENTS = {'day.handoffs': {'columns': (('slug', None),
                                           'substr_9_5': '@',
                                           'substr_9_6': '\t',
                                           'substr_9_7': '\r'})},
- 'export.milestones.lines': {'columns': (('id', None), ('joined_cells', None)),
-                             'postgresql': ('SELECT milestones.id, concat_ws(%(param_1)s::VARCHAR, '
+ 'export.milestones.block': {'columns': (('last', None),
+                                         ('count', None),
+                                         ('min', None),
+                                         ('max', None),
+                                         ('aggregate_strings', None)),
+                             'postgresql': ('SELECT (SELECT max(anon_1.id) AS max_1 \n'
+                                            'FROM (SELECT milestones.id AS id \n'
+                                            'FROM milestones \n'
+                                            'WHERE milestones.id > %(after)s::INTEGER ORDER BY '
+                                            'milestones.id \n'
+                                            ' LIMIT %(param_1)s::INTEGER) AS anon_1) AS last, '
+                                            'count(*) AS count_1, min(anon_2.id) AS min_1, '
+                                            'max(anon_2.id) AS max_2, '
+                                            "string_agg(anon_2.joined_cells_1, '\n"
+                                            "') AS aggregate_strings_1 \n"
+                                            'FROM (SELECT milestones.id AS id, '
+                                            'concat_ws(%(param_2)s::VARCHAR, '
                                             "coalesce((milestones.id)::text, ''), "
                                             "coalesce((customers.slug)::text, ''), coalesce((CASE "
                                             'WHEN ((milestones.title) COLLATE "C" < '
-                                            '%(param_2)s::VARCHAR AND substr(milestones.title, '
+                                            '%(param_3)s::VARCHAR AND substr(milestones.title, '
                                             '%(substr_1)s::INTEGER, %(substr_2)s::INTEGER) IN '
                                             '(%(substr_3_1)s::VARCHAR, %(substr_3_2)s::VARCHAR, '
                                             '%(substr_3_3)s::VARCHAR, %(substr_3_4)s::VARCHAR, '
@@ -1240,34 +1297,34 @@ STATEMENTS = {'day.handoffs': {'columns': (('slug', None),
                                             '(%(substr_6_1)s::VARCHAR, %(substr_6_2)s::VARCHAR, '
                                             '%(substr_6_3)s::VARCHAR, %(substr_6_4)s::VARCHAR, '
                                             '%(substr_6_5)s::VARCHAR, %(substr_6_6)s::VARCHAR)) '
-                                            'THEN %(param_3)s::VARCHAR || milestones.title ELSE '
+                                            'THEN %(param_4)s::VARCHAR || milestones.title ELSE '
                                             "milestones.title END)::text, ''), "
                                             'coalesce((to_char(milestones.due, '
                                             "'YYYY-MM-DD'))::text, ''), "
                                             "coalesce((milestones.status)::text, ''), "
                                             'coalesce((CASE WHEN (EXISTS (SELECT '
-                                            '%(param_4)s::INTEGER AS anon_1 \n'
+                                            '%(param_5)s::INTEGER AS anon_3 \n'
                                             'FROM milestone_reminders)) THEN (SELECT '
                                             'string_agg(milestone_reminders."offset", \';\') AS '
-                                            'aggregate_strings_1 \n'
+                                            'aggregate_strings_3 \n'
                                             'FROM milestone_reminders \n'
                                             'WHERE milestone_reminders.milestone_id = '
                                             "milestones.id) ELSE NULL END)::text, ''), "
                                             "coalesce((milestones.every)::text, ''), "
                                             'coalesce((CASE WHEN (EXISTS (SELECT '
-                                            '%(param_5)s::INTEGER AS anon_2 \n'
+                                            '%(param_6)s::INTEGER AS anon_4 \n'
                                             'FROM milestone_collaborators)) THEN (SELECT '
                                             "string_agg(users.handle, ';') AS "
-                                            'aggregate_strings_3 \n'
+                                            'aggregate_strings_5 \n'
                                             'FROM milestone_collaborators JOIN users ON users.id = '
                                             'milestone_collaborators.user_id \n'
                                             'WHERE milestone_collaborators.milestone_id = '
                                             'milestones.id AND users.deleted_at IS NULL) ELSE NULL '
                                             "END)::text, ''), coalesce((CASE WHEN "
-                                            'milestones.pinned THEN %(param_6)s::VARCHAR ELSE '
-                                            "%(param_7)s::VARCHAR END)::text, ''), coalesce((CASE "
+                                            'milestones.pinned THEN %(param_7)s::VARCHAR ELSE '
+                                            "%(param_8)s::VARCHAR END)::text, ''), coalesce((CASE "
                                             'WHEN ((milestones.blocked_reason) COLLATE "C" < '
-                                            '%(param_8)s::VARCHAR AND '
+                                            '%(param_9)s::VARCHAR AND '
                                             'substr(milestones.blocked_reason, '
                                             '%(substr_7)s::INTEGER, %(substr_8)s::INTEGER) IN '
                                             '(%(substr_9_1)s::VARCHAR, %(substr_9_2)s::VARCHAR, '
@@ -1279,41 +1336,50 @@ STATEMENTS = {'day.handoffs': {'columns': (('slug', None),
                                             '%(substr_11)s::INTEGER) IN (%(substr_12_1)s::VARCHAR, '
                                             '%(substr_12_2)s::VARCHAR, %(substr_12_3)s::VARCHAR, '
                                             '%(substr_12_4)s::VARCHAR, %(substr_12_5)s::VARCHAR, '
-                                            '%(substr_12_6)s::VARCHAR)) THEN %(param_9)s::VARCHAR '
+                                            '%(substr_12_6)s::VARCHAR)) THEN %(param_10)s::VARCHAR '
                                             '|| milestones.blocked_reason ELSE '
                                             "milestones.blocked_reason END)::text, ''), "
                                             'coalesce((to_char(milestones.done_on, '
                                             "'YYYY-MM-DD'))::text, ''), "
                                             "coalesce((milestones.uuid)::text, ''), coalesce((CASE "
-                                            'WHEN (EXISTS (SELECT %(param_10)s::INTEGER AS '
-                                            'anon_3 \n'
+                                            'WHEN (EXISTS (SELECT %(param_11)s::INTEGER AS '
+                                            'anon_5 \n'
                                             'FROM reminder_log)) THEN (SELECT string_agg(CASE WHEN '
                                             '(reminder_log."offset" LIKE \'%%\' || '
                                             "%(offset_1)s::VARCHAR || '%%') THEN "
                                             'reminder_log."offset" ELSE reminder_log."offset" || '
                                             '%(offset_2)s::VARCHAR || CAST(reminder_log.remind_on '
-                                            "AS VARCHAR) END, ';') AS aggregate_strings_5 \n"
+                                            "AS VARCHAR) END, ';') AS aggregate_strings_7 \n"
                                             'FROM reminder_log \n'
                                             'WHERE reminder_log.milestone_uuid = milestones.uuid) '
                                             "ELSE NULL END)::text, '')) AS joined_cells_1 \n"
                                             'FROM milestones JOIN customers ON customers.id = '
                                             'milestones.customer_id \n'
                                             'WHERE milestones.deleted_at IS NULL AND '
-                                            'customers.deleted_at IS NULL ORDER BY milestones.id',
+                                            'customers.deleted_at IS NULL AND milestones.id > '
+                                            '%(after)s::INTEGER AND milestones.id <= (SELECT '
+                                            'max(anon_1.id) AS max_1 \n'
+                                            'FROM (SELECT milestones.id AS id \n'
+                                            'FROM milestones \n'
+                                            'WHERE milestones.id > %(after)s::INTEGER ORDER BY '
+                                            'milestones.id \n'
+                                            ' LIMIT %(param_1)s::INTEGER) AS anon_1) ORDER BY '
+                                            'milestones.id) AS anon_2',
                                             {'ltrim_1': "'",
                                              'ltrim_2': "'",
                                              'offset_1': '@',
                                              'offset_2': '@',
-                                             'param_1': ',',
-                                             'param_10': 1,
-                                             'param_2': 'A',
-                                             'param_3': "'",
-                                             'param_4': 1,
+                                             'param_1': 5000,
+                                             'param_10': "'",
+                                             'param_11': 1,
+                                             'param_2': ',',
+                                             'param_3': 'A',
+                                             'param_4': "'",
                                              'param_5': 1,
-                                             'param_6': 'true',
-                                             'param_7': 'false',
-                                             'param_8': 'A',
-                                             'param_9': "'",
+                                             'param_6': 1,
+                                             'param_7': 'true',
+                                             'param_8': 'false',
+                                             'param_9': 'A',
                                              'substr_1': 1,
                                              'substr_10': 1,
                                              'substr_11': 1,
@@ -1348,68 +1414,86 @@ STATEMENTS = {'day.handoffs': {'columns': (('slug', None),
                                              'substr_9_5': '@',
                                              'substr_9_6': '\t',
                                              'substr_9_7': '\r'}),
-                             'sqlite': ('SELECT milestones.id, '
+                             'sqlite': ('SELECT (SELECT max(anon_1.id) AS max_1 \n'
+                                        'FROM (SELECT milestones.id AS id \n'
+                                        'FROM milestones \n'
+                                        'WHERE milestones.id > :after ORDER BY milestones.id\n'
+                                        ' LIMIT :param_1 OFFSET :param_2) AS anon_1) AS last, '
+                                        'count(*) AS count_1, min(anon_2.id) AS min_1, '
+                                        'max(anon_2.id) AS max_2, '
+                                        "group_concat(anon_2.joined_cells_1, '\n"
+                                        "') AS aggregate_strings_1 \n"
+                                        'FROM (SELECT milestones.id AS id, '
                                         "printf('%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s', "
                                         'milestones.id, customers.slug, CASE WHEN '
-                                        '(milestones.title < :param_1 AND substr(milestones.title, '
+                                        '(milestones.title < :param_3 AND substr(milestones.title, '
                                         ':substr_1, :substr_2) IN (:substr_3_1, :substr_3_2, '
                                         ':substr_3_3, :substr_3_4, :substr_3_5, :substr_3_6, '
                                         ':substr_3_7) AND substr(ltrim(milestones.title, '
                                         ':ltrim_1), :substr_4, :substr_5) IN (:substr_6_1, '
                                         ':substr_6_2, :substr_6_3, :substr_6_4, :substr_6_5, '
-                                        ':substr_6_6)) THEN :param_2 || milestones.title ELSE '
+                                        ':substr_6_6)) THEN :param_4 || milestones.title ELSE '
                                         'milestones.title END, milestones.due, milestones.status, '
-                                        'CASE WHEN (EXISTS (SELECT :param_3 AS anon_1 \n'
+                                        'CASE WHEN (EXISTS (SELECT :param_5 AS anon_3 \n'
                                         'FROM milestone_reminders)) THEN (SELECT '
                                         'group_concat(milestone_reminders."offset", \';\') AS '
-                                        'aggregate_strings_1 \n'
+                                        'aggregate_strings_3 \n'
                                         'FROM milestone_reminders \n'
                                         'WHERE milestone_reminders.milestone_id = milestones.id) '
                                         'ELSE NULL END, milestones.every, CASE WHEN (EXISTS '
-                                        '(SELECT :param_4 AS anon_2 \n'
+                                        '(SELECT :param_6 AS anon_4 \n'
                                         'FROM milestone_collaborators)) THEN (SELECT '
-                                        "group_concat(users.handle, ';') AS aggregate_strings_3 \n"
+                                        "group_concat(users.handle, ';') AS aggregate_strings_5 \n"
                                         'FROM milestone_collaborators JOIN users ON users.id = '
                                         'milestone_collaborators.user_id \n'
                                         'WHERE milestone_collaborators.milestone_id = '
                                         'milestones.id AND users.deleted_at IS NULL) ELSE NULL '
-                                        'END, CASE WHEN milestones.pinned THEN :param_5 ELSE '
-                                        ':param_6 END, CASE WHEN (milestones.blocked_reason < '
-                                        ':param_7 AND substr(milestones.blocked_reason, :substr_7, '
+                                        'END, CASE WHEN milestones.pinned THEN :param_7 ELSE '
+                                        ':param_8 END, CASE WHEN (milestones.blocked_reason < '
+                                        ':param_9 AND substr(milestones.blocked_reason, :substr_7, '
                                         ':substr_8) IN (:substr_9_1, :substr_9_2, :substr_9_3, '
                                         ':substr_9_4, :substr_9_5, :substr_9_6, :substr_9_7) AND '
                                         'substr(ltrim(milestones.blocked_reason, :ltrim_2), '
                                         ':substr_10, :substr_11) IN (:substr_12_1, :substr_12_2, '
                                         ':substr_12_3, :substr_12_4, :substr_12_5, :substr_12_6)) '
-                                        'THEN :param_8 || milestones.blocked_reason ELSE '
+                                        'THEN :param_10 || milestones.blocked_reason ELSE '
                                         'milestones.blocked_reason END, milestones.done_on, '
-                                        'milestones.uuid, CASE WHEN (EXISTS (SELECT :param_9 AS '
-                                        'anon_3 \n'
+                                        'milestones.uuid, CASE WHEN (EXISTS (SELECT :param_11 AS '
+                                        'anon_5 \n'
                                         'FROM reminder_log)) THEN (SELECT group_concat(CASE WHEN '
                                         '(reminder_log."offset" LIKE \'%\' || :offset_1 || \'%\') '
                                         'THEN reminder_log."offset" ELSE reminder_log."offset" || '
                                         ':offset_2 || CAST(reminder_log.remind_on AS VARCHAR) END, '
-                                        "';') AS aggregate_strings_5 \n"
+                                        "';') AS aggregate_strings_7 \n"
                                         'FROM reminder_log \n'
                                         'WHERE reminder_log.milestone_uuid = milestones.uuid) ELSE '
                                         'NULL END) AS joined_cells_1 \n'
                                         'FROM milestones JOIN customers ON customers.id = '
                                         'milestones.customer_id \n'
                                         'WHERE milestones.deleted_at IS NULL AND '
-                                        'customers.deleted_at IS NULL ORDER BY milestones.id',
+                                        'customers.deleted_at IS NULL AND milestones.id > :after '
+                                        'AND milestones.id <= (SELECT max(anon_1.id) AS max_1 \n'
+                                        'FROM (SELECT milestones.id AS id \n'
+                                        'FROM milestones \n'
+                                        'WHERE milestones.id > :after ORDER BY milestones.id\n'
+                                        ' LIMIT :param_1 OFFSET :param_12) AS anon_1) ORDER BY '
+                                        'milestones.id) AS anon_2',
                                         {'ltrim_1': "'",
                                          'ltrim_2': "'",
                                          'offset_1': '@',
                                          'offset_2': '@',
-                                         'param_1': 'A',
-                                         'param_2': "'",
-                                         'param_3': 1,
-                                         'param_4': 1,
-                                         'param_5': 'true',
-                                         'param_6': 'false',
-                                         'param_7': 'A',
-                                         'param_8': "'",
-                                         'param_9': 1,
+                                         'param_1': 5000,
+                                         'param_10': "'",
+                                         'param_11': 1,
+                                         'param_12': 0,
+                                         'param_2': 0,
+                                         'param_3': 'A',
+                                         'param_4': "'",
+                                         'param_5': 1,
+                                         'param_6': 1,
+                                         'param_7': 'true',
+                                         'param_8': 'false',
+                                         'param_9': 'A',
                                          'substr_1': 1,
                                          'substr_10': 1,
                                          'substr_11': 1,
@@ -1721,11 +1805,23 @@ STATEMENTS = {'day.handoffs': {'columns': (('slug', None),
                                            'substr_9_5': '@',
                                            'substr_9_6': '\t',
                                            'substr_9_7': '\r'})},
- 'export.tasks.lines': {'columns': (('id', None), ('joined_cells', None)),
-                        'postgresql': ('SELECT tasks.id, concat_ws(%(param_1)s::VARCHAR, '
-                                       "coalesce((tasks.id)::text, ''), "
-                                       "coalesce((customers.slug)::text, ''), coalesce((CASE WHEN "
-                                       '((tasks.title) COLLATE "C" < %(param_2)s::VARCHAR AND '
+ 'export.tasks.block': {'columns': (('last', None),
+                                    ('count', None),
+                                    ('min', None),
+                                    ('max', None),
+                                    ('aggregate_strings', None)),
+                        'postgresql': ('SELECT (SELECT max(anon_1.id) AS max_1 \n'
+                                       'FROM (SELECT tasks.id AS id \n'
+                                       'FROM tasks \n'
+                                       'WHERE tasks.id > %(after)s::INTEGER ORDER BY tasks.id \n'
+                                       ' LIMIT %(param_1)s::INTEGER) AS anon_1) AS last, count(*) '
+                                       'AS count_1, min(anon_2.id) AS min_1, max(anon_2.id) AS '
+                                       "max_2, string_agg(anon_2.joined_cells_1, '\n"
+                                       "') AS aggregate_strings_1 \n"
+                                       'FROM (SELECT tasks.id AS id, '
+                                       'concat_ws(%(param_2)s::VARCHAR, coalesce((tasks.id)::text, '
+                                       "''), coalesce((customers.slug)::text, ''), coalesce((CASE "
+                                       'WHEN ((tasks.title) COLLATE "C" < %(param_3)s::VARCHAR AND '
                                        'substr(tasks.title, %(substr_1)s::INTEGER, '
                                        '%(substr_2)s::INTEGER) IN (%(substr_3_1)s::VARCHAR, '
                                        '%(substr_3_2)s::VARCHAR, %(substr_3_3)s::VARCHAR, '
@@ -1736,13 +1832,13 @@ STATEMENTS = {'day.handoffs': {'columns': (('slug', None),
                                        '(%(substr_6_1)s::VARCHAR, %(substr_6_2)s::VARCHAR, '
                                        '%(substr_6_3)s::VARCHAR, %(substr_6_4)s::VARCHAR, '
                                        '%(substr_6_5)s::VARCHAR, %(substr_6_6)s::VARCHAR)) THEN '
-                                       '%(param_3)s::VARCHAR || tasks.title ELSE tasks.title '
+                                       '%(param_4)s::VARCHAR || tasks.title ELSE tasks.title '
                                        "END)::text, ''), coalesce((to_char(tasks.due, "
                                        "'YYYY-MM-DD'))::text, ''), coalesce((tasks.status)::text, "
                                        "''), coalesce((users.handle)::text, ''), "
                                        "coalesce((tasks.milestone_id)::text, ''), "
                                        "coalesce((tasks.cta_id)::text, ''), coalesce((CASE WHEN "
-                                       '((tasks.source) COLLATE "C" < %(param_4)s::VARCHAR AND '
+                                       '((tasks.source) COLLATE "C" < %(param_5)s::VARCHAR AND '
                                        'substr(tasks.source, %(substr_7)s::INTEGER, '
                                        '%(substr_8)s::INTEGER) IN (%(substr_9_1)s::VARCHAR, '
                                        '%(substr_9_2)s::VARCHAR, %(substr_9_3)s::VARCHAR, '
@@ -1753,21 +1849,28 @@ STATEMENTS = {'day.handoffs': {'columns': (('slug', None),
                                        '(%(substr_12_1)s::VARCHAR, %(substr_12_2)s::VARCHAR, '
                                        '%(substr_12_3)s::VARCHAR, %(substr_12_4)s::VARCHAR, '
                                        '%(substr_12_5)s::VARCHAR, %(substr_12_6)s::VARCHAR)) THEN '
-                                       '%(param_5)s::VARCHAR || tasks.source ELSE tasks.source '
+                                       '%(param_6)s::VARCHAR || tasks.source ELSE tasks.source '
                                        "END)::text, ''), coalesce((tasks.uuid)::text, '')) AS "
                                        'joined_cells_1 \n'
                                        'FROM tasks JOIN customers ON customers.id = '
                                        'tasks.customer_id LEFT OUTER JOIN users ON users.id = '
                                        'tasks.assignee_id \n'
                                        'WHERE tasks.deleted_at IS NULL AND customers.deleted_at IS '
-                                       'NULL ORDER BY tasks.id',
+                                       'NULL AND tasks.id > %(after)s::INTEGER AND tasks.id <= '
+                                       '(SELECT max(anon_1.id) AS max_1 \n'
+                                       'FROM (SELECT tasks.id AS id \n'
+                                       'FROM tasks \n'
+                                       'WHERE tasks.id > %(after)s::INTEGER ORDER BY tasks.id \n'
+                                       ' LIMIT %(param_1)s::INTEGER) AS anon_1) ORDER BY tasks.id) '
+                                       'AS anon_2',
                                        {'ltrim_1': "'",
                                         'ltrim_2': "'",
-                                        'param_1': ',',
-                                        'param_2': 'A',
-                                        'param_3': "'",
-                                        'param_4': 'A',
-                                        'param_5': "'",
+                                        'param_1': 5000,
+                                        'param_2': ',',
+                                        'param_3': 'A',
+                                        'param_4': "'",
+                                        'param_5': 'A',
+                                        'param_6': "'",
                                         'substr_1': 1,
                                         'substr_10': 1,
                                         'substr_11': 1,
@@ -1802,33 +1905,51 @@ STATEMENTS = {'day.handoffs': {'columns': (('slug', None),
                                         'substr_9_5': '@',
                                         'substr_9_6': '\t',
                                         'substr_9_7': '\r'}),
-                        'sqlite': ("SELECT tasks.id, printf('%s,%s,%s,%s,%s,%s,%s,%s,%s,%s', "
-                                   'tasks.id, customers.slug, CASE WHEN (tasks.title < :param_1 '
-                                   'AND substr(tasks.title, :substr_1, :substr_2) IN (:substr_3_1, '
+                        'sqlite': ('SELECT (SELECT max(anon_1.id) AS max_1 \n'
+                                   'FROM (SELECT tasks.id AS id \n'
+                                   'FROM tasks \n'
+                                   'WHERE tasks.id > :after ORDER BY tasks.id\n'
+                                   ' LIMIT :param_1 OFFSET :param_2) AS anon_1) AS last, count(*) '
+                                   'AS count_1, min(anon_2.id) AS min_1, max(anon_2.id) AS max_2, '
+                                   "group_concat(anon_2.joined_cells_1, '\n"
+                                   "') AS aggregate_strings_1 \n"
+                                   'FROM (SELECT tasks.id AS id, '
+                                   "printf('%s,%s,%s,%s,%s,%s,%s,%s,%s,%s', tasks.id, "
+                                   'customers.slug, CASE WHEN (tasks.title < :param_3 AND '
+                                   'substr(tasks.title, :substr_1, :substr_2) IN (:substr_3_1, '
                                    ':substr_3_2, :substr_3_3, :substr_3_4, :substr_3_5, '
                                    ':substr_3_6, :substr_3_7) AND substr(ltrim(tasks.title, '
                                    ':ltrim_1), :substr_4, :substr_5) IN (:substr_6_1, :substr_6_2, '
                                    ':substr_6_3, :substr_6_4, :substr_6_5, :substr_6_6)) THEN '
-                                   ':param_2 || tasks.title ELSE tasks.title END, tasks.due, '
+                                   ':param_4 || tasks.title ELSE tasks.title END, tasks.due, '
                                    'tasks.status, users.handle, tasks.milestone_id, tasks.cta_id, '
-                                   'CASE WHEN (tasks.source < :param_3 AND substr(tasks.source, '
+                                   'CASE WHEN (tasks.source < :param_5 AND substr(tasks.source, '
                                    ':substr_7, :substr_8) IN (:substr_9_1, :substr_9_2, '
                                    ':substr_9_3, :substr_9_4, :substr_9_5, :substr_9_6, '
                                    ':substr_9_7) AND substr(ltrim(tasks.source, :ltrim_2), '
                                    ':substr_10, :substr_11) IN (:substr_12_1, :substr_12_2, '
                                    ':substr_12_3, :substr_12_4, :substr_12_5, :substr_12_6)) THEN '
-                                   ':param_4 || tasks.source ELSE tasks.source END, tasks.uuid) AS '
+                                   ':param_6 || tasks.source ELSE tasks.source END, tasks.uuid) AS '
                                    'joined_cells_1 \n'
                                    'FROM tasks JOIN customers ON customers.id = tasks.customer_id '
                                    'LEFT OUTER JOIN users ON users.id = tasks.assignee_id \n'
                                    'WHERE tasks.deleted_at IS NULL AND customers.deleted_at IS '
-                                   'NULL ORDER BY tasks.id',
+                                   'NULL AND tasks.id > :after AND tasks.id <= (SELECT '
+                                   'max(anon_1.id) AS max_1 \n'
+                                   'FROM (SELECT tasks.id AS id \n'
+                                   'FROM tasks \n'
+                                   'WHERE tasks.id > :after ORDER BY tasks.id\n'
+                                   ' LIMIT :param_1 OFFSET :param_7) AS anon_1) ORDER BY tasks.id) '
+                                   'AS anon_2',
                                    {'ltrim_1': "'",
                                     'ltrim_2': "'",
-                                    'param_1': 'A',
-                                    'param_2': "'",
+                                    'param_1': 5000,
+                                    'param_2': 0,
                                     'param_3': 'A',
                                     'param_4': "'",
+                                    'param_5': 'A',
+                                    'param_6': "'",
+                                    'param_7': 0,
                                     'substr_1': 1,
                                     'substr_10': 1,
                                     'substr_11': 1,

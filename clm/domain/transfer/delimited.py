@@ -94,28 +94,44 @@ def write_lines(
     stream: TextIO,
     delimiter: str,
 ) -> int:
-    """csv or tsv from lines the database joined (batches of (key, line) in key order: the
-    driver makes one string of a row, not a dozen). A batch whose lines hold no delimiter,
+    """csv or tsv from lines the database joined, batches of (key, line) in key order (the
+    driver makes one string of a row, not a dozen): `write_blocks` of them."""
+    blocks = (
+        (len(rows), rows[0][0], rows[-1][0], "\n".join([r[1] for r in rows])) for rows in lines
+    )
+    return write_blocks(blocks, again, columns, stream, delimiter)
+
+
+def write_blocks(
+    blocks: Iterable[tuple],
+    again: Callable[[object, object], Iterable[list[tuple]]],
+    columns: tuple[str, ...],
+    stream: TextIO,
+    delimiter: str,
+) -> int:
+    """csv or tsv from blocks of lines the database joined: (count, first key, last key,
+    the lines joined by newlines), in key order. A block whose lines hold no delimiter,
     quote, newline or carriage return but their own is written as it is: exactly what the
-    csv writer would write. Any other batch's records are read again as text cells by
+    csv writer would write. Any other block's records are read again as text cells by
     `again(first key, last key)` and written by the csv writer."""
     out = _Out(stream)
     out.write(delimiter.join(columns) + "\n")
     lists = [(i, column) for i, column in enumerate(columns) if column in LIST_COLUMNS]
     special = (delimiter + '\n"\r').encode()  # UTF-8 holds these bytes for these only
     count = 0
-    for rows in lines:
-        text = "\n".join([row[1] for row in rows])
+    for size, low, high, text in blocks:
+        if not size:
+            continue
         data = out.encode(text)
         # Each line holds its delimiters and the newline after it: any more is in a cell.
-        if len(data) - len(data.translate(None, special)) != len(columns) * len(rows) - 1:
-            records = again(rows[0][0], rows[-1][0])
-            count += write_delimited(out, columns, records, delimiter, header=False)
+        if len(data) - len(data.translate(None, special)) != len(columns) * size - 1:
+            count += write_delimited(out, columns, again(low, high), delimiter, header=False)
             continue
         if lists and ";" in text:
-            text, data = "\n".join(_lines_in_order([r[1] for r in rows], lists, delimiter)), None
+            text = "\n".join(_lines_in_order(text.split("\n"), lists, delimiter))
+            data = None
         out.write(text + "\n", None if data is None else data + b"\n")
-        count += len(rows)
+        count += size
     return count
 
 
@@ -175,7 +191,8 @@ def _in_order(batch: list[tuple], lists: list[tuple[int, str]]) -> list[tuple]:
 # queries (clm.domain.transfer.export.export_statements), a batch of lines at a time. The
 # large ones: SQLAlchemy's import is a fifth of a 100,000-customer book's customer export.
 COMPILED = ("customers", "milestones", "tasks")
-BATCH = 5000
+BATCH = 5000  # records the csv writer writes at a time
+BLOCK = 5000  # lines the database joins into one text
 
 
 def compiled_export(reads, table: str) -> Callable[[TextIO], int] | None:
@@ -189,8 +206,13 @@ def compiled_export(reads, table: str) -> Callable[[TextIO], int] | None:
     def again(low, high):
         return reads.batches(f"export.{table}.records", BATCH, low=low, high=high)
 
+    def blocks() -> Iterator[tuple]:
+        after = -(2**63)  # below any id
+        while (block := reads.first(f"export.{table}.block", after=after))[0] is not None:
+            after, *lines = block
+            yield lines
+
     def write(stream: TextIO) -> int:
-        lines = reads.batches(f"export.{table}.lines", BATCH)
-        return write_lines(lines, again, COLUMNS[table], stream, ",")
+        return write_blocks(blocks(), again, COLUMNS[table], stream, ",")
 
     return write

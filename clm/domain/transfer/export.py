@@ -368,9 +368,30 @@ def export_statements() -> dict:
         build, stored = QUERIES[table]
         query = build(None).order_by(stored.c.id)  # no connection: one statement fits any book
         low, high = (bindparam(name, type_=Integer, required=False) for name in ("low", "high"))
-        found[f"export.{table}.lines"] = _lines(query, stored.c.id, ",")
+        found[f"export.{table}.block"] = _block(query, stored.c.id)
         found[f"export.{table}.records"] = _as_text(query).where(stored.c.id.between(low, high))
     return found
+
+
+def _block(query, key):
+    """The last key of the next BLOCK rows after the key `:after` (NULL past the last row),
+    and the lines of those rows (a removed one has none) joined into one text, with their
+    count and their first and last keys. The driver makes one string of a few thousand
+    lines (SQLite's group_concat takes the ordered subquery's rows in order), not a tuple
+    and a string of each. The block's last key is looked up first: bounded on both sides,
+    the rows are read by their key's range (open above, SQLite would build a Bloom filter of
+    every customer for each block)."""
+    from sqlalchemy import bindparam
+
+    from clm.domain.transfer.delimited import BLOCK
+
+    after = bindparam("after", type_=Integer, required=False)
+    keys = select(key).where(key > after).order_by(key).limit(BLOCK).subquery()
+    last = select(func.max(keys.c[0])).scalar_subquery()
+    lines = _lines(query.where(key > after, key <= last), key, ",").subquery()
+    found, line = lines.c
+    text = func.aggregate_strings(line, "\n")
+    return select(last.label("last"), func.count(), func.min(found), func.max(found), text)
 
 
 # A table without an id column: streamed in the order of its primary key.
