@@ -19,10 +19,11 @@ import contextlib
 import functools
 import importlib
 import inspect
-import os
 import sqlite3
 import sys
 import time
+
+from in_process import run_clm
 
 PHASES = (  # (name, where it is looked up when called)
     ("run_ticks", "clm.rules:run_ticks"),
@@ -80,15 +81,7 @@ def main() -> None:
     for name, where in PHASES:
         _patch(name, where, stack, cpu, calls)
     imported = time.process_time()
-    from clm.cli.app import main as clm_main
-
-    sys.argv = ["clm", *args]
-    with open(os.devnull, "w") as null, contextlib.redirect_stdout(null):
-        try:
-            clm_main()
-        except SystemExit as exc:
-            if exc.code:
-                raise
+    run_clm(*args)
     total = time.process_time() - began
     made = {k: _ids(db)[k] - before[k] for k in COUNTED}
     out = sys.stderr

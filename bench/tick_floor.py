@@ -17,13 +17,14 @@ copied (into a temporary directory).
 """
 
 import argparse
-import contextlib
 import os
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
+
+from in_process import run_clm
 
 TICK = ("tick", "-q", "-f", "json")
 PRAGMAS = (
@@ -89,15 +90,7 @@ def _record(db: str, today: str, script: str) -> None:
         if isinstance(dbapi_conn, sqlite3.Connection):
             dbapi_conn.set_trace_callback(trace)
 
-    from clm.cli.app import main as clm_main
-
-    sys.argv = ["clm", "--db", db, "--today", today, *TICK]
-    with open(os.devnull, "w") as null, contextlib.redirect_stdout(null):
-        try:
-            clm_main()
-        except SystemExit as exc:
-            if exc.code:
-                raise
+    run_clm("--db", db, "--today", today, *TICK)
     out.close()
 
 

@@ -34,6 +34,8 @@ import sys
 import tempfile
 import time
 
+from in_process import run_clm
+
 TICK = ("tick", "-q", "-f", "json")
 CACHED_STATEMENTS = 4096  # every distinct text the tick runs stays prepared
 BATCH = 2000  # events unpickled at a time before their timed replay
@@ -190,16 +192,8 @@ def _record(db: str, today: str, path: str) -> dict:
         return conn
 
     sqlite3.connect = sqlite3.dbapi2.connect = connect  # dbapi2: what SQLAlchemy calls
-    from clm.cli.app import main as clm_main
-
-    sys.argv = ["clm", "--db", db, "--today", today, *TICK]
     try:
-        with open(os.devnull, "w") as null, contextlib.redirect_stdout(null):
-            try:
-                clm_main()
-            except SystemExit as exc:
-                if exc.code:
-                    raise
+        run_clm("--db", db, "--today", today, *TICK)
     finally:
         sqlite3.connect = sqlite3.dbapi2.connect = real_connect
         out.close()
