@@ -178,7 +178,7 @@ class Importer:
     def user(self, line: int, column: str, handle: str) -> int | None:
         """The id of the user with this handle or email (a live one, else a removed one), or a
         problem: another system's export names people by email."""
-        key = " ".join(handle.lower().split())
+        key = user_key(handle)
         found = self.user_ids.get(key)
         if found is None:
             self.problem(line, column, f"no user '{handle}'{did_you_mean(key, self.user_ids)}")
@@ -208,42 +208,32 @@ class Importer:
         self._text_cells = records.fmt in ("csv", "tsv")
         batch: list[tuple[int, dict]] = []
         rows = 0
-        # A csv or tsv file's rows are read a whole batch at a time, and the importer may take
-        # the batch whole (`take_batch`: a column at a time); a batch it does not take goes
-        # row by row, as every row of another file does.
+        # Rows are read a batch at a time. A csv or tsv file's batch may be taken whole
+        # (`take_batch`: a column at a time); any other goes row by row.
         whole = self._text_cells and not self.value_map
         rows_read = iter(records)
-        for line, record in rows_read:
-            rows += 1
+        while chunk := list(islice(rows_read, BATCH)):
+            first, rows = rows + 1, rows + len(chunk)
+            record = chunk[0][1]
             if (
-                rows == 1
+                first == 1
                 and self.keep_ids
                 and self._text_cells
                 and not isinstance(record, BadRow)
                 and "id" not in record
             ):
                 self.keep_ids = False  # no id column: no row has one to keep, none waits
-            if whole and not batch:
-                chunk = [(line, record), *islice(rows_read, BATCH - 1)]
-                first, rows = rows, rows + len(chunk) - 1
-                if self.take_batch(chunk):
-                    if progress and len(chunk) == BATCH:
-                        progress(rows, records.bytes_read)
-                    continue
-                for number, item in enumerate(chunk, start=first):
-                    self._take(*item, batch)
-                    if len(batch) >= BATCH:  # (as the batch's last row is taken)
-                        self.flush(batch)
-                        batch = []
-                        if progress:
-                            progress(number, records.bytes_read)
-                continue
-            self._take(line, record, batch)
-            if len(batch) >= BATCH:
-                self.flush(batch)
-                batch = []
-                if progress:
+            if whole and not batch and self.take_batch(chunk):
+                if progress and len(chunk) == BATCH:
                     progress(rows, records.bytes_read)
+                continue
+            for number, (line, record) in enumerate(chunk, start=first):
+                self._take(line, record, batch)
+                if len(batch) >= BATCH:
+                    self.flush(batch)
+                    batch = []
+                    if progress:
+                        progress(number, records.bytes_read)
         self.flush(batch)
         if self.deferred:
             # Ids of their own come after every id the file kept.
@@ -678,6 +668,11 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
+def user_key(text: str) -> str:
+    """A handle, email or full name as a person is looked up: lowercase, spaces collapsed."""
+    return " ".join(text.lower().split())
+
+
 def _users(conn: Connection) -> tuple[dict[str, int], dict[int, str]]:
     """Handle, email or full name -> id (a live user, else the last removed one) and id ->
     handle. A handle never has an `@`, so the first two never clash; a full name (a CRM's
@@ -694,7 +689,7 @@ def _users(conn: Connection) -> tuple[dict[str, int], dict[int, str]]:
         if email:
             by_name[email.strip().lower()] = user_id
         if name and live:
-            full_names.setdefault(" ".join(name.lower().split()), []).append(user_id)
+            full_names.setdefault(user_key(name), []).append(user_id)
         by_id[user_id] = handle
     for name, ids in full_names.items():
         if len(ids) == 1 and name not in by_name:

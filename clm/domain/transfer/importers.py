@@ -42,6 +42,7 @@ from clm.domain.transfer.batches import (
     insert,
     linked_values,
     replace_links,
+    user_key,
 )
 from clm.domain.transfer.files import Records
 from clm.domain.transitions import StageEntry, record_entries
@@ -945,7 +946,7 @@ class MilestoneImporter(CustomerRowImporter):
         if "collaborators" in typed:
             find, people = self.user_ids.get, []
             for handles in typed["collaborators"]:
-                found = [find(" ".join(handle.lower().split())) for handle in handles]
+                found = [find(user_key(handle)) for handle in handles]
                 if None in found:
                     return False
                 people.append(sorted(set(found)))
